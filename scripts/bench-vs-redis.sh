@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# Side-by-side throughput, latency, CPU cost and memory of
+#   (a) shardis --shards 1
+#   (b) redis-server, standalone
+#   (c) redis-server with cluster-enabled yes, one node owning all 16384 slots
+# measured with redis-benchmark. Each server is pinned to one core and
+# redis-benchmark to another, and the servers take turns for every
+# (pipeline, test) pair, so a noisy neighbour hurts all three alike.
+#
+# Usage: scripts/bench-vs-redis.sh            (full run: several minutes)
+#        N=20000 R=1 MEM_KEYS=100000 scripts/bench-vs-redis.sh   (quick check)
+#
+# Environment (defaults in brackets):
+#   N            requests per redis-benchmark run [1000000]
+#   R            repeats of every run; the median is reported [3]
+#   PIPELINES    pipeline depths (-P) [1 16 64]
+#   TESTS        redis-benchmark tests (-t) [get set]
+#   CLIENTS      connections (-c) [50]
+#   KEYSPACE     -r: keys are key:000000000000 .. KEYSPACE-1 [1000000]
+#   DATA_SIZE    value size in bytes, prefill and SET (-d) [16]
+#   MEM_KEYS     keys loaded for the memory figure (values DATA_SIZE) [1000000]
+#   SERVER_CPU   core the servers run on [0]
+#   BENCH_CPU    core redis-benchmark runs on [1]
+#   PORT_BASE    shardis on PORT_BASE, redis +1, redis-cluster +2 [6405];
+#                or set SHARDIS_PORT, REDIS_PORT, CLUSTER_PORT one by one
+#   CLUSTER_BUS_PORT  cluster bus port of the redis-cluster node [7407]
+#   SHARDIS_BIN  use this binary instead of building one
+#   SKIP_BUILD=1 don't run cargo build --release
+#   SERVERS      which servers to measure [shardis redis redis-cluster]
+#
+# Server CPU per op is the server process's CPU time (all threads) during
+# the run divided by N: from /proc/<pid>/task/*/schedstat (ns), or
+# utime+stime in /proc/<pid>/stat (clock ticks) where schedstat is missing.
+#
+# Output: progress on stderr; on stdout, Markdown tables ready to paste
+# into docs/benchmarks.md.
+set -euo pipefail
+
+N=${N:-1000000}
+R=${R:-3}
+PIPELINES=${PIPELINES:-"1 16 64"}
+TESTS=${TESTS:-"get set"}
+CLIENTS=${CLIENTS:-50}
+KEYSPACE=${KEYSPACE:-1000000}
+DATA_SIZE=${DATA_SIZE:-16}
+MEM_KEYS=${MEM_KEYS:-1000000}
+SERVER_CPU=${SERVER_CPU:-0}
+BENCH_CPU=${BENCH_CPU:-1}
+PORT_BASE=${PORT_BASE:-6405}
+CLUSTER_BUS_PORT=${CLUSTER_BUS_PORT:-7407}
+SERVERS=${SERVERS:-"shardis redis redis-cluster"}
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CLK_TCK=$(getconf CLK_TCK)
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "bench-vs-redis: $*"; exit 1; }
+
+for tool in redis-server redis-cli redis-benchmark taskset awk; do
+    command -v "$tool" >/dev/null || die "$tool not found"
+done
+NCPU=$(nproc)
+if (( NCPU < 2 )); then
+    log "warning: only $NCPU CPU: server and redis-benchmark will share it"
+    SERVER_CPU=0 BENCH_CPU=0
+fi
+(( KEYSPACE <= 1000000000000 )) || die "KEYSPACE must fit in 12 digits"
+(( MEM_KEYS <= KEYSPACE )) || die "MEM_KEYS must not exceed KEYSPACE"
+
+declare -A PORT=(
+    [shardis]=${SHARDIS_PORT:-$PORT_BASE}
+    [redis]=${REDIS_PORT:-$((PORT_BASE + 1))}
+    [redis-cluster]=${CLUSTER_PORT:-$((PORT_BASE + 2))}
+)
+declare -A PID=()
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-vs-redis.XXXXXX")
+cleanup() {
+    local name
+    for name in "${!PID[@]}"; do
+        kill "${PID[$name]}" 2>/dev/null || true
+    done
+    for name in "${!PID[@]}"; do
+        wait "${PID[$name]}" 2>/dev/null || true
+    done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- build -------------------------------------------------------------------
+if [[ -n ${SHARDIS_BIN:-} ]]; then
+    BIN=$SHARDIS_BIN
+else
+    BIN=$ROOT/target/release/shardis-server
+    if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+        log "building shardis (release)..."
+        (cd "$ROOT" && cargo build --release --quiet --bin shardis-server)
+    fi
+fi
+[[ -x $BIN ]] || die "no shardis binary at $BIN"
+
+# --- servers -----------------------------------------------------------------
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_ping() { # port
+    local i
+    for i in $(seq 1 100); do
+        if [[ $(redis-cli -p "$1" PING 2>/dev/null) == PONG ]]; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+
+start_server() { # name
+    local name=$1 port=${PORT[$1]} dir=$TMP/$1
+    port_free "$port" || die "port $port is in use"
+    mkdir -p "$dir"
+    case $name in
+    shardis)
+        taskset -c "$SERVER_CPU" "$BIN" --port "$port" --bind 127.0.0.1 --shards 1 \
+            --dir "$dir" --logfile "$dir/log" &
+        ;;
+    redis)
+        taskset -c "$SERVER_CPU" redis-server --port "$port" --bind 127.0.0.1 --save '' \
+            --appendonly no --dir "$dir" --logfile "$dir/log" &
+        ;;
+    redis-cluster)
+        port_free "$CLUSTER_BUS_PORT" || die "port $CLUSTER_BUS_PORT is in use"
+        taskset -c "$SERVER_CPU" redis-server --port "$port" --bind 127.0.0.1 --save '' \
+            --appendonly no --dir "$dir" --logfile "$dir/log" \
+            --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" \
+            --cluster-port "$CLUSTER_BUS_PORT" &
+        ;;
+    esac
+    PID[$name]=$!
+    wait_ping "$port" || die "$name did not start on port $port (log: $(tail -3 "$dir/log" 2>/dev/null))"
+    if [[ $name == redis-cluster ]]; then
+        [[ $(redis-cli -p "$port" CLUSTER ADDSLOTSRANGE 0 16383) == OK ]] || die "ADDSLOTSRANGE failed"
+        local i
+        for i in $(seq 1 100); do
+            redis-cli -p "$port" CLUSTER INFO | grep -q '^cluster_state:ok' && break
+            (( i == 100 )) && die "redis-cluster never reached cluster_state:ok"
+            sleep 0.1
+        done
+    fi
+    log "started $name (pid ${PID[$name]}, port $port)"
+}
+
+stop_server() { # name
+    local name=$1
+    kill "${PID[$name]}" 2>/dev/null || true
+    wait "${PID[$name]}" 2>/dev/null || true
+    unset "PID[$name]"
+}
+
+# --- loading keys --------------------------------------------------------------
+# SET key:<12 digits> <DATA_SIZE bytes> for keys 0..count-1, as one RESP
+# stream; every key redis-benchmark -r KEYSPACE can pick then exists.
+load_file() { # count -> path
+    local count=$1 f=$TMP/load-$1.resp
+    if [[ ! -f $f ]]; then
+        awk -v n="$count" -v d="$DATA_SIZE" 'BEGIN {
+            v = ""; for (i = 0; i < d; i++) v = v sprintf("%c", 97 + i % 26);
+            for (i = 0; i < n; i++)
+                printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$%d\r\n%s\r\n", i, d, v;
+        }' >"$f"
+    fi
+    printf '%s' "$f"
+}
+
+load_keys() { # name count
+    local port=${PORT[$1]} count=$2 f
+    f=$(load_file "$count")
+    # Send the stream and read back exactly one +OK per SET.
+    exec 3<>"/dev/tcp/127.0.0.1/$port"
+    cat "$f" >&3 &
+    local writer=$!
+    head -c $((count * 5)) <&3 >"$TMP/replies"
+    wait "$writer" || true
+    exec 3<&-
+    [[ $(tail -c 5 "$TMP/replies") == $'+OK\r' ]] || die "$1: loading keys failed: $(head -c 200 "$TMP/replies")"
+    local n
+    n=$(redis-cli -p "$port" DBSIZE)
+    [[ $n == "$count" ]] || die "$1: DBSIZE is $n after loading $count keys"
+}
+
+# --- measuring ------------------------------------------------------------------
+# CPU time of a process in ns: the sum of its threads' schedstat run
+# time (ns resolution), else utime+stime from /proc/<pid>/stat (ticks).
+cpu_ns() { # pid
+    if [[ -r /proc/$1/schedstat ]]; then
+        cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f\n", t }'
+    else
+        awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1e9 / hz }' "/proc/$1/stat"
+    fi
+}
+
+rss_bytes() { # pid
+    awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"
+}
+
+# One redis-benchmark run; prints "rps p50 p99 cpu_us_per_op".
+bench_once() { # name test pipeline
+    local name=$1 test=$2 p=$3 port=${PORT[$1]} before after out
+    before=$(cpu_ns "${PID[$name]}")
+    out=$(taskset -c "$BENCH_CPU" redis-benchmark -p "$port" -t "$test" -n "$N" -r "$KEYSPACE" \
+        -c "$CLIENTS" -P "$p" -d "$DATA_SIZE" --csv 2>"$TMP/bench.err") ||
+        die "redis-benchmark against $name failed: $(cat "$TMP/bench.err") $out"
+    after=$(cpu_ns "${PID[$name]}")
+    # "test","rps","avg","min","p50","p95","p99","max"
+    printf '%s\n' "$out" | awk -F'"' -v t=$((after - before)) -v n="$N" '
+        NR == 2 { printf "%s %s %s %.3f\n", $4, $10, $14, t / 1e3 / n; found = 1 }
+        END { if (!found) exit 1 }' || die "unexpected redis-benchmark output from $name: $out"
+}
+
+median() { # values...
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# --- memory --------------------------------------------------------------------
+declare -A MEM_EMPTY=() MEM_FULL=()
+measure_memory() { # name
+    local name=$1 port=${PORT[$1]}
+    if [[ $name == shardis ]]; then
+        MEM_EMPTY[$name]=$(rss_bytes "${PID[$name]}")
+    else
+        MEM_EMPTY[$name]=$(redis-cli -p "$port" INFO memory | awk -F: '/^used_memory_rss:/ { print $2 + 0 }')
+    fi
+    load_keys "$name" "$MEM_KEYS"
+    sleep 1 # let redis refresh used_memory_rss (serverCron)
+    if [[ $name == shardis ]]; then
+        MEM_FULL[$name]=$(rss_bytes "${PID[$name]}")
+    else
+        MEM_FULL[$name]=$(redis-cli -p "$port" INFO memory | awk -F: '/^used_memory_rss:/ { print $2 + 0 }')
+    fi
+}
+
+# --- run -----------------------------------------------------------------------
+log "servers on core $SERVER_CPU, redis-benchmark on core $BENCH_CPU; N=$N R=$R P=($PIPELINES) tests=($TESTS) -c $CLIENTS -r $KEYSPACE -d $DATA_SIZE"
+for s in $SERVERS; do
+    start_server "$s"
+    log "$s: loading $MEM_KEYS keys for the memory figure..."
+    measure_memory "$s"
+    if (( KEYSPACE > MEM_KEYS )); then
+        log "$s: loading the rest of the $KEYSPACE-key keyspace..."
+        load_keys "$s" "$KEYSPACE"
+    fi
+done
+
+declare -A RES=()
+for p in $PIPELINES; do
+    for t in $TESTS; do
+        for s in $SERVERS; do
+            rps=() p50=() p99=() cpu=()
+            for ((i = 1; i <= R; i++)); do
+                line=$(bench_once "$s" "$t" "$p")
+                read -r a b c d <<<"$line"
+                rps+=("$a") p50+=("$b") p99+=("$c") cpu+=("$d")
+            done
+            RES[$s,$t,$p]="$(median "${rps[@]}") $(median "${p50[@]}") $(median "${p99[@]}") $(median "${cpu[@]}")"
+            log "P=$p $t $s: ${RES[$s,$t,$p]}  (ops/s p50 p99 cpu-us/op)"
+        done
+    done
+done
+
+# --- report --------------------------------------------------------------------
+has() { [[ " $SERVERS " == *" $1 "* ]]; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on ${cpu_model:-unknown CPU}, $(uname -r);"
+echo "$(redis-server --version | awk '{ print $1, $2, $3 }'), shardis $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')."
+echo "redis-benchmark -n $N -c $CLIENTS -r $KEYSPACE -d $DATA_SIZE, median of $R; servers on core $SERVER_CPU, client on core $BENCH_CPU."
+echo
+echo "| test | P | server | ops/s | p50 ms | p99 ms | server CPU µs/op |"
+echo "|---|---:|---|---:|---:|---:|---:|"
+for t in $TESTS; do
+    for p in $PIPELINES; do
+        for s in $SERVERS; do
+            read -r a b c d <<<"${RES[$s,$t,$p]}"
+            printf '| %s | %s | %s | %.0f | %s | %s | %.2f |\n' "${t^^}" "$p" "$s" "$a" "$b" "$c" "$d"
+        done
+    done
+done
+
+if has shardis && { has redis || has redis-cluster; }; then
+    echo
+    echo "| test | P | ops/s shardis/redis | ops/s shardis/redis-cluster | CPU/op shardis/redis | CPU/op shardis/redis-cluster |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    for t in $TESTS; do
+        for p in $PIPELINES; do
+            read -r sa _ _ sd <<<"${RES[shardis,$t,$p]}"
+            r1=n/a r2=n/a c1=n/a c2=n/a
+            if has redis; then
+                read -r ra _ _ rd <<<"${RES[redis,$t,$p]}"
+                r1=$(ratio "$sa" "$ra") c1=$(ratio "$sd" "$rd")
+            fi
+            if has redis-cluster; then
+                read -r ca _ _ cd <<<"${RES[redis-cluster,$t,$p]}"
+                r2=$(ratio "$sa" "$ca") c2=$(ratio "$sd" "$cd")
+            fi
+            printf '| %s | %s | %s | %s | %s | %s |\n' "${t^^}" "$p" "$r1" "$r2" "$c1" "$c2"
+        done
+    done
+fi
+
+echo
+echo "Memory, $MEM_KEYS keys of 16 bytes with $DATA_SIZE-byte values (shardis: VmRSS; redis: used_memory_rss):"
+echo
+echo "| server | RSS empty MiB | RSS loaded MiB | bytes/key |"
+echo "|---|---:|---:|---:|"
+for s in $SERVERS; do
+    awk -v s="$s" -v e="${MEM_EMPTY[$s]}" -v f="${MEM_FULL[$s]}" -v n="$MEM_KEYS" \
+        'BEGIN { printf "| %s | %.1f | %.1f | %.0f |\n", s, e / 1048576, f / 1048576, (f - e) / n }'
+done

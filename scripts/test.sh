@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need (on Debian/Ubuntu), then
+# runs rustfmt, clippy and the whole test suite. Exits non-zero on any failure.
+#
+#   scripts/test.sh                          # everything
+#   SHARDIS_DIFF_FILTER=strings scripts/test.sh   # only some case files
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# --- system packages -------------------------------------------------------
+SUDO=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+{ command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1; } || missing+=(redis-tools)
+command -v nc >/dev/null 2>&1 || missing+=(netcat-openbsd)
+command -v ps >/dev/null 2>&1 || missing+=(procps)
+if [ "${#missing[@]}" -gt 0 ]; then
+    if command -v apt-get >/dev/null 2>&1; then
+        log "installing ${missing[*]}"
+        $SUDO apt-get update
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+    else
+        echo "missing ${missing[*]} and no apt-get to install them" >&2
+        exit 1
+    fi
+fi
+# The Debian package starts a redis-server on 6379; the tests start their
+# own servers on free ports and need none running.
+if command -v service >/dev/null 2>&1; then
+    $SUDO service redis-server stop >/dev/null 2>&1 || true
+fi
+
+# --- Rust toolchain --------------------------------------------------------
+for tool in cargo rustc; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "$tool not found: install a Rust toolchain (https://rustup.rs)" >&2
+        exit 1
+    fi
+done
+for comp in clippy rustfmt; do
+    if ! cargo "${comp/rustfmt/fmt}" --version >/dev/null 2>&1; then
+        if command -v rustup >/dev/null 2>&1; then
+            rustup component add "$comp"
+        else
+            echo "cargo ${comp/rustfmt/fmt} not available: install the $comp component" >&2
+            exit 1
+        fi
+    fi
+done
+log "$(rustc --version); $(redis-server --version | cut -d' ' -f1-3)"
+
+# --- io_uring needs locked memory (glommio: >= 512 KiB per process) -------
+# Raise the soft limit to the hard one (allowed without privileges).
+ulimit -l "$(ulimit -H -l)" 2>/dev/null || true
+memlock=$(ulimit -l)
+if [ "$memlock" != unlimited ] && [ "$memlock" -lt 512 ]; then
+    echo "warning: locked-memory limit is $memlock KiB; shardis needs >= 512 KiB" \
+        "(ulimit -l unlimited; Docker: --ulimit memlock=-1)" >&2
+fi
+
+# --- checks ----------------------------------------------------------------
+failed=()
+step() {
+    local name=$1
+    shift
+    log "$name: $*"
+    if "$@"; then
+        echo "--- $name: ok"
+    else
+        echo "--- $name: FAILED" >&2
+        failed+=("$name")
+    fi
+}
+
+step fmt cargo fmt --check
+step clippy cargo clippy --all-targets -- -D warnings
+step test cargo test --all-targets --no-fail-fast
+
+if [ "${#failed[@]}" -gt 0 ]; then
+    log "FAILED: ${failed[*]}"
+    exit 1
+fi
+log "all checks passed"

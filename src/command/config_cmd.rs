@@ -1,0 +1,183 @@
+//! CONFIG GET SET RESETSTAT REWRITE HELP. The configuration is shared by
+//! every shard; a change bumps its epoch so shards and connections pick
+//! it up (see `Shared::update_config`).
+
+use super::help::reply_help;
+use super::spec::{Acl, CommandSpec, Flags, Handler};
+use super::util::SYNTAX;
+use crate::server::conn::Conn;
+use crate::server::mesh;
+use futures::future::LocalBoxFuture;
+use std::sync::atomic::Ordering;
+
+const ADMIN_FLAGS: Flags = Flags::ADMIN
+    .with(Flags::NOSCRIPT)
+    .with(Flags::LOADING)
+    .with(Flags::STALE);
+const ADMIN_ACL: Acl = Acl::ADMIN.with_bits(Acl::SLOW).with_bits(Acl::DANGEROUS);
+
+pub static CONFIG: CommandSpec = CommandSpec {
+    name: "config",
+    arity: -2,
+    acl: Acl::SLOW,
+    group: "server",
+    since: "2.0.0",
+    summary: "A container for server configuration commands",
+    complexity: "Depends on subcommand.",
+    subcommands: SUBCOMMANDS,
+    ..CommandSpec::DEFAULT
+};
+
+static SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "config|get",
+        arity: -3,
+        flags: ADMIN_FLAGS,
+        acl: ADMIN_ACL,
+        handler: Handler::Conn(get),
+        group: "server",
+        since: "2.0.0",
+        summary: "Get the values of configuration parameters",
+        complexity: "O(N) when N is the number of configuration parameters provided",
+        ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "config|help",
+        arity: 2,
+        flags: Flags::LOADING.with(Flags::STALE),
+        acl: Acl::SLOW,
+        handler: Handler::Conn(help),
+        group: "server",
+        since: "5.0.0",
+        summary: "Show helpful text about the different subcommands",
+        complexity: "O(1)",
+        ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "config|resetstat",
+        arity: 2,
+        flags: ADMIN_FLAGS,
+        acl: ADMIN_ACL,
+        handler: Handler::Conn(resetstat),
+        group: "server",
+        since: "2.0.0",
+        summary: "Reset the stats returned by INFO",
+        complexity: "O(1)",
+        ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "config|rewrite",
+        arity: 2,
+        flags: ADMIN_FLAGS,
+        acl: ADMIN_ACL,
+        handler: Handler::Conn(rewrite),
+        group: "server",
+        since: "2.8.0",
+        summary: "Rewrite the configuration file with the in memory configuration",
+        complexity: "O(1)",
+        ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "config|set",
+        arity: -4,
+        flags: ADMIN_FLAGS,
+        acl: ADMIN_ACL,
+        handler: Handler::Conn(set),
+        tips: &["request_policy:all_nodes", "response_policy:all_succeeded"],
+        group: "server",
+        since: "2.0.0",
+        summary: "Set configuration parameters to the given values",
+        complexity: "O(N) when N is the number of configuration parameters provided",
+        ..CommandSpec::DEFAULT
+    },
+];
+
+const HELP: &[&str] = &[
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+];
+
+fn help(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(async move { reply_help(&mut conn.out, "CONFIG", HELP) })
+}
+
+/// CONFIG GET parameter [parameter ...]: a map, in RESP3 too.
+fn get(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(async move {
+        let found = conn.rt.shared.read_config(|c| c.config_get(&args[2..]));
+        conn.out.map(found.len());
+        for (k, v) in found {
+            conn.out.bulk_str(&k);
+            conn.out.bulk_str(&v);
+        }
+    })
+}
+
+/// CONFIG SET parameter value [parameter value ...]: all or nothing.
+fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(async move {
+        if !args.len().is_multiple_of(2) {
+            return conn.out.error(SYNTAX);
+        }
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = args[2..]
+            .chunks(2)
+            .map(|p| (p[0].clone(), p[1].clone()))
+            .collect();
+        let result = conn.rt.shared.update_config(|c| {
+            let changed = c.config_set(&pairs)?;
+            Ok::<_, String>((changed, c.get_str("loglevel")))
+        });
+        match result {
+            Ok((changed, loglevel)) => {
+                if changed.contains(&"loglevel") {
+                    crate::server::log::set_level(&loglevel);
+                }
+                // This connection sees the change at once.
+                conn.settings = conn.rt.settings();
+                conn.out.ok();
+            }
+            Err(e) => conn.out.error(&e),
+        }
+    })
+}
+
+/// CONFIG RESETSTAT: zeroes every shard's counters and the process-wide
+/// ones, as Redis's `resetServerStats` + command and error tables.
+fn resetstat(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(async move {
+        mesh::run_on_all(&conn.rt, |rt| {
+            let mut core = rt.core.borrow_mut();
+            core.stats = Default::default();
+            for db in core.store.dbs.iter_mut() {
+                db.expired_keys = 0;
+            }
+        })
+        .await;
+        let shared = &conn.rt.shared;
+        shared.total_connections.store(0, Ordering::Relaxed);
+        shared.rejected_connections.store(0, Ordering::Relaxed);
+        conn.out.ok();
+    })
+}
+
+/// CONFIG REWRITE
+fn rewrite(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(async move {
+        match conn.rt.shared.read_config(|c| c.rewrite()) {
+            Ok(()) => {
+                crate::notice!("CONFIG REWRITE executed with success.");
+                conn.out.ok();
+            }
+            Err(e) => {
+                crate::warning!("CONFIG REWRITE failed: {e}");
+                conn.out.error(&format!("ERR {e}"));
+            }
+        }
+    })
+}

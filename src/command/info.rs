@@ -1,0 +1,637 @@
+//! INFO [section ...]: Redis 7.0's sections and field names, CRLF line
+//! ends. Per-shard counters are summed over every shard; process figures
+//! come from /proc and getrusage. Figures Shardis does not have yet
+//! (persistence, replication, eviction, pub/sub, latency histograms) are
+//! reported as a server doing none of that would.
+
+use super::connection::REDIS_VERSION;
+use super::spec::{Acl, CommandSpec, Flags, Handler};
+use super::table;
+use crate::server::conn::Conn;
+use crate::server::mesh;
+use crate::server::shard::CmdStat;
+use crate::server::shared::{random_hex, unix_ms, unix_us};
+use futures::future::LocalBoxFuture;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
+    name: "info",
+    arity: -1,
+    flags: Flags::LOADING.with(Flags::STALE),
+    acl: Acl::SLOW.with_bits(Acl::DANGEROUS),
+    handler: Handler::Conn(info),
+    tips: &[
+        "nondeterministic_output",
+        "request_policy:all_shards",
+        "response_policy:special",
+    ],
+    group: "server",
+    since: "1.0.0",
+    summary: "Get information and statistics about the server",
+    complexity: "O(1)",
+    ..CommandSpec::DEFAULT
+}];
+
+/// Every section, in the order Redis prints them.
+const SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "module_list",
+    "commandstats",
+    "errorstats",
+    "latencystats",
+    "cluster",
+    "keyspace",
+];
+
+const DEFAULT: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "module_list",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+
+/// The sections INFO's arguments ask for (Redis's `genInfoSectionDict`).
+fn wanted(args: &[Vec<u8>]) -> Vec<&'static str> {
+    if args.is_empty() {
+        return DEFAULT.to_vec();
+    }
+    let mut want: Vec<&'static str> = Vec::new();
+    for a in args {
+        let name = String::from_utf8_lossy(a).to_ascii_lowercase();
+        match name.as_str() {
+            "default" => want.extend(DEFAULT),
+            "all" | "everything" => want.extend(SECTIONS),
+            "modules" => want.push("module_list"),
+            other => want.extend(SECTIONS.iter().find(|s| **s == other)),
+        }
+    }
+    SECTIONS
+        .iter()
+        .filter(|s| want.contains(s))
+        .copied()
+        .collect()
+}
+
+/// What one shard contributes.
+#[derive(Default)]
+struct ShardFigures {
+    commands: u64,
+    hits: u64,
+    misses: u64,
+    net_in: u64,
+    net_out: u64,
+    reads: u64,
+    writes: u64,
+    error_replies: u64,
+    errors: Vec<(String, u64)>,
+    cmd: Vec<(&'static str, CmdStat)>,
+    dirty: u64,
+    expired: u64,
+    /// Per database: (keys, keys with a TTL).
+    keyspace: Vec<(usize, usize)>,
+    max_qbuf: usize,
+}
+
+/// The process's figures, summed over shards.
+#[derive(Default)]
+struct Figures {
+    commands: u64,
+    hits: u64,
+    misses: u64,
+    net_in: u64,
+    net_out: u64,
+    reads: u64,
+    writes: u64,
+    error_replies: u64,
+    errors: BTreeMap<String, u64>,
+    cmd: HashMap<&'static str, CmdStat>,
+    dirty: u64,
+    expired: u64,
+    keyspace: Vec<(usize, usize)>,
+    max_qbuf: usize,
+}
+
+async fn gather(conn: &Conn) -> Figures {
+    let parts = mesh::run_on_all(&conn.rt, |rt| {
+        let core = rt.core.borrow();
+        let s = &core.stats;
+        ShardFigures {
+            commands: s.commands,
+            hits: s.keyspace_hits,
+            misses: s.keyspace_misses,
+            net_in: s.net_input_bytes,
+            net_out: s.net_output_bytes,
+            reads: s.reads_processed,
+            writes: s.writes_processed,
+            error_replies: s.error_replies,
+            errors: s.errors.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            cmd: s.cmd.iter().map(|(k, v)| (*k, *v)).collect(),
+            dirty: core.dirty,
+            expired: core.store.expired_keys(),
+            keyspace: core
+                .store
+                .dbs
+                .iter()
+                .map(|d| (d.len(), d.expires_len()))
+                .collect(),
+            max_qbuf: rt
+                .clients
+                .borrow()
+                .iter()
+                .map(|c| c.qbuf.get())
+                .max()
+                .unwrap_or(0),
+        }
+    })
+    .await;
+    let mut f = Figures::default();
+    for p in parts {
+        f.commands += p.commands;
+        f.hits += p.hits;
+        f.misses += p.misses;
+        f.net_in += p.net_in;
+        f.net_out += p.net_out;
+        f.reads += p.reads;
+        f.writes += p.writes;
+        f.error_replies += p.error_replies;
+        for (k, v) in p.errors {
+            *f.errors.entry(k).or_default() += v;
+        }
+        for (k, v) in p.cmd {
+            let e = f.cmd.entry(k).or_default();
+            e.calls += v.calls;
+            e.usec += v.usec;
+            e.rejected += v.rejected;
+            e.failed += v.failed;
+        }
+        f.dirty += p.dirty;
+        f.expired += p.expired;
+        if f.keyspace.len() < p.keyspace.len() {
+            f.keyspace.resize(p.keyspace.len(), (0, 0));
+        }
+        for (acc, (k, e)) in f.keyspace.iter_mut().zip(p.keyspace) {
+            acc.0 += k;
+            acc.1 += e;
+        }
+        f.max_qbuf = f.max_qbuf.max(p.max_qbuf);
+    }
+    f
+}
+
+/// Redis's `bytesToHuman`.
+fn human(n: u64) -> String {
+    const UNITS: [(u64, &str); 5] = [
+        (1 << 10, "K"),
+        (1 << 20, "M"),
+        (1 << 30, "G"),
+        (1 << 40, "T"),
+        (1 << 50, "P"),
+    ];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    for (i, (size, unit)) in UNITS.iter().enumerate() {
+        let next = UNITS.get(i + 1).map_or(u64::MAX, |u| u.0);
+        if n < next {
+            return format!("{:.2}{unit}", n as f64 / *size as f64);
+        }
+    }
+    format!("{n}B")
+}
+
+/// Resident set size in bytes, from /proc/self/statm.
+fn rss_bytes() -> u64 {
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map_or(0, |pages| pages * page)
+}
+
+fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| {
+                    v.split_whitespace()
+                        .next()
+                        .and_then(|n| n.parse::<u64>().ok())
+                })
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// (user, system) CPU seconds of `who` (RUSAGE_SELF, _CHILDREN, _THREAD).
+fn cpu(who: i32) -> (String, String) {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(who, &mut ru) };
+    let tv = |t: libc::timeval| format!("{}.{:06}", t.tv_sec, t.tv_usec);
+    (tv(ru.ru_utime), tv(ru.ru_stime))
+}
+
+fn uname() -> String {
+    // SAFETY: uname fills the struct; its fields are NUL-terminated.
+    unsafe {
+        let mut u: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut u) != 0 {
+            return "Linux".into();
+        }
+        let f = |s: &[libc::c_char]| {
+            std::ffi::CStr::from_ptr(s.as_ptr())
+                .to_string_lossy()
+                .into_owned()
+        };
+        format!("{} {} {}", f(&u.sysname), f(&u.release), f(&u.machine))
+    }
+}
+
+/// Highest used_memory reported so far.
+static PEAK: AtomicU64 = AtomicU64::new(0);
+
+/// The replication ID a master without replicas still has.
+fn replid() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| random_hex(40))
+}
+
+/// Rates over the interval since the previous INFO: (ops/s, in kbps,
+/// out kbps). Redis samples every 100 ms; this is a coarser estimate.
+fn rates(f: &Figures) -> (u64, f64, f64) {
+    static LAST: Mutex<Option<(u64, u64, u64, u64)>> = Mutex::new(None);
+    let now = unix_ms();
+    let mut last = LAST.lock().unwrap();
+    let r = match *last {
+        Some((t, c, i, o)) if now > t => {
+            let secs = (now - t) as f64 / 1000.0;
+            (
+                (f.commands.saturating_sub(c) as f64 / secs) as u64,
+                f.net_in.saturating_sub(i) as f64 / secs / 1024.0,
+                f.net_out.saturating_sub(o) as f64 / secs / 1024.0,
+            )
+        }
+        _ => (0, 0.0, 0.0),
+    };
+    *last = Some((now, f.commands, f.net_in, f.net_out));
+    r
+}
+
+/// Appends `name:value\r\n` lines.
+macro_rules! field {
+    ($s:expr, $($name:literal => $v:expr),* $(,)?) => {
+        $( let _ = write!($s, concat!($name, ":{}\r\n"), $v); )*
+    };
+}
+
+fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
+    let shared = &conn.rt.shared;
+    let (hz, maxclients, maxmemory, policy, backlog, config_file) = shared.read_config(|c| {
+        (
+            c.get_i64("hz"),
+            c.get_i64("maxclients"),
+            c.get_i64("maxmemory"),
+            c.get_str("maxmemory-policy"),
+            c.get_i64("repl-backlog-size"),
+            c.file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        )
+    });
+    match name {
+        "server" => {
+            let uptime = shared.started.elapsed().as_secs();
+            s.push_str("# Server\r\n");
+            field!(s,
+                "redis_version" => REDIS_VERSION,
+                "redis_git_sha1" => "00000000",
+                "redis_git_dirty" => 0,
+                "redis_build_id" => "0000000000000000",
+                "redis_mode" => "standalone",
+                "os" => uname(),
+                "arch_bits" => usize::BITS,
+                "monotonic_clock" => "POSIX clock_gettime",
+                "multiplexing_api" => "io_uring",
+                "atomicvar_api" => "c11-builtin",
+                "gcc_version" => "0.0.0",
+                "process_id" => std::process::id(),
+                "process_supervised" => "no",
+                "run_id" => shared.run_id,
+                "tcp_port" => shared.port,
+                "server_time_usec" => unix_us(),
+                "uptime_in_seconds" => uptime,
+                "uptime_in_days" => uptime / 86400,
+                "hz" => hz,
+                "configured_hz" => hz,
+                "lru_clock" => (unix_ms() / 1000) & ((1 << 24) - 1),
+                "executable" => shared.executable,
+                "config_file" => config_file,
+                "io_threads_active" => 0,
+                "shardis_version" => env!("CARGO_PKG_VERSION"),
+                "shards" => shared.nshards,
+            );
+        }
+        "clients" => {
+            s.push_str("# Clients\r\n");
+            field!(s,
+                "connected_clients" => shared.connected_clients.load(Ordering::Relaxed),
+                "cluster_connections" => 0,
+                "maxclients" => maxclients,
+                "client_recent_max_input_buffer" => f.max_qbuf,
+                "client_recent_max_output_buffer" => 0,
+                "blocked_clients" => 0,
+                "tracking_clients" => 0,
+                "clients_in_timeout_table" => 0,
+            );
+        }
+        "memory" => {
+            // The resident set is the only figure Shardis measures: it
+            // stands for used_memory too (no allocator statistics).
+            let used = rss_bytes();
+            let peak = PEAK.fetch_max(used, Ordering::Relaxed).max(used);
+            let total = total_system_memory();
+            s.push_str("# Memory\r\n");
+            field!(s,
+                "used_memory" => used,
+                "used_memory_human" => human(used),
+                "used_memory_rss" => used,
+                "used_memory_rss_human" => human(used),
+                "used_memory_peak" => peak,
+                "used_memory_peak_human" => human(peak),
+                "used_memory_peak_perc" => format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64),
+                "used_memory_overhead" => 0,
+                "used_memory_startup" => 0,
+                "used_memory_dataset" => used,
+                "used_memory_dataset_perc" => "100.00%",
+                "allocator_allocated" => used,
+                "allocator_active" => used,
+                "allocator_resident" => used,
+                "total_system_memory" => total,
+                "total_system_memory_human" => human(total),
+                "used_memory_lua" => 0,
+                "used_memory_vm_eval" => 0,
+                "used_memory_lua_human" => "0B",
+                "used_memory_scripts_eval" => 0,
+                "number_of_cached_scripts" => 0,
+                "number_of_functions" => 0,
+                "number_of_libraries" => 0,
+                "used_memory_vm_functions" => 0,
+                "used_memory_vm_total" => 0,
+                "used_memory_vm_total_human" => "0B",
+                "used_memory_functions" => 0,
+                "used_memory_scripts" => 0,
+                "used_memory_scripts_human" => "0B",
+                "maxmemory" => maxmemory,
+                "maxmemory_human" => human(maxmemory.max(0) as u64),
+                "maxmemory_policy" => policy,
+                "allocator_frag_ratio" => "1.00",
+                "allocator_frag_bytes" => 0,
+                "allocator_rss_ratio" => "1.00",
+                "allocator_rss_bytes" => 0,
+                "rss_overhead_ratio" => "1.00",
+                "rss_overhead_bytes" => 0,
+                "mem_fragmentation_ratio" => "1.00",
+                "mem_fragmentation_bytes" => 0,
+                "mem_not_counted_for_evict" => 0,
+                "mem_replication_backlog" => 0,
+                "mem_total_replication_buffers" => 0,
+                "mem_clients_slaves" => 0,
+                "mem_clients_normal" => 0,
+                "mem_cluster_links" => 0,
+                "mem_aof_buffer" => 0,
+                "mem_allocator" => "libc",
+                "active_defrag_running" => 0,
+                "lazyfree_pending_objects" => 0,
+                "lazyfreed_objects" => 0,
+            );
+        }
+        "persistence" => {
+            s.push_str("# Persistence\r\n");
+            field!(s,
+                "loading" => 0,
+                "async_loading" => 0,
+                "current_cow_peak" => 0,
+                "current_cow_size" => 0,
+                "current_cow_size_age" => 0,
+                "current_fork_perc" => "0.00",
+                "current_save_keys_processed" => 0,
+                "current_save_keys_total" => 0,
+                "rdb_changes_since_last_save" => f.dirty,
+                "rdb_bgsave_in_progress" => 0,
+                "rdb_last_save_time" => shared.lastsave_unix.load(Ordering::Relaxed),
+                "rdb_last_bgsave_status" => "ok",
+                "rdb_last_bgsave_time_sec" => -1,
+                "rdb_current_bgsave_time_sec" => -1,
+                "rdb_saves" => 0,
+                "rdb_last_cow_size" => 0,
+                "rdb_last_load_keys_expired" => 0,
+                "rdb_last_load_keys_loaded" => 0,
+                "aof_enabled" => 0,
+                "aof_rewrite_in_progress" => 0,
+                "aof_rewrite_scheduled" => 0,
+                "aof_last_rewrite_time_sec" => -1,
+                "aof_current_rewrite_time_sec" => -1,
+                "aof_last_bgrewrite_status" => "ok",
+                "aof_rewrites" => 0,
+                "aof_rewrites_consecutive_failures" => 0,
+                "aof_last_write_status" => "ok",
+                "aof_last_cow_size" => 0,
+                "module_fork_in_progress" => 0,
+                "module_fork_last_cow_size" => 0,
+            );
+        }
+        "stats" => {
+            let (ops, kin, kout) = rates(f);
+            s.push_str("# Stats\r\n");
+            field!(s,
+                "total_connections_received" => shared.total_connections.load(Ordering::Relaxed),
+                "total_commands_processed" => f.commands,
+                "instantaneous_ops_per_sec" => ops,
+                "total_net_input_bytes" => f.net_in,
+                "total_net_output_bytes" => f.net_out,
+                "total_net_repl_input_bytes" => 0,
+                "total_net_repl_output_bytes" => 0,
+                "instantaneous_input_kbps" => format!("{kin:.2}"),
+                "instantaneous_output_kbps" => format!("{kout:.2}"),
+                "instantaneous_input_repl_kbps" => "0.00",
+                "instantaneous_output_repl_kbps" => "0.00",
+                "rejected_connections" => shared.rejected_connections.load(Ordering::Relaxed),
+                "sync_full" => 0,
+                "sync_partial_ok" => 0,
+                "sync_partial_err" => 0,
+                "expired_keys" => f.expired,
+                "expired_stale_perc" => "0.00",
+                "expired_time_cap_reached_count" => 0,
+                "expire_cycle_cpu_milliseconds" => 0,
+                "evicted_keys" => 0,
+                "evicted_clients" => 0,
+                "total_eviction_exceeded_time" => 0,
+                "current_eviction_exceeded_time" => 0,
+                "keyspace_hits" => f.hits,
+                "keyspace_misses" => f.misses,
+                "pubsub_channels" => 0,
+                "pubsub_patterns" => 0,
+                "pubsubshard_channels" => 0,
+                "latest_fork_usec" => 0,
+                "total_forks" => 0,
+                "migrate_cached_sockets" => 0,
+                "slave_expires_tracked_keys" => 0,
+                "active_defrag_hits" => 0,
+                "active_defrag_misses" => 0,
+                "active_defrag_key_hits" => 0,
+                "active_defrag_key_misses" => 0,
+                "total_active_defrag_time" => 0,
+                "current_active_defrag_time" => 0,
+                "tracking_total_keys" => 0,
+                "tracking_total_items" => 0,
+                "tracking_total_prefixes" => 0,
+                "unexpected_error_replies" => 0,
+                "total_error_replies" => f.error_replies,
+                "dump_payload_sanitizations" => 0,
+                "total_reads_processed" => f.reads,
+                "total_writes_processed" => f.writes,
+                "io_threaded_reads_processed" => 0,
+                "io_threaded_writes_processed" => 0,
+                "reply_buffer_shrinks" => 0,
+                "reply_buffer_expands" => 0,
+            );
+        }
+        "replication" => {
+            s.push_str("# Replication\r\n");
+            field!(s,
+                "role" => "master",
+                "connected_slaves" => 0,
+                "master_failover_state" => "no-failover",
+                "master_replid" => replid(),
+                "master_replid2" => "0000000000000000000000000000000000000000",
+                "master_repl_offset" => 0,
+                "second_repl_offset" => -1,
+                "repl_backlog_active" => 0,
+                "repl_backlog_size" => backlog,
+                "repl_backlog_first_byte_offset" => 0,
+                "repl_backlog_histlen" => 0,
+            );
+        }
+        "cpu" => {
+            let (user, sys) = cpu(libc::RUSAGE_SELF);
+            let (cuser, csys) = cpu(libc::RUSAGE_CHILDREN);
+            let (tuser, tsys) = cpu(libc::RUSAGE_THREAD);
+            s.push_str("# CPU\r\n");
+            field!(s,
+                "used_cpu_sys" => sys,
+                "used_cpu_user" => user,
+                "used_cpu_sys_children" => csys,
+                "used_cpu_user_children" => cuser,
+                "used_cpu_sys_main_thread" => tsys,
+                "used_cpu_user_main_thread" => tuser,
+            );
+        }
+        "module_list" => s.push_str("# Modules\r\n"),
+        "commandstats" => {
+            s.push_str("# Commandstats\r\n");
+            for spec in &table().all {
+                for c in std::iter::once(*spec).chain(spec.subcommands.iter()) {
+                    let Some(st) = f.cmd.get(c.name) else {
+                        continue;
+                    };
+                    if st.calls == 0 && st.failed == 0 && st.rejected == 0 {
+                        continue;
+                    }
+                    let per_call = if st.calls == 0 {
+                        0.0
+                    } else {
+                        st.usec as f64 / st.calls as f64
+                    };
+                    let _ = write!(
+                        s,
+                        "cmdstat_{}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
+                        c.name, st.calls, st.usec, st.rejected, st.failed
+                    );
+                }
+            }
+        }
+        "errorstats" => {
+            s.push_str("# Errorstats\r\n");
+            for (e, n) in &f.errors {
+                let _ = write!(s, "errorstat_{e}:count={n}\r\n");
+            }
+        }
+        // No latency histograms are kept yet.
+        "latencystats" => s.push_str("# Latencystats\r\n"),
+        "cluster" => {
+            s.push_str("# Cluster\r\n");
+            field!(s, "cluster_enabled" => 0);
+        }
+        "keyspace" => {
+            s.push_str("# Keyspace\r\n");
+            for (db, (keys, expires)) in f.keyspace.iter().enumerate() {
+                if *keys > 0 {
+                    let _ = write!(s, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// INFO [section ...]
+fn info(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(async move {
+        let sections = wanted(&args[1..]);
+        let figures = gather(conn).await;
+        let mut text = String::new();
+        for (i, name) in sections.iter().enumerate() {
+            if i > 0 {
+                text.push_str("\r\n");
+            }
+            section(&mut text, conn, name, &figures);
+        }
+        conn.out.verbatim(text.as_bytes());
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(0), "0B");
+        assert_eq!(human(1023), "1023B");
+        assert_eq!(human(1585200), "1.51M");
+        assert_eq!(human(25276063744), "23.54G");
+    }
+
+    #[test]
+    fn section_choice() {
+        assert_eq!(wanted(&[]), DEFAULT);
+        assert_eq!(
+            wanted(&[b"KEYSPACE".to_vec(), b"server".to_vec()]),
+            vec!["server", "keyspace"]
+        );
+        assert_eq!(wanted(&[b"everything".to_vec()]), SECTIONS);
+        assert!(wanted(&[b"nosuch".to_vec()]).is_empty());
+    }
+}

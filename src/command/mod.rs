@@ -1,0 +1,246 @@
+//! The command table and one module per command family.
+//!
+//! Each family exports `COMMANDS: &[CommandSpec]`; adding a command means
+//! adding one entry and its handler in that family's file.
+
+pub mod bitmaps;
+pub mod client;
+pub mod command_cmd;
+pub mod command_docs;
+pub mod config_cmd;
+pub mod connection;
+pub mod databases;
+pub mod expire;
+pub mod hashes;
+pub mod help;
+pub mod hll;
+pub mod info;
+pub mod keys;
+pub mod ldouble;
+pub mod object;
+pub mod scan;
+pub mod server;
+pub mod sets;
+pub mod sort;
+pub mod spec;
+pub mod strings;
+pub mod util;
+pub mod zsets;
+
+use crate::resp::Out;
+use crate::store::{Db, Store};
+pub use spec::{Acl, BeginSearch, CommandSpec, Cross, FindKeys, Flags, Handler, KeySpec, Merge};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// What a shard-side handler works with.
+pub struct Ctx<'a> {
+    pub store: &'a mut Store,
+    /// Selected database.
+    pub db: usize,
+    pub out: &'a mut Out,
+    /// Wall clock in Unix ms, sampled once per batch as Redis does per call.
+    pub now_ms: u64,
+    /// LRU clock in seconds (OBJECT IDLETIME).
+    pub lru: u32,
+    /// Limits the handlers need from the configuration.
+    pub limits: &'a ExecLimits,
+    /// Number of keys changed, for `rdb_changes_since_last_save` and WATCH.
+    pub dirty: u64,
+    /// Read lookups that found / missed their key (INFO keyspace_hits).
+    pub hits: u64,
+    pub misses: u64,
+}
+
+/// Configuration values handlers consult.
+#[derive(Clone, Debug)]
+pub struct ExecLimits {
+    pub proto_max_bulk_len: u64,
+    pub encodings: crate::store::EncodingLimits,
+}
+
+impl Default for ExecLimits {
+    fn default() -> Self {
+        ExecLimits {
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            encodings: Default::default(),
+        }
+    }
+}
+
+impl<'a> Ctx<'a> {
+    #[inline]
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.store.dbs[self.db]
+    }
+
+    /// Looks a key up for reading, counting the hit or miss.
+    #[inline]
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut crate::store::Entry> {
+        let now = self.now_ms;
+        let lru = self.lru;
+        let db = &mut self.store.dbs[self.db];
+        match db.lookup(key, now) {
+            Some(e) => {
+                self.hits += 1;
+                e.lru = lru;
+                Some(e)
+            }
+            None => {
+                self.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// A random number from this shard's generator (SPOP, SRANDMEMBER,
+    /// HRANDFIELD, …): each shard runs on its own thread.
+    #[inline]
+    pub fn random(&mut self) -> u64 {
+        shard_random()
+    }
+
+    /// Looks a key up for writing (no hit/miss accounting).
+    #[inline]
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut crate::store::Entry> {
+        let now = self.now_ms;
+        let lru = self.lru;
+        let e = self.store.dbs[self.db].lookup(key, now)?;
+        e.lru = lru;
+        Some(e)
+    }
+}
+
+/// xorshift64* on a per-thread (so per-shard) state, seeded from the clock
+/// and the thread: good for sampling, not for secrets.
+pub fn shard_random() -> u64 {
+    use std::cell::Cell;
+    thread_local! {
+        static RNG: Cell<u64> = Cell::new({
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            let local = 0u8;
+            (t ^ ((&local as *const u8 as u64) << 17)) | 1
+        });
+    }
+    RNG.with(|r| {
+        let mut x = r.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        r.set(x);
+        x.wrapping_mul(0x2545F4914F6CDD1D)
+    })
+}
+
+/// All commands, by lower-case name.
+pub struct Table {
+    by_name: HashMap<&'static str, &'static CommandSpec, ahash::RandomState>,
+    pub all: Vec<&'static CommandSpec>,
+}
+
+impl Table {
+    fn build() -> Table {
+        let families: &[&'static [CommandSpec]] = &[
+            connection::COMMANDS,
+            server::COMMANDS,
+            info::COMMANDS,
+            strings::COMMANDS,
+            bitmaps::COMMANDS,
+            keys::COMMANDS,
+            databases::COMMANDS,
+            sets::COMMANDS,
+            hashes::COMMANDS,
+            zsets::COMMANDS,
+            hll::COMMANDS,
+            sort::COMMANDS,
+        ];
+        let mut by_name = HashMap::default();
+        let mut all = Vec::new();
+        for fam in families {
+            for spec in fam.iter() {
+                let prev = by_name.insert(spec.name, spec);
+                assert!(prev.is_none(), "command {} registered twice", spec.name);
+                all.push(spec);
+            }
+        }
+        Table { by_name, all }
+    }
+
+    /// Case-insensitive lookup of a command name.
+    #[inline]
+    pub fn get(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        let mut buf = [0u8; 32];
+        if name.len() > buf.len() {
+            return None;
+        }
+        for (d, s) in buf.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        let lower = std::str::from_utf8(&buf[..name.len()]).ok()?;
+        self.by_name.get(lower).copied()
+    }
+
+    /// A subcommand of `parent` by name, case-insensitively.
+    pub fn sub(parent: &'static CommandSpec, name: &[u8]) -> Option<&'static CommandSpec> {
+        parent.subcommands.iter().find(|s| {
+            let sub = s.name.rsplit('|').next().unwrap_or(s.name);
+            sub.as_bytes().eq_ignore_ascii_case(name)
+        })
+    }
+}
+
+pub fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(Table::build)
+}
+
+/// The spec that governs `argv` (the subcommand of a container command),
+/// or Redis's error for an unknown command or subcommand.
+pub fn resolve(argv: &[&[u8]]) -> Result<&'static CommandSpec, String> {
+    let Some(spec) = table().get(argv[0]) else {
+        return Err(unknown_command(argv));
+    };
+    if spec.subcommands.is_empty() || argv.len() < 2 {
+        return Ok(spec);
+    }
+    Table::sub(spec, argv[1]).ok_or_else(|| {
+        format!(
+            "ERR unknown subcommand '{}'. Try {} HELP.",
+            truncated(argv[1], 128),
+            spec.name.to_uppercase()
+        )
+    })
+}
+
+/// `ERR unknown command 'x', with args beginning with: 'a' 'b' `, with
+/// Redis's 128-character limits.
+fn unknown_command(argv: &[&[u8]]) -> String {
+    let mut args = String::new();
+    for a in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push('\'');
+        args.push_str(&truncated(a, room));
+        args.push_str("' ");
+    }
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncated(argv[0], 128),
+        args
+    )
+}
+
+fn truncated(b: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
+}
+
+/// Checks the argument count against a spec's arity.
+#[inline]
+pub fn arity_ok(spec: &CommandSpec, argc: usize) -> bool {
+    let a = spec.arity;
+    (a > 0 && argc as i32 == a) || (a < 0 && argc as i32 >= -a)
+}

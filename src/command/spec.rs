@@ -1,0 +1,416 @@
+//! The command spec: everything the server knows about a command besides
+//! its handler. Routing, the slot check, arity checks, `COMMAND` output,
+//! and (later) replication and the AOF all derive from one entry.
+
+use super::Ctx;
+use crate::server::conn::Conn;
+use futures::future::LocalBoxFuture;
+
+/// Command flags, as Redis names them in `COMMAND INFO`.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flags(pub u32);
+
+macro_rules! flag_set {
+    ($($name:ident = $bit:expr, $text:expr;)*) => {
+        impl Flags { $(pub const $name: Flags = Flags(1 << $bit);)* }
+        /// Flag names in the order Redis prints them.
+        pub const FLAG_NAMES: &[(Flags, &str)] = &[$((Flags::$name, $text)),*];
+    };
+}
+
+flag_set! {
+    WRITE = 0, "write";
+    READONLY = 1, "readonly";
+    DENYOOM = 2, "denyoom";
+    MODULE = 3, "module";
+    ADMIN = 4, "admin";
+    PUBSUB = 5, "pubsub";
+    NOSCRIPT = 6, "noscript";
+    BLOCKING = 7, "blocking";
+    LOADING = 8, "loading";
+    STALE = 9, "stale";
+    SKIP_MONITOR = 10, "skip_monitor";
+    SKIP_SLOWLOG = 11, "skip_slowlog";
+    ASKING = 12, "asking";
+    FAST = 13, "fast";
+    NO_AUTH = 14, "no_auth";
+    MAY_REPLICATE = 15, "may_replicate";
+    NO_MANDATORY_KEYS = 16, "no_mandatory_keys";
+    NO_ASYNC_LOADING = 20, "no_async_loading";
+    NO_MULTI = 17, "no_multi";
+    MOVABLEKEYS = 18, "movablekeys";
+    ALLOW_BUSY = 19, "allow_busy";
+}
+
+impl Flags {
+    pub const NONE: Flags = Flags(0);
+
+    pub const fn with(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+
+    pub const fn has(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, rhs: Flags) -> Flags {
+        Flags(self.0 | rhs.0)
+    }
+}
+
+/// ACL categories, as Redis names them (`@read`, `@string`, …).
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Acl(pub u32);
+
+macro_rules! acl_set {
+    ($($name:ident = $bit:expr, $text:expr;)*) => {
+        impl Acl { $(pub const $name: Acl = Acl(1 << $bit);)* }
+        /// Category names in the order Redis prints them.
+        pub const ACL_NAMES: &[(Acl, &str)] = &[$((Acl::$name, $text)),*];
+    };
+}
+
+acl_set! {
+    KEYSPACE = 0, "@keyspace";
+    READ = 1, "@read";
+    WRITE = 2, "@write";
+    SET = 3, "@set";
+    SORTEDSET = 4, "@sortedset";
+    LIST = 5, "@list";
+    HASH = 6, "@hash";
+    STRING = 7, "@string";
+    BITMAP = 8, "@bitmap";
+    HYPERLOGLOG = 9, "@hyperloglog";
+    GEO = 10, "@geo";
+    STREAM = 11, "@stream";
+    PUBSUB = 12, "@pubsub";
+    ADMIN = 13, "@admin";
+    FAST = 14, "@fast";
+    SLOW = 15, "@slow";
+    BLOCKING = 16, "@blocking";
+    DANGEROUS = 17, "@dangerous";
+    CONNECTION = 18, "@connection";
+    TRANSACTION = 19, "@transaction";
+    SCRIPTING = 20, "@scripting";
+}
+
+impl Acl {
+    pub const NONE: Acl = Acl(0);
+    pub const fn with_bits(self, other: Acl) -> Acl {
+        Acl(self.0 | other.0)
+    }
+    pub const fn has(self, other: Acl) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for Acl {
+    type Output = Acl;
+    fn bitor(self, rhs: Acl) -> Acl {
+        Acl(self.0 | rhs.0)
+    }
+}
+
+/// Where the key search starts (Redis key-spec `begin_search`).
+#[derive(Clone, Copy, Debug)]
+pub enum BeginSearch {
+    Index(i32),
+    Keyword {
+        keyword: &'static str,
+        startfrom: i32,
+    },
+    Unknown,
+}
+
+/// How keys are found from there (Redis key-spec `find_keys`).
+#[derive(Clone, Copy, Debug)]
+pub enum FindKeys {
+    /// `lastkey` relative to the begin index (-1 = last argument),
+    /// `keystep`, `limit` (0 = no limit, n = 1/n of the remaining args).
+    Range {
+        lastkey: i32,
+        step: i32,
+        limit: i32,
+    },
+    /// A key count at `keynumidx`, keys from `firstkey`, every `step`.
+    Keynum {
+        keynumidx: i32,
+        firstkey: i32,
+        step: i32,
+    },
+    Unknown,
+}
+
+/// One Redis key specification.
+#[derive(Clone, Copy, Debug)]
+pub struct KeySpec {
+    /// Redis key-spec flags, e.g. `&["RW", "ACCESS", "UPDATE"]`.
+    pub flags: &'static [&'static str],
+    pub begin: BeginSearch,
+    pub find: FindKeys,
+}
+
+impl KeySpec {
+    /// The common case: one key at `index`.
+    pub const fn single(index: i32, flags: &'static [&'static str]) -> KeySpec {
+        KeySpec {
+            flags,
+            begin: BeginSearch::Index(index),
+            find: FindKeys::Range {
+                lastkey: 0,
+                step: 1,
+                limit: 0,
+            },
+        }
+    }
+
+    /// Keys from `index` to the end (`lastkey` -1), every `step`.
+    pub const fn range(
+        index: i32,
+        lastkey: i32,
+        step: i32,
+        flags: &'static [&'static str],
+    ) -> KeySpec {
+        KeySpec {
+            flags,
+            begin: BeginSearch::Index(index),
+            find: FindKeys::Range {
+                lastkey,
+                step,
+                limit: 0,
+            },
+        }
+    }
+}
+
+/// How a command whose keys span several shards is run (standalone mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cross {
+    /// Lock the shards involved (ascending), gather the keys, run the
+    /// handler once, write the results back: atomic, as Redis is.
+    Atomic,
+    /// Independent per key: split by shard, run each part, merge replies.
+    Split(Merge),
+}
+
+/// How the replies of a split command are merged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Merge {
+    /// Integer replies are added (DEL, EXISTS, TOUCH, UNLINK).
+    SumInts,
+    /// Array replies are interleaved back into key order (MGET).
+    KeyOrder,
+    /// Every part answers +OK; so does the whole (MSET).
+    AllOk,
+}
+
+/// Runs on the shard that owns the command's keys, synchronously.
+pub type ShardFn = fn(&mut Ctx, &[&[u8]]);
+/// Runs on the connection, may await other shards.
+pub type ConnFn = for<'a> fn(&'a mut Conn, Vec<Vec<u8>>) -> LocalBoxFuture<'a, ()>;
+
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Shard(ShardFn),
+    Conn(ConnFn),
+}
+
+/// A command: name, arity, flags, key positions and handler.
+#[derive(Clone, Copy)]
+pub struct CommandSpec {
+    /// Lower-case name; for a subcommand `container|sub`.
+    pub name: &'static str,
+    /// Positive: exact argument count (name included); negative: minimum.
+    pub arity: i32,
+    pub flags: Flags,
+    pub acl: Acl,
+    pub keys: &'static [KeySpec],
+    pub cross: Cross,
+    pub handler: Handler,
+    /// Command tips, e.g. `request_policy:all_shards`.
+    pub tips: &'static [&'static str],
+    pub group: &'static str,
+    pub since: &'static str,
+    pub summary: &'static str,
+    pub complexity: &'static str,
+    /// Subcommands of a container command (CONFIG, CLIENT, …).
+    pub subcommands: &'static [CommandSpec],
+}
+
+/// Defaults for the optional fields, so a spec entry names only what
+/// matters: `CommandSpec { name: "get", arity: 2, ..CommandSpec::DEFAULT }`.
+impl CommandSpec {
+    pub const DEFAULT: CommandSpec = CommandSpec {
+        name: "",
+        arity: 0,
+        flags: Flags::NONE,
+        acl: Acl::NONE,
+        keys: &[],
+        cross: Cross::Atomic,
+        handler: Handler::Shard(|ctx, _| ctx.out.error("ERR not implemented")),
+        tips: &[],
+        group: "generic",
+        since: "1.0.0",
+        summary: "",
+        complexity: "",
+        subcommands: &[],
+    };
+
+    pub fn is_write(&self) -> bool {
+        self.flags.has(Flags::WRITE)
+    }
+
+    /// Argument indexes holding keys, per the key specs.
+    pub fn key_indexes(&self, argv: &[&[u8]], out: &mut Vec<usize>) {
+        out.clear();
+        let argc = argv.len() as i32;
+        for ks in self.keys {
+            let begin = match ks.begin {
+                BeginSearch::Index(i) => i,
+                BeginSearch::Keyword { keyword, startfrom } => {
+                    let found = if startfrom >= 0 {
+                        (startfrom..argc)
+                            .find(|&i| argv[i as usize].eq_ignore_ascii_case(keyword.as_bytes()))
+                    } else {
+                        let start = argc + startfrom;
+                        (1..=start)
+                            .rev()
+                            .find(|&i| argv[i as usize].eq_ignore_ascii_case(keyword.as_bytes()))
+                    };
+                    match found {
+                        Some(i) => i + 1,
+                        None => continue,
+                    }
+                }
+                BeginSearch::Unknown => continue,
+            };
+            if begin >= argc {
+                continue;
+            }
+            match ks.find {
+                FindKeys::Range {
+                    lastkey,
+                    step,
+                    limit,
+                } => {
+                    let last = if lastkey >= 0 {
+                        begin + lastkey
+                    } else if limit <= 1 {
+                        argc + lastkey
+                    } else {
+                        begin + (argc - begin) / limit + lastkey
+                    };
+                    let mut i = begin;
+                    while i <= last.min(argc - 1) {
+                        out.push(i as usize);
+                        i += step.max(1);
+                    }
+                }
+                FindKeys::Keynum {
+                    keynumidx,
+                    firstkey,
+                    step,
+                } => {
+                    let idx = begin + keynumidx;
+                    if idx >= argc {
+                        continue;
+                    }
+                    let Some(n) = crate::resp::parse_i64(argv[idx as usize]) else {
+                        continue;
+                    };
+                    let first = begin + firstkey;
+                    for k in 0..n.max(0) as i32 {
+                        let i = first + k * step.max(1);
+                        if i >= argc {
+                            break;
+                        }
+                        out.push(i as usize);
+                    }
+                }
+                FindKeys::Unknown => {}
+            }
+        }
+    }
+
+    /// Redis's legacy (first, last, step) triple for `COMMAND INFO`,
+    /// derived from the key specs as Redis 7.0's
+    /// `populateCommandLegacyRangeSpec` does: one index/range spec is used
+    /// as is; several are glued (only index/range specs count, all must
+    /// have step 1, else the triple is 0 0 0); `last` is absolute, or
+    /// negative when counted from the end.
+    pub fn legacy_range(&self) -> (i32, i32, i32) {
+        let abs_last = |begin: i32, lastkey: i32| {
+            if lastkey >= 0 {
+                begin + lastkey
+            } else {
+                lastkey
+            }
+        };
+        if let [ks] = self.keys {
+            if let (BeginSearch::Index(begin), FindKeys::Range { lastkey, step, .. }) =
+                (ks.begin, ks.find)
+            {
+                return (begin, abs_last(begin, lastkey), step);
+            }
+        }
+        let mut first = i32::MAX;
+        // Compared unsigned, as Redis does, so a negative (from the end)
+        // last key wins over any positive one.
+        let mut last: u32 = 0;
+        for ks in self.keys {
+            let (BeginSearch::Index(begin), FindKeys::Range { lastkey, step, .. }) =
+                (ks.begin, ks.find)
+            else {
+                continue;
+            };
+            if step != 1 {
+                return (0, 0, 0);
+            }
+            first = first.min(begin);
+            last = last.max(abs_last(begin, lastkey) as u32);
+        }
+        if first == i32::MAX {
+            return (0, 0, 0);
+        }
+        (first, last as i32, 1)
+    }
+
+    /// Whether Redis flags the command `movablekeys`: its keys cannot be
+    /// found from the legacy triple alone.
+    pub fn movable_keys(&self) -> bool {
+        self.flags.has(Flags::MOVABLEKEYS)
+            || self.keys.iter().any(|ks| {
+                !matches!(
+                    (ks.begin, ks.find),
+                    (BeginSearch::Index(_), FindKeys::Range { .. })
+                )
+            })
+    }
+
+    /// ACL categories including the implicit ones Redis adds from the
+    /// flags (`setImplicitACLCategories`): write, read, admin+dangerous,
+    /// pubsub, fast, blocking, and slow for every command not fast.
+    pub fn acl_categories(&self) -> Acl {
+        let mut acl = self.acl;
+        let implied = [
+            (Flags::WRITE, Acl::WRITE),
+            (Flags::READONLY, Acl::READ),
+            (Flags::ADMIN, Acl::ADMIN.with_bits(Acl::DANGEROUS)),
+            (Flags::PUBSUB, Acl::PUBSUB),
+            (Flags::FAST, Acl::FAST),
+            (Flags::BLOCKING, Acl::BLOCKING),
+        ];
+        for (flag, cat) in implied {
+            if self.flags.has(flag) {
+                acl = acl | cat;
+            }
+        }
+        if !acl.has(Acl::FAST) {
+            acl = acl | Acl::SLOW;
+        }
+        acl
+    }
+}

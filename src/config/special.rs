@@ -1,0 +1,217 @@
+//! Directives with their own syntax, checked and put in canonical form
+//! as Redis 7.0 does (the canonical form is what CONFIG GET prints).
+
+use super::directives::{parse_int, parse_memory};
+
+/// Checks the arguments given the current value; returns the canonical
+/// text or Redis's reason for refusing them.
+pub type Check = fn(&[String], &str) -> Result<String, String>;
+
+/// `save <seconds> <changes> [<seconds> <changes> ...]` or `save ""`.
+pub fn save(args: &[String], _: &str) -> Result<String, String> {
+    if args.is_empty() || (args.len() == 1 && args[0].is_empty()) {
+        return Ok(String::new());
+    }
+    if !args.len().is_multiple_of(2) {
+        return Err("Invalid save parameters".into());
+    }
+    let mut out = Vec::new();
+    for a in args {
+        match parse_int(a) {
+            Some(n) if n >= 0 => out.push(n.to_string()),
+            _ => return Err("Invalid save parameters".into()),
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// `client-output-buffer-limit <class> <hard> <soft> <soft-seconds> ...`,
+/// merged over the current limits of the other classes.
+pub fn client_output_buffer_limit(args: &[String], current: &str) -> Result<String, String> {
+    if args.is_empty() || !args.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    let cur: Vec<&str> = current.split(' ').collect();
+    let mut classes: Vec<[String; 3]> = (0..3)
+        .map(|i| {
+            let f = |j: usize| cur.get(i * 4 + j).copied().unwrap_or("0").to_string();
+            [f(1), f(2), f(3)]
+        })
+        .collect();
+    for chunk in args.chunks(4) {
+        let class = match chunk[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into())
+            }
+        };
+        let hard = parse_memory(&chunk[1]);
+        let soft = parse_memory(&chunk[2]);
+        let secs = parse_int(&chunk[3]).filter(|&n| n >= 0);
+        match (hard, soft, secs) {
+            (Some(h), Some(s), Some(t)) => {
+                classes[class] = [h.to_string(), s.to_string(), t.to_string()]
+            }
+            _ => {
+                return Err(
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .into(),
+                )
+            }
+        }
+    }
+    let names = ["normal", "slave", "pubsub"];
+    let parts: Vec<String> = names
+        .iter()
+        .zip(&classes)
+        .map(|(n, c)| format!("{n} {} {} {}", c[0], c[1], c[2]))
+        .collect();
+    Ok(parts.join(" "))
+}
+
+/// `notify-keyspace-events` classes, printed in Redis's canonical order.
+pub fn notify_keyspace_events(args: &[String], _: &str) -> Result<String, String> {
+    const ALL: &str = "g$lshzxetd";
+    let text = args.join("");
+    let mut set = std::collections::BTreeSet::new();
+    for c in text.chars() {
+        match c {
+            'A' => set.extend(ALL.chars()),
+            'g' | '$' | 'l' | 's' | 'h' | 'z' | 'x' | 'e' | 'K' | 'E' | 't' | 'm' | 'd' | 'n' => {
+                set.insert(c);
+            }
+            _ => return Err("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.".into()),
+        }
+    }
+    let mut out = String::new();
+    if ALL.chars().all(|c| set.contains(&c)) {
+        out.push('A');
+    } else {
+        out.extend("g$lshzxetdn".chars().filter(|c| set.contains(c)));
+    }
+    // As Redis: with A, 'n' (not part of A) is not printed.
+    out.extend("KEm".chars().filter(|c| set.contains(c)));
+    Ok(out)
+}
+
+/// `oom-score-adj-values <normal> <replica> <bgchild>`.
+pub fn oom_score_adj_values(args: &[String], _: &str) -> Result<String, String> {
+    let words: Vec<&str> = args
+        .iter()
+        .flat_map(|a| a.split(' '))
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.len() != 3 {
+        return Err("wrong number of arguments".into());
+    }
+    let mut out = Vec::new();
+    for w in words {
+        match parse_int(w) {
+            Some(n) if (-2000..=2000).contains(&n) => out.push(n.to_string()),
+            _ => {
+                return Err(
+                    "Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into(),
+                )
+            }
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// `latency-tracking-info-percentiles <p> ...`, each 0..=100.
+pub fn percentiles(args: &[String], _: &str) -> Result<String, String> {
+    let words: Vec<&str> = args
+        .iter()
+        .flat_map(|a| a.split(' '))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    for w in words {
+        match w.parse::<f64>() {
+            Ok(p) if (0.0..=100.0).contains(&p) => out.push(format!("{p}")),
+            _ => return Err("Invalid latency-tracking-info-percentiles parameters".into()),
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// `maxmemory-clients`: bytes or a percentage (`10%`).
+pub fn memory_or_percent(args: &[String], _: &str) -> Result<String, String> {
+    let [v] = args else {
+        return Err("wrong number of arguments".into());
+    };
+    if let Some(n) = parse_memory(v) {
+        return Ok(n.to_string());
+    }
+    if let Some(p) = v.strip_suffix('%').and_then(parse_int).filter(|&p| p >= 0) {
+        return Ok(format!("{p}%"));
+    }
+    Err("argument must be a memory or percent value".into())
+}
+
+/// `replicaof <host> <port>` or `replicaof no one`.
+pub fn replicaof(args: &[String], _: &str) -> Result<String, String> {
+    match args {
+        [] => Ok(String::new()),
+        [a] if a.is_empty() => Ok(String::new()),
+        [a, b] if a.eq_ignore_ascii_case("no") && b.eq_ignore_ascii_case("one") => {
+            Ok(String::new())
+        }
+        [host, port] => match parse_int(port) {
+            Some(p) if (0..=65535).contains(&p) => Ok(format!("{host} {p}")),
+            _ => Err("Invalid master port".into()),
+        },
+        _ => Err("wrong number of arguments".into()),
+    }
+}
+
+/// `unixsocketperm`: an octal mode.
+pub fn octal_perm(args: &[String], _: &str) -> Result<String, String> {
+    let [v] = args else {
+        return Err("wrong number of arguments".into());
+    };
+    match u32::from_str_radix(v, 8) {
+        Ok(n) if n <= 0o777 => Ok(format!("{n:o}")),
+        _ => Err("Invalid socket file permissions".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn keyspace_events_canonical() {
+        assert_eq!(notify_keyspace_events(&s(&["KEA"]), "").unwrap(), "AKE");
+        assert_eq!(notify_keyspace_events(&s(&["xgE"]), "").unwrap(), "gxE");
+        assert_eq!(notify_keyspace_events(&s(&[""]), "").unwrap(), "");
+        assert!(notify_keyspace_events(&s(&["Q"]), "").is_err());
+    }
+
+    #[test]
+    fn output_buffer_limits_merge() {
+        let cur = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+        let v = client_output_buffer_limit(&s(&["normal", "1mb", "2mb", "3"]), cur).unwrap();
+        assert_eq!(
+            v,
+            "normal 1048576 2097152 3 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+        );
+        assert!(client_output_buffer_limit(&s(&["foo"]), cur).is_err());
+    }
+
+    #[test]
+    fn save_params() {
+        assert_eq!(save(&s(&[""]), "").unwrap(), "");
+        assert_eq!(
+            save(&s(&["3600", "1", "300", "100"]), "").unwrap(),
+            "3600 1 300 100"
+        );
+        assert!(save(&s(&["100"]), "").is_err());
+    }
+}

@@ -1,0 +1,18 @@
+//! Shardis: a thread-per-core, Redis- and Redis-Cluster-compatible
+//! in-memory data server.
+//!
+//! Layout (see docs/architecture.md):
+//! - [`resp`]: the wire protocol, knows nothing of the engine;
+//! - [`config`]: redis.conf and the directive table;
+//! - [`server`]: executors, listeners, connections, the shard mesh;
+//! - [`command`]: the command table, one module per family;
+//! - [`store`]: the keyspace a shard owns;
+//! - [`slot`]: hash slots, which decide the owning shard.
+
+pub mod command;
+pub mod config;
+pub mod glob;
+pub mod resp;
+pub mod server;
+pub mod slot;
+pub mod store;

@@ -1,0 +1,99 @@
+//! `shardis-server [path/to/redis.conf] [--directive value ...]`: start
+//! order only — configuration, process set-up, then the executors.
+
+use clap::Parser;
+use shardis::{config, server};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "shardis-server",
+    version,
+    about = "Thread-per-core Redis-compatible server",
+    override_usage = "shardis-server [/path/to/redis.conf] [--directive value ...]"
+)]
+struct Cli {
+    /// A redis.conf file, then directives as `--name value ...`, applied
+    /// after the file (e.g. `--port 7000 --shards 4`).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CONFIG] [--DIRECTIVE VALUE"
+    )]
+    args: Vec<String>,
+}
+
+/// Groups `--port 7000 --bind a b` into `[("port", ["7000"]), ("bind", ["a", "b"])]`.
+fn group_directives(words: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for w in words {
+        if let Some(name) = w.strip_prefix("--") {
+            out.push((name.to_string(), Vec::new()));
+        } else if let Some(last) = out.last_mut() {
+            last.1.push(w.clone());
+        } else {
+            return Err(format!(
+                "unexpected argument '{w}': directives must start with --"
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Like redis-server, the config file may be omitted: `--port 7000`.
+    let (file, rest) = match cli.args.split_first() {
+        Some((first, rest)) if !first.starts_with("--") => (Some(PathBuf::from(first)), rest),
+        _ => (None, &cli.args[..]),
+    };
+    let directives = match group_directives(rest) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("shardis: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let cfg = match config::load(file.as_deref(), &directives) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("shardis: fatal config error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(e) = server::log::set_file(&cfg.get_str("logfile")) {
+        eprintln!(
+            "shardis: can't open the log file '{}': {e}",
+            cfg.get_str("logfile")
+        );
+        return ExitCode::from(1);
+    }
+    server::log::set_level(&cfg.get_str("loglevel"));
+    if cfg.get_bool("daemonize") {
+        if let Err(e) = server::probe::daemonize() {
+            eprintln!("shardis: daemonize failed: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    let dir = cfg.get_str("dir");
+    if let Err(e) = std::env::set_current_dir(&dir) {
+        eprintln!("shardis: can't chdir to '{dir}': {e}");
+        return ExitCode::from(1);
+    }
+    let pidfile = match cfg.get_str("pidfile") {
+        p if p.is_empty() && cfg.get_bool("daemonize") => "/var/run/redis.pid".to_string(),
+        p => p,
+    };
+    if !pidfile.is_empty() {
+        let _ = std::fs::write(&pidfile, format!("{}\n", std::process::id()));
+    }
+    server::probe::block_signals();
+    match server::run(cfg) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("shardis: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

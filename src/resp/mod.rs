@@ -1,0 +1,14 @@
+//! The Redis wire protocol: request parsing and reply writing.
+//!
+//! This module knows nothing of the engine: it turns bytes into argument
+//! ranges and typed replies into bytes (RESP2 or RESP3), and nothing else.
+
+mod inline;
+pub use inline::split_inline as split_args;
+mod parser;
+mod reply;
+mod writer;
+pub use reply::{array_items, int_value, reply_len};
+
+pub use parser::{parse_command, parse_i64, Limits, Parsed, ProtocolError};
+pub use writer::{fmt_double, fmt_g, push_i64, Out};

@@ -1,0 +1,242 @@
+//! One client connection: read, parse every complete request, run them
+//! as a batch, write all replies with one write, repeat.
+
+use super::clients::ClientInfo;
+use super::dispatch;
+use super::shard::{Settings, ShardRt};
+use super::shared::unix_ms;
+use crate::resp::{parse_command, Out, Parsed};
+use futures::channel::oneshot;
+use futures::future::{select, Either};
+use futures::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// The state of one connection that commands may read or change.
+pub struct Conn {
+    pub rt: Rc<ShardRt>,
+    pub info: Rc<ClientInfo>,
+    pub db: usize,
+    pub authenticated: bool,
+    /// Replies of the current batch; `out.resp3` is the protocol.
+    pub out: Out,
+    /// Close the connection once `out` is written (QUIT, protocol error,
+    /// CLIENT KILL of oneself).
+    pub close: bool,
+    pub settings: Rc<Settings>,
+}
+
+impl Conn {
+    pub fn set_db(&mut self, db: usize) {
+        self.db = db;
+        self.info.db.set(db);
+    }
+
+    pub fn set_resp3(&mut self, resp3: bool) {
+        self.out.resp3 = resp3;
+        self.info.resp.set(if resp3 { 3 } else { 2 });
+    }
+}
+
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Serves one accepted connection until it closes.
+pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
+    let shared = rt.shared.clone();
+    let settings = rt.settings();
+    let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+    let now = unix_ms();
+    let info = Rc::new(ClientInfo {
+        id,
+        addr: stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        laddr: stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+        fd: std::os::fd::AsRawFd::as_raw_fd(&stream),
+        created_ms: now,
+        last_interaction_ms: Cell::new(now),
+        name: Default::default(),
+        lib_name: Default::default(),
+        lib_ver: Default::default(),
+        db: Cell::new(0),
+        resp: Cell::new(2),
+        last_cmd: Cell::new("NULL"),
+        no_evict: Cell::new(false),
+        no_touch: Cell::new(false),
+        qbuf: Cell::new(0),
+        authenticated: Cell::new(settings.requirepass.is_none()),
+    });
+    let (kill_tx, mut kill_rx) = oneshot::channel::<()>();
+    rt.clients.borrow_mut().add(info.clone(), kill_tx);
+    let _ = stream.set_nodelay(true);
+
+    let mut conn = Conn {
+        rt: rt.clone(),
+        info: info.clone(),
+        db: 0,
+        authenticated: settings.requirepass.is_none(),
+        out: Out::new(false),
+        close: false,
+        settings,
+    };
+
+    let mut buf: Vec<u8> = vec![0; READ_CHUNK];
+    let mut filled = 0usize;
+    let mut ranges = Vec::new();
+    let mut scratch = Vec::new();
+    // (start, end, inline) per argument, then per command its arg count.
+    let mut args: Vec<(usize, usize, bool)> = Vec::new();
+    let mut argcs: Vec<usize> = Vec::new();
+
+    // Set when unparsed requests remain in the buffer that must be parsed
+    // before reading more (see the unauthenticated case below).
+    let mut reparse = false;
+    'conn: loop {
+        if !reparse {
+            if filled == buf.len() {
+                if buf.len() >= conn.settings.query_buffer_limit {
+                    crate::warning!(
+                        "Closing client that reached max query buffer length (qbuf={})",
+                        filled
+                    );
+                    break;
+                }
+                buf.resize(
+                    (buf.len() * 2).min(conn.settings.query_buffer_limit.max(READ_CHUNK)),
+                    0,
+                );
+            }
+            let timeout = conn.settings.timeout_secs;
+            let read = std::pin::pin!(stream.read(&mut buf[filled..]));
+            let n = if timeout > 0 {
+                let idle = std::pin::pin!(glommio::timer::sleep(Duration::from_secs(timeout)));
+                match select(select(read, idle), &mut kill_rx).await {
+                    Either::Left((Either::Left((r, _)), _)) => r,
+                    _ => break 'conn,
+                }
+            } else {
+                match select(read, &mut kill_rx).await {
+                    Either::Left((r, _)) => r,
+                    Either::Right(_) => break 'conn,
+                }
+            };
+            let n = match n {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            filled += n;
+            {
+                let stats = &mut rt.core.borrow_mut().stats;
+                stats.net_input_bytes += n as u64;
+                stats.reads_processed += 1;
+            }
+            info.last_interaction_ms.set(unix_ms());
+            conn.settings = rt.settings();
+            // As Redis's authRequired(): once no password is set, nobody
+            // needs to authenticate.
+            if !conn.authenticated && conn.settings.requirepass.is_none() {
+                conn.authenticated = true;
+                info.authenticated.set(true);
+            }
+        }
+        reparse = false;
+
+        // Parse every complete request in the buffer.
+        let mut pos = 0;
+        args.clear();
+        argcs.clear();
+        scratch.clear();
+        let mut protocol_error = None;
+        let mut limits = conn.settings.parse;
+        limits.authenticated = conn.authenticated;
+        while pos < filled {
+            match parse_command(&buf[pos..filled], &limits, &mut ranges, &mut scratch) {
+                Ok(Parsed::Complete { consumed, inline }) => {
+                    if !ranges.is_empty() {
+                        let base = if inline { 0 } else { pos };
+                        args.extend(ranges.iter().map(|&(s, e)| (s + base, e + base, inline)));
+                        argcs.push(ranges.len());
+                    }
+                    pos += consumed;
+                    // Before AUTH, the stricter limits apply request by
+                    // request: an AUTH lifts them for what follows it in the
+                    // same read.
+                    if !limits.authenticated {
+                        reparse = pos < filled;
+                        break;
+                    }
+                }
+                Ok(Parsed::Incomplete { min_len }) => {
+                    // Grow now so a large bulk arrives in few reads.
+                    let need = pos + min_len;
+                    if need > buf.len() && need <= conn.settings.query_buffer_limit + pos {
+                        buf.resize(need.next_power_of_two().max(READ_CHUNK), 0);
+                    }
+                    break;
+                }
+                Err(e) => {
+                    protocol_error = Some(e);
+                    break;
+                }
+            }
+        }
+
+        // Run the batch: every argument of every request, flat.
+        if !argcs.is_empty() {
+            let argv: Vec<&[u8]> = args
+                .iter()
+                .map(|&(s, e, inline)| if inline { &scratch[s..e] } else { &buf[s..e] })
+                .collect();
+            dispatch::run_batch(&mut conn, &dispatch::Batch::new(&argv, &argcs)).await;
+        }
+        if let Some(e) = protocol_error {
+            conn.out.error(&format!("ERR Protocol error: {}", e.0));
+            crate::verbose!(
+                "Protocol error ({}) from client: id={} addr={}",
+                e.0,
+                info.id,
+                info.addr
+            );
+            conn.close = true;
+        }
+
+        // Keep the unparsed tail.
+        if pos > 0 {
+            buf.copy_within(pos..filled, 0);
+            filled -= pos;
+            if buf.len() > READ_CHUNK * 4 && filled < READ_CHUNK {
+                buf.truncate(READ_CHUNK);
+                buf.shrink_to_fit();
+            }
+        }
+        info.qbuf.set(filled);
+
+        if !conn.out.buf.is_empty() {
+            {
+                let stats = &mut rt.core.borrow_mut().stats;
+                stats.net_output_bytes += conn.out.buf.len() as u64;
+                stats.writes_processed += 1;
+            }
+            if stream.write_all(&conn.out.buf).await.is_err() {
+                break;
+            }
+            conn.out.buf.clear();
+            if conn.out.buf.capacity() > 1 << 20 {
+                conn.out.buf.shrink_to(64 * 1024);
+            }
+        }
+        if conn.close {
+            break;
+        }
+    }
+    let _ = stream.close().await;
+    rt.clients.borrow_mut().remove(id);
+    shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
+}

@@ -1,0 +1,285 @@
+//! Running a batch of requests from one read: checks derived from each
+//! command's spec, then routing to the owning shard. Commands for this
+//! shard run inline; commands for other shards go out as one message per
+//! shard; replies are written in request order.
+
+use super::conn::Conn;
+use super::mesh;
+use super::multishard;
+use crate::command::{self, arity_ok, CommandSpec, Flags, Handler};
+use crate::resp::Out;
+use crate::slot::key_slot;
+use std::time::Instant;
+
+/// One shard's replies to a batch: the reply bytes and where each reply ends.
+type ShardReplies = (Vec<u8>, Vec<usize>);
+
+/// How one request of a batch is served.
+enum Plan {
+    /// Refused before running: the error reply.
+    Refused(&'static str, String),
+    /// A shard command whose keys all live on `shard`.
+    OnShard(&'static CommandSpec, usize),
+    /// Needs the connection or several shards: runs alone, in order.
+    Alone(&'static CommandSpec),
+}
+
+/// The requests of one read: all arguments flat, and where each request's
+/// arguments start and end.
+pub struct Batch<'a> {
+    args: &'a [&'a [u8]],
+    bounds: Vec<(usize, usize)>,
+}
+
+impl<'a> Batch<'a> {
+    /// `argcs[i]` is the argument count of request i.
+    pub fn new(args: &'a [&'a [u8]], argcs: &[usize]) -> Batch<'a> {
+        let mut start = 0;
+        let bounds = argcs
+            .iter()
+            .map(|&n| {
+                start += n;
+                (start - n, start)
+            })
+            .collect();
+        Batch { args, bounds }
+    }
+
+    pub fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    #[inline]
+    pub fn get(&self, i: usize) -> &'a [&'a [u8]] {
+        let (s, e) = self.bounds[i];
+        &self.args[s..e]
+    }
+
+    fn range(&self, from: usize, to: usize) -> impl Iterator<Item = &'a [&'a [u8]]> + '_ {
+        (from..to).map(move |i| self.get(i))
+    }
+}
+
+/// Runs the batch's requests in order, appending the replies to `conn.out`.
+pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
+    let mut plans = Vec::with_capacity(cmds.len());
+    let mut keys = Vec::new();
+    for i in 0..cmds.len() {
+        plans.push(plan(conn, cmds.get(i), &mut keys));
+    }
+    let mut i = 0;
+    while i < cmds.len() {
+        if conn.close {
+            return;
+        }
+        // A run of commands that can be batched.
+        let start = i;
+        while i < cmds.len() && !matches!(plans[i], Plan::Alone(_)) {
+            i += 1;
+        }
+        if i > start {
+            let group: Vec<&[&[u8]]> = cmds.range(start, i).collect();
+            run_group(conn, &group, &plans[start..i]).await;
+        }
+        if i < cmds.len() {
+            if let Plan::Alone(spec) = plans[i] {
+                run_alone(conn, spec, cmds.get(i)).await;
+            }
+            i += 1;
+        }
+    }
+}
+
+/// Checks a request as Redis's `processCommand` does, in the same order:
+/// lookup, arity, authentication; then decides where it runs.
+fn plan(conn: &Conn, argv: &[&[u8]], keys: &mut Vec<usize>) -> Plan {
+    let spec = match command::resolve(argv) {
+        Ok(spec) => spec,
+        Err(e) => return Plan::Refused("unknown", e),
+    };
+    conn.info.last_cmd.set(spec.name);
+    if !arity_ok(spec, argv.len()) {
+        return Plan::Refused(
+            spec.name,
+            format!("ERR wrong number of arguments for '{}' command", spec.name),
+        );
+    }
+    if !conn.authenticated && !spec.flags.has(Flags::NO_AUTH) {
+        return Plan::Refused(spec.name, "NOAUTH Authentication required.".into());
+    }
+    match spec.handler {
+        Handler::Conn(_) => Plan::Alone(spec),
+        Handler::Shard(_) => {
+            spec.key_indexes(argv, keys);
+            let rt = &conn.rt;
+            let Some(&first) = keys.first() else {
+                return Plan::OnShard(spec, rt.id);
+            };
+            let shard = rt.shard_of_slot(key_slot(argv[first]));
+            if keys[1..]
+                .iter()
+                .all(|&k| rt.shard_of_slot(key_slot(argv[k])) == shard)
+            {
+                Plan::OnShard(spec, shard)
+            } else {
+                Plan::Alone(spec)
+            }
+        }
+    }
+}
+
+/// Runs a group of refused and single-shard commands.
+async fn run_group(conn: &mut Conn, cmds: &[&[&[u8]]], plans: &[Plan]) {
+    let rt = conn.rt.clone();
+    let local = rt.id;
+    let all_local = plans
+        .iter()
+        .all(|p| !matches!(p, Plan::OnShard(_, s) if *s != local));
+    if all_local {
+        rt.wait_gate().await;
+        let mut clock = rt.clock();
+        let settings = conn.settings.clone();
+        for (argv, p) in cmds.iter().zip(plans) {
+            match p {
+                Plan::Refused(name, msg) => refuse(conn, name, msg),
+                Plan::OnShard(spec, _) => {
+                    rt.exec(spec, argv, conn.db, &mut conn.out, &mut clock, &settings)
+                }
+                Plan::Alone(_) => unreachable!(),
+            }
+        }
+        return;
+    }
+
+    // Pack the commands for each remote shard into one message.
+    let mut batches: Vec<Option<RemoteBatch>> = (0..rt.nshards).map(|_| None).collect();
+    for (argv, p) in cmds.iter().zip(plans) {
+        if let Plan::OnShard(spec, s) = p {
+            if *s != local {
+                batches[*s]
+                    .get_or_insert_with(RemoteBatch::default)
+                    .push(spec, argv);
+            }
+        }
+    }
+    let db = conn.db;
+    let resp3 = conn.out.resp3;
+    let futs = batches.into_iter().enumerate().filter_map(|(s, b)| {
+        let b = b?;
+        let rt = rt.clone();
+        Some(async move {
+            (
+                s,
+                mesh::run_on(&rt, s, move |rt| b.run(rt, db, resp3)).await,
+            )
+        })
+    });
+    let remote = futures::future::join_all(futs);
+
+    // Meanwhile run the local ones, each into its own slice of a buffer.
+    let rt2 = conn.rt.clone();
+    rt2.wait_gate().await;
+    let mut local_out = Out::new(resp3);
+    let mut local_ends = Vec::new();
+    let mut clock = rt2.clock();
+    let settings = conn.settings.clone();
+    for (argv, p) in cmds.iter().zip(plans) {
+        match p {
+            Plan::OnShard(spec, s) if *s == local => {
+                rt2.exec(spec, argv, db, &mut local_out, &mut clock, &settings);
+                local_ends.push(local_out.buf.len());
+            }
+            _ => {}
+        }
+    }
+    let mut remote: Vec<(usize, ShardReplies)> = remote.await;
+
+    // Assemble in request order.
+    let mut cursors = vec![(0usize, 0usize); rt2.nshards]; // (reply index, byte offset)
+    let mut lcur = (0usize, 0usize);
+    for p in plans {
+        match p {
+            Plan::Refused(name, msg) => refuse(conn, name, msg),
+            Plan::OnShard(_, s) if *s == local => {
+                let end = local_ends[lcur.0];
+                conn.out.buf.extend_from_slice(&local_out.buf[lcur.1..end]);
+                lcur = (lcur.0 + 1, end);
+            }
+            Plan::OnShard(_, s) => {
+                let (_, (bytes, ends)) = remote
+                    .iter_mut()
+                    .find(|(rs, _)| rs == s)
+                    .expect("reply from shard");
+                let c = &mut cursors[*s];
+                let end = ends[c.0];
+                conn.out.buf.extend_from_slice(&bytes[c.1..end]);
+                *c = (c.0 + 1, end);
+            }
+            Plan::Alone(_) => unreachable!(),
+        }
+    }
+}
+
+fn refuse(conn: &mut Conn, name: &'static str, msg: &str) {
+    let start = conn.out.buf.len();
+    conn.out.error(msg);
+    let reply = conn.out.buf[start..].to_vec();
+    conn.rt.count_rejected(name, &reply);
+}
+
+/// Runs a command that needs the connection or several shards.
+async fn run_alone(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
+    let started = Instant::now();
+    let mark = conn.out.buf.len();
+    match spec.handler {
+        Handler::Conn(h) => {
+            let owned = argv.iter().map(|a| a.to_vec()).collect();
+            h(conn, owned).await;
+        }
+        Handler::Shard(_) => multishard::run(conn, spec, argv).await,
+    }
+    conn.rt
+        .count_call(spec.name, started, &conn.out.buf[mark..]);
+}
+
+/// Commands for one remote shard, packed into one allocation.
+#[derive(Default)]
+pub struct RemoteBatch {
+    data: Vec<u8>,
+    arg_ends: Vec<usize>,
+    cmds: Vec<(&'static CommandSpec, usize)>,
+}
+
+impl RemoteBatch {
+    pub fn push(&mut self, spec: &'static CommandSpec, argv: &[&[u8]]) {
+        for a in argv {
+            self.data.extend_from_slice(a);
+            self.arg_ends.push(self.data.len());
+        }
+        self.cmds.push((spec, argv.len()));
+    }
+
+    /// Runs on the target shard: every command in order, each reply's end
+    /// offset recorded.
+    pub fn run(self, rt: &super::shard::ShardRt, db: usize, resp3: bool) -> (Vec<u8>, Vec<usize>) {
+        let mut out = Out::new(resp3);
+        let mut ends = Vec::with_capacity(self.cmds.len());
+        let mut argv: Vec<&[u8]> = Vec::new();
+        let mut arg = 0;
+        let mut start = 0;
+        let mut clock = rt.clock();
+        let settings = rt.settings();
+        for (spec, argc) in &self.cmds {
+            argv.clear();
+            for _ in 0..*argc {
+                let end = self.arg_ends[arg];
+                argv.push(&self.data[start..end]);
+                start = end;
+                arg += 1;
+            }
+            rt.exec(spec, &argv, db, &mut out, &mut clock, &settings);
+            ends.push(out.buf.len());
+        }
+        (out.buf, ends)
+    }
+}

@@ -1,0 +1,133 @@
+//! Listening sockets: one per bind address per shard, all sharing the
+//! port through SO_REUSEPORT so the kernel spreads connections over
+//! shards. Built by hand to honour `tcp-backlog` and IPV6_V6ONLY.
+
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::FromRawFd;
+
+/// A bind address from the `bind` directive; `-` marks one whose
+/// failure is not fatal (Redis's default `* -::*`).
+#[derive(Clone, Debug)]
+pub struct BindAddr {
+    pub addr: SocketAddr,
+    pub optional: bool,
+    pub text: String,
+}
+
+/// Parses the `bind` value for `port`.
+pub fn bind_addrs(bind: &str, port: u16) -> Result<Vec<BindAddr>, String> {
+    let mut out = Vec::new();
+    for word in bind.split_whitespace() {
+        let (optional, text) = match word.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, word),
+        };
+        let ip: IpAddr = match text {
+            "*" => "0.0.0.0".parse().unwrap(),
+            "::*" => "::".parse().unwrap(),
+            other => other
+                .parse()
+                .map_err(|_| format!("Invalid bind address '{other}'"))?,
+        };
+        out.push(BindAddr {
+            addr: SocketAddr::new(ip, port),
+            optional,
+            text: text.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// Opens a listening socket with SO_REUSEPORT.
+pub fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<glommio::net::TcpListener> {
+    // SAFETY: plain socket syscalls on a descriptor we own; closed on error.
+    unsafe {
+        let domain = if addr.is_ipv6() {
+            libc::AF_INET6
+        } else {
+            libc::AF_INET
+        };
+        let fd = libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let fail = |fd| {
+            let e = std::io::Error::last_os_error();
+            libc::close(fd);
+            Err(e)
+        };
+        let one: libc::c_int = 1;
+        let optlen = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        let p = &one as *const libc::c_int as *const libc::c_void;
+        if libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, p, optlen) != 0
+            || libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, p, optlen) != 0
+        {
+            return fail(fd);
+        }
+        if addr.is_ipv6()
+            && libc::setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, p, optlen) != 0
+        {
+            return fail(fd);
+        }
+        let (storage, len) = sockaddr(addr);
+        if libc::bind(fd, &storage as *const _ as *const libc::sockaddr, len) != 0 {
+            return fail(fd);
+        }
+        if libc::listen(fd, backlog) != 0 {
+            return fail(fd);
+        }
+        Ok(glommio::net::TcpListener::from_raw_fd(fd))
+    }
+}
+
+fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: sockaddr_storage is large enough for either family.
+    unsafe {
+        let mut storage: libc::sockaddr_storage = std::mem::zeroed();
+        match addr {
+            SocketAddr::V4(a) => {
+                let sin = &mut storage as *mut _ as *mut libc::sockaddr_in;
+                (*sin).sin_family = libc::AF_INET as libc::sa_family_t;
+                (*sin).sin_port = a.port().to_be();
+                (*sin).sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
+                (
+                    storage,
+                    std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            }
+            SocketAddr::V6(a) => {
+                let sin6 = &mut storage as *mut _ as *mut libc::sockaddr_in6;
+                (*sin6).sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                (*sin6).sin6_port = a.port().to_be();
+                (*sin6).sin6_addr.s6_addr = a.ip().octets();
+                (
+                    storage,
+                    std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                )
+            }
+        }
+    }
+}
+
+/// Turns on TCP keepalive with Redis's idle/interval/count for `secs`.
+pub fn set_keepalive(fd: i32, secs: i32) {
+    if secs <= 0 {
+        return;
+    }
+    let set = |level, opt, v: libc::c_int| {
+        // SAFETY: setsockopt with an int option on a live socket.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                level,
+                opt,
+                &v as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    };
+    set(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, secs);
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, (secs / 3).max(1));
+    set(libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3);
+}

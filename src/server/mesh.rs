@@ -1,0 +1,156 @@
+//! Messages between shards over glommio's bounded channel mesh.
+//!
+//! A `Job::Run` is a closure run on the target shard once its gate is
+//! open. A `Job::Hold` closes the target's gate for the multi-shard path:
+//! the holder then sends operations through its own channel until it
+//! lets go. Holders take shards in ascending id order, so two holders
+//! never wait on each other.
+
+use super::shard::ShardRt;
+use futures::channel::{mpsc, oneshot};
+use futures::StreamExt;
+use std::rc::Rc;
+
+/// An operation on a shard, run on that shard's thread.
+pub type Op = Box<dyn FnOnce(&Rc<ShardRt>) + Send>;
+
+pub enum Job {
+    Run(Op),
+    Hold {
+        ops: mpsc::UnboundedReceiver<Op>,
+        held: oneshot::Sender<()>,
+    },
+}
+
+/// Serves the jobs one peer sends to this shard, in order.
+pub async fn serve_peer(
+    rt: Rc<ShardRt>,
+    rx: glommio::channels::shared_channel::ConnectedReceiver<Job>,
+) {
+    while let Some(job) = rx.recv().await {
+        match job {
+            Job::Run(op) => {
+                rt.wait_gate().await;
+                op(&rt);
+            }
+            Job::Hold { mut ops, held } => {
+                let _ = rt.gate.acquire(1).await;
+                let _ = held.send(());
+                while let Some(op) = ops.next().await {
+                    op(&rt);
+                }
+                rt.gate.signal(1);
+            }
+        }
+    }
+}
+
+/// Runs `f` on `shard` and returns its result.
+pub async fn run_on<R, F>(rt: &Rc<ShardRt>, shard: usize, f: F) -> R
+where
+    R: Send + 'static,
+    F: FnOnce(&Rc<ShardRt>) -> R + Send + 'static,
+{
+    if shard == rt.id {
+        rt.wait_gate().await;
+        return f(rt);
+    }
+    let (tx, rx) = oneshot::channel();
+    let job = Job::Run(Box::new(move |rt| {
+        let _ = tx.send(f(rt));
+    }));
+    if rt.senders.send_to(shard, job).await.is_err() {
+        panic!("shard {shard} mesh channel closed");
+    }
+    rx.await.expect("shard dropped a job")
+}
+
+/// Runs `f` on every shard concurrently; results in shard order.
+pub async fn run_on_all<R, F>(rt: &Rc<ShardRt>, f: F) -> Vec<R>
+where
+    R: Send + 'static,
+    F: Fn(&Rc<ShardRt>) -> R + Send + Sync + Clone + 'static,
+{
+    let futs = (0..rt.nshards).map(|s| {
+        let f = f.clone();
+        run_on(rt, s, move |rt| f(rt))
+    });
+    futures::future::join_all(futs).await
+}
+
+/// Exclusive hold of a set of shards for an all-or-nothing step.
+pub struct Held<'a> {
+    rt: &'a Rc<ShardRt>,
+    remote: Vec<(usize, mpsc::UnboundedSender<Op>)>,
+    holds_local: bool,
+}
+
+/// Takes the gates of `shards` (sorted, deduplicated) in ascending order.
+pub async fn hold<'a>(rt: &'a Rc<ShardRt>, shards: &[usize]) -> Held<'a> {
+    let mut held = Held {
+        rt,
+        remote: Vec::new(),
+        holds_local: false,
+    };
+    for &s in shards {
+        if s == rt.id {
+            let _ = rt.gate.acquire(1).await;
+            held.holds_local = true;
+        } else {
+            let (ops_tx, ops_rx) = mpsc::unbounded();
+            let (held_tx, held_rx) = oneshot::channel();
+            if rt
+                .senders
+                .send_to(
+                    s,
+                    Job::Hold {
+                        ops: ops_rx,
+                        held: held_tx,
+                    },
+                )
+                .await
+                .is_err()
+            {
+                panic!("shard {s} mesh channel closed");
+            }
+            held_rx.await.expect("shard dropped a hold");
+            held.remote.push((s, ops_tx));
+        }
+    }
+    held
+}
+
+impl Held<'_> {
+    /// Runs `f` on a held shard.
+    pub async fn run<R, F>(&self, shard: usize, f: F) -> R
+    where
+        R: Send + 'static,
+        F: FnOnce(&Rc<ShardRt>) -> R + Send + 'static,
+    {
+        if shard == self.rt.id {
+            assert!(self.holds_local, "shard {shard} is not held");
+            return f(self.rt);
+        }
+        let (_, ops) = self
+            .remote
+            .iter()
+            .find(|(s, _)| *s == shard)
+            .expect("shard is not held");
+        let (tx, rx) = oneshot::channel();
+        ops.unbounded_send(Box::new(move |rt| {
+            let _ = tx.send(f(rt));
+        }))
+        .expect("held shard went away");
+        rx.await.expect("held shard dropped an op")
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        // Closing the op channels releases remote gates.
+        self.remote.clear();
+        if self.holds_local {
+            self.rt.gate.signal(1);
+        }
+    }
+}

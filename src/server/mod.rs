@@ -1,0 +1,187 @@
+//! Executors, listeners, connections, the shard mesh and routing.
+//!
+//! `run` starts one glommio executor per data shard. Each joins the
+//! channel mesh, opens its own listeners on the shared port, and serves
+//! the connections the kernel hands it.
+
+pub mod clients;
+pub mod conn;
+pub mod cpus;
+mod dispatch;
+pub mod listen;
+pub mod log;
+pub mod mesh;
+mod multishard;
+pub mod probe;
+pub mod shard;
+pub mod shared;
+
+use crate::config::Config;
+use glommio::channels::channel_mesh::MeshBuilder;
+use glommio::{LocalExecutorBuilder, Placement};
+use shard::ShardRt;
+use shared::Shared;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
+
+/// Capacity of each shard-to-shard channel, in messages (each message
+/// carries a whole batch of commands).
+const MESH_CAPACITY: usize = 1024;
+
+/// Runs the server until SHUTDOWN or a signal ends the process.
+pub fn run(config: Config) -> Result<(), String> {
+    probe::check_io_uring()?;
+    let nshards = config.shard_count();
+    let cpus = cpus::affinity_cpus();
+    // Pin only when every executor (shards + control) gets a core.
+    let pin = cpus.len() > nshards && cpus::cgroup_quota_cpus().is_none_or(|q| q > nshards);
+    let port = config.get_i64("port") as u16;
+    let backlog = config.get_i64("tcp-backlog") as i32;
+    let binds = listen::bind_addrs(&config.get_str("bind"), port)?;
+    let shared = Arc::new(Shared::new(config, nshards, pin));
+
+    let mesh = MeshBuilder::full(nshards, MESH_CAPACITY);
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+    let mut handles = Vec::new();
+    for i in 0..nshards {
+        let placement = if pin {
+            Placement::Fixed(cpus[i % cpus.len()])
+        } else {
+            Placement::Unbound
+        };
+        let (shared, mesh, binds, ready) = (
+            shared.clone(),
+            mesh.clone(),
+            binds.clone(),
+            ready_tx.clone(),
+        );
+        let builder = LocalExecutorBuilder::new(placement)
+            .name(&format!("shard-{i}"))
+            .io_memory(64 * 1024)
+            .ring_depth(256);
+        let h = builder
+            .spawn(move || async move {
+                let (senders, mut receivers) = match mesh.join().await {
+                    Ok(x) => x,
+                    Err(e) => {
+                        let _ = ready.send(Err(format!("joining the shard mesh failed: {e:?}")));
+                        return;
+                    }
+                };
+                // A shard's id is its place in the mesh: slots follow it.
+                let id = senders.peer_id();
+                let rt = Rc::new(ShardRt::new(id, nshards, shared, senders));
+                for (_, rx) in receivers.streams() {
+                    glommio::spawn_local(mesh::serve_peer(rt.clone(), rx)).detach();
+                }
+                glommio::spawn_local(rt.clone().expire_cron()).detach();
+                let mut listeners = Vec::new();
+                for b in &binds {
+                    match listen::listen(b.addr, backlog) {
+                        Ok(l) => listeners.push(l),
+                        Err(e) if b.optional => {
+                            crate::verbose!("Skipping optional bind address {}: {e}", b.text);
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(format!(
+                                "Could not create server TCP listening socket {}:{}: bind: {e}",
+                                b.text, port
+                            )));
+                            return;
+                        }
+                    }
+                }
+                if listeners.is_empty() {
+                    let _ = ready.send(Err(format!(
+                        "Failed listening on port {port} (TCP), aborting."
+                    )));
+                    return;
+                }
+                let _ = ready.send(Ok(()));
+                let accepts = listeners.into_iter().map(|l| accept_loop(rt.clone(), l));
+                futures::future::join_all(accepts).await;
+            })
+            .map_err(|e| probe::explain_executor_error(&e.to_string()))?;
+        handles.push(h);
+    }
+    drop(ready_tx);
+    for _ in 0..nshards {
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err("a shard stopped during start-up".into()),
+        }
+    }
+    crate::notice!(
+        "Shardis {} started: {} shard(s), {}, port {}",
+        env!("CARGO_PKG_VERSION"),
+        nshards,
+        if pin { "pinned" } else { "floating" },
+        port
+    );
+    crate::notice!("Ready to accept connections");
+    std::thread::spawn(move || probe::wait_for_signals(shared));
+    for h in handles {
+        let _ = h.join();
+    }
+    Ok(())
+}
+
+async fn accept_loop(rt: Rc<ShardRt>, listener: glommio::net::TcpListener) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                crate::warning!("Accepting client connection: {e}");
+                glommio::timer::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let shared = &rt.shared;
+        let settings = rt.settings();
+        shared.total_connections.fetch_add(1, Ordering::Relaxed);
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+        listen::set_keepalive(
+            fd,
+            shared.read_config(|c| c.get_i64("tcp-keepalive")) as i32,
+        );
+        if let Some(reason) = refuse_reason(&rt, &stream, &settings) {
+            shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
+            glommio::spawn_local(async move {
+                use futures::AsyncWriteExt;
+                let mut stream = stream;
+                let _ = stream.write_all(reason.as_bytes()).await;
+                let _ = stream.close().await;
+            })
+            .detach();
+            continue;
+        }
+        shared.connected_clients.fetch_add(1, Ordering::Relaxed);
+        glommio::spawn_local(conn::serve(rt.clone(), stream)).detach();
+    }
+}
+
+/// Why a new connection is turned away, if it is (maxclients, protected
+/// mode), as the error line Redis sends before closing.
+fn refuse_reason(
+    rt: &ShardRt,
+    stream: &glommio::net::TcpStream,
+    settings: &shard::Settings,
+) -> Option<String> {
+    if rt.shared.connected_clients.load(Ordering::Relaxed) >= settings.maxclients {
+        return Some("-ERR max number of clients reached\r\n".into());
+    }
+    if settings.protected_mode && settings.requirepass.is_none() {
+        let local = stream
+            .peer_addr()
+            .map(|a| a.ip().is_loopback())
+            .unwrap_or(true);
+        if !local {
+            return Some(PROTECTED_MODE_ERROR.into());
+        }
+    }
+    None
+}
+
+const PROTECTED_MODE_ERROR: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";

@@ -1,0 +1,198 @@
+//! The one path for commands whose keys live on several shards
+//! (standalone mode; in cluster mode such commands get CROSSSLOT).
+//!
+//! - `Cross::Split`: independent per key (MGET, MSET, DEL, EXISTS, …):
+//!   split the keys by shard, run each part where it lives, merge.
+//! - `Cross::Atomic`: all-or-nothing (MSETNX, RENAME, COPY, …): hold the
+//!   shards involved in ascending order, gather their keys into a scratch
+//!   keyspace, run the ordinary handler there once, write the results
+//!   back, release. Every multi-key command gets atomicity from this one
+//!   place; the single-shard path stays lock-free.
+
+use super::conn::Conn;
+use super::dispatch::RemoteBatch;
+use super::mesh;
+use crate::command::{CommandSpec, Cross, FindKeys, Merge};
+use crate::resp::{array_items, int_value, Out};
+use crate::slot::key_slot;
+use crate::store::{Entry, Store};
+use std::collections::BTreeMap;
+
+pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
+    match spec.cross {
+        Cross::Split(merge) => split(conn, spec, argv, merge).await,
+        Cross::Atomic => atomic(conn, spec, argv).await,
+    }
+}
+
+async fn split(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]], merge: Merge) {
+    let rt = conn.rt.clone();
+    let step = match spec.keys.first().map(|k| k.find) {
+        Some(FindKeys::Range { step, .. }) => step.max(1) as usize,
+        _ => 1,
+    };
+    let mut keys = Vec::new();
+    spec.key_indexes(argv, &mut keys);
+    // Per shard: the sub-command and the positions of its keys.
+    let mut parts: BTreeMap<usize, (Vec<&[u8]>, Vec<usize>)> = BTreeMap::new();
+    // A key group cut short (`MSET a 1 b`): the handler must see the whole
+    // command to refuse it, so it all goes to the first key's shard.
+    let whole = keys.last().is_some_and(|&k| k + step > argv.len());
+    let first_shard = keys.first().map(|&k| rt.shard_of_slot(key_slot(argv[k])));
+    for (n, &k) in keys.iter().enumerate() {
+        let shard = match first_shard {
+            Some(s) if whole => s,
+            _ => rt.shard_of_slot(key_slot(argv[k])),
+        };
+        let part = parts
+            .entry(shard)
+            .or_insert_with(|| (vec![argv[0]], Vec::new()));
+        part.0
+            .extend_from_slice(&argv[k..(k + step).min(argv.len())]);
+        part.1.push(n);
+    }
+    let db = conn.db;
+    let resp3 = conn.out.resp3;
+    let futs = parts.iter().map(|(&shard, (sub, _))| {
+        let mut batch = RemoteBatch::default();
+        batch.push(spec, sub);
+        let rt = rt.clone();
+        async move { mesh::run_on(&rt, shard, move |rt| batch.run(rt, db, resp3).0).await }
+    });
+    let replies: Vec<Vec<u8>> = futures::future::join_all(futs).await;
+    if let Some(err) = replies.iter().find(|r| r.first() == Some(&b'-')) {
+        conn.out.raw(err);
+        return;
+    }
+    match merge {
+        Merge::SumInts => {
+            let total = replies.iter().map(|r| int_value(r).unwrap_or(0)).sum();
+            conn.out.int(total);
+        }
+        Merge::AllOk => conn.out.ok(),
+        Merge::KeyOrder => {
+            let mut slots: Vec<&[u8]> = vec![&[]; keys.len()];
+            for ((_, (_, positions)), reply) in parts.iter().zip(&replies) {
+                let items = array_items(reply).unwrap_or_default();
+                for (&pos, item) in positions.iter().zip(items) {
+                    slots[pos] = item;
+                }
+            }
+            conn.out.array(slots.len());
+            for item in slots {
+                conn.out.raw(item);
+            }
+        }
+    }
+}
+
+/// A key's state in every database: (db, entry, expiry).
+type KeyState = Vec<(usize, Entry, Option<u64>)>;
+
+async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
+    let rt = conn.rt.clone();
+    let mut idx = Vec::new();
+    spec.key_indexes(argv, &mut idx);
+    let mut by_shard: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
+    for &k in &idx {
+        let key = argv[k].to_vec();
+        let list = by_shard
+            .entry(rt.shard_of_slot(key_slot(&key)))
+            .or_default();
+        if !list.contains(&key) {
+            list.push(key);
+        }
+    }
+    let shards: Vec<usize> = by_shard.keys().copied().collect();
+    let held = mesh::hold(&rt, &shards).await;
+
+    // Gather every involved key, in every database, into a scratch keyspace.
+    let mut scratch = Store::new(rt.settings().databases, 1);
+    for (&shard, keys) in &by_shard {
+        let keys = keys.clone();
+        let states: Vec<(Vec<u8>, KeyState)> = held
+            .run(shard, move |rt| {
+                let now = super::shared::unix_ms();
+                let mut core = rt.core.borrow_mut();
+                keys.into_iter()
+                    .map(|key| {
+                        let mut state = Vec::new();
+                        for (dbi, db) in core.store.dbs.iter_mut().enumerate() {
+                            if let Some(e) = db.lookup(&key, now) {
+                                let e = e.clone();
+                                state.push((dbi, e, db.expire_of(&key)));
+                            }
+                        }
+                        (key, state)
+                    })
+                    .collect()
+            })
+            .await;
+        for (key, state) in states {
+            for (dbi, entry, exp) in state {
+                scratch.dbs[dbi].set_with_expire(&key, entry.value, exp, entry.lru);
+            }
+        }
+    }
+
+    // Run the ordinary handler once, against the scratch keyspace.
+    let mut out = Out::new(conn.out.resp3);
+    {
+        let settings = rt.settings();
+        let mut ctx = crate::command::Ctx {
+            store: &mut scratch,
+            db: conn.db,
+            out: &mut out,
+            now_ms: super::shared::unix_ms(),
+            lru: rt.lru_clock(),
+            limits: &settings.exec,
+            dirty: 0,
+            hits: 0,
+            misses: 0,
+        };
+        let crate::command::Handler::Shard(h) = spec.handler else {
+            unreachable!()
+        };
+        h(&mut ctx, argv);
+        let mut core = rt.core.borrow_mut();
+        core.dirty += ctx.dirty;
+        core.stats.keyspace_hits += ctx.hits;
+        core.stats.keyspace_misses += ctx.misses;
+    }
+
+    // Write every involved key back to its owner, then let go.
+    if spec.is_write() {
+        let now = super::shared::unix_ms();
+        for (&shard, keys) in &by_shard {
+            let writes: Vec<(Vec<u8>, KeyState)> = keys
+                .iter()
+                .map(|key| {
+                    let state = scratch
+                        .dbs
+                        .iter_mut()
+                        .enumerate()
+                        .filter_map(|(dbi, db)| {
+                            let exp = db.expire_of(key);
+                            db.lookup(key, now).map(|e| (dbi, e.clone(), exp))
+                        })
+                        .collect();
+                    (key.clone(), state)
+                })
+                .collect();
+            held.run(shard, move |rt| {
+                let mut core = rt.core.borrow_mut();
+                for (key, state) in writes {
+                    for db in core.store.dbs.iter_mut() {
+                        db.remove(&key);
+                    }
+                    for (dbi, entry, exp) in state {
+                        core.store.dbs[dbi].set_with_expire(&key, entry.value, exp, entry.lru);
+                    }
+                }
+            })
+            .await;
+        }
+    }
+    drop(held);
+    conn.out.raw(&out.buf);
+}

@@ -1,0 +1,116 @@
+//! Start-up checks and process-level events: is io_uring usable here,
+//! what to tell the user when it is not, and signals.
+
+use super::shared::Shared;
+use std::sync::Arc;
+
+/// Fails with one line naming the cause and the fix when io_uring cannot
+/// be used (blocked by seccomp, disabled by sysctl, too old a kernel) or
+/// locked memory is too small for glommio.
+pub fn check_io_uring() -> Result<(), String> {
+    // SAFETY: getrlimit fills the struct.
+    let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } == 0 && lim.rlim_cur < 512 * 1024
+    {
+        return Err(format!(
+            "locked memory limit is {} KiB but io_uring needs at least 512 KiB per shard: raise it (ulimit -l unlimited; Docker: --ulimit memlock=-1, Compose: ulimits: memlock: -1)",
+            lim.rlim_cur / 1024
+        ));
+    }
+    // io_uring_setup with a tiny ring: success proves the syscall is allowed.
+    let mut params = [0u8; 120];
+    // SAFETY: the kernel writes at most sizeof(io_uring_params) = 120 bytes.
+    let fd = unsafe { libc::syscall(libc::SYS_io_uring_setup, 2u32, params.as_mut_ptr()) };
+    if fd < 0 {
+        let err = std::io::Error::last_os_error();
+        let fix = match err.raw_os_error() {
+            Some(libc::EPERM) => "io_uring is blocked (Docker >= 25's default seccomp profile, or sysctl kernel.io_uring_disabled): run with --security-opt seccomp=conf/seccomp-io-uring.json (or seccomp=unconfined), or set kernel.io_uring_disabled=0",
+            Some(libc::ENOSYS) => "this kernel has no io_uring: Shardis needs Linux 5.8 or newer",
+            Some(libc::ENOMEM) => "the kernel could not allocate an io_uring: raise the locked memory limit (ulimit -l unlimited; Docker: --ulimit memlock=-1)",
+            _ => "io_uring could not be set up",
+        };
+        return Err(format!("io_uring unavailable ({err}): {fix}"));
+    }
+    // SAFETY: closing the fd we just opened.
+    unsafe { libc::close(fd as i32) };
+    Ok(())
+}
+
+/// Turns glommio's executor error into an actionable line.
+pub fn explain_executor_error(e: &str) -> String {
+    if e.contains("MemLock") || e.contains("memlock") {
+        format!("could not start a shard executor ({e}): raise the locked memory limit (ulimit -l unlimited; Docker: --ulimit memlock=-1)")
+    } else {
+        format!("could not start a shard executor: {e}")
+    }
+}
+
+/// Waits for SIGTERM/SIGINT and shuts down as Redis does.
+pub fn wait_for_signals(shared: Arc<Shared>) {
+    // SAFETY: standard sigwait pattern; signals were blocked in main
+    // before any thread started, so every thread inherits the mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        let mut sig = 0;
+        libc::sigwait(&set, &mut sig);
+        let name = if sig == libc::SIGINT {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        };
+        crate::warning!("Received {name} scheduling shutdown...");
+    }
+    shutdown(&shared);
+}
+
+/// Blocks SIGTERM/SIGINT in the calling thread (call before spawning).
+pub fn block_signals() {
+    // SAFETY: manipulating this thread's signal mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Ends the process: nothing is persisted yet, so only the pidfile is
+/// removed. Persistence will flush here before exiting.
+pub fn shutdown(shared: &Shared) -> ! {
+    use std::sync::atomic::Ordering;
+    shared.shutting_down.store(true, Ordering::SeqCst);
+    crate::notice!("User requested shutdown...");
+    let pidfile = shared.read_config(|c| c.get_str("pidfile"));
+    if !pidfile.is_empty() {
+        let _ = std::fs::remove_file(&pidfile);
+    }
+    crate::notice!("Shardis is now ready to exit, bye bye...");
+    std::process::exit(0)
+}
+
+/// Detaches from the terminal as redis-server's `daemonize yes` does.
+pub fn daemonize() -> std::io::Result<()> {
+    // SAFETY: fork before any thread exists; the parent exits at once.
+    unsafe {
+        match libc::fork() {
+            -1 => return Err(std::io::Error::last_os_error()),
+            0 => {}
+            _ => libc::_exit(0),
+        }
+        libc::setsid();
+        let fd = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if fd >= 0 {
+            libc::dup2(fd, 0);
+            libc::dup2(fd, 1);
+            libc::dup2(fd, 2);
+            if fd > 2 {
+                libc::close(fd);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! One data shard: an executor that owns the keys of its slots, its
+//! connections, and a gate that the multi-shard path closes while it
+//! needs the shard to itself.
+
+use super::clients::Clients;
+use super::mesh::Job;
+use super::shared::{unix_ms, Shared};
+use crate::command::{CommandSpec, Ctx, ExecLimits, Handler};
+use crate::resp::{Limits, Out};
+use crate::store::Store;
+use glommio::channels::channel_mesh::Senders;
+use glommio::sync::Semaphore;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Settings copied from the configuration, refreshed when it changes.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub exec: ExecLimits,
+    pub parse: Limits,
+    pub requirepass: Option<String>,
+    pub timeout_secs: u64,
+    pub maxclients: usize,
+    pub protected_mode: bool,
+    pub query_buffer_limit: usize,
+    pub hz: u64,
+    pub databases: usize,
+}
+
+impl Settings {
+    fn from_config(c: &crate::config::Config) -> Settings {
+        let pass = c.get_str("requirepass");
+        Settings {
+            exec: ExecLimits {
+                proto_max_bulk_len: c.get_i64("proto-max-bulk-len") as u64,
+                encodings: crate::store::EncodingLimits::from_config(c),
+            },
+            parse: Limits {
+                max_bulk_len: c.get_i64("proto-max-bulk-len") as usize,
+                ..Limits::default()
+            },
+            requirepass: (!pass.is_empty()).then_some(pass),
+            timeout_secs: c.get_i64("timeout") as u64,
+            maxclients: c.get_i64("maxclients") as usize,
+            protected_mode: c.get_bool("protected-mode"),
+            query_buffer_limit: c.get_i64("client-query-buffer-limit") as usize,
+            hz: c.get_i64("hz").clamp(1, 500) as u64,
+            databases: c.get_i64("databases") as usize,
+        }
+    }
+}
+
+/// Per-command counters (INFO commandstats).
+#[derive(Clone, Copy, Default, Debug)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+/// Time for a batch of commands: see [`ShardRt::clock`].
+pub struct ExecClock {
+    pub now_ms: u64,
+    pub lru: u32,
+    pub last: Instant,
+}
+
+/// Counters of one shard, summed across shards by INFO.
+#[derive(Clone, Default, Debug)]
+pub struct Stats {
+    pub commands: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub cmd: HashMap<&'static str, CmdStat, ahash::RandomState>,
+    pub error_replies: u64,
+    pub errors: HashMap<String, u64>,
+    /// Socket reads and writes (INFO total_reads/writes_processed).
+    pub reads_processed: u64,
+    pub writes_processed: u64,
+}
+
+/// What the shard's handlers mutate: the keyspace and the counters.
+pub struct Core {
+    pub store: Store,
+    pub stats: Stats,
+    /// Changes since the last save (`rdb_changes_since_last_save`).
+    pub dirty: u64,
+}
+
+pub struct ShardRt {
+    pub id: usize,
+    pub nshards: usize,
+    pub shared: Arc<Shared>,
+    pub core: RefCell<Core>,
+    /// One permit: held by the multi-shard path while it owns this shard.
+    pub gate: Semaphore,
+    pub(super) senders: Senders<Job>,
+    pub clients: RefCell<Clients>,
+    settings: RefCell<(u64, Rc<Settings>)>,
+    lru_base: Instant,
+    /// Per-shard seed for RANDOMKEY and friends.
+    rng: Cell<u64>,
+}
+
+impl ShardRt {
+    pub fn new(id: usize, nshards: usize, shared: Arc<Shared>, senders: Senders<Job>) -> ShardRt {
+        let (epoch, settings) = (
+            shared.epoch(),
+            Settings::from_config(&shared.config.read().unwrap()),
+        );
+        let databases = settings.databases;
+        ShardRt {
+            id,
+            nshards,
+            core: RefCell::new(Core {
+                store: Store::new(databases, nshards),
+                stats: Stats::default(),
+                dirty: 0,
+            }),
+            gate: Semaphore::new(1),
+            senders,
+            clients: RefCell::new(Clients::default()),
+            settings: RefCell::new((epoch, Rc::new(settings))),
+            lru_base: shared.started,
+            rng: Cell::new(unix_ms() ^ ((id as u64 + 1) << 40)),
+            shared,
+        }
+    }
+
+    /// Current settings; re-read when CONFIG SET changed something.
+    pub fn settings(&self) -> Rc<Settings> {
+        let epoch = self.shared.epoch();
+        let mut s = self.settings.borrow_mut();
+        if s.0 != epoch {
+            let fresh = Settings::from_config(&self.shared.config.read().unwrap());
+            *s = (epoch, Rc::new(fresh));
+        }
+        s.1.clone()
+    }
+
+    pub fn lru_clock(&self) -> u32 {
+        self.lru_base.elapsed().as_secs() as u32
+    }
+
+    pub fn random(&self) -> u64 {
+        // xorshift64*: good enough for sampling, not for secrets.
+        let mut x = self.rng.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.set(x);
+        x.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+
+    /// The shard that owns `slot`.
+    #[inline]
+    pub fn shard_of_slot(&self, slot: u16) -> usize {
+        slot as usize % self.nshards
+    }
+
+    /// Waits until no multi-shard operation holds this shard.
+    #[inline]
+    pub async fn wait_gate(&self) {
+        if self.gate.available() == 0 {
+            let _ = self.gate.acquire(1).await;
+            self.gate.signal(1);
+        }
+    }
+
+    /// The clock a batch of commands runs with: wall time sampled once per
+    /// batch (as Redis caches it per call), and a running timestamp so each
+    /// command's duration costs one clock read.
+    pub fn clock(&self) -> ExecClock {
+        ExecClock {
+            now_ms: unix_ms(),
+            lru: self.lru_clock(),
+            last: Instant::now(),
+        }
+    }
+
+    /// Runs a shard handler on this shard's keyspace, synchronously.
+    /// The caller has passed the gate (or holds it).
+    pub fn exec(
+        &self,
+        spec: &'static CommandSpec,
+        argv: &[&[u8]],
+        db: usize,
+        out: &mut Out,
+        clock: &mut ExecClock,
+        settings: &Settings,
+    ) {
+        let Handler::Shard(handler) = spec.handler else {
+            unreachable!("{} is not a shard command", spec.name)
+        };
+        let err_mark = out.buf.len();
+        let mut core = self.core.borrow_mut();
+        let core = &mut *core;
+        let mut ctx = Ctx {
+            store: &mut core.store,
+            db,
+            out,
+            now_ms: clock.now_ms,
+            lru: clock.lru,
+            limits: &settings.exec,
+            dirty: 0,
+            hits: 0,
+            misses: 0,
+        };
+        handler(&mut ctx, argv);
+        let (dirty, hits, misses) = (ctx.dirty, ctx.hits, ctx.misses);
+        core.dirty += dirty;
+        let stats = &mut core.stats;
+        stats.keyspace_hits += hits;
+        stats.keyspace_misses += misses;
+        stats.commands += 1;
+        let st = stats.cmd.entry(spec.name).or_default();
+        st.calls += 1;
+        let now = Instant::now();
+        st.usec += now.duration_since(clock.last).as_micros() as u64;
+        clock.last = now;
+        if out.buf.get(err_mark) == Some(&b'-') {
+            st.failed += 1;
+            record_error(stats, &out.buf[err_mark..]);
+        }
+    }
+
+    /// Counts a connection-level or multi-shard command that ran.
+    pub fn count_call(&self, name: &'static str, started: Instant, reply: &[u8]) {
+        let mut core = self.core.borrow_mut();
+        let stats = &mut core.stats;
+        stats.commands += 1;
+        let st = stats.cmd.entry(name).or_default();
+        st.calls += 1;
+        st.usec += started.elapsed().as_micros() as u64;
+        if reply.first() == Some(&b'-') {
+            st.failed += 1;
+            record_error(stats, reply);
+        }
+    }
+
+    /// Counts a command refused before it ran (arity, auth, …).
+    pub fn count_rejected(&self, name: &'static str, reply: &[u8]) {
+        let mut core = self.core.borrow_mut();
+        core.stats.cmd.entry(name).or_default().rejected += 1;
+        record_error(&mut core.stats, reply);
+    }
+
+    /// Active expiry: every 1/hz seconds, look at a bounded number of
+    /// keys with a TTL in each database, resuming where the last run
+    /// stopped. Sleeping between runs keeps an idle shard at ~0% CPU.
+    pub async fn expire_cron(self: Rc<Self>) {
+        let mut cursors = Vec::new();
+        loop {
+            let hz = self.settings().hz;
+            glommio::timer::sleep(std::time::Duration::from_millis(1000 / hz)).await;
+            self.wait_gate().await;
+            let now = unix_ms();
+            // As Redis's adaptive cycle: keep going while over 10% of the
+            // keys checked had expired, for at most 25% of the period.
+            let started = Instant::now();
+            let limit = std::time::Duration::from_micros(250_000 / hz);
+            let mut core = self.core.borrow_mut();
+            cursors.resize(core.store.dbs.len(), 0usize);
+            for (db, cursor) in core.store.dbs.iter_mut().zip(cursors.iter_mut()) {
+                while db.expires_len() > 0 {
+                    let before = db.expired_keys;
+                    let (next, checked) = db.expire_cycle(*cursor, 200, now);
+                    *cursor = next;
+                    let expired = (db.expired_keys - before) as usize;
+                    if checked == 0 || expired * 10 <= checked || started.elapsed() >= limit {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Counts an error reply by its prefix (INFO errorstats).
+fn record_error(stats: &mut Stats, reply: &[u8]) {
+    stats.error_replies += 1;
+    let word = reply[1..]
+        .split(|&c| c == b' ' || c == b'\r')
+        .next()
+        .unwrap_or(b"ERR");
+    *stats
+        .errors
+        .entry(String::from_utf8_lossy(word).into_owned())
+        .or_default() += 1;
+}

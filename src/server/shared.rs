@@ -1,0 +1,105 @@
+//! State shared by every executor of the process: configuration, process
+//! identity and process-wide counters. Nothing here is on the per-command
+//! path except cheap atomics; the configuration is copied into per-shard
+//! snapshots whenever its epoch changes.
+
+use crate::config::Config;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::RwLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub struct Shared {
+    pub config: RwLock<Config>,
+    /// Bumped by every CONFIG SET; connections refresh their snapshot.
+    pub config_epoch: AtomicU64,
+    pub nshards: usize,
+    /// 40 hex characters, new every start (INFO run_id).
+    pub run_id: String,
+    pub started: Instant,
+    pub started_unix: u64,
+    pub port: u16,
+    pub next_client_id: AtomicU64,
+    pub connected_clients: AtomicUsize,
+    pub total_connections: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub lastsave_unix: AtomicU64,
+    pub shutting_down: AtomicBool,
+    pub executable: String,
+    /// Whether shard threads are pinned to cores.
+    pub pinned: bool,
+}
+
+impl Shared {
+    pub fn new(config: Config, nshards: usize, pinned: bool) -> Shared {
+        let now = unix_ms() / 1000;
+        let port = config.get_i64("port") as u16;
+        Shared {
+            config: RwLock::new(config),
+            config_epoch: AtomicU64::new(1),
+            nshards,
+            run_id: random_hex(40),
+            started: Instant::now(),
+            started_unix: now,
+            port,
+            next_client_id: AtomicU64::new(1),
+            connected_clients: AtomicUsize::new(0),
+            total_connections: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
+            lastsave_unix: AtomicU64::new(now),
+            shutting_down: AtomicBool::new(false),
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            pinned,
+        }
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.config_epoch.load(Ordering::Acquire)
+    }
+
+    /// Runs `f` on the configuration under the write lock and bumps the
+    /// epoch so every shard and connection picks the change up.
+    pub fn update_config<R>(&self, f: impl FnOnce(&mut Config) -> R) -> R {
+        let r = f(&mut self.config.write().unwrap());
+        self.config_epoch.fetch_add(1, Ordering::AcqRel);
+        r
+    }
+
+    pub fn read_config<R>(&self, f: impl FnOnce(&Config) -> R) -> R {
+        f(&self.config.read().unwrap())
+    }
+}
+
+/// Wall clock in Unix milliseconds.
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Wall clock in Unix microseconds.
+pub fn unix_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Random lower-case hex string from the kernel's generator.
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n.div_ceil(2)];
+    // SAFETY: getrandom fills the buffer it is given.
+    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if got != bytes.len() as isize {
+        let seed = unix_us() ^ (std::process::id() as u64) << 32;
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (seed
+                .wrapping_mul(0x9E3779B97F4A7C15)
+                .rotate_left(i as u32 * 7)
+                >> 24) as u8;
+        }
+    }
+    let mut s: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    s.truncate(n);
+    s
+}

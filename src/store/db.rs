@@ -1,0 +1,397 @@
+//! One logical database of one shard: a hash table per owned slot, so
+//! that slot-wide work (COUNTKEYSINSLOT, GETKEYSINSLOT, migration,
+//! flushing a slot, SCAN cursors) costs O(keys in the slot).
+//!
+//! A shard owns the slots `s` with `s % nshards == shard`; slot `s` is kept
+//! at local index `s / nshards`.
+
+use super::bytes::SmallBytes;
+use super::value::{Entry, Value};
+use crate::slot::{key_slot, SLOTS};
+use std::collections::HashMap;
+
+/// Hash maps of the keyspace and of collection values. The hasher is a
+/// zero-sized handle to one per-process random seed: no 32-byte
+/// `RandomState` per table (there is a table per slot), and no hash
+/// flooding from chosen keys.
+pub type Map<K, V> = HashMap<K, V, SeededState>;
+/// Hash sets, with the same hasher.
+pub type Set<K> = std::collections::HashSet<K, SeededState>;
+
+#[derive(Clone, Copy, Default, Debug)]
+pub struct SeededState;
+
+impl std::hash::BuildHasher for SeededState {
+    type Hasher = ahash::AHasher;
+    #[inline]
+    fn build_hasher(&self) -> ahash::AHasher {
+        static SEED: std::sync::OnceLock<ahash::RandomState> = std::sync::OnceLock::new();
+        SEED.get_or_init(ahash::RandomState::new).build_hasher()
+    }
+}
+
+/// The keys of one slot, and the expiry times of those that have one.
+#[derive(Default)]
+pub struct SlotTable {
+    pub keys: Map<SmallBytes, Entry>,
+    /// Absolute expiry in Unix milliseconds, for keys that have a TTL.
+    pub expires: Map<SmallBytes, u64>,
+}
+
+pub struct Db {
+    /// Tables of the slots this shard may own, allocated at the first
+    /// write (an empty table costs 64 bytes and no heap).
+    slots: Vec<SlotTable>,
+    nshards: usize,
+    key_count: usize,
+    expires_count: usize,
+    /// Keys removed because their TTL passed (lazily or actively).
+    pub expired_keys: u64,
+}
+
+/// Outcome of looking a key up.
+pub enum Lookup<'a> {
+    Found(&'a mut Entry),
+    Missing,
+}
+
+impl Db {
+    pub fn new(nshards: usize) -> Db {
+        Db {
+            slots: Vec::new(),
+            nshards,
+            key_count: 0,
+            expires_count: 0,
+            expired_keys: 0,
+        }
+    }
+
+    /// Number of slot positions this shard may own.
+    pub fn local_slot_count(&self) -> usize {
+        SLOTS.div_ceil(self.nshards)
+    }
+
+    #[inline]
+    fn index(&self, slot: u16) -> usize {
+        slot as usize / self.nshards
+    }
+
+    /// The slot held at local index `i`, if that slot exists.
+    pub fn slot_at(&self, shard: usize, i: usize) -> Option<u16> {
+        let s = i * self.nshards + shard;
+        (s < SLOTS).then_some(s as u16)
+    }
+
+    pub fn len(&self) -> usize {
+        self.key_count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.key_count == 0
+    }
+
+    pub fn expires_len(&self) -> usize {
+        self.expires_count
+    }
+
+    #[inline]
+    fn table(&self, slot: u16) -> Option<&SlotTable> {
+        self.slots.get(self.index(slot))
+    }
+
+    #[inline]
+    fn table_mut(&mut self, slot: u16) -> Option<&mut SlotTable> {
+        let i = self.index(slot);
+        self.slots.get_mut(i)
+    }
+
+    fn table_or_create(&mut self, slot: u16) -> &mut SlotTable {
+        let i = self.index(slot);
+        if self.slots.is_empty() {
+            self.slots
+                .resize_with(self.local_slot_count(), Default::default);
+        }
+        &mut self.slots[i]
+    }
+
+    /// Table at a local index, for slot-wide iteration.
+    pub fn table_at(&self, i: usize) -> Option<&SlotTable> {
+        self.slots.get(i).filter(|t| !t.keys.is_empty())
+    }
+
+    /// Looks `key` up; an expired key is deleted and reported missing.
+    #[inline]
+    pub fn lookup(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        let i = self.index(key_slot(key));
+        let t = self.slots.get_mut(i)?;
+        // One table visit: most keys have no TTL and `expires` is empty.
+        if !t.expires.is_empty() && t.expires.get(key).is_some_and(|&at| at <= now_ms) {
+            t.expires.remove(key);
+            t.keys.remove(key);
+            self.key_count -= 1;
+            self.expires_count -= 1;
+            self.expired_keys += 1;
+            return None;
+        }
+        self.slots[i].keys.get_mut(key)
+    }
+
+    /// Looks up without deleting an expired key (it is still reported
+    /// missing). For read paths that may not mutate.
+    pub fn peek(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        let t = self.table(key_slot(key))?;
+        if let Some(&at) = t.expires.get(key) {
+            if at <= now_ms {
+                return None;
+            }
+        }
+        t.keys.get(key)
+    }
+
+    pub fn contains(&mut self, key: &[u8], now_ms: u64) -> bool {
+        self.lookup(key, now_ms).is_some()
+    }
+
+    /// Deletes `key` if its TTL has passed. Returns true if it did.
+    pub fn expire_if_needed(&mut self, slot: u16, key: &[u8], now_ms: u64) -> bool {
+        let Some(t) = self.table_mut(slot) else {
+            return false;
+        };
+        if t.expires.is_empty() {
+            return false;
+        }
+        match t.expires.get(key) {
+            Some(&at) if at <= now_ms => {
+                t.expires.remove(key);
+                t.keys.remove(key);
+                self.key_count -= 1;
+                self.expires_count -= 1;
+                self.expired_keys += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Sets `key` to `value`, clearing any TTL (as SET does).
+    pub fn set(&mut self, key: &[u8], value: Value, lru: u32) {
+        self.set_with_expire(key, value, None, lru);
+    }
+
+    /// Sets `key` to `value` with an absolute expiry (or none).
+    pub fn set_with_expire(&mut self, key: &[u8], value: Value, expire_ms: Option<u64>, lru: u32) {
+        let slot = key_slot(key);
+        let t = self.table_or_create(slot);
+        let entry = Entry { value, lru };
+        let mut added = 0;
+        let mut expires_delta: isize = 0;
+        match t.keys.get_mut(key) {
+            Some(e) => *e = entry,
+            None => {
+                t.keys.insert(SmallBytes::new(key), entry);
+                added = 1;
+            }
+        }
+        match expire_ms {
+            Some(at) => {
+                if t.expires.insert(SmallBytes::new(key), at).is_none() {
+                    expires_delta = 1;
+                }
+            }
+            None => {
+                if !t.expires.is_empty() && t.expires.remove(key).is_some() {
+                    expires_delta = -1;
+                }
+            }
+        }
+        self.key_count += added;
+        self.expires_count = (self.expires_count as isize + expires_delta) as usize;
+    }
+
+    /// Replaces the value of an existing key, keeping its TTL. The key
+    /// must exist (callers looked it up first).
+    pub fn replace_value(&mut self, key: &[u8], value: Value) {
+        if let Some(e) = self
+            .table_mut(key_slot(key))
+            .and_then(|t| t.keys.get_mut(key))
+        {
+            e.value = value;
+        } else {
+            self.set(key, value, 0);
+        }
+    }
+
+    /// Removes `key`; returns its entry and expiry.
+    pub fn remove(&mut self, key: &[u8]) -> Option<(Entry, Option<u64>)> {
+        let t = self.table_mut(key_slot(key))?;
+        let e = t.keys.remove(key)?;
+        let exp = if t.expires.is_empty() {
+            None
+        } else {
+            t.expires.remove(key)
+        };
+        self.key_count -= 1;
+        if exp.is_some() {
+            self.expires_count -= 1;
+        }
+        Some((e, exp))
+    }
+
+    /// Absolute expiry of `key` in Unix ms, if it has one.
+    pub fn expire_of(&self, key: &[u8]) -> Option<u64> {
+        let t = self.table(key_slot(key))?;
+        if t.expires.is_empty() {
+            return None;
+        }
+        t.expires.get(key).copied()
+    }
+
+    /// Sets the TTL of an existing key.
+    pub fn set_expire(&mut self, key: &[u8], at_ms: u64) {
+        let Some(t) = self.table_mut(key_slot(key)) else {
+            return;
+        };
+        if !t.keys.contains_key(key) {
+            return;
+        }
+        if t.expires.insert(SmallBytes::new(key), at_ms).is_none() {
+            self.expires_count += 1;
+        }
+    }
+
+    /// Removes the TTL of `key`; true if it had one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        let Some(t) = self.table_mut(key_slot(key)) else {
+            return false;
+        };
+        if t.expires.remove(key).is_some() {
+            self.expires_count -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.slots.clear();
+        self.key_count = 0;
+        self.expires_count = 0;
+    }
+
+    /// Empties the database and hands its slot tables over, so that a big
+    /// keyspace can be freed elsewhere (FLUSHALL ASYNC frees it on another
+    /// thread). Returns the tables and the number of keys they held.
+    pub fn take_all(&mut self) -> (Vec<SlotTable>, usize) {
+        let n = self.key_count;
+        self.key_count = 0;
+        self.expires_count = 0;
+        (std::mem::take(&mut self.slots), n)
+    }
+
+    /// Number of keys stored in `slot` (expired ones not yet removed count).
+    pub fn count_in_slot(&self, slot: u16) -> usize {
+        self.table(slot).map_or(0, |t| t.keys.len())
+    }
+
+    /// Up to `max` keys of `slot`.
+    pub fn keys_in_slot(&self, slot: u16, max: usize) -> Vec<Vec<u8>> {
+        self.table(slot)
+            .map(|t| t.keys.keys().take(max).map(|k| k.to_vec()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Calls `f` for each live key.
+    pub fn for_each_key(&self, now_ms: u64, mut f: impl FnMut(&[u8], &Entry)) {
+        for t in &self.slots {
+            for (k, e) in &t.keys {
+                if let Some(&at) = t.expires.get(k.as_slice()) {
+                    if at <= now_ms {
+                        continue;
+                    }
+                }
+                f(k, e);
+            }
+        }
+    }
+
+    /// Active expiry over the slots from local index `start`, checking at
+    /// most `budget` keys with a TTL. Returns (next index, keys checked).
+    pub fn expire_cycle(&mut self, start: usize, budget: usize, now_ms: u64) -> (usize, usize) {
+        let n = self.slots.len();
+        if n == 0 || self.expires_count == 0 {
+            return (0, 0);
+        }
+        let mut checked = 0;
+        let mut i = start % n;
+        for _ in 0..n {
+            {
+                let t = &mut self.slots[i];
+                if !t.expires.is_empty() {
+                    checked += t.expires.len();
+                    let dead: Vec<SmallBytes> = t
+                        .expires
+                        .iter()
+                        .filter(|(_, &at)| at <= now_ms)
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    for k in &dead {
+                        t.expires.remove(k.as_slice());
+                        t.keys.remove(k.as_slice());
+                    }
+                    self.key_count -= dead.len();
+                    self.expires_count -= dead.len();
+                    self.expired_keys += dead.len() as u64;
+                }
+            }
+            i = (i + 1) % n;
+            if checked >= budget {
+                break;
+            }
+        }
+        (i, checked)
+    }
+
+    /// A random live key, if any.
+    pub fn random_key(&self, seed: u64, now_ms: u64) -> Option<Vec<u8>> {
+        if self.key_count == 0 {
+            return None;
+        }
+        let n = self.slots.len();
+        // Start at a random slot and walk to the first non-empty one; try a
+        // few times to skip keys that are logically expired.
+        for attempt in 0..100u64 {
+            let start =
+                (seed.wrapping_add(attempt.wrapping_mul(0x9E3779B97F4A7C15)) % n as u64) as usize;
+            for j in 0..n {
+                {
+                    let t = &self.slots[(start + j) % n];
+                    if t.keys.is_empty() {
+                        continue;
+                    }
+                    let pick = (seed >> 7) as usize % t.keys.len();
+                    let (k, _) = t.keys.iter().nth(pick)?;
+                    let live = t.expires.get(k.as_slice()).is_none_or(|&at| at > now_ms);
+                    if live {
+                        return Some(k.to_vec());
+                    }
+                    break;
+                }
+            }
+        }
+        None
+    }
+
+    /// Approximate memory used by keys and values.
+    pub fn approx_memory(&self) -> usize {
+        let mut total = 0;
+        for t in &self.slots {
+            total += t.keys.capacity()
+                * (std::mem::size_of::<SmallBytes>() + std::mem::size_of::<Entry>() + 1);
+            total += t.expires.capacity() * (std::mem::size_of::<SmallBytes>() + 9);
+            for (k, e) in &t.keys {
+                total += k.heap_size() + e.value.heap_size();
+            }
+        }
+        total
+    }
+}

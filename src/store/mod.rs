@@ -1,0 +1,86 @@
+//! The keyspace a shard owns: its databases, values and expiry.
+
+pub mod bytes;
+pub mod db;
+pub mod dict;
+pub mod hash;
+pub mod intset;
+pub mod list;
+pub mod listpack;
+pub mod set;
+pub mod value;
+pub mod zset;
+
+pub use bytes::SmallBytes;
+pub use db::{Db, Map, SeededState, Set as HashSet, SlotTable};
+pub use hash::Hash;
+pub use list::List;
+pub use set::Set;
+pub use value::{Entry, Value};
+pub use zset::ZSet;
+
+/// Thresholds for compact encodings of small collections, from the
+/// `*-max-listpack-*` directives (Redis 7.0 names).
+#[derive(Clone, Debug)]
+pub struct EncodingLimits {
+    pub list_max_listpack_size: i64,
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub set_max_listpack_entries: usize,
+    pub set_max_listpack_value: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+    /// `hll-sparse-max-bytes`: sparse HyperLogLogs past this become dense.
+    pub hll_sparse_max_bytes: usize,
+}
+
+impl Default for EncodingLimits {
+    fn default() -> Self {
+        EncodingLimits {
+            list_max_listpack_size: -2,
+            hash_max_listpack_entries: 128,
+            hash_max_listpack_value: 64,
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
+            hll_sparse_max_bytes: 3000,
+        }
+    }
+}
+
+impl EncodingLimits {
+    pub fn from_config(c: &crate::config::Config) -> EncodingLimits {
+        let n = |name: &str| c.get_i64(name).max(0) as usize;
+        EncodingLimits {
+            list_max_listpack_size: c.get_i64("list-max-listpack-size"),
+            hash_max_listpack_entries: n("hash-max-listpack-entries"),
+            hash_max_listpack_value: n("hash-max-listpack-value"),
+            set_max_intset_entries: n("set-max-intset-entries"),
+            set_max_listpack_entries: n("set-max-listpack-entries"),
+            set_max_listpack_value: n("set-max-listpack-value"),
+            zset_max_listpack_entries: n("zset-max-listpack-entries"),
+            zset_max_listpack_value: n("zset-max-listpack-value"),
+            hll_sparse_max_bytes: n("hll-sparse-max-bytes"),
+        }
+    }
+}
+
+/// All databases of one shard.
+pub struct Store {
+    pub dbs: Vec<Db>,
+}
+
+impl Store {
+    pub fn new(databases: usize, nshards: usize) -> Store {
+        Store {
+            dbs: (0..databases).map(|_| Db::new(nshards)).collect(),
+        }
+    }
+
+    pub fn expired_keys(&self) -> u64 {
+        self.dbs.iter().map(|d| d.expired_keys).sum()
+    }
+}

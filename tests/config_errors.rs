@@ -1,0 +1,407 @@
+//! Configuration: a bad redis.conf makes the binary exit non-zero with one
+//! line naming the file, the line, the directive and the reason (the reason
+//! is Redis's own text whenever redis-server rejects the same file); good
+//! files, `include` and command-line overrides are accepted.
+
+mod common;
+
+use common::{die_with_parent, free_port, which, write_file, Conn, Server, TempDir, SHARDIS_BIN};
+use std::io::Read;
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `prog args` and waits for it to exit (killing it after `limit`).
+/// Returns (exit code, stdout + stderr), or None if it was still running.
+fn run_to_exit(prog: &Path, args: &[&str], limit: Duration) -> Option<(i32, String)> {
+    let tmp = TempDir::new("cfg-run");
+    let dir = &tmp.0;
+    let mut cmd = Command::new(prog);
+    let mut child = die_with_parent(&mut cmd)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break Some(st);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    status.map(|st| (st.code().unwrap_or(-1), out))
+}
+
+/// The reason redis-server gives for refusing `conf` (the last line of its
+/// FATAL CONFIG FILE ERROR report), when redis-server is installed.
+fn redis_reason(conf: &Path) -> Option<String> {
+    let redis = which("redis-server")?;
+    let (code, out) = run_to_exit(&redis, &[conf.to_str().unwrap()], Duration::from_secs(10))
+        .unwrap_or_else(|| {
+            panic!(
+                "redis-server accepted {} (test case is wrong)",
+                conf.display()
+            )
+        });
+    assert_ne!(code, 0, "redis-server accepted {}", conf.display());
+    out.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().to_string())
+}
+
+/// Expects shardis to refuse `conf` (plus command-line `extra`): non-zero
+/// exit and exactly one line of output, naming `file:line`, `directive` and
+/// each of `words`. Returns the line.
+fn expect_refused(
+    conf: &Path,
+    extra: &[&str],
+    file: &Path,
+    line: usize,
+    directive: &str,
+    words: &[&str],
+) -> String {
+    let mut args = vec![conf.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let (code, out) = run_to_exit(Path::new(SHARDIS_BIN), &args, Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("shardis started with a bad config {}", conf.display()));
+    assert_ne!(code, 0, "shardis exited 0 with bad config; output: {out}");
+    let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "want exactly one line of output, got: {out:?}"
+    );
+    let msg = lines[0];
+    let loc = format!("{}:{line}", file.display());
+    assert!(msg.contains(&loc), "message should name {loc}: {msg}");
+    assert!(
+        msg.contains(directive),
+        "message should name the directive '{directive}': {msg}"
+    );
+    for w in words {
+        assert!(msg.contains(w), "message should contain {w:?}: {msg}");
+    }
+    msg.to_string()
+}
+
+/// A refused directive whose reason must be redis-server's own.
+fn refused_like_redis(name: &str, text: &str, line: usize, directive: &str) {
+    let tmp = TempDir::new("cfg");
+    let dir = &tmp.0;
+    let conf = write_file(dir, &format!("{name}.conf"), text);
+    let reason = redis_reason(&conf);
+    let words: Vec<&str> = reason.iter().map(String::as_str).collect();
+    expect_refused(&conf, &[], &conf, line, directive, &words);
+}
+
+#[test]
+fn unknown_directive() {
+    refused_like_redis(
+        "unknown",
+        "port 7000\n# a comment\n\nno-such-directive yes\n",
+        4,
+        "no-such-directive",
+    );
+}
+
+#[test]
+fn wrong_number_of_arguments() {
+    refused_like_redis("arity", "hz 10 20\n", 1, "hz");
+}
+
+#[test]
+fn bad_values() {
+    refused_like_redis("bad-int", "hz 10\nport abc\n", 2, "port");
+    refused_like_redis("bad-bool", "protected-mode maybe\n", 1, "protected-mode");
+    refused_like_redis("bad-enum", "loglevel loud\n", 1, "loglevel");
+    refused_like_redis(
+        "bad-memory",
+        "proto-max-bulk-len lots\n",
+        1,
+        "proto-max-bulk-len",
+    );
+}
+
+#[test]
+fn out_of_range_values() {
+    refused_like_redis("range-port", "port 70000\n", 1, "port");
+    refused_like_redis("range-negative", "timeout -1\n", 1, "timeout");
+    refused_like_redis("range-maxclients", "maxclients 0\n", 1, "maxclients");
+    refused_like_redis(
+        "range-bulk",
+        "proto-max-bulk-len 1000\n",
+        1,
+        "proto-max-bulk-len",
+    );
+}
+
+#[test]
+fn unbalanced_quotes() {
+    refused_like_redis("quotes", "port 7000\nrequirepass \"abc\n", 2, "requirepass");
+}
+
+#[test]
+fn unsupported_redis_directive() {
+    // redis-server accepts this, so only the shape of the message is checked.
+    let tmp = TempDir::new("cfg");
+    let dir = &tmp.0;
+    let conf = write_file(dir, "aof.conf", "port 7000\nappendonly yes\n");
+    expect_refused(&conf, &[], &conf, 2, "appendonly", &["not supported"]);
+    // Asking for what Shardis does anyway is fine (checked below by starting).
+}
+
+#[test]
+fn missing_include_file() {
+    let tmp = TempDir::new("cfg");
+    let dir = &tmp.0;
+    let missing = dir.join("does-not-exist.conf");
+    let conf = write_file(
+        dir,
+        "main.conf",
+        &format!("hz 10\ninclude {}\n", missing.display()),
+    );
+    expect_refused(&conf, &[], &conf, 2, "include", &["does-not-exist.conf"]);
+}
+
+#[test]
+fn error_inside_included_file_names_that_file() {
+    let tmp = TempDir::new("cfg");
+    let dir = &tmp.0;
+    let inc = write_file(dir, "inc.conf", "hz 10\nbogus-directive 1\n");
+    let conf = write_file(
+        dir,
+        "main.conf",
+        &format!("port 7000\ninclude {}\n", inc.display()),
+    );
+    expect_refused(&conf, &[], &inc, 2, "bogus-directive", &[]);
+}
+
+#[test]
+fn bad_command_line_directive() {
+    for (args, directive) in [
+        (&["--port", "abc"][..], "port"),
+        (&["--no-such-thing", "1"][..], "no-such-thing"),
+    ] {
+        let (code, out) = run_to_exit(Path::new(SHARDIS_BIN), args, Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("shardis started with {args:?}"));
+        assert_ne!(code, 0, "{args:?}: {out}");
+        let lines: Vec<&str> = out.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{args:?}: want one line, got {out:?}");
+        assert!(lines[0].contains(directive), "{args:?}: {}", lines[0]);
+    }
+}
+
+/// The shape of the seed's redis.conf, limited to directives Shardis
+/// supports today (plus persistence/cluster lines set to what it does).
+#[test]
+fn seed_style_file_is_accepted() {
+    let tmp = TempDir::new("cfg");
+    let dir = &tmp.0;
+    let port = free_port();
+    let conf = write_file(
+        dir,
+        "redis.conf",
+        &format!(
+            "# redis.conf in the seed's style\n\
+             port {port}\n\
+             bind 127.0.0.1\n\
+             requirepass 1234\n\
+             masterauth \"\"\n\
+             protected-mode no\n\
+             daemonize no\n\
+             appendonly no\n\
+             save \"\"\n\
+             cluster-enabled no\n\
+             cluster-config-file nodes.conf\n\
+             cluster-node-timeout 15000\n\
+             \n\
+             dir {}\n\
+             logfile ''\n\
+             loglevel notice\n\
+             maxclients 10000\n\
+             timeout 0\n\
+             tcp-keepalive 300\n\
+             hz 10\n\
+             databases 16\n\
+             proto-max-bulk-len 512mb\n",
+            dir.display()
+        ),
+    );
+    let srv = Server::shardis_raw(
+        "shardis(seed conf)",
+        &[conf.display().to_string(), "--shards".into(), "2".into()],
+        port,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut c = srv.conn();
+    assert_bytes!(c.line("PING"), b"-NOAUTH Authentication required.\r\n");
+    assert_bytes!(c.line("AUTH 1234"), b"+OK\r\n");
+    assert_bytes!(c.line("PING"), b"+PONG\r\n");
+    drop(srv);
+}
+
+#[test]
+fn include_and_command_line_overrides() {
+    let tmp = TempDir::new("cfg");
+    let dir = &tmp.0;
+    let (file_port, inc_port, cli_port) = (free_port(), free_port(), free_port());
+    let inc = write_file(dir, "inc.conf", &format!("port {inc_port}\nhz 20\n"));
+    let conf = write_file(
+        dir,
+        "main.conf",
+        &format!(
+            "port {file_port}\nbind 127.0.0.1\ninclude {}\nmaxclients 50\n",
+            inc.display()
+        ),
+    );
+    // The included file's port wins over the earlier line.
+    let srv = Server::shardis_raw(
+        "shardis(include)",
+        &[conf.display().to_string(), "--shards".into(), "1".into()],
+        inc_port,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        TcpStream::connect(("127.0.0.1", file_port)).is_err(),
+        "the file's first port should be overridden"
+    );
+    drop(srv);
+    // Command-line directives win over the file.
+    let args = [
+        conf.display().to_string(),
+        "--port".into(),
+        cli_port.to_string(),
+        "--shards".into(),
+        "4".into(),
+    ];
+    let srv =
+        Server::shardis_raw("shardis(--port)", &args, cli_port).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        TcpStream::connect(("127.0.0.1", inc_port)).is_err(),
+        "--port should override the file"
+    );
+    assert_bytes!(srv.conn().line("PING"), b"+PONG\r\n");
+    drop(srv);
+}
+
+/// Kills a daemonized server by pid on drop.
+struct PidGuard(Option<i32>);
+
+impl Drop for PidGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+#[test]
+fn daemonize_with_pidfile() {
+    let tmp = TempDir::new("cfg-daemon");
+    let dir = &tmp.0;
+    let port = free_port();
+    let pidfile = dir.join("shardis.pid");
+    let log = dir.join("shardis.log");
+    let conf = write_file(
+        dir,
+        "daemon.conf",
+        &format!(
+            "port {port}\nbind 127.0.0.1\ndaemonize yes\npidfile {}\nlogfile {}\ndir {}\nshards 2\n",
+            pidfile.display(),
+            log.display(),
+            dir.display()
+        ),
+    );
+    let mut guard = PidGuard(None);
+    let (code, out) = run_to_exit(
+        Path::new(SHARDIS_BIN),
+        &[conf.to_str().unwrap()],
+        Duration::from_secs(10),
+    )
+    .expect("the launching process should return at once with daemonize yes");
+    assert_eq!(code, 0, "daemonize: {out}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let pid: i32 = loop {
+        if let Some(p) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+        {
+            break p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no pidfile at {}",
+            pidfile.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    guard.0 = Some(pid);
+    assert!(
+        Path::new(&format!("/proc/{pid}")).exists(),
+        "pid {pid} from the pidfile is not running"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut c = loop {
+        if let Ok(c) = Conn::try_connect(port) {
+            break c;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "daemon not listening on {port}; log: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_bytes!(c.line("PING"), b"+PONG\r\n");
+    drop(c);
+    // SIGTERM shuts it down cleanly.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Path::new(&format!("/proc/{pid}")).exists() && !zombie(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "daemon {pid} did not exit on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    guard.0 = None;
+}
+
+fn zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(true)
+}
