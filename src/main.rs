@@ -42,6 +42,7 @@ fn group_directives(words: &[String]) -> Result<Vec<(String, Vec<String>)>, Stri
 }
 
 fn main() -> ExitCode {
+    abort_on_panic();
     let cli = Cli::parse();
     // Like redis-server, the config file may be omitted: `--port 7000`.
     let (file, rest) = match cli.args.split_first() {
@@ -96,4 +97,15 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// A panic on any shard thread ends the process, as in release builds
+/// (`panic = "abort"`): the other shards would otherwise wait forever on
+/// the dead one's queues while still accepting connections.
+fn abort_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        std::process::abort();
+    }));
 }

@@ -8,7 +8,17 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The ping/set/get/incr/mset subset, plus `extra` arguments.
 fn benchmark(server: &Server, extra: &[&str]) {
+    let mut args = vec!["-q", "-n", "100000", "-t", "ping,set,get,incr,mset"];
+    args.extend_from_slice(extra);
+    run_tool(server, &args);
+}
+
+/// Runs redis-benchmark with `tool_args` against `server`; fails on a bad
+/// exit status, any error or warning line, or a missing final MSET line.
+fn run_tool(server: &Server, tool_args: &[&str]) {
+    let extra = tool_args;
     let Some(tool) = which("redis-benchmark") else {
         if std::env::var("SHARDIS_ALLOW_NO_REDIS").as_deref() == Ok("1") {
             eprintln!("SKIP: redis-benchmark not found (SHARDIS_ALLOW_NO_REDIS=1)");
@@ -17,17 +27,7 @@ fn benchmark(server: &Server, extra: &[&str]) {
         panic!("redis-benchmark not found on PATH (install redis-tools)");
     };
     let port = server.port.to_string();
-    let mut args = vec![
-        "-h",
-        "127.0.0.1",
-        "-p",
-        &port,
-        "-q",
-        "-n",
-        "100000",
-        "-t",
-        "ping,set,get,incr,mset",
-    ];
+    let mut args = vec!["-h", "127.0.0.1", "-p", &port];
     args.extend_from_slice(extra);
     let mut cmd = Command::new(tool);
     let mut child = common::die_with_parent(&mut cmd)
@@ -110,4 +110,15 @@ fn redis_benchmark_shards_4() {
     let s = Server::shardis(4, &[]);
     benchmark(&s, &[]);
     benchmark(&s, &["-P", "16"]);
+}
+
+/// The whole default test set (strings, lists, sets, hashes, sorted sets,
+/// LRANGE_100..600, MSET), without and with pipelining.
+#[test]
+fn redis_benchmark_default_set() {
+    for shards in [1, 4] {
+        let s = Server::shardis(shards, &[]);
+        run_tool(&s, &["-q", "-n", "20000"]);
+        run_tool(&s, &["-q", "-n", "20000", "-P", "16"]);
+    }
 }

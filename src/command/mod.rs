@@ -17,6 +17,7 @@ pub mod hll;
 pub mod info;
 pub mod keys;
 pub mod ldouble;
+pub mod lists;
 pub mod object;
 pub mod scan;
 pub mod server;
@@ -151,6 +152,7 @@ impl Table {
             keys::COMMANDS,
             databases::COMMANDS,
             sets::COMMANDS,
+            lists::COMMANDS,
             hashes::COMMANDS,
             zsets::COMMANDS,
             hll::COMMANDS,

@@ -463,13 +463,15 @@ fn list_len(l: &crate::store::List) -> usize {
 }
 
 fn list_items(l: &crate::store::List) -> Vec<Vec<u8>> {
-    let _ = l;
-    Vec::new()
+    l.iter().map(|v| v.to_vec()).collect()
 }
 
 fn new_list(items: Vec<Vec<u8>>, lim: &crate::store::EncodingLimits) -> Value {
-    let _ = (items, lim);
-    Value::List(Box::default())
+    let mut l = crate::store::List::new();
+    for it in &items {
+        l.push(crate::store::list::End::Right, it, lim);
+    }
+    Value::List(Box::new(l))
 }
 
 // ---------------------------------------------------------------------------

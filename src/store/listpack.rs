@@ -118,6 +118,21 @@ impl Listpack {
         self.buf.capacity()
     }
 
+    /// Gives back spare capacity (a quicklist node that stopped growing).
+    pub fn shrink_to_fit(&mut self) {
+        self.buf.shrink_to_fit();
+    }
+
+    /// Bytes allocated (lets a quicklist choose its nodes' growth steps).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Makes room for exactly `additional` more bytes.
+    pub fn reserve_exact(&mut self, additional: usize) {
+        self.buf.reserve_exact(additional);
+    }
+
     /// Total bytes of the listpack (what Redis compares with size limits).
     pub fn bytes_len(&self) -> usize {
         self.buf.len()
