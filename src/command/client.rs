@@ -10,6 +10,7 @@ use super::connection::{valid_client_name, BAD_CLIENT_NAME};
 use super::help::reply_help;
 use super::spec::{Acl, CommandSpec, Flags, Handler};
 use super::util::{arg_i64, is, NOT_INTEGER, SYNTAX};
+use crate::server::blocking::Wake;
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::server::shared::unix_ms;
@@ -452,8 +453,9 @@ fn no_evict(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     })
 }
 
-/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: no command blocks yet, so no
-/// client is ever blocked.
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: completes the blocking command the
+/// client waits on as its timeout would, or with `-UNBLOCKED ...`;
+/// `:1` when the client was blocked, else `:0`.
 fn unblock(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
         if args.len() > 4 {
@@ -464,10 +466,23 @@ fn unblock(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 .out
                 .error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
         }
-        if arg_i64(&args[2]).is_none() {
+        let Some(id) = arg_i64(&args[2]) else {
             return conn.out.error(NOT_INTEGER);
-        }
-        conn.out.int(0);
+        };
+        let error = args.len() == 4 && is(&args[3], "error");
+        let done = mesh::run_on_all(&conn.rt, move |rt| {
+            let clients = rt.clients.borrow();
+            let Some(w) = clients.get(id as u64).and_then(|c| c.block.waiter()) else {
+                return false;
+            };
+            if !w.claim() {
+                return false;
+            }
+            w.deliver(if error { Wake::Error } else { Wake::Timeout });
+            true
+        })
+        .await;
+        conn.out.int(done.contains(&true) as i64);
     })
 }
 

@@ -7,6 +7,7 @@
 use super::connection::REDIS_VERSION;
 use super::spec::{Acl, CommandSpec, Flags, Handler};
 use super::table;
+use crate::server::blocking::{BLOCKED_CLIENTS, TIMEOUT_TABLE};
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::server::shard::CmdStat;
@@ -361,9 +362,9 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
                 "maxclients" => maxclients,
                 "client_recent_max_input_buffer" => f.max_qbuf,
                 "client_recent_max_output_buffer" => 0,
-                "blocked_clients" => 0,
+                "blocked_clients" => BLOCKED_CLIENTS.load(Ordering::Relaxed),
                 "tracking_clients" => 0,
-                "clients_in_timeout_table" => 0,
+                "clients_in_timeout_table" => TIMEOUT_TABLE.load(Ordering::Relaxed),
             );
         }
         "memory" => {

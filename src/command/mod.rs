@@ -4,6 +4,7 @@
 //! adding one entry and its handler in that family's file.
 
 pub mod bitmaps;
+pub mod blocking;
 pub mod client;
 pub mod command_cmd;
 pub mod command_docs;
@@ -156,6 +157,7 @@ impl Table {
             hashes::COMMANDS,
             zsets::COMMANDS,
             hll::COMMANDS,
+            blocking::COMMANDS,
             sort::COMMANDS,
         ];
         let mut by_name = HashMap::default();

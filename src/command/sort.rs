@@ -505,7 +505,12 @@ async fn sort_generic(conn: &mut Conn, args: Vec<Vec<u8>>, readonly: bool) {
     let one_shard = rt.nshards == 1 || (!patterns && dst_shard.is_none_or(|s| s == key_shard));
     if one_shard {
         let reply = mesh::run_on(&rt, key_shard, move |rt| {
-            sort_local(rt, db, resp3, &key, &o)
+            let reply = sort_local(rt, db, resp3, &key, &o);
+            // Clients blocked on the STORE destination (on this shard).
+            if let Some(dst) = o.store.clone() {
+                crate::server::blocking::serve_keys(rt, vec![dst]);
+            }
+            reply
         })
         .await;
         return conn.out.raw(&reply);
@@ -559,9 +564,12 @@ async fn sort_generic(conn: &mut Conn, args: Vec<Vec<u8>>, readonly: bool) {
             held.run(shard, move |rt| {
                 let lim = rt.settings().exec.encodings.clone();
                 let lru = rt.lru_clock();
-                let mut core = rt.core.borrow_mut();
-                let core = &mut *core;
-                core.dirty += write_store(&mut core.store.dbs[db], &dst, list, &lim, lru);
+                {
+                    let mut core = rt.core.borrow_mut();
+                    let core = &mut *core;
+                    core.dirty += write_store(&mut core.store.dbs[db], &dst, list, &lim, lru);
+                }
+                crate::server::blocking::serve_keys(rt, vec![dst]);
             })
             .await;
             conn.out.int(n as i64);

@@ -24,6 +24,8 @@ pub struct ClientInfo {
     pub no_touch: Cell<bool>,
     pub qbuf: Cell<usize>,
     pub authenticated: Cell<bool>,
+    /// Set while a blocking command waits (flag `b`, CLIENT UNBLOCK).
+    pub block: super::blocking::BlockState,
 }
 
 impl ClientInfo {
@@ -32,6 +34,9 @@ impl ClientInfo {
     /// per-client reply list), reported in Redis's fields.
     pub fn describe(&self, now_ms: u64) -> String {
         let mut flags = String::new();
+        if self.block.is_blocked() {
+            flags.push('b');
+        }
         if self.no_evict.get() {
             flags.push('e');
         }

@@ -72,6 +72,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         no_touch: Cell::new(false),
         qbuf: Cell::new(0),
         authenticated: Cell::new(settings.requirepass.is_none()),
+        block: Default::default(),
     });
     let (kill_tx, mut kill_rx) = oneshot::channel::<()>();
     rt.clients.borrow_mut().add(info.clone(), kill_tx);
@@ -98,6 +99,8 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
     // Set when unparsed requests remain in the buffer that must be parsed
     // before reading more (see the unauthenticated case below).
     let mut reparse = false;
+    // Bytes that arrived while a blocking command waited.
+    let mut pending: Vec<u8> = Vec::new();
     'conn: loop {
         if !reparse {
             if filled == buf.len() {
@@ -194,7 +197,30 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
                 .iter()
                 .map(|&(s, e, inline)| if inline { &scratch[s..e] } else { &buf[s..e] })
                 .collect();
-            dispatch::run_batch(&mut conn, &dispatch::Batch::new(&argv, &argcs)).await;
+            let batch = dispatch::Batch::new(&argv, &argcs);
+            let run = std::pin::pin!(dispatch::run_batch(&mut conn, &batch));
+            // A blocked command keeps the batch waiting: meanwhile watch
+            // the socket (a client that hangs up is freed, as Redis does;
+            // what it sends is kept for later) and CLIENT KILL.
+            let watch = std::pin::pin!(watch_while_blocked(
+                &info,
+                &mut stream,
+                &mut kill_rx,
+                &mut pending
+            ));
+            if let Either::Right(_) = select(run, watch).await {
+                break 'conn;
+            }
+        }
+        if !pending.is_empty() {
+            if buf.len() < filled + pending.len() {
+                buf.resize((filled + pending.len()).next_power_of_two(), 0);
+            }
+            buf[filled..filled + pending.len()].copy_from_slice(&pending);
+            filled += pending.len();
+            rt.core.borrow_mut().stats.net_input_bytes += pending.len() as u64;
+            pending.clear();
+            reparse = true;
         }
         if let Some(e) = protocol_error {
             conn.out.error(&format!("ERR Protocol error: {}", e.0));
@@ -239,4 +265,26 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
     let _ = stream.close().await;
     rt.clients.borrow_mut().remove(id);
     shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Resolves when the connection must close while a command of its batch
+/// is blocked: the peer hung up or CLIENT KILL. Pending until the
+/// connection blocks; input that arrives meanwhile goes to `pending`.
+async fn watch_while_blocked(
+    info: &ClientInfo,
+    stream: &mut TcpStream,
+    kill: &mut oneshot::Receiver<()>,
+    pending: &mut Vec<u8>,
+) {
+    let mut chunk = [0u8; 4096];
+    loop {
+        info.block.until_blocked().await;
+        let read = std::pin::pin!(stream.read(&mut chunk));
+        match select(read, &mut *kill).await {
+            Either::Left((Ok(n), _)) if n > 0 => pending.extend_from_slice(&chunk[..n]),
+            // Hung up after the wait ended: the main loop sees it next.
+            Either::Left(_) if !info.block.is_blocked() => continue,
+            _ => return,
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! channel mesh, opens its own listeners on the shared port, and serves
 //! the connections the kernel hands it.
 
+pub mod blocking;
 pub mod clients;
 pub mod conn;
 pub mod cpus;

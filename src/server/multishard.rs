@@ -181,6 +181,7 @@ async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
                 .collect();
             held.run(shard, move |rt| {
                 let mut core = rt.core.borrow_mut();
+                let mut written = Vec::with_capacity(writes.len());
                 for (key, state) in writes {
                     for db in core.store.dbs.iter_mut() {
                         db.remove(&key);
@@ -188,7 +189,11 @@ async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
                     for (dbi, entry, exp) in state {
                         core.store.dbs[dbi].set_with_expire(&key, entry.value, exp, entry.lru);
                     }
+                    written.push(key);
                 }
+                drop(core);
+                // Clients blocked on these keys may be served now.
+                super::blocking::serve_keys(rt, written);
             })
             .await;
         }

@@ -102,6 +102,8 @@ pub struct ShardRt {
     pub gate: Semaphore,
     pub(super) senders: Senders<Job>,
     pub clients: RefCell<Clients>,
+    /// Clients blocked on this shard's keys (BLPOP, BZPOPMIN, ...).
+    pub blocked: super::blocking::Blocked,
     settings: RefCell<(u64, Rc<Settings>)>,
     lru_base: Instant,
     /// Per-shard seed for RANDOMKEY and friends.
@@ -126,6 +128,7 @@ impl ShardRt {
             gate: Semaphore::new(1),
             senders,
             clients: RefCell::new(Clients::default()),
+            blocked: Default::default(),
             settings: RefCell::new((epoch, Rc::new(settings))),
             lru_base: shared.started,
             rng: Cell::new(unix_ms() ^ ((id as u64 + 1) << 40)),
@@ -199,8 +202,8 @@ impl ShardRt {
             unreachable!("{} is not a shard command", spec.name)
         };
         let err_mark = out.buf.len();
-        let mut core = self.core.borrow_mut();
-        let core = &mut *core;
+        let mut guard = self.core.borrow_mut();
+        let core = &mut *guard;
         let mut ctx = Ctx {
             store: &mut core.store,
             db,
@@ -228,6 +231,8 @@ impl ShardRt {
             st.failed += 1;
             record_error(stats, &out.buf[err_mark..]);
         }
+        drop(guard);
+        super::blocking::after_write(self, spec, argv);
     }
 
     /// Counts a connection-level or multi-shard command that ran.

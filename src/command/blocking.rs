@@ -1,0 +1,428 @@
+//! Blocking commands: BLPOP BRPOP BRPOPLPUSH BLMOVE BLMPOP (lists) and
+//! BZPOPMIN BZPOPMAX BZMPOP (sorted sets), as Redis 7.0 behaves.
+//!
+//! Each runs on the connection: parse (Redis's argument order, so the
+//! same error wins), then, on the shard owning the keys (or holding every
+//! shard involved, in ascending order, when they span shards), serve the
+//! first key that holds data or register one waiter on all the keys, in
+//! the same atomic step. A blocked connection then awaits its waiter or its
+//! timer; `server::blocking` serves waiters after writes.
+//!
+//! Replies: BLPOP/BRPOP `*2 key value`; BLMOVE/BRPOPLPUSH the bulk value;
+//! BLMPOP `*2 key *n values`; BZPOPMIN/MAX `*3 key member score`; BZMPOP
+//! `*2 key *n *2 member score`. On timeout (or CLIENT UNBLOCK ... TIMEOUT)
+//! all answer a null array (`*-1`, RESP3 `_`), BLMOVE included, as Redis.
+
+mod timeout;
+
+use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeySpec};
+use super::util::{arg_i64, is, SYNTAX};
+use crate::server::blocking::{self as reg, BlockGuard, BlockOp, Probe, Waiter, Wake};
+use crate::server::conn::Conn;
+use crate::server::mesh;
+use crate::server::shard::ShardRt;
+use crate::server::shared::unix_ms;
+use crate::slot::key_slot;
+use crate::store::list::End;
+use futures::future::{select, Either, LocalBoxFuture};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+pub use timeout::parse_timeout;
+
+const BLOCK_FLAGS: Flags = Flags::WRITE.with(Flags::NOSCRIPT).with(Flags::BLOCKING);
+const POP_KEYS: &[KeySpec] = &[KeySpec {
+    flags: &["RW", "ACCESS", "DELETE"],
+    begin: BeginSearch::Index(1),
+    find: FindKeys::Range {
+        lastkey: -2,
+        step: 1,
+        limit: 0,
+    },
+}];
+const MOVE_KEYS: &[KeySpec] = &[
+    KeySpec::single(1, &["RW", "ACCESS", "DELETE"]),
+    KeySpec::single(2, &["RW", "INSERT"]),
+];
+const MPOP_KEYS: &[KeySpec] = &[KeySpec {
+    flags: &["RW", "ACCESS", "DELETE"],
+    begin: BeginSearch::Index(2),
+    find: FindKeys::Keynum {
+        keynumidx: 0,
+        firstkey: 1,
+        step: 1,
+    },
+}];
+const LIST_POP_COMPLEXITY: &str = "O(N) where N is the number of provided keys.";
+const ZPOP_COMPLEXITY: &str = "O(log(N)) with N being the number of elements in the sorted set.";
+
+#[rustfmt::skip]
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "blpop", arity: -3, flags: BLOCK_FLAGS, acl: Acl::WRITE.with_bits(Acl::LIST).with_bits(Acl::SLOW),
+        keys: POP_KEYS, handler: Handler::Conn(blpop), group: "list", since: "2.0.0",
+        summary: "Remove and get the first element in a list, or block until one is available",
+        complexity: LIST_POP_COMPLEXITY, ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "brpop", arity: -3, flags: BLOCK_FLAGS, acl: Acl::WRITE.with_bits(Acl::LIST).with_bits(Acl::SLOW),
+        keys: POP_KEYS, handler: Handler::Conn(brpop), group: "list", since: "2.0.0",
+        summary: "Remove and get the last element in a list, or block until one is available",
+        complexity: LIST_POP_COMPLEXITY, ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "brpoplpush", arity: 4, flags: BLOCK_FLAGS.with(Flags::DENYOOM), acl: Acl::WRITE.with_bits(Acl::LIST).with_bits(Acl::SLOW),
+        keys: MOVE_KEYS, handler: Handler::Conn(brpoplpush), group: "list", since: "2.2.0",
+        summary: "Pop an element from a list, push it to another list and return it; or block until one is available",
+        complexity: "O(1)", ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "blmove", arity: 6, flags: BLOCK_FLAGS.with(Flags::DENYOOM), acl: Acl::WRITE.with_bits(Acl::LIST).with_bits(Acl::SLOW),
+        keys: MOVE_KEYS, handler: Handler::Conn(blmove), group: "list", since: "6.2.0",
+        summary: "Pop an element from a list, push it to another list and return it; or block until one is available",
+        complexity: "O(1)", ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "blmpop", arity: -5, flags: Flags::WRITE.with(Flags::BLOCKING).with(Flags::MOVABLEKEYS), acl: Acl::WRITE.with_bits(Acl::LIST).with_bits(Acl::SLOW),
+        keys: MPOP_KEYS, handler: Handler::Conn(blmpop), group: "list", since: "7.0.0",
+        summary: "Pop elements from a list, or block until one is available",
+        complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned.", ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "bzpopmin", arity: -3, flags: BLOCK_FLAGS.with(Flags::FAST), acl: Acl::WRITE.with_bits(Acl::SORTEDSET).with_bits(Acl::FAST),
+        keys: POP_KEYS, handler: Handler::Conn(bzpopmin), group: "sorted-set", since: "5.0.0",
+        summary: "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
+        complexity: ZPOP_COMPLEXITY, ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "bzpopmax", arity: -3, flags: BLOCK_FLAGS.with(Flags::FAST), acl: Acl::WRITE.with_bits(Acl::SORTEDSET).with_bits(Acl::FAST),
+        keys: POP_KEYS, handler: Handler::Conn(bzpopmax), group: "sorted-set", since: "5.0.0",
+        summary: "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
+        complexity: ZPOP_COMPLEXITY, ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "bzmpop", arity: -5, flags: Flags::WRITE.with(Flags::BLOCKING).with(Flags::MOVABLEKEYS), acl: Acl::WRITE.with_bits(Acl::SORTEDSET).with_bits(Acl::SLOW),
+        keys: MPOP_KEYS, handler: Handler::Conn(bzmpop), group: "sorted-set", since: "7.0.0",
+        summary: "Remove and return members with scores in a sorted set or block until one is available",
+        complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+        ..CommandSpec::DEFAULT
+    },
+];
+
+/// A parsed blocking command.
+struct Request {
+    /// The keys waited on, in argument order (BLMOVE: the source).
+    keys: Vec<Vec<u8>>,
+    /// BLMOVE/BRPOPLPUSH destination.
+    dest: Option<Vec<u8>>,
+    op: BlockOp,
+    /// Milliseconds; None waits forever.
+    timeout: Option<u64>,
+}
+
+type Parsed = Result<Request, &'static str>;
+
+fn blpop(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(run(
+        conn,
+        keys_then_timeout(&args, |_| pop_op(End::Left, None)),
+    ))
+}
+
+fn brpop(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(run(
+        conn,
+        keys_then_timeout(&args, |_| pop_op(End::Right, None)),
+    ))
+}
+
+fn bzpopmin(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(run(
+        conn,
+        keys_then_timeout(&args, |_| zpop_op(false, None)),
+    ))
+}
+
+fn bzpopmax(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(run(conn, keys_then_timeout(&args, |_| zpop_op(true, None))))
+}
+
+fn brpoplpush(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(run(conn, parse_move(&args, End::Right, End::Left, 3)))
+}
+
+fn blmove(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    let parsed = match (End::parse(&args[3]), End::parse(&args[4])) {
+        (Some(from), Some(to)) => parse_move(&args, from, to, 5),
+        _ => Err(SYNTAX),
+    };
+    Box::pin(run(conn, parsed))
+}
+
+fn blmpop(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    let parsed = parse_mpop(&args, |w| {
+        End::parse(w).map(|end| BlockOp::ListPop { end, count: None })
+    });
+    Box::pin(run(conn, parsed))
+}
+
+fn bzmpop(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    let parsed = parse_mpop(&args, |w| {
+        let max = if is(w, "min") {
+            false
+        } else if is(w, "max") {
+            true
+        } else {
+            return None;
+        };
+        Some(BlockOp::ZPop { max, count: None })
+    });
+    Box::pin(run(conn, parsed))
+}
+
+fn pop_op(end: End, count: Option<usize>) -> BlockOp {
+    BlockOp::ListPop { end, count }
+}
+
+fn zpop_op(max: bool, count: Option<usize>) -> BlockOp {
+    BlockOp::ZPop { max, count }
+}
+
+/// `CMD key [key ...] timeout`.
+fn keys_then_timeout(args: &[Vec<u8>], op: impl Fn(()) -> BlockOp) -> Parsed {
+    let timeout = parse_timeout(args.last().expect("arity"), unix_ms())?;
+    Ok(Request {
+        keys: args[1..args.len() - 1].to_vec(),
+        dest: None,
+        op: op(()),
+        timeout,
+    })
+}
+
+/// `BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout` and
+/// `BRPOPLPUSH source destination timeout`.
+fn parse_move(args: &[Vec<u8>], from: End, to: End, timeout_idx: usize) -> Parsed {
+    let timeout = parse_timeout(&args[timeout_idx], unix_ms())?;
+    Ok(Request {
+        keys: vec![args[1].clone()],
+        dest: Some(args[2].clone()),
+        op: BlockOp::ListMove {
+            from,
+            to,
+            dest: args[2].clone(),
+            dest_local: false,
+        },
+        timeout,
+    })
+}
+
+/// `timeout numkeys key [key ...] <where> [COUNT count]`, checked in
+/// Redis's order: numkeys, where, COUNT, then the timeout.
+fn parse_mpop(args: &[Vec<u8>], where_op: impl Fn(&[u8]) -> Option<BlockOp>) -> Parsed {
+    let numkeys = match arg_i64(&args[2]) {
+        Some(n) if n >= 1 => n as usize,
+        _ => return Err("ERR numkeys should be greater than 0"),
+    };
+    let where_idx = numkeys.saturating_add(3);
+    if where_idx >= args.len() {
+        return Err(SYNTAX);
+    }
+    let mut op = where_op(&args[where_idx]).ok_or(SYNTAX)?;
+    let mut count: Option<usize> = None;
+    let mut j = where_idx + 1;
+    while j < args.len() {
+        if count.is_none() && is(&args[j], "count") && j + 1 < args.len() {
+            j += 1;
+            match arg_i64(&args[j]) {
+                Some(c) if c >= 1 => count = Some(c as usize),
+                _ => return Err("ERR count should be greater than 0"),
+            }
+        } else {
+            return Err(SYNTAX);
+        }
+        j += 1;
+    }
+    let count = Some(count.unwrap_or(1));
+    match &mut op {
+        BlockOp::ListPop { count: c, .. } | BlockOp::ZPop { count: c, .. } => *c = count,
+        BlockOp::ListMove { .. } => {}
+    }
+    let timeout = parse_timeout(&args[1], unix_ms())?;
+    Ok(Request {
+        keys: args[3..where_idx].to_vec(),
+        dest: None,
+        op,
+        timeout,
+    })
+}
+
+/// Serves the command now or blocks until served, timed out or unblocked.
+async fn run(conn: &mut Conn, parsed: Parsed) {
+    let mut req = match parsed {
+        Ok(r) => r,
+        Err(e) => return conn.out.error(e),
+    };
+    let rt = conn.rt.clone();
+    let deadline = req
+        .timeout
+        .map(|ms| Instant::now() + Duration::from_millis(ms));
+    let shard_of = |k: &[u8]| rt.shard_of_slot(key_slot(k));
+    if let (BlockOp::ListMove { dest_local, .. }, Some(dest)) = (&mut req.op, &req.dest) {
+        *dest_local = shard_of(dest) == shard_of(&req.keys[0]);
+    }
+    let (db, resp3) = (conn.db, conn.out.resp3);
+    loop {
+        let (waiter, rx) = Waiter::new(db, resp3, req.op.clone());
+        let regs = match attempt_or_register(&rt, &req, &waiter).await {
+            Outcome::Reply(bytes) => return conn.out.raw(&bytes),
+            Outcome::Registered(regs) => regs,
+        };
+        let mut guard = BlockGuard::new(
+            rt.clone(),
+            conn.info.clone(),
+            waiter,
+            regs,
+            rx,
+            deadline.is_some(),
+        );
+        let wake = wait(&mut guard, deadline).await;
+        drop(guard);
+        match wake {
+            Wake::Reply(bytes) => return conn.out.raw(&bytes),
+            Wake::Timeout => return conn.out.null_array(),
+            Wake::Error => {
+                return conn
+                    .out
+                    .error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+            }
+            // The key got data but the move must go through the
+            // multi-shard path: try again (and block again if another
+            // client was faster).
+            Wake::Retry => continue,
+        }
+    }
+}
+
+/// Waits for the waiter to be completed or the deadline to pass.
+async fn wait(g: &mut BlockGuard, deadline: Option<Instant>) -> Wake {
+    let timer = async {
+        match deadline {
+            Some(d) => glommio::timer::sleep(d.saturating_duration_since(Instant::now())).await,
+            None => futures::future::pending::<()>().await,
+        }
+    };
+    match select(&mut g.rx, std::pin::pin!(timer)).await {
+        Either::Left((wake, _)) => wake.unwrap_or(Wake::Timeout),
+        Either::Right(_) => {
+            if g.waiter.claim() {
+                Wake::Timeout
+            } else {
+                // Completed at the same moment: take what was sent.
+                (&mut g.rx).await.unwrap_or(Wake::Timeout)
+            }
+        }
+    }
+}
+
+enum Outcome {
+    /// Served at once (or an error): the reply.
+    Reply(Vec<u8>),
+    /// Blocked: the keys registered, by shard.
+    Registered(Vec<(usize, Vec<Vec<u8>>)>),
+}
+
+/// Serves the first key with data, or registers `waiter` on every key,
+/// atomically: on the owning shard, or holding all the shards involved.
+async fn attempt_or_register(
+    rt: &Rc<ShardRt>,
+    req: &Request,
+    waiter: &std::sync::Arc<Waiter>,
+) -> Outcome {
+    let shard_of = |k: &[u8]| rt.shard_of_slot(key_slot(k));
+    let mut by_shard: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
+    for k in &req.keys {
+        let keys = by_shard.entry(shard_of(k)).or_default();
+        if !keys.contains(k) {
+            keys.push(k.clone());
+        }
+    }
+    let mut shards: Vec<usize> = by_shard.keys().copied().collect();
+    if let Some(d) = &req.dest {
+        shards.push(shard_of(d));
+        shards.sort_unstable();
+        shards.dedup();
+    }
+    let (db, resp3) = (waiter.db, waiter.resp3);
+    if let [shard] = shards[..] {
+        let keys = req.keys.clone();
+        let w = waiter.clone();
+        return mesh::run_on(rt, shard, move |rt| {
+            if let Some(reply) = reg::attempt(rt, db, &keys, &w.op, resp3) {
+                return Outcome::Reply(reply);
+            }
+            for k in &keys {
+                rt.blocked.register(k, &w);
+            }
+            Outcome::Registered(vec![(shard, keys)])
+        })
+        .await;
+    }
+
+    let held = mesh::hold(rt, &shards).await;
+    if let (BlockOp::ListMove { from, to, .. }, Some(dest)) = (&waiter.op, &req.dest) {
+        let (src, dest, from, to) = (req.keys[0].clone(), dest.clone(), *from, *to);
+        let (s, d) = (shard_of(&src), shard_of(&dest));
+        let k = src.clone();
+        match held
+            .run(s, move |rt| reg::probe_key(rt, db, &k, true))
+            .await
+        {
+            Probe::WrongType => return Outcome::Reply(wrongtype(resp3)),
+            Probe::Missing => {}
+            Probe::Ready(_) => {
+                let k = dest.clone();
+                if !held.run(d, move |rt| reg::dest_ok(rt, db, &k)).await {
+                    return Outcome::Reply(wrongtype(resp3));
+                }
+                let v = held
+                    .run(s, move |rt| reg::list_pop(rt, db, &src, from))
+                    .await
+                    .unwrap_or_default();
+                let pushed = v.clone();
+                held.run(d, move |rt| reg::list_push(rt, db, &dest, to, &pushed))
+                    .await;
+                let mut out = crate::resp::Out::new(resp3);
+                out.bulk(&v);
+                return Outcome::Reply(out.buf);
+            }
+        }
+    } else {
+        for k in &req.keys {
+            let (keys, op) = (vec![k.clone()], waiter.op.clone());
+            let reply = held
+                .run(shard_of(k), move |rt| {
+                    reg::attempt(rt, db, &keys, &op, resp3)
+                })
+                .await;
+            if let Some(reply) = reply {
+                return Outcome::Reply(reply);
+            }
+        }
+    }
+    let mut regs = Vec::new();
+    for (shard, keys) in by_shard {
+        let (w, k) = (waiter.clone(), keys.clone());
+        held.run(shard, move |rt| {
+            for key in &k {
+                rt.blocked.register(key, &w);
+            }
+        })
+        .await;
+        regs.push((shard, keys));
+    }
+    Outcome::Registered(regs)
+}
+
+fn wrongtype(resp3: bool) -> Vec<u8> {
+    reg::error_reply(super::util::WRONGTYPE, resp3)
+}

@@ -1,0 +1,596 @@
+//! Clients blocked on keys (BLPOP, BLMOVE, BZPOPMIN, ...): the per-shard
+//! registry of waiters and the serving of waiters once a key is ready.
+//!
+//! A blocked connection owns one [`Waiter`], registered in FIFO order under
+//! `(db, key)` on every shard that owns one of its keys. Whoever completes
+//! the waiter first *claims* it (an atomic flag): a shard that can serve it
+//! (pop on the owning shard, synchronously, right after the write that made
+//! the key ready, as Redis's `handleClientsBlockedOnKeys`), its timeout,
+//! `CLIENT UNBLOCK`, or the connection going away. Exactly one of them
+//! wins; the others skip the waiter, and stale registrations are removed
+//! by the connection once it is done ([`BlockGuard`]).
+//!
+//! Wake-ups travel over a oneshot channel; timeouts are glommio timers; a
+//! shard with no waiters pays one counter check per write command.
+
+use super::shard::ShardRt;
+use super::shared::unix_ms;
+use crate::command::util::WRONGTYPE;
+use crate::command::zsets::generic_zpop;
+use crate::command::{CommandSpec, Ctx};
+use crate::resp::Out;
+use crate::store::list::End;
+use crate::store::{List, Store, Value};
+use futures::channel::oneshot;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+/// Clients blocked right now, node-wide (INFO `blocked_clients`).
+pub static BLOCKED_CLIENTS: AtomicUsize = AtomicUsize::new(0);
+/// Blocked clients with a timeout (INFO `clients_in_timeout_table`).
+pub static TIMEOUT_TABLE: AtomicUsize = AtomicUsize::new(0);
+
+/// What a served waiter does to the key it waited on.
+#[derive(Clone, Debug)]
+pub enum BlockOp {
+    /// BLPOP/BRPOP (`count` None: `*2 key value`) or BLMPOP (`count`
+    /// Some: `*2 key *n values`).
+    ListPop { end: End, count: Option<usize> },
+    /// BLMOVE/BRPOPLPUSH. `dest_local`: the destination lives on the
+    /// source's shard, so pop and push happen in one step there; otherwise
+    /// the waiter is told to retry through the multi-shard path.
+    ListMove {
+        from: End,
+        to: End,
+        dest: Vec<u8>,
+        dest_local: bool,
+    },
+    /// BZPOPMIN/BZPOPMAX (`count` None: `*3 key member score`) or BZMPOP
+    /// (`count` Some: `*2 key *n *2 member score`).
+    ZPop { max: bool, count: Option<usize> },
+}
+
+impl BlockOp {
+    fn wants_list(&self) -> bool {
+        !matches!(self, BlockOp::ZPop { .. })
+    }
+}
+
+/// How a blocked client is woken.
+#[derive(Debug)]
+pub enum Wake {
+    /// Served: the complete reply.
+    Reply(Vec<u8>),
+    /// The key is ready but the command must re-run through the
+    /// multi-shard path (BLMOVE to a destination on another shard).
+    Retry,
+    /// Timed out, or CLIENT UNBLOCK ... TIMEOUT.
+    Timeout,
+    /// CLIENT UNBLOCK ... ERROR.
+    Error,
+}
+
+/// One blocked command, shared by every key and shard it waits on.
+pub struct Waiter {
+    pub db: usize,
+    pub resp3: bool,
+    pub op: BlockOp,
+    claimed: AtomicBool,
+    wake: Mutex<Option<oneshot::Sender<Wake>>>,
+}
+
+impl Waiter {
+    pub fn new(db: usize, resp3: bool, op: BlockOp) -> (Arc<Waiter>, oneshot::Receiver<Wake>) {
+        let (tx, rx) = oneshot::channel();
+        let w = Waiter {
+            db,
+            resp3,
+            op,
+            claimed: AtomicBool::new(false),
+            wake: Mutex::new(Some(tx)),
+        };
+        (Arc::new(w), rx)
+    }
+
+    /// Takes the right to complete this waiter; true for exactly one caller.
+    pub fn claim(&self) -> bool {
+        self.claimed
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    pub fn is_claimed(&self) -> bool {
+        self.claimed.load(Ordering::Acquire)
+    }
+
+    /// Sends the wake-up; only the claimer calls this.
+    pub fn deliver(&self, wake: Wake) {
+        if let Some(tx) = self.wake.lock().unwrap().take() {
+            let _ = tx.send(wake);
+        }
+    }
+}
+
+/// The waiters of one key in one database, first come first served.
+struct Queue {
+    db: usize,
+    waiters: VecDeque<Arc<Waiter>>,
+}
+
+/// A shard's registry of waiters, by key.
+#[derive(Default)]
+pub struct Blocked {
+    by_key: RefCell<HashMap<Vec<u8>, Vec<Queue>>>,
+    /// Registrations held, so a shard without waiters skips all work.
+    count: Cell<usize>,
+}
+
+impl Blocked {
+    #[inline]
+    pub fn has_waiters(&self) -> bool {
+        self.count.get() > 0
+    }
+
+    pub fn register(&self, key: &[u8], w: &Arc<Waiter>) {
+        let mut map = self.by_key.borrow_mut();
+        let queues = map.entry(key.to_vec()).or_default();
+        let q = match queues.iter_mut().position(|q| q.db == w.db) {
+            Some(i) => &mut queues[i],
+            None => {
+                queues.push(Queue {
+                    db: w.db,
+                    waiters: VecDeque::new(),
+                });
+                queues.last_mut().unwrap()
+            }
+        };
+        q.waiters.push_back(w.clone());
+        self.count.set(self.count.get() + 1);
+    }
+
+    /// Drops `w`'s registrations under `keys`.
+    pub fn remove(&self, keys: &[Vec<u8>], w: &Arc<Waiter>) {
+        let mut map = self.by_key.borrow_mut();
+        for key in keys {
+            let Some(queues) = map.get_mut(key.as_slice()) else {
+                continue;
+            };
+            for q in queues.iter_mut().filter(|q| q.db == w.db) {
+                let before = q.waiters.len();
+                q.waiters.retain(|x| !Arc::ptr_eq(x, w));
+                self.count
+                    .set(self.count.get() - (before - q.waiters.len()));
+            }
+            queues.retain(|q| !q.waiters.is_empty());
+            if queues.is_empty() {
+                map.remove(key.as_slice());
+            }
+        }
+    }
+}
+
+/// After a write command ran on `rt`: serves the waiters of its keys.
+/// Cheap when nobody waits on this shard.
+pub fn after_write(rt: &ShardRt, spec: &'static CommandSpec, argv: &[&[u8]]) {
+    if !rt.blocked.has_waiters() || !spec.is_write() {
+        return;
+    }
+    let mut idx = Vec::new();
+    spec.key_indexes(argv, &mut idx);
+    serve_keys(rt, idx.iter().map(|&i| argv[i].to_vec()).collect());
+}
+
+/// Serves, in FIFO order, the waiters of `keys` (in any database) that
+/// the keys' current values can serve. A BLMOVE served here may make its
+/// destination ready in turn, which is then served too.
+pub fn serve_keys(rt: &ShardRt, keys: Vec<Vec<u8>>) {
+    if !rt.blocked.has_waiters() {
+        return;
+    }
+    let mut work: VecDeque<Vec<u8>> = keys.into();
+    while let Some(key) = work.pop_front() {
+        let Some(mut queues) = rt.blocked.by_key.borrow_mut().remove(key.as_slice()) else {
+            continue;
+        };
+        for q in queues.iter_mut() {
+            let before = q.waiters.len();
+            serve_queue(rt, &key, q, &mut work);
+            let blocked = &rt.blocked;
+            blocked
+                .count
+                .set(blocked.count.get() - (before - q.waiters.len()));
+        }
+        queues.retain(|q| !q.waiters.is_empty());
+        if !queues.is_empty() {
+            let mut map = rt.blocked.by_key.borrow_mut();
+            let slot = map.entry(key).or_default();
+            // Nothing registers while we run (we never await), but keep
+            // any entry that appeared behind ours.
+            let newer = std::mem::take(slot);
+            *slot = queues;
+            slot.extend(newer);
+        }
+    }
+}
+
+/// What a key holds, from a waiter's point of view.
+pub enum Probe {
+    Missing,
+    WrongType,
+    /// Holds data of the wanted type: its length.
+    Ready(usize),
+}
+
+fn probe(store: &mut Store, db: usize, key: &[u8], now: u64, list: bool) -> Probe {
+    match store.dbs[db].lookup(key, now).map(|e| &e.value) {
+        None => Probe::Missing,
+        Some(Value::List(l)) if list => match l.len() {
+            0 => Probe::Missing,
+            n => Probe::Ready(n),
+        },
+        Some(Value::ZSet(z)) if !list => match z.len() {
+            0 => Probe::Missing,
+            n => Probe::Ready(n),
+        },
+        Some(_) => Probe::WrongType,
+    }
+}
+
+fn serve_queue(rt: &ShardRt, key: &[u8], q: &mut Queue, work: &mut VecDeque<Vec<u8>>) {
+    let now = unix_ms();
+    // Elements promised to BLMOVE waiters that will re-run elsewhere.
+    let mut reserved = 0;
+    let mut i = 0;
+    while i < q.waiters.len() {
+        let w = q.waiters[i].clone();
+        if w.is_claimed() {
+            q.waiters.remove(i);
+            continue;
+        }
+        let len = {
+            let mut core = rt.core.borrow_mut();
+            match probe(&mut core.store, q.db, key, now, w.op.wants_list()) {
+                Probe::Missing => return,
+                // Waits for another type (Redis skips it the same way).
+                Probe::WrongType => {
+                    i += 1;
+                    continue;
+                }
+                Probe::Ready(n) => n,
+            }
+        };
+        if len <= reserved {
+            return;
+        }
+        if !w.claim() {
+            q.waiters.remove(i);
+            continue;
+        }
+        q.waiters.remove(i);
+        if let BlockOp::ListMove {
+            dest_local: false, ..
+        } = w.op
+        {
+            reserved += 1;
+            w.deliver(Wake::Retry);
+            continue;
+        }
+        let (reply, pushed) = pop_reply(rt, w.db, key, &w.op, w.resp3);
+        w.deliver(Wake::Reply(reply));
+        if let Some(dest) = pushed {
+            work.push_back(dest);
+        }
+    }
+}
+
+/// The first attempt of a blocking command on the shard owning `keys`
+/// (all of them, plus a BLMOVE's destination): serves the first key that
+/// holds data, or answers WRONGTYPE, or None when it must block.
+pub fn attempt(
+    rt: &ShardRt,
+    db: usize,
+    keys: &[Vec<u8>],
+    op: &BlockOp,
+    resp3: bool,
+) -> Option<Vec<u8>> {
+    let now = unix_ms();
+    for key in keys {
+        let p = probe(
+            &mut rt.core.borrow_mut().store,
+            db,
+            key,
+            now,
+            op.wants_list(),
+        );
+        match p {
+            Probe::Missing => continue,
+            Probe::WrongType => return Some(error_reply(WRONGTYPE, resp3)),
+            Probe::Ready(_) => {
+                let (reply, pushed) = pop_reply(rt, db, key, op, resp3);
+                if let Some(dest) = pushed {
+                    serve_keys(rt, vec![dest]);
+                }
+                return Some(reply);
+            }
+        }
+    }
+    None
+}
+
+/// Probes one key for a list (or zset) waiter: multi-shard attempts go
+/// key by key.
+pub fn probe_key(rt: &ShardRt, db: usize, key: &[u8], list: bool) -> Probe {
+    probe(&mut rt.core.borrow_mut().store, db, key, unix_ms(), list)
+}
+
+/// Whether `key` is missing or a list (a BLMOVE destination).
+pub fn dest_ok(rt: &ShardRt, db: usize, key: &[u8]) -> bool {
+    let mut core = rt.core.borrow_mut();
+    !matches!(
+        core.store.dbs[db].lookup(key, unix_ms()).map(|e| &e.value),
+        Some(v) if !matches!(v, Value::List(_))
+    )
+}
+
+/// Pops one element at `end` of the list at `key` (deleting an emptied key).
+pub fn list_pop(rt: &ShardRt, db: usize, key: &[u8], end: End) -> Option<Vec<u8>> {
+    let mut core = rt.core.borrow_mut();
+    let core = &mut *core;
+    let dbx = &mut core.store.dbs[db];
+    let Some(Value::List(l)) = dbx.lookup(key, unix_ms()).map(|e| &mut e.value) else {
+        return None;
+    };
+    let v = l.pop(end);
+    if l.is_empty() {
+        dbx.remove(key);
+    }
+    core.dirty += 1;
+    v
+}
+
+/// Pushes `v` at `end` of the list at `key` (creating it), then serves
+/// the key's waiters.
+pub fn list_push(rt: &ShardRt, db: usize, key: &[u8], end: End, v: &[u8]) {
+    let limits = rt.settings().exec.encodings.clone();
+    let lru = rt.lru_clock();
+    {
+        let mut core = rt.core.borrow_mut();
+        let core = &mut *core;
+        push_onto(&mut core.store, db, key, end, v, &limits, lru);
+        core.dirty += 1;
+    }
+    serve_keys(rt, vec![key.to_vec()]);
+}
+
+fn push_onto(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    end: End,
+    v: &[u8],
+    limits: &crate::store::EncodingLimits,
+    lru: u32,
+) {
+    let dbx = &mut store.dbs[db];
+    if dbx.lookup(key, unix_ms()).is_none() {
+        dbx.set(key, Value::List(Box::new(List::new())), lru);
+    }
+    if let Some(Value::List(l)) = dbx.lookup(key, unix_ms()).map(|e| &mut e.value) {
+        l.push(end, v, limits);
+    }
+}
+
+pub fn error_reply(msg: &str, resp3: bool) -> Vec<u8> {
+    let mut out = Out::new(resp3);
+    out.error(msg);
+    out.buf
+}
+
+/// Serves `op` from `key`, which holds data of the wanted type: the
+/// reply, and the destination key a BLMOVE pushed to.
+fn pop_reply(
+    rt: &ShardRt,
+    db: usize,
+    key: &[u8],
+    op: &BlockOp,
+    resp3: bool,
+) -> (Vec<u8>, Option<Vec<u8>>) {
+    let settings = rt.settings();
+    let lru = rt.lru_clock();
+    let now = unix_ms();
+    let mut out = Out::new(resp3);
+    let mut core = rt.core.borrow_mut();
+    let core = &mut *core;
+    let mut pushed = None;
+    match op {
+        BlockOp::ZPop { max, count } => {
+            let mut ctx = Ctx {
+                store: &mut core.store,
+                db,
+                out: &mut out,
+                now_ms: now,
+                lru,
+                limits: &settings.exec,
+                dirty: 0,
+                hits: 0,
+                misses: 0,
+            };
+            let n = count.map_or(-1, |c| c as i64);
+            generic_zpop(&mut ctx, &[key], *max, true, n, count.is_some(), false);
+            core.dirty += ctx.dirty;
+        }
+        BlockOp::ListPop { end, count } => {
+            let dbx = &mut core.store.dbs[db];
+            if let Some(Value::List(l)) = dbx.lookup(key, now).map(|e| &mut e.value) {
+                out.array(2);
+                out.bulk(key);
+                let n = count.map_or(1, |c| c.min(l.len()));
+                if count.is_some() {
+                    out.array(n);
+                }
+                for _ in 0..n {
+                    if let Some(v) = l.pop(*end) {
+                        out.bulk(&v);
+                    }
+                }
+                if l.is_empty() {
+                    dbx.remove(key);
+                }
+                core.dirty += n as u64;
+            }
+        }
+        BlockOp::ListMove { from, to, dest, .. } => {
+            let dbx = &mut core.store.dbs[db];
+            let dest_wrong = matches!(
+                dbx.lookup(dest, now).map(|e| &e.value),
+                Some(v) if !matches!(v, Value::List(_))
+            );
+            if dest_wrong {
+                out.error(WRONGTYPE);
+            } else if let Some(Value::List(l)) = dbx.lookup(key, now).map(|e| &mut e.value) {
+                let v = l.pop(*from).unwrap_or_default();
+                // Push before deleting an emptied source, so that moving
+                // a list's only element onto itself keeps the key.
+                push_onto(
+                    &mut core.store,
+                    db,
+                    dest,
+                    *to,
+                    &v,
+                    &settings.exec.encodings,
+                    lru,
+                );
+                let dbx = &mut core.store.dbs[db];
+                if matches!(dbx.lookup(key, now).map(|e| &e.value), Some(Value::List(l)) if l.is_empty())
+                {
+                    dbx.remove(key);
+                }
+                core.dirty += 2;
+                out.bulk(&v);
+                pushed = Some(dest.clone());
+            }
+        }
+    }
+    (out.buf, pushed)
+}
+
+/// The waiter a connection is blocked on, if any (CLIENT LIST flag `b`,
+/// CLIENT UNBLOCK), and a wake-up for the connection loop, which watches
+/// its socket only while the connection is blocked.
+#[derive(Default)]
+pub struct BlockState {
+    waiter: RefCell<Option<Arc<Waiter>>>,
+    waker: Cell<Option<Waker>>,
+}
+
+impl BlockState {
+    pub fn is_blocked(&self) -> bool {
+        self.waiter.borrow().is_some()
+    }
+
+    pub fn waiter(&self) -> Option<Arc<Waiter>> {
+        self.waiter.borrow().clone()
+    }
+
+    fn set(&self, w: Option<Arc<Waiter>>) {
+        *self.waiter.borrow_mut() = w;
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// Resolves once the connection is blocked.
+    pub fn until_blocked(&self) -> UntilBlocked<'_> {
+        UntilBlocked(self)
+    }
+}
+
+pub struct UntilBlocked<'a>(&'a BlockState);
+
+impl Future for UntilBlocked<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0.is_blocked() {
+            Poll::Ready(())
+        } else {
+            self.0.waker.set(Some(cx.waker().clone()));
+            Poll::Pending
+        }
+    }
+}
+
+/// A connection's blocked state while it waits: marks the client blocked
+/// and, when dropped (woken, timed out, or the connection went away),
+/// cancels the waiter and removes its registrations from every shard.
+pub struct BlockGuard {
+    pub rt: Rc<ShardRt>,
+    pub info: Rc<super::clients::ClientInfo>,
+    pub waiter: Arc<Waiter>,
+    /// The keys registered, by shard.
+    pub regs: Vec<(usize, Vec<Vec<u8>>)>,
+    pub rx: oneshot::Receiver<Wake>,
+    pub timed: bool,
+}
+
+impl BlockGuard {
+    pub fn new(
+        rt: Rc<ShardRt>,
+        info: Rc<super::clients::ClientInfo>,
+        waiter: Arc<Waiter>,
+        regs: Vec<(usize, Vec<Vec<u8>>)>,
+        rx: oneshot::Receiver<Wake>,
+        timed: bool,
+    ) -> BlockGuard {
+        info.block.set(Some(waiter.clone()));
+        BLOCKED_CLIENTS.fetch_add(1, Ordering::Relaxed);
+        if timed {
+            TIMEOUT_TABLE.fetch_add(1, Ordering::Relaxed);
+        }
+        BlockGuard {
+            rt,
+            info,
+            waiter,
+            regs,
+            rx,
+            timed,
+        }
+    }
+}
+
+impl Drop for BlockGuard {
+    fn drop(&mut self) {
+        self.info.block.set(None);
+        BLOCKED_CLIENTS.fetch_sub(1, Ordering::Relaxed);
+        if self.timed {
+            TIMEOUT_TABLE.fetch_sub(1, Ordering::Relaxed);
+        }
+        // Cancel if nobody completed it; a Retry nobody will act on (the
+        // connection is going away) must pass the key on to the others.
+        let reserve_lost =
+            !self.waiter.claim() && matches!(self.rx.try_recv(), Ok(Some(Wake::Retry)));
+        for (shard, keys) in std::mem::take(&mut self.regs) {
+            let w = self.waiter.clone();
+            let cleanup = move |rt: &Rc<ShardRt>| {
+                rt.blocked.remove(&keys, &w);
+                if reserve_lost {
+                    serve_keys(rt, keys);
+                }
+            };
+            if shard == self.rt.id && self.rt.gate.available() > 0 {
+                cleanup(&self.rt);
+            } else {
+                let rt = self.rt.clone();
+                glommio::spawn_local(async move {
+                    super::mesh::run_on(&rt, shard, cleanup).await;
+                })
+                .detach();
+            }
+        }
+    }
+}
