@@ -342,3 +342,32 @@ fn gone_blocked_clients_leave_no_waiter() {
         assert_eq!(text(&p.read_reply()), bulk("sent while blocked"));
     }
 }
+
+/// SWAPDB wakes a client blocked on a key that the swapped-in database
+/// holds, on every shard (as Redis 7.0 does).
+#[test]
+fn swapdb_wakes_blocked_clients() {
+    for shards in SHARD_COUNTS {
+        let srv = Server::shardis(shards, &[]);
+        let mut admin = srv.conn();
+        let keys = keys_on_distinct_shards("swap", shards);
+        assert_eq!(admin.cmd(&["SELECT", "1"]), b"+OK\r\n");
+        for k in &keys {
+            assert_eq!(admin.cmd(&["RPUSH", k, "from-db1"]), b":1\r\n");
+        }
+        let mut blocked: Vec<Conn> = keys
+            .iter()
+            .map(|k| {
+                let mut c = srv.conn();
+                c.send(&["BLPOP", k, "5"]);
+                c
+            })
+            .collect();
+        wait_blocked(&mut admin, keys.len());
+        assert_eq!(admin.cmd(&["SWAPDB", "0", "1"]), b"+OK\r\n");
+        for (c, k) in blocked.iter_mut().zip(&keys) {
+            assert_eq!(c.read_reply(), pair(k, "from-db1"));
+        }
+        wait_blocked(&mut admin, 0);
+    }
+}

@@ -184,8 +184,12 @@ fn swapdb(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             let shards: Vec<usize> = (0..rt.nshards).collect();
             let held = mesh::hold(rt, &shards).await;
             for &s in &shards {
-                held.run(s, move |rt| rt.core.borrow_mut().store.dbs.swap(a, b))
-                    .await;
+                held.run(s, move |rt| {
+                    rt.core.borrow_mut().store.dbs.swap(a, b);
+                    // Clients blocked on a key that the swap filled.
+                    crate::server::blocking::serve_all(rt);
+                })
+                .await;
             }
         }
         conn.rt.core.borrow_mut().dirty += 1;

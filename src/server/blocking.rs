@@ -219,6 +219,16 @@ pub fn serve_keys(rt: &ShardRt, keys: Vec<Vec<u8>>) {
     }
 }
 
+/// Serves every waiter of this shard that the keyspace can now serve:
+/// after SWAPDB, which changes what every key of two databases holds.
+pub fn serve_all(rt: &ShardRt) {
+    if !rt.blocked.has_waiters() {
+        return;
+    }
+    let keys: Vec<Vec<u8>> = rt.blocked.by_key.borrow().keys().cloned().collect();
+    serve_keys(rt, keys);
+}
+
 /// What a key holds, from a waiter's point of view.
 pub enum Probe {
     Missing,
