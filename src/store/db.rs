@@ -6,7 +6,6 @@
 //! at local index `s / nshards`.
 
 use super::bytes::SmallBytes;
-use super::keytable::KeyTable;
 use super::value::{Entry, Value};
 use crate::slot::{key_slot, SLOTS};
 use std::collections::HashMap;
@@ -34,7 +33,7 @@ impl std::hash::BuildHasher for SeededState {
 /// The keys of one slot, and the expiry times of those that have one.
 #[derive(Default)]
 pub struct SlotTable {
-    pub keys: KeyTable,
+    pub keys: Map<SmallBytes, Entry>,
     /// Absolute expiry in Unix milliseconds, for keys that have a TTL.
     pub expires: Map<SmallBytes, u64>,
 }
@@ -189,7 +188,7 @@ impl Db {
         match t.keys.get_mut(key) {
             Some(e) => *e = entry,
             None => {
-                t.keys.insert(key, entry);
+                t.keys.insert(SmallBytes::new(key), entry);
                 added = 1;
             }
         }
@@ -370,7 +369,7 @@ impl Db {
                         continue;
                     }
                     let pick = (seed >> 7) as usize % t.keys.len();
-                    let (k, _) = t.keys.at(pick);
+                    let (k, _) = t.keys.iter().nth(pick)?;
                     let live = t.expires.get(k.as_slice()).is_none_or(|&at| at > now_ms);
                     if live {
                         return Some(k.to_vec());
@@ -386,8 +385,12 @@ impl Db {
     pub fn approx_memory(&self) -> usize {
         let mut total = 0;
         for t in &self.slots {
-            total += t.keys.heap_size();
+            total += t.keys.capacity()
+                * (std::mem::size_of::<SmallBytes>() + std::mem::size_of::<Entry>() + 1);
             total += t.expires.capacity() * (std::mem::size_of::<SmallBytes>() + 9);
+            for (k, e) in &t.keys {
+                total += k.heap_size() + e.value.heap_size();
+            }
         }
         total
     }

@@ -5,7 +5,6 @@ pub mod db;
 pub mod dict;
 pub mod hash;
 pub mod intset;
-pub mod keytable;
 pub mod list;
 pub mod listpack;
 pub mod set;
