@@ -14,7 +14,9 @@
 #   N            requests per redis-benchmark run [1000000]
 #   R            repeats of every run; the median is reported [3]
 #   PIPELINES    pipeline depths (-P) [1 16 64]
-#   TESTS        redis-benchmark tests (-t) [get set]
+#   TESTS        redis-benchmark tests (-t) [get set]; TESTS=default runs
+#                redis-benchmark's whole default test set (what it runs
+#                without -t), one test at a time
 #   CLIENTS      connections (-c) [50]
 #   KEYSPACE     -r: keys are key:000000000000 .. KEYSPACE-1 [1000000]
 #   DATA_SIZE    value size in bytes, prefill and SET (-d) [16]
@@ -40,6 +42,9 @@ N=${N:-1000000}
 R=${R:-3}
 PIPELINES=${PIPELINES:-"1 16 64"}
 TESTS=${TESTS:-"get set"}
+if [ "$TESTS" = default ]; then
+    TESTS="ping_inline ping_mbulk set get incr lpush rpush lpop rpop sadd hset spop zadd zpopmin lrange_100 lrange_300 lrange_500 lrange_600 mset"
+fi
 CLIENTS=${CLIENTS:-50}
 KEYSPACE=${KEYSPACE:-1000000}
 DATA_SIZE=${DATA_SIZE:-16}
