@@ -12,6 +12,7 @@
 pub mod command;
 pub mod config;
 pub mod glob;
+pub mod persist;
 pub mod resp;
 pub mod server;
 pub mod slot;

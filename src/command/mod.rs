@@ -11,6 +11,7 @@ pub mod command_docs;
 pub mod config_cmd;
 pub mod connection;
 pub mod databases;
+pub mod dump;
 pub mod expire;
 pub mod hashes;
 pub mod help;
@@ -159,6 +160,7 @@ impl Table {
             hll::COMMANDS,
             blocking::COMMANDS,
             sort::COMMANDS,
+            dump::COMMANDS,
         ];
         let mut by_name = HashMap::default();
         let mut all = Vec::new();

@@ -147,8 +147,11 @@ impl ShardRt {
         s.1.clone()
     }
 
+    /// Seconds since the shard started, plus 2^24 (~194 days) so that a
+    /// key can be given an access time before the start (RESTORE ...
+    /// IDLETIME, as Redis's 24-bit LRU clock allows).
     pub fn lru_clock(&self) -> u32 {
-        self.lru_base.elapsed().as_secs() as u32
+        (self.lru_base.elapsed().as_secs() as u32).saturating_add(1 << 24)
     }
 
     pub fn random(&self) -> u64 {
