@@ -8,19 +8,9 @@ use shardis::persist::rdb::encode::EncodeOpts;
 use shardis::persist::rdb::payload;
 use shardis::store::{EncodingLimits, Value};
 
-/// Redis 7.0's built-in defaults (`config.c`).
+/// Redis 7.0's built-in defaults.
 fn limits() -> EncodingLimits {
-    EncodingLimits {
-        list_max_listpack_size: -2,
-        hash_max_listpack_entries: 512,
-        hash_max_listpack_value: 64,
-        set_max_intset_entries: 512,
-        set_max_listpack_entries: 128,
-        set_max_listpack_value: 64,
-        zset_max_listpack_entries: 128,
-        zset_max_listpack_value: 64,
-        hll_sparse_max_bytes: 3000,
-    }
+    EncodingLimits::default()
 }
 
 fn unhex(s: &str) -> Vec<u8> {
