@@ -5,27 +5,10 @@
 
 mod common;
 
-use common::{encode, Conn, Server};
-use shardis::slot::key_slot;
+use common::{encode, keys_on_distinct_shards, Conn, Server};
 use std::time::{Duration, Instant};
 
 const SHARD_COUNTS: [usize; 2] = [1, 4];
-
-/// `n` keys with the given prefix, each on a different shard of 4.
-fn keys_on_distinct_shards(prefix: &str, n: usize) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for i in 0.. {
-        let k = format!("{prefix}{i}");
-        if seen.insert(key_slot(k.as_bytes()) as usize % 4) {
-            out.push(k);
-            if out.len() == n {
-                break;
-            }
-        }
-    }
-    out
-}
 
 fn bulk(s: &str) -> String {
     format!("${}\r\n{}\r\n", s.len(), s)
@@ -68,7 +51,7 @@ fn woken_by_push_from_another_connection_and_shard() {
     for shards in SHARD_COUNTS {
         let srv = Server::shardis(shards, &[]);
         let mut admin = srv.conn();
-        let keys = keys_on_distinct_shards("wake", 4);
+        let keys = keys_on_distinct_shards("wake", 4, 4);
         let mut blocked: Vec<Conn> = (0..8).map(|_| srv.conn()).collect();
         let mut pushers: Vec<Conn> = (0..8).map(|_| srv.conn()).collect();
         for (i, c) in blocked.iter_mut().enumerate() {
@@ -163,7 +146,7 @@ fn blmove_across_shards() {
     for shards in SHARD_COUNTS {
         let srv = Server::shardis(shards, &[]);
         let mut admin = srv.conn();
-        let k = keys_on_distinct_shards("mv", 2);
+        let k = keys_on_distinct_shards("mv", 2, 4);
         let (src, dst) = (&k[0], &k[1]);
         let mut mover = srv.conn();
         let mut reader = srv.conn();
@@ -212,7 +195,7 @@ fn bzpopmin_and_bzmpop_woken() {
         assert_eq!(admin.cmd(&["ZADD", "zk", "2", "b", "1", "a"]), b":2\r\n");
         let want = format!("*3\r\n{}{}{}", bulk("zk"), bulk("a"), bulk("1"));
         assert_eq!(text(&c.read_reply()), want);
-        let k = keys_on_distinct_shards("zm", 2);
+        let k = keys_on_distinct_shards("zm", 2, 4);
         c.send(&["BZMPOP", "5", "2", &k[0], &k[1], "MAX", "COUNT", "2"]);
         wait_blocked(&mut admin, 1);
         assert_eq!(
@@ -240,7 +223,7 @@ fn second_key_gets_the_push() {
     for shards in SHARD_COUNTS {
         let srv = Server::shardis(shards, &[]);
         let mut admin = srv.conn();
-        let k = keys_on_distinct_shards("multi", 3);
+        let k = keys_on_distinct_shards("multi", 3, 4);
         let mut c = srv.conn();
         c.send(&["BLPOP", &k[0], &k[1], &k[2], "5"]);
         wait_blocked(&mut admin, 1);
@@ -315,7 +298,7 @@ fn gone_blocked_clients_leave_no_waiter() {
     for shards in SHARD_COUNTS {
         let srv = Server::shardis(shards, &[]);
         let mut admin = srv.conn();
-        let k = keys_on_distinct_shards("gone", 2);
+        let k = keys_on_distinct_shards("gone", 2, 4);
         let mut killed = srv.conn();
         let id = client_id(&mut killed);
         killed.send(&["BLPOP", &k[0], "0"]);
@@ -350,7 +333,7 @@ fn swapdb_wakes_blocked_clients() {
     for shards in SHARD_COUNTS {
         let srv = Server::shardis(shards, &[]);
         let mut admin = srv.conn();
-        let keys = keys_on_distinct_shards("swap", shards);
+        let keys = keys_on_distinct_shards("swap", shards, 4);
         assert_eq!(admin.cmd(&["SELECT", "1"]), b"+OK\r\n");
         for k in &keys {
             assert_eq!(admin.cmd(&["RPUSH", k, "from-db1"]), b":1\r\n");

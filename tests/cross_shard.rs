@@ -4,35 +4,11 @@
 
 mod common;
 
-use common::Server;
-use shardis::slot::key_slot;
+use common::{keys_on_distinct_shards, redis_client, Server};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
 const SHARDS: usize = 4;
-
-/// `n` keys with the given prefix, each on a different shard.
-fn keys_on_distinct_shards(prefix: &str, n: usize) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for i in 0.. {
-        let k = format!("{prefix}{i}");
-        if seen.insert(key_slot(k.as_bytes()) as usize % SHARDS) {
-            out.push(k);
-            if out.len() == n {
-                break;
-            }
-        }
-    }
-    out
-}
-
-fn client(port: u16) -> redis::Connection {
-    redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
 
 /// Racing MSETNX over keys on two shards: exactly one wins each round, and
 /// both keys carry the winner's value (no torn write).
@@ -40,8 +16,8 @@ fn client(port: u16) -> redis::Connection {
 fn msetnx_across_shards_is_all_or_nothing() {
     let server = Server::shardis(SHARDS, &[]);
     let port = server.port;
-    let k = keys_on_distinct_shards("msetnx:", 3);
-    let mut admin = client(port);
+    let k = keys_on_distinct_shards("msetnx:", 3, SHARDS);
+    let mut admin = redis_client(port);
     for round in 0..60 {
         let _: () = redis::cmd("DEL").arg(&k).query(&mut admin).unwrap();
         let racers = 6;
@@ -50,7 +26,7 @@ fn msetnx_across_shards_is_all_or_nothing() {
             .map(|i| {
                 let (barrier, k) = (barrier.clone(), k.clone());
                 thread::spawn(move || {
-                    let mut c = client(port);
+                    let mut c = redis_client(port);
                     let v = format!("r{round}-c{i}");
                     barrier.wait();
                     // Overlapping key sets: {k0,k1} and {k1,k2}.
@@ -93,8 +69,8 @@ fn msetnx_across_shards_is_all_or_nothing() {
 fn rename_across_shards_never_loses_the_value() {
     let server = Server::shardis(SHARDS, &[]);
     let port = server.port;
-    let k = keys_on_distinct_shards("rename:", 2);
-    let mut c = client(port);
+    let k = keys_on_distinct_shards("rename:", 2, SHARDS);
+    let mut c = redis_client(port);
     let _: () = redis::cmd("SET")
         .arg(&k[0])
         .arg("payload")
@@ -103,7 +79,7 @@ fn rename_across_shards_never_loses_the_value() {
     let mover = {
         let k = k.clone();
         thread::spawn(move || {
-            let mut c = client(port);
+            let mut c = redis_client(port);
             for i in 0..300 {
                 let (from, to) = if i % 2 == 0 {
                     (&k[0], &k[1])
@@ -163,7 +139,7 @@ fn incr_from_every_shard_loses_nothing() {
     let handles: Vec<_> = (0..threads)
         .map(|_| {
             thread::spawn(move || {
-                let mut c = client(port);
+                let mut c = redis_client(port);
                 for _ in 0..per {
                     let _: i64 = redis::cmd("INCR").arg("counter").query(&mut c).unwrap();
                 }
@@ -173,7 +149,7 @@ fn incr_from_every_shard_loses_nothing() {
     for h in handles {
         h.join().unwrap();
     }
-    let mut c = client(port);
+    let mut c = redis_client(port);
     let n: i64 = redis::cmd("GET").arg("counter").query(&mut c).unwrap();
     assert_eq!(n, threads * per);
 }
@@ -182,8 +158,8 @@ fn incr_from_every_shard_loses_nothing() {
 #[test]
 fn split_commands_cover_every_shard() {
     let server = Server::shardis(SHARDS, &[]);
-    let mut c = client(server.port);
-    let keys = keys_on_distinct_shards("split:", SHARDS);
+    let mut c = redis_client(server.port);
+    let keys = keys_on_distinct_shards("split:", SHARDS, SHARDS);
     let mut mset = redis::cmd("MSET");
     for (i, k) in keys.iter().enumerate() {
         mset.arg(k).arg(i);

@@ -369,45 +369,8 @@ async fn attempt_or_register(
     }
 
     let held = mesh::hold(rt, &shards).await;
-    if let (BlockOp::ListMove { from, to, .. }, Some(dest)) = (&waiter.op, &req.dest) {
-        let (src, dest, from, to) = (req.keys[0].clone(), dest.clone(), *from, *to);
-        let (s, d) = (shard_of(&src), shard_of(&dest));
-        let k = src.clone();
-        match held
-            .run(s, move |rt| reg::probe_key(rt, db, &k, true))
-            .await
-        {
-            Probe::WrongType => return Outcome::Reply(wrongtype(resp3)),
-            Probe::Missing => {}
-            Probe::Ready(_) => {
-                let k = dest.clone();
-                if !held.run(d, move |rt| reg::dest_ok(rt, db, &k)).await {
-                    return Outcome::Reply(wrongtype(resp3));
-                }
-                let v = held
-                    .run(s, move |rt| reg::list_pop(rt, db, &src, from))
-                    .await
-                    .unwrap_or_default();
-                let pushed = v.clone();
-                held.run(d, move |rt| reg::list_push(rt, db, &dest, to, &pushed))
-                    .await;
-                let mut out = crate::resp::Out::new(resp3);
-                out.bulk(&v);
-                return Outcome::Reply(out.buf);
-            }
-        }
-    } else {
-        for k in &req.keys {
-            let (keys, op) = (vec![k.clone()], waiter.op.clone());
-            let reply = held
-                .run(shard_of(k), move |rt| {
-                    reg::attempt(rt, db, &keys, &op, resp3)
-                })
-                .await;
-            if let Some(reply) = reply {
-                return Outcome::Reply(reply);
-            }
-        }
+    if let Some(reply) = attempt_held(rt, &held, req, &waiter.op, db, resp3).await {
+        return Outcome::Reply(reply);
     }
     let mut regs = Vec::new();
     for (shard, keys) in by_shard {
@@ -421,6 +384,111 @@ async fn attempt_or_register(
         regs.push((shard, keys));
     }
     Outcome::Registered(regs)
+}
+
+/// The attempt of a blocking command whose shards the caller holds
+/// (all the keys' shards and a BLMOVE's destination's): the reply when a
+/// key could serve it (or WRONGTYPE), None when it would block.
+async fn attempt_held(
+    rt: &Rc<ShardRt>,
+    held: &mesh::Held<'_>,
+    req: &Request,
+    op: &BlockOp,
+    db: usize,
+    resp3: bool,
+) -> Option<Vec<u8>> {
+    let shard_of = |k: &[u8]| rt.shard_of_slot(key_slot(k));
+    if let (BlockOp::ListMove { from, to, .. }, Some(dest)) = (op, &req.dest) {
+        let (src, dest, from, to) = (req.keys[0].clone(), dest.clone(), *from, *to);
+        let (s, d) = (shard_of(&src), shard_of(&dest));
+        let k = src.clone();
+        match held
+            .run(s, move |rt| reg::probe_key(rt, db, &k, true))
+            .await
+        {
+            Probe::WrongType => return Some(wrongtype(resp3)),
+            Probe::Missing => {}
+            Probe::Ready(_) => {
+                let k = dest.clone();
+                if !held.run(d, move |rt| reg::dest_ok(rt, db, &k)).await {
+                    return Some(wrongtype(resp3));
+                }
+                let v = held
+                    .run(s, move |rt| reg::list_pop(rt, db, &src, from))
+                    .await
+                    .unwrap_or_default();
+                let pushed = v.clone();
+                held.run(d, move |rt| reg::list_push(rt, db, &dest, to, &pushed))
+                    .await;
+                let mut out = crate::resp::Out::new(resp3);
+                out.bulk(&v);
+                return Some(out.buf);
+            }
+        }
+    } else {
+        for k in &req.keys {
+            let (keys, op) = (vec![k.clone()], op.clone());
+            let reply = held
+                .run(shard_of(k), move |rt| {
+                    reg::attempt(rt, db, &keys, &op, resp3)
+                })
+                .await;
+            if let Some(reply) = reply {
+                return Some(reply);
+            }
+        }
+    }
+    None
+}
+
+/// A blocking command queued in MULTI, run by EXEC while it holds the
+/// shards of the command's keys: never blocks. What it would wait for
+/// answers as a timeout (a null array), as Redis inside a transaction.
+pub async fn run_in_exec(conn: &mut Conn, held: &mesh::Held<'_>, args: Vec<Vec<u8>>) {
+    let parsed = match String::from_utf8_lossy(&args[0])
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "blpop" => keys_then_timeout(&args, |_| pop_op(End::Left, None)),
+        "brpop" => keys_then_timeout(&args, |_| pop_op(End::Right, None)),
+        "bzpopmin" => keys_then_timeout(&args, |_| zpop_op(false, None)),
+        "bzpopmax" => keys_then_timeout(&args, |_| zpop_op(true, None)),
+        "brpoplpush" => parse_move(&args, End::Right, End::Left, 3),
+        "blmove" => match (End::parse(&args[3]), End::parse(&args[4])) {
+            (Some(from), Some(to)) => parse_move(&args, from, to, 5),
+            _ => Err(SYNTAX),
+        },
+        "blmpop" => parse_mpop(&args, |w| {
+            End::parse(w).map(|end| BlockOp::ListPop { end, count: None })
+        }),
+        "bzmpop" => parse_mpop(&args, |w| {
+            let max = if is(w, "min") {
+                false
+            } else if is(w, "max") {
+                true
+            } else {
+                return None;
+            };
+            Some(BlockOp::ZPop { max, count: None })
+        }),
+        _ => Err("ERR unknown blocking command"),
+    };
+    let mut req = match parsed {
+        Ok(r) => r,
+        Err(e) => return conn.out.error(e),
+    };
+    let rt = conn.rt.clone();
+    let shard_of = |k: &[u8]| rt.shard_of_slot(key_slot(k));
+    if let (BlockOp::ListMove { dest_local, .. }, Some(dest)) = (&mut req.op, &req.dest) {
+        *dest_local = shard_of(dest) == shard_of(&req.keys[0]);
+    }
+    let op = req.op.clone();
+    match attempt_held(&rt, held, &req, &op, conn.db, conn.out.resp3).await {
+        Some(reply) => conn.out.raw(&reply),
+        // BLMOVE / BRPOPLPUSH answer as LMOVE would: a null bulk.
+        None if matches!(op, BlockOp::ListMove { .. }) => conn.out.null(),
+        None => conn.out.null_array(),
+    }
 }
 
 fn wrongtype(resp3: bool) -> Vec<u8> {

@@ -297,6 +297,8 @@ fn quit(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 /// authentication. NO-EVICT stays, as in Redis.
 fn reset(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
+        // Leaves MULTI and unwatches, as Redis's RESET.
+        crate::server::transaction::discard_state(conn).await;
         conn.set_db(0);
         conn.set_resp3(false);
         conn.info.name.borrow_mut().clear();

@@ -87,7 +87,7 @@ const ASYNC_FREE_MIN_KEYS: usize = 1024;
 
 /// `[ASYNC | SYNC]` as Redis's `getFlushCommandFlags`: Some(async), or
 /// None after a syntax error.
-fn flush_mode(conn: &Conn, args: &[Vec<u8>]) -> Option<bool> {
+pub fn flush_mode(conn: &Conn, args: &[Vec<u8>]) -> Option<bool> {
     match args.len() {
         1 => Some(
             conn.rt
@@ -107,29 +107,34 @@ async fn flush(conn: &Conn, db: Option<usize>, lazy: bool) {
     let shards: Vec<usize> = (0..rt.nshards).collect();
     let held = mesh::hold(rt, &shards).await;
     for &s in &shards {
-        held.run(s, move |rt| {
-            let mut core = rt.core.borrow_mut();
-            let core = &mut *core;
-            let mut garbage = Vec::new();
-            let mut removed = 0;
-            for (i, d) in core.store.dbs.iter_mut().enumerate() {
-                if db.is_none_or(|db| db == i) {
-                    let (tables, n) = d.take_all();
-                    removed += n;
-                    garbage.push(tables);
-                }
-            }
-            core.dirty += removed as u64;
-            if lazy && removed >= ASYNC_FREE_MIN_KEYS {
-                let spawned = std::thread::Builder::new()
-                    .name("lazyfree".into())
-                    .spawn(move || drop(garbage));
-                // If no thread could be started, the closure (and the
-                // tables) were dropped right here: freed synchronously.
-                drop(spawned);
-            }
-        })
-        .await;
+        held.run(s, move |rt| flush_shard(rt, db, lazy)).await;
+    }
+}
+
+/// One shard's part of a flush; the caller holds the shard (also EXEC,
+/// transaction.rs).
+pub fn flush_shard(rt: &crate::server::shard::ShardRt, db: Option<usize>, lazy: bool) {
+    let mut core = rt.core.borrow_mut();
+    let core = &mut *core;
+    // WATCHers of keys the flush removes (transaction.rs).
+    rt.watches.touch_existing(&core.store, db, None);
+    let mut garbage = Vec::new();
+    let mut removed = 0;
+    for (i, d) in core.store.dbs.iter_mut().enumerate() {
+        if db.is_none_or(|db| db == i) {
+            let (tables, n) = d.take_all();
+            removed += n;
+            garbage.push(tables);
+        }
+    }
+    core.dirty += removed as u64;
+    if lazy && removed >= ASYNC_FREE_MIN_KEYS {
+        let spawned = std::thread::Builder::new()
+            .name("lazyfree".into())
+            .spawn(move || drop(garbage));
+        // If no thread could be started, the closure (and the
+        // tables) were dropped right here: freed synchronously.
+        drop(spawned);
     }
 }
 
@@ -185,7 +190,11 @@ fn swapdb(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             let held = mesh::hold(rt, &shards).await;
             for &s in &shards {
                 held.run(s, move |rt| {
-                    rt.core.borrow_mut().store.dbs.swap(a, b);
+                    let mut core = rt.core.borrow_mut();
+                    // WATCHers of keys the swap changes (transaction.rs).
+                    rt.watches.touch_existing(&core.store, Some(a), Some(b));
+                    core.store.dbs.swap(a, b);
+                    drop(core);
                     // Clients blocked on a key that the swap filled.
                     crate::server::blocking::serve_all(rt);
                 })

@@ -27,6 +27,7 @@ pub mod sets;
 pub mod sort;
 pub mod spec;
 pub mod strings;
+pub mod transactions;
 pub mod util;
 pub mod zsets;
 
@@ -161,6 +162,7 @@ impl Table {
             blocking::COMMANDS,
             sort::COMMANDS,
             dump::COMMANDS,
+            transactions::COMMANDS,
         ];
         let mut by_name = HashMap::default();
         let mut all = Vec::new();

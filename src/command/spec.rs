@@ -265,9 +265,20 @@ impl CommandSpec {
 
     /// Argument indexes holding keys, per the key specs.
     pub fn key_indexes(&self, argv: &[&[u8]], out: &mut Vec<usize>) {
+        self.key_indexes_where(argv, out, |_| true);
+    }
+
+    /// Like `key_indexes`, for the key specs `keep` accepts (WATCH touches
+    /// only keys whose spec is not read-only).
+    pub fn key_indexes_where(
+        &self,
+        argv: &[&[u8]],
+        out: &mut Vec<usize>,
+        keep: impl Fn(&KeySpec) -> bool,
+    ) {
         out.clear();
         let argc = argv.len() as i32;
-        for ks in self.keys {
+        for ks in self.keys.iter().filter(|ks| keep(ks)) {
             let begin = match ks.begin {
                 BeginSearch::Index(i) => i,
                 BeginSearch::Keyword { keyword, startfrom } => {

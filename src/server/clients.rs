@@ -26,6 +26,10 @@ pub struct ClientInfo {
     pub authenticated: Cell<bool>,
     /// Set while a blocking command waits (flag `b`, CLIENT UNBLOCK).
     pub block: super::blocking::BlockState,
+    /// Queued commands while in MULTI, else -1 (`multi=`, flag `x`).
+    pub multi: Cell<i64>,
+    /// Set when a WATCHed key changed (flag `d`); EXEC then fails.
+    pub dirty_cas: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl ClientInfo {
@@ -34,8 +38,15 @@ impl ClientInfo {
     /// per-client reply list), reported in Redis's fields.
     pub fn describe(&self, now_ms: u64) -> String {
         let mut flags = String::new();
+        let multi = self.multi.get();
+        if multi >= 0 {
+            flags.push('x');
+        }
         if self.block.is_blocked() {
             flags.push('b');
+        }
+        if self.dirty_cas.load(std::sync::atomic::Ordering::Relaxed) {
+            flags.push('d');
         }
         if self.no_evict.get() {
             flags.push('e');
@@ -44,7 +55,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -54,6 +65,7 @@ impl ClientInfo {
             now_ms.saturating_sub(self.last_interaction_ms.get()) / 1000,
             flags,
             self.db.get(),
+            multi,
             self.qbuf.get(),
             16384usize.saturating_sub(self.qbuf.get()),
             16384.max(self.qbuf.get()),

@@ -27,6 +27,8 @@ pub struct Conn {
     /// CLIENT KILL of oneself).
     pub close: bool,
     pub settings: Rc<Settings>,
+    /// MULTI queue and WATCHed keys (transaction.rs).
+    pub tx: super::transaction::TxState,
 }
 
 impl Conn {
@@ -73,6 +75,8 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         qbuf: Cell::new(0),
         authenticated: Cell::new(settings.requirepass.is_none()),
         block: Default::default(),
+        multi: Cell::new(-1),
+        dirty_cas: Default::default(),
     });
     let (kill_tx, mut kill_rx) = oneshot::channel::<()>();
     rt.clients.borrow_mut().add(info.clone(), kill_tx);
@@ -86,6 +90,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         out: Out::new(false),
         close: false,
         settings,
+        tx: Default::default(),
     };
 
     let mut buf: Vec<u8> = vec![0; READ_CHUNK];
@@ -263,6 +268,8 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         }
     }
     let _ = stream.close().await;
+    // Forget this connection's WATCHed keys on their shards.
+    super::transaction::unwatch_all(&mut conn).await;
     rt.clients.borrow_mut().remove(id);
     shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
 }

@@ -6,6 +6,7 @@
 use super::conn::Conn;
 use super::mesh;
 use super::multishard;
+use super::transaction;
 use crate::command::{self, arity_ok, CommandSpec, Flags, Handler};
 use crate::resp::Out;
 use crate::slot::key_slot;
@@ -72,8 +73,19 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         if conn.close {
             return;
         }
+        // In MULTI, requests are queued one by one (transaction.rs).
+        if conn.tx.in_multi() {
+            let planned = match &plans[i] {
+                Plan::Refused(name, msg) => transaction::Planned::Refused(name, msg),
+                Plan::OnShard(spec, _) | Plan::Alone(spec) => transaction::Planned::Spec(spec),
+            };
+            transaction::handle(conn, planned, cmds.get(i)).await;
+            i += 1;
+            continue;
+        }
         // A run of commands that can be batched.
         let start = i;
+        // MULTI is `Alone`, so a group never runs past it.
         while i < cmds.len() && !matches!(plans[i], Plan::Alone(_)) {
             i += 1;
         }
@@ -222,13 +234,17 @@ async fn run_group(conn: &mut Conn, cmds: &[&[&[u8]]], plans: &[Plan]) {
 
 fn refuse(conn: &mut Conn, name: &'static str, msg: &str) {
     let start = conn.out.buf.len();
-    conn.out.error(msg);
+    if name == "exec" {
+        conn.out.error(&transaction::exec_rejected(msg));
+    } else {
+        conn.out.error(msg);
+    }
     let reply = conn.out.buf[start..].to_vec();
     conn.rt.count_rejected(name, &reply);
 }
 
 /// Runs a command that needs the connection or several shards.
-async fn run_alone(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
+pub(super) async fn run_alone(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
     let started = Instant::now();
     let mark = conn.out.buf.len();
     match spec.handler {

@@ -16,6 +16,7 @@ mod multishard;
 pub mod probe;
 pub mod shard;
 pub mod shared;
+pub mod transaction;
 
 use crate::config::Config;
 use glommio::channels::channel_mesh::MeshBuilder;

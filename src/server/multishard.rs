@@ -12,11 +12,13 @@
 use super::conn::Conn;
 use super::dispatch::RemoteBatch;
 use super::mesh;
+use super::shard::ShardRt;
 use crate::command::{CommandSpec, Cross, FindKeys, Merge};
 use crate::resp::{array_items, int_value, Out};
 use crate::slot::key_slot;
 use crate::store::{Entry, Store};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
     match spec.cross {
@@ -91,6 +93,19 @@ type KeyState = Vec<(usize, Entry, Option<u64>)>;
 
 async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
     let rt = conn.rt.clone();
+    let shards: Vec<usize> = keys_by_shard(&rt, spec, argv).keys().copied().collect();
+    let held = mesh::hold(&rt, &shards).await;
+    let out = atomic_held(&rt, &held, spec, argv, conn.db, conn.out.resp3).await;
+    drop(held);
+    conn.out.raw(&out);
+}
+
+/// The command's distinct keys, by owning shard.
+fn keys_by_shard(
+    rt: &Rc<ShardRt>,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+) -> BTreeMap<usize, Vec<Vec<u8>>> {
     let mut idx = Vec::new();
     spec.key_indexes(argv, &mut idx);
     let mut by_shard: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
@@ -103,9 +118,21 @@ async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
             list.push(key);
         }
     }
-    let shards: Vec<usize> = by_shard.keys().copied().collect();
-    let held = mesh::hold(&rt, &shards).await;
+    by_shard
+}
 
+/// The atomic step for a caller that already holds every shard owning
+/// one of the command's keys (`atomic`, or EXEC holding a transaction's
+/// shards). Returns the reply.
+pub async fn atomic_held(
+    rt: &Rc<ShardRt>,
+    held: &mesh::Held<'_>,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+    db: usize,
+    resp3: bool,
+) -> Vec<u8> {
+    let by_shard = keys_by_shard(rt, spec, argv);
     // Gather every involved key, in every database, into a scratch keyspace.
     let mut scratch = Store::new(rt.settings().databases, 1);
     for (&shard, keys) in &by_shard {
@@ -135,13 +162,18 @@ async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
         }
     }
 
+    let dirty;
+    // The keys a change may touch, for WATCH (not the read-only ones).
+    let mut widx = Vec::new();
+    spec.key_indexes_where(argv, &mut widx, super::transaction::written);
+    let touched: Vec<Vec<u8>> = widx.iter().map(|&i| argv[i].to_vec()).collect();
     // Run the ordinary handler once, against the scratch keyspace.
-    let mut out = Out::new(conn.out.resp3);
+    let mut out = Out::new(resp3);
     {
         let settings = rt.settings();
         let mut ctx = crate::command::Ctx {
             store: &mut scratch,
-            db: conn.db,
+            db,
             out: &mut out,
             now_ms: super::shared::unix_ms(),
             lru: rt.lru_clock(),
@@ -154,6 +186,7 @@ async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
             unreachable!()
         };
         h(&mut ctx, argv);
+        dirty = ctx.dirty;
         let mut core = rt.core.borrow_mut();
         core.dirty += ctx.dirty;
         core.stats.keyspace_hits += ctx.hits;
@@ -164,6 +197,14 @@ async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
     if spec.is_write() {
         let now = super::shared::unix_ms();
         for (&shard, keys) in &by_shard {
+            let touch: Vec<Vec<u8>> = if dirty > 0 {
+                keys.iter()
+                    .filter(|k| touched.contains(k))
+                    .cloned()
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let writes: Vec<(Vec<u8>, KeyState)> = keys
                 .iter()
                 .map(|key| {
@@ -192,12 +233,15 @@ async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
                     written.push(key);
                 }
                 drop(core);
+                // WATCHers of the keys it may have changed (transaction.rs).
+                for key in &touch {
+                    rt.watches.touch(None, key);
+                }
                 // Clients blocked on these keys may be served now.
                 super::blocking::serve_keys(rt, written);
             })
             .await;
         }
     }
-    drop(held);
-    conn.out.raw(&out.buf);
+    out.buf
 }

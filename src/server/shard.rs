@@ -104,6 +104,8 @@ pub struct ShardRt {
     pub clients: RefCell<Clients>,
     /// Clients blocked on this shard's keys (BLPOP, BZPOPMIN, ...).
     pub blocked: super::blocking::Blocked,
+    /// WATCHed keys of this shard (transaction.rs).
+    pub watches: super::transaction::Watches,
     settings: RefCell<(u64, Rc<Settings>)>,
     lru_base: Instant,
     /// Per-shard seed for RANDOMKEY and friends.
@@ -129,6 +131,7 @@ impl ShardRt {
             senders,
             clients: RefCell::new(Clients::default()),
             blocked: Default::default(),
+            watches: Default::default(),
             settings: RefCell::new((epoch, Rc::new(settings))),
             lru_base: shared.started,
             rng: Cell::new(unix_ms() ^ ((id as u64 + 1) << 40)),
@@ -235,6 +238,8 @@ impl ShardRt {
             record_error(stats, &out.buf[err_mark..]);
         }
         drop(guard);
+        // WATCH: mark the watchers of the keys it changed.
+        super::transaction::after_exec(self, spec, argv, db, dirty);
         super::blocking::after_write(self, spec, argv);
     }
 

@@ -526,3 +526,28 @@ macro_rules! assert_bytes {
         assert_eq!($crate::common::escape(&$got[..]), $crate::common::escape(&$want[..]) $(, $($arg)+)?)
     };
 }
+
+/// `n` keys with the given prefix, each on a different shard of `shards`
+/// (slot % shards), so that a test touches every shard.
+pub fn keys_on_distinct_shards(prefix: &str, n: usize, shards: usize) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for i in 0.. {
+        let k = format!("{prefix}{i}");
+        if seen.insert(shardis::slot::key_slot(k.as_bytes()) as usize % shards) {
+            out.push(k);
+            if out.len() == n {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// A `redis` crate connection to 127.0.0.1:`port`.
+pub fn redis_client(port: u16) -> redis::Connection {
+    redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}

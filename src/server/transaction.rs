@@ -1,0 +1,593 @@
+//! MULTI / EXEC / DISCARD / WATCH / UNWATCH: the connection's queue, the
+//! per-shard registry of watched keys, and running a queue atomically.
+//!
+//! - While a connection is in MULTI, `dispatch` hands every request to
+//!   [`handle`]: MULTI, EXEC, DISCARD, WATCH, QUIT and RESET run at once;
+//!   a refused request (unknown, arity, ...) answers its error and marks
+//!   the transaction (EXEC then answers EXECABORT); anything else is queued
+//!   (`+QUEUED`).
+//! - WATCH registers `(db, key) -> client` on the key's owning shard. A
+//!   command that changed something (`ctx.dirty > 0`) marks the watchers of
+//!   its keys (`after_exec`, called by `ShardRt::exec`); the multi-shard
+//!   write-back, FLUSHDB/FLUSHALL and SWAPDB mark theirs. Expiry is seen
+//!   at EXEC: WATCH records the key's TTL deadline, and a deadline passed
+//!   by EXEC fails it, as Redis 7.0 (a key already expired when watched
+//!   does not count).
+//! - EXEC: a queue whose keys all live on one shard runs there in one
+//!   step (one closure on that shard's thread). Otherwise every involved
+//!   shard is held (ascending, `mesh::hold`) while the watch check and the
+//!   whole queue run; a command whose keys span shards goes through the
+//!   multi-shard path under that same hold.
+//! - Connection-level commands inside MULTI: only those that touch no
+//!   shard (PING, ECHO, SELECT, TIME, ...) can run while shards are held;
+//!   the others (DBSIZE, KEYS, INFO, blocking commands, ...) are refused
+//!   while queuing with an explicit error, which aborts the transaction.
+
+use super::conn::Conn;
+use super::mesh;
+use super::shard::ShardRt;
+use super::shared::unix_ms;
+use crate::command::{CommandSpec, Flags, Handler};
+use crate::resp::Out;
+use crate::slot::key_slot;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One queued command.
+pub struct Queued {
+    spec: &'static CommandSpec,
+    args: Vec<Vec<u8>>,
+}
+
+/// One watched key, as the connection remembers it.
+struct WatchedKey {
+    db: usize,
+    key: Vec<u8>,
+    shard: usize,
+    /// The key's TTL when watched (None: no TTL, missing, or already
+    /// expired then). EXEC fails once it has passed.
+    deadline: Option<u64>,
+}
+
+/// The transaction state of one connection.
+#[derive(Default)]
+pub struct TxState {
+    /// Some while in MULTI: the queued commands.
+    queue: Option<Vec<Queued>>,
+    /// A command was refused while queuing: EXEC answers EXECABORT.
+    aborted: bool,
+    watched: Vec<WatchedKey>,
+}
+
+impl TxState {
+    #[inline]
+    pub fn in_multi(&self) -> bool {
+        self.queue.is_some()
+    }
+}
+
+/// The clients watching one key: (client id, its dirty flag).
+type Watchers = Vec<(u64, Arc<AtomicBool>)>;
+
+/// Per shard: who watches which (db, key) of this shard's keys.
+#[derive(Default)]
+pub struct Watches {
+    by_key: RefCell<HashMap<(usize, Vec<u8>), Watchers>>,
+}
+
+impl Watches {
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.by_key.borrow().is_empty()
+    }
+
+    fn add(&self, db: usize, key: Vec<u8>, id: u64, flag: Arc<AtomicBool>) {
+        let mut map = self.by_key.borrow_mut();
+        let list = map.entry((db, key)).or_default();
+        if !list.iter().any(|(c, _)| *c == id) {
+            list.push((id, flag));
+        }
+    }
+
+    fn remove(&self, db: usize, key: Vec<u8>, id: u64) {
+        let mut map = self.by_key.borrow_mut();
+        let k = (db, key);
+        if let Some(list) = map.get_mut(&k) {
+            list.retain(|(c, _)| *c != id);
+            if list.is_empty() {
+                map.remove(&k);
+            }
+        }
+    }
+
+    /// Marks the watchers of `key` in `db` (any database when None).
+    pub fn touch(&self, db: Option<usize>, key: &[u8]) {
+        if self.is_empty() {
+            return;
+        }
+        let map = self.by_key.borrow();
+        match db {
+            Some(db) => {
+                if let Some(list) = map.get(&(db, key.to_vec())) {
+                    list.iter()
+                        .for_each(|(_, f)| f.store(true, Ordering::SeqCst));
+                }
+            }
+            None => {
+                for ((_, k), list) in map.iter() {
+                    if k.as_slice() == key {
+                        list.iter()
+                            .for_each(|(_, f)| f.store(true, Ordering::SeqCst));
+                    }
+                }
+            }
+        }
+    }
+
+    /// FLUSHDB/FLUSHALL (`db` None) and SWAPDB (`db` and `other`): marks
+    /// the watchers of keys in `db` (or `other`) that exist in either, as
+    /// Redis's touchAllWatchedKeysInDb. Call before the change.
+    pub fn touch_existing(
+        &self,
+        store: &crate::store::Store,
+        db: Option<usize>,
+        other: Option<usize>,
+    ) {
+        if self.is_empty() {
+            return;
+        }
+        // `peek` at time 0: present in the table, expired or not.
+        let exists = |d: usize, k: &[u8]| store.dbs.get(d).is_some_and(|x| x.peek(k, 0).is_some());
+        for ((d, k), list) in self.by_key.borrow().iter() {
+            let hit = match (db, other) {
+                (None, _) => exists(*d, k),
+                (Some(a), Some(b)) if *d == a || *d == b => exists(a, k) || exists(b, k),
+                (Some(a), None) if *d == a => exists(a, k),
+                _ => false,
+            };
+            if hit {
+                list.iter()
+                    .for_each(|(_, f)| f.store(true, Ordering::SeqCst));
+            }
+        }
+    }
+}
+
+/// Called by `ShardRt::exec` after a shard command: if it changed
+/// something, its keys' watchers are marked.
+#[inline]
+pub fn after_exec(rt: &ShardRt, spec: &'static CommandSpec, argv: &[&[u8]], db: usize, dirty: u64) {
+    if dirty == 0 || rt.watches.is_empty() {
+        return;
+    }
+    let mut idx = Vec::new();
+    spec.key_indexes_where(argv, &mut idx, written);
+    for i in idx {
+        rt.watches.touch(Some(db), argv[i]);
+    }
+}
+
+/// A key spec whose keys a write may change (not read-only).
+pub fn written(ks: &crate::command::KeySpec) -> bool {
+    !ks.flags.contains(&"RO")
+}
+
+/// Commands that run at once even inside MULTI.
+fn runs_in_multi(name: &str) -> bool {
+    matches!(
+        name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
+}
+
+/// Connection-level commands that touch no shard, so they can run while
+/// EXEC holds shards.
+fn conn_ok_in_exec(name: &str) -> bool {
+    matches!(
+        name,
+        "ping"
+            | "echo"
+            | "select"
+            | "time"
+            | "lastsave"
+            | "hello"
+            | "unwatch"
+            | "config|get"
+            | "config|help"
+            | "client|id"
+            | "client|getname"
+            | "client|setname"
+            | "client|getredir"
+            | "client|help"
+            | "client|no-evict"
+            | "client|trackinginfo"
+            | "client|caching"
+    ) || name == "command"
+        || name.starts_with("command|")
+}
+
+/// Connection-level commands EXEC runs itself while holding every shard
+/// (their usual handlers would wait for the held shards).
+fn global_in_exec(name: &str) -> bool {
+    matches!(name, "dbsize" | "flushdb" | "flushall")
+}
+
+/// Blocking commands: queued, and run without blocking by EXEC.
+fn blocking(spec: &CommandSpec) -> bool {
+    spec.flags.has(Flags::BLOCKING) && matches!(spec.handler, Handler::Conn(_))
+}
+
+/// How a request planned by `dispatch` arrives here.
+pub enum Planned<'a> {
+    Refused(&'static str, &'a str),
+    Spec(&'static CommandSpec),
+}
+
+/// A request while the connection is in MULTI.
+pub async fn handle(conn: &mut Conn, planned: Planned<'_>, argv: &[&[u8]]) {
+    let spec = match planned {
+        Planned::Refused(name, msg) => {
+            if name == "exec" {
+                // Redis's execCommandAbort: the rejection ends the MULTI.
+                refuse(conn, name, &exec_rejected(msg));
+                discard_state(conn).await;
+            } else {
+                conn.tx.aborted = true;
+                refuse(conn, name, msg);
+            }
+            return;
+        }
+        Planned::Spec(spec) => spec,
+    };
+    if runs_in_multi(spec.name) {
+        return super::dispatch::run_alone(conn, spec, argv).await;
+    }
+    if spec.flags.has(Flags::NO_MULTI) {
+        conn.tx.aborted = true;
+        return refuse(
+            conn,
+            spec.name,
+            "ERR Command not allowed inside a transaction",
+        );
+    }
+    if matches!(spec.handler, Handler::Conn(_))
+        && !conn_ok_in_exec(spec.name)
+        && !global_in_exec(spec.name)
+        && !blocking(spec)
+    {
+        conn.tx.aborted = true;
+        let msg = format!(
+            "ERR '{}' inside MULTI is not supported by Shardis yet",
+            spec.name.replace('|', " ")
+        );
+        return refuse(conn, spec.name, &msg);
+    }
+    let queue = conn.tx.queue.as_mut().expect("in MULTI");
+    queue.push(Queued {
+        spec,
+        args: argv.iter().map(|a| a.to_vec()).collect(),
+    });
+    conn.info.multi.set(queue.len() as i64);
+    conn.out.simple("QUEUED");
+}
+
+/// A refused EXEC (in MULTI or not) answers EXECABORT with the reason,
+/// as Redis's execCommandAbort.
+pub fn exec_rejected(msg: &str) -> String {
+    let why = msg.strip_prefix("ERR ").unwrap_or(msg);
+    format!("EXECABORT Transaction discarded because of: {why}")
+}
+
+fn refuse(conn: &mut Conn, name: &'static str, msg: &str) {
+    let start = conn.out.buf.len();
+    conn.out.error(msg);
+    let reply = conn.out.buf[start..].to_vec();
+    conn.rt.count_rejected(name, &reply);
+}
+
+/// MULTI
+pub async fn multi(conn: &mut Conn) {
+    if conn.tx.in_multi() {
+        return conn.out.error("ERR MULTI calls can not be nested");
+    }
+    conn.tx.queue = Some(Vec::new());
+    conn.tx.aborted = false;
+    conn.info.multi.set(0);
+    conn.out.ok();
+}
+
+/// Leaves MULTI and forgets the watched keys (DISCARD, failed EXEC, RESET).
+pub async fn discard_state(conn: &mut Conn) {
+    conn.tx.queue = None;
+    conn.tx.aborted = false;
+    conn.info.multi.set(-1);
+    unwatch_all(conn).await;
+}
+
+/// DISCARD
+pub async fn discard(conn: &mut Conn) {
+    if !conn.tx.in_multi() {
+        return conn.out.error("ERR DISCARD without MULTI");
+    }
+    discard_state(conn).await;
+    conn.out.ok();
+}
+
+/// WATCH key [key ...]
+pub async fn watch(conn: &mut Conn, args: &[Vec<u8>]) {
+    if conn.tx.in_multi() {
+        return conn.out.error("ERR WATCH inside MULTI is not allowed");
+    }
+    let rt = conn.rt.clone();
+    let db = conn.db;
+    let mut by_shard: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
+    for key in &args[1..] {
+        let known = conn.tx.watched.iter().any(|w| w.db == db && &w.key == key)
+            || by_shard.values().any(|v| v.contains(key));
+        if !known {
+            by_shard
+                .entry(rt.shard_of_slot(key_slot(key)))
+                .or_default()
+                .push(key.clone());
+        }
+    }
+    let id = conn.info.id;
+    for (shard, keys) in by_shard {
+        let flag = conn.info.dirty_cas.clone();
+        let deadlines = mesh::run_on(&rt, shard, move |rt| {
+            let now = unix_ms();
+            let core = rt.core.borrow();
+            keys.into_iter()
+                .map(|key| {
+                    let d = &core.store.dbs[db];
+                    let deadline = match d.expire_of(&key) {
+                        Some(at) if at > now && d.peek(&key, now).is_some() => Some(at),
+                        _ => None,
+                    };
+                    rt.watches.add(db, key.clone(), id, flag.clone());
+                    (key, deadline)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        for (key, deadline) in deadlines {
+            conn.tx.watched.push(WatchedKey {
+                db,
+                key,
+                shard,
+                deadline,
+            });
+        }
+    }
+    conn.out.ok();
+}
+
+/// Removes every registration of this connection and clears its flag.
+pub async fn unwatch_all(conn: &mut Conn) {
+    let watched = std::mem::take(&mut conn.tx.watched);
+    let mut by_shard: BTreeMap<usize, Vec<(usize, Vec<u8>)>> = BTreeMap::new();
+    for w in watched {
+        by_shard.entry(w.shard).or_default().push((w.db, w.key));
+    }
+    let id = conn.info.id;
+    for (shard, keys) in by_shard {
+        mesh::run_on(&conn.rt, shard, move |rt| {
+            for (db, key) in keys {
+                rt.watches.remove(db, key, id);
+            }
+        })
+        .await;
+    }
+    conn.info.dirty_cas.store(false, Ordering::SeqCst);
+}
+
+/// UNWATCH
+pub async fn unwatch(conn: &mut Conn) {
+    unwatch_all(conn).await;
+    conn.out.ok();
+}
+
+/// The WATCH check, run while the transaction's shards are held: a
+/// watched key was changed, or its TTL has passed since WATCH.
+fn watch_failed(flag: &AtomicBool, deadlines: &[u64], now: u64) -> bool {
+    flag.load(Ordering::SeqCst) || deadlines.iter().any(|&d| d <= now)
+}
+
+/// EXEC
+pub async fn exec(conn: &mut Conn) {
+    let Some(queue) = conn.tx.queue.take() else {
+        return conn.out.error("ERR EXEC without MULTI");
+    };
+    let aborted = std::mem::take(&mut conn.tx.aborted);
+    conn.info.multi.set(-1);
+    if aborted {
+        unwatch_all(conn).await;
+        return conn
+            .out
+            .error("EXECABORT Transaction discarded because of previous errors.");
+    }
+    let rt = conn.rt.clone();
+    let deadlines: Vec<u64> = conn.tx.watched.iter().filter_map(|w| w.deadline).collect();
+    let flag = conn.info.dirty_cas.clone();
+
+    // The shards the queue's keys live on.
+    let mut shards = BTreeSet::new();
+    let mut all_shard_cmds = true;
+    let mut idx = Vec::new();
+    for q in &queue {
+        let argv: Vec<&[u8]> = q.args.iter().map(|a| a.as_slice()).collect();
+        match q.spec.handler {
+            Handler::Shard(_) => {
+                q.spec.key_indexes(&argv, &mut idx);
+                for &i in &idx {
+                    shards.insert(rt.shard_of_slot(key_slot(argv[i])));
+                }
+            }
+            Handler::Conn(_) => {
+                all_shard_cmds = false;
+                if blocking(q.spec) {
+                    q.spec.key_indexes(&argv, &mut idx);
+                    for &i in &idx {
+                        shards.insert(rt.shard_of_slot(key_slot(argv[i])));
+                    }
+                } else if global_in_exec(q.spec.name) {
+                    shards.extend(0..rt.nshards);
+                }
+            }
+        }
+    }
+
+    let ran = if all_shard_cmds && shards.len() <= 1 {
+        let shard = shards.first().copied().unwrap_or(rt.id);
+        one_shard(conn, shard, queue, deadlines, flag).await
+    } else {
+        held(conn, &rt, shards, queue, deadlines, flag).await
+    };
+    if !ran {
+        conn.out.null_array();
+    }
+    unwatch_all(conn).await;
+}
+
+/// The whole queue in one step on the shard that owns all its keys.
+/// Returns false when the WATCH check failed (nothing ran).
+async fn one_shard(
+    conn: &mut Conn,
+    shard: usize,
+    queue: Vec<Queued>,
+    deadlines: Vec<u64>,
+    flag: Arc<AtomicBool>,
+) -> bool {
+    let (db, resp3) = (conn.db, conn.out.resp3);
+    let reply = mesh::run_on(&conn.rt, shard, move |rt| {
+        let mut clock = rt.clock();
+        if watch_failed(&flag, &deadlines, clock.now_ms) {
+            return None;
+        }
+        let settings = rt.settings();
+        let mut out = Out::new(resp3);
+        out.array(queue.len());
+        let mut argv: Vec<&[u8]> = Vec::new();
+        for q in &queue {
+            argv.clear();
+            argv.extend(q.args.iter().map(|a| a.as_slice()));
+            rt.exec(q.spec, &argv, db, &mut out, &mut clock, &settings);
+        }
+        Some(out.buf)
+    })
+    .await;
+    match reply {
+        Some(bytes) => {
+            conn.out.raw(&bytes);
+            true
+        }
+        None => false,
+    }
+}
+
+/// DBSIZE, FLUSHDB, FLUSHALL inside EXEC, which holds every shard.
+async fn run_global(conn: &mut Conn, held: &mesh::Held<'_>, name: &str, args: &[Vec<u8>]) {
+    let nshards = conn.rt.nshards;
+    let db = conn.db;
+    if name == "dbsize" {
+        let mut total = 0;
+        for s in 0..nshards {
+            total += held
+                .run(s, move |rt| rt.core.borrow().store.dbs[db].len())
+                .await;
+        }
+        return conn.out.int(total as i64);
+    }
+    let Some(lazy) = crate::command::databases::flush_mode(conn, args) else {
+        return conn.out.error(crate::command::util::SYNTAX);
+    };
+    let which = (name == "flushdb").then_some(db);
+    for s in 0..nshards {
+        held.run(s, move |rt| {
+            crate::command::databases::flush_shard(rt, which, lazy)
+        })
+        .await;
+    }
+    if name == "flushall" {
+        // As FLUSHALL outside MULTI: one more change.
+        conn.rt.core.borrow_mut().dirty += 1;
+    }
+    conn.out.ok();
+}
+
+/// The queue with every involved shard held, in order.
+async fn held(
+    conn: &mut Conn,
+    rt: &Rc<ShardRt>,
+    shards: BTreeSet<usize>,
+    queue: Vec<Queued>,
+    deadlines: Vec<u64>,
+    flag: Arc<AtomicBool>,
+) -> bool {
+    let shards: Vec<usize> = shards.into_iter().collect();
+    let held = mesh::hold(rt, &shards).await;
+    if watch_failed(&flag, &deadlines, unix_ms()) {
+        return false;
+    }
+    conn.out.array(queue.len());
+    let mut idx = Vec::new();
+    for q in queue {
+        let argv: Vec<&[u8]> = q.args.iter().map(|a| a.as_slice()).collect();
+        match q.spec.handler {
+            Handler::Conn(h) => {
+                let started = Instant::now();
+                let mark = conn.out.buf.len();
+                if q.spec.name == "unwatch" {
+                    // EXEC unwatches everything once done anyway.
+                    conn.out.ok();
+                } else if blocking(q.spec) {
+                    crate::command::blocking::run_in_exec(conn, &held, q.args).await;
+                } else if global_in_exec(q.spec.name) {
+                    run_global(conn, &held, q.spec.name, &q.args).await;
+                } else {
+                    h(conn, q.args.clone()).await;
+                }
+                rt.count_call(q.spec.name, started, &conn.out.buf[mark..]);
+            }
+            Handler::Shard(_) => {
+                q.spec.key_indexes(&argv, &mut idx);
+                let mut on: BTreeSet<usize> = BTreeSet::new();
+                for &i in &idx {
+                    on.insert(rt.shard_of_slot(key_slot(argv[i])));
+                }
+                let (db, resp3) = (conn.db, conn.out.resp3);
+                if on.len() > 1 {
+                    let started = Instant::now();
+                    let mark = conn.out.buf.len();
+                    let bytes =
+                        super::multishard::atomic_held(rt, &held, q.spec, &argv, db, resp3).await;
+                    conn.out.raw(&bytes);
+                    rt.count_call(q.spec.name, started, &conn.out.buf[mark..]);
+                } else {
+                    let shard = on.first().copied().unwrap_or(rt.id);
+                    let (spec, args) = (q.spec, q.args);
+                    let run = move |rt: &Rc<ShardRt>| {
+                        let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+                        let mut out = Out::new(resp3);
+                        let mut clock = rt.clock();
+                        rt.exec(spec, &argv, db, &mut out, &mut clock, &rt.settings());
+                        out.buf
+                    };
+                    let bytes = if shard == rt.id {
+                        // Held by us, or a keyless command: run here.
+                        run(rt)
+                    } else {
+                        held.run(shard, run).await
+                    };
+                    conn.out.raw(&bytes);
+                }
+            }
+        }
+    }
+    drop(held);
+    true
+}

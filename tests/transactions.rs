@@ -1,0 +1,247 @@
+//! MULTI/EXEC/WATCH under concurrency (shards 4): WATCH sees changes made
+//! through any connection (so any shard) and any path, and a transaction
+//! whose keys span shards is never seen half done.
+
+mod common;
+
+use common::{keys_on_distinct_shards, redis_client, Server};
+use redis::Value;
+use std::thread;
+
+const SHARDS: usize = 4;
+
+fn ok(c: &mut redis::Connection, args: &[&str]) {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    let _: Value = cmd.query(c).unwrap();
+}
+
+/// MULTI, the commands (each must answer QUEUED), EXEC's raw reply.
+fn transaction(c: &mut redis::Connection, cmds: &[Vec<String>]) -> Value {
+    let _: String = redis::cmd("MULTI").query(c).unwrap();
+    for args in cmds {
+        let mut cmd = redis::cmd(&args[0]);
+        for a in &args[1..] {
+            cmd.arg(a);
+        }
+        let queued: String = cmd.query(c).unwrap();
+        assert_eq!(queued, "QUEUED");
+    }
+    redis::cmd("EXEC").query(c).unwrap()
+}
+
+fn argv(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|s| s.to_string()).collect()
+}
+
+/// Optimistic locking: clients increment one counter with WATCH/GET/
+/// MULTI/SET/EXEC, retrying when EXEC fails. Without a correct WATCH some
+/// increments would be lost.
+#[test]
+fn watch_makes_check_and_set_increments_exact() {
+    let server = Server::shardis(SHARDS, &[]);
+    let port = server.port;
+    let (clients, per_client) = (6, 60);
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut c = redis_client(port);
+                let mut retries = 0;
+                for _ in 0..per_client {
+                    loop {
+                        ok(&mut c, &["WATCH", "counter"]);
+                        let v: Option<i64> =
+                            redis::cmd("GET").arg("counter").query(&mut c).unwrap();
+                        let next = (v.unwrap_or(0) + 1).to_string();
+                        match transaction(&mut c, &[argv(&["SET", "counter", &next])]) {
+                            Value::Nil => retries += 1,
+                            Value::Array(items) => {
+                                assert_eq!(items, vec![Value::Okay]);
+                                break;
+                            }
+                            other => panic!("EXEC answered {other:?}"),
+                        }
+                    }
+                }
+                retries
+            })
+        })
+        .collect();
+    let retries: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let mut c = redis_client(port);
+    let total: i64 = redis::cmd("GET").arg("counter").query(&mut c).unwrap();
+    assert_eq!(
+        total,
+        (clients * per_client) as i64,
+        "lost updates ({retries} retries)"
+    );
+}
+
+/// A watched key changed through other connections (spread over the
+/// shards by the kernel) by plain, multi-shard and transactional writes
+/// fails the EXEC; changes to other keys don't.
+#[test]
+fn watch_sees_changes_from_every_connection_and_path() {
+    let server = Server::shardis(SHARDS, &[]);
+    let port = server.port;
+    let k = keys_on_distinct_shards("w:", 4, SHARDS);
+    let mut watcher = redis_client(port);
+    let mut others: Vec<redis::Connection> = (0..8).map(|_| redis_client(port)).collect();
+    let writes: Vec<Vec<String>> = vec![
+        argv(&["SET", &k[1], "x"]),
+        argv(&["DEL", &k[1]]),
+        argv(&["MSET", &k[0], "a", &k[1], "b", &k[2], "c"]),
+        argv(&["RENAME", &k[2], &k[1]]),
+        argv(&["MSETNX", &k[1], "y", &k[3], "z"]),
+        argv(&["COPY", &k[0], &k[1], "REPLACE"]),
+        argv(&["EXPIRE", &k[1], "1000"]),
+        argv(&["FLUSHALL"]),
+    ];
+    for (n, w) in writes.iter().enumerate() {
+        // Make the key exist (so deletions change it; MSETNX needs it
+        // missing), watch, change.
+        if w[0] == "MSETNX" {
+            ok(&mut watcher, &["DEL", &k[1]]);
+        } else {
+            ok(&mut watcher, &["SET", &k[1], "base"]);
+        }
+        ok(&mut watcher, &["SET", &k[2], "base2"]);
+        ok(&mut watcher, &["DEL", &k[3]]);
+        ok(&mut watcher, &["WATCH", &k[1]]);
+        let other = &mut others[n % 8];
+        let mut cmd = redis::cmd(&w[0]);
+        for a in &w[1..] {
+            cmd.arg(a);
+        }
+        let _: Value = cmd.query(other).unwrap();
+        let r = transaction(&mut watcher, &[argv(&["GET", &k[0]])]);
+        assert_eq!(
+            r,
+            Value::Nil,
+            "{w:?} through connection {n} did not fail EXEC"
+        );
+    }
+    // Changed inside another client's cross-shard transaction.
+    for (n, other) in others.iter_mut().enumerate() {
+        ok(&mut watcher, &["WATCH", &k[1], &k[3]]);
+        let r = transaction(
+            other,
+            &[
+                argv(&["SET", &k[0], "t"]),
+                argv(&["INCR", if n % 2 == 0 { &k[1] } else { &k[3] }]),
+            ],
+        );
+        assert!(matches!(r, Value::Array(_)), "{r:?}");
+        let r = transaction(&mut watcher, &[argv(&["PING"])]);
+        assert_eq!(
+            r,
+            Value::Nil,
+            "a transaction's write on connection {n} was missed"
+        );
+    }
+    // Writes to other keys, and writes before WATCH, leave EXEC alone.
+    for other in others.iter_mut() {
+        ok(other, &["SET", &k[1], "before"]);
+        ok(&mut watcher, &["WATCH", &k[1]]);
+        ok(other, &["SET", &k[0], "unrelated"]);
+        ok(other, &["MSET", &k[2], "1", &k[3], "2"]);
+        let r = transaction(&mut watcher, &[argv(&["GET", &k[1]])]);
+        assert_eq!(r, Value::Array(vec![Value::BulkString(b"before".to_vec())]));
+    }
+}
+
+/// A writer keeps setting four keys on four shards to the same value in
+/// one transaction; readers reading all four in a transaction always see
+/// them equal, and the final state is the last round's.
+#[test]
+fn cross_shard_transaction_is_never_seen_half_done() {
+    let server = Server::shardis(SHARDS, &[]);
+    let port = server.port;
+    let k = keys_on_distinct_shards("atom:", 4, SHARDS);
+    let mut c = redis_client(port);
+    ok(
+        &mut c,
+        &["MSET", &k[0], "0", &k[1], "0", &k[2], "0", &k[3], "0"],
+    );
+    let rounds = 300;
+    let writer = {
+        let k = k.clone();
+        thread::spawn(move || {
+            let mut c = redis_client(port);
+            for i in 1..=rounds {
+                let v = i.to_string();
+                let cmds: Vec<Vec<String>> = k
+                    .iter()
+                    .map(|key| argv(&["SET", key, &v]))
+                    .chain(std::iter::once(argv(&["INCR", &k[0]])))
+                    .chain(std::iter::once(argv(&["DECR", &k[0]])))
+                    .collect();
+                match transaction(&mut c, &cmds) {
+                    Value::Array(items) => assert_eq!(items.len(), 6),
+                    other => panic!("EXEC answered {other:?}"),
+                }
+            }
+        })
+    };
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let k = k.clone();
+            thread::spawn(move || {
+                let mut c = redis_client(port);
+                let mut seen = 0;
+                for _ in 0..400 {
+                    let cmds: Vec<Vec<String>> = k.iter().map(|key| argv(&["GET", key])).collect();
+                    let Value::Array(items) = transaction(&mut c, &cmds) else {
+                        panic!("EXEC failed");
+                    };
+                    assert!(
+                        items.windows(2).all(|w| w[0] == w[1]),
+                        "partial transaction seen: {items:?}"
+                    );
+                    seen += 1;
+                }
+                seen
+            })
+        })
+        .collect();
+    writer.join().unwrap();
+    for r in readers {
+        assert_eq!(r.join().unwrap(), 400);
+    }
+    let got: Vec<String> = redis::cmd("MGET").arg(&k).query(&mut c).unwrap();
+    assert_eq!(got, vec![rounds.to_string(); 4]);
+}
+
+/// CLIENT LIST shows a client in MULTI with flag `x` and its queue length,
+/// and flag `d` once a watched key changed.
+#[test]
+fn client_list_shows_multi_state() {
+    let server = Server::shardis(SHARDS, &[]);
+    let port = server.port;
+    let mut a = redis_client(port);
+    let mut b = redis_client(port);
+    let id: i64 = redis::cmd("CLIENT").arg("ID").query(&mut a).unwrap();
+    let line = |b: &mut redis::Connection| -> String {
+        let list: String = redis::cmd("CLIENT").arg("LIST").query(b).unwrap();
+        list.lines()
+            .find(|l| l.starts_with(&format!("id={id} ")))
+            .expect("client listed")
+            .to_string()
+    };
+    assert!(line(&mut b).contains(" flags=N "), "{}", line(&mut b));
+    assert!(line(&mut b).contains(" multi=-1 "));
+    ok(&mut a, &["WATCH", "cl"]);
+    ok(&mut b, &["SET", "cl", "1"]);
+    assert!(line(&mut b).contains(" flags=d "), "{}", line(&mut b));
+    let _: String = redis::cmd("MULTI").query(&mut a).unwrap();
+    let _: String = redis::cmd("SET").arg("x").arg("1").query(&mut a).unwrap();
+    let _: String = redis::cmd("GET").arg("x").query(&mut a).unwrap();
+    let l = line(&mut b);
+    assert!(l.contains(" flags=xd ") && l.contains(" multi=2 "), "{l}");
+    let r: Value = redis::cmd("EXEC").query(&mut a).unwrap();
+    assert_eq!(r, Value::Nil);
+    let l = line(&mut b);
+    assert!(l.contains(" flags=N ") && l.contains(" multi=-1 "), "{l}");
+}
