@@ -7,6 +7,7 @@
 use super::connection::REDIS_VERSION;
 use super::spec::{Acl, CommandSpec, Flags, Handler};
 use super::table;
+use crate::persist::snapshot;
 use crate::server::blocking::{BLOCKED_CLIENTS, TIMEOUT_TABLE};
 use crate::server::conn::Conn;
 use crate::server::mesh;
@@ -445,10 +446,10 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
                 "rdb_last_bgsave_status" => "ok",
                 "rdb_last_bgsave_time_sec" => -1,
                 "rdb_current_bgsave_time_sec" => -1,
-                "rdb_saves" => 0,
+                "rdb_saves" => snapshot::RDB_SAVES.load(Ordering::Relaxed),
                 "rdb_last_cow_size" => 0,
-                "rdb_last_load_keys_expired" => 0,
-                "rdb_last_load_keys_loaded" => 0,
+                "rdb_last_load_keys_expired" => snapshot::LOAD_KEYS_EXPIRED.load(Ordering::Relaxed),
+                "rdb_last_load_keys_loaded" => snapshot::LOAD_KEYS_LOADED.load(Ordering::Relaxed),
                 "aof_enabled" => 0,
                 "aof_rewrite_in_progress" => 0,
                 "aof_rewrite_scheduled" => 0,

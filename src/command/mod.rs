@@ -21,6 +21,7 @@ pub mod keys;
 pub mod ldouble;
 pub mod lists;
 pub mod object;
+pub mod save;
 pub mod scan;
 pub mod server;
 pub mod sets;
@@ -162,6 +163,7 @@ impl Table {
             blocking::COMMANDS,
             sort::COMMANDS,
             dump::COMMANDS,
+            save::COMMANDS,
             transactions::COMMANDS,
         ];
         let mut by_name = HashMap::default();

@@ -66,8 +66,8 @@ fn time(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     })
 }
 
-/// LASTSAVE: nothing is saved yet, so the start time (as Redis reports
-/// before its first save).
+/// LASTSAVE: the time of the last successful SAVE, else the start time
+/// (as Redis reports before its first save).
 fn lastsave(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
         conn.out
@@ -75,8 +75,8 @@ fn lastsave(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     })
 }
 
-/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]. Shardis persists
-/// nothing yet, so every form exits at once (SAVE saves nothing); no
+/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]. SAVE writes the RDB
+/// file first (command/save.rs); the other forms exit at once; no
 /// shutdown is ever in progress, so ABORT always says so.
 fn shutdown(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
@@ -100,8 +100,14 @@ fn shutdown(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         if abort {
             return conn.out.error("ERR No shutdown in progress.");
         }
+        // No `save` rules exist (refused by the config), so only SAVE
+        // saves; a failed save keeps the server up, as in Redis.
         if save {
-            crate::warning!("SHUTDOWN SAVE: Shardis has no persistence yet, nothing was saved");
+            crate::notice!("Saving the final RDB snapshot before exiting.");
+            if !super::save::save_all(&conn.rt).await {
+                crate::warning!("Error trying to save the DB, can't exit.");
+                return conn.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
+            }
         }
         crate::server::probe::shutdown(&conn.rt.shared)
     })

@@ -1,4 +1,5 @@
-//! Persistence formats. So far: the RDB value codec shared by DUMP /
-//! RESTORE (and, later, RDB files and replication).
+//! Persistence formats: the RDB value codec shared by DUMP / RESTORE, RDB
+//! files, and saving / loading the keyspace as one (`snapshot`).
 
 pub mod rdb;
+pub mod snapshot;

@@ -41,6 +41,12 @@ pub fn run(config: Config) -> Result<(), String> {
     let port = config.get_i64("port") as u16;
     let backlog = config.get_i64("tcp-backlog") as i32;
     let binds = listen::bind_addrs(&config.get_str("bind"), port)?;
+    // Load `dir/dbfilename` (cwd is `dir`) before any shard serves; each
+    // shard installs its own keys below (persist/snapshot.rs).
+    let load_started = std::time::Instant::now();
+    let preload = load_rdb(&config, nshards)?;
+    let loaded_from_disk = preload.is_some();
+    let preload = Arc::new(std::sync::Mutex::new(preload.map(|p| p.per_shard)));
     let shared = Arc::new(Shared::new(config, nshards, pin));
 
     let mesh = MeshBuilder::full(nshards, MESH_CAPACITY);
@@ -52,11 +58,12 @@ pub fn run(config: Config) -> Result<(), String> {
         } else {
             Placement::Unbound
         };
-        let (shared, mesh, binds, ready) = (
+        let (shared, mesh, binds, ready, preload) = (
             shared.clone(),
             mesh.clone(),
             binds.clone(),
             ready_tx.clone(),
+            preload.clone(),
         );
         let builder = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
@@ -74,6 +81,15 @@ pub fn run(config: Config) -> Result<(), String> {
                 // A shard's id is its place in the mesh: slots follow it.
                 let id = senders.peer_id();
                 let rt = Rc::new(ShardRt::new(id, nshards, shared, senders));
+                // This shard's keys from the RDB file, if one was loaded.
+                let keys = preload
+                    .lock()
+                    .ok()
+                    .and_then(|mut p| p.as_mut().map(|v| std::mem::take(&mut v[id])));
+                if let Some(keys) = keys {
+                    let lru = rt.lru_clock();
+                    crate::persist::snapshot::install(&mut rt.core.borrow_mut().store, keys, lru);
+                }
                 for (_, rx) in receivers.streams() {
                     glommio::spawn_local(mesh::serve_peer(rt.clone(), rx)).detach();
                 }
@@ -115,6 +131,12 @@ pub fn run(config: Config) -> Result<(), String> {
             Err(_) => return Err("a shard stopped during start-up".into()),
         }
     }
+    if loaded_from_disk {
+        crate::notice!(
+            "DB loaded from disk: {:.3} seconds",
+            load_started.elapsed().as_secs_f64()
+        );
+    }
     crate::notice!(
         "Shardis {} started: {} shard(s), {}, port {}",
         env!("CARGO_PKG_VERSION"),
@@ -128,6 +150,41 @@ pub fn run(config: Config) -> Result<(), String> {
         let _ = h.join();
     }
     Ok(())
+}
+
+/// Reads `dbfilename` (relative to `dir`, the working directory) if it
+/// exists; a bad file is a one-line start-up error.
+fn load_rdb(
+    config: &Config,
+    nshards: usize,
+) -> Result<Option<crate::persist::snapshot::Preload>, String> {
+    use crate::persist::snapshot;
+    let path = config.get_str("dbfilename");
+    let limits = crate::store::EncodingLimits::from_config(config);
+    let databases = config.get_i64("databases") as usize;
+    let checksum = config.get_bool("rdbchecksum");
+    let now = shared::unix_ms();
+    let Some(p) = snapshot::load_file(&path, nshards, databases, &limits, checksum, now)? else {
+        return Ok(None);
+    };
+    let st = &p.stats;
+    let aux = |k: &str| {
+        st.aux
+            .iter()
+            .find(|(n, _)| n == k.as_bytes())
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    };
+    if let Some(v) = aux("redis-ver") {
+        crate::notice!("Loading RDB produced by version {v}");
+    }
+    crate::notice!(
+        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        st.loaded,
+        st.expired
+    );
+    snapshot::LOAD_KEYS_LOADED.store(st.loaded, Ordering::Relaxed);
+    snapshot::LOAD_KEYS_EXPIRED.store(st.expired, Ordering::Relaxed);
+    Ok(Some(p))
 }
 
 async fn accept_loop(rt: Rc<ShardRt>, listener: glommio::net::TcpListener) {

@@ -8,7 +8,8 @@
 //! - [`string`]: string encoding (plain, integer, LZF);
 //! - [`ziplist`]: the pre-7.0 ziplist and zipmap blobs (read only);
 //! - [`encode`] / [`decode`]: whole values, type byte first;
-//! - [`payload`]: the DUMP payload (value + version + CRC64).
+//! - [`payload`]: the DUMP payload (value + version + CRC64);
+//! - [`file`]: whole RDB files (header, AUX, SELECTDB, keys, EOF + CRC64).
 //!
 //! Decoding never panics: every length, blob and member is checked and a
 //! bad input is an [`RdbError`].
@@ -16,6 +17,7 @@
 pub mod crc64;
 pub mod decode;
 pub mod encode;
+pub mod file;
 pub mod length;
 pub mod lzf;
 pub mod payload;

@@ -1,0 +1,96 @@
+//! SAVE: the whole keyspace to `dir/dbfilename` as an RDB file.
+//!
+//! As in Redis, SAVE blocks: every shard is held (ascending order, as
+//! FLUSHALL) while each serializes its own keys and while the file is
+//! written, so the file is one point in time and the change counters
+//! reset exactly at it. BGSAVE is not offered (no fork-free background
+//! snapshot yet).
+
+use super::spec::{Acl, CommandSpec, Flags, Handler};
+use crate::persist::rdb::encode::EncodeOpts;
+use crate::persist::snapshot;
+use crate::server::conn::Conn;
+use crate::server::mesh;
+use crate::server::shard::ShardRt;
+use crate::server::shared::unix_ms;
+use futures::future::LocalBoxFuture;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+
+pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
+    name: "save",
+    arity: 1,
+    flags: Flags::ADMIN
+        .with(Flags::NOSCRIPT)
+        .with(Flags::NO_ASYNC_LOADING)
+        .with(Flags::NO_MULTI),
+    acl: Acl::ADMIN.with_bits(Acl::SLOW).with_bits(Acl::DANGEROUS),
+    handler: Handler::Conn(save),
+    group: "server",
+    since: "1.0.0",
+    summary: "Synchronously save the dataset to disk",
+    complexity: "O(N) where N is the total number of keys in all databases",
+    ..CommandSpec::DEFAULT
+}];
+
+/// SAVE: +OK, or Redis's bare "-ERR" when the file could not be written
+/// (the log says why).
+fn save(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(async move {
+        if save_all(&conn.rt).await {
+            conn.out.ok();
+        } else {
+            conn.out.error("ERR");
+        }
+    })
+}
+
+/// Saves every shard's keys to `dbfilename`, holding all shards; on
+/// success resets the change counters and LASTSAVE. Also SHUTDOWN SAVE.
+pub async fn save_all(rt: &Rc<ShardRt>) -> bool {
+    let (dbfilename, checksum, lru_policy) = rt.shared.read_config(|c| {
+        (
+            c.get_str("dbfilename"),
+            c.get_bool("rdbchecksum"),
+            c.get_str("maxmemory-policy").ends_with("-lru"),
+        )
+    });
+    let settings = rt.settings();
+    let opts = EncodeOpts {
+        compress: rt.shared.read_config(|c| c.get_bool("rdbcompression")),
+        list_fill: settings.exec.encodings.list_max_listpack_size,
+    };
+    snapshot::RDB_SAVES.fetch_add(1, Ordering::Relaxed);
+    let shards: Vec<usize> = (0..rt.nshards).collect();
+    let held = mesh::hold(rt, &shards).await;
+    let now_ms = unix_ms();
+    let mut parts = Vec::with_capacity(shards.len());
+    for &s in &shards {
+        parts.push(
+            held.run(s, move |rt| {
+                let lru_now = lru_policy.then(|| rt.lru_clock());
+                snapshot::serialize_store(&rt.core.borrow().store, now_ms, &opts, lru_now)
+            })
+            .await,
+        );
+    }
+    let image = snapshot::assemble(&parts, now_ms / 1000, checksum);
+    drop(parts);
+    let ok = match snapshot::write_atomically(&image, &dbfilename) {
+        Ok(()) => true,
+        Err(e) => {
+            crate::warning!("{e}");
+            false
+        }
+    };
+    if ok {
+        for &s in &shards {
+            held.run(s, |rt| rt.core.borrow_mut().dirty = 0).await;
+        }
+        rt.shared
+            .lastsave_unix
+            .store(now_ms / 1000, Ordering::Relaxed);
+    }
+    drop(held);
+    ok
+}
