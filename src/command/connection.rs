@@ -122,8 +122,13 @@ const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is dis
 /// PING [message]
 fn ping(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        // (In RESP2 subscribe mode Redis answers ["pong", msg]; that
-        // arrives with pub/sub.)
+        // RESP2 subscribe mode: ["pong", msg or ""], as Redis.
+        if args.len() <= 2 && conn.pubsub.restricted(conn.out.resp3) {
+            conn.out.array(2);
+            conn.out.bulk(b"pong");
+            conn.out.bulk(args.get(1).map_or(&b""[..], |m| m));
+            return;
+        }
         match args.len() {
             1 => conn.out.simple("PONG"),
             2 => conn.out.bulk(&args[1]),
@@ -299,6 +304,8 @@ fn reset(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
         // Leaves MULTI and unwatches, as Redis's RESET.
         crate::server::transaction::discard_state(conn).await;
+        // Drops every (P|S)SUBSCRIBE subscription, silently.
+        crate::server::pubsub::forget(&mut conn.pubsub);
         conn.set_db(0);
         conn.set_resp3(false);
         conn.info.name.borrow_mut().clear();

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod ldouble;
 pub mod lists;
 pub mod object;
+pub mod pubsub;
 pub mod save;
 pub mod scan;
 pub mod server;
@@ -165,6 +166,7 @@ impl Table {
             dump::COMMANDS,
             save::COMMANDS,
             transactions::COMMANDS,
+            pubsub::COMMANDS,
         ];
         let mut by_name = HashMap::default();
         let mut all = Vec::new();

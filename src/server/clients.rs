@@ -30,6 +30,8 @@ pub struct ClientInfo {
     pub multi: Cell<i64>,
     /// Set when a WATCHed key changed (flag `d`); EXEC then fails.
     pub dirty_cas: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Subscription counts (`sub=`, `psub=`, `ssub=`, flag `P`; pubsub.rs).
+    pub pubsub: super::pubsub::Counts,
 }
 
 impl ClientInfo {
@@ -39,6 +41,9 @@ impl ClientInfo {
     pub fn describe(&self, now_ms: u64) -> String {
         let mut flags = String::new();
         let multi = self.multi.get();
+        if self.pubsub.active() {
+            flags.push('P');
+        }
         if multi >= 0 {
             flags.push('x');
         }
@@ -55,7 +60,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -65,6 +70,9 @@ impl ClientInfo {
             now_ms.saturating_sub(self.last_interaction_ms.get()) / 1000,
             flags,
             self.db.get(),
+            self.pubsub.sub.get(),
+            self.pubsub.psub.get(),
+            self.pubsub.ssub.get(),
             multi,
             self.qbuf.get(),
             16384usize.saturating_sub(self.qbuf.get()),
@@ -75,10 +83,14 @@ impl ClientInfo {
         )
     }
 
-    /// Redis's client type name: every Shardis client is `normal` until
-    /// pub/sub and replication arrive.
+    /// Redis's client type name: `pubsub` while subscribed, else
+    /// `normal` (no replication yet).
     pub fn type_name(&self) -> &'static str {
-        "normal"
+        if self.pubsub.active() {
+            "pubsub"
+        } else {
+            "normal"
+        }
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Conn {
     pub settings: Rc<Settings>,
     /// MULTI queue and WATCHed keys (transaction.rs).
     pub tx: super::transaction::TxState,
+    /// Pub/Sub subscriptions and the message queue (pubsub.rs).
+    pub pubsub: super::pubsub::ConnPubsub,
 }
 
 impl Conn {
@@ -77,6 +79,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         block: Default::default(),
         multi: Cell::new(-1),
         dirty_cas: Default::default(),
+        pubsub: Default::default(),
     });
     let (kill_tx, mut kill_rx) = oneshot::channel::<()>();
     rt.clients.borrow_mut().add(info.clone(), kill_tx);
@@ -91,6 +94,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         close: false,
         settings,
         tx: Default::default(),
+        pubsub: super::pubsub::ConnPubsub::new(info.clone()),
     };
 
     let mut buf: Vec<u8> = vec![0; READ_CHUNK];
@@ -121,18 +125,41 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
                     0,
                 );
             }
-            let timeout = conn.settings.timeout_secs;
-            let read = std::pin::pin!(stream.read(&mut buf[filled..]));
-            let n = if timeout > 0 {
-                let idle = std::pin::pin!(glommio::timer::sleep(Duration::from_secs(timeout)));
-                match select(select(read, idle), &mut kill_rx).await {
-                    Either::Left((Either::Left((r, _)), _)) => r,
-                    _ => break 'conn,
-                }
+            // Pub/Sub: a subscriber also waits for messages and writes
+            // them out as they arrive; subscribers never time out (Redis).
+            let timeout = if conn.pubsub.active() {
+                0
             } else {
-                match select(read, &mut kill_rx).await {
-                    Either::Left((r, _)) => r,
-                    Either::Right(_) => break 'conn,
+                conn.settings.timeout_secs
+            };
+            let sub = conn.pubsub.sub.clone();
+            let n = loop {
+                let event = {
+                    let read = std::pin::pin!(stream.read(&mut buf[filled..]));
+                    let input = select(read, sub.ready());
+                    if timeout > 0 {
+                        let idle =
+                            std::pin::pin!(glommio::timer::sleep(Duration::from_secs(timeout)));
+                        match select(select(input, idle), &mut kill_rx).await {
+                            Either::Left((Either::Left((Either::Left((r, _)), _)), _)) => Some(r),
+                            Either::Left((Either::Left((Either::Right(_), _)), _)) => None,
+                            _ => break 'conn,
+                        }
+                    } else {
+                        match select(input, &mut kill_rx).await {
+                            Either::Left((Either::Left((r, _)), _)) => Some(r),
+                            Either::Left((Either::Right(_), _)) => None,
+                            Either::Right(_) => break 'conn,
+                        }
+                    }
+                };
+                match event {
+                    Some(r) => break r,
+                    None => {
+                        if !write_messages(&rt, &sub, &mut stream).await {
+                            break 'conn;
+                        }
+                    }
                 }
             };
             let n = match n {
@@ -268,10 +295,37 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         }
     }
     let _ = stream.close().await;
+    // Drop this connection's subscriptions from the shard's registry.
+    super::pubsub::forget(&mut conn.pubsub);
     // Forget this connection's WATCHed keys on their shards.
     super::transaction::unwatch_all(&mut conn).await;
     rt.clients.borrow_mut().remove(id);
     shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Writes a subscriber's queued messages; false when the connection must
+/// close (write error, or closed for its output buffer limit meanwhile).
+async fn write_messages(
+    rt: &ShardRt,
+    sub: &super::pubsub::Subscriber,
+    stream: &mut TcpStream,
+) -> bool {
+    if sub.is_closed() {
+        return false;
+    }
+    let bytes = sub.take();
+    if bytes.is_empty() {
+        return true;
+    }
+    {
+        let stats = &mut rt.core.borrow_mut().stats;
+        stats.net_output_bytes += bytes.len() as u64;
+        stats.writes_processed += 1;
+    }
+    let write = std::pin::pin!(stream.write_all(&bytes));
+    let ok = matches!(select(write, sub.closed()).await, Either::Left((Ok(()), _)));
+    sub.written();
+    ok
 }
 
 /// Resolves when the connection must close while a command of its batch

@@ -73,6 +73,23 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         if conn.close {
             return;
         }
+        // RESP2 subscribe mode (pubsub.rs): one request at a time, only
+        // the Pub/Sub commands, PING, QUIT and RESET run.
+        if conn.pubsub.restricted(conn.out.resp3) {
+            match &plans[i] {
+                Plan::Refused(name, msg) => refuse(conn, name, msg),
+                Plan::OnShard(spec, _) | Plan::Alone(spec) => {
+                    if allowed_in_subscribe_mode(spec.name) {
+                        run_alone(conn, spec, cmds.get(i)).await;
+                    } else {
+                        let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", spec.name);
+                        refuse(conn, spec.name, &msg);
+                    }
+                }
+            }
+            i += 1;
+            continue;
+        }
         // In MULTI, requests are queued one by one (transaction.rs).
         if conn.tx.in_multi() {
             let planned = match &plans[i] {
@@ -100,6 +117,22 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
             i += 1;
         }
     }
+}
+
+/// Commands a RESP2 subscriber may run (Redis 7.0's processCommand).
+fn allowed_in_subscribe_mode(name: &str) -> bool {
+    matches!(
+        name,
+        "subscribe"
+            | "ssubscribe"
+            | "psubscribe"
+            | "unsubscribe"
+            | "sunsubscribe"
+            | "punsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
 }
 
 /// Checks a request as Redis's `processCommand` does, in the same order:

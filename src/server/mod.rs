@@ -14,6 +14,7 @@ pub mod log;
 pub mod mesh;
 mod multishard;
 pub mod probe;
+pub mod pubsub;
 pub mod shard;
 pub mod shared;
 pub mod transaction;
