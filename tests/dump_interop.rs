@@ -4,56 +4,23 @@
 
 mod common;
 
-use common::{redis_available, Conn, Server};
-
-/// The payload of a DUMP bulk reply.
-fn bulk(reply: &[u8]) -> Vec<u8> {
-    assert_eq!(
-        reply[0],
-        b'$',
-        "not a bulk: {}",
-        common::escape_short(reply, 200)
-    );
-    let nl = reply.iter().position(|&b| b == b'\n').unwrap();
-    let n: usize = std::str::from_utf8(&reply[1..nl - 1])
-        .unwrap()
-        .parse()
-        .unwrap();
-    reply[nl + 1..nl + 1 + n].to_vec()
-}
-
-/// The elements of a flat array-of-bulks reply.
-fn items(reply: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let nl = reply.iter().position(|&b| b == b'\n').unwrap();
-    let mut p = nl + 1;
-    while p < reply.len() {
-        let e = p + reply[p..].iter().position(|&b| b == b'\n').unwrap();
-        let n: usize = std::str::from_utf8(&reply[p + 1..e - 1])
-            .unwrap()
-            .parse()
-            .unwrap();
-        out.push(reply[e + 1..e + 1 + n].to_vec());
-        p = e + 1 + n + 2;
-    }
-    out
-}
+use common::{bulk_items, bulk_payload, redis_available, Conn, Server};
 
 /// A value's content in a canonical form (unordered types sorted), and
 /// its encoding.
 fn content(c: &mut Conn, key: &str) -> (Vec<Vec<u8>>, Vec<u8>) {
     let t = c.cmd(&["TYPE", key]);
     let mut v = match &t[..] {
-        b"+string\r\n" => vec![bulk(&c.cmd(&["GET", key]))],
-        b"+list\r\n" => items(&c.cmd(&["LRANGE", key, "0", "-1"])),
-        b"+zset\r\n" => items(&c.cmd(&["ZRANGE", key, "0", "-1", "WITHSCORES"])),
+        b"+string\r\n" => vec![bulk_payload(&c.cmd(&["GET", key]))],
+        b"+list\r\n" => bulk_items(&c.cmd(&["LRANGE", key, "0", "-1"])),
+        b"+zset\r\n" => bulk_items(&c.cmd(&["ZRANGE", key, "0", "-1", "WITHSCORES"])),
         b"+set\r\n" => {
-            let mut v = items(&c.cmd(&["SMEMBERS", key]));
+            let mut v = bulk_items(&c.cmd(&["SMEMBERS", key]));
             v.sort();
             v
         }
         b"+hash\r\n" => {
-            let flat = items(&c.cmd(&["HGETALL", key]));
+            let flat = bulk_items(&c.cmd(&["HGETALL", key]));
             let mut pairs: Vec<Vec<u8>> = flat
                 .chunks(2)
                 .map(|p| [&p[0][..], b"=", &p[1][..]].concat())
@@ -129,7 +96,7 @@ fn cases() -> Vec<(String, Vec<String>)> {
 }
 
 fn transfer(from: &mut Conn, to: &mut Conn, key: &str, from_name: &str, to_name: &str) {
-    let p = bulk(&from.cmd(&["DUMP", key]));
+    let p = bulk_payload(&from.cmd(&["DUMP", key]));
     let r = to.cmd(&[&b"RESTORE"[..], key.as_bytes(), b"0", &p, b"REPLACE"]);
     assert_eq!(
         r,

@@ -6,43 +6,11 @@
 
 mod common;
 
-use common::{redis_available, Conn, Server, TempDir};
+use common::{bulk_items, bulk_payload, redis_available, Conn, Server, TempDir};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn bulk(reply: &[u8]) -> Vec<u8> {
-    assert_eq!(
-        reply[0],
-        b'$',
-        "not a bulk: {}",
-        common::escape_short(reply, 200)
-    );
-    let nl = reply.iter().position(|&b| b == b'\n').unwrap();
-    let n: usize = std::str::from_utf8(&reply[1..nl - 1])
-        .unwrap()
-        .parse()
-        .unwrap();
-    reply[nl + 1..nl + 1 + n].to_vec()
-}
-
-/// The elements of a flat array-of-bulks reply.
-fn items(reply: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let nl = reply.iter().position(|&b| b == b'\n').unwrap();
-    let mut p = nl + 1;
-    while p < reply.len() {
-        let e = p + reply[p..].iter().position(|&b| b == b'\n').unwrap();
-        let n: usize = std::str::from_utf8(&reply[p + 1..e - 1])
-            .unwrap()
-            .parse()
-            .unwrap();
-        out.push(reply[e + 1..e + 1 + n].to_vec());
-        p = e + 1 + n + 2;
-    }
-    out
-}
 
 /// What a key holds, comparable across servers: TYPE, content (unordered
 /// types sorted), OBJECT ENCODING, and whether / roughly how long it lives.
@@ -61,16 +29,16 @@ fn key_state(c: &mut Conn, key: &[u8]) -> KeyState {
         c.cmd(&a)
     };
     let mut content = match &t[..] {
-        b"+string\r\n" => vec![bulk(&cmd(c, &[b"GET"]))],
-        b"+list\r\n" => items(&cmd(c, &[b"LRANGE", b"0", b"-1"])),
-        b"+zset\r\n" => items(&cmd(c, &[b"ZRANGE", b"0", b"-1", b"WITHSCORES"])),
+        b"+string\r\n" => vec![bulk_payload(&cmd(c, &[b"GET"]))],
+        b"+list\r\n" => bulk_items(&cmd(c, &[b"LRANGE", b"0", b"-1"])),
+        b"+zset\r\n" => bulk_items(&cmd(c, &[b"ZRANGE", b"0", b"-1", b"WITHSCORES"])),
         b"+set\r\n" => {
-            let mut v = items(&cmd(c, &[b"SMEMBERS"]));
+            let mut v = bulk_items(&cmd(c, &[b"SMEMBERS"]));
             v.sort();
             v
         }
         b"+hash\r\n" => {
-            let flat = items(&cmd(c, &[b"HGETALL"]));
+            let flat = bulk_items(&cmd(c, &[b"HGETALL"]));
             let mut v: Vec<Vec<u8>> = flat
                 .chunks(2)
                 .map(|p| [&p[0][..], b"=", &p[1][..]].concat())
@@ -103,7 +71,7 @@ fn snapshot(c: &mut Conn) -> BTreeMap<(usize, Vec<u8>), KeyState> {
     let mut out = BTreeMap::new();
     for db in 0..16 {
         assert_eq!(c.cmd(&["SELECT", &db.to_string()]), b"+OK\r\n");
-        for k in items(&c.cmd(&["KEYS", "*"])) {
+        for k in bulk_items(&c.cmd(&["KEYS", "*"])) {
             let st = key_state(c, &k);
             out.insert((db, k), st);
         }
@@ -207,7 +175,7 @@ fn copy_dump(from: &Path, to: &Path) {
 }
 
 fn info_field(c: &mut Conn, field: &str) -> String {
-    let s = String::from_utf8(bulk(&c.cmd(&["INFO", "persistence"]))).unwrap();
+    let s = String::from_utf8(bulk_payload(&c.cmd(&["INFO", "persistence"]))).unwrap();
     s.lines()
         .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
         .unwrap_or_else(|| panic!("no {field} in INFO"))

@@ -167,16 +167,7 @@ fn blmpop(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 }
 
 fn bzmpop(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    let parsed = parse_mpop(&args, |w| {
-        let max = if is(w, "min") {
-            false
-        } else if is(w, "max") {
-            true
-        } else {
-            return None;
-        };
-        Some(BlockOp::ZPop { max, count: None })
-    });
+    let parsed = parse_mpop(&args, zpop_side);
     Box::pin(run(conn, parsed))
 }
 
@@ -461,16 +452,7 @@ pub async fn run_in_exec(conn: &mut Conn, held: &mesh::Held<'_>, args: Vec<Vec<u
         "blmpop" => parse_mpop(&args, |w| {
             End::parse(w).map(|end| BlockOp::ListPop { end, count: None })
         }),
-        "bzmpop" => parse_mpop(&args, |w| {
-            let max = if is(w, "min") {
-                false
-            } else if is(w, "max") {
-                true
-            } else {
-                return None;
-            };
-            Some(BlockOp::ZPop { max, count: None })
-        }),
+        "bzmpop" => parse_mpop(&args, zpop_side),
         _ => Err("ERR unknown blocking command"),
     };
     let mut req = match parsed {
@@ -493,4 +475,16 @@ pub async fn run_in_exec(conn: &mut Conn, held: &mesh::Held<'_>, args: Vec<Vec<u
 
 fn wrongtype(resp3: bool) -> Vec<u8> {
     reg::error_reply(super::util::WRONGTYPE, resp3)
+}
+
+/// BZMPOP's MIN | MAX argument.
+fn zpop_side(w: &[u8]) -> Option<BlockOp> {
+    let max = if is(w, "min") {
+        false
+    } else if is(w, "max") {
+        true
+    } else {
+        return None;
+    };
+    Some(BlockOp::ZPop { max, count: None })
 }

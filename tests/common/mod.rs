@@ -551,3 +551,31 @@ pub fn redis_client(port: u16) -> redis::Connection {
         .get_connection()
         .unwrap()
 }
+
+/// The payload of a bulk-string reply.
+pub fn bulk_payload(reply: &[u8]) -> Vec<u8> {
+    assert_eq!(reply[0], b'$', "not a bulk: {}", escape_short(reply, 200));
+    let nl = reply.iter().position(|&b| b == b'\n').unwrap();
+    let n: usize = std::str::from_utf8(&reply[1..nl - 1])
+        .unwrap()
+        .parse()
+        .unwrap();
+    reply[nl + 1..nl + 1 + n].to_vec()
+}
+
+/// The elements of a flat array-of-bulks reply.
+pub fn bulk_items(reply: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let nl = reply.iter().position(|&b| b == b'\n').unwrap();
+    let mut p = nl + 1;
+    while p < reply.len() {
+        let e = p + reply[p..].iter().position(|&b| b == b'\n').unwrap();
+        let n: usize = std::str::from_utf8(&reply[p + 1..e - 1])
+            .unwrap()
+            .parse()
+            .unwrap();
+        out.push(reply[e + 1..e + 1 + n].to_vec());
+        p = e + 1 + n + 2;
+    }
+    out
+}
