@@ -118,30 +118,16 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
             if op >= max_out {
                 return None;
             }
-            out[op] = input[ip];
-            op += 1;
+            push_literal(&mut out, &mut op, &mut lit, input[ip]);
             ip += 1;
-            lit += 1;
-            if lit == MAX_LIT {
-                out[op - lit - 1] = (lit - 1) as u8;
-                lit = 0;
-                op += 1;
-            }
         }
     }
     if op + 3 > max_out {
         return None;
     }
     while ip < n {
-        out[op] = input[ip];
-        op += 1;
+        push_literal(&mut out, &mut op, &mut lit, input[ip]);
         ip += 1;
-        lit += 1;
-        if lit == MAX_LIT {
-            out[op - lit - 1] = (lit - 1) as u8;
-            lit = 0;
-            op += 1;
-        }
     }
     out[op - lit - 1] = (lit as u8).wrapping_sub(1);
     if lit == 0 {
@@ -230,5 +216,19 @@ mod tests {
         assert!(decompress(&[0x00, b'a', 0x20, 0x00], 10).is_none()); // too short
         assert!(decompress(&[0x00, b'a', 0x20], 3).is_none()); // truncated
         assert_eq!(decompress(&[0x00, b'a', 0x20, 0x00], 4).unwrap(), b"aaaa");
+    }
+}
+
+/// Appends one literal byte to the current literal run; a full run
+/// (MAX_LIT bytes) gets its length byte and a new run starts after it.
+#[inline]
+fn push_literal(out: &mut [u8], op: &mut usize, lit: &mut usize, byte: u8) {
+    out[*op] = byte;
+    *op += 1;
+    *lit += 1;
+    if *lit == MAX_LIT {
+        out[*op - *lit - 1] = (*lit - 1) as u8;
+        *lit = 0;
+        *op += 1;
     }
 }
