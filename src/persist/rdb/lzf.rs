@@ -174,6 +174,20 @@ pub fn decompress(input: &[u8], out_len: usize) -> Option<Vec<u8>> {
     (out.len() == out_len).then_some(out)
 }
 
+/// Appends one literal byte to the current literal run; a full run
+/// (MAX_LIT bytes) gets its length byte and a new run starts after it.
+#[inline]
+fn push_literal(out: &mut [u8], op: &mut usize, lit: &mut usize, byte: u8) {
+    out[*op] = byte;
+    *op += 1;
+    *lit += 1;
+    if *lit == MAX_LIT {
+        out[*op - *lit - 1] = (*lit - 1) as u8;
+        *lit = 0;
+        *op += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,19 +230,5 @@ mod tests {
         assert!(decompress(&[0x00, b'a', 0x20, 0x00], 10).is_none()); // too short
         assert!(decompress(&[0x00, b'a', 0x20], 3).is_none()); // truncated
         assert_eq!(decompress(&[0x00, b'a', 0x20, 0x00], 4).unwrap(), b"aaaa");
-    }
-}
-
-/// Appends one literal byte to the current literal run; a full run
-/// (MAX_LIT bytes) gets its length byte and a new run starts after it.
-#[inline]
-fn push_literal(out: &mut [u8], op: &mut usize, lit: &mut usize, byte: u8) {
-    out[*op] = byte;
-    *op += 1;
-    *lit += 1;
-    if *lit == MAX_LIT {
-        out[*op - *lit - 1] = (*lit - 1) as u8;
-        *lit = 0;
-        *op += 1;
     }
 }
