@@ -138,6 +138,10 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 if changed.contains(&"loglevel") {
                     crate::server::log::set_level(&loglevel);
                 }
+                if let Err(e) = crate::persist::aof::apply_config(&conn.rt, &changed) {
+                    crate::warning!("{e}");
+                    return conn.out.error(&format!("ERR {e}"));
+                }
                 // This connection sees the change at once.
                 conn.settings = conn.rt.settings();
                 conn.out.ok();

@@ -102,18 +102,31 @@ pub fn flush_mode(conn: &Conn, args: &[Vec<u8>]) -> Option<bool> {
 
 /// Empties database `db` (every database if None) on every shard, holding
 /// all shards meanwhile. Each shard counts the removed keys as changes.
-async fn flush(conn: &Conn, db: Option<usize>, lazy: bool) {
+async fn flush(conn: &Conn, db: Option<usize>, lazy: bool, args: &[Vec<u8>]) {
     let rt = &conn.rt;
     let shards: Vec<usize> = (0..rt.nshards).collect();
     let held = mesh::hold(rt, &shards).await;
     for &s in &shards {
         held.run(s, move |rt| flush_shard(rt, db, lazy)).await;
     }
+    log_command(rt, conn.db, args);
+}
+
+/// Logs a whole-keyspace command (FLUSHALL, FLUSHDB, SWAPDB) as it came,
+/// while its shards are still held; always, even when nothing changed,
+/// as Redis forces their propagation.
+pub fn log_command(rt: &crate::server::shard::ShardRt, db: usize, args: &[Vec<u8>]) {
+    if rt.shared.aof.log.is_on() {
+        let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        rt.record(db, &argv, None);
+    }
 }
 
 /// One shard's part of a flush; the caller holds the shard (also EXEC,
 /// transaction.rs).
 pub fn flush_shard(rt: &crate::server::shard::ShardRt, db: Option<usize>, lazy: bool) {
+    // BGSAVE: this shard's part of a running snapshot is finished first.
+    crate::persist::bgsave::before_keyspace_write(rt);
     let mut core = rt.core.borrow_mut();
     let core = &mut *core;
     // WATCHers of keys the flush removes (transaction.rs).
@@ -144,7 +157,7 @@ fn flushdb(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         let Some(lazy) = flush_mode(conn, &args) else {
             return conn.out.error(SYNTAX);
         };
-        flush(conn, Some(conn.db), lazy).await;
+        flush(conn, Some(conn.db), lazy, &args).await;
         conn.out.ok();
     })
 }
@@ -155,7 +168,7 @@ fn flushall(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         let Some(lazy) = flush_mode(conn, &args) else {
             return conn.out.error(SYNTAX);
         };
-        flush(conn, None, lazy).await;
+        flush(conn, None, lazy, &args).await;
         // Redis counts FLUSHALL itself as one more change.
         conn.rt.core.borrow_mut().dirty += 1;
         conn.out.ok();
@@ -190,6 +203,7 @@ fn swapdb(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             let held = mesh::hold(rt, &shards).await;
             for &s in &shards {
                 held.run(s, move |rt| {
+                    crate::persist::bgsave::before_keyspace_write(rt);
                     let mut core = rt.core.borrow_mut();
                     // WATCHers of keys the swap changes (transaction.rs).
                     rt.watches.touch_existing(&core.store, Some(a), Some(b));
@@ -200,6 +214,9 @@ fn swapdb(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 })
                 .await;
             }
+            log_command(rt, conn.db, &args);
+        } else {
+            log_command(&conn.rt, conn.db, &args);
         }
         conn.rt.core.borrow_mut().dirty += 1;
         conn.out.ok();

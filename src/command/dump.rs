@@ -141,6 +141,7 @@ fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
         // Already expired: the key is (only) deleted.
         if deleted {
             ctx.dirty += 1;
+            ctx.propagate_as(&[b"DEL".as_slice(), key]);
         }
         return ctx.out.ok();
     }
@@ -153,5 +154,13 @@ fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
     let expire = (ttl != 0).then_some(ttl as u64);
     ctx.db().set_with_expire(key, value, expire, lru);
     ctx.dirty += 1;
+    if ttl != 0 && !o.absttl {
+        // Logged with the absolute time (as Redis: TTL rewritten + ABSTTL).
+        let at = ttl.to_string();
+        let mut argv: Vec<&[u8]> = args.to_vec();
+        argv[2] = at.as_bytes();
+        argv.push(b"ABSTTL");
+        ctx.propagate_as(&argv);
+    }
     ctx.out.ok();
 }

@@ -102,8 +102,11 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], name: &str, relative: bool, sec
         // Already in the past: the key goes now, as an explicit DEL (it is
         // not counted as an expired key).
         ctx.db().remove(key);
+        ctx.propagate_as(&[b"DEL".as_slice(), key]);
     } else {
         ctx.db().set_expire(key, when as u64);
+        // Logged as an absolute time, so replaying it later means the same.
+        ctx.propagate_as(&[b"PEXPIREAT".as_slice(), key, when.to_string().as_bytes()]);
     }
     ctx.dirty += 1;
     ctx.out.int(1);

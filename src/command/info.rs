@@ -430,6 +430,15 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
             );
         }
         "persistence" => {
+            let aof = &shared.aof;
+            let rewriting = aof.rewrite_in_progress.load(Ordering::Relaxed);
+            let current_rewrite_secs = if rewriting {
+                ((unix_ms() - aof.rewrite_started_ms.load(Ordering::Relaxed)) / 1000) as i64
+            } else {
+                -1
+            };
+            use crate::persist::bgsave::status as bgsave_status;
+            let save_keys = bgsave_status::keys_progress();
             s.push_str("# Persistence\r\n");
             field!(s,
                 "loading" => 0,
@@ -438,31 +447,42 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
                 "current_cow_size" => 0,
                 "current_cow_size_age" => 0,
                 "current_fork_perc" => "0.00",
-                "current_save_keys_processed" => 0,
-                "current_save_keys_total" => 0,
+                "current_save_keys_processed" => save_keys.0,
+                "current_save_keys_total" => save_keys.1,
                 "rdb_changes_since_last_save" => f.dirty,
-                "rdb_bgsave_in_progress" => 0,
+                "rdb_bgsave_in_progress" => bgsave_status::bgsave_running() as u8,
                 "rdb_last_save_time" => shared.lastsave_unix.load(Ordering::Relaxed),
-                "rdb_last_bgsave_status" => "ok",
-                "rdb_last_bgsave_time_sec" => -1,
-                "rdb_current_bgsave_time_sec" => -1,
+                "rdb_last_bgsave_status" => if bgsave_status::last_bgsave_ok() { "ok" } else { "err" },
+                "rdb_last_bgsave_time_sec" => bgsave_status::last_bgsave_secs(),
+                "rdb_current_bgsave_time_sec" => bgsave_status::current_bgsave_secs(unix_ms()),
                 "rdb_saves" => snapshot::RDB_SAVES.load(Ordering::Relaxed),
                 "rdb_last_cow_size" => 0,
                 "rdb_last_load_keys_expired" => snapshot::LOAD_KEYS_EXPIRED.load(Ordering::Relaxed),
                 "rdb_last_load_keys_loaded" => snapshot::LOAD_KEYS_LOADED.load(Ordering::Relaxed),
-                "aof_enabled" => 0,
-                "aof_rewrite_in_progress" => 0,
-                "aof_rewrite_scheduled" => 0,
-                "aof_last_rewrite_time_sec" => -1,
-                "aof_current_rewrite_time_sec" => -1,
-                "aof_last_bgrewrite_status" => "ok",
-                "aof_rewrites" => 0,
-                "aof_rewrites_consecutive_failures" => 0,
-                "aof_last_write_status" => "ok",
+                "aof_enabled" => aof.enabled() as u8,
+                "aof_rewrite_in_progress" => rewriting as u8,
+                "aof_rewrite_scheduled" => aof.rewrite_scheduled.load(Ordering::Relaxed) as u8,
+                "aof_last_rewrite_time_sec" => aof.last_rewrite_secs.load(Ordering::Relaxed),
+                "aof_current_rewrite_time_sec" => current_rewrite_secs,
+                "aof_last_bgrewrite_status" => if aof.last_rewrite_ok.load(Ordering::Relaxed) { "ok" } else { "err" },
+                "aof_rewrites" => aof.rewrites.load(Ordering::Relaxed),
+                "aof_rewrites_consecutive_failures" => aof.rewrite_failures.load(Ordering::Relaxed),
+                "aof_last_write_status" => if aof.log.write_ok() { "ok" } else { "err" },
                 "aof_last_cow_size" => 0,
                 "module_fork_in_progress" => 0,
                 "module_fork_last_cow_size" => 0,
             );
+            if aof.enabled() {
+                let (current, base) = aof.sizes();
+                field!(s,
+                    "aof_current_size" => current,
+                    "aof_base_size" => base,
+                    "aof_pending_rewrite" => 0,
+                    "aof_buffer_length" => aof.log.end() - aof.log.written(),
+                    "aof_pending_bio_fsync" => 0,
+                    "aof_delayed_fsync" => 0,
+                );
+            }
         }
         "stats" => {
             let (ops, kin, kout) = rates(f);

@@ -3,6 +3,7 @@
 //! Each family exports `COMMANDS: &[CommandSpec]`; adding a command means
 //! adding one entry and its handler in that family's file.
 
+pub mod aof;
 pub mod bitmaps;
 pub mod blocking;
 pub mod client;
@@ -56,6 +57,12 @@ pub struct Ctx<'a> {
     /// Read lookups that found / missed their key (INFO keyspace_hits).
     pub hits: u64,
     pub misses: u64,
+    /// Whether writes are logged (AOF). A handler whose effect is not
+    /// its own command line (a relative TTL, a random pop) then says what
+    /// to log instead with [`Ctx::propagate_as`].
+    pub propagating: bool,
+    /// The RESP commands to log instead of the command line, if any.
+    pub rewrite: Option<Vec<u8>>,
 }
 
 /// Configuration values handlers consult.
@@ -75,6 +82,23 @@ impl Default for ExecLimits {
 }
 
 impl<'a> Ctx<'a> {
+    /// Logs `args` (in this database) in place of the command line; called
+    /// more than once, logs each. No-op when nothing is logged.
+    pub fn propagate_as<A: AsRef<[u8]>>(&mut self, args: &[A]) {
+        if self.propagating {
+            let buf = self.rewrite.get_or_insert_with(Vec::new);
+            crate::persist::aof::record::encode_command(buf, args);
+        }
+    }
+
+    /// Logs nothing for this command (its effect was undone or is
+    /// already described).
+    pub fn propagate_nothing(&mut self) {
+        if self.propagating {
+            self.rewrite.get_or_insert_with(Vec::new);
+        }
+    }
+
     #[inline]
     pub fn db(&mut self) -> &mut Db {
         &mut self.store.dbs[self.db]
@@ -165,6 +189,7 @@ impl Table {
             sort::COMMANDS,
             dump::COMMANDS,
             save::COMMANDS,
+            aof::COMMANDS,
             transactions::COMMANDS,
             pubsub::COMMANDS,
         ];

@@ -75,8 +75,8 @@ fn lastsave(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     })
 }
 
-/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]. SAVE writes the RDB
-/// file first (command/save.rs); the other forms exit at once; no
+/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]. SAVE, or `save` rules
+/// without NOSAVE, writes the RDB file first (command/save.rs); no
 /// shutdown is ever in progress, so ABORT always says so.
 fn shutdown(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
@@ -100,9 +100,12 @@ fn shutdown(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         if abort {
             return conn.out.error("ERR No shutdown in progress.");
         }
-        // No `save` rules exist (refused by the config), so only SAVE
-        // saves; a failed save keeps the server up, as in Redis.
-        if save {
+        // SAVE, or `save` rules without NOSAVE, saves first (after a
+        // running snapshot ends); a failed save keeps the server up, as
+        // in Redis.
+        use crate::persist::bgsave::rules;
+        if save || (!nosave && rules::rules_set(&conn.rt.shared)) {
+            rules::wait_no_snapshot().await;
             crate::notice!("Saving the final RDB snapshot before exiting.");
             if !super::save::save_all(&conn.rt).await {
                 crate::warning!("Error trying to save the DB, can't exit.");

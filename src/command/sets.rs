@@ -587,6 +587,24 @@ fn spop(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.db().remove(key);
     }
     ctx.dirty += 1;
+    // The member was chosen at random: log which one (as Redis, SREM).
+    ctx.propagate_as(&[b"SREM".as_slice(), key, &m]);
+}
+
+/// Logs members popped at random as SREMs of at most 1024 members.
+fn propagate_srem(ctx: &mut Ctx, key: &[u8], members: &[Vec<u8>]) {
+    for chunk in members.chunks(1024) {
+        let mut args: Vec<&[u8]> = vec![b"SREM", key];
+        args.extend(chunk.iter().map(|m| m.as_slice()));
+        ctx.propagate_as(&args);
+    }
+}
+
+fn member_bytes(m: Member) -> Vec<u8> {
+    match m {
+        Member::Int(n) => n.to_string().into_bytes(),
+        Member::Str(s) => s.to_vec(),
+    }
 }
 
 /// A positive count: Redis's `getPositiveLongFromObjectOrReply`.
@@ -630,9 +648,11 @@ fn spop_count(ctx: &mut Ctx, args: &[&[u8]]) {
             bulk_member(ctx.out, m);
         }
         ctx.db().remove(key);
+        ctx.propagate_as(&[b"DEL".as_slice(), key]);
         return;
     }
     let count = count as usize;
+    let mut popped: Vec<Vec<u8>> = Vec::new();
     let remaining = size as usize - count;
     let mut rng = [0u64; 1];
     if remaining * SPOP_MOVE_STRATEGY_MUL > count {
@@ -643,6 +663,9 @@ fn spop_count(ctx: &mut Ctx, args: &[&[u8]]) {
             let i = (rng[0] % s.len() as u64) as usize;
             let m = s.remove_at(i);
             ctx.out.bulk(&m);
+            if ctx.propagating {
+                popped.push(m);
+            }
         }
     } else {
         // Move the members that stay into a new set, hand out the rest.
@@ -659,11 +682,15 @@ fn spop_count(ctx: &mut Ctx, args: &[&[u8]]) {
         let out = &mut *ctx.out;
         out.set(s.len());
         for m in s.iter() {
+            if ctx.propagating {
+                popped.push(member_bytes(m));
+            }
             bulk_member(out, m);
         }
         let kept = kept.expect("remaining > 0");
         ctx.db().replace_value(key, Value::Set(Box::new(kept)));
     }
+    propagate_srem(ctx, key, &popped);
 }
 
 /// SRANDMEMBER key [count]

@@ -445,6 +445,11 @@ fn set_generic(
     };
     db.set_with_expire(key, Value::from_bytes(value), expire, lru);
     ctx.dirty += 1;
+    if let Some(at) = when {
+        // Logged with an absolute time (SET ... PXAT), as Redis 7.0 does.
+        let at = at.to_string();
+        ctx.propagate_as(&[b"SET".as_slice(), key, value, b"PXAT", at.as_bytes()]);
+    }
     if !o.get {
         match reply {
             SetReply::OkNull => ctx.out.ok(),
@@ -541,11 +546,15 @@ fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
     if let Some(Ok(at)) = when {
         if absolute && at <= now {
             ctx.db().remove(key);
+            ctx.propagate_as(&[b"DEL".as_slice(), key]);
         } else {
             ctx.db().set_expire(key, at);
+            let at = at.to_string();
+            ctx.propagate_as(&[b"PEXPIREAT".as_slice(), key, at.as_bytes()]);
         }
         ctx.dirty += 1;
     } else if o.persist && ctx.db().persist(key) {
+        ctx.propagate_as(&[b"PERSIST".as_slice(), key]);
         ctx.dirty += 1;
     }
 }

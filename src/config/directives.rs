@@ -245,6 +245,40 @@ pub static DIRECTIVES: &[Directive] = &[
         "3000",
         true
     ),
+    // Persistence (persist/bgsave): `save` rules, MISCONF, BGSAVE's fsyncs.
+    d!("save", Kind::Special(special::save), "", true),
+    d!("stop-writes-on-bgsave-error", Kind::Bool, "yes", true),
+    d!("rdb-save-incremental-fsync", Kind::Bool, "yes", true),
+    // The AOF (persist/aof).
+    d!("aof-disable-auto-gc", Kind::Bool, "no", true),
+    d!("aof-load-truncated", Kind::Bool, "yes", true),
+    d!("appenddirname", Kind::Str, "appendonlydir", false),
+    d!("appendfilename", Kind::Str, "appendonly.aof", false),
+    d!(
+        "appendfsync",
+        Kind::Enum(&["everysec", "always", "no"]),
+        "everysec",
+        true
+    ),
+    d!("appendonly", Kind::Bool, "no", true),
+    d!(
+        "auto-aof-rewrite-min-size",
+        Kind::Memory {
+            min: 0,
+            max: LONG_MAX
+        },
+        "67108864",
+        true
+    ),
+    d!(
+        "auto-aof-rewrite-percentage",
+        Kind::Int {
+            min: 0,
+            max: INT_MAX
+        },
+        "100",
+        true
+    ),
     // Shardis's own: data shards (cores). 0 = the default for this host.
     d!("shards", Kind::Int { min: 0, max: 1024 }, "0", false),
 ];
@@ -267,18 +301,10 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("activedefrag", Kind::Bool, "no", true),
     d!("activerehashing", Kind::Bool, "yes", true),
     d!("always-show-logo", Kind::Bool, "no", false),
-    d!("aof-disable-auto-gc", Kind::Bool, "no", true),
-    d!("aof-load-truncated", Kind::Bool, "yes", true),
     d!("aof-rewrite-incremental-fsync", Kind::Bool, "yes", true),
     d!("aof-timestamp-enabled", Kind::Bool, "no", true),
     d!("aof-use-rdb-preamble", Kind::Bool, "yes", true),
     d!("aof_rewrite_cpulist", Kind::Str, "", false),
-    d!("appenddirname", Kind::Str, "appendonlydir", false),
-    d!("appendfilename", Kind::Str, "appendonly.aof", false),
-    d!("appendfsync", Kind::Enum(&["everysec", "always", "no"]), "everysec", true),
-    d!("appendonly", Kind::Bool, "no", true),
-    d!("auto-aof-rewrite-min-size", Kind::Memory { min: 0, max: LONG_MAX }, "67108864", true),
-    d!("auto-aof-rewrite-percentage", Kind::Int { min: 0, max: INT_MAX }, "100", true),
     d!("bgsave_cpulist", Kind::Str, "", false),
     d!("bind-source-addr", Kind::Str, "", true),
     d!("bio_cpulist", Kind::Str, "", false),
@@ -340,7 +366,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("proc-title-template", Kind::Str, "{title} {listen-addr} {server-mode}", true),
     d!("propagation-error-behavior", Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore", true),
     d!("rdb-del-sync-files", Kind::Bool, "no", true),
-    d!("rdb-save-incremental-fsync", Kind::Bool, "yes", true),
     d!("rdbchecksum", Kind::Bool, "yes", false),
     d!("rdbcompression", Kind::Bool, "yes", true),
     d!("repl-backlog-size", Kind::Memory { min: 1, max: LONG_MAX }, "1048576", true),
@@ -363,7 +388,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     Directive { name: "replica-serve-stale-data", aliases: &["slave-serve-stale-data"], kind: Kind::Bool, default: "yes", mutable: true },
     Directive { name: "replicaof", aliases: &["slaveof"], kind: Kind::Special(special::replicaof), default: "", mutable: false },
     d!("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no", true),
-    d!("save", Kind::Special(special::save), "", true),
     d!("server_cpulist", Kind::Str, "", false),
     d!("set-proc-title", Kind::Bool, "yes", false),
     d!("shutdown-on-sigint", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
@@ -372,7 +396,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("slowlog-log-slower-than", Kind::Int { min: -1, max: LONG_MAX }, "10000", true),
     d!("slowlog-max-len", Kind::Int { min: 0, max: LONG_MAX }, "128", true),
     d!("socket-mark-id", Kind::Int { min: 0, max: UINT_MAX }, "0", false),
-    d!("stop-writes-on-bgsave-error", Kind::Bool, "yes", true),
     d!("stream-node-max-bytes", Kind::Memory { min: 0, max: LONG_MAX }, "4096", true),
     d!("stream-node-max-entries", Kind::Int { min: 0, max: LONG_MAX }, "100", true),
     d!("supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no", false),

@@ -12,7 +12,10 @@ pub fn save(args: &[String], _: &str) -> Result<String, String> {
     if args.is_empty() || (args.len() == 1 && args[0].is_empty()) {
         return Ok(String::new());
     }
-    if !args.len().is_multiple_of(2) {
+    // `--save "3600 1"` on the command line arrives as one argument, which
+    // Redis splits like a config-file line.
+    let args: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
+    if args.is_empty() || !args.len().is_multiple_of(2) {
         return Err("Invalid save parameters".into());
     }
     let mut out = Vec::new();

@@ -350,6 +350,7 @@ pub fn dest_ok(rt: &ShardRt, db: usize, key: &[u8]) -> bool {
 
 /// Pops one element at `end` of the list at `key` (deleting an emptied key).
 pub fn list_pop(rt: &ShardRt, db: usize, key: &[u8], end: End) -> Option<Vec<u8>> {
+    crate::persist::bgsave::before_key_write(rt, key);
     let mut core = rt.core.borrow_mut();
     let core = &mut *core;
     let dbx = &mut core.store.dbs[db];
@@ -367,6 +368,7 @@ pub fn list_pop(rt: &ShardRt, db: usize, key: &[u8], end: End) -> Option<Vec<u8>
 /// Pushes `v` at `end` of the list at `key` (creating it), then serves
 /// the key's waiters.
 pub fn list_push(rt: &ShardRt, db: usize, key: &[u8], end: End, v: &[u8]) {
+    crate::persist::bgsave::before_key_write(rt, key);
     let limits = rt.settings().exec.encodings.clone();
     let lru = rt.lru_clock();
     {
@@ -411,6 +413,12 @@ fn pop_reply(
     op: &BlockOp,
     resp3: bool,
 ) -> (Vec<u8>, Option<Vec<u8>>) {
+    // BGSAVE: the popped key and a BLMOVE's destination reach a running
+    // snapshot before they change (persist/bgsave).
+    crate::persist::bgsave::before_key_write(rt, key);
+    if let BlockOp::ListMove { dest, .. } = op {
+        crate::persist::bgsave::before_key_write(rt, dest);
+    }
     let settings = rt.settings();
     let lru = rt.lru_clock();
     let now = unix_ms();
@@ -430,6 +438,8 @@ fn pop_reply(
                 dirty: 0,
                 hits: 0,
                 misses: 0,
+                propagating: false,
+                rewrite: None,
             };
             let n = count.map_or(-1, |c| c as i64);
             generic_zpop(&mut ctx, &[key], *max, true, n, count.is_some(), false);
@@ -487,7 +497,66 @@ fn pop_reply(
             }
         }
     }
+    if rt.shared.aof.log.is_on() && !out.buf.is_empty() && !out.buf.starts_with(b"-") {
+        record_pop(rt, db, key, op, &out.buf);
+    }
     (out.buf, pushed)
+}
+
+/// Logs a served blocking pop as the plain command that did the same
+/// (LPOP, ZPOPMIN, LMOVE), as Redis propagates it.
+fn record_pop(rt: &ShardRt, db: usize, key: &[u8], op: &BlockOp, reply: &[u8]) {
+    let side = |e: End| {
+        if matches!(e, End::Left) {
+            "LEFT"
+        } else {
+            "RIGHT"
+        }
+    };
+    let popped = |reply: &[u8]| -> usize {
+        // `*2 key *n ...` (with a count) or `*2 key value` / `*3 ...`.
+        let items = crate::resp::array_items(reply).unwrap_or_default();
+        items
+            .get(1)
+            .and_then(|inner| crate::resp::array_items(inner))
+            .map_or(0, |v| v.len())
+    };
+    match op {
+        BlockOp::ListPop { end, count } => {
+            let name = if matches!(end, End::Left) {
+                "LPOP"
+            } else {
+                "RPOP"
+            };
+            match count {
+                None => rt.record(db, &[name.as_bytes(), key], None),
+                Some(_) => {
+                    let n = popped(reply).to_string();
+                    rt.record(db, &[name.as_bytes(), key, n.as_bytes()], None);
+                }
+            }
+        }
+        BlockOp::ZPop { max, count } => {
+            let name: &[u8] = if *max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+            match count {
+                None => rt.record(db, &[name, key], None),
+                Some(_) => {
+                    let n = popped(reply).to_string();
+                    rt.record(db, &[name, key, n.as_bytes()], None);
+                }
+            }
+        }
+        BlockOp::ListMove { from, to, dest, .. } => {
+            let args: [&[u8]; 5] = [
+                b"LMOVE",
+                key,
+                dest,
+                side(*from).as_bytes(),
+                side(*to).as_bytes(),
+            ];
+            rt.record(db, &args, None);
+        }
+    }
 }
 
 /// The waiter a connection is blocked on, if any (CLIENT LIST flag `b`,

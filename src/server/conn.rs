@@ -5,6 +5,7 @@ use super::clients::ClientInfo;
 use super::dispatch;
 use super::shard::{Settings, ShardRt};
 use super::shared::unix_ms;
+use crate::persist::aof::log::FsyncPolicy;
 use crate::resp::{parse_command, Out, Parsed};
 use futures::channel::oneshot;
 use futures::future::{select, Either};
@@ -230,6 +231,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
                 .map(|&(s, e, inline)| if inline { &scratch[s..e] } else { &buf[s..e] })
                 .collect();
             let batch = dispatch::Batch::new(&argv, &argcs);
+            let log_before = shared.aof.log.end();
             let run = std::pin::pin!(dispatch::run_batch(&mut conn, &batch));
             // A blocked command keeps the batch waiting: meanwhile watch
             // the socket (a client that hangs up is freed, as Redis does;
@@ -242,6 +244,14 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
             ));
             if let Either::Right(_) = select(run, watch).await {
                 break 'conn;
+            }
+            // appendfsync always: replies leave only once an fsync covers
+            // every write logged meanwhile (one fsync serves all the
+            // connections waiting on it).
+            let log = &shared.aof.log;
+            let log_end = log.end();
+            if log_end != log_before && log.is_on() && log.policy() == FsyncPolicy::Always {
+                log.synced_to(log_end).await;
             }
         }
         if !pending.is_empty() {

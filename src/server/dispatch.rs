@@ -152,6 +152,12 @@ fn plan(conn: &Conn, argv: &[&[u8]], keys: &mut Vec<usize>) -> Plan {
     if !conn.authenticated && !spec.flags.has(Flags::NO_AUTH) {
         return Plan::Refused(spec.name, "NOAUTH Authentication required.".into());
     }
+    // Persistence failing (MISCONF): writes, and PING as in Redis 7.0.
+    if spec.is_write() || spec.name == "ping" {
+        if let Some(err) = crate::persist::health::write_refusal(&conn.rt.shared) {
+            return Plan::Refused(spec.name, err);
+        }
+    }
     match spec.handler {
         Handler::Conn(_) => Plan::Alone(spec),
         Handler::Shard(_) => {

@@ -44,11 +44,21 @@ pub fn run(config: Config) -> Result<(), String> {
     let binds = listen::bind_addrs(&config.get_str("bind"), port)?;
     // Load `dir/dbfilename` (cwd is `dir`) before any shard serves; each
     // shard installs its own keys below (persist/snapshot.rs).
+    // With `appendonly yes` the AOF alone is loaded, as in Redis.
     let load_started = std::time::Instant::now();
-    let preload = load_rdb(&config, nshards)?;
+    let (preload, aof_files) = if config.get_bool("appendonly") {
+        let opened = crate::persist::aof::startup::open_at_start(&config, nshards, 1 << 24)?;
+        (Some(opened.keys), Some(opened.files))
+    } else {
+        (load_rdb(&config, nshards)?.map(|p| p.per_shard), None)
+    };
     let loaded_from_disk = preload.is_some();
-    let preload = Arc::new(std::sync::Mutex::new(preload.map(|p| p.per_shard)));
+    let preload = Arc::new(std::sync::Mutex::new(preload));
+    let policy = crate::persist::aof::log::FsyncPolicy::parse(&config.get_str("appendfsync"));
     let shared = Arc::new(Shared::new(config, nshards, pin));
+    if let Some(files) = aof_files {
+        shared.aof.start(files, policy);
+    }
 
     let mesh = MeshBuilder::full(nshards, MESH_CAPACITY);
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
@@ -95,6 +105,12 @@ pub fn run(config: Config) -> Result<(), String> {
                     glommio::spawn_local(mesh::serve_peer(rt.clone(), rx)).detach();
                 }
                 glommio::spawn_local(rt.clone().expire_cron()).detach();
+                if id == 0 {
+                    // `save` rules, BGSAVE SCHEDULE, the save before exit.
+                    glommio::spawn_local(crate::persist::bgsave::rules::cron(rt.clone())).detach();
+                    // auto-aof-rewrite-percentage / -min-size.
+                    glommio::spawn_local(crate::persist::aof::rewrite::cron(rt.clone())).detach();
+                }
                 let mut listeners = Vec::new();
                 for b in &binds {
                     match listen::listen(b.addr, backlog) {

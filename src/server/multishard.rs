@@ -181,12 +181,19 @@ pub async fn atomic_held(
             dirty: 0,
             hits: 0,
             misses: 0,
+            propagating: rt.shared.aof.log.is_on(),
+            rewrite: None,
         };
         let crate::command::Handler::Shard(h) = spec.handler else {
             unreachable!()
         };
         h(&mut ctx, argv);
         dirty = ctx.dirty;
+        // Logged here, while every involved shard is held: the record
+        // lands between those shards' earlier and later writes.
+        if dirty > 0 && ctx.propagating && spec.is_write() {
+            rt.record(db, argv, ctx.rewrite.take());
+        }
         let mut core = rt.core.borrow_mut();
         core.dirty += ctx.dirty;
         core.stats.keyspace_hits += ctx.hits;
@@ -221,6 +228,10 @@ pub async fn atomic_held(
                 })
                 .collect();
             held.run(shard, move |rt| {
+                // BGSAVE: the old values reach the snapshot first.
+                for (key, _) in &writes {
+                    crate::persist::bgsave::before_key_write(rt, key);
+                }
                 let mut core = rt.core.borrow_mut();
                 let mut written = Vec::with_capacity(writes.len());
                 for (key, state) in writes {

@@ -47,21 +47,30 @@ pub fn explain_executor_error(e: &str) -> String {
 
 /// Waits for SIGTERM/SIGINT and shuts down as Redis does.
 pub fn wait_for_signals(shared: Arc<Shared>) {
-    // SAFETY: standard sigwait pattern; signals were blocked in main
-    // before any thread started, so every thread inherits the mask.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        let mut sig = 0;
-        libc::sigwait(&set, &mut sig);
-        let name = if sig == libc::SIGINT {
-            "SIGINT"
-        } else {
-            "SIGTERM"
-        };
-        crate::warning!("Received {name} scheduling shutdown...");
+    loop {
+        // SAFETY: standard sigwait pattern; signals were blocked in main
+        // before any thread started, so every thread inherits the mask.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::sigaddset(&mut set, libc::SIGINT);
+            let mut sig = 0;
+            libc::sigwait(&set, &mut sig);
+            let name = if sig == libc::SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            crate::warning!("Received {name} scheduling shutdown...");
+        }
+        // RDB: with `save` rules, shard 0 saves before the exit
+        // (persist/bgsave/rules.rs); if that fails the server keeps
+        // running, as Redis does.
+        if crate::persist::bgsave::rules::save_before_exit(&shared) {
+            break;
+        }
+        crate::warning!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
     }
     shutdown(&shared);
 }
@@ -84,6 +93,13 @@ pub fn shutdown(shared: &Shared) -> ! {
     use std::sync::atomic::Ordering;
     shared.shutting_down.store(true, Ordering::SeqCst);
     crate::notice!("User requested shutdown...");
+    // AOF: everything accepted reaches the file and the disk first.
+    if shared.aof.enabled() {
+        crate::notice!("Calling fsync() on the AOF file.");
+        if let Err(e) = shared.aof.seal_for_exit() {
+            crate::warning!("{e}");
+        }
+    }
     let pidfile = shared.read_config(|c| c.get_str("pidfile"));
     if !pidfile.is_empty() {
         let _ = std::fs::remove_file(&pidfile);

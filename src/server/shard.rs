@@ -106,6 +106,8 @@ pub struct ShardRt {
     pub blocked: super::blocking::Blocked,
     /// WATCHed keys of this shard (transaction.rs).
     pub watches: super::transaction::Watches,
+    /// Write records held back while a transaction runs (see `record`).
+    aof_capture: RefCell<Option<crate::persist::aof::record::Records>>,
     settings: RefCell<(u64, Rc<Settings>)>,
     lru_base: Instant,
     /// Per-shard seed for RANDOMKEY and friends.
@@ -132,6 +134,7 @@ impl ShardRt {
             clients: RefCell::new(Clients::default()),
             blocked: Default::default(),
             watches: Default::default(),
+            aof_capture: RefCell::new(None),
             settings: RefCell::new((epoch, Rc::new(settings))),
             lru_base: shared.started,
             rng: Cell::new(unix_ms() ^ ((id as u64 + 1) << 40)),
@@ -207,6 +210,8 @@ impl ShardRt {
         let Handler::Shard(handler) = spec.handler else {
             unreachable!("{} is not a shard command", spec.name)
         };
+        // BGSAVE: a write first snapshots its keys' slots (persist/bgsave).
+        crate::persist::bgsave::before_write(self, spec, argv);
         let err_mark = out.buf.len();
         let mut guard = self.core.borrow_mut();
         let core = &mut *guard;
@@ -220,9 +225,14 @@ impl ShardRt {
             dirty: 0,
             hits: 0,
             misses: 0,
+            propagating: self.shared.aof.log.is_on(),
+            rewrite: None,
         };
         handler(&mut ctx, argv);
         let (dirty, hits, misses) = (ctx.dirty, ctx.hits, ctx.misses);
+        if dirty > 0 && ctx.propagating && spec.is_write() {
+            self.record(db, argv, ctx.rewrite.take());
+        }
         core.dirty += dirty;
         let stats = &mut core.stats;
         stats.keyspace_hits += hits;
@@ -241,6 +251,54 @@ impl ShardRt {
         // WATCH: mark the watchers of the keys it changed.
         super::transaction::after_exec(self, spec, argv, db, dirty);
         super::blocking::after_write(self, spec, argv);
+    }
+
+    /// Hands a write's record to the log (or to the transaction being
+    /// gathered): the command line, or the handler's rewrite of it.
+    pub fn record(&self, db: usize, argv: &[&[u8]], rewrite: Option<Vec<u8>>) {
+        if let Some(records) = self.aof_capture.borrow_mut().as_mut() {
+            match rewrite {
+                Some(bytes) if !bytes.is_empty() => records.push_encoded(Some(db), &bytes),
+                Some(_) => {}
+                None => records.push(Some(db), argv),
+            }
+            return;
+        }
+        let log = &self.shared.aof.log;
+        match rewrite {
+            Some(bytes) => log.append_encoded(db, &bytes),
+            None => log.append_command(db, argv),
+        }
+    }
+
+    /// Starts gathering this shard's records instead of logging them
+    /// (a transaction logs its writes as one MULTI/EXEC block). False
+    /// when nothing is logged or an outer gathering is already on (its
+    /// owner collects).
+    pub fn begin_capture(&self) -> bool {
+        if !self.shared.aof.log.is_on() {
+            return false;
+        }
+        let mut c = self.aof_capture.borrow_mut();
+        if c.is_some() {
+            return false;
+        }
+        *c = Some(Default::default());
+        true
+    }
+
+    /// The records gathered so far; gathering goes on.
+    pub fn take_capture(&self) -> crate::persist::aof::record::Records {
+        self.aof_capture
+            .borrow_mut()
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// The records gathered since [`ShardRt::begin_capture`]; stops.
+    pub fn end_capture(&self) -> crate::persist::aof::record::Records {
+        self.aof_capture.borrow_mut().take().unwrap_or_default()
     }
 
     /// Counts a connection-level or multi-shard command that ran.

@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub struct Shared {
@@ -27,6 +27,8 @@ pub struct Shared {
     pub executable: String,
     /// Whether shard threads are pinned to cores.
     pub pinned: bool,
+    /// The append-only file (on or off).
+    pub aof: Arc<crate::persist::aof::Aof>,
 }
 
 impl Shared {
@@ -51,6 +53,7 @@ impl Shared {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default(),
             pinned,
+            aof: Arc::new(crate::persist::aof::Aof::new()),
         }
     }
 

@@ -28,6 +28,7 @@ use super::mesh;
 use super::shard::ShardRt;
 use super::shared::unix_ms;
 use crate::command::{CommandSpec, Flags, Handler};
+use crate::persist::aof::record::Records;
 use crate::resp::Out;
 use crate::slot::key_slot;
 use std::cell::RefCell;
@@ -472,10 +473,15 @@ async fn one_shard(
         let mut out = Out::new(resp3);
         out.array(queue.len());
         let mut argv: Vec<&[u8]> = Vec::new();
+        let capturing = rt.begin_capture();
         for q in &queue {
             argv.clear();
             argv.extend(q.args.iter().map(|a| a.as_slice()));
             rt.exec(q.spec, &argv, db, &mut out, &mut clock, &settings);
+        }
+        if capturing {
+            // One MULTI/EXEC block, logged in this same step.
+            rt.shared.aof.log.append_records(&rt.end_capture(), true);
         }
         Some(out.buf)
     })
@@ -516,6 +522,7 @@ async fn run_global(conn: &mut Conn, held: &mesh::Held<'_>, name: &str, args: &[
         // As FLUSHALL outside MULTI: one more change.
         conn.rt.core.borrow_mut().dirty += 1;
     }
+    crate::command::databases::log_command(&conn.rt, db, args);
     conn.out.ok();
 }
 
@@ -535,6 +542,10 @@ async fn held(
     }
     conn.out.array(queue.len());
     let mut idx = Vec::new();
+    // The writes, gathered in order and logged as one MULTI/EXEC block
+    // before the shards are let go.
+    let capturing = rt.begin_capture();
+    let mut records = Records::default();
     for q in queue {
         let argv: Vec<&[u8]> = q.args.iter().map(|a| a.as_slice()).collect();
         match q.spec.handler {
@@ -574,19 +585,33 @@ async fn held(
                         let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
                         let mut out = Out::new(resp3);
                         let mut clock = rt.clock();
+                        let started = rt.begin_capture();
                         rt.exec(spec, &argv, db, &mut out, &mut clock, &rt.settings());
-                        out.buf
+                        let recs = if started {
+                            rt.end_capture()
+                        } else {
+                            Records::default()
+                        };
+                        (out.buf, recs)
                     };
-                    let bytes = if shard == rt.id {
+                    let (bytes, recs) = if shard == rt.id {
                         // Held by us, or a keyless command: run here.
                         run(rt)
                     } else {
                         held.run(shard, run).await
                     };
+                    records.append(recs);
                     conn.out.raw(&bytes);
                 }
             }
         }
+        if capturing {
+            records.append(rt.take_capture());
+        }
+    }
+    if capturing {
+        records.append(rt.end_capture());
+        rt.shared.aof.log.append_records(&records, true);
     }
     drop(held);
     true

@@ -45,8 +45,33 @@ pub const REDIS_VER: &str = "7.0.15";
 /// Appends the magic, the version and the AUX fields Redis 7.0 writes for
 /// a SAVE on a master without replication backlog.
 pub fn write_header(out: &mut Vec<u8>, ctime_secs: u64, used_mem: u64) {
+    write_header_with(out, ctime_secs, used_mem, &[]);
+}
+
+/// [`write_header`], with `aof-base 1` for an AOF base file.
+pub fn write_header_for(out: &mut Vec<u8>, ctime_secs: u64, used_mem: u64, aof_base: bool) {
+    let extra = [(
+        "aof-base".to_string(),
+        if aof_base { "1" } else { "0" }.to_string(),
+    )];
+    write_header_with(out, ctime_secs, used_mem, &extra);
+}
+
+/// [`write_header`] with `extra` AUX fields: one named like a standard
+/// field replaces its value (an AOF base carries `aof-base 1`); others
+/// go before `aof-base`, where Redis puts its `repl-*` fields.
+pub fn write_header_with(
+    out: &mut Vec<u8>,
+    ctime_secs: u64,
+    used_mem: u64,
+    extra: &[(String, String)],
+) {
     out.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
     let aux = |out: &mut Vec<u8>, k: &str, v: &str| {
+        let v = extra
+            .iter()
+            .find(|(name, _)| name == k)
+            .map_or(v, |(_, v)| v.as_str());
         out.push(opcodes::AUX);
         write_string(out, k.as_bytes(), false);
         write_string(out, v.as_bytes(), false);
@@ -55,6 +80,13 @@ pub fn write_header(out: &mut Vec<u8>, ctime_secs: u64, used_mem: u64) {
     aux(out, "redis-bits", &(usize::BITS).to_string());
     aux(out, "ctime", &ctime_secs.to_string());
     aux(out, "used-mem", &used_mem.to_string());
+    const STANDARD: &[&str] = &["redis-ver", "redis-bits", "ctime", "used-mem", "aof-base"];
+    for (k, v) in extra
+        .iter()
+        .filter(|(k, _)| !STANDARD.contains(&k.as_str()))
+    {
+        aux(out, k, v);
+    }
     aux(out, "aof-base", "0");
 }
 
@@ -122,6 +154,8 @@ pub struct LoadStats {
     /// Keys skipped because their collection was empty (as Redis does).
     pub empty: u64,
     pub aux: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Where the file's RDB part ends (an AOF base may go on with commands).
+    pub end: usize,
 }
 
 /// Why a file could not be loaded, and where.
@@ -261,6 +295,7 @@ pub fn read_file(
                         }
                     }
                 }
+                stats.end = r.pos();
                 return Ok(stats);
             }
             t if is_object_type(t) => {

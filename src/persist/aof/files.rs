@@ -1,0 +1,187 @@
+//! The AOF's files on disk: the directory, the manifest and the open incr
+//! file, and the steps that change them (append, fsync, rotate to a new
+//! incr file, install a new base). Manifest changes are atomic: temp
+//! file, fsync, rename, fsync of the directory.
+
+use super::manifest::{self, AofFile, FileKind, Manifest};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub struct AofFiles {
+    /// `appenddirname`, relative to `dir` (the working directory).
+    pub dir: PathBuf,
+    /// `appendfilename`.
+    pub name: String,
+    pub manifest: Manifest,
+    incr: File,
+    /// Bytes in the current incr file.
+    pub incr_len: u64,
+    /// Total size of the files (for auto-aof-rewrite-*).
+    pub total_len: u64,
+    /// Size right after the last rewrite (or start).
+    pub base_len: u64,
+}
+
+impl AofFiles {
+    /// Opens the last incr file of `manifest` for appending.
+    pub fn open(dir: PathBuf, name: String, manifest: Manifest) -> Result<AofFiles, String> {
+        let incr_file = manifest
+            .incrs
+            .last()
+            .cloned()
+            .ok_or("the AOF manifest lists no incr file")?;
+        let path = dir.join(&incr_file.name);
+        let incr = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)
+            .map_err(|e| format!("Can't open the append-only file {}: {e}", path.display()))?;
+        let incr_len = incr.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut files = AofFiles {
+            dir,
+            name,
+            manifest,
+            incr,
+            incr_len,
+            total_len: 0,
+            base_len: 0,
+        };
+        files.total_len = files.sum_sizes();
+        files.base_len = files.total_len;
+        Ok(files)
+    }
+
+    fn sum_sizes(&self) -> u64 {
+        let listed = self.manifest.base.iter().chain(&self.manifest.incrs);
+        listed
+            .filter_map(|f| std::fs::metadata(self.dir.join(&f.name)).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// Appends `bytes` to the incr file. On failure the file is cut back
+    /// to where it was, so no half record stays behind.
+    pub fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self.incr.write_all(bytes) {
+            Ok(()) => {
+                self.incr_len += bytes.len() as u64;
+                self.total_len += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.incr.set_len(self.incr_len);
+                Err(e)
+            }
+        }
+    }
+
+    pub fn fsync(&mut self) -> std::io::Result<()> {
+        self.incr.sync_data()
+    }
+
+    /// Starts a new incr file and lists it in the manifest: what follows
+    /// goes there. The caller has flushed and synced the old one.
+    pub fn rotate(&mut self) -> Result<(), String> {
+        let seq = self.manifest.next_incr_seq();
+        let name = manifest::incr_name(&self.name, seq);
+        let path = self.dir.join(&name);
+        let incr = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| format!("Can't open the append-only file {}: {e}", path.display()))?;
+        let mut next = self.manifest.clone();
+        next.incrs.push(AofFile {
+            name,
+            seq,
+            kind: FileKind::Incr,
+        });
+        write_manifest(&self.dir, &self.name, &next)?;
+        self.manifest = next;
+        self.incr = incr;
+        self.incr_len = 0;
+        Ok(())
+    }
+
+    /// Makes `temp` (a complete, synced file) the new base. The old base
+    /// and every incr file before the current one become history and are
+    /// deleted (unless `keep_history`, Redis's aof-disable-auto-gc).
+    pub fn install_base(
+        &mut self,
+        temp: &Path,
+        rdb: bool,
+        keep_history: bool,
+    ) -> Result<(), String> {
+        let seq = self.manifest.next_base_seq();
+        let name = manifest::base_name(&self.name, seq, rdb);
+        let target = self.dir.join(&name);
+        std::fs::rename(temp, &target).map_err(|e| {
+            format!(
+                "Error trying to rename the temporary AOF base file {} into {}: {e}",
+                temp.display(),
+                target.display()
+            )
+        })?;
+        let mut next = self.manifest.clone();
+        let current = next.incrs.pop();
+        let old = next.base.take().into_iter().chain(next.incrs.drain(..));
+        next.history.extend(old.map(|f| AofFile {
+            kind: FileKind::History,
+            ..f
+        }));
+        next.base = Some(AofFile {
+            name,
+            seq,
+            kind: FileKind::Base,
+        });
+        next.incrs.extend(current);
+        write_manifest(&self.dir, &self.name, &next)?;
+        self.manifest = next;
+        if !keep_history {
+            self.delete_history()?;
+        }
+        self.total_len = self.sum_sizes();
+        self.base_len = self.total_len;
+        Ok(())
+    }
+
+    fn delete_history(&mut self) -> Result<(), String> {
+        if self.manifest.history.is_empty() {
+            return Ok(());
+        }
+        for f in &self.manifest.history {
+            let _ = std::fs::remove_file(self.dir.join(&f.name));
+        }
+        let mut next = self.manifest.clone();
+        next.history.clear();
+        write_manifest(&self.dir, &self.name, &next)?;
+        self.manifest = next;
+        Ok(())
+    }
+}
+
+/// Writes the manifest atomically.
+pub fn write_manifest(dir: &Path, name: &str, m: &Manifest) -> Result<(), String> {
+    let final_path = dir.join(manifest::manifest_name(name));
+    let temp = dir.join(format!("temp-{}", manifest::manifest_name(name)));
+    let result = (|| {
+        let mut f = File::create(&temp)?;
+        f.write_all(m.render().as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&temp, &final_path)?;
+        sync_dir(dir)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        format!(
+            "Can't persist the AOF manifest {}: {e}",
+            final_path.display()
+        )
+    })
+}
+
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}

@@ -1,0 +1,309 @@
+//! The node's one write log. Shards append their write records here, in
+//! execution order, at the moment the write runs (a short lock and a
+//! copy, as Redis copies into its `aof_buf`); the writer thread
+//! (writer.rs) takes whole buffers, writes and fsyncs them, and wakes the
+//! connections waiting for the fsync that covers their writes.
+//!
+//! Appending at execution time keeps the order right across shards: a
+//! key's writes all run on its owner (or under the multi-shard hold), so
+//! the log sees them in the order they took effect.
+
+use super::record::{encode_command, encode_select, Records};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+/// `appendfsync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    Always,
+    EverySec,
+    No,
+}
+
+impl FsyncPolicy {
+    pub fn parse(s: &str) -> FsyncPolicy {
+        match s {
+            "always" => FsyncPolicy::Always,
+            "no" => FsyncPolicy::No,
+            _ => FsyncPolicy::EverySec,
+        }
+    }
+
+    fn code(self) -> u8 {
+        self as u8
+    }
+
+    fn from_code(c: u8) -> FsyncPolicy {
+        match c {
+            0 => FsyncPolicy::Always,
+            1 => FsyncPolicy::EverySec,
+            _ => FsyncPolicy::No,
+        }
+    }
+}
+
+/// What the writer finds when it takes the buffer.
+pub(super) struct Pending {
+    /// Records not yet handed to the writer.
+    pub buf: Vec<u8>,
+    /// Bytes ever appended (the log offset after the last record).
+    pub end: u64,
+    /// Database of the last record, for SELECT (None: emit one first).
+    db: Option<usize>,
+    pub shutdown: bool,
+}
+
+pub struct AofLog {
+    /// Whether writes are being logged (`appendonly`, once the log is open).
+    on: AtomicBool,
+    pub(super) pending: Mutex<Pending>,
+    pub(super) wake: Condvar,
+    end: AtomicU64,
+    /// Offset written to the file / covered by an fsync.
+    pub(super) written: AtomicU64,
+    pub(super) synced: AtomicU64,
+    waiters: Mutex<Vec<(u64, Waker)>>,
+    policy: AtomicU8,
+    /// False after a failed write or fsync, until one succeeds
+    /// (`aof_last_write_status`; writes are refused meanwhile).
+    pub(super) write_ok: AtomicBool,
+    pub(super) last_error: Mutex<String>,
+}
+
+impl Default for AofLog {
+    fn default() -> Self {
+        AofLog {
+            on: AtomicBool::new(false),
+            pending: Mutex::new(Pending {
+                buf: Vec::new(),
+                end: 0,
+                db: None,
+                shutdown: false,
+            }),
+            wake: Condvar::new(),
+            end: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            waiters: Mutex::new(Vec::new()),
+            policy: AtomicU8::new(FsyncPolicy::EverySec.code()),
+            write_ok: AtomicBool::new(true),
+            last_error: Mutex::new(String::new()),
+        }
+    }
+}
+
+impl AofLog {
+    /// Whether write commands must be recorded.
+    #[inline]
+    pub fn is_on(&self) -> bool {
+        self.on.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set_on(&self, on: bool) {
+        self.on.store(on, Ordering::SeqCst);
+    }
+
+    pub fn policy(&self) -> FsyncPolicy {
+        FsyncPolicy::from_code(self.policy.load(Ordering::Relaxed))
+    }
+
+    pub fn set_policy(&self, p: FsyncPolicy) {
+        self.policy.store(p.code(), Ordering::Relaxed);
+        self.wake.notify_one();
+    }
+
+    /// The log offset after the last appended record.
+    #[inline]
+    pub fn end(&self) -> u64 {
+        self.end.load(Ordering::Acquire)
+    }
+
+    /// The log offset written to the file so far.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Acquire)
+    }
+
+    pub fn write_ok(&self) -> bool {
+        self.write_ok.load(Ordering::Relaxed)
+    }
+
+    pub fn last_error(&self) -> String {
+        self.last_error.lock().unwrap().clone()
+    }
+
+    /// Bytes appended but not yet covered by an fsync.
+    pub fn unsynced(&self) -> u64 {
+        self.end() - self.synced.load(Ordering::Acquire)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn finish_append(&self, p: MutexGuard<'_, Pending>, was_empty: bool) {
+        self.end.store(p.end, Ordering::Release);
+        drop(p);
+        if was_empty {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Appends one command that ran in `db`.
+    pub fn append_command(&self, db: usize, args: &[&[u8]]) {
+        let mut p = self.lock();
+        let before = p.buf.len();
+        let was_empty = before == 0;
+        if p.db != Some(db) {
+            encode_select(&mut p.buf, db);
+            p.db = Some(db);
+        }
+        encode_command(&mut p.buf, args);
+        p.end += (p.buf.len() - before) as u64;
+        self.finish_append(p, was_empty);
+    }
+
+    /// Appends commands already encoded (a handler's rewrite) that ran
+    /// in `db`.
+    pub fn append_encoded(&self, db: usize, encoded: &[u8]) {
+        if encoded.is_empty() {
+            return;
+        }
+        let mut p = self.lock();
+        let before = p.buf.len();
+        let was_empty = before == 0;
+        if p.db != Some(db) {
+            encode_select(&mut p.buf, db);
+            p.db = Some(db);
+        }
+        p.buf.extend_from_slice(encoded);
+        p.end += (p.buf.len() - before) as u64;
+        self.finish_append(p, was_empty);
+    }
+
+    /// Appends records gathered elsewhere, wrapped in MULTI/EXEC when
+    /// `transaction` (so a crash never replays half of one).
+    pub fn append_records(&self, records: &Records, transaction: bool) {
+        if records.is_empty() {
+            return;
+        }
+        let mut p = self.lock();
+        let before = p.buf.len();
+        let was_empty = before == 0;
+        if transaction {
+            encode_command(&mut p.buf, &[b"MULTI".as_slice()]);
+        }
+        for (db, bytes) in records.iter() {
+            if let Some(db) = db {
+                if p.db != Some(db) {
+                    encode_select(&mut p.buf, db);
+                    p.db = Some(db);
+                }
+            }
+            p.buf.extend_from_slice(bytes);
+        }
+        if transaction {
+            encode_command(&mut p.buf, &[b"EXEC".as_slice()]);
+        }
+        p.end += (p.buf.len() - before) as u64;
+        self.finish_append(p, was_empty);
+    }
+
+    /// Forgets the current database, so the next record starts with a
+    /// SELECT (each new incr file must be loadable on its own terms).
+    pub(super) fn reset_db(p: &mut Pending) {
+        p.db = None;
+    }
+
+    /// Resolves once an fsync covers everything up to `offset`.
+    pub fn synced_to(&self, offset: u64) -> SyncWait<'_> {
+        SyncWait { log: self, offset }
+    }
+
+    /// Called by the writer after an fsync (or a write, for `no`).
+    pub(super) fn mark_synced(&self, offset: u64) {
+        self.synced.fetch_max(offset, Ordering::AcqRel);
+        let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        if w.is_empty() {
+            return;
+        }
+        let ready: Vec<Waker> = {
+            let mut ready = Vec::new();
+            w.retain(|(off, waker)| {
+                if *off <= offset {
+                    ready.push(waker.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+            ready
+        };
+        drop(w);
+        for waker in ready {
+            waker.wake();
+        }
+    }
+}
+
+/// See [`AofLog::synced_to`].
+pub struct SyncWait<'a> {
+    log: &'a AofLog,
+    offset: u64,
+}
+
+impl Future for SyncWait<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let log = self.log;
+        if log.synced.load(Ordering::Acquire) >= self.offset {
+            return Poll::Ready(());
+        }
+        let mut w = log.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        // Checked again under the lock: the writer marks, then wakes.
+        if log.synced.load(Ordering::Acquire) >= self.offset {
+            return Poll::Ready(());
+        }
+        w.push((self.offset, cx.waker().clone()));
+        Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selects_only_when_the_database_changes() {
+        let log = AofLog::default();
+        log.append_command(0, &[b"SET", b"a", b"1"]);
+        log.append_command(0, &[b"SET", b"b", b"2"]);
+        log.append_command(3, &[b"DEL", b"c"]);
+        let p = log.lock();
+        let text = String::from_utf8_lossy(&p.buf).replace("\r\n", " ");
+        assert_eq!(
+            text,
+            "*2 $6 SELECT $1 0 *3 $3 SET $1 a $1 1 *3 $3 SET $1 b $1 2 *2 $6 SELECT $1 3 *2 $3 DEL $1 c "
+        );
+        assert_eq!(p.end, p.buf.len() as u64);
+        drop(p);
+        assert_eq!(log.end(), log.unsynced());
+    }
+
+    #[test]
+    fn transactions_are_wrapped() {
+        let log = AofLog::default();
+        let mut r = Records::default();
+        r.push(Some(0), &["INCR", "n"]);
+        log.append_records(&r, true);
+        let p = log.lock();
+        let text = String::from_utf8_lossy(&p.buf).replace("\r\n", " ");
+        assert!(
+            text.starts_with("*1 $5 MULTI *2 $6 SELECT $1 0 *2 $4 INCR"),
+            "{text}"
+        );
+        assert!(text.ends_with("*1 $4 EXEC "), "{text}");
+    }
+}

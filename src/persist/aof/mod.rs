@@ -1,0 +1,147 @@
+//! The append-only file, Redis 7 multi-part layout: `appenddirname` holds
+//! a manifest, one base file (RDB, or commands) and incr files of
+//! commands. Shards append write records to the [`log::AofLog`]; a writer
+//! thread writes and fsyncs them (writer.rs); BGREWRITEAOF makes a new
+//! base from a snapshot while a fresh incr file takes the new writes
+//! (rewrite.rs); start-up loads base then incrs (startup.rs, parse.rs,
+//! replay.rs).
+
+pub mod files;
+pub mod log;
+pub mod manifest;
+pub mod parse;
+pub mod record;
+pub mod replay;
+pub mod rewrite;
+pub mod startup;
+mod writer;
+
+use files::AofFiles;
+use log::{AofLog, FsyncPolicy};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The AOF of this node: the log, its files, and its INFO counters.
+#[derive(Default)]
+pub struct Aof {
+    pub log: AofLog,
+    files: Mutex<Option<AofFiles>>,
+    last_fsync_ms: AtomicU64,
+    writer_started: AtomicBool,
+    pub rewrite_in_progress: AtomicBool,
+    pub rewrite_scheduled: AtomicBool,
+    pub rewrites: AtomicU64,
+    pub rewrite_failures: AtomicU64,
+    pub last_rewrite_ok: AtomicBool,
+    pub last_rewrite_secs: AtomicI64,
+    pub rewrite_started_ms: AtomicU64,
+}
+
+impl Aof {
+    pub fn new() -> Aof {
+        let aof = Aof::default();
+        aof.last_rewrite_ok.store(true, Ordering::Relaxed);
+        aof.last_rewrite_secs.store(-1, Ordering::Relaxed);
+        aof
+    }
+
+    /// Starts logging into `files` (opened at start-up or after enabling).
+    pub fn start(self: &Arc<Self>, files: AofFiles, policy: FsyncPolicy) {
+        *self.files.lock().unwrap_or_else(|e| e.into_inner()) = Some(files);
+        {
+            // Records left from an earlier time the AOF was on are
+            // covered by the rewrite that follows turning it on.
+            let mut p = self.log.pending.lock().unwrap_or_else(|e| e.into_inner());
+            p.buf.clear();
+            log::AofLog::reset_db(&mut p);
+        }
+        self.log.set_policy(policy);
+        self.note_fsync();
+        self.log.set_on(true);
+        if !self.writer_started.swap(true, Ordering::SeqCst) {
+            let aof = self.clone();
+            std::thread::Builder::new()
+                .name("aof-writer".into())
+                .spawn(move || writer::run(aof))
+                .expect("spawn the AOF writer thread");
+        }
+    }
+
+    /// Whether the AOF is on (`aof_enabled`).
+    pub fn enabled(&self) -> bool {
+        self.log.is_on()
+    }
+
+    /// Writes and fsyncs everything appended so far, then keeps the log
+    /// locked so that no later write can be acknowledged before the
+    /// process exits (SHUTDOWN, SIGTERM). Call only on the way out.
+    pub fn seal_for_exit(&self) -> Result<(), String> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let p = self.log.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let result = match files.as_mut() {
+            None => Ok(()),
+            Some(f) => f
+                .append(&p.buf)
+                .and_then(|_| f.fsync())
+                .map_err(|e| format!("Error flushing the AOF at shutdown: {e}")),
+        };
+        // Shards that try to log a write now wait until the exit.
+        std::mem::forget(p);
+        std::mem::forget(files);
+        result
+    }
+
+    /// Stops logging (CONFIG SET appendonly no): what is pending is
+    /// written and synced, the files are closed.
+    pub fn stop(&self) {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let mut p = self.log.pending.lock().unwrap_or_else(|e| e.into_inner());
+        self.log.set_on(false);
+        if let Some(f) = files.as_mut() {
+            if f.append(&p.buf).and_then(|_| f.fsync()).is_err() {
+                crate::warning!("Error flushing the AOF while turning it off");
+            }
+        }
+        p.buf.clear();
+        log::AofLog::reset_db(&mut p);
+        drop(p);
+        self.log.mark_synced(self.log.end());
+        *files = None;
+        crate::notice!("Background append only file writing stopped");
+    }
+
+    /// Current size of the AOF files, and their size after the last
+    /// rewrite (`aof_current_size`, `aof_base_size`).
+    pub fn sizes(&self) -> (u64, u64) {
+        let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        files.as_ref().map_or((0, 0), |f| (f.total_len, f.base_len))
+    }
+}
+
+/// CONFIG SET of `appendonly` / `appendfsync`: turns the AOF on (files
+/// prepared, then a rewrite makes the base from the current data) or off,
+/// or changes the fsync policy.
+pub fn apply_config(
+    rt: &std::rc::Rc<crate::server::shard::ShardRt>,
+    changed: &[&str],
+) -> Result<(), String> {
+    let shared = &rt.shared;
+    let (on, policy) = shared.read_config(|c| (c.get_bool("appendonly"), c.get_str("appendfsync")));
+    let policy = FsyncPolicy::parse(&policy);
+    if changed.contains(&"appendfsync") {
+        shared.aof.log.set_policy(policy);
+    }
+    if changed.contains(&"appendonly") {
+        if on && !shared.aof.enabled() {
+            let files = shared.read_config(startup::open_for_enable)?;
+            shared.aof.start(files, policy);
+            rewrite::start(rt).map_err(|e| e.to_string())?;
+        } else if !on && shared.aof.enabled() {
+            shared.aof.stop();
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,287 @@
+//! The AOF at start-up (`appendonly yes`): find or create the directory
+//! and manifest, load the base and incr files into the keyspace, and open
+//! the last incr file for appending.
+//!
+//! As Redis 7.0: an old single `appendfilename` in `dir` is moved into
+//! the directory as the base; with no files at all an empty base (an RDB
+//! with `aof-base 1`, or an empty command file) and incr are created; a
+//! file cut short by a crash is truncated to its last whole command when
+//! it is the last file and `aof-load-truncated` is on.
+
+use super::files::{self, AofFiles};
+use super::manifest::{self, AofFile, FileKind, Manifest};
+use super::parse::{for_each_command, ParseStop};
+use super::replay::Replayer;
+use crate::config::Config;
+use crate::persist::rdb::file::{self as rdbfile, LoadOpts, LoadedKey};
+use std::path::{Path, PathBuf};
+
+/// What start-up loaded and opened.
+pub struct Opened {
+    pub files: AofFiles,
+    /// Keys per shard.
+    pub keys: Vec<Vec<LoadedKey>>,
+    pub loaded_keys: u64,
+}
+
+struct Settings {
+    dir: PathBuf,
+    name: String,
+    preamble: bool,
+    truncated_ok: bool,
+    checksum: bool,
+    databases: usize,
+}
+
+/// The files for turning the AOF on at runtime (CONFIG SET appendonly
+/// yes): the directory and manifest as at start-up, nothing loaded, and a
+/// fresh incr file; the rewrite that follows makes the base.
+pub fn open_for_enable(config: &Config) -> Result<AofFiles, String> {
+    let s = settings(config)?;
+    let manifest = find_or_create(&s)?;
+    let mut files = AofFiles::open(s.dir.clone(), s.name.clone(), manifest)?;
+    files.rotate()?;
+    Ok(files)
+}
+
+fn settings(config: &Config) -> Result<Settings, String> {
+    let dirname = config.get_str("appenddirname");
+    let name = config.get_str("appendfilename");
+    for (what, v) in [("appenddirname", &dirname), ("appendfilename", &name)] {
+        if v.is_empty() || v.contains('/') || v == "." || v == ".." {
+            return Err(format!("{what} can't be a path, just a filename"));
+        }
+    }
+    Ok(Settings {
+        dir: PathBuf::from(&dirname),
+        name,
+        preamble: config.get_bool("aof-use-rdb-preamble"),
+        truncated_ok: config.get_bool("aof-load-truncated"),
+        checksum: config.get_bool("rdbchecksum"),
+        databases: config.get_i64("databases") as usize,
+    })
+}
+
+pub fn open_at_start(config: &Config, nshards: usize, lru: u32) -> Result<Opened, String> {
+    let s = settings(config)?;
+    let manifest = find_or_create(&s)?;
+    let limits = crate::command::ExecLimits {
+        proto_max_bulk_len: config.get_i64("proto-max-bulk-len") as u64,
+        encodings: crate::store::EncodingLimits::from_config(config),
+    };
+    let mut replayer = Replayer::new(s.databases, limits, lru);
+    let listed: Vec<&AofFile> = manifest.base.iter().chain(&manifest.incrs).collect();
+    let mut loaded_keys = 0;
+    for (i, f) in listed.iter().enumerate() {
+        let last = i + 1 == listed.len();
+        loaded_keys += load_one(&s, f, last, &mut replayer)?;
+    }
+    let now = crate::server::shared::unix_ms();
+    let commands = replayer.commands;
+    let keys = replayer.into_shards(nshards, now);
+    let total: usize = keys.iter().map(|k| k.len()).sum();
+    crate::notice!(
+        "DB loaded from append only file: {} keys ({} from the base, {} commands replayed)",
+        total,
+        loaded_keys,
+        commands
+    );
+    let files = AofFiles::open(s.dir.clone(), s.name.clone(), manifest)?;
+    Ok(Opened {
+        files,
+        keys,
+        loaded_keys,
+    })
+}
+
+/// The manifest on disk; or one made by upgrading an old single-file
+/// AOF, or for a fresh empty AOF.
+fn find_or_create(s: &Settings) -> Result<Manifest, String> {
+    let mpath = s.dir.join(manifest::manifest_name(&s.name));
+    match std::fs::read(&mpath) {
+        Ok(text) => {
+            let mut m = Manifest::parse(&text)
+                .map_err(|e| format!("Bad AOF manifest {}: {e}", mpath.display()))?;
+            if m.incrs.is_empty() {
+                add_incr(s, &mut m)?;
+            }
+            return Ok(m);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(format!(
+                "Can't read the AOF manifest {}: {e}",
+                mpath.display()
+            ))
+        }
+    }
+    std::fs::create_dir_all(&s.dir).map_err(|e| {
+        format!(
+            "Can't open or create append-only dir {}: {e}",
+            s.dir.display()
+        )
+    })?;
+    let mut m = Manifest::default();
+    if Path::new(&s.name).is_file() {
+        // Redis before 7.0: one file in `dir`. It becomes the base.
+        let target = s.dir.join(&s.name);
+        std::fs::rename(&s.name, &target)
+            .map_err(|e| format!("Error moving {} into {}: {e}", s.name, s.dir.display()))?;
+        crate::notice!(
+            "Successfully migrated an old-style AOF into the AOF directory {}",
+            s.dir.display()
+        );
+        m.base = Some(AofFile {
+            name: s.name.clone(),
+            seq: 1,
+            kind: FileKind::Base,
+        });
+    } else {
+        let name = manifest::base_name(&s.name, 1, s.preamble);
+        let mut bytes = Vec::new();
+        if s.preamble {
+            let now = crate::server::shared::unix_ms() / 1000;
+            rdbfile::write_header_for(&mut bytes, now, 0, true);
+            rdbfile::write_footer(&mut bytes, s.checksum);
+        }
+        write_synced(&s.dir.join(&name), &bytes)?;
+        crate::notice!("Creating AOF base file {} on server start", name);
+        m.base = Some(AofFile {
+            name,
+            seq: 1,
+            kind: FileKind::Base,
+        });
+    }
+    add_incr(s, &mut m)?;
+    Ok(m)
+}
+
+/// Lists (and creates) a new empty incr file, persisting the manifest.
+fn add_incr(s: &Settings, m: &mut Manifest) -> Result<(), String> {
+    let seq = m.next_incr_seq();
+    let name = manifest::incr_name(&s.name, seq);
+    write_synced(&s.dir.join(&name), b"")?;
+    m.incrs.push(AofFile {
+        name,
+        seq,
+        kind: FileKind::Incr,
+    });
+    files::write_manifest(&s.dir, &s.name, m)?;
+    crate::notice!(
+        "Creating AOF incr file {} on server start",
+        manifest::incr_name(&s.name, seq)
+    );
+    Ok(())
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let r = std::fs::File::create(path).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    r.map_err(|e| format!("Can't create the AOF file {}: {e}", path.display()))
+}
+
+/// Loads one listed file; returns the keys its RDB part held.
+fn load_one(s: &Settings, f: &AofFile, last: bool, r: &mut Replayer) -> Result<u64, String> {
+    let path = s.dir.join(&f.name);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        format!(
+            "The AOF file {} could not be read ({e}); it is listed in the manifest",
+            f.name
+        )
+    })?;
+    r.start_file();
+    let mut from = 0;
+    let mut keys = 0;
+    if bytes.starts_with(b"REDIS") {
+        let limits = r.limits_copy();
+        let opts = LoadOpts {
+            databases: s.databases,
+            limits: &limits,
+            now_ms: crate::server::shared::unix_ms(),
+            checksum: s.checksum,
+        };
+        let store = &mut r.store;
+        let stats = rdbfile::read_file(&bytes, &opts, |k| {
+            if let Some(db) = store.dbs.get_mut(k.db) {
+                db.set_with_expire(&k.key, k.value, k.expire_ms, 0);
+            }
+        })
+        .map_err(|e| {
+            format!(
+                "Bad RDB preamble in the AOF file {} at offset {}: {}",
+                f.name, e.offset, e.reason
+            )
+        })?;
+        keys = stats.loaded;
+        from = stats.end;
+    }
+    // Where the last MULTI began, to cut an unfinished one off.
+    let mut multi_at = None;
+    let outcome = for_each_command(&bytes[from..], |offset, argv| {
+        if argv[0].eq_ignore_ascii_case(b"multi") {
+            multi_at = Some(from + offset);
+        } else if argv[0].eq_ignore_ascii_case(b"exec") {
+            multi_at = None;
+        }
+        r.apply(argv)
+            .map_err(|e| format!("{e} {} at offset {}", f.name, from + offset))
+    })?;
+    let mut valid = match outcome {
+        Ok(()) => bytes.len(),
+        Err(ParseStop::BadFormat { offset }) => {
+            return Err(format!(
+                "Bad file format reading the append only file {} at offset {}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>",
+                f.name,
+                from + offset
+            ))
+        }
+        Err(ParseStop::Truncated { valid }) => {
+            if !last || !s.truncated_ok {
+                return Err(format!(
+                    "Unexpected end of file reading the append only file {} at offset {}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.",
+                    f.name,
+                    from + valid
+                ));
+            }
+            crate::warning!("!!! Warning: short read while loading the AOF file {}!!!", f.name);
+            crate::warning!(
+                "!!! Truncating the AOF {} at offset {} !!!",
+                f.name,
+                from + valid
+            );
+            from + valid
+        }
+    };
+    if r.in_multi() {
+        if !last || !s.truncated_ok {
+            return Err(format!(
+                "Unexpected end of file reading the append only file {}: it ends inside a MULTI. Use ./redis-check-aof --fix <filename.manifest>",
+                f.name
+            ));
+        }
+        crate::warning!(
+            "Revert incomplete MULTI/EXEC transaction in AOF file {}",
+            f.name
+        );
+        r.discard_multi();
+        valid = multi_at.unwrap_or(valid);
+    }
+    if valid < bytes.len() {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|file| {
+                file.set_len(valid as u64)?;
+                file.sync_all()
+            });
+        file.map_err(|e| format!("Error truncating the AOF file {}: {e}", f.name))?;
+        crate::warning!(
+            "AOF {} loaded anyway because aof-load-truncated is enabled",
+            f.name
+        );
+    }
+    Ok(keys)
+}

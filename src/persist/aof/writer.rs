@@ -1,0 +1,125 @@
+//! The writer thread: takes the log's buffer, writes it to the incr file
+//! and fsyncs per `appendfsync`, off the data cores. `always`: one fsync
+//! per round, covering every record appended before it (group commit);
+//! `everysec`: at most one fsync a second, also after an idle second with
+//! unsynced data; `no`: never. Idle, it sleeps on a condition variable.
+
+use super::log::FsyncPolicy;
+use super::Aof;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// Runs until shutdown.
+pub fn run(aof: Arc<Aof>) {
+    let log = &aof.log;
+    let mut spare: Vec<u8> = Vec::new();
+    loop {
+        // Sleep until there is something to do.
+        {
+            let mut p = log.pending.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                if p.shutdown {
+                    return;
+                }
+                let failing = !log.write_ok();
+                let unsynced = log.synced.load(Ordering::Acquire) < p.end;
+                if !p.buf.is_empty() && !failing {
+                    break;
+                }
+                if failing || (unsynced && log.policy() == FsyncPolicy::EverySec) {
+                    // Retry a failed write, or fsync an idle second's data.
+                    let since = aof.since_last_fsync();
+                    if since >= SECOND {
+                        break;
+                    }
+                    p = log
+                        .wake
+                        .wait_timeout(p, SECOND - since)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                } else {
+                    p = log.wake.wait(p).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+        }
+        aof.write_round(&mut spare);
+    }
+}
+
+impl Aof {
+    /// One round: write what is pending, then fsync as the policy says.
+    /// Also used to flush at shutdown and before rotating.
+    pub(super) fn write_round(&self, spare: &mut Vec<u8>) {
+        let log = &self.log;
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(f) = files.as_mut() else { return };
+        let end = {
+            let mut p = log.pending.lock().unwrap_or_else(|e| e.into_inner());
+            spare.clear();
+            std::mem::swap(&mut p.buf, spare);
+            p.end
+        };
+        if !spare.is_empty() {
+            if let Err(e) = f.append(spare) {
+                // Put the records back in front: nothing is dropped, and
+                // writes are refused (MISCONF) until a retry succeeds.
+                let mut p = log.pending.lock().unwrap_or_else(|e| e.into_inner());
+                spare.extend_from_slice(&p.buf);
+                std::mem::swap(&mut p.buf, spare);
+                drop(p);
+                self.fail(&format!("Error writing to the AOF file: {e}"), &e);
+                return;
+            }
+            log.written.store(end, Ordering::Release);
+        }
+        let policy = log.policy();
+        let due = match policy {
+            FsyncPolicy::Always => true,
+            FsyncPolicy::EverySec => self.since_last_fsync() >= SECOND,
+            FsyncPolicy::No => false,
+        };
+        let written = log.written.load(Ordering::Acquire);
+        if policy == FsyncPolicy::No {
+            log.mark_synced(written);
+        } else if due && log.synced.load(Ordering::Acquire) < written {
+            if let Err(e) = f.fsync() {
+                self.fail(&format!("Error syncing the AOF file: {e}"), &e);
+                return;
+            }
+            self.note_fsync();
+            log.mark_synced(written);
+        }
+        if !log.write_ok() {
+            crate::warning!("AOF write error looks solved. Redis can write again.");
+            log.write_ok.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Records a failed write or fsync; the retry comes a second later.
+    fn fail(&self, msg: &str, e: &std::io::Error) {
+        if self.log.write_ok.swap(false, Ordering::Relaxed) {
+            crate::warning!("{msg}");
+        }
+        *self
+            .log
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = e.to_string();
+        self.note_fsync();
+    }
+
+    pub(super) fn note_fsync(&self) {
+        let ms = crate::server::shared::unix_ms();
+        self.last_fsync_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Read without the files' lock: the writer asks while holding the
+    /// log's lock, and the lock order is files, then log.
+    fn since_last_fsync(&self) -> Duration {
+        let last = self.last_fsync_ms.load(Ordering::Relaxed);
+        Duration::from_millis(crate::server::shared::unix_ms().saturating_sub(last))
+    }
+}

@@ -1,0 +1,287 @@
+//! One shard's side of a running snapshot: a cursor over its local slots,
+//! serialized a time slice at a time by a background task, and the
+//! copy-on-write rule that keeps the file a point-in-time image: before a
+//! write changes a key whose slot the cursor has not reached, that whole
+//! slot (every database) is serialized first.
+//!
+//! The state is thread-local: each shard is one thread, and every place
+//! that changes the keyspace runs on the owning shard's thread, so the
+//! check a write pays when no snapshot runs is one thread-local `Cell`.
+//!
+//! Expired keys are not serialized ahead of deletion: a key removed by
+//! active or lazy expiry after the snapshot instant had its expiry time
+//! at or before "now", so whoever loads the file afterwards (redis-server,
+//! Shardis, a replica fed the same deletions) drops it anyway. Expiry
+//! therefore neither triggers nor waits for serialization.
+
+use super::status::KEYS_PROCESSED;
+use super::writer::{Flow, ToWriter};
+use crate::command::CommandSpec;
+use crate::persist::rdb::encode::EncodeOpts;
+use crate::persist::rdb::file::{self, opcodes};
+use crate::persist::rdb::length::write_len;
+use crate::server::shard::ShardRt;
+use crate::store::Store;
+use futures::channel::oneshot;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+/// Work done per time slice before requests get their turn.
+const SLICE: Duration = Duration::from_micros(750);
+/// Pause between slices: short, but a real timer, so the executor polls
+/// its sockets before the next slice.
+const PAUSE: Duration = Duration::from_micros(50);
+/// Buffered bytes that make a chunk worth sending to the writer.
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Above this many bytes not yet on disk, slices wait for the writer.
+const BACKLOG_LIMIT: usize = 64 * 1024 * 1024;
+
+thread_local! {
+    /// A snapshot is in progress on this shard (the only thing a write
+    /// checks when none is).
+    static ACTIVE: Cell<bool> = const { Cell::new(false) };
+    static PROGRESS: RefCell<Option<Progress>> = const { RefCell::new(None) };
+}
+
+/// How a shard serializes, fixed at the snapshot instant.
+#[derive(Clone)]
+pub struct Params {
+    /// Keys expired at this instant are left out.
+    pub now_ms: u64,
+    pub opts: EncodeOpts,
+    /// Write IDLE times (LRU `maxmemory-policy`), relative to this clock.
+    pub lru_now: Option<u32>,
+}
+
+/// Where a shard's chunks go, and whom it tells when done.
+pub struct Feed {
+    pub sink: mpsc::Sender<ToWriter>,
+    pub flow: Arc<Flow>,
+    pub done: oneshot::Sender<Result<u64, String>>,
+}
+
+struct Progress {
+    /// Told apart from a later snapshot's state by the slice task.
+    generation: u64,
+    /// Local slot indexes below this one are serialized.
+    cursor: usize,
+    /// Slots serialized ahead of the cursor because a write came first.
+    early: Vec<bool>,
+    params: Params,
+    buf: Vec<u8>,
+    keys: u64,
+    feed: Feed,
+}
+
+thread_local! {
+    static GENERATION: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Called at the snapshot instant, with this shard held: records the
+/// cursor and starts the slice task. Returns the keys to write (an upper
+/// bound: keys that expire meanwhile are skipped).
+pub fn begin(rt: &Rc<ShardRt>, params: Params, feed: Feed) -> u64 {
+    let (slots, keys) = {
+        let core = rt.core.borrow();
+        let dbs = &core.store.dbs;
+        let slots = dbs.first().map_or(0, |d| d.local_slot_count());
+        (slots, dbs.iter().map(|d| d.len() as u64).sum())
+    };
+    let generation = GENERATION.get() + 1;
+    GENERATION.set(generation);
+    PROGRESS.set(Some(Progress {
+        generation,
+        cursor: 0,
+        early: vec![false; slots],
+        params,
+        buf: Vec::new(),
+        keys: 0,
+        feed,
+    }));
+    ACTIVE.set(true);
+    glommio::spawn_local(run_slices(rt.clone(), generation)).detach();
+    keys
+}
+
+/// Hook at the start of every shard command (ShardRt::exec): a write
+/// first serializes the not-yet-written slots of its keys.
+#[inline]
+pub fn before_write(rt: &ShardRt, spec: &CommandSpec, argv: &[&[u8]]) {
+    if ACTIVE.get() && spec.is_write() {
+        save_keys_of(rt, spec, argv);
+    }
+}
+
+#[cold]
+fn save_keys_of(rt: &ShardRt, spec: &CommandSpec, argv: &[&[u8]]) {
+    let mut idx = Vec::new();
+    spec.key_indexes(argv, &mut idx);
+    for i in idx {
+        before_key_write(rt, argv[i]);
+    }
+}
+
+/// Serializes `key`'s slot first if the running snapshot has not reached
+/// it (for writes outside ShardRt::exec: the multi-shard write-back,
+/// blocking pops and moves).
+#[inline]
+pub fn before_key_write(rt: &ShardRt, key: &[u8]) {
+    if ACTIVE.get() {
+        let slot = crate::slot::key_slot(key);
+        if rt.shard_of_slot(slot) == rt.id {
+            save_slot_early(rt, slot as usize / rt.nshards);
+        }
+    }
+}
+
+#[cold]
+fn save_slot_early(rt: &ShardRt, index: usize) {
+    PROGRESS.with_borrow_mut(|p| {
+        let Some(p) = p else { return };
+        if index < p.cursor || p.early.get(index).copied().unwrap_or(true) {
+            return;
+        }
+        p.early[index] = true;
+        serialize_slot(&rt.core.borrow().store, p, index);
+        if p.buf.len() >= CHUNK_BYTES {
+            send_buf(p);
+        }
+    });
+}
+
+/// For commands that change whole databases (FLUSHALL, FLUSHDB, SWAPDB):
+/// serializes everything this shard has not written yet, right now.
+pub fn before_keyspace_write(rt: &ShardRt) {
+    if ACTIVE.get() {
+        let store = &rt.core.borrow().store;
+        while !advance(store, None) {}
+    }
+}
+
+/// The slice task: a slice of slots, a pause, until the cursor is done
+/// or the snapshot ended some other way (finished by a flush, failed).
+async fn run_slices(rt: Rc<ShardRt>, generation: u64) {
+    loop {
+        rt.wait_gate().await;
+        let current = PROGRESS.with_borrow(|p| {
+            p.as_ref().map(|p| {
+                let f = &p.feed.flow;
+                (
+                    p.generation,
+                    f.backlog.load(Ordering::Acquire) > BACKLOG_LIMIT
+                        && !f.failed.load(Ordering::Acquire),
+                )
+            })
+        });
+        match current {
+            Some((g, _)) if g != generation => return,
+            None => return,
+            Some((_, true)) => {
+                // The disk is behind: let it catch up.
+                glommio::timer::sleep(Duration::from_millis(1)).await;
+                continue;
+            }
+            Some((_, false)) => {}
+        }
+        let deadline = Instant::now() + SLICE;
+        if advance(&rt.core.borrow().store, Some(deadline)) {
+            return;
+        }
+        glommio::timer::sleep(PAUSE).await;
+    }
+}
+
+/// Serializes slots from the cursor until `deadline` (None: to the end),
+/// then sends what it has. True when this shard's part is finished (and
+/// its state gone).
+fn advance(store: &Store, deadline: Option<Instant>) -> bool {
+    let finished = PROGRESS.with_borrow_mut(|slot| {
+        let Some(p) = slot else { return true };
+        if p.feed.flow.failed.load(Ordering::Acquire) {
+            return true;
+        }
+        let total = p.early.len();
+        let mut steps = 0u32;
+        while p.cursor < total {
+            let i = p.cursor;
+            p.cursor += 1;
+            if !p.early[i] {
+                serialize_slot(store, p, i);
+            }
+            if p.buf.len() >= CHUNK_BYTES {
+                send_buf(p);
+            }
+            steps += 1;
+            // Reading the clock every few slots keeps its cost negligible.
+            if steps.is_multiple_of(8) && deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+        }
+        send_buf(p);
+        p.cursor >= total
+    });
+    if finished {
+        complete();
+    }
+    finished
+}
+
+/// Ends this shard's part: reports the keys written (or the failure).
+fn complete() {
+    ACTIVE.set(false);
+    let Some(mut p) = PROGRESS.take() else { return };
+    send_buf(&mut p);
+    let result = if p.feed.flow.failed.load(Ordering::Acquire) {
+        Err("snapshot writer failed".to_string())
+    } else {
+        Ok(p.keys)
+    };
+    let _ = p.feed.done.send(result);
+}
+
+fn send_buf(p: &mut Progress) {
+    if p.buf.is_empty() {
+        return;
+    }
+    let chunk = std::mem::take(&mut p.buf);
+    p.feed.flow.backlog.fetch_add(chunk.len(), Ordering::AcqRel);
+    // A closed channel means the writer is gone: the coordinator sees
+    // the failure from the writer's reply.
+    let _ = p.feed.sink.send(ToWriter::Chunk(chunk));
+}
+
+/// Appends every live key of local slot `index`, in every database, each
+/// database's keys after their own SELECTDB.
+fn serialize_slot(store: &Store, p: &mut Progress, index: usize) {
+    let Params {
+        now_ms,
+        ref opts,
+        lru_now,
+    } = p.params;
+    let mut keys = 0u64;
+    for (dbi, db) in store.dbs.iter().enumerate() {
+        let Some(table) = db.table_at(index) else {
+            continue;
+        };
+        let mut selected = false;
+        for (k, e) in &table.keys {
+            let expire = table.expires.get(k.as_slice()).copied();
+            if expire.is_some_and(|at| at <= now_ms) {
+                continue;
+            }
+            if !selected {
+                p.buf.push(opcodes::SELECTDB);
+                write_len(&mut p.buf, dbi as u64);
+                selected = true;
+            }
+            let idle = lru_now.map(|now| now.saturating_sub(e.lru) as u64);
+            file::write_key(&mut p.buf, k.as_slice(), &e.value, expire, idle, opts);
+            keys += 1;
+        }
+    }
+    p.keys += keys;
+    KEYS_PROCESSED.fetch_add(keys, Ordering::Relaxed);
+}

@@ -1,0 +1,235 @@
+//! The snapshot's file writer: a plain thread, so that no shard ever
+//! blocks on the disk. Shards send finished chunks of RDB bytes (each
+//! begins with its own SELECTDB); the writer appends them to a temp file
+//! in the target's directory, keeping the CRC-64 as it goes, and on
+//! [`ToWriter::Finish`] adds EOF and the checksum, fsyncs, renames the
+//! file over the target and fsyncs the directory, as SAVE does.
+
+use crate::persist::rdb::crc64::crc64;
+use crate::persist::rdb::file::opcodes;
+use futures::channel::oneshot;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+
+/// With `rdb-save-incremental-fsync yes`, fsync every this many bytes
+/// (Redis's REDIS_AUTOSYNC_BYTES) so the page cache never holds a huge
+/// dirty backlog that one final fsync would have to push at once.
+const AUTOSYNC_BYTES: u64 = 4 * 1024 * 1024;
+
+pub enum ToWriter {
+    /// RDB bytes to append.
+    Chunk(Vec<u8>),
+    /// Every chunk has been sent: finish the file; the reply is the
+    /// file's size or the line to log.
+    Finish(oneshot::Sender<Result<u64, String>>),
+    /// Give up: remove the temp file.
+    Abort,
+}
+
+/// Shared between the writer and the shards feeding it.
+#[derive(Default)]
+pub struct Flow {
+    /// Bytes sent but not yet written: shards pause their time slices
+    /// above a limit, so memory does not have to hold the whole file.
+    pub backlog: AtomicUsize,
+    /// The file cannot be written: shards stop serializing.
+    pub failed: AtomicBool,
+}
+
+pub struct Target {
+    pub temp: PathBuf,
+    pub path: PathBuf,
+    pub checksum: bool,
+    pub incremental_fsync: bool,
+}
+
+/// Starts the writer thread with the file's header as its first bytes.
+pub fn spawn(
+    target: Target,
+    header: Vec<u8>,
+    flow: Arc<Flow>,
+) -> Result<mpsc::Sender<ToWriter>, String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("bgsave-writer".into())
+        .spawn(move || write_loop(&target, header, &flow, rx))
+        .map_err(|e| format!("Can't save in background: thread: {e}"))?;
+    Ok(tx)
+}
+
+fn cwd() -> String {
+    std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The open temp file and what has been written to it.
+struct Out {
+    file: File,
+    crc: u64,
+    written: u64,
+    since_sync: u64,
+}
+
+impl Out {
+    fn append(&mut self, bytes: &[u8], t: &Target) -> Result<(), String> {
+        if t.checksum {
+            self.crc = crc64(self.crc, bytes);
+        }
+        self.file
+            .write_all(bytes)
+            .map_err(|e| format!("Write error saving DB on disk: {e}"))?;
+        self.written += bytes.len() as u64;
+        self.since_sync += bytes.len() as u64;
+        if t.incremental_fsync && self.since_sync >= AUTOSYNC_BYTES {
+            self.since_sync = 0;
+            self.file
+                .sync_data()
+                .map_err(|e| format!("Write error saving DB on disk: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+fn write_loop(t: &Target, header: Vec<u8>, flow: &Flow, rx: mpsc::Receiver<ToWriter>) {
+    let opened = File::create(&t.temp).map_err(|e| {
+        format!(
+            "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
+            t.temp.display(),
+            cwd()
+        )
+    });
+    let mut state: Result<Out, String> = opened.map(|file| Out {
+        file,
+        crc: 0,
+        written: 0,
+        since_sync: 0,
+    });
+    if let Ok(out) = &mut state {
+        if let Err(e) = out.append(&header, t) {
+            state = Err(e);
+        }
+    }
+    if state.is_err() {
+        flow.failed.store(true, Ordering::Release);
+    }
+    // Until Finish or Abort; a closed channel (the coordinator went
+    // away) counts as Abort.
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            ToWriter::Chunk(bytes) => {
+                if let Ok(out) = &mut state {
+                    if let Err(e) = out.append(&bytes, t) {
+                        flow.failed.store(true, Ordering::Release);
+                        state = Err(e);
+                    }
+                }
+                flow.backlog.fetch_sub(bytes.len(), Ordering::AcqRel);
+            }
+            ToWriter::Finish(reply) => {
+                let result = state.and_then(|out| finish(out, t));
+                if result.is_err() {
+                    let _ = std::fs::remove_file(&t.temp);
+                }
+                let _ = reply.send(result);
+                return;
+            }
+            ToWriter::Abort => break,
+        }
+    }
+    let _ = std::fs::remove_file(&t.temp);
+}
+
+/// EOF, checksum, fsync, rename, fsync of the directory.
+fn finish(mut out: Out, t: &Target) -> Result<u64, String> {
+    out.append(&[opcodes::EOF], t)?;
+    let crc = if t.checksum { out.crc } else { 0 };
+    out.append(&crc.to_le_bytes(), t)?;
+    out.file
+        .sync_all()
+        .map_err(|e| format!("Write error saving DB on disk: {e}"))?;
+    drop(out.file);
+    std::fs::rename(&t.temp, &t.path).map_err(|e| {
+        format!(
+            "Error moving temp DB file {} on the final destination {} (in server root dir {}): {e}",
+            t.temp.display(),
+            t.path.display(),
+            cwd()
+        )
+    })?;
+    let dir = t
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(out.written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::persist::rdb::file::write_footer;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("shardis-writer-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn finish_sync(tx: &mpsc::Sender<ToWriter>) -> Result<u64, String> {
+        let (reply, rx) = oneshot::channel();
+        tx.send(ToWriter::Finish(reply)).unwrap();
+        futures::executor::block_on(rx).unwrap()
+    }
+
+    #[test]
+    fn streamed_file_equals_the_one_shot_footer() {
+        let dir = scratch("ok");
+        let target = Target {
+            temp: dir.join("temp.rdb"),
+            path: dir.join("dump.rdb"),
+            checksum: true,
+            incremental_fsync: true,
+        };
+        let flow = Arc::new(Flow::default());
+        let tx = spawn(target, b"REDIS0010".to_vec(), flow.clone()).unwrap();
+        for part in [&b"abc"[..], b"", b"defgh"] {
+            flow.backlog.fetch_add(part.len(), Ordering::AcqRel);
+            tx.send(ToWriter::Chunk(part.to_vec())).unwrap();
+        }
+        let size = finish_sync(&tx).unwrap();
+        let mut expected = b"REDIS0010abcdefgh".to_vec();
+        write_footer(&mut expected, true);
+        let got = std::fs::read(dir.join("dump.rdb")).unwrap();
+        assert_eq!(got, expected);
+        assert_eq!(size, expected.len() as u64);
+        assert!(!dir.join("temp.rdb").exists());
+        assert_eq!(flow.backlog.load(Ordering::Acquire), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_directory_in_the_way_fails_and_leaves_no_temp_file() {
+        let dir = scratch("fail");
+        std::fs::create_dir_all(dir.join("dump.rdb")).unwrap();
+        let target = Target {
+            temp: dir.join("temp.rdb"),
+            path: dir.join("dump.rdb"),
+            checksum: false,
+            incremental_fsync: false,
+        };
+        let flow = Arc::new(Flow::default());
+        let tx = spawn(target, b"REDIS0010".to_vec(), flow).unwrap();
+        let err = finish_sync(&tx).unwrap_err();
+        assert!(err.starts_with("Error moving temp DB file"), "{err}");
+        assert!(!dir.join("temp.rdb").exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
