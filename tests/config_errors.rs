@@ -168,8 +168,8 @@ fn unsupported_redis_directive() {
     // redis-server accepts this, so only the shape of the message is checked.
     let tmp = TempDir::new("cfg");
     let dir = &tmp.0;
-    let conf = write_file(dir, "aof.conf", "port 7000\nappendonly yes\n");
-    expect_refused(&conf, &[], &conf, 2, "appendonly", &["not supported"]);
+    let conf = write_file(dir, "defrag.conf", "port 7000\nactivedefrag yes\n");
+    expect_refused(&conf, &[], &conf, 2, "activedefrag", &["not supported"]);
     // Asking for what Shardis does anyway is fine (checked below by starting).
 }
 

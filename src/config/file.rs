@@ -167,10 +167,10 @@ mod tests {
             e.ends_with("bad.conf:2: 'port': argument must be between 0 and 65535 inclusive"),
             "{e}"
         );
-        std::fs::write(&main, "appendonly yes\n").unwrap();
+        std::fs::write(&main, "activedefrag yes\n").unwrap();
         let e = load(Some(&main), &[]).unwrap_err().to_string();
         assert!(
-            e.contains(":1: 'appendonly': directive 'appendonly' is not supported by Shardis yet"),
+            e.contains(":1: 'activedefrag': directive 'activedefrag' is not supported by Shardis yet"),
             "{e}"
         );
         std::fs::write(&main, "frobnicate 1\n").unwrap();
