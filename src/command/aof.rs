@@ -2,6 +2,7 @@
 //! (persist/aof/rewrite.rs).
 
 use super::spec::{Acl, CommandSpec, Flags, Handler};
+use crate::persist::aof::rewrite::RewriteStart;
 use crate::server::conn::Conn;
 use futures::future::LocalBoxFuture;
 
@@ -31,9 +32,12 @@ fn bgrewriteaof(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             );
         }
         match crate::persist::aof::rewrite::start(&conn.rt) {
-            Ok(()) => conn
+            Ok(RewriteStart::Started) => conn
                 .out
                 .simple("Background append only file rewriting started"),
+            Ok(RewriteStart::Scheduled) => conn
+                .out
+                .simple("Background append only file rewriting scheduled"),
             Err(e) => conn.out.error(e),
         }
     })

@@ -170,7 +170,9 @@ mod tests {
         std::fs::write(&main, "activedefrag yes\n").unwrap();
         let e = load(Some(&main), &[]).unwrap_err().to_string();
         assert!(
-            e.contains(":1: 'activedefrag': directive 'activedefrag' is not supported by Shardis yet"),
+            e.contains(
+                ":1: 'activedefrag': directive 'activedefrag' is not supported by Shardis yet"
+            ),
             "{e}"
         );
         std::fs::write(&main, "frobnicate 1\n").unwrap();

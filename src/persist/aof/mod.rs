@@ -138,6 +138,7 @@ pub fn apply_config(
         if on && !shared.aof.enabled() {
             let files = shared.read_config(startup::open_for_enable)?;
             shared.aof.start(files, policy);
+            // Started, or scheduled behind a running BGSAVE.
             rewrite::start(rt).map_err(|e| e.to_string())?;
         } else if !on && shared.aof.enabled() {
             shared.aof.stop();

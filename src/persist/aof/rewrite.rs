@@ -1,18 +1,17 @@
 //! BGREWRITEAOF: a new base file from a snapshot of the keyspace, while
 //! writes go on into a fresh incr file (Redis 7.0 has no rewrite buffer
-//! either). At one instant, with every shard held: the pending records go
-//! to the current incr file, a new incr file is opened and listed in the
-//! manifest, and the snapshot is taken. The base (RDB with `aof-base 1`)
-//! is then written off the data cores; once synced it is renamed into
-//! place, the manifest lists it, and the old base and incr files go.
+//! either). At the snapshot instant, with every shard held: the pending
+//! records go to the current incr file and a new incr file is opened and
+//! listed in the manifest. The shards then serialize the base (RDB with
+//! `aof-base 1`) in time slices between requests, as BGSAVE does; once
+//! synced it is renamed into place, the manifest lists it, and the old
+//! base and incr files go.
 
 use super::Aof;
-use crate::persist::rdb::encode::EncodeOpts;
-use crate::persist::rdb::file as rdbfile;
-use crate::persist::snapshot;
-use crate::server::mesh;
+use crate::persist::bgsave::{self, status, SnapshotSlot};
 use crate::server::shard::ShardRt;
 use crate::server::shared::unix_ms;
+use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -43,18 +42,33 @@ impl Aof {
     }
 }
 
-/// Starts a rewrite in the background; the error is Redis's reply when
-/// one cannot start.
-pub fn start(rt: &Rc<ShardRt>) -> Result<(), &'static str> {
+/// How a rewrite request went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RewriteStart {
+    Started,
+    /// Another snapshot (BGSAVE) runs: the rewrite starts when it ends.
+    Scheduled,
+}
+
+/// Starts a rewrite in the background (or schedules it behind a running
+/// BGSAVE); the error is Redis's reply when one cannot start.
+pub fn start(rt: &Rc<ShardRt>) -> Result<RewriteStart, &'static str> {
     let aof = rt.shared.aof.clone();
-    if aof.rewrite_in_progress.swap(true, Ordering::SeqCst) {
+    if aof.rewrite_in_progress.load(Ordering::SeqCst) {
         return Err("ERR Background append only file rewriting already in progress");
     }
+    let Some(slot) = status::try_reserve(false) else {
+        aof.rewrite_scheduled.store(true, Ordering::SeqCst);
+        return Ok(RewriteStart::Scheduled);
+    };
+    aof.rewrite_scheduled.store(false, Ordering::SeqCst);
+    aof.rewrite_in_progress.store(true, Ordering::SeqCst);
     aof.rewrite_started_ms.store(unix_ms(), Ordering::Relaxed);
     let rt = rt.clone();
     glommio::spawn_local(async move {
         let started = unix_ms();
-        let result = rewrite(&rt, &aof).await;
+        let result = rewrite(&rt, &aof, &slot).await;
+        drop(slot);
         let secs = ((unix_ms() - started) / 1000) as i64;
         aof.last_rewrite_secs.store(secs, Ordering::Relaxed);
         match result {
@@ -73,98 +87,54 @@ pub fn start(rt: &Rc<ShardRt>) -> Result<(), &'static str> {
         aof.rewrite_in_progress.store(false, Ordering::SeqCst);
     })
     .detach();
-    Ok(())
+    Ok(RewriteStart::Started)
 }
 
-async fn rewrite(rt: &Rc<ShardRt>, aof: &Arc<Aof>) -> Result<(), String> {
+/// The rewrite proper: the time-sliced snapshot (bgsave) writes the new
+/// base to a temp file; at its instant, with every shard held, the incr
+/// file turns over, so the base plus the new incr file is the whole data.
+async fn rewrite(rt: &Rc<ShardRt>, aof: &Arc<Aof>, slot: &SnapshotSlot) -> Result<(), String> {
     if !aof.enabled() {
         return Err("the AOF is off".into());
     }
-    let (checksum, compress, lru_policy, keep_history) = rt.shared.read_config(|c| {
-        (
-            c.get_bool("rdbchecksum"),
-            c.get_bool("rdbcompression"),
-            c.get_str("maxmemory-policy").ends_with("-lru"),
-            c.get_bool("aof-disable-auto-gc"),
-        )
-    });
-    let opts = EncodeOpts {
-        compress,
-        list_fill: rt.settings().exec.encodings.list_max_listpack_size,
+    let keep_history = rt.shared.read_config(|c| c.get_bool("aof-disable-auto-gc"));
+    let dir = {
+        let files = aof.files.lock().unwrap_or_else(|e| e.into_inner());
+        files.as_ref().ok_or("the AOF is off")?.dir.clone()
     };
     crate::notice!("Background append only file rewriting started");
-    // The instant: every shard held while the incr file turns over and
-    // each shard serializes its keys.
-    let shards: Vec<usize> = (0..rt.nshards).collect();
-    let held = mesh::hold(rt, &shards).await;
-    aof.rotate_incr()?;
-    let now_ms = unix_ms();
-    let mut parts = Vec::with_capacity(shards.len());
-    for &s in &shards {
-        parts.push(
-            held.run(s, move |rt| {
-                let lru_now = lru_policy.then(|| rt.lru_clock());
-                snapshot::serialize_store(&rt.core.borrow().store, now_ms, &opts, lru_now)
-            })
-            .await,
-        );
+    let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
+    let rotated: Rc<Cell<Option<Result<(), String>>>> = Rc::new(Cell::new(None));
+    let at_instant = {
+        let (aof, rotated) = (aof.clone(), rotated.clone());
+        Box::new(move || rotated.set(Some(aof.rotate_incr())))
+    };
+    let aux = vec![("aof-base".to_string(), "1".to_string())];
+    let snapshot = bgsave::snapshot_reserved(rt, slot, &temp, aux, at_instant).await;
+    let outcome = rotated
+        .take()
+        .unwrap_or_else(|| Err("the incr file did not turn over".into()))
+        .and(snapshot.map(|_| ()));
+    if let Err(e) = outcome {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
     }
-    drop(held);
-    // Writing and syncing the base happens on a thread of its own.
+    // Renames and the manifest's fsyncs happen on a thread of their own.
     let (tx, rx) = futures::channel::oneshot::channel();
     let aof2 = aof.clone();
     std::thread::Builder::new()
         .name("aof-rewrite".into())
         .spawn(move || {
-            let _ = tx.send(write_base(&aof2, &parts, now_ms, checksum, keep_history));
+            let mut files = aof2.files.lock().unwrap_or_else(|e| e.into_inner());
+            let installed = match files.as_mut() {
+                Some(f) => f.install_base(&temp, true, keep_history),
+                None => Err("the AOF is off".into()),
+            };
+            let _ = tx.send(installed);
         })
         .map_err(|e| format!("can't start the rewrite thread: {e}"))?;
     rx.await
         .map_err(|_| "the rewrite thread stopped".to_string())?
-}
-
-fn write_base(
-    aof: &Aof,
-    parts: &[snapshot::ShardPart],
-    now_ms: u64,
-    checksum: bool,
-    keep_history: bool,
-) -> Result<(), String> {
-    let mut image = snapshot::assemble(parts, now_ms / 1000, checksum);
-    // assemble() writes a plain RDB header; a base says `aof-base 1`.
-    let used: u64 = parts.iter().map(|p| p.used_mem).sum();
-    let (mut plain, mut base) = (Vec::new(), Vec::new());
-    rdbfile::write_header(&mut plain, now_ms / 1000, used);
-    rdbfile::write_header_for(&mut base, now_ms / 1000, used, true);
-    if !image.starts_with(&plain) {
-        return Err("unexpected RDB header in the rewrite".into());
-    }
-    image.splice(..plain.len(), base);
-    // The checksum covers the header: compute it again.
-    let body_end = image.len() - 8;
-    let crc = if checksum {
-        crate::persist::rdb::crc64::crc64(0, &image[..body_end])
-    } else {
-        0
-    };
-    image[body_end..].copy_from_slice(&crc.to_le_bytes());
-    let dir = {
-        let files = aof.files.lock().unwrap_or_else(|e| e.into_inner());
-        files.as_ref().ok_or("the AOF is off")?.dir.clone()
-    };
-    let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
-    let written = std::fs::File::create(&temp).and_then(|mut f| {
-        use std::io::Write;
-        f.write_all(&image)?;
-        f.sync_all()
-    });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(format!("Error writing the rewritten AOF base: {e}"));
-    }
-    let mut files = aof.files.lock().unwrap_or_else(|e| e.into_inner());
-    let f = files.as_mut().ok_or("the AOF is off")?;
-    f.install_base(&temp, true, keep_history)
 }
 
 /// Once a second on one shard: starts a rewrite when the AOF has grown
@@ -175,6 +145,12 @@ pub async fn cron(rt: Rc<ShardRt>) {
         glommio::timer::sleep(std::time::Duration::from_secs(1)).await;
         let aof = &rt.shared.aof;
         if !aof.enabled() || aof.rewrite_in_progress.load(Ordering::Relaxed) {
+            continue;
+        }
+        if aof.rewrite_scheduled.load(Ordering::Relaxed) {
+            if !status::snapshot_running() {
+                let _ = start(&rt);
+            }
             continue;
         }
         let (pct, min) = rt.shared.read_config(|c| {
