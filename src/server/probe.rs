@@ -84,11 +84,14 @@ pub fn block_signals() {
         libc::sigaddset(&mut set, libc::SIGTERM);
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        // A file over RLIMIT_FSIZE must be a failed write (EFBIG, reported
+        // as MISCONF), not the death of the process.
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 
-/// Ends the process: nothing is persisted yet, so only the pidfile is
-/// removed. Persistence will flush here before exiting.
+/// Ends the process: the AOF is flushed and synced, an RDB saved when
+/// save rules are set (by the caller), the pidfile removed.
 pub fn shutdown(shared: &Shared) -> ! {
     use std::sync::atomic::Ordering;
     shared.shutting_down.store(true, Ordering::SeqCst);

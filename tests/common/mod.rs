@@ -3,6 +3,8 @@
 //! and a raw RESP client that returns reply bytes exactly as received.
 #![allow(dead_code)]
 
+pub mod dataset;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -93,7 +93,7 @@ impl Aof {
             log.mark_synced(written);
         }
         if !log.write_ok() {
-            crate::warning!("AOF write error looks solved. Redis can write again.");
+            crate::warning!("AOF write error looks solved, Redis can write again.");
             log.write_ok.store(true, Ordering::Relaxed);
         }
     }

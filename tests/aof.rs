@@ -1,0 +1,440 @@
+//! The append-only file (1 and 4 shards): what Shardis logs comes back
+//! after a restart, passes redis-check-aof and loads into redis-server
+//! 7.0 with the same data; redis-server's appendonlydir (RDB or AOF base)
+//! loads into Shardis; relative expiries are logged as absolute times;
+//! BGREWRITEAOF turns the files over; a cut tail is dropped with a
+//! warning (or refused with aof-load-truncated no) and damage in the
+//! middle refuses to start naming file and offset; a failing disk turns
+//! writes into MISCONF until it recovers, without losing what was
+//! acknowledged.
+
+mod common;
+
+use common::dataset::snapshot;
+use common::{bulk_payload, redis_available, which, Conn, Server, TempDir};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn appendonlydir(dir: &Path) -> PathBuf {
+    dir.join("appendonlydir")
+}
+
+fn info_field(c: &mut Conn, field: &str) -> String {
+    let text = String::from_utf8(bulk_payload(&c.cmd(&["INFO", "persistence"]))).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
+        .unwrap_or_else(|| panic!("no {field} in INFO"))
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Shardis with the AOF on in `dir` (kept when the server goes).
+fn shardis_aof(shards: usize, dir: &Path, extra: &[&str]) -> Server {
+    let mut args = vec!["--appendonly", "yes", "--dir", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    Server::shardis(shards, &args)
+}
+
+fn redis_aof(dir: &Path, extra: &[&str]) -> Server {
+    let mut args = vec!["--appendonly", "yes", "--dir", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    Server::redis(&args)
+}
+
+/// Copies an appendonlydir into a fresh directory.
+fn copy_aof(from: &Path, tag: &str) -> TempDir {
+    let to = TempDir::new(tag);
+    let dst = appendonlydir(&to.0);
+    std::fs::create_dir_all(&dst).unwrap();
+    for e in std::fs::read_dir(appendonlydir(from)).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+    }
+    to
+}
+
+fn run_ok(c: &mut Conn, args: &[&str]) {
+    let r = c.cmd(args);
+    assert!(!r.starts_with(b"-"), "{args:?}: {}", common::escape(&r));
+}
+
+/// Writes of every kind the log must reproduce, keys tagged `tag`, in
+/// databases 0 and 3 (and 5–7 for FLUSHDB / SWAPDB). Random outcomes
+/// (SPOP) and relative times (EXPIRE, SET EX, GETEX) included.
+fn workload(srv: &Server, tag: &str) {
+    let mut c = srv.conn();
+    for db in ["0", "3"] {
+        run_ok(&mut c, &["SELECT", db]);
+        for i in 0..40 {
+            let k = |name: &str| format!("{name}:{tag}:{i}");
+            run_ok(&mut c, &["SET", &k("s"), &format!("v{i}")]);
+            run_ok(&mut c, &["SET", &k("ex"), "x", "EX", "7200"]);
+            run_ok(&mut c, &["INCRBY", &k("n"), &i.to_string()]);
+            run_ok(&mut c, &["RPUSH", &k("l"), "a", "b", "c", "d"]);
+            run_ok(&mut c, &["LPOP", &k("l")]);
+            run_ok(&mut c, &["SADD", &k("st"), "1", "2", "3", "4", "5", "6"]);
+            run_ok(&mut c, &["SPOP", &k("st"), "2"]);
+            run_ok(&mut c, &["SPOP", &k("st")]);
+            run_ok(&mut c, &["HSET", &k("h"), "f", "1", "g", "2"]);
+            run_ok(&mut c, &["HINCRBY", &k("h"), "f", "5"]);
+            run_ok(&mut c, &["ZADD", &k("z"), "1", "a", "2", "b", "3", "c"]);
+            run_ok(&mut c, &["ZPOPMIN", &k("z")]);
+            run_ok(&mut c, &["EXPIRE", &k("z"), "10800"]);
+            run_ok(&mut c, &["GETEX", &k("s"), "EX", "14400"]);
+            run_ok(&mut c, &["SET", &k("gone"), "1"]);
+            run_ok(&mut c, &["DEL", &k("gone")]);
+            run_ok(&mut c, &["RENAME", &k("n"), &k("renamed")]);
+            // Already expired on arrival: must not come back.
+            run_ok(&mut c, &["SET", &k("past"), "1", "PXAT", "1000"]);
+        }
+        // A transaction over keys that live on different shards.
+        run_ok(&mut c, &["MULTI"]);
+        for i in 0..10 {
+            c.cmd(&["SET", &format!("tx:{tag}:{i}"), &i.to_string()]);
+        }
+        c.cmd(&["INCR", &format!("tx:{tag}:count")]);
+        let exec = c.cmd(&["EXEC"]);
+        assert!(exec.starts_with(b"*11\r\n"), "{}", common::escape(&exec));
+        // RESTORE with a relative TTL.
+        let dump = bulk_payload(&c.cmd(&["DUMP", &format!("l:{tag}:0")]));
+        let mut restore: Vec<&[u8]> = vec![b"RESTORE"];
+        let key = format!("restored:{tag}");
+        restore.extend_from_slice(&[key.as_bytes(), b"18000000", &dump]);
+        assert_eq!(c.cmd(&restore), b"+OK\r\n");
+    }
+    // A blocked pop served by a push from another connection.
+    let mut waiter = srv.conn();
+    waiter.send(&["BLPOP", &format!("q:{tag}"), "10"]);
+    std::thread::sleep(Duration::from_millis(100));
+    run_ok(&mut c, &["SELECT", "0"]);
+    run_ok(&mut c, &["RPUSH", &format!("q:{tag}"), "first", "second"]);
+    assert!(waiter.read_reply().starts_with(b"*2\r\n"));
+    // Whole-database commands.
+    run_ok(&mut c, &["SELECT", "5"]);
+    run_ok(&mut c, &["SET", &format!("flushed:{tag}"), "1"]);
+    run_ok(&mut c, &["FLUSHDB"]);
+    run_ok(&mut c, &["SELECT", "6"]);
+    run_ok(&mut c, &["SET", &format!("swapped:{tag}"), "1"]);
+    run_ok(&mut c, &["SWAPDB", "6", "7"]);
+}
+
+fn check_aof(dir: &Path) {
+    let Some(tool) = which("redis-check-aof") else {
+        return;
+    };
+    let manifest = appendonlydir(dir).join("appendonly.aof.manifest");
+    let out = Command::new(tool).arg(&manifest).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("All AOF files and manifest are valid"),
+        "redis-check-aof: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn incr_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(appendonlydir(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn wait_rewrite(c: &mut Conn) {
+    wait_for("the AOF rewrite", Duration::from_secs(60), || {
+        info_field(c, "aof_rewrite_in_progress") == "0"
+            && info_field(c, "aof_rewrite_scheduled") == "0"
+    });
+    assert_eq!(info_field(c, "aof_last_bgrewrite_status"), "ok");
+}
+
+#[test]
+fn shardis_aof_survives_kill_and_loads_into_redis() {
+    for shards in [1, 4] {
+        let dir = TempDir::new("aof-own");
+        let srv = shardis_aof(shards, &dir.0, &["--appendfsync", "always"]);
+        workload(&srv, "one");
+        let mut c = srv.conn();
+        assert_eq!(
+            c.cmd(&["BGREWRITEAOF"]),
+            b"+Background append only file rewriting started\r\n"
+        );
+        workload(&srv, "two");
+        wait_rewrite(&mut c);
+        workload(&srv, "three");
+        let before = snapshot(&mut c);
+        assert!(before.len() > 900, "{} keys", before.len());
+        // Relative times went to the file as absolute ones.
+        let incr = std::fs::read(incr_files(&dir.0).last().unwrap()).unwrap();
+        let text = String::from_utf8_lossy(&incr);
+        assert!(
+            text.contains("PXAT") && text.contains("PEXPIREAT"),
+            "{text}"
+        );
+        assert!(!text.contains("\r\nEXPIRE\r\n") && !text.contains("\r\nSPOP\r\n"));
+        drop(c);
+        drop(srv); // SIGKILL: `always` promised every reply was on disk.
+        check_aof(&dir.0);
+
+        // Back in Shardis, with the other shard count.
+        let other = if shards == 1 { 4 } else { 1 };
+        let copy = copy_aof(&dir.0, "aof-own-copy");
+        let again = shardis_aof(other, &copy.0, &[]);
+        assert_eq!(
+            snapshot(&mut again.conn()),
+            before,
+            "shards {shards} -> {other}"
+        );
+        let log = again.log_text();
+        assert!(log.contains("DB loaded from append only file"), "{log}");
+
+        if redis_available() {
+            let copy = copy_aof(&dir.0, "aof-own-redis");
+            let redis = redis_aof(&copy.0, &[]);
+            assert_eq!(
+                snapshot(&mut redis.conn()),
+                before,
+                "redis-server, shards {shards}"
+            );
+        }
+    }
+}
+
+#[test]
+fn redis_aof_loads_into_shardis() {
+    if !redis_available() {
+        return;
+    }
+    for preamble in ["yes", "no"] {
+        let dir = TempDir::new("aof-redis");
+        let redis = redis_aof(&dir.0, &["--aof-use-rdb-preamble", preamble]);
+        workload(&redis, "one");
+        let mut c = redis.conn();
+        c.cmd(&["BGREWRITEAOF"]);
+        wait_rewrite(&mut c);
+        workload(&redis, "two");
+        let before = snapshot(&mut c);
+        c.send(&["SHUTDOWN", "NOSAVE"]);
+        let _ = c.read_until_closed(Duration::from_secs(10));
+        drop(redis);
+        for shards in [1, 4] {
+            let copy = copy_aof(&dir.0, "aof-redis-copy");
+            let srv = shardis_aof(shards, &copy.0, &[]);
+            assert_eq!(
+                snapshot(&mut srv.conn()),
+                before,
+                "preamble {preamble}, shards {shards}"
+            );
+        }
+    }
+}
+
+/// Writes a few keys, shuts down cleanly, returns the last incr file.
+fn prepared_dir(shards: usize) -> (TempDir, PathBuf) {
+    let dir = TempDir::new("aof-damage");
+    let srv = shardis_aof(shards, &dir.0, &[]);
+    let mut c = srv.conn();
+    for i in 0..20 {
+        run_ok(&mut c, &["SET", &format!("k{i}"), &format!("v{i}")]);
+    }
+    c.send(&["SHUTDOWN"]);
+    let _ = c.read_until_closed(Duration::from_secs(10));
+    drop(srv);
+    let incr = incr_files(&dir.0).pop().unwrap();
+    (dir, incr)
+}
+
+fn start_fails(dir: &Path, extra: &[&str]) -> String {
+    let port = common::free_port();
+    let mut args: Vec<String> = ["--port", &port.to_string(), "--appendonly", "yes", "--dir"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(dir.to_str().unwrap().into());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    match Server::shardis_raw("shardis-aof", &args, port) {
+        Ok(_) => panic!("started from a damaged AOF"),
+        Err(log) => log,
+    }
+}
+
+#[test]
+fn truncated_tail_is_dropped_or_refused() {
+    for shards in [1, 4] {
+        let (dir, incr) = prepared_dir(shards);
+        let good_len = std::fs::metadata(&incr).unwrap().len();
+        let mut bytes = std::fs::read(&incr).unwrap();
+        bytes.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$3\r\ncut\r\n$5\r\nval");
+        std::fs::write(&incr, &bytes).unwrap();
+
+        let log = start_fails(&dir.0, &["--aof-load-truncated", "no"]);
+        assert!(
+            log.contains("Unexpected end of file") && log.contains(&format!("offset {good_len}")),
+            "{log}"
+        );
+
+        let srv = shardis_aof(shards, &dir.0, &[]);
+        let mut c = srv.conn();
+        assert_eq!(c.cmd(&["DBSIZE"]), b":20\r\n");
+        assert_eq!(c.cmd(&["GET", "k19"]), b"$3\r\nv19\r\n");
+        assert!(srv
+            .log_text()
+            .contains("!!! Warning: short read while loading the AOF file"));
+        // The cut command is gone from the file; new writes follow it.
+        assert_eq!(std::fs::metadata(&incr).unwrap().len(), good_len);
+        run_ok(&mut c, &["SET", "after", "1"]);
+        drop(c);
+        drop(srv);
+        check_aof(&dir.0);
+    }
+}
+
+#[test]
+fn damage_in_the_middle_refuses_to_start() {
+    for shards in [1, 4] {
+        let (dir, incr) = prepared_dir(shards);
+        let mut bytes = std::fs::read(&incr).unwrap();
+        let at = bytes.len() / 2;
+        // Find the start of a command near the middle and break it.
+        let at = at + bytes[at..].windows(3).position(|w| w == b"*3\r").unwrap();
+        bytes[at] = b'!';
+        std::fs::write(&incr, &bytes).unwrap();
+        let name = incr.file_name().unwrap().to_string_lossy().to_string();
+        let log = start_fails(&dir.0, &[]);
+        assert!(
+            log.contains("Bad file format reading the append only file")
+                && log.contains(&name)
+                && log.contains(&format!("offset {at}")),
+            "{log}"
+        );
+    }
+}
+
+#[test]
+fn damaged_manifest_refuses_to_start() {
+    let (dir, _) = prepared_dir(1);
+    let manifest = appendonlydir(&dir.0).join("appendonly.aof.manifest");
+    std::fs::write(&manifest, "file appendonly.aof.1.base.rdb seq 1\n").unwrap();
+    let log = start_fails(&dir.0, &[]);
+    assert!(log.contains("appendonly.aof.manifest"), "{log}");
+}
+
+/// Sets the soft file-size limit of a running process (the hard one stays
+/// unlimited, so the soft one can go back up without privileges).
+fn prlimit_fsize(pid: u32, limit: &str) {
+    let st = Command::new("prlimit")
+        .arg("--pid")
+        .arg(pid.to_string())
+        .arg(format!("--fsize={limit}:unlimited"))
+        .status()
+        .expect("run prlimit");
+    assert!(st.success());
+}
+
+const MISCONF_PREFIX: &[u8] = b"-MISCONF Errors writing to the AOF file: ";
+
+#[test]
+fn failing_disk_turns_writes_into_misconf_and_loses_nothing() {
+    if which("prlimit").is_none() {
+        return;
+    }
+    for shards in [1, 4] {
+        for policy in ["everysec", "always"] {
+            let label = format!("shards {shards}, {policy}");
+            let dir = TempDir::new("aof-full");
+            let srv = shardis_aof(shards, &dir.0, &["--appendfsync", policy]);
+            let mut c = srv.conn();
+            run_ok(&mut c, &["SET", "before", "1"]);
+            std::thread::sleep(Duration::from_millis(1100));
+            let incr = incr_files(&dir.0).pop().unwrap();
+            let size = std::fs::metadata(&incr).unwrap().len();
+            // The file may not grow past its size now: the next write fails.
+            prlimit_fsize(srv.pid(), &size.to_string());
+            let big = "x".repeat(4096);
+            let mut writer = srv.conn();
+            writer.send(&["SET", "big", &big]);
+            if policy == "everysec" {
+                // Acknowledged at once; the write to the file fails after.
+                assert_eq!(writer.read_reply(), b"+OK\r\n", "{label}");
+                wait_for("MISCONF", Duration::from_secs(5), || {
+                    c.cmd(&["SET", "probe", "1"]).starts_with(MISCONF_PREFIX)
+                });
+            } else {
+                // No reply before the record is on disk.
+                writer.set_timeout(Duration::from_millis(1500));
+                assert!(
+                    writer.try_read_reply().is_err(),
+                    "{label}: replied before fsync"
+                );
+                let r = c.cmd(&["SET", "probe", "1"]);
+                assert!(
+                    r.starts_with(MISCONF_PREFIX),
+                    "{label}: {}",
+                    common::escape(&r)
+                );
+            }
+            assert_eq!(
+                info_field(&mut c, "aof_last_write_status"),
+                "err",
+                "{label}"
+            );
+            // Reads go on.
+            assert_eq!(c.cmd(&["GET", "before"]), b"$1\r\n1\r\n");
+            // The disk recovers: writes are taken again within a retry.
+            prlimit_fsize(srv.pid(), "unlimited");
+            if policy == "always" {
+                writer.set_timeout(Duration::from_secs(10));
+                assert_eq!(writer.read_reply(), b"+OK\r\n", "{label}");
+            }
+            wait_for("recovery", Duration::from_secs(5), || {
+                c.cmd(&["SET", "after", "1"]) == b"+OK\r\n"
+            });
+            assert_eq!(info_field(&mut c, "aof_last_write_status"), "ok", "{label}");
+            assert!(srv.log_text().contains("AOF write error looks solved"));
+            drop(c);
+            drop(writer);
+            std::thread::sleep(Duration::from_millis(1100));
+            drop(srv);
+            let again = shardis_aof(shards, &dir.0, &[]);
+            let mut c = again.conn();
+            assert_eq!(c.cmd(&["STRLEN", "big"]), b":4096\r\n", "{label}");
+            assert_eq!(c.cmd(&["GET", "after"]), b"$1\r\n1\r\n", "{label}");
+        }
+    }
+}
+
+#[test]
+fn config_set_appendonly_at_runtime() {
+    for shards in [1, 4] {
+        let srv = Server::shardis(shards, &[]);
+        let mut c = srv.conn();
+        for i in 0..100 {
+            run_ok(&mut c, &["SET", &format!("k{i}"), &i.to_string()]);
+        }
+        assert_eq!(info_field(&mut c, "aof_enabled"), "0");
+        assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "yes"]), b"+OK\r\n");
+        assert_eq!(info_field(&mut c, "aof_enabled"), "1");
+        wait_rewrite(&mut c);
+        run_ok(&mut c, &["SET", "later", "1"]);
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "appendfsync", "always"]),
+            b"+OK\r\n"
+        );
+        run_ok(&mut c, &["SET", "synced", "1"]);
+        let before = snapshot(&mut c);
+        drop(c);
+        let dir = copy_aof(&srv.dir, "aof-runtime");
+        drop(srv);
+        let again = shardis_aof(shards, &dir.0, &[]);
+        assert_eq!(snapshot(&mut again.conn()), before, "shards {shards}");
+    }
+}
