@@ -1,0 +1,200 @@
+//! Crash safety of the AOF: four connections issue SET and INCR while the
+//! server is killed with SIGKILL at a random moment, 20 times per fsync
+//! policy, restarting each time from the same directory with 1 and 4
+//! shards in turn (so the log written by one layout is read by the
+//! other) and with automatic rewrites kicking in along the way.
+//!
+//! Each connection `t` repeats `SET k:t:<n> <n>` then `INCR c:t`, so after
+//! a restart the data must be a prefix of what each connection sent:
+//! `c:t` = m, keys `k:t:1..=m` hold their numbers, and nothing past
+//! `k:t:<m+1>` exists. With `appendfsync always` m is at least the last
+//! INCR reply received; with `everysec`, at least what was acknowledged
+//! about a second before the kill. Counters never go backwards.
+
+mod common;
+
+use common::{Conn, Server, TempDir};
+use rand::Rng;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const WRITERS: usize = 4;
+const RUNS: usize = 20;
+/// What "about one second" of loss may be under everysec: the second
+/// plus the scheduling slack of a loaded two-core machine.
+const EVERYSEC_WINDOW: Duration = Duration::from_millis(1500);
+
+fn start(shards: usize, dir: &Path, policy: &str) -> Server {
+    Server::shardis(
+        shards,
+        &[
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            policy,
+            "--dir",
+            dir.to_str().unwrap(),
+            "--auto-aof-rewrite-min-size",
+            "1mb",
+            "--auto-aof-rewrite-percentage",
+            "50",
+        ],
+    )
+}
+
+fn int_reply(r: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(r).ok()?;
+    if let Some(n) = text.strip_prefix(':') {
+        return n.trim_end().parse().ok();
+    }
+    if text.starts_with("$-1") {
+        return Some(0);
+    }
+    // A bulk reply: $<len>\r\n<digits>\r\n
+    text.split("\r\n").nth(1)?.parse().ok()
+}
+
+/// MGET's reply: `*N` then `$len value` or `$-1` each.
+fn mget_items(reply: &[u8]) -> Vec<Option<String>> {
+    let text = std::str::from_utf8(reply).expect("utf-8 reply");
+    let mut lines = text.split("\r\n").skip(1);
+    let mut out = Vec::new();
+    while let Some(head) = lines.next() {
+        match head {
+            "" => break,
+            "$-1" => out.push(None),
+            _ => out.push(lines.next().map(str::to_string)),
+        }
+    }
+    out
+}
+
+/// The recovered counter of writer `t`, after checking the prefix rule.
+fn check_prefix(c: &mut Conn, t: usize, label: &str) -> u64 {
+    let m = int_reply(&c.cmd(&["GET", &format!("c:{t}")])).expect("counter");
+    let mut n = 1;
+    while n <= m + 2 {
+        let end = (n + 500).min(m + 2);
+        let mut args = vec!["MGET".to_string()];
+        args.extend((n..=end).map(|i| format!("k:{t}:{i}")));
+        let reply = c.cmd(&args);
+        let items = mget_items(&reply);
+        assert_eq!(items.len() as u64, end - n + 1, "{label}");
+        for (i, v) in (n..=end).zip(items) {
+            if i <= m {
+                assert_eq!(v, Some(i.to_string()), "{label}: k:{t}:{i} with c:{t}={m}");
+            } else if i == m + 2 {
+                assert_eq!(v, None, "{label}: k:{t}:{i} exists past c:{t}={m}");
+            }
+        }
+        n = end + 1;
+    }
+    m
+}
+
+/// Acknowledged counter values of one writer, with when they came.
+type Acks = Arc<Mutex<Vec<(Instant, u64)>>>;
+
+fn writer(port: u16, t: usize, from: u64, acks: Acks, stop: Arc<AtomicBool>) {
+    let Ok(mut c) = Conn::try_connect(port) else {
+        return;
+    };
+    c.set_timeout(Duration::from_secs(5));
+    let mut n = from + 1;
+    while !stop.load(Ordering::Relaxed) {
+        c.send(&["SET", &format!("k:{t}:{n}"), &n.to_string()]);
+        match c.try_read_reply() {
+            Ok(r) if r == b"+OK\r\n" => {}
+            _ => return,
+        }
+        c.send(&["INCR", &format!("c:{t}")]);
+        match c.try_read_reply().ok().and_then(|r| int_reply(&r)) {
+            Some(v) => {
+                assert_eq!(v, n, "writer {t}: INCR answered {v} for step {n}");
+                acks.lock().unwrap().push((Instant::now(), v));
+            }
+            None => return,
+        }
+        n += 1;
+    }
+}
+
+fn crash_runs(policy: &str) {
+    let dir = TempDir::new(&format!("aof-crash-{policy}"));
+    let mut rng = rand::thread_rng();
+    let mut floor = [0u64; WRITERS];
+    for run in 0..RUNS {
+        let shards = if run % 2 == 0 { 1 } else { 4 };
+        let label = format!("{policy} run {run} (shards {shards})");
+        let srv = start(shards, &dir.0, policy);
+        let mut c = srv.conn();
+        let mut from = [0u64; WRITERS];
+        for (t, f) in from.iter_mut().enumerate() {
+            *f = check_prefix(&mut c, t, &label);
+            assert!(
+                *f >= floor[t],
+                "{label}: c:{t} went back from {} to {f}",
+                floor[t]
+            );
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let acks: Vec<Acks> = (0..WRITERS).map(|_| Acks::default()).collect();
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|t| {
+                let (acks, stop, port, from) = (acks[t].clone(), stop.clone(), srv.port, from[t]);
+                std::thread::spawn(move || writer(port, t, from, acks, stop))
+            })
+            .collect();
+        let run_for = match policy {
+            "always" => rng.gen_range(200..900),
+            _ => rng.gen_range(1200..2600),
+        };
+        std::thread::sleep(Duration::from_millis(run_for));
+        drop(c);
+        let killed_at = Instant::now();
+        drop(srv); // SIGKILL
+        stop.store(true, Ordering::Relaxed);
+        for h in handles {
+            h.join().unwrap();
+        }
+
+        // What must have survived.
+        for t in 0..WRITERS {
+            let acks = acks[t].lock().unwrap();
+            let must = match policy {
+                "always" => acks.last().map(|a| a.1),
+                _ => acks
+                    .iter()
+                    .rev()
+                    .find(|(at, _)| *at + EVERYSEC_WINDOW <= killed_at)
+                    .map(|a| a.1),
+            };
+            floor[t] = must.unwrap_or(from[t]).max(from[t]);
+            assert!(
+                !acks.is_empty() || policy != "always",
+                "{label}: writer {t} got no reply at all"
+            );
+        }
+    }
+    // The last crash, checked.
+    let srv = start(1, &dir.0, policy);
+    let mut c = srv.conn();
+    for (t, &f) in floor.iter().enumerate() {
+        let m = check_prefix(&mut c, t, &format!("{policy} final"));
+        assert!(m >= f, "{policy} final: c:{t}={m}, acknowledged {f}");
+        assert!(m > 0, "{policy}: writer {t} never got a write through");
+    }
+    eprintln!("{policy}: {RUNS} kills, counters after the last one: {floor:?}");
+}
+
+#[test]
+fn sigkill_with_appendfsync_always_loses_no_acknowledged_write() {
+    crash_runs("always");
+}
+
+#[test]
+fn sigkill_with_appendfsync_everysec_loses_at_most_about_a_second() {
+    crash_runs("everysec");
+}
