@@ -106,16 +106,9 @@ fi
 [[ -x $BIN ]] || die "no shardis binary at $BIN"
 
 # --- servers -----------------------------------------------------------------
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-wait_ping() { # port
-    local i
-    for i in $(seq 1 100); do
-        if [[ $(redis-cli -p "$1" PING 2>/dev/null) == PONG ]]; then return 0; fi
-        sleep 0.1
-    done
-    return 1
-}
+# shellcheck source=scripts/bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
+load_keys() { load_keys_at "$1" "${PORT[$1]}" "$2"; } # name count
 
 start_server() { # name
     local name=$1 port=${PORT[$1]} dir=$TMP/$1
@@ -159,48 +152,7 @@ stop_server() { # name
     unset "PID[$name]"
 }
 
-# --- loading keys --------------------------------------------------------------
-# SET key:<12 digits> <DATA_SIZE bytes> for keys 0..count-1, as one RESP
-# stream; every key redis-benchmark -r KEYSPACE can pick then exists.
-load_file() { # count -> path
-    local count=$1 f=$TMP/load-$1.resp
-    if [[ ! -f $f ]]; then
-        awk -v n="$count" -v d="$DATA_SIZE" 'BEGIN {
-            v = ""; for (i = 0; i < d; i++) v = v sprintf("%c", 97 + i % 26);
-            for (i = 0; i < n; i++)
-                printf "*3\r\n$3\r\nSET\r\n$16\r\nkey:%012d\r\n$%d\r\n%s\r\n", i, d, v;
-        }' >"$f"
-    fi
-    printf '%s' "$f"
-}
-
-load_keys() { # name count
-    local port=${PORT[$1]} count=$2 f
-    f=$(load_file "$count")
-    # Send the stream and read back exactly one +OK per SET.
-    exec 3<>"/dev/tcp/127.0.0.1/$port"
-    cat "$f" >&3 &
-    local writer=$!
-    head -c $((count * 5)) <&3 >"$TMP/replies"
-    wait "$writer" || true
-    exec 3<&-
-    [[ $(tail -c 5 "$TMP/replies") == $'+OK\r' ]] || die "$1: loading keys failed: $(head -c 200 "$TMP/replies")"
-    local n
-    n=$(redis-cli -p "$port" DBSIZE)
-    [[ $n == "$count" ]] || die "$1: DBSIZE is $n after loading $count keys"
-}
-
 # --- measuring ------------------------------------------------------------------
-# CPU time of a process in ns: the sum of its threads' schedstat run
-# time (ns resolution), else utime+stime from /proc/<pid>/stat (ticks).
-cpu_ns() { # pid
-    if [[ -r /proc/$1/schedstat ]]; then
-        cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f\n", t }'
-    else
-        awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1e9 / hz }' "/proc/$1/stat"
-    fi
-}
-
 rss_bytes() { # pid
     awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"
 }
@@ -217,11 +169,6 @@ bench_once() { # name test pipeline
     printf '%s\n' "$out" | awk -F'"' -v t=$((after - before)) -v n="$N" '
         NR == 2 { printf "%s %s %s %.3f\n", $4, $10, $14, t / 1e3 / n; found = 1 }
         END { if (!found) exit 1 }' || die "unexpected redis-benchmark output from $name: $out"
-}
-
-median() { # values...
-    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # --- memory --------------------------------------------------------------------
