@@ -209,6 +209,64 @@ fn shardis_aof_survives_kill_and_loads_into_redis() {
     }
 }
 
+/// `aof-use-rdb-preamble no`: the rewrite writes its base as commands
+/// (`.base.aof`), which Shardis and redis-server load back.
+#[test]
+fn rewrite_without_preamble_writes_commands() {
+    for shards in [1, 4] {
+        let dir = TempDir::new("aof-plain");
+        let extra = ["--appendfsync", "always", "--aof-use-rdb-preamble", "no"];
+        let srv = shardis_aof(shards, &dir.0, &extra);
+        workload(&srv, "one");
+        let mut c = srv.conn();
+        assert_eq!(
+            c.cmd(&["BGREWRITEAOF"]),
+            b"+Background append only file rewriting started\r\n"
+        );
+        wait_rewrite(&mut c);
+        workload(&srv, "two");
+        let before = snapshot(&mut c);
+        let names: Vec<String> = std::fs::read_dir(appendonlydir(&dir.0))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.ends_with(".base.rdb")),
+            "shards {shards}: {names:?}"
+        );
+        let base = names.iter().find(|n| n.ends_with(".base.aof"));
+        let base = base.unwrap_or_else(|| panic!("shards {shards}: no .base.aof in {names:?}"));
+        assert_eq!(base, "appendonly.aof.2.base.aof", "shards {shards}");
+        let bytes = std::fs::read(appendonlydir(&dir.0).join(base)).unwrap();
+        assert!(bytes.starts_with(b"*"), "shards {shards}: {base}");
+        drop(c);
+        drop(srv); // SIGKILL: `always` promised every reply was on disk.
+        check_aof(&dir.0);
+
+        let copy = copy_aof(&dir.0, "aof-plain-copy");
+        let again = shardis_aof(shards, &copy.0, &extra);
+        let mut c = again.conn();
+        assert_eq!(snapshot(&mut c), before, "shards {shards}");
+        // Mutable at runtime: the next rewrite writes an RDB base again.
+        run_ok(&mut c, &["CONFIG", "SET", "aof-use-rdb-preamble", "yes"]);
+        run_ok(&mut c, &["BGREWRITEAOF"]);
+        wait_rewrite(&mut c);
+        let rdb_base = appendonlydir(&copy.0).join("appendonly.aof.3.base.rdb");
+        assert!(rdb_base.is_file(), "shards {shards}");
+        drop(c);
+
+        if redis_available() {
+            let copy = copy_aof(&dir.0, "aof-plain-redis");
+            let redis = redis_aof(&copy.0, &["--aof-use-rdb-preamble", "no"]);
+            assert_eq!(
+                snapshot(&mut redis.conn()),
+                before,
+                "redis-server, shards {shards}"
+            );
+        }
+    }
+}
+
 #[test]
 fn redis_aof_loads_into_shardis() {
     if !redis_available() {

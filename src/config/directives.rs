@@ -252,6 +252,7 @@ pub static DIRECTIVES: &[Directive] = &[
     // The AOF (persist/aof).
     d!("aof-disable-auto-gc", Kind::Bool, "no", true),
     d!("aof-load-truncated", Kind::Bool, "yes", true),
+    d!("aof-use-rdb-preamble", Kind::Bool, "yes", true),
     d!("appenddirname", Kind::Str, "appendonlydir", false),
     d!("appendfilename", Kind::Str, "appendonly.aof", false),
     d!(
@@ -303,7 +304,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("always-show-logo", Kind::Bool, "no", false),
     d!("aof-rewrite-incremental-fsync", Kind::Bool, "yes", true),
     d!("aof-timestamp-enabled", Kind::Bool, "no", true),
-    d!("aof-use-rdb-preamble", Kind::Bool, "yes", true),
     d!("aof_rewrite_cpulist", Kind::Str, "", false),
     d!("bgsave_cpulist", Kind::Str, "", false),
     d!("bind-source-addr", Kind::Str, "", true),

@@ -1,11 +1,12 @@
 //! The append-only file, Redis 7 multi-part layout: `appenddirname` holds
-//! a manifest, one base file (RDB, or commands) and incr files of
+//! a manifest, one base file (RDB, or commands: emit.rs) and incr files of
 //! commands. Shards append write records to the [`log::AofLog`]; a writer
 //! thread writes and fsyncs them (writer.rs); BGREWRITEAOF makes a new
 //! base from a snapshot while a fresh incr file takes the new writes
 //! (rewrite.rs); start-up loads base then incrs (startup.rs, parse.rs,
 //! replay.rs).
 
+pub mod emit;
 pub mod files;
 pub mod log;
 pub mod manifest;

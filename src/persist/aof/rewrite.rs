@@ -5,13 +5,20 @@
 //! listed in the manifest. The shards then serialize the base (RDB with
 //! `aof-base 1`) in time slices between requests, as BGSAVE does; once
 //! synced it is renamed into place, the manifest lists it, and the old
-//! base and incr files go.
+//! base and incr files go. With `aof-use-rdb-preamble no` the base must
+//! be commands: the RDB snapshot is still how the shards hand over their
+//! data (no second serializer on the data cores), and the rewrite thread
+//! turns it into commands (emit.rs) before installing it.
 
+use super::emit::Emitter;
 use super::Aof;
 use crate::persist::bgsave::{self, status, SnapshotSlot};
+use crate::persist::rdb::file::{self as rdbfile, LoadOpts, LoadedKey};
 use crate::server::shard::ShardRt;
 use crate::server::shared::unix_ms;
 use std::cell::Cell;
+use std::io::Write;
+use std::path::Path;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -98,25 +105,36 @@ async fn rewrite(rt: &Rc<ShardRt>, aof: &Arc<Aof>, slot: &SnapshotSlot) -> Resul
         return Err("the AOF is off".into());
     }
     let keep_history = rt.shared.read_config(|c| c.get_bool("aof-disable-auto-gc"));
+    // Read once: a CONFIG SET during the rewrite applies to the next one.
+    let plain = rt
+        .shared
+        .read_config(|c| (!c.get_bool("aof-use-rdb-preamble")).then(|| Plain::from_config(c)));
     let dir = {
         let files = aof.files.lock().unwrap_or_else(|e| e.into_inner());
         files.as_ref().ok_or("the AOF is off")?.dir.clone()
     };
     crate::notice!("Background append only file rewriting started");
-    let temp = dir.join(format!("temp-rewriteaof-bg-{}.aof", std::process::id()));
+    let temp_name = format!("temp-rewriteaof-bg-{}", std::process::id());
+    let temp = dir.join(format!("{temp_name}.aof"));
+    // Without the preamble the snapshot is only a step: the commands made
+    // from it take the `.aof` name.
+    let snap = match plain {
+        Some(_) => dir.join(format!("{temp_name}.rdb")),
+        None => temp.clone(),
+    };
     let rotated: Rc<Cell<Option<Result<(), String>>>> = Rc::new(Cell::new(None));
     let at_instant = {
         let (aof, rotated) = (aof.clone(), rotated.clone());
         Box::new(move || rotated.set(Some(aof.rotate_incr())))
     };
     let aux = vec![("aof-base".to_string(), "1".to_string())];
-    let snapshot = bgsave::snapshot_reserved(rt, slot, &temp, aux, at_instant).await;
+    let snapshot = bgsave::snapshot_reserved(rt, slot, &snap, aux, at_instant).await;
     let outcome = rotated
         .take()
         .unwrap_or_else(|| Err("the incr file did not turn over".into()))
         .and(snapshot.map(|_| ()));
     if let Err(e) = outcome {
-        let _ = std::fs::remove_file(&temp);
+        let _ = std::fs::remove_file(&snap);
         return Err(e);
     }
     // Renames and the manifest's fsyncs happen on a thread of their own.
@@ -125,16 +143,90 @@ async fn rewrite(rt: &Rc<ShardRt>, aof: &Arc<Aof>, slot: &SnapshotSlot) -> Resul
     std::thread::Builder::new()
         .name("aof-rewrite".into())
         .spawn(move || {
-            let mut files = aof2.files.lock().unwrap_or_else(|e| e.into_inner());
-            let installed = match files.as_mut() {
-                Some(f) => f.install_base(&temp, true, keep_history),
-                None => Err("the AOF is off".into()),
+            // The conversion runs before the lock: writes go on meanwhile.
+            let made = match &plain {
+                Some(p) => p.convert(&snap, &temp),
+                None => Ok(()),
             };
+            let mut files = aof2.files.lock().unwrap_or_else(|e| e.into_inner());
+            let installed = match (made, files.as_mut()) {
+                (Err(e), _) => Err(e),
+                (Ok(()), Some(f)) => f.install_base(&temp, plain.is_none(), keep_history),
+                (Ok(()), None) => Err("the AOF is off".into()),
+            };
+            if installed.is_err() {
+                let _ = std::fs::remove_file(&temp);
+            }
             let _ = tx.send(installed);
         })
         .map_err(|e| format!("can't start the rewrite thread: {e}"))?;
     rx.await
         .map_err(|_| "the rewrite thread stopped".to_string())?
+}
+
+/// What turning the snapshot into commands needs (`aof-use-rdb-preamble
+/// no`), taken from the config when the rewrite starts.
+struct Plain {
+    databases: usize,
+    checksum: bool,
+    limits: crate::store::EncodingLimits,
+    /// Keys expired by then are left out, as Redis's rewrite does.
+    now_ms: u64,
+}
+
+impl Plain {
+    fn from_config(c: &crate::config::Config) -> Plain {
+        Plain {
+            databases: c.get_i64("databases") as usize,
+            checksum: c.get_bool("rdbchecksum"),
+            limits: crate::store::EncodingLimits::from_config(c),
+            now_ms: unix_ms(),
+        }
+    }
+
+    /// Writes the keys of the RDB file `rdb` as commands into `aof`
+    /// (synced), and deletes `rdb` whatever happens.
+    fn convert(&self, rdb: &Path, aof: &Path) -> Result<(), String> {
+        let bytes = std::fs::read(rdb);
+        let _ = std::fs::remove_file(rdb);
+        let bytes = bytes.map_err(|e| format!("can't read the rewrite snapshot: {e}"))?;
+        let opts = LoadOpts {
+            databases: self.databases,
+            limits: &self.limits,
+            now_ms: self.now_ms,
+            checksum: self.checksum,
+        };
+        let write_err = |e: std::io::Error| {
+            let _ = std::fs::remove_file(aof);
+            format!("Error writing the AOF rewrite file {}: {e}", aof.display())
+        };
+        let file = std::fs::File::create(aof).map_err(write_err)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let (mut emitter, mut buf) = (Emitter::new(), Vec::new());
+        let mut failed: Option<std::io::Error> = None;
+        let read = rdbfile::read_file(&bytes, &opts, |k: LoadedKey| {
+            if failed.is_some() {
+                return;
+            }
+            buf.clear();
+            emitter.key(&mut buf, k.db, &k.key, &k.value, k.expire_ms);
+            if let Err(e) = out.write_all(&buf) {
+                failed = Some(e);
+            }
+        });
+        if let Err(e) = read {
+            let _ = std::fs::remove_file(aof);
+            return Err(format!(
+                "the rewrite snapshot does not read back at offset {}: {}",
+                e.offset, e.reason
+            ));
+        }
+        if let Some(e) = failed {
+            return Err(write_err(e));
+        }
+        let file = out.into_inner().map_err(|e| write_err(e.into_error()))?;
+        file.sync_all().map_err(write_err)
+    }
 }
 
 /// Once a second on one shard: starts a rewrite when the AOF has grown
