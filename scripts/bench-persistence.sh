@@ -21,9 +21,15 @@
 #   BGSAVE_KEYS  keys loaded before BGSAVE [5000000]
 #   GET_N        GET requests of the idle latency run [1000000]
 #   SERVER_CPU / BENCH_CPU  cores [0 / 1]
+#   BG_CPU       core for the servers' background work [BENCH_CPU]: Shardis
+#                is given SERVER_CPU and BG_CPU, pins its one shard to the
+#                first and runs its writer threads on the other; redis-server
+#                gets server_cpulist SERVER_CPU and bio_cpulist,
+#                aof_rewrite_cpulist, bgsave_cpulist BG_CPU
 #   PORT_BASE    first port; six servers use PORT_BASE..+5 [6420]
 #   SKIP_BUILD=1, SHARDIS_BIN  as in bench-vs-redis.sh
 #   PARTS        which parts run ["aof bgsave"]
+#   BGSAVE_SERVERS  servers of the BGSAVE part ["shardis redis"]
 #
 # Output: progress on stderr; Markdown tables on stdout.
 set -euo pipefail
@@ -38,8 +44,10 @@ BGSAVE_KEYS=${BGSAVE_KEYS:-5000000}
 GET_N=${GET_N:-1000000}
 SERVER_CPU=${SERVER_CPU:-0}
 BENCH_CPU=${BENCH_CPU:-1}
+BG_CPU=${BG_CPU:-$BENCH_CPU}
 PORT_BASE=${PORT_BASE:-6420}
 PARTS=${PARTS:-"aof bgsave"}
+BGSAVE_SERVERS=${BGSAVE_SERVERS:-"shardis redis"}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CLK_TCK=$(getconf CLK_TCK)
@@ -48,7 +56,8 @@ die() { log "bench-persistence: $*"; exit 1; }
 for tool in redis-server redis-cli redis-benchmark taskset awk; do
     command -v "$tool" >/dev/null || die "$tool not found"
 done
-(( $(nproc) >= 2 )) || { log "warning: one CPU: servers and client share it"; SERVER_CPU=0 BENCH_CPU=0; }
+(( $(nproc) >= 2 )) || { log "warning: one CPU: servers and client share it"; SERVER_CPU=0 BENCH_CPU=0 BG_CPU=0; }
+(( SERVER_CPU < BG_CPU || SERVER_CPU == BG_CPU )) || die "SERVER_CPU must be below BG_CPU (Shardis pins its shard to the lowest core it may use)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-persistence.XXXXXX")
 declare -A PID=() PORT=()
@@ -84,11 +93,12 @@ start_server() { # name
     local aof=(--appendonly no)
     [[ $policy == off ]] || aof=(--appendonly yes --appendfsync "$policy")
     if [[ $kind == shardis ]]; then
-        taskset -c "$SERVER_CPU" "$BIN" --port "$port" --bind 127.0.0.1 --shards 1 --save '' \
+        taskset -c "$SERVER_CPU,$BG_CPU" "$BIN" --port "$port" --bind 127.0.0.1 --shards 1 --save '' \
             "${aof[@]}" --dir "$dir" --logfile "$dir/log" &
     else
-        taskset -c "$SERVER_CPU" redis-server --port "$port" --bind 127.0.0.1 --save '' \
-            "${aof[@]}" --dir "$dir" --logfile "$dir/log" &
+        taskset -c "$SERVER_CPU,$BG_CPU" redis-server --port "$port" --bind 127.0.0.1 --save '' \
+            --server_cpulist "$SERVER_CPU" --bio_cpulist "$BG_CPU" --aof_rewrite_cpulist "$BG_CPU" \
+            --bgsave_cpulist "$BG_CPU" "${aof[@]}" --dir "$dir" --logfile "$dir/log" &
     fi
     PID[$name]=$!
     PORT[$name]=$port
@@ -138,8 +148,8 @@ aof_part() {
 
     printf '### SET with the AOF: off, everysec, always\n\n'
     header
-    printf 'redis-benchmark -t set -n %s -c %s -r %s -d %s, median of %s; servers on core %s, client on core %s.\n\n' \
-        "$N" "$CLIENTS" "$KEYSPACE" "$DATA_SIZE" "$R" "$SERVER_CPU" "$BENCH_CPU"
+    printf 'redis-benchmark -t set -n %s -c %s -r %s -d %s, median of %s; servers on core %s (background threads on core %s), client on core %s.\n\n' \
+        "$N" "$CLIENTS" "$KEYSPACE" "$DATA_SIZE" "$R" "$SERVER_CPU" "$BG_CPU" "$BENCH_CPU"
     printf '| P | server | appendfsync | ops/s | p50 ms | p99 ms |\n|---:|---|---|---:|---:|---:|\n'
     declare -A MED=()
     for p in $PIPELINES; do
@@ -166,21 +176,27 @@ in_progress() { # port
     redis-cli -p "$1" INFO persistence | awk -F: '/^rdb_bgsave_in_progress:/ { print $2 + 0 }'
 }
 
-# Starts a BGSAVE and waits for its end; prints the seconds it took.
-timed_bgsave() { # port
-    local t0 t1
-    t0=$(date +%s.%N)
+start_bgsave() { # port
     [[ $(redis-cli -p "$1" BGSAVE) == "Background saving started" ]] || die "BGSAVE refused on $1"
-    while [[ $(in_progress "$1") == 1 ]]; do sleep 0.02; done
-    t1=$(date +%s.%N)
+}
+
+# Waits for the BGSAVE to end (polling only now: a poller running during
+# the measured load would disturb it); prints the seconds the last save
+# took, from the server log's millisecond timestamps of its start and end
+# lines (the same in redis-server and Shardis).
+bgsave_seconds() { # port log
+    while [[ $(in_progress "$1") == 1 ]]; do sleep 0.1; done
     [[ $(redis-cli -p "$1" INFO persistence | awk -F: '/^rdb_last_bgsave_status:/ { print $2 }' | tr -d '\r') == ok ]] ||
         die "BGSAVE failed on $1"
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f\n", b - a }'
+    awk '/Background saving started/ { s = $5 } /Background saving terminated with success/ { e = $5 }
+        function secs(t, p) { split(t, p, ":"); return p[1] * 3600 + p[2] * 60 + p[3] }
+        END { printf "%.2f\n", secs(e) - secs(s) }' "$2"
 }
 
 bgsave_part() {
     local rows=() s
-    for s in shardis-off redis-off; do
+    for s in $BGSAVE_SERVERS; do
+        s=$s-off
         start_server "$s"
         local port=${PORT[$s]}
         log "$s: loading $BGSAVE_KEYS keys"
@@ -189,18 +205,21 @@ bgsave_part() {
         read -r idle_rps _ idle_p99 < <(bench "$port" get "$GET_N" 1 "$BGSAVE_KEYS")
         log "$s: BGSAVE alone"
         local alone
-        alone=$(timed_bgsave "$port")
-        # GET load sized to last about as long as the save, started just before it.
+        start_bgsave "$port"
+        alone=$(bgsave_seconds "$port" "$TMP/$s/log")
+        # GET load sized to last about as long as the save under load (about
+        # twice the idle save), started just before it.
         local n
-        n=$(awk -v r="$idle_rps" -v t="$alone" 'BEGIN { printf "%d\n", r * t }')
+        n=$(awk -v r="$idle_rps" -v t="$alone" 'BEGIN { printf "%d\n", r * t * 2 }')
         (( n >= 10000 )) || n=10000
         log "$s: BGSAVE under $n GETs"
         bench "$port" get "$n" 1 "$BGSAVE_KEYS" >"$TMP/during" &
         local bpid=$!
         sleep 0.2
-        local loaded
-        loaded=$(timed_bgsave "$port")
+        start_bgsave "$port"
         wait "$bpid" || die "GET load during BGSAVE failed"
+        local loaded
+        loaded=$(bgsave_seconds "$port" "$TMP/$s/log")
         read -r during_rps _ during_p99 <"$TMP/during"
         local size
         size=$(stat -c %s "$TMP/$s/dump.rdb")
@@ -211,8 +230,8 @@ bgsave_part() {
     done
     printf '### BGSAVE of %s keys under GET load\n\n' "$BGSAVE_KEYS"
     header
-    printf 'Keys as bench-vs-redis.sh loads them (16-byte names, %s-byte values); GET load: redis-benchmark -t get -P 1 -c %s -r %s.\n\n' \
-        "$DATA_SIZE" "$CLIENTS" "$BGSAVE_KEYS"
+    printf 'Keys as bench-vs-redis.sh loads them (16-byte names, %s-byte values); GET load: redis-benchmark -t get -P 1 -c %s -r %s; servers on core %s, their background work (Shardis: snapshot writer thread; redis: the fork child) on core %s with the client.\n\n' \
+        "$DATA_SIZE" "$CLIENTS" "$BGSAVE_KEYS" "$SERVER_CPU" "$BG_CPU"
     printf '| server | keys | file MiB | save s (alone / under load) | idle GET ops/s | idle p99 ms | GET ops/s during save | p99 ms during save | p99 during / idle |\n'
     printf '|---|---:|---:|---|---:|---:|---:|---:|---:|\n'
     printf '%s\n' "${rows[@]}"

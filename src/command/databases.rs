@@ -142,9 +142,7 @@ pub fn flush_shard(rt: &crate::server::shard::ShardRt, db: Option<usize>, lazy: 
     }
     core.dirty += removed as u64;
     if lazy && removed >= ASYNC_FREE_MIN_KEYS {
-        let spawned = std::thread::Builder::new()
-            .name("lazyfree".into())
-            .spawn(move || drop(garbage));
+        let spawned = crate::server::cpus::spawn_background("lazyfree", move || drop(garbage));
         // If no thread could be started, the closure (and the
         // tables) were dropped right here: freed synchronously.
         drop(spawned);

@@ -53,3 +53,53 @@ pub fn usable_cpus() -> usize {
 pub fn default_shards() -> usize {
     usable_cpus().saturating_sub(1).max(1)
 }
+
+/// Cores left to background work (the AOF writer, snapshot writers, lazy
+/// freeing) when the shards are pinned: the usable cores no shard owns.
+/// Empty when shards float (background threads float with them).
+static CONTROL_CPUS: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
+
+/// Records the control cores once the shards' placement is known.
+pub fn set_control_cpus(cpus: Vec<usize>) {
+    let _ = CONTROL_CPUS.set(cpus);
+}
+
+/// Spawns a background thread that runs on the control cores when there
+/// are any, so file writes and fsyncs never take time from a pinned shard.
+pub fn spawn_background<F>(name: &str, f: F) -> std::io::Result<std::thread::JoinHandle<()>>
+where
+    F: FnOnce() + Send + 'static,
+{
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            if let Some(cpus) = CONTROL_CPUS.get().filter(|c| !c.is_empty()) {
+                pin_current_thread(cpus);
+            }
+            f()
+        })
+}
+
+fn pin_current_thread(cpus: &[usize]) {
+    // SAFETY: cpu_set_t is plain data; sched_setaffinity(0) changes only
+    // the calling thread's mask.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &c in cpus {
+            libc::CPU_SET(c, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// Puts the calling thread in SCHED_IDLE: it runs on whatever CPU time
+/// nothing else wants, so a core it shares with a shard (or a client)
+/// is not taken away for a scheduler slice of several milliseconds.
+/// For bulk work whose pace does not matter (snapshot writing).
+pub fn lower_to_idle_priority() {
+    // SAFETY: sched_param is plain data; pid 0 means the calling thread.
+    unsafe {
+        let param: libc::sched_param = std::mem::zeroed();
+        libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+    }
+}

@@ -55,6 +55,11 @@ pub fn run(config: Config) -> Result<(), String> {
     let loaded_from_disk = preload.is_some();
     let preload = Arc::new(std::sync::Mutex::new(preload));
     let policy = crate::persist::aof::log::FsyncPolicy::parse(&config.get_str("appendfsync"));
+    cpus::set_control_cpus(if pin {
+        cpus[nshards..].to_vec()
+    } else {
+        Vec::new()
+    });
     let shared = Arc::new(Shared::new(config, nshards, pin));
     if let Some(files) = aof_files {
         shared.aof.start(files, policy);

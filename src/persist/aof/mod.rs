@@ -61,9 +61,7 @@ impl Aof {
         self.log.set_on(true);
         if !self.writer_started.swap(true, Ordering::SeqCst) {
             let aof = self.clone();
-            std::thread::Builder::new()
-                .name("aof-writer".into())
-                .spawn(move || writer::run(aof))
+            crate::server::cpus::spawn_background("aof-writer", move || writer::run(aof))
                 .expect("spawn the AOF writer thread");
         }
     }

@@ -140,26 +140,24 @@ async fn rewrite(rt: &Rc<ShardRt>, aof: &Arc<Aof>, slot: &SnapshotSlot) -> Resul
     // Renames and the manifest's fsyncs happen on a thread of their own.
     let (tx, rx) = futures::channel::oneshot::channel();
     let aof2 = aof.clone();
-    std::thread::Builder::new()
-        .name("aof-rewrite".into())
-        .spawn(move || {
-            // The conversion runs before the lock: writes go on meanwhile.
-            let made = match &plain {
-                Some(p) => p.convert(&snap, &temp),
-                None => Ok(()),
-            };
-            let mut files = aof2.files.lock().unwrap_or_else(|e| e.into_inner());
-            let installed = match (made, files.as_mut()) {
-                (Err(e), _) => Err(e),
-                (Ok(()), Some(f)) => f.install_base(&temp, plain.is_none(), keep_history),
-                (Ok(()), None) => Err("the AOF is off".into()),
-            };
-            if installed.is_err() {
-                let _ = std::fs::remove_file(&temp);
-            }
-            let _ = tx.send(installed);
-        })
-        .map_err(|e| format!("can't start the rewrite thread: {e}"))?;
+    crate::server::cpus::spawn_background("aof-rewrite", move || {
+        // The conversion runs before the lock: writes go on meanwhile.
+        let made = match &plain {
+            Some(p) => p.convert(&snap, &temp),
+            None => Ok(()),
+        };
+        let mut files = aof2.files.lock().unwrap_or_else(|e| e.into_inner());
+        let installed = match (made, files.as_mut()) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Some(f)) => f.install_base(&temp, plain.is_none(), keep_history),
+            (Ok(()), None) => Err("the AOF is off".into()),
+        };
+        if installed.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        let _ = tx.send(installed);
+    })
+    .map_err(|e| format!("can't start the rewrite thread: {e}"))?;
     rx.await
         .map_err(|_| "the rewrite thread stopped".to_string())?
 }

@@ -53,10 +53,11 @@ pub fn spawn(
     flow: Arc<Flow>,
 ) -> Result<mpsc::Sender<ToWriter>, String> {
     let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("bgsave-writer".into())
-        .spawn(move || write_loop(&target, header, &flow, rx))
-        .map_err(|e| format!("Can't save in background: thread: {e}"))?;
+    crate::server::cpus::spawn_background("bgsave-writer", move || {
+        crate::server::cpus::lower_to_idle_priority();
+        write_loop(&target, header, &flow, rx)
+    })
+    .map_err(|e| format!("Can't save in background: thread: {e}"))?;
     Ok(tx)
 }
 
