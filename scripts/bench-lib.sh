@@ -1,6 +1,6 @@
 # Shared by the side-by-side benchmark scripts (sourced, not run): waiting
 # for servers, loading keys as one RESP stream, CPU time and medians.
-# Expects log/die, TMP and DATA_SIZE from the script that sources it.
+# Expects log/die, ROOT, TMP and DATA_SIZE from the script that sources it.
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -58,3 +58,18 @@ median() { # values...
         if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+
+# The shardis binary: SHARDIS_BIN, or target/release built first unless
+# SKIP_BUILD=1. Sets BIN.
+find_shardis_bin() {
+    if [[ -n ${SHARDIS_BIN:-} ]]; then
+        BIN=$SHARDIS_BIN
+    else
+        BIN=$ROOT/target/release/shardis-server
+        if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+            log "building shardis (release)..."
+            (cd "$ROOT" && cargo build --release --quiet --bin shardis-server)
+        fi
+    fi
+    [[ -x $BIN ]] || die "no shardis binary at $BIN"
+}

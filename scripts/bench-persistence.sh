@@ -72,16 +72,7 @@ trap 'exit 130' INT TERM
 # shellcheck source=scripts/bench-lib.sh
 source "$ROOT/scripts/bench-lib.sh"
 
-if [[ -n ${SHARDIS_BIN:-} ]]; then
-    BIN=$SHARDIS_BIN
-else
-    BIN=$ROOT/target/release/shardis-server
-    if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-        log "building shardis (release)..."
-        (cd "$ROOT" && cargo build --release --quiet --bin shardis-server)
-    fi
-fi
-[[ -x $BIN ]] || die "no shardis binary at $BIN"
+find_shardis_bin
 
 # A server named <kind>-<policy>: kind shardis|redis, policy off|everysec|always.
 NEXT_PORT=$PORT_BASE

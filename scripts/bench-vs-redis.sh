@@ -94,20 +94,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- build -------------------------------------------------------------------
-if [[ -n ${SHARDIS_BIN:-} ]]; then
-    BIN=$SHARDIS_BIN
-else
-    BIN=$ROOT/target/release/shardis-server
-    if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-        log "building shardis (release)..."
-        (cd "$ROOT" && cargo build --release --quiet --bin shardis-server)
-    fi
-fi
-[[ -x $BIN ]] || die "no shardis binary at $BIN"
-
-# --- servers -----------------------------------------------------------------
 # shellcheck source=scripts/bench-lib.sh
 source "$ROOT/scripts/bench-lib.sh"
+find_shardis_bin
+
+# --- servers -----------------------------------------------------------------
 load_keys() { load_keys_at "$1" "${PORT[$1]}" "$2"; } # name count
 
 start_server() { # name

@@ -10,7 +10,6 @@ mod common;
 
 use common::{bulk_items, bulk_payload, encode, redis_available, Conn, Server, TempDir};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const MISCONF: &[u8] = b"-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.\r\n";
@@ -201,15 +200,7 @@ fn bgsave_file_passes_redis_check_and_loads_into_redis() {
 
         let dir = TempDir::new("bgsave-redis");
         copy_dump(&srv.dir, &dir.0);
-        let check = Command::new("redis-check-rdb")
-            .arg(dir.0.join("dump.rdb"))
-            .output()
-            .expect("run redis-check-rdb");
-        assert!(
-            check.status.success(),
-            "redis-check-rdb failed: {}",
-            String::from_utf8_lossy(&check.stdout)
-        );
+        common::check_rdb(&dir.0.join("dump.rdb"));
         let redis = Server::redis(&["--dir", dir.0.to_str().unwrap()]);
         let mut r = redis.conn();
         for db in ["0", "3"] {

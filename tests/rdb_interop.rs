@@ -141,15 +141,7 @@ fn shardis_save_loads_into_redis() {
 
         let dir = TempDir::new("rdb-to-redis");
         copy_dump(&shardis.dir, &dir.0);
-        let check = Command::new("redis-check-rdb")
-            .arg(dir.0.join("dump.rdb"))
-            .output()
-            .expect("run redis-check-rdb");
-        assert!(
-            check.status.success(),
-            "redis-check-rdb failed: {}",
-            String::from_utf8_lossy(&check.stdout)
-        );
+        common::check_rdb(&dir.0.join("dump.rdb"));
         let redis = Server::redis(&["--dir", dir.0.to_str().unwrap()]);
         let mut r = redis.conn();
         let got = snapshot(&mut r);

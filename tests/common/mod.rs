@@ -581,3 +581,16 @@ pub fn bulk_items(reply: &[u8]) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// redis-check-rdb must accept the file at `path`.
+pub fn check_rdb(path: &Path) {
+    let check = Command::new("redis-check-rdb")
+        .arg(path)
+        .output()
+        .expect("run redis-check-rdb");
+    assert!(
+        check.status.success(),
+        "redis-check-rdb failed: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}

@@ -151,8 +151,9 @@ impl AofLog {
         }
     }
 
-    /// Appends one command that ran in `db`.
-    pub fn append_command(&self, db: usize, args: &[&[u8]]) {
+    /// Appends what `write` adds to the buffer, as records that ran in
+    /// `db` (after a SELECT when the database changed).
+    fn append_in(&self, db: usize, write: impl FnOnce(&mut Vec<u8>)) {
         let mut p = self.lock();
         let before = p.buf.len();
         let was_empty = before == 0;
@@ -160,27 +161,22 @@ impl AofLog {
             encode_select(&mut p.buf, db);
             p.db = Some(db);
         }
-        encode_command(&mut p.buf, args);
+        write(&mut p.buf);
         p.end += (p.buf.len() - before) as u64;
         self.finish_append(p, was_empty);
+    }
+
+    /// Appends one command that ran in `db`.
+    pub fn append_command(&self, db: usize, args: &[&[u8]]) {
+        self.append_in(db, |buf| encode_command(buf, args));
     }
 
     /// Appends commands already encoded (a handler's rewrite) that ran
     /// in `db`.
     pub fn append_encoded(&self, db: usize, encoded: &[u8]) {
-        if encoded.is_empty() {
-            return;
+        if !encoded.is_empty() {
+            self.append_in(db, |buf| buf.extend_from_slice(encoded));
         }
-        let mut p = self.lock();
-        let before = p.buf.len();
-        let was_empty = before == 0;
-        if p.db != Some(db) {
-            encode_select(&mut p.buf, db);
-            p.db = Some(db);
-        }
-        p.buf.extend_from_slice(encoded);
-        p.end += (p.buf.len() - before) as u64;
-        self.finish_append(p, was_empty);
     }
 
     /// Appends records gathered elsewhere, wrapped in MULTI/EXEC when
