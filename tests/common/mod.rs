@@ -211,7 +211,8 @@ impl Server {
         }
     }
 
-    /// Polls until the server answers PING (any reply, e.g. -NOAUTH, counts).
+    /// Polls until the server answers PING (any reply but -LOADING, e.g.
+    /// -NOAUTH, counts).
     pub fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
         let deadline = Instant::now() + limit;
         loop {
@@ -223,7 +224,9 @@ impl Server {
                 if s.write_all(b"*1\r\n$4\r\nPING\r\n").is_ok() {
                     let mut b = [0u8; 64];
                     if let Ok(n) = s.read(&mut b) {
-                        if n > 0 && (b[0] == b'+' || b[0] == b'-') {
+                        // Still loading its data files is not ready yet.
+                        let loading = b[..n].starts_with(b"-LOADING");
+                        if n > 0 && (b[0] == b'+' || b[0] == b'-') && !loading {
                             return Ok(());
                         }
                     }
