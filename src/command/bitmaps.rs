@@ -7,7 +7,7 @@ mod bitfield;
 use super::spec::{Acl, CommandSpec, Flags, Handler, KeySpec};
 use super::strings::{drop_if_expired, opt, read_str};
 use super::util::{arg_i64, NOT_INTEGER, SYNTAX, WRONGTYPE};
-use super::Ctx;
+use super::{Class, Ctx};
 use crate::resp::Out;
 use crate::store::Value;
 
@@ -195,6 +195,7 @@ fn setbit(ctx: &mut Ctx, args: &[&[u8]]) {
     });
     if changed == Some(true) {
         ctx.dirty += 1;
+        ctx.notify(Class::String, "setbit", args[1]);
     }
 }
 
@@ -399,8 +400,10 @@ fn bitop(ctx: &mut Ctx, args: &[&[u8]]) {
         drop_if_expired(ctx, dest);
         ctx.db().set(dest, Value::Raw(Box::new(res)), lru);
         ctx.dirty += 1;
+        ctx.notify(Class::String, "set", dest);
     } else if ctx.db().remove(dest).is_some() {
         ctx.dirty += 1;
+        ctx.notify(Class::Generic, "del", dest);
     }
     ctx.out.int(maxlen as i64);
 }

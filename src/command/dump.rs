@@ -4,7 +4,7 @@
 
 use super::spec::{Acl, CommandSpec, Flags, Handler, KeySpec};
 use super::util::{arg_i64, is, NOT_INTEGER, SYNTAX};
-use super::Ctx;
+use super::{Class, Ctx};
 use crate::persist::rdb::encode::EncodeOpts;
 use crate::persist::rdb::payload;
 
@@ -154,6 +154,7 @@ fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
     let expire = (ttl != 0).then_some(ttl as u64);
     ctx.db().set_with_expire(key, value, expire, lru);
     ctx.dirty += 1;
+    ctx.notify(Class::Generic, "restore", key);
     if ttl != 0 && !o.absttl {
         // Logged with the absolute time (as Redis: TTL rewritten + ABSTTL).
         let at = ttl.to_string();

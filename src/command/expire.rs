@@ -7,7 +7,7 @@
 //! overflow of the unit conversion or the base-time addition is an error.
 
 use super::util::{arg_i64, is, NOT_INTEGER};
-use super::Ctx;
+use super::{Class, Ctx};
 use crate::store::Entry;
 
 const NX: u8 = 1;
@@ -103,8 +103,10 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], name: &str, relative: bool, sec
         // not counted as an expired key).
         ctx.db().remove(key);
         ctx.propagate_as(&[b"DEL".as_slice(), key]);
+        ctx.notify(Class::Generic, "del", key);
     } else {
         ctx.db().set_expire(key, when as u64);
+        ctx.notify(Class::Generic, "expire", key);
         // Logged as an absolute time, so replaying it later means the same.
         ctx.propagate_as(&[b"PEXPIREAT".as_slice(), key, when.to_string().as_bytes()]);
     }
@@ -185,6 +187,7 @@ pub fn persist(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     if ctx.db().persist(key) {
         ctx.dirty += 1;
+        ctx.notify(Class::Generic, "persist", key);
         ctx.out.int(1);
     } else {
         ctx.out.int(0);

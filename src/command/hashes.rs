@@ -8,7 +8,7 @@ use super::scan::parse_cursor;
 use super::sets::{bulk_int, lookup, parse_scan_opts, reply_empty_scan, reply_scan, RANGE_LONG};
 use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeySpec};
 use super::util::{arg_i64, is, NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, WRONGTYPE};
-use super::Ctx;
+use super::{Class, Ctx};
 use crate::resp::Out;
 use crate::store::listpack::LpValue;
 use crate::store::{Hash, Value};
@@ -308,6 +308,7 @@ fn hset_generic(ctx: &mut Ctx, args: &[&[u8]], name: &str) {
     });
     if done.is_some() {
         ctx.dirty += ((args.len() - 2) / 2) as u64;
+        ctx.notify(Class::Hash, "hset", args[1]);
     }
 }
 
@@ -337,6 +338,7 @@ fn hsetnx(ctx: &mut Ctx, args: &[&[u8]]) {
     });
     if set == Some(true) {
         ctx.dirty += 1;
+        ctx.notify(Class::Hash, "hset", args[1]);
     }
 }
 
@@ -399,8 +401,12 @@ fn hdel(ctx: &mut Ctx, args: &[&[u8]]) {
     h.compact();
     let empty = h.is_empty();
     out.int(deleted);
+    if deleted > 0 {
+        ctx.notify(Class::Hash, "hdel", key);
+    }
     if empty {
         ctx.db().remove(key);
+        ctx.notify(Class::Generic, "del", key);
     }
     ctx.dirty += deleted as u64;
 }
@@ -503,6 +509,7 @@ fn hincrby(ctx: &mut Ctx, args: &[&[u8]]) {
     });
     if done == Some(true) {
         ctx.dirty += 1;
+        ctx.notify(Class::Hash, "hincrby", args[1]);
     }
 }
 
@@ -542,6 +549,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
     });
     if done == Some(true) {
         ctx.dirty += 1;
+        ctx.notify(Class::Hash, "hincrbyfloat", args[1]);
     }
 }
 

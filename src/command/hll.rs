@@ -6,7 +6,7 @@
 
 use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeySpec};
 use super::util::WRONGTYPE;
-use super::Ctx;
+use super::{Class, Ctx};
 use crate::store::Value;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -593,6 +593,9 @@ fn pfadd(ctx: &mut Ctx, args: &[&[u8]]) {
         return ctx.out.error(CORRUPTED);
     }
     ctx.dirty += updated;
+    if updated > 0 {
+        ctx.notify(Class::String, "pfadd", args[1]);
+    }
     ctx.out.int((updated > 0) as i64);
 }
 
@@ -680,6 +683,7 @@ fn pfmerge(ctx: &mut Ctx, args: &[&[u8]]) {
         invalidate_cache(v);
     }
     ctx.dirty += 1;
+    ctx.notify(Class::String, "pfadd", args[1]);
     ctx.out.ok();
 }
 

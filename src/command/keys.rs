@@ -7,7 +7,7 @@
 use super::expire::{self, lookup_notouch};
 use super::spec::{Acl, CommandSpec, Cross, Flags, Handler, KeySpec, Merge};
 use super::util::{arg_i64, is, NOT_INTEGER, NO_SUCH_KEY, SYNTAX};
-use super::{object, scan, Ctx};
+use super::{object, scan, Class, Ctx};
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::server::shared::unix_ms;
@@ -287,6 +287,7 @@ fn del(ctx: &mut Ctx, args: &[&[u8]]) {
         db.expire_if_needed(crate::slot::key_slot(key), key, now);
         if db.remove(key).is_some() {
             n += 1;
+            ctx.notify(Class::Generic, "del", key);
         }
     }
     ctx.dirty += n as u64;
@@ -350,6 +351,8 @@ fn rename_generic(ctx: &mut Ctx, args: &[&[u8]], nx: bool) {
         db.set_with_expire(newkey, entry.value, exp, entry.lru);
     }
     ctx.dirty += 1;
+    ctx.notify(Class::Generic, "rename_from", key);
+    ctx.notify(Class::Generic, "rename_to", newkey);
     if nx {
         ctx.out.int(1)
     } else {
@@ -393,6 +396,9 @@ fn move_(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.store.dbs[dst].set_with_expire(key, entry.value, exp, entry.lru);
     }
     ctx.dirty += 1;
+    let src = ctx.db;
+    ctx.notify_in(src, Class::Generic, "move_from", key);
+    ctx.notify_in(dst, Class::Generic, "move_to", key);
     ctx.out.int(1);
 }
 
@@ -434,6 +440,7 @@ fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     target.set_with_expire(newkey, value, exp, lru);
     ctx.dirty += 1;
+    ctx.notify_in(dst, Class::Generic, "copy_to", newkey);
     ctx.out.int(1);
 }
 

@@ -17,7 +17,7 @@ pub use push_pop::parse_mpop;
 
 use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeySpec};
 use super::util::WRONGTYPE;
-use super::Ctx;
+use super::{Class, Ctx};
 use crate::resp::Out;
 use crate::store::list::{End, List};
 use crate::store::listpack::LpValue;
@@ -155,10 +155,27 @@ fn out_and_list<'c>(ctx: &'c mut Ctx, key: &[u8]) -> (&'c mut Out, Option<&'c mu
     (&mut *ctx.out, l)
 }
 
-/// Deletes `key` when its list became empty.
+/// Deletes `key` when its list became empty (a `del` event).
 fn delete_if_empty(ctx: &mut Ctx, key: &[u8]) {
     if out_and_list(ctx, key).1.is_some_and(|l| l.is_empty()) {
         ctx.db().remove(key);
+        ctx.notify(Class::Generic, "del", key);
+    }
+}
+
+/// The event of a pop from `end`.
+pub fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpop",
+        End::Right => "rpop",
+    }
+}
+
+/// The event of a push to `end`.
+pub fn push_event(end: End) -> &'static str {
+    match end {
+        End::Left => "lpush",
+        End::Right => "rpush",
     }
 }
 
@@ -206,6 +223,7 @@ pub fn pop_count_reply(ctx: &mut Ctx, key: &[u8], end: End, count: Option<usize>
             n
         }
     };
+    ctx.notify(Class::List, pop_event(end), key);
     delete_if_empty(ctx, key);
     ctx.dirty += popped as u64;
 }
@@ -274,6 +292,8 @@ pub fn lmove(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> bool 
             ctx.db().set(dst, Value::List(Box::new(d)), lru);
         }
     }
+    ctx.notify(Class::List, push_event(to), dst);
+    ctx.notify(Class::List, pop_event(from), src);
     delete_if_empty(ctx, src);
     ctx.dirty += 1;
     true

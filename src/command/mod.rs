@@ -35,6 +35,8 @@ pub mod util;
 pub mod zsets;
 
 use crate::resp::Out;
+pub use crate::server::notify::Class;
+use crate::server::notify::{Events, Note};
 use crate::store::{Db, Store};
 pub use spec::{Acl, BeginSearch, CommandSpec, Cross, FindKeys, Flags, Handler, KeySpec, Merge};
 use std::collections::HashMap;
@@ -63,6 +65,10 @@ pub struct Ctx<'a> {
     pub propagating: bool,
     /// The RESP commands to log instead of the command line, if any.
     pub rewrite: Option<Vec<u8>>,
+    /// Keyspace notifications enabled (`notify-keyspace-events`).
+    pub events: Events,
+    /// Notifications gathered while the command runs, published after.
+    pub notes: Vec<Note>,
 }
 
 /// Configuration values handlers consult.
@@ -82,6 +88,53 @@ impl Default for ExecLimits {
 }
 
 impl<'a> Ctx<'a> {
+    /// Signals event `event` of class `class` on `key` in the selected
+    /// database (Redis's notifyKeyspaceEvent). One test when off.
+    #[inline]
+    pub fn notify(&mut self, class: Class, event: &str, key: &[u8]) {
+        if !self.events.is_off() {
+            self.notify_in(self.db, class, event, key);
+        }
+    }
+
+    /// [`Ctx::notify`] for database `db` (MOVE, COPY ... DB).
+    pub fn notify_in(&mut self, db: usize, class: Class, event: &str, key: &[u8]) {
+        if self.events.is_off() {
+            return;
+        }
+        // Expiries and creations the store logged come first, as they
+        // happened first.
+        self.drain_key_log();
+        if self.events.wants(class) {
+            self.events.messages(db, event, key, &mut self.notes);
+        }
+    }
+
+    /// Moves the store's logged expiries / creations into `notes`.
+    fn drain_key_log(&mut self) {
+        for (i, d) in self.store.dbs.iter_mut().enumerate() {
+            for (kind, key) in d.key_log.drain(..) {
+                let (class, event) = if kind == crate::store::LOG_NEW {
+                    (Class::New, "new")
+                } else {
+                    (Class::Expired, "expired")
+                };
+                if self.events.wants(class) {
+                    self.events.messages(i, event, &key, &mut self.notes);
+                }
+            }
+        }
+    }
+
+    /// All notifications of the command, logged ones included.
+    pub fn take_notes(&mut self) -> Vec<Note> {
+        if self.events.is_off() {
+            return Vec::new();
+        }
+        self.drain_key_log();
+        std::mem::take(&mut self.notes)
+    }
+
     /// Logs `args` (in this database) in place of the command line; called
     /// more than once, logs each. No-op when nothing is logged.
     pub fn propagate_as<A: AsRef<[u8]>>(&mut self, args: &[A]) {

@@ -7,7 +7,7 @@
 use super::scan::parse_cursor;
 use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeySpec};
 use super::util::{arg_i64, is, NOT_INTEGER, SYNTAX, WRONGTYPE};
-use super::Ctx;
+use super::{Class, Ctx};
 use crate::resp::Out;
 use crate::store::set::{Member, Set};
 use crate::store::{Db, Entry, Value};
@@ -443,6 +443,9 @@ fn sadd(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     };
     ctx.dirty += added as u64;
+    if added > 0 {
+        ctx.notify(Class::Set, "sadd", key);
+    }
 }
 
 /// SREM key member [member ...]
@@ -464,8 +467,12 @@ fn srem(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let empty = s.is_empty();
     out.int(deleted);
+    if deleted > 0 {
+        ctx.notify(Class::Set, "srem", key);
+    }
     if empty {
         ctx.db().remove(key);
+        ctx.notify(Class::Generic, "del", key);
     }
     ctx.dirty += deleted as u64;
 }
@@ -490,8 +497,11 @@ fn smove(ctx: &mut Ctx, args: &[&[u8]]) {
     if !s.remove(m) {
         return ctx.out.int(0);
     }
-    if s.is_empty() {
+    let emptied = s.is_empty();
+    ctx.notify(Class::Set, "srem", src);
+    if emptied {
         ctx.db().remove(src);
+        ctx.notify(Class::Generic, "del", src);
     }
     ctx.dirty += 1;
     let added = match set_mut(ctx, dst) {
@@ -506,6 +516,7 @@ fn smove(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     if added {
         ctx.dirty += 1;
+        ctx.notify(Class::Set, "sadd", dst);
     }
     ctx.out.int(1);
 }
@@ -583,8 +594,11 @@ fn spop(ctx: &mut Ctx, args: &[&[u8]]) {
     let i = (r % s.len() as u64) as usize;
     let m = s.remove_at(i);
     out.bulk(&m);
-    if s.is_empty() {
+    let emptied = s.is_empty();
+    ctx.notify(Class::Set, "spop", key);
+    if emptied {
         ctx.db().remove(key);
+        ctx.notify(Class::Generic, "del", key);
     }
     ctx.dirty += 1;
     // The member was chosen at random: log which one (as Redis, SREM).
@@ -634,6 +648,7 @@ fn spop_count(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let size = set_ref(ctx, key).map_or(0, |s| s.len()) as u64;
     ctx.dirty += count.min(size);
+    ctx.notify(Class::Set, "spop", key);
     if count >= size {
         // The whole set, as a union of one set (so in that set's order),
         // then the key goes.
@@ -648,6 +663,7 @@ fn spop_count(ctx: &mut Ctx, args: &[&[u8]]) {
             bulk_member(ctx.out, m);
         }
         ctx.db().remove(key);
+        ctx.notify(Class::Generic, "del", key);
         ctx.propagate_as(&[b"DEL".as_slice(), key]);
         return;
     }
@@ -788,17 +804,19 @@ fn check_sources(ctx: &mut Ctx, keys: &[&[u8]]) -> Option<Vec<bool>> {
 
 /// Stores a computed set at `dst` (replacing whatever was there, TTL
 /// included), or deletes `dst` when the result is empty; replies the size.
-fn store_result(ctx: &mut Ctx, dst: &[u8], result: Set) {
+fn store_result(ctx: &mut Ctx, dst: &[u8], result: Set, event: &str) {
     let n = result.len();
     if n > 0 {
         let lru = ctx.lru;
         ctx.db().set(dst, Value::Set(Box::new(result)), lru);
         ctx.out.int(n as i64);
         ctx.dirty += 1;
+        ctx.notify(Class::Set, event, dst);
     } else {
         ctx.out.int(0);
         if ctx.db().remove(dst).is_some() {
             ctx.dirty += 1;
+            ctx.notify(Class::Generic, "del", dst);
         }
     }
 }
@@ -819,6 +837,7 @@ fn sinter_generic(
             Some(d) => {
                 if ctx.db().remove(d).is_some() {
                     ctx.dirty += 1;
+                    ctx.notify(Class::Generic, "del", d);
                 }
                 ctx.out.int(0);
             }
@@ -857,7 +876,7 @@ fn sinter_generic(
         for m in hits {
             result.add_member(m, max);
         }
-        store_result(ctx, d, result);
+        store_result(ctx, d, result, "sinterstore");
     } else {
         let found: Vec<Member> = hits.collect();
         let out = &mut *ctx.out;
@@ -986,7 +1005,13 @@ fn sunion_diff(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, op: Op) {
         }
     }
     match dst {
-        Some(d) => store_result(ctx, d, result),
+        Some(d) => {
+            let event = match op {
+                Op::Union => "sunionstore",
+                Op::Diff => "sdiffstore",
+            };
+            store_result(ctx, d, result, event)
+        }
         None => {
             let out = &mut *ctx.out;
             out.set(result.len());

@@ -12,7 +12,7 @@ mod range;
 
 use super::spec::{Acl, CommandSpec, Cross, Flags, Handler, KeySpec, Merge};
 use super::util::{arg_i64, NOT_INTEGER, SYNTAX, WRONGTYPE};
-use super::Ctx;
+use super::{Class, Ctx};
 use crate::resp::Out;
 use crate::store::Value;
 
@@ -445,6 +445,10 @@ fn set_generic(
     };
     db.set_with_expire(key, Value::from_bytes(value), expire, lru);
     ctx.dirty += 1;
+    ctx.notify(Class::String, "set", key);
+    if when.is_some() {
+        ctx.notify(Class::Generic, "expire", key);
+    }
     if let Some(at) = when {
         // Logged with an absolute time (SET ... PXAT), as Redis 7.0 does.
         let at = at.to_string();
@@ -512,6 +516,7 @@ fn getset(ctx: &mut Ctx, args: &[&[u8]]) {
     let lru = ctx.lru;
     ctx.db().set(args[1], Value::from_bytes(args[2]), lru);
     ctx.dirty += 1;
+    ctx.notify(Class::String, "set", args[1]);
 }
 
 /// GETDEL key
@@ -519,6 +524,7 @@ fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
     if let Ok(true) = reply_get(ctx, args[1]) {
         ctx.db().remove(args[1]);
         ctx.dirty += 1;
+        ctx.notify(Class::Generic, "del", args[1]);
     }
 }
 
@@ -547,8 +553,10 @@ fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
         if absolute && at <= now {
             ctx.db().remove(key);
             ctx.propagate_as(&[b"DEL".as_slice(), key]);
+            ctx.notify(Class::Generic, "del", key);
         } else {
             ctx.db().set_expire(key, at);
+            ctx.notify(Class::Generic, "expire", key);
             let at = at.to_string();
             ctx.propagate_as(&[b"PEXPIREAT".as_slice(), key, at.as_bytes()]);
         }
@@ -556,6 +564,7 @@ fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
     } else if o.persist && ctx.db().persist(key) {
         ctx.propagate_as(&[b"PERSIST".as_slice(), key]);
         ctx.dirty += 1;
+        ctx.notify(Class::Generic, "persist", key);
     }
 }
 
@@ -593,6 +602,7 @@ fn mset(ctx: &mut Ctx, args: &[&[u8]]) {
         drop_if_expired(ctx, pair[0]);
         ctx.db().set(pair[0], Value::from_bytes(pair[1]), lru);
         ctx.dirty += 1;
+        ctx.notify(Class::String, "set", pair[0]);
     }
     ctx.out.ok();
 }
@@ -612,6 +622,7 @@ fn msetnx(ctx: &mut Ctx, args: &[&[u8]]) {
     for pair in args[1..].chunks(2) {
         ctx.db().set(pair[0], Value::from_bytes(pair[1]), lru);
         ctx.dirty += 1;
+        ctx.notify(Class::String, "set", pair[0]);
     }
     ctx.out.int(1);
 }

@@ -10,7 +10,7 @@
 
 use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeySpec};
 use super::util::{arg_i64, is, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
-use super::Ctx;
+use super::{Class, Ctx};
 use crate::resp::Out;
 use crate::store::listpack::LpValue;
 use crate::store::zset::{AddFlags, AddOutcome, LexBound, LexRange, ScoreRange, ZSet};
@@ -728,30 +728,33 @@ macro_rules! zset_write {
     }};
 }
 
-/// Deletes `key` if its zset became empty.
+/// Deletes `key` if its zset became empty (a `del` event).
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let now = ctx.now_ms;
     let db = &mut ctx.store.dbs[ctx.db];
     if let Some(e) = db.lookup(key, now) {
         if matches!(&e.value, Value::ZSet(z) if z.is_empty()) {
             db.remove(key);
+            ctx.notify(Class::Generic, "del", key);
         }
     }
 }
 
 /// Stores `items` (ascending, distinct) at `dst` as a new zset, or
 /// deletes `dst` when there are none; replies with the count.
-fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Vec<u8>, f64)>) {
+fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Vec<u8>, f64)>, event: &str) {
     let n = items.len();
     if n > 0 {
         let z = ZSet::from_sorted(items, &ctx.limits.encodings);
         let lru = ctx.lru;
         ctx.db().set(dst, Value::ZSet(Box::new(z)), lru);
         ctx.dirty += 1;
+        ctx.notify(Class::Zset, event, dst);
         ctx.out.int(n as i64);
     } else {
         if ctx.db().remove(dst).is_some() {
             ctx.dirty += 1;
+            ctx.notify(Class::Generic, "del", dst);
         }
         ctx.out.int(0);
     }
@@ -930,6 +933,10 @@ fn zadd_generic(ctx: &mut Ctx, args: &[&[u8]], incr_cmd: bool) {
         return ctx.out.error("ERR resulting score is not a number (NaN)");
     }
     ctx.dirty += (added + updated) as u64;
+    if added + updated > 0 {
+        let event = if f.incr { "zincr" } else { "zadd" };
+        ctx.notify(Class::Zset, event, args[1]);
+    }
     if f.incr {
         if processed > 0 {
             out_double(ctx.out, score);
@@ -955,6 +962,9 @@ fn zrem(ctx: &mut Ctx, args: &[&[u8]]) {
         if z.is_empty() {
             break;
         }
+    }
+    if deleted > 0 {
+        ctx.notify(Class::Zset, "zrem", key);
     }
     drop_if_empty(ctx, key);
     ctx.dirty += deleted as u64;
@@ -1092,6 +1102,14 @@ fn zremrange(ctx: &mut Ctx, args: &[&[u8]], rt: RangeType) {
         }
     };
     let deleted = z.remove_span(s, e);
+    if deleted > 0 {
+        let event = match rt {
+            RangeType::Score => "zremrangebyscore",
+            RangeType::Lex => "zremrangebylex",
+            _ => "zremrangebyrank",
+        };
+        ctx.notify(Class::Zset, event, key);
+    }
     drop_if_empty(ctx, key);
     ctx.dirty += deleted as u64;
     ctx.out.int(deleted as i64);
@@ -1207,7 +1225,7 @@ fn zrange_generic(
         ctx,
         key,
         match dst {
-            Some(d) => store_result(ctx, d, Vec::new()),
+            Some(d) => store_result(ctx, d, Vec::new(), "zrangestore"),
             None => ctx.out.array(0),
         }
     );
@@ -1267,7 +1285,7 @@ fn zrange_generic(
             .map(|(m, sc)| (m.to_vec(), sc))
             .collect();
         // Ascending already; ZRANGESTORE keeps the set, not the order.
-        return store_result(ctx, d, items);
+        return store_result(ctx, d, items, "zrangestore");
     }
     range_header(ctx.out, n, withscores);
     if n == 0 {
@@ -1595,7 +1613,7 @@ fn zsetop(
         return ctx.out.int(card as i64);
     }
     if let Some(d) = dst {
-        return store_result(ctx, d, result);
+        return store_result(ctx, d, result, name);
     }
     range_header(ctx.out, result.len(), withscores);
     for (m, s) in &result {
@@ -1696,10 +1714,17 @@ pub fn generic_zpop(
             out_double(out, s);
         });
     }
-    if z.is_empty() {
+    let emptied = z.is_empty();
+    if emptied {
         db.remove(key);
     }
     ctx.dirty += n as u64;
+    if n > 0 {
+        ctx.notify(Class::Zset, if max { "zpopmax" } else { "zpopmin" }, key);
+    }
+    if emptied {
+        ctx.notify(Class::Generic, "del", key);
+    }
     true
 }
 

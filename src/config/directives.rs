@@ -247,6 +247,12 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     // Persistence (persist/bgsave): `save` rules, MISCONF, BGSAVE's fsyncs.
     d!("save", Kind::Special(special::save), "", true),
+    d!(
+        "notify-keyspace-events",
+        Kind::Special(special::notify_keyspace_events),
+        "",
+        true
+    ),
     d!("stop-writes-on-bgsave-error", Kind::Bool, "yes", true),
     d!("rdb-save-incremental-fsync", Kind::Bool, "yes", true),
     // The AOF (persist/aof).
@@ -360,7 +366,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     Directive { name: "min-replicas-max-lag", aliases: &["min-slaves-max-lag"], kind: Kind::Int { min: 0, max: INT_MAX }, default: "10", mutable: true },
     Directive { name: "min-replicas-to-write", aliases: &["min-slaves-to-write"], kind: Kind::Int { min: 0, max: INT_MAX }, default: "0", mutable: true },
     d!("no-appendfsync-on-rewrite", Kind::Bool, "no", true),
-    d!("notify-keyspace-events", Kind::Special(special::notify_keyspace_events), "", true),
     d!("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true),
     d!("oom-score-adj-values", Kind::Special(special::oom_score_adj_values), "0 200 800", true),
     d!("proc-title-template", Kind::Str, "{title} {listen-addr} {server-mode}", true),

@@ -97,6 +97,9 @@ impl Config {
     /// The value CONFIG GET shows: `dir` is the absolute working
     /// directory, as Redis's getcwd().
     fn shown(&self, name: &'static str) -> String {
+        if name == "notify-keyspace-events" {
+            return special::keyspace_events_shown(self.get(name).unwrap_or(""));
+        }
         if name == "dir" {
             if let Ok(cwd) = std::env::current_dir() {
                 return cwd.display().to_string();

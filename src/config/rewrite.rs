@@ -213,7 +213,9 @@ fn rewrite_directive(st: &mut State, cfg: &Config, d: &'static Directive) {
             let shown = match d.kind {
                 Kind::Memory { .. } => memory(&value),
                 Kind::Str => repr(&value),
-                Kind::Special(_) if name == "notify-keyspace-events" => repr(&value),
+                Kind::Special(_) if name == "notify-keyspace-events" => {
+                    repr(&super::special::keyspace_events_shown(&value))
+                }
                 _ => value.clone(),
             };
             st.rewrite_line(name, format!("{name} {shown}"), differs);

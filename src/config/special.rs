@@ -77,7 +77,8 @@ pub fn client_output_buffer_limit(args: &[String], current: &str) -> Result<Stri
 /// `notify-keyspace-events` classes, printed in Redis's canonical order.
 pub fn notify_keyspace_events(args: &[String], _: &str) -> Result<String, String> {
     const ALL: &str = "g$lshzxetd";
-    let text = args.join("");
+    // Words are not joined: a space is an invalid class, as in Redis.
+    let text = args.join(" ");
     let mut set = std::collections::BTreeSet::new();
     for c in text.chars() {
         match c {
@@ -91,12 +92,26 @@ pub fn notify_keyspace_events(args: &[String], _: &str) -> Result<String, String
     let mut out = String::new();
     if ALL.chars().all(|c| set.contains(&c)) {
         out.push('A');
+        // Kept in the stored value (it is in effect) but not shown: see
+        // `keyspace_events_shown`.
+        if set.contains(&'n') {
+            out.push('n');
+        }
     } else {
         out.extend("g$lshzxetdn".chars().filter(|c| set.contains(c)));
     }
-    // As Redis: with A, 'n' (not part of A) is not printed.
     out.extend("KEm".chars().filter(|c| set.contains(c)));
     Ok(out)
+}
+
+/// The stored `notify-keyspace-events` as CONFIG GET / REWRITE print it:
+/// as Redis, with A the 'n' class (not part of A) is left out although it
+/// is on.
+pub fn keyspace_events_shown(stored: &str) -> String {
+    match stored.strip_prefix("An") {
+        Some(rest) => format!("A{rest}"),
+        None => stored.to_string(),
+    }
 }
 
 /// `oom-score-adj-values <normal> <replica> <bgchild>`.
@@ -195,6 +210,10 @@ mod tests {
         assert_eq!(notify_keyspace_events(&s(&["xgE"]), "").unwrap(), "gxE");
         assert_eq!(notify_keyspace_events(&s(&[""]), "").unwrap(), "");
         assert!(notify_keyspace_events(&s(&["Q"]), "").is_err());
+        assert!(notify_keyspace_events(&s(&["KEA", "n"]), "").is_err());
+        assert_eq!(notify_keyspace_events(&s(&["AKEnm"]), "").unwrap(), "AnKEm");
+        assert_eq!(keyspace_events_shown("AnKEm"), "AKEm");
+        assert_eq!(notify_keyspace_events(&s(&["Kgn"]), "").unwrap(), "gnK");
     }
 
     #[test]

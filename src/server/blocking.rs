@@ -440,6 +440,8 @@ fn pop_reply(
                 misses: 0,
                 propagating: false,
                 rewrite: None,
+                events: Default::default(),
+                notes: Vec::new(),
             };
             let n = count.map_or(-1, |c| c as i64);
             generic_zpop(&mut ctx, &[key], *max, true, n, count.is_some(), false);

@@ -13,6 +13,7 @@ pub mod listen;
 pub mod log;
 pub mod mesh;
 mod multishard;
+pub mod notify;
 pub mod probe;
 pub mod pubsub;
 pub mod shard;
@@ -109,6 +110,7 @@ pub fn run(config: Config) -> Result<(), String> {
                 for (_, rx) in receivers.streams() {
                     glommio::spawn_local(mesh::serve_peer(rt.clone(), rx)).detach();
                 }
+                notify::install(&rt);
                 glommio::spawn_local(rt.clone().expire_cron()).detach();
                 if id == 0 {
                     // `save` rules, BGSAVE SCHEDULE, the save before exit.

@@ -171,6 +171,8 @@ pub async fn atomic_held(
     let mut out = Out::new(resp3);
     {
         let settings = rt.settings();
+        // Creations and expiries from here on are the command's.
+        scratch.set_key_log(settings.notify.key_log());
         let mut ctx = crate::command::Ctx {
             store: &mut scratch,
             db,
@@ -183,11 +185,14 @@ pub async fn atomic_held(
             misses: 0,
             propagating: rt.shared.aof.log.is_on(),
             rewrite: None,
+            events: settings.notify,
+            notes: Vec::new(),
         };
         let crate::command::Handler::Shard(h) = spec.handler else {
             unreachable!()
         };
         h(&mut ctx, argv);
+        super::notify::publish(rt, ctx.take_notes());
         dirty = ctx.dirty;
         // Logged here, while every involved shard is held: the record
         // lands between those shards' earlier and later writes.

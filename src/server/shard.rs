@@ -28,6 +28,8 @@ pub struct Settings {
     pub query_buffer_limit: usize,
     pub hz: u64,
     pub databases: usize,
+    /// `notify-keyspace-events`.
+    pub notify: super::notify::Events,
 }
 
 impl Settings {
@@ -49,6 +51,7 @@ impl Settings {
             query_buffer_limit: c.get_i64("client-query-buffer-limit") as usize,
             hz: c.get_i64("hz").clamp(1, 500) as u64,
             databases: c.get_i64("databases") as usize,
+            notify: super::notify::Events::parse(&c.get_str("notify-keyspace-events")),
         }
     }
 }
@@ -215,6 +218,11 @@ impl ShardRt {
         let err_mark = out.buf.len();
         let mut guard = self.core.borrow_mut();
         let core = &mut *guard;
+        let events = settings.notify;
+        if !core.store.key_log_is(events.key_log()) || !events.is_off() {
+            // Also drops what paths without notifications logged.
+            core.store.set_key_log(events.key_log());
+        }
         let mut ctx = Ctx {
             store: &mut core.store,
             db,
@@ -227,8 +235,11 @@ impl ShardRt {
             misses: 0,
             propagating: self.shared.aof.log.is_on(),
             rewrite: None,
+            events,
+            notes: Vec::new(),
         };
         handler(&mut ctx, argv);
+        let notes = ctx.take_notes();
         let (dirty, hits, misses) = (ctx.dirty, ctx.hits, ctx.misses);
         if dirty > 0 && ctx.propagating && spec.is_write() {
             self.record(db, argv, ctx.rewrite.take());
@@ -248,6 +259,7 @@ impl ShardRt {
             record_error(stats, &out.buf[err_mark..]);
         }
         drop(guard);
+        super::notify::publish(self, notes);
         // WATCH: mark the watchers of the keys it changed.
         super::transaction::after_exec(self, spec, argv, db, dirty);
         super::blocking::after_write(self, spec, argv);
@@ -336,7 +348,11 @@ impl ShardRt {
             // keys checked had expired, for at most 25% of the period.
             let started = Instant::now();
             let limit = std::time::Duration::from_micros(250_000 / hz);
+            let events = self.settings().notify;
             let mut core = self.core.borrow_mut();
+            if !core.store.key_log_is(events.key_log()) {
+                core.store.set_key_log(events.key_log());
+            }
             cursors.resize(core.store.dbs.len(), 0usize);
             for (db, cursor) in core.store.dbs.iter_mut().zip(cursors.iter_mut()) {
                 while db.expires_len() > 0 {
@@ -349,6 +365,9 @@ impl ShardRt {
                     }
                 }
             }
+            let notes = super::notify::expired_notes(events, &mut core.store);
+            drop(core);
+            super::notify::publish(&self, notes);
         }
     }
 }

@@ -47,7 +47,16 @@ pub struct Db {
     expires_count: usize,
     /// Keys removed because their TTL passed (lazily or actively).
     pub expired_keys: u64,
+    /// Which key events to log in `key_log` ([`LOG_EXPIRED`], [`LOG_NEW`]):
+    /// expiry and creation happen here, below any command context, and
+    /// keyspace notifications need them in order.
+    pub log_mask: u8,
+    pub key_log: Vec<(u8, Vec<u8>)>,
 }
+
+/// `key_log` entry kinds.
+pub const LOG_EXPIRED: u8 = 1;
+pub const LOG_NEW: u8 = 2;
 
 /// Outcome of looking a key up.
 pub enum Lookup<'a> {
@@ -63,6 +72,8 @@ impl Db {
             key_count: 0,
             expires_count: 0,
             expired_keys: 0,
+            log_mask: 0,
+            key_log: Vec::new(),
         }
     }
 
@@ -131,6 +142,9 @@ impl Db {
             self.key_count -= 1;
             self.expires_count -= 1;
             self.expired_keys += 1;
+            if self.log_mask & LOG_EXPIRED != 0 {
+                self.key_log.push((LOG_EXPIRED, key.to_vec()));
+            }
             return None;
         }
         self.slots[i].keys.get_mut(key)
@@ -167,6 +181,9 @@ impl Db {
                 self.key_count -= 1;
                 self.expires_count -= 1;
                 self.expired_keys += 1;
+                if self.log_mask & LOG_EXPIRED != 0 {
+                    self.key_log.push((LOG_EXPIRED, key.to_vec()));
+                }
                 true
             }
             _ => false,
@@ -206,6 +223,9 @@ impl Db {
         }
         self.key_count += added;
         self.expires_count = (self.expires_count as isize + expires_delta) as usize;
+        if added == 1 && self.log_mask & LOG_NEW != 0 {
+            self.key_log.push((LOG_NEW, key.to_vec()));
+        }
     }
 
     /// Replaces the value of an existing key, keeping its TTL. The key
@@ -341,6 +361,10 @@ impl Db {
                     self.key_count -= dead.len();
                     self.expires_count -= dead.len();
                     self.expired_keys += dead.len() as u64;
+                    if self.log_mask & LOG_EXPIRED != 0 {
+                        self.key_log
+                            .extend(dead.iter().map(|k| (LOG_EXPIRED, k.as_slice().to_vec())));
+                    }
                 }
             }
             i = (i + 1) % n;

@@ -12,7 +12,7 @@ pub mod value;
 pub mod zset;
 
 pub use bytes::SmallBytes;
-pub use db::{Db, Map, SeededState, Set as HashSet, SlotTable};
+pub use db::{Db, Map, SeededState, Set as HashSet, SlotTable, LOG_EXPIRED, LOG_NEW};
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
@@ -74,6 +74,21 @@ pub struct Store {
 }
 
 impl Store {
+    /// Turns the key logs of keyspace notifications on or off
+    /// ([`Db::log_mask`]); what is already logged is dropped.
+    pub fn set_key_log(&mut self, mask: u8) {
+        for db in &mut self.dbs {
+            db.log_mask = mask;
+            db.key_log.clear();
+        }
+    }
+
+    /// Whether the key logs are set to `mask`.
+    #[inline]
+    pub fn key_log_is(&self, mask: u8) -> bool {
+        self.dbs.first().is_none_or(|d| d.log_mask == mask)
+    }
+
     pub fn new(databases: usize, nshards: usize) -> Store {
         Store {
             dbs: (0..databases).map(|_| Db::new(nshards)).collect(),

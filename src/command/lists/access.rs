@@ -3,7 +3,7 @@
 
 use super::super::sets::lookup;
 use super::super::util::{arg_i64, NOT_INTEGER, NO_SUCH_KEY, OUT_OF_RANGE, SYNTAX, WRONGTYPE};
-use super::super::Ctx;
+use super::super::{Class, Ctx};
 use super::{bulk_value, delete_if_empty};
 use crate::store::Value;
 
@@ -96,6 +96,7 @@ pub(super) fn lset(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     out.ok();
     ctx.dirty += 1;
+    ctx.notify(Class::List, "lset", args[1]);
 }
 
 /// LINSERT key BEFORE|AFTER pivot element: the new length, -1 when the
@@ -120,6 +121,7 @@ pub(super) fn linsert(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     out.int(l.len() as i64);
     ctx.dirty += 1;
+    ctx.notify(Class::List, "linsert", args[1]);
 }
 
 /// LREM key count element
@@ -135,6 +137,9 @@ pub(super) fn lrem(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     let removed = l.remove(args[3], count);
     out.int(removed as i64);
+    if removed > 0 {
+        ctx.notify(Class::List, "lrem", args[1]);
+    }
     delete_if_empty(ctx, args[1]);
     ctx.dirty += removed as u64;
 }
@@ -155,6 +160,7 @@ pub(super) fn ltrim(ctx: &mut Ctx, args: &[&[u8]]) {
         Some((s, e)) => l.trim(s, e),
     }
     out.ok();
+    ctx.notify(Class::List, "ltrim", args[1]);
     delete_if_empty(ctx, args[1]);
     ctx.dirty += 1;
 }

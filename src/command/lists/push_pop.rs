@@ -2,7 +2,7 @@
 
 use super::super::sets::MUST_BE_POSITIVE;
 use super::super::util::{arg_i64, SYNTAX, WRONGTYPE};
-use super::super::Ctx;
+use super::super::{Class, Ctx};
 use super::{list_at, lmove, mpop_reply, pop_count_reply, ListAt};
 use crate::store::list::{End, List};
 use crate::store::Value;
@@ -56,6 +56,7 @@ fn push(ctx: &mut Ctx, args: &[&[u8]], end: End, only_existing: bool) {
         }
     }
     ctx.dirty += (args.len() - 2) as u64;
+    ctx.notify(Class::List, super::push_event(end), key);
 }
 
 /// LPOP key [count]

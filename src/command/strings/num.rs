@@ -2,7 +2,7 @@
 
 use super::super::ldouble::LongDouble;
 use super::super::util::{arg_i64, NOT_FLOAT, NOT_INTEGER, OVERFLOW, WRONGTYPE};
-use super::super::Ctx;
+use super::super::{Class, Ctx};
 use crate::store::Value;
 
 /// The current value of a counter, read with `parse`: `Ok(None)` when the
@@ -72,6 +72,7 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], by: i64) {
         return ctx.out.error(OVERFLOW);
     };
     store(ctx, key, cur.is_some(), Value::from_i64(new));
+    ctx.notify(Class::String, "incrby", key);
     ctx.out.int(new);
 }
 
@@ -95,5 +96,6 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let text = sum.to_human();
     store(ctx, key, existed, Value::from_bytes(text.as_bytes()));
+    ctx.notify(Class::String, "incrbyfloat", key);
     ctx.out.bulk(text.as_bytes());
 }

@@ -2,7 +2,7 @@
 //! string.
 
 use super::super::util::{arg_i64, NOT_INTEGER, WRONGTYPE};
-use super::super::Ctx;
+use super::super::{Class, Ctx};
 use super::{check_string_length, read_str};
 use crate::store::Value;
 
@@ -51,6 +51,7 @@ pub fn append(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     };
     ctx.dirty += 1;
+    ctx.notify(Class::String, "append", key);
     ctx.out.int(len as i64);
 }
 
@@ -136,6 +137,7 @@ pub fn setrange(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     if !value.is_empty() {
         ctx.dirty += 1;
+        ctx.notify(Class::String, "setrange", key);
     }
     ctx.out.int(len as i64);
 }

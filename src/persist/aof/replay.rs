@@ -136,6 +136,8 @@ impl Replayer {
             misses: 0,
             propagating: false,
             rewrite: None,
+            events: Default::default(),
+            notes: Vec::new(),
         };
         handler(&mut ctx, argv);
         Ok(())

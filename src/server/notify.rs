@@ -1,0 +1,236 @@
+//! Keyspace notifications (`notify-keyspace-events`): which classes are
+//! on, and delivery of `__keyspace@D__:K` / `__keyevent@D__:E` messages
+//! through Pub/Sub on every shard.
+//!
+//! Handlers only call [`crate::command::Ctx::notify`]; the messages are
+//! gathered while the command runs and published once it returns, so a
+//! handler never touches the Pub/Sub registries or the mesh.
+
+use super::mesh::Job;
+use super::pubsub;
+use super::shard::ShardRt;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// The class of an event (one flag letter each).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    Generic,
+    String,
+    List,
+    Set,
+    Hash,
+    Zset,
+    Expired,
+    Evicted,
+    Stream,
+    Module,
+    New,
+}
+
+impl Class {
+    const fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
+const KEYSPACE: u16 = 1 << 12;
+const KEYEVENT: u16 = 1 << 13;
+const KEY_MISS: u16 = 1 << 14;
+
+/// The enabled classes and channels, from the canonical config text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Events(u16);
+
+impl Events {
+    /// Parses the canonical (already validated) flag letters.
+    pub fn parse(text: &str) -> Events {
+        let mut bits = 0u16;
+        for c in text.chars() {
+            bits |= match c {
+                'A' => [
+                    Class::Generic,
+                    Class::String,
+                    Class::List,
+                    Class::Set,
+                    Class::Hash,
+                    Class::Zset,
+                    Class::Expired,
+                    Class::Evicted,
+                    Class::Stream,
+                    Class::Module,
+                ]
+                .iter()
+                .fold(0, |b, c| b | c.bit()),
+                'g' => Class::Generic.bit(),
+                '$' => Class::String.bit(),
+                'l' => Class::List.bit(),
+                's' => Class::Set.bit(),
+                'h' => Class::Hash.bit(),
+                'z' => Class::Zset.bit(),
+                'x' => Class::Expired.bit(),
+                'e' => Class::Evicted.bit(),
+                't' => Class::Stream.bit(),
+                'd' => Class::Module.bit(),
+                'n' => Class::New.bit(),
+                'K' => KEYSPACE,
+                'E' => KEYEVENT,
+                'm' => KEY_MISS,
+                _ => 0,
+            };
+        }
+        // Without a channel kind nothing is ever published: treat as off
+        // so that handlers pay one comparison.
+        if bits & (KEYSPACE | KEYEVENT) == 0 {
+            bits = 0;
+        }
+        Events(bits)
+    }
+
+    #[inline]
+    pub fn is_off(self) -> bool {
+        self.0 == 0
+    }
+
+    #[inline]
+    pub fn wants(self, class: Class) -> bool {
+        self.0 & class.bit() != 0
+    }
+
+    /// What the keyspace must log as it goes (lazy/active expiry and key
+    /// creation happen deep in the store, where no context is at hand).
+    pub fn key_log(self) -> u8 {
+        let mut m = 0;
+        if self.wants(Class::Expired) {
+            m |= crate::store::LOG_EXPIRED;
+        }
+        if self.wants(Class::New) {
+            m |= crate::store::LOG_NEW;
+        }
+        m
+    }
+
+    /// Appends the messages for one event to `out`.
+    pub fn messages(self, db: usize, event: &str, key: &[u8], out: &mut Vec<Note>) {
+        if self.0 & KEYSPACE != 0 {
+            let mut ch = format!("__keyspace@{db}__:").into_bytes();
+            ch.extend_from_slice(key);
+            out.push((ch, event.as_bytes().to_vec()));
+        }
+        if self.0 & KEYEVENT != 0 {
+            let ch = format!("__keyevent@{db}__:{event}").into_bytes();
+            out.push((ch, key.to_vec()));
+        }
+    }
+}
+
+/// One message to publish: (channel, payload).
+pub type Note = (Vec<u8>, Vec<u8>);
+
+type Batch = Arc<Vec<Note>>;
+
+thread_local! {
+    /// Per destination shard, batches that did not fit in its mesh
+    /// channel, in order; a flusher task drains each.
+    static BACKLOG: RefCell<Vec<VecDeque<Batch>>> = const { RefCell::new(Vec::new()) };
+    /// This thread's shard, for the flusher tasks.
+    static RT: RefCell<Option<Rc<ShardRt>>> = const { RefCell::new(None) };
+}
+
+/// Registers the shard running on this thread (at its start).
+pub fn install(rt: &Rc<ShardRt>) {
+    RT.with(|r| *r.borrow_mut() = Some(rt.clone()));
+}
+
+/// Publishes `notes` as PUBLISH would: to this shard's subscribers now,
+/// to the other shards' in order (per destination, batches never
+/// overtake each other).
+pub fn publish(rt: &ShardRt, notes: Vec<Note>) {
+    if notes.is_empty() {
+        return;
+    }
+    for (ch, msg) in &notes {
+        pubsub::deliver_local(rt, ch, msg, false);
+    }
+    if rt.nshards == 1 {
+        return;
+    }
+    let batch: Batch = Arc::new(notes);
+    for s in (0..rt.nshards).filter(|&s| s != rt.id) {
+        let queued = BACKLOG.with(|b| {
+            let mut b = b.borrow_mut();
+            if b.len() < rt.nshards {
+                b.resize_with(rt.nshards, VecDeque::new);
+            }
+            if b[s].is_empty() {
+                return false;
+            }
+            b[s].push_back(batch.clone());
+            true
+        });
+        if queued {
+            continue;
+        }
+        // The channel usually has room: the batch is then on its way
+        // before the command's reply is.
+        if rt.senders.try_send_to(s, job(batch.clone())).is_err() {
+            BACKLOG.with(|b| b.borrow_mut()[s].push_back(batch.clone()));
+            let Some(rt) = RT.with(|r| r.borrow().clone()) else {
+                continue;
+            };
+            glommio::spawn_local(async move {
+                let senders = &rt.senders;
+                loop {
+                    let next = BACKLOG.with(|b| b.borrow().get(s).and_then(|q| q.front().cloned()));
+                    let Some(batch) = next else { break };
+                    if senders.send_to(s, job(batch)).await.is_err() {
+                        break;
+                    }
+                    BACKLOG.with(|b| b.borrow_mut()[s].pop_front());
+                }
+            })
+            .detach();
+        }
+    }
+}
+
+/// The `expired` events the store logged (active expiry).
+pub fn expired_notes(events: Events, store: &mut crate::store::Store) -> Vec<Note> {
+    let mut out = Vec::new();
+    for (i, db) in store.dbs.iter_mut().enumerate() {
+        for (kind, key) in db.key_log.drain(..) {
+            if kind == crate::store::LOG_EXPIRED {
+                events.messages(i, "expired", &key, &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn job(batch: Batch) -> Job {
+    Job::Run(Box::new(move |rt| {
+        for (ch, msg) in batch.iter() {
+            pubsub::deliver_local(rt, ch, msg, false);
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_flags() {
+        assert!(Events::parse("").is_off());
+        assert!(Events::parse("A").is_off());
+        let e = Events::parse("AKE");
+        assert!(e.wants(Class::List) && e.wants(Class::Expired) && !e.wants(Class::New));
+        let e = Events::parse("lK");
+        assert!(e.wants(Class::List) && !e.wants(Class::Generic));
+        let mut out = Vec::new();
+        e.messages(3, "lpush", b"k", &mut out);
+        assert_eq!(out, vec![(b"__keyspace@3__:k".to_vec(), b"lpush".to_vec())]);
+    }
+}

@@ -1,0 +1,332 @@
+//! Keyspace notifications compared with redis-server: a subscriber on
+//! `__key*__:*` watches while another connection runs a script; the
+//! (channel, message) pairs it receives must be redis-server's. With
+//! several shards, events of different keys may interleave differently,
+//! so they are compared key by key (order within a key must match).
+
+mod common;
+
+use common::{bulk_items, escape, redis_available, Conn, Server};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+type Event = (String, String);
+
+/// Runs `script` (one command per line, split on spaces; `SLEEP ms`
+/// pauses) and returns the notifications the subscriber got.
+fn events(server: &Server, script: &[&str]) -> Vec<Event> {
+    let mut sub = server.conn();
+    sub.send(&["PSUBSCRIBE", "__key*__:*"]);
+    let r = sub.read_reply();
+    assert!(r.starts_with(b"*3\r\n"), "{}", escape(&r));
+    let mut c: Conn = server.conn();
+    for line in script {
+        let args: Vec<&str> = line.split(' ').collect();
+        if args[0] == "SLEEP" {
+            std::thread::sleep(Duration::from_millis(args[1].parse().unwrap()));
+            continue;
+        }
+        c.cmd(&args);
+    }
+    sub.set_timeout(Duration::from_millis(400));
+    let mut out = Vec::new();
+    while let Ok(r) = sub.try_read_reply() {
+        let items = bulk_items(&r);
+        assert_eq!(items[0], b"pmessage", "{}", escape(&r));
+        let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        out.push((s(&items[2]), s(&items[3])));
+    }
+    out
+}
+
+/// Events grouped by the key they are about.
+fn by_key(evs: &[Event]) -> BTreeMap<String, Vec<Event>> {
+    let mut m: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    for (ch, msg) in evs {
+        let (db, rest) = ch.split_once("__:").unwrap();
+        let key = if db.starts_with("__keyspace@") {
+            format!("{db}:{rest}").replace("__keyspace@", "")
+        } else {
+            format!("{db}:{msg}").replace("__keyevent@", "")
+        };
+        m.entry(key).or_default().push((ch.clone(), msg.clone()));
+    }
+    m
+}
+
+fn check(extra: &[&str], script: &[&str]) {
+    check_with(extra, script, false)
+}
+
+/// `per_key`: compare key by key even with one shard (the order in which
+/// redis-server's active expiry visits keys is its hash table's).
+fn check_with(extra: &[&str], script: &[&str], per_key: bool) {
+    if !redis_available() {
+        eprintln!("redis-server not available: skipped");
+        return;
+    }
+    let expected = events(&Server::redis(extra), script);
+    assert!(
+        !expected.is_empty() || script.is_empty(),
+        "redis sent nothing"
+    );
+    let one = events(&Server::shardis(1, extra), script);
+    if per_key {
+        assert_eq!(by_key(&one), by_key(&expected), "shards=1");
+    } else {
+        assert_eq!(one, expected, "shards=1");
+    }
+    let four = events(&Server::shardis(4, extra), script);
+    assert_eq!(by_key(&four), by_key(&expected), "shards=4");
+}
+
+const KEA: &[&str] = &["--notify-keyspace-events", "KEA"];
+
+#[test]
+fn strings() {
+    check(
+        KEA,
+        &[
+            "SET s1 v",
+            "SET s1 v2 EX 100",
+            "SET s1 v3 KEEPTTL",
+            "SET s1 v NX",
+            "SET s2 v XX",
+            "SETNX s2 v",
+            "SETEX s3 100 v",
+            "PSETEX s4 100000 v",
+            "GETSET s1 w",
+            "MSET m1 a m2 b",
+            "MSETNX m3 a m4 b",
+            "MSETNX m3 a m5 b",
+            "INCR n1",
+            "DECR n1",
+            "INCRBY n1 5",
+            "DECRBY n1 2",
+            "INCRBYFLOAT f1 1.5",
+            "INCR s1",
+            "APPEND a1 x",
+            "APPEND a1 y",
+            "SETRANGE r1 2 xy",
+            "SETRANGE r1 0 ",
+            "SETRANGE r2 0 ",
+            "GETDEL a1",
+            "GETDEL nosuch",
+            "GETEX r1 EX 100",
+            "GETEX r1 PERSIST",
+            "GETEX r1 PXAT 1",
+            "SETBIT b1 3 1",
+            "SETBIT b1 3 1",
+            "SETBIT b1 3 0",
+            "BITOP OR b2 b1 b1",
+            "BITOP AND b2 nosuch",
+            "PFADD p1 a b",
+            "PFADD p1 a",
+            "PFMERGE p2 p1",
+        ],
+    );
+}
+
+#[test]
+fn generic() {
+    check(
+        KEA,
+        &[
+            "SET k1 v",
+            "SET k2 v",
+            "DEL k1 k2 k3",
+            "SET k1 v",
+            "EXPIRE k1 100",
+            "PEXPIRE k1 100000",
+            "EXPIREAT k1 99999999999",
+            "PERSIST k1",
+            "PERSIST k1",
+            "EXPIRE k1 100 NX",
+            "EXPIRE k1 -1",
+            "SET k1 v",
+            "RENAME k1 k2",
+            "SET k3 v",
+            "RENAME k2 k3",
+            "RENAMENX k3 k4",
+            "MOVE k4 2",
+            "SET c1 v",
+            "COPY c1 c2",
+            "COPY c1 c2 REPLACE",
+            "COPY c1 c3 DB 3",
+            "UNLINK c1 c2",
+        ],
+    );
+}
+
+#[test]
+fn expired_lazy_and_active() {
+    check_with(
+        KEA,
+        &[
+            "SET e1 v PX 30",
+            "SET e2 v PX 30",
+            "RPUSH e3 a",
+            "PEXPIRE e3 30",
+            "SLEEP 80",
+            "GET e1",
+            "SET e2 w",
+            "SET e4 v PX 30",
+            "SLEEP 600",
+        ],
+        true,
+    );
+}
+
+#[test]
+fn lists() {
+    check(
+        KEA,
+        &[
+            "LPUSH l1 a b c",
+            "RPUSH l1 d e",
+            "LPUSHX l1 z",
+            "RPUSHX l1 y",
+            "LPUSHX nol z",
+            "LINSERT l1 BEFORE a q",
+            "LINSERT l1 BEFORE nosuch q",
+            "LSET l1 0 w",
+            "LPOP l1",
+            "RPOP l1 2",
+            "LREM l1 1 a",
+            "LREM l1 1 nosuch",
+            "LTRIM l1 0 1",
+            "LMOVE l1 l2 LEFT RIGHT",
+            "RPOPLPUSH l1 l2",
+            "RPOPLPUSH l2 l2",
+            "LMPOP 2 l3 l2 LEFT COUNT 1",
+            "LTRIM l2 1 0",
+            "RPUSH l4 a",
+            "LPOP l4",
+        ],
+    );
+}
+
+#[test]
+fn hashes() {
+    check(
+        KEA,
+        &[
+            "HSET h1 a 1 b 2",
+            "HMSET h1 c 3",
+            "HSETNX h1 a 1",
+            "HSETNX h1 d 4",
+            "HINCRBY h1 a 5",
+            "HINCRBYFLOAT h1 b 1.5",
+            "HDEL h1 a nosuch",
+            "HDEL h1 nosuch",
+            "HDEL h1 b c d",
+        ],
+    );
+}
+
+#[test]
+fn sets() {
+    check(
+        KEA,
+        &[
+            "SADD s1 a b c d",
+            "SADD s1 a",
+            "SREM s1 a nosuch",
+            "SREM s1 nosuch",
+            "SMOVE s1 s2 b",
+            "SMOVE s1 s2 nosuch",
+            "SPOP s1",
+            "SPOP s1 5",
+            "SADD s3 x y",
+            "SADD s4 y z",
+            "SINTERSTORE d1 s3 s4",
+            "SUNIONSTORE d2 s3 s4",
+            "SDIFFSTORE d3 s3 s4",
+            "SINTERSTORE d1 s3 nosuch",
+            "SREM s2 b",
+        ],
+    );
+}
+
+#[test]
+fn zsets() {
+    check(
+        KEA,
+        &[
+            "ZADD z1 1 a 2 b 3 c 4 d",
+            "ZADD z1 1 a",
+            "ZADD z1 INCR 5 a",
+            "ZINCRBY z1 1 b",
+            "ZREM z1 a nosuch",
+            "ZPOPMIN z1",
+            "ZPOPMAX z1",
+            "ZREM z1 d",
+            "ZADD z1 GT CH 10 c",
+            "ZADD z1 XX 1 nosuch",
+            "ZADD z2 1 a 2 b 3 c 4 d 5 e",
+            "ZREMRANGEBYSCORE z2 1 1",
+            "ZREMRANGEBYRANK z2 0 0",
+            "ZREMRANGEBYLEX z2 [x [z",
+            "ZUNIONSTORE u1 2 z1 z2",
+            "ZINTERSTORE u2 2 z1 z2",
+            "ZDIFFSTORE u3 2 z2 z1",
+            "ZRANGESTORE u4 z2 0 0",
+            "ZINTERSTORE u1 2 z1 nosuch",
+            "ZMPOP 2 nosuch z2 MIN COUNT 2",
+            "ZPOPMAX z2 5",
+            "ZPOPMIN z1 5",
+        ],
+    );
+}
+
+#[test]
+fn flag_subsets_and_config_set() {
+    check(
+        &["--notify-keyspace-events", "Kl"],
+        &[
+            "SET a v",
+            "LPUSH l a",
+            "CONFIG SET notify-keyspace-events Ex",
+            "LPUSH l b",
+            "SET e v PX 20",
+            "SLEEP 300",
+            "CONFIG SET notify-keyspace-events KEg",
+            "DEL l",
+            "SET a v2",
+            "CONFIG SET notify-keyspace-events KE$n",
+            "SET new1 v",
+            "SET new1 v2",
+            "INCR new2",
+            "CONFIG SET notify-keyspace-events AKn",
+            "RPUSH newl a",
+            "HSET newh a 1",
+            "CONFIG SET notify-keyspace-events ",
+            "SET quiet v",
+        ],
+    );
+}
+
+/// `new` events, also from commands whose keys live on different shards
+/// (they run on one shard against a scratch keyspace).
+#[test]
+fn new_and_cross_shard() {
+    check(
+        &["--notify-keyspace-events", "KEAn"],
+        &[
+            "SET a1 v",
+            "RENAME a1 b2",
+            "RPUSH l1 x y",
+            "LMOVE l1 l9 LEFT LEFT",
+            "RPOPLPUSH l1 l8",
+            "SADD s1 m",
+            "SMOVE s1 s7 m",
+            "SADD s2 p",
+            "SUNIONSTORE s5 s2 s7",
+            "COPY b2 c3",
+            "ZADD z1 1 a",
+            "ZUNIONSTORE z4 1 z1",
+            "MSET x1 1 x2 2 x3 3",
+            "DEL x1 x2 x3",
+        ],
+    );
+}
