@@ -116,6 +116,16 @@ fn workload(srv: &Server, tag: &str) {
     run_ok(&mut c, &["SELECT", "0"]);
     run_ok(&mut c, &["RPUSH", &format!("q:{tag}"), "first", "second"]);
     assert!(waiter.read_reply().starts_with(b"*2\r\n"));
+    // A blocking move that finds data at once (across shards with 4).
+    let moved = c.cmd(&[
+        "BLMOVE",
+        &format!("l:{tag}:1"),
+        &format!("moved:{tag}"),
+        "LEFT",
+        "RIGHT",
+        "1",
+    ]);
+    assert_eq!(moved, b"$1\r\nb\r\n");
     // Whole-database commands.
     run_ok(&mut c, &["SELECT", "5"]);
     run_ok(&mut c, &["SET", &format!("flushed:{tag}"), "1"]);

@@ -13,15 +13,26 @@ use std::time::Duration;
 type Event = (String, String);
 
 /// Runs `script` (one command per line, split on spaces; `SLEEP ms`
-/// pauses) and returns the notifications the subscriber got.
+/// pauses; `BG <command>` sends a command on a connection of its own
+/// without waiting, e.g. to block) and returns the notifications the
+/// subscriber got.
 fn events(server: &Server, script: &[&str]) -> Vec<Event> {
     let mut sub = server.conn();
     sub.send(&["PSUBSCRIBE", "__key*__:*"]);
     let r = sub.read_reply();
     assert!(r.starts_with(b"*3\r\n"), "{}", escape(&r));
     let mut c: Conn = server.conn();
+    let mut background = Vec::new();
     for line in script {
         let args: Vec<&str> = line.split(' ').collect();
+        if args[0] == "BG" {
+            let mut b = server.conn();
+            b.send(&args[1..]);
+            background.push(b);
+            // Let it block before the next command.
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        }
         if args[0] == "SLEEP" {
             std::thread::sleep(Duration::from_millis(args[1].parse().unwrap()));
             continue;
@@ -327,6 +338,29 @@ fn new_and_cross_shard() {
             "ZUNIONSTORE z4 1 z1",
             "MSET x1 1 x2 2 x3 3",
             "DEL x1 x2 x3",
+        ],
+    );
+}
+
+#[test]
+fn pops_served_to_blocked_clients() {
+    check(
+        KEA,
+        &[
+            "BG BLPOP bl1 0",
+            "RPUSH bl1 a b",
+            "BG BRPOP bl2 0",
+            "LPUSH bl2 x",
+            "BG BLMOVE src1 dst1 LEFT RIGHT 0",
+            "RPUSH src1 v",
+            "BG BRPOPLPUSH src2 src2 0",
+            "RPUSH src2 w",
+            "BG BZPOPMIN bz1 0",
+            "ZADD bz1 1 a",
+            "BG BZPOPMAX bz2 0",
+            "ZADD bz2 1 a 2 b",
+            "BG BLMPOP 0 1 bm1 LEFT COUNT 2",
+            "RPUSH bm1 a b c",
         ],
     );
 }

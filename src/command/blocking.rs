@@ -409,8 +409,28 @@ async fn attempt_held(
                     .await
                     .unwrap_or_default();
                 let pushed = v.clone();
-                held.run(d, move |rt| reg::list_push(rt, db, &dest, to, &pushed))
+                let d_key = dest.clone();
+                held.run(d, move |rt| reg::list_push(rt, db, &d_key, to, &pushed))
                     .await;
+                // Logged as the LMOVE it was, while both shards are held.
+                if rt.shared.aof.log.is_on() {
+                    let side = |e: End| {
+                        if matches!(e, End::Left) {
+                            "LEFT"
+                        } else {
+                            "RIGHT"
+                        }
+                    };
+                    let src = &req.keys[0];
+                    let args: [&[u8]; 5] = [
+                        b"LMOVE",
+                        src,
+                        &dest,
+                        side(from).as_bytes(),
+                        side(to).as_bytes(),
+                    ];
+                    rt.record(db, &args, None);
+                }
                 let mut out = crate::resp::Out::new(resp3);
                 out.bulk(&v);
                 return Some(out.buf);

@@ -15,10 +15,12 @@
 
 use super::shard::ShardRt;
 use super::shared::unix_ms;
+use crate::command::lists::{pop_event, push_event};
 use crate::command::util::WRONGTYPE;
 use crate::command::zsets::generic_zpop;
 use crate::command::{CommandSpec, Ctx};
 use crate::resp::Out;
+use crate::server::notify::{Class, Note};
 use crate::store::list::End;
 use crate::store::{List, Store, Value};
 use futures::channel::oneshot;
@@ -348,35 +350,66 @@ pub fn dest_ok(rt: &ShardRt, db: usize, key: &[u8]) -> bool {
     )
 }
 
-/// Pops one element at `end` of the list at `key` (deleting an emptied key).
+/// Pops one element at `end` of the list at `key` (deleting an emptied
+/// key): the source half of a move across shards.
 pub fn list_pop(rt: &ShardRt, db: usize, key: &[u8], end: End) -> Option<Vec<u8>> {
     crate::persist::bgsave::before_key_write(rt, key);
-    let mut core = rt.core.borrow_mut();
-    let core = &mut *core;
-    let dbx = &mut core.store.dbs[db];
-    let Some(Value::List(l)) = dbx.lookup(key, unix_ms()).map(|e| &mut e.value) else {
-        return None;
+    let events = rt.settings().notify;
+    let mut notes = Vec::new();
+    let v = {
+        let mut core = rt.core.borrow_mut();
+        let core = &mut *core;
+        let dbx = &mut core.store.dbs[db];
+        let Some(Value::List(l)) = dbx.lookup(key, unix_ms()).map(|e| &mut e.value) else {
+            return None;
+        };
+        let v = l.pop(end);
+        if events.wants(Class::List) {
+            events.messages(db, pop_event(end), key, &mut notes);
+        }
+        if l.is_empty() {
+            dbx.remove(key);
+            if events.wants(Class::Generic) {
+                events.messages(db, "del", key, &mut notes);
+            }
+        }
+        core.dirty += 1;
+        v
     };
-    let v = l.pop(end);
-    if l.is_empty() {
-        dbx.remove(key);
-    }
-    core.dirty += 1;
+    crate::server::notify::publish(rt, notes);
     v
 }
 
 /// Pushes `v` at `end` of the list at `key` (creating it), then serves
-/// the key's waiters.
+/// the key's waiters: the destination half of a move across shards.
 pub fn list_push(rt: &ShardRt, db: usize, key: &[u8], end: End, v: &[u8]) {
     crate::persist::bgsave::before_key_write(rt, key);
-    let limits = rt.settings().exec.encodings.clone();
-    let lru = rt.lru_clock();
+    let settings = rt.settings();
+    let (events, lru) = (settings.notify, rt.lru_clock());
+    let mut notes = Vec::new();
     {
         let mut core = rt.core.borrow_mut();
         let core = &mut *core;
-        push_onto(&mut core.store, db, key, end, v, &limits, lru);
+        let created = core.store.dbs[db].lookup(key, unix_ms()).is_none();
+        push_onto(
+            &mut core.store,
+            db,
+            key,
+            end,
+            v,
+            &settings.exec.encodings,
+            lru,
+        );
+        core.store.dbs[db].key_log.clear();
+        if created && events.wants(Class::New) {
+            events.messages(db, "new", key, &mut notes);
+        }
+        if events.wants(Class::List) {
+            events.messages(db, push_event(end), key, &mut notes);
+        }
         core.dirty += 1;
     }
+    crate::server::notify::publish(rt, notes);
     serve_keys(rt, vec![key.to_vec()]);
 }
 
@@ -423,9 +456,17 @@ fn pop_reply(
     let lru = rt.lru_clock();
     let now = unix_ms();
     let mut out = Out::new(resp3);
-    let mut core = rt.core.borrow_mut();
-    let core = &mut *core;
+    let mut guard = rt.core.borrow_mut();
+    let core = &mut *guard;
     let mut pushed = None;
+    // Keyspace notifications of the served pop, as Redis sends them.
+    let events = settings.notify;
+    let mut notes: Vec<Note> = Vec::new();
+    let mut note = |class: Class, event: &str, k: &[u8]| {
+        if events.wants(class) {
+            events.messages(db, event, k, &mut notes);
+        }
+    };
     match op {
         BlockOp::ZPop { max, count } => {
             let mut ctx = Ctx {
@@ -440,11 +481,14 @@ fn pop_reply(
                 misses: 0,
                 propagating: false,
                 rewrite: None,
-                events: Default::default(),
+                events,
                 notes: Vec::new(),
             };
             let n = count.map_or(-1, |c| c as i64);
             generic_zpop(&mut ctx, &[key], *max, true, n, count.is_some(), false);
+            for (ch, msg) in ctx.take_notes() {
+                notes.push((ch, msg));
+            }
             core.dirty += ctx.dirty;
         }
         BlockOp::ListPop { end, count } => {
@@ -461,8 +505,10 @@ fn pop_reply(
                         out.bulk(&v);
                     }
                 }
+                note(Class::List, pop_event(*end), key);
                 if l.is_empty() {
                     dbx.remove(key);
+                    note(Class::Generic, "del", key);
                 }
                 core.dirty += n as u64;
             }
@@ -488,10 +534,19 @@ fn pop_reply(
                     &settings.exec.encodings,
                     lru,
                 );
+                // A destination the push created ("new") comes first.
+                for (kind, k) in core.store.dbs[db].key_log.drain(..) {
+                    if kind == crate::store::LOG_NEW {
+                        note(Class::New, "new", &k);
+                    }
+                }
+                note(Class::List, push_event(*to), dest);
+                note(Class::List, pop_event(*from), key);
                 let dbx = &mut core.store.dbs[db];
                 if matches!(dbx.lookup(key, now).map(|e| &e.value), Some(Value::List(l)) if l.is_empty())
                 {
                     dbx.remove(key);
+                    note(Class::Generic, "del", key);
                 }
                 core.dirty += 2;
                 out.bulk(&v);
@@ -499,6 +554,8 @@ fn pop_reply(
             }
         }
     }
+    drop(guard);
+    crate::server::notify::publish(rt, notes);
     if rt.shared.aof.log.is_on() && !out.buf.is_empty() && !out.buf.starts_with(b"-") {
         record_pop(rt, db, key, op, &out.buf);
     }
