@@ -1,6 +1,17 @@
 # Shared by the side-by-side benchmark scripts (sourced, not run): waiting
 # for servers, loading keys as one RESP stream, CPU time and medians.
-# Expects log/die, ROOT, TMP and DATA_SIZE from the script that sources it.
+# Expects log/die, ROOT, TMP, DATA_SIZE and the PID array (name -> server
+# pid) from the script that sources it.
+
+# On exit (or Ctrl-C), stops every server still in PID and removes TMP.
+cleanup() {
+    local name
+    for name in "${!PID[@]}"; do kill "${PID[$name]}" 2>/dev/null || true; done
+    for name in "${!PID[@]}"; do wait "${PID[$name]}" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

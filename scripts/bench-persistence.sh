@@ -61,14 +61,6 @@ done
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-persistence.XXXXXX")
 declare -A PID=() PORT=()
-cleanup() {
-    local name
-    for name in "${!PID[@]}"; do kill "${PID[$name]}" 2>/dev/null || true; done
-    for name in "${!PID[@]}"; do wait "${PID[$name]}" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 # shellcheck source=scripts/bench-lib.sh
 source "$ROOT/scripts/bench-lib.sh"
 

@@ -30,14 +30,6 @@ for tool in redis-server redis-cli taskset; do
 done
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-pubsub.XXXXXX")
 declare -A PID=()
-cleanup() {
-    local n
-    for n in "${!PID[@]}"; do kill "${PID[$n]}" 2>/dev/null || true; done
-    for n in "${!PID[@]}"; do wait "${PID[$n]}" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 # shellcheck source=scripts/bench-lib.sh
 source "$ROOT/scripts/bench-lib.sh"
 

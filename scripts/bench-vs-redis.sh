@@ -80,18 +80,6 @@ declare -A PORT=(
 declare -A PID=()
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-vs-redis.XXXXXX")
-cleanup() {
-    local name
-    for name in "${!PID[@]}"; do
-        kill "${PID[$name]}" 2>/dev/null || true
-    done
-    for name in "${!PID[@]}"; do
-        wait "${PID[$name]}" 2>/dev/null || true
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # --- build -------------------------------------------------------------------
 # shellcheck source=scripts/bench-lib.sh
