@@ -7,8 +7,10 @@
 //! - [`server`]: executors, listeners, connections, the shard mesh;
 //! - [`command`]: the command table, one module per family;
 //! - [`store`]: the keyspace a shard owns;
-//! - [`slot`]: hash slots, which decide the owning shard.
+//! - [`slot`]: hash slots, which decide the owning shard;
+//! - [`cluster`]: cluster mode: node table, nodes.conf, routing, the bus.
 
+pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod glob;

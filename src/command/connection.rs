@@ -281,6 +281,9 @@ fn select(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 .out
                 .error("ERR value is out of range, value must between -2147483648 and 2147483647");
         }
+        if conn.settings.exec.cluster && id != 0 {
+            return conn.out.error("ERR SELECT is not allowed in cluster mode");
+        }
         if id < 0 || id as usize >= conn.settings.databases {
             return conn.out.error("ERR DB index is out of range");
         }

@@ -604,7 +604,7 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
         "latencystats" => s.push_str("# Latencystats\r\n"),
         "cluster" => {
             s.push_str("# Cluster\r\n");
-            field!(s, "cluster_enabled" => 0);
+            field!(s, "cluster_enabled" => shared.cluster.is_some() as u8);
         }
         "keyspace" => {
             s.push_str("# Keyspace\r\n");

@@ -377,6 +377,9 @@ const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 
 /// MOVE key db. The key keeps its slot, hence its shard, in every db.
 fn move_(ctx: &mut Ctx, args: &[&[u8]]) {
+    if ctx.limits.cluster {
+        return ctx.out.error("ERR MOVE is not allowed in cluster mode");
+    }
     let key = args[1];
     let dst = match db_index(ctx, args[2]) {
         Ok(d) => d,
@@ -420,6 +423,11 @@ fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
             return ctx.out.error(SYNTAX);
         }
         j += 1;
+    }
+    if ctx.limits.cluster && dst != ctx.db {
+        return ctx
+            .out
+            .error("ERR Copying to another database is not allowed in cluster mode");
     }
     let (key, newkey) = (args[1], args[2]);
     if dst == ctx.db && key == newkey {

@@ -7,6 +7,9 @@ pub mod aof;
 pub mod bitmaps;
 pub mod blocking;
 pub mod client;
+pub mod cluster;
+mod cluster_admin;
+mod cluster_view;
 pub mod command_cmd;
 pub mod command_docs;
 pub mod config_cmd;
@@ -76,12 +79,15 @@ pub struct Ctx<'a> {
 pub struct ExecLimits {
     pub proto_max_bulk_len: u64,
     pub encodings: crate::store::EncodingLimits,
+    /// `cluster-enabled`: db 0 only (MOVE, COPY .. DB refuse).
+    pub cluster: bool,
 }
 
 impl Default for ExecLimits {
     fn default() -> Self {
         ExecLimits {
             proto_max_bulk_len: 512 * 1024 * 1024,
+            cluster: false,
             encodings: Default::default(),
         }
     }
@@ -245,6 +251,8 @@ impl Table {
             aof::COMMANDS,
             transactions::COMMANDS,
             pubsub::COMMANDS,
+            cluster::COMMANDS,
+            std::slice::from_ref(&cluster::CLUSTER),
         ];
         let mut by_name = HashMap::default();
         let mut all = Vec::new();

@@ -61,6 +61,47 @@ macro_rules! d {
 }
 
 pub static DIRECTIVES: &[Directive] = &[
+    d!(
+        "cluster-allow-pubsubshard-when-down",
+        Kind::Bool,
+        "yes",
+        true
+    ),
+    d!("cluster-allow-reads-when-down", Kind::Bool, "no", true),
+    d!("cluster-allow-replica-migration", Kind::Bool, "yes", true),
+    d!(
+        "cluster-announce-bus-port",
+        Kind::Int { min: 0, max: 65535 },
+        "0",
+        true
+    ),
+    d!("cluster-announce-hostname", Kind::Str, "", true),
+    d!("cluster-announce-ip", Kind::Str, "", true),
+    d!(
+        "cluster-announce-port",
+        Kind::Int { min: 0, max: 65535 },
+        "0",
+        true
+    ),
+    d!("cluster-config-file", Kind::Str, "nodes.conf", false),
+    d!("cluster-enabled", Kind::Bool, "no", false),
+    d!(
+        "cluster-node-timeout",
+        Kind::Int {
+            min: 0,
+            max: LONG_MAX
+        },
+        "15000",
+        true
+    ),
+    d!("cluster-port", Kind::Int { min: 0, max: 65535 }, "0", false),
+    d!(
+        "cluster-preferred-endpoint-type",
+        Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
+        "ip",
+        true
+    ),
+    d!("cluster-require-full-coverage", Kind::Bool, "yes", true),
     d!("port", Kind::Int { min: 0, max: 65535 }, "6379", true),
     d!("bind", Kind::Addresses, "* -::*", true),
     d!("protected-mode", Kind::Bool, "yes", true),
@@ -316,24 +357,11 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("bio_cpulist", Kind::Str, "", false),
     Directive { name: "busy-reply-threshold", aliases: &["lua-time-limit"], kind: Kind::Int { min: 0, max: LONG_MAX }, default: "5000", mutable: true },
     d!("client-output-buffer-limit", Kind::Special(special::client_output_buffer_limit), "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", true),
-    d!("cluster-allow-pubsubshard-when-down", Kind::Bool, "yes", true),
-    d!("cluster-allow-reads-when-down", Kind::Bool, "no", true),
-    d!("cluster-allow-replica-migration", Kind::Bool, "yes", true),
-    d!("cluster-announce-bus-port", Kind::Int { min: 0, max: 65535 }, "0", true),
-    d!("cluster-announce-hostname", Kind::Str, "", true),
-    d!("cluster-announce-ip", Kind::Str, "", true),
-    d!("cluster-announce-port", Kind::Int { min: 0, max: 65535 }, "0", true),
     d!("cluster-announce-tls-port", Kind::Int { min: 0, max: 65535 }, "0", true),
-    d!("cluster-config-file", Kind::Str, "nodes.conf", false),
-    d!("cluster-enabled", Kind::Bool, "no", false),
     d!("cluster-link-sendbuf-limit", Kind::Memory { min: 0, max: LONG_MAX }, "0", true),
     d!("cluster-migration-barrier", Kind::Int { min: 0, max: INT_MAX }, "1", true),
-    d!("cluster-node-timeout", Kind::Int { min: 0, max: LONG_MAX }, "15000", true),
-    d!("cluster-port", Kind::Int { min: 0, max: 65535 }, "0", false),
-    d!("cluster-preferred-endpoint-type", Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), "ip", true),
     Directive { name: "cluster-replica-no-failover", aliases: &["cluster-slave-no-failover"], kind: Kind::Bool, default: "no", mutable: true },
     Directive { name: "cluster-replica-validity-factor", aliases: &["cluster-slave-validity-factor"], kind: Kind::Int { min: 0, max: INT_MAX }, default: "10", mutable: true },
-    d!("cluster-require-full-coverage", Kind::Bool, "yes", true),
     d!("crash-log-enabled", Kind::Bool, "yes", true),
     d!("crash-memcheck-enabled", Kind::Bool, "yes", true),
     d!("dbfilename", Kind::Str, "dump.rdb", true),

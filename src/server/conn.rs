@@ -32,6 +32,8 @@ pub struct Conn {
     pub tx: super::transaction::TxState,
     /// Pub/Sub subscriptions and the message queue (pubsub.rs).
     pub pubsub: super::pubsub::ConnPubsub,
+    /// Cluster mode: ASKING (one-shot) and READONLY flags.
+    pub cluster: crate::cluster::routing::ClientFlags,
 }
 
 impl Conn {
@@ -96,6 +98,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         settings,
         tx: Default::default(),
         pubsub: super::pubsub::ConnPubsub::new(info.clone()),
+        cluster: Default::default(),
     };
 
     let mut buf: Vec<u8> = vec![0; READ_CHUNK];

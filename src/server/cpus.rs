@@ -64,6 +64,11 @@ pub fn set_control_cpus(cpus: Vec<usize>) {
     let _ = CONTROL_CPUS.set(cpus);
 }
 
+/// The control cores (empty: float).
+pub fn control_cpus() -> Vec<usize> {
+    CONTROL_CPUS.get().cloned().unwrap_or_default()
+}
+
 /// Spawns a background thread that runs on the control cores when there
 /// are any, so file writes and fsyncs never take time from a pinned shard.
 pub fn spawn_background<F>(name: &str, f: F) -> std::io::Result<std::thread::JoinHandle<()>>

@@ -6,7 +6,9 @@
 use super::conn::Conn;
 use super::mesh;
 use super::multishard;
+use super::redirect;
 use super::transaction;
+use crate::cluster::routing::Route;
 use crate::command::{self, arity_ok, CommandSpec, Flags, Handler};
 use crate::resp::Out;
 use crate::slot::key_slot;
@@ -23,6 +25,9 @@ enum Plan {
     OnShard(&'static CommandSpec, usize),
     /// Needs the connection or several shards: runs alone, in order.
     Alone(&'static CommandSpec),
+    /// Cluster mode, a slot open here: the owning shard decides (ASK,
+    /// TRYAGAIN or run); runs alone, in order.
+    OpenSlot(&'static CommandSpec, crate::cluster::routing::OpenSlot),
 }
 
 /// The requests of one read: all arguments flat, and where each request's
@@ -65,9 +70,22 @@ impl<'a> Batch<'a> {
 pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
     let mut plans = Vec::with_capacity(cmds.len());
     let mut keys = Vec::new();
+    let mut tracker = redirect::Tracker::new(conn);
     for i in 0..cmds.len() {
-        plans.push(plan(conn, cmds.get(i), &mut keys));
+        let p = plan(conn, cmds.get(i), &mut keys, tracker.flags);
+        let (name, refused) = match &p {
+            Plan::Refused(name, _) => (*name, true),
+            Plan::OnShard(spec, _) | Plan::Alone(spec) | Plan::OpenSlot(spec, _) => {
+                (spec.name, false)
+            }
+        };
+        if name == "exec" {
+            conn.tx.exec_asking = tracker.flags.asking;
+        }
+        tracker.after(name, refused);
+        plans.push(p);
     }
+    conn.cluster = tracker.flags;
     let mut i = 0;
     while i < cmds.len() {
         if conn.close {
@@ -78,7 +96,7 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         if conn.pubsub.restricted(conn.out.resp3) {
             match &plans[i] {
                 Plan::Refused(name, msg) => refuse(conn, name, msg),
-                Plan::OnShard(spec, _) | Plan::Alone(spec) => {
+                Plan::OnShard(spec, _) | Plan::Alone(spec) | Plan::OpenSlot(spec, _) => {
                     if allowed_in_subscribe_mode(spec.name) {
                         run_alone(conn, spec, cmds.get(i)).await;
                     } else {
@@ -94,7 +112,9 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         if conn.tx.in_multi() {
             let planned = match &plans[i] {
                 Plan::Refused(name, msg) => transaction::Planned::Refused(name, msg),
-                Plan::OnShard(spec, _) | Plan::Alone(spec) => transaction::Planned::Spec(spec),
+                Plan::OnShard(spec, _) | Plan::Alone(spec) | Plan::OpenSlot(spec, _) => {
+                    transaction::Planned::Spec(spec)
+                }
             };
             transaction::handle(conn, planned, cmds.get(i)).await;
             i += 1;
@@ -103,7 +123,7 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         // A run of commands that can be batched.
         let start = i;
         // MULTI is `Alone`, so a group never runs past it.
-        while i < cmds.len() && !matches!(plans[i], Plan::Alone(_)) {
+        while i < cmds.len() && !matches!(plans[i], Plan::Alone(_) | Plan::OpenSlot(..)) {
             i += 1;
         }
         if i > start {
@@ -111,8 +131,12 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
             run_group(conn, &group, &plans[start..i]).await;
         }
         if i < cmds.len() {
-            if let Plan::Alone(spec) = plans[i] {
-                run_alone(conn, spec, cmds.get(i)).await;
+            match &plans[i] {
+                Plan::Alone(spec) => run_alone(conn, spec, cmds.get(i)).await,
+                Plan::OpenSlot(spec, open) => {
+                    redirect::run_open_slot(conn, spec, cmds.get(i), open.clone()).await
+                }
+                _ => {}
             }
             i += 1;
         }
@@ -137,7 +161,12 @@ fn allowed_in_subscribe_mode(name: &str) -> bool {
 
 /// Checks a request as Redis's `processCommand` does, in the same order:
 /// lookup, arity, authentication; then decides where it runs.
-fn plan(conn: &Conn, argv: &[&[u8]], keys: &mut Vec<usize>) -> Plan {
+fn plan(
+    conn: &Conn,
+    argv: &[&[u8]],
+    keys: &mut Vec<usize>,
+    cluster: crate::cluster::routing::ClientFlags,
+) -> Plan {
     let spec = match command::resolve(argv) {
         Ok(spec) => spec,
         Err(e) => return Plan::Refused("unknown", e),
@@ -151,6 +180,19 @@ fn plan(conn: &Conn, argv: &[&[u8]], keys: &mut Vec<usize>) -> Plan {
     }
     if !conn.authenticated && !spec.flags.has(Flags::NO_AUTH) {
         return Plan::Refused(spec.name, "NOAUTH Authentication required.".into());
+    }
+    // Cluster mode: requests with keys go to the slot's owner.
+    if conn.rt.shared.cluster.is_some() {
+        spec.key_indexes(argv, keys);
+        match redirect::route(conn, spec, argv, keys, cluster) {
+            None | Some(Route::Local) => {}
+            Some(Route::Refuse(e)) => return Plan::Refused(spec.name, e),
+            Some(Route::Open(open)) => {
+                if let Handler::Shard(_) = spec.handler {
+                    return Plan::OpenSlot(spec, open);
+                }
+            }
+        }
     }
     // Persistence failing (MISCONF): writes, and PING as in Redis 7.0.
     if spec.is_write() || spec.name == "ping" {
@@ -196,7 +238,7 @@ async fn run_group(conn: &mut Conn, cmds: &[&[&[u8]]], plans: &[Plan]) {
                 Plan::OnShard(spec, _) => {
                     rt.exec(spec, argv, conn.db, &mut conn.out, &mut clock, &settings)
                 }
-                Plan::Alone(_) => unreachable!(),
+                Plan::Alone(_) | Plan::OpenSlot(..) => unreachable!(),
             }
         }
         return;
@@ -266,7 +308,7 @@ async fn run_group(conn: &mut Conn, cmds: &[&[&[u8]]], plans: &[Plan]) {
                 conn.out.buf.extend_from_slice(&bytes[c.1..end]);
                 *c = (c.0 + 1, end);
             }
-            Plan::Alone(_) => unreachable!(),
+            Plan::Alone(_) | Plan::OpenSlot(..) => unreachable!(),
         }
     }
 }

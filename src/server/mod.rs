@@ -16,6 +16,7 @@ mod multishard;
 pub mod notify;
 pub mod probe;
 pub mod pubsub;
+mod redirect;
 pub mod shard;
 pub mod shared;
 pub mod transaction;
@@ -61,7 +62,12 @@ pub fn run(config: Config) -> Result<(), String> {
     } else {
         Vec::new()
     });
-    let shared = Arc::new(Shared::new(config, nshards, pin));
+    let cluster = if config.get_bool("cluster-enabled") {
+        Some(Arc::new(crate::cluster::Cluster::open(&config)?))
+    } else {
+        None
+    };
+    let shared = Arc::new(Shared::new(config, nshards, pin, cluster));
     if let Some(files) = aof_files {
         shared.aof.start(files, policy);
     }
@@ -154,6 +160,11 @@ pub fn run(config: Config) -> Result<(), String> {
             Ok(Err(e)) => return Err(e),
             Err(_) => return Err("a shard stopped during start-up".into()),
         }
+    }
+    if shared.cluster.is_some() {
+        let bus_port = shared.read_config(crate::cluster::ClusterSettings::listen_bus_port);
+        let bus_binds = listen::bind_addrs(&shared.read_config(|c| c.get_str("bind")), bus_port)?;
+        crate::cluster::control::start(shared.clone(), bus_binds)?;
     }
     if loaded_from_disk {
         crate::notice!(

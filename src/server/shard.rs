@@ -39,6 +39,7 @@ impl Settings {
             exec: ExecLimits {
                 proto_max_bulk_len: c.get_i64("proto-max-bulk-len") as u64,
                 encodings: crate::store::EncodingLimits::from_config(c),
+                cluster: c.get_bool("cluster-enabled"),
             },
             parse: Limits {
                 max_bulk_len: c.get_i64("proto-max-bulk-len") as usize,
@@ -112,6 +113,9 @@ pub struct ShardRt {
     /// Write records held back while a transaction runs (see `record`).
     aof_capture: RefCell<Option<crate::persist::aof::record::Records>>,
     settings: RefCell<(u64, Rc<Settings>)>,
+    /// Cluster mode: this shard's copy of the routing snapshot and its
+    /// version (see `with_routing`).
+    routing: RefCell<(u64, Arc<crate::cluster::routing::Routing>)>,
     lru_base: Instant,
     /// Per-shard seed for RANDOMKEY and friends.
     rng: Cell<u64>,
@@ -139,6 +143,7 @@ impl ShardRt {
             watches: Default::default(),
             aof_capture: RefCell::new(None),
             settings: RefCell::new((epoch, Rc::new(settings))),
+            routing: RefCell::new((0, Arc::new(crate::cluster::routing::empty()))),
             lru_base: shared.started,
             rng: Cell::new(unix_ms() ^ ((id as u64 + 1) << 40)),
             shared,
@@ -154,6 +159,21 @@ impl ShardRt {
             *s = (epoch, Rc::new(fresh));
         }
         s.1.clone()
+    }
+
+    /// Runs `f` on the current routing snapshot (cluster mode only: None
+    /// in standalone mode). One atomic load when nothing changed.
+    pub fn with_routing<R>(
+        &self,
+        f: impl FnOnce(&crate::cluster::routing::Routing) -> R,
+    ) -> Option<R> {
+        let cluster = self.shared.cluster.as_ref()?;
+        let version = cluster.routing_version();
+        let mut r = self.routing.borrow_mut();
+        if r.0 != version {
+            *r = (version, cluster.routing());
+        }
+        Some(f(&r.1))
     }
 
     /// Seconds since the shard started, plus 2^24 (~194 days) so that a
@@ -366,6 +386,15 @@ impl ShardRt {
                 }
             }
             let notes = super::notify::expired_notes(events, &mut core.store);
+            // Cluster mode: slots another master took over lose their keys.
+            if let Some(cluster) = &self.shared.cluster {
+                let db0 = &mut core.store.dbs[0];
+                for slot in cluster.take_slot_flush(|s| self.shard_of_slot(s) == self.id) {
+                    for key in db0.keys_in_slot(slot, usize::MAX) {
+                        db0.remove(&key);
+                    }
+                }
+            }
             drop(core);
             super::notify::publish(&self, notes);
         }

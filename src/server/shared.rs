@@ -29,10 +29,17 @@ pub struct Shared {
     pub pinned: bool,
     /// The append-only file (on or off).
     pub aof: Arc<crate::persist::aof::Aof>,
+    /// Cluster mode's state (`cluster-enabled yes`), else None.
+    pub cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 impl Shared {
-    pub fn new(config: Config, nshards: usize, pinned: bool) -> Shared {
+    pub fn new(
+        config: Config,
+        nshards: usize,
+        pinned: bool,
+        cluster: Option<Arc<crate::cluster::Cluster>>,
+    ) -> Shared {
         let now = unix_ms() / 1000;
         let port = config.get_i64("port") as u16;
         Shared {
@@ -54,6 +61,7 @@ impl Shared {
                 .unwrap_or_default(),
             pinned,
             aof: Arc::new(crate::persist::aof::Aof::new()),
+            cluster,
         }
     }
 

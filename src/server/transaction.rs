@@ -59,6 +59,8 @@ struct WatchedKey {
 pub struct TxState {
     /// Some while in MULTI: the queued commands.
     queue: Option<Vec<Queued>>,
+    /// Cluster mode: whether ASKING was in force when EXEC was planned.
+    pub exec_asking: bool,
     /// A command was refused while queuing: EXEC answers EXECABORT.
     aborted: bool,
     watched: Vec<WatchedKey>,
@@ -411,6 +413,16 @@ pub async fn exec(conn: &mut Conn) {
             .out
             .error("EXECABORT Transaction discarded because of previous errors.");
     }
+    // Cluster mode: EXEC re-checks the queue's keys together; a redirect
+    // discards the transaction and answers the plain redirect error.
+    if let Some(err) = cluster_refusal(conn, &queue) {
+        unwatch_all(conn).await;
+        let start = conn.out.buf.len();
+        conn.out.error(&err);
+        let reply = conn.out.buf[start..].to_vec();
+        conn.rt.count_rejected("exec", &reply);
+        return;
+    }
     let rt = conn.rt.clone();
     let deadlines: Vec<u64> = conn.tx.watched.iter().filter_map(|w| w.deadline).collect();
     let flag = conn.info.dirty_cas.clone();
@@ -615,4 +627,29 @@ async fn held(
     }
     drop(held);
     true
+}
+
+/// Cluster mode's EXEC check over every queued command's keys at once
+/// (Redis's getNodeByQuery for EXEC). An open slot runs here as queued.
+fn cluster_refusal(conn: &Conn, queue: &[Queued]) -> Option<String> {
+    conn.rt.shared.cluster.as_ref()?;
+    let mut slots = Vec::new();
+    let mut write = false;
+    let mut idx = Vec::new();
+    for q in queue {
+        let argv: Vec<&[u8]> = q.args.iter().map(|a| a.as_slice()).collect();
+        q.spec.key_indexes(&argv, &mut idx);
+        slots.extend(idx.iter().map(|&i| key_slot(argv[i])));
+        write |= q.spec.is_write();
+    }
+    let who = crate::cluster::routing::Asker {
+        asking: conn.tx.exec_asking,
+        readonly: conn.cluster.readonly,
+        write,
+        ..Default::default()
+    };
+    match conn.rt.with_routing(|r| r.check(slots, who))? {
+        crate::cluster::routing::Route::Refuse(e) => Some(e),
+        _ => None,
+    }
 }

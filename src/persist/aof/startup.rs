@@ -68,6 +68,7 @@ pub fn open_at_start(config: &Config, nshards: usize, lru: u32) -> Result<Opened
     let limits = crate::command::ExecLimits {
         proto_max_bulk_len: config.get_i64("proto-max-bulk-len") as u64,
         encodings: crate::store::EncodingLimits::from_config(config),
+        cluster: false,
     };
     let mut replayer = Replayer::new(s.databases, limits, lru);
     let listed: Vec<&AofFile> = manifest.base.iter().chain(&manifest.incrs).collect();

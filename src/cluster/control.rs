@@ -1,0 +1,483 @@
+//! The cluster bus on its own executor (the control executor): listens
+//! on the bus port, keeps one outbound link per known node, answers on
+//! inbound links, and runs Redis's 100 ms cluster cron (connects,
+//! pings, handshake expiry, PFAIL, link timeouts).
+//!
+//! Each message received is applied to the state under the cluster lock
+//! (`gossip::process`); nodes.conf is saved inside that same step, so
+//! every reply or broadcast it produces leaves after the save.
+
+use super::bus::{flags, frame_len, Message, NodeId};
+use super::gossip::{self, LinkInfo, Outgoing};
+use super::Cluster;
+use crate::server::listen::BindAddr;
+use crate::server::shared::{unix_ms, Shared};
+use futures::{AsyncReadExt, AsyncWriteExt};
+use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
+use glommio::net::{TcpListener, TcpStream};
+use glommio::{LocalExecutorBuilder, Placement};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Our outbound link to one node.
+/// What a link task writes, queued by whoever sends on the link.
+type Tx = Rc<LocalSender<Vec<u8>>>;
+
+/// An outbound link's side of `serve_link`: its node name, its queue.
+type Outbound = (Rc<Cell<NodeId>>, LocalReceiver<Vec<u8>>, Tx);
+
+struct OutLink {
+    send: Tx,
+    created: u64,
+    serial: u64,
+    /// The node's name as the link task knows it (a handshake node is
+    /// renamed when its first PONG arrives).
+    id: Rc<Cell<NodeId>>,
+}
+
+struct Bus {
+    cluster: Arc<Cluster>,
+    links: RefCell<HashMap<NodeId, OutLink>>,
+    next_serial: Cell<u64>,
+    rng: Cell<u64>,
+}
+
+impl Bus {
+    fn random(&self) -> u64 {
+        let mut x = self.rng.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.set(x);
+        x.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+
+    fn encode(&self, msg: &Message) -> Vec<u8> {
+        self.cluster.count_sent(msg.type_code());
+        msg.to_bytes()
+    }
+
+    fn send_to(&self, id: &NodeId, msg: &Message) {
+        let bytes = self.encode(msg);
+        if let Some(l) = self.links.borrow().get(id) {
+            let _ = l.send.try_send(bytes);
+        }
+    }
+
+    fn broadcast(&self, msg: &Message) {
+        let links: Vec<NodeId> = self.links.borrow().keys().copied().collect();
+        for id in links {
+            self.send_to(&id, msg);
+        }
+    }
+
+    fn drop_link(&self, id: &NodeId) {
+        // Dropping the sender ends the link task's writer, which closes it.
+        self.links.borrow_mut().remove(id);
+        self.cluster.with(|st| {
+            if let Some(n) = st.nodes.get_mut(id) {
+                n.link_up = false;
+            }
+        });
+    }
+
+    /// Carries out what processing a message asked for.
+    fn apply(&self, outs: Vec<Outgoing>, reply: Option<&Tx>) {
+        for o in outs {
+            match o {
+                Outgoing::Reply(m) => {
+                    if let Some(r) = reply {
+                        let _ = r.try_send(self.encode(&m));
+                    }
+                }
+                Outgoing::To(id, m) => self.send_to(&id, &m),
+                Outgoing::Broadcast(m) => self.broadcast(&m),
+                Outgoing::DropLink(id) => self.drop_link(&id),
+                Outgoing::Renamed(from, to) => {
+                    let mut links = self.links.borrow_mut();
+                    if let Some(l) = links.remove(&from) {
+                        l.id.set(to);
+                        links.insert(to, l);
+                    }
+                }
+                Outgoing::FlushSlots(slots) => self.cluster.queue_slot_flush(slots),
+                Outgoing::Deliver { .. } => {
+                    // Bus PUBLISH delivery to local subscribers: not wired
+                    // to the shards yet.
+                }
+            }
+        }
+    }
+}
+
+/// Binds the bus port and starts the control executor. Returns once the
+/// listeners are up (or failed to bind: the start-up error).
+pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>) -> Result<(), String> {
+    let cluster = shared.cluster.clone().expect("cluster mode");
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let placement = match crate::server::cpus::control_cpus().first() {
+        Some(&cpu) => Placement::Fixed(cpu),
+        None => Placement::Unbound,
+    };
+    LocalExecutorBuilder::new(placement)
+        .name("cluster-bus")
+        .io_memory(64 * 1024)
+        .ring_depth(128)
+        .spawn(move || async move {
+            let mut listeners = Vec::new();
+            for b in &binds {
+                match TcpListener::bind(b.addr) {
+                    Ok(l) => listeners.push(l),
+                    Err(e) if b.optional => {
+                        crate::verbose!("Skipping optional cluster bus address {}: {e}", b.text);
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(format!(
+                            "Could not bind the cluster bus on {}:{}: {e}",
+                            b.text,
+                            b.addr.port()
+                        )));
+                        return;
+                    }
+                }
+            }
+            let _ = ready_tx.send(Ok(()));
+            let bus = Rc::new(Bus {
+                cluster,
+                links: RefCell::new(HashMap::new()),
+                next_serial: Cell::new(1),
+                rng: Cell::new(unix_ms() | 1),
+            });
+            for l in listeners {
+                glommio::spawn_local(accept_loop(bus.clone(), l)).detach();
+            }
+            cron(bus, shared).await;
+        })
+        .map_err(|e| crate::server::probe::explain_executor_error(&e.to_string()))?;
+    match ready_rx.recv() {
+        Ok(r) => r,
+        Err(_) => Err("the cluster bus executor stopped during start-up".into()),
+    }
+}
+
+async fn accept_loop(bus: Rc<Bus>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                glommio::spawn_local(serve_link(bus.clone(), stream, None)).detach();
+            }
+            Err(e) => {
+                crate::warning!("Accepting cluster node: {e}");
+                glommio::timer::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Reads and applies messages on one link; writes what is queued for
+/// it. `outbound`: our link to that node (None: a link a peer opened).
+async fn serve_link(
+    bus: Rc<Bus>,
+    stream: TcpStream,
+    outbound: Option<Outbound>,
+) {
+    let peer_ip = stream
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let local_ip = stream
+        .local_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let (mut reader, mut writer) = stream.split();
+    let (id_cell, rx, reply_tx) = match outbound {
+        Some((id, rx, tx)) => (Some(id), rx, tx),
+        None => {
+            let (tx, rx) = local_channel::new_unbounded();
+            (None, rx, Rc::new(tx))
+        }
+    };
+    let write = async move {
+        while let Some(buf) = rx.recv().await {
+            if writer.write_all(&buf).await.is_err() {
+                break;
+            }
+        }
+    };
+    let bus2 = bus.clone();
+    let read = async move {
+        let mut buf: Vec<u8> = Vec::with_capacity(8192);
+        let mut chunk = vec![0u8; 16 * 1024];
+        loop {
+            let n = match reader.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            buf.extend_from_slice(&chunk[..n]);
+            loop {
+                let len = match frame_len(&buf) {
+                    Ok(Some(len)) => len,
+                    Ok(None) => break,
+                    Err(e) => {
+                        crate::verbose!("Closing cluster link: {e}");
+                        return;
+                    }
+                };
+                if buf.len() < len {
+                    break;
+                }
+                let frame: Vec<u8> = buf.drain(..len).collect();
+                let msg = match Message::decode(&frame) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        crate::verbose!("Ignoring cluster bus message: {e}");
+                        continue;
+                    }
+                };
+                let link = LinkInfo {
+                    outbound_to: id_cell.as_ref().map(|c| c.get()),
+                    peer_ip: peer_ip.clone(),
+                    local_ip: local_ip.clone(),
+                };
+                let settings = bus2.cluster.settings();
+                let now = unix_ms();
+                let outs = bus2.cluster.with(|st| {
+                    gossip::process(st, &settings, &link, msg, now, &mut || bus2.random())
+                });
+                bus2.apply(outs, Some(&reply_tx));
+            }
+        }
+    };
+    futures::pin_mut!(read, write);
+    futures::future::select(read, write).await;
+}
+
+/// Opens our outbound link to `id` and greets it with MEET (a node we
+/// were told to meet) or PING.
+async fn connect(bus: Rc<Bus>, id: NodeId, ip: String, cport: u16, serial: u64, timeout: Duration) {
+    let id_cell = bus.links.borrow().get(&id).map(|l| l.id.clone());
+    let Some(id_cell) = id_cell else {
+        return;
+    };
+    let stream = match TcpStream::connect_timeout((ip.as_str(), cport), timeout).await {
+        Ok(s) => s,
+        Err(e) => {
+            crate::verbose!("Connecting with Node {} at {ip}:{cport}: {e}", id.as_str());
+            remove_link(&bus, &id_cell, serial);
+            return;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let settings = bus.cluster.settings();
+    let now = unix_ms();
+    let current = id_cell.get();
+    let greeting = bus.cluster.with(|st| {
+        let n = st.nodes.get_mut(&current)?;
+        n.link_up = true;
+        let kind = if n.has(flags::MEET) {
+            n.flags &= !flags::MEET;
+            flags::TYPE_MEET
+        } else {
+            if n.ping_sent == 0 {
+                n.ping_sent = now;
+            }
+            flags::TYPE_PING
+        };
+        Some(gossip::ping(st, &settings, kind, &mut || bus.random()))
+    });
+    let Some(greeting) = greeting else {
+        remove_link(&bus, &id_cell, serial);
+        return;
+    };
+    let (tx, rx) = local_channel::new_unbounded();
+    let tx = Rc::new(tx);
+    {
+        let mut links = bus.links.borrow_mut();
+        match links.get_mut(&id_cell.get()) {
+            Some(l) if l.serial == serial => {
+                l.send = tx.clone();
+            }
+            _ => return,
+        }
+    }
+    let _ = tx.try_send(bus.encode(&greeting));
+    serve_link(bus.clone(), stream, Some((id_cell.clone(), rx, tx))).await;
+    remove_link(&bus, &id_cell, serial);
+}
+
+/// The link task ended: forget the link unless a newer one replaced it.
+fn remove_link(bus: &Bus, id_cell: &Rc<Cell<NodeId>>, serial: u64) {
+    let id = id_cell.get();
+    let mut links = bus.links.borrow_mut();
+    if links.get(&id).is_some_and(|l| l.serial == serial) {
+        links.remove(&id);
+        drop(links);
+        bus.cluster.with(|st| {
+            if let Some(n) = st.nodes.get_mut(&id) {
+                n.link_up = false;
+            }
+        });
+    }
+}
+
+/// A node as the cron sees it.
+struct Peer {
+    id: NodeId,
+    ip: String,
+    cport: u16,
+    flags: u16,
+    ping_sent: u64,
+    pong_received: u64,
+    data_received: u64,
+    link_up: bool,
+}
+
+/// Redis's `clusterCron`, every 100 ms.
+async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
+    let mut iteration: u64 = 0;
+    loop {
+        glommio::timer::sleep(Duration::from_millis(100)).await;
+        if shared
+            .shutting_down
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return;
+        }
+        iteration += 1;
+        let settings = bus.cluster.settings();
+        let nt = settings.node_timeout.max(1);
+        let now = unix_ms();
+        let (peers, broadcast) = bus.cluster.with(|st| {
+            // Handshakes that got no PONG in time.
+            let limit = nt.max(1000);
+            let expired: Vec<NodeId> = st
+                .nodes
+                .values()
+                .filter(|n| n.in_handshake() && now.saturating_sub(n.ctime) > limit)
+                .map(|n| n.id)
+                .collect();
+            for id in &expired {
+                crate::verbose!("Handshake timeout with node at {}", st.nodes[id].ip);
+                st.del_node(id);
+            }
+            st.blacklist.retain(|_, until| *until > now);
+            super::failure::cron_check(st, now, nt);
+            let peers: Vec<Peer> = st
+                .nodes
+                .values()
+                .filter(|n| n.id != st.myself)
+                .map(|n| Peer {
+                    id: n.id,
+                    ip: n.ip.clone(),
+                    cport: n.cport,
+                    flags: n.flags,
+                    ping_sent: n.ping_sent,
+                    pong_received: n.pong_received,
+                    data_received: n.data_received,
+                    link_up: n.link_up,
+                })
+                .collect();
+            (peers, std::mem::take(&mut st.broadcast_pong))
+        });
+
+        // Links to nodes that have none.
+        for p in &peers {
+            if p.flags & flags::NOADDR != 0 || p.ip.is_empty() || p.cport == 0 {
+                continue;
+            }
+            if bus.links.borrow().contains_key(&p.id) {
+                continue;
+            }
+            let serial = bus.next_serial.get();
+            bus.next_serial.set(serial + 1);
+            let (placeholder, _) = local_channel::new_unbounded();
+            bus.links.borrow_mut().insert(
+                p.id,
+                OutLink {
+                    send: Rc::new(placeholder),
+                    created: now,
+                    serial,
+                    id: Rc::new(Cell::new(p.id)),
+                },
+            );
+            glommio::spawn_local(connect(
+                bus.clone(),
+                p.id,
+                p.ip.clone(),
+                p.cport,
+                serial,
+                Duration::from_millis(nt),
+            ))
+            .detach();
+        }
+
+        let linked = |p: &Peer| p.link_up;
+        let mut to_ping: Vec<NodeId> = Vec::new();
+        // Every second: PING the node we heard from least recently, among
+        // five random ones.
+        if iteration.is_multiple_of(10) && !peers.is_empty() {
+            let mut best: Option<&Peer> = None;
+            for _ in 0..5 {
+                let p = &peers[(bus.random() % peers.len() as u64) as usize];
+                if p.ping_sent != 0 || p.flags & flags::HANDSHAKE != 0 || !linked(p) {
+                    continue;
+                }
+                if best.is_none_or(|b| p.pong_received < b.pong_received) {
+                    best = Some(p);
+                }
+            }
+            if let Some(b) = best {
+                to_ping.push(b.id);
+            }
+        }
+        for p in &peers {
+            if p.flags & flags::HANDSHAKE != 0 || !linked(p) {
+                continue;
+            }
+            let link_age = bus
+                .links
+                .borrow()
+                .get(&p.id)
+                .map_or(0, |l| now.saturating_sub(l.created));
+            // A link that answers nothing for half the timeout is reset.
+            if link_age > nt
+                && p.ping_sent != 0
+                && now.saturating_sub(p.ping_sent) > nt / 2
+                && now.saturating_sub(p.data_received) > nt / 2
+            {
+                bus.drop_link(&p.id);
+                continue;
+            }
+            if p.ping_sent == 0
+                && now.saturating_sub(p.pong_received) > nt / 2
+                && !to_ping.contains(&p.id)
+            {
+                to_ping.push(p.id);
+            }
+        }
+        for id in to_ping {
+            let msg = bus.cluster.with(|st| {
+                let n = st.nodes.get_mut(&id)?;
+                if n.ping_sent == 0 {
+                    n.ping_sent = now;
+                }
+                Some(gossip::ping(st, &settings, flags::TYPE_PING, &mut || {
+                    bus.random()
+                }))
+            });
+            if let Some(m) = msg {
+                bus.send_to(&id, &m);
+            }
+        }
+        if broadcast {
+            let msg = bus
+                .cluster
+                .with(|st| gossip::ping(st, &settings, flags::TYPE_PONG, &mut || bus.random()));
+            bus.broadcast(&msg);
+        }
+    }
+}

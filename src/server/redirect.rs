@@ -1,0 +1,115 @@
+//! Cluster mode's per-request check (MOVED / ASK / TRYAGAIN / CROSSSLOT /
+//! CLUSTERDOWN), made on the connection's shard from its routing
+//! snapshot: no lock, no cross-core hop. Only a slot that is open here
+//! (migrating or importing) needs the owning shard to say which keys
+//! exist before deciding.
+
+use super::conn::Conn;
+use super::mesh;
+use crate::cluster::routing::{Asker, ClientFlags, OpenSlot, Route};
+use crate::command::{CommandSpec, Flags};
+use crate::resp::Out;
+use crate::slot::key_slot;
+
+/// Connection flags as they will be when each request of a batch runs:
+/// the batch is planned before any of it runs, so ASKING / READONLY /
+/// READWRITE / MULTI / EXEC earlier in the same read count.
+pub struct Tracker {
+    pub flags: ClientFlags,
+    in_multi: bool,
+}
+
+impl Tracker {
+    pub fn new(conn: &Conn) -> Tracker {
+        Tracker {
+            flags: conn.cluster,
+            in_multi: conn.tx.in_multi(),
+        }
+    }
+
+    /// After request `name` was planned (and not refused).
+    pub fn after(&mut self, name: &str, refused: bool) {
+        if !refused {
+            match name {
+                "readonly" => self.flags.readonly = true,
+                "readwrite" => self.flags.readonly = false,
+                "multi" => self.in_multi = true,
+                _ => {}
+            }
+        }
+        if name == "asking" && !refused {
+            self.flags.asking = true;
+        } else if !self.in_multi || name == "exec" || name == "discard" {
+            self.flags.asking = false;
+        }
+        if name == "exec" || name == "discard" {
+            self.in_multi = false;
+        }
+    }
+}
+
+/// The route for a request with key indexes `keys` (cluster mode).
+pub fn route(
+    conn: &Conn,
+    spec: &CommandSpec,
+    argv: &[&[u8]],
+    keys: &[usize],
+    flags: ClientFlags,
+) -> Option<Route> {
+    if keys.is_empty() {
+        return None;
+    }
+    let who = Asker {
+        asking: flags.asking,
+        readonly: flags.readonly,
+        write: spec.is_write(),
+        implies_asking: spec.flags.has(Flags::ASKING),
+        is_migrate: spec.name == "migrate",
+    };
+    conn.rt
+        .with_routing(|r| r.check(keys.iter().map(|&k| key_slot(argv[k])), who))
+}
+
+/// Runs a shard command whose slot is open here: the owning shard counts
+/// which keys exist (expired ones count as missing; nothing is touched)
+/// and either runs it or answers ASK / TRYAGAIN.
+pub async fn run_open_slot(
+    conn: &mut Conn,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+    open: OpenSlot,
+) {
+    let rt = conn.rt.clone();
+    let shard = rt.shard_of_slot(open.slot);
+    let mut idx = Vec::new();
+    spec.key_indexes(argv, &mut idx);
+    let args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+    let (db, resp3) = (conn.db, conn.out.resp3);
+    let (bytes, refused) = mesh::run_on(&rt, shard, move |rt| {
+        let mut clock = rt.clock();
+        let existing = {
+            let core = rt.core.borrow();
+            idx.iter()
+                .filter(|&&i| core.store.dbs[db].peek(&args[i], clock.now_ms).is_some())
+                .count()
+        };
+        let mut out = Out::new(resp3);
+        match open.decide(existing, idx.len()) {
+            Ok(()) => {
+                let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+                let settings = rt.settings();
+                rt.exec(spec, &argv, db, &mut out, &mut clock, &settings);
+                (out.buf, false)
+            }
+            Err(e) => {
+                out.error(&e);
+                (out.buf, true)
+            }
+        }
+    })
+    .await;
+    if refused {
+        conn.rt.count_rejected(spec.name, &bytes);
+    }
+    conn.out.buf.extend_from_slice(&bytes);
+}
