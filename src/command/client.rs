@@ -1,10 +1,10 @@
 //! CLIENT subcommands: ID SETNAME GETNAME LIST INFO KILL NO-EVICT UNBLOCK
-//! GETREDIR TRACKINGINFO CACHING HELP. Clients live in their shard's
-//! registry; LIST and KILL visit every shard.
+//! HELP (TRACKING, CACHING, GETREDIR, TRACKINGINFO: tracking.rs). Clients
+//! live in their shard's registry; LIST and KILL visit every shard.
 //!
 //! Redis 7.0 has no CLIENT SETINFO / NO-TOUCH (7.2): like 7.0, they are
-//! unknown subcommands. PAUSE, UNPAUSE, REPLY and TRACKING are not
-//! implemented yet (unknown subcommands too).
+//! unknown subcommands. PAUSE, UNPAUSE and REPLY are not implemented
+//! yet (unknown subcommands too).
 
 use super::connection::{valid_client_name, BAD_CLIENT_NAME};
 use super::help::reply_help;
@@ -48,7 +48,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         3,
         CONN_FLAGS,
         CONN_ACL,
-        caching,
+        super::tracking::caching,
         "6.0.0",
         "Instruct the server about tracking or not keys in the next request",
         "O(1)"
@@ -68,7 +68,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         2,
         CONN_FLAGS,
         CONN_ACL,
-        getredir,
+        super::tracking::getredir,
         "6.0.0",
         "Get tracking notifications redirection client ID if any",
         "O(1)"
@@ -146,11 +146,21 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         "O(1)"
     ),
     sub!(
+        "client|tracking",
+        -3,
+        CONN_FLAGS,
+        CONN_ACL,
+        super::tracking::tracking,
+        "6.0.0",
+        "Enable or disable server assisted client side caching support",
+        "O(1). Some options may introduce additional complexity."
+    ),
+    sub!(
         "client|trackinginfo",
         2,
         CONN_FLAGS,
         CONN_ACL,
-        trackinginfo,
+        super::tracking::trackinginfo,
         "6.2.0",
         "Return information about server assisted client side caching for the current connection",
         "O(1)"
@@ -483,34 +493,5 @@ fn unblock(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         })
         .await;
         conn.out.int(done.contains(&true) as i64);
-    })
-}
-
-/// CLIENT GETREDIR: tracking is never on.
-fn getredir(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(async move { conn.out.int(-1) })
-}
-
-/// CLIENT TRACKINGINFO: tracking is never on.
-fn trackinginfo(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(async move {
-        let out = &mut conn.out;
-        out.map(3);
-        out.bulk_str("flags");
-        out.set(1);
-        out.bulk_str("off");
-        out.bulk_str("redirect");
-        out.int(-1);
-        out.bulk_str("prefixes");
-        out.array(0);
-    })
-}
-
-/// CLIENT CACHING YES|NO: only meaningful in tracking mode, never on.
-fn caching(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(async move {
-        conn.out.error(
-            "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
-        )
     })
 }

@@ -309,6 +309,7 @@ fn reset(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         crate::server::transaction::discard_state(conn).await;
         // Drops every (P|S)SUBSCRIBE subscription, silently.
         crate::server::pubsub::forget(&mut conn.pubsub);
+        crate::server::tracking::disable(&conn.rt, &conn.info).await;
         conn.set_db(0);
         conn.set_resp3(false);
         conn.info.name.borrow_mut().clear();

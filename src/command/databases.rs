@@ -127,6 +127,8 @@ pub fn log_command(rt: &crate::server::shard::ShardRt, db: usize, args: &[Vec<u8
 pub fn flush_shard(rt: &crate::server::shard::ShardRt, db: Option<usize>, lazy: bool) {
     // BGSAVE: this shard's part of a running snapshot is finished first.
     crate::persist::bgsave::before_keyspace_write(rt);
+    // Tracking clients: one null invalidation, the table forgotten.
+    crate::server::tracking::flushed(rt);
     let mut core = rt.core.borrow_mut();
     let core = &mut *core;
     // WATCHers of keys the flush removes (transaction.rs).

@@ -13,6 +13,7 @@ use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::server::shard::CmdStat;
 use crate::server::shared::{random_hex, unix_ms, unix_us};
+use crate::server::tracking;
 use futures::future::LocalBoxFuture;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -364,7 +365,7 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
                 "client_recent_max_input_buffer" => f.max_qbuf,
                 "client_recent_max_output_buffer" => 0,
                 "blocked_clients" => BLOCKED_CLIENTS.load(Ordering::Relaxed),
-                "tracking_clients" => 0,
+                "tracking_clients" => tracking::CLIENTS.load(Ordering::Relaxed),
                 "clients_in_timeout_table" => TIMEOUT_TABLE.load(Ordering::Relaxed),
             );
         }
@@ -526,9 +527,9 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
                 "active_defrag_key_misses" => 0,
                 "total_active_defrag_time" => 0,
                 "current_active_defrag_time" => 0,
-                "tracking_total_keys" => 0,
-                "tracking_total_items" => 0,
-                "tracking_total_prefixes" => 0,
+                "tracking_total_keys" => tracking::TOTAL_KEYS.load(Ordering::Relaxed),
+                "tracking_total_items" => tracking::TOTAL_ITEMS.load(Ordering::Relaxed),
+                "tracking_total_prefixes" => tracking::TOTAL_PREFIXES.load(Ordering::Relaxed),
                 "unexpected_error_replies" => 0,
                 "total_error_replies" => f.error_replies,
                 "dump_payload_sanitizations" => 0,

@@ -33,6 +33,7 @@ pub mod sets;
 pub mod sort;
 pub mod spec;
 pub mod strings;
+pub mod tracking;
 pub mod transactions;
 pub mod util;
 pub mod zsets;

@@ -377,6 +377,7 @@ pub fn list_pop(rt: &ShardRt, db: usize, key: &[u8], end: End) -> Option<Vec<u8>
         v
     };
     crate::server::notify::publish(rt, notes);
+    crate::server::tracking::key_modified(rt, key, 0);
     v
 }
 
@@ -410,6 +411,7 @@ pub fn list_push(rt: &ShardRt, db: usize, key: &[u8], end: End, v: &[u8]) {
         core.dirty += 1;
     }
     crate::server::notify::publish(rt, notes);
+    crate::server::tracking::key_modified(rt, key, 0);
     serve_keys(rt, vec![key.to_vec()]);
 }
 
@@ -556,7 +558,15 @@ fn pop_reply(
     }
     drop(guard);
     crate::server::notify::publish(rt, notes);
-    if rt.shared.aof.log.is_on() && !out.buf.is_empty() && !out.buf.starts_with(b"-") {
+    let served = !out.buf.is_empty() && !out.buf.starts_with(b"-");
+    if served {
+        // Client-side caching: the popped key and a BLMOVE destination.
+        crate::server::tracking::key_modified(rt, key, 0);
+        if let Some(dest) = &pushed {
+            crate::server::tracking::key_modified(rt, dest, 0);
+        }
+    }
+    if rt.shared.aof.log.is_on() && served {
         record_pop(rt, db, key, op, &out.buf);
     }
     (out.buf, pushed)

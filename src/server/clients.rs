@@ -2,6 +2,7 @@
 //! Each connection owns an `Rc<ClientInfo>`; the registry only holds
 //! another reference, plus the switch that closes the connection.
 
+use super::pubsub::Subscriber;
 use futures::channel::oneshot;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -32,6 +33,8 @@ pub struct ClientInfo {
     pub dirty_cas: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Subscription counts (`sub=`, `psub=`, `ssub=`, flag `P`; pubsub.rs).
     pub pubsub: super::pubsub::Counts,
+    /// CLIENT TRACKING mode (flags `t`, `R`, `B`, `redir=`; tracking.rs).
+    pub tracking: super::tracking::TrackState,
 }
 
 impl ClientInfo {
@@ -50,6 +53,16 @@ impl ClientInfo {
         if self.block.is_blocked() {
             flags.push('b');
         }
+        let tracking = &self.tracking;
+        if tracking.on.get() {
+            flags.push('t');
+        }
+        if tracking.broken.get() {
+            flags.push('R');
+        }
+        if tracking.bcast.get() {
+            flags.push('B');
+        }
         if self.dirty_cas.load(std::sync::atomic::Ordering::Relaxed) {
             flags.push('d');
         }
@@ -60,7 +73,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -79,6 +92,11 @@ impl ClientInfo {
             16384.max(self.qbuf.get()),
             16384.max(self.qbuf.get()) + 1024,
             self.last_cmd.get(),
+            if tracking.on.get() {
+                tracking.redirect.get() as i64
+            } else {
+                -1
+            },
             self.resp.get(),
         )
     }
@@ -96,12 +114,17 @@ impl ClientInfo {
 
 #[derive(Default)]
 pub struct Clients {
-    by_id: BTreeMap<u64, (Rc<ClientInfo>, Option<oneshot::Sender<()>>)>,
+    by_id: BTreeMap<u64, Entry>,
 }
 
+/// A client: its info, the switch that closes it, and its message queue
+/// (Pub/Sub, tracking invalidations).
+type Entry = (Rc<ClientInfo>, Option<oneshot::Sender<()>>, Rc<Subscriber>);
+
 impl Clients {
-    pub fn add(&mut self, info: Rc<ClientInfo>, kill: oneshot::Sender<()>) {
-        self.by_id.insert(info.id, (info, Some(kill)));
+    pub fn add(&mut self, sub: Rc<Subscriber>, kill: oneshot::Sender<()>) {
+        self.by_id
+            .insert(sub.info.id, (sub.info.clone(), Some(kill), sub));
     }
 
     pub fn remove(&mut self, id: u64) {
@@ -117,17 +140,26 @@ impl Clients {
     }
 
     pub fn get(&self, id: u64) -> Option<&Rc<ClientInfo>> {
-        self.by_id.get(&id).map(|(c, _)| c)
+        self.by_id.get(&id).map(|(c, _, _)| c)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Rc<ClientInfo>> {
-        self.by_id.values().map(|(c, _)| c)
+        self.by_id.values().map(|(c, _, _)| c)
+    }
+
+    /// The message queue of client `id`.
+    pub fn subscriber(&self, id: u64) -> Option<Rc<Subscriber>> {
+        self.by_id.get(&id).map(|(_, _, s)| s.clone())
+    }
+
+    pub fn subscribers(&self) -> impl Iterator<Item = &Rc<Subscriber>> {
+        self.by_id.values().map(|(_, _, s)| s)
     }
 
     /// Closes the clients `pick` selects; returns how many.
     pub fn kill(&mut self, mut pick: impl FnMut(&ClientInfo) -> bool) -> usize {
         let mut n = 0;
-        for (info, switch) in self.by_id.values_mut() {
+        for (info, switch, _) in self.by_id.values_mut() {
             if pick(info) {
                 if let Some(tx) = switch.take() {
                     let _ = tx.send(());

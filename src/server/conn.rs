@@ -83,9 +83,11 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         multi: Cell::new(-1),
         dirty_cas: Default::default(),
         pubsub: Default::default(),
+        tracking: Default::default(),
     });
     let (kill_tx, mut kill_rx) = oneshot::channel::<()>();
-    rt.clients.borrow_mut().add(info.clone(), kill_tx);
+    let pubsub = super::pubsub::ConnPubsub::new(info.clone());
+    rt.clients.borrow_mut().add(pubsub.sub.clone(), kill_tx);
     let _ = stream.set_nodelay(true);
 
     let mut conn = Conn {
@@ -97,7 +99,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         close: false,
         settings,
         tx: Default::default(),
-        pubsub: super::pubsub::ConnPubsub::new(info.clone()),
+        pubsub,
         cluster: Default::default(),
     };
 
@@ -312,6 +314,8 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
     super::pubsub::forget(&mut conn.pubsub);
     // Forget this connection's WATCHed keys on their shards.
     super::transaction::unwatch_all(&mut conn).await;
+    // Drop BCAST prefixes on every shard (default-mode entries go lazily).
+    super::tracking::disable(&rt, &info).await;
     rt.clients.borrow_mut().remove(id);
     shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
 }

@@ -7,6 +7,7 @@ use super::conn::Conn;
 use super::mesh;
 use super::multishard;
 use super::redirect;
+use super::tracking::{self, Caller};
 use super::transaction;
 use crate::cluster::routing::Route;
 use crate::command::{self, arity_ok, CommandSpec, Flags, Handler};
@@ -28,6 +29,15 @@ enum Plan {
     /// Cluster mode, a slot open here: the owning shard decides (ASK,
     /// TRYAGAIN or run); runs alone, in order.
     OpenSlot(&'static CommandSpec, crate::cluster::routing::OpenSlot),
+}
+
+impl Plan {
+    fn name(&self) -> &'static str {
+        match self {
+            Plan::Refused(name, _) => name,
+            Plan::OnShard(spec, _) | Plan::Alone(spec) | Plan::OpenSlot(spec, _) => spec.name,
+        }
+    }
 }
 
 /// The requests of one read: all arguments flat, and where each request's
@@ -73,12 +83,7 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
     let mut tracker = redirect::Tracker::new(conn);
     for i in 0..cmds.len() {
         let p = plan(conn, cmds.get(i), &mut keys, tracker.flags);
-        let (name, refused) = match &p {
-            Plan::Refused(name, _) => (*name, true),
-            Plan::OnShard(spec, _) | Plan::Alone(spec) | Plan::OpenSlot(spec, _) => {
-                (spec.name, false)
-            }
-        };
+        let (name, refused) = (p.name(), matches!(p, Plan::Refused(..)));
         if name == "exec" {
             conn.tx.exec_asking = tracker.flags.asking;
         }
@@ -116,7 +121,9 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
                     transaction::Planned::Spec(spec)
                 }
             };
+            let name = plans[i].name();
             transaction::handle(conn, planned, cmds.get(i)).await;
+            tracking::after_command(&conn.info, name, conn.tx.in_multi());
             i += 1;
             continue;
         }
@@ -225,6 +232,16 @@ fn plan(
 async fn run_group(conn: &mut Conn, cmds: &[&[&[u8]]], plans: &[Plan]) {
     let rt = conn.rt.clone();
     let local = rt.id;
+    // Who runs each command (CLIENT CACHING applies to the next one).
+    let callers: Vec<Caller> = plans
+        .iter()
+        .map(|p| {
+            let caller = tracking::caller(&conn.info, local);
+            let name = p.name();
+            tracking::after_command(&conn.info, name, false);
+            caller
+        })
+        .collect();
     let all_local = plans
         .iter()
         .all(|p| !matches!(p, Plan::OnShard(_, s) if *s != local));
@@ -232,10 +249,11 @@ async fn run_group(conn: &mut Conn, cmds: &[&[&[u8]]], plans: &[Plan]) {
         rt.wait_gate().await;
         let mut clock = rt.clock();
         let settings = conn.settings.clone();
-        for (argv, p) in cmds.iter().zip(plans) {
+        for ((argv, p), caller) in cmds.iter().zip(plans).zip(&callers) {
             match p {
                 Plan::Refused(name, msg) => refuse(conn, name, msg),
                 Plan::OnShard(spec, _) => {
+                    rt.set_caller(*caller);
                     rt.exec(spec, argv, conn.db, &mut conn.out, &mut clock, &settings)
                 }
                 Plan::Alone(_) | Plan::OpenSlot(..) => unreachable!(),
@@ -246,12 +264,12 @@ async fn run_group(conn: &mut Conn, cmds: &[&[&[u8]]], plans: &[Plan]) {
 
     // Pack the commands for each remote shard into one message.
     let mut batches: Vec<Option<RemoteBatch>> = (0..rt.nshards).map(|_| None).collect();
-    for (argv, p) in cmds.iter().zip(plans) {
+    for ((argv, p), caller) in cmds.iter().zip(plans).zip(&callers) {
         if let Plan::OnShard(spec, s) = p {
             if *s != local {
                 batches[*s]
                     .get_or_insert_with(RemoteBatch::default)
-                    .push(spec, argv);
+                    .push(spec, argv, *caller);
             }
         }
     }
@@ -276,9 +294,10 @@ async fn run_group(conn: &mut Conn, cmds: &[&[&[u8]]], plans: &[Plan]) {
     let mut local_ends = Vec::new();
     let mut clock = rt2.clock();
     let settings = conn.settings.clone();
-    for (argv, p) in cmds.iter().zip(plans) {
+    for ((argv, p), caller) in cmds.iter().zip(plans).zip(&callers) {
         match p {
             Plan::OnShard(spec, s) if *s == local => {
+                rt2.set_caller(*caller);
                 rt2.exec(spec, argv, db, &mut local_out, &mut clock, &settings);
                 local_ends.push(local_out.buf.len());
             }
@@ -335,6 +354,7 @@ pub(super) async fn run_alone(conn: &mut Conn, spec: &'static CommandSpec, argv:
         }
         Handler::Shard(_) => multishard::run(conn, spec, argv).await,
     }
+    tracking::after_command(&conn.info, spec.name, conn.tx.in_multi());
     conn.rt
         .count_call(spec.name, started, &conn.out.buf[mark..]);
 }
@@ -344,16 +364,16 @@ pub(super) async fn run_alone(conn: &mut Conn, spec: &'static CommandSpec, argv:
 pub struct RemoteBatch {
     data: Vec<u8>,
     arg_ends: Vec<usize>,
-    cmds: Vec<(&'static CommandSpec, usize)>,
+    cmds: Vec<(&'static CommandSpec, usize, Caller)>,
 }
 
 impl RemoteBatch {
-    pub fn push(&mut self, spec: &'static CommandSpec, argv: &[&[u8]]) {
+    pub fn push(&mut self, spec: &'static CommandSpec, argv: &[&[u8]], caller: Caller) {
         for a in argv {
             self.data.extend_from_slice(a);
             self.arg_ends.push(self.data.len());
         }
-        self.cmds.push((spec, argv.len()));
+        self.cmds.push((spec, argv.len(), caller));
     }
 
     /// Runs on the target shard: every command in order, each reply's end
@@ -366,7 +386,7 @@ impl RemoteBatch {
         let mut start = 0;
         let mut clock = rt.clock();
         let settings = rt.settings();
-        for (spec, argc) in &self.cmds {
+        for (spec, argc, caller) in &self.cmds {
             argv.clear();
             for _ in 0..*argc {
                 let end = self.arg_ends[arg];
@@ -374,6 +394,7 @@ impl RemoteBatch {
                 start = end;
                 arg += 1;
             }
+            rt.set_caller(*caller);
             rt.exec(spec, &argv, db, &mut out, &mut clock, &settings);
             ends.push(out.buf.len());
         }

@@ -19,6 +19,7 @@ pub mod pubsub;
 mod redirect;
 pub mod shard;
 pub mod shared;
+pub mod tracking;
 pub mod transaction;
 
 use crate::config::Config;

@@ -55,9 +55,10 @@ async fn split(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]], merg
     }
     let db = conn.db;
     let resp3 = conn.out.resp3;
+    let caller = super::tracking::caller(&conn.info, rt.id);
     let futs = parts.iter().map(|(&shard, (sub, _))| {
         let mut batch = RemoteBatch::default();
-        batch.push(spec, sub);
+        batch.push(spec, sub, caller);
         let rt = rt.clone();
         async move { mesh::run_on(&rt, shard, move |rt| batch.run(rt, db, resp3).0).await }
     });
@@ -95,7 +96,8 @@ async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
     let rt = conn.rt.clone();
     let shards: Vec<usize> = keys_by_shard(&rt, spec, argv).keys().copied().collect();
     let held = mesh::hold(&rt, &shards).await;
-    let out = atomic_held(&rt, &held, spec, argv, conn.db, conn.out.resp3).await;
+    let caller = super::tracking::caller(&conn.info, rt.id);
+    let out = atomic_held(&rt, &held, spec, argv, conn.db, conn.out.resp3, caller).await;
     drop(held);
     conn.out.raw(&out);
 }
@@ -131,6 +133,7 @@ pub async fn atomic_held(
     argv: &[&[u8]],
     db: usize,
     resp3: bool,
+    caller: super::tracking::Caller,
 ) -> Vec<u8> {
     let by_shard = keys_by_shard(rt, spec, argv);
     // Gather every involved key, in every database, into a scratch keyspace.
@@ -205,6 +208,16 @@ pub async fn atomic_held(
         core.stats.keyspace_misses += ctx.misses;
     }
 
+    // A tracking client's read: remembered on each key's shard.
+    if caller.track_reads && spec.flags.has(crate::command::Flags::READONLY) {
+        for (&shard, keys) in &by_shard {
+            let keys = keys.clone();
+            held.run(shard, move |rt| {
+                super::tracking::remember(rt, caller, keys.into_iter())
+            })
+            .await;
+        }
+    }
     // Write every involved key back to its owner, then let go.
     if spec.is_write() {
         let now = super::shared::unix_ms();
@@ -249,9 +262,11 @@ pub async fn atomic_held(
                     written.push(key);
                 }
                 drop(core);
-                // WATCHers of the keys it may have changed (transaction.rs).
+                // WATCHers and tracking clients of the keys it may have
+                // changed (transaction.rs, tracking.rs).
                 for key in &touch {
                     rt.watches.touch(None, key);
+                    super::tracking::key_modified(rt, key, caller.id);
                 }
                 // Clients blocked on these keys may be served now.
                 super::blocking::serve_keys(rt, written);

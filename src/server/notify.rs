@@ -144,6 +144,11 @@ pub fn install(rt: &Rc<ShardRt>) {
     RT.with(|r| *r.borrow_mut() = Some(rt.clone()));
 }
 
+/// The shard running on this thread, for tasks spawned from sync code.
+pub fn shard_rt() -> Option<Rc<ShardRt>> {
+    RT.with(|r| r.borrow().clone())
+}
+
 /// Publishes `notes` as PUBLISH would: to this shard's subscribers now,
 /// to the other shards' in order (per destination, batches never
 /// overtake each other).

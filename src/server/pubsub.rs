@@ -106,6 +106,12 @@ impl Subscriber {
         self.queue.borrow().len() + self.in_flight.get()
     }
 
+    /// [`Subscriber::deliver`] under this shard's pubsub output limit
+    /// (tracking invalidations, tracking.rs).
+    pub fn deliver_from(&self, rt: &ShardRt, encode: impl FnOnce(&mut Out)) {
+        self.deliver(&limit(rt), encode);
+    }
+
     /// Appends one encoded message, then checks the output buffer limit.
     fn deliver(&self, limit: &Limit, encode: impl FnOnce(&mut Out)) {
         if self.closed.get() {

@@ -85,6 +85,7 @@ pub async fn run_open_slot(
     spec.key_indexes(argv, &mut idx);
     let args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
     let (db, resp3) = (conn.db, conn.out.resp3);
+    let caller = super::tracking::caller(&conn.info, rt.id);
     let (bytes, refused) = mesh::run_on(&rt, shard, move |rt| {
         let mut clock = rt.clock();
         let existing = {
@@ -98,6 +99,7 @@ pub async fn run_open_slot(
             Ok(()) => {
                 let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
                 let settings = rt.settings();
+                rt.set_caller(caller);
                 rt.exec(spec, &argv, db, &mut out, &mut clock, &settings);
                 (out.buf, false)
             }
@@ -108,6 +110,8 @@ pub async fn run_open_slot(
         }
     })
     .await;
+    super::tracking::after_command(&conn.info, spec.name, conn.tx.in_multi());
+    // A run command was counted by `exec`; a refusal is counted here.
     if refused {
         conn.rt.count_rejected(spec.name, &bytes);
     }

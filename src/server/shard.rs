@@ -30,6 +30,8 @@ pub struct Settings {
     pub databases: usize,
     /// `notify-keyspace-events`.
     pub notify: super::notify::Events,
+    /// `tracking-table-max-keys` (0: no limit).
+    pub tracking_max_keys: usize,
 }
 
 impl Settings {
@@ -53,6 +55,7 @@ impl Settings {
             hz: c.get_i64("hz").clamp(1, 500) as u64,
             databases: c.get_i64("databases") as usize,
             notify: super::notify::Events::parse(&c.get_str("notify-keyspace-events")),
+            tracking_max_keys: c.get_i64("tracking-table-max-keys") as usize,
         }
     }
 }
@@ -110,6 +113,11 @@ pub struct ShardRt {
     pub blocked: super::blocking::Blocked,
     /// WATCHed keys of this shard (transaction.rs).
     pub watches: super::transaction::Watches,
+    /// Client-side caching: this shard's tracked keys (tracking.rs).
+    pub tracking: super::tracking::Tracking,
+    /// Who runs the next `exec`: set by whoever calls it (NOLOOP,
+    /// tracked reads).
+    caller: Cell<super::tracking::Caller>,
     /// Write records held back while a transaction runs (see `record`).
     aof_capture: RefCell<Option<crate::persist::aof::record::Records>>,
     settings: RefCell<(u64, Rc<Settings>)>,
@@ -141,6 +149,8 @@ impl ShardRt {
             clients: RefCell::new(Clients::default()),
             blocked: Default::default(),
             watches: Default::default(),
+            tracking: Default::default(),
+            caller: Default::default(),
             aof_capture: RefCell::new(None),
             settings: RefCell::new((epoch, Rc::new(settings))),
             routing: RefCell::new((0, Arc::new(crate::cluster::routing::empty()))),
@@ -219,6 +229,12 @@ impl ShardRt {
         }
     }
 
+    /// Says who runs the following `exec` calls.
+    #[inline]
+    pub fn set_caller(&self, caller: super::tracking::Caller) {
+        self.caller.set(caller);
+    }
+
     /// Runs a shard handler on this shard's keyspace, synchronously.
     /// The caller has passed the gate (or holds it).
     pub fn exec(
@@ -243,6 +259,8 @@ impl ShardRt {
             // Also drops what paths without notifications logged.
             core.store.set_key_log(events.key_log());
         }
+        let tracking = self.tracking.active();
+        core.store.set_track_expired(tracking);
         let mut ctx = Ctx {
             store: &mut core.store,
             db,
@@ -278,11 +296,41 @@ impl ShardRt {
             st.failed += 1;
             record_error(stats, &out.buf[err_mark..]);
         }
+        let expired = if tracking {
+            core.store.take_expired_log()
+        } else {
+            Vec::new()
+        };
         drop(guard);
         super::notify::publish(self, notes);
+        self.track(spec, argv, dirty, expired);
         // WATCH: mark the watchers of the keys it changed.
         super::transaction::after_exec(self, spec, argv, db, dirty);
         super::blocking::after_write(self, spec, argv);
+    }
+
+    /// Client-side caching after a command: invalidate the keys it
+    /// changed or found expired, remember the keys a tracking client read.
+    fn track(&self, spec: &CommandSpec, argv: &[&[u8]], dirty: u64, expired: Vec<Vec<u8>>) {
+        let caller = self.caller.get();
+        for key in expired {
+            super::tracking::key_modified(self, &key, 0);
+        }
+        if dirty > 0 && self.tracking.active() {
+            let mut idx = Vec::new();
+            spec.key_indexes_where(argv, &mut idx, super::transaction::written);
+            for i in idx {
+                super::tracking::key_modified(self, argv[i], caller.id);
+            }
+        }
+        if caller.track_reads
+            && spec.flags.has(crate::command::Flags::READONLY)
+            && !spec.flags.has(crate::command::Flags::PUBSUB)
+        {
+            let mut idx = Vec::new();
+            spec.key_indexes(argv, &mut idx);
+            super::tracking::remember(self, caller, idx.iter().map(|&i| argv[i].to_vec()));
+        }
     }
 
     /// Hands a write's record to the log (or to the transaction being
@@ -373,6 +421,8 @@ impl ShardRt {
             if !core.store.key_log_is(events.key_log()) {
                 core.store.set_key_log(events.key_log());
             }
+            let tracking = self.tracking.active();
+            core.store.set_track_expired(tracking);
             cursors.resize(core.store.dbs.len(), 0usize);
             for (db, cursor) in core.store.dbs.iter_mut().zip(cursors.iter_mut()) {
                 while db.expires_len() > 0 {
@@ -386,6 +436,11 @@ impl ShardRt {
                 }
             }
             let notes = super::notify::expired_notes(events, &mut core.store);
+            let expired = if tracking {
+                core.store.take_expired_log()
+            } else {
+                Vec::new()
+            };
             // Cluster mode: slots another master took over lose their keys.
             if let Some(cluster) = &self.shared.cluster {
                 let db0 = &mut core.store.dbs[0];
@@ -397,6 +452,9 @@ impl ShardRt {
             }
             drop(core);
             super::notify::publish(&self, notes);
+            for key in expired {
+                super::tracking::key_modified(&self, &key, 0);
+            }
         }
     }
 }

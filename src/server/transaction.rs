@@ -476,6 +476,7 @@ async fn one_shard(
     flag: Arc<AtomicBool>,
 ) -> bool {
     let (db, resp3) = (conn.db, conn.out.resp3);
+    let caller = super::tracking::caller(&conn.info, conn.rt.id);
     let reply = mesh::run_on(&conn.rt, shard, move |rt| {
         let mut clock = rt.clock();
         if watch_failed(&flag, &deadlines, clock.now_ms) {
@@ -489,6 +490,7 @@ async fn one_shard(
         for q in &queue {
             argv.clear();
             argv.extend(q.args.iter().map(|a| a.as_slice()));
+            rt.set_caller(caller);
             rt.exec(q.spec, &argv, db, &mut out, &mut clock, &settings);
         }
         if capturing {
@@ -553,6 +555,7 @@ async fn held(
         return false;
     }
     conn.out.array(queue.len());
+    let caller = super::tracking::caller(&conn.info, rt.id);
     let mut idx = Vec::new();
     // The writes, gathered in order and logged as one MULTI/EXEC block
     // before the shards are let go.
@@ -587,7 +590,8 @@ async fn held(
                     let started = Instant::now();
                     let mark = conn.out.buf.len();
                     let bytes =
-                        super::multishard::atomic_held(rt, &held, q.spec, &argv, db, resp3).await;
+                        super::multishard::atomic_held(rt, &held, q.spec, &argv, db, resp3, caller)
+                            .await;
                     conn.out.raw(&bytes);
                     rt.count_call(q.spec.name, started, &conn.out.buf[mark..]);
                 } else {
@@ -598,6 +602,7 @@ async fn held(
                         let mut out = Out::new(resp3);
                         let mut clock = rt.clock();
                         let started = rt.begin_capture();
+                        rt.set_caller(caller);
                         rt.exec(spec, &argv, db, &mut out, &mut clock, &rt.settings());
                         let recs = if started {
                             rt.end_capture()

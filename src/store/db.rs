@@ -52,6 +52,10 @@ pub struct Db {
     /// keyspace notifications need them in order.
     pub log_mask: u8,
     pub key_log: Vec<(u8, Vec<u8>)>,
+    /// Log expired keys in `expired_log` for client-side caching
+    /// invalidations (server/tracking.rs), independently of `key_log`.
+    pub track_expired: bool,
+    pub expired_log: Vec<Vec<u8>>,
 }
 
 /// `key_log` entry kinds.
@@ -74,6 +78,8 @@ impl Db {
             expired_keys: 0,
             log_mask: 0,
             key_log: Vec::new(),
+            track_expired: false,
+            expired_log: Vec::new(),
         }
     }
 
@@ -145,6 +151,9 @@ impl Db {
             if self.log_mask & LOG_EXPIRED != 0 {
                 self.key_log.push((LOG_EXPIRED, key.to_vec()));
             }
+            if self.track_expired {
+                self.expired_log.push(key.to_vec());
+            }
             return None;
         }
         self.slots[i].keys.get_mut(key)
@@ -183,6 +192,9 @@ impl Db {
                 self.expired_keys += 1;
                 if self.log_mask & LOG_EXPIRED != 0 {
                     self.key_log.push((LOG_EXPIRED, key.to_vec()));
+                }
+                if self.track_expired {
+                    self.expired_log.push(key.to_vec());
                 }
                 true
             }
@@ -364,6 +376,10 @@ impl Db {
                     if self.log_mask & LOG_EXPIRED != 0 {
                         self.key_log
                             .extend(dead.iter().map(|k| (LOG_EXPIRED, k.as_slice().to_vec())));
+                    }
+                    if self.track_expired {
+                        self.expired_log
+                            .extend(dead.iter().map(|k| k.as_slice().to_vec()));
                     }
                 }
             }

@@ -83,6 +83,27 @@ impl Store {
         }
     }
 
+    /// Turns the log of expired keys for tracking on or off; cheap when
+    /// unchanged.
+    #[inline]
+    pub fn set_track_expired(&mut self, on: bool) {
+        if self.dbs.first().is_some_and(|d| d.track_expired != on) {
+            for db in &mut self.dbs {
+                db.track_expired = on;
+                db.expired_log.clear();
+            }
+        }
+    }
+
+    /// Takes the expired keys logged for tracking.
+    pub fn take_expired_log(&mut self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for db in &mut self.dbs {
+            out.append(&mut db.expired_log);
+        }
+        out
+    }
+
     /// Whether the key logs are set to `mask`.
     #[inline]
     pub fn key_log_is(&self, mask: u8) -> bool {
