@@ -180,11 +180,7 @@ async fn accept_loop(bus: Rc<Bus>, listener: TcpListener) {
 
 /// Reads and applies messages on one link; writes what is queued for
 /// it. `outbound`: our link to that node (None: a link a peer opened).
-async fn serve_link(
-    bus: Rc<Bus>,
-    stream: TcpStream,
-    outbound: Option<Outbound>,
-) {
+async fn serve_link(bus: Rc<Bus>, stream: TcpStream, outbound: Option<Outbound>) {
     let peer_ip = stream
         .peer_addr()
         .map(|a| a.ip().to_string())

@@ -303,7 +303,10 @@ vars currentEpoch 3 lastVoteEpoch 0
         assert!(conf.load(1).unwrap().is_none());
         let st = parse(SAMPLE, 5000).unwrap();
         conf.save(&st, 5000, true).unwrap();
-        assert!(NodesConf::open(&path).err().unwrap().contains("already used"));
+        assert!(NodesConf::open(&path)
+            .err()
+            .unwrap()
+            .contains("already used"));
         let back = conf.load(6000).unwrap().unwrap();
         assert_eq!(back.myself, st.myself);
         assert_eq!(back.nodes.len(), 3);

@@ -61,6 +61,9 @@ macro_rules! d {
 }
 
 pub static DIRECTIVES: &[Directive] = &[
+    // Stored for replication (not built yet): the seed template sets it.
+    d!("masterauth", Kind::Str, "", true),
+    d!("masteruser", Kind::Str, "", true),
     d!(
         "cluster-allow-pubsubshard-when-down",
         Kind::Bool,
@@ -384,8 +387,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("lazyfree-lazy-user-flush", Kind::Bool, "no", true),
     d!("lfu-decay-time", Kind::Int { min: 0, max: INT_MAX }, "1", true),
     d!("lfu-log-factor", Kind::Int { min: 0, max: INT_MAX }, "10", true),
-    d!("masterauth", Kind::Str, "", true),
-    d!("masteruser", Kind::Str, "", true),
     d!("maxmemory", Kind::Memory { min: 0, max: LONG_MAX }, "0", true),
     d!("maxmemory-clients", Kind::Special(special::memory_or_percent), "0", true),
     d!("maxmemory-eviction-tenacity", Kind::Int { min: 0, max: 100 }, "10", true),

@@ -40,8 +40,13 @@ pub fn run(config: Config) -> Result<(), String> {
     probe::check_io_uring()?;
     let nshards = config.shard_count();
     let cpus = cpus::affinity_cpus();
-    // Pin only when every executor (shards + control) gets a core.
-    let pin = cpus.len() > nshards && cpus::cgroup_quota_cpus().is_none_or(|q| q > nshards);
+    // Pin only when every executor (shards + control) gets a core. A
+    // cluster node usually shares its host with other nodes (the seed runs
+    // three per host), each of which would pin to the same first cores:
+    // cluster nodes float.
+    let pin = !config.get_bool("cluster-enabled")
+        && cpus.len() > nshards
+        && cpus::cgroup_quota_cpus().is_none_or(|q| q > nshards);
     let port = config.get_i64("port") as u16;
     let backlog = config.get_i64("tcp-backlog") as i32;
     let binds = listen::bind_addrs(&config.get_str("bind"), port)?;

@@ -3,6 +3,7 @@
 //! and a raw RESP client that returns reply bytes exactly as received.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod dataset;
 
 use std::io::{Read, Write};

@@ -1,0 +1,329 @@
+//! Cluster mode end to end, with Debian's redis-cli, redis-benchmark and
+//! redis-server 7.0: the seed's six-node setup, redirects compared with a
+//! redis-server cluster, a mixed cluster, failure detection.
+
+mod common;
+
+use common::cluster::*;
+use common::{redis_available, Kind, Server, TempDir};
+use std::time::{Duration, Instant};
+
+const AUTH: Option<&str> = Some("1234");
+
+/// The seed's node config from conf/redis-cluster.tmpl for `ip:port`.
+fn render_template(ip: &str, port: u16) -> String {
+    let tmpl = include_str!("../conf/redis-cluster.tmpl");
+    tmpl.replace("${PORT}", &port.to_string())
+        .replace("${IP}", ip)
+}
+
+/// The seed end to end: six shardis nodes from the seed's template on
+/// two "hosts" (127.0.0.10 and .11; the first host's nodes with one
+/// shard, the second's with four), `redis-cli --cluster create
+/// --cluster-replicas 1` answered yes, check from every node, and the
+/// seed's redirected SET/GET.
+#[test]
+fn seed_end_to_end() {
+    if !redis_available() {
+        return;
+    }
+    let root = TempDir::new("seed");
+    let hosts = [
+        ("127.0.0.10", 6371u16),
+        ("127.0.0.10", 6372),
+        ("127.0.0.10", 6373),
+        ("127.0.0.11", 6374),
+        ("127.0.0.11", 6375),
+        ("127.0.0.11", 6376),
+    ];
+    let mut servers: Vec<Server> = Vec::new();
+    for (i, (ip, port)) in hosts.iter().enumerate() {
+        let dir = root.0.join(port.to_string());
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        let mut conf = render_template(ip, *port);
+        conf.push_str(&format!(
+            "dir {}\nshards {}\n",
+            dir.join("data").display(),
+            if i < 3 { 1 } else { 4 }
+        ));
+        let path = dir.join("redis.conf");
+        std::fs::write(&path, conf).unwrap();
+        servers.push(start_from_conf(Kind::Shardis, &path, &dir, *port));
+    }
+    let addrs: Vec<String> = hosts.iter().map(|(ip, p)| format!("{ip}:{p}")).collect();
+    let mut args = vec!["-a", "1234", "--no-auth-warning", "--cluster", "create"];
+    args.extend(addrs.iter().map(|s| s.as_str()));
+    args.extend(["--cluster-replicas", "1"]);
+    let (ok, out) = redis_cli(&args, "yes\n");
+    assert!(ok, "cluster create failed:\n{out}");
+    assert!(out.contains("[OK] All 16384 slots covered."), "{out}");
+    assert!(
+        out.contains("[OK] All nodes agree about slots configuration."),
+        "{out}"
+    );
+
+    for (ip, port) in &hosts {
+        let took = wait_until(Duration::from_secs(20), || {
+            info_field(ip, *port, AUTH, "cluster_state").as_deref() == Some("ok")
+        });
+        assert!(took.is_some(), "{ip}:{port} never reached cluster_state:ok");
+        assert_eq!(
+            info_field(ip, *port, AUTH, "cluster_known_nodes").as_deref(),
+            Some("6")
+        );
+        assert_eq!(
+            info_field(ip, *port, AUTH, "cluster_size").as_deref(),
+            Some("3")
+        );
+        let (_, check) = redis_cli(
+            &[
+                "-a",
+                "1234",
+                "--no-auth-warning",
+                "--cluster",
+                "check",
+                &format!("{ip}:{port}"),
+            ],
+            "",
+        );
+        assert!(
+            check.contains("[OK] All nodes agree about slots configuration."),
+            "{check}"
+        );
+        assert!(check.contains("[OK] All 16384 slots covered."), "{check}");
+        assert!(
+            !check.contains("[ERR]") && !check.contains("[WARNING]"),
+            "{check}"
+        );
+    }
+    // Three masters with one replica each, replicas on the other host
+    // (roles spread with the replicas' next pings).
+    let roles_known = wait_until(Duration::from_secs(30), || {
+        nodes("127.0.0.10", 6371, AUTH)
+            .iter()
+            .filter(|n| n.has_flag("slave"))
+            .count()
+            == 3
+    });
+    assert!(roles_known.is_some(), "replica roles never spread");
+    let view = nodes("127.0.0.10", 6371, AUTH);
+    assert_eq!(view.len(), 6);
+    let masters: Vec<&NodeLine> = view.iter().filter(|n| n.has_flag("master")).collect();
+    assert_eq!(masters.len(), 3, "{view:?}");
+    for m in &masters {
+        let reps: Vec<_> = view.iter().filter(|n| n.master == m.id).collect();
+        assert_eq!(reps.len(), 1, "replicas of {}: {view:?}", m.id);
+    }
+
+    // The seed's session: SET/GET through redirects.
+    let c = |args: &[&str]| {
+        let mut all = vec![
+            "-a",
+            "1234",
+            "--no-auth-warning",
+            "-c",
+            "-h",
+            "127.0.0.10",
+            "-p",
+            "6371",
+        ];
+        all.extend(args);
+        redis_cli(&all, "").1.trim().to_string()
+    };
+    assert_eq!(c(&["cluster", "keyslot", "name"]), "5798");
+    assert_eq!(c(&["cluster", "keyslot", "bbb"]), "5287");
+    assert_eq!(c(&["set", "name", "mrhelloworld"]), "OK");
+    assert_eq!(c(&["set", "aaa", "111"]), "OK");
+    assert_eq!(c(&["set", "bbb", "222"]), "OK");
+    assert_eq!(c(&["get", "name"]), "mrhelloworld");
+    assert_eq!(c(&["get", "aaa"]), "111");
+    assert_eq!(c(&["get", "bbb"]), "222");
+    // Without -c, a node that does not own slot 5798 answers MOVED to
+    // the owner CLUSTER NODES names.
+    let owner = masters
+        .iter()
+        .find(|m| m.slots.iter().any(|r| covers(r, 5798)))
+        .expect("owner of 5798");
+    for (ip, port) in &hosts {
+        let reply = cli(ip, *port, AUTH, &["get", "name"]);
+        let here = format!("{ip}:{port}");
+        if here == owner.host_port() {
+            assert_eq!(reply.trim(), "mrhelloworld");
+        } else {
+            assert_eq!(reply.trim(), format!("MOVED 5798 {}", owner.host_port()));
+        }
+    }
+    drop(servers);
+}
+
+/// Whether a CLUSTER NODES slot field (`N` or `A-B`) covers `slot`.
+fn covers(range: &str, slot: u16) -> bool {
+    match range.split_once('-') {
+        Some((a, b)) => {
+            matches!((a.parse::<u16>(), b.parse::<u16>()), (Ok(a), Ok(b)) if a <= slot && slot <= b)
+        }
+        None => range.parse::<u16>() == Ok(slot),
+    }
+}
+
+/// Forms a cluster of `nodes` (all masters) with redis-cli and waits for
+/// every node to report cluster_state:ok.
+fn create_cluster(servers: &[&Server], replicas: usize) {
+    let addrs: Vec<String> = servers
+        .iter()
+        .map(|s| format!("127.0.0.1:{}", s.port))
+        .collect();
+    let mut args = vec!["--cluster", "create"];
+    args.extend(addrs.iter().map(|s| s.as_str()));
+    let r = replicas.to_string();
+    args.extend(["--cluster-replicas", &r, "--cluster-yes"]);
+    let (ok, out) = redis_cli(&args, "");
+    assert!(
+        ok && out.contains("[OK] All 16384 slots covered."),
+        "create:\n{out}"
+    );
+    for s in servers {
+        let took = wait_until(Duration::from_secs(20), || {
+            info_field("127.0.0.1", s.port, None, "cluster_state").as_deref() == Some("ok")
+        });
+        assert!(took.is_some(), "{} never reached cluster_state:ok", s.name);
+    }
+}
+
+/// Three redis-server and three shardis masters in one cluster, formed
+/// by redis-cli: check is OK from either kind and both kinds agree on
+/// every slot's owner; keys set through any node are readable through
+/// any node with -c.
+#[test]
+fn mixed_cluster() {
+    if !redis_available() {
+        return;
+    }
+    let mut servers = Vec::new();
+    for i in 0..6 {
+        let kind = if i % 2 == 0 {
+            Kind::Redis
+        } else {
+            Kind::Shardis
+        };
+        let extra: &[&str] = if kind == Kind::Shardis {
+            if i == 3 {
+                &["--shards", "4"]
+            } else {
+                &["--shards", "1"]
+            }
+        } else {
+            &[]
+        };
+        servers.push(start_node(kind, free_cluster_port(), 5000, extra));
+    }
+    let refs: Vec<&Server> = servers.iter().collect();
+    create_cluster(&refs, 0);
+    let first = slot_signature("127.0.0.1", servers[0].port, None);
+    for s in &servers {
+        let agreed = wait_until(Duration::from_secs(10), || {
+            slot_signature("127.0.0.1", s.port, None) == first
+        });
+        assert!(agreed.is_some(), "{} disagrees on slots", s.name);
+        let (_, check) = redis_cli(
+            &["--cluster", "check", &format!("127.0.0.1:{}", s.port)],
+            "",
+        );
+        assert!(
+            check.contains("[OK] All nodes agree about slots configuration."),
+            "{check}"
+        );
+        assert!(check.contains("[OK] All 16384 slots covered."), "{check}");
+    }
+    for i in 0..60 {
+        let (k, v) = (format!("key:{i}"), format!("value-{i}"));
+        let via = servers[i % 6].port.to_string();
+        let (_, out) = redis_cli(&["-c", "-p", &via, "set", &k, &v], "");
+        assert_eq!(out.trim(), "OK", "set {k} via {via}");
+    }
+    for i in 0..60 {
+        let k = format!("key:{i}");
+        let via = servers[(i + 3) % 6].port.to_string();
+        let (_, out) = redis_cli(&["-c", "-p", &via, "get", &k], "");
+        assert_eq!(out.trim(), format!("value-{i}"), "get {k} via {via}");
+    }
+}
+
+/// A master that stops answering (SIGSTOP) is flagged fail by the other
+/// masters within 2 × node timeout: shardis-only, and in a mixed cluster
+/// both ways (redis-server sees a stopped shardis master fail and the
+/// reverse).
+#[test]
+fn failure_detected_within_two_node_timeouts() {
+    if !redis_available() {
+        return;
+    }
+    let nt = 2000u64;
+    for (label, kinds, victim) in [
+        (
+            "shardis",
+            [Kind::Shardis, Kind::Shardis, Kind::Shardis],
+            1usize,
+        ),
+        (
+            "mixed, shardis stopped",
+            [Kind::Redis, Kind::Shardis, Kind::Redis],
+            1,
+        ),
+        (
+            "mixed, redis stopped",
+            [Kind::Shardis, Kind::Redis, Kind::Shardis],
+            1,
+        ),
+    ] {
+        let servers: Vec<Server> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| {
+                let extra: &[&str] = match (k, i) {
+                    (Kind::Shardis, 2) => &["--shards", "4"],
+                    (Kind::Shardis, _) => &["--shards", "1"],
+                    _ => &[],
+                };
+                start_node(k, free_cluster_port(), nt, extra)
+            })
+            .collect();
+        let refs: Vec<&Server> = servers.iter().collect();
+        create_cluster(&refs, 0);
+        let victim_id = cli(
+            "127.0.0.1",
+            servers[victim].port,
+            None,
+            &["cluster", "myid"],
+        )
+        .trim()
+        .to_string();
+        let pid = servers[victim].pid() as i32;
+        // SAFETY: signalling a child process we own.
+        unsafe { libc::kill(pid, libc::SIGSTOP) };
+        let stopped = Instant::now();
+        for (i, s) in servers.iter().enumerate() {
+            if i == victim {
+                continue;
+            }
+            let seen = wait_until(Duration::from_millis(nt * 2 + 2000), || {
+                nodes("127.0.0.1", s.port, None)
+                    .iter()
+                    .any(|n| n.id == victim_id && n.has_flag("fail"))
+            });
+            let took = stopped.elapsed();
+            assert!(
+                seen.is_some(),
+                "{label}: {} never flagged the stopped master FAIL",
+                s.name
+            );
+            assert!(
+                took <= Duration::from_millis(nt * 2),
+                "{label}: {} flagged FAIL after {took:?} (> 2 x {nt} ms)",
+                s.name
+            );
+            eprintln!("{label}: {} saw FAIL {took:?} after SIGSTOP", s.name);
+        }
+        unsafe { libc::kill(pid, libc::SIGCONT) };
+    }
+}

@@ -1,0 +1,211 @@
+//! Cluster test helpers: start cluster-enabled nodes (shardis or
+//! redis-server) on chosen addresses and ports, run redis-cli, read
+//! CLUSTER NODES / INFO, wait for agreement.
+
+use super::{die_with_parent, scratch_dir, which, Kind, Server, SHARDIS_BIN};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A client port whose bus port (`+10000`) is free too, both on 127.0.0.1.
+pub fn free_cluster_port() -> u16 {
+    for _ in 0..200 {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let p = l.local_addr().unwrap().port();
+        if p < 55535 && TcpListener::bind(("127.0.0.1", p + 10000)).is_ok() {
+            return p;
+        }
+    }
+    panic!("no free port pair");
+}
+
+/// Starts a cluster-enabled node with `extra` directives (as `--name
+/// value` arguments) and waits until it answers.
+pub fn start_node(kind: Kind, port: u16, timeout_ms: u64, extra: &[&str]) -> Server {
+    let dir = scratch_dir(match kind {
+        Kind::Shardis => "cluster-shardis",
+        Kind::Redis => "cluster-redis",
+    });
+    let log = dir.join("server.log");
+    let prog = match kind {
+        Kind::Shardis => SHARDIS_BIN.into(),
+        Kind::Redis => which("redis-server").expect("redis-server on PATH"),
+    };
+    let mut cmd = Command::new(prog);
+    die_with_parent(&mut cmd);
+    cmd.args(["--port", &port.to_string()])
+        .args(["--cluster-enabled", "yes"])
+        .args(["--cluster-node-timeout", &timeout_ms.to_string()])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(&dir)
+        .args(extra);
+    start_logged(kind, cmd, dir, log, port)
+}
+
+/// Starts a node from a config file that sets its own port.
+pub fn start_from_conf(kind: Kind, conf: &Path, dir: &Path, port: u16) -> Server {
+    let prog = match kind {
+        Kind::Shardis => SHARDIS_BIN.into(),
+        Kind::Redis => which("redis-server").expect("redis-server on PATH"),
+    };
+    let mut cmd = Command::new(prog);
+    die_with_parent(&mut cmd);
+    cmd.arg(conf);
+    start_logged(kind, cmd, dir.to_path_buf(), dir.join("server.log"), port)
+}
+
+fn start_logged(
+    kind: Kind,
+    mut cmd: Command,
+    dir: std::path::PathBuf,
+    log: std::path::PathBuf,
+    port: u16,
+) -> Server {
+    let out = std::fs::File::create(&log).expect("log file");
+    cmd.stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .stdin(Stdio::null());
+    let child = cmd.spawn().expect("spawn node");
+    let name = format!("{kind:?} node {port}");
+    let mut srv = Server {
+        kind,
+        port,
+        child,
+        dir,
+        log,
+        name,
+    };
+    if let Err(e) = srv.wait_ready(Duration::from_secs(20)) {
+        panic!("{e}\n--- log ---\n{}", srv.log_text());
+    }
+    srv
+}
+
+/// Runs redis-cli with `args` (and `stdin`), returns (success, stdout+stderr)
+/// with colour codes removed.
+pub fn redis_cli(args: &[&str], stdin: &str) -> (bool, String) {
+    let mut child = Command::new("redis-cli")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn redis-cli");
+    {
+        use std::io::Write;
+        let mut i = child.stdin.take().unwrap();
+        let _ = i.write_all(stdin.as_bytes());
+    }
+    let out = child.wait_with_output().expect("redis-cli output");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), strip_colours(&text))
+}
+
+fn strip_colours(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One command through redis-cli (text output), to `host:port`.
+pub fn cli(host: &str, port: u16, auth: Option<&str>, args: &[&str]) -> String {
+    let p = port.to_string();
+    let mut all = vec!["-h", host, "-p", &p];
+    if let Some(a) = auth {
+        all.extend(["-a", a, "--no-auth-warning"]);
+    }
+    all.extend(args);
+    redis_cli(&all, "").1
+}
+
+/// A field of CLUSTER INFO.
+pub fn info_field(host: &str, port: u16, auth: Option<&str>, field: &str) -> Option<String> {
+    let text = cli(host, port, auth, &["cluster", "info"]);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .map(|v| v.trim().to_string())
+}
+
+/// Polls `f` until it returns true or `limit` passes; returns the time it took.
+pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// CLUSTER NODES lines as (id, addr, flags, master, slots) tuples.
+pub fn nodes(host: &str, port: u16, auth: Option<&str>) -> Vec<NodeLine> {
+    cli(host, port, auth, &["cluster", "nodes"])
+        .lines()
+        .filter_map(NodeLine::parse)
+        .collect()
+}
+
+#[derive(Clone, Debug)]
+pub struct NodeLine {
+    pub id: String,
+    pub addr: String,
+    pub flags: String,
+    pub master: String,
+    pub epoch: u64,
+    pub link: String,
+    pub slots: Vec<String>,
+}
+
+impl NodeLine {
+    pub fn parse(line: &str) -> Option<NodeLine> {
+        let f: Vec<&str> = line.split(' ').collect();
+        if f.len() < 8 {
+            return None;
+        }
+        Some(NodeLine {
+            id: f[0].into(),
+            addr: f[1].into(),
+            flags: f[2].into(),
+            master: f[3].into(),
+            epoch: f[6].parse().ok()?,
+            link: f[7].into(),
+            slots: f[8..].iter().map(|s| s.to_string()).collect(),
+        })
+    }
+
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.split(',').any(|f| f == flag)
+    }
+
+    /// `ip:port` without the bus port.
+    pub fn host_port(&self) -> &str {
+        self.addr.split('@').next().unwrap_or("")
+    }
+}
+
+/// The slot → owner-id map a node's CLUSTER NODES gives (what redis-cli's
+/// "configuration signature" compares), sorted.
+pub fn slot_signature(host: &str, port: u16, auth: Option<&str>) -> Vec<String> {
+    let mut sig: Vec<String> = nodes(host, port, auth)
+        .into_iter()
+        .filter(|n| !n.slots.is_empty())
+        .map(|n| format!("{}:{}", n.id, n.slots.join(",")))
+        .collect();
+    sig.sort();
+    sig
+}
