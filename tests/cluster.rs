@@ -235,6 +235,32 @@ fn mixed_cluster() {
         );
         assert!(check.contains("[OK] All 16384 slots covered."), "{check}");
     }
+    // PUBLISH reaches subscribers on every node, whichever kind publishes.
+    let mut subs: Vec<common::Conn> = servers
+        .iter()
+        .map(|s| {
+            let mut c = s.conn();
+            c.cmd(&["subscribe", "news"]);
+            c
+        })
+        .collect();
+    for (i, s) in servers.iter().enumerate() {
+        let msg = format!("from-{i}");
+        let mut p = s.conn();
+        p.cmd(&["publish", "news", &msg]);
+        for (j, sub) in subs.iter_mut().enumerate() {
+            let got = sub.read_reply();
+            let want = common::encode(&["message", "news", &msg]);
+            assert_eq!(
+                common::escape(&got),
+                common::escape(&want),
+                "subscriber on {} for a PUBLISH on {}",
+                servers[j].name,
+                s.name
+            );
+        }
+    }
+    drop(subs);
     for i in 0..60 {
         let (k, v) = (format!("key:{i}"), format!("value-{i}"));
         let via = servers[i % 6].port.to_string();

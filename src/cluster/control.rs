@@ -7,13 +7,15 @@
 //! (`gossip::process`); nodes.conf is saved inside that same step, so
 //! every reply or broadcast it produces leaves after the save.
 
-use super::bus::{flags, frame_len, Message, NodeId};
+use super::bus::{flags, frame_len, Body, Message, NodeId};
 use super::gossip::{self, LinkInfo, Outgoing};
+use super::pubsub_link::{BusEnds, BusPub};
 use super::Cluster;
 use crate::server::listen::BindAddr;
 use crate::server::shared::{unix_ms, Shared};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
+use glommio::channels::shared_channel::ConnectedSender;
 use glommio::net::{TcpListener, TcpStream};
 use glommio::{LocalExecutorBuilder, Placement};
 use std::cell::{Cell, RefCell};
@@ -40,6 +42,8 @@ struct OutLink {
 
 struct Bus {
     cluster: Arc<Cluster>,
+    /// Per shard: where bus PUBLISH messages go for local subscribers.
+    to_shards: RefCell<Vec<Rc<ConnectedSender<BusPub>>>>,
     links: RefCell<HashMap<NodeId, OutLink>>,
     next_serial: Cell<u64>,
     rng: Cell<u64>,
@@ -84,6 +88,68 @@ impl Bus {
         });
     }
 
+    /// A PUBLISH from the bus, to every shard's subscribers.
+    fn deliver(&self, channel: Vec<u8>, message: Vec<u8>, sharded: bool) {
+        for tx in self.to_shards.borrow().iter() {
+            let p = BusPub {
+                channel: channel.clone(),
+                message: message.clone(),
+                sharded,
+            };
+            if let Err(glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(p))) =
+                tx.try_send(p)
+            {
+                // Full: wait for room rather than drop the message.
+                let tx = tx.clone();
+                glommio::spawn_local(async move {
+                    let _ = tx.send(p).await;
+                })
+                .detach();
+            }
+        }
+    }
+
+    /// A message this node's clients published, to the other nodes:
+    /// PUBLISH to all, SPUBLISH to the nodes serving this shard.
+    fn publish(&self, p: BusPub) {
+        let settings = self.cluster.settings();
+        let (msg, targets) = self.cluster.read(|st| {
+            let header = gossip::header(st, &settings);
+            let body = if p.sharded {
+                Body::PublishShard {
+                    channel: p.channel,
+                    message: p.message,
+                }
+            } else {
+                Body::Publish {
+                    channel: p.channel,
+                    message: p.message,
+                }
+            };
+            let targets: Option<Vec<NodeId>> = p.sharded.then(|| {
+                let me = st.me();
+                let master = if me.is_replica() {
+                    me.master.unwrap_or(st.myself)
+                } else {
+                    st.myself
+                };
+                std::iter::once(master)
+                    .chain(st.replicas_of(&master).iter().map(|n| n.id))
+                    .filter(|id| *id != st.myself)
+                    .collect()
+            });
+            (Message { header, body }, targets)
+        });
+        match targets {
+            None => self.broadcast(&msg),
+            Some(ids) => {
+                for id in ids {
+                    self.send_to(&id, &msg);
+                }
+            }
+        }
+    }
+
     /// Carries out what processing a message asked for.
     fn apply(&self, outs: Vec<Outgoing>, reply: Option<&Tx>) {
         for o in outs {
@@ -104,10 +170,11 @@ impl Bus {
                     }
                 }
                 Outgoing::FlushSlots(slots) => self.cluster.queue_slot_flush(slots),
-                Outgoing::Deliver { .. } => {
-                    // Bus PUBLISH delivery to local subscribers: not wired
-                    // to the shards yet.
-                }
+                Outgoing::Deliver {
+                    channel,
+                    message,
+                    sharded,
+                } => self.deliver(channel, message, sharded),
             }
         }
     }
@@ -115,7 +182,7 @@ impl Bus {
 
 /// Binds the bus port and starts the control executor. Returns once the
 /// listeners are up (or failed to bind: the start-up error).
-pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>) -> Result<(), String> {
+pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result<(), String> {
     let cluster = shared.cluster.clone().expect("cluster mode");
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let placement = match crate::server::cpus::control_cpus().first() {
@@ -147,12 +214,35 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>) -> Result<(), String> {
             let _ = ready_tx.send(Ok(()));
             let bus = Rc::new(Bus {
                 cluster,
+                to_shards: RefCell::new(Vec::new()),
                 links: RefCell::new(HashMap::new()),
                 next_serial: Cell::new(1),
                 rng: Cell::new(unix_ms() | 1),
             });
             for l in listeners {
                 glommio::spawn_local(accept_loop(bus.clone(), l)).detach();
+            }
+            let BusEnds {
+                to_shards,
+                from_shards,
+            } = ends;
+            for tx in to_shards {
+                let bus = bus.clone();
+                glommio::spawn_local(async move {
+                    let tx = Rc::new(tx.connect().await);
+                    bus.to_shards.borrow_mut().push(tx);
+                })
+                .detach();
+            }
+            for rx in from_shards {
+                let bus = bus.clone();
+                glommio::spawn_local(async move {
+                    let rx = rx.connect().await;
+                    while let Some(p) = rx.recv().await {
+                        bus.publish(p);
+                    }
+                })
+                .detach();
             }
             cron(bus, shared).await;
         })

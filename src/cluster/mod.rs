@@ -16,6 +16,7 @@ pub mod failure;
 pub mod gossip;
 pub mod node;
 pub mod nodes_conf;
+pub mod pubsub_link;
 pub mod routing;
 pub mod slots_config;
 pub mod state;

@@ -175,6 +175,9 @@ async fn publish_to_all(conn: &mut Conn, args: Vec<Vec<u8>>, shard: bool) {
         (Some(c), Some(m)) => (c.into(), m.into()),
         _ => return,
     };
+    if conn.rt.shared.cluster.is_some() {
+        ps::publish_to_bus(&conn.rt, &channel, &msg, shard).await;
+    }
     let counts = mesh::run_on_all(&conn.rt, move |rt| {
         ps::deliver_local(rt, &channel, &msg, shard)
     })

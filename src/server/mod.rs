@@ -78,6 +78,14 @@ pub fn run(config: Config) -> Result<(), String> {
         shared.aof.start(files, policy);
     }
 
+    // Cluster mode: Pub/Sub between the shards and the bus executor.
+    let (bus_pub_shards, bus_pub_control) = if shared.cluster.is_some() {
+        let (shards, control) = crate::cluster::pubsub_link::channels(nshards);
+        (shards.into_iter().map(Some).collect(), Some(control))
+    } else {
+        (Vec::new(), None)
+    };
+    let bus_pub_shards = Arc::new(std::sync::Mutex::new(bus_pub_shards));
     let mesh = MeshBuilder::full(nshards, MESH_CAPACITY);
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
     let mut handles = Vec::new();
@@ -87,12 +95,13 @@ pub fn run(config: Config) -> Result<(), String> {
         } else {
             Placement::Unbound
         };
-        let (shared, mesh, binds, ready, preload) = (
+        let (shared, mesh, binds, ready, preload, bus_pub) = (
             shared.clone(),
             mesh.clone(),
             binds.clone(),
             ready_tx.clone(),
             preload.clone(),
+            bus_pub_shards.clone(),
         );
         let builder = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
@@ -123,6 +132,13 @@ pub fn run(config: Config) -> Result<(), String> {
                     glommio::spawn_local(mesh::serve_peer(rt.clone(), rx)).detach();
                 }
                 notify::install(&rt);
+                let ends = bus_pub
+                    .lock()
+                    .ok()
+                    .and_then(|mut v| v.get_mut(id).and_then(Option::take));
+                if let Some(ends) = ends {
+                    pubsub::connect_bus(&rt, ends);
+                }
                 glommio::spawn_local(rt.clone().expire_cron()).detach();
                 if id == 0 {
                     // `save` rules, BGSAVE SCHEDULE, the save before exit.
@@ -170,7 +186,8 @@ pub fn run(config: Config) -> Result<(), String> {
     if shared.cluster.is_some() {
         let bus_port = shared.read_config(crate::cluster::ClusterSettings::listen_bus_port);
         let bus_binds = listen::bind_addrs(&shared.read_config(|c| c.get_str("bind")), bus_port)?;
-        crate::cluster::control::start(shared.clone(), bus_binds)?;
+        let ends = bus_pub_control.expect("cluster pubsub channels");
+        crate::cluster::control::start(shared.clone(), bus_binds, ends)?;
     }
     if loaded_from_disk {
         crate::notice!(

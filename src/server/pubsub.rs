@@ -502,3 +502,37 @@ pub fn local_numsub(shard: bool, channels: &[Vec<u8>]) -> Vec<usize> {
 pub fn local_patterns() -> Vec<Vec<u8>> {
     REGISTRY.with(|r| r.borrow().patterns.keys().map(|p| p.to_vec()).collect())
 }
+
+/// Cluster mode: connects this shard's ends of the bus Pub/Sub channels
+/// (cluster/pubsub_link.rs): messages from other nodes are delivered to
+/// this shard's subscribers; `rt.bus_out` carries this node's publishes.
+pub fn connect_bus(rt: &Rc<ShardRt>, ends: crate::cluster::pubsub_link::ShardEnds) {
+    let rt_in = rt.clone();
+    glommio::spawn_local(async move {
+        let rx = ends.from_bus.connect().await;
+        while let Some(p) = rx.recv().await {
+            deliver_local(&rt_in, &p.channel, &p.message, p.sharded);
+        }
+    })
+    .detach();
+    let rt_out = rt.clone();
+    glommio::spawn_local(async move {
+        let tx = ends.to_bus.connect().await;
+        *rt_out.bus_out.borrow_mut() = Some(Rc::new(tx));
+    })
+    .detach();
+}
+
+/// Cluster mode: hands a message published here to the bus executor for
+/// the other nodes (waits while the channel is full, never drops).
+pub async fn publish_to_bus(rt: &ShardRt, channel: &[u8], message: &[u8], sharded: bool) {
+    let tx = rt.bus_out.borrow().clone();
+    if let Some(tx) = tx {
+        let p = crate::cluster::pubsub_link::BusPub {
+            channel: channel.to_vec(),
+            message: message.to_vec(),
+            sharded,
+        };
+        let _ = tx.send(p).await;
+    }
+}

@@ -125,6 +125,16 @@ pub struct ShardRt {
     /// version (see `with_routing`).
     routing: RefCell<(u64, Arc<crate::cluster::routing::Routing>)>,
     lru_base: Instant,
+    /// Cluster mode: where PUBLISH / SPUBLISH go to reach other nodes.
+    pub bus_out: RefCell<
+        Option<
+            Rc<
+                glommio::channels::shared_channel::ConnectedSender<
+                    crate::cluster::pubsub_link::BusPub,
+                >,
+            >,
+        >,
+    >,
     /// Per-shard seed for RANDOMKEY and friends.
     rng: Cell<u64>,
 }
@@ -155,6 +165,7 @@ impl ShardRt {
             settings: RefCell::new((epoch, Rc::new(settings))),
             routing: RefCell::new((0, Arc::new(crate::cluster::routing::empty()))),
             lru_base: shared.started,
+            bus_out: RefCell::new(None),
             rng: Cell::new(unix_ms() ^ ((id as u64 + 1) << 40)),
             shared,
         }
