@@ -353,3 +353,159 @@ fn failure_detected_within_two_node_timeouts() {
         unsafe { libc::kill(pid, libc::SIGCONT) };
     }
 }
+
+/// The same commands to a three-master shardis cluster and a redis-server
+/// cluster of the same layout, replies compared byte for byte once node
+/// names and ports are replaced by their index: redirects (MOVED, ASK,
+/// TRYAGAIN, CROSSSLOT, CLUSTERDOWN), MULTI, db 0 only, and the CLUSTER
+/// subcommands' replies and errors.
+#[test]
+fn redirects_and_cluster_errors_match_redis() {
+    if !redis_available() {
+        return;
+    }
+    // Each line: node index, then the command; {IDn} is node n's name.
+    const SCRIPT: &str = r#"
+0 set bbb 1
+0 set name x
+0 get foo
+0 mget bbb name
+0 mset {bbb}a 1 {bbb}b 2
+0 mget bbb {bbb}a {bbb}b {bbb}missing
+0 multi
+0 set name 1
+0 exec
+0 multi
+0 set bbb 2
+0 get {bbb}a
+0 exec
+0 watch name
+0 select 1
+0 select 0
+0 move bbb 1
+0 swapdb 0 1
+0 copy bbb {bbb}c db 1
+0 copy bbb {bbb}c
+0 asking
+0 readonly
+0 readwrite
+0 cluster keyslot name
+0 cluster keyslot {user1000}.following
+0 cluster countkeysinslot 5287
+0 cluster countkeysinslot 99999
+0 cluster countkeysinslot x
+0 cluster getkeysinslot 5798 10
+0 cluster getkeysinslot -1 1
+0 cluster getkeysinslot 1 x
+0 cluster addslots 0
+0 cluster addslots 100000
+0 cluster addslots x
+0 cluster delslotsrange 10 5
+0 cluster addslotsrange 1
+0 cluster setslot 5287 migrating abc
+0 cluster setslot 5798 migrating {ID1}
+0 cluster setslot 5287 importing {ID1}
+0 cluster setslot 5287 foo
+0 cluster setslot 5287 node abc
+0 cluster setslot 99999 stable
+0 cluster replicate abc
+0 cluster replicate {ID0}
+0 cluster forget {ID0}
+0 cluster forget abc
+0 cluster set-config-epoch 5
+0 cluster set-config-epoch -1
+0 cluster set-config-epoch x
+0 cluster meet 1.2.3 4
+0 cluster meet 127.0.0.1 abc
+0 cluster meet 127.0.0.1 7000 abc
+0 cluster reset foo
+0 cluster reset
+0 cluster foo
+0 cluster count-failure-reports {ID1}
+0 cluster count-failure-reports abc
+0 cluster replicas {ID1}
+0 cluster replicas abc
+0 cluster myid
+0 cluster slots
+0 cluster setslot 5287 migrating {ID1}
+0 get bbb
+0 get {bbb}zz
+0 mget bbb {bbb}zz
+0 mget {bbb}yy {bbb}zz
+0 cluster setslot 5287 stable
+1 cluster setslot 5287 importing {ID0}
+1 get {bbb}zz
+1 asking
+1 get {bbb}zz
+1 get {bbb}zz
+1 asking
+1 mget {bbb}x {bbb}y
+1 cluster setslot 5287 stable
+0 dbsize
+0 cluster delslots 5287
+0 get bbb
+0 get name
+0 ping
+"#;
+    let mut clusters = Vec::new();
+    for kind in [Kind::Shardis, Kind::Redis] {
+        let servers: Vec<Server> = (0..3)
+            .map(|i| {
+                let extra: &[&str] = match (kind, i) {
+                    (Kind::Shardis, 0) => &["--shards", "4"],
+                    (Kind::Shardis, _) => &["--shards", "1"],
+                    _ => &[],
+                };
+                start_node(kind, free_cluster_port(), 15000, extra)
+            })
+            .collect();
+        create_cluster(&servers.iter().collect::<Vec<_>>(), 0);
+        clusters.push(servers);
+    }
+    let names: Vec<Vec<String>> = clusters
+        .iter()
+        .map(|servers| {
+            servers
+                .iter()
+                .map(|s| {
+                    cli("127.0.0.1", s.port, None, &["cluster", "myid"])
+                        .trim()
+                        .to_string()
+                })
+                .collect()
+        })
+        .collect();
+    let mut conns: Vec<Vec<common::Conn>> = clusters
+        .iter()
+        .map(|servers| servers.iter().map(|s| s.conn()).collect())
+        .collect();
+    for line in SCRIPT.lines().filter(|l| !l.trim().is_empty()) {
+        let (node, cmd) = line.split_once(' ').unwrap();
+        let node: usize = node.parse().unwrap();
+        let mut replies = Vec::new();
+        for (c, servers) in clusters.iter().enumerate() {
+            let mut text = cmd.to_string();
+            for (i, id) in names[c].iter().enumerate() {
+                text = text.replace(&format!("{{ID{i}}}"), id);
+            }
+            let args = common::split(text.as_bytes()).expect("script line");
+            let reply = conns[c][node].cmd(&args);
+            // Names and ports differ between the clusters: index them.
+            let mut shown = common::escape(&reply);
+            for (i, id) in names[c].iter().enumerate() {
+                shown = shown.replace(id.as_str(), &format!("<ID{i}>"));
+            }
+            for (i, s) in servers.iter().enumerate() {
+                shown = shown.replace(&format!(":{}", s.port), &format!(":<P{i}>"));
+                shown = shown.replace(&format!(":{}\\r", s.port), &format!(":<P{i}>\\r"));
+                shown = shown.replace(&format!("{}", s.port), &format!("<P{i}>"));
+            }
+            replies.push(shown);
+        }
+        assert_eq!(
+            replies[0], replies[1],
+            "node {node}: {cmd}\n  shardis: {}\n  redis:   {}",
+            replies[0], replies[1]
+        );
+    }
+}
