@@ -509,3 +509,189 @@ fn redirects_and_cluster_errors_match_redis() {
         );
     }
 }
+
+/// nodes.conf and the data survive a kill -9: the restarted node keeps
+/// its name, slots and keys (appendonly yes, as the seed), rejoins with
+/// cluster_state:ok, and announces its new address, which the other
+/// nodes (redis-server among them) adopt.
+#[test]
+fn restarted_node_keeps_its_name_and_refreshes_its_address() {
+    if !redis_available() {
+        return;
+    }
+    let nt = 3000;
+    let mut servers: Vec<Server> = vec![
+        start_node(
+            Kind::Shardis,
+            free_cluster_port(),
+            nt,
+            &["--shards", "4", "--appendonly", "yes"],
+        ),
+        start_node(Kind::Redis, free_cluster_port(), nt, &[]),
+        start_node(Kind::Shardis, free_cluster_port(), nt, &["--shards", "1"]),
+    ];
+    create_cluster(&servers.iter().collect::<Vec<_>>(), 0);
+    let port = servers[0].port.to_string();
+    let id = cli("127.0.0.1", servers[0].port, None, &["cluster", "myid"])
+        .trim()
+        .to_string();
+    let slots_before = nodes("127.0.0.1", servers[0].port, None)
+        .into_iter()
+        .find(|n| n.id == id)
+        .unwrap()
+        .slots;
+    for i in 0..200 {
+        let (_, out) = redis_cli(
+            &["-c", "-p", &port, "set", &format!("k{i}"), &format!("v{i}")],
+            "",
+        );
+        assert_eq!(out.trim(), "OK");
+    }
+    let old = servers.remove(0);
+    let new = restart_node(
+        old,
+        nt,
+        &[
+            "--shards",
+            "4",
+            "--appendonly",
+            "yes",
+            "--cluster-announce-ip",
+            "127.0.0.12",
+        ],
+    );
+    assert_eq!(
+        cli("127.0.0.1", new.port, None, &["cluster", "myid"]).trim(),
+        id
+    );
+    let me = nodes("127.0.0.1", new.port, None)
+        .into_iter()
+        .find(|n| n.id == id)
+        .unwrap();
+    assert_eq!(me.slots, slots_before);
+    assert!(
+        me.addr.starts_with(&format!("127.0.0.12:{}@", new.port)),
+        "{me:?}"
+    );
+    for s in &servers {
+        let adopted = wait_until(Duration::from_secs(15), || {
+            nodes("127.0.0.1", s.port, None).iter().any(|n| {
+                n.id == id
+                    && n.addr.starts_with(&format!("127.0.0.12:{}@", new.port))
+                    && n.link == "connected"
+            })
+        });
+        assert!(
+            adopted.is_some(),
+            "{} never adopted the new address",
+            s.name
+        );
+    }
+    let ok = wait_until(Duration::from_secs(15), || {
+        info_field("127.0.0.1", new.port, None, "cluster_state").as_deref() == Some("ok")
+    });
+    assert!(
+        ok.is_some(),
+        "restarted node never reached cluster_state:ok"
+    );
+    let via = servers[0].port.to_string();
+    for i in 0..200 {
+        let (_, out) = redis_cli(&["-c", "-p", &via, "get", &format!("k{i}")], "");
+        assert_eq!(out.trim(), format!("v{i}"), "k{i} after restart");
+    }
+}
+
+/// A node with keys outside db 0 refuses to start in cluster mode, with
+/// Redis's message; keys of a slot nobody serves become the node's own.
+#[test]
+fn start_checks_data_against_the_slot_table() {
+    for (use_db1, tag) in [(true, "db1"), (false, "db0")] {
+        let standalone = Server::shardis(1, &["--appendonly", "yes", "--appendfsync", "always"]);
+        let mut c = standalone.conn();
+        c.cmd(&["set", "in-db0", "x"]);
+        if use_db1 {
+            c.cmd(&["select", "1"]);
+            c.cmd(&["set", "in-db1", "y"]);
+        }
+        let dir = TempDir::new(&format!("cluster-verify-{tag}"));
+        // The AOF directory moves to a fresh dir the cluster node owns.
+        let mut old = standalone;
+        let _ = old.child.kill();
+        let _ = old.child.wait();
+        let src = old.dir.join("appendonlydir");
+        std::fs::rename(&src, dir.0.join("appendonlydir")).expect("move the AOF");
+        drop(old);
+        if use_db1 {
+            let out = std::process::Command::new(common::SHARDIS_BIN)
+                .args([
+                    "--port",
+                    &free_cluster_port().to_string(),
+                    "--cluster-enabled",
+                    "yes",
+                ])
+                .args(["--appendonly", "yes", "--save", ""])
+                .arg("--dir")
+                .arg(&dir.0)
+                .output()
+                .expect("run shardis");
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "started with keys in db 1: {text}");
+            assert!(
+                text.contains("You can't have keys in a DB different than DB 0 when in Cluster mode. Exiting."),
+                "{text}"
+            );
+        } else {
+            let node = start_node_in_dir(&dir.0);
+            let slot = cli(
+                "127.0.0.1",
+                node.port,
+                None,
+                &["cluster", "keyslot", "in-db0"],
+            );
+            let me = nodes("127.0.0.1", node.port, None)
+                .into_iter()
+                .find(|n| n.has_flag("myself"))
+                .unwrap();
+            assert_eq!(me.slots, vec![slot.trim().to_string()]);
+            // One slot of 16384 served: the cluster is down, the key kept.
+            let count = cli(
+                "127.0.0.1",
+                node.port,
+                None,
+                &["cluster", "countkeysinslot", slot.trim()],
+            );
+            assert_eq!(count.trim(), "1");
+            assert_eq!(
+                cli("127.0.0.1", node.port, None, &["get", "in-db0"]).trim(),
+                "CLUSTERDOWN The cluster is down"
+            );
+        }
+    }
+}
+
+/// A shardis cluster node on `dir` (kept: the caller's TempDir owns it).
+fn start_node_in_dir(dir: &std::path::Path) -> Server {
+    let port = free_cluster_port();
+    let mut cmd = std::process::Command::new(common::SHARDIS_BIN);
+    common::die_with_parent(&mut cmd);
+    cmd.args(["--port", &port.to_string(), "--cluster-enabled", "yes"])
+        .args(["--appendonly", "yes", "--save", ""])
+        .arg("--dir")
+        .arg(dir);
+    let log = dir.join("node.log");
+    let out = std::fs::File::create(&log).unwrap();
+    cmd.stdout(out.try_clone().unwrap()).stderr(out);
+    let child = cmd.spawn().unwrap();
+    let mut s = Server {
+        kind: Kind::Shardis,
+        port,
+        child,
+        dir: common::scratch_dir("cluster-verify-owner"),
+        log,
+        name: "shardis cluster node".into(),
+    };
+    s.wait_ready(Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{e}: {}", s.log_text()));
+    s
+}

@@ -172,6 +172,46 @@ impl Cluster {
         r
     }
 
+    /// Redis's `verifyClusterConfigWithData`, on the keys loaded at start
+    /// as (db, slot): keys outside db 0 refuse the start; keys of a slot
+    /// nobody serves make it mine; keys of another node's slot mark it
+    /// importing. A replica skips the check (its data comes from its
+    /// master).
+    pub fn verify_data(&self, keys: impl Iterator<Item = (usize, u16)>) -> Result<(), String> {
+        let mut populated = vec![false; crate::slot::SLOTS];
+        for (db, slot) in keys {
+            if db != 0 {
+                return Err("You can't have keys in a DB different than DB 0 when in Cluster mode. Exiting.".into());
+            }
+            populated[slot as usize] = true;
+        }
+        self.with(|st| {
+            if st.me().is_replica() {
+                return;
+            }
+            let me = st.myself;
+            for (slot, _) in populated.iter().enumerate().filter(|(_, p)| **p) {
+                let slot = slot as u16;
+                match st.slots[slot as usize] {
+                    Some(owner) if owner == me => {}
+                    _ if st.importing.contains_key(&slot) => {}
+                    None => {
+                        crate::warning!("I have keys for unassigned slot {slot}. Taking responsibility for it.");
+                        st.set_slot(slot, Some(me));
+                        st.need_save(SaveNeed::SaveFsync);
+                    }
+                    Some(owner) => {
+                        crate::warning!("I have keys for slot {slot}, but the slot is assigned to another node. Setting it to importing state.");
+                        st.importing.insert(slot, owner);
+                        st.need_save(SaveNeed::SaveFsync);
+                        st.touch();
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
     /// CLUSTER SAVECONFIG: write and fsync nodes.conf now.
     pub fn save_now(&self) -> Result<(), String> {
         let st = self.state.lock().unwrap();

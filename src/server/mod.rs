@@ -69,7 +69,12 @@ pub fn run(config: Config) -> Result<(), String> {
         Vec::new()
     });
     let cluster = if config.get_bool("cluster-enabled") {
-        Some(Arc::new(crate::cluster::Cluster::open(&config)?))
+        let c = crate::cluster::Cluster::open(&config)?;
+        if let Some(keys) = preload.lock().unwrap().as_ref() {
+            let keys = keys.iter().flatten();
+            c.verify_data(keys.map(|k| (k.db, crate::slot::key_slot(&k.key))))?;
+        }
+        Some(Arc::new(c))
     } else {
         None
     };

@@ -27,7 +27,23 @@ pub fn start_node(kind: Kind, port: u16, timeout_ms: u64, extra: &[&str]) -> Ser
         Kind::Shardis => "cluster-shardis",
         Kind::Redis => "cluster-redis",
     });
-    let log = dir.join("server.log");
+    start_node_in(kind, port, timeout_ms, &dir, extra)
+}
+
+/// Kills `old` (SIGKILL) and starts the same kind of node on the same
+/// port and directory with `extra` directives: a restart.
+pub fn restart_node(mut old: Server, timeout_ms: u64, extra: &[&str]) -> Server {
+    let _ = old.child.kill();
+    let _ = old.child.wait();
+    let (kind, port, dir) = (old.kind, old.port, old.dir.clone());
+    // The new server owns (and on drop removes) the directory.
+    std::mem::forget(old);
+    start_node_in(kind, port, timeout_ms, &dir, extra)
+}
+
+fn start_node_in(kind: Kind, port: u16, timeout_ms: u64, dir: &Path, extra: &[&str]) -> Server {
+    let dir = dir.to_path_buf();
+    let log = dir.join(format!("server-{}.log", super::free_port()));
     let prog = match kind {
         Kind::Shardis => SHARDIS_BIN.into(),
         Kind::Redis => which("redis-server").expect("redis-server on PATH"),
@@ -37,7 +53,7 @@ pub fn start_node(kind: Kind, port: u16, timeout_ms: u64, extra: &[&str]) -> Ser
     cmd.args(["--port", &port.to_string()])
         .args(["--cluster-enabled", "yes"])
         .args(["--cluster-node-timeout", &timeout_ms.to_string()])
-        .args(["--save", "", "--appendonly", "no"])
+        .args(["--save", ""])
         .arg("--dir")
         .arg(&dir)
         .args(extra);
