@@ -19,7 +19,7 @@ const LT: u8 = 8;
 /// counts the hit or miss, leaves the access time alone.
 pub fn lookup_notouch<'c>(ctx: &'c mut Ctx, key: &[u8]) -> Option<&'c mut Entry> {
     let now = ctx.now_ms;
-    match ctx.store.dbs[ctx.db].lookup(key, now) {
+    match ctx.store.dbs[ctx.db].lookup_read(key, now) {
         Some(e) => {
             ctx.hits += 1;
             Some(e)

@@ -117,20 +117,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Moves the store's logged expiries / creations into `notes`.
+    /// Moves the store's logged expiries / creations / misses into `notes`.
     fn drain_key_log(&mut self) {
-        for (i, d) in self.store.dbs.iter_mut().enumerate() {
-            for (kind, key) in d.key_log.drain(..) {
-                let (class, event) = if kind == crate::store::LOG_NEW {
-                    (Class::New, "new")
-                } else {
-                    (Class::Expired, "expired")
-                };
-                if self.events.wants(class) {
-                    self.events.messages(i, event, &key, &mut self.notes);
-                }
-            }
-        }
+        crate::server::notify::drain_logged(self.events, self.store, &mut self.notes);
     }
 
     /// All notifications of the command, logged ones included.
@@ -164,13 +153,14 @@ impl<'a> Ctx<'a> {
         &mut self.store.dbs[self.db]
     }
 
-    /// Looks a key up for reading, counting the hit or miss.
+    /// Looks a key up for reading, counting the hit or miss (a miss is a
+    /// `keymiss` event).
     #[inline]
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut crate::store::Entry> {
         let now = self.now_ms;
         let lru = self.lru;
         let db = &mut self.store.dbs[self.db];
-        match db.lookup(key, now) {
+        match db.lookup_read(key, now) {
             Some(e) => {
                 self.hits += 1;
                 e.lru = lru;

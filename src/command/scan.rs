@@ -150,8 +150,10 @@ fn scan_shard(
 ) -> Step {
     let now = unix_ms();
     let end = slots_of(rt.id, rt.nshards);
-    let mut core = rt.core.borrow_mut();
-    let core = &mut *core;
+    let events = rt.settings().notify;
+    let mut guard = rt.core.borrow_mut();
+    let core = &mut *guard;
+    crate::server::notify::prepare_log(events, &mut core.store);
     let d = &mut core.store.dbs[db];
     let mut step = Step {
         keys: Vec::new(),
@@ -191,9 +193,16 @@ fn scan_shard(
     }
     for (slot, k) in dead {
         d.expire_if_needed(slot, &k, now);
+        // The TYPE filter's read lookup missed (`keymiss`, after `expired`).
+        if typ.is_some() && d.log_mask & crate::store::LOG_MISS != 0 {
+            d.key_log.push((crate::store::LOG_MISS, k));
+        }
     }
     core.stats.keyspace_hits += hits;
     core.stats.keyspace_misses += misses;
+    let notes = crate::server::notify::logged_notes(events, &mut core.store);
+    drop(guard);
+    crate::server::notify::publish(rt, notes);
     step
 }
 

@@ -275,7 +275,12 @@ pub(crate) fn lookup<'c>(
 ) -> (&'c mut Out, Option<&'c mut Entry>) {
     let now = ctx.now_ms;
     let lru = ctx.lru;
-    let e = ctx.store.dbs[ctx.db].lookup(key, now);
+    let db = &mut ctx.store.dbs[ctx.db];
+    let e = if read {
+        db.lookup_read(key, now)
+    } else {
+        db.lookup(key, now)
+    };
     if read {
         if e.is_some() {
             ctx.hits += 1;

@@ -16,6 +16,7 @@ use super::util::{arg_i64, is, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::resp::Out;
 use crate::server::conn::Conn;
 use crate::server::mesh;
+use crate::server::notify::{self, Class, Events, Note};
 use crate::server::shard::ShardRt;
 use crate::server::shared::unix_ms;
 use crate::slot::key_slot;
@@ -166,7 +167,7 @@ fn lookup_ref(
     key: &[u8],
     field: Option<&[u8]>,
 ) -> Option<Vec<u8>> {
-    let Some(e) = db.lookup(key, now) else {
+    let Some(e) = db.lookup_read(key, now) else {
         stats.1 += 1;
         return None;
     };
@@ -205,7 +206,7 @@ fn load(
     let mut dontsort = o.dontsort;
     let mut alpha = o.alpha;
     let mut by = o.by.clone();
-    let entry = db.lookup(key, now);
+    let entry = db.lookup_read(key, now);
     if entry.is_some() {
         stats.0 += 1;
     } else {
@@ -436,23 +437,46 @@ fn stored_items(items: &[&[u8]], gets: usize, getvals: Vec<Option<Vec<u8>>>) -> 
 }
 
 /// Writes the SORT ... STORE result at `dst` (deleting it when empty);
-/// returns the dirty count.
+/// returns the dirty count and the event to signal, as Redis's
+/// sortCommandGeneric: `sortstore` (a list event) for a stored list,
+/// `del` when an empty result deleted the destination.
 fn write_store(
     db: &mut Db,
     dst: &[u8],
     items: Vec<Vec<u8>>,
     lim: &crate::store::EncodingLimits,
     lru: u32,
-) -> u64 {
+) -> (u64, Option<(Class, &'static str)>) {
     let n = items.len() as u64;
     if n > 0 {
         db.set(dst, new_list(items, lim), lru);
-        n
+        (n, Some((Class::List, "sortstore")))
     } else if db.remove(dst).is_some() {
-        1
+        (1, Some((Class::Generic, "del")))
     } else {
-        0
+        (0, None)
     }
+}
+
+/// The keyspace notifications of a step of SORT on this shard: what the
+/// store logged (lazy expiries, misses, creations), then `event` on `key`
+/// in database `db`. Publish them once the core is released.
+fn step_notes(
+    events: Events,
+    store: &mut crate::store::Store,
+    db: usize,
+    event: Option<((Class, &'static str), &[u8])>,
+) -> Vec<Note> {
+    if events.is_off() {
+        return Vec::new();
+    }
+    let mut notes = notify::logged_notes(events, store);
+    if let Some(((class, name), key)) = event {
+        if events.wants(class) {
+            events.messages(db, name, key, &mut notes);
+        }
+    }
+    notes
 }
 
 // ---------------------------------------------------------------------------
@@ -523,12 +547,17 @@ async fn sort_generic(conn: &mut Conn, args: Vec<Vec<u8>>, readonly: bool) {
     let loaded = held
         .run(key_shard, move |rt| {
             let now = unix_ms();
-            let mut core = rt.core.borrow_mut();
-            let core = &mut *core;
+            let events = rt.settings().notify;
+            let mut guard = rt.core.borrow_mut();
+            let core = &mut *guard;
+            notify::prepare_log(events, &mut core.store);
             let mut stats = (0, 0);
             let r = load(&mut core.store.dbs[db], now, &mut stats, &key, &o2);
             core.stats.keyspace_hits += stats.0;
             core.stats.keyspace_misses += stats.1;
+            let notes = step_notes(events, &mut core.store, db, None);
+            drop(guard);
+            notify::publish(rt, notes);
             r
         })
         .await;
@@ -564,10 +593,18 @@ async fn sort_generic(conn: &mut Conn, args: Vec<Vec<u8>>, readonly: bool) {
             held.run(shard, move |rt| {
                 let lim = rt.settings().exec.encodings.clone();
                 let lru = rt.lru_clock();
+                let events = rt.settings().notify;
                 {
-                    let mut core = rt.core.borrow_mut();
-                    let core = &mut *core;
-                    core.dirty += write_store(&mut core.store.dbs[db], &dst, list, &lim, lru);
+                    let mut guard = rt.core.borrow_mut();
+                    let core = &mut *guard;
+                    notify::prepare_log(events, &mut core.store);
+                    let (dirty, event) =
+                        write_store(&mut core.store.dbs[db], &dst, list, &lim, lru);
+                    core.dirty += dirty;
+                    let notes =
+                        step_notes(events, &mut core.store, db, event.map(|e| (e, &dst[..])));
+                    drop(guard);
+                    notify::publish(rt, notes);
                 }
                 crate::server::blocking::serve_keys(rt, vec![dst]);
             })
@@ -606,8 +643,10 @@ async fn resolve_remote(
         let got: Vec<(usize, Option<Vec<u8>>)> = held
             .run(shard, move |rt| {
                 let now = unix_ms();
-                let mut core = rt.core.borrow_mut();
-                let core = &mut *core;
+                let events = rt.settings().notify;
+                let mut guard = rt.core.borrow_mut();
+                let core = &mut *guard;
+                notify::prepare_log(events, &mut core.store);
                 let mut stats = (0, 0);
                 let d = &mut core.store.dbs[db];
                 let r = reqs
@@ -616,6 +655,9 @@ async fn resolve_remote(
                     .collect();
                 core.stats.keyspace_hits += stats.0;
                 core.stats.keyspace_misses += stats.1;
+                let notes = step_notes(events, &mut core.store, db, None);
+                drop(guard);
+                notify::publish(rt, notes);
                 r
             })
             .await;
@@ -631,9 +673,12 @@ fn sort_local(rt: &Rc<ShardRt>, db: usize, resp3: bool, key: &[u8], o: &SortOpts
     let now = unix_ms();
     let lim = rt.settings().exec.encodings.clone();
     let lru = rt.lru_clock();
-    let mut core = rt.core.borrow_mut();
-    let core = &mut *core;
+    let events = rt.settings().notify;
+    let mut guard = rt.core.borrow_mut();
+    let core = &mut *guard;
+    notify::prepare_log(events, &mut core.store);
     let d = &mut core.store.dbs[db];
+    let mut event = None;
     let mut stats = (0, 0);
     let mut out = Out::new(resp3);
     match load(d, now, &mut stats, key, o) {
@@ -673,7 +718,9 @@ fn sort_local(rt: &Rc<ShardRt>, db: usize, resp3: bool, key: &[u8], o: &SortOpts
                         Some(dst) => {
                             let list = stored_items(&items, o.gets.len(), getvals);
                             let n = list.len();
-                            core.dirty += write_store(d, dst, list, &lim, lru);
+                            let (dirty, ev) = write_store(d, dst, list, &lim, lru);
+                            core.dirty += dirty;
+                            event = ev.map(|e| (e, &dst[..]));
                             out.int(n as i64);
                         }
                     }
@@ -683,6 +730,9 @@ fn sort_local(rt: &Rc<ShardRt>, db: usize, resp3: bool, key: &[u8], o: &SortOpts
     }
     core.stats.keyspace_hits += stats.0;
     core.stats.keyspace_misses += stats.1;
+    let notes = step_notes(events, &mut core.store, db, event);
+    drop(guard);
+    notify::publish(rt, notes);
     out.buf
 }
 

@@ -227,7 +227,7 @@ pub fn read_str<'c>(
 ) -> (Result<Option<&'c [u8]>, ()>, &'c mut Out) {
     let (now, lru) = (ctx.now_ms, ctx.lru);
     let out = &mut *ctx.out;
-    let found = match ctx.store.dbs[ctx.db].lookup(key, now) {
+    let found = match ctx.store.dbs[ctx.db].lookup_read(key, now) {
         None => {
             ctx.misses += 1;
             Ok(None)
@@ -573,7 +573,7 @@ fn mget(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.out.array(args.len() - 1);
     for key in &args[1..] {
         let (now, lru) = (ctx.now_ms, ctx.lru);
-        match ctx.store.dbs[ctx.db].lookup(key, now) {
+        match ctx.store.dbs[ctx.db].lookup_read(key, now) {
             None => {
                 ctx.misses += 1;
                 ctx.out.null();

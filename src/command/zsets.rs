@@ -683,7 +683,7 @@ macro_rules! zset_read {
     ($ctx:ident, $key:expr, $missing:expr) => {{
         let now = $ctx.now_ms;
         let lru = $ctx.lru;
-        match $ctx.store.dbs[$ctx.db].lookup($key, now) {
+        match $ctx.store.dbs[$ctx.db].lookup_read($key, now) {
             None => {
                 $ctx.misses += 1;
                 $missing;

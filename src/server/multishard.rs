@@ -138,13 +138,19 @@ pub async fn atomic_held(
     let by_shard = keys_by_shard(rt, spec, argv);
     // Gather every involved key, in every database, into a scratch keyspace.
     let mut scratch = Store::new(rt.settings().databases, 1);
+    // Keys found expired while gathering: their `expired` events come
+    // first, as the command's own lookups would have signalled them.
+    let mut notes = Vec::new();
     for (&shard, keys) in &by_shard {
         let keys = keys.clone();
-        let states: Vec<(Vec<u8>, KeyState)> = held
+        let (states, expired): (Vec<(Vec<u8>, KeyState)>, _) = held
             .run(shard, move |rt| {
                 let now = super::shared::unix_ms();
+                let events = rt.settings().notify;
                 let mut core = rt.core.borrow_mut();
-                keys.into_iter()
+                super::notify::prepare_log(events, &mut core.store);
+                let states = keys
+                    .into_iter()
                     .map(|key| {
                         let mut state = Vec::new();
                         for (dbi, db) in core.store.dbs.iter_mut().enumerate() {
@@ -155,9 +161,11 @@ pub async fn atomic_held(
                         }
                         (key, state)
                     })
-                    .collect()
+                    .collect();
+                (states, super::notify::logged_notes(events, &mut core.store))
             })
             .await;
+        notes.extend(expired);
         for (key, state) in states {
             for (dbi, entry, exp) in state {
                 scratch.dbs[dbi].set_with_expire(&key, entry.value, exp, entry.lru);
@@ -195,7 +203,8 @@ pub async fn atomic_held(
             unreachable!()
         };
         h(&mut ctx, argv);
-        super::notify::publish(rt, ctx.take_notes());
+        notes.extend(ctx.take_notes());
+        super::notify::publish(rt, std::mem::take(&mut notes));
         dirty = ctx.dirty;
         // Logged here, while every involved shard is held: the record
         // lands between those shards' earlier and later writes.
@@ -260,6 +269,11 @@ pub async fn atomic_held(
                         core.store.dbs[dbi].set_with_expire(&key, entry.value, exp, entry.lru);
                     }
                     written.push(key);
+                }
+                // Putting the keys back is no creation: drop the `new`s
+                // it logged (the command's own events are published).
+                for db in core.store.dbs.iter_mut() {
+                    db.key_log.clear();
                 }
                 drop(core);
                 // WATCHers and tracking clients of the keys it may have

@@ -28,6 +28,8 @@ pub enum Class {
     Stream,
     Module,
     New,
+    /// `m`: read lookups that miss (`keymiss`); not part of `A`.
+    KeyMiss,
 }
 
 impl Class {
@@ -38,7 +40,7 @@ impl Class {
 
 const KEYSPACE: u16 = 1 << 12;
 const KEYEVENT: u16 = 1 << 13;
-const KEY_MISS: u16 = 1 << 14;
+const KEY_MISS: u16 = Class::KeyMiss.bit();
 
 /// The enabled classes and channels, from the canonical config text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -99,8 +101,9 @@ impl Events {
         self.0 & class.bit() != 0
     }
 
-    /// What the keyspace must log as it goes (lazy/active expiry and key
-    /// creation happen deep in the store, where no context is at hand).
+    /// What the keyspace must log as it goes (lazy/active expiry, key
+    /// creation and read misses happen deep in the store, where no context
+    /// is at hand).
     pub fn key_log(self) -> u8 {
         let mut m = 0;
         if self.wants(Class::Expired) {
@@ -108,6 +111,9 @@ impl Events {
         }
         if self.wants(Class::New) {
             m |= crate::store::LOG_NEW;
+        }
+        if self.wants(Class::KeyMiss) {
+            m |= crate::store::LOG_MISS;
         }
         m
     }
@@ -201,17 +207,42 @@ pub fn publish(rt: &ShardRt, notes: Vec<Note>) {
     }
 }
 
-/// The `expired` events the store logged (active expiry).
-pub fn expired_notes(events: Events, store: &mut crate::store::Store) -> Vec<Note> {
-    let mut out = Vec::new();
+/// The event of a `key_log` entry.
+pub fn logged_event(kind: u8) -> (Class, &'static str) {
+    match kind {
+        crate::store::LOG_NEW => (Class::New, "new"),
+        crate::store::LOG_MISS => (Class::KeyMiss, "keymiss"),
+        _ => (Class::Expired, "expired"),
+    }
+}
+
+/// Appends the events the store logged (`expired`, `new`, `keymiss`), in
+/// order, to `out`, emptying the logs.
+pub fn drain_logged(events: Events, store: &mut crate::store::Store, out: &mut Vec<Note>) {
     for (i, db) in store.dbs.iter_mut().enumerate() {
         for (kind, key) in db.key_log.drain(..) {
-            if kind == crate::store::LOG_EXPIRED {
-                events.messages(i, "expired", &key, &mut out);
+            let (class, event) = logged_event(kind);
+            if events.wants(class) {
+                events.messages(i, event, &key, out);
             }
         }
     }
+}
+
+/// The events the store logged, outside any command context (active
+/// expiry; the shard-side steps of commands that run on a connection,
+/// such as SORT and the gathering of a multi-shard command).
+pub fn logged_notes(events: Events, store: &mut crate::store::Store) -> Vec<Note> {
+    let mut out = Vec::new();
+    drain_logged(events, store, &mut out);
     out
+}
+
+/// Sets the store's key logs for `events`, dropping anything logged
+/// outside a command (as `ShardRt::exec` does), for code that looks keys
+/// up outside a command context.
+pub fn prepare_log(events: Events, store: &mut crate::store::Store) {
+    store.set_key_log(events.key_log());
 }
 
 fn job(batch: Batch) -> Job {
@@ -232,6 +263,10 @@ mod tests {
         assert!(Events::parse("A").is_off());
         let e = Events::parse("AKE");
         assert!(e.wants(Class::List) && e.wants(Class::Expired) && !e.wants(Class::New));
+        assert!(!e.wants(Class::KeyMiss));
+        let e = Events::parse("AKEm");
+        assert!(e.wants(Class::KeyMiss) && e.key_log() & crate::store::LOG_MISS != 0);
+        assert!(Events::parse("m").is_off());
         let e = Events::parse("lK");
         assert!(e.wants(Class::List) && !e.wants(Class::Generic));
         let mut out = Vec::new();

@@ -446,7 +446,7 @@ impl ShardRt {
                     }
                 }
             }
-            let notes = super::notify::expired_notes(events, &mut core.store);
+            let notes = super::notify::logged_notes(events, &mut core.store);
             let expired = if tracking {
                 core.store.take_expired_log()
             } else {

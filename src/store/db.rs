@@ -47,9 +47,9 @@ pub struct Db {
     expires_count: usize,
     /// Keys removed because their TTL passed (lazily or actively).
     pub expired_keys: u64,
-    /// Which key events to log in `key_log` ([`LOG_EXPIRED`], [`LOG_NEW`]):
-    /// expiry and creation happen here, below any command context, and
-    /// keyspace notifications need them in order.
+    /// Which key events to log in `key_log` ([`LOG_EXPIRED`], [`LOG_NEW`],
+    /// [`LOG_MISS`]): expiry, creation and read misses happen here, below
+    /// any command context, and keyspace notifications need them in order.
     pub log_mask: u8,
     pub key_log: Vec<(u8, Vec<u8>)>,
     /// Log expired keys in `expired_log` for client-side caching
@@ -61,6 +61,8 @@ pub struct Db {
 /// `key_log` entry kinds.
 pub const LOG_EXPIRED: u8 = 1;
 pub const LOG_NEW: u8 = 2;
+/// A read lookup that missed (`keymiss`, Redis's `lookupKeyRead`).
+pub const LOG_MISS: u8 = 4;
 
 /// Outcome of looking a key up.
 pub enum Lookup<'a> {
@@ -157,6 +159,17 @@ impl Db {
             return None;
         }
         self.slots[i].keys.get_mut(key)
+    }
+
+    /// [`Db::lookup`] for a read (Redis's `lookupKeyRead`): a miss is also
+    /// logged as a `keymiss` when [`LOG_MISS`] is on.
+    #[inline]
+    pub fn lookup_read(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        if self.log_mask & LOG_MISS != 0 && self.lookup(key, now_ms).is_none() {
+            self.key_log.push((LOG_MISS, key.to_vec()));
+            return None;
+        }
+        self.lookup(key, now_ms)
     }
 
     /// Looks up without deleting an expired key (it is still reported

@@ -12,7 +12,7 @@ pub mod value;
 pub mod zset;
 
 pub use bytes::SmallBytes;
-pub use db::{Db, Map, SeededState, Set as HashSet, SlotTable, LOG_EXPIRED, LOG_NEW};
+pub use db::{Db, Map, SeededState, Set as HashSet, SlotTable, LOG_EXPIRED, LOG_MISS, LOG_NEW};
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;

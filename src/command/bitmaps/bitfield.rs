@@ -1,7 +1,7 @@
 //! BITFIELD and BITFIELD_RO: integers of 1 to 64 bits at any bit offset.
 
 use super::super::util::{arg_i64, NOT_INTEGER, SYNTAX};
-use super::super::Ctx;
+use super::super::{Class, Ctx};
 use super::{bit_offset, opt, read_str, with_bit_string};
 use crate::resp::Out;
 
@@ -139,7 +139,12 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], readonly_cmd: bool) {
         out.array(ops.len());
         ops.iter().filter(|op| apply(buf, op, grown, out)).count()
     });
-    ctx.dirty += changes.unwrap_or(0) as u64;
+    let changes = changes.unwrap_or(0);
+    if changes > 0 {
+        // One event per command, as Redis's bitfieldGeneric.
+        ctx.dirty += changes as u64;
+        ctx.notify(Class::String, "setbit", args[1]);
+    }
 }
 
 /// Runs one subcommand on `buf`, replying its result; true if it changed
