@@ -40,17 +40,40 @@ pub static COMMANDS: &[CommandSpec] = &[
         group: "generic",
         since: "2.6.0",
         summary: "Create a key using the provided serialized value, previously obtained using DUMP.",
-        complexity: "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
+        complexity: RESTORE_COMPLEXITY,
+        ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "restore-asking",
+        arity: -4,
+        flags: Flags::WRITE.with(Flags::DENYOOM).with(Flags::ASKING),
+        acl: Acl::KEYSPACE
+            .with_bits(Acl::WRITE)
+            .with_bits(Acl::SLOW)
+            .with_bits(Acl::DANGEROUS),
+        keys: &[KeySpec::single(1, &["OW", "UPDATE"])],
+        handler: Handler::Shard(restore),
+        group: "server",
+        since: "3.0.0",
+        summary: "An internal command for migrating keys in a cluster",
+        complexity: RESTORE_COMPLEXITY,
         ..CommandSpec::DEFAULT
     },
 ];
 
-/// DUMP key: the payload, or nil for a missing key.
-fn dump(ctx: &mut Ctx, args: &[&[u8]]) {
-    let opts = EncodeOpts {
+const RESTORE_COMPLEXITY: &str = "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).";
+
+/// The encoding options of a DUMP payload; MIGRATE sends the same one.
+pub fn payload_opts(ctx: &Ctx) -> EncodeOpts {
+    EncodeOpts {
         compress: true,
         list_fill: ctx.limits.encodings.list_max_listpack_size,
-    };
+    }
+}
+
+/// DUMP key: the payload, or nil for a missing key.
+fn dump(ctx: &mut Ctx, args: &[&[u8]]) {
+    let opts = payload_opts(ctx);
     match ctx.lookup_read(args[1]) {
         Some(e) => {
             let p = payload::create(&e.value, &opts);
@@ -109,7 +132,9 @@ fn parse_opts(args: &[&[u8]]) -> Result<RestoreOpts, &'static str> {
     Ok(o)
 }
 
-/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]
+/// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f];
+/// also RESTORE-ASKING (the same command, flagged `asking` so that a
+/// cluster node importing the slot accepts it: MIGRATE's form).
 fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
     let key = args[1];
     let o = match parse_opts(args) {

@@ -519,7 +519,7 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
                 "pubsubshard_channels" => 0,
                 "latest_fork_usec" => 0,
                 "total_forks" => 0,
-                "migrate_cached_sockets" => 0,
+                "migrate_cached_sockets" => crate::command::migrate_conn::cached(),
                 "slave_expires_tracked_keys" => 0,
                 "active_defrag_hits" => 0,
                 "active_defrag_misses" => 0,

@@ -24,6 +24,8 @@ pub mod info;
 pub mod keys;
 pub mod ldouble;
 pub mod lists;
+pub mod migrate;
+pub mod migrate_conn;
 pub mod object;
 pub mod pubsub;
 pub mod save;
@@ -238,6 +240,7 @@ impl Table {
             blocking::COMMANDS,
             sort::COMMANDS,
             dump::COMMANDS,
+            migrate::COMMANDS,
             save::COMMANDS,
             aof::COMMANDS,
             transactions::COMMANDS,

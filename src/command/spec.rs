@@ -277,6 +277,14 @@ impl CommandSpec {
         keep: impl Fn(&KeySpec) -> bool,
     ) {
         out.clear();
+        if self.flags.has(Flags::MOVABLEKEYS) && self.name == "migrate" {
+            // Redis finds MIGRATE's keys with a function (`migrateGetKeys`):
+            // the key specs are marked incomplete.
+            if self.keys.first().is_some_and(&keep) {
+                super::migrate::key_indexes(argv, out);
+            }
+            return;
+        }
         let argc = argv.len() as i32;
         for ks in self.keys.iter().filter(|ks| keep(ks)) {
             let begin = match ks.begin {

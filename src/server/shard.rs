@@ -100,6 +100,16 @@ pub struct Core {
     pub dirty: u64,
 }
 
+/// What [`ShardRt::exec_with`] runs: the spec and command line that
+/// stand for the step (its keys, write flag and AOF record), the
+/// database, and whether it counts as a command in the statistics.
+pub struct ExecRun<'a> {
+    pub spec: &'static CommandSpec,
+    pub argv: &'a [&'a [u8]],
+    pub db: usize,
+    pub count: bool,
+}
+
 pub struct ShardRt {
     pub id: usize,
     pub nshards: usize,
@@ -260,6 +270,35 @@ impl ShardRt {
         let Handler::Shard(handler) = spec.handler else {
             unreachable!("{} is not a shard command", spec.name)
         };
+        let run = ExecRun {
+            spec,
+            argv,
+            db,
+            count: true,
+        };
+        self.exec_with(run, out, clock, settings, |ctx| handler(ctx, argv));
+    }
+
+    /// `exec` for a step of a connection-level command (MIGRATE's dump
+    /// and delete): `f` runs with a `Ctx` and gets every side effect a
+    /// command gets (AOF record of `run.argv` when it changed keys,
+    /// notifications, WATCH, tracking, blocked clients), while command
+    /// statistics are left to the connection-level command when
+    /// `run.count` is false. The caller has passed the gate (or holds it).
+    pub fn exec_with<R>(
+        &self,
+        run: ExecRun<'_>,
+        out: &mut Out,
+        clock: &mut ExecClock,
+        settings: &Settings,
+        f: impl FnOnce(&mut Ctx) -> R,
+    ) -> R {
+        let ExecRun {
+            spec,
+            argv,
+            db,
+            count,
+        } = run;
         // BGSAVE: a write first snapshots its keys' slots (persist/bgsave).
         crate::persist::bgsave::before_write(self, spec, argv);
         let err_mark = out.buf.len();
@@ -287,7 +326,7 @@ impl ShardRt {
             events,
             notes: Vec::new(),
         };
-        handler(&mut ctx, argv);
+        let result = f(&mut ctx);
         let notes = ctx.take_notes();
         let (dirty, hits, misses) = (ctx.dirty, ctx.hits, ctx.misses);
         if dirty > 0 && ctx.propagating && spec.is_write() {
@@ -297,15 +336,17 @@ impl ShardRt {
         let stats = &mut core.stats;
         stats.keyspace_hits += hits;
         stats.keyspace_misses += misses;
-        stats.commands += 1;
-        let st = stats.cmd.entry(spec.name).or_default();
-        st.calls += 1;
-        let now = Instant::now();
-        st.usec += now.duration_since(clock.last).as_micros() as u64;
-        clock.last = now;
-        if out.buf.get(err_mark) == Some(&b'-') {
-            st.failed += 1;
-            record_error(stats, &out.buf[err_mark..]);
+        if count {
+            stats.commands += 1;
+            let st = stats.cmd.entry(spec.name).or_default();
+            st.calls += 1;
+            let now = Instant::now();
+            st.usec += now.duration_since(clock.last).as_micros() as u64;
+            clock.last = now;
+            if out.buf.get(err_mark) == Some(&b'-') {
+                st.failed += 1;
+                record_error(stats, &out.buf[err_mark..]);
+            }
         }
         let expired = if tracking {
             core.store.take_expired_log()
@@ -318,6 +359,7 @@ impl ShardRt {
         // WATCH: mark the watchers of the keys it changed.
         super::transaction::after_exec(self, spec, argv, db, dirty);
         super::blocking::after_write(self, spec, argv);
+        result
     }
 
     /// Client-side caching after a command: invalidate the keys it

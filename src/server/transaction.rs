@@ -216,7 +216,7 @@ fn conn_ok_in_exec(name: &str) -> bool {
 /// Connection-level commands EXEC runs itself while holding every shard
 /// (their usual handlers would wait for the held shards).
 fn global_in_exec(name: &str) -> bool {
-    matches!(name, "dbsize" | "flushdb" | "flushall")
+    matches!(name, "dbsize" | "flushdb" | "flushall" | "migrate")
 }
 
 /// Blocking commands: queued, and run without blocking by EXEC.
@@ -572,6 +572,8 @@ async fn held(
                     conn.out.ok();
                 } else if blocking(q.spec) {
                     crate::command::blocking::run_in_exec(conn, &held, q.args).await;
+                } else if q.spec.name == "migrate" {
+                    crate::command::migrate::run_in_exec(conn, &held, &q.args).await;
                 } else if global_in_exec(q.spec.name) {
                     run_global(conn, &held, q.spec.name, &q.args).await;
                 } else {
