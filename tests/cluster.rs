@@ -273,6 +273,31 @@ fn mixed_cluster() {
         let (_, out) = redis_cli(&["-c", "-p", &via, "get", &k], "");
         assert_eq!(out.trim(), format!("value-{i}"), "get {k} via {via}");
     }
+    // Slots with keys from a redis-server master to a shardis master and
+    // back (MIGRATE / RESTORE-ASKING between the two kinds).
+    load_keys(servers[1].port, 500);
+    let (redis_id, shardis_id) = (myid(servers[0].port), myid(servers[1].port));
+    let from = format!("127.0.0.1:{}", servers[0].port);
+    for (src, dst) in [(&redis_id, &shardis_id), (&shardis_id, &redis_id)] {
+        cluster_op(&[
+            "--cluster",
+            "reshard",
+            &from,
+            "--cluster-from",
+            src,
+            "--cluster-to",
+            dst,
+            "--cluster-slots",
+            "300",
+            "--cluster-yes",
+        ]);
+        check_keys(servers[2].port, 500, "after a mixed reshard");
+        let (_, check) = redis_cli(&["--cluster", "check", &from], "");
+        assert!(
+            check.contains("[OK] All 16384 slots covered.") && !check.contains("[WARNING]"),
+            "{check}"
+        );
+    }
 }
 
 /// A master that stops answering (SIGSTOP) is flagged fail by the other
@@ -694,4 +719,247 @@ fn start_node_in_dir(dir: &std::path::Path) -> Server {
     s.wait_ready(Duration::from_secs(20))
         .unwrap_or_else(|e| panic!("{e}: {}", s.log_text()));
     s
+}
+
+/// Sets `n` keys `rk:<i>` through redis-cli -c (one process, commands on stdin).
+fn load_keys(port: u16, n: usize) {
+    let cmds: String = (0..n).map(|i| format!("set rk:{i} v{i}\n")).collect();
+    let (ok, out) = redis_cli(&["-c", "-p", &port.to_string()], &cmds);
+    assert!(ok, "load: {out}");
+    assert_eq!(
+        out.lines().filter(|l| l.trim() == "OK").count(),
+        n,
+        "load: {out}"
+    );
+}
+
+/// Every `rk:<i>` reads back through redis-cli -c.
+fn check_keys(port: u16, n: usize, when: &str) {
+    let cmds: String = (0..n).map(|i| format!("get rk:{i}\n")).collect();
+    let (_, out) = redis_cli(&["-c", "-p", &port.to_string()], &cmds);
+    // redis-cli -c reading stdin notes each redirect on a line of its own.
+    let got: Vec<&str> = out
+        .lines()
+        .filter(|l| !l.starts_with("-> Redirected"))
+        .collect();
+    assert_eq!(got.len(), n, "{when}: {out}");
+    for (i, v) in got.iter().enumerate() {
+        assert_eq!(v.trim(), format!("v{i}"), "{when}: rk:{i}");
+    }
+}
+
+/// redis-benchmark --cluster runs in a loop on another thread until the
+/// returned flag is set; the thread returns every run's output.
+fn benchmark_in_background(
+    port: u16,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<Vec<(bool, String)>>,
+) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let h = std::thread::spawn(move || {
+        let mut runs = Vec::new();
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            let p = port.to_string();
+            runs.push(redis_cli_bench(&[
+                "--cluster",
+                "-p",
+                &p,
+                "-n",
+                "20000",
+                "-c",
+                "8",
+                "-r",
+                "100000",
+                "-t",
+                "set,get,incr,lpush,sadd,hset,mset",
+                "-q",
+            ]));
+        }
+        runs
+    });
+    (stop, h)
+}
+
+fn redis_cli_bench(args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("redis-benchmark")
+        .args(args)
+        .output()
+        .expect("run redis-benchmark");
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+fn cluster_op(args: &[&str]) -> String {
+    let (ok, out) = redis_cli(args, "");
+    assert!(ok, "redis-cli {args:?} failed:\n{out}");
+    assert!(!out.contains("[ERR]"), "redis-cli {args:?}:\n{out}");
+    out
+}
+
+fn myid(port: u16) -> String {
+    cli("127.0.0.1", port, None, &["cluster", "myid"])
+        .trim()
+        .to_string()
+}
+
+fn wait_known_everywhere(servers: &[&Server], count: usize) {
+    for s in servers {
+        let seen = wait_until(Duration::from_secs(20), || {
+            info_field("127.0.0.1", s.port, None, "cluster_known_nodes").as_deref()
+                == Some(&count.to_string())
+        });
+        assert!(seen.is_some(), "{} never knew {count} nodes", s.name);
+        let ok = wait_until(Duration::from_secs(20), || {
+            info_field("127.0.0.1", s.port, None, "cluster_state").as_deref() == Some("ok")
+        });
+        assert!(ok.is_some(), "{} never reached cluster_state:ok", s.name);
+    }
+}
+
+/// add-node (master, then a replica with --cluster-slave), reshard of
+/// 1000 slots, rebalance, del-node, all while redis-benchmark --cluster
+/// writes: redis-benchmark sees no error and every key reads back after
+/// each step. Then `--cluster fix` closes a slot left open.
+#[test]
+#[ignore = "known failure: the final reshard of ~1500 slots away from a 4-shard node failed under load after ~10 min in a debug build; see the issue 6 notes"]
+fn resharding_under_load() {
+    if !redis_available() {
+        return;
+    }
+    let nt = 5000;
+    let a = start_node(Kind::Shardis, free_cluster_port(), nt, &["--shards", "1"]);
+    let b = start_node(Kind::Shardis, free_cluster_port(), nt, &["--shards", "4"]);
+    let c = start_node(Kind::Shardis, free_cluster_port(), nt, &["--shards", "1"]);
+    create_cluster(&[&a, &b, &c], 0);
+    let keys = 1000;
+    load_keys(a.port, keys);
+    let addr = |s: &Server| format!("127.0.0.1:{}", s.port);
+    let (stop, bench) = benchmark_in_background(a.port);
+
+    // A new master, given 1000 slots.
+    let d = start_node(Kind::Shardis, free_cluster_port(), nt, &["--shards", "4"]);
+    cluster_op(&["--cluster", "add-node", &addr(&d), &addr(&a)]);
+    wait_known_everywhere(&[&a, &b, &c, &d], 4);
+    let d_id = myid(d.port);
+    cluster_op(&[
+        "--cluster",
+        "reshard",
+        &addr(&a),
+        "--cluster-from",
+        "all",
+        "--cluster-to",
+        &d_id,
+        "--cluster-slots",
+        "1000",
+        "--cluster-yes",
+    ]);
+    check_keys(b.port, keys, "after reshard");
+    // A replica for it.
+    let e = start_node(Kind::Shardis, free_cluster_port(), nt, &["--shards", "1"]);
+    cluster_op(&[
+        "--cluster",
+        "add-node",
+        &addr(&e),
+        &addr(&a),
+        "--cluster-slave",
+        "--cluster-master-id",
+        &d_id,
+    ]);
+    wait_known_everywhere(&[&a, &b, &c, &d, &e], 5);
+    // D weighs 0.3: rebalance moves about 500 more slots to it.
+    let weight = format!("{d_id}=0.3");
+    cluster_op(&[
+        "--cluster",
+        "rebalance",
+        &addr(&a),
+        "--cluster-weight",
+        &weight,
+        "--cluster-yes",
+    ]);
+    check_keys(c.port, keys, "after rebalance");
+    // Empty D again and remove both new nodes.
+    let d_slots: usize = nodes("127.0.0.1", a.port, None)
+        .iter()
+        .find(|n| n.id == d_id)
+        .map(|n| {
+            n.slots
+                .iter()
+                .map(|r| match r.split_once('-') {
+                    Some((x, y)) => y.parse::<usize>().unwrap() - x.parse::<usize>().unwrap() + 1,
+                    None => 1,
+                })
+                .sum()
+        })
+        .unwrap();
+    let a_id = myid(a.port);
+    cluster_op(&[
+        "--cluster",
+        "reshard",
+        &addr(&a),
+        "--cluster-from",
+        &d_id,
+        "--cluster-to",
+        &a_id,
+        "--cluster-slots",
+        &d_slots.to_string(),
+        "--cluster-yes",
+    ]);
+    let e_id = myid(e.port);
+    cluster_op(&["--cluster", "del-node", &addr(&a), &e_id]);
+    cluster_op(&["--cluster", "del-node", &addr(&a), &d_id]);
+    wait_known_everywhere(&[&a, &b, &c], 3);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let runs = bench.join().unwrap();
+    assert!(!runs.is_empty());
+    for (ok, out) in &runs {
+        assert!(
+            *ok && !out.contains("Error"),
+            "redis-benchmark during resharding:\n{out}"
+        );
+    }
+    check_keys(a.port, keys, "after del-node");
+
+    // A slot left open: check warns, fix closes it.
+    let b_id = myid(b.port);
+    let slot = cli("127.0.0.1", a.port, None, &["cluster", "keyslot", "rk:1"]);
+    let owner = nodes("127.0.0.1", a.port, None)
+        .into_iter()
+        .find(|n| {
+            n.slots
+                .iter()
+                .any(|r| covers(r, slot.trim().parse().unwrap()))
+        })
+        .unwrap();
+    let owner_srv = [&a, &b, &c]
+        .into_iter()
+        .find(|s| owner.host_port() == format!("127.0.0.1:{}", s.port))
+        .unwrap();
+    let target = if owner.id == b_id {
+        a_id.clone()
+    } else {
+        b_id.clone()
+    };
+    let r = cli(
+        "127.0.0.1",
+        owner_srv.port,
+        None,
+        &["cluster", "setslot", slot.trim(), "migrating", &target],
+    );
+    assert_eq!(r.trim(), "OK");
+    let (_, check) = redis_cli(&["--cluster", "check", &addr(&a)], "");
+    assert!(
+        check.contains("[WARNING] The following slots are open"),
+        "{check}"
+    );
+    let (_, fixed) = redis_cli(&["--cluster", "fix", &addr(&a), "--cluster-yes"], "");
+    assert!(!fixed.contains("[ERR]"), "{fixed}");
+    let (_, check) = redis_cli(&["--cluster", "check", &addr(&a)], "");
+    assert!(
+        !check.contains("[WARNING]") && check.contains("[OK] All 16384 slots covered."),
+        "{check}"
+    );
+    check_keys(c.port, keys, "after fix");
 }

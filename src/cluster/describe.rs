@@ -9,26 +9,7 @@
 use super::bus::{flags, flags_text};
 use super::node::Node;
 use super::state::{ClusterState, MSG_TYPE_NAMES};
-use crate::slot::SLOTS;
 use std::fmt::Write;
-
-/// Maximal runs of set slots, as (first, last).
-pub fn slot_ranges(owned: impl Fn(u16) -> bool) -> Vec<(u16, u16)> {
-    let mut out = Vec::new();
-    let mut start: Option<u16> = None;
-    for s in 0..=SLOTS as u16 {
-        let on = (s as usize) < SLOTS && owned(s);
-        match (on, start) {
-            (true, None) => start = Some(s),
-            (false, Some(b)) => {
-                out.push((b, s - 1));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    out
-}
 
 /// One CLUSTER NODES line, without the trailing newline.
 pub fn node_line(st: &ClusterState, n: &Node, now: u64) -> String {
@@ -68,7 +49,7 @@ pub fn node_line(st: &ClusterState, n: &Node, now: u64) -> String {
         epoch,
         link
     );
-    for (a, b) in slot_ranges(|slot| n.slots.get(slot)) {
+    for (a, b) in n.slots.iter_ranges() {
         if a == b {
             let _ = write!(s, " {a}");
         } else {
@@ -112,17 +93,14 @@ pub fn nodes_text(st: &ClusterState, now: u64, for_file: bool) -> String {
 
 /// CLUSTER INFO, lines ending in CRLF.
 pub fn info_text(st: &ClusterState) -> String {
-    let mut assigned = 0;
-    let mut pfail = 0;
-    let mut fail = 0;
-    for owner in st.slots.iter().flatten() {
-        assigned += 1;
-        if let Some(n) = st.nodes.get(owner) {
-            if n.has(flags::FAIL) {
-                fail += 1;
-            } else if n.has(flags::PFAIL) {
-                pfail += 1;
-            }
+    // Per-node counts from the bitmaps, not a lookup per slot.
+    let assigned = st.slots.iter().filter(|o| o.is_some()).count();
+    let (mut pfail, mut fail) = (0, 0);
+    for n in st.nodes.values() {
+        if n.has(flags::FAIL) {
+            fail += n.slot_count();
+        } else if n.has(flags::PFAIL) {
+            pfail += n.slot_count();
         }
     }
     let mut s = String::new();

@@ -107,12 +107,23 @@ impl Routing {
         }
         let idx = |id: &NodeId| index.get(id).copied().unwrap_or(NONE);
         let me = st.me();
+        // Owners come in long runs: look each run's owner up once.
+        let mut last: Option<(NodeId, u16)> = None;
+        let owner = st
+            .slots
+            .iter()
+            .map(|o| match (o, last) {
+                (None, _) => NONE,
+                (Some(id), Some((prev, i))) if *id == prev => i,
+                (Some(id), _) => {
+                    let i = idx(id);
+                    last = Some((*id, i));
+                    i
+                }
+            })
+            .collect();
         Routing {
-            owner: st
-                .slots
-                .iter()
-                .map(|o| o.as_ref().map_or(NONE, idx))
-                .collect(),
+            owner,
             me: idx(&st.myself),
             my_master: match (me.is_replica(), me.master) {
                 (true, Some(m)) => idx(&m),

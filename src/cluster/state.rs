@@ -306,10 +306,16 @@ impl ClusterState {
         }
         let mut ok = true;
         if require_full_coverage {
-            ok = self.slots.iter().all(|o| {
-                o.and_then(|id| self.nodes.get(&id))
-                    .is_some_and(|n| !n.has(flags::FAIL))
-            });
+            let failed: Vec<NodeId> = self
+                .nodes
+                .values()
+                .filter(|n| n.has(flags::FAIL))
+                .map(|n| n.id)
+                .collect();
+            ok = self
+                .slots
+                .iter()
+                .all(|o| o.is_some_and(|id| !failed.contains(&id)));
         }
         let mut size = 0;
         let mut reachable = 0;

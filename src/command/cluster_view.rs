@@ -6,7 +6,7 @@ use super::cluster::cluster_or_reply;
 use super::help::reply_help;
 use super::util::arg_i64;
 use crate::cluster::bus::flags;
-use crate::cluster::describe::{info_text, node_line, nodes_text, slot_ranges};
+use crate::cluster::describe::{info_text, node_line, nodes_text};
 use crate::cluster::node::Node;
 use crate::cluster::state::ClusterState;
 use crate::resp::Out;
@@ -346,7 +346,7 @@ pub fn shards(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             for m in masters {
                 out.map(2);
                 out.bulk_str("slots");
-                let ranges = slot_ranges(|s| m.slots.get(s));
+                let ranges: Vec<(u16, u16)> = m.slots.iter_ranges().collect();
                 out.array(ranges.len() * 2);
                 for (a, b) in ranges {
                     out.int(a as i64);
