@@ -51,12 +51,7 @@ struct Bus {
 
 impl Bus {
     fn random(&self) -> u64 {
-        let mut x = self.rng.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng.set(x);
-        x.wrapping_mul(0x2545F4914F6CDD1D)
+        crate::server::shared::xorshift(&self.rng)
     }
 
     fn encode(&self, msg: &Message) -> Vec<u8> {

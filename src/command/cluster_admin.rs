@@ -114,10 +114,8 @@ fn slots_command(
                 }
             }
         }
-        match c.with(|st| assign(st, &ranges, del)) {
-            Ok(()) => conn.out.ok(),
-            Err(e) => conn.out.error(&e),
-        }
+        let r = c.with(|st| assign(st, &ranges, del));
+        reply_ok_or(conn, r);
     })
 }
 
@@ -202,10 +200,7 @@ pub fn set_config_epoch(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'
             st.touch();
             Ok(())
         });
-        match r {
-            Ok(()) => conn.out.ok(),
-            Err(e) => conn.out.error(&e),
-        }
+        reply_ok_or(conn, r);
     })
 }
 
@@ -289,6 +284,14 @@ pub fn start_handshake(st: &mut ClusterState, ip: &str, port: u16, cport: u16) {
     st.add_node(n);
 }
 
+/// `+OK`, or the error the change was refused with.
+fn reply_ok_or(conn: &mut Conn, r: Result<(), String>) {
+    match r {
+        Ok(()) => conn.out.ok(),
+        Err(e) => conn.out.error(&e),
+    }
+}
+
 fn unknown_node(id: &[u8]) -> String {
     format!("ERR Unknown node {}", text(id))
 }
@@ -315,10 +318,7 @@ pub fn forget(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             st.need_save(SaveNeed::Save);
             Ok(())
         });
-        match r {
-            Ok(()) => conn.out.ok(),
-            Err(e) => conn.out.error(&e),
-        }
+        reply_ok_or(conn, r);
     })
 }
 
@@ -346,10 +346,7 @@ pub fn replicate(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> 
             st.set_my_master(id);
             Ok(())
         });
-        match r {
-            Ok(()) => conn.out.ok(),
-            Err(e) => conn.out.error(&e),
-        }
+        reply_ok_or(conn, r);
     })
 }
 
@@ -449,9 +446,6 @@ pub fn setslot(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             st.touch();
             Ok(())
         });
-        match r {
-            Ok(()) => conn.out.ok(),
-            Err(e) => conn.out.error(&e),
-        }
+        reply_ok_or(conn, r);
     })
 }

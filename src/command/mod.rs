@@ -206,14 +206,7 @@ pub fn shard_random() -> u64 {
             (t ^ ((&local as *const u8 as u64) << 17)) | 1
         });
     }
-    RNG.with(|r| {
-        let mut x = r.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        r.set(x);
-        x.wrapping_mul(0x2545F4914F6CDD1D)
-    })
+    RNG.with(crate::server::shared::xorshift)
 }
 
 /// All commands, by lower-case name.

@@ -215,13 +215,7 @@ impl ShardRt {
     }
 
     pub fn random(&self) -> u64 {
-        // xorshift64*: good enough for sampling, not for secrets.
-        let mut x = self.rng.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng.set(x);
-        x.wrapping_mul(0x2545F4914F6CDD1D)
+        super::shared::xorshift(&self.rng)
     }
 
     /// The shard that owns `slot`.
