@@ -15,6 +15,7 @@ pub mod command;
 pub mod config;
 pub mod glob;
 pub mod persist;
+pub mod repl;
 pub mod resp;
 pub mod server;
 pub mod slot;

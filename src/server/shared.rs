@@ -31,6 +31,8 @@ pub struct Shared {
     pub aof: Arc<crate::persist::aof::Aof>,
     /// Cluster mode's state (`cluster-enabled yes`), else None.
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
+    /// Replication: this node's history id and offset, both roles.
+    pub repl: crate::repl::Repl,
 }
 
 impl Shared {
@@ -62,6 +64,7 @@ impl Shared {
             pinned,
             aof: Arc::new(crate::persist::aof::Aof::new()),
             cluster,
+            repl: crate::repl::Repl::default(),
         }
     }
 
