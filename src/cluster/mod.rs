@@ -14,6 +14,7 @@ pub mod control;
 pub mod describe;
 pub mod failure;
 pub mod gossip;
+pub mod links;
 pub mod node;
 pub mod nodes_conf;
 pub mod pubsub_link;
@@ -40,6 +41,8 @@ pub struct ClusterSettings {
     pub port: u16,
     pub bus_port: u16,
     pub allow_replica_migration: bool,
+    /// `cluster-link-sendbuf-limit` in bytes (0: none).
+    pub link_sendbuf_limit: usize,
 }
 
 impl ClusterSettings {
@@ -66,6 +69,7 @@ impl ClusterSettings {
             port,
             bus_port,
             allow_replica_migration: c.get_bool("cluster-allow-replica-migration"),
+            link_sendbuf_limit: c.get_i64("cluster-link-sendbuf-limit").max(0) as usize,
         }
     }
 
@@ -89,6 +93,8 @@ pub struct Cluster {
     /// it from their cron.
     slot_flush: Mutex<Vec<u16>>,
     slot_flush_pending: std::sync::atomic::AtomicBool,
+    /// The bus links, for CLUSTER LINKS and the send-buffer limit.
+    pub links: links::Links,
 }
 
 impl Cluster {
@@ -125,6 +131,7 @@ impl Cluster {
             routing: Mutex::new(Arc::new(routing)),
             slot_flush: Mutex::new(Vec::new()),
             slot_flush_pending: Default::default(),
+            links: Default::default(),
         })
     }
 

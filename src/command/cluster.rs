@@ -168,6 +168,19 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "3.0.0",
         "Returns the hash slot of the specified key"
     ),
+    CommandSpec {
+        complexity: "O(N) where N is the total number of Cluster nodes",
+        ..sub!(
+            "cluster|links",
+            2,
+            Flags::STALE,
+            Acl::SLOW,
+            view::links,
+            "7.0.0",
+            "Returns a list of all TCP links to and from peer nodes in cluster",
+            NONDET
+        )
+    },
     sub!(
         "cluster|meet",
         -4,

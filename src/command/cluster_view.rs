@@ -15,6 +15,7 @@ use crate::server::mesh;
 use crate::server::shared::unix_ms;
 use crate::slot::{key_slot, SLOTS};
 use futures::future::LocalBoxFuture;
+use std::fmt::Write;
 
 pub fn help(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
@@ -88,8 +89,44 @@ pub fn info(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         let Some(c) = cluster_or_reply(conn) else {
             return;
         };
-        let text = c.read(info_text);
+        let mut text = c.read(info_text);
+        let _ = writeln!(
+            text,
+            "total_cluster_links_buffer_limit_exceeded:{}\r",
+            c.links.limit_exceeded()
+        );
         conn.out.verbatim(text.as_bytes());
+    })
+}
+
+/// CLUSTER LINKS: per link, a map of direction, node, create-time,
+/// events, send-buffer-allocated and send-buffer-used (a flat array of
+/// those twelve in RESP2), as 7.0 replies.
+pub fn links(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(async move {
+        let Some(c) = cluster_or_reply(conn) else {
+            return;
+        };
+        let links = c.read(|st| {
+            c.links
+                .describe(|id| st.nodes.contains_key(id) && *id != st.myself)
+        });
+        conn.out.array(links.len());
+        for l in links {
+            conn.out.map(6);
+            conn.out.bulk_str("direction");
+            conn.out.bulk_str(if l.inbound { "from" } else { "to" });
+            conn.out.bulk_str("node");
+            conn.out.bulk(&l.node.0);
+            conn.out.bulk_str("create-time");
+            conn.out.int(l.created_ms as i64);
+            conn.out.bulk_str("events");
+            conn.out.bulk_str(if l.queued > 0 { "rw" } else { "r" });
+            conn.out.bulk_str("send-buffer-allocated");
+            conn.out.int(l.queued as i64);
+            conn.out.bulk_str("send-buffer-used");
+            conn.out.int(l.queued as i64);
+        }
     })
 }
 

@@ -138,6 +138,12 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 if changed.contains(&"loglevel") {
                     crate::server::log::set_level(&loglevel);
                 }
+                if let Some(cluster) = &conn.rt.shared.cluster {
+                    if changed.iter().any(|d| d.starts_with("cluster-")) {
+                        let config = conn.rt.shared.config.read().unwrap();
+                        cluster.reload_settings(&config);
+                    }
+                }
                 if let Err(e) = crate::persist::aof::apply_config(&conn.rt, &changed) {
                     crate::warning!("{e}");
                     return conn.out.error(&format!("ERR {e}"));

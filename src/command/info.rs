@@ -360,7 +360,7 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
             s.push_str("# Clients\r\n");
             field!(s,
                 "connected_clients" => shared.connected_clients.load(Ordering::Relaxed),
-                "cluster_connections" => 0,
+                "cluster_connections" => shared.cluster.as_ref().map_or(0, |c| c.links.count()),
                 "maxclients" => maxclients,
                 "client_recent_max_input_buffer" => f.max_qbuf,
                 "client_recent_max_output_buffer" => 0,
@@ -422,7 +422,7 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
                 "mem_total_replication_buffers" => 0,
                 "mem_clients_slaves" => 0,
                 "mem_clients_normal" => 0,
-                "mem_cluster_links" => 0,
+                "mem_cluster_links" => shared.cluster.as_ref().map_or(0, |c| c.links.queued_bytes()),
                 "mem_aof_buffer" => 0,
                 "mem_allocator" => "libc",
                 "active_defrag_running" => 0,

@@ -73,6 +73,15 @@ pub static DIRECTIVES: &[Directive] = &[
     d!("cluster-allow-reads-when-down", Kind::Bool, "no", true),
     d!("cluster-allow-replica-migration", Kind::Bool, "yes", true),
     d!(
+        "cluster-link-sendbuf-limit",
+        Kind::Memory {
+            min: 0,
+            max: LONG_MAX
+        },
+        "0",
+        true
+    ),
+    d!(
         "cluster-announce-bus-port",
         Kind::Int { min: 0, max: 65535 },
         "0",
@@ -361,7 +370,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     Directive { name: "busy-reply-threshold", aliases: &["lua-time-limit"], kind: Kind::Int { min: 0, max: LONG_MAX }, default: "5000", mutable: true },
     d!("client-output-buffer-limit", Kind::Special(special::client_output_buffer_limit), "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", true),
     d!("cluster-announce-tls-port", Kind::Int { min: 0, max: 65535 }, "0", true),
-    d!("cluster-link-sendbuf-limit", Kind::Memory { min: 0, max: LONG_MAX }, "0", true),
     d!("cluster-migration-barrier", Kind::Int { min: 0, max: INT_MAX }, "1", true),
     Directive { name: "cluster-replica-no-failover", aliases: &["cluster-slave-no-failover"], kind: Kind::Bool, default: "no", mutable: true },
     Directive { name: "cluster-replica-validity-factor", aliases: &["cluster-slave-validity-factor"], kind: Kind::Int { min: 0, max: INT_MAX }, default: "10", mutable: true },

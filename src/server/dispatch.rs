@@ -81,7 +81,15 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
     let mut plans = Vec::with_capacity(cmds.len());
     let mut keys = Vec::new();
     let mut tracker = redirect::Tracker::new(conn);
+    // Read before planning: a change after it makes the executing shard
+    // decide again (redirect::recheck).
+    let version = conn.rt.shared.cluster.as_ref().map(|c| c.routing_version());
+    let mut planned = Vec::with_capacity(cmds.len());
     for i in 0..cmds.len() {
+        planned.push(version.map(|version| redirect::Planned {
+            version,
+            flags: tracker.flags,
+        }));
         let p = plan(conn, cmds.get(i), &mut keys, tracker.flags);
         let (name, refused) = (p.name(), matches!(p, Plan::Refused(..)));
         if name == "exec" {
@@ -135,7 +143,7 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         }
         if i > start {
             let group: Vec<&[&[u8]]> = cmds.range(start, i).collect();
-            run_group(conn, &group, &plans[start..i]).await;
+            run_group(conn, &group, &plans[start..i], &planned[start..i]).await;
         }
         if i < cmds.len() {
             match &plans[i] {
@@ -229,7 +237,12 @@ fn plan(
 }
 
 /// Runs a group of refused and single-shard commands.
-async fn run_group(conn: &mut Conn, cmds: &[&[&[u8]]], plans: &[Plan]) {
+async fn run_group(
+    conn: &mut Conn,
+    cmds: &[&[&[u8]]],
+    plans: &[Plan],
+    planned: &[Option<redirect::Planned>],
+) {
     let rt = conn.rt.clone();
     let local = rt.id;
     // Who runs each command (CLIENT CACHING applies to the next one).
@@ -249,12 +262,13 @@ async fn run_group(conn: &mut Conn, cmds: &[&[&[u8]]], plans: &[Plan]) {
         rt.wait_gate().await;
         let mut clock = rt.clock();
         let settings = conn.settings.clone();
-        for ((argv, p), caller) in cmds.iter().zip(plans).zip(&callers) {
+        for (((argv, p), caller), planned) in cmds.iter().zip(plans).zip(&callers).zip(planned) {
             match p {
                 Plan::Refused(name, msg) => refuse(conn, name, msg),
                 Plan::OnShard(spec, _) => {
                     rt.set_caller(*caller);
-                    rt.exec(spec, argv, conn.db, &mut conn.out, &mut clock, &settings)
+                    let (db, out) = (conn.db, &mut conn.out);
+                    exec_planned(&rt, spec, argv, db, out, &mut clock, &settings, *planned);
                 }
                 Plan::Alone(_) | Plan::OpenSlot(..) => unreachable!(),
             }
@@ -264,12 +278,12 @@ async fn run_group(conn: &mut Conn, cmds: &[&[&[u8]]], plans: &[Plan]) {
 
     // Pack the commands for each remote shard into one message.
     let mut batches: Vec<Option<RemoteBatch>> = (0..rt.nshards).map(|_| None).collect();
-    for ((argv, p), caller) in cmds.iter().zip(plans).zip(&callers) {
+    for (((argv, p), caller), planned) in cmds.iter().zip(plans).zip(&callers).zip(planned) {
         if let Plan::OnShard(spec, s) = p {
             if *s != local {
                 batches[*s]
                     .get_or_insert_with(RemoteBatch::default)
-                    .push(spec, argv, *caller);
+                    .push(spec, argv, *caller, *planned);
             }
         }
     }
@@ -294,11 +308,12 @@ async fn run_group(conn: &mut Conn, cmds: &[&[&[u8]]], plans: &[Plan]) {
     let mut local_ends = Vec::new();
     let mut clock = rt2.clock();
     let settings = conn.settings.clone();
-    for ((argv, p), caller) in cmds.iter().zip(plans).zip(&callers) {
+    for (((argv, p), caller), planned) in cmds.iter().zip(plans).zip(&callers).zip(planned) {
         match p {
             Plan::OnShard(spec, s) if *s == local => {
                 rt2.set_caller(*caller);
-                rt2.exec(spec, argv, db, &mut local_out, &mut clock, &settings);
+                let out = &mut local_out;
+                exec_planned(&rt2, spec, argv, db, out, &mut clock, &settings, *planned);
                 local_ends.push(local_out.buf.len());
             }
             _ => {}
@@ -364,16 +379,29 @@ pub(super) async fn run_alone(conn: &mut Conn, spec: &'static CommandSpec, argv:
 pub struct RemoteBatch {
     data: Vec<u8>,
     arg_ends: Vec<usize>,
-    cmds: Vec<(&'static CommandSpec, usize, Caller)>,
+    cmds: Vec<(
+        &'static CommandSpec,
+        usize,
+        Caller,
+        Option<redirect::Planned>,
+    )>,
 }
 
 impl RemoteBatch {
-    pub fn push(&mut self, spec: &'static CommandSpec, argv: &[&[u8]], caller: Caller) {
+    /// `planned`: cluster mode's routing at planning, re-checked on the
+    /// target shard.
+    pub fn push(
+        &mut self,
+        spec: &'static CommandSpec,
+        argv: &[&[u8]],
+        caller: Caller,
+        planned: Option<redirect::Planned>,
+    ) {
         for a in argv {
             self.data.extend_from_slice(a);
             self.arg_ends.push(self.data.len());
         }
-        self.cmds.push((spec, argv.len(), caller));
+        self.cmds.push((spec, argv.len(), caller, planned));
     }
 
     /// Runs on the target shard: every command in order, each reply's end
@@ -386,7 +414,7 @@ impl RemoteBatch {
         let mut start = 0;
         let mut clock = rt.clock();
         let settings = rt.settings();
-        for (spec, argc, caller) in &self.cmds {
+        for (spec, argc, caller, planned) in &self.cmds {
             argv.clear();
             for _ in 0..*argc {
                 let end = self.arg_ends[arg];
@@ -395,9 +423,35 @@ impl RemoteBatch {
                 arg += 1;
             }
             rt.set_caller(*caller);
-            rt.exec(spec, &argv, db, &mut out, &mut clock, &settings);
+            exec_planned(
+                rt, spec, &argv, db, &mut out, &mut clock, &settings, *planned,
+            );
             ends.push(out.buf.len());
         }
         (out.buf, ends)
     }
+}
+
+/// Runs a planned shard command, unless the slot table changed since
+/// planning and the fresh decision is a redirect (redirect::recheck).
+#[allow(clippy::too_many_arguments)]
+fn exec_planned(
+    rt: &super::shard::ShardRt,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+    db: usize,
+    out: &mut Out,
+    clock: &mut super::shard::ExecClock,
+    settings: &super::shard::Settings,
+    planned: Option<redirect::Planned>,
+) {
+    if let Some(planned) = planned {
+        if let Err(e) = redirect::recheck(rt, spec, argv, db, planned, clock.now_ms) {
+            let start = out.buf.len();
+            out.error(&e);
+            rt.count_rejected(spec.name, &out.buf[start..]);
+            return;
+        }
+    }
+    rt.exec(spec, argv, db, out, clock, settings);
 }

@@ -58,7 +58,7 @@ async fn split(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]], merg
     let caller = super::tracking::caller(&conn.info, rt.id);
     let futs = parts.iter().map(|(&shard, (sub, _))| {
         let mut batch = RemoteBatch::default();
-        batch.push(spec, sub, caller);
+        batch.push(spec, sub, caller, None);
         let rt = rt.clone();
         async move { mesh::run_on(&rt, shard, move |rt| batch.run(rt, db, resp3).0).await }
     });

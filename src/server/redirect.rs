@@ -6,6 +6,7 @@
 
 use super::conn::Conn;
 use super::mesh;
+use super::shard::ShardRt;
 use crate::cluster::routing::{Asker, ClientFlags, OpenSlot, Route};
 use crate::command::{CommandSpec, Flags};
 use crate::resp::Out;
@@ -48,6 +49,16 @@ impl Tracker {
     }
 }
 
+fn asker(spec: &CommandSpec, flags: ClientFlags) -> Asker {
+    Asker {
+        asking: flags.asking,
+        readonly: flags.readonly,
+        write: spec.is_write(),
+        implies_asking: spec.flags.has(Flags::ASKING),
+        is_migrate: spec.name == "migrate",
+    }
+}
+
 /// The route for a request with key indexes `keys` (cluster mode).
 pub fn route(
     conn: &Conn,
@@ -59,15 +70,58 @@ pub fn route(
     if keys.is_empty() {
         return None;
     }
-    let who = Asker {
-        asking: flags.asking,
-        readonly: flags.readonly,
-        write: spec.is_write(),
-        implies_asking: spec.flags.has(Flags::ASKING),
-        is_migrate: spec.name == "migrate",
-    };
+    let who = asker(spec, flags);
     conn.rt
         .with_routing(|r| r.check(keys.iter().map(|&k| key_slot(argv[k])), who))
+}
+
+/// What a request was routed with: the slot table's version when its
+/// batch was planned, and the connection's flags at that request.
+#[derive(Clone, Copy)]
+pub struct Planned {
+    pub version: u64,
+    pub flags: ClientFlags,
+}
+
+/// On the shard about to run a planned command (cluster mode): if the
+/// slot table changed since planning, decide again here. A SETSLOT may
+/// have opened or given away the slot meanwhile (a cross-shard hop or the
+/// gate lies between the two), and a write let through then could create
+/// a key in a slot whose keys were just migrated away; deciding and
+/// running in one step on the owning shard is what Redis's single thread
+/// guarantees. Err is the redirect to answer instead.
+pub fn recheck(
+    rt: &ShardRt,
+    spec: &CommandSpec,
+    argv: &[&[u8]],
+    db: usize,
+    planned: Planned,
+    now_ms: u64,
+) -> Result<(), String> {
+    let Some(cluster) = rt.shared.cluster.as_ref() else {
+        return Ok(());
+    };
+    if cluster.routing_version() == planned.version {
+        return Ok(());
+    }
+    let mut idx = Vec::new();
+    spec.key_indexes(argv, &mut idx);
+    if idx.is_empty() {
+        return Ok(());
+    }
+    let who = asker(spec, planned.flags);
+    match rt.with_routing(|r| r.check(idx.iter().map(|&k| key_slot(argv[k])), who)) {
+        None | Some(Route::Local) => Ok(()),
+        Some(Route::Refuse(e)) => Err(e),
+        Some(Route::Open(open)) => {
+            let core = rt.core.borrow();
+            let existing = idx
+                .iter()
+                .filter(|&&i| core.store.dbs[db].peek(argv[i], now_ms).is_some())
+                .count();
+            open.decide(existing, idx.len())
+        }
+    }
 }
 
 /// Runs a shard command whose slot is open here: the owning shard counts
