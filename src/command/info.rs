@@ -12,13 +12,13 @@ use crate::server::blocking::{BLOCKED_CLIENTS, TIMEOUT_TABLE};
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::server::shard::CmdStat;
-use crate::server::shared::{random_hex, unix_ms, unix_us};
+use crate::server::shared::{unix_ms, unix_us};
 use crate::server::tracking;
 use futures::future::LocalBoxFuture;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "info",
@@ -273,12 +273,6 @@ fn uname() -> String {
 
 /// Highest used_memory reported so far.
 static PEAK: AtomicU64 = AtomicU64::new(0);
-
-/// The replication ID a master without replicas still has.
-fn replid() -> &'static str {
-    static ID: OnceLock<String> = OnceLock::new();
-    ID.get_or_init(|| random_hex(40))
-}
 
 /// Rates over the interval since the previous INFO: (ops/s, in kbps,
 /// out kbps). Redis samples every 100 ms; this is a coarser estimate.
@@ -543,14 +537,22 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
         }
         "replication" => {
             s.push_str("# Replication\r\n");
+            // A replica: role:slave and its master_* lines (repl/replica).
+            let mut slave_lines = String::new();
+            if crate::repl::replica::info_lines(shared, &mut slave_lines) {
+                s.push_str("role:slave\r\n");
+                s.push_str(&slave_lines);
+            } else {
+                s.push_str("role:master\r\n");
+            }
+            let id = shared.repl.identity.lock().unwrap().clone();
             field!(s,
-                "role" => "master",
                 "connected_slaves" => 0,
                 "master_failover_state" => "no-failover",
-                "master_replid" => replid(),
-                "master_replid2" => "0000000000000000000000000000000000000000",
-                "master_repl_offset" => 0,
-                "second_repl_offset" => -1,
+                "master_replid" => id.replid,
+                "master_replid2" => id.replid2,
+                "master_repl_offset" => id.offset,
+                "second_repl_offset" => id.second_offset,
                 "repl_backlog_active" => 0,
                 "repl_backlog_size" => backlog,
                 "repl_backlog_first_byte_offset" => 0,

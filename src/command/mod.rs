@@ -239,6 +239,7 @@ impl Table {
             transactions::COMMANDS,
             pubsub::COMMANDS,
             cluster::COMMANDS,
+            crate::repl::replica::COMMANDS,
             std::slice::from_ref(&cluster::CLUSTER),
         ];
         let mut by_name = HashMap::default();

@@ -341,6 +341,62 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     // Shardis's own: data shards (cores). 0 = the default for this host.
     d!("shards", Kind::Int { min: 0, max: 1024 }, "0", false),
+    // Replica side (repl/replica).
+    d!(
+        "repl-timeout",
+        Kind::Int {
+            min: 1,
+            max: INT_MAX
+        },
+        "60",
+        true
+    ),
+    Directive {
+        name: "replica-announce-ip",
+        aliases: &["slave-announce-ip"],
+        kind: Kind::Str,
+        default: "",
+        mutable: true,
+    },
+    Directive {
+        name: "replica-announce-port",
+        aliases: &["slave-announce-port"],
+        kind: Kind::Int { min: 0, max: 65535 },
+        default: "0",
+        mutable: true,
+    },
+    d!("replica-announced", Kind::Bool, "yes", true),
+    Directive {
+        name: "replica-priority",
+        aliases: &["slave-priority"],
+        kind: Kind::Int {
+            min: 0,
+            max: INT_MAX,
+        },
+        default: "100",
+        mutable: true,
+    },
+    Directive {
+        name: "replica-read-only",
+        aliases: &["slave-read-only"],
+        kind: Kind::Bool,
+        default: "yes",
+        mutable: true,
+    },
+    Directive {
+        name: "replica-serve-stale-data",
+        aliases: &["slave-serve-stale-data"],
+        kind: Kind::Bool,
+        default: "yes",
+        mutable: true,
+    },
+    Directive {
+        name: "replicaof",
+        aliases: &["slaveof"],
+        kind: Kind::Special(special::replicaof),
+        default: "",
+        mutable: false,
+    },
 ];
 
 /// Redis 7.0 directives Shardis does not implement yet, each with its
@@ -418,17 +474,9 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("repl-diskless-sync-delay", Kind::Int { min: 0, max: INT_MAX }, "5", true),
     d!("repl-diskless-sync-max-replicas", Kind::Int { min: 0, max: INT_MAX }, "0", true),
     Directive { name: "repl-ping-replica-period", aliases: &["repl-ping-slave-period"], kind: Kind::Int { min: 1, max: INT_MAX }, default: "10", mutable: true },
-    d!("repl-timeout", Kind::Int { min: 1, max: INT_MAX }, "60", true),
-    Directive { name: "replica-announce-ip", aliases: &["slave-announce-ip"], kind: Kind::Str, default: "", mutable: true },
-    Directive { name: "replica-announce-port", aliases: &["slave-announce-port"], kind: Kind::Int { min: 0, max: 65535 }, default: "0", mutable: true },
-    d!("replica-announced", Kind::Bool, "yes", true),
     d!("replica-ignore-disk-write-errors", Kind::Bool, "no", true),
     Directive { name: "replica-ignore-maxmemory", aliases: &["slave-ignore-maxmemory"], kind: Kind::Bool, default: "yes", mutable: true },
     Directive { name: "replica-lazy-flush", aliases: &["slave-lazy-flush"], kind: Kind::Bool, default: "no", mutable: true },
-    Directive { name: "replica-priority", aliases: &["slave-priority"], kind: Kind::Int { min: 0, max: INT_MAX }, default: "100", mutable: true },
-    Directive { name: "replica-read-only", aliases: &["slave-read-only"], kind: Kind::Bool, default: "yes", mutable: true },
-    Directive { name: "replica-serve-stale-data", aliases: &["slave-serve-stale-data"], kind: Kind::Bool, default: "yes", mutable: true },
-    Directive { name: "replicaof", aliases: &["slaveof"], kind: Kind::Special(special::replicaof), default: "", mutable: false },
     d!("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no", true),
     d!("server_cpulist", Kind::Str, "", false),
     d!("set-proc-title", Kind::Bool, "yes", false),

@@ -171,6 +171,15 @@ pub fn memory_or_percent(args: &[String], _: &str) -> Result<String, String> {
 
 /// `replicaof <host> <port>` or `replicaof no one`.
 pub fn replicaof(args: &[String], _: &str) -> Result<String, String> {
+    // `--replicaof "host port"` on the command line arrives as one
+    // argument, which Redis splits like a config-file line.
+    let split: Vec<String>;
+    let args = if args.len() == 1 && args[0].contains(' ') {
+        split = args[0].split_whitespace().map(str::to_string).collect();
+        &split[..]
+    } else {
+        args
+    };
     match args {
         [] => Ok(String::new()),
         [a] if a.is_empty() => Ok(String::new()),

@@ -68,6 +68,8 @@ impl Default for ReplIdentity {
 #[derive(Default)]
 pub struct Repl {
     pub identity: Mutex<ReplIdentity>,
+    /// The replica side: who the master is, the link, offsets.
+    pub replica: replica::ReplicaState,
 }
 
 #[cfg(test)]

@@ -34,6 +34,9 @@ pub struct Conn {
     pub pubsub: super::pubsub::ConnPubsub,
     /// Cluster mode: ASKING (one-shot) and READONLY flags.
     pub cluster: crate::cluster::routing::ClientFlags,
+    /// The replica's master link (Redis's master client): may write on a
+    /// read-only replica, and its replies are dropped (repl/replica).
+    pub from_master: bool,
 }
 
 impl Conn {
@@ -101,6 +104,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         tx: Default::default(),
         pubsub,
         cluster: Default::default(),
+        from_master: false,
     };
 
     let mut buf: Vec<u8> = vec![0; READ_CHUNK];

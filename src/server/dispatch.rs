@@ -209,9 +209,24 @@ fn plan(
             }
         }
     }
-    // Persistence failing (MISCONF): writes, and PING as in Redis 7.0.
-    if spec.is_write() || spec.name == "ping" {
+    // Persistence failing (MISCONF): writes, and PING as in Redis 7.0;
+    // never for a replica's master link.
+    if !conn.from_master && (spec.is_write() || spec.name == "ping") {
         if let Some(err) = crate::persist::health::write_refusal(&conn.rt.shared) {
+            return Plan::Refused(spec.name, err);
+        }
+    }
+    // A replica: READONLY for writes, MASTERDOWN while the link is down
+    // (repl/replica).
+    if conn.rt.shared.repl.replica.is_replica() {
+        let settings = &conn.settings;
+        if let Some(err) = crate::repl::replica::refusal(
+            &conn.rt.shared,
+            spec,
+            conn.from_master,
+            settings.replica_read_only,
+            settings.replica_serve_stale,
+        ) {
             return Plan::Refused(spec.name, err);
         }
     }

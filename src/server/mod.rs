@@ -8,7 +8,7 @@ pub mod blocking;
 pub mod clients;
 pub mod conn;
 pub mod cpus;
-mod dispatch;
+pub(crate) mod dispatch;
 pub mod listen;
 pub mod log;
 pub mod mesh;
@@ -146,6 +146,8 @@ pub fn run(config: Config) -> Result<(), String> {
                 }
                 glommio::spawn_local(rt.clone().expire_cron()).detach();
                 if id == 0 {
+                    // The `replicaof` directive: follow that master.
+                    crate::repl::replica::start_from_config(&rt);
                     // `save` rules, BGSAVE SCHEDULE, the save before exit.
                     glommio::spawn_local(crate::persist::bgsave::rules::cron(rt.clone())).detach();
                     // auto-aof-rewrite-percentage / -min-size.

@@ -32,6 +32,9 @@ pub struct Settings {
     pub notify: super::notify::Events,
     /// `tracking-table-max-keys` (0: no limit).
     pub tracking_max_keys: usize,
+    /// `replica-read-only` and `replica-serve-stale-data`.
+    pub replica_read_only: bool,
+    pub replica_serve_stale: bool,
 }
 
 impl Settings {
@@ -56,6 +59,8 @@ impl Settings {
             databases: c.get_i64("databases") as usize,
             notify: super::notify::Events::parse(&c.get_str("notify-keyspace-events")),
             tracking_max_keys: c.get_i64("tracking-table-max-keys") as usize,
+            replica_read_only: c.get_bool("replica-read-only"),
+            replica_serve_stale: c.get_bool("replica-serve-stale-data"),
         }
     }
 }
@@ -305,11 +310,25 @@ impl ShardRt {
         }
         let tracking = self.tracking.active();
         core.store.set_track_expired(tracking);
+        // A replica (Redis 7.0): its master link sees no key as expired
+        // (it waits for the master's DEL; every TTL it receives is
+        // absolute), other clients see such keys missing but keep them.
+        let mut now_ms = clock.now_ms;
+        let replica = &self.shared.repl.replica;
+        if replica.is_replica() {
+            let from_master = self.caller.get().id == replica.master_client_id();
+            if from_master {
+                now_ms = 0;
+            }
+            core.store.set_keep_expired(!from_master);
+        } else {
+            core.store.set_keep_expired(false);
+        }
         let mut ctx = Ctx {
             store: &mut core.store,
             db,
             out,
-            now_ms: clock.now_ms,
+            now_ms,
             lru: clock.lru,
             limits: &settings.exec,
             dirty: 0,
@@ -458,6 +477,10 @@ impl ShardRt {
             let hz = self.settings().hz;
             glommio::timer::sleep(std::time::Duration::from_millis(1000 / hz)).await;
             self.wait_gate().await;
+            // A replica waits for its master's DEL (Redis 7.0).
+            if self.shared.repl.replica.is_replica() {
+                continue;
+            }
             let now = unix_ms();
             // As Redis's adaptive cycle: keep going while over 10% of the
             // keys checked had expired, for at most 25% of the period.

@@ -56,6 +56,9 @@ pub struct Db {
     /// invalidations (server/tracking.rs), independently of `key_log`.
     pub track_expired: bool,
     pub expired_log: Vec<Vec<u8>>,
+    /// A replica's normal clients (Redis 7.0): a key whose TTL passed is
+    /// reported missing but kept until the master's DEL (repl/replica).
+    pub keep_expired: bool,
 }
 
 /// `key_log` entry kinds.
@@ -73,6 +76,7 @@ pub enum Lookup<'a> {
 impl Db {
     pub fn new(nshards: usize) -> Db {
         Db {
+            keep_expired: false,
             slots: Vec::new(),
             nshards,
             key_count: 0,
@@ -145,6 +149,9 @@ impl Db {
         let t = self.slots.get_mut(i)?;
         // One table visit: most keys have no TTL and `expires` is empty.
         if !t.expires.is_empty() && t.expires.get(key).is_some_and(|&at| at <= now_ms) {
+            if self.keep_expired {
+                return None;
+            }
             t.expires.remove(key);
             t.keys.remove(key);
             self.key_count -= 1;
@@ -190,6 +197,7 @@ impl Db {
 
     /// Deletes `key` if its TTL has passed. Returns true if it did.
     pub fn expire_if_needed(&mut self, slot: u16, key: &[u8], now_ms: u64) -> bool {
+        let keep = self.keep_expired;
         let Some(t) = self.table_mut(slot) else {
             return false;
         };
@@ -197,6 +205,7 @@ impl Db {
             return false;
         }
         match t.expires.get(key) {
+            Some(&at) if at <= now_ms && keep => true,
             Some(&at) if at <= now_ms => {
                 t.expires.remove(key);
                 t.keys.remove(key);

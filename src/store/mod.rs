@@ -74,6 +74,17 @@ pub struct Store {
 }
 
 impl Store {
+    /// Sets [`Db::keep_expired`] on every database (a replica's normal
+    /// clients keep keys whose TTL passed; see repl/replica).
+    #[inline]
+    pub fn set_keep_expired(&mut self, keep: bool) {
+        if self.dbs.first().is_some_and(|d| d.keep_expired != keep) {
+            for db in &mut self.dbs {
+                db.keep_expired = keep;
+            }
+        }
+    }
+
     /// Turns the key logs of keyspace notifications on or off
     /// ([`Db::log_mask`]); what is already logged is dropped.
     pub fn set_key_log(&mut self, mask: u8) {

@@ -1,1 +1,424 @@
 //! The replica's side of replication: following a primary.
+//!
+//! - this file: the replica state every executor sees (who the master is,
+//!   the link's state, offsets), REPLICAOF / SLAVEOF / ROLE, and the
+//!   replica lines of INFO replication;
+//! - `link.rs`: the master link, one task on the executor that ran
+//!   REPLICAOF (or shard 0 for the `replicaof` directive): connect,
+//!   handshake, PSYNC, full sync, then the command stream applied as
+//!   Redis's "master client" through the normal routing;
+//! - `load.rs`: a received RDB parsed off the event loops, then installed
+//!   on each shard.
+
+mod link;
+mod load;
+
+use crate::command::spec::{Acl, CommandSpec, Flags, Handler};
+use crate::resp::Out;
+use crate::server::conn::Conn;
+use crate::server::shard::ShardRt;
+use crate::server::shared::{unix_ms, Shared};
+use futures::future::LocalBoxFuture;
+use std::fmt::Write as _;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Mutex;
+
+/// Redis's `repl_state`, reduced to what is visible (ROLE, INFO).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum LinkState {
+    /// Not a replica.
+    None = 0,
+    /// Must connect (waiting for the next attempt).
+    Connect = 1,
+    /// TCP connect in progress.
+    Connecting = 2,
+    /// PING / AUTH / REPLCONF / PSYNC exchange.
+    Handshake = 3,
+    /// Receiving the RDB.
+    Transfer = 4,
+    /// Streaming.
+    Connected = 5,
+}
+
+impl LinkState {
+    fn from_u8(v: u8) -> LinkState {
+        match v {
+            1 => LinkState::Connect,
+            2 => LinkState::Connecting,
+            3 => LinkState::Handshake,
+            4 => LinkState::Transfer,
+            5 => LinkState::Connected,
+            _ => LinkState::None,
+        }
+    }
+
+    /// The state ROLE shows.
+    fn role_name(self) -> &'static str {
+        match self {
+            LinkState::None => "none",
+            LinkState::Connect => "connect",
+            LinkState::Connecting => "connecting",
+            LinkState::Handshake => "handshake",
+            LinkState::Transfer => "sync",
+            LinkState::Connected => "connected",
+        }
+    }
+}
+
+/// What the replica side knows, behind one lock (read by INFO and ROLE,
+/// written by the link task).
+#[derive(Default, Debug)]
+pub struct Inner {
+    /// `masterhost` / `masterport`.
+    pub master: Option<(String, u16)>,
+    /// Bumped by every REPLICAOF: a link task whose generation is stale
+    /// stops.
+    pub generation: u64,
+    /// The master client exists (Redis's `server.master != NULL`).
+    pub linked: bool,
+    /// Processed and read offsets of the master client (or of the cached
+    /// master once the link broke).
+    pub reploff: i64,
+    pub read_reploff: i64,
+    /// The master to resume with PSYNC (replid, processed offset).
+    pub cached: Option<(String, i64)>,
+    /// The master client's selected db, kept for a partial resync.
+    pub cached_db: usize,
+    /// Last byte from the master (ms).
+    pub last_io_ms: u64,
+    /// When the link went down (ms; 0: never up).
+    pub down_since_ms: u64,
+    /// RDB transfer: total size (-1 for EOF-marked), bytes read, last I/O.
+    pub transfer_size: i64,
+    pub transfer_read: i64,
+    pub transfer_last_io_ms: u64,
+}
+
+/// The replica side's shared state (in `Shared::repl`).
+#[derive(Default)]
+pub struct ReplicaState {
+    /// Whether this node is a replica (`masterhost != NULL`): checked on
+    /// every write command, so kept out of the lock.
+    pub active: AtomicBool,
+    state: AtomicU8,
+    /// Client id of the current master link (0: none).
+    master_client: AtomicU64,
+    pub inner: Mutex<Inner>,
+}
+
+impl ReplicaState {
+    pub fn is_replica(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    pub fn link_state(&self) -> LinkState {
+        LinkState::from_u8(self.state.load(Ordering::Relaxed))
+    }
+
+    /// The master link's client id, to tell its commands apart.
+    #[inline]
+    pub fn master_client_id(&self) -> u64 {
+        self.master_client.load(Ordering::Relaxed)
+    }
+
+    fn set_state(&self, s: LinkState) {
+        self.state.store(s as u8, Ordering::Relaxed);
+    }
+}
+
+const READONLY_ERR: &str = "READONLY You can't write against a read only replica.";
+const MASTERDOWN_ERR: &str =
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
+
+/// Redis's `processCommand` checks for a replica, after MISCONF: a write
+/// from a normal client on a read-only replica, and commands without the
+/// `stale` flag while the link is down and stale data must not be served.
+pub fn refusal(
+    shared: &Shared,
+    spec: &CommandSpec,
+    from_master: bool,
+    read_only: bool,
+    serve_stale: bool,
+) -> Option<String> {
+    let st = &shared.repl.replica;
+    if from_master || !st.is_replica() {
+        return None;
+    }
+    if read_only && spec.is_write() {
+        return Some(READONLY_ERR.into());
+    }
+    if !serve_stale && st.link_state() != LinkState::Connected && !spec.flags.has(Flags::STALE) {
+        return Some(MASTERDOWN_ERR.into());
+    }
+    None
+}
+
+/// Makes this node a replica of `host:port` (Redis's
+/// `replicationSetMaster`) and starts the link on this executor.
+pub fn set_master(rt: &Rc<ShardRt>, host: String, port: u16) {
+    let shared = &rt.shared;
+    let st = &shared.repl.replica;
+    let generation = {
+        let mut inner = st.inner.lock().unwrap();
+        if !st.is_replica() {
+            // A master becoming a replica continues its own history
+            // (`replicationCacheMasterUsingMyself`).
+            let id = shared.repl.identity.lock().unwrap().clone();
+            inner.cached = Some((id.replid, id.offset));
+            inner.cached_db = 0;
+            inner.reploff = id.offset;
+            inner.read_reploff = id.offset;
+        }
+        set_config(shared, &[host.clone(), port.to_string()]);
+        inner.master = Some((host, port));
+        inner.generation += 1;
+        inner.linked = false;
+        inner.down_since_ms = 0;
+        st.set_state(LinkState::Connect);
+        st.active.store(true, Ordering::SeqCst);
+        inner.generation
+    };
+    glommio::spawn_local(link::run(rt.clone(), generation)).detach();
+}
+
+/// Keeps the `replicaof` directive in step with REPLICAOF, as CONFIG GET
+/// and CONFIG REWRITE show the current master in Redis.
+fn set_config(shared: &Shared, args: &[String]) {
+    if let Ok(mut c) = shared.config.write() {
+        let _ = c.set("replicaof", args);
+    }
+}
+
+/// The `replicaof` directive at start-up: no cached master, so the first
+/// PSYNC asks for `? -1`. Runs on shard 0 once it serves.
+pub fn start_from_config(rt: &Rc<ShardRt>) {
+    let value = rt.shared.read_config(|c| c.get_str("replicaof"));
+    let mut parts = value.split_whitespace();
+    let (Some(host), Some(port)) = (parts.next(), parts.next()) else {
+        return;
+    };
+    let Ok(port) = port.parse::<u16>() else {
+        return;
+    };
+    let st = &rt.shared.repl.replica;
+    let generation = {
+        let mut inner = st.inner.lock().unwrap();
+        inner.master = Some((host.to_string(), port));
+        inner.generation += 1;
+        inner.reploff = 1;
+        inner.read_reploff = 1;
+        st.set_state(LinkState::Connect);
+        st.active.store(true, Ordering::SeqCst);
+        inner.generation
+    };
+    crate::notice!("Connecting to MASTER {host}:{port}");
+    glommio::spawn_local(link::run(rt.clone(), generation)).detach();
+}
+
+/// REPLICAOF NO ONE (Redis's `replicationUnsetMaster`): the data stays,
+/// a new history starts and the old one is kept as replid2.
+pub fn unset_master(shared: &Shared) {
+    let st = &shared.repl.replica;
+    let mut inner = st.inner.lock().unwrap();
+    if !st.is_replica() {
+        return;
+    }
+    set_config(shared, &["no".into(), "one".into()]);
+    inner.generation += 1;
+    inner.master = None;
+    inner.linked = false;
+    inner.cached = None;
+    st.active.store(false, Ordering::SeqCst);
+    st.set_state(LinkState::None);
+    shared.repl.identity.lock().unwrap().shift();
+    crate::notice!("MASTER MODE enabled (user request from replicaof no one)");
+}
+
+/// REPLICAOF host port | NO ONE (also SLAVEOF).
+fn replicaof(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(async move {
+        let shared = conn.rt.shared.clone();
+        if shared.cluster.is_some() {
+            return conn.out.error("ERR REPLICAOF not allowed in cluster mode.");
+        }
+        if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
+            unset_master(&shared);
+            return conn.out.ok();
+        }
+        let port = std::str::from_utf8(&args[2])
+            .ok()
+            .and_then(|s| s.parse::<i64>().ok());
+        let Some(port) = port.filter(|p| (0..=65535).contains(p)) else {
+            return conn.out.error("ERR Invalid master port");
+        };
+        let host = String::from_utf8_lossy(&args[1]).into_owned();
+        let port = port as u16;
+        {
+            let inner = shared.repl.replica.inner.lock().unwrap();
+            if inner.master.as_ref() == Some(&(host.clone(), port)) {
+                drop(inner);
+                crate::notice!("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+                return conn.out.simple("OK Already connected to specified master");
+            }
+        }
+        crate::notice!("Connecting to MASTER {host}:{port}");
+        set_master(&conn.rt, host, port);
+        conn.out.ok();
+    })
+}
+
+/// ROLE for a replica; None when this node is a master (the primary side
+/// answers).
+pub fn role_reply(shared: &Shared, out: &mut Out) -> bool {
+    let st = &shared.repl.replica;
+    if !st.is_replica() {
+        return false;
+    }
+    let inner = st.inner.lock().unwrap();
+    let (host, port) = inner.master.clone().unwrap_or_default();
+    out.array(5);
+    out.bulk_str("slave");
+    out.bulk_str(&host);
+    out.int(port as i64);
+    out.bulk_str(st.link_state().role_name());
+    out.int(if inner.linked { inner.reploff } else { -1 });
+    true
+}
+
+/// ROLE: the replica form here; the master form until the primary side
+/// provides its own.
+fn role(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(async move {
+        let shared = conn.rt.shared.clone();
+        if role_reply(&shared, &mut conn.out) {
+            return;
+        }
+        let offset = shared.repl.identity.lock().unwrap().offset;
+        conn.out.array(3);
+        conn.out.bulk_str("master");
+        conn.out.int(offset);
+        conn.out.array(0);
+    })
+}
+
+/// The INFO replication lines of a replica from `master_host` up to
+/// `replica_announced` (Redis 7.0's order); false when this node is a
+/// master. `role:slave` and the lines from `connected_slaves` on are the
+/// caller's, shared with the master form.
+pub fn info_lines(shared: &Shared, s: &mut String) -> bool {
+    let st = &shared.repl.replica;
+    if !st.is_replica() {
+        return false;
+    }
+    let (priority, read_only, announced) = shared.read_config(|c| {
+        (
+            c.get_i64("replica-priority"),
+            c.get_bool("replica-read-only"),
+            c.get_bool("replica-announced"),
+        )
+    });
+    let inner = st.inner.lock().unwrap();
+    let state = st.link_state();
+    let now = unix_ms();
+    let secs = |ms: u64| (now.saturating_sub(ms) / 1000) as i64;
+    let (host, port) = inner.master.clone().unwrap_or_default();
+    let _ = write!(s, "master_host:{host}\r\nmaster_port:{port}\r\n");
+    let up = state == LinkState::Connected;
+    let _ = write!(
+        s,
+        "master_link_status:{}\r\n",
+        if up { "up" } else { "down" }
+    );
+    let last_io = if inner.linked {
+        secs(inner.last_io_ms)
+    } else {
+        -1
+    };
+    let _ = write!(s, "master_last_io_seconds_ago:{last_io}\r\n");
+    let syncing = state == LinkState::Transfer;
+    let _ = write!(s, "master_sync_in_progress:{}\r\n", syncing as i32);
+    let _ = write!(
+        s,
+        "slave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
+        inner.read_reploff, inner.reploff
+    );
+    if syncing {
+        let total = inner.transfer_size;
+        let read = inner.transfer_read;
+        let perc = if total > 0 {
+            read as f64 / total as f64 * 100.0
+        } else {
+            0.0
+        };
+        let _ = write!(
+            s,
+            "master_sync_total_bytes:{total}\r\nmaster_sync_read_bytes:{read}\r\nmaster_sync_left_bytes:{}\r\nmaster_sync_perc:{perc:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
+            total - read,
+            secs(inner.transfer_last_io_ms)
+        );
+    }
+    if !up {
+        let down = if inner.down_since_ms == 0 {
+            -1
+        } else {
+            secs(inner.down_since_ms)
+        };
+        let _ = write!(s, "master_link_down_since_seconds:{down}\r\n");
+    }
+    let _ = write!(
+        s,
+        "slave_priority:{priority}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
+        read_only as i32, announced as i32
+    );
+    true
+}
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "replicaof",
+        arity: 3,
+        flags: Flags::ADMIN
+            .with(Flags::NOSCRIPT)
+            .with(Flags::STALE)
+            .with(Flags::NO_ASYNC_LOADING),
+        acl: Acl::ADMIN.with_bits(Acl::SLOW).with_bits(Acl::DANGEROUS),
+        handler: Handler::Conn(replicaof),
+        group: "server",
+        since: "5.0.0",
+        summary: "Make the server a replica of another instance, or promote it as master.",
+        complexity: "O(1)",
+        ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "slaveof",
+        arity: 3,
+        flags: Flags::ADMIN
+            .with(Flags::NOSCRIPT)
+            .with(Flags::STALE)
+            .with(Flags::NO_ASYNC_LOADING),
+        acl: Acl::ADMIN.with_bits(Acl::SLOW).with_bits(Acl::DANGEROUS),
+        handler: Handler::Conn(replicaof),
+        group: "server",
+        since: "1.0.0",
+        summary: "Make the server a replica of another instance, or promote it as master.",
+        complexity: "O(1)",
+        ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "role",
+        arity: 1,
+        flags: Flags::NOSCRIPT
+            .with(Flags::LOADING)
+            .with(Flags::STALE)
+            .with(Flags::FAST),
+        acl: Acl::ADMIN.with_bits(Acl::FAST).with_bits(Acl::DANGEROUS),
+        handler: Handler::Conn(role),
+        group: "server",
+        since: "2.8.12",
+        summary: "Return the role of the instance in the context of replication",
+        complexity: "O(1)",
+        ..CommandSpec::DEFAULT
+    },
+];

@@ -1,0 +1,676 @@
+//! The master link (Redis's `connectWithMaster` / `syncWithMaster` /
+//! `readSyncBulkPayload` and the master client): one task per REPLICAOF,
+//! reconnecting every second until a newer REPLICAOF retires it.
+
+use super::{load, LinkState};
+use crate::repl::NO_REPLID;
+use crate::resp::{parse_command, Limits, Out, Parsed};
+use crate::server::clients::ClientInfo;
+use crate::server::conn::Conn;
+use crate::server::shard::ShardRt;
+use crate::server::shared::unix_ms;
+use futures::future::{select, Either};
+use futures::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// Runs the link of REPLICAOF number `generation` until it is replaced.
+pub async fn run(rt: Rc<ShardRt>, generation: u64) {
+    loop {
+        if !current(&rt, generation) {
+            return;
+        }
+        let result = attempt(&rt, generation).await;
+        if !current(&rt, generation) {
+            return;
+        }
+        link_lost(&rt, generation);
+        if let Err(e) = result {
+            crate::warning!("{e}");
+        }
+        // Redis retries from its once-a-second replication cron.
+        glommio::timer::sleep(SECOND).await;
+    }
+}
+
+fn current(rt: &ShardRt, generation: u64) -> bool {
+    rt.shared.repl.replica.inner.lock().unwrap().generation == generation
+}
+
+/// The link broke: the master client becomes the cached master, so the
+/// next attempt resumes with PSYNC.
+fn link_lost(rt: &ShardRt, generation: u64) {
+    let st = &rt.shared.repl.replica;
+    let mut inner = st.inner.lock().unwrap();
+    if inner.generation != generation {
+        return;
+    }
+    if inner.linked {
+        inner.linked = false;
+        let replid = rt.shared.repl.identity.lock().unwrap().replid.clone();
+        inner.cached = Some((replid, inner.reploff));
+        inner.down_since_ms = unix_ms();
+        crate::notice!("Connection with master lost.");
+    }
+    st.set_state(LinkState::Connect);
+}
+
+fn set_state(rt: &ShardRt, generation: u64, s: LinkState) -> Result<(), String> {
+    let st = &rt.shared.repl.replica;
+    let inner = st.inner.lock().unwrap();
+    if inner.generation != generation {
+        return Err("replication target changed".into());
+    }
+    st.set_state(s);
+    Ok(())
+}
+
+/// The socket to the master with a read buffer.
+struct Link {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    timeout: Duration,
+}
+
+impl Link {
+    /// Reads more bytes (waiting at most `wait`); Ok(None) on timeout.
+    async fn fill_within(&mut self, wait: Duration) -> Result<Option<usize>, String> {
+        if self.start > 0 && self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.end == self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else {
+                self.buf.resize(self.buf.len() * 2, 0);
+            }
+        }
+        let read = std::pin::pin!(self.stream.read(&mut self.buf[self.end..]));
+        let timer = std::pin::pin!(glommio::timer::sleep(wait));
+        match select(read, timer).await {
+            Either::Left((Ok(0), _)) => Err("MASTER closed the connection".into()),
+            Either::Left((Ok(n), _)) => {
+                self.end += n;
+                Ok(Some(n))
+            }
+            Either::Left((Err(e), _)) => Err(format!("Error reading from MASTER: {e}")),
+            Either::Right(_) => Ok(None),
+        }
+    }
+
+    async fn fill(&mut self) -> Result<usize, String> {
+        match self.fill_within(self.timeout).await? {
+            Some(n) => Ok(n),
+            None => Err("Timeout connecting to the MASTER...".into()),
+        }
+    }
+
+    /// One line without its `\r\n` (or `\n`).
+    async fn read_line(&mut self) -> Result<Vec<u8>, String> {
+        loop {
+            if let Some(i) = self.buf[self.start..self.end]
+                .iter()
+                .position(|&b| b == b'\n')
+            {
+                let mut line = self.buf[self.start..self.start + i].to_vec();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                self.start += i + 1;
+                return Ok(line);
+            }
+            self.fill().await?;
+        }
+    }
+
+    /// A reply line, skipping the newlines a master sends as keepalive.
+    async fn read_reply(&mut self) -> Result<Vec<u8>, String> {
+        loop {
+            let line = self.read_line().await?;
+            if !line.is_empty() {
+                return Ok(line);
+            }
+        }
+    }
+
+    async fn send(&mut self, args: &[&[u8]]) -> Result<(), String> {
+        let bytes = encode(args);
+        self.stream
+            .write_all(&bytes)
+            .await
+            .map_err(|e| format!("Error writing to MASTER: {e}"))
+    }
+}
+
+fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = Out::new(false);
+    out.array(args.len());
+    for a in args {
+        out.bulk(a);
+    }
+    out.buf
+}
+
+async fn send_ack(stream: &mut TcpStream, offset: i64) -> Result<(), String> {
+    let off = offset.to_string();
+    let bytes = encode(&[b"REPLCONF", b"ACK", off.as_bytes()]);
+    stream
+        .write_all(&bytes)
+        .await
+        .map_err(|e| format!("Error writing to MASTER: {e}"))
+}
+
+/// One connection to the master: handshake, sync, then the stream until
+/// it breaks (Err) or the replication target changes (Ok).
+async fn attempt(rt: &Rc<ShardRt>, generation: u64) -> Result<(), String> {
+    let shared = rt.shared.clone();
+    let st = &shared.repl.replica;
+    let Some((host, port)) = st.inner.lock().unwrap().master.clone() else {
+        return Ok(());
+    };
+    let (timeout, auth, user, my_port, announce_ip) = shared.read_config(|c| {
+        let announce = c.get_i64("replica-announce-port");
+        (
+            Duration::from_secs(c.get_i64("repl-timeout").max(1) as u64),
+            c.get_str("masterauth"),
+            c.get_str("masteruser"),
+            if announce > 0 {
+                announce
+            } else {
+                c.get_i64("port")
+            },
+            c.get_str("replica-announce-ip"),
+        )
+    });
+    set_state(rt, generation, LinkState::Connecting)?;
+    let addr = {
+        use std::net::ToSocketAddrs;
+        (host.as_str(), port)
+            .to_socket_addrs()
+            .map_err(|e| format!("Unable to connect to MASTER: {e}"))?
+            .next()
+            .ok_or_else(|| "Unable to connect to MASTER: no address".to_string())?
+    };
+    let stream = TcpStream::connect_timeout(addr, timeout)
+        .await
+        .map_err(|e| format!("Error condition on socket for SYNC: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    crate::notice!("MASTER <-> REPLICA sync started");
+    set_state(rt, generation, LinkState::Handshake)?;
+    let mut link = Link {
+        stream,
+        buf: vec![0; 16 * 1024],
+        start: 0,
+        end: 0,
+        timeout,
+    };
+
+    // PING: any +reply, or an authentication error (AUTH follows).
+    link.send(&[b"PING"]).await?;
+    let pong = link.read_reply().await?;
+    if pong.first() == Some(&b'-')
+        && !pong.starts_with(b"-NOAUTH")
+        && !pong.starts_with(b"-NOPERM")
+        && !pong.starts_with(b"-ERR operation not permitted")
+    {
+        return Err(format!(
+            "Error reply to PING from master: '{}'",
+            String::from_utf8_lossy(&pong[1..])
+        ));
+    }
+    crate::notice!("Master replied to PING, replication can continue...");
+
+    // AUTH and the REPLCONFs, pipelined.
+    let mut pipeline = Vec::new();
+    let with_auth = !auth.is_empty();
+    if with_auth {
+        if user.is_empty() {
+            pipeline.extend(encode(&[b"AUTH", auth.as_bytes()]));
+        } else {
+            pipeline.extend(encode(&[b"AUTH", user.as_bytes(), auth.as_bytes()]));
+        }
+    }
+    let port_str = my_port.to_string();
+    pipeline.extend(encode(&[
+        b"REPLCONF",
+        b"listening-port",
+        port_str.as_bytes(),
+    ]));
+    let with_ip = !announce_ip.is_empty();
+    if with_ip {
+        pipeline.extend(encode(&[
+            b"REPLCONF",
+            b"ip-address",
+            announce_ip.as_bytes(),
+        ]));
+    }
+    pipeline.extend(encode(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]));
+    link.stream
+        .write_all(&pipeline)
+        .await
+        .map_err(|e| format!("Error writing to MASTER: {e}"))?;
+    if with_auth {
+        let r = link.read_reply().await?;
+        if r.first() == Some(&b'-') {
+            return Err(format!(
+                "Unable to AUTH to MASTER: {}",
+                String::from_utf8_lossy(&r)
+            ));
+        }
+    }
+    // Errors to REPLCONF are not fatal (older masters).
+    link.read_reply().await?;
+    if with_ip {
+        link.read_reply().await?;
+    }
+    link.read_reply().await?;
+
+    // PSYNC: resume the cached master's history, or ask for everything.
+    let cached = st.inner.lock().unwrap().cached.clone();
+    let (psync_id, psync_off) = match &cached {
+        Some((id, off)) => (id.clone(), (off + 1).to_string()),
+        None => ("?".to_string(), "-1".to_string()),
+    };
+    link.send(&[b"PSYNC", psync_id.as_bytes(), psync_off.as_bytes()])
+        .await?;
+    let reply = link.read_reply().await?;
+    let db;
+    if let Some(rest) = reply.strip_prefix(b"+FULLRESYNC") {
+        let text = String::from_utf8_lossy(rest).into_owned();
+        let mut parts = text.split_whitespace();
+        let (Some(replid), Some(offset)) = (parts.next(), parts.next()) else {
+            return Err("Master replied with wrong +FULLRESYNC syntax.".into());
+        };
+        let offset: i64 = offset
+            .parse()
+            .map_err(|_| "Master replied with wrong +FULLRESYNC syntax.".to_string())?;
+        crate::notice!("Full resync from master: {replid}:{offset}");
+        db = full_sync(rt, generation, &mut link, replid, offset).await?;
+    } else if let Some(rest) = reply.strip_prefix(b"+CONTINUE") {
+        let Some((cached_id, cached_off)) = cached else {
+            return Err("Unexpected +CONTINUE without a cached master".into());
+        };
+        let new_id = String::from_utf8_lossy(rest).trim().to_string();
+        {
+            let mut id = shared.repl.identity.lock().unwrap();
+            if !new_id.is_empty() && new_id != cached_id {
+                // The master's history continues under a new id
+                // (failover): ours shifts the same way.
+                id.replid2 = std::mem::replace(&mut id.replid, new_id.clone());
+                id.second_offset = cached_off + 1;
+            } else if id.replid != cached_id {
+                id.replid = cached_id.clone();
+            }
+            id.offset = cached_off;
+        }
+        let mut inner = st.inner.lock().unwrap();
+        if inner.generation != generation {
+            return Ok(());
+        }
+        inner.linked = true;
+        inner.cached = None;
+        inner.reploff = cached_off;
+        inner.read_reploff = cached_off;
+        inner.last_io_ms = unix_ms();
+        st.set_state(LinkState::Connected);
+        db = inner.cached_db;
+        drop(inner);
+        crate::notice!("Successful partial resynchronization with master.");
+        crate::notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
+    } else {
+        return Err(format!(
+            "Unexpected reply to PSYNC from master: {}",
+            String::from_utf8_lossy(&reply)
+        ));
+    }
+    stream_loop(rt, generation, link, db).await
+}
+
+/// Receives the RDB (`$<len>` or `$EOF:<mark>` framing), replaces the
+/// dataset with it and takes the master's history as ours. Returns the
+/// db the stream starts in.
+async fn full_sync(
+    rt: &Rc<ShardRt>,
+    generation: u64,
+    link: &mut Link,
+    replid: &str,
+    offset: i64,
+) -> Result<usize, String> {
+    let st = &rt.shared.repl.replica;
+    set_state(rt, generation, LinkState::Transfer)?;
+    let header = link.read_reply().await?;
+    if header.first() == Some(&b'-') {
+        return Err(format!(
+            "MASTER aborted replication with an error: {}",
+            String::from_utf8_lossy(&header[1..])
+        ));
+    }
+    if header.first() != Some(&b'$') {
+        return Err(format!(
+            "Bad protocol from MASTER, the first byte is not '$' (we received '{}'), are you sure the host and port are right?",
+            String::from_utf8_lossy(&header)
+        ));
+    }
+    let progress = |read: usize, size: i64| {
+        let mut inner = st.inner.lock().unwrap();
+        inner.transfer_size = size;
+        inner.transfer_read = read as i64;
+        inner.transfer_last_io_ms = unix_ms();
+    };
+    let mut rdb = Vec::new();
+    if let Some(mark) = header.strip_prefix(b"$EOF:") {
+        let mark = mark.to_vec();
+        if mark.len() != 40 {
+            return Err("Bad EOF mark from MASTER".into());
+        }
+        crate::notice!(
+            "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk"
+        );
+        progress(0, -1);
+        loop {
+            rdb.extend_from_slice(&link.buf[link.start..link.end]);
+            link.start = link.end;
+            if rdb.len() >= mark.len() && rdb.ends_with(&mark) {
+                rdb.truncate(rdb.len() - mark.len());
+                break;
+            }
+            progress(rdb.len(), -1);
+            link.fill().await?;
+        }
+    } else {
+        let size: usize = std::str::from_utf8(&header[1..])
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or("Bad bulk length from MASTER")?;
+        crate::notice!("MASTER <-> REPLICA sync: receiving {size} bytes from master to disk");
+        rdb.reserve(size);
+        loop {
+            let take = (size - rdb.len()).min(link.end - link.start);
+            rdb.extend_from_slice(&link.buf[link.start..link.start + take]);
+            link.start += take;
+            progress(rdb.len(), size as i64);
+            if rdb.len() == size {
+                break;
+            }
+            link.fill().await?;
+        }
+    }
+    crate::notice!("MASTER <-> REPLICA sync: Flushing old data");
+    let parsed = load::parse(rt, rdb).await?;
+    if !current(rt, generation) {
+        return Err("replication target changed".into());
+    }
+    crate::notice!("MASTER <-> REPLICA sync: Loading DB in memory");
+    let db = parsed
+        .stats
+        .aux
+        .iter()
+        .find(|(k, _)| k == b"repl-stream-db")
+        .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<usize>().ok())
+        .unwrap_or(0);
+    load::install(rt, parsed.per_shard).await;
+    {
+        let mut id = rt.shared.repl.identity.lock().unwrap();
+        id.replid = replid.to_string();
+        id.replid2 = NO_REPLID.to_string();
+        id.offset = offset;
+        id.second_offset = -1;
+    }
+    {
+        let mut inner = st.inner.lock().unwrap();
+        inner.linked = true;
+        inner.cached = None;
+        inner.cached_db = db;
+        inner.reploff = offset;
+        inner.read_reploff = offset;
+        inner.last_io_ms = unix_ms();
+        st.set_state(LinkState::Connected);
+    }
+    crate::notice!("MASTER <-> REPLICA sync: Finished with success");
+    if rt.shared.aof.log.is_on() {
+        // The AOF starts over from the new dataset.
+        let _ = crate::persist::aof::rewrite::start(rt);
+    }
+    // The master starts the stream of an EOF-marked transfer on this ACK.
+    send_ack(&mut link.stream, offset).await?;
+    Ok(db)
+}
+
+/// The master client: a connection whose commands go through the normal
+/// routing, whose replies are dropped, and which may write on a
+/// read-only replica.
+fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
+    let shared = &rt.shared;
+    let now = unix_ms();
+    let info = Rc::new(ClientInfo {
+        id: shared.next_client_id.fetch_add(1, Ordering::Relaxed),
+        addr,
+        laddr: String::new(),
+        fd: -1,
+        created_ms: now,
+        last_interaction_ms: Cell::new(now),
+        name: Default::default(),
+        lib_name: Default::default(),
+        lib_ver: Default::default(),
+        db: Cell::new(db),
+        resp: Cell::new(2),
+        last_cmd: Cell::new("NULL"),
+        no_evict: Cell::new(false),
+        no_touch: Cell::new(false),
+        qbuf: Cell::new(0),
+        authenticated: Cell::new(true),
+        block: Default::default(),
+        multi: Cell::new(-1),
+        dirty_cas: Default::default(),
+        pubsub: Default::default(),
+        tracking: Default::default(),
+    });
+    shared
+        .repl
+        .replica
+        .master_client
+        .store(info.id, Ordering::Relaxed);
+    let pubsub = crate::server::pubsub::ConnPubsub::new(info.clone());
+    Conn {
+        rt: rt.clone(),
+        info,
+        db,
+        authenticated: true,
+        out: Out::new(false),
+        close: false,
+        settings: rt.settings(),
+        tx: Default::default(),
+        pubsub,
+        cluster: Default::default(),
+        from_master: true,
+    }
+}
+
+/// What one parsed request of the stream is.
+enum Kind {
+    /// An empty line or `*0`: counted, not run.
+    Empty,
+    /// REPLCONF from the master (GETACK answered, the rest ignored).
+    Replconf { getack: bool },
+    /// Anything else, run as the master client.
+    Run,
+}
+
+/// Applies the command stream until the link breaks or is retired.
+async fn stream_loop(
+    rt: &Rc<ShardRt>,
+    generation: u64,
+    mut link: Link,
+    db: usize,
+) -> Result<(), String> {
+    let st = &rt.shared.repl.replica;
+    let addr = link
+        .stream
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let mut conn = master_conn(rt, addr, db);
+    let limits = Limits {
+        max_bulk_len: usize::MAX,
+        authenticated: true,
+        ..Limits::default()
+    };
+    let mut offset = {
+        let mut inner = st.inner.lock().unwrap();
+        // What came right after the RDB was read already.
+        inner.read_reploff += (link.end - link.start) as i64;
+        inner.reploff
+    };
+    let mut last_ack = std::time::Instant::now();
+    let mut last_io = std::time::Instant::now();
+    // Bytes of a transaction still open: they count once EXEC arrives
+    // (as Redis, which advances the offset only outside MULTI).
+    let mut open_multi_bytes = 0i64;
+    let mut ranges = Vec::new();
+    let mut scratch = Vec::new();
+    let mut args: Vec<(usize, usize, bool)> = Vec::new();
+    let mut cmds: Vec<(usize, usize, Kind)> = Vec::new(); // (first arg, argc, kind)
+    let mut sizes: Vec<i64> = Vec::new();
+    loop {
+        // Parse every complete request in the buffer.
+        args.clear();
+        cmds.clear();
+        sizes.clear();
+        scratch.clear();
+        let mut pos = link.start;
+        while pos < link.end {
+            match parse_command(&link.buf[pos..link.end], &limits, &mut ranges, &mut scratch) {
+                Ok(Parsed::Complete { consumed, inline }) => {
+                    let base = if inline { 0 } else { pos };
+                    let first = args.len();
+                    args.extend(ranges.iter().map(|&(s, e)| (s + base, e + base, inline)));
+                    let arg = |i: usize| {
+                        let (s, e, inl) = args[first + i];
+                        if inl {
+                            &scratch[s..e]
+                        } else {
+                            &link.buf[s..e]
+                        }
+                    };
+                    let kind = if ranges.is_empty() {
+                        Kind::Empty
+                    } else if arg(0).eq_ignore_ascii_case(b"replconf") {
+                        Kind::Replconf {
+                            getack: ranges.len() > 1 && arg(1).eq_ignore_ascii_case(b"getack"),
+                        }
+                    } else {
+                        Kind::Run
+                    };
+                    cmds.push((first, ranges.len(), kind));
+                    sizes.push(consumed as i64);
+                    pos += consumed;
+                }
+                Ok(Parsed::Incomplete { .. }) => break,
+                Err(e) => return Err(format!("Protocol error from MASTER: {}", e.0)),
+            }
+        }
+        // Run them in order: runs of ordinary commands as one batch,
+        // REPLCONF between them.
+        let mut i = 0;
+        while i < cmds.len() {
+            if !current(rt, generation) {
+                return Ok(());
+            }
+            let start = i;
+            while i < cmds.len() && matches!(cmds[i].2, Kind::Run | Kind::Empty) {
+                i += 1;
+            }
+            if i > start {
+                let mut argv: Vec<&[u8]> = Vec::new();
+                let mut argcs = Vec::new();
+                let mut in_multi = conn.tx.in_multi();
+                let mut committed = 0i64;
+                for (c, size) in cmds[start..i].iter().zip(&sizes[start..i]) {
+                    let (first, argc, _) = c;
+                    for a in &args[*first..first + argc] {
+                        let (s, e, inl) = *a;
+                        argv.push(if inl { &scratch[s..e] } else { &link.buf[s..e] });
+                    }
+                    if *argc > 0 {
+                        argcs.push(*argc);
+                        let name = argv[argv.len() - argc];
+                        if name.eq_ignore_ascii_case(b"multi") {
+                            in_multi = true;
+                        } else if name.eq_ignore_ascii_case(b"exec")
+                            || name.eq_ignore_ascii_case(b"discard")
+                        {
+                            in_multi = false;
+                        }
+                    }
+                    open_multi_bytes += size;
+                    if !in_multi {
+                        committed += open_multi_bytes;
+                        open_multi_bytes = 0;
+                    }
+                }
+                if !argcs.is_empty() {
+                    let batch = crate::server::dispatch::Batch::new(&argv, &argcs);
+                    conn.settings = rt.settings();
+                    crate::server::dispatch::run_batch(&mut conn, &batch).await;
+                    conn.out.buf.clear();
+                }
+                offset += committed;
+            }
+            if i < cmds.len() {
+                if let Kind::Replconf { getack } = cmds[i].2 {
+                    if getack {
+                        send_ack(&mut link.stream, offset).await?;
+                        last_ack = std::time::Instant::now();
+                    }
+                }
+                offset += sizes[i];
+                i += 1;
+            }
+            publish_offset(rt, generation, offset, conn.db);
+        }
+        link.start = pos;
+        // Then wait for more, ACKing every second and watching for a
+        // silent master.
+        if last_ack.elapsed() >= SECOND {
+            send_ack(&mut link.stream, offset).await?;
+            last_ack = std::time::Instant::now();
+        }
+        if !current(rt, generation) {
+            return Ok(());
+        }
+        match link.fill_within(SECOND).await? {
+            Some(n) => {
+                last_io = std::time::Instant::now();
+                let mut inner = st.inner.lock().unwrap();
+                inner.read_reploff += n as i64;
+                inner.last_io_ms = unix_ms();
+            }
+            None => {
+                if last_io.elapsed() > link.timeout {
+                    return Err("MASTER timeout: no data nor PING received...".into());
+                }
+            }
+        }
+    }
+}
+
+/// The processed offset: the master client's, and this node's history.
+fn publish_offset(rt: &ShardRt, generation: u64, offset: i64, db: usize) {
+    let mut inner = rt.shared.repl.replica.inner.lock().unwrap();
+    if inner.generation != generation {
+        return;
+    }
+    inner.reploff = offset;
+    inner.cached_db = db;
+    rt.shared.repl.identity.lock().unwrap().offset = offset;
+}
