@@ -317,13 +317,8 @@ async fn attempt(rt: &Rc<ShardRt>, generation: u64) -> Result<(), String> {
         if inner.generation != generation {
             return Ok(());
         }
-        inner.linked = true;
-        inner.cached = None;
-        inner.reploff = cached_off;
-        inner.read_reploff = cached_off;
-        inner.last_io_ms = unix_ms();
-        st.set_state(LinkState::Connected);
         db = inner.cached_db;
+        st.mark_linked(&mut inner, cached_off, db);
         drop(inner);
         crate::notice!("Successful partial resynchronization with master.");
         crate::notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
@@ -428,13 +423,7 @@ async fn full_sync(
     }
     {
         let mut inner = st.inner.lock().unwrap();
-        inner.linked = true;
-        inner.cached = None;
-        inner.cached_db = db;
-        inner.reploff = offset;
-        inner.read_reploff = offset;
-        inner.last_io_ms = unix_ms();
-        st.set_state(LinkState::Connected);
+        st.mark_linked(&mut inner, offset, db);
     }
     crate::notice!("MASTER <-> REPLICA sync: Finished with success");
     if rt.shared.aof.log.is_on() {

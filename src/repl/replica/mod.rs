@@ -126,6 +126,18 @@ impl ReplicaState {
     fn set_state(&self, s: LinkState) {
         self.state.store(s as u8, Ordering::Relaxed);
     }
+
+    /// A sync (full or partial) finished: the master client exists at
+    /// `offset`, its stream in database `db`.
+    fn mark_linked(&self, inner: &mut Inner, offset: i64, db: usize) {
+        inner.linked = true;
+        inner.cached = None;
+        inner.cached_db = db;
+        inner.reploff = offset;
+        inner.read_reploff = offset;
+        inner.last_io_ms = unix_ms();
+        self.set_state(LinkState::Connected);
+    }
 }
 
 const READONLY_ERR: &str = "READONLY You can't write against a read only replica.";
@@ -375,36 +387,29 @@ pub fn info_lines(shared: &Shared, s: &mut String) -> bool {
     true
 }
 
+/// REPLICAOF; SLAVEOF is the same command under its old name.
+const REPLICAOF: CommandSpec = CommandSpec {
+    name: "replicaof",
+    arity: 3,
+    flags: Flags::ADMIN
+        .with(Flags::NOSCRIPT)
+        .with(Flags::STALE)
+        .with(Flags::NO_ASYNC_LOADING),
+    acl: Acl::ADMIN.with_bits(Acl::SLOW).with_bits(Acl::DANGEROUS),
+    handler: Handler::Conn(replicaof),
+    group: "server",
+    since: "5.0.0",
+    summary: "Make the server a replica of another instance, or promote it as master.",
+    complexity: "O(1)",
+    ..CommandSpec::DEFAULT
+};
+
 pub static COMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        name: "replicaof",
-        arity: 3,
-        flags: Flags::ADMIN
-            .with(Flags::NOSCRIPT)
-            .with(Flags::STALE)
-            .with(Flags::NO_ASYNC_LOADING),
-        acl: Acl::ADMIN.with_bits(Acl::SLOW).with_bits(Acl::DANGEROUS),
-        handler: Handler::Conn(replicaof),
-        group: "server",
-        since: "5.0.0",
-        summary: "Make the server a replica of another instance, or promote it as master.",
-        complexity: "O(1)",
-        ..CommandSpec::DEFAULT
-    },
+    REPLICAOF,
     CommandSpec {
         name: "slaveof",
-        arity: 3,
-        flags: Flags::ADMIN
-            .with(Flags::NOSCRIPT)
-            .with(Flags::STALE)
-            .with(Flags::NO_ASYNC_LOADING),
-        acl: Acl::ADMIN.with_bits(Acl::SLOW).with_bits(Acl::DANGEROUS),
-        handler: Handler::Conn(replicaof),
-        group: "server",
         since: "1.0.0",
-        summary: "Make the server a replica of another instance, or promote it as master.",
-        complexity: "O(1)",
-        ..CommandSpec::DEFAULT
+        ..REPLICAOF
     },
     CommandSpec {
         name: "role",
