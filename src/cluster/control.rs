@@ -13,6 +13,7 @@ use super::links::Registration;
 use super::pubsub_link::{BusEnds, BusPub};
 use super::Cluster;
 use crate::server::listen::BindAddr;
+use crate::server::mesh::with_ticker;
 use crate::server::shared::{unix_ms, Shared};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
@@ -244,7 +245,7 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
             for tx in to_shards {
                 let bus = bus.clone();
                 glommio::spawn_local(async move {
-                    let tx = Rc::new(tx.connect().await);
+                    let tx = Rc::new(with_ticker(tx.connect()).await);
                     bus.to_shards.borrow_mut().push(tx);
                 })
                 .detach();
@@ -252,7 +253,7 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
             for rx in from_shards {
                 let bus = bus.clone();
                 glommio::spawn_local(async move {
-                    let rx = rx.connect().await;
+                    let rx = with_ticker(rx.connect()).await;
                     while let Some(p) = rx.recv().await {
                         bus.publish(p);
                     }

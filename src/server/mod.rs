@@ -93,6 +93,7 @@ pub fn run(config: Config) -> Result<(), String> {
     let bus_pub_shards = Arc::new(std::sync::Mutex::new(bus_pub_shards));
     let mesh = MeshBuilder::full(nshards, MESH_CAPACITY);
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+    let (joined_tx, joined_rx) = mpsc::channel::<()>();
     let mut handles = Vec::new();
     for i in 0..nshards {
         let placement = if pin {
@@ -108,19 +109,21 @@ pub fn run(config: Config) -> Result<(), String> {
             preload.clone(),
             bus_pub_shards.clone(),
         );
+        let joined = joined_tx.clone();
         let builder = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
             .io_memory(64 * 1024)
             .ring_depth(256);
         let h = builder
             .spawn(move || async move {
-                let (senders, mut receivers) = match mesh.join().await {
+                let (senders, mut receivers) = match mesh::with_ticker(mesh.join()).await {
                     Ok(x) => x,
                     Err(e) => {
                         let _ = ready.send(Err(format!("joining the shard mesh failed: {e:?}")));
                         return;
                     }
                 };
+                let _ = joined.send(());
                 // A shard's id is its place in the mesh: slots follow it.
                 let id = senders.peer_id();
                 let rt = Rc::new(ShardRt::new(id, nshards, shared, senders));
@@ -183,6 +186,8 @@ pub fn run(config: Config) -> Result<(), String> {
         handles.push(h);
     }
     drop(ready_tx);
+    drop(joined_tx);
+    wait_for_mesh(&joined_rx, nshards)?;
     for _ in 0..nshards {
         match ready_rx.recv() {
             Ok(Ok(())) => {}
@@ -309,3 +314,29 @@ fn refuse_reason(
 }
 
 const PROTECTED_MODE_ERROR: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Joining the shard mesh takes milliseconds. glommio's join could stall
+/// for good on a loaded host (a lost wake-up, see `mesh::with_ticker`,
+/// which fixes it); should any stall remain, stop with a clear error
+/// rather than hang silently, so a supervisor (or the caller) starts the
+/// process again.
+fn wait_for_mesh(joined: &mpsc::Receiver<()>, nshards: usize) -> Result<(), String> {
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + LIMIT;
+    for _ in 0..nshards {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match joined.recv_timeout(left) {
+            Ok(()) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err("a shard stopped during start-up".into())
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                return Err(format!(
+                    "the {nshards} shards did not finish joining their channel mesh within {}s (a glommio start-up stall); start the server again",
+                    LIMIT.as_secs()
+                ))
+            }
+        }
+    }
+    Ok(())
+}

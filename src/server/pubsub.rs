@@ -509,7 +509,7 @@ pub fn local_patterns() -> Vec<Vec<u8>> {
 pub fn connect_bus(rt: &Rc<ShardRt>, ends: crate::cluster::pubsub_link::ShardEnds) {
     let rt_in = rt.clone();
     glommio::spawn_local(async move {
-        let rx = ends.from_bus.connect().await;
+        let rx = super::mesh::with_ticker(ends.from_bus.connect()).await;
         while let Some(p) = rx.recv().await {
             deliver_local(&rt_in, &p.channel, &p.message, p.sharded);
         }
@@ -517,7 +517,7 @@ pub fn connect_bus(rt: &Rc<ShardRt>, ends: crate::cluster::pubsub_link::ShardEnd
     .detach();
     let rt_out = rt.clone();
     glommio::spawn_local(async move {
-        let tx = ends.to_bus.connect().await;
+        let tx = super::mesh::with_ticker(ends.to_bus.connect()).await;
         *rt_out.bus_out.borrow_mut() = Some(Rc::new(tx));
     })
     .detach();
