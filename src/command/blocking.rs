@@ -413,7 +413,7 @@ async fn attempt_held(
                 held.run(d, move |rt| reg::list_push(rt, db, &d_key, to, &pushed))
                     .await;
                 // Logged as the LMOVE it was, while both shards are held.
-                if rt.shared.aof.log.is_on() {
+                if rt.shared.aof.log.recording() {
                     let side = |e: End| {
                         if matches!(e, End::Left) {
                             "LEFT"

@@ -116,7 +116,7 @@ async fn flush(conn: &Conn, db: Option<usize>, lazy: bool, args: &[Vec<u8>]) {
 /// while its shards are still held; always, even when nothing changed,
 /// as Redis forces their propagation.
 pub fn log_command(rt: &crate::server::shard::ShardRt, db: usize, args: &[Vec<u8>]) {
-    if rt.shared.aof.log.is_on() {
+    if rt.shared.aof.log.recording() {
         let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
         rt.record(db, &argv, None);
     }

@@ -304,13 +304,12 @@ macro_rules! field {
 
 fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
     let shared = &conn.rt.shared;
-    let (hz, maxclients, maxmemory, policy, backlog, config_file) = shared.read_config(|c| {
+    let (hz, maxclients, maxmemory, policy, config_file) = shared.read_config(|c| {
         (
             c.get_i64("hz"),
             c.get_i64("maxclients"),
             c.get_i64("maxmemory"),
             c.get_str("maxmemory-policy"),
-            c.get_i64("repl-backlog-size"),
             c.file
                 .as_ref()
                 .map(|p| p.display().to_string())
@@ -489,15 +488,15 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
                 "total_net_input_bytes" => f.net_in,
                 "total_net_output_bytes" => f.net_out,
                 "total_net_repl_input_bytes" => 0,
-                "total_net_repl_output_bytes" => 0,
+                "total_net_repl_output_bytes" => shared.repl.primary.repl_output_bytes.load(Ordering::Relaxed),
                 "instantaneous_input_kbps" => format!("{kin:.2}"),
                 "instantaneous_output_kbps" => format!("{kout:.2}"),
                 "instantaneous_input_repl_kbps" => "0.00",
                 "instantaneous_output_repl_kbps" => "0.00",
                 "rejected_connections" => shared.rejected_connections.load(Ordering::Relaxed),
-                "sync_full" => 0,
-                "sync_partial_ok" => 0,
-                "sync_partial_err" => 0,
+                "sync_full" => shared.repl.primary.sync_full.load(Ordering::Relaxed),
+                "sync_partial_ok" => shared.repl.primary.sync_partial_ok.load(Ordering::Relaxed),
+                "sync_partial_err" => shared.repl.primary.sync_partial_err.load(Ordering::Relaxed),
                 "expired_keys" => f.expired,
                 "expired_stale_perc" => "0.00",
                 "expired_time_cap_reached_count" => 0,
@@ -537,7 +536,8 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
         }
         "replication" => {
             s.push_str("# Replication\r\n");
-            // A replica: role:slave and its master_* lines (repl/replica).
+            // role:slave and a replica's master_* lines (repl/replica),
+            // else role:master; then the fields both roles show.
             let mut slave_lines = String::new();
             if crate::repl::replica::info_lines(shared, &mut slave_lines) {
                 s.push_str("role:slave\r\n");
@@ -545,19 +545,7 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
             } else {
                 s.push_str("role:master\r\n");
             }
-            let id = shared.repl.identity.lock().unwrap().clone();
-            field!(s,
-                "connected_slaves" => 0,
-                "master_failover_state" => "no-failover",
-                "master_replid" => id.replid,
-                "master_replid2" => id.replid2,
-                "master_repl_offset" => id.offset,
-                "second_repl_offset" => id.second_offset,
-                "repl_backlog_active" => 0,
-                "repl_backlog_size" => backlog,
-                "repl_backlog_first_byte_offset" => 0,
-                "repl_backlog_histlen" => 0,
-            );
+            crate::repl::primary::write_master_info(s, shared);
         }
         "cpu" => {
             let (user, sys) = cpu(libc::RUSAGE_SELF);

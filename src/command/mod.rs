@@ -28,6 +28,7 @@ pub mod migrate;
 pub mod migrate_conn;
 pub mod object;
 pub mod pubsub;
+pub mod replication;
 pub mod save;
 pub mod scan;
 pub mod server;
@@ -238,6 +239,7 @@ impl Table {
             aof::COMMANDS,
             transactions::COMMANDS,
             pubsub::COMMANDS,
+            replication::COMMANDS,
             cluster::COMMANDS,
             crate::repl::replica::COMMANDS,
             std::slice::from_ref(&cluster::CLUSTER),

@@ -170,6 +170,14 @@ fn sunsubscribe(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 
 /// Sends the message to every shard's subscribers and answers the sum.
 async fn publish_to_all(conn: &mut Conn, args: Vec<Vec<u8>>, shard: bool) {
+    // Standalone: the message also goes to the replicas (Redis's
+    // forceCommandPropagation(PROPAGATE_REPL)); not to the AOF.
+    let log = &conn.rt.shared.aof.log;
+    if conn.rt.shared.cluster.is_none() && log.repl_on() {
+        let mut bytes = Vec::new();
+        crate::persist::aof::record::encode_command(&mut bytes, &args);
+        log.feed_repl_in(conn.db, &bytes);
+    }
     let mut args = args.into_iter();
     let (channel, msg): (Arc<[u8]>, Arc<[u8]>) = match (args.nth(1), args.next()) {
         (Some(c), Some(m)) => (c.into(), m.into()),

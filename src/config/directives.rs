@@ -64,6 +64,80 @@ pub static DIRECTIVES: &[Directive] = &[
     // Stored for replication (not built yet): the seed template sets it.
     d!("masterauth", Kind::Str, "", true),
     d!("masteruser", Kind::Str, "", true),
+    // Replication, primary side (repl/primary).
+    d!(
+        "client-output-buffer-limit",
+        Kind::Special(special::client_output_buffer_limit),
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        true
+    ),
+    Directive {
+        name: "min-replicas-max-lag",
+        aliases: &["min-slaves-max-lag"],
+        kind: Kind::Int {
+            min: 0,
+            max: INT_MAX,
+        },
+        default: "10",
+        mutable: true,
+    },
+    Directive {
+        name: "min-replicas-to-write",
+        aliases: &["min-slaves-to-write"],
+        kind: Kind::Int {
+            min: 0,
+            max: INT_MAX,
+        },
+        default: "0",
+        mutable: true,
+    },
+    d!(
+        "repl-backlog-size",
+        Kind::Memory {
+            min: 1,
+            max: LONG_MAX
+        },
+        "1048576",
+        true
+    ),
+    d!("repl-diskless-sync", Kind::Bool, "yes", true),
+    d!(
+        "repl-diskless-sync-delay",
+        Kind::Int {
+            min: 0,
+            max: INT_MAX
+        },
+        "5",
+        true
+    ),
+    d!(
+        "repl-diskless-sync-max-replicas",
+        Kind::Int {
+            min: 0,
+            max: INT_MAX
+        },
+        "0",
+        true
+    ),
+    Directive {
+        name: "repl-ping-replica-period",
+        aliases: &["repl-ping-slave-period"],
+        kind: Kind::Int {
+            min: 1,
+            max: INT_MAX,
+        },
+        default: "10",
+        mutable: true,
+    },
+    d!(
+        "repl-timeout",
+        Kind::Int {
+            min: 1,
+            max: INT_MAX
+        },
+        "60",
+        true
+    ),
     d!(
         "cluster-allow-pubsubshard-when-down",
         Kind::Bool,
@@ -424,7 +498,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("bind-source-addr", Kind::Str, "", true),
     d!("bio_cpulist", Kind::Str, "", false),
     Directive { name: "busy-reply-threshold", aliases: &["lua-time-limit"], kind: Kind::Int { min: 0, max: LONG_MAX }, default: "5000", mutable: true },
-    d!("client-output-buffer-limit", Kind::Special(special::client_output_buffer_limit), "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60", true),
     d!("cluster-announce-tls-port", Kind::Int { min: 0, max: 65535 }, "0", true),
     d!("cluster-migration-barrier", Kind::Int { min: 0, max: INT_MAX }, "1", true),
     Directive { name: "cluster-replica-no-failover", aliases: &["cluster-slave-no-failover"], kind: Kind::Bool, default: "no", mutable: true },
@@ -456,8 +529,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("maxmemory-eviction-tenacity", Kind::Int { min: 0, max: 100 }, "10", true),
     d!("maxmemory-policy", Kind::Enum(&["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]), "noeviction", true),
     d!("maxmemory-samples", Kind::Int { min: 1, max: INT_MAX }, "5", true),
-    Directive { name: "min-replicas-max-lag", aliases: &["min-slaves-max-lag"], kind: Kind::Int { min: 0, max: INT_MAX }, default: "10", mutable: true },
-    Directive { name: "min-replicas-to-write", aliases: &["min-slaves-to-write"], kind: Kind::Int { min: 0, max: INT_MAX }, default: "0", mutable: true },
     d!("no-appendfsync-on-rewrite", Kind::Bool, "no", true),
     d!("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true),
     d!("oom-score-adj-values", Kind::Special(special::oom_score_adj_values), "0 200 800", true),
@@ -466,14 +537,9 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("rdb-del-sync-files", Kind::Bool, "no", true),
     d!("rdbchecksum", Kind::Bool, "yes", false),
     d!("rdbcompression", Kind::Bool, "yes", true),
-    d!("repl-backlog-size", Kind::Memory { min: 1, max: LONG_MAX }, "1048576", true),
     d!("repl-backlog-ttl", Kind::Int { min: 0, max: LONG_MAX }, "3600", true),
     d!("repl-disable-tcp-nodelay", Kind::Bool, "no", true),
     d!("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled", true),
-    d!("repl-diskless-sync", Kind::Bool, "yes", true),
-    d!("repl-diskless-sync-delay", Kind::Int { min: 0, max: INT_MAX }, "5", true),
-    d!("repl-diskless-sync-max-replicas", Kind::Int { min: 0, max: INT_MAX }, "0", true),
-    Directive { name: "repl-ping-replica-period", aliases: &["repl-ping-slave-period"], kind: Kind::Int { min: 1, max: INT_MAX }, default: "10", mutable: true },
     d!("replica-ignore-disk-write-errors", Kind::Bool, "no", true),
     Directive { name: "replica-ignore-maxmemory", aliases: &["slave-ignore-maxmemory"], kind: Kind::Bool, default: "yes", mutable: true },
     Directive { name: "replica-lazy-flush", aliases: &["slave-lazy-flush"], kind: Kind::Bool, default: "no", mutable: true },

@@ -10,6 +10,7 @@
 //! and offset a replica asks for in PSYNC, and the previous id kept
 //! after a role change so sub-replicas can continue (PSYNC2).
 
+pub mod backlog;
 pub mod primary;
 pub mod replica;
 
@@ -70,6 +71,8 @@ pub struct Repl {
     pub identity: Mutex<ReplIdentity>,
     /// The replica side: who the master is, the link, offsets.
     pub replica: replica::ReplicaState,
+    /// Serving replicas: who is attached, sync counters, WAIT.
+    pub primary: primary::Primary,
 }
 
 #[cfg(test)]

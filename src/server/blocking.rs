@@ -566,7 +566,7 @@ fn pop_reply(
             crate::server::tracking::key_modified(rt, dest, 0);
         }
     }
-    if rt.shared.aof.log.is_on() && served {
+    if rt.shared.aof.log.recording() && served {
         record_pop(rt, db, key, op, &out.buf);
     }
     (out.buf, pushed)

@@ -35,6 +35,9 @@ pub struct ClientInfo {
     pub pubsub: super::pubsub::Counts,
     /// CLIENT TRACKING mode (flags `t`, `R`, `B`, `redir=`; tracking.rs).
     pub tracking: super::tracking::TrackState,
+    /// Replication: `Some("replica")` for a replica's connection,
+    /// `Some("master")` for the link to our master (CLIENT LIST/KILL TYPE).
+    pub repl_role: Cell<Option<&'static str>>,
 }
 
 impl ClientInfo {
@@ -44,6 +47,11 @@ impl ClientInfo {
     pub fn describe(&self, now_ms: u64) -> String {
         let mut flags = String::new();
         let multi = self.multi.get();
+        match self.repl_role.get() {
+            Some("replica") => flags.push('S'),
+            Some("master") => flags.push('M'),
+            _ => {}
+        }
         if self.pubsub.active() {
             flags.push('P');
         }
@@ -104,7 +112,9 @@ impl ClientInfo {
     /// Redis's client type name: `pubsub` while subscribed, else
     /// `normal` (no replication yet).
     pub fn type_name(&self) -> &'static str {
-        if self.pubsub.active() {
+        if let Some(role) = self.repl_role.get() {
+            role
+        } else if self.pubsub.active() {
             "pubsub"
         } else {
             "normal"

@@ -37,6 +37,9 @@ pub struct Conn {
     /// The replica's master link (Redis's master client): may write on a
     /// read-only replica, and its replies are dropped (repl/replica).
     pub from_master: bool,
+    /// Replication: what REPLCONF said; PSYNC/SYNC set `start`, and the
+    /// connection is then served as a replica (repl/primary).
+    pub repl: crate::repl::primary::Handshake,
 }
 
 impl Conn {
@@ -87,6 +90,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         dirty_cas: Default::default(),
         pubsub: Default::default(),
         tracking: Default::default(),
+        repl_role: Default::default(),
     });
     let (kill_tx, mut kill_rx) = oneshot::channel::<()>();
     let pubsub = super::pubsub::ConnPubsub::new(info.clone());
@@ -105,6 +109,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         pubsub,
         cluster: Default::default(),
         from_master: false,
+        repl: Default::default(),
     };
 
     let mut buf: Vec<u8> = vec![0; READ_CHUNK];
@@ -241,18 +246,27 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
                 .collect();
             let batch = dispatch::Batch::new(&argv, &argcs);
             let log_before = shared.aof.log.end();
-            let run = std::pin::pin!(dispatch::run_batch(&mut conn, &batch));
-            // A blocked command keeps the batch waiting: meanwhile watch
-            // the socket (a client that hangs up is freed, as Redis does;
-            // what it sends is kept for later) and CLIENT KILL.
-            let watch = std::pin::pin!(watch_while_blocked(
-                &info,
-                &mut stream,
-                &mut kill_rx,
-                &mut pending
-            ));
-            if let Either::Right(_) = select(run, watch).await {
-                break 'conn;
+            let repl_before = shared.aof.log.repl_end();
+            conn.repl.batch_start = repl_before;
+            {
+                let run = std::pin::pin!(dispatch::run_batch(&mut conn, &batch));
+                // A blocked command keeps the batch waiting: meanwhile watch
+                // the socket (a client that hangs up is freed, as Redis does;
+                // what it sends is kept for later) and CLIENT KILL.
+                let watch = std::pin::pin!(watch_while_blocked(
+                    &info,
+                    &mut stream,
+                    &mut kill_rx,
+                    &mut pending
+                ));
+                if let Either::Right(_) = select(run, watch).await {
+                    break 'conn;
+                }
+            }
+            // WAIT: the stream offset after this connection's writes.
+            let repl_after = shared.aof.log.repl_end();
+            if repl_after != repl_before {
+                conn.repl.woff = repl_after;
             }
             // appendfsync always: replies leave only once an fsync covers
             // every write logged meanwhile (one fsync serves all the
@@ -312,6 +326,14 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         if conn.close {
             break;
         }
+        if conn.repl.start.is_some() {
+            break;
+        }
+    }
+    // PSYNC / SYNC: from here on this connection is a replica.
+    if let Some(start) = conn.repl.start.take() {
+        let hs = conn.repl.clone();
+        crate::repl::primary::serve_replica(&rt, &mut stream, &info, &mut kill_rx, hs, start).await;
     }
     let _ = stream.close().await;
     // Drop this connection's subscriptions from the shard's registry.

@@ -216,6 +216,22 @@ fn plan(
             return Plan::Refused(spec.name, err);
         }
     }
+    // min-replicas-to-write: not enough replicas acknowledged lately.
+    if spec.is_write()
+        && !conn.from_master
+        && !conn.rt.shared.repl.replica.is_replica()
+        && conn.settings.min_replicas_to_write > 0
+        && !crate::repl::primary::enough_replicas(
+            &conn.rt.shared,
+            conn.settings.min_replicas_to_write,
+            conn.settings.min_replicas_max_lag,
+        )
+    {
+        return Plan::Refused(
+            spec.name,
+            "NOREPLICAS Not enough good replicas to write.".to_string(),
+        );
+    }
     // A replica: READONLY for writes, MASTERDOWN while the link is down
     // (repl/replica).
     if conn.rt.shared.repl.replica.is_replica() {

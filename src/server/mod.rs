@@ -155,6 +155,8 @@ pub fn run(config: Config) -> Result<(), String> {
                     glommio::spawn_local(crate::persist::bgsave::rules::cron(rt.clone())).detach();
                     // auto-aof-rewrite-percentage / -min-size.
                     glommio::spawn_local(crate::persist::aof::rewrite::cron(rt.clone())).detach();
+                    // Replication: PING into the stream for replicas.
+                    glommio::spawn_local(crate::repl::primary::cron(rt.clone())).detach();
                 }
                 let mut listeners = Vec::new();
                 for b in &binds {

@@ -149,6 +149,11 @@ pub async fn atomic_held(
                 let events = rt.settings().notify;
                 let mut core = rt.core.borrow_mut();
                 super::notify::prepare_log(events, &mut core.store);
+                // Keys that expire here propagate as DELs, before the
+                // command's own record (replicas and the AOF).
+                let propagating = rt.shared.aof.log.recording();
+                let tracking = rt.tracking.active();
+                core.store.set_track_expired(propagating || tracking);
                 let states = keys
                     .into_iter()
                     .map(|key| {
@@ -162,7 +167,22 @@ pub async fn atomic_held(
                         (key, state)
                     })
                     .collect();
-                (states, super::notify::logged_notes(events, &mut core.store))
+                let notes = super::notify::logged_notes(events, &mut core.store);
+                let expired = if propagating || tracking {
+                    core.store.take_expired_by_db()
+                } else {
+                    Vec::new()
+                };
+                drop(core);
+                for (db, key) in &expired {
+                    if propagating {
+                        rt.record(*db, &[b"DEL".as_slice(), key.as_slice()], None);
+                    }
+                    if tracking {
+                        super::tracking::key_modified(rt, key, 0);
+                    }
+                }
+                (states, notes)
             })
             .await;
         notes.extend(expired);
@@ -194,7 +214,7 @@ pub async fn atomic_held(
             dirty: 0,
             hits: 0,
             misses: 0,
-            propagating: rt.shared.aof.log.is_on(),
+            propagating: rt.shared.aof.log.recording(),
             rewrite: None,
             events: settings.notify,
             notes: Vec::new(),

@@ -35,6 +35,9 @@ pub struct Settings {
     /// `replica-read-only` and `replica-serve-stale-data`.
     pub replica_read_only: bool,
     pub replica_serve_stale: bool,
+    /// `min-replicas-to-write` (0: off) and `min-replicas-max-lag`.
+    pub min_replicas_to_write: usize,
+    pub min_replicas_max_lag: u64,
 }
 
 impl Settings {
@@ -61,6 +64,8 @@ impl Settings {
             tracking_max_keys: c.get_i64("tracking-table-max-keys") as usize,
             replica_read_only: c.get_bool("replica-read-only"),
             replica_serve_stale: c.get_bool("replica-serve-stale-data"),
+            min_replicas_to_write: c.get_i64("min-replicas-to-write").max(0) as usize,
+            min_replicas_max_lag: c.get_i64("min-replicas-max-lag").max(0) as u64,
         }
     }
 }
@@ -309,7 +314,10 @@ impl ShardRt {
             core.store.set_key_log(events.key_log());
         }
         let tracking = self.tracking.active();
-        core.store.set_track_expired(tracking);
+        let propagating = self.shared.aof.log.recording();
+        // Expired keys are logged for tracking and for their DELs.
+        let log_expired = tracking || propagating;
+        core.store.set_track_expired(log_expired);
         // A replica (Redis 7.0): its master link sees no key as expired
         // (it waits for the master's DEL; every TTL it receives is
         // absolute), other clients see such keys missing but keep them.
@@ -334,7 +342,7 @@ impl ShardRt {
             dirty: 0,
             hits: 0,
             misses: 0,
-            propagating: self.shared.aof.log.is_on(),
+            propagating,
             rewrite: None,
             events,
             notes: Vec::new(),
@@ -342,8 +350,18 @@ impl ShardRt {
         let result = f(&mut ctx);
         let notes = ctx.take_notes();
         let (dirty, hits, misses) = (ctx.dirty, ctx.hits, ctx.misses);
-        if dirty > 0 && ctx.propagating && spec.is_write() {
-            self.record(db, argv, ctx.rewrite.take());
+        let rewrite = ctx.rewrite.take();
+        let expired = if log_expired {
+            core.store.take_expired_by_db()
+        } else {
+            Vec::new()
+        };
+        // Keys found expired propagate as DELs, before the command.
+        if propagating {
+            propagate_expired(self, &expired);
+        }
+        if dirty > 0 && propagating && spec.is_write() {
+            self.record(db, argv, rewrite);
         }
         core.dirty += dirty;
         let stats = &mut core.stats;
@@ -361,8 +379,8 @@ impl ShardRt {
                 record_error(stats, &out.buf[err_mark..]);
             }
         }
-        let expired = if tracking {
-            core.store.take_expired_log()
+        let expired: Vec<Vec<u8>> = if tracking {
+            expired.into_iter().map(|(_, k)| k).collect()
         } else {
             Vec::new()
         };
@@ -422,7 +440,7 @@ impl ShardRt {
     /// when nothing is logged or an outer gathering is already on (its
     /// owner collects).
     pub fn begin_capture(&self) -> bool {
-        if !self.shared.aof.log.is_on() {
+        if !self.shared.aof.log.recording() {
             return false;
         }
         let mut c = self.aof_capture.borrow_mut();
@@ -492,7 +510,8 @@ impl ShardRt {
                 core.store.set_key_log(events.key_log());
             }
             let tracking = self.tracking.active();
-            core.store.set_track_expired(tracking);
+            let propagating = self.shared.aof.log.recording();
+            core.store.set_track_expired(tracking || propagating);
             cursors.resize(core.store.dbs.len(), 0usize);
             for (db, cursor) in core.store.dbs.iter_mut().zip(cursors.iter_mut()) {
                 while db.expires_len() > 0 {
@@ -506,8 +525,16 @@ impl ShardRt {
                 }
             }
             let notes = super::notify::logged_notes(events, &mut core.store);
-            let expired = if tracking {
-                core.store.take_expired_log()
+            let expired = if tracking || propagating {
+                core.store.take_expired_by_db()
+            } else {
+                Vec::new()
+            };
+            if propagating {
+                propagate_expired(&self, &expired);
+            }
+            let expired: Vec<Vec<u8>> = if tracking {
+                expired.into_iter().map(|(_, k)| k).collect()
             } else {
                 Vec::new()
             };
@@ -526,6 +553,14 @@ impl ShardRt {
                 super::tracking::key_modified(&self, &key, 0);
             }
         }
+    }
+}
+
+/// Records a DEL for each key that expired (lazily or actively), as
+/// Redis propagates expiries to the AOF and the replicas.
+fn propagate_expired(rt: &ShardRt, expired: &[(usize, Vec<u8>)]) {
+    for (db, key) in expired {
+        rt.record(*db, &[b"DEL".as_slice(), key.as_slice()], None);
     }
 }
 

@@ -115,6 +115,16 @@ impl Store {
         out
     }
 
+    /// Takes the expired keys logged, with their database (for the DELs
+    /// that propagate expiries).
+    pub fn take_expired_by_db(&mut self) -> Vec<(usize, Vec<u8>)> {
+        let mut out = Vec::new();
+        for (i, db) in self.dbs.iter_mut().enumerate() {
+            out.extend(db.expired_log.drain(..).map(|k| (i, k)));
+        }
+        out
+    }
+
     /// Whether the key logs are set to `mask`.
     #[inline]
     pub fn key_log_is(&self, mask: u8) -> bool {

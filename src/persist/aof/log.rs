@@ -11,7 +11,7 @@
 use super::record::{encode_command, encode_select, Records};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -54,11 +54,21 @@ pub(super) struct Pending {
     /// Database of the last record, for SELECT (None: emit one first).
     db: Option<usize>,
     pub shutdown: bool,
+    /// The replication backlog, fed under the same lock (None until the
+    /// first replica attaches).
+    pub repl: Option<crate::repl::backlog::Backlog>,
+    /// Scratch space for a record going to both sinks.
+    scratch: Vec<u8>,
 }
 
 pub struct AofLog {
     /// Whether writes are being logged (`appendonly`, once the log is open).
     on: AtomicBool,
+    /// Whether a replication backlog is being fed (`pending.repl` is Some).
+    repl_on: AtomicBool,
+    /// The replication offset after the last record (while a backlog
+    /// exists): a connection's last write offset, for WAIT.
+    repl_end: AtomicI64,
     pub(super) pending: Mutex<Pending>,
     pub(super) wake: Condvar,
     end: AtomicU64,
@@ -77,11 +87,15 @@ impl Default for AofLog {
     fn default() -> Self {
         AofLog {
             on: AtomicBool::new(false),
+            repl_on: AtomicBool::new(false),
+            repl_end: AtomicI64::new(0),
             pending: Mutex::new(Pending {
                 buf: Vec::new(),
                 end: 0,
                 db: None,
                 shutdown: false,
+                repl: None,
+                scratch: Vec::new(),
             }),
             wake: Condvar::new(),
             end: AtomicU64::new(0),
@@ -100,6 +114,69 @@ impl AofLog {
     #[inline]
     pub fn is_on(&self) -> bool {
         self.on.load(Ordering::Relaxed)
+    }
+
+    /// Whether write commands must produce records: for the AOF, the
+    /// replication stream, or both.
+    #[inline]
+    pub fn recording(&self) -> bool {
+        self.on.load(Ordering::Relaxed) || self.repl_on.load(Ordering::Relaxed)
+    }
+
+    /// Whether a replication backlog exists.
+    #[inline]
+    pub fn repl_on(&self) -> bool {
+        self.repl_on.load(Ordering::Relaxed)
+    }
+
+    /// Runs `f` on the replication backlog slot under the log's lock
+    /// (creating or freeing it keeps `repl_on` in step). Wakers `f`
+    /// pushes are woken after the lock is released.
+    pub fn with_repl<R>(
+        &self,
+        f: impl FnOnce(&mut Option<crate::repl::backlog::Backlog>, &mut Vec<Waker>) -> R,
+    ) -> R {
+        let mut wake = Vec::new();
+        let r = {
+            let mut p = self.lock();
+            let r = f(&mut p.repl, &mut wake);
+            self.repl_on.store(p.repl.is_some(), Ordering::SeqCst);
+            if let Some(b) = p.repl.as_ref() {
+                self.repl_end.store(b.end(), Ordering::Release);
+            }
+            r
+        };
+        for w in wake {
+            w.wake();
+        }
+        r
+    }
+
+    /// The replication offset after the last record fed (0 before any
+    /// backlog existed).
+    #[inline]
+    pub fn repl_end(&self) -> i64 {
+        self.repl_end.load(Ordering::Acquire)
+    }
+
+    /// Feeds a record that ran in `db` to the replication stream only
+    /// (PUBLISH): a SELECT first when the stream's database differs.
+    pub fn feed_repl_in(&self, db: usize, bytes: &[u8]) {
+        self.with_repl(|repl, wake| {
+            if let Some(b) = repl.as_mut() {
+                b.feed(Some(db), bytes, wake);
+            }
+        });
+    }
+
+    /// Feeds bytes to the replication stream only (PING, REPLCONF
+    /// GETACK): no database, nothing for the AOF.
+    pub fn feed_repl_only(&self, bytes: &[u8]) {
+        self.with_repl(|repl, wake| {
+            if let Some(b) = repl.as_mut() {
+                b.feed(None, bytes, wake);
+            }
+        });
     }
 
     pub(super) fn set_on(&self, on: bool) {
@@ -143,27 +220,55 @@ impl AofLog {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn finish_append(&self, p: MutexGuard<'_, Pending>, was_empty: bool) {
+    fn finish_append(&self, p: MutexGuard<'_, Pending>, was_empty: bool, wake: Vec<Waker>) {
         self.end.store(p.end, Ordering::Release);
+        if let Some(b) = p.repl.as_ref() {
+            self.repl_end.store(b.end(), Ordering::Release);
+        }
         drop(p);
         if was_empty {
             self.wake.notify_one();
         }
+        for w in wake {
+            w.wake();
+        }
     }
 
     /// Appends what `write` adds to the buffer, as records that ran in
-    /// `db` (after a SELECT when the database changed).
+    /// `db` (after a SELECT when the database changed), to the AOF when
+    /// it is on and to the replication backlog when there is one.
     fn append_in(&self, db: usize, write: impl FnOnce(&mut Vec<u8>)) {
         let mut p = self.lock();
+        let aof = self.on.load(Ordering::Relaxed);
         let before = p.buf.len();
         let was_empty = before == 0;
-        if p.db != Some(db) {
-            encode_select(&mut p.buf, db);
-            p.db = Some(db);
+        let mut wake = Vec::new();
+        let pending = &mut *p;
+        if let Some(backlog) = pending.repl.as_mut() {
+            let mut scratch = std::mem::take(&mut pending.scratch);
+            scratch.clear();
+            write(&mut scratch);
+            backlog.feed(Some(db), &scratch, &mut wake);
+            if aof {
+                if pending.db != Some(db) {
+                    encode_select(&mut pending.buf, db);
+                    pending.db = Some(db);
+                }
+                pending.buf.extend_from_slice(&scratch);
+            }
+            if scratch.capacity() > 1 << 20 {
+                scratch = Vec::new();
+            }
+            pending.scratch = scratch;
+        } else if aof {
+            if pending.db != Some(db) {
+                encode_select(&mut pending.buf, db);
+                pending.db = Some(db);
+            }
+            write(&mut pending.buf);
         }
-        write(&mut p.buf);
         p.end += (p.buf.len() - before) as u64;
-        self.finish_append(p, was_empty);
+        self.finish_append(p, was_empty && aof, wake);
     }
 
     /// Appends one command that ran in `db`.
@@ -186,25 +291,45 @@ impl AofLog {
             return;
         }
         let mut p = self.lock();
+        let aof = self.on.load(Ordering::Relaxed);
         let before = p.buf.len();
         let was_empty = before == 0;
-        if transaction {
-            encode_command(&mut p.buf, &[b"MULTI".as_slice()]);
-        }
-        for (db, bytes) in records.iter() {
-            if let Some(db) = db {
-                if p.db != Some(db) {
-                    encode_select(&mut p.buf, db);
-                    p.db = Some(db);
-                }
+        let mut wake = Vec::new();
+        let pending = &mut *p;
+        if let Some(backlog) = pending.repl.as_mut() {
+            let mut multi = Vec::new();
+            if transaction {
+                encode_command(&mut multi, &[b"MULTI".as_slice()]);
+                backlog.feed(None, &multi, &mut wake);
             }
-            p.buf.extend_from_slice(bytes);
+            for (db, bytes) in records.iter() {
+                backlog.feed(db, bytes, &mut wake);
+            }
+            if transaction {
+                multi.clear();
+                encode_command(&mut multi, &[b"EXEC".as_slice()]);
+                backlog.feed(None, &multi, &mut wake);
+            }
         }
-        if transaction {
-            encode_command(&mut p.buf, &[b"EXEC".as_slice()]);
+        if aof {
+            if transaction {
+                encode_command(&mut pending.buf, &[b"MULTI".as_slice()]);
+            }
+            for (db, bytes) in records.iter() {
+                if let Some(db) = db {
+                    if pending.db != Some(db) {
+                        encode_select(&mut pending.buf, db);
+                        pending.db = Some(db);
+                    }
+                }
+                pending.buf.extend_from_slice(bytes);
+            }
+            if transaction {
+                encode_command(&mut pending.buf, &[b"EXEC".as_slice()]);
+            }
         }
         p.end += (p.buf.len() - before) as u64;
-        self.finish_append(p, was_empty);
+        self.finish_append(p, was_empty && aof, wake);
     }
 
     /// Forgets the current database, so the next record starts with a
@@ -274,6 +399,7 @@ mod tests {
     #[test]
     fn selects_only_when_the_database_changes() {
         let log = AofLog::default();
+        log.set_on(true);
         log.append_command(0, &[b"SET", b"a", b"1"]);
         log.append_command(0, &[b"SET", b"b", b"2"]);
         log.append_command(3, &[b"DEL", b"c"]);
@@ -291,6 +417,7 @@ mod tests {
     #[test]
     fn transactions_are_wrapped() {
         let log = AofLog::default();
+        log.set_on(true);
         let mut r = Records::default();
         r.push(Some(0), &["INCR", "n"]);
         log.append_records(&r, true);

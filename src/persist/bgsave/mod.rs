@@ -64,10 +64,27 @@ pub async fn snapshot_to_file(
 /// [`snapshot_to_file`] for a caller that already holds the snapshot slot.
 pub async fn snapshot_reserved(
     rt: &Rc<ShardRt>,
-    _slot: &SnapshotSlot,
+    slot: &SnapshotSlot,
     path: &Path,
     extra_aux: Vec<(String, String)>,
     at_start: Box<dyn FnOnce()>,
+) -> Result<SnapshotStats, String> {
+    let aux = Box::new(move || {
+        at_start();
+        extra_aux
+    });
+    snapshot_reserved_aux(rt, slot, path, aux, true).await
+}
+
+/// [`snapshot_reserved`] whose AUX fields are decided at the snapshot
+/// instant, with every shard held (replication's `repl-offset`).
+/// Without `durable`, nothing is fsynced (a file only sent to replicas).
+pub async fn snapshot_reserved_aux(
+    rt: &Rc<ShardRt>,
+    _slot: &SnapshotSlot,
+    path: &Path,
+    at_start: Box<dyn FnOnce() -> Vec<(String, String)>>,
+    durable: bool,
 ) -> Result<SnapshotStats, String> {
     let started = Instant::now();
     let (checksum, compress, lru_policy, incremental_fsync) = rt.shared.read_config(|c| {
@@ -90,19 +107,21 @@ pub async fn snapshot_reserved(
         temp: dir.join(format!("temp-bgsave-{}.rdb", std::process::id())),
         path: path.to_path_buf(),
         checksum,
-        incremental_fsync,
+        incremental_fsync: incremental_fsync && durable,
+        durable,
     };
     let flow = Arc::new(writer::Flow::default());
-    let mut header = Vec::new();
-    file::write_header_with(&mut header, unix_ms() / 1000, resident_bytes(), &extra_aux);
-    let sink = writer::spawn(target, header, flow.clone())?;
+    let used_mem = resident_bytes();
 
     let shards: Vec<usize> = (0..rt.nshards).collect();
     let mut done = Vec::with_capacity(shards.len());
     let mut dirty_at_start = Vec::with_capacity(shards.len());
     let held = mesh::hold(rt, &shards).await;
     let now_ms = unix_ms();
-    at_start();
+    let extra_aux = at_start();
+    let mut header = Vec::new();
+    file::write_header_with(&mut header, now_ms / 1000, used_mem, &extra_aux);
+    let sink = writer::spawn(target, header, flow.clone())?;
     for &s in &shards {
         let (done_tx, done_rx) = oneshot::channel();
         done.push(done_rx);

@@ -44,6 +44,9 @@ pub struct Target {
     pub path: PathBuf,
     pub checksum: bool,
     pub incremental_fsync: bool,
+    /// Fsync the file and its directory at the end (false for a file
+    /// that only carries a full sync to replicas and is then removed).
+    pub durable: bool,
 }
 
 /// Starts the writer thread with the file's header as its first bytes.
@@ -149,9 +152,11 @@ fn finish(mut out: Out, t: &Target) -> Result<u64, String> {
     out.append(&[opcodes::EOF], t)?;
     let crc = if t.checksum { out.crc } else { 0 };
     out.append(&crc.to_le_bytes(), t)?;
-    out.file
-        .sync_all()
-        .map_err(|e| format!("Write error saving DB on disk: {e}"))?;
+    if t.durable {
+        out.file
+            .sync_all()
+            .map_err(|e| format!("Write error saving DB on disk: {e}"))?;
+    }
     drop(out.file);
     std::fs::rename(&t.temp, &t.path).map_err(|e| {
         format!(
@@ -166,8 +171,10 @@ fn finish(mut out: Out, t: &Target) -> Result<u64, String> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+    if t.durable {
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
     }
     Ok(out.written)
 }
@@ -198,6 +205,7 @@ mod tests {
             path: dir.join("dump.rdb"),
             checksum: true,
             incremental_fsync: true,
+            durable: true,
         };
         let flow = Arc::new(Flow::default());
         let tx = spawn(target, b"REDIS0010".to_vec(), flow.clone()).unwrap();
@@ -225,6 +233,7 @@ mod tests {
             path: dir.join("dump.rdb"),
             checksum: false,
             incremental_fsync: false,
+            durable: true,
         };
         let flow = Arc::new(Flow::default());
         let tx = spawn(target, b"REDIS0010".to_vec(), flow).unwrap();

@@ -463,6 +463,7 @@ fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
         dirty_cas: Default::default(),
         pubsub: Default::default(),
         tracking: Default::default(),
+        repl_role: Cell::new(Some("master")),
     });
     shared
         .repl
@@ -482,6 +483,7 @@ fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
         pubsub,
         cluster: Default::default(),
         from_master: true,
+        repl: Default::default(),
     }
 }
 

@@ -299,22 +299,6 @@ pub fn role_reply(shared: &Shared, out: &mut Out) -> bool {
     true
 }
 
-/// ROLE: the replica form here; the master form until the primary side
-/// provides its own.
-fn role(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(async move {
-        let shared = conn.rt.shared.clone();
-        if role_reply(&shared, &mut conn.out) {
-            return;
-        }
-        let offset = shared.repl.identity.lock().unwrap().offset;
-        conn.out.array(3);
-        conn.out.bulk_str("master");
-        conn.out.int(offset);
-        conn.out.array(0);
-    })
-}
-
 /// The INFO replication lines of a replica from `master_host` up to
 /// `replica_announced` (Redis 7.0's order); false when this node is a
 /// master. `role:slave` and the lines from `connected_slaves` on are the
@@ -410,20 +394,5 @@ pub static COMMANDS: &[CommandSpec] = &[
         name: "slaveof",
         since: "1.0.0",
         ..REPLICAOF
-    },
-    CommandSpec {
-        name: "role",
-        arity: 1,
-        flags: Flags::NOSCRIPT
-            .with(Flags::LOADING)
-            .with(Flags::STALE)
-            .with(Flags::FAST),
-        acl: Acl::ADMIN.with_bits(Acl::FAST).with_bits(Acl::DANGEROUS),
-        handler: Handler::Conn(role),
-        group: "server",
-        since: "2.8.12",
-        summary: "Return the role of the instance in the context of replication",
-        complexity: "O(1)",
-        ..CommandSpec::DEFAULT
     },
 ];
