@@ -391,6 +391,16 @@ async fn connect(bus: Rc<Bus>, id: NodeId, ip: String, cport: u16, serial: u64, 
         Ok(s) => s,
         Err(e) => {
             crate::verbose!("Connecting with Node {} at {ip}:{cport}: {e}", id.as_str());
+            // As Redis: count the PING this link would have sent as sent,
+            // or a node that refuses connections is never found failing.
+            let current = id_cell.get();
+            bus.cluster.with(|st| {
+                if let Some(n) = st.nodes.get_mut(&current) {
+                    if n.ping_sent == 0 {
+                        n.ping_sent = unix_ms();
+                    }
+                }
+            });
             remove_link(&bus, &id_cell, serial);
             return;
         }
@@ -483,7 +493,9 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
         bus.cluster.links.enforce_limit(settings.link_sendbuf_limit);
         let nt = settings.node_timeout.max(1);
         let now = unix_ms();
-        let (peers, broadcast) = bus.cluster.with(|st| {
+        let repl = super::failover::ReplView::read(&shared.repl, now);
+        let (peers, broadcast, elections) = bus.cluster.with(|st| {
+            st.repl = repl;
             // Handshakes that got no PONG in time.
             let limit = nt.max(1000);
             let expired: Vec<NodeId> = st
@@ -498,6 +510,8 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
             }
             st.blacklist.retain(|_, until| *until > now);
             super::failure::cron_check(st, now, nt);
+            // Replica: my master failed? (`clusterHandleSlaveFailover`).
+            let elections = super::failover::cron(st, &settings, now, &mut || bus.random());
             let peers: Vec<Peer> = st
                 .nodes
                 .values()
@@ -513,8 +527,9 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
                     link_up: n.link_up,
                 })
                 .collect();
-            (peers, std::mem::take(&mut st.broadcast_pong))
+            (peers, std::mem::take(&mut st.broadcast_pong), elections)
         });
+        bus.apply(elections, None);
 
         // Links to nodes that have none.
         for p in &peers {

@@ -55,7 +55,7 @@ pub fn header(st: &ClusterState, s: &ClusterSettings) -> Header {
         port: s.port,
         current_epoch: st.current_epoch,
         config_epoch: master.config_epoch,
-        offset: 0,
+        offset: st.repl.offset,
         sender: st.myself,
         myslots: master.slots.clone(),
         slaveof: if me.is_replica() { me.master } else { None },
@@ -166,6 +166,10 @@ pub fn process(
             st.need_save(SaveNeed::SaveFsync);
             st.touch();
         }
+    }
+    if known {
+        // A manual failover waits for this offset of my paused master.
+        super::failover::note_paused_master(st, &h.sender, h.mflags, h.offset);
     }
     if let Some(to) = link.outbound_to {
         if let Some(n) = st.nodes.get_mut(&to) {
@@ -358,6 +362,19 @@ pub fn process(
             message,
             sharded: true,
         }),
+        Body::FailoverAuthRequest => {
+            if let Some(ack) = super::failover::vote(st, s, &msg.header, now) {
+                out.push(Outgoing::To(sender, ack));
+            }
+        }
+        Body::FailoverAuthAck => {
+            super::failover::count_ack(st, &sender, msg.header.current_epoch);
+            // As Redis's before-sleep step: a quorum reached wins now,
+            // not at the next cron tick.
+            if st.election.auth_sent {
+                out.extend(super::failover::cron(st, s, now, random));
+            }
+        }
         Body::Update {
             config_epoch,
             node,

@@ -2,7 +2,9 @@
 //! (`state`), their text forms (`describe`), nodes.conf (`nodes_conf`),
 //! the routing snapshot shards check requests against (`routing`), and
 //! the cluster bus (`bus` wire codec, `control` links and cron, `gossip`
-//! message handling, `failure` detection).
+//! message handling, `failure` detection), `failover` (elections, votes,
+//! CLUSTER FAILOVER) and `follow` (the replication link following the
+//! cluster's view of my role).
 //!
 //! The state lives behind one mutex in [`Cluster`]: the control executor
 //! (bus) and the CLUSTER commands change it; every change that matters to
@@ -12,7 +14,9 @@
 pub mod bus;
 pub mod control;
 pub mod describe;
+pub mod failover;
 pub mod failure;
+pub mod follow;
 pub mod gossip;
 pub mod links;
 pub mod node;
@@ -43,6 +47,12 @@ pub struct ClusterSettings {
     pub allow_replica_migration: bool,
     /// `cluster-link-sendbuf-limit` in bytes (0: none).
     pub link_sendbuf_limit: usize,
+    /// `cluster-replica-validity-factor` (0: any data age may fail over).
+    pub replica_validity_factor: u64,
+    /// `cluster-replica-no-failover`.
+    pub replica_no_failover: bool,
+    /// `repl-ping-replica-period` in seconds.
+    pub repl_ping_period: u64,
 }
 
 impl ClusterSettings {
@@ -70,6 +80,9 @@ impl ClusterSettings {
             bus_port,
             allow_replica_migration: c.get_bool("cluster-allow-replica-migration"),
             link_sendbuf_limit: c.get_i64("cluster-link-sendbuf-limit").max(0) as usize,
+            replica_validity_factor: c.get_i64("cluster-replica-validity-factor").max(0) as u64,
+            replica_no_failover: c.get_bool("cluster-replica-no-failover"),
+            repl_ping_period: c.get_i64("repl-ping-replica-period").max(1) as u64,
         }
     }
 
@@ -279,4 +292,10 @@ fn refresh_myself(st: &mut ClusterState, s: &ClusterSettings) {
         me.ip = s.announce_ip.clone();
     }
     me.hostname = s.announce_hostname.clone();
+    // `clusterUpdateMyselfFlags`: others rank me out when I won't fail over.
+    if s.replica_no_failover {
+        me.flags |= bus::flags::NOFAILOVER;
+    } else {
+        me.flags &= !bus::flags::NOFAILOVER;
+    }
 }

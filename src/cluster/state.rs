@@ -60,6 +60,10 @@ pub struct ClusterState {
     pub version: u64,
     /// Tell every node about a change now (after SETSLOT NODE myself).
     pub broadcast_pong: bool,
+    /// My election when I am a replica of a failed master.
+    pub election: super::failover::Election,
+    /// My replication offset and data age (refreshed by the bus cron).
+    pub repl: super::failover::ReplView,
 }
 
 impl ClusterState {
@@ -87,6 +91,8 @@ impl ClusterState {
             first_state_eval: 0,
             version: 1,
             broadcast_pong: false,
+            election: Default::default(),
+            repl: Default::default(),
         }
     }
 

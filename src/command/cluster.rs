@@ -113,6 +113,15 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "Set hash slots as unbound in receiving node"
     ),
     sub!(
+        "cluster|failover",
+        -2,
+        ADMIN_FLAGS,
+        ADMIN_ACL,
+        admin::failover,
+        "3.0.0",
+        "Forces a replica to perform a manual failover of its master."
+    ),
+    sub!(
         "cluster|flushslots",
         2,
         ADMIN_FLAGS,

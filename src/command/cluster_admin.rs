@@ -1,6 +1,6 @@
 //! CLUSTER subcommands that change the node's view: ADDSLOTS(RANGE)
-//! DELSLOTS(RANGE) FLUSHSLOTS SETSLOT MEET FORGET REPLICATE RESET
-//! SET-CONFIG-EPOCH BUMPEPOCH SAVECONFIG. Checks, order and error texts
+//! DELSLOTS(RANGE) FLUSHSLOTS SETSLOT MEET FORGET REPLICATE FAILOVER
+//! RESET SET-CONFIG-EPOCH BUMPEPOCH SAVECONFIG. Checks, order and error texts
 //! as redis-server 7.0's clusterCommand.
 
 use super::cluster::cluster_or_reply;
@@ -346,6 +346,32 @@ pub fn replicate(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> 
             st.set_my_master(id);
             Ok(())
         });
+        if r.is_ok() {
+            // Start the replication link now, as `clusterSetMaster` does.
+            crate::cluster::follow::sync(&conn.rt);
+        }
+        reply_ok_or(conn, r);
+    })
+}
+
+/// CLUSTER FAILOVER [FORCE|TAKEOVER] (cluster/failover.rs runs it).
+pub fn failover(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    use crate::cluster::failover::{manual_start, Manual};
+    Box::pin(async move {
+        let Some(c) = cluster_or_reply(conn) else {
+            return;
+        };
+        let mode = match args.get(2) {
+            None => Manual::Default,
+            Some(a) if args.len() == 3 && is(a, "force") => Manual::Force,
+            Some(a) if args.len() == 3 && is(a, "takeover") => Manual::Takeover,
+            Some(_) => return conn.out.error(SYNTAX),
+        };
+        let r = c.with(|st| manual_start(st, mode, unix_ms()));
+        if r.is_ok() && mode == Manual::Takeover {
+            // Replication stops now, as `clusterFailoverReplaceYourMaster`.
+            crate::cluster::follow::sync(&conn.rt);
+        }
         reply_ok_or(conn, r);
     })
 }

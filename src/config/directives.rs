@@ -188,6 +188,24 @@ pub static DIRECTIVES: &[Directive] = &[
         true
     ),
     d!("cluster-require-full-coverage", Kind::Bool, "yes", true),
+    // Failover (cluster/failover.rs).
+    Directive {
+        name: "cluster-replica-no-failover",
+        aliases: &["cluster-slave-no-failover"],
+        kind: Kind::Bool,
+        default: "no",
+        mutable: true,
+    },
+    Directive {
+        name: "cluster-replica-validity-factor",
+        aliases: &["cluster-slave-validity-factor"],
+        kind: Kind::Int {
+            min: 0,
+            max: INT_MAX,
+        },
+        default: "10",
+        mutable: true,
+    },
     d!("port", Kind::Int { min: 0, max: 65535 }, "6379", true),
     d!("bind", Kind::Addresses, "* -::*", true),
     d!("protected-mode", Kind::Bool, "yes", true),
@@ -500,8 +518,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     Directive { name: "busy-reply-threshold", aliases: &["lua-time-limit"], kind: Kind::Int { min: 0, max: LONG_MAX }, default: "5000", mutable: true },
     d!("cluster-announce-tls-port", Kind::Int { min: 0, max: 65535 }, "0", true),
     d!("cluster-migration-barrier", Kind::Int { min: 0, max: INT_MAX }, "1", true),
-    Directive { name: "cluster-replica-no-failover", aliases: &["cluster-slave-no-failover"], kind: Kind::Bool, default: "no", mutable: true },
-    Directive { name: "cluster-replica-validity-factor", aliases: &["cluster-slave-validity-factor"], kind: Kind::Int { min: 0, max: INT_MAX }, default: "10", mutable: true },
     d!("crash-log-enabled", Kind::Bool, "yes", true),
     d!("crash-memcheck-enabled", Kind::Bool, "yes", true),
     d!("dbfilename", Kind::Str, "dump.rdb", true),

@@ -83,7 +83,13 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
     let mut tracker = redirect::Tracker::new(conn);
     // Read before planning: a change after it makes the executing shard
     // decide again (redirect::recheck).
-    let version = conn.rt.shared.cluster.as_ref().map(|c| c.routing_version());
+    // The master link of a replica is never redirected (Redis skips the
+    // cluster check for CLIENT_MASTER): its writes are for slots the
+    // master serves.
+    let version = match &conn.rt.shared.cluster {
+        Some(c) if !conn.from_master => Some(c.routing_version()),
+        _ => None,
+    };
     let mut planned = Vec::with_capacity(cmds.len());
     for i in 0..cmds.len() {
         planned.push(version.map(|version| redirect::Planned {
@@ -196,8 +202,9 @@ fn plan(
     if !conn.authenticated && !spec.flags.has(Flags::NO_AUTH) {
         return Plan::Refused(spec.name, "NOAUTH Authentication required.".into());
     }
-    // Cluster mode: requests with keys go to the slot's owner.
-    if conn.rt.shared.cluster.is_some() {
+    // Cluster mode: requests with keys go to the slot's owner (not the
+    // master link's: a replica applies its master's stream as it is).
+    if conn.rt.shared.cluster.is_some() && !conn.from_master {
         spec.key_indexes(argv, keys);
         match redirect::route(conn, spec, argv, keys, cluster) {
             None | Some(Route::Local) => {}

@@ -151,6 +151,10 @@ pub fn run(config: Config) -> Result<(), String> {
                 if id == 0 {
                     // The `replicaof` directive: follow that master.
                     crate::repl::replica::start_from_config(&rt);
+                    // Cluster mode: replication follows the cluster's view.
+                    if rt.shared.cluster.is_some() {
+                        glommio::spawn_local(crate::cluster::follow::run(rt.clone())).detach();
+                    }
                     // `save` rules, BGSAVE SCHEDULE, the save before exit.
                     glommio::spawn_local(crate::persist::bgsave::rules::cron(rt.clone())).detach();
                     // auto-aof-rewrite-percentage / -min-size.

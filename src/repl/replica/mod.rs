@@ -230,8 +230,10 @@ pub fn start_from_config(rt: &Rc<ShardRt>) {
 }
 
 /// REPLICAOF NO ONE (Redis's `replicationUnsetMaster`): the data stays,
-/// a new history starts and the old one is kept as replid2.
-pub fn unset_master(shared: &Shared) {
+/// a new history starts and the old one is kept as replid2. `why` ends
+/// the log line ("user request from replicaof no one", "cluster
+/// failover").
+pub fn unset_master(shared: &Shared, why: &str) {
     let st = &shared.repl.replica;
     let mut inner = st.inner.lock().unwrap();
     if !st.is_replica() {
@@ -245,7 +247,7 @@ pub fn unset_master(shared: &Shared) {
     st.active.store(false, Ordering::SeqCst);
     st.set_state(LinkState::None);
     shared.repl.identity.lock().unwrap().shift();
-    crate::notice!("MASTER MODE enabled (user request from replicaof no one)");
+    crate::notice!("MASTER MODE enabled ({why})");
 }
 
 /// REPLICAOF host port | NO ONE (also SLAVEOF).
@@ -256,7 +258,7 @@ fn replicaof(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             return conn.out.error("ERR REPLICAOF not allowed in cluster mode.");
         }
         if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
-            unset_master(&shared);
+            unset_master(&shared, "user request from replicaof no one");
             return conn.out.ok();
         }
         let port = std::str::from_utf8(&args[2])

@@ -1,0 +1,605 @@
+//! Cluster replication and automatic failover in mixed clusters, with
+//! Debian's redis-server 7.0 and redis-cli:
+//! (a) shardis replicas of redis-server masters sync, and one is elected
+//!     (by redis-server votes) when its master is killed; the killed
+//!     master comes back as a replica of it;
+//! (b) shardis masters vote: a redis-server replica of a killed shardis
+//!     master is elected; the killed shardis node comes back from its
+//!     nodes.conf as a replica of the new master and syncs from it.
+
+mod common;
+
+use common::cluster::*;
+use common::{redis_available, Kind, Server};
+use std::time::{Duration, Instant};
+
+const NT: u64 = 3000;
+const LOCAL: &str = "127.0.0.1";
+
+fn myid(port: u16) -> String {
+    cli(LOCAL, port, None, &["cluster", "myid"])
+        .trim()
+        .to_string()
+}
+
+/// A field of INFO replication.
+fn repl_field(port: u16, field: &str) -> Option<String> {
+    cli(LOCAL, port, None, &["info", "replication"])
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .map(|v| v.trim().to_string())
+}
+
+/// `redis-cli --cluster create` of `servers` (the first third masters)
+/// with one replica each; waits for cluster_state:ok everywhere.
+fn create(servers: &[&Server]) {
+    let addrs: Vec<String> = servers
+        .iter()
+        .map(|s| format!("{LOCAL}:{}", s.port))
+        .collect();
+    let mut args = vec!["--cluster", "create"];
+    args.extend(addrs.iter().map(|s| s.as_str()));
+    args.extend(["--cluster-replicas", "1", "--cluster-yes"]);
+    let (ok, out) = redis_cli(&args, "");
+    assert!(
+        ok && out.contains("[OK] All 16384 slots covered."),
+        "create:\n{out}"
+    );
+    for s in servers {
+        let took = wait_until(Duration::from_secs(30), || {
+            info_field(LOCAL, s.port, None, "cluster_state").as_deref() == Some("ok")
+        });
+        assert!(took.is_some(), "{} never reached cluster_state:ok", s.name);
+    }
+}
+
+/// The master id of the node listening on `port`, as it sees itself
+/// (None while it is a master).
+fn master_of(port: u16) -> Option<String> {
+    nodes(LOCAL, port, None)
+        .into_iter()
+        .find(|n| n.has_flag("myself"))
+        .filter(|n| n.has_flag("slave"))
+        .map(|n| n.master)
+}
+
+/// Whether `observer` sees `id` as a master serving `slots` slot ranges
+/// (any, when `slots` is None).
+fn sees_master_with_slots(observer: u16, id: &str) -> bool {
+    nodes(LOCAL, observer, None)
+        .iter()
+        .any(|n| n.id == id && n.has_flag("master") && !n.slots.is_empty())
+}
+
+fn check_ok(port: u16) -> String {
+    let (_, check) = redis_cli(&["--cluster", "check", &format!("{LOCAL}:{port}")], "");
+    check
+}
+
+/// redis-cli -c output without its "-> Redirected" notes.
+fn replies(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with("-> Redirected"))
+        .map(String::from)
+        .collect()
+}
+
+fn count_line(text: &str) -> i64 {
+    text.trim().parse().unwrap_or(-1)
+}
+
+/// (a) 3 redis-server masters, each with a shardis replica.
+#[test]
+fn shardis_replica_is_elected_when_its_redis_master_dies() {
+    if !redis_available() {
+        return;
+    }
+    let redis_args = ["--repl-diskless-sync-delay", "0", "--appendonly", "no"];
+    let mut servers: Vec<Server> = Vec::new();
+    for _ in 0..3 {
+        servers.push(start_node(
+            Kind::Redis,
+            free_cluster_port(),
+            NT,
+            &redis_args,
+        ));
+    }
+    for i in 0..3 {
+        let shards = if i == 1 { "2" } else { "1" };
+        servers.push(start_node(
+            Kind::Shardis,
+            free_cluster_port(),
+            NT,
+            &["--shards", shards],
+        ));
+    }
+    let refs: Vec<&Server> = servers.iter().collect();
+    create(&refs);
+
+    // Each shardis node replicates a redis-server master (by cluster
+    // view) and its link to it is up.
+    let ids: Vec<String> = servers.iter().map(|s| myid(s.port)).collect();
+    let mut pair = Vec::new(); // (master index, replica index)
+    for r in 3..6 {
+        let port = servers[r].port;
+        let m = master_of(port).unwrap_or_else(|| panic!("{} is not a replica", servers[r].name));
+        let mi = ids.iter().position(|id| *id == m).expect("master known");
+        assert!(mi < 3, "a shardis node replicates another shardis node");
+        pair.push((mi, r));
+        let up = wait_until(Duration::from_secs(30), || {
+            repl_field(port, "master_link_status").as_deref() == Some("up")
+        });
+        assert!(
+            up.is_some(),
+            "{}: link never up:\n{}\n--- log ---\n{}",
+            servers[r].name,
+            cli(LOCAL, port, None, &["info", "replication"]),
+            servers[r].log_text()
+        );
+        assert_eq!(
+            repl_field(port, "master_port").as_deref(),
+            Some(servers[mi].port.to_string().as_str())
+        );
+    }
+
+    // Keys through the cluster; every replica catches up with its master.
+    let n = 300;
+    let entry = servers[0].port.to_string();
+    let mut script = String::new();
+    for i in 0..n {
+        script.push_str(&format!("SET key:{i} value-{i}\n"));
+    }
+    let (ok, out) = redis_cli(&["-c", "-p", &entry], &script);
+    assert!(
+        ok && out.lines().filter(|l| l.trim() == "OK").count() == n,
+        "{out}"
+    );
+    for &(mi, r) in &pair {
+        let want = count_line(&cli(LOCAL, servers[mi].port, None, &["dbsize"]));
+        assert!(want > 0);
+        let synced = wait_until(Duration::from_secs(10), || {
+            count_line(&cli(LOCAL, servers[r].port, None, &["dbsize"])) == want
+        });
+        assert!(synced.is_some(), "{} did not catch up", servers[r].name);
+        let key = cli(LOCAL, servers[mi].port, None, &["randomkey"]);
+        let key = key.trim();
+        let value = cli(LOCAL, servers[mi].port, None, &["get", key]);
+        let (_, got) = redis_cli(
+            &["-p", &servers[r].port.to_string()],
+            &format!("READONLY\nGET {key}\n"),
+        );
+        assert_eq!(
+            got.trim(),
+            format!("OK\n{}", value.trim()),
+            "READONLY GET {key}"
+        );
+    }
+
+    // Kill the first redis master: its shardis replica takes over.
+    let (mi, r) = pair[0];
+    let (dead_id, new_id) = (ids[mi].clone(), ids[r].clone());
+    let history = repl_field(servers[mi].port, "master_replid").unwrap();
+    assert_eq!(
+        repl_field(servers[r].port, "master_replid").as_deref(),
+        Some(history.as_str()),
+        "the replica continues its master's history"
+    );
+    let started = Instant::now();
+    let _ = servers[mi].child.kill();
+    let _ = servers[mi].child.wait();
+    let new_port = servers[r].port;
+    let promoted = wait_until(Duration::from_secs(NT / 1000 * 4 + 10), || {
+        master_of(new_port).is_none() && sees_master_with_slots(new_port, &new_id)
+    });
+    assert!(
+        promoted.is_some(),
+        "no failover:\n{}\n--- log ---\n{}",
+        cli(LOCAL, new_port, None, &["cluster", "nodes"]),
+        servers[r].log_text()
+    );
+    let took = started.elapsed();
+    println!("failover (shardis replica elected by redis masters): {took:?}");
+    assert!(
+        took < Duration::from_millis(NT * 2 + 5000),
+        "failover took {took:?}"
+    );
+    // Replication stopped as REPLICAOF NO ONE: a new history, the old
+    // one kept as replid2.
+    let stopped = wait_until(Duration::from_secs(2), || {
+        repl_field(new_port, "role").as_deref() == Some("master")
+    });
+    assert!(stopped.is_some(), "still a replica by INFO");
+    assert_eq!(
+        repl_field(new_port, "master_replid2").as_deref(),
+        Some(history.as_str())
+    );
+    assert_ne!(
+        repl_field(new_port, "master_replid").as_deref(),
+        Some(history.as_str())
+    );
+    // The other masters agree.
+    let survivors: Vec<usize> = (0..3).filter(|&i| i != mi).collect();
+    for &i in &survivors {
+        let agreed = wait_until(Duration::from_secs(10), || {
+            sees_master_with_slots(servers[i].port, &new_id)
+                && !sees_master_with_slots(servers[i].port, &dead_id)
+        });
+        assert!(
+            agreed.is_some(),
+            "{} does not see the new master",
+            servers[i].name
+        );
+    }
+    println!("whole cluster agrees after {:?}", started.elapsed());
+    // Every key written before reads back through the cluster.
+    let via = servers[survivors[0]].port.to_string();
+    let ok_state = wait_until(Duration::from_secs(10), || {
+        info_field(LOCAL, servers[survivors[0]].port, None, "cluster_state").as_deref()
+            == Some("ok")
+    });
+    assert!(ok_state.is_some());
+    let mut script = String::new();
+    for i in 0..n {
+        script.push_str(&format!("GET key:{i}\n"));
+    }
+    let (_, out) = redis_cli(&["-c", "-p", &via], &script);
+    let got = replies(&out);
+    for i in 0..n {
+        assert_eq!(got.get(i), Some(&format!("value-{i}")), "key:{i}");
+    }
+    // The new master takes writes.
+    let mut script = String::new();
+    for i in 0..n {
+        script.push_str(&format!("SET key:{i} after-{i}\n"));
+    }
+    let (_, out) = redis_cli(&["-c", "-p", &via], &script);
+    assert_eq!(
+        replies(&out).iter().filter(|l| *l == "OK").count(),
+        n,
+        "{out}"
+    );
+    let check = check_ok(servers[survivors[0]].port);
+    assert!(
+        check.contains("[OK] All 16384 slots covered.")
+            && check.contains("[OK] All nodes agree about slots configuration."),
+        "{check}"
+    );
+
+    // (c) The killed redis-server master comes back from its nodes.conf
+    // and turns into a replica of the shardis node that replaced it.
+    let old = servers.remove(mi);
+    let back = restart_node(old, NT, &redis_args);
+    let demoted = wait_until(Duration::from_secs(20), || {
+        master_of(back.port).as_deref() == Some(new_id.as_str())
+    });
+    assert!(
+        demoted.is_some(),
+        "old master did not rejoin as a replica:\n{}",
+        cli(LOCAL, back.port, None, &["cluster", "nodes"])
+    );
+    servers.insert(mi, back);
+    let seen = wait_until(Duration::from_secs(10), || {
+        nodes(LOCAL, new_port, None)
+            .iter()
+            .any(|n| n.id == dead_id && n.has_flag("slave") && n.master == new_id)
+    });
+    assert!(seen.is_some(), "the new master does not list its replica");
+
+    // Manual failovers of the two other pairs: CLUSTER FAILOVER (the
+    // redis-server master pauses, the shardis replica reaches its offset
+    // and is elected with FORCEACK), then CLUSTER FAILOVER TAKEOVER (no
+    // votes). Each old master turns into a replica of its replica.
+    for (&(mi, r), mode) in pair[1..].iter().zip([None, Some("takeover")]) {
+        let port = servers[r].port;
+        let mut args = vec!["cluster", "failover"];
+        args.extend(mode);
+        let started = Instant::now();
+        assert_eq!(cli(LOCAL, port, None, &args).trim(), "OK");
+        let done = wait_until(Duration::from_secs(15), || {
+            master_of(port).is_none()
+                && master_of(servers[mi].port).as_deref() == Some(ids[r].as_str())
+        });
+        assert!(
+            done.is_some(),
+            "CLUSTER FAILOVER {mode:?} did not complete:\n{}\n--- log ---\n{}",
+            cli(LOCAL, port, None, &["cluster", "nodes"]),
+            servers[r].log_text()
+        );
+        println!(
+            "CLUSTER FAILOVER {}: {:?}",
+            mode.unwrap_or("(default)"),
+            started.elapsed()
+        );
+        let stopped = wait_until(Duration::from_secs(2), || {
+            repl_field(port, "role").as_deref() == Some("master")
+        });
+        assert!(stopped.is_some(), "{} still replicates", servers[r].name);
+        if mode.is_none() {
+            let log = servers[r].log_text();
+            assert!(
+                log.contains("Received replication offset for paused master")
+                    && log.contains("manual failover can start"),
+                "{log}"
+            );
+        }
+    }
+    assert_eq!(
+        cli(
+            LOCAL,
+            servers[pair[0].1].port,
+            None,
+            &["cluster", "failover"]
+        )
+        .trim(),
+        "ERR You should send CLUSTER FAILOVER to a replica"
+    );
+    // Every shardis node is a master now, with every key.
+    for s in &servers[3..] {
+        let ok = wait_until(Duration::from_secs(10), || {
+            info_field(LOCAL, s.port, None, "cluster_state").as_deref() == Some("ok")
+        });
+        assert!(ok.is_some(), "{} not ok", s.name);
+    }
+    let mut script = String::new();
+    for i in 0..n {
+        script.push_str(&format!("GET key:{i}\n"));
+    }
+    let (_, out) = redis_cli(&["-c", "-p", &servers[3].port.to_string()], &script);
+    let got = replies(&out);
+    for i in 0..n {
+        assert_eq!(got.get(i), Some(&format!("after-{i}")), "key:{i}");
+    }
+    let check = check_ok(servers[0].port);
+    assert!(
+        check.contains("[OK] All 16384 slots covered.")
+            && check.contains("[OK] All nodes agree about slots configuration."),
+        "{check}"
+    );
+}
+
+/// (b) 3 shardis masters, each with a redis-server replica: the shardis
+/// masters elect the redis replica of a killed shardis master. (c) The
+/// killed shardis node restarts from its nodes.conf and rejoins as a
+/// replica of the new master, syncing from it.
+#[test]
+fn shardis_masters_elect_a_redis_replica() {
+    if !redis_available() {
+        return;
+    }
+    let mut servers: Vec<Server> = Vec::new();
+    for i in 0..3 {
+        let shards = if i == 1 { "2" } else { "1" };
+        servers.push(start_node(
+            Kind::Shardis,
+            free_cluster_port(),
+            NT,
+            &["--shards", shards, "--appendonly", "yes"],
+        ));
+    }
+    // A redis-server replica cannot sync from a shardis master (no primary
+    // side yet): with validity factor 0 its data age does not matter.
+    let redis_args = [
+        "--repl-diskless-sync-delay",
+        "0",
+        "--appendonly",
+        "no",
+        "--cluster-replica-validity-factor",
+        "0",
+    ];
+    for _ in 0..3 {
+        servers.push(start_node(
+            Kind::Redis,
+            free_cluster_port(),
+            NT,
+            &redis_args,
+        ));
+    }
+    let refs: Vec<&Server> = servers.iter().collect();
+    create(&refs);
+    let ids: Vec<String> = servers.iter().map(|s| myid(s.port)).collect();
+    // Which redis replica follows shardis master 0.
+    let r = (3..6)
+        .find(|&r| master_of(servers[r].port).as_deref() == Some(ids[0].as_str()))
+        .expect("a replica of the first master");
+    // Keys on the surviving shardis masters (a: slot 15495, c: 7365; the
+    // first master serves 0-5460 and its replica has no data).
+    let (_, out) = redis_cli(
+        &["-c", "-p", &servers[1].port.to_string()],
+        "SET a 1\nSET c 3\n",
+    );
+    assert!(out.contains("OK"), "{out}");
+
+    let (dead_id, new_id) = (ids[0].clone(), ids[r].clone());
+    let started = Instant::now();
+    let _ = servers[0].child.kill();
+    let _ = servers[0].child.wait();
+    let new_port = servers[r].port;
+    let promoted = wait_until(Duration::from_secs(NT / 1000 * 4 + 10), || {
+        master_of(new_port).is_none() && sees_master_with_slots(new_port, &new_id)
+    });
+    assert!(
+        promoted.is_some(),
+        "no failover:\n{}\n--- shardis views ---\n{}\n{}\n--- shardis log ---\n{}",
+        cli(LOCAL, new_port, None, &["cluster", "nodes"]),
+        cli(LOCAL, servers[1].port, None, &["cluster", "nodes"]),
+        cli(LOCAL, servers[2].port, None, &["cluster", "nodes"]),
+        servers[1].log_text()
+    );
+    let took = started.elapsed();
+    println!("failover (redis replica elected by shardis masters): {took:?}");
+    for s in [&servers[1], &servers[2]] {
+        let agreed = wait_until(Duration::from_secs(10), || {
+            sees_master_with_slots(s.port, &new_id) && !sees_master_with_slots(s.port, &dead_id)
+        });
+        assert!(agreed.is_some(), "{} does not see the new master", s.name);
+        let log = s.log_text();
+        assert!(
+            log.contains(&format!("Failover auth granted to {new_id}")),
+            "{} did not vote:\n{log}",
+            s.name
+        );
+        let ok = wait_until(Duration::from_secs(10), || {
+            info_field(LOCAL, s.port, None, "cluster_state").as_deref() == Some("ok")
+        });
+        assert!(ok.is_some(), "{} not ok after the failover", s.name);
+    }
+    // lastVoteEpoch is persisted.
+    let conf = std::fs::read_to_string(servers[1].dir.join("nodes.conf")).unwrap();
+    let vars = conf
+        .lines()
+        .find(|l| l.starts_with("vars "))
+        .unwrap()
+        .to_string();
+    assert!(!vars.ends_with("lastVoteEpoch 0"), "{vars}");
+    let (_, out) = redis_cli(
+        &["-c", "-p", &servers[1].port.to_string()],
+        "SET a 10\nSET b 20\nGET a\nGET b\nGET c\n",
+    );
+    // b (slot 3300) is served by the new master.
+    assert_eq!(replies(&out), ["OK", "OK", "10", "20", "3"]);
+    let check = check_ok(servers[1].port);
+    assert!(
+        check.contains("[OK] All 16384 slots covered.")
+            && check.contains("[OK] All nodes agree about slots configuration."),
+        "{check}"
+    );
+
+    // (c) The killed shardis node restarts from its nodes.conf (which
+    // says it is a master with slots) and turns into a replica of the
+    // redis-server node that replaced it, syncing from it.
+    let old = servers.remove(0);
+    let started = Instant::now();
+    let back = restart_node(old, NT, &["--shards", "1", "--appendonly", "yes"]);
+    let demoted = wait_until(Duration::from_secs(20), || {
+        master_of(back.port).as_deref() == Some(new_id.as_str())
+    });
+    assert!(
+        demoted.is_some(),
+        "old master did not rejoin as a replica:\n{}\n--- log ---\n{}",
+        cli(LOCAL, back.port, None, &["cluster", "nodes"]),
+        back.log_text()
+    );
+    let up = wait_until(Duration::from_secs(20), || {
+        repl_field(back.port, "master_link_status").as_deref() == Some("up")
+    });
+    assert!(
+        up.is_some(),
+        "no replication link:\n{}\n--- log ---\n{}",
+        cli(LOCAL, back.port, None, &["info", "replication"]),
+        back.log_text()
+    );
+    println!(
+        "old shardis master rejoined as a synced replica after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        repl_field(back.port, "master_port").as_deref(),
+        Some(new_port.to_string().as_str())
+    );
+    // It now holds the new master's data (the keys a/b/c live elsewhere
+    // or here depending on slots: compare sizes).
+    let want = count_line(&cli(LOCAL, new_port, None, &["dbsize"]));
+    let (_, _) = redis_cli(&["-c", "-p", &new_port.to_string()], "SET {x}k1 v\n");
+    let synced = wait_until(Duration::from_secs(10), || {
+        count_line(&cli(LOCAL, back.port, None, &["dbsize"]))
+            == count_line(&cli(LOCAL, new_port, None, &["dbsize"]))
+    });
+    assert!(
+        synced.is_some(),
+        "replica dbsize differs (master had {want})"
+    );
+}
+
+/// A replica whose link never completed a sync (here: a wrong
+/// masterauth) never starts an election, whatever the validity factor.
+#[test]
+fn never_synced_replica_does_not_start_an_election() {
+    if !redis_available() {
+        return;
+    }
+    let pw = Some("pw");
+    let mut servers: Vec<Server> = Vec::new();
+    for _ in 0..3 {
+        servers.push(start_node(
+            Kind::Redis,
+            free_cluster_port(),
+            NT,
+            &["--requirepass", "pw", "--appendonly", "no"],
+        ));
+    }
+    let addrs: Vec<String> = servers
+        .iter()
+        .map(|s| format!("{LOCAL}:{}", s.port))
+        .collect();
+    let mut args = vec!["-a", "pw", "--no-auth-warning", "--cluster", "create"];
+    args.extend(addrs.iter().map(|s| s.as_str()));
+    args.push("--cluster-yes");
+    let (ok, out) = redis_cli(&args, "");
+    assert!(ok && out.contains("[OK] All 16384 slots covered."), "{out}");
+    let replica = start_node(
+        Kind::Shardis,
+        free_cluster_port(),
+        NT,
+        &[
+            "--shards",
+            "1",
+            "--requirepass",
+            "pw",
+            "--masterauth",
+            "wrong",
+            "--cluster-replica-validity-factor",
+            "0",
+        ],
+    );
+    let master_id = cli(LOCAL, servers[0].port, pw, &["cluster", "myid"])
+        .trim()
+        .to_string();
+    let new = format!("{LOCAL}:{}", replica.port);
+    let (ok, out) = redis_cli(
+        &[
+            "-a",
+            "pw",
+            "--no-auth-warning",
+            "--cluster",
+            "add-node",
+            &new,
+            &addrs[0],
+            "--cluster-slave",
+            "--cluster-master-id",
+            &master_id,
+        ],
+        "",
+    );
+    assert!(ok, "{out}");
+    let following = wait_until(Duration::from_secs(20), || {
+        nodes(LOCAL, replica.port, pw)
+            .iter()
+            .any(|n| n.has_flag("myself") && n.master == master_id)
+    });
+    assert!(following.is_some(), "never became a replica");
+    // The link tries (and fails to authenticate): never synced.
+    std::thread::sleep(Duration::from_secs(2));
+    let info = cli(LOCAL, replica.port, pw, &["info", "replication"]);
+    assert!(info.contains("master_link_status:down"), "{info}");
+
+    let _ = servers[0].child.kill();
+    let _ = servers[0].child.wait();
+    // The other masters agree it failed, and the replica learns it.
+    let failed = wait_until(Duration::from_secs(15), || {
+        nodes(LOCAL, replica.port, pw)
+            .iter()
+            .any(|n| n.id == master_id && n.has_flag("fail"))
+    });
+    assert!(failed.is_some(), "master never FAIL in the replica's view");
+    // Several election periods later it is still a replica.
+    std::thread::sleep(Duration::from_millis(NT * 2));
+    let me = nodes(LOCAL, replica.port, pw)
+        .into_iter()
+        .find(|n| n.has_flag("myself"))
+        .unwrap();
+    assert!(me.has_flag("slave"), "{me:?}");
+    let log = replica.log_text();
+    assert!(!log.contains("Starting a failover election"), "{log}");
+    assert!(log.contains("Never synchronized with my master"), "{log}");
+}
