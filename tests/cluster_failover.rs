@@ -603,3 +603,146 @@ fn never_synced_replica_does_not_start_an_election() {
     assert!(!log.contains("Starting a failover election"), "{log}");
     assert!(log.contains("Never synchronized with my master"), "{log}");
 }
+
+/// The seed's failover, Shardis only: six nodes (one and four shards),
+/// `--cluster create --cluster-replicas 1`; each replica syncs from its
+/// master; kill -9 a master: its replica owns the slots (time printed,
+/// against node_timeout), every key written before reads back, and the
+/// killed node restarts from its nodes.conf as a replica of the new
+/// master and catches up with what was written meanwhile.
+#[test]
+fn shardis_cluster_fails_over_and_the_old_master_catches_up() {
+    if !redis_available() {
+        return;
+    }
+    let mut servers: Vec<Server> = (0..6)
+        .map(|i| {
+            let shards = if i % 2 == 0 { "1" } else { "4" };
+            start_node(
+                Kind::Shardis,
+                free_cluster_port(),
+                NT,
+                &["--shards", shards],
+            )
+        })
+        .collect();
+    let refs: Vec<&Server> = servers.iter().collect();
+    create(&refs);
+    let ids: Vec<String> = servers.iter().map(|s| myid(s.port)).collect();
+    let mut pair = Vec::new(); // (master index, replica index)
+    for r in 3..6 {
+        let port = servers[r].port;
+        let m = master_of(port).unwrap_or_else(|| panic!("{} is not a replica", servers[r].name));
+        let mi = ids.iter().position(|id| *id == m).expect("master known");
+        let up = wait_until(Duration::from_secs(30), || {
+            repl_field(port, "master_link_status").as_deref() == Some("up")
+        });
+        assert!(
+            up.is_some(),
+            "{}: link never up:\n{}",
+            servers[r].name,
+            servers[r].log_text()
+        );
+        pair.push((mi, r));
+    }
+
+    let n = 500;
+    let entry = servers[0].port.to_string();
+    let mut script = String::new();
+    for i in 0..n {
+        script.push_str(&format!("SET seed:{i} v{i}\n"));
+    }
+    let (_, out) = redis_cli(&["-c", "-p", &entry], &script);
+    assert_eq!(replies(&out).iter().filter(|l| *l == "OK").count(), n);
+    for &(mi, r) in &pair {
+        let want = count_line(&cli(LOCAL, servers[mi].port, None, &["dbsize"]));
+        let synced = wait_until(Duration::from_secs(10), || {
+            count_line(&cli(LOCAL, servers[r].port, None, &["dbsize"])) == want
+        });
+        assert!(synced.is_some(), "{} did not catch up", servers[r].name);
+    }
+
+    // kill -9 one master (odd indexes run four shards, even ones one).
+    let (mi, r) = pair[1];
+    let new_id = ids[r].clone();
+    let new_port = servers[r].port;
+    let started = Instant::now();
+    let _ = servers[mi].child.kill();
+    let _ = servers[mi].child.wait();
+    let promoted = wait_until(Duration::from_secs(NT / 1000 * 4 + 10), || {
+        master_of(new_port).is_none() && sees_master_with_slots(new_port, &new_id)
+    });
+    assert!(
+        promoted.is_some(),
+        "no failover:\n{}\n--- log ---\n{}",
+        cli(LOCAL, new_port, None, &["cluster", "nodes"]),
+        servers[r].log_text()
+    );
+    let took = started.elapsed();
+    println!(
+        "failover, shardis only: {took:?} (node timeout {NT} ms: node_timeout + {:?})",
+        took.saturating_sub(Duration::from_millis(NT))
+    );
+    // Redis 7.0 needs node_timeout + ~2.3 s on this machine; a loaded CI
+    // run gets the same slack as the other failure-detection tests.
+    assert!(
+        took < Duration::from_millis(NT * 2 + 3000),
+        "failover took {took:?}"
+    );
+
+    let survivor = servers[pair[0].0].port;
+    let ok = wait_until(Duration::from_secs(15), || {
+        info_field(LOCAL, survivor, None, "cluster_state").as_deref() == Some("ok")
+            && sees_master_with_slots(survivor, &new_id)
+    });
+    assert!(ok.is_some(), "the cluster did not settle");
+    let mut script = String::new();
+    for i in 0..n {
+        script.push_str(&format!("GET seed:{i}\n"));
+    }
+    let via = survivor.to_string();
+    let (_, out) = redis_cli(&["-c", "-p", &via], &script);
+    let got = replies(&out);
+    for i in 0..n {
+        assert_eq!(
+            got.get(i),
+            Some(&format!("v{i}")),
+            "seed:{i} after failover"
+        );
+    }
+    // Writes meanwhile, then the old master comes back as a replica.
+    let mut script = String::new();
+    for i in 0..n {
+        script.push_str(&format!("SET seed:{i} w{i}\n"));
+    }
+    let (_, out) = redis_cli(&["-c", "-p", &via], &script);
+    assert_eq!(replies(&out).iter().filter(|l| *l == "OK").count(), n);
+    let old = servers.remove(mi);
+    let back = restart_node(old, NT, &["--shards", if mi % 2 == 0 { "1" } else { "4" }]);
+    let rejoined = wait_until(Duration::from_secs(30), || {
+        master_of(back.port).as_deref() == Some(new_id.as_str())
+            && repl_field(back.port, "master_link_status").as_deref() == Some("up")
+    });
+    assert!(
+        rejoined.is_some(),
+        "old master did not rejoin as a replica:\n{}\n--- log ---\n{}",
+        cli(LOCAL, back.port, None, &["cluster", "nodes"]),
+        back.log_text()
+    );
+    let want = count_line(&cli(LOCAL, new_port, None, &["dbsize"]));
+    let caught_up = wait_until(Duration::from_secs(15), || {
+        count_line(&cli(LOCAL, back.port, None, &["dbsize"])) == want
+    });
+    assert!(caught_up.is_some(), "the old master did not catch up");
+    for i in (0..n).step_by(7) {
+        let key = format!("seed:{i}");
+        if count_line(&cli(LOCAL, new_port, None, &["exists", &key])) == 1 {
+            let (_, got) = redis_cli(
+                &["-p", &back.port.to_string()],
+                &format!("READONLY\nGET {key}\n"),
+            );
+            assert_eq!(got.trim(), format!("OK\nw{i}"), "{key} on the old master");
+        }
+    }
+    servers.insert(mi, back);
+}
