@@ -630,9 +630,9 @@ fn shardis_cluster_fails_over_and_the_old_master_catches_up() {
     create(&refs);
     let ids: Vec<String> = servers.iter().map(|s| myid(s.port)).collect();
     let mut pair = Vec::new(); // (master index, replica index)
-    for r in 3..6 {
-        let port = servers[r].port;
-        let m = master_of(port).unwrap_or_else(|| panic!("{} is not a replica", servers[r].name));
+    for (r, replica) in servers.iter().enumerate().skip(3) {
+        let port = replica.port;
+        let m = master_of(port).unwrap_or_else(|| panic!("{} is not a replica", replica.name));
         let mi = ids.iter().position(|id| *id == m).expect("master known");
         let up = wait_until(Duration::from_secs(30), || {
             repl_field(port, "master_link_status").as_deref() == Some("up")
@@ -640,8 +640,8 @@ fn shardis_cluster_fails_over_and_the_old_master_catches_up() {
         assert!(
             up.is_some(),
             "{}: link never up:\n{}",
-            servers[r].name,
-            servers[r].log_text()
+            replica.name,
+            replica.log_text()
         );
         pair.push((mi, r));
     }
