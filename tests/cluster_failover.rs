@@ -89,6 +89,36 @@ fn count_line(text: &str) -> i64 {
     text.trim().parse().unwrap_or(-1)
 }
 
+/// kill -9 `victim` and waits until `replica` (named `new_id`) is a
+/// master owning slots by its own view; the time that took.
+fn kill_until_promoted(victim: &mut Server, replica: &Server, new_id: &str) -> Duration {
+    let started = Instant::now();
+    let _ = victim.child.kill();
+    let _ = victim.child.wait();
+    let promoted = wait_until(Duration::from_secs(NT / 1000 * 4 + 10), || {
+        master_of(replica.port).is_none() && sees_master_with_slots(replica.port, new_id)
+    });
+    assert!(
+        promoted.is_some(),
+        "no failover:\n{}\n--- log ---\n{}",
+        cli(LOCAL, replica.port, None, &["cluster", "nodes"]),
+        replica.log_text()
+    );
+    started.elapsed()
+}
+
+/// Mutable `servers[a]` and shared `servers[b]` (a != b).
+fn split_pair(servers: &mut [Server], a: usize, b: usize) -> (&mut Server, &Server) {
+    assert_ne!(a, b);
+    if a < b {
+        let (x, y) = servers.split_at_mut(b);
+        (&mut x[a], &y[0])
+    } else {
+        let (x, y) = servers.split_at_mut(a);
+        (&mut y[0], &x[b])
+    }
+}
+
 /// (a) 3 redis-server masters, each with a shardis replica.
 #[test]
 fn shardis_replica_is_elected_when_its_redis_master_dies() {
@@ -186,19 +216,9 @@ fn shardis_replica_is_elected_when_its_redis_master_dies() {
         "the replica continues its master's history"
     );
     let started = Instant::now();
-    let _ = servers[mi].child.kill();
-    let _ = servers[mi].child.wait();
     let new_port = servers[r].port;
-    let promoted = wait_until(Duration::from_secs(NT / 1000 * 4 + 10), || {
-        master_of(new_port).is_none() && sees_master_with_slots(new_port, &new_id)
-    });
-    assert!(
-        promoted.is_some(),
-        "no failover:\n{}\n--- log ---\n{}",
-        cli(LOCAL, new_port, None, &["cluster", "nodes"]),
-        servers[r].log_text()
-    );
-    let took = started.elapsed();
+    let (victim, rest) = split_pair(&mut servers, mi, r);
+    let took = kill_until_promoted(victim, rest, &new_id);
     println!("failover (shardis replica elected by redis masters): {took:?}");
     assert!(
         took < Duration::from_millis(NT * 2 + 5000),
@@ -666,19 +686,8 @@ fn shardis_cluster_fails_over_and_the_old_master_catches_up() {
     let (mi, r) = pair[1];
     let new_id = ids[r].clone();
     let new_port = servers[r].port;
-    let started = Instant::now();
-    let _ = servers[mi].child.kill();
-    let _ = servers[mi].child.wait();
-    let promoted = wait_until(Duration::from_secs(NT / 1000 * 4 + 10), || {
-        master_of(new_port).is_none() && sees_master_with_slots(new_port, &new_id)
-    });
-    assert!(
-        promoted.is_some(),
-        "no failover:\n{}\n--- log ---\n{}",
-        cli(LOCAL, new_port, None, &["cluster", "nodes"]),
-        servers[r].log_text()
-    );
-    let took = started.elapsed();
+    let (victim, rest) = split_pair(&mut servers, mi, r);
+    let took = kill_until_promoted(victim, rest, &new_id);
     println!(
         "failover, shardis only: {took:?} (node timeout {NT} ms: node_timeout + {:?})",
         took.saturating_sub(Duration::from_millis(NT))

@@ -130,15 +130,6 @@ pub static DIRECTIVES: &[Directive] = &[
         mutable: true,
     },
     d!(
-        "repl-timeout",
-        Kind::Int {
-            min: 1,
-            max: INT_MAX
-        },
-        "60",
-        true
-    ),
-    d!(
         "cluster-allow-pubsubshard-when-down",
         Kind::Bool,
         "yes",
