@@ -5,7 +5,10 @@
 //!     master comes back as a replica of it;
 //! (b) shardis masters vote: a redis-server replica of a killed shardis
 //!     master is elected; the killed shardis node comes back from its
-//!     nodes.conf as a replica of the new master and syncs from it.
+//!     nodes.conf as a replica of the new master and syncs from it;
+//! (c) a default CLUSTER FAILOVER under continuous writes (Shardis only,
+//!     and a redis-server replica of a Shardis master): the master pauses
+//!     writes, no acknowledged write lost; the SIGTERM handover.
 
 mod common;
 
@@ -754,4 +757,416 @@ fn shardis_cluster_fails_over_and_the_old_master_catches_up() {
         }
     }
     servers.insert(mi, back);
+}
+
+/// Six Shardis nodes (one and four shards), created with one replica
+/// each, every replica's link up. Returns (servers, ids, [(master, replica)]).
+fn six_shardis() -> (Vec<Server>, Vec<String>, Vec<(usize, usize)>) {
+    let servers: Vec<Server> = (0..6)
+        .map(|i| {
+            let shards = if i % 2 == 0 { "1" } else { "4" };
+            start_node(
+                Kind::Shardis,
+                free_cluster_port(),
+                NT,
+                &["--shards", shards],
+            )
+        })
+        .collect();
+    let refs: Vec<&Server> = servers.iter().collect();
+    create(&refs);
+    let ids: Vec<String> = servers.iter().map(|s| myid(s.port)).collect();
+    let mut pair = Vec::new();
+    for (r, replica) in servers.iter().enumerate().skip(3) {
+        let port = replica.port;
+        let m = master_of(port).unwrap_or_else(|| panic!("{} is not a replica", replica.name));
+        let mi = ids.iter().position(|id| *id == m).expect("master known");
+        let up = wait_until(Duration::from_secs(30), || {
+            repl_field(port, "master_link_status").as_deref() == Some("up")
+        });
+        assert!(up.is_some(), "{}: link never up", replica.name);
+        pair.push((mi, r));
+    }
+    pair.sort();
+    (servers, ids, pair)
+}
+
+/// A minimal cluster client for the writer: one connection per address,
+/// follows MOVED, retries on errors and broken connections.
+struct MiniClient {
+    entries: Vec<u16>,
+    conns: std::collections::HashMap<String, std::io::BufReader<std::net::TcpStream>>,
+    route: std::collections::HashMap<String, String>,
+}
+
+impl MiniClient {
+    fn new(entries: Vec<u16>) -> MiniClient {
+        MiniClient {
+            entries,
+            conns: Default::default(),
+            route: Default::default(),
+        }
+    }
+
+    /// One request on `addr`: the reply's first line (bulk: its value).
+    fn call_on(&mut self, addr: &str, args: &[&str]) -> std::io::Result<String> {
+        use std::io::{BufRead, Read, Write};
+        if !self.conns.contains_key(addr) {
+            let s = std::net::TcpStream::connect(addr)?;
+            s.set_read_timeout(Some(Duration::from_secs(20)))?;
+            self.conns
+                .insert(addr.to_string(), std::io::BufReader::new(s));
+        }
+        let r = self.conns.get_mut(addr).unwrap();
+        let mut req = format!("*{}\r\n", args.len());
+        for a in args {
+            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+        }
+        let res = (|| {
+            r.get_mut().write_all(req.as_bytes())?;
+            let mut line = String::new();
+            if r.read_line(&mut line)? == 0 {
+                return Err(std::io::Error::other("closed"));
+            }
+            let line = line.trim_end().to_string();
+            if let Some(len) = line.strip_prefix('$') {
+                let len: i64 = len.parse().unwrap_or(-1);
+                if len < 0 {
+                    return Ok("(nil)".to_string());
+                }
+                let mut buf = vec![0u8; len as usize + 2];
+                r.read_exact(&mut buf)?;
+                buf.truncate(len as usize);
+                return Ok(String::from_utf8_lossy(&buf).into_owned());
+            }
+            Ok(line)
+        })();
+        if res.is_err() {
+            self.conns.remove(addr);
+        }
+        res
+    }
+
+    /// Runs a command on `key`'s owner until it gets a non-error reply
+    /// (or `limit` passes: None).
+    fn call(&mut self, key: &str, args: &[&str], limit: Duration) -> Option<String> {
+        let started = Instant::now();
+        let mut n = 0usize;
+        while started.elapsed() < limit {
+            let addr = self
+                .route
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| format!("{LOCAL}:{}", self.entries[n % self.entries.len()]));
+            match self.call_on(&addr, args) {
+                Ok(reply) => {
+                    if let Some(moved) = reply.strip_prefix("-MOVED ") {
+                        let to = moved.split(' ').nth(1).unwrap_or("").to_string();
+                        self.route.insert(key.to_string(), to);
+                        continue;
+                    }
+                    if reply.starts_with('-') {
+                        std::thread::sleep(Duration::from_millis(20));
+                        n += 1;
+                        continue;
+                    }
+                    return Some(reply);
+                }
+                Err(_) => {
+                    self.route.remove(key);
+                    n += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// What a writer thread got acknowledged.
+struct WriterResult {
+    /// key -> last acknowledged value.
+    acked: std::collections::HashMap<String, u64>,
+    writes: u64,
+    /// The longest a single SET waited for its OK.
+    longest: Duration,
+}
+
+/// Writes `SET mf:<n % 300> <seq>` continuously until `stop`.
+fn start_writer(
+    entries: Vec<u16>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<WriterResult> {
+    std::thread::spawn(move || {
+        let mut c = MiniClient::new(entries);
+        let mut res = WriterResult {
+            acked: Default::default(),
+            writes: 0,
+            longest: Duration::ZERO,
+        };
+        let mut seq = 0u64;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            seq += 1;
+            let key = format!("mf:{}", seq % 300);
+            let val = seq.to_string();
+            let t = Instant::now();
+            let reply = c.call(&key, &["SET", &key, &val], Duration::from_secs(30));
+            assert_eq!(reply.as_deref(), Some("+OK"), "SET {key} {val}");
+            res.longest = res.longest.max(t.elapsed());
+            res.acked.insert(key, seq);
+            res.writes += 1;
+        }
+        res
+    })
+}
+
+/// Every acknowledged write reads back with its last value.
+fn check_acked(entries: Vec<u16>, res: &WriterResult) {
+    let mut c = MiniClient::new(entries);
+    for (key, val) in &res.acked {
+        let got = c.call(key, &["GET", key], Duration::from_secs(10));
+        assert_eq!(
+            got.as_deref(),
+            Some(val.to_string().as_str()),
+            "{key}: acknowledged {val}"
+        );
+    }
+}
+
+/// Default CLUSTER FAILOVER on a Shardis replica of a Shardis master
+/// under continuous writes: the master pauses writes, sends its offset,
+/// the replica catches up and is elected; fast, no acknowledged write
+/// lost, the old master becomes its replica.
+#[test]
+fn shardis_manual_failover_under_writes_loses_nothing() {
+    if !redis_available() {
+        return;
+    }
+    let (servers, ids, pair) = six_shardis();
+    let entries: Vec<u16> = servers.iter().map(|s| s.port).collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = start_writer(entries.clone(), stop.clone());
+    std::thread::sleep(Duration::from_millis(1000));
+
+    let (mi, r) = pair[1];
+    let (old_port, new_port) = (servers[mi].port, servers[r].port);
+    let (old_id, new_id) = (ids[mi].clone(), ids[r].clone());
+    let started = Instant::now();
+    let reply = cli(LOCAL, new_port, None, &["cluster", "failover"]);
+    assert_eq!(reply.trim(), "OK");
+    let done = wait_until(Duration::from_secs(10), || {
+        master_of(new_port).is_none()
+            && sees_master_with_slots(new_port, &new_id)
+            && master_of(old_port).as_deref() == Some(new_id.as_str())
+    });
+    let took = started.elapsed();
+    assert!(
+        done.is_some(),
+        "no manual failover:\n{}\n--- replica log ---\n{}\n--- master log ---\n{}",
+        cli(LOCAL, new_port, None, &["cluster", "nodes"]),
+        servers[r].log_text(),
+        servers[mi].log_text()
+    );
+    println!("manual failover (default), shardis only, under writes: {took:?}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    let log = servers[mi].log_text();
+    assert!(
+        log.contains("Manual failover requested by replica"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Writes paused for the manual failover"),
+        "{log}"
+    );
+    let rlog = servers[r].log_text();
+    assert!(
+        rlog.contains("Received replication offset for paused master")
+            && rlog.contains("All master replication stream processed"),
+        "{rlog}"
+    );
+    assert!(!sees_master_with_slots(new_port, &old_id));
+
+    std::thread::sleep(Duration::from_millis(1000));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let res = writer.join().expect("writer");
+    println!(
+        "writer: {} writes acknowledged, longest wait {:?}",
+        res.writes, res.longest
+    );
+    assert!(res.writes > 100);
+    check_acked(entries, &res);
+}
+
+/// SIGTERM to a Shardis master with an online replica: it hands its
+/// slots over (CLUSTER FAILOVER to the replica) before exiting, far
+/// faster than node_timeout; no acknowledged write lost; restarted from
+/// its nodes.conf, it is a replica of the new master.
+#[test]
+fn shardis_sigterm_hands_slots_to_the_replica() {
+    if !redis_available() {
+        return;
+    }
+    let (mut servers, ids, pair) = six_shardis();
+    let (mi, r) = pair[1];
+    let (old_port, new_port) = (servers[mi].port, servers[r].port);
+    let new_id = ids[r].clone();
+    let entries: Vec<u16> = servers
+        .iter()
+        .filter(|s| s.port != old_port)
+        .map(|s| s.port)
+        .collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = start_writer(entries.clone(), stop.clone());
+    std::thread::sleep(Duration::from_millis(1000));
+
+    let started = Instant::now();
+    let pid = servers[mi].child.id() as i32;
+    // SAFETY: a child process this test started.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let mut promoted: Option<Duration> = None;
+    let mut exited: Option<Duration> = None;
+    let mut promoted_at_exit = false;
+    while started.elapsed() < Duration::from_secs(20) && (promoted.is_none() || exited.is_none()) {
+        if exited.is_none() && servers[mi].child.try_wait().ok().flatten().is_some() {
+            exited = Some(started.elapsed());
+            promoted_at_exit =
+                master_of(new_port).is_none() && sees_master_with_slots(new_port, &new_id);
+        }
+        if promoted.is_none()
+            && master_of(new_port).is_none()
+            && sees_master_with_slots(new_port, &new_id)
+        {
+            promoted = Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!("SIGTERM handover: replica owns the slots after {promoted:?}, the old master exited after {exited:?} (node timeout {NT} ms)");
+    assert!(
+        promoted.is_some() && exited.is_some(),
+        "promoted {promoted:?} exited {exited:?}\n--- master log ---\n{}\n--- replica log ---\n{}",
+        servers[mi].log_text(),
+        servers[r].log_text()
+    );
+    assert!(
+        promoted_at_exit || promoted <= exited,
+        "promoted {promoted:?} exited {exited:?}"
+    );
+    assert!(
+        promoted.unwrap() < Duration::from_millis(NT),
+        "{promoted:?}"
+    );
+    let log = servers[mi].log_text();
+    assert!(
+        log.contains("Handover done") && log.contains("Writes paused for the manual failover"),
+        "{log}"
+    );
+
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let res = writer.join().expect("writer");
+    println!(
+        "writer: {} writes acknowledged, longest wait {:?}",
+        res.writes, res.longest
+    );
+    assert!(res.writes > 100);
+    check_acked(entries, &res);
+
+    let old = servers.remove(mi);
+    let back = restart_node(old, NT, &["--shards", if mi % 2 == 0 { "1" } else { "4" }]);
+    let rejoined = wait_until(Duration::from_secs(30), || {
+        master_of(back.port).as_deref() == Some(new_id.as_str())
+            && repl_field(back.port, "master_link_status").as_deref() == Some("up")
+    });
+    assert!(
+        rejoined.is_some(),
+        "old master did not rejoin as a replica:\n{}\n--- log ---\n{}",
+        cli(LOCAL, back.port, None, &["cluster", "nodes"]),
+        back.log_text()
+    );
+    servers.insert(mi, back);
+}
+
+/// Default CLUSTER FAILOVER on a redis-server replica of a Shardis
+/// master under continuous writes: the Shardis master serves MFSTART
+/// (pause, PAUSED pings with its offset) as redis-server would; no
+/// acknowledged write lost.
+#[test]
+fn redis_replica_manual_failover_of_a_shardis_master_loses_nothing() {
+    if !redis_available() {
+        return;
+    }
+    let mut servers: Vec<Server> = Vec::new();
+    for i in 0..3 {
+        let shards = if i == 1 { "4" } else { "1" };
+        servers.push(start_node(
+            Kind::Shardis,
+            free_cluster_port(),
+            NT,
+            &["--shards", shards],
+        ));
+    }
+    for _ in 0..3 {
+        servers.push(start_node(
+            Kind::Redis,
+            free_cluster_port(),
+            NT,
+            &["--repl-diskless-sync-delay", "0", "--appendonly", "no"],
+        ));
+    }
+    let refs: Vec<&Server> = servers.iter().collect();
+    create(&refs);
+    let ids: Vec<String> = servers.iter().map(|s| myid(s.port)).collect();
+    let r = (3..6)
+        .find(|&r| master_of(servers[r].port).as_deref() == Some(ids[1].as_str()))
+        .expect("a replica of the four-shard master");
+    for s in &servers[3..] {
+        let up = wait_until(Duration::from_secs(30), || {
+            repl_field(s.port, "master_link_status").as_deref() == Some("up")
+        });
+        assert!(up.is_some(), "{}: link never up", s.name);
+    }
+    let entries: Vec<u16> = servers.iter().map(|s| s.port).collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = start_writer(entries.clone(), stop.clone());
+    std::thread::sleep(Duration::from_millis(1000));
+
+    let (old_port, new_port) = (servers[1].port, servers[r].port);
+    let new_id = ids[r].clone();
+    let started = Instant::now();
+    let reply = cli(LOCAL, new_port, None, &["cluster", "failover"]);
+    assert_eq!(reply.trim(), "OK");
+    let done = wait_until(Duration::from_secs(10), || {
+        master_of(new_port).is_none()
+            && sees_master_with_slots(new_port, &new_id)
+            && master_of(old_port).as_deref() == Some(new_id.as_str())
+    });
+    let took = started.elapsed();
+    assert!(
+        done.is_some(),
+        "no manual failover:\n{}\n--- redis replica log ---\n{}\n--- shardis master log ---\n{}",
+        cli(LOCAL, new_port, None, &["cluster", "nodes"]),
+        servers[r].log_text(),
+        servers[1].log_text()
+    );
+    println!(
+        "manual failover (default), redis replica of a shardis master, under writes: {took:?}"
+    );
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    let rlog = servers[r].log_text();
+    assert!(
+        rlog.contains("All master replication stream processed"),
+        "{rlog}"
+    );
+
+    std::thread::sleep(Duration::from_millis(1000));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let res = writer.join().expect("writer");
+    println!(
+        "writer: {} writes acknowledged, longest wait {:?}",
+        res.writes, res.longest
+    );
+    assert!(res.writes > 100);
+    check_acked(entries, &res);
 }

@@ -67,6 +67,9 @@ struct Bus {
     links: RefCell<HashMap<NodeId, OutLink>>,
     next_serial: Cell<u64>,
     rng: Cell<u64>,
+    shared: Arc<Shared>,
+    /// Client writes are paused for a replica's manual failover.
+    paused_for_failover: Cell<bool>,
 }
 
 impl Bus {
@@ -186,6 +189,11 @@ impl Bus {
                     self.cluster.links.rename(&from, to);
                 }
                 Outgoing::FlushSlots(slots) => self.cluster.queue_slot_flush(slots),
+                Outgoing::PauseWrites(until) => {
+                    // At once: the next cron tick finds it settled.
+                    self.shared.write_pause.pause(until);
+                    self.paused_for_failover.set(true);
+                }
                 Outgoing::Deliver {
                     channel,
                     message,
@@ -234,6 +242,8 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
                 links: RefCell::new(HashMap::new()),
                 next_serial: Cell::new(1),
                 rng: Cell::new(unix_ms() | 1),
+                shared: shared.clone(),
+                paused_for_failover: Cell::new(false),
             });
             for l in listeners {
                 glommio::spawn_local(accept_loop(bus.clone(), l)).detach();
@@ -493,8 +503,14 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
         bus.cluster.links.enforce_limit(settings.link_sendbuf_limit);
         let nt = settings.node_timeout.max(1);
         let now = unix_ms();
-        let repl = super::failover::ReplView::read(&shared.repl, now);
-        let (peers, broadcast, elections) = bus.cluster.with(|st| {
+        // Read before the offset: settled means no client write can
+        // have moved it since (server/pause.rs).
+        let settled = shared.write_pause.settled();
+        let mut repl = super::failover::ReplView::read(&shared.repl, now);
+        if !shared.repl.replica.is_replica() {
+            repl.offset = crate::repl::primary::master_offset(&shared).max(0) as u64;
+        }
+        let (peers, broadcast, elections, manual) = bus.cluster.with(|st| {
             st.repl = repl;
             // Handshakes that got no PONG in time.
             let limit = nt.max(1000);
@@ -512,6 +528,8 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
             super::failure::cron_check(st, now, nt);
             // Replica: my master failed? (`clusterHandleSlaveFailover`).
             let elections = super::failover::cron(st, &settings, now, &mut || bus.random());
+            // Master: a replica's manual failover (pause, PAUSED pings).
+            let manual = super::failover::master_cron(st, settled);
             let peers: Vec<Peer> = st
                 .nodes
                 .values()
@@ -527,9 +545,40 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
                     link_up: n.link_up,
                 })
                 .collect();
-            (peers, std::mem::take(&mut st.broadcast_pong), elections)
+            (
+                peers,
+                std::mem::take(&mut st.broadcast_pong),
+                elections,
+                manual,
+            )
         });
         bus.apply(elections, None);
+        match manual.pause_until {
+            Some(until) => {
+                shared.write_pause.pause(until);
+                bus.paused_for_failover.set(true);
+            }
+            None if bus.paused_for_failover.get() => {
+                shared.write_pause.unpause();
+                bus.paused_for_failover.set(false);
+                crate::warning!("Manual failover over: client writes resumed.");
+            }
+            None => {}
+        }
+        if let Some(id) = manual.ping {
+            let msg = bus.cluster.with(|st| {
+                let n = st.nodes.get_mut(&id)?;
+                if n.ping_sent == 0 {
+                    n.ping_sent = now;
+                }
+                Some(gossip::ping(st, &settings, flags::TYPE_PING, &mut || {
+                    bus.random()
+                }))
+            });
+            if let Some(m) = msg {
+                bus.send_to(&id, &m);
+            }
+        }
 
         // Links to nodes that have none.
         for p in &peers {

@@ -3,9 +3,12 @@
 //! (`clusterSendFailoverAuthIfNeeded`), counting the acks, the winner
 //! taking its master's place (`clusterFailoverReplaceYourMaster`), and
 //! the replica's side of CLUSTER FAILOVER [FORCE|TAKEOVER] (MFSTART, the
-//! paused master's offset, `clusterHandleManualFailover`). The master's
-//! side of a default manual failover (pausing writes on MFSTART) is not
-//! built: a shardis master ignores MFSTART.
+//! paused master's offset, `clusterHandleManualFailover`), and the
+//! master's side of a default manual failover: MFSTART from one of my
+//! replicas pauses client writes (the bus cron applies the pause, see
+//! `server/pause.rs`) and, once the pause has settled, PINGs that replica
+//! every cron tick with PAUSED and my frozen offset, until my slots are
+//! taken or `mf_end` passes.
 //!
 //! Pure logic on [`ClusterState`], like `gossip`: what to send comes back
 //! as [`Outgoing`]. The replication stream itself follows the cluster's
@@ -103,6 +106,11 @@ pub struct Election {
     pub mf_master_offset: Option<u64>,
     /// Manual failover: MFSTART is to be sent to my master (by the cron).
     pub mf_send_start: bool,
+    /// Master side: the replica that sent MFSTART (`mf_slave`).
+    pub mf_replica: Option<NodeId>,
+    /// Master side: client writes are paused and settled, so my offset
+    /// in `repl` is final: headers carry PAUSED.
+    pub mf_paused: bool,
 }
 
 /// `CLUSTER_MF_TIMEOUT`.
@@ -158,6 +166,64 @@ fn reset_manual(st: &mut ClusterState) {
     e.mf_can_start = false;
     e.mf_master_offset = None;
     e.mf_send_start = false;
+    e.mf_replica = None;
+    e.mf_paused = false;
+}
+
+/// MFSTART from `sender`: accepted only from one of my replicas while I
+/// am a master (as `clusterProcessPacket`).
+/// True when accepted.
+pub fn mf_start(st: &mut ClusterState, sender: &NodeId, now: u64) -> bool {
+    let me = st.me();
+    let mine = st
+        .nodes
+        .get(sender)
+        .is_some_and(|n| n.is_replica() && n.master == Some(st.myself));
+    if !me.is_master() || !mine {
+        return false;
+    }
+    reset_manual(st);
+    st.election.mf_end = now + MF_TIMEOUT;
+    st.election.mf_replica = Some(*sender);
+    crate::warning!("Manual failover requested by replica {}.", sender.as_str());
+    true
+}
+
+/// What the bus cron does for the master side of a manual failover.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MasterManual {
+    /// Client writes paused until then; None: no pause wanted.
+    pub pause_until: Option<u64>,
+    /// PING this replica now (with PAUSED once settled).
+    pub ping: Option<NodeId>,
+}
+
+/// The master side, every cron tick (after `cron`, which times the
+/// manual failover out). `settled`: the write pause was on and no client
+/// write in flight when `repl` was read.
+pub fn master_cron(st: &mut ClusterState, settled: bool) -> MasterManual {
+    let Some(replica) = st.election.mf_replica else {
+        return MasterManual::default();
+    };
+    if st.election.mf_end == 0 || !st.me().is_master() {
+        // Timed out, or my slots were taken: writes resume (and are
+        // redirected to the new owner).
+        reset_manual(st);
+        return MasterManual::default();
+    }
+    if settled && !st.election.mf_paused {
+        st.election.mf_paused = true;
+        crate::warning!(
+            "Writes paused for the manual failover at replication offset {}.",
+            st.repl.offset
+        );
+    }
+    MasterManual {
+        // As Redis, the pause outlasts the failover's timeout (it ends
+        // when the failover is reset).
+        pause_until: Some(st.election.mf_end + MF_TIMEOUT),
+        ping: Some(replica),
+    }
 }
 
 /// A message from my master with PAUSED set: during a manual failover,
@@ -187,7 +253,7 @@ fn manual_cron(st: &mut ClusterState, now: u64) {
         reset_manual(st);
         return;
     }
-    if e.mf_can_start {
+    if e.mf_can_start || e.mf_replica.is_some() {
         return;
     }
     if e.mf_master_offset == Some(st.repl.offset) {
@@ -757,5 +823,49 @@ mod tests {
         assert!(st.broadcast_pong);
         assert!(st.me().config_epoch > 0);
         assert!(manual_start(&mut st, Manual::Force, 106_000).is_err());
+    }
+
+    #[test]
+    fn master_pauses_on_mfstart_from_its_replica_until_timeout_or_demotion() {
+        // Me (b) master of slots 8000..; c my replica, d a's replica.
+        let mut st = ClusterState::fresh(id(b'b'), 1);
+        st.add_node(Node::new(id(b'a'), flags::MASTER, 1));
+        st.add_node(Node::new(id(b'c'), flags::SLAVE, 1));
+        st.add_node(Node::new(id(b'd'), flags::SLAVE, 1));
+        st.set_as_replica(&id(b'c'), id(b'b'));
+        st.set_as_replica(&id(b'd'), id(b'a'));
+        for s in 0..SLOTS as u16 {
+            st.set_slot(s, Some(id(if s < 8000 { b'a' } else { b'b' })));
+        }
+        st.update_state(100_000, false, 3000);
+        let s = settings();
+        let mut rnd = || 0u64;
+        assert!(!mf_start(&mut st, &id(b'd'), 100_000));
+        assert_eq!(st.election.mf_end, 0, "not my replica");
+        assert_eq!(master_cron(&mut st, true), MasterManual::default());
+        assert!(mf_start(&mut st, &id(b'c'), 100_000));
+        assert_eq!(st.election.mf_end, 100_000 + MF_TIMEOUT);
+        // First tick: pause, ping, but not settled: no PAUSED yet.
+        let m = master_cron(&mut st, false);
+        assert_eq!(m.pause_until, Some(100_000 + 2 * MF_TIMEOUT));
+        assert_eq!(m.ping, Some(id(b'c')));
+        assert_eq!(gossip::header(&st, &s).mflags & flags::PAUSED, 0);
+        st.repl.offset = 777;
+        master_cron(&mut st, true);
+        let h = gossip::header(&st, &s);
+        assert_eq!((h.mflags & flags::PAUSED, h.offset), (flags::PAUSED, 777));
+        // The replica side's cron leaves a master's failover running...
+        cron(&mut st, &s, 101_000, &mut rnd);
+        assert!(master_cron(&mut st, true).pause_until.is_some());
+        // ...until it times out: the pause ends.
+        cron(&mut st, &s, 105_001, &mut rnd);
+        assert_eq!(master_cron(&mut st, true), MasterManual::default());
+        assert_eq!(gossip::header(&st, &s).mflags & flags::PAUSED, 0);
+        // Demoted (my slots taken): the pause ends too.
+        mf_start(&mut st, &id(b'c'), 110_000);
+        assert!(master_cron(&mut st, true).pause_until.is_some());
+        st.set_as_replica(&id(b'b'), id(b'c'));
+        assert_eq!(master_cron(&mut st, true), MasterManual::default());
+        assert_eq!(st.election.mf_replica, None);
     }
 }

@@ -26,6 +26,9 @@ pub enum Outgoing {
     Renamed(NodeId, NodeId),
     /// Delete the keys of these slots (taken over by another master).
     FlushSlots(Vec<u16>),
+    /// Pause client writes until then (MFSTART accepted: the bus cron
+    /// keeps the pause and ends it).
+    PauseWrites(u64),
     /// Deliver a PUBLISH / SPUBLISH to this node's subscribers.
     Deliver {
         channel: Vec<u8>,
@@ -64,7 +67,13 @@ pub fn header(st: &ClusterState, s: &ClusterSettings) -> Header {
         cport: s.bus_port,
         flags: me.flags,
         state: if st.ok { 0 } else { 1 },
-        mflags: 0,
+        // A master whose writes are paused for a manual failover: the
+        // offset above is the one its replica must reach.
+        mflags: if me.is_master() && st.election.mf_end != 0 && st.election.mf_paused {
+            flags::PAUSED
+        } else {
+            0
+        },
     }
 }
 
@@ -366,6 +375,11 @@ pub fn process(
             if let Some(ack) = super::failover::vote(st, s, &msg.header, now) {
                 out.push(Outgoing::To(sender, ack));
             }
+        }
+        Body::MfStart if super::failover::mf_start(st, &sender, now) => {
+            out.push(Outgoing::PauseWrites(
+                st.election.mf_end + super::failover::MF_TIMEOUT,
+            ));
         }
         Body::FailoverAuthAck => {
             super::failover::count_ack(st, &sender, msg.header.current_epoch);

@@ -18,6 +18,7 @@ pub mod failover;
 pub mod failure;
 pub mod follow;
 pub mod gossip;
+pub mod handover;
 pub mod links;
 pub mod node;
 pub mod nodes_conf;

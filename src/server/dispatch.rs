@@ -78,6 +78,13 @@ impl<'a> Batch<'a> {
 
 /// Runs the batch's requests in order, appending the replies to `conn.out`.
 pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
+    // A write pause (server/pause.rs) holds writes of normal clients
+    // here, before planning: once it ends they are routed afresh.
+    let mut in_flight = if conn.from_master {
+        None
+    } else {
+        Some(super::pause::WritePause::enter(&conn.rt, cmds).await)
+    };
     let mut plans = Vec::with_capacity(cmds.len());
     let mut keys = Vec::new();
     let mut tracker = redirect::Tracker::new(conn);
@@ -105,6 +112,17 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         plans.push(p);
     }
     conn.cluster = tracker.flags;
+    if let Some(f) = in_flight.as_mut() {
+        let blocks = plans.iter().any(|p| match p {
+            Plan::OnShard(spec, _) | Plan::Alone(spec) | Plan::OpenSlot(spec, _) => {
+                super::pause::may_block(spec)
+            }
+            Plan::Refused(..) => false,
+        });
+        if blocks {
+            f.leave();
+        }
+    }
     let mut i = 0;
     while i < cmds.len() {
         if conn.close {

@@ -14,6 +14,7 @@ pub mod log;
 pub mod mesh;
 mod multishard;
 pub mod notify;
+pub mod pause;
 pub mod probe;
 pub mod pubsub;
 mod redirect;

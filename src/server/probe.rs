@@ -50,7 +50,7 @@ pub fn wait_for_signals(shared: Arc<Shared>) {
     loop {
         // SAFETY: standard sigwait pattern; signals were blocked in main
         // before any thread started, so every thread inherits the mask.
-        unsafe {
+        let sig = unsafe {
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut set);
             libc::sigaddset(&mut set, libc::SIGTERM);
@@ -63,6 +63,12 @@ pub fn wait_for_signals(shared: Arc<Shared>) {
                 "SIGTERM"
             };
             crate::warning!("Received {name} scheduling shutdown...");
+            sig
+        };
+        // Cluster mode: a master hands its slots to a replica first
+        // (cluster/handover.rs); SIGINT and SHUTDOWN do not.
+        if sig == libc::SIGTERM {
+            crate::cluster::handover::before_exit(&shared);
         }
         // RDB: with `save` rules, shard 0 saves before the exit
         // (persist/bgsave/rules.rs); if that fails the server keeps

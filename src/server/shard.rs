@@ -499,6 +499,10 @@ impl ShardRt {
             if self.shared.repl.replica.is_replica() {
                 continue;
             }
+            // Paused writes (server/pause.rs): no DELs into the stream.
+            if self.shared.write_pause.active() {
+                continue;
+            }
             let now = unix_ms();
             // As Redis's adaptive cycle: keep going while over 10% of the
             // keys checked had expired, for at most 25% of the period.

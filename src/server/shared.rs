@@ -33,6 +33,8 @@ pub struct Shared {
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Replication: this node's history id and offset, both roles.
     pub repl: crate::repl::Repl,
+    /// Client writes paused (manual failover, SIGTERM handover).
+    pub write_pause: super::pause::WritePause,
 }
 
 impl Shared {
@@ -65,6 +67,7 @@ impl Shared {
             aof: Arc::new(crate::persist::aof::Aof::new()),
             cluster,
             repl: crate::repl::Repl::default(),
+            write_pause: super::pause::WritePause::new(nshards),
         }
     }
 

@@ -296,7 +296,9 @@ pub async fn wait_acks(shared: &Arc<Shared>, target: i64, want: usize, timeout_m
     if n >= want {
         return n;
     }
-    shared.aof.log.feed_repl_only(GETACK);
+    if !shared.write_pause.active() {
+        shared.aof.log.feed_repl_only(GETACK);
+    }
     let enough = futures::future::poll_fn(|cx| {
         let mut w = primary.ack_waiters.lock().unwrap();
         if primary.acked(target) >= want {
@@ -539,7 +541,9 @@ pub async fn cron(rt: Rc<ShardRt>) {
         shared.aof.log.with_repl(|r, wake| {
             if let Some(b) = r.as_mut() {
                 b.set_config(size, limits);
-                if ping && b.replicas() > 0 {
+                // Not while writes are paused: a manual failover waits
+                // for a master offset that must not move.
+                if ping && b.replicas() > 0 && !shared.write_pause.active() {
                     b.feed(None, PING, wake);
                 }
             }
