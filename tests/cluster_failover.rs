@@ -122,6 +122,28 @@ fn split_pair(servers: &mut [Server], a: usize, b: usize) -> (&mut Server, &Serv
     }
 }
 
+/// CLUSTER FAILOVER (default) on `replica` (named `new_id`): waits until
+/// it is a master with slots and `master` its replica; the time taken.
+fn manual_failover(replica: &Server, master: &Server, new_id: &str) -> Duration {
+    let started = Instant::now();
+    let reply = cli(LOCAL, replica.port, None, &["cluster", "failover"]);
+    assert_eq!(reply.trim(), "OK");
+    let done = wait_until(Duration::from_secs(10), || {
+        master_of(replica.port).is_none()
+            && sees_master_with_slots(replica.port, new_id)
+            && master_of(master.port).as_deref() == Some(new_id)
+    });
+    let took = started.elapsed();
+    assert!(
+        done.is_some(),
+        "no manual failover:\n{}\n--- replica log ---\n{}\n--- master log ---\n{}",
+        cli(LOCAL, replica.port, None, &["cluster", "nodes"]),
+        replica.log_text(),
+        master.log_text()
+    );
+    took
+}
+
 /// (a) 3 redis-server masters, each with a shardis replica.
 #[test]
 fn shardis_replica_is_elected_when_its_redis_master_dies() {
@@ -949,24 +971,9 @@ fn shardis_manual_failover_under_writes_loses_nothing() {
     std::thread::sleep(Duration::from_millis(1000));
 
     let (mi, r) = pair[1];
-    let (old_port, new_port) = (servers[mi].port, servers[r].port);
+    let new_port = servers[r].port;
     let (old_id, new_id) = (ids[mi].clone(), ids[r].clone());
-    let started = Instant::now();
-    let reply = cli(LOCAL, new_port, None, &["cluster", "failover"]);
-    assert_eq!(reply.trim(), "OK");
-    let done = wait_until(Duration::from_secs(10), || {
-        master_of(new_port).is_none()
-            && sees_master_with_slots(new_port, &new_id)
-            && master_of(old_port).as_deref() == Some(new_id.as_str())
-    });
-    let took = started.elapsed();
-    assert!(
-        done.is_some(),
-        "no manual failover:\n{}\n--- replica log ---\n{}\n--- master log ---\n{}",
-        cli(LOCAL, new_port, None, &["cluster", "nodes"]),
-        servers[r].log_text(),
-        servers[mi].log_text()
-    );
+    let took = manual_failover(&servers[r], &servers[mi], &new_id);
     println!("manual failover (default), shardis only, under writes: {took:?}");
     assert!(took < Duration::from_secs(3), "took {took:?}");
     let log = servers[mi].log_text();
@@ -1132,24 +1139,8 @@ fn redis_replica_manual_failover_of_a_shardis_master_loses_nothing() {
     let writer = start_writer(entries.clone(), stop.clone());
     std::thread::sleep(Duration::from_millis(1000));
 
-    let (old_port, new_port) = (servers[1].port, servers[r].port);
     let new_id = ids[r].clone();
-    let started = Instant::now();
-    let reply = cli(LOCAL, new_port, None, &["cluster", "failover"]);
-    assert_eq!(reply.trim(), "OK");
-    let done = wait_until(Duration::from_secs(10), || {
-        master_of(new_port).is_none()
-            && sees_master_with_slots(new_port, &new_id)
-            && master_of(old_port).as_deref() == Some(new_id.as_str())
-    });
-    let took = started.elapsed();
-    assert!(
-        done.is_some(),
-        "no manual failover:\n{}\n--- redis replica log ---\n{}\n--- shardis master log ---\n{}",
-        cli(LOCAL, new_port, None, &["cluster", "nodes"]),
-        servers[r].log_text(),
-        servers[1].log_text()
-    );
+    let took = manual_failover(&servers[r], &servers[1], &new_id);
     println!(
         "manual failover (default), redis replica of a shardis master, under writes: {took:?}"
     );

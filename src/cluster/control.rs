@@ -168,6 +168,22 @@ impl Bus {
         }
     }
 
+    /// PINGs node `id` (noting when, unless a ping is already pending).
+    fn ping(&self, id: &NodeId, settings: &super::ClusterSettings, now: u64) {
+        let msg = self.cluster.with(|st| {
+            let n = st.nodes.get_mut(id)?;
+            if n.ping_sent == 0 {
+                n.ping_sent = now;
+            }
+            Some(gossip::ping(st, settings, flags::TYPE_PING, &mut || {
+                self.random()
+            }))
+        });
+        if let Some(m) = msg {
+            self.send_to(id, &m);
+        }
+    }
+
     /// Carries out what processing a message asked for.
     fn apply(&self, outs: Vec<Outgoing>, reply: Option<&Tx>) {
         for o in outs {
@@ -566,18 +582,7 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
             None => {}
         }
         if let Some(id) = manual.ping {
-            let msg = bus.cluster.with(|st| {
-                let n = st.nodes.get_mut(&id)?;
-                if n.ping_sent == 0 {
-                    n.ping_sent = now;
-                }
-                Some(gossip::ping(st, &settings, flags::TYPE_PING, &mut || {
-                    bus.random()
-                }))
-            });
-            if let Some(m) = msg {
-                bus.send_to(&id, &m);
-            }
+            bus.ping(&id, &settings, now);
         }
 
         // Links to nodes that have none.
@@ -659,18 +664,7 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
             }
         }
         for id in to_ping {
-            let msg = bus.cluster.with(|st| {
-                let n = st.nodes.get_mut(&id)?;
-                if n.ping_sent == 0 {
-                    n.ping_sent = now;
-                }
-                Some(gossip::ping(st, &settings, flags::TYPE_PING, &mut || {
-                    bus.random()
-                }))
-            });
-            if let Some(m) = msg {
-                bus.send_to(&id, &m);
-            }
+            bus.ping(&id, &settings, now);
         }
         if broadcast {
             let msg = bus
