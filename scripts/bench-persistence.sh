@@ -6,7 +6,10 @@
 #     (all on the same disk: the directory under TMPDIR), servers taking
 #     turns for every repeat;
 #  2. BGSAVE of BGSAVE_KEYS keys: how long the save takes, and GET p99
-#     latency while it runs against the same server idle.
+#     latency while it runs against the same server idle;
+#  3. (PARTS=fullsync) a replication full sync of BGSAVE_KEYS keys to an
+#     empty redis-server replica: how long it takes, and the primary's GET
+#     p99 meanwhile against idle.
 #
 # Usage: scripts/bench-persistence.sh                 (full run: ~10 minutes)
 #        N=50000 R=1 BGSAVE_KEYS=200000 scripts/bench-persistence.sh  (quick)
@@ -26,10 +29,10 @@
 #                first and runs its writer threads on the other; redis-server
 #                gets server_cpulist SERVER_CPU and bio_cpulist,
 #                aof_rewrite_cpulist, bgsave_cpulist BG_CPU
-#   PORT_BASE    first port; six servers use PORT_BASE..+5 [6420]
+#   PORT_BASE    first port; servers use PORT_BASE..+6 [6420]
 #   SKIP_BUILD=1, SHARDIS_BIN  as in bench-vs-redis.sh
-#   PARTS        which parts run ["aof bgsave"]
-#   BGSAVE_SERVERS  servers of the BGSAVE part ["shardis redis"]
+#   PARTS        which parts run ["aof bgsave"]; "fullsync" (below) on demand
+#   BGSAVE_SERVERS  servers of the BGSAVE and full-sync parts ["shardis redis"]
 #
 # Output: progress on stderr; Markdown tables on stdout.
 set -euo pipefail
@@ -221,10 +224,76 @@ bgsave_part() {
     printf '\n'
 }
 
+# --- 3. Replication full sync of many keys under GET load ----------------------------
+link_up() { # replica port
+    redis-cli -p "$1" INFO replication | grep -q '^master_link_status:up'
+}
+
+# Starts an empty redis-server replica of port $2 on $1 and waits until its
+# link is up (polling the replica only: the primary is being measured);
+# prints the seconds from REPLICAOF to link up.
+sync_seconds() { # replica-port primary-port
+    local dir=$TMP/replica-$1
+    rm -rf "$dir" && mkdir -p "$dir"
+    taskset -c "$BG_CPU" redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$dir" --logfile "$dir/log" &
+    local rpid=$!
+    wait_ping "$1" || die "replica did not start"
+    local t0 t1
+    t0=$(date +%s.%N)
+    redis-cli -p "$1" REPLICAOF 127.0.0.1 "$2" >/dev/null
+    until link_up "$1"; do sleep 0.05; done
+    t1=$(date +%s.%N)
+    kill "$rpid" 2>/dev/null || true
+    wait "$rpid" 2>/dev/null || true
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f\n", b - a }'
+}
+
+fullsync_part() {
+    local rows=() s
+    for s in $BGSAVE_SERVERS; do
+        s=$s-off
+        start_server "$s"
+        local port=${PORT[$s]} rport=$((PORT_BASE + 6))
+        redis-cli -p "$port" CONFIG SET repl-diskless-sync-delay 0 >/dev/null
+        log "$s: loading $BGSAVE_KEYS keys"
+        load_keys_at "$s" "$port" "$BGSAVE_KEYS"
+        log "$s: idle GET latency"
+        read -r idle_rps _ idle_p99 < <(bench "$port" get "$GET_N" 1 "$BGSAVE_KEYS")
+        log "$s: full sync alone"
+        local alone
+        alone=$(sync_seconds "$rport" "$port")
+        local n
+        n=$(awk -v r="$idle_rps" -v t="$alone" 'BEGIN { printf "%d\n", r * t * 2 }')
+        (( n >= 10000 )) || n=10000
+        log "$s: full sync under $n GETs"
+        bench "$port" get "$n" 1 "$BGSAVE_KEYS" >"$TMP/during" &
+        local bpid=$!
+        sleep 0.2
+        local loaded
+        loaded=$(sync_seconds "$rport" "$port")
+        wait "$bpid" || die "GET load during the full sync failed"
+        read -r during_rps _ during_p99 <"$TMP/during"
+        rows+=("$(printf '| %s | %s | %s | %.0f | %s | %.0f | %s | %.2f |' "${s%%-*}" "$BGSAVE_KEYS" \
+            "$alone/$loaded" "$idle_rps" "$idle_p99" "$during_rps" "$during_p99" \
+            "$(awk -v a="$during_p99" -v b="$idle_p99" 'BEGIN { print a / b }')")")
+        stop_server "$s"
+    done
+    printf '### Replication full sync of %s keys under GET load\n\n' "$BGSAVE_KEYS"
+    header
+    printf 'Primary (diskless sync, delay 0) on core %s, its background work on core %s; the replica is an empty redis-server 7.0 on core %s; sync time from REPLICAOF to master_link_status:up; GET load as in the BGSAVE table, on core %s.\n\n' \
+        "$SERVER_CPU" "$BG_CPU" "$BG_CPU" "$BENCH_CPU"
+    printf '| primary | keys | sync s (alone / under load) | idle GET ops/s | idle p99 ms | GET ops/s during sync | p99 ms during sync | p99 during / idle |\n'
+    printf '|---|---:|---|---:|---:|---:|---:|---:|\n'
+    printf '%s\n' "${rows[@]}"
+    printf '\n'
+}
+
 for part in $PARTS; do
     case $part in
     aof) aof_part ;;
     bgsave) bgsave_part ;;
+    fullsync) fullsync_part ;;
     *) die "unknown part $part" ;;
     esac
 done
