@@ -19,53 +19,6 @@ use std::time::{Duration, Instant};
 const NT: u64 = 3000;
 const LOCAL: &str = "127.0.0.1";
 
-fn myid(port: u16) -> String {
-    cli(LOCAL, port, None, &["cluster", "myid"])
-        .trim()
-        .to_string()
-}
-
-/// A field of INFO replication.
-fn repl_field(port: u16, field: &str) -> Option<String> {
-    cli(LOCAL, port, None, &["info", "replication"])
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .map(|v| v.trim().to_string())
-}
-
-/// `redis-cli --cluster create` of `servers` (the first third masters)
-/// with one replica each; waits for cluster_state:ok everywhere.
-fn create(servers: &[&Server]) {
-    let addrs: Vec<String> = servers
-        .iter()
-        .map(|s| format!("{LOCAL}:{}", s.port))
-        .collect();
-    let mut args = vec!["--cluster", "create"];
-    args.extend(addrs.iter().map(|s| s.as_str()));
-    args.extend(["--cluster-replicas", "1", "--cluster-yes"]);
-    let (ok, out) = redis_cli(&args, "");
-    assert!(
-        ok && out.contains("[OK] All 16384 slots covered."),
-        "create:\n{out}"
-    );
-    for s in servers {
-        let took = wait_until(Duration::from_secs(30), || {
-            info_field(LOCAL, s.port, None, "cluster_state").as_deref() == Some("ok")
-        });
-        assert!(took.is_some(), "{} never reached cluster_state:ok", s.name);
-    }
-}
-
-/// The master id of the node listening on `port`, as it sees itself
-/// (None while it is a master).
-fn master_of(port: u16) -> Option<String> {
-    nodes(LOCAL, port, None)
-        .into_iter()
-        .find(|n| n.has_flag("myself"))
-        .filter(|n| n.has_flag("slave"))
-        .map(|n| n.master)
-}
-
 /// Whether `observer` sees `id` as a master serving `slots` slot ranges
 /// (any, when `slots` is None).
 fn sees_master_with_slots(observer: u16, id: &str) -> bool {
@@ -660,36 +613,7 @@ fn shardis_cluster_fails_over_and_the_old_master_catches_up() {
     if !redis_available() {
         return;
     }
-    let mut servers: Vec<Server> = (0..6)
-        .map(|i| {
-            let shards = if i % 2 == 0 { "1" } else { "4" };
-            start_node(
-                Kind::Shardis,
-                free_cluster_port(),
-                NT,
-                &["--shards", shards],
-            )
-        })
-        .collect();
-    let refs: Vec<&Server> = servers.iter().collect();
-    create(&refs);
-    let ids: Vec<String> = servers.iter().map(|s| myid(s.port)).collect();
-    let mut pair = Vec::new(); // (master index, replica index)
-    for (r, replica) in servers.iter().enumerate().skip(3) {
-        let port = replica.port;
-        let m = master_of(port).unwrap_or_else(|| panic!("{} is not a replica", replica.name));
-        let mi = ids.iter().position(|id| *id == m).expect("master known");
-        let up = wait_until(Duration::from_secs(30), || {
-            repl_field(port, "master_link_status").as_deref() == Some("up")
-        });
-        assert!(
-            up.is_some(),
-            "{}: link never up:\n{}",
-            replica.name,
-            replica.log_text()
-        );
-        pair.push((mi, r));
-    }
+    let (mut servers, ids, pair) = six_shardis(NT);
 
     let n = 500;
     let entry = servers[0].port.to_string();
@@ -779,38 +703,6 @@ fn shardis_cluster_fails_over_and_the_old_master_catches_up() {
         }
     }
     servers.insert(mi, back);
-}
-
-/// Six Shardis nodes (one and four shards), created with one replica
-/// each, every replica's link up. Returns (servers, ids, [(master, replica)]).
-fn six_shardis() -> (Vec<Server>, Vec<String>, Vec<(usize, usize)>) {
-    let servers: Vec<Server> = (0..6)
-        .map(|i| {
-            let shards = if i % 2 == 0 { "1" } else { "4" };
-            start_node(
-                Kind::Shardis,
-                free_cluster_port(),
-                NT,
-                &["--shards", shards],
-            )
-        })
-        .collect();
-    let refs: Vec<&Server> = servers.iter().collect();
-    create(&refs);
-    let ids: Vec<String> = servers.iter().map(|s| myid(s.port)).collect();
-    let mut pair = Vec::new();
-    for (r, replica) in servers.iter().enumerate().skip(3) {
-        let port = replica.port;
-        let m = master_of(port).unwrap_or_else(|| panic!("{} is not a replica", replica.name));
-        let mi = ids.iter().position(|id| *id == m).expect("master known");
-        let up = wait_until(Duration::from_secs(30), || {
-            repl_field(port, "master_link_status").as_deref() == Some("up")
-        });
-        assert!(up.is_some(), "{}: link never up", replica.name);
-        pair.push((mi, r));
-    }
-    pair.sort();
-    (servers, ids, pair)
 }
 
 /// A minimal cluster client for the writer: one connection per address,
@@ -964,7 +856,7 @@ fn shardis_manual_failover_under_writes_loses_nothing() {
     if !redis_available() {
         return;
     }
-    let (servers, ids, pair) = six_shardis();
+    let (servers, ids, pair) = six_shardis(NT);
     let entries: Vec<u16> = servers.iter().map(|s| s.port).collect();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = start_writer(entries.clone(), stop.clone());
@@ -1013,7 +905,7 @@ fn shardis_sigterm_hands_slots_to_the_replica() {
     if !redis_available() {
         return;
     }
-    let (mut servers, ids, pair) = six_shardis();
+    let (mut servers, ids, pair) = six_shardis(NT);
     let (mi, r) = pair[1];
     let (old_port, new_port) = (servers[mi].port, servers[r].port);
     let new_id = ids[r].clone();

@@ -8,7 +8,7 @@
 mod common;
 
 use common::cluster::*;
-use common::{redis_available, Conn, Kind, Server};
+use common::{redis_available, Conn, Server};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,16 +17,8 @@ const NT: u64 = 3000;
 const LOCAL: &str = "127.0.0.1";
 const KILLS: usize = 10;
 
-fn myid(port: u16) -> String {
-    cli(LOCAL, port, None, &["cluster", "myid"])
-        .trim()
-        .to_string()
-}
-
 fn link_up(port: u16) -> bool {
-    cli(LOCAL, port, None, &["info", "replication"])
-        .lines()
-        .any(|l| l.trim() == "master_link_status:up")
+    repl_field(port, "master_link_status").as_deref() == Some("up")
 }
 
 /// The port of the master serving `slot`, by `observer`'s view.
@@ -120,36 +112,7 @@ fn writes_acknowledged_by_wait_survive_ten_failovers() {
     if !redis_available() {
         return;
     }
-    let mut servers: Vec<Server> = (0..6)
-        .map(|i| {
-            let shards = if i % 2 == 0 { "1" } else { "4" };
-            start_node(
-                Kind::Shardis,
-                free_cluster_port(),
-                NT,
-                &["--shards", shards],
-            )
-        })
-        .collect();
-    let addrs: Vec<String> = servers
-        .iter()
-        .map(|s| format!("{LOCAL}:{}", s.port))
-        .collect();
-    let mut args = vec!["--cluster", "create"];
-    args.extend(addrs.iter().map(|s| s.as_str()));
-    args.extend(["--cluster-replicas", "1", "--cluster-yes"]);
-    let (ok, out) = redis_cli(&args, "");
-    assert!(ok && out.contains("[OK] All 16384 slots covered."), "{out}");
-    for s in &servers {
-        let ready = wait_until(Duration::from_secs(30), || {
-            info_field(LOCAL, s.port, None, "cluster_state").as_deref() == Some("ok")
-        });
-        assert!(ready.is_some(), "{} never ok", s.name);
-    }
-    for s in &servers[3..] {
-        let up = wait_until(Duration::from_secs(30), || link_up(s.port));
-        assert!(up.is_some(), "{} never synced", s.name);
-    }
+    let (mut servers, _, _) = six_shardis(NT);
     let slot: u16 = cli(LOCAL, servers[0].port, None, &["cluster", "keyslot", "{t}"])
         .trim()
         .parse()

@@ -225,3 +225,84 @@ pub fn slot_signature(host: &str, port: u16, auth: Option<&str>) -> Vec<String> 
     sig.sort();
     sig
 }
+
+// --- Replication and failover helpers (cluster_failover, failover_wait) ---
+
+pub fn myid(port: u16) -> String {
+    cli("127.0.0.1", port, None, &["cluster", "myid"])
+        .trim()
+        .to_string()
+}
+
+/// A field of INFO replication.
+pub fn repl_field(port: u16, field: &str) -> Option<String> {
+    cli("127.0.0.1", port, None, &["info", "replication"])
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .map(|v| v.trim().to_string())
+}
+
+/// `redis-cli --cluster create` of `servers` (the first third masters)
+/// with one replica each; waits for cluster_state:ok everywhere.
+pub fn create(servers: &[&Server]) {
+    let addrs: Vec<String> = servers
+        .iter()
+        .map(|s| format!("127.0.0.1:{}", s.port))
+        .collect();
+    let mut args = vec!["--cluster", "create"];
+    args.extend(addrs.iter().map(|s| s.as_str()));
+    args.extend(["--cluster-replicas", "1", "--cluster-yes"]);
+    let (ok, out) = redis_cli(&args, "");
+    assert!(
+        ok && out.contains("[OK] All 16384 slots covered."),
+        "create:\n{out}"
+    );
+    for s in servers {
+        let took = wait_until(Duration::from_secs(30), || {
+            info_field("127.0.0.1", s.port, None, "cluster_state").as_deref() == Some("ok")
+        });
+        assert!(took.is_some(), "{} never reached cluster_state:ok", s.name);
+    }
+}
+
+/// The master id of the node listening on `port`, as it sees itself
+/// (None while it is a master).
+pub fn master_of(port: u16) -> Option<String> {
+    nodes("127.0.0.1", port, None)
+        .into_iter()
+        .find(|n| n.has_flag("myself"))
+        .filter(|n| n.has_flag("slave"))
+        .map(|n| n.master)
+}
+
+/// Six Shardis nodes (one and four shards), created with one replica
+/// each, every replica's link up. Returns (servers, ids, [(master, replica)]).
+pub fn six_shardis(nt: u64) -> (Vec<Server>, Vec<String>, Vec<(usize, usize)>) {
+    let servers: Vec<Server> = (0..6)
+        .map(|i| {
+            let shards = if i % 2 == 0 { "1" } else { "4" };
+            start_node(
+                Kind::Shardis,
+                free_cluster_port(),
+                nt,
+                &["--shards", shards],
+            )
+        })
+        .collect();
+    let refs: Vec<&Server> = servers.iter().collect();
+    create(&refs);
+    let ids: Vec<String> = servers.iter().map(|s| myid(s.port)).collect();
+    let mut pair = Vec::new();
+    for (r, replica) in servers.iter().enumerate().skip(3) {
+        let port = replica.port;
+        let m = master_of(port).unwrap_or_else(|| panic!("{} is not a replica", replica.name));
+        let mi = ids.iter().position(|id| *id == m).expect("master known");
+        let up = wait_until(Duration::from_secs(30), || {
+            repl_field(port, "master_link_status").as_deref() == Some("up")
+        });
+        assert!(up.is_some(), "{}: link never up", replica.name);
+        pair.push((mi, r));
+    }
+    pair.sort();
+    (servers, ids, pair)
+}
