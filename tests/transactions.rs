@@ -245,3 +245,73 @@ fn client_list_shows_multi_state() {
     let l = line(&mut b);
     assert!(l.contains(" flags=N ") && l.contains(" multi=-1 "), "{l}");
 }
+
+/// Server commands queued in MULTI (KEYS, DBSIZE, INFO, SCAN, PUBLISH)
+/// run inside EXEC at one instant: a writer that adds and removes keys one
+/// command at a time never shows between them. Without the hold, KEYS and
+/// DBSIZE of one EXEC would disagree now and then.
+#[test]
+fn server_commands_in_exec_see_one_instant() {
+    for shards in [1, SHARDS] {
+        let server = Server::shardis(shards, &[]);
+        let port = server.port;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let stop = stop.clone();
+            thread::spawn(move || {
+                let mut c = redis_client(port);
+                let mut i = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    ok(&mut c, &["SET", &format!("w:{i}"), "1"]);
+                    if i > 0 {
+                        ok(&mut c, &["DEL", &format!("w:{}", i - 1)]);
+                    }
+                    i += 1;
+                }
+                i
+            })
+        };
+        let mut sub = redis_client(port);
+        let _: Value = redis::cmd("SUBSCRIBE").arg("seen").query(&mut sub).unwrap();
+        let mut c = redis_client(port);
+        for round in 0..300 {
+            let cmds = [
+                argv(&["KEYS", "w:*"]),
+                argv(&["DBSIZE"]),
+                argv(&["INFO", "keyspace"]),
+                argv(&["SCAN", "0", "COUNT", "1000"]),
+                argv(&["PUBLISH", "seen", &round.to_string()]),
+            ];
+            let Value::Array(items) = transaction(&mut c, &cmds) else {
+                panic!("EXEC failed");
+            };
+            let Value::Array(keys) = &items[0] else {
+                panic!("KEYS answered {:?}", items[0]);
+            };
+            let Value::Int(dbsize) = items[1] else {
+                panic!("DBSIZE answered {:?}", items[1]);
+            };
+            let info: String = redis::from_redis_value(&items[2]).unwrap();
+            let Value::Array(scan) = &items[3] else {
+                panic!("SCAN answered {:?}", items[3]);
+            };
+            let scanned: Vec<String> = redis::from_redis_value(&scan[1]).unwrap();
+            assert_eq!(keys.len() as i64, dbsize, "round {round}: KEYS vs DBSIZE");
+            assert_eq!(
+                scanned.len() as i64,
+                dbsize,
+                "round {round}: SCAN vs DBSIZE"
+            );
+            if dbsize > 0 {
+                assert!(
+                    info.contains(&format!("db0:keys={dbsize},")),
+                    "round {round}: DBSIZE {dbsize} vs {info}"
+                );
+            }
+            assert_eq!(items[4], Value::Int(1), "round {round}: PUBLISH receivers");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let writes = writer.join().unwrap();
+        assert!(writes > 10, "the writer hardly ran ({writes} rounds)");
+    }
+}

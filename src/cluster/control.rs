@@ -119,7 +119,7 @@ impl Bus {
             {
                 // Full: wait for room rather than drop the message.
                 let tx = tx.clone();
-                glommio::spawn_local(async move {
+                crate::server::mesh::spawn(async move {
                     let _ = tx.send(p).await;
                 })
                 .detach();
@@ -262,7 +262,7 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
                 paused_for_failover: Cell::new(false),
             });
             for l in listeners {
-                glommio::spawn_local(accept_loop(bus.clone(), l)).detach();
+                crate::server::mesh::spawn(accept_loop(bus.clone(), l)).detach();
             }
             let BusEnds {
                 to_shards,
@@ -270,7 +270,7 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
             } = ends;
             for tx in to_shards {
                 let bus = bus.clone();
-                glommio::spawn_local(async move {
+                crate::server::mesh::spawn(async move {
                     let tx = Rc::new(with_ticker(tx.connect()).await);
                     bus.to_shards.borrow_mut().push(tx);
                 })
@@ -278,7 +278,7 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
             }
             for rx in from_shards {
                 let bus = bus.clone();
-                glommio::spawn_local(async move {
+                crate::server::mesh::spawn(async move {
                     let rx = with_ticker(rx.connect()).await;
                     while let Some(p) = rx.recv().await {
                         bus.publish(p);
@@ -300,7 +300,7 @@ async fn accept_loop(bus: Rc<Bus>, listener: TcpListener) {
         match listener.accept().await {
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
-                glommio::spawn_local(serve_link(bus.clone(), stream, None)).detach();
+                crate::server::mesh::spawn(serve_link(bus.clone(), stream, None)).detach();
             }
             Err(e) => {
                 crate::warning!("Accepting cluster node: {e}");
@@ -608,7 +608,7 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
                     id: Rc::new(Cell::new(p.id)),
                 },
             );
-            glommio::spawn_local(connect(
+            crate::server::mesh::spawn(connect(
                 bus.clone(),
                 p.id,
                 p.ip.clone(),

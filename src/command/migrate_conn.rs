@@ -171,7 +171,7 @@ pub fn put(host: &[u8], port: &[u8], target: Target) {
         !std::mem::replace(&mut p.reaper, true)
     };
     if start_reaper {
-        glommio::spawn_local(reap()).detach();
+        crate::server::mesh::spawn(reap()).detach();
     }
 }
 

@@ -153,7 +153,16 @@ fn psubscribe(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 }
 
 fn ssubscribe(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(async move { sub_cmd(conn, Kind::Shard, &args) })
+    Box::pin(async move {
+        // Redis 7.0 denies it inside EXEC (a DENY BLOCKING client there),
+        // unlike SUBSCRIBE and PSUBSCRIBE.
+        if crate::server::mesh::in_exec() {
+            return conn
+                .out
+                .error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+        }
+        sub_cmd(conn, Kind::Shard, &args)
+    })
 }
 
 fn unsubscribe(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {

@@ -58,6 +58,11 @@ fn bgsave_cmd(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             [a] if a.eq_ignore_ascii_case(b"schedule") => true,
             _ => return conn.out.error("ERR syntax error"),
         };
+        // Inside EXEC Redis only schedules it (server.in_exec).
+        if crate::server::mesh::in_exec() && !bgsave::status::bgsave_running() {
+            bgsave::status::schedule_bgsave();
+            return conn.out.simple("Background saving scheduled");
+        }
         match bgsave::start_bgsave(&conn.rt) {
             BgsaveStart::Started => conn.out.simple("Background saving started"),
             BgsaveStart::AlreadyRunning => conn.out.error(bgsave::BUSY),

@@ -734,7 +734,7 @@ impl Drop for BlockGuard {
                 cleanup(&self.rt);
             } else {
                 let rt = self.rt.clone();
-                glommio::spawn_local(async move {
+                crate::server::mesh::spawn(async move {
                     super::mesh::run_on(&rt, shard, cleanup).await;
                 })
                 .detach();

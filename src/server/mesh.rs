@@ -46,11 +46,17 @@ pub async fn serve_peer(
 }
 
 /// Runs `f` on `shard` and returns its result.
+///
+/// Under an EXEC's hold (`under_hold`) a held shard runs `f` through the
+/// hold instead of waiting for a gate the transaction itself keeps shut.
 pub async fn run_on<R, F>(rt: &Rc<ShardRt>, shard: usize, f: F) -> R
 where
     R: Send + 'static,
     F: FnOnce(&Rc<ShardRt>) -> R + Send + 'static,
 {
+    if let Some(ops) = current_hold().filter(|ops| ops.covers(rt.id, &[shard])) {
+        return ops.run(rt, shard, f).await;
+    }
     if shard == rt.id {
         rt.wait_gate().await;
         return f(rt);
@@ -78,24 +84,77 @@ where
     futures::future::join_all(futs).await
 }
 
-/// Exclusive hold of a set of shards for an all-or-nothing step.
-pub struct Held<'a> {
-    rt: &'a Rc<ShardRt>,
+/// The channels of one hold: an op channel per held remote shard, and
+/// whether the holder's own shard is held.
+struct HoldOps {
     remote: Vec<(usize, mpsc::UnboundedSender<Op>)>,
     holds_local: bool,
 }
 
+impl HoldOps {
+    fn covers(&self, local: usize, shards: &[usize]) -> bool {
+        shards.iter().all(|&s| {
+            if s == local {
+                self.holds_local
+            } else {
+                self.remote.iter().any(|(r, _)| *r == s)
+            }
+        })
+    }
+
+    async fn run<R, F>(&self, rt: &Rc<ShardRt>, shard: usize, f: F) -> R
+    where
+        R: Send + 'static,
+        F: FnOnce(&Rc<ShardRt>) -> R + Send + 'static,
+    {
+        if shard == rt.id {
+            assert!(self.holds_local, "shard {shard} is not held");
+            return f(rt);
+        }
+        let (_, ops) = self
+            .remote
+            .iter()
+            .find(|(s, _)| *s == shard)
+            .expect("shard is not held");
+        let (tx, rx) = oneshot::channel();
+        ops.unbounded_send(Box::new(move |rt| {
+            let _ = tx.send(f(rt));
+        }))
+        .expect("held shard went away");
+        rx.await.expect("held shard dropped an op")
+    }
+}
+
+/// Exclusive hold of a set of shards for an all-or-nothing step.
+pub struct Held<'a> {
+    rt: &'a Rc<ShardRt>,
+    ops: Rc<HoldOps>,
+    /// False for a hold borrowed from the enclosing EXEC's: dropping it
+    /// lets nothing go.
+    owner: bool,
+}
+
 /// Takes the gates of `shards` (sorted, deduplicated) in ascending order.
+///
+/// Under an EXEC's hold that already covers `shards`, borrows it: a
+/// connection-level command queued in MULTI (SWAPDB, SORT, ...) would
+/// otherwise wait for gates its own transaction keeps shut.
 pub async fn hold<'a>(rt: &'a Rc<ShardRt>, shards: &[usize]) -> Held<'a> {
-    let mut held = Held {
-        rt,
+    if let Some(ops) = current_hold().filter(|ops| ops.covers(rt.id, shards)) {
+        return Held {
+            rt,
+            ops,
+            owner: false,
+        };
+    }
+    let mut ops = HoldOps {
         remote: Vec::new(),
         holds_local: false,
     };
     for &s in shards {
         if s == rt.id {
             let _ = rt.gate.acquire(1).await;
-            held.holds_local = true;
+            ops.holds_local = true;
         } else {
             let (ops_tx, ops_rx) = mpsc::unbounded();
             let (held_tx, held_rx) = oneshot::channel();
@@ -114,10 +173,14 @@ pub async fn hold<'a>(rt: &'a Rc<ShardRt>, shards: &[usize]) -> Held<'a> {
                 panic!("shard {s} mesh channel closed");
             }
             held_rx.await.expect("shard dropped a hold");
-            held.remote.push((s, ops_tx));
+            ops.remote.push((s, ops_tx));
         }
     }
-    held
+    Held {
+        rt,
+        ops: Rc::new(ops),
+        owner: true,
+    }
 }
 
 impl Held<'_> {
@@ -127,32 +190,71 @@ impl Held<'_> {
         R: Send + 'static,
         F: FnOnce(&Rc<ShardRt>) -> R + Send + 'static,
     {
-        if shard == self.rt.id {
-            assert!(self.holds_local, "shard {shard} is not held");
-            return f(self.rt);
-        }
-        let (_, ops) = self
-            .remote
-            .iter()
-            .find(|(s, _)| *s == shard)
-            .expect("shard is not held");
-        let (tx, rx) = oneshot::channel();
-        ops.unbounded_send(Box::new(move |rt| {
-            let _ = tx.send(f(rt));
-        }))
-        .expect("held shard went away");
-        rx.await.expect("held shard dropped an op")
+        self.ops.run(self.rt, shard, f).await
     }
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        // Closing the op channels releases remote gates.
-        self.remote.clear();
-        if self.holds_local {
+        if !self.owner {
+            return;
+        }
+        // Closing the op channels releases the remote gates, even while a
+        // borrowed clone is still around.
+        for (_, ops) in &self.ops.remote {
+            ops.close_channel();
+        }
+        if self.ops.holds_local {
             self.rt.gate.signal(1);
         }
     }
+}
+
+thread_local! {
+    /// The hold of the EXEC whose connection-level command is being
+    /// polled on this thread right now (see `under_hold`).
+    static CURRENT_HOLD: std::cell::RefCell<Option<Rc<HoldOps>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn current_hold() -> Option<Rc<HoldOps>> {
+    CURRENT_HOLD.with(|c| c.borrow().clone())
+}
+
+/// Whether a command runs inside EXEC under a hold of shards (Redis's
+/// `server.in_exec`, for the commands that only schedule work then).
+pub fn in_exec() -> bool {
+    CURRENT_HOLD.with(|c| c.borrow().is_some())
+}
+
+/// Spawns a task on this executor. glommio runs a new task's first step
+/// right away, inside the spawner's poll: the EXEC hold in force there
+/// (`under_hold`) must not leak into it, or a background job (BGSAVE, a
+/// full sync, ...) would borrow a hold that ends with the transaction.
+/// Every spawn goes through here (clippy.toml forbids the direct call).
+pub fn spawn<T: 'static>(fut: impl std::future::Future<Output = T> + 'static) -> glommio::Task<T> {
+    let outer = CURRENT_HOLD.with(|c| c.take());
+    #[allow(clippy::disallowed_methods)]
+    let task = glommio::spawn_local(fut);
+    CURRENT_HOLD.with(|c| *c.borrow_mut() = outer);
+    task
+}
+
+/// Runs `fut` (a connection-level command inside EXEC) so that its
+/// `run_on`/`hold` calls go through `held` rather than wait for the gates
+/// `held` keeps shut. The hold is in force only while `fut` itself is
+/// being polled — a task-local: other tasks of this executor that run
+/// meanwhile still wait for the gates, so the transaction stays atomic.
+pub async fn under_hold<F: std::future::Future>(held: &Held<'_>, fut: F) -> F::Output {
+    let ops = held.ops.clone();
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        let outer = CURRENT_HOLD.with(|c| c.replace(Some(ops.clone())));
+        let polled = fut.as_mut().poll(cx);
+        CURRENT_HOLD.with(|c| *c.borrow_mut() = outer);
+        polled
+    })
+    .await
 }
 
 /// Runs `fut` (a glommio shared-channel connect or mesh join) while a

@@ -138,7 +138,7 @@ pub fn run(config: Config) -> Result<(), String> {
                     crate::persist::snapshot::install(&mut rt.core.borrow_mut().store, keys, lru);
                 }
                 for (_, rx) in receivers.streams() {
-                    glommio::spawn_local(mesh::serve_peer(rt.clone(), rx)).detach();
+                    crate::server::mesh::spawn(mesh::serve_peer(rt.clone(), rx)).detach();
                 }
                 notify::install(&rt);
                 let ends = bus_pub
@@ -148,20 +148,23 @@ pub fn run(config: Config) -> Result<(), String> {
                 if let Some(ends) = ends {
                     pubsub::connect_bus(&rt, ends);
                 }
-                glommio::spawn_local(rt.clone().expire_cron()).detach();
+                crate::server::mesh::spawn(rt.clone().expire_cron()).detach();
                 if id == 0 {
                     // The `replicaof` directive: follow that master.
                     crate::repl::replica::start_from_config(&rt);
                     // Cluster mode: replication follows the cluster's view.
                     if rt.shared.cluster.is_some() {
-                        glommio::spawn_local(crate::cluster::follow::run(rt.clone())).detach();
+                        crate::server::mesh::spawn(crate::cluster::follow::run(rt.clone()))
+                            .detach();
                     }
                     // `save` rules, BGSAVE SCHEDULE, the save before exit.
-                    glommio::spawn_local(crate::persist::bgsave::rules::cron(rt.clone())).detach();
+                    crate::server::mesh::spawn(crate::persist::bgsave::rules::cron(rt.clone()))
+                        .detach();
                     // auto-aof-rewrite-percentage / -min-size.
-                    glommio::spawn_local(crate::persist::aof::rewrite::cron(rt.clone())).detach();
+                    crate::server::mesh::spawn(crate::persist::aof::rewrite::cron(rt.clone()))
+                        .detach();
                     // Replication: PING into the stream for replicas.
-                    glommio::spawn_local(crate::repl::primary::cron(rt.clone())).detach();
+                    crate::server::mesh::spawn(crate::repl::primary::cron(rt.clone())).detach();
                 }
                 let mut listeners = Vec::new();
                 for b in &binds {
@@ -284,7 +287,7 @@ async fn accept_loop(rt: Rc<ShardRt>, listener: glommio::net::TcpListener) {
         );
         if let Some(reason) = refuse_reason(&rt, &stream, &settings) {
             shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
-            glommio::spawn_local(async move {
+            crate::server::mesh::spawn(async move {
                 use futures::AsyncWriteExt;
                 let mut stream = stream;
                 let _ = stream.write_all(reason.as_bytes()).await;
@@ -294,7 +297,7 @@ async fn accept_loop(rt: Rc<ShardRt>, listener: glommio::net::TcpListener) {
             continue;
         }
         shared.connected_clients.fetch_add(1, Ordering::Relaxed);
-        glommio::spawn_local(conn::serve(rt.clone(), stream)).detach();
+        crate::server::mesh::spawn(conn::serve(rt.clone(), stream)).detach();
     }
 }
 

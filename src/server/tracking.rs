@@ -240,7 +240,7 @@ fn remember_for_broadcast(rt: &ShardRt, key: &[u8], writer: u64) {
     if gathered && !t.flushing.replace(true) {
         let rt = super::notify::shard_rt();
         if let Some(rt) = rt {
-            glommio::spawn_local(async move {
+            crate::server::mesh::spawn(async move {
                 // Let the running command (and the ready tasks) finish
                 // first: one message per prefix for all their changes.
                 yield_once().await;
@@ -352,7 +352,7 @@ fn run_elsewhere(rt: &ShardRt, shard: usize, f: impl FnOnce(&ShardRt) + Send + '
             _ => return,
         };
         if let Some(rt) = super::notify::shard_rt() {
-            glommio::spawn_local(async move {
+            crate::server::mesh::spawn(async move {
                 let _ = rt.senders.send_to(shard, job).await;
             })
             .detach();

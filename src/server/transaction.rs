@@ -18,10 +18,12 @@
 //!   shard is held (ascending, `mesh::hold`) while the watch check and the
 //!   whole queue run; a command whose keys span shards goes through the
 //!   multi-shard path under that same hold.
-//! - Connection-level commands inside MULTI: only those that touch no
-//!   shard (PING, ECHO, SELECT, TIME, ...) can run while shards are held;
-//!   the others (DBSIZE, KEYS, INFO, blocking commands, ...) are refused
-//!   while queuing with an explicit error, which aborts the transaction.
+//! - Connection-level commands inside MULTI are queued as Redis does.
+//!   Those that touch no shard (PING, ECHO, SELECT, ...) need no hold;
+//!   the others (INFO, KEYS, PUBLISH, SWAPDB, CONFIG SET, ...) make EXEC
+//!   hold every shard and run under that hold (`mesh::under_hold`: their
+//!   `run_on`/`hold` calls go through it). Blocking commands run without
+//!   blocking, on their keys' shards.
 
 use super::conn::Conn;
 use super::mesh;
@@ -187,9 +189,9 @@ fn runs_in_multi(name: &str) -> bool {
     )
 }
 
-/// Connection-level commands that touch no shard, so they can run while
-/// EXEC holds shards.
-fn conn_ok_in_exec(name: &str) -> bool {
+/// Connection-level commands that touch no shard: EXEC need not hold
+/// any shard for them.
+fn touches_no_shard(name: &str) -> bool {
     matches!(
         name,
         "ping"
@@ -211,12 +213,6 @@ fn conn_ok_in_exec(name: &str) -> bool {
             | "client|caching"
     ) || name == "command"
         || name.starts_with("command|")
-}
-
-/// Connection-level commands EXEC runs itself while holding every shard
-/// (their usual handlers would wait for the held shards).
-fn global_in_exec(name: &str) -> bool {
-    matches!(name, "dbsize" | "flushdb" | "flushall" | "migrate")
 }
 
 /// Blocking commands: queued, and run without blocking by EXEC.
@@ -256,18 +252,6 @@ pub async fn handle(conn: &mut Conn, planned: Planned<'_>, argv: &[&[u8]]) {
             spec.name,
             "ERR Command not allowed inside a transaction",
         );
-    }
-    if matches!(spec.handler, Handler::Conn(_))
-        && !conn_ok_in_exec(spec.name)
-        && !global_in_exec(spec.name)
-        && !blocking(spec)
-    {
-        conn.tx.aborted = true;
-        let msg = format!(
-            "ERR '{}' inside MULTI is not supported by Shardis yet",
-            spec.name.replace('|', " ")
-        );
-        return refuse(conn, spec.name, &msg);
     }
     let queue = conn.tx.queue.as_mut().expect("in MULTI");
     queue.push(Queued {
@@ -406,8 +390,8 @@ pub async fn exec(conn: &mut Conn) {
         return conn.out.error("ERR EXEC without MULTI");
     };
     let aborted = std::mem::take(&mut conn.tx.aborted);
-    conn.info.multi.set(-1);
     if aborted {
+        conn.info.multi.set(-1);
         unwatch_all(conn).await;
         return conn
             .out
@@ -416,6 +400,7 @@ pub async fn exec(conn: &mut Conn) {
     // Cluster mode: EXEC re-checks the queue's keys together; a redirect
     // discards the transaction and answers the plain redirect error.
     if let Some(err) = cluster_refusal(conn, &queue) {
+        conn.info.multi.set(-1);
         unwatch_all(conn).await;
         let start = conn.out.buf.len();
         conn.out.error(&err);
@@ -447,7 +432,8 @@ pub async fn exec(conn: &mut Conn) {
                     for &i in &idx {
                         shards.insert(rt.shard_of_slot(key_slot(argv[i])));
                     }
-                } else if global_in_exec(q.spec.name) {
+                } else if !touches_no_shard(q.spec.name) {
+                    // Runs under a hold of every shard (`mesh::under_hold`).
                     shards.extend(0..rt.nshards);
                 }
             }
@@ -460,6 +446,8 @@ pub async fn exec(conn: &mut Conn) {
     } else {
         held(conn, &rt, shards, queue, deadlines, flag).await
     };
+    // CLIENT LIST showed the `x` flag and the queue length until now.
+    conn.info.multi.set(-1);
     if !ran {
         conn.out.null_array();
     }
@@ -509,37 +497,6 @@ async fn one_shard(
     }
 }
 
-/// DBSIZE, FLUSHDB, FLUSHALL inside EXEC, which holds every shard.
-async fn run_global(conn: &mut Conn, held: &mesh::Held<'_>, name: &str, args: &[Vec<u8>]) {
-    let nshards = conn.rt.nshards;
-    let db = conn.db;
-    if name == "dbsize" {
-        let mut total = 0;
-        for s in 0..nshards {
-            total += held
-                .run(s, move |rt| rt.core.borrow().store.dbs[db].len())
-                .await;
-        }
-        return conn.out.int(total as i64);
-    }
-    let Some(lazy) = crate::command::databases::flush_mode(conn, args) else {
-        return conn.out.error(crate::command::util::SYNTAX);
-    };
-    let which = (name == "flushdb").then_some(db);
-    for s in 0..nshards {
-        held.run(s, move |rt| {
-            crate::command::databases::flush_shard(rt, which, lazy)
-        })
-        .await;
-    }
-    if name == "flushall" {
-        // As FLUSHALL outside MULTI: one more change.
-        conn.rt.core.borrow_mut().dirty += 1;
-    }
-    crate::command::databases::log_command(&conn.rt, db, args);
-    conn.out.ok();
-}
-
 /// The queue with every involved shard held, in order.
 async fn held(
     conn: &mut Conn,
@@ -574,10 +531,8 @@ async fn held(
                     crate::command::blocking::run_in_exec(conn, &held, q.args).await;
                 } else if q.spec.name == "migrate" {
                     crate::command::migrate::run_in_exec(conn, &held, &q.args).await;
-                } else if global_in_exec(q.spec.name) {
-                    run_global(conn, &held, q.spec.name, &q.args).await;
                 } else {
-                    h(conn, q.args.clone()).await;
+                    mesh::under_hold(&held, h(conn, q.args.clone())).await;
                 }
                 rt.count_call(q.spec.name, started, &conn.out.buf[mark..]);
             }

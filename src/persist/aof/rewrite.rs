@@ -64,6 +64,12 @@ pub fn start(rt: &Rc<ShardRt>) -> Result<RewriteStart, &'static str> {
     if aof.rewrite_in_progress.load(Ordering::SeqCst) {
         return Err("ERR Background append only file rewriting already in progress");
     }
+    // Inside EXEC Redis only schedules it (server.in_exec); the cron
+    // starts it right after.
+    if crate::server::mesh::in_exec() {
+        aof.rewrite_scheduled.store(true, Ordering::SeqCst);
+        return Ok(RewriteStart::Scheduled);
+    }
     let Some(slot) = status::try_reserve(false) else {
         aof.rewrite_scheduled.store(true, Ordering::SeqCst);
         return Ok(RewriteStart::Scheduled);
@@ -72,7 +78,7 @@ pub fn start(rt: &Rc<ShardRt>) -> Result<RewriteStart, &'static str> {
     aof.rewrite_in_progress.store(true, Ordering::SeqCst);
     aof.rewrite_started_ms.store(unix_ms(), Ordering::Relaxed);
     let rt = rt.clone();
-    glommio::spawn_local(async move {
+    crate::server::mesh::spawn(async move {
         let started = unix_ms();
         let result = rewrite(&rt, &aof, &slot).await;
         drop(slot);

@@ -107,7 +107,7 @@ pub fn begin(rt: &Rc<ShardRt>, params: Params, feed: Feed) -> u64 {
         feed,
     }));
     ACTIVE.set(true);
-    glommio::spawn_local(run_slices(rt.clone(), generation)).detach();
+    crate::server::mesh::spawn(run_slices(rt.clone(), generation)).detach();
     keys
 }
 

@@ -375,7 +375,7 @@ fn join_full_sync(
     });
     *slot = Some(job.clone());
     drop(slot);
-    glommio::spawn_local(run_job(rt.clone(), job)).detach();
+    crate::server::mesh::spawn(run_job(rt.clone(), job)).detach();
     rx
 }
 

@@ -192,7 +192,7 @@ pub fn set_master(rt: &Rc<ShardRt>, host: String, port: u16) {
         st.active.store(true, Ordering::SeqCst);
         inner.generation
     };
-    glommio::spawn_local(link::run(rt.clone(), generation)).detach();
+    crate::server::mesh::spawn(link::run(rt.clone(), generation)).detach();
 }
 
 /// Keeps the `replicaof` directive in step with REPLICAOF, as CONFIG GET
@@ -226,7 +226,7 @@ pub fn start_from_config(rt: &Rc<ShardRt>) {
         inner.generation
     };
     crate::notice!("Connecting to MASTER {host}:{port}");
-    glommio::spawn_local(link::run(rt.clone(), generation)).detach();
+    crate::server::mesh::spawn(link::run(rt.clone(), generation)).detach();
 }
 
 /// REPLICAOF NO ONE (Redis's `replicationUnsetMaster`): the data stays,
