@@ -10,6 +10,7 @@
 //! - [`slot`]: hash slots, which decide the owning shard;
 //! - [`cluster`]: cluster mode: node table, nodes.conf, routing, the bus.
 
+pub mod alloc;
 pub mod cluster;
 pub mod command;
 pub mod config;

@@ -543,8 +543,11 @@ fn hll_for_write<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<(&'a mut Vec<u8>, b
     if !exists {
         ctx.store.dbs[ctx.db].set(key, Value::Raw(Box::new(new_hll())), lru);
     }
+    let access = ctx.access;
     let e = ctx.store.dbs[ctx.db].lookup(key, now).expect("just set");
-    e.lru = lru;
+    if exists {
+        access.touch(&mut e.lru, crate::command::shard_random);
+    }
     if exists {
         match e.value.as_str() {
             None => {

@@ -106,6 +106,7 @@ struct ShardFigures {
     cmd: Vec<(&'static str, CmdStat)>,
     dirty: u64,
     expired: u64,
+    evicted: u64,
     /// Per database: (keys, keys with a TTL).
     keyspace: Vec<(usize, usize)>,
     max_qbuf: usize,
@@ -126,6 +127,7 @@ struct Figures {
     cmd: HashMap<&'static str, CmdStat>,
     dirty: u64,
     expired: u64,
+    evicted: u64,
     keyspace: Vec<(usize, usize)>,
     max_qbuf: usize,
 }
@@ -147,6 +149,7 @@ async fn gather(conn: &Conn) -> Figures {
             cmd: s.cmd.iter().map(|(k, v)| (*k, *v)).collect(),
             dirty: core.dirty,
             expired: core.store.expired_keys(),
+            evicted: s.evicted_keys,
             keyspace: core
                 .store
                 .dbs
@@ -185,6 +188,7 @@ async fn gather(conn: &Conn) -> Figures {
         }
         f.dirty += p.dirty;
         f.expired += p.expired;
+        f.evicted += p.evicted;
         if f.keyspace.len() < p.keyspace.len() {
             f.keyspace.resize(p.keyspace.len(), (0, 0));
         }
@@ -363,17 +367,18 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
             );
         }
         "memory" => {
-            // The resident set is the only figure Shardis measures: it
-            // stands for used_memory too (no allocator statistics).
-            let used = rss_bytes();
+            // Allocated bytes (alloc.rs), as Redis's zmalloc count; the
+            // resident set beside it.
+            let used = crate::alloc::used_bytes();
+            let rss = rss_bytes();
             let peak = PEAK.fetch_max(used, Ordering::Relaxed).max(used);
             let total = total_system_memory();
             s.push_str("# Memory\r\n");
             field!(s,
                 "used_memory" => used,
                 "used_memory_human" => human(used),
-                "used_memory_rss" => used,
-                "used_memory_rss_human" => human(used),
+                "used_memory_rss" => rss,
+                "used_memory_rss_human" => human(rss),
                 "used_memory_peak" => peak,
                 "used_memory_peak_human" => human(peak),
                 "used_memory_peak_perc" => format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64),
@@ -501,7 +506,7 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
                 "expired_stale_perc" => "0.00",
                 "expired_time_cap_reached_count" => 0,
                 "expire_cycle_cpu_milliseconds" => 0,
-                "evicted_keys" => 0,
+                "evicted_keys" => f.evicted,
                 "evicted_clients" => 0,
                 "total_eviction_exceeded_time" => 0,
                 "current_eviction_exceeded_time" => 0,

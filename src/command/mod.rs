@@ -57,8 +57,11 @@ pub struct Ctx<'a> {
     pub out: &'a mut Out,
     /// Wall clock in Unix ms, sampled once per batch as Redis does per call.
     pub now_ms: u64,
-    /// LRU clock in seconds (OBJECT IDLETIME).
+    /// The `lru` stamp of keys created by this command (the LRU clock in
+    /// seconds, or a new LFU counter; store/access.rs).
     pub lru: u32,
+    /// How a read or write access stamps an existing key.
+    pub access: crate::store::access::Access,
     /// Limits the handlers need from the configuration.
     pub limits: &'a ExecLimits,
     /// Number of keys changed, for `rdb_changes_since_last_save` and WATCH.
@@ -161,12 +164,12 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut crate::store::Entry> {
         let now = self.now_ms;
-        let lru = self.lru;
+        let access = self.access;
         let db = &mut self.store.dbs[self.db];
         match db.lookup_read(key, now) {
             Some(e) => {
                 self.hits += 1;
-                e.lru = lru;
+                access.touch(&mut e.lru, shard_random);
                 Some(e)
             }
             None => {
@@ -187,9 +190,9 @@ impl<'a> Ctx<'a> {
     #[inline]
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut crate::store::Entry> {
         let now = self.now_ms;
-        let lru = self.lru;
+        let access = self.access;
         let e = self.store.dbs[self.db].lookup(key, now)?;
-        e.lru = lru;
+        access.touch(&mut e.lru, shard_random);
         Some(e)
     }
 }

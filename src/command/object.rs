@@ -90,8 +90,6 @@ pub const OBJECT: CommandSpec = CommandSpec {
 
 /// Redis's `OBJ_SHARED_REFCOUNT`: the refcount of shared integers.
 const SHARED_REFCOUNT: i64 = i32::MAX as i64;
-/// Redis's `LFU_INIT_VAL`.
-const LFU_INIT_VAL: i64 = 5;
 
 /// What OBJECT learns about a key on its shard.
 struct Seen {
@@ -99,6 +97,8 @@ struct Seen {
     /// The integer value for an "int"-encoded string.
     int: Option<i64>,
     idle_secs: u64,
+    /// The LFU counter after decay, under an LFU policy.
+    freq: u8,
 }
 
 /// Looks `key` up on its shard (counting the hit or miss, without
@@ -108,7 +108,8 @@ async fn look(conn: &Conn, key: &[u8]) -> Option<Seen> {
     let key = key.to_vec();
     let shard = conn.rt.shard_of_slot(key_slot(&key));
     mesh::run_on(&conn.rt, shard, move |rt| {
-        let clock = rt.lru_clock();
+        let clock = rt.lru_seconds();
+        let lfu = rt.access().lfu;
         let mut core = rt.core.borrow_mut();
         let core = &mut *core;
         match core.store.dbs[db].lookup(&key, unix_ms()) {
@@ -128,6 +129,7 @@ async fn look(conn: &Conn, key: &[u8]) -> Option<Seen> {
                     encoding,
                     int,
                     idle_secs: clock.saturating_sub(e.lru) as u64,
+                    freq: lfu.map_or(0, |l| l.decayed(e.lru)),
                 })
             }
         }
@@ -174,15 +176,13 @@ fn idletime(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             return conn.out.null();
         };
         if policy(conn).1 {
-            return conn.out.error("ERR An LRU maxmemory policy is not selected, access time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
+            return conn.out.error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
         }
         conn.out.int(s.idle_secs as i64);
     })
 }
 
-/// OBJECT FREQ key. Access frequency is not tracked per key: under an LFU
-/// policy the answer is Redis's initial counter decayed by one per idle
-/// minute (`lfu-decay-time` 1), what an untouched key would show.
+/// OBJECT FREQ key: the key's LFU counter (store/access.rs).
 fn freq(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
         let Some(s) = look(conn, &args[2]).await else {
@@ -191,13 +191,7 @@ fn freq(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         if !policy(conn).1 {
             return conn.out.error("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.");
         }
-        let decay = conn.rt.shared.read_config(|c| c.get_i64("lfu-decay-time"));
-        let periods = if decay > 0 {
-            (s.idle_secs / 60) as i64 / decay
-        } else {
-            0
-        };
-        conn.out.int((LFU_INIT_VAL - periods).max(0));
+        conn.out.int(i64::from(s.freq));
     })
 }
 

@@ -115,7 +115,7 @@ pub async fn save_all(rt: &Rc<ShardRt>) -> bool {
     for &s in &shards {
         parts.push(
             held.run(s, move |rt| {
-                let lru_now = lru_policy.then(|| rt.lru_clock());
+                let lru_now = lru_policy.then(|| rt.lru_seconds());
                 snapshot::serialize_store(&rt.core.borrow().store, now_ms, &opts, lru_now)
             })
             .await,

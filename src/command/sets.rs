@@ -274,7 +274,7 @@ pub(crate) fn lookup<'c>(
     read: bool,
 ) -> (&'c mut Out, Option<&'c mut Entry>) {
     let now = ctx.now_ms;
-    let lru = ctx.lru;
+    let access = ctx.access;
     let db = &mut ctx.store.dbs[ctx.db];
     let e = if read {
         db.lookup_read(key, now)
@@ -290,7 +290,7 @@ pub(crate) fn lookup<'c>(
     }
     let mut e = e;
     if let Some(e) = e.as_deref_mut() {
-        e.lru = lru;
+        access.touch(&mut e.lru, crate::command::shard_random);
     }
     (&mut *ctx.out, e)
 }

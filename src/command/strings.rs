@@ -225,7 +225,7 @@ pub fn read_str<'c>(
     ctx: &'c mut Ctx<'_>,
     key: &[u8],
 ) -> (Result<Option<&'c [u8]>, ()>, &'c mut Out) {
-    let (now, lru) = (ctx.now_ms, ctx.lru);
+    let (now, access) = (ctx.now_ms, ctx.access);
     let out = &mut *ctx.out;
     let found = match ctx.store.dbs[ctx.db].lookup_read(key, now) {
         None => {
@@ -234,7 +234,7 @@ pub fn read_str<'c>(
         }
         Some(e) => {
             ctx.hits += 1;
-            e.lru = lru;
+            access.touch(&mut e.lru, crate::command::shard_random);
             match e.value.as_str() {
                 Some(s) => Ok(Some(s)),
                 None => {
@@ -572,7 +572,7 @@ fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
 fn mget(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.out.array(args.len() - 1);
     for key in &args[1..] {
-        let (now, lru) = (ctx.now_ms, ctx.lru);
+        let (now, access) = (ctx.now_ms, ctx.access);
         match ctx.store.dbs[ctx.db].lookup_read(key, now) {
             None => {
                 ctx.misses += 1;
@@ -580,7 +580,7 @@ fn mget(ctx: &mut Ctx, args: &[&[u8]]) {
             }
             Some(e) => {
                 ctx.hits += 1;
-                e.lru = lru;
+                access.touch(&mut e.lru, crate::command::shard_random);
                 match e.value.as_str() {
                     Some(s) => ctx.out.bulk(s),
                     None => ctx.out.null(),

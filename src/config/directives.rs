@@ -480,6 +480,72 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "",
         mutable: false,
     },
+    // Memory limit and eviction (server/evict.rs).
+    d!("lazyfree-lazy-eviction", Kind::Bool, "no", true),
+    d!(
+        "lfu-decay-time",
+        Kind::Int {
+            min: 0,
+            max: INT_MAX
+        },
+        "1",
+        true
+    ),
+    d!(
+        "lfu-log-factor",
+        Kind::Int {
+            min: 0,
+            max: INT_MAX
+        },
+        "10",
+        true
+    ),
+    d!(
+        "maxmemory",
+        Kind::Memory {
+            min: 0,
+            max: LONG_MAX
+        },
+        "0",
+        true
+    ),
+    d!(
+        "maxmemory-eviction-tenacity",
+        Kind::Int { min: 0, max: 100 },
+        "10",
+        true
+    ),
+    d!(
+        "maxmemory-policy",
+        Kind::Enum(&[
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+            "volatile-ttl",
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "noeviction"
+        ]),
+        "noeviction",
+        true
+    ),
+    d!(
+        "maxmemory-samples",
+        Kind::Int {
+            min: 1,
+            max: INT_MAX
+        },
+        "5",
+        true
+    ),
+    Directive {
+        name: "replica-ignore-maxmemory",
+        aliases: &["slave-ignore-maxmemory"],
+        kind: Kind::Bool,
+        default: "yes",
+        mutable: true,
+    },
 ];
 
 /// Redis 7.0 directives Shardis does not implement yet, each with its
@@ -524,18 +590,11 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("latency-monitor-threshold", Kind::Int { min: 0, max: LONG_MAX }, "0", true),
     d!("latency-tracking", Kind::Bool, "yes", true),
     d!("latency-tracking-info-percentiles", Kind::Special(special::percentiles), "50 99 99.9", true),
-    d!("lazyfree-lazy-eviction", Kind::Bool, "no", true),
     d!("lazyfree-lazy-expire", Kind::Bool, "no", true),
     d!("lazyfree-lazy-server-del", Kind::Bool, "no", true),
     d!("lazyfree-lazy-user-del", Kind::Bool, "no", true),
     d!("lazyfree-lazy-user-flush", Kind::Bool, "no", true),
-    d!("lfu-decay-time", Kind::Int { min: 0, max: INT_MAX }, "1", true),
-    d!("lfu-log-factor", Kind::Int { min: 0, max: INT_MAX }, "10", true),
-    d!("maxmemory", Kind::Memory { min: 0, max: LONG_MAX }, "0", true),
     d!("maxmemory-clients", Kind::Special(special::memory_or_percent), "0", true),
-    d!("maxmemory-eviction-tenacity", Kind::Int { min: 0, max: 100 }, "10", true),
-    d!("maxmemory-policy", Kind::Enum(&["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]), "noeviction", true),
-    d!("maxmemory-samples", Kind::Int { min: 1, max: INT_MAX }, "5", true),
     d!("no-appendfsync-on-rewrite", Kind::Bool, "no", true),
     d!("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true),
     d!("oom-score-adj-values", Kind::Special(special::oom_score_adj_values), "0 200 800", true),
@@ -548,7 +607,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("repl-disable-tcp-nodelay", Kind::Bool, "no", true),
     d!("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled", true),
     d!("replica-ignore-disk-write-errors", Kind::Bool, "no", true),
-    Directive { name: "replica-ignore-maxmemory", aliases: &["slave-ignore-maxmemory"], kind: Kind::Bool, default: "yes", mutable: true },
     Directive { name: "replica-lazy-flush", aliases: &["slave-lazy-flush"], kind: Kind::Bool, default: "no", mutable: true },
     d!("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no", true),
     d!("server_cpulist", Kind::Str, "", false),

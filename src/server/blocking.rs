@@ -477,6 +477,7 @@ fn pop_reply(
                 out: &mut out,
                 now_ms: now,
                 lru,
+                access: rt.access(),
                 limits: &settings.exec,
                 dirty: 0,
                 hits: 0,

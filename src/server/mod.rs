@@ -9,6 +9,7 @@ pub mod clients;
 pub mod conn;
 pub mod cpus;
 pub(crate) mod dispatch;
+pub mod evict;
 pub mod listen;
 pub mod log;
 pub mod mesh;

@@ -21,6 +21,14 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
+    // maxmemory: decided once for the whole command, before any part runs.
+    let grows = spec.flags.has(crate::command::Flags::DENYOOM);
+    if !super::evict::admit_on_conn(&conn.rt, grows).await {
+        let start = conn.out.buf.len();
+        conn.out.error(super::evict::OOM);
+        let reply = conn.out.buf[start..].to_vec();
+        return conn.rt.count_rejected(spec.name, &reply);
+    }
     match spec.cross {
         Cross::Split(merge) => split(conn, spec, argv, merge).await,
         Cross::Atomic => atomic(conn, spec, argv).await,
@@ -210,6 +218,7 @@ pub async fn atomic_held(
             out: &mut out,
             now_ms: super::shared::unix_ms(),
             lru: rt.lru_clock(),
+            access: rt.access(),
             limits: &settings.exec,
             dirty: 0,
             hits: 0,

@@ -38,6 +38,8 @@ pub struct Settings {
     /// `min-replicas-to-write` (0: off) and `min-replicas-max-lag`.
     pub min_replicas_to_write: usize,
     pub min_replicas_max_lag: u64,
+    /// `maxmemory` and eviction (evict.rs).
+    pub memory: super::evict::MemoryLimit,
 }
 
 impl Settings {
@@ -66,6 +68,7 @@ impl Settings {
             replica_serve_stale: c.get_bool("replica-serve-stale-data"),
             min_replicas_to_write: c.get_i64("min-replicas-to-write").max(0) as usize,
             min_replicas_max_lag: c.get_i64("min-replicas-max-lag").max(0) as u64,
+            memory: super::evict::MemoryLimit::from_config(c),
         }
     }
 }
@@ -82,7 +85,10 @@ pub struct CmdStat {
 /// Time for a batch of commands: see [`ShardRt::clock`].
 pub struct ExecClock {
     pub now_ms: u64,
+    /// The `lru` stamp of keys created in this batch.
     pub lru: u32,
+    /// How accesses in this batch stamp keys (LRU or LFU).
+    pub access: crate::store::access::Access,
     pub last: Instant,
 }
 
@@ -90,6 +96,8 @@ pub struct ExecClock {
 #[derive(Clone, Default, Debug)]
 pub struct Stats {
     pub commands: u64,
+    /// Keys evicted under `maxmemory` (evict.rs).
+    pub evicted_keys: u64,
     pub keyspace_hits: u64,
     pub keyspace_misses: u64,
     pub net_input_bytes: u64,
@@ -157,6 +165,8 @@ pub struct ShardRt {
     >,
     /// Per-shard seed for RANDOMKEY and friends.
     rng: Cell<u64>,
+    /// Eviction candidates kept between runs (evict.rs).
+    pub evict: RefCell<super::evict::EvictState>,
 }
 
 impl ShardRt {
@@ -187,6 +197,7 @@ impl ShardRt {
             lru_base: shared.started,
             bus_out: RefCell::new(None),
             rng: Cell::new(unix_ms() ^ ((id as u64 + 1) << 40)),
+            evict: Default::default(),
             shared,
         }
     }
@@ -220,8 +231,19 @@ impl ShardRt {
     /// Seconds since the shard started, plus 2^24 (~194 days) so that a
     /// key can be given an access time before the start (RESTORE ...
     /// IDLETIME, as Redis's 24-bit LRU clock allows).
-    pub fn lru_clock(&self) -> u32 {
+    pub fn lru_seconds(&self) -> u32 {
         (self.lru_base.elapsed().as_secs() as u32).saturating_add(1 << 24)
+    }
+
+    /// How accesses stamp keys now: LRU seconds, or LFU counters under an
+    /// LFU `maxmemory-policy` (store/access.rs).
+    pub fn access(&self) -> crate::store::access::Access {
+        self.settings().memory.access(self.lru_seconds(), unix_ms())
+    }
+
+    /// The `lru` stamp of a key created now.
+    pub fn lru_clock(&self) -> u32 {
+        self.access().new_stamp()
     }
 
     pub fn random(&self) -> u64 {
@@ -247,9 +269,11 @@ impl ShardRt {
     /// batch (as Redis caches it per call), and a running timestamp so each
     /// command's duration costs one clock read.
     pub fn clock(&self) -> ExecClock {
+        let access = self.access();
         ExecClock {
             now_ms: unix_ms(),
-            lru: self.lru_clock(),
+            lru: access.new_stamp(),
+            access,
             last: Instant::now(),
         }
     }
@@ -274,6 +298,12 @@ impl ShardRt {
         let Handler::Shard(handler) = spec.handler else {
             unreachable!("{} is not a shard command", spec.name)
         };
+        if settings.memory.maxmemory > 0 && !super::evict::admit(self, spec, &settings.memory) {
+            out.error(super::evict::OOM);
+            let reply = out.buf[out.buf.len() - super::evict::OOM.len() - 3..].to_vec();
+            self.count_rejected(spec.name, &reply);
+            return;
+        }
         let run = ExecRun {
             spec,
             argv,
@@ -338,6 +368,7 @@ impl ShardRt {
             out,
             now_ms,
             lru: clock.lru,
+            access: clock.access,
             limits: &settings.exec,
             dirty: 0,
             hits: 0,
@@ -503,6 +534,9 @@ impl ShardRt {
             if self.shared.write_pause.active() {
                 continue;
             }
+            // maxmemory: every shard sheds its own keys while the process
+            // stays over the limit (commands evict too; evict.rs).
+            super::evict::make_room(&self, &self.settings().memory);
             let now = unix_ms();
             // As Redis's adaptive cycle: keep going while over 10% of the
             // keys checked had expired, for at most 25% of the period.

@@ -35,6 +35,8 @@ pub struct Shared {
     pub repl: crate::repl::Repl,
     /// Client writes paused (manual failover, SIGTERM handover).
     pub write_pause: super::pause::WritePause,
+    /// maxmemory: each shard's count of evictable keys (evict.rs).
+    pub evict_shares: super::evict::Shares,
 }
 
 impl Shared {
@@ -68,6 +70,7 @@ impl Shared {
             cluster,
             repl: crate::repl::Repl::default(),
             write_pause: super::pause::WritePause::new(nshards),
+            evict_shares: super::evict::Shares::new(nshards),
         }
     }
 

@@ -245,6 +245,11 @@ pub async fn handle(conn: &mut Conn, planned: Planned<'_>, argv: &[&[u8]]) {
     if runs_in_multi(spec.name) {
         return super::dispatch::run_alone(conn, spec, argv).await;
     }
+    // Over maxmemory with nothing left to evict, Redis queues nothing.
+    if !super::evict::admit_on_conn(&conn.rt, true).await {
+        conn.tx.aborted = true;
+        return refuse(conn, spec.name, super::evict::OOM);
+    }
     if spec.flags.has(Flags::NO_MULTI) {
         conn.tx.aborted = true;
         return refuse(
@@ -407,6 +412,14 @@ pub async fn exec(conn: &mut Conn) {
         let reply = conn.out.buf[start..].to_vec();
         conn.rt.count_rejected("exec", &reply);
         return;
+    }
+    // A queue holding a memory-growing command is refused as a whole
+    // when over maxmemory (Redis's processCommand for EXEC).
+    let grows = queue.iter().any(|q| q.spec.flags.has(Flags::DENYOOM));
+    if grows && !super::evict::admit_on_conn(&conn.rt, true).await {
+        conn.info.multi.set(-1);
+        unwatch_all(conn).await;
+        return refuse(conn, "exec", &exec_rejected(super::evict::OOM));
     }
     let rt = conn.rt.clone();
     let deadlines: Vec<u64> = conn.tx.watched.iter().filter_map(|w| w.deadline).collect();

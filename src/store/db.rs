@@ -38,6 +38,23 @@ pub struct SlotTable {
     pub expires: Map<SmallBytes, u64>,
 }
 
+impl SlotTable {
+    /// Gives memory back once a table is down to a quarter of its
+    /// capacity (as Redis shrinks a dict below 10% fill): tables never
+    /// shrink on their own, and with a table per slot the slack of tables
+    /// emptied by DEL, expiry or eviction would otherwise stay allocated
+    /// (maxmemory could then evict every key without getting under).
+    #[inline]
+    fn shrink_if_sparse(&mut self) {
+        if self.keys.len() * 4 <= self.keys.capacity() && self.keys.capacity() > 0 {
+            self.keys.shrink_to(self.keys.len() * 2);
+        }
+        if self.expires.len() * 4 <= self.expires.capacity() && self.expires.capacity() > 0 {
+            self.expires.shrink_to(self.expires.len() * 2);
+        }
+    }
+}
+
 pub struct Db {
     /// Tables of the slots this shard may own, allocated at the first
     /// write (an empty table costs 64 bytes and no heap).
@@ -137,6 +154,11 @@ impl Db {
         &mut self.slots[i]
     }
 
+    /// Every slot table (empty until the first write), for sampling.
+    pub fn tables(&self) -> &[SlotTable] {
+        &self.slots
+    }
+
     /// Table at a local index, for slot-wide iteration.
     pub fn table_at(&self, i: usize) -> Option<&SlotTable> {
         self.slots.get(i).filter(|t| !t.keys.is_empty())
@@ -154,6 +176,7 @@ impl Db {
             }
             t.expires.remove(key);
             t.keys.remove(key);
+            t.shrink_if_sparse();
             self.key_count -= 1;
             self.expires_count -= 1;
             self.expired_keys += 1;
@@ -209,6 +232,7 @@ impl Db {
             Some(&at) if at <= now_ms => {
                 t.expires.remove(key);
                 t.keys.remove(key);
+                t.shrink_if_sparse();
                 self.key_count -= 1;
                 self.expires_count -= 1;
                 self.expired_keys += 1;
@@ -284,6 +308,7 @@ impl Db {
         } else {
             t.expires.remove(key)
         };
+        t.shrink_if_sparse();
         self.key_count -= 1;
         if exp.is_some() {
             self.expires_count -= 1;
@@ -391,6 +416,9 @@ impl Db {
                     for k in &dead {
                         t.expires.remove(k.as_slice());
                         t.keys.remove(k.as_slice());
+                    }
+                    if !dead.is_empty() {
+                        t.shrink_if_sparse();
                     }
                     self.key_count -= dead.len();
                     self.expires_count -= dead.len();

@@ -1,8 +1,10 @@
 //! The keyspace a shard owns: its databases, values and expiry.
 
+pub mod access;
 pub mod bytes;
 pub mod db;
 pub mod dict;
+pub mod evict;
 pub mod hash;
 pub mod intset;
 pub mod list;

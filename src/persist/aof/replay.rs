@@ -130,6 +130,10 @@ impl Replayer {
             out: &mut self.out,
             now_ms,
             lru: self.lru,
+            access: crate::store::access::Access {
+                lru_secs: self.lru,
+                lfu: None,
+            },
             limits: &self.limits,
             dirty: 0,
             hits: 0,

@@ -135,7 +135,7 @@ pub async fn snapshot_reserved_aux(
                 let params = shard::Params {
                     now_ms,
                     opts,
-                    lru_now: lru_policy.then(|| rt.lru_clock()),
+                    lru_now: lru_policy.then(|| rt.lru_seconds()),
                 };
                 let dirty = rt.core.borrow().dirty;
                 (shard::begin(rt, params, feed), dirty)

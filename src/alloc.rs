@@ -1,0 +1,125 @@
+//! The process's allocated bytes, as Redis's `used_memory` (zmalloc's
+//! count): what `maxmemory` is checked against and INFO reports.
+//!
+//! Every allocation goes through [`Counting`], a thin wrapper over the
+//! system allocator. Each thread adds its allocations to a thread-local
+//! tally and moves it to one shared counter once it passes ±64 KiB, so the
+//! hot path touches no shared cache line; the total is exact to within
+//! 64 KiB per thread. Bytes freed on another thread than the one that
+//! allocated them (values handed across the shard mesh) simply count
+//! negative there: only the sum matters.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// The system allocator, counted.
+pub struct Counting;
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Bytes moved in from the threads' tallies.
+static SHARED: AtomicI64 = AtomicI64::new(0);
+
+/// How far a thread's tally may drift before it is moved to `SHARED`.
+const FLUSH_AT: i64 = 64 * 1024;
+
+thread_local! {
+    // Const-initialised and without a destructor: usable inside the
+    // allocator at any point of a thread's life.
+    static TALLY: Cell<i64> = const { Cell::new(0) };
+}
+
+#[inline]
+fn account(delta: i64) {
+    let kept = TALLY.try_with(|t| {
+        let v = t.get() + delta;
+        if (-FLUSH_AT..FLUSH_AT).contains(&v) {
+            t.set(v);
+        } else {
+            SHARED.fetch_add(v, Ordering::Relaxed);
+            t.set(0);
+        }
+    });
+    if kept.is_err() {
+        SHARED.fetch_add(delta, Ordering::Relaxed);
+    }
+}
+
+/// Allocated bytes, process-wide, after moving this thread's tally in:
+/// the figure eviction decides on. Every shard reads the same shared
+/// count this way; adding only its own tally would bias them (a shard
+/// that parses commands for others allocates what they free, so its
+/// tally runs positive and it would see the limit crossed first and do
+/// all the evicting).
+pub fn used_bytes_synced() -> u64 {
+    let own = TALLY.try_with(|t| t.replace(0)).unwrap_or(0);
+    let shared = if own != 0 {
+        SHARED.fetch_add(own, Ordering::Relaxed) + own
+    } else {
+        SHARED.load(Ordering::Relaxed)
+    };
+    shared.max(0) as u64
+}
+
+/// Allocated bytes, process-wide: the shared count plus this thread's
+/// not yet moved tally (so a thread sees its own frees at once).
+pub fn used_bytes() -> u64 {
+    let own = TALLY.try_with(|t| t.get()).unwrap_or(0);
+    (SHARED.load(Ordering::Relaxed) + own).max(0) as u64
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; only sizes of
+// successful calls are counted.
+unsafe impl GlobalAlloc for Counting {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            account(layout.size() as i64);
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            account(layout.size() as i64);
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        account(-(layout.size() as i64));
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            account(new_size as i64 - layout.size() as i64);
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_what_is_allocated_and_freed() {
+        let before = super::used_bytes();
+        let big = vec![7u8; 64 << 20];
+        let during = super::used_bytes();
+        assert!(
+            during >= before + (64 << 20) - (16 << 20),
+            "{before} -> {during}"
+        );
+        drop(big);
+        let after = super::used_bytes();
+        assert!(after + (48 << 20) <= during, "{during} -> {after}");
+    }
+}

@@ -1,0 +1,277 @@
+//! `maxmemory`: evicting keys before a command when the process is over
+//! the limit, and refusing memory-growing commands with Redis's OOM error
+//! when nothing more can be evicted (Redis 7.0's performEvictions and the
+//! check in processCommand).
+//!
+//! Memory is the process's allocated bytes (`alloc::used_bytes`), one
+//! figure for all shards; keys are evicted by the shard that runs the
+//! command, from its own keyspace (slots spread keys evenly over shards),
+//! and by every shard's cron while the process stays over the limit. An
+//! evicted key goes as Redis's: a DEL (UNLINK under
+//! `lazyfree-lazy-eviction`) to the AOF and replicas, an `evicted`
+//! keyspace event, WATCH and client-side caching invalidation.
+//! A replica with `replica-ignore-maxmemory yes` (the default) and a node
+//! whose writes are paused evict nothing.
+
+use super::shard::ShardRt;
+use crate::command::CommandSpec;
+use crate::store::access::{Access, Lfu};
+use crate::store::evict::{choose, Policy, Pool};
+use std::time::{Duration, Instant};
+
+/// Redis's reply to a memory-growing command over the limit.
+pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
+/// The memory settings a shard's hot path reads.
+#[derive(Clone, Copy, Debug)]
+pub struct MemoryLimit {
+    /// `maxmemory` in bytes (0: no limit).
+    pub maxmemory: u64,
+    pub policy: Policy,
+    /// `maxmemory-samples`.
+    pub samples: usize,
+    /// `maxmemory-eviction-tenacity`.
+    pub tenacity: u32,
+    /// `replica-ignore-maxmemory`.
+    pub replica_ignore: bool,
+    /// `lazyfree-lazy-eviction`: propagate UNLINK instead of DEL.
+    pub lazy: bool,
+    /// `lfu-log-factor`, `lfu-decay-time`.
+    pub lfu_log_factor: u32,
+    pub lfu_decay_time: u32,
+}
+
+impl MemoryLimit {
+    pub fn from_config(c: &crate::config::Config) -> MemoryLimit {
+        MemoryLimit {
+            maxmemory: c.get_i64("maxmemory").max(0) as u64,
+            policy: Policy::parse(&c.get_str("maxmemory-policy")),
+            samples: c.get_i64("maxmemory-samples").max(1) as usize,
+            tenacity: c.get_i64("maxmemory-eviction-tenacity").clamp(0, 100) as u32,
+            replica_ignore: c.get_bool("replica-ignore-maxmemory"),
+            lazy: c.get_bool("lazyfree-lazy-eviction"),
+            lfu_log_factor: c.get_i64("lfu-log-factor").max(0) as u32,
+            lfu_decay_time: c.get_i64("lfu-decay-time").max(0) as u32,
+        }
+    }
+
+    /// How keys accessed now are stamped (LRU seconds or LFU counters).
+    pub fn access(&self, lru_secs: u32, unix_ms: u64) -> Access {
+        Access {
+            lru_secs,
+            lfu: self.policy.is_lfu().then_some(Lfu {
+                minutes: (unix_ms / 60_000) as u16,
+                log_factor: self.lfu_log_factor,
+                decay_time: self.lfu_decay_time,
+            }),
+        }
+    }
+
+    /// Longest eviction run before a command (Redis's
+    /// evictionTimeLimitUs): 50 µs per tenacity step up to 10, then 15%
+    /// more per step; None (no limit) at 100.
+    fn time_limit(&self) -> Option<Duration> {
+        match self.tenacity {
+            100 => None,
+            t if t <= 10 => Some(Duration::from_micros(50 * u64::from(t))),
+            t => Some(Duration::from_micros(
+                (500.0 * 1.15f64.powi(t as i32 - 10)) as u64,
+            )),
+        }
+    }
+}
+
+/// Per shard: the candidate pool kept between runs, and the database the
+/// random policies try next.
+#[derive(Default)]
+pub struct EvictState {
+    pool: Pool,
+    next_db: usize,
+}
+
+/// How an eviction run ended (Redis's EVICT_OK/RUNNING/FAIL).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Evicted {
+    /// Under the limit (or no limit, or evicting is not safe now).
+    Fits,
+    /// Still over, out of time: the next command or the cron goes on.
+    Running,
+    /// Still over, and this shard has no key the policy may evict.
+    Failed,
+}
+
+/// Before a command on this shard: evicts while the process is over
+/// `maxmemory`. False when the command must be refused with [`OOM`]:
+/// still over the limit, nothing left to evict, and the command may grow
+/// memory (`denyoom`; any command queued in MULTI, as Redis).
+pub fn admit(rt: &ShardRt, spec: &CommandSpec, limit: &MemoryLimit) -> bool {
+    if limit.maxmemory == 0 {
+        return true;
+    }
+    match make_room(rt, limit) {
+        Evicted::Fits | Evicted::Running => true,
+        Evicted::Failed => !spec.flags.has(crate::command::Flags::DENYOOM),
+    }
+}
+
+/// [`admit`] for a connection-level step that is not one shard command
+/// (a multi-shard command, queuing in MULTI, EXEC): evicts from the
+/// connection's shard once no multi-shard step holds it. `grows` says
+/// whether the step may be refused (denyoom, or queuing in MULTI).
+pub async fn admit_on_conn(rt: &ShardRt, grows: bool) -> bool {
+    let limit = rt.settings().memory;
+    if limit.maxmemory == 0 {
+        return true;
+    }
+    rt.wait_gate().await;
+    !grows || make_room(rt, &limit) != Evicted::Failed
+}
+
+fn safe_to_evict(rt: &ShardRt, limit: &MemoryLimit) -> bool {
+    // Evictions propagate DELs: none while writes are paused, none on a
+    // replica that leaves its keyspace to its master.
+    !(rt.shared.write_pause.active() || limit.replica_ignore && rt.shared.repl.replica.is_replica())
+}
+
+/// Per shard, how many keys its policy may evict, as each shard last
+/// published it: a shard with clearly fewer than its share leaves the
+/// evicting to the others. Without it, a shard that checks the limit at
+/// its peaks (the one parsing a pipeline for the others holds their
+/// arguments for a moment) would evict all of its own keys while the
+/// other shards kept theirs.
+pub struct Shares(Vec<std::sync::atomic::AtomicUsize>);
+
+impl Shares {
+    pub fn new(nshards: usize) -> Shares {
+        Shares((0..nshards).map(|_| Default::default()).collect())
+    }
+
+    fn publish(&self, shard: usize, candidates: usize) -> usize {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.0[shard].store(candidates, Relaxed);
+        self.0.iter().map(|c| c.load(Relaxed)).sum()
+    }
+}
+
+/// Keys of this shard the policy may evict.
+fn candidates(rt: &ShardRt, policy: Policy) -> usize {
+    let core = rt.core.borrow();
+    core.store
+        .dbs
+        .iter()
+        .map(|d| {
+            if policy.volatile() {
+                d.expires_len()
+            } else {
+                d.len()
+            }
+        })
+        .sum()
+}
+
+/// Evicts keys of this shard until the process fits in `maxmemory`, the
+/// time limit passes, or no key qualifies.
+pub fn make_room(rt: &ShardRt, limit: &MemoryLimit) -> Evicted {
+    let max = limit.maxmemory;
+    if max == 0 || !safe_to_evict(rt, limit) {
+        return Evicted::Fits;
+    }
+    let mine = candidates(rt, limit.policy);
+    let total = rt.shared.evict_shares.publish(rt.id, mine);
+    let used = crate::alloc::used_bytes_synced();
+    if used <= max {
+        return Evicted::Fits;
+    }
+    if limit.policy == Policy::NoEviction || total == 0 {
+        return Evicted::Failed;
+    }
+    // Below 90% of the average share, and not far over: the others evict.
+    let far_over = used > max + max / 32;
+    if mine * rt.nshards < total * 9 / 10 && !far_over {
+        return Evicted::Running;
+    }
+    let started = Instant::now();
+    let deadline = limit.time_limit();
+    let mut evicted = 0u64;
+    loop {
+        if crate::alloc::used_bytes_synced() <= max {
+            return Evicted::Fits;
+        }
+        if !evict_one(rt, limit) {
+            // Keys left elsewhere: their shards go on evicting.
+            let left = rt.shared.evict_shares.publish(rt.id, 0);
+            return if left > 0 {
+                Evicted::Running
+            } else {
+                Evicted::Failed
+            };
+        }
+        evicted += 1;
+        // Redis checks the clock every 16 keys.
+        if evicted.is_multiple_of(16) && deadline.is_some_and(|d| started.elapsed() >= d) {
+            return Evicted::Running;
+        }
+    }
+}
+
+/// Chooses and deletes one key of this shard; false when none qualifies.
+fn evict_one(rt: &ShardRt, limit: &MemoryLimit) -> bool {
+    let now_ms = super::shared::unix_ms();
+    let access = limit.access(rt.lru_seconds(), now_ms);
+    let chosen = {
+        let core = rt.core.borrow();
+        let mut state = rt.evict.borrow_mut();
+        let EvictState { pool, next_db } = &mut *state;
+        choose(
+            &core.store,
+            limit.policy,
+            limit.samples,
+            &access,
+            pool,
+            next_db,
+            &mut crate::command::shard_random,
+        )
+    };
+    let Some((db, key)) = chosen else {
+        return false;
+    };
+    // A running BGSAVE first writes out the key's slot.
+    crate::persist::bgsave::before_key_write(rt, &key);
+    let events = rt.settings().notify;
+    let mut notes = Vec::new();
+    {
+        let mut core = rt.core.borrow_mut();
+        core.store.dbs[db].remove(&key);
+        core.stats.evicted_keys += 1;
+    }
+    if rt.shared.aof.log.recording() {
+        let verb: &[u8] = if limit.lazy { b"UNLINK" } else { b"DEL" };
+        rt.record(db, &[verb, key.as_slice()], None);
+    }
+    if events.wants(crate::command::Class::Evicted) {
+        events.messages(db, "evicted", &key, &mut notes);
+    }
+    super::notify::publish(rt, notes);
+    rt.watches.touch(Some(db), &key);
+    super::tracking::key_modified(rt, &key, 0);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_limit_follows_tenacity() {
+        let mut m = MemoryLimit::from_config(&crate::config::Config::default());
+        assert_eq!(m.maxmemory, 0);
+        assert_eq!(m.policy, Policy::NoEviction);
+        assert_eq!(m.time_limit(), Some(Duration::from_micros(500)));
+        m.tenacity = 0;
+        assert_eq!(m.time_limit(), Some(Duration::ZERO));
+        m.tenacity = 11;
+        assert_eq!(m.time_limit(), Some(Duration::from_micros(575)));
+        m.tenacity = 100;
+        assert_eq!(m.time_limit(), None);
+    }
+}

@@ -1,0 +1,291 @@
+//! `maxmemory` and eviction (shards 1 and 4): the process stays near its
+//! limit while writes go on, approximated LRU keeps recently used keys,
+//! volatile policies spare keys without a TTL, noeviction refuses
+//! memory-growing commands with Redis's OOM error and recovers after a
+//! DEL, and every eviction is an `evicted` keyspace event and a DEL in the
+//! AOF (a restart without the limit finds the same keys).
+//! OOM reply bytes and the LFU counter are in tests/cases/maxmemory.txt.
+
+mod common;
+
+use common::{encode, redis_client, Conn, Server, TempDir};
+use std::time::{Duration, Instant};
+
+const VALUE: usize = 100;
+
+fn info_u64(c: &mut redis::Connection, section: &str, field: &str) -> u64 {
+    let text: String = redis::cmd("INFO").arg(section).query(c).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn config_set(c: &mut redis::Connection, name: &str, value: &str) {
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg(name)
+        .arg(value)
+        .query(c)
+        .unwrap();
+}
+
+/// Sets maxmemory to what the server uses now plus `headroom` bytes.
+fn limit_to(c: &mut redis::Connection, headroom: u64) -> u64 {
+    let limit = info_u64(c, "memory", "used_memory") + headroom;
+    config_set(c, "maxmemory", &limit.to_string());
+    limit
+}
+
+/// SETs `prefix:0..n` (pipelined, 1000 per round trip, on a raw
+/// connection so that each error reply is seen); answers the errors.
+fn fill(port: u16, prefix: &str, n: usize, ttl: Option<u64>) -> Vec<String> {
+    let mut conn = Conn::connect(port);
+    let value = "v".repeat(VALUE);
+    let mut errors = Vec::new();
+    for start in (0..n).step_by(1000) {
+        let end = (start + 1000).min(n);
+        let mut bytes = Vec::new();
+        for i in start..end {
+            let key = format!("{prefix}:{i}");
+            let secs = ttl.map(|t| t.to_string());
+            let mut args = vec!["SET", &key, &value];
+            if let Some(secs) = &secs {
+                args.extend(["EX", secs]);
+            }
+            bytes.extend(encode(&args));
+        }
+        conn.send_raw(&bytes);
+        for reply in conn.read_replies(end - start) {
+            if reply.first() == Some(&b'-') {
+                errors.push(String::from_utf8_lossy(&reply).trim_end().to_string());
+            }
+        }
+    }
+    errors
+}
+
+/// How many of `prefix:0..n` exist.
+fn present(c: &mut redis::Connection, prefix: &str, n: usize) -> usize {
+    let keys: Vec<String> = (0..n).map(|i| format!("{prefix}:{i}")).collect();
+    keys.chunks(1000)
+        .map(|chunk| {
+            let mut cmd = redis::cmd("EXISTS");
+            for k in chunk {
+                cmd.arg(k);
+            }
+            cmd.query::<usize>(c).unwrap()
+        })
+        .sum()
+}
+
+fn touch_all(c: &mut redis::Connection, prefix: &str, n: usize) {
+    let mut pipe = redis::pipe();
+    for i in 0..n {
+        pipe.cmd("GET").arg(format!("{prefix}:{i}")).ignore();
+    }
+    let _: () = pipe.query(c).unwrap();
+}
+
+/// allkeys-lru: keys idle longest go first; keys read all along stay;
+/// the process stays close to its limit; every key written and gone was
+/// counted as evicted.
+#[test]
+fn lru_evicts_idle_keys_first_and_holds_the_limit() {
+    for shards in [1, 4] {
+        let server = Server::shardis(shards, &["--maxmemory-policy", "allkeys-lru"]);
+        let mut c = redis_client(server.port);
+        let limit = limit_to(&mut c, 24 << 20);
+        let (old, hot, filler) = (40_000, 2_000, 160_000);
+        assert!(fill(server.port, "old", old, None).is_empty());
+        assert_eq!(
+            info_u64(&mut c, "stats", "evicted_keys"),
+            0,
+            "shards {shards}: no eviction yet"
+        );
+        // The LRU clock counts seconds: let the old keys age.
+        std::thread::sleep(Duration::from_millis(2100));
+        assert!(fill(server.port, "hot", hot, None).is_empty());
+        // Each round's fillers are a second older than the hot keys when
+        // the next round evicts (LRU idle time has a 1 s resolution).
+        for round in 0..(filler / 20_000) {
+            std::thread::sleep(Duration::from_millis(1100));
+            touch_all(&mut c, "hot", hot);
+            let errors = fill(server.port, &format!("fill{round}"), 20_000, None);
+            assert!(errors.is_empty(), "shards {shards}: {errors:?}");
+        }
+        let used = info_u64(&mut c, "memory", "used_memory");
+        assert!(
+            used <= limit + limit / 10,
+            "shards {shards}: used {used} > limit {limit} + 10%"
+        );
+        let evicted = info_u64(&mut c, "stats", "evicted_keys");
+        let dbsize: u64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+        assert_eq!(
+            evicted + dbsize,
+            (old + hot + filler) as u64,
+            "shards {shards}: every key is either there or counted evicted"
+        );
+        assert!(evicted > 50_000, "shards {shards}: only {evicted} evicted");
+        let old_left = present(&mut c, "old", old);
+        let hot_left = present(&mut c, "hot", hot);
+        assert!(
+            hot_left * 100 >= hot * 95,
+            "shards {shards}: hot keys left {hot_left}/{hot}"
+        );
+        assert!(
+            old_left * 100 <= old * 5,
+            "shards {shards}: old keys left {old_left}/{old}"
+        );
+    }
+}
+
+/// volatile-lru evicts only keys with a TTL; with none left, writes get
+/// the OOM error.
+#[test]
+fn volatile_policy_spares_keys_without_ttl() {
+    for shards in [1, 4] {
+        let server = Server::shardis(shards, &["--maxmemory-policy", "volatile-lru"]);
+        let mut c = redis_client(server.port);
+        limit_to(&mut c, 16 << 20);
+        let persistent = 20_000;
+        assert!(fill(server.port, "keep", persistent, None).is_empty());
+        let errors = fill(server.port, "ttl", 100_000, Some(3600));
+        assert!(errors.is_empty(), "shards {shards}: {errors:?}");
+        assert!(info_u64(&mut c, "stats", "evicted_keys") > 10_000);
+        assert_eq!(
+            present(&mut c, "keep", persistent),
+            persistent,
+            "shards {shards}"
+        );
+        // Only keys without a TTL now: nothing may go, writes are refused.
+        let mut errors = Vec::new();
+        for round in 0..100 {
+            errors = fill(server.port, &format!("more{round}"), 2_000, None);
+            if !errors.is_empty() {
+                break;
+            }
+        }
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("OOM command not allowed when used memory > 'maxmemory'")),
+            "shards {shards}: no OOM: {errors:?}"
+        );
+        assert_eq!(
+            present(&mut c, "keep", persistent),
+            persistent,
+            "shards {shards}"
+        );
+    }
+}
+
+/// noeviction: writes are refused once over, reads and DEL go on, and
+/// writes work again once DEL made room. A multi-shard MSET is refused
+/// whole.
+#[test]
+fn noeviction_refuses_writes_until_room_is_made() {
+    for shards in [1, 4] {
+        let server = Server::shardis(shards, &[]);
+        let mut c = redis_client(server.port);
+        limit_to(&mut c, 8 << 20);
+        let mut written = 0;
+        let errors = loop {
+            let errors = fill(server.port, &format!("k{written}"), 2_000, None);
+            written += 1;
+            if !errors.is_empty() || written > 200 {
+                break errors;
+            }
+        };
+        assert!(
+            errors.iter().all(|e| e.contains("OOM")),
+            "shards {shards}: {errors:?}"
+        );
+        assert!(!errors.is_empty(), "shards {shards}: never refused");
+        assert_eq!(info_u64(&mut c, "stats", "evicted_keys"), 0);
+        // Well over from here on (the refused batch's buffers are gone).
+        let used = info_u64(&mut c, "memory", "used_memory");
+        config_set(&mut c, "maxmemory", &(used - (1 << 20)).to_string());
+        let r: redis::RedisResult<()> = redis::cmd("MSET")
+            .arg("{a}1")
+            .arg("x")
+            .arg("{b}2")
+            .arg("y")
+            .query(&mut c);
+        assert!(r.is_err(), "shards {shards}: MSET over the limit");
+        let n: usize = redis::cmd("EXISTS")
+            .arg("{a}1")
+            .arg("{b}2")
+            .query(&mut c)
+            .unwrap();
+        assert_eq!(n, 0, "shards {shards}: a refused MSET wrote nothing");
+        let got: Option<String> = redis::cmd("GET").arg("k0:0").query(&mut c).unwrap();
+        assert!(got.is_some(), "shards {shards}: reads still served");
+        let _: () = redis::cmd("FLUSHALL").query(&mut c).unwrap();
+        assert!(
+            fill(server.port, "after", 1000, None).is_empty(),
+            "shards {shards}: room again"
+        );
+    }
+}
+
+/// Each eviction is an `evicted` event and a DEL in the AOF: restarted
+/// without a limit, the server finds exactly the keys that were left.
+#[test]
+fn evictions_are_events_and_aof_deletes() {
+    for shards in [1, 4] {
+        let dir = TempDir::new("maxmemory-aof");
+        let d = dir.0.to_str().unwrap();
+        let args = [
+            "--appendonly",
+            "yes",
+            "--dir",
+            d,
+            "--maxmemory-policy",
+            "allkeys-random",
+            "--notify-keyspace-events",
+            "Ee",
+        ];
+        let server = Server::shardis(shards, &args);
+        let mut sub = redis_client(server.port);
+        let mut pubsub = sub.as_pubsub();
+        pubsub.subscribe("__keyevent@0__:evicted").unwrap();
+        pubsub
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut c = redis_client(server.port);
+        limit_to(&mut c, 12 << 20);
+        assert!(fill(server.port, "k", 120_000, None).is_empty());
+        let evicted = info_u64(&mut c, "stats", "evicted_keys");
+        assert!(evicted > 10_000, "shards {shards}: {evicted} evicted");
+        let mut events = 0u64;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while events < evicted && Instant::now() < deadline {
+            match pubsub.get_message() {
+                Ok(m) => {
+                    let key: String = m.get_payload().unwrap();
+                    assert!(key.starts_with("k:"), "{key}");
+                    events += 1;
+                }
+                Err(e) if e.is_timeout() => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(
+            events, evicted,
+            "shards {shards}: one event per evicted key"
+        );
+        let before: u64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+        drop(pubsub);
+        drop(server);
+        let server = Server::shardis(shards, &["--appendonly", "yes", "--dir", d]);
+        let mut c = redis_client(server.port);
+        let after: u64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+        assert_eq!(
+            after, before,
+            "shards {shards}: the AOF deleted what was evicted"
+        );
+    }
+}
