@@ -527,6 +527,58 @@ fn wait_info_and_role() {
     ok(p.cmd(&["CONFIG", "SET", "min-replicas-to-write", "0"]));
 }
 
+/// `repl-backlog-ttl`: a primary left without replicas for longer than
+/// the ttl frees its backlog, so the replica coming back (its PSYNC
+/// naming the old history) needs a full sync; with the default ttl the
+/// same gap ends in a partial resync. The replica is kept away from the
+/// primary by DEBUG SLEEP while the primary drops its link.
+#[test]
+fn backlog_ttl_frees_the_backlog() {
+    if !redis_available() {
+        return;
+    }
+    let primary = start_primary(2, true);
+    let replica = Server::redis(&["--enable-debug-command", "yes"]);
+    let mut p = primary.conn();
+    let mut r = replica.conn();
+    ok(r.cmd(&["REPLICAOF", "127.0.0.1", &primary.port.to_string()]));
+    wait_synced(&mut p, &mut r);
+    let backlog = |p: &mut Conn| field(&info(p, "replication"), "repl_backlog_active");
+    // Away for `secs` with the primary's link dropped; `during` runs
+    // meanwhile.
+    let mut away = |p: &mut Conn, secs: &str, during: &mut dyn FnMut(&mut Conn)| {
+        let mut sleeper = replica.conn();
+        sleeper.send(&["DEBUG", "SLEEP", secs]);
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(p.cmd(&["CLIENT", "KILL", "TYPE", "replica"]), b":1\r\n");
+        ok(p.cmd(&["SET", "during", secs]));
+        during(p);
+        assert_eq!(sleeper.read_reply(), b"+OK\r\n");
+        wait_synced(p, &mut r);
+    };
+    // Default ttl (3600 s): the backlog stays, the replica continues.
+    away(&mut p, "1", &mut |_| {});
+    assert_eq!(stat(&mut p, "sync_full"), 1);
+    assert_eq!(stat(&mut p, "sync_partial_ok"), 1);
+
+    ok(p.cmd(&["CONFIG", "SET", "repl-backlog-ttl", "1"]));
+    let old_replid = field(&info(&mut p, "replication"), "master_replid");
+    away(&mut p, "5", &mut |p| {
+        assert_eq!(backlog(p).as_deref(), Some("1"));
+        let gone = Instant::now();
+        wait_until("the backlog freed", Duration::from_secs(4), || {
+            backlog(p).as_deref() == Some("0")
+        });
+        // Redis frees it once idle for more than the ttl.
+        assert!(gone.elapsed() >= Duration::from_millis(900));
+        assert_ne!(field(&info(p, "replication"), "master_replid"), old_replid);
+    });
+    assert_eq!(stat(&mut p, "sync_full"), 2, "a full sync after the ttl");
+    assert_eq!(stat(&mut p, "sync_partial_ok"), 1);
+    assert_eq!(r.cmd(&["GET", "during"]), b"$1\r\n5\r\n");
+    assert_eq!(backlog(&mut p).as_deref(), Some("1"));
+}
+
 /// PUBLISH on the primary reaches the replica's subscribers.
 #[test]
 fn publish_reaches_replica_subscribers() {

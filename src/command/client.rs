@@ -3,8 +3,8 @@
 //! live in their shard's registry; LIST and KILL visit every shard.
 //!
 //! Redis 7.0 has no CLIENT SETINFO / NO-TOUCH (7.2): like 7.0, they are
-//! unknown subcommands. PAUSE, UNPAUSE and REPLY are not implemented
-//! yet (unknown subcommands too).
+//! unknown subcommands. PAUSE and UNPAUSE: client_pause.rs. REPLY is
+//! not implemented yet (an unknown subcommand too).
 
 use super::connection::{valid_client_name, BAD_CLIENT_NAME};
 use super::help::reply_help;
@@ -136,6 +136,16 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         "O(1)"
     ),
     sub!(
+        "client|pause",
+        -3,
+        ADMIN_FLAGS,
+        ADMIN_ACL,
+        super::client_pause::pause,
+        "2.9.50",
+        "Stop processing commands from clients for some time",
+        "O(1)"
+    ),
+    sub!(
         "client|setname",
         3,
         CONN_FLAGS,
@@ -174,6 +184,16 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         "5.0.0",
         "Unblock a client blocked in a blocking command from a different connection",
         "O(log N) where N is the number of client connections"
+    ),
+    sub!(
+        "client|unpause",
+        2,
+        ADMIN_FLAGS,
+        ADMIN_ACL,
+        super::client_pause::unpause,
+        "6.2.0",
+        "Resume processing of clients that were paused",
+        "O(N) Where N is the number of paused clients"
     ),
 ];
 

@@ -26,7 +26,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "pfcount",
         arity: -2,
-        flags: Flags::READONLY,
+        // may_replicate: it may store its cached cardinality.
+        flags: Flags::READONLY.with(Flags::MAY_REPLICATE),
         acl: Acl::READ.with_bits(Acl::HYPERLOGLOG).with_bits(Acl::SLOW),
         keys: &[KeySpec { flags: &["RW", "ACCESS"], begin: BeginSearch::Index(1), find: FindKeys::Range { lastkey: -1, step: 1, limit: 0 } }],
         handler: Handler::Shard(pfcount),

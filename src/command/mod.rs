@@ -7,6 +7,7 @@ pub mod aof;
 pub mod bitmaps;
 pub mod blocking;
 pub mod client;
+mod client_pause;
 pub mod cluster;
 mod cluster_admin;
 mod cluster_view;

@@ -15,10 +15,12 @@ const SUB_FLAGS: Flags = Flags::PUBSUB
     .with(Flags::NOSCRIPT)
     .with(Flags::LOADING)
     .with(Flags::STALE);
+// may_replicate (hidden from COMMAND INFO): a write pause holds them.
 const PUB_FLAGS: Flags = Flags::PUBSUB
     .with(Flags::LOADING)
     .with(Flags::STALE)
-    .with(Flags::FAST);
+    .with(Flags::FAST)
+    .with(Flags::MAY_REPLICATE);
 const INTRO_FLAGS: Flags = Flags::PUBSUB.with(Flags::LOADING).with(Flags::STALE);
 
 #[rustfmt::skip]

@@ -92,6 +92,15 @@ pub static DIRECTIVES: &[Directive] = &[
         mutable: true,
     },
     d!(
+        "repl-backlog-ttl",
+        Kind::Int {
+            min: 0,
+            max: LONG_MAX
+        },
+        "3600",
+        true
+    ),
+    d!(
         "repl-backlog-size",
         Kind::Memory {
             min: 1,
@@ -603,7 +612,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("rdb-del-sync-files", Kind::Bool, "no", true),
     d!("rdbchecksum", Kind::Bool, "yes", false),
     d!("rdbcompression", Kind::Bool, "yes", true),
-    d!("repl-backlog-ttl", Kind::Int { min: 0, max: LONG_MAX }, "3600", true),
     d!("repl-disable-tcp-nodelay", Kind::Bool, "no", true),
     d!("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled", true),
     d!("replica-ignore-disk-write-errors", Kind::Bool, "no", true),

@@ -214,11 +214,14 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
                         args.extend(ranges.iter().map(|&(s, e)| (s + base, e + base, inline)));
                         argcs.push(ranges.len());
                     }
+                    let pause =
+                        is_client_pause(&ranges, if inline { &scratch } else { &buf[pos..] });
                     pos += consumed;
                     // Before AUTH, the stricter limits apply request by
                     // request: an AUTH lifts them for what follows it in the
-                    // same read.
-                    if !limits.authenticated {
+                    // same read. CLIENT PAUSE ends the batch too, so the
+                    // requests after it meet its pause (server/pause.rs).
+                    if !limits.authenticated || pause {
                         reparse = pos < filled;
                         break;
                     }
@@ -391,4 +394,12 @@ async fn watch_while_blocked(
             _ => return,
         }
     }
+}
+
+/// Whether the request whose arguments are `ranges` of `bytes` is
+/// CLIENT PAUSE.
+fn is_client_pause(ranges: &[(usize, usize)], bytes: &[u8]) -> bool {
+    let arg = |i: usize| ranges.get(i).map(|&(s, e)| &bytes[s..e]);
+    arg(0).is_some_and(|a| a.eq_ignore_ascii_case(b"client"))
+        && arg(1).is_some_and(|a| a.eq_ignore_ascii_case(b"pause"))
 }

@@ -83,7 +83,7 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
     let mut in_flight = if conn.from_master {
         None
     } else {
-        Some(super::pause::WritePause::enter(&conn.rt, cmds).await)
+        Some(super::pause::WritePause::enter(&conn.rt, cmds, &conn.tx).await)
     };
     let mut plans = Vec::with_capacity(cmds.len());
     let mut keys = Vec::new();

@@ -1,12 +1,17 @@
-//! Pausing client writes, node-wide (Redis's `pauseClients` with
-//! `PAUSE_ACTIONS_CLIENT_WRITE`), for the master side of a manual
-//! failover and the SIGTERM handover.
+//! Pausing clients, node-wide (Redis's `pauseClients`), for two
+//! purposes kept apart as Redis keeps them: the master side of a manual
+//! failover and the SIGTERM handover (writes only), and CLIENT PAUSE
+//! (writes, or every command). The effective pause is the union, so
+//! CLIENT UNPAUSE never ends a failover's pause.
 //!
-//! While a pause is on, a batch from a normal client that holds a write
-//! (a `write` or `may_replicate` command, or EXEC) waits before it is
-//! planned; reads keep being served. Waiting is not refusing: once the
+//! While a write pause is on, a batch from a normal client that holds a
+//! write (a `write` or `may_replicate` command, or EXEC of a queue with
+//! one) waits before it is planned; reads keep being served. CLIENT
+//! PAUSE ALL holds every command. Waiting is not refusing: once the
 //! pause ends the batch is planned as usual, so after a failover it gets
-//! MOVED. The master link and replica connections are never paused.
+//! MOVED. Requests Redis refuses before its pause check (unknown
+//! command, wrong arity) never wait. The master link and replica
+//! connections are never paused.
 //!
 //! *Settled*: every batch counts itself in its shard's in-flight counter
 //! from before the pause check until its replies are assembled (a batch
@@ -20,8 +25,10 @@
 //! that then passes the advertised offset lets the manual failover time
 //! out, with no write lost.)
 
+use super::dispatch::Batch;
 use super::shard::ShardRt;
 use super::shared::unix_ms;
+use super::transaction::TxState;
 use crate::command::{self, Flags};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -33,8 +40,10 @@ use std::time::Duration;
 struct Slot(AtomicUsize);
 
 pub struct WritePause {
-    /// Unix ms the pause ends at; 0: no pause.
+    /// Failover's write pause: unix ms it ends at; 0: none.
     until: AtomicU64,
+    /// CLIENT PAUSE: end (unix ms) << 1 | 1 for ALL; 0: none.
+    client: AtomicU64,
     in_flight: Vec<Slot>,
 }
 
@@ -42,23 +51,82 @@ impl WritePause {
     pub fn new(nshards: usize) -> WritePause {
         WritePause {
             until: AtomicU64::new(0),
+            client: AtomicU64::new(0),
             in_flight: (0..nshards).map(|_| Slot::default()).collect(),
         }
     }
 
-    /// Pauses writes until `until_ms` (or `unpause`).
+    /// Pauses writes for a failover until `until_ms` (or `unpause`).
     pub fn pause(&self, until_ms: u64) {
         self.until.store(until_ms, Ordering::SeqCst);
     }
 
+    /// Ends the failover's pause (not a CLIENT PAUSE).
     pub fn unpause(&self) {
         self.until.store(0, Ordering::SeqCst);
     }
 
+    /// CLIENT PAUSE: until `end_ms`, every command (`all`) or writes. As
+    /// Redis's `pauseClients`, a pause still on keeps the later end and
+    /// the stricter mode; one that has ended is replaced.
+    pub fn pause_clients(&self, end_ms: u64, all: bool) {
+        let now = unix_ms();
+        let _ = self
+            .client
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| {
+                let (cur_end, cur_all) = (cur >> 1, cur & 1 == 1);
+                Some(if cur_end <= now {
+                    end_ms << 1 | all as u64
+                } else {
+                    cur_end.max(end_ms) << 1 | (all || cur_all) as u64
+                })
+            });
+    }
+
+    /// CLIENT UNPAUSE: ends the CLIENT PAUSE, not a failover's.
+    pub fn unpause_clients(&self) {
+        self.client.store(0, Ordering::SeqCst);
+    }
+
+    /// The CLIENT PAUSE on now, if any: whether it holds every command.
     #[inline]
-    pub fn active(&self) -> bool {
+    fn client_pause(&self) -> Option<bool> {
+        let cur = self.client.load(Ordering::SeqCst);
+        if cur == 0 {
+            return None;
+        }
+        if unix_ms() < cur >> 1 {
+            return Some(cur & 1 == 1);
+        }
+        // Ended: clear it so later checks skip the clock.
+        let _ = self
+            .client
+            .compare_exchange(cur, 0, Ordering::SeqCst, Ordering::SeqCst);
+        None
+    }
+
+    /// The failover's pause is on (replication PINGs stay out of the
+    /// stream only then, as Redis's replicationCron).
+    #[inline]
+    pub fn failover_active(&self) -> bool {
         let until = self.until.load(Ordering::SeqCst);
         until != 0 && unix_ms() < until
+    }
+
+    /// Client writes are paused, for either purpose.
+    #[inline]
+    pub fn active(&self) -> bool {
+        self.failover_active() || self.client_pause().is_some()
+    }
+
+    /// Whether a batch (of a connection with transaction state `tx`)
+    /// must wait now.
+    fn holds(&self, cmds: &Batch<'_>, tx: &TxState) -> bool {
+        match self.client_pause() {
+            Some(true) => (0..cmds.len()).any(|i| paused_request(cmds.get(i), |_| true)),
+            Some(false) => has_writes(cmds, tx),
+            None => self.failover_active() && has_writes(cmds, tx),
+        }
     }
 
     /// On, and no client batch in flight: the stream no longer moves.
@@ -71,17 +139,17 @@ impl WritePause {
     }
 
     /// Counts a batch of shard `rt` in flight; first waits while a pause
-    /// is on and the batch holds a write.
-    pub async fn enter(rt: &Rc<ShardRt>, cmds: &super::dispatch::Batch<'_>) -> InFlight {
+    /// holds one of its requests.
+    pub async fn enter(rt: &Rc<ShardRt>, cmds: &Batch<'_>, tx: &TxState) -> InFlight {
         let me = &rt.shared.write_pause;
         let counter = &me.in_flight[rt.id].0;
         loop {
-            if me.active() && has_writes(cmds) {
+            if me.holds(cmds, tx) {
                 glommio::timer::sleep(Duration::from_millis(2)).await;
                 continue;
             }
             counter.fetch_add(1, Ordering::SeqCst);
-            if me.active() && has_writes(cmds) {
+            if me.holds(cmds, tx) {
                 counter.fetch_sub(1, Ordering::SeqCst);
                 continue;
             }
@@ -109,9 +177,10 @@ impl Drop for InFlight {
     }
 }
 
-/// Whether a command is paused by a write pause (`is_may_replicate_command`).
+/// Whether a command is paused by a write pause (`is_may_replicate_command`;
+/// EXEC: see `has_writes`).
 pub fn pauses(spec: &command::CommandSpec) -> bool {
-    spec.flags.has(Flags::WRITE) || spec.flags.has(Flags::MAY_REPLICATE) || spec.name == "exec"
+    spec.flags.has(Flags::WRITE) || spec.flags.has(Flags::MAY_REPLICATE)
 }
 
 /// Whether a command may wait indefinitely once planned.
@@ -119,6 +188,50 @@ pub fn may_block(spec: &command::CommandSpec) -> bool {
     spec.flags.has(Flags::BLOCKING) || spec.name == "wait" || spec.name == "waitaof"
 }
 
-fn has_writes(cmds: &super::dispatch::Batch<'_>) -> bool {
-    (0..cmds.len()).any(|i| command::resolve(cmds.get(i)).is_ok_and(pauses))
+fn has_writes(cmds: &Batch<'_>, tx: &TxState) -> bool {
+    let exec_writes = || tx.queue_has(pauses);
+    (0..cmds.len()).any(|i| {
+        paused_request(cmds.get(i), |spec| {
+            pauses(spec) || spec.name == "exec" && exec_writes()
+        })
+    })
+}
+
+/// A request a pause holds: Redis checks the pause after the lookup and
+/// arity checks, so those errors are answered at once.
+fn paused_request(argv: &[&[u8]], which: impl Fn(&command::CommandSpec) -> bool) -> bool {
+    command::resolve(argv).is_ok_and(|spec| command::arity_ok(spec, argv.len()) && which(spec))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_unpause_leaves_a_failover_pause_on() {
+        let p = WritePause::new(1);
+        let later = unix_ms() + 60_000;
+        p.pause(later);
+        p.pause_clients(later, true);
+        assert!(p.client_pause() == Some(true));
+        p.unpause_clients();
+        assert!(p.client_pause().is_none());
+        assert!(p.active(), "the failover's pause ended with CLIENT UNPAUSE");
+        p.unpause();
+        assert!(!p.active());
+    }
+
+    #[test]
+    fn a_later_client_pause_keeps_the_later_end_and_stricter_mode() {
+        let p = WritePause::new(1);
+        let now = unix_ms();
+        p.pause_clients(now + 60_000, false);
+        p.pause_clients(now + 1_000, true);
+        let cur = p.client.load(Ordering::SeqCst);
+        assert_eq!((cur >> 1, cur & 1), (now + 60_000, 1));
+        // An ended pause is replaced, not merged.
+        p.client.store((now - 1) << 1 | 1, Ordering::SeqCst);
+        p.pause_clients(now + 1_000, false);
+        assert_eq!(p.client_pause(), Some(false));
+    }
 }

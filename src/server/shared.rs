@@ -33,7 +33,7 @@ pub struct Shared {
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Replication: this node's history id and offset, both roles.
     pub repl: crate::repl::Repl,
-    /// Client writes paused (manual failover, SIGTERM handover).
+    /// Clients paused (manual failover, SIGTERM handover, CLIENT PAUSE).
     pub write_pause: super::pause::WritePause,
     /// maxmemory: each shard's count of evictable keys (evict.rs).
     pub evict_shares: super::evict::Shares,

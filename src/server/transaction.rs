@@ -73,6 +73,14 @@ impl TxState {
     pub fn in_multi(&self) -> bool {
         self.queue.is_some()
     }
+
+    /// Whether a queued command matches `pred` (a pause holds EXEC only
+    /// then, as Redis checks the queue's flags).
+    pub fn queue_has(&self, pred: fn(&CommandSpec) -> bool) -> bool {
+        self.queue
+            .as_ref()
+            .is_some_and(|q| q.iter().any(|c| pred(c.spec)))
+    }
 }
 
 /// The clients watching one key: (client id, its dirty flag).

@@ -19,7 +19,10 @@
 //!   `$<len>`; then the stream follows (after the first ACK for EOF).
 //! - After that, a replica's task copies stream bytes to its socket as
 //!   they arrive (woken by the log) and reads its `REPLCONF ACK`s.
-//! - A cron on shard 0 feeds `PING` every `repl-ping-replica-period`.
+//! - A cron on shard 0 feeds `PING` every `repl-ping-replica-period`
+//!   and frees the backlog after `repl-backlog-ttl` without replicas.
+
+mod backlog_ttl;
 
 use crate::repl::backlog::{Backlog, OutputLimits, Read};
 use crate::server::clients::ClientInfo;
@@ -117,6 +120,8 @@ pub struct Primary {
     /// WAIT: clients waiting for ACKs.
     ack_waiters: Mutex<Vec<Waker>>,
     jobs: AtomicU64,
+    /// Unix seconds since when no replica is attached (backlog_ttl.rs).
+    no_replicas_since: AtomicU64,
 }
 
 impl Primary {
@@ -526,6 +531,7 @@ pub async fn cron(rt: Rc<ShardRt>) {
     loop {
         glommio::timer::sleep(Duration::from_secs(1)).await;
         let shared = &rt.shared;
+        backlog_ttl::check(shared);
         if !shared.aof.log.repl_on() {
             continue;
         }
@@ -543,7 +549,7 @@ pub async fn cron(rt: Rc<ShardRt>) {
                 b.set_config(size, limits);
                 // Not while writes are paused: a manual failover waits
                 // for a master offset that must not move.
-                if ping && b.replicas() > 0 && !shared.write_pause.active() {
+                if ping && b.replicas() > 0 && !shared.write_pause.failover_active() {
                     b.feed(None, PING, wake);
                 }
             }
@@ -590,7 +596,18 @@ pub async fn serve_replica(
             b.detach(id);
         }
     });
-    shared.repl.primary.replicas.lock().unwrap().remove(&id);
+    {
+        let mut replicas = shared.repl.primary.replicas.lock().unwrap();
+        replicas.remove(&id);
+        if replicas.is_empty() {
+            let now = unix_ms() / 1000;
+            shared
+                .repl
+                .primary
+                .no_replicas_since
+                .store(now, Ordering::Relaxed);
+        }
+    }
     shared.repl.primary.wake_ack_waiters();
     info.repl_role.set(None);
     crate::notice!("Connection with replica {} lost.", info.addr);

@@ -1,0 +1,159 @@
+//! CLIENT PAUSE / UNPAUSE timing, on shardis (1 and 4 shards) and on the
+//! reference redis-server 7.0 (so the expectations are Redis's own).
+//! Times are checked loosely: a paused command waits at least about
+//! half of the pause, an unpaused one answers well before.
+
+mod common;
+
+use common::{keys_on_distinct_shards, redis_available, Conn, Server};
+use std::time::{Duration, Instant};
+
+const PAUSE_MS: u64 = 1000;
+/// A paused command waits at least this long.
+const HELD: Duration = Duration::from_millis(PAUSE_MS / 2);
+/// An unpaused command answers within this.
+const PROMPT: Duration = Duration::from_millis(PAUSE_MS * 4 / 10);
+
+/// Runs `args` on `c`: the reply and how long it took.
+fn timed(c: &mut Conn, args: &[&str]) -> (Vec<u8>, Duration) {
+    let t = Instant::now();
+    let r = c.cmd(args);
+    (r, t.elapsed())
+}
+
+fn check(server: &Server) {
+    let name = &server.name;
+    let mut admin = server.conn();
+    // Several connections (spread over the shards) and keys on every shard.
+    let mut others: Vec<Conn> = (0..4).map(|_| server.conn()).collect();
+    let keys = keys_on_distinct_shards("pause", 4, 4);
+    for k in &keys {
+        assert_eq!(admin.cmd(&["SET", k, "v"]), b"+OK\r\n");
+    }
+
+    // WRITE: reads answer at once, a write waits for the pause's end.
+    let start = Instant::now();
+    assert_eq!(admin.line("CLIENT PAUSE 1000 WRITE"), b"+OK\r\n");
+    for (c, k) in others.iter_mut().zip(&keys) {
+        let (r, took) = timed(c, &["GET", k]);
+        assert_eq!(r, b"$1\r\nv\r\n", "{name}");
+        assert!(
+            took < PROMPT,
+            "{name}: GET during a WRITE pause took {took:?}"
+        );
+    }
+    let (r, _) = timed(&mut others[0], &["SET", &keys[1], "w"]);
+    assert_eq!(r, b"+OK\r\n", "{name}");
+    let waited = start.elapsed();
+    assert!(
+        waited >= HELD,
+        "{name}: SET answered {waited:?} into a WRITE pause"
+    );
+    // Over: writes answer at once again.
+    let (_, took) = timed(&mut others[1], &["SET", &keys[2], "w"]);
+    assert!(took < PROMPT, "{name}: SET after the pause took {took:?}");
+
+    // EXEC waits only for a queue holding a write.
+    let mut rtx = server.conn();
+    let mut wtx = server.conn();
+    for (c, cmd) in [(&mut rtx, "GET"), (&mut wtx, "INCR")] {
+        assert_eq!(c.line("MULTI"), b"+OK\r\n");
+        assert_eq!(c.cmd(&[cmd, &keys[0]]), b"+QUEUED\r\n", "{name}");
+    }
+    let start = Instant::now();
+    assert_eq!(admin.line("CLIENT PAUSE 1000 WRITE"), b"+OK\r\n");
+    let (r, took) = timed(&mut rtx, &["EXEC"]);
+    assert!(r.starts_with(b"*1\r\n"), "{name}");
+    assert!(took < PROMPT, "{name}: a read-only EXEC took {took:?}");
+    let (r, _) = timed(&mut wtx, &["EXEC"]);
+    assert!(r.starts_with(b"*1\r\n-ERR value is not"), "{name}");
+    let waited = start.elapsed();
+    assert!(
+        waited >= HELD,
+        "{name}: EXEC of a write answered {waited:?} into the pause"
+    );
+    // may_replicate commands (PUBLISH) wait like writes.
+    let start = Instant::now();
+    assert_eq!(admin.line("CLIENT PAUSE 1000 WRITE"), b"+OK\r\n");
+    assert_eq!(others[3].cmd(&["PUBLISH", "ch", "m"]), b":0\r\n");
+    let waited = start.elapsed();
+    assert!(
+        waited >= HELD,
+        "{name}: PUBLISH answered {waited:?} into the pause"
+    );
+
+    // ALL: reads wait too.
+    let start = Instant::now();
+    assert_eq!(admin.line("CLIENT PAUSE 1000 ALL"), b"+OK\r\n");
+    let (r, _) = timed(&mut others[2], &["GET", &keys[0]]);
+    assert_eq!(r, b"$1\r\nv\r\n", "{name}");
+    let waited = start.elapsed();
+    assert!(
+        waited >= HELD,
+        "{name}: GET answered {waited:?} into an ALL pause"
+    );
+    // As Redis: errors found before the pause check are not held.
+    assert_eq!(admin.line("CLIENT PAUSE 1000"), b"+OK\r\n");
+    let (r, took) = timed(&mut others[3], &["GET"]);
+    assert!(r.starts_with(b"-ERR wrong number"), "{name}");
+    assert!(
+        took < PROMPT,
+        "{name}: an arity error took {took:?} in an ALL pause"
+    );
+    // CLIENT UNPAUSE from a normal client is itself held by ALL.
+    let (r, _) = timed(&mut others[3], &["CLIENT", "UNPAUSE"]);
+    assert_eq!(r, b"+OK\r\n", "{name}");
+
+    // A later pause keeps the later end and the stricter mode.
+    let start = Instant::now();
+    assert_eq!(admin.line("CLIENT PAUSE 1500 WRITE"), b"+OK\r\n");
+    assert_eq!(admin.line("CLIENT PAUSE 100 ALL"), b"+OK\r\n");
+    let (_, _) = timed(&mut others[0], &["GET", &keys[0]]);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1000),
+        "{name}: GET answered {waited:?} into a 1500 ms pause made ALL"
+    );
+
+    // A pause holds the requests after it in the same read.
+    let start = Instant::now();
+    let mut both = common::encode(&["CLIENT", "PAUSE", "1000", "WRITE"]);
+    both.extend(common::encode(&["SET", &keys[2], "p"]));
+    others[2].send_raw(&both);
+    assert_eq!(others[2].read_reply(), b"+OK\r\n", "{name}");
+    assert_eq!(others[2].read_reply(), b"+OK\r\n", "{name}");
+    let waited = start.elapsed();
+    assert!(
+        waited >= HELD,
+        "{name}: a pipelined SET answered {waited:?} into the pause"
+    );
+
+    // CLIENT UNPAUSE releases a held write at once.
+    assert_eq!(admin.line("CLIENT PAUSE 20000 WRITE"), b"+OK\r\n");
+    others[1].send(&["SET", &keys[3], "x"]);
+    others[1].set_timeout(Duration::from_millis(300));
+    assert!(
+        others[1].try_read_reply().is_err(),
+        "{name}: SET answered during a WRITE pause"
+    );
+    others[1].set_timeout(Duration::from_secs(10));
+    let start = Instant::now();
+    assert_eq!(admin.line("CLIENT UNPAUSE"), b"+OK\r\n");
+    assert_eq!(others[1].read_reply(), b"+OK\r\n", "{name}");
+    let took = start.elapsed();
+    assert!(
+        took < PROMPT,
+        "{name}: SET released {took:?} after CLIENT UNPAUSE"
+    );
+    assert_eq!(admin.cmd(&["GET", &keys[3]]), b"$1\r\nx\r\n", "{name}");
+}
+
+#[test]
+fn client_pause_holds_writes_or_everything() {
+    for shards in [1, 4] {
+        check(&Server::shardis(shards, &[]));
+    }
+    if redis_available() {
+        check(&Server::redis(&[]));
+    }
+}
