@@ -257,3 +257,38 @@ fn idle_subscribers_use_no_cpu() {
         after - before
     );
 }
+
+/// INFO stats counts distinct channels, patterns and shard channels with
+/// subscribers, as redis-server 7.0 does for the same subscriptions made
+/// from several connections (so several shards).
+#[test]
+fn info_counts_subscriptions_like_redis() {
+    let counts = |server: &Server| -> Vec<String> {
+        let mut subs: Vec<Conn> = (0..6).map(|_| server.conn()).collect();
+        for (i, c) in subs.iter_mut().enumerate() {
+            subscribe(c, "SUBSCRIBE", &["news", &format!("ch{}", i % 3)]);
+            subscribe(c, "PSUBSCRIBE", &["n*", &format!("p{}*", i % 2)]);
+            subscribe(c, "SSUBSCRIBE", &[&format!("sh{}", i % 4)]);
+        }
+        let mut c = server.conn();
+        let text = String::from_utf8(common::bulk_payload(&c.cmd(&["INFO", "stats"]))).unwrap();
+        let fields: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("pubsub"))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(fields.len(), 3, "{text}");
+        fields
+    };
+    let expected = if common::redis_available() {
+        counts(&Server::redis(&[]))
+    } else {
+        ["pubsub_channels:4", "pubsub_patterns:3", "pubsubshard_channels:4"]
+            .map(String::from)
+            .to_vec()
+    };
+    assert_eq!(expected, ["pubsub_channels:4", "pubsub_patterns:3", "pubsubshard_channels:4"]);
+    for shards in [1, 4] {
+        assert_eq!(counts(&Server::shardis(shards, &[])), expected, "shards {shards}");
+    }
+}

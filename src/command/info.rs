@@ -107,6 +107,8 @@ struct ShardFigures {
     dirty: u64,
     expired: u64,
     evicted: u64,
+    /// This shard's subscribed channels, patterns and shard channels.
+    pubsub: [Vec<Vec<u8>>; 3],
     /// Per database: (keys, keys with a TTL).
     keyspace: Vec<(usize, usize)>,
     max_qbuf: usize,
@@ -128,6 +130,8 @@ struct Figures {
     dirty: u64,
     expired: u64,
     evicted: u64,
+    /// Distinct channels, patterns and shard channels with subscribers.
+    pubsub: [std::collections::BTreeSet<Vec<u8>>; 3],
     keyspace: Vec<(usize, usize)>,
     max_qbuf: usize,
 }
@@ -150,6 +154,11 @@ async fn gather(conn: &Conn) -> Figures {
             dirty: core.dirty,
             expired: core.store.expired_keys(),
             evicted: s.evicted_keys,
+            pubsub: [
+                crate::server::pubsub::local_channels(false, None),
+                crate::server::pubsub::local_patterns(),
+                crate::server::pubsub::local_channels(true, None),
+            ],
             keyspace: core
                 .store
                 .dbs
@@ -189,6 +198,9 @@ async fn gather(conn: &Conn) -> Figures {
         f.dirty += p.dirty;
         f.expired += p.expired;
         f.evicted += p.evicted;
+        for (all, mine) in f.pubsub.iter_mut().zip(p.pubsub) {
+            all.extend(mine);
+        }
         if f.keyspace.len() < p.keyspace.len() {
             f.keyspace.resize(p.keyspace.len(), (0, 0));
         }
@@ -512,9 +524,9 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
                 "current_eviction_exceeded_time" => 0,
                 "keyspace_hits" => f.hits,
                 "keyspace_misses" => f.misses,
-                "pubsub_channels" => 0,
-                "pubsub_patterns" => 0,
-                "pubsubshard_channels" => 0,
+                "pubsub_channels" => f.pubsub[0].len(),
+                "pubsub_patterns" => f.pubsub[1].len(),
+                "pubsubshard_channels" => f.pubsub[2].len(),
                 "latest_fork_usec" => 0,
                 "total_forks" => 0,
                 "migrate_cached_sockets" => crate::command::migrate_conn::cached(),
