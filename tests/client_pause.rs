@@ -157,3 +157,36 @@ fn client_pause_holds_writes_or_everything() {
         check(&Server::redis(&[]));
     }
 }
+
+/// During a pause a key whose TTL passed reads as missing but is not
+/// deleted (no DEL may reach the AOF or replicas); once the pause ends
+/// the next read deletes it. Same on redis-server.
+fn expired_keys_stay_during_a_pause(server: &Server) {
+    let name = &server.name;
+    let mut c = server.conn();
+    let keys = keys_on_distinct_shards("ttl", 4, 4);
+    for k in &keys {
+        assert_eq!(c.cmd(&["SET", k, "v", "PX", "100"]), b"+OK\r\n");
+    }
+    assert_eq!(c.line("CLIENT PAUSE 100000 WRITE"), b"+OK\r\n");
+    std::thread::sleep(Duration::from_millis(250));
+    for k in &keys {
+        assert_eq!(c.cmd(&["GET", k]), b"$-1\r\n", "{name}: {k} reads missing");
+    }
+    assert_eq!(c.line("DBSIZE"), b":4\r\n", "{name}: nothing deleted during the pause");
+    assert_eq!(c.line("CLIENT UNPAUSE"), b"+OK\r\n");
+    for k in &keys {
+        assert_eq!(c.cmd(&["GET", k]), b"$-1\r\n", "{name}");
+    }
+    assert_eq!(c.line("DBSIZE"), b":0\r\n", "{name}: deleted once the pause ended");
+}
+
+#[test]
+fn expired_keys_are_kept_while_paused() {
+    for shards in [1, 4] {
+        expired_keys_stay_during_a_pause(&Server::shardis(shards, &[]));
+    }
+    if redis_available() {
+        expired_keys_stay_during_a_pause(&Server::redis(&[]));
+    }
+}

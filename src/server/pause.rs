@@ -20,10 +20,9 @@
 //! settled when it is on and no batch is in flight: from then on no
 //! client write reaches the replication stream, so the master offset is
 //! the one a replica must reach. The expiry cron, the replication PING
-//! and WAIT's GETACK stay out of the stream while a pause is on. (Lazy
-//! expiry of a key a read touches still propagates its DEL; a replica
-//! that then passes the advertised offset lets the manual failover time
-//! out, with no write lost.)
+//! and WAIT's GETACK stay out of the stream while a pause is on, and a
+//! read that meets a key whose TTL passed reports it missing without
+//! deleting it (ShardRt::exec_with), as Redis 7.0's expireIfNeeded.
 
 use super::dispatch::Batch;
 use super::shard::ShardRt;

@@ -360,7 +360,9 @@ impl ShardRt {
             }
             core.store.set_keep_expired(!from_master);
         } else {
-            core.store.set_keep_expired(false);
+            // Paused writes (CLIENT PAUSE, failover): a key whose TTL passed
+            // reads as missing but stays, as Redis keeps the dataset still.
+            core.store.set_keep_expired(self.shared.write_pause.active());
         }
         let mut ctx = Ctx {
             store: &mut core.store,
