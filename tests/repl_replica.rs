@@ -395,6 +395,38 @@ fn info_and_role_match_redis_replica() {
         escape(&role_o)
     );
 
+    // The master client: in CLIENT LIST with flag M on both; CLIENT KILL
+    // TYPE master drops the link, which comes back with a partial resync.
+    let master_line = |c: &mut Conn| -> String {
+        text(&c.cmd(&["CLIENT", "LIST"]))
+            .lines()
+            .find(|l| l.contains(" flags=M "))
+            .unwrap_or_else(|| panic!("no master client listed"))
+            .to_string()
+    };
+    for c in [&mut t, &mut o] {
+        let line = master_line(c);
+        assert!(line.contains(&format!("addr=127.0.0.1:{} ", p.port)), "{line}");
+    }
+    let partial = |pc: &mut Conn| -> u64 {
+        let v = common::bulk_payload(&pc.cmd(&["INFO", "stats"]));
+        String::from_utf8(v)
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("sync_partial_ok:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let before = partial(&mut pc);
+    assert_eq!(o.cmd(&["CLIENT", "KILL", "TYPE", "master"]), b":1\r\n");
+    wait_for("the link to come back", Duration::from_secs(10), || {
+        partial(&mut pc) > before
+            && info_field(&mut o, "replication", "master_link_status").as_deref() == Some("up")
+    });
+    master_line(&mut o);
+
     // The link down: both say so the same way.
     drop(pc);
     drop(p);

@@ -487,6 +487,15 @@ fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
     }
 }
 
+/// Takes the master client off the shard's client list when the link ends.
+struct Listed(Rc<ShardRt>, u64);
+
+impl Drop for Listed {
+    fn drop(&mut self) {
+        self.0.clients.borrow_mut().remove(self.1);
+    }
+}
+
 /// What one parsed request of the stream is.
 enum Kind {
     /// An empty line or `*0`: counted, not run.
@@ -511,6 +520,13 @@ async fn stream_loop(
         .map(|a| a.to_string())
         .unwrap_or_default();
     let mut conn = master_conn(rt, addr, db);
+    // Listed by CLIENT LIST (flag M) and killable by CLIENT KILL, which
+    // drops the link (reconnected and continued with PSYNC).
+    let (kill_tx, mut killed) = futures::channel::oneshot::channel();
+    rt.clients
+        .borrow_mut()
+        .add(conn.pubsub.sub.clone(), kill_tx);
+    let _listed = Listed(rt.clone(), conn.info.id);
     let limits = Limits {
         max_bulk_len: usize::MAX,
         authenticated: true,
@@ -638,6 +654,9 @@ async fn stream_loop(
         }
         if !current(rt, generation) {
             return Ok(());
+        }
+        if !matches!(killed.try_recv(), Ok(None)) {
+            return Err("master client killed (CLIENT KILL)".into());
         }
         match link.fill_within(SECOND).await? {
             Some(n) => {
