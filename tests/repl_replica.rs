@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::dataset::snapshot;
 use common::{bulk_items, escape, redis_available, Conn, Server};
 use std::time::{Duration, Instant};
 
@@ -648,4 +649,65 @@ fn expired_keys_wait_for_the_masters_del() {
     wait_synced(&p, &ours);
     assert_eq!(escape(&t.cmd(&["DBSIZE"])), escape(&o.cmd(&["DBSIZE"])));
     assert_eq!(o.cmd(&["DBSIZE"]), b":1\r\n");
+}
+
+/// Chained replication: a shardis replica passes its master's stream on
+/// byte for byte, so a redis-server sub-replica has the top master's
+/// offsets and data; promoted, the shardis node then takes the old master
+/// back as a replica with a partial resync (PSYNC2: its history is the
+/// master's, offset for offset).
+fn chained(shards: usize) {
+    let p = primary(true);
+    let mut pc = p.conn();
+    populate(&mut pc, "pre");
+    let r = replica_of(shards, &p);
+    wait_synced(&p, &r);
+    let sub = Server::redis(&["--replicaof", &format!("127.0.0.1 {}", r.port)]);
+    wait_synced(&r, &sub);
+    live_writes(&mut pc, "live");
+    wait_synced(&p, &r);
+    wait_synced(&r, &sub);
+    let mut sc = sub.conn();
+    for field in ["master_replid", "master_repl_offset"] {
+        assert_eq!(
+            info_field(&mut pc, "replication", field),
+            info_field(&mut sc, "replication", field),
+            "shards {shards}: sub-replica's {field} is the top master's"
+        );
+    }
+    // DUMP orders a hash-table set or hash as its own table does: compare
+    // values (the shardis replica itself is DUMP-compared elsewhere).
+    let same = |a: &Server, b: &Server| {
+        let (x, y) = (snapshot(&mut a.conn()), snapshot(&mut b.conn()));
+        assert!(x.len() > 40, "only {} keys", x.len());
+        assert!(x == y, "shards {shards}: datasets differ");
+    };
+    same(&p, &sub);
+
+    // Promote the shardis node; the old master follows it and continues.
+    let mut rc = r.conn();
+    assert_eq!(rc.cmd(&["REPLICAOF", "NO", "ONE"]), b"+OK\r\n");
+    rc.cmd(&["SET", "after-promotion", "1"]);
+    let (full, partial) = (stat(&mut rc, "sync_full"), stat(&mut rc, "sync_partial_ok"));
+    assert_eq!(
+        pc.cmd(&["REPLICAOF", "127.0.0.1", &r.port.to_string()]),
+        b"+OK\r\n"
+    );
+    wait_synced(&r, &p);
+    wait_synced(&r, &sub);
+    assert_eq!(stat(&mut rc, "sync_full"), full, "shards {shards}: no full sync");
+    assert!(stat(&mut rc, "sync_partial_ok") > partial, "shards {shards}: partial resync");
+    assert_eq!(pc.cmd(&["GET", "after-promotion"]), b"$1\r\n1\r\n");
+    same(&r, &p);
+    same(&r, &sub);
+}
+
+#[test]
+fn chained_replication_keeps_the_masters_offsets() {
+    if !redis_available() {
+        return;
+    }
+    for shards in [1, 4] {
+        chained(shards);
+    }
 }

@@ -154,6 +154,13 @@ impl Backlog {
         self.after_feed(wake);
     }
 
+    /// The stream's database is unknown from here (a proxied master
+    /// stream selected its own): the next record fed with a database
+    /// starts with a SELECT.
+    pub fn forget_db(&mut self) {
+        self.db = None;
+    }
+
     fn push(&mut self, bytes: &[u8]) {
         self.buf.extend(bytes);
         self.end += bytes.len() as i64;

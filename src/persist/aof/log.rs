@@ -66,6 +66,11 @@ pub struct AofLog {
     on: AtomicBool,
     /// Whether a replication backlog is being fed (`pending.repl` is Some).
     repl_on: AtomicBool,
+    /// This node is a replica: its backlog (and sub-replicas) get the
+    /// master's stream byte for byte (`feed_repl_proxied`), not records
+    /// of what ran here (Redis's replicationFeedSlaves returns at once
+    /// on a replica), so offsets stay the master's.
+    proxy: AtomicBool,
     /// The replication offset after the last record (while a backlog
     /// exists): a connection's last write offset, for WAIT.
     repl_end: AtomicI64,
@@ -88,6 +93,7 @@ impl Default for AofLog {
         AofLog {
             on: AtomicBool::new(false),
             repl_on: AtomicBool::new(false),
+            proxy: AtomicBool::new(false),
             repl_end: AtomicI64::new(0),
             pending: Mutex::new(Pending {
                 buf: Vec::new(),
@@ -162,6 +168,9 @@ impl AofLog {
     /// Feeds a record that ran in `db` to the replication stream only
     /// (PUBLISH): a SELECT first when the stream's database differs.
     pub fn feed_repl_in(&self, db: usize, bytes: &[u8]) {
+        if self.proxying() {
+            return;
+        }
         self.with_repl(|repl, wake| {
             if let Some(b) = repl.as_mut() {
                 b.feed(Some(db), bytes, wake);
@@ -172,6 +181,39 @@ impl AofLog {
     /// Feeds bytes to the replication stream only (PING, REPLCONF
     /// GETACK): no database, nothing for the AOF.
     pub fn feed_repl_only(&self, bytes: &[u8]) {
+        if self.proxying() {
+            return;
+        }
+        self.with_repl(|repl, wake| {
+            if let Some(b) = repl.as_mut() {
+                b.feed(None, bytes, wake);
+            }
+        });
+    }
+
+    #[inline]
+    fn proxying(&self) -> bool {
+        self.proxy.load(Ordering::Relaxed)
+    }
+
+    /// Turns proxying on (the node follows a master) or off (promoted:
+    /// its own records go to the backlog again, after a SELECT, since the
+    /// master's stream left the database unknown).
+    pub fn set_proxy(&self, on: bool) {
+        self.with_repl(|repl, _| {
+            self.proxy.store(on, Ordering::SeqCst);
+            if let Some(b) = repl.as_mut() {
+                b.forget_db();
+            }
+        });
+    }
+
+    /// A replica: the master's stream bytes it applied, to its backlog
+    /// and sub-replicas verbatim.
+    pub fn feed_repl_proxied(&self, bytes: &[u8]) {
+        if bytes.is_empty() || !self.proxying() {
+            return;
+        }
         self.with_repl(|repl, wake| {
             if let Some(b) = repl.as_mut() {
                 b.feed(None, bytes, wake);
@@ -244,7 +286,8 @@ impl AofLog {
         let was_empty = before == 0;
         let mut wake = Vec::new();
         let pending = &mut *p;
-        if let Some(backlog) = pending.repl.as_mut() {
+        let proxy = self.proxying();
+        if let Some(backlog) = pending.repl.as_mut().filter(|_| !proxy) {
             let mut scratch = std::mem::take(&mut pending.scratch);
             scratch.clear();
             write(&mut scratch);
@@ -296,7 +339,8 @@ impl AofLog {
         let was_empty = before == 0;
         let mut wake = Vec::new();
         let pending = &mut *p;
-        if let Some(backlog) = pending.repl.as_mut() {
+        let proxy = self.proxying();
+        if let Some(backlog) = pending.repl.as_mut().filter(|_| !proxy) {
             let mut multi = Vec::new();
             if transaction {
                 encode_command(&mut multi, &[b"MULTI".as_slice()]);

@@ -215,6 +215,23 @@ fn ensure_backlog(shared: &Shared) {
     });
 }
 
+/// A replica's backlog, from its master's offset and under its master's
+/// replid: kept whether or not it has sub-replicas, so that once
+/// promoted it can continue its old master's and sub-replicas' PSYNCs
+/// (Redis creates it after every sync).
+pub fn ensure_replica_backlog(shared: &Shared) {
+    if shared.aof.log.repl_on() {
+        return;
+    }
+    let (size, limits) = backlog_config(shared);
+    let id = shared.repl.identity.lock().unwrap();
+    shared.aof.log.with_repl(|r, _| {
+        if r.is_none() {
+            *r = Some(Backlog::new(id.offset, size, limits));
+        }
+    });
+}
+
 /// INFO replication after the role lines (command/info.rs writes those):
 /// replicas, ids, offsets and backlog, fields in 7.0's order.
 pub fn write_master_info(s: &mut String, shared: &Shared) {

@@ -301,6 +301,10 @@ async fn attempt(rt: &Rc<ShardRt>, generation: u64) -> Result<(), String> {
             return Err("Unexpected +CONTINUE without a cached master".into());
         };
         let new_id = String::from_utf8_lossy(rest).trim().to_string();
+        if !new_id.is_empty() && new_id != cached_id {
+            // Sub-replicas learn the new history id by reconnecting.
+            crate::repl::primary::disconnect_replicas(rt).await;
+        }
         {
             let mut id = shared.repl.identity.lock().unwrap();
             if !new_id.is_empty() && new_id != cached_id {
@@ -320,6 +324,7 @@ async fn attempt(rt: &Rc<ShardRt>, generation: u64) -> Result<(), String> {
         db = inner.cached_db;
         st.mark_linked(&mut inner, cached_off, db);
         drop(inner);
+        crate::repl::primary::ensure_replica_backlog(&shared);
         crate::notice!("Successful partial resynchronization with master.");
         crate::notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
     } else {
@@ -413,6 +418,10 @@ async fn full_sync(
         .find(|(k, _)| k == b"repl-stream-db")
         .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<usize>().ok())
         .unwrap_or(0);
+    // Sub-replicas hold the old dataset: they must resync, and nobody can
+    // continue from the old backlog (Redis's replicationAttachToNewMaster).
+    crate::repl::primary::disconnect_replicas(rt).await;
+    crate::repl::primary::free_backlog(&rt.shared);
     load::install(rt, parsed.per_shard).await;
     {
         let mut id = rt.shared.repl.identity.lock().unwrap();
@@ -421,6 +430,7 @@ async fn full_sync(
         id.offset = offset;
         id.second_offset = -1;
     }
+    crate::repl::primary::ensure_replica_backlog(&rt.shared);
     {
         let mut inner = st.inner.lock().unwrap();
         st.mark_linked(&mut inner, offset, db);
@@ -548,11 +558,18 @@ async fn stream_loop(
     let mut args: Vec<(usize, usize, bool)> = Vec::new();
     let mut cmds: Vec<(usize, usize, Kind)> = Vec::new(); // (first arg, argc, kind)
     let mut sizes: Vec<i64> = Vec::new();
+    let mut starts: Vec<usize> = Vec::new();
+    // Applied stream bytes not yet proxied to the backlog: those of an
+    // open transaction wait for its EXEC, as the offset does.
+    let mut unfed: Vec<u8> = Vec::new();
+    let aof = rt.shared.aof.clone();
+    let log = &aof.log;
     loop {
         // Parse every complete request in the buffer.
         args.clear();
         cmds.clear();
         sizes.clear();
+        starts.clear();
         scratch.clear();
         let mut pos = link.start;
         while pos < link.end {
@@ -580,6 +597,7 @@ async fn stream_loop(
                     };
                     cmds.push((first, ranges.len(), kind));
                     sizes.push(consumed as i64);
+                    starts.push(pos);
                     pos += consumed;
                 }
                 Ok(Parsed::Incomplete { .. }) => break,
@@ -602,8 +620,10 @@ async fn stream_loop(
                 let mut argcs = Vec::new();
                 let mut in_multi = conn.tx.in_multi();
                 let mut committed = 0i64;
-                for (c, size) in cmds[start..i].iter().zip(&sizes[start..i]) {
+                for (k, (c, size)) in cmds[start..i].iter().zip(&sizes[start..i]).enumerate() {
                     let (first, argc, _) = c;
+                    let at = starts[start + k];
+                    unfed.extend_from_slice(&link.buf[at..at + *size as usize]);
                     for a in &args[*first..first + argc] {
                         let (s, e, inl) = *a;
                         argv.push(if inl { &scratch[s..e] } else { &link.buf[s..e] });
@@ -640,9 +660,17 @@ async fn stream_loop(
                         last_ack = std::time::Instant::now();
                     }
                 }
+                let at = starts[i];
+                unfed.extend_from_slice(&link.buf[at..at + sizes[i] as usize]);
                 offset += sizes[i];
                 i += 1;
             }
+            // What the offset now covers goes on to the sub-replicas.
+            let done = unfed.len() - open_multi_bytes as usize;
+            if log.repl_on() {
+                log.feed_repl_proxied(&unfed[..done]);
+            }
+            unfed.drain(..done);
             publish_offset(rt, generation, offset, conn.db);
         }
         link.start = pos;

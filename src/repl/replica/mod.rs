@@ -192,6 +192,7 @@ pub fn set_master(rt: &Rc<ShardRt>, host: String, port: u16) {
         st.active.store(true, Ordering::SeqCst);
         inner.generation
     };
+    shared.aof.log.set_proxy(true);
     crate::server::mesh::spawn(link::run(rt.clone(), generation)).detach();
 }
 
@@ -225,6 +226,7 @@ pub fn start_from_config(rt: &Rc<ShardRt>) {
         st.active.store(true, Ordering::SeqCst);
         inner.generation
     };
+    rt.shared.aof.log.set_proxy(true);
     crate::notice!("Connecting to MASTER {host}:{port}");
     crate::server::mesh::spawn(link::run(rt.clone(), generation)).detach();
 }
@@ -246,6 +248,7 @@ pub fn unset_master(shared: &Shared, why: &str) {
     inner.cached = None;
     st.active.store(false, Ordering::SeqCst);
     st.set_state(LinkState::None);
+    shared.aof.log.set_proxy(false);
     shared.repl.identity.lock().unwrap().shift();
     crate::notice!("MASTER MODE enabled ({why})");
 }
