@@ -173,12 +173,20 @@ fn expired_keys_stay_during_a_pause(server: &Server) {
     for k in &keys {
         assert_eq!(c.cmd(&["GET", k]), b"$-1\r\n", "{name}: {k} reads missing");
     }
-    assert_eq!(c.line("DBSIZE"), b":4\r\n", "{name}: nothing deleted during the pause");
+    assert_eq!(
+        c.line("DBSIZE"),
+        b":4\r\n",
+        "{name}: nothing deleted during the pause"
+    );
     assert_eq!(c.line("CLIENT UNPAUSE"), b"+OK\r\n");
     for k in &keys {
         assert_eq!(c.cmd(&["GET", k]), b"$-1\r\n", "{name}");
     }
-    assert_eq!(c.line("DBSIZE"), b":0\r\n", "{name}: deleted once the pause ended");
+    assert_eq!(
+        c.line("DBSIZE"),
+        b":0\r\n",
+        "{name}: deleted once the pause ended"
+    );
 }
 
 #[test]

@@ -283,12 +283,27 @@ fn info_counts_subscriptions_like_redis() {
     let expected = if common::redis_available() {
         counts(&Server::redis(&[]))
     } else {
-        ["pubsub_channels:4", "pubsub_patterns:3", "pubsubshard_channels:4"]
-            .map(String::from)
-            .to_vec()
+        [
+            "pubsub_channels:4",
+            "pubsub_patterns:3",
+            "pubsubshard_channels:4",
+        ]
+        .map(String::from)
+        .to_vec()
     };
-    assert_eq!(expected, ["pubsub_channels:4", "pubsub_patterns:3", "pubsubshard_channels:4"]);
+    assert_eq!(
+        expected,
+        [
+            "pubsub_channels:4",
+            "pubsub_patterns:3",
+            "pubsubshard_channels:4"
+        ]
+    );
     for shards in [1, 4] {
-        assert_eq!(counts(&Server::shardis(shards, &[])), expected, "shards {shards}");
+        assert_eq!(
+            counts(&Server::shardis(shards, &[])),
+            expected,
+            "shards {shards}"
+        );
     }
 }

@@ -887,3 +887,43 @@ fn redis_cli_rdb_dump() {
         field(&info(&mut p, "replication"), "connected_slaves").as_deref() == Some("0")
     });
 }
+
+/// Diskless full sync touches no disk: with the primary's working
+/// directory gone (a staged RDB file could not be created), a replica
+/// still syncs over the socket; with `repl-diskless-sync no` the same
+/// full sync fails, as it must.
+#[test]
+fn diskless_sync_needs_no_disk() {
+    if !redis_available() {
+        return;
+    }
+    for shards in [1, 4] {
+        let primary = start_primary(shards, true);
+        let mut p = primary.conn();
+        populate(&mut p, "nodisk");
+        std::fs::remove_dir_all(&primary.dir).unwrap();
+        let target = format!("127.0.0.1 {}", primary.port);
+        let replica = Server::redis(&["--replicaof", &target]);
+        let mut r = replica.conn();
+        wait_synced(&mut p, &mut r);
+        compare(&mut p, &mut r);
+        drop(replica);
+
+        ok(p.cmd(&["CONFIG", "SET", "repl-diskless-sync", "no"]));
+        let full_before = stat(&mut p, "sync_full");
+        let replica = Server::redis(&["--replicaof", &target]);
+        let mut r = replica.conn();
+        wait_until(
+            "the replica to ask for a full sync",
+            Duration::from_secs(10),
+            || stat(&mut p, "sync_full") > full_before,
+        );
+        // Its snapshot file cannot be created: no link comes up.
+        std::thread::sleep(Duration::from_secs(3));
+        assert_ne!(
+            field(&info(&mut r, "replication"), "master_link_status").as_deref(),
+            Some("up"),
+            "shards {shards}"
+        );
+    }
+}

@@ -407,7 +407,10 @@ fn info_and_role_match_redis_replica() {
     };
     for c in [&mut t, &mut o] {
         let line = master_line(c);
-        assert!(line.contains(&format!("addr=127.0.0.1:{} ", p.port)), "{line}");
+        assert!(
+            line.contains(&format!("addr=127.0.0.1:{} ", p.port)),
+            "{line}"
+        );
     }
     let partial = |pc: &mut Conn| -> u64 {
         let v = common::bulk_payload(&pc.cmd(&["INFO", "stats"]));
@@ -695,8 +698,15 @@ fn chained(shards: usize) {
     );
     wait_synced(&r, &p);
     wait_synced(&r, &sub);
-    assert_eq!(stat(&mut rc, "sync_full"), full, "shards {shards}: no full sync");
-    assert!(stat(&mut rc, "sync_partial_ok") > partial, "shards {shards}: partial resync");
+    assert_eq!(
+        stat(&mut rc, "sync_full"),
+        full,
+        "shards {shards}: no full sync"
+    );
+    assert!(
+        stat(&mut rc, "sync_partial_ok") > partial,
+        "shards {shards}: partial resync"
+    );
     assert_eq!(pc.cmd(&["GET", "after-promotion"]), b"$1\r\n1\r\n");
     same(&r, &p);
     same(&r, &sub);

@@ -362,7 +362,8 @@ impl ShardRt {
         } else {
             // Paused writes (CLIENT PAUSE, failover): a key whose TTL passed
             // reads as missing but stays, as Redis keeps the dataset still.
-            core.store.set_keep_expired(self.shared.write_pause.active());
+            core.store
+                .set_keep_expired(self.shared.write_pause.active());
         }
         let mut ctx = Ctx {
             store: &mut core.store,

@@ -12,6 +12,7 @@
 pub mod background;
 pub mod rules;
 pub mod shard;
+pub mod socket_sink;
 pub mod status;
 pub mod writer;
 
@@ -71,19 +72,24 @@ pub async fn snapshot_reserved(
 ) -> Result<SnapshotStats, String> {
     let aux = Box::new(move || {
         at_start();
-        extra_aux
+        (extra_aux, None)
     });
     snapshot_reserved_aux(rt, slot, path, aux, true).await
 }
 
-/// [`snapshot_reserved`] whose AUX fields are decided at the snapshot
-/// instant, with every shard held (replication's `repl-offset`).
-/// Without `durable`, nothing is fsynced (a file only sent to replicas).
+/// What a snapshot's start decides, with every shard held: the AUX
+/// fields (replication's `repl-offset`), and for a diskless full sync the
+/// replica sockets to send to instead of the file.
+pub type AtStart = Box<dyn FnOnce() -> (Vec<(String, String)>, Option<socket_sink::Sockets>)>;
+
+/// [`snapshot_reserved`] whose AUX fields (and maybe destination) are
+/// decided at the snapshot instant. Without `durable`, nothing is
+/// fsynced (a file only sent to replicas).
 pub async fn snapshot_reserved_aux(
     rt: &Rc<ShardRt>,
     _slot: &SnapshotSlot,
     path: &Path,
-    at_start: Box<dyn FnOnce() -> Vec<(String, String)>>,
+    at_start: AtStart,
     durable: bool,
 ) -> Result<SnapshotStats, String> {
     let started = Instant::now();
@@ -103,12 +109,13 @@ pub async fn snapshot_reserved_aux(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let target = writer::Target {
+    let mut target = writer::Target {
         temp: dir.join(format!("temp-bgsave-{}.rdb", std::process::id())),
         path: path.to_path_buf(),
         checksum,
         incremental_fsync: incremental_fsync && durable,
         durable,
+        sockets: None,
     };
     let flow = Arc::new(writer::Flow::default());
     let used_mem = resident_bytes();
@@ -118,7 +125,8 @@ pub async fn snapshot_reserved_aux(
     let mut dirty_at_start = Vec::with_capacity(shards.len());
     let held = mesh::hold(rt, &shards).await;
     let now_ms = unix_ms();
-    let extra_aux = at_start();
+    let (extra_aux, sockets) = at_start();
+    target.sockets = sockets;
     let mut header = Vec::new();
     file::write_header_with(&mut header, now_ms / 1000, used_mem, &extra_aux);
     let sink = writer::spawn(target, header, flow.clone())?;

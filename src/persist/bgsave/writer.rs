@@ -1,9 +1,11 @@
-//! The snapshot's file writer: a plain thread, so that no shard ever
-//! blocks on the disk. Shards send finished chunks of RDB bytes (each
-//! begins with its own SELECTDB); the writer appends them to a temp file
-//! in the target's directory, keeping the CRC-64 as it goes, and on
-//! [`ToWriter::Finish`] adds EOF and the checksum, fsyncs, renames the
-//! file over the target and fsyncs the directory, as SAVE does.
+//! The snapshot's writer: a plain thread, so that no shard ever blocks on
+//! the disk or a replica's socket. Shards send finished chunks of RDB
+//! bytes (each begins with its own SELECTDB); the writer appends them to
+//! a temp file in the target's directory, keeping the CRC-64 as it goes,
+//! and on [`ToWriter::Finish`] adds EOF and the checksum, fsyncs, renames
+//! the file over the target and fsyncs the directory, as SAVE does. For
+//! a diskless full sync it sends them to replica sockets instead
+//! (socket_sink.rs).
 
 use crate::persist::rdb::crc64::crc64;
 use crate::persist::rdb::file::opcodes;
@@ -47,6 +49,8 @@ pub struct Target {
     /// Fsync the file and its directory at the end (false for a file
     /// that only carries a full sync to replicas and is then removed).
     pub durable: bool,
+    /// Diskless full sync: the replicas' sockets instead of the file.
+    pub sockets: Option<super::socket_sink::Sockets>,
 }
 
 /// Starts the writer thread with the file's header as its first bytes.
@@ -58,7 +62,7 @@ pub fn spawn(
     let (tx, rx) = mpsc::channel();
     crate::server::cpus::spawn_background("bgsave-writer", move || {
         crate::server::cpus::lower_to_idle_priority();
-        write_loop(&target, header, &flow, rx)
+        write_loop(target, header, &flow, rx)
     })
     .map_err(|e| format!("Can't save in background: thread: {e}"))?;
     Ok(tx)
@@ -70,12 +74,17 @@ fn cwd() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// The open temp file and what has been written to it.
+/// Where the bytes go: the temp file, or replica sockets.
+enum Dest {
+    File { file: File, since_sync: u64 },
+    Sockets(super::socket_sink::Sockets),
+}
+
+/// The open destination and what has been written to it.
 struct Out {
-    file: File,
+    dest: Dest,
     crc: u64,
     written: u64,
-    since_sync: u64,
 }
 
 impl Out {
@@ -83,34 +92,45 @@ impl Out {
         if t.checksum {
             self.crc = crc64(self.crc, bytes);
         }
-        self.file
-            .write_all(bytes)
-            .map_err(|e| format!("Write error saving DB on disk: {e}"))?;
-        self.written += bytes.len() as u64;
-        self.since_sync += bytes.len() as u64;
-        if t.incremental_fsync && self.since_sync >= AUTOSYNC_BYTES {
-            self.since_sync = 0;
-            self.file
-                .sync_data()
-                .map_err(|e| format!("Write error saving DB on disk: {e}"))?;
+        match &mut self.dest {
+            Dest::File { file, since_sync } => {
+                file.write_all(bytes)
+                    .map_err(|e| format!("Write error saving DB on disk: {e}"))?;
+                *since_sync += bytes.len() as u64;
+                if t.incremental_fsync && *since_sync >= AUTOSYNC_BYTES {
+                    *since_sync = 0;
+                    file.sync_data()
+                        .map_err(|e| format!("Write error saving DB on disk: {e}"))?;
+                }
+            }
+            Dest::Sockets(sockets) => sockets.append(bytes)?,
         }
+        self.written += bytes.len() as u64;
         Ok(())
     }
 }
 
-fn write_loop(t: &Target, header: Vec<u8>, flow: &Flow, rx: mpsc::Receiver<ToWriter>) {
-    let opened = File::create(&t.temp).map_err(|e| {
-        format!(
-            "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
-            t.temp.display(),
-            cwd()
-        )
-    });
-    let mut state: Result<Out, String> = opened.map(|file| Out {
-        file,
+fn write_loop(mut t: Target, header: Vec<u8>, flow: &Flow, rx: mpsc::Receiver<ToWriter>) {
+    let opened = match t.sockets.take() {
+        Some(sockets) => Ok(Dest::Sockets(sockets)),
+        None => File::create(&t.temp)
+            .map(|file| Dest::File {
+                file,
+                since_sync: 0,
+            })
+            .map_err(|e| {
+                format!(
+                    "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
+                    t.temp.display(),
+                    cwd()
+                )
+            }),
+    };
+    let t = &t;
+    let mut state: Result<Out, String> = opened.map(|dest| Out {
+        dest,
         crc: 0,
         written: 0,
-        since_sync: 0,
     });
     if let Ok(out) = &mut state {
         if let Err(e) = out.append(&header, t) {
@@ -147,17 +167,24 @@ fn write_loop(t: &Target, header: Vec<u8>, flow: &Flow, rx: mpsc::Receiver<ToWri
     let _ = std::fs::remove_file(&t.temp);
 }
 
-/// EOF, checksum, fsync, rename, fsync of the directory.
+/// EOF, checksum, fsync, rename, fsync of the directory (for sockets:
+/// EOF, checksum and the end mark).
 fn finish(mut out: Out, t: &Target) -> Result<u64, String> {
     out.append(&[opcodes::EOF], t)?;
     let crc = if t.checksum { out.crc } else { 0 };
     out.append(&crc.to_le_bytes(), t)?;
+    let file = match out.dest {
+        Dest::Sockets(mut sockets) => {
+            sockets.finish()?;
+            return Ok(out.written);
+        }
+        Dest::File { file, .. } => file,
+    };
     if t.durable {
-        out.file
-            .sync_all()
+        file.sync_all()
             .map_err(|e| format!("Write error saving DB on disk: {e}"))?;
     }
-    drop(out.file);
+    drop(file);
     std::fs::rename(&t.temp, &t.path).map_err(|e| {
         format!(
             "Error moving temp DB file {} on the final destination {} (in server root dir {}): {e}",
@@ -206,6 +233,7 @@ mod tests {
             checksum: true,
             incremental_fsync: true,
             durable: true,
+            sockets: None,
         };
         let flow = Arc::new(Flow::default());
         let tx = spawn(target, b"REDIS0010".to_vec(), flow.clone()).unwrap();
@@ -234,6 +262,7 @@ mod tests {
             checksum: false,
             incremental_fsync: false,
             durable: true,
+            sockets: None,
         };
         let flow = Arc::new(Flow::default());
         let tx = spawn(target, b"REDIS0010".to_vec(), flow).unwrap();

@@ -11,12 +11,14 @@
 //!   asked offset on.
 //! - Full resync: replicas join a sync job (waiting
 //!   `repl-diskless-sync-delay` seconds for more, as Redis); the job takes
-//!   the fork-less snapshot (persist/bgsave) into a temp file; at the
-//!   snapshot instant, with every shard held, each joiner's stream cursor
-//!   is placed right after the current offset, which is the FULLRESYNC
-//!   offset and the file's `repl-offset`. The file is sent as
-//!   `$EOF:<mark>` ... `<mark>` (diskless, replica said `capa eof`) or
-//!   `$<len>`; then the stream follows (after the first ACK for EOF).
+//!   the fork-less snapshot (persist/bgsave); at the snapshot instant,
+//!   with every shard held, each joiner's stream cursor is placed right
+//!   after the current offset, which is the FULLRESYNC offset and the
+//!   RDB's `repl-offset`. Diskless (`repl-diskless-sync`, replica said
+//!   `capa eof`): the snapshot writer sends `$EOF:<mark>` RDB `<mark>`
+//!   straight to the replicas' sockets (socket_sink.rs), no file. Else
+//!   the RDB goes to a temp file sent as `$<len>`. The stream follows
+//!   (after the first ACK for EOF).
 //! - After that, a replica's task copies stream bytes to its socket as
 //!   they arrive (woken by the log) and reads its `REPLCONF ACK`s.
 //! - A cron on shard 0 feeds `PING` every `repl-ping-replica-period`
@@ -24,6 +26,7 @@
 
 mod backlog_ttl;
 
+use crate::persist::bgsave::socket_sink::{self, SocketOut, Sockets};
 use crate::repl::backlog::{Backlog, OutputLimits, Read};
 use crate::server::clients::ClientInfo;
 use crate::server::shard::ShardRt;
@@ -341,6 +344,10 @@ pub async fn wait_acks(shared: &Arc<Shared>, target: i64, want: usize, timeout_m
 /// The RDB file of a full sync, removed when the last sender is done.
 struct RdbFile {
     path: PathBuf,
+    /// Diskless: the writer sent the RDB to the sockets itself (no file).
+    via_sockets: bool,
+    /// The RDB's size.
+    bytes: u64,
 }
 
 impl Drop for RdbFile {
@@ -363,6 +370,8 @@ struct Joiner {
     /// Gets the RDB only: no stream cursor.
     rdb_only: bool,
     tx: fmpsc::UnboundedSender<JobEvent>,
+    /// Diskless: its socket, for the snapshot writer.
+    socket: Option<SocketOut>,
 }
 
 /// A full sync being prepared: replicas join until the snapshot starts.
@@ -378,21 +387,32 @@ fn join_full_sync(
     rt: &Rc<ShardRt>,
     id: u64,
     rdb_only: bool,
-    diskless: bool,
+    socket: Option<SocketOut>,
 ) -> fmpsc::UnboundedReceiver<JobEvent> {
+    let diskless = socket.is_some();
     let shared = &rt.shared;
     let (tx, rx) = fmpsc::unbounded();
     let mut slot = shared.repl.primary.job.lock().unwrap();
     if let Some(job) = slot.as_ref() {
         if job.diskless == diskless {
             if let Some(j) = job.joiners.lock().unwrap().as_mut() {
-                j.push(Joiner { id, rdb_only, tx });
+                j.push(Joiner {
+                    id,
+                    rdb_only,
+                    tx,
+                    socket,
+                });
                 return rx;
             }
         }
     }
     let job = Arc::new(SyncJob {
-        joiners: Mutex::new(Some(vec![Joiner { id, rdb_only, tx }])),
+        joiners: Mutex::new(Some(vec![Joiner {
+            id,
+            rdb_only,
+            tx,
+            socket,
+        }])),
         diskless,
     });
     *slot = Some(job.clone());
@@ -448,7 +468,8 @@ async fn run_job(rt: Rc<ShardRt>, job: Arc<SyncJob>) {
     let at_start_job = job.clone();
     let at_start_taken = taken.clone();
     let at_start_shared = shared.clone();
-    let at_start = Box::new(move || {
+    let diskless = job.diskless;
+    let at_start: crate::persist::bgsave::AtStart = Box::new(move || {
         // Every shard is held: no record can slip in between.
         let mut joiners = at_start_job
             .joiners
@@ -477,12 +498,18 @@ async fn run_job(rt: Rc<ShardRt>, job: Arc<SyncJob>) {
                 offset,
             });
         }
+        // Diskless: the writer sends the RDB to their sockets itself.
+        let sockets = diskless.then(|| {
+            let outs = joiners.iter_mut().filter_map(|j| j.socket.take()).collect();
+            Sockets::new(outs, random_hex(40))
+        });
         *at_start_taken.lock().unwrap() = joiners;
-        vec![
+        let aux = vec![
             ("repl-stream-db".to_string(), "0".to_string()),
             ("repl-id".to_string(), replid),
             ("repl-offset".to_string(), offset.to_string()),
-        ]
+        ];
+        (aux, sockets)
     });
     let result =
         crate::persist::bgsave::snapshot_reserved_aux(&rt, &slot, &path, at_start, false).await;
@@ -497,7 +524,11 @@ async fn run_job(rt: Rc<ShardRt>, job: Arc<SyncJob>) {
                 stats.keys,
                 stats.bytes
             );
-            Ok(Arc::new(RdbFile { path }))
+            Ok(Arc::new(RdbFile {
+                path,
+                via_sockets: diskless,
+                bytes: stats.bytes,
+            }))
         }
         Err(e) => {
             crate::warning!("Full sync snapshot failed: {e}");
@@ -687,7 +718,21 @@ async fn replica_session(
     }
     primary.sync_full.fetch_add(1, Ordering::Relaxed);
     let eof = diskless_conf && hs.capa_eof;
-    let mut events = join_full_sync(rt, id, hs.rdb_only, eof);
+    // Diskless: the snapshot writer gets a duplicate of this socket; this
+    // task stays off it from `ready` until the transfer is done.
+    let mut handover = None;
+    let socket = if eof {
+        let Ok(fd) = socket_sink::dup(std::os::fd::AsRawFd::as_raw_fd(&*stream)) else {
+            return;
+        };
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        let sent = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        handover = Some((ready_tx, sent.clone()));
+        Some(SocketOut { fd, ready, sent })
+    } else {
+        None
+    };
+    let mut events = join_full_sync(rt, id, hs.rdb_only, socket);
     // Until the snapshot instant, a newline each second keeps the
     // replica's read timeout away (it treats it as "alive").
     let offset = loop {
@@ -711,28 +756,45 @@ async fn replica_session(
         }
     };
     crate::notice!("Full resync requested by replica; FULLRESYNC offset {offset}");
-    // The file, keeping the link alive meanwhile: before the `$` line
-    // a replica takes a bare newline as "alive" in both framings.
-    let file = loop {
-        let tick = glommio::timer::sleep(Duration::from_secs(1));
-        match select(events.next(), std::pin::pin!(tick)).await {
-            Either::Left((Some(JobEvent::Done(Ok(f))), _)) => break f,
-            Either::Left(_) => return,
-            Either::Right(_) => {
-                if stream.write_all(b"\n").await.is_err() {
-                    return;
+    if let Some((ready_tx, sent)) = handover {
+        // The writer streams `$EOF:` + RDB + mark to the socket now.
+        primary.update(id, |e| e.state = SEND_BULK);
+        let _ = ready_tx.send(true);
+        match events.next().await {
+            Some(JobEvent::Done(Ok(f))) if sent.load(Ordering::Acquire) => {
+                // `$EOF:<40>\r\n`, the RDB, the 40-byte mark.
+                let framed = 5 + 40 + 2 + f.bytes + 40;
+                primary
+                    .repl_output_bytes
+                    .fetch_add(framed, Ordering::Relaxed);
+            }
+            _ => return,
+        }
+    } else {
+        // The file, keeping the link alive meanwhile: before the `$` line
+        // a replica takes a bare newline as "alive" in both framings.
+        let file = loop {
+            let tick = glommio::timer::sleep(Duration::from_secs(1));
+            match select(events.next(), std::pin::pin!(tick)).await {
+                Either::Left((Some(JobEvent::Done(Ok(f))), _)) => break f,
+                Either::Left(_) => return,
+                Either::Right(_) => {
+                    if stream.write_all(b"\n").await.is_err() {
+                        return;
+                    }
                 }
             }
+        };
+        primary.update(id, |e| e.state = SEND_BULK);
+        debug_assert!(!file.via_sockets);
+        match send_rdb(stream, &file.path, false).await {
+            Ok(n) => {
+                primary.repl_output_bytes.fetch_add(n, Ordering::Relaxed);
+            }
+            Err(_) => return,
         }
-    };
-    primary.update(id, |e| e.state = SEND_BULK);
-    match send_rdb(stream, &file.path, eof).await {
-        Ok(n) => {
-            primary.repl_output_bytes.fetch_add(n, Ordering::Relaxed);
-        }
-        Err(_) => return,
+        drop(file);
     }
-    drop(file);
     if hs.rdb_only {
         // Nothing follows the RDB; the link closes.
         crate::notice!("Streamed RDB transfer with replica succeeded");
