@@ -9,7 +9,9 @@
 //! (c) a default CLUSTER FAILOVER under continuous writes (Shardis only,
 //!     and a redis-server replica of a Shardis master): the master pauses
 //!     writes, no acknowledged write lost; the SIGTERM handover; a
-//!     default CLUSTER FAILOVER under redis-benchmark --cluster load.
+//!     default CLUSTER FAILOVER under redis-benchmark --cluster load;
+//! (d) replica migration: a spare replica moves to an orphaned master,
+//!     held back by `cluster-migration-barrier`.
 
 mod common;
 
@@ -1212,4 +1214,151 @@ fn shardis_manual_failover_under_redis_benchmark() {
         "{shown}"
     );
     assert!(lines.iter().any(|l| l.starts_with("GET:")), "{shown}");
+}
+
+/// Whether `observer` sees `id` as a replica of `master`, not failing.
+fn sees_replica_of(observer: u16, id: &str, master: &str) -> bool {
+    nodes(LOCAL, observer, None).iter().any(|n| {
+        n.id == id
+            && n.has_flag("slave")
+            && n.master == master
+            && !n.has_flag("fail")
+            && !n.has_flag("fail?")
+    })
+}
+
+/// (d) Replica migration, Shardis only: three masters with one replica
+/// each, plus a seventh node added as a second replica of master A
+/// (`--cluster add-node --cluster-slave`). kill -9 B's only replica: B
+/// is orphaned. With `cluster-migration-barrier 5` nobody moves (A has
+/// only two replicas); with 1, after the 5 s delay, the A replica with
+/// the smaller node id becomes B's replica and syncs; A keeps the other.
+#[test]
+fn shardis_spare_replica_migrates_to_an_orphaned_master() {
+    if !redis_available() {
+        return;
+    }
+    const MNT: u64 = 2000;
+    let (mut servers, ids, pair) = six_shardis(MNT);
+    let ((a, a_rep), (b, b_rep)) = (pair[0], pair[1]);
+    let (a_id, b_id) = (ids[a].clone(), ids[b].clone());
+    let extra = start_node(Kind::Shardis, free_cluster_port(), MNT, &["--shards", "1"]);
+    let new = format!("{LOCAL}:{}", extra.port);
+    let seed = format!("{LOCAL}:{}", servers[a].port);
+    let (ok, out) = redis_cli(
+        &[
+            "--cluster",
+            "add-node",
+            &new,
+            &seed,
+            "--cluster-slave",
+            "--cluster-master-id",
+            &a_id,
+        ],
+        "",
+    );
+    assert!(ok, "add-node:\n{out}");
+    let extra_id = myid(extra.port);
+    let a_rep_port = servers[a_rep].port;
+    let joined = wait_until(Duration::from_secs(30), || {
+        repl_field(extra.port, "master_link_status").as_deref() == Some("up")
+            && servers
+                .iter()
+                .all(|s| sees_replica_of(s.port, &extra_id, &a_id))
+            && sees_replica_of(extra.port, &ids[a_rep], &a_id)
+    });
+    assert!(
+        joined.is_some(),
+        "the seventh node did not join as A's replica:\n{}",
+        cli(LOCAL, a_rep_port, None, &["cluster", "nodes"])
+    );
+    // The spare is the A replica with the smaller id.
+    let (mover, stayer) = if extra_id < ids[a_rep] {
+        (extra.port, a_rep_port)
+    } else {
+        (a_rep_port, extra.port)
+    };
+    let mover_id = myid(mover);
+    let all: Vec<u16> = servers.iter().map(|s| s.port).chain([extra.port]).collect();
+    let victim_port = servers[b_rep].port;
+    let set_barrier = |v: &str| {
+        for &p in all.iter().filter(|&&p| p != victim_port) {
+            let r = cli(
+                LOCAL,
+                p,
+                None,
+                &["config", "set", "cluster-migration-barrier", v],
+            );
+            assert_eq!(r.trim(), "OK", "CONFIG SET on {p}");
+        }
+    };
+
+    // Barrier 5 (on every node but the victim): B is orphaned but A has
+    // only two replicas.
+    set_barrier("5");
+    let killed = Instant::now();
+    let victim = &mut servers[b_rep];
+    let _ = victim.child.kill();
+    let _ = victim.child.wait();
+    let victim_id = ids[b_rep].clone();
+    let failed = wait_until(Duration::from_secs(MNT / 1000 * 3 + 5), || {
+        [mover, stayer].iter().all(|&p| {
+            nodes(LOCAL, p, None)
+                .iter()
+                .any(|n| n.id == victim_id && n.has_flag("fail"))
+        })
+    });
+    assert!(failed.is_some(), "B's replica never marked fail");
+    let orphaned = killed.elapsed();
+    let window = Duration::from_millis(MNT + 7000);
+    std::thread::sleep(window.saturating_sub(killed.elapsed()));
+    for p in [mover, stayer] {
+        assert_eq!(master_of(p).as_deref(), Some(a_id.as_str()), "{p} moved");
+    }
+    assert!(!extra.log_text().contains("Migrating to orphaned master"));
+    assert!(!servers[a_rep]
+        .log_text()
+        .contains("Migrating to orphaned master"));
+
+    // Barrier 1: the spare migrates once B has been orphaned for 5 s
+    // (the clock starts when the checks first pass).
+    let set_at = Instant::now();
+    set_barrier("1");
+    let moved = wait_until(Duration::from_secs(15), || {
+        master_of(mover).as_deref() == Some(b_id.as_str())
+    });
+    let took = set_at.elapsed();
+    assert!(
+        moved.is_some(),
+        "no migration:\n{}\n--- log ---\n{}",
+        cli(LOCAL, mover, None, &["cluster", "nodes"]),
+        if mover == extra.port {
+            extra.log_text()
+        } else {
+            servers[a_rep].log_text()
+        }
+    );
+    println!(
+        "replica migration: kill -> fail seen {orphaned:?}; barrier lowered -> migrated {took:?}"
+    );
+    assert!(took >= Duration::from_millis(4900), "no delay: {took:?}");
+    let b_port = servers[b].port;
+    let a_port = servers[a].port;
+    let settled = wait_until(Duration::from_secs(20), || {
+        repl_field(mover, "master_link_status").as_deref() == Some("up")
+            && repl_field(b_port, "connected_slaves").as_deref() == Some("1")
+            && repl_field(a_port, "connected_slaves").as_deref() == Some("1")
+            && sees_replica_of(b_port, &mover_id, &b_id)
+    });
+    assert!(
+        settled.is_some(),
+        "after migration:\n{}\n{}",
+        cli(LOCAL, b_port, None, &["cluster", "nodes"]),
+        cli(LOCAL, b_port, None, &["info", "replication"])
+    );
+    assert_eq!(master_of(stayer).as_deref(), Some(a_id.as_str()));
+    assert_eq!(
+        repl_field(stayer, "master_link_status").as_deref(),
+        Some("up")
+    );
 }

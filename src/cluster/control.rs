@@ -544,6 +544,9 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
             super::failure::cron_check(st, now, nt);
             // Replica: my master failed? (`clusterHandleSlaveFailover`).
             let elections = super::failover::cron(st, &settings, now, &mut || bus.random());
+            // Replica: a spare one moves to an orphaned master
+            // (`clusterHandleSlaveMigration`); `follow` moves the link.
+            super::migration::cron(st, &settings, now);
             // Master: a replica's manual failover (pause, PAUSED pings).
             let manual = super::failover::master_cron(st, settled);
             let peers: Vec<Peer> = st

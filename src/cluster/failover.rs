@@ -160,7 +160,7 @@ pub fn manual_start(st: &mut ClusterState, mode: Manual, now: u64) -> Result<(),
 }
 
 /// `resetManualFailover` (the replica's part).
-fn reset_manual(st: &mut ClusterState) {
+pub(super) fn reset_manual(st: &mut ClusterState) {
     let e = &mut st.election;
     e.mf_end = 0;
     e.mf_can_start = false;
@@ -597,6 +597,7 @@ mod tests {
             port: 7000,
             bus_port: 17000,
             allow_replica_migration: true,
+            migration_barrier: 1,
             link_sendbuf_limit: 0,
             replica_validity_factor: 10,
             replica_no_failover: false,

@@ -3,8 +3,9 @@
 //! the routing snapshot shards check requests against (`routing`), and
 //! the cluster bus (`bus` wire codec, `control` links and cron, `gossip`
 //! message handling, `failure` detection), `failover` (elections, votes,
-//! CLUSTER FAILOVER) and `follow` (the replication link following the
-//! cluster's view of my role).
+//! CLUSTER FAILOVER), `migration` (a spare replica moving to an orphaned
+//! master) and `follow` (the replication link following the cluster's
+//! view of my role).
 //!
 //! The state lives behind one mutex in [`Cluster`]: the control executor
 //! (bus) and the CLUSTER commands change it; every change that matters to
@@ -20,6 +21,7 @@ pub mod follow;
 pub mod gossip;
 pub mod handover;
 pub mod links;
+pub mod migration;
 pub mod node;
 pub mod nodes_conf;
 pub mod pubsub_link;
@@ -46,6 +48,9 @@ pub struct ClusterSettings {
     pub port: u16,
     pub bus_port: u16,
     pub allow_replica_migration: bool,
+    /// `cluster-migration-barrier`: OK replicas a master keeps before one
+    /// of them may migrate to an orphaned master.
+    pub migration_barrier: u64,
     /// `cluster-link-sendbuf-limit` in bytes (0: none).
     pub link_sendbuf_limit: usize,
     /// `cluster-replica-validity-factor` (0: any data age may fail over).
@@ -80,6 +85,7 @@ impl ClusterSettings {
             port,
             bus_port,
             allow_replica_migration: c.get_bool("cluster-allow-replica-migration"),
+            migration_barrier: c.get_i64("cluster-migration-barrier").max(0) as u64,
             link_sendbuf_limit: c.get_i64("cluster-link-sendbuf-limit").max(0) as usize,
             replica_validity_factor: c.get_i64("cluster-replica-validity-factor").max(0) as u64,
             replica_no_failover: c.get_bool("cluster-replica-no-failover"),

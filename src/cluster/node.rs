@@ -34,6 +34,9 @@ pub struct Node {
     pub slots: SlotBitmap,
     /// When we last voted for a replica of this master.
     pub voted_time: u64,
+    /// Since when this master has had no OK replica (replica migration's
+    /// delay); 0: not orphaned, or not looked at yet.
+    pub orphaned_time: u64,
 }
 
 impl Node {
@@ -58,6 +61,7 @@ impl Node {
             link_up: false,
             slots: SlotBitmap::new(),
             voted_time: 0,
+            orphaned_time: 0,
         }
     }
 

@@ -227,6 +227,11 @@ pub fn parse(text: &str, now: u64) -> Result<ClusterState, String> {
         if !st.nodes.contains_key(m) {
             st.nodes.insert(*m, Node::new(*m, 0, now));
         }
+        // Had replicas: a replica-migration target if orphaned (as
+        // `clusterNodeAddSlave` on load).
+        if let Some(n) = st.nodes.get_mut(m) {
+            n.flags |= flags::MIGRATE_TO;
+        }
     }
     for (a, b, i) in slots {
         for s in a..=b {

@@ -162,7 +162,15 @@ impl ClusterState {
         self.touch();
     }
 
-    pub fn add_node(&mut self, node: Node) {
+    pub fn add_node(&mut self, mut node: Node) {
+        // A master learned after its replicas: a replica-migration target.
+        if self
+            .nodes
+            .values()
+            .any(|n| n.is_replica() && n.master == Some(node.id))
+        {
+            node.flags |= flags::MIGRATE_TO;
+        }
         self.nodes.insert(node.id, node);
         self.touch();
     }
@@ -200,6 +208,12 @@ impl ClusterState {
         };
         if n.is_master() && n.master.is_none() {
             return;
+        }
+        // A replica that took over a master's place was in a shard meant
+        // to have replicas: a replica-migration target if orphaned
+        // (`clusterSetNodeAsMaster`; never myself).
+        if n.master.is_some() && *id != self.myself {
+            n.flags |= flags::MIGRATE_TO;
         }
         n.flags = (n.flags & !flags::SLAVE) | flags::MASTER;
         n.master = None;

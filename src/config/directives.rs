@@ -146,6 +146,16 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     d!("cluster-allow-reads-when-down", Kind::Bool, "no", true),
     d!("cluster-allow-replica-migration", Kind::Bool, "yes", true),
+    // Replica migration (cluster/migration.rs).
+    d!(
+        "cluster-migration-barrier",
+        Kind::Int {
+            min: 0,
+            max: INT_MAX
+        },
+        "1",
+        true
+    ),
     d!(
         "cluster-link-sendbuf-limit",
         Kind::Memory {
@@ -583,7 +593,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("bio_cpulist", Kind::Str, "", false),
     Directive { name: "busy-reply-threshold", aliases: &["lua-time-limit"], kind: Kind::Int { min: 0, max: LONG_MAX }, default: "5000", mutable: true },
     d!("cluster-announce-tls-port", Kind::Int { min: 0, max: 65535 }, "0", true),
-    d!("cluster-migration-barrier", Kind::Int { min: 0, max: INT_MAX }, "1", true),
     d!("crash-log-enabled", Kind::Bool, "yes", true),
     d!("crash-memcheck-enabled", Kind::Bool, "yes", true),
     d!("dbfilename", Kind::Str, "dump.rdb", true),
