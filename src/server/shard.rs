@@ -269,9 +269,10 @@ impl ShardRt {
     /// batch (as Redis caches it per call), and a running timestamp so each
     /// command's duration costs one clock read.
     pub fn clock(&self) -> ExecClock {
-        let access = self.access();
+        let now_ms = unix_ms();
+        let access = self.settings().memory.access(self.lru_seconds(), now_ms);
         ExecClock {
-            now_ms: unix_ms(),
+            now_ms,
             lru: access.new_stamp(),
             access,
             last: Instant::now(),
@@ -299,8 +300,9 @@ impl ShardRt {
             unreachable!("{} is not a shard command", spec.name)
         };
         if settings.memory.maxmemory > 0 && !super::evict::admit(self, spec, &settings.memory) {
+            let start = out.buf.len();
             out.error(super::evict::OOM);
-            let reply = out.buf[out.buf.len() - super::evict::OOM.len() - 3..].to_vec();
+            let reply = out.buf[start..].to_vec();
             self.count_rejected(spec.name, &reply);
             return;
         }
