@@ -44,12 +44,15 @@ impl SlotTable {
     /// shrink on their own, and with a table per slot the slack of tables
     /// emptied by DEL, expiry or eviction would otherwise stay allocated
     /// (maxmemory could then evict every key without getting under).
+    /// The smallest tables (4 buckets) stay: a slot whose only key is
+    /// set and deleted over and over would otherwise allocate each time.
     #[inline]
     fn shrink_if_sparse(&mut self) {
-        if self.keys.len() * 4 <= self.keys.capacity() && self.keys.capacity() > 0 {
+        const SMALLEST: usize = 3;
+        if self.keys.capacity() > SMALLEST && self.keys.len() * 4 <= self.keys.capacity() {
             self.keys.shrink_to(self.keys.len() * 2);
         }
-        if self.expires.len() * 4 <= self.expires.capacity() && self.expires.capacity() > 0 {
+        if self.expires.capacity() > SMALLEST && self.expires.len() * 4 <= self.expires.capacity() {
             self.expires.shrink_to(self.expires.len() * 2);
         }
     }
