@@ -48,10 +48,6 @@ impl Policy {
     pub fn is_lfu(self) -> bool {
         matches!(self, Policy::AllkeysLfu | Policy::VolatileLfu)
     }
-
-    pub fn is_lru(self) -> bool {
-        matches!(self, Policy::AllkeysLru | Policy::VolatileLru)
-    }
 }
 
 /// Candidates kept between rounds (Redis's EVPOOL_SIZE).

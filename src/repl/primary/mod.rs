@@ -344,8 +344,6 @@ pub async fn wait_acks(shared: &Arc<Shared>, target: i64, want: usize, timeout_m
 /// The RDB file of a full sync, removed when the last sender is done.
 struct RdbFile {
     path: PathBuf,
-    /// Diskless: the writer sent the RDB to the sockets itself (no file).
-    via_sockets: bool,
     /// The RDB's size.
     bytes: u64,
 }
@@ -526,7 +524,6 @@ async fn run_job(rt: Rc<ShardRt>, job: Arc<SyncJob>) {
             );
             Ok(Arc::new(RdbFile {
                 path,
-                via_sockets: diskless,
                 bytes: stats.bytes,
             }))
         }
@@ -786,8 +783,7 @@ async fn replica_session(
             }
         };
         primary.update(id, |e| e.state = SEND_BULK);
-        debug_assert!(!file.via_sockets);
-        match send_rdb(stream, &file.path, false).await {
+        match send_rdb(stream, &file.path).await {
             Ok(n) => {
                 primary.repl_output_bytes.fetch_add(n, Ordering::Relaxed);
             }
@@ -831,21 +827,13 @@ async fn replica_session(
     stream_to_replica(&shared, stream, id, psync.is_some()).await;
 }
 
-/// Sends the RDB file framed for the replica.
-async fn send_rdb(
-    stream: &mut TcpStream,
-    path: &std::path::Path,
-    eof: bool,
-) -> std::io::Result<u64> {
+/// Sends the RDB file as `$<len>` and its bytes (a diskless transfer
+/// never has a file: socket_sink.rs sends it).
+async fn send_rdb(stream: &mut TcpStream, path: &std::path::Path) -> std::io::Result<u64> {
     use std::io::Read as _;
     let mut file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
-    let mark = random_hex(40);
-    let head = if eof {
-        format!("$EOF:{mark}\r\n")
-    } else {
-        format!("${len}\r\n")
-    };
+    let head = format!("${len}\r\n");
     stream.write_all(head.as_bytes()).await?;
     let mut buf = vec![0u8; 256 * 1024];
     loop {
@@ -855,10 +843,7 @@ async fn send_rdb(
         }
         stream.write_all(&buf[..n]).await?;
     }
-    if eof {
-        stream.write_all(mark.as_bytes()).await?;
-    }
-    Ok(head.len() as u64 + len + if eof { 40 } else { 0 })
+    Ok(head.len() as u64 + len)
 }
 
 /// Parses what the replica sent (REPLCONF ACK, newlines); true when an
