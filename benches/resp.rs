@@ -5,7 +5,7 @@
 //! minute; raise `measurement_time` locally for tighter intervals.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use shardis::resp::{parse_command, Limits, Out, Parsed};
+use shardis::resp::{parse_command, Limits, Out, Parsed, Progress};
 use std::time::Duration;
 
 /// A RESP multibulk request for `args`.
@@ -32,7 +32,13 @@ fn parse_all(
     let mut args = 0;
     scratch.clear();
     while pos < buf.len() {
-        match parse_command(&buf[pos..], limits, ranges, scratch) {
+        match parse_command(
+            &buf[pos..],
+            limits,
+            &mut Progress::default(),
+            ranges,
+            scratch,
+        ) {
             Ok(Parsed::Complete { consumed, .. }) => {
                 args += ranges.len();
                 pos += consumed;

@@ -78,6 +78,8 @@ step() {
 step fmt cargo fmt --check
 step clippy cargo clippy --all-targets -- -D warnings
 step test cargo test --all-targets --no-fail-fast
+# Coverage-guided fuzzing of the parsers of untrusted bytes, briefly.
+step fuzz scripts/fuzz.sh "${SHARDIS_FUZZ_SECONDS:-20}"
 
 if [ "${#failed[@]}" -gt 0 ]; then
     log "FAILED: ${failed[*]}"

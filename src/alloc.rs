@@ -107,6 +107,19 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
+/// Makes every allocation of 128 KiB or more a mapping of its own, given
+/// back to the kernel when freed. glibc's default raises that threshold
+/// to the size of the last big block freed (up to 32 MiB), after which
+/// big buffers come from the heap and their pages stay resident after
+/// `free`: a client that sent a few large requests and left would keep
+/// the node's RSS up for good.
+pub fn return_big_frees_to_os() {
+    // SAFETY: mallopt only changes allocator tuning parameters.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

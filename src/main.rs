@@ -43,6 +43,7 @@ fn group_directives(words: &[String]) -> Result<Vec<(String, Vec<String>)>, Stri
 
 fn main() -> ExitCode {
     abort_on_panic();
+    shardis::alloc::return_big_frees_to_os();
     let cli = Cli::parse();
     // Like redis-server, the config file may be omitted: `--port 7000`.
     let (file, rest) = match cli.args.split_first() {

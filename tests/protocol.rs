@@ -369,3 +369,200 @@ fn idle_server_uses_no_cpu() {
         assert_bytes!(idle.line("PING"), b"+PONG\r\n");
     }
 }
+
+/// Sends `bytes`, half-closes, and returns everything received until the
+/// server closes: what a server makes of a request, however it ends.
+fn replies_then_eof(server: &Server, bytes: &[u8]) -> Vec<u8> {
+    let mut c = server.conn();
+    c.send_raw(bytes);
+    c.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    c.read_until_closed(Duration::from_secs(10))
+}
+
+/// Issue 24, bug 1: a NUL before the newline of an inline request made
+/// shardis push empty arguments forever (1.2 GB/s of RSS until OOM). Redis
+/// finds the newline with strchr, which stops at the NUL: the request
+/// looks unfinished until 64 KiB have arrived, then it is too big.
+#[test]
+fn nul_in_an_inline_request_waits_like_redis() {
+    let Some((redis, shardis)) = pair(&[]) else {
+        return;
+    };
+    let pid = shardis.pid();
+    let before = rss_kib(pid);
+    let mut bystander = shardis.conn();
+    for req in [
+        &b"\x00\n"[..],
+        b"PING\x00\r\n",
+        b"a\x00b\r\n",
+        b"\x00\x00\x00",
+    ] {
+        // Nothing comes back while the client waits...
+        for s in [&redis, &shardis] {
+            let mut c = s.conn();
+            c.send_raw(req);
+            c.set_timeout(Duration::from_millis(300));
+            let r = c.try_read_reply();
+            assert!(
+                r.as_ref()
+                    .is_err_and(|e| e.starts_with(common::TIMEOUT_PREFIX)),
+                "{}: {} got {r:?}",
+                s.name,
+                escape(req)
+            );
+        }
+        // ... then both answer the same once 64 KiB are buffered.
+        let mut long = req.to_vec();
+        long.resize(70 * 1024, b'x');
+        let got = same_then_close(&redis, &shardis, &long, "NUL then 70 KiB");
+        assert_bytes!(got, b"-ERR Protocol error: too big inline request\r\n");
+        // And if the client leaves instead, neither says anything.
+        assert_eq!(
+            replies_then_eof(&shardis, req),
+            replies_then_eof(&redis, req)
+        );
+        assert_bytes!(bystander.line("PING"), b"+PONG\r\n");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let after = rss_kib(pid);
+    assert!(
+        after < before + 16 * 1024,
+        "RSS grew from {before} to {after} KiB on NUL requests"
+    );
+}
+
+/// Issue 24, bug 1 (quotes): Redis's sdssplitargs rules, byte for byte.
+#[test]
+fn inline_quoting_edge_cases_match_redis() {
+    let Some((redis, shardis)) = pair(&[]) else {
+        return;
+    };
+    let cases: [&[u8]; 9] = [
+        b"a \"b\"c\n",
+        b"ECHO 'a'b\r\n",
+        b"ECHO \"\\x4\"\r\n",
+        b"ECHO \"\\xZZ\"\r\n",
+        b"\x0bECHO\x0cx\r\n",
+        b"ECHO a\x0bb\r\n",
+        b"ECHO \"a\"\x0b\r\n",
+        b"ECHO '\\\\'\r\n",
+        b"ECHO \"\\\"\"\r\n",
+    ];
+    for req in cases {
+        assert_eq!(
+            escape(&replies_then_eof(&shardis, req)),
+            escape(&replies_then_eof(&redis, req)),
+            "request {}",
+            escape(req)
+        );
+    }
+}
+
+/// Issue 24, bug 2: announcing a 512 MiB bulk reserved (and touched) it
+/// up front, and the memory stayed after the clients left. Memory must
+/// follow the bytes that arrive, and be returned on close.
+#[test]
+fn announced_bulk_lengths_cost_only_what_arrives() {
+    for shards in [1, 4] {
+        let shardis = Server::shardis(shards, &[]);
+        let pid = shardis.pid();
+        let before = rss_kib(pid);
+        let mut req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$536870912\r\n".to_vec();
+        req.resize(req.len() + 64 * 1024, b'v');
+        let mut held: Vec<_> = (0..6)
+            .map(|_| {
+                let mut c = shardis.conn();
+                c.send_raw(&req);
+                c
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(500));
+        let during = rss_kib(pid);
+        held.clear();
+        std::thread::sleep(Duration::from_millis(500));
+        let after = rss_kib(pid);
+        assert!(
+            during < before + 8 * 1024,
+            "shards={shards}: six clients announcing 512 MiB grew RSS {before} -> {during} KiB"
+        );
+        assert!(
+            after < before + 8 * 1024,
+            "shards={shards}: RSS {before} -> {after} KiB after the clients left"
+        );
+        assert_bytes!(shardis.conn().line("PING"), b"+PONG\r\n");
+    }
+}
+
+/// Beyond Redis: before AUTH a connection holds at most 20 KiB of query
+/// buffer (one bulk at Redis's unauthenticated 16 KiB limit and a short
+/// AUTH around it), so a flood of unauthenticated clients cannot grow the
+/// node past maxclients x 20 KiB.
+#[test]
+fn unauthenticated_clients_hold_little() {
+    let shardis = Server::shardis(4, &["--requirepass", "secret"]);
+    let pid = shardis.pid();
+    let before = rss_kib(pid);
+    let mut part = b"*2\r\n$4\r\nAUTH\r\n$16384\r\n".to_vec();
+    part.resize(part.len() + 16000, b'p');
+    let held: Vec<_> = (0..200)
+        .map(|_| {
+            let mut c = shardis.conn();
+            c.send_raw(&part);
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let during = rss_kib(pid);
+    let per_conn = (during.saturating_sub(before)) * 1024 / 200;
+    assert!(
+        per_conn < 32 * 1024,
+        "200 unauthenticated clients with a pending AUTH cost {per_conn} bytes each"
+    );
+    // More than the cap without a complete request: the client is closed.
+    let mut c = shardis.conn();
+    c.send_raw(&vec![b'x'; 40 * 1024]);
+    assert_bytes!(c.read_until_closed(Duration::from_secs(10)), b"");
+    // A long AUTH argument is still fine before the cap.
+    let mut c = shardis.conn();
+    let long = "p".repeat(16000);
+    assert!(c.line(&format!("AUTH {long}")).starts_with(b"-WRONGPASS"));
+    assert_bytes!(c.line("AUTH secret"), b"+OK\r\n");
+    // Once authenticated the limit is the query buffer limit again.
+    let big = vec![b'v'; 100 * 1024];
+    assert_bytes!(c.cmd(&[&b"SET"[..], b"big", &big]), b"+OK\r\n");
+    drop(held);
+}
+
+/// client-query-buffer-limit and proto-max-bulk-len, as Redis enforces
+/// them: a request growing past the query buffer limit closes that
+/// client (no reply), a bulk longer than proto-max-bulk-len is a protocol
+/// error; other clients are served throughout.
+#[test]
+fn query_buffer_and_bulk_limits_match_redis() {
+    let limits = [
+        "--client-query-buffer-limit",
+        "1mb",
+        "--proto-max-bulk-len",
+        "2mb",
+    ];
+    let Some((redis, shardis)) = pair(&limits) else {
+        return;
+    };
+    let mut bystander = shardis.conn();
+    // 1.5 MiB pending: past the query buffer limit, within the bulk limit.
+    let mut req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1572864\r\n".to_vec();
+    req.resize(req.len() + 1536 * 1024, b'v');
+    req.extend_from_slice(b"\r\n");
+    let got = same_then_close(&redis, &shardis, &req, "past client-query-buffer-limit");
+    assert_bytes!(got, b"");
+    assert!(shardis
+        .log_text()
+        .contains("Closing client that reached max query buffer length"));
+    let req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2097153\r\n";
+    let got = same_then_close(&redis, &shardis, req, "past proto-max-bulk-len");
+    assert_bytes!(got, b"-ERR Protocol error: invalid bulk length\r\n");
+    // Within both limits all is well.
+    let value = vec![b'v'; 900 * 1024];
+    assert_bytes!(shardis.conn().cmd(&[&b"SET"[..], b"k", &value]), b"+OK\r\n");
+    assert_bytes!(bystander.line("PING"), b"+PONG\r\n");
+}

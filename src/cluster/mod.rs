@@ -115,6 +115,13 @@ pub struct Cluster {
     slot_flush_pending: std::sync::atomic::AtomicBool,
     /// The bus links, for CLUSTER LINKS and the send-buffer limit.
     pub links: links::Links,
+    /// Called, under the state lock and before the new routing is
+    /// published, when the view makes me a master that was a replica: the
+    /// replication link must stop in the same step, as Redis's
+    /// `clusterFailoverReplaceYourMaster` calls `replicationUnsetMaster`,
+    /// or a write routed here would meet READONLY, or be taken while the
+    /// link still runs and miss the new replication history.
+    pub on_promotion: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl Cluster {
@@ -152,6 +159,7 @@ impl Cluster {
             slot_flush: Mutex::new(Vec::new()),
             slot_flush_pending: Default::default(),
             links: Default::default(),
+            on_promotion: Default::default(),
         })
     }
 
@@ -174,7 +182,13 @@ impl Cluster {
     /// build messages under this same lock) and publishes routing.
     pub fn with<R>(&self, f: impl FnOnce(&mut ClusterState) -> R) -> R {
         let mut st = self.state.lock().unwrap();
+        let was_replica = st.me().is_replica();
         let r = f(&mut st);
+        if was_replica && !st.me().is_replica() {
+            if let Some(promoted) = self.on_promotion.get() {
+                promoted();
+            }
+        }
         let settings = self.settings();
         let now = crate::server::shared::unix_ms();
         st.update_state(now, settings.require_full_coverage, settings.node_timeout);

@@ -140,7 +140,10 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 }
                 if let Some(cluster) = &conn.rt.shared.cluster {
                     if changed.iter().any(|d| d.starts_with("cluster-")) {
-                        let config = conn.rt.shared.config.read().unwrap();
+                        // A copy: the cluster's lock is never taken under
+                        // the config's (a promotion writes the config
+                        // under the cluster's lock).
+                        let config = conn.rt.shared.config.read().unwrap().clone();
                         cluster.reload_settings(&config);
                     }
                 }

@@ -290,7 +290,7 @@ pub fn table() -> &'static Table {
 
 /// The spec that governs `argv` (the subcommand of a container command),
 /// or Redis's error for an unknown command or subcommand.
-pub fn resolve(argv: &[&[u8]]) -> Result<&'static CommandSpec, String> {
+pub fn resolve(argv: &[&[u8]]) -> Result<&'static CommandSpec, Vec<u8>> {
     let Some(spec) = table().get(argv[0]) else {
         return Err(unknown_command(argv));
     };
@@ -298,36 +298,40 @@ pub fn resolve(argv: &[&[u8]]) -> Result<&'static CommandSpec, String> {
         return Ok(spec);
     }
     Table::sub(spec, argv[1]).ok_or_else(|| {
-        format!(
-            "ERR unknown subcommand '{}'. Try {} HELP.",
-            truncated(argv[1], 128),
-            spec.name.to_uppercase()
-        )
+        let mut e = b"ERR unknown subcommand '".to_vec();
+        e.extend_from_slice(c_truncated(argv[1], 128));
+        e.extend_from_slice(format!("'. Try {} HELP.", spec.name.to_uppercase()).as_bytes());
+        e
     })
 }
 
 /// `ERR unknown command 'x', with args beginning with: 'a' 'b' `, with
-/// Redis's 128-character limits.
-fn unknown_command(argv: &[&[u8]]) -> String {
-    let mut args = String::new();
+/// Redis's 128-character limits; the arguments' bytes as they came.
+fn unknown_command(argv: &[&[u8]]) -> Vec<u8> {
+    let mut args = Vec::new();
     for a in &argv[1..] {
         if args.len() >= 128 {
             break;
         }
         let room = 128 - args.len();
-        args.push('\'');
-        args.push_str(&truncated(a, room));
-        args.push_str("' ");
+        args.push(b'\'');
+        args.extend_from_slice(c_truncated(a, room));
+        args.extend_from_slice(b"' ");
     }
-    format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        truncated(argv[0], 128),
-        args
-    )
+    let mut e = b"ERR unknown command '".to_vec();
+    e.extend_from_slice(c_truncated(argv[0], 128));
+    e.extend_from_slice(b"', with args beginning with: ");
+    e.extend_from_slice(&args);
+    e
 }
 
-fn truncated(b: &[u8], max: usize) -> String {
-    String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
+/// At most `max` bytes of `b`, ending at a NUL as Redis's `%.*s` does.
+fn c_truncated(b: &[u8], max: usize) -> &[u8] {
+    let b = &b[..b.len().min(max)];
+    match memchr::memchr(0, b) {
+        Some(nul) => &b[..nul],
+        None => b,
+    }
 }
 
 /// Checks the argument count against a spec's arity.

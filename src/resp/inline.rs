@@ -2,14 +2,19 @@
 //! rules of Redis's `sdssplitargs`: "double quotes" understand
 //! `\n \r \t \b \a \\ \" \xHH`, 'single quotes' understand `\'`, and a
 //! closing quote must be followed by a space or the end of the line.
+//! Redis works on C strings: a NUL byte ends the line.
 
 /// Appends the unescaped arguments of `line` to `out`, recording each
 /// argument's range in `ranges`. Returns false on unbalanced quotes.
 pub fn split_inline(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usize)>) -> bool {
+    let line = match memchr::memchr(0, line) {
+        Some(nul) => &line[..nul],
+        None => line,
+    };
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_c_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -43,7 +48,7 @@ pub fn split_inline(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usi
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return false;
                     }
                     i += 1;
@@ -61,7 +66,7 @@ pub fn split_inline(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usi
                     out.push(b'\'');
                     i += 1;
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return false;
                     }
                     i += 1;
@@ -75,7 +80,7 @@ pub fn split_inline(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usi
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b' ' | b'\n' | b'\r' | b'\t' => break,
                     b'"' => in_double = true,
                     b'\'' => in_single = true,
                     c => out.push(c),
@@ -87,6 +92,11 @@ pub fn split_inline(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usi
     }
 }
 
+/// C's `isspace`: also vertical tab and form feed.
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 fn is_hex(c: u8) -> bool {
     c.is_ascii_hexdigit()
 }
@@ -96,5 +106,31 @@ fn hex_val(c: u8) -> u8 {
         b'0'..=b'9' => c - b'0',
         b'a'..=b'f' => c - b'a' + 10,
         _ => c - b'A' + 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_inline;
+
+    fn split(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        let mut ranges = Vec::new();
+        split_inline(line, &mut out, &mut ranges)
+            .then(|| ranges.iter().map(|&(s, e)| out[s..e].to_vec()).collect())
+    }
+
+    #[test]
+    fn c_string_rules() {
+        // Leading vertical tab / form feed are spaces; inside a word they
+        // are data, as in sdssplitargs.
+        assert_eq!(split(b"\x0bGET\x0ck"), Some(vec![b"GET\x0ck".to_vec()]));
+        // A NUL ends the line.
+        assert_eq!(split(b"a\x00b c"), Some(vec![b"a".to_vec()]));
+        assert_eq!(split(b"\x00"), Some(vec![]));
+        // A closing quote must be followed by a space.
+        assert_eq!(split(b"a \"b\"c"), None);
+        assert_eq!(split(b"'x'\x0b"), Some(vec![b"x".to_vec()]));
+        assert_eq!(split(b"\"\\x4g\""), Some(vec![b"x4g".to_vec()]));
     }
 }

@@ -10,5 +10,5 @@ mod reply;
 mod writer;
 pub use reply::{array_items, int_value, reply_len};
 
-pub use parser::{parse_command, parse_i64, Limits, Parsed, ProtocolError};
+pub use parser::{parse_command, parse_i64, Limits, Parsed, Progress, ProtocolError};
 pub use writer::{fmt_double, fmt_g, push_i64, Out};

@@ -10,9 +10,17 @@
 //! PING_INLINE send). The parser never copies RESP arguments: it reports
 //! their byte ranges inside the read buffer. Inline arguments may contain
 //! escapes, so they are unescaped into a scratch buffer instead.
+//!
+//! The checks, their order and their messages are those of Redis 7.0's
+//! `processMultibulkBuffer` / `processInlineBuffer`, including how Redis
+//! finds line ends: with `strchr`, which stops at a NUL byte, so a NUL
+//! before the line end hides it (the request looks unfinished until the
+//! buffered bytes pass the inline limit). A partly received request is
+//! resumed from where the last call stopped ([`Progress`]), so a request
+//! that arrives in many small reads costs linear time, not quadratic.
 
 use super::inline::split_inline;
-use memchr::memchr;
+use memchr::memchr2;
 
 /// Size limits, checked before anything is allocated.
 #[derive(Clone, Copy, Debug)]
@@ -35,14 +43,47 @@ impl Default for Limits {
     }
 }
 
-/// A malformed request. The text follows `-ERR Protocol error: ` and the
-/// connection is closed after it is sent.
+/// A malformed request. [`ProtocolError::text`] follows
+/// `-ERR Protocol error: `; the connection is closed after it is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProtocolError(pub String);
+pub enum ProtocolError {
+    TooBigInline,
+    UnbalancedQuotes,
+    TooBigMultibulkCount,
+    InvalidMultibulkLength,
+    UnauthenticatedMultibulkLength,
+    TooBigBulkCount,
+    /// The byte found where a bulk's `$` belongs (sent raw, as Redis's `%c`).
+    ExpectedDollar(u8),
+    InvalidBulkLength,
+    UnauthenticatedBulkLength,
+}
 
 impl ProtocolError {
-    fn new(msg: impl Into<String>) -> Self {
-        ProtocolError(msg.into())
+    /// The message bytes, exactly as Redis words them.
+    pub fn text(&self) -> Vec<u8> {
+        let fixed: &str = match self {
+            ProtocolError::TooBigInline => "too big inline request",
+            ProtocolError::UnbalancedQuotes => "unbalanced quotes in request",
+            ProtocolError::TooBigMultibulkCount => "too big mbulk count string",
+            ProtocolError::InvalidMultibulkLength => "invalid multibulk length",
+            ProtocolError::UnauthenticatedMultibulkLength => "unauthenticated multibulk length",
+            ProtocolError::TooBigBulkCount => "too big bulk count string",
+            ProtocolError::ExpectedDollar(got) => {
+                let mut v = b"expected '$', got '".to_vec();
+                v.push(*got);
+                v.push(b'\'');
+                return v;
+            }
+            ProtocolError::InvalidBulkLength => "invalid bulk length",
+            ProtocolError::UnauthenticatedBulkLength => "unauthenticated bulk length",
+        };
+        fixed.as_bytes().to_vec()
+    }
+
+    /// The message for logs (a raw byte shown escaped).
+    pub fn describe(&self) -> String {
+        String::from_utf8_lossy(&self.text()).into_owned()
     }
 }
 
@@ -53,64 +94,119 @@ pub enum Parsed {
     /// caller's vectors; an empty argument list means "nothing to run"
     /// (an empty line or `*0`).
     Complete { consumed: usize, inline: bool },
-    /// More bytes are needed; at least `min_len` in total when known.
-    Incomplete { min_len: usize },
+    /// More bytes are needed: at least `need` from the request's start
+    /// when the pending element's size is known (a bulk), else one more.
+    /// A hint for growing the buffer as data arrives, never a promise
+    /// to allocate: the length is the client's claim.
+    Incomplete { need: usize },
+}
+
+/// Where a partly received request stands between calls. Offsets are
+/// relative to the request's first byte, so the caller may move the
+/// request within its buffer; it must pass the same request again (and
+/// the same `ranges`) until it is complete. `Progress::default()` starts
+/// a new request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Multibulk arguments still expected; 0 before the `*` line is read.
+    remaining: usize,
+    /// Start of the next element (multibulk) or of the line (inline).
+    pos: usize,
+    /// How far the search for the current line's end went in vain.
+    scanned: usize,
+}
+
+impl Progress {
+    /// True when no part of a request has been parsed.
+    pub fn is_fresh(&self) -> bool {
+        *self == Progress::default()
+    }
 }
 
 /// Largest multibulk count Redis accepts (INT_MAX in 7.0) for
 /// authenticated clients, and 10 for unauthenticated ones.
 const MAX_MULTIBULK: i64 = i32::MAX as i64;
 const MAX_UNAUTH_MULTIBULK: i64 = 10;
-const MAX_UNAUTH_BULK: i64 = 16384;
-/// Redis refuses a `*<n>` or `$<n>` header line longer than this.
+/// Largest bulk an unauthenticated client may announce (Redis's constant).
+pub const MAX_UNAUTH_BULK: usize = 16384;
+/// Redis refuses a `*<n>` or `$<n>` line longer than this
+/// (PROTO_INLINE_MAX_SIZE).
 const MAX_HEADER_LINE: usize = 64 * 1024;
 
-/// Parses one request from `buf`.
+/// Parses one request from `buf`, resuming `progress`.
 ///
 /// RESP arguments are pushed to `ranges` as `(start, end)` offsets into
 /// `buf`; inline arguments are unescaped onto the end of `scratch` and
 /// their ranges refer to `scratch` instead (`Parsed::Complete::inline`
-/// tells which). `ranges` is cleared first; `scratch` is not.
+/// tells which). A fresh `progress` clears `ranges`; `scratch` is never
+/// cleared. `progress` is reset when the request completes or fails.
 pub fn parse_command(
     buf: &[u8],
     limits: &Limits,
+    progress: &mut Progress,
     ranges: &mut Vec<(usize, usize)>,
     scratch: &mut Vec<u8>,
 ) -> Result<Parsed, ProtocolError> {
-    ranges.clear();
-    if buf.is_empty() {
-        return Ok(Parsed::Incomplete { min_len: 1 });
+    if progress.is_fresh() {
+        ranges.clear();
     }
-    if buf[0] == b'*' {
-        parse_multibulk(buf, limits, ranges)
+    if buf.is_empty() {
+        return Ok(Parsed::Incomplete { need: 1 });
+    }
+    let result = if buf[0] == b'*' {
+        parse_multibulk(buf, limits, progress, ranges)
     } else {
-        parse_inline(buf, limits, ranges, scratch)
+        parse_inline(buf, limits, progress, ranges, scratch)
+    };
+    if !matches!(result, Ok(Parsed::Incomplete { .. })) {
+        *progress = Progress::default();
+    }
+    result
+}
+
+/// The end of the line starting at `from` as Redis's `strchr(p, c)` finds
+/// it: the first `c`, unless a NUL comes first. `scanned` remembers how
+/// far a fruitless search went, so the next call does not search again.
+fn line_end(buf: &[u8], from: usize, c: u8, scanned: &mut usize) -> Option<usize> {
+    let start = from.max(*scanned);
+    match memchr2(c, 0, &buf[start..]) {
+        Some(rel) if buf[start + rel] == c => Some(start + rel),
+        Some(rel) => {
+            // A NUL: nothing after it is ever seen, so stay here.
+            *scanned = start + rel;
+            None
+        }
+        None => {
+            *scanned = buf.len();
+            None
+        }
     }
 }
 
 fn parse_inline(
     buf: &[u8],
     limits: &Limits,
+    progress: &mut Progress,
     ranges: &mut Vec<(usize, usize)>,
     scratch: &mut Vec<u8>,
 ) -> Result<Parsed, ProtocolError> {
-    let Some(nl) = memchr(b'\n', buf) else {
+    let Some(nl) = line_end(buf, 0, b'\n', &mut progress.scanned) else {
         if buf.len() > limits.max_inline_len {
-            return Err(ProtocolError::new("too big inline request"));
+            return Err(ProtocolError::TooBigInline);
         }
         return Ok(Parsed::Incomplete {
-            min_len: buf.len() + 1,
+            need: buf.len() + 1,
         });
     };
     if nl > limits.max_inline_len {
-        return Err(ProtocolError::new("too big inline request"));
+        return Err(ProtocolError::TooBigInline);
     }
     let mut line = &buf[..nl];
     if line.last() == Some(&b'\r') {
         line = &line[..line.len() - 1];
     }
     if !split_inline(line, scratch, ranges) {
-        return Err(ProtocolError::new("unbalanced quotes in request"));
+        return Err(ProtocolError::UnbalancedQuotes);
     }
     Ok(Parsed::Complete {
         consumed: nl + 1,
@@ -118,93 +214,96 @@ fn parse_inline(
     })
 }
 
-/// Reads `<prefix><integer>\r\n` at `pos`; returns (value, next position),
-/// or None when the line is not complete yet.
-fn read_header_int(buf: &[u8], pos: usize) -> Result<Option<(i64, usize)>, ()> {
-    let Some(rel) = memchr(b'\r', &buf[pos..]) else {
-        if buf.len() - pos > MAX_HEADER_LINE {
-            return Err(());
+/// One `<prefix><digits>\r\n` line at `pos`, as Redis reads it: the line
+/// ends at the first `\r` (a NUL first hides it) and needs one more byte
+/// after it, which is skipped whatever it is. Returns the digits and where
+/// the next element starts, `Ok(None)` while incomplete, or `Err(())` when
+/// more than 64 KiB are buffered without a line end.
+fn header_line<'b>(
+    buf: &'b [u8],
+    pos: usize,
+    scanned: &mut usize,
+) -> Result<Option<(&'b [u8], usize)>, ()> {
+    match line_end(buf, pos, b'\r', scanned) {
+        None if buf.len() - pos > MAX_HEADER_LINE => Err(()),
+        None => Ok(None),
+        Some(end) if end + 2 > buf.len() => {
+            // The `\r` is the last byte: look at it again next time.
+            *scanned = end;
+            Ok(None)
         }
-        return Ok(None);
-    };
-    let end = pos + rel;
-    if end + 1 >= buf.len() {
-        return Ok(None);
-    }
-    match parse_i64(&buf[pos + 1..end]) {
-        Some(v) => Ok(Some((v, end + 2))),
-        None => Err(()),
+        // An empty line (`\r` right at `pos`) has no digits.
+        Some(end) => Ok(Some((&buf[(pos + 1).min(end)..end], end + 2))),
     }
 }
 
 fn parse_multibulk(
     buf: &[u8],
     limits: &Limits,
+    progress: &mut Progress,
     ranges: &mut Vec<(usize, usize)>,
 ) -> Result<Parsed, ProtocolError> {
-    let (count, mut pos) = match read_header_int(buf, 0) {
-        Ok(Some(v)) => v,
-        Ok(None) => {
-            return Ok(Parsed::Incomplete {
-                min_len: buf.len() + 1,
-            })
-        }
-        Err(()) if memchr(b'\r', buf).is_none() => {
-            return Err(ProtocolError::new("too big mbulk count string"))
-        }
-        Err(()) => return Err(ProtocolError::new("invalid multibulk length")),
-    };
-    if count > MAX_MULTIBULK {
-        return Err(ProtocolError::new("invalid multibulk length"));
-    }
-    if !limits.authenticated && count > MAX_UNAUTH_MULTIBULK {
-        return Err(ProtocolError::new("unauthenticated multibulk length"));
-    }
-    if count <= 0 {
-        return Ok(Parsed::Complete {
-            consumed: pos,
-            inline: false,
-        });
-    }
-    // Reserve modestly: the count is client-controlled.
-    ranges.reserve((count as usize).min(1024));
-    for _ in 0..count {
-        if pos >= buf.len() {
-            return Ok(Parsed::Incomplete { min_len: pos + 1 });
-        }
-        if buf[pos] != b'$' {
-            let got = buf[pos] as char;
-            return Err(ProtocolError(format!("expected '$', got '{got}'")));
-        }
-        let (len, data_start) = match read_header_int(buf, pos) {
-            Ok(Some(v)) => v,
-            Ok(None) => {
-                return Ok(Parsed::Incomplete {
-                    min_len: buf.len() + 1,
-                })
-            }
-            Err(()) if memchr(b'\r', &buf[pos..]).is_none() => {
-                return Err(ProtocolError::new("too big bulk count string"))
-            }
-            Err(()) => return Err(ProtocolError::new("invalid bulk length")),
+    let incomplete = Ok(Parsed::Incomplete {
+        need: buf.len() + 1,
+    });
+    if progress.remaining == 0 {
+        let (digits, next) = match header_line(buf, 0, &mut progress.scanned) {
+            Ok(Some(line)) => line,
+            Ok(None) => return incomplete,
+            Err(()) => return Err(ProtocolError::TooBigMultibulkCount),
         };
-        if len < 0 || len as u64 > limits.max_bulk_len as u64 {
-            return Err(ProtocolError::new("invalid bulk length"));
+        let count = match parse_i64(digits) {
+            Some(n) if n <= MAX_MULTIBULK => n,
+            _ => return Err(ProtocolError::InvalidMultibulkLength),
+        };
+        if !limits.authenticated && count > MAX_UNAUTH_MULTIBULK {
+            return Err(ProtocolError::UnauthenticatedMultibulkLength);
         }
-        if !limits.authenticated && len > MAX_UNAUTH_BULK {
-            return Err(ProtocolError::new("unauthenticated bulk length"));
-        }
-        let data_end = data_start + len as usize;
-        if data_end + 2 > buf.len() {
-            return Ok(Parsed::Incomplete {
-                min_len: data_end + 2,
+        if count <= 0 {
+            return Ok(Parsed::Complete {
+                consumed: next,
+                inline: false,
             });
         }
-        ranges.push((data_start, data_end));
-        pos = data_end + 2;
+        // Reserve modestly: the count is the client's claim.
+        ranges.reserve((count as usize).min(1024));
+        *progress = Progress {
+            remaining: count as usize,
+            pos: next,
+            scanned: next,
+        };
+    }
+    while progress.remaining > 0 {
+        let pos = progress.pos;
+        let (digits, data_start) = match header_line(buf, pos, &mut progress.scanned) {
+            Ok(Some(line)) => line,
+            Ok(None) => return incomplete,
+            Err(()) => return Err(ProtocolError::TooBigBulkCount),
+        };
+        if buf[pos] != b'$' {
+            return Err(ProtocolError::ExpectedDollar(buf[pos]));
+        }
+        let len = match parse_i64(digits) {
+            Some(n) if n >= 0 && n as u64 <= limits.max_bulk_len as u64 => n as usize,
+            _ => return Err(ProtocolError::InvalidBulkLength),
+        };
+        if !limits.authenticated && len > MAX_UNAUTH_BULK {
+            return Err(ProtocolError::UnauthenticatedBulkLength);
+        }
+        // Redis skips the two bytes after the data without looking at them.
+        let next = data_start + len + 2;
+        if next > buf.len() {
+            // Keep `scanned` at the `\r` so the header is not searched
+            // again; the data length is known.
+            return Ok(Parsed::Incomplete { need: next });
+        }
+        ranges.push((data_start, data_start + len));
+        progress.remaining -= 1;
+        progress.pos = next;
+        progress.scanned = next;
     }
     Ok(Parsed::Complete {
-        consumed: pos,
+        consumed: progress.pos,
         inline: false,
     })
 }
@@ -250,16 +349,30 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
 mod tests {
     use super::*;
 
-    fn parse(buf: &[u8]) -> Result<(Parsed, Vec<Vec<u8>>), ProtocolError> {
+    fn parse_with(buf: &[u8], limits: &Limits) -> Result<(Parsed, Vec<Vec<u8>>), ProtocolError> {
         let mut ranges = Vec::new();
         let mut scratch = Vec::new();
-        let p = parse_command(buf, &Limits::default(), &mut ranges, &mut scratch)?;
+        let p = parse_command(
+            buf,
+            limits,
+            &mut Progress::default(),
+            &mut ranges,
+            &mut scratch,
+        )?;
         let src = match p {
             Parsed::Complete { inline: true, .. } => &scratch[..],
             _ => buf,
         };
         let args = ranges.iter().map(|&(s, e)| src[s..e].to_vec()).collect();
         Ok((p, args))
+    }
+
+    fn parse(buf: &[u8]) -> Result<(Parsed, Vec<Vec<u8>>), ProtocolError> {
+        parse_with(buf, &Limits::default())
+    }
+
+    fn err(buf: &[u8]) -> String {
+        parse(buf).unwrap_err().describe()
     }
 
     #[test]
@@ -291,6 +404,53 @@ mod tests {
         assert!(matches!(parse(full).unwrap().0, Parsed::Complete { .. }));
     }
 
+    /// Fed one byte at a time with one `Progress`, a request parses to the
+    /// same arguments as in one piece, and each byte is looked at about
+    /// once (the work stays linear).
+    #[test]
+    fn resumes_byte_by_byte() {
+        let mut full = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n".to_vec();
+        full.extend_from_slice(b"SET \"a b\" c\r\n");
+        let limits = Limits::default();
+        let mut progress = Progress::default();
+        let mut ranges = Vec::new();
+        let mut scratch = Vec::new();
+        let mut start = 0;
+        let mut got = Vec::new();
+        for end in 1..=full.len() {
+            match parse_command(
+                &full[start..end],
+                &limits,
+                &mut progress,
+                &mut ranges,
+                &mut scratch,
+            )
+            .unwrap()
+            {
+                Parsed::Incomplete { .. } => {}
+                Parsed::Complete { consumed, inline } => {
+                    let src = if inline { &scratch[..] } else { &full[start..] };
+                    got.push(
+                        ranges
+                            .iter()
+                            .map(|&(s, e)| src[s..e].to_vec())
+                            .collect::<Vec<_>>(),
+                    );
+                    start += consumed;
+                }
+            }
+        }
+        assert_eq!(start, full.len());
+        assert_eq!(
+            got[0],
+            vec![b"SET".to_vec(), b"k".to_vec(), b"value".to_vec()]
+        );
+        assert_eq!(
+            got[1],
+            vec![b"SET".to_vec(), b"a b".to_vec(), b"c".to_vec()]
+        );
+    }
+
     #[test]
     fn inline_with_quotes() {
         let (p, args) = parse(b"SET \"a b\" 'c\\'d' \"\\x41\\n\"\r\n").unwrap();
@@ -308,53 +468,96 @@ mod tests {
 
     #[test]
     fn protocol_errors_match_redis() {
+        assert_eq!(err(b"*abc\r\n"), "invalid multibulk length");
+        assert_eq!(err(b"*1\r\n+x\r\n"), "expected '$', got '+'");
+        assert_eq!(err(b"*1\r\n$-5\r\n"), "invalid bulk length");
+        assert_eq!(err(b"*1\r\n$999999999999\r\n"), "invalid bulk length");
+        assert_eq!(err(b"SET \"a\r\n"), "unbalanced quotes in request");
+        assert_eq!(err(b"a \"b\"c\n"), "unbalanced quotes in request");
+        // The raw byte is echoed, as Redis's %c.
         assert_eq!(
-            parse(b"*abc\r\n").unwrap_err().0,
-            "invalid multibulk length"
+            parse(b"*1\r\n\xff\r\n").unwrap_err().text(),
+            b"expected '$', got '\xff'".to_vec()
         );
+    }
+
+    /// Redis looks for the `\r` first and only then at the `$`.
+    #[test]
+    fn the_dollar_is_checked_once_the_line_is_complete() {
+        assert!(matches!(
+            parse(b"*1\r\nfoo").unwrap().0,
+            Parsed::Incomplete { .. }
+        ));
+        assert_eq!(err(b"*1\r\nfoo\r\n"), "expected '$', got 'f'");
+        // An empty line where a bulk header belongs (found by fuzz_port).
         assert_eq!(
-            parse(b"*1\r\n+x\r\n").unwrap_err().0,
-            "expected '$', got '+'"
+            err(b"*2\r\n$1\r\na\r\n\r\n$1\r\n"),
+            "expected '$', got '\r'"
         );
-        assert_eq!(
-            parse(b"*1\r\n$-5\r\n").unwrap_err().0,
-            "invalid bulk length"
-        );
-        assert_eq!(
-            parse(b"*1\r\n$999999999999\r\n").unwrap_err().0,
-            "invalid bulk length"
-        );
-        assert_eq!(
-            parse(b"SET \"a\r\n").unwrap_err().0,
-            "unbalanced quotes in request"
-        );
+    }
+
+    /// A NUL before the line end hides it, as `strchr` does in Redis: the
+    /// request stays incomplete (nothing is allocated for it) until more
+    /// than 64 KiB are buffered, then it is too big.
+    #[test]
+    fn a_nul_hides_the_line_end() {
+        for req in [
+            &b"\x00\n"[..],
+            b"PING\x00\r\n",
+            b"a\x00b\r\n",
+            b"*1\x00\r\n$4\r\nPING\r\n",
+            b"*1\r\n$4\x00\r\nPING\r\n",
+        ] {
+            let (p, args) = parse(req).unwrap();
+            assert!(matches!(p, Parsed::Incomplete { .. }), "{req:?}");
+            assert!(args.is_empty());
+        }
+        let mut big = b"PING\x00\r\n".to_vec();
+        big.resize(64 * 1024 + 1, b'x');
+        assert_eq!(err(&big), "too big inline request");
+        let mut big = b"*1\x00".to_vec();
+        big.resize(64 * 1024 + 1, b'x');
+        assert_eq!(err(&big), "too big mbulk count string");
+        // A NUL inside a bulk's data is just data.
+        let (_, args) = parse(b"*1\r\n$3\r\na\x00b\r\n").unwrap();
+        assert_eq!(args, vec![b"a\x00b".to_vec()]);
     }
 
     #[test]
     fn oversize_lengths_refused_before_allocation() {
         // A client claims a 2^31-1 element array: refused at once.
-        let r = parse(b"*2147483648\r\n");
-        assert_eq!(r.unwrap_err().0, "invalid multibulk length");
+        assert_eq!(err(b"*2147483648\r\n"), "invalid multibulk length");
         let limits = Limits {
             authenticated: false,
             ..Limits::default()
         };
-        let mut ranges = Vec::new();
-        let e = parse_command(b"*11\r\n", &limits, &mut ranges, &mut Vec::new()).unwrap_err();
-        assert_eq!(e.0, "unauthenticated multibulk length");
+        let e = parse_with(b"*11\r\n", &limits).unwrap_err();
+        assert_eq!(e, ProtocolError::UnauthenticatedMultibulkLength);
+        let e = parse_with(b"*1\r\n$16385\r\n", &limits).unwrap_err();
+        assert_eq!(e, ProtocolError::UnauthenticatedBulkLength);
+        // A claimed bulk is only reported as needed, never reserved.
+        let (p, _) = parse(b"*1\r\n$536870912\r\nabc").unwrap();
+        assert_eq!(
+            p,
+            Parsed::Incomplete {
+                need: 16 + 536870912 + 2
+            }
+        );
     }
 
     #[test]
     fn empty_requests() {
         assert_eq!(parse(b"*0\r\n").unwrap().1.len(), 0);
+        assert_eq!(parse(b"*-1\r\n").unwrap().1.len(), 0);
         assert_eq!(parse(b"\r\n").unwrap().1.len(), 0);
     }
 
     #[test]
     fn random_and_truncated_input_never_panics() {
-        // Deterministic pseudo-random fuzz: the parser must return, not panic.
+        // Deterministic pseudo-random fuzz: the parser must return, not
+        // panic, and never report more arguments than bytes.
         let mut seed: u64 = 0x9E3779B97F4A7C15;
-        let alphabet = b"*$\r\n0123456789-abc \"'\\x";
+        let alphabet = b"*$\r\n0123456789-abc \"'\\x\x00\x0b";
         for _ in 0..20_000 {
             seed ^= seed << 13;
             seed ^= seed >> 7;
@@ -368,7 +571,9 @@ mod tests {
                     .wrapping_add(1442695040888963407);
                 buf.push(alphabet[(s >> 33) as usize % alphabet.len()]);
             }
-            let _ = parse(&buf);
+            if let Ok((_, args)) = parse(&buf) {
+                assert!(args.len() <= buf.len(), "{buf:?}");
+            }
         }
     }
 

@@ -38,9 +38,14 @@ impl Out {
 
     /// `-<msg>\r\n`; `msg` carries its own prefix (`ERR`, `WRONGTYPE`, …).
     pub fn error(&mut self, msg: &str) {
+        self.error_bytes(msg.as_bytes());
+    }
+
+    /// `-<msg>\r\n` for a message that may hold any byte.
+    pub fn error_bytes(&mut self, msg: &[u8]) {
         self.buf.push(b'-');
         // Redis replaces newlines so an error stays one line.
-        for &c in msg.as_bytes() {
+        for &c in msg {
             self.buf
                 .push(if c == b'\r' || c == b'\n' { b' ' } else { c });
         }

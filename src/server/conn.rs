@@ -3,10 +3,11 @@
 
 use super::clients::ClientInfo;
 use super::dispatch;
+use super::input::{QueryBuf, ReadEnd, MAX_UNAUTH_QUERY};
 use super::shard::{Settings, ShardRt};
 use super::shared::unix_ms;
 use crate::persist::aof::log::FsyncPolicy;
-use crate::resp::{parse_command, Out, Parsed};
+use crate::resp::{parse_command, Out, Parsed, Progress};
 use futures::channel::oneshot;
 use futures::future::{select, Either};
 use futures::{AsyncReadExt, AsyncWriteExt};
@@ -53,8 +54,6 @@ impl Conn {
         self.info.resp.set(if resp3 { 3 } else { 2 });
     }
 }
-
-const READ_CHUNK: usize = 16 * 1024;
 
 /// Serves one accepted connection until it closes.
 pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
@@ -112,8 +111,11 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         repl: Default::default(),
     };
 
-    let mut buf: Vec<u8> = vec![0; READ_CHUNK];
-    let mut filled = 0usize;
+    let pool = &rt.read_bufs;
+    let mut input = QueryBuf::default();
+    // The request at the front of `input`, if partly parsed.
+    let mut progress = Progress::default();
+    let mut need = 0usize;
     let mut ranges = Vec::new();
     let mut scratch = Vec::new();
     // (start, end, inline) per argument, then per command its arg count.
@@ -127,19 +129,12 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
     let mut pending: Vec<u8> = Vec::new();
     'conn: loop {
         if !reparse {
-            if filled == buf.len() {
-                if buf.len() >= conn.settings.query_buffer_limit {
-                    crate::warning!(
-                        "Closing client that reached max query buffer length (qbuf={})",
-                        filled
-                    );
-                    break;
-                }
-                buf.resize(
-                    (buf.len() * 2).min(conn.settings.query_buffer_limit.max(READ_CHUNK)),
-                    0,
-                );
-            }
+            // Before AUTH a connection may hold only a few KiB.
+            let limit = if conn.authenticated {
+                conn.settings.query_buffer_limit
+            } else {
+                MAX_UNAUTH_QUERY.min(conn.settings.query_buffer_limit)
+            };
             // Pub/Sub: a subscriber also waits for messages and writes
             // them out as they arrive; subscribers never time out (Redis).
             let timeout = if conn.pubsub.active() {
@@ -150,7 +145,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
             let sub = conn.pubsub.sub.clone();
             let n = loop {
                 let event = {
-                    let read = std::pin::pin!(stream.read(&mut buf[filled..]));
+                    let read = std::pin::pin!(input.read_from(&mut stream, pool, need, limit));
                     let input = select(read, sub.ready());
                     if timeout > 0 {
                         let idle =
@@ -178,10 +173,16 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
                 }
             };
             let n = match n {
-                Ok(0) | Err(_) => break,
                 Ok(n) => n,
+                Err(ReadEnd::Closed) => break,
+                Err(ReadEnd::Full) => {
+                    crate::warning!(
+                        "Closing client that reached max query buffer length (qbuf={})",
+                        input.len()
+                    );
+                    break;
+                }
             };
-            filled += n;
             {
                 let stats = &mut rt.core.borrow_mut().stats;
                 stats.net_input_bytes += n as u64;
@@ -199,6 +200,8 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         reparse = false;
 
         // Parse every complete request in the buffer.
+        let buf = input.data();
+        let filled = buf.len();
         let mut pos = 0;
         args.clear();
         argcs.clear();
@@ -207,7 +210,13 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         let mut limits = conn.settings.parse;
         limits.authenticated = conn.authenticated;
         while pos < filled {
-            match parse_command(&buf[pos..filled], &limits, &mut ranges, &mut scratch) {
+            match parse_command(
+                &buf[pos..],
+                &limits,
+                &mut progress,
+                &mut ranges,
+                &mut scratch,
+            ) {
                 Ok(Parsed::Complete { consumed, inline }) => {
                     if !ranges.is_empty() {
                         let base = if inline { 0 } else { pos };
@@ -217,6 +226,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
                     let pause =
                         is_client_pause(&ranges, if inline { &scratch } else { &buf[pos..] });
                     pos += consumed;
+                    need = 0;
                     // Before AUTH, the stricter limits apply request by
                     // request: an AUTH lifts them for what follows it in the
                     // same read. CLIENT PAUSE ends the batch too, so the
@@ -226,12 +236,8 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
                         break;
                     }
                 }
-                Ok(Parsed::Incomplete { min_len }) => {
-                    // Grow now so a large bulk arrives in few reads.
-                    let need = pos + min_len;
-                    if need > buf.len() && need <= conn.settings.query_buffer_limit + pos {
-                        buf.resize(need.next_power_of_two().max(READ_CHUNK), 0);
-                    }
+                Ok(Parsed::Incomplete { need: n }) => {
+                    need = n;
                     break;
                 }
                 Err(e) => {
@@ -252,15 +258,18 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
             let repl_before = shared.aof.log.repl_end();
             conn.repl.batch_start = repl_before;
             {
+                let room = conn.settings.query_buffer_limit.saturating_sub(filled);
                 let run = std::pin::pin!(dispatch::run_batch(&mut conn, &batch));
                 // A blocked command keeps the batch waiting: meanwhile watch
                 // the socket (a client that hangs up is freed, as Redis does;
-                // what it sends is kept for later) and CLIENT KILL.
+                // what it sends is kept for later, up to the query buffer
+                // limit) and CLIENT KILL.
                 let watch = std::pin::pin!(watch_while_blocked(
                     &info,
                     &mut stream,
                     &mut kill_rx,
-                    &mut pending
+                    &mut pending,
+                    room
                 ));
                 if let Either::Right(_) = select(run, watch).await {
                     break 'conn;
@@ -280,37 +289,28 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
                 log.synced_to(log_end).await;
             }
         }
-        if !pending.is_empty() {
-            if buf.len() < filled + pending.len() {
-                buf.resize((filled + pending.len()).next_power_of_two(), 0);
-            }
-            buf[filled..filled + pending.len()].copy_from_slice(&pending);
-            filled += pending.len();
-            rt.core.borrow_mut().stats.net_input_bytes += pending.len() as u64;
-            pending.clear();
-            reparse = true;
-        }
         if let Some(e) = protocol_error {
-            conn.out.error(&format!("ERR Protocol error: {}", e.0));
+            let mut msg = b"ERR Protocol error: ".to_vec();
+            msg.extend_from_slice(&e.text());
+            conn.out.error_bytes(&msg);
             crate::verbose!(
                 "Protocol error ({}) from client: id={} addr={}",
-                e.0,
+                e.describe(),
                 info.id,
                 info.addr
             );
             conn.close = true;
         }
 
-        // Keep the unparsed tail.
-        if pos > 0 {
-            buf.copy_within(pos..filled, 0);
-            filled -= pos;
-            if buf.len() > READ_CHUNK * 4 && filled < READ_CHUNK {
-                buf.truncate(READ_CHUNK);
-                buf.shrink_to_fit();
-            }
+        // Keep the unparsed tail, then what arrived while blocked.
+        input.consume(pos, pool);
+        if !pending.is_empty() {
+            input.append(pool, &pending);
+            rt.core.borrow_mut().stats.net_input_bytes += pending.len() as u64;
+            pending = Vec::new();
+            reparse = true;
         }
-        info.qbuf.set(filled);
+        info.qbuf.set(input.len());
 
         if !conn.out.buf.is_empty() {
             {
@@ -336,15 +336,24 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
     // PSYNC / SYNC: from here on this connection is a replica.
     if let Some(start) = conn.repl.start.take() {
         let hs = conn.repl.clone();
-        crate::repl::primary::serve_replica(&rt, &mut stream, &info, &mut kill_rx, hs, start).await;
+        // Boxed: its state would otherwise sit in every connection's task.
+        Box::pin(crate::repl::primary::serve_replica(
+            &rt,
+            &mut stream,
+            &info,
+            &mut kill_rx,
+            hs,
+            start,
+        ))
+        .await;
     }
     let _ = stream.close().await;
     // Drop this connection's subscriptions from the shard's registry.
     super::pubsub::forget(&mut conn.pubsub);
     // Forget this connection's WATCHed keys on their shards.
-    super::transaction::unwatch_all(&mut conn).await;
+    Box::pin(super::transaction::unwatch_all(&mut conn)).await;
     // Drop BCAST prefixes on every shard (default-mode entries go lazily).
-    super::tracking::disable(&rt, &info).await;
+    Box::pin(super::tracking::disable(&rt, &info)).await;
     rt.clients.borrow_mut().remove(id);
     shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
 }
@@ -375,20 +384,34 @@ async fn write_messages(
 }
 
 /// Resolves when the connection must close while a command of its batch
-/// is blocked: the peer hung up or CLIENT KILL. Pending until the
-/// connection blocks; input that arrives meanwhile goes to `pending`.
+/// is blocked: the peer hung up, CLIENT KILL, or more than `room` bytes
+/// arrived (the query buffer limit). Pending until the connection blocks;
+/// input that arrives meanwhile goes to `pending`.
 async fn watch_while_blocked(
     info: &ClientInfo,
     stream: &mut TcpStream,
     kill: &mut oneshot::Receiver<()>,
     pending: &mut Vec<u8>,
+    room: usize,
 ) {
-    let mut chunk = [0u8; 4096];
+    // On the heap, and only once the connection blocks: an array here
+    // would sit in every connection's task.
+    let mut chunk = Vec::new();
     loop {
         info.block.until_blocked().await;
+        chunk.resize(4096, 0);
         let read = std::pin::pin!(stream.read(&mut chunk));
         match select(read, &mut *kill).await {
-            Either::Left((Ok(n), _)) if n > 0 => pending.extend_from_slice(&chunk[..n]),
+            Either::Left((Ok(n), _)) if n > 0 => {
+                if pending.len() + n > room {
+                    crate::warning!(
+                        "Closing client that reached max query buffer length (qbuf={})",
+                        pending.len() + n
+                    );
+                    return;
+                }
+                pending.extend_from_slice(&chunk[..n]);
+            }
             // Hung up after the wait ended: the main loop sees it next.
             Either::Left(_) if !info.block.is_blocked() => continue,
             _ => return,

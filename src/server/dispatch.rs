@@ -21,7 +21,7 @@ type ShardReplies = (Vec<u8>, Vec<usize>);
 /// How one request of a batch is served.
 enum Plan {
     /// Refused before running: the error reply.
-    Refused(&'static str, String),
+    Refused(&'static str, Vec<u8>),
     /// A shard command whose keys all live on `shard`.
     OnShard(&'static CommandSpec, usize),
     /// Needs the connection or several shards: runs alone, in order.
@@ -135,10 +135,10 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
                 Plan::Refused(name, msg) => refuse(conn, name, msg),
                 Plan::OnShard(spec, _) | Plan::Alone(spec) | Plan::OpenSlot(spec, _) => {
                     if allowed_in_subscribe_mode(spec.name) {
-                        run_alone(conn, spec, cmds.get(i)).await;
+                        Box::pin(run_alone(conn, spec, cmds.get(i))).await;
                     } else {
                         let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", spec.name);
-                        refuse(conn, spec.name, &msg);
+                        refuse(conn, spec.name, msg.as_bytes());
                     }
                 }
             }
@@ -154,7 +154,7 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
                 }
             };
             let name = plans[i].name();
-            transaction::handle(conn, planned, cmds.get(i)).await;
+            Box::pin(transaction::handle(conn, planned, cmds.get(i))).await;
             tracking::after_command(&conn.info, name, conn.tx.in_multi());
             i += 1;
             continue;
@@ -171,9 +171,17 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         }
         if i < cmds.len() {
             match &plans[i] {
-                Plan::Alone(spec) => run_alone(conn, spec, cmds.get(i)).await,
+                // Boxed: the rare paths' futures would otherwise make every
+                // connection's task as big as the biggest of them.
+                Plan::Alone(spec) => Box::pin(run_alone(conn, spec, cmds.get(i))).await,
                 Plan::OpenSlot(spec, open) => {
-                    redirect::run_open_slot(conn, spec, cmds.get(i), open.clone()).await
+                    Box::pin(redirect::run_open_slot(
+                        conn,
+                        spec,
+                        cmds.get(i),
+                        open.clone(),
+                    ))
+                    .await
                 }
                 _ => {}
             }
@@ -214,11 +222,11 @@ fn plan(
     if !arity_ok(spec, argv.len()) {
         return Plan::Refused(
             spec.name,
-            format!("ERR wrong number of arguments for '{}' command", spec.name),
+            format!("ERR wrong number of arguments for '{}' command", spec.name).into_bytes(),
         );
     }
     if !conn.authenticated && !spec.flags.has(Flags::NO_AUTH) {
-        return Plan::Refused(spec.name, "NOAUTH Authentication required.".into());
+        return Plan::Refused(spec.name, b"NOAUTH Authentication required.".to_vec());
     }
     // Cluster mode: requests with keys go to the slot's owner (not the
     // master link's: a replica applies its master's stream as it is).
@@ -226,7 +234,7 @@ fn plan(
         spec.key_indexes(argv, keys);
         match redirect::route(conn, spec, argv, keys, cluster) {
             None | Some(Route::Local) => {}
-            Some(Route::Refuse(e)) => return Plan::Refused(spec.name, e),
+            Some(Route::Refuse(e)) => return Plan::Refused(spec.name, e.into_bytes()),
             Some(Route::Open(open)) => {
                 if let Handler::Shard(_) = spec.handler {
                     return Plan::OpenSlot(spec, open);
@@ -238,7 +246,7 @@ fn plan(
     // never for a replica's master link.
     if !conn.from_master && (spec.is_write() || spec.name == "ping") {
         if let Some(err) = crate::persist::health::write_refusal(&conn.rt.shared) {
-            return Plan::Refused(spec.name, err);
+            return Plan::Refused(spec.name, err.into_bytes());
         }
     }
     // min-replicas-to-write: not enough replicas acknowledged lately.
@@ -254,7 +262,7 @@ fn plan(
     {
         return Plan::Refused(
             spec.name,
-            "NOREPLICAS Not enough good replicas to write.".to_string(),
+            b"NOREPLICAS Not enough good replicas to write.".to_vec(),
         );
     }
     // A replica: READONLY for writes, MASTERDOWN while the link is down
@@ -268,7 +276,7 @@ fn plan(
             settings.replica_read_only,
             settings.replica_serve_stale,
         ) {
-            return Plan::Refused(spec.name, err);
+            return Plan::Refused(spec.name, err.into_bytes());
         }
     }
     match spec.handler {
@@ -331,10 +339,22 @@ async fn run_group(
         }
         return;
     }
+    Box::pin(run_group_remote(conn, cmds, plans, planned, &callers)).await
+}
 
+/// `run_group` when some commands belong to other shards.
+async fn run_group_remote(
+    conn: &mut Conn,
+    cmds: &[&[&[u8]]],
+    plans: &[Plan],
+    planned: &[Option<redirect::Planned>],
+    callers: &[Caller],
+) {
+    let rt = conn.rt.clone();
+    let local = rt.id;
     // Pack the commands for each remote shard into one message.
     let mut batches: Vec<Option<RemoteBatch>> = (0..rt.nshards).map(|_| None).collect();
-    for (((argv, p), caller), planned) in cmds.iter().zip(plans).zip(&callers).zip(planned) {
+    for (((argv, p), caller), planned) in cmds.iter().zip(plans).zip(callers).zip(planned) {
         if let Plan::OnShard(spec, s) = p {
             if *s != local {
                 batches[*s]
@@ -364,7 +384,7 @@ async fn run_group(
     let mut local_ends = Vec::new();
     let mut clock = rt2.clock();
     let settings = conn.settings.clone();
-    for (((argv, p), caller), planned) in cmds.iter().zip(plans).zip(&callers).zip(planned) {
+    for (((argv, p), caller), planned) in cmds.iter().zip(plans).zip(callers).zip(planned) {
         match p {
             Plan::OnShard(spec, s) if *s == local => {
                 rt2.set_caller(*caller);
@@ -403,12 +423,13 @@ async fn run_group(
     }
 }
 
-fn refuse(conn: &mut Conn, name: &'static str, msg: &str) {
+fn refuse(conn: &mut Conn, name: &'static str, msg: &[u8]) {
     let start = conn.out.buf.len();
     if name == "exec" {
-        conn.out.error(&transaction::exec_rejected(msg));
+        conn.out
+            .error(&transaction::exec_rejected(&String::from_utf8_lossy(msg)));
     } else {
-        conn.out.error(msg);
+        conn.out.error_bytes(msg);
     }
     let reply = conn.out.buf[start..].to_vec();
     conn.rt.count_rejected(name, &reply);

@@ -10,6 +10,7 @@ pub mod conn;
 pub mod cpus;
 pub(crate) mod dispatch;
 pub mod evict;
+mod input;
 pub mod listen;
 pub mod log;
 pub mod mesh;
@@ -81,6 +82,14 @@ pub fn run(config: Config) -> Result<(), String> {
         None
     };
     let shared = Arc::new(Shared::new(config, nshards, pin, cluster));
+    if let Some(c) = &shared.cluster {
+        let weak = Arc::downgrade(&shared);
+        let _ = c.on_promotion.set(Box::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                crate::repl::replica::unset_master(&shared, "cluster failover");
+            }
+        }));
+    }
     if let Some(files) = aof_files {
         shared.aof.start(files, policy);
     }

@@ -167,6 +167,8 @@ pub struct ShardRt {
     rng: Cell<u64>,
     /// Eviction candidates kept between runs (evict.rs).
     pub evict: RefCell<super::evict::EvictState>,
+    /// Spare query buffers for this shard's connections (input.rs).
+    pub read_bufs: super::input::BufPool,
 }
 
 impl ShardRt {
@@ -198,6 +200,7 @@ impl ShardRt {
             bus_out: RefCell::new(None),
             rng: Cell::new(unix_ms() ^ ((id as u64 + 1) << 40)),
             evict: Default::default(),
+            read_bufs: Default::default(),
             shared,
         }
     }

@@ -230,7 +230,7 @@ fn blocking(spec: &CommandSpec) -> bool {
 
 /// How a request planned by `dispatch` arrives here.
 pub enum Planned<'a> {
-    Refused(&'static str, &'a str),
+    Refused(&'static str, &'a [u8]),
     Spec(&'static CommandSpec),
 }
 
@@ -240,11 +240,11 @@ pub async fn handle(conn: &mut Conn, planned: Planned<'_>, argv: &[&[u8]]) {
         Planned::Refused(name, msg) => {
             if name == "exec" {
                 // Redis's execCommandAbort: the rejection ends the MULTI.
-                refuse(conn, name, &exec_rejected(msg));
+                refuse(conn, name, &exec_rejected(&String::from_utf8_lossy(msg)));
                 discard_state(conn).await;
             } else {
                 conn.tx.aborted = true;
-                refuse(conn, name, msg);
+                refuse_bytes(conn, name, msg);
             }
             return;
         }
@@ -283,8 +283,12 @@ pub fn exec_rejected(msg: &str) -> String {
 }
 
 fn refuse(conn: &mut Conn, name: &'static str, msg: &str) {
+    refuse_bytes(conn, name, msg.as_bytes());
+}
+
+fn refuse_bytes(conn: &mut Conn, name: &'static str, msg: &[u8]) {
     let start = conn.out.buf.len();
-    conn.out.error(msg);
+    conn.out.error_bytes(msg);
     let reply = conn.out.buf[start..].to_vec();
     conn.rt.count_rejected(name, &reply);
 }

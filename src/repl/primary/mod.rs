@@ -855,7 +855,13 @@ fn handle_input(shared: &Shared, id: u64, buf: &mut Vec<u8>) -> bool {
     let mut scratch = Vec::new();
     let mut pos = 0;
     while pos < buf.len() {
-        match crate::resp::parse_command(&buf[pos..], &limits, &mut ranges, &mut scratch) {
+        match crate::resp::parse_command(
+            &buf[pos..],
+            &limits,
+            &mut crate::resp::Progress::default(),
+            &mut ranges,
+            &mut scratch,
+        ) {
             Ok(crate::resp::Parsed::Complete { consumed, inline }) => {
                 let base = if inline { None } else { Some(pos) };
                 let args: Vec<Vec<u8>> = ranges

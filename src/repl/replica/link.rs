@@ -4,7 +4,7 @@
 
 use super::{load, LinkState};
 use crate::repl::NO_REPLID;
-use crate::resp::{parse_command, Limits, Out, Parsed};
+use crate::resp::{parse_command, Limits, Out, Parsed, Progress};
 use crate::server::clients::ClientInfo;
 use crate::server::conn::Conn;
 use crate::server::shard::ShardRt;
@@ -555,6 +555,8 @@ async fn stream_loop(
     let mut open_multi_bytes = 0i64;
     let mut ranges = Vec::new();
     let mut scratch = Vec::new();
+    // The partly received request at `link.start`, resumed by the next read.
+    let mut progress = Progress::default();
     let mut args: Vec<(usize, usize, bool)> = Vec::new();
     let mut cmds: Vec<(usize, usize, Kind)> = Vec::new(); // (first arg, argc, kind)
     let mut sizes: Vec<i64> = Vec::new();
@@ -573,7 +575,13 @@ async fn stream_loop(
         scratch.clear();
         let mut pos = link.start;
         while pos < link.end {
-            match parse_command(&link.buf[pos..link.end], &limits, &mut ranges, &mut scratch) {
+            match parse_command(
+                &link.buf[pos..link.end],
+                &limits,
+                &mut progress,
+                &mut ranges,
+                &mut scratch,
+            ) {
                 Ok(Parsed::Complete { consumed, inline }) => {
                     let base = if inline { 0 } else { pos };
                     let first = args.len();
@@ -601,7 +609,7 @@ async fn stream_loop(
                     pos += consumed;
                 }
                 Ok(Parsed::Incomplete { .. }) => break,
-                Err(e) => return Err(format!("Protocol error from MASTER: {}", e.0)),
+                Err(e) => return Err(format!("Protocol error from MASTER: {}", e.describe())),
             }
         }
         // Run them in order: runs of ordinary commands as one batch,

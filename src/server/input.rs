@@ -1,0 +1,249 @@
+//! A connection's query buffer. It holds memory only while a request is
+//! partly received or being served: an idle connection holds none. The
+//! 16 KiB buffers come from a per-shard pool, so the steady state
+//! allocates nothing. A buffer grows only as bytes arrive (doubling, and
+//! never past what the pending request still needs), never to a length a
+//! client merely announced, and is given back or shrunk as soon as it
+//! empties.
+
+use futures::AsyncRead;
+use std::cell::RefCell;
+use std::pin::Pin;
+use std::task::Poll;
+
+/// Size of a pooled buffer and of one read (Redis's PROTO_IOBUF_LEN).
+pub const CHUNK: usize = 16 * 1024;
+/// Buffers kept for reuse per shard; more are freed.
+const POOL_MAX: usize = 64;
+/// The most a connection that has not authenticated may have buffered:
+/// one bulk at Redis's unauthenticated limit (16 KiB) plus the headers of
+/// a short AUTH or HELLO.
+pub const MAX_UNAUTH_QUERY: usize = 20 * 1024;
+
+/// A shard's spare read buffers, each `CHUNK` bytes long.
+#[derive(Default)]
+pub struct BufPool {
+    free: RefCell<Vec<Vec<u8>>>,
+}
+
+impl BufPool {
+    fn take(&self) -> Vec<u8> {
+        self.free
+            .borrow_mut()
+            .pop()
+            .unwrap_or_else(|| vec![0; CHUNK])
+    }
+
+    fn give(&self, buf: Vec<u8>) {
+        let mut free = self.free.borrow_mut();
+        if buf.len() == CHUNK && free.len() < POOL_MAX {
+            free.push(buf);
+        }
+    }
+}
+
+/// Why a read did not add bytes.
+pub enum ReadEnd {
+    /// The peer closed or the socket failed.
+    Closed,
+    /// The buffer is at its limit and holds no complete request.
+    Full,
+}
+
+/// The bytes received and not yet consumed, at the front of `buf`.
+#[derive(Default)]
+pub struct QueryBuf {
+    /// Initialised storage; empty when the connection holds no buffer.
+    buf: Vec<u8>,
+    filled: usize,
+}
+
+impl QueryBuf {
+    pub fn data(&self) -> &[u8] {
+        &self.buf[..self.filled]
+    }
+
+    pub fn len(&self) -> usize {
+        self.filled
+    }
+
+    /// Bytes of storage held.
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Reads once from `stream` into the buffer, which may hold at most
+    /// `limit` bytes; `need` is the parser's hint for the pending request
+    /// (bytes it needs in all). Waits without holding a buffer.
+    pub async fn read_from<S: AsyncRead + Unpin>(
+        &mut self,
+        stream: &mut S,
+        pool: &BufPool,
+        need: usize,
+        limit: usize,
+    ) -> Result<usize, ReadEnd> {
+        if self.filled >= limit {
+            return Err(ReadEnd::Full);
+        }
+        std::future::poll_fn(|cx| {
+            if self.buf.is_empty() {
+                self.buf = pool.take();
+            } else if self.filled == self.buf.len() {
+                self.grow(need, limit);
+            }
+            let end = self.buf.len().min(limit);
+            match Pin::new(&mut *stream).poll_read(cx, &mut self.buf[self.filled..end]) {
+                Poll::Pending => {
+                    // glommio waits with a readiness poll, not a read into
+                    // our memory: an empty buffer can go back meanwhile.
+                    self.release_if_empty(pool);
+                    Poll::Pending
+                }
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    self.filled += n;
+                    Poll::Ready(Ok(n))
+                }
+                Poll::Ready(_) => Poll::Ready(Err(ReadEnd::Closed)),
+            }
+        })
+        .await
+    }
+
+    /// Doubles the buffer, but not past `limit`, nor more than one chunk
+    /// past what the pending request needs (when the parser knows).
+    fn grow(&mut self, need: usize, limit: usize) {
+        let len = self.buf.len();
+        let target = (len * 2).min(need.max(len + CHUNK)).min(limit.max(len));
+        self.buf.resize(target, 0);
+    }
+
+    /// Appends bytes read elsewhere (while a command was blocked).
+    pub fn append(&mut self, pool: &BufPool, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.buf.is_empty() && bytes.len() <= CHUNK {
+            self.buf = pool.take();
+        }
+        let end = self.filled + bytes.len();
+        if end > self.buf.len() {
+            self.buf.resize(end, 0);
+        }
+        self.buf[self.filled..end].copy_from_slice(bytes);
+        self.filled = end;
+    }
+
+    /// Drops the first `n` bytes; gives the storage back when nothing is
+    /// left, and moves a small remainder out of a big buffer.
+    pub fn consume(&mut self, n: usize, pool: &BufPool) {
+        debug_assert!(n <= self.filled);
+        if n > 0 {
+            self.buf.copy_within(n..self.filled, 0);
+            self.filled -= n;
+        }
+        if self.filled == 0 {
+            self.release_if_empty(pool);
+        } else if self.buf.len() > CHUNK && self.filled <= CHUNK / 2 {
+            let mut small = pool.take();
+            small[..self.filled].copy_from_slice(&self.buf[..self.filled]);
+            self.buf = small;
+        }
+    }
+
+    fn release_if_empty(&mut self, pool: &BufPool) {
+        if self.filled == 0 && !self.buf.is_empty() {
+            pool.give(std::mem::take(&mut self.buf));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out `data` in pieces of at most `step` bytes.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl AsyncRead for Trickle<'_> {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            out: &mut [u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let n = self.step.min(out.len()).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Poll::Ready(Ok(n))
+        }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        futures::executor::block_on(f)
+    }
+
+    #[test]
+    fn grows_with_data_not_with_claims() {
+        let pool = BufPool::default();
+        let data = vec![7u8; 100 * 1024];
+        let mut src = Trickle {
+            data: &data,
+            step: 1024 * 1024,
+        };
+        let mut q = QueryBuf::default();
+        // The parser says 512 MiB are needed; only what arrives is held.
+        let claim = 512 << 20;
+        while q.len() < data.len() {
+            block_on(q.read_from(&mut src, &pool, claim, 1 << 30))
+                .ok()
+                .unwrap();
+        }
+        assert_eq!(q.len(), data.len());
+        assert!(q.capacity() <= 2 * data.len(), "{}", q.capacity());
+        q.consume(q.len() - 10, &pool);
+        assert_eq!(
+            q.capacity(),
+            CHUNK,
+            "a small remainder moves to a small buffer"
+        );
+        q.consume(10, &pool);
+        assert_eq!(q.capacity(), 0, "an empty buffer is given back");
+        assert_eq!(pool.free.borrow().len(), 1);
+    }
+
+    #[test]
+    fn growth_stops_at_what_the_request_needs_and_at_the_limit() {
+        let pool = BufPool::default();
+        let data = vec![1u8; 64 * 1024];
+        let mut src = Trickle {
+            data: &data,
+            step: usize::MAX,
+        };
+        let mut q = QueryBuf::default();
+        let need = 40_000;
+        let mut capacities = Vec::new();
+        for _ in 0..3 {
+            block_on(q.read_from(&mut src, &pool, need, 1 << 30))
+                .ok()
+                .unwrap();
+            capacities.push(q.capacity());
+        }
+        assert_eq!(capacities, [CHUNK, 2 * CHUNK, 3 * CHUNK]);
+        let mut src = Trickle {
+            data: &data,
+            step: usize::MAX,
+        };
+        let mut q = QueryBuf::default();
+        let limit = MAX_UNAUTH_QUERY;
+        let mut reads = 0;
+        while block_on(q.read_from(&mut src, &pool, usize::MAX, limit)).is_ok() {
+            reads += 1;
+        }
+        assert!(reads >= 1);
+        assert_eq!(q.len(), limit);
+        assert!(q.capacity() <= limit + CHUNK);
+    }
+}
