@@ -506,3 +506,52 @@ fn config_set_appendonly_at_runtime() {
         assert_eq!(snapshot(&mut again.conn()), before, "shards {shards}");
     }
 }
+
+/// Commands of a read that changes data (PFCOUNT refreshing an HLL's
+/// cached cardinality) reach the AOF as in Redis, and no-op ones do not:
+/// the incr file holds the same commands as redis-server's.
+#[test]
+fn pfcount_refreshing_its_cache_is_logged_like_redis() {
+    if !common::redis_available() {
+        return;
+    }
+    let commands = |dir: &Path| -> Vec<String> {
+        let text: Vec<u8> = incr_files(dir)
+            .iter()
+            .flat_map(|p| std::fs::read(p).unwrap())
+            .collect();
+        // The bulk payloads of each command, joined by spaces.
+        let text = String::from_utf8_lossy(&text).into_owned();
+        let mut out = Vec::new();
+        let mut lines = text.split("\r\n").peekable();
+        while let Some(l) = lines.next() {
+            if let Some(n) = l.strip_prefix('*') {
+                let n: usize = n.parse().unwrap();
+                let args: Vec<&str> = (0..n)
+                    .map(|_| {
+                        lines.next();
+                        lines.next().unwrap()
+                    })
+                    .collect();
+                out.push(args.join(" ").to_lowercase());
+            }
+        }
+        out
+    };
+    let run = |srv: &Server| {
+        let mut c = srv.conn();
+        run_ok(&mut c, &["PFADD", "h", "a", "b", "c"]);
+        run_ok(&mut c, &["PFCOUNT", "h"]);
+        run_ok(&mut c, &["PFCOUNT", "h"]);
+        run_ok(&mut c, &["PFADD", "h", "a"]);
+        run_ok(&mut c, &["PFCOUNT", "h", "nosuch"]);
+    };
+    let (rd, sd) = (TempDir::new("aof-pf-r"), TempDir::new("aof-pf-s"));
+    let redis = redis_aof(&rd.0, &["--appendfsync", "always"]);
+    run(&redis);
+    let shardis = shardis_aof(4, &sd.0, &["--appendfsync", "always"]);
+    run(&shardis);
+    let (want, got) = (commands(&rd.0), commands(&sd.0));
+    assert!(want.contains(&"pfcount h".to_string()), "{want:?}");
+    assert_eq!(got, want);
+}

@@ -405,3 +405,75 @@ fn zombie(pid: i32) -> bool {
         })
         .unwrap_or(true)
 }
+
+/// `save` as Redis 7.0 loads it: without any `save` line the default rules
+/// (`3600 1 300 100 60 10000`); the first `save` line of a load replaces
+/// them and later ones (file or command line) add rules; `save ""`
+/// clears. Multi-argument directives given as one quoted argument are
+/// split on spaces. Checked against redis-server for each case.
+#[test]
+fn save_rules_and_multi_arg_directives_load_like_redis() {
+    let Some(redis) = which("redis-server") else {
+        return;
+    };
+    let tmp = TempDir::new("cfg-save");
+    let conf = write_file(&tmp.0, "two-saves.conf", "save 900 1\nsave 300 10\n");
+    let conf = conf.to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec![],
+        vec![conf],
+        vec![conf, "--save", "60 5"],
+        vec![conf, "--save", ""],
+        vec!["--save", "", "--save", "60 5"],
+        vec!["--client-output-buffer-limit", "normal 0 1mb 1"],
+    ];
+    for case in cases {
+        let get = |prog: &Path| {
+            let port = free_port();
+            let dir = TempDir::new("cfg-save-run");
+            let mut args: Vec<String> = case.iter().map(|s| s.to_string()).collect();
+            let at = usize::from(args.first().is_some_and(|a| !a.starts_with("--")));
+            for (i, a) in [
+                "--port",
+                &port.to_string(),
+                "--dir",
+                dir.0.to_str().unwrap(),
+            ]
+            .iter()
+            .enumerate()
+            {
+                args.insert(at + i, a.to_string());
+            }
+            let mut cmd = Command::new(prog);
+            die_with_parent(&mut cmd);
+            let mut child = cmd
+                .args(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut c = loop {
+                if let Ok(c) = Conn::try_connect(port) {
+                    break c;
+                }
+                assert!(Instant::now() < deadline, "{prog:?} {args:?} did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let got = [
+                c.line("CONFIG GET save"),
+                c.line("CONFIG GET client-output-buffer-limit"),
+            ];
+            let _ = child.kill();
+            let _ = child.wait();
+            got
+        };
+        let want = get(&redis);
+        let got = get(Path::new(SHARDIS_BIN));
+        assert_eq!(
+            common::escape(&got.concat()),
+            common::escape(&want.concat()),
+            "{case:?}"
+        );
+    }
+}

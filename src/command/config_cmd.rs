@@ -175,6 +175,7 @@ fn resetstat(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         let shared = &conn.rt.shared;
         shared.total_connections.store(0, Ordering::Relaxed);
         shared.rejected_connections.store(0, Ordering::Relaxed);
+        crate::store::lazyfree::reset_stats();
         conn.out.ok();
     })
 }

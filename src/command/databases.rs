@@ -83,8 +83,6 @@ fn dbsize(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 
 /// Below this many keys a flush frees memory inline even when ASYNC
 /// (Redis's `LAZYFREE_THRESHOLD` idea: a thread isn't worth it).
-const ASYNC_FREE_MIN_KEYS: usize = 1024;
-
 /// `[ASYNC | SYNC]` as Redis's `getFlushCommandFlags`: Some(async), or
 /// None after a syntax error.
 pub fn flush_mode(conn: &Conn, args: &[Vec<u8>]) -> Option<bool> {
@@ -143,11 +141,8 @@ pub fn flush_shard(rt: &crate::server::shard::ShardRt, db: Option<usize>, lazy: 
         }
     }
     core.dirty += removed as u64;
-    if lazy && removed >= ASYNC_FREE_MIN_KEYS {
-        let spawned = crate::server::cpus::spawn_background("lazyfree", move || drop(garbage));
-        // If no thread could be started, the closure (and the
-        // tables) were dropped right here: freed synchronously.
-        drop(spawned);
+    if lazy && removed > 0 {
+        crate::store::lazyfree::free_later(garbage, removed as u64);
     }
 }
 

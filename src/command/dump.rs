@@ -88,6 +88,7 @@ struct RestoreOpts {
     replace: bool,
     absttl: bool,
     idle: Option<i64>,
+    freq: Option<i64>,
 }
 
 /// Parses `[REPLACE] [ABSTTL] [IDLETIME s] [FREQ f]` as Redis does
@@ -97,8 +98,8 @@ fn parse_opts(args: &[&[u8]]) -> Result<RestoreOpts, &'static str> {
         replace: false,
         absttl: false,
         idle: None,
+        freq: None,
     };
-    let mut freq: Option<i64> = None;
     let mut j = 4;
     while j < args.len() {
         let more = j + 1 < args.len();
@@ -107,7 +108,7 @@ fn parse_opts(args: &[&[u8]]) -> Result<RestoreOpts, &'static str> {
             o.replace = true;
         } else if is(a, "absttl") {
             o.absttl = true;
-        } else if is(a, "idletime") && more && freq.is_none() {
+        } else if is(a, "idletime") && more && o.freq.is_none() {
             let v = arg_i64(args[j + 1]).ok_or(NOT_INTEGER)?;
             if v < 0 {
                 return Err("ERR Invalid IDLETIME value, must be >= 0");
@@ -119,10 +120,7 @@ fn parse_opts(args: &[&[u8]]) -> Result<RestoreOpts, &'static str> {
             if !(0..=255).contains(&v) {
                 return Err("ERR Invalid FREQ value, must be >= 0 and <= 255");
             }
-            // Only used under an LFU maxmemory-policy, which Shardis
-            // does not have: checked, then ignored (as Redis does
-            // under LRU policies).
-            freq = Some(v);
+            o.freq = Some(v);
             j += 1;
         } else {
             return Err(SYNTAX);
@@ -170,11 +168,14 @@ fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         return ctx.out.ok();
     }
-    let lru = match o.idle {
-        Some(idle) => ctx
+    // As Redis's objectSetLRUOrLFU: FREQ counts under an LFU policy,
+    // IDLETIME under the others; each is ignored under the other kind.
+    let lru = match (ctx.access.lfu, o.freq, o.idle) {
+        (Some(lfu), Some(freq), _) => (u32::from(lfu.minutes) << 8) | freq as u32,
+        (None, _, Some(idle)) => ctx
             .lru
             .saturating_sub(u32::try_from(idle).unwrap_or(u32::MAX)),
-        None => ctx.lru,
+        _ => ctx.lru,
     };
     let expire = (ttl != 0).then_some(ttl as u64);
     ctx.db().set_with_expire(key, value, expire, lru);

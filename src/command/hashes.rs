@@ -628,6 +628,9 @@ fn hrandfield_count(ctx: &mut Ctx, key: &[u8], l: i64, withvalues: bool) {
     if !uniq || count == 1 {
         header(out, count as usize);
         for _ in 0..count {
+            if out.over_cap() {
+                return;
+            }
             let i = (super::shard_random() % size as u64) as usize;
             pair(out, at(i));
         }

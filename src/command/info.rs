@@ -436,8 +436,8 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
                 "mem_aof_buffer" => 0,
                 "mem_allocator" => "libc",
                 "active_defrag_running" => 0,
-                "lazyfree_pending_objects" => 0,
-                "lazyfreed_objects" => 0,
+                "lazyfree_pending_objects" => crate::store::lazyfree::pending(),
+                "lazyfreed_objects" => crate::store::lazyfree::freed(),
             );
         }
         "persistence" => {

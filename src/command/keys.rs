@@ -98,7 +98,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         acl: KEYSPACE_WRITE_FAST,
         keys: &[KeySpec::range(1, -1, 1, RM_DELETE)],
         cross: Cross::Split(Merge::SumInts),
-        handler: Handler::Shard(del),
+        handler: Handler::Shard(unlink),
         tips: MULTI_SHARD_SUM,
         group: "generic",
         since: "4.0.0",
@@ -280,12 +280,24 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 /// DEL key [key ...] and UNLINK key [key ...]
 fn del(ctx: &mut Ctx, args: &[&[u8]]) {
+    remove_keys(ctx, args, ctx.limits.lazy_user_del);
+}
+
+/// UNLINK key [key ...]: DEL whose big values are freed in the background.
+fn unlink(ctx: &mut Ctx, args: &[&[u8]]) {
+    remove_keys(ctx, args, true);
+}
+
+fn remove_keys(ctx: &mut Ctx, args: &[&[u8]], lazy: bool) {
     let now = ctx.now_ms;
     let mut n = 0;
     for key in &args[1..] {
         let db = ctx.db();
         db.expire_if_needed(crate::slot::key_slot(key), key, now);
-        if db.remove(key).is_some() {
+        if let Some((entry, _)) = db.remove(key) {
+            if lazy {
+                crate::store::lazyfree::free_value(entry.value);
+            }
             n += 1;
             ctx.notify(Class::Generic, "del", key);
         }
@@ -460,8 +472,12 @@ fn keys(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         let parts = mesh::run_on_all(&conn.rt, move |rt| {
             let all = pattern.as_slice() == b"*";
             let mut found = Vec::new();
+            // Past the reply cap the reply will not be sent: stop
+            // copying keys (the connection is closed instead).
+            let (cap, mut bytes) = (crate::resp::reply_cap(), 0usize);
             rt.core.borrow().store.dbs[db].for_each_key(unix_ms(), |k, _| {
-                if all || crate::glob::matches(&pattern, k, false) {
+                if bytes <= cap && (all || crate::glob::matches(&pattern, k, false)) {
+                    bytes += k.len() + 16;
                     found.push(k.to_vec());
                 }
             });
@@ -470,6 +486,9 @@ fn keys(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         .await;
         conn.out.array(parts.iter().map(Vec::len).sum());
         for k in parts.iter().flatten() {
+            if conn.out.over_cap() {
+                return;
+            }
             conn.out.bulk(k);
         }
     })

@@ -89,6 +89,19 @@ pub struct ExecLimits {
     pub encodings: crate::store::EncodingLimits,
     /// `cluster-enabled`: db 0 only (MOVE, COPY .. DB refuse).
     pub cluster: bool,
+    /// `lazyfree-lazy-user-del`: DEL frees big values as UNLINK does.
+    pub lazy_user_del: bool,
+}
+
+impl ExecLimits {
+    pub fn from_config(c: &crate::config::Config) -> ExecLimits {
+        ExecLimits {
+            proto_max_bulk_len: c.get_i64("proto-max-bulk-len") as u64,
+            encodings: crate::store::EncodingLimits::from_config(c),
+            cluster: c.get_bool("cluster-enabled"),
+            lazy_user_del: c.get_bool("lazyfree-lazy-user-del"),
+        }
+    }
 }
 
 impl Default for ExecLimits {
@@ -97,6 +110,7 @@ impl Default for ExecLimits {
             proto_max_bulk_len: 512 * 1024 * 1024,
             cluster: false,
             encodings: Default::default(),
+            lazy_user_del: false,
         }
     }
 }

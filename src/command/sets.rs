@@ -757,6 +757,9 @@ fn srandmember_count(ctx: &mut Ctx, args: &[&[u8]]) {
     if !uniq || count == 1 {
         out.array(count as usize);
         for _ in 0..count {
+            if out.over_cap() {
+                return;
+            }
             bulk_member(out, s.random(super::shard_random()));
         }
         return;

@@ -1805,6 +1805,11 @@ fn zrandmember(ctx: &mut Ctx, args: &[&[u8]]) {
             4 if is(args[3], "withscores") => true,
             _ => return ctx.out.error(SYNTAX),
         };
+        // Twice as many replies with scores: Redis refuses what would
+        // overflow that.
+        if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
+            return ctx.out.error("ERR value is out of range");
+        }
         return zrandmember_count(ctx, args[1], l, withscores);
     }
     let z = zset_read!(ctx, args[1], ctx.out.null());
@@ -1828,6 +1833,9 @@ fn zrandmember_count(ctx: &mut Ctx, key: &[u8], l: i64, withscores: bool) {
     if !uniq || count == 1 {
         range_header(out, count as usize, withscores);
         for _ in 0..count {
+            if out.over_cap() {
+                return;
+            }
             let (m, s) = z.random(super::shard_random());
             emit(out, m, s, withscores);
         }

@@ -61,6 +61,9 @@ macro_rules! d {
 }
 
 pub static DIRECTIVES: &[Directive] = &[
+    // Freeing big values in the background (store/lazyfree).
+    d!("lazyfree-lazy-user-del", Kind::Bool, "no", true),
+    d!("lazyfree-lazy-user-flush", Kind::Bool, "no", true),
     // Stored for replication (not built yet): the seed template sets it.
     d!("masterauth", Kind::Str, "", true),
     d!("masteruser", Kind::Str, "", true),
@@ -401,7 +404,12 @@ pub static DIRECTIVES: &[Directive] = &[
         true
     ),
     // Persistence (persist/bgsave): `save` rules, MISCONF, BGSAVE's fsyncs.
-    d!("save", Kind::Special(special::save), "", true),
+    d!(
+        "save",
+        Kind::Special(special::save),
+        "3600 1 300 100 60 10000",
+        true
+    ),
     d!(
         "notify-keyspace-events",
         Kind::Special(special::notify_keyspace_events),
@@ -610,8 +618,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("latency-tracking-info-percentiles", Kind::Special(special::percentiles), "50 99 99.9", true),
     d!("lazyfree-lazy-expire", Kind::Bool, "no", true),
     d!("lazyfree-lazy-server-del", Kind::Bool, "no", true),
-    d!("lazyfree-lazy-user-del", Kind::Bool, "no", true),
-    d!("lazyfree-lazy-user-flush", Kind::Bool, "no", true),
     d!("maxmemory-clients", Kind::Special(special::memory_or_percent), "0", true),
     d!("no-appendfsync-on-rewrite", Kind::Bool, "no", true),
     d!("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true),

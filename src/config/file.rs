@@ -42,17 +42,61 @@ impl std::fmt::Display for ConfigError {
 /// directives (`[("port", ["7000"]), …]`).
 pub fn load(file: Option<&Path>, cli: &[(String, Vec<String>)]) -> Result<Config, ConfigError> {
     let mut cfg = Config::default();
+    let mut loading = Loading::default();
     if let Some(path) = file {
         cfg.file = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
-        read_file(&mut cfg, path, 0)?;
+        read_file(&mut cfg, &mut loading, path, 0)?;
     }
     for (name, args) in cli {
-        apply(&mut cfg, name, args, Source::CommandLine)?;
+        loading.apply(&mut cfg, name, args, Source::CommandLine)?;
     }
     Ok(cfg)
 }
 
-fn read_file(cfg: &mut Config, path: &Path, depth: usize) -> Result<(), ConfigError> {
+/// What one load (file, includes and command line together) remembers.
+#[derive(Default)]
+struct Loading {
+    /// A `save` line was read: later ones add rules instead of replacing
+    /// them, as Redis's loader does (the first one drops the defaults).
+    save_seen: bool,
+}
+
+impl Loading {
+    fn apply(
+        &mut self,
+        cfg: &mut Config,
+        name: &str,
+        args: &[String],
+        source: Source,
+    ) -> Result<(), ConfigError> {
+        let joined: Vec<String>;
+        let args = if name.eq_ignore_ascii_case("save") {
+            let first = !std::mem::replace(&mut self.save_seen, true);
+            let reset = args.len() == 1 && args[0].is_empty();
+            let current = cfg.get_str("save");
+            if first || reset || current.is_empty() {
+                args
+            } else {
+                joined = vec![format!("{current} {}", args.join(" "))];
+                &joined[..]
+            }
+        } else {
+            args
+        };
+        cfg.set(name, args).map_err(|reason| ConfigError {
+            source,
+            directive: name.to_string(),
+            reason,
+        })
+    }
+}
+
+fn read_file(
+    cfg: &mut Config,
+    loading: &mut Loading,
+    path: &Path,
+    depth: usize,
+) -> Result<(), ConfigError> {
     let text = std::fs::read(path).map_err(|e| ConfigError {
         source: Source::File {
             path: path.to_path_buf(),
@@ -102,20 +146,12 @@ fn read_file(cfg: &mut Config, path: &Path, depth: usize) -> Result<(), ConfigEr
                     reason: format!("can't open config file '{}': {e}", inc.display()),
                 });
             }
-            read_file(cfg, &inc, depth + 1)?;
+            read_file(cfg, loading, &inc, depth + 1)?;
             continue;
         }
-        apply(cfg, name, args, source)?;
+        loading.apply(cfg, name, args, source)?;
     }
     Ok(())
-}
-
-fn apply(cfg: &mut Config, name: &str, args: &[String], source: Source) -> Result<(), ConfigError> {
-    cfg.set(name, args).map_err(|reason| ConfigError {
-        source,
-        directive: name.to_string(),
-        reason,
-    })
 }
 
 fn trim(b: &[u8]) -> &[u8] {

@@ -56,6 +56,20 @@ impl Config {
             return Err("Bad directive or wrong number of arguments".into());
         };
         let current = self.values.get(d.name).cloned().unwrap_or_default();
+        // As Redis's MULTI_ARG configs: one argument holding spaces
+        // (`--save "900 1"`, `client-output-buffer-limit "normal 0 1mb 1"`)
+        // is split on them.
+        let split: Vec<String>;
+        let args = if d.kind.multi_arg() && args.len() == 1 && args[0].contains(' ') {
+            split = args[0]
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(String::from)
+                .collect();
+            &split[..]
+        } else {
+            args
+        };
         let v = adjust(d.name, d.kind.normalize(args, &current)?);
         if !applied && !self.is_default(d, &v) {
             return Err(format!(

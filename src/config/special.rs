@@ -246,3 +246,31 @@ mod tests {
         assert!(save(&s(&["100"]), "").is_err());
     }
 }
+
+/// One class of `client-output-buffer-limit` (`normal`, `replica` or
+/// `pubsub`), from the directive's canonical value
+/// ("normal h s t slave h s t pubsub h s t", bytes and seconds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutputLimits {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_secs: u64,
+}
+
+impl OutputLimits {
+    pub fn for_class(value: &str, class: &str) -> OutputLimits {
+        let words: Vec<&str> = value.split_whitespace().collect();
+        for w in words.chunks(4) {
+            let name = if w[0] == "slave" { "replica" } else { w[0] };
+            if w.len() == 4 && name == class {
+                let num = |s: &str| s.parse::<u64>().unwrap_or(0);
+                return OutputLimits {
+                    hard: num(w[1]),
+                    soft: num(w[2]),
+                    soft_secs: num(w[3]),
+                };
+            }
+        }
+        OutputLimits::default()
+    }
+}

@@ -14,47 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use std::task::Waker;
 use std::time::Instant;
 
-/// `client-output-buffer-limit replica <hard> <soft> <soft-seconds>`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct OutputLimits {
-    pub hard: u64,
-    pub soft: u64,
-    pub soft_secs: u64,
-}
-
-impl OutputLimits {
-    /// Reads the `replica` (or `slave`) class of the directive's value.
-    pub fn parse(value: &str) -> OutputLimits {
-        let words: Vec<&str> = value.split_whitespace().collect();
-        for w in words.chunks(4) {
-            if w.len() == 4 && (w[0] == "slave" || w[0] == "replica") {
-                return OutputLimits {
-                    hard: parse_mem(w[1]),
-                    soft: parse_mem(w[2]),
-                    soft_secs: w[3].parse().unwrap_or(0),
-                };
-            }
-        }
-        OutputLimits::default()
-    }
-}
-
-fn parse_mem(s: &str) -> u64 {
-    let lower = s.to_ascii_lowercase();
-    let (num, mult) = [
-        ("gb", 1u64 << 30),
-        ("mb", 1 << 20),
-        ("kb", 1 << 10),
-        ("g", 1_000_000_000),
-        ("m", 1_000_000),
-        ("k", 1000),
-        ("b", 1),
-    ]
-    .iter()
-    .find_map(|(suf, m)| lower.strip_suffix(suf).map(|n| (n.to_string(), *m)))
-    .unwrap_or((lower.clone(), 1));
-    num.parse::<u64>().unwrap_or(0).saturating_mul(mult)
-}
+pub use crate::config::special::OutputLimits;
 
 /// One replica's read position in the stream.
 struct Cursor {
@@ -338,9 +298,12 @@ mod tests {
 
     #[test]
     fn parses_output_limits() {
-        let l = OutputLimits::parse("normal 0 0 0 slave 268435456 64mb 60 pubsub 1 2 3");
+        let text = "normal 1 2 3 slave 268435456 67108864 60 pubsub 4 5 6";
+        let l = OutputLimits::for_class(text, "replica");
         assert_eq!(l.hard, 268435456);
         assert_eq!(l.soft, 64 << 20);
         assert_eq!(l.soft_secs, 60);
+        assert_eq!(OutputLimits::for_class(text, "pubsub").soft_secs, 6);
+        assert_eq!(OutputLimits::for_class(text, "normal").hard, 1);
     }
 }

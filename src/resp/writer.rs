@@ -4,6 +4,21 @@
 //! client's protocol, e.g. a null is `$-1\r\n` in RESP2 and `_\r\n` in
 //! RESP3, a map `*4` (flattened) in RESP2 and `%2` in RESP3.
 
+thread_local! {
+    /// This thread's cap on one connection's reply bytes per batch.
+    static REPLY_CAP: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+
+/// Sets the cap [`Out::over_cap`] checks on this thread.
+pub fn set_reply_cap(bytes: usize) {
+    REPLY_CAP.with(|c| c.set(bytes));
+}
+
+/// The cap on this thread (usize::MAX when never set).
+pub fn reply_cap() -> usize {
+    REPLY_CAP.with(|c| c.get())
+}
+
 /// An output buffer plus the client's protocol version.
 #[derive(Debug, Default, Clone)]
 pub struct Out {
@@ -17,6 +32,14 @@ impl Out {
             buf: Vec::with_capacity(256),
             resp3,
         }
+    }
+
+    /// True once the replies passed this thread's cap: a command whose
+    /// reply size is the client's choice (a negative RANDMEMBER count,
+    /// KEYS) stops there; the connection then closes without sending it.
+    #[inline]
+    pub fn over_cap(&self) -> bool {
+        self.buf.len() > reply_cap()
     }
 
     /// `+OK\r\n`

@@ -312,13 +312,46 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         }
         info.qbuf.set(input.len());
 
+        // Past the normal class's hard limit (or the reply cap) the
+        // replies are dropped unsent and the client closed, as Redis's
+        // closeClientOnOutputBufferLimitReached; subscribers have their
+        // own class (pubsub.rs).
+        if conn.out.over_cap() && !conn.pubsub.active() {
+            crate::warning!(
+                "Client id={} addr={} closed for overcoming of output buffer limits.",
+                info.id,
+                info.addr
+            );
+            break;
+        }
         if !conn.out.buf.is_empty() {
             {
                 let stats = &mut rt.core.borrow_mut().stats;
                 stats.net_output_bytes += conn.out.buf.len() as u64;
                 stats.writes_processed += 1;
             }
-            if stream.write_all(&conn.out.buf).await.is_err() {
+            // The normal class's soft limit: more than `soft` bytes may
+            // stay unsent for at most `soft_secs` seconds.
+            let soft = conn.settings.normal_obuf;
+            let written = if soft.soft > 0 && conn.out.buf.len() as u64 > soft.soft {
+                let write = std::pin::pin!(stream.write_all(&conn.out.buf));
+                let limit = Duration::from_secs(soft.soft_secs);
+                let late = std::pin::pin!(glommio::timer::sleep(limit));
+                match select(write, late).await {
+                    Either::Left((r, _)) => r.is_ok(),
+                    Either::Right(_) => {
+                        crate::warning!(
+                            "Client id={} addr={} closed for overcoming of output buffer limits.",
+                            info.id,
+                            info.addr
+                        );
+                        false
+                    }
+                }
+            } else {
+                stream.write_all(&conn.out.buf).await.is_ok()
+            };
+            if !written {
                 break;
             }
             conn.out.buf.clear();

@@ -124,12 +124,12 @@ impl Subscriber {
         encode(&mut out);
         *self.queue.borrow_mut() = out.buf;
         let pending = self.pending();
-        let over_hard = limit.hard > 0 && pending >= limit.hard;
+        let over_hard = limit.hard > 0 && pending as u64 >= limit.hard;
         let mut over_soft = false;
-        if limit.soft > 0 && pending >= limit.soft {
+        if limit.soft > 0 && pending as u64 >= limit.soft {
             match self.soft_since.get() {
                 None => self.soft_since.set(Some(Instant::now())),
-                Some(t) => over_soft = t.elapsed().as_secs() >= limit.secs,
+                Some(t) => over_soft = t.elapsed().as_secs() >= limit.soft_secs,
             }
         } else {
             self.soft_since.set(None);
@@ -312,47 +312,13 @@ impl Registry {
 thread_local! {
     /// One registry per shard thread.
     static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
-    /// (config epoch, limit) cache.
-    static LIMIT: Cell<Option<(u64, Limit)>> = const { Cell::new(None) };
 }
 
 /// `client-output-buffer-limit` for the pubsub class.
-#[derive(Clone, Copy, Default)]
-struct Limit {
-    hard: usize,
-    soft: usize,
-    secs: u64,
-}
+type Limit = crate::config::special::OutputLimits;
 
 fn limit(rt: &ShardRt) -> Limit {
-    let epoch = rt.shared.epoch();
-    if let Some((e, l)) = LIMIT.with(|c| c.get()) {
-        if e == epoch {
-            return l;
-        }
-    }
-    let text = rt
-        .shared
-        .read_config(|c| c.get_str("client-output-buffer-limit"));
-    // Canonical form: "normal h s t slave h s t pubsub h s t".
-    let words: Vec<&str> = text.split(' ').collect();
-    let mut l = Limit {
-        hard: 32 << 20,
-        soft: 8 << 20,
-        secs: 60,
-    };
-    if let Some(i) = words.iter().position(|w| *w == "pubsub") {
-        let num = |j: usize| words.get(i + j).and_then(|w| w.parse::<u64>().ok());
-        if let (Some(h), Some(s), Some(t)) = (num(1), num(2), num(3)) {
-            l = Limit {
-                hard: h as usize,
-                soft: s as usize,
-                secs: t,
-            };
-        }
-    }
-    LIMIT.with(|c| c.set(Some((epoch, l))));
-    l
+    rt.settings().pubsub_obuf
 }
 
 fn confirm(out: &mut Out, what: &str, name: Option<&[u8]>, count: usize) {

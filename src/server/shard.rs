@@ -6,6 +6,7 @@ use super::clients::Clients;
 use super::mesh::Job;
 use super::shared::{unix_ms, Shared};
 use crate::command::{CommandSpec, Ctx, ExecLimits, Handler};
+use crate::config::special::OutputLimits;
 use crate::resp::{Limits, Out};
 use crate::store::Store;
 use glommio::channels::channel_mesh::Senders;
@@ -40,17 +41,21 @@ pub struct Settings {
     pub min_replicas_max_lag: u64,
     /// `maxmemory` and eviction (evict.rs).
     pub memory: super::evict::MemoryLimit,
+    /// `client-output-buffer-limit` for normal clients and subscribers.
+    pub normal_obuf: crate::config::special::OutputLimits,
+    pub pubsub_obuf: crate::config::special::OutputLimits,
+    /// The most reply bytes one batch of one connection may produce
+    /// (resp::set_reply_cap): the normal class's hard limit, else a
+    /// safety cap.
+    pub reply_cap: usize,
 }
 
 impl Settings {
     fn from_config(c: &crate::config::Config) -> Settings {
         let pass = c.get_str("requirepass");
+        let obuf = c.get_str("client-output-buffer-limit");
         Settings {
-            exec: ExecLimits {
-                proto_max_bulk_len: c.get_i64("proto-max-bulk-len") as u64,
-                encodings: crate::store::EncodingLimits::from_config(c),
-                cluster: c.get_bool("cluster-enabled"),
-            },
+            exec: ExecLimits::from_config(c),
             parse: Limits {
                 max_bulk_len: c.get_i64("proto-max-bulk-len") as usize,
                 ..Limits::default()
@@ -69,7 +74,32 @@ impl Settings {
             min_replicas_to_write: c.get_i64("min-replicas-to-write").max(0) as usize,
             min_replicas_max_lag: c.get_i64("min-replicas-max-lag").max(0) as u64,
             memory: super::evict::MemoryLimit::from_config(c),
+            normal_obuf: OutputLimits::for_class(&obuf, "normal"),
+            pubsub_obuf: OutputLimits::for_class(&obuf, "pubsub"),
+            reply_cap: reply_cap(OutputLimits::for_class(&obuf, "normal")),
         }
+    }
+}
+
+/// Beyond Redis (which has no bound when the normal class is unlimited): a
+/// single batch's replies may not take more than 4 GiB, nor half the
+/// machine's memory, so one command (SRANDMEMBER s -1000000000000, KEYS *
+/// on a huge keyspace) cannot grow the node without bound.
+fn reply_cap(normal: OutputLimits) -> usize {
+    if normal.hard > 0 {
+        return normal.hard as usize;
+    }
+    // SAFETY: sysconf only reads system values.
+    let (pages, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    let half = (pages.max(0) as usize).saturating_mul(page.max(0) as usize) / 2;
+    match half {
+        0 => 4 << 30,
+        half => half.min(4 << 30),
     }
 }
 
@@ -178,6 +208,8 @@ impl ShardRt {
             Settings::from_config(&shared.config.read().unwrap()),
         );
         let databases = settings.databases;
+        // Runs on the shard's own thread: the cap is a thread-local.
+        crate::resp::set_reply_cap(settings.reply_cap);
         ShardRt {
             id,
             nshards,
@@ -211,6 +243,7 @@ impl ShardRt {
         let mut s = self.settings.borrow_mut();
         if s.0 != epoch {
             let fresh = Settings::from_config(&self.shared.config.read().unwrap());
+            crate::resp::set_reply_cap(fresh.reply_cap);
             *s = (epoch, Rc::new(fresh));
         }
         s.1.clone()
@@ -399,7 +432,10 @@ impl ShardRt {
         if propagating {
             propagate_expired(self, &expired);
         }
-        if dirty > 0 && propagating && spec.is_write() {
+        // A read that changes data (PFCOUNT refreshing its cached
+        // cardinality) propagates too, as Redis's call() does on dirty.
+        let replicates = spec.is_write() || spec.flags.has(crate::command::Flags::MAY_REPLICATE);
+        if dirty > 0 && propagating && replicates {
             self.record(db, argv, rewrite);
         }
         core.dirty += dirty;

@@ -7,6 +7,7 @@ pub mod dict;
 pub mod evict;
 pub mod hash;
 pub mod intset;
+pub mod lazyfree;
 pub mod list;
 pub mod listpack;
 pub mod set;

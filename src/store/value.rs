@@ -90,6 +90,20 @@ impl Value {
             Value::ZSet(z) => z.heap_size(),
         }
     }
+
+    /// How many allocations freeing the value takes, as Redis's
+    /// lazyfreeGetFreeEffort counts them: a list's nodes, a hash table's
+    /// or tree's elements, 1 for a string or a compact encoding.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Value::Str(_) | Value::Raw(_) => 1,
+            Value::List(l) => l.node_count(),
+            Value::Hash(h) if h.encoding() == "hashtable" => h.len(),
+            Value::Set(s) if s.encoding() == "hashtable" => s.len(),
+            Value::ZSet(z) if z.encoding() == "skiplist" => z.len(),
+            _ => 1,
+        }
+    }
 }
 
 /// What the keyspace stores per key beside the key itself.

@@ -154,6 +154,11 @@ impl Server {
                 .arg("--bind")
                 .arg("127.0.0.1");
             cmd.arg("--dir").arg(&dir);
+            // No snapshots unless a test asks (both servers' default save
+            // rules would start BGSAVEs in the middle of busy tests).
+            if kind == Kind::Shardis {
+                cmd.arg("--save").arg("");
+            }
             cmd.args(args);
             let out = std::fs::File::create(&log).expect("create log file");
             cmd.stdout(out.try_clone().unwrap())

@@ -65,10 +65,10 @@ fn settings(config: &Config) -> Result<Settings, String> {
 pub fn open_at_start(config: &Config, nshards: usize, lru: u32) -> Result<Opened, String> {
     let s = settings(config)?;
     let manifest = find_or_create(&s)?;
+    // Replaying the log checks no cluster rules (db 0 only).
     let limits = crate::command::ExecLimits {
-        proto_max_bulk_len: config.get_i64("proto-max-bulk-len") as u64,
-        encodings: crate::store::EncodingLimits::from_config(config),
         cluster: false,
+        ..crate::command::ExecLimits::from_config(config)
     };
     let mut replayer = Replayer::new(s.databases, limits, lru);
     let listed: Vec<&AofFile> = manifest.base.iter().chain(&manifest.incrs).collect();

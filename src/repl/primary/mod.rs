@@ -195,7 +195,7 @@ fn backlog_config(shared: &Shared) -> (usize, OutputLimits) {
     shared.read_config(|c| {
         (
             c.get_i64("repl-backlog-size").max(16 * 1024) as usize,
-            OutputLimits::parse(&c.get_str("client-output-buffer-limit")),
+            OutputLimits::for_class(&c.get_str("client-output-buffer-limit"), "replica"),
         )
     })
 }
