@@ -1,14 +1,14 @@
 //! Messages between shards over glommio's bounded channel mesh.
 //!
 //! A `Job::Run` is a closure run on the target shard once its gate is
-//! open. A `Job::Hold` closes the target's gate for the multi-shard path:
-//! the holder then sends operations through its own channel until it
-//! lets go. Holders take shards in ascending id order, so two holders
-//! never wait on each other.
+//! open. A hold of several shards (`hold`) is granted through the one
+//! global order of `order.rs`: the holder queues a ticket on every shard
+//! it needs at once, pokes them (`Job::Poke`), and once all have closed
+//! their gates for it, sends operations through its own channels until
+//! it lets go.
 
 use super::shard::ShardRt;
 use futures::channel::{mpsc, oneshot};
-use futures::StreamExt;
 use std::rc::Rc;
 
 /// An operation on a shard, run on that shard's thread.
@@ -16,10 +16,8 @@ pub type Op = Box<dyn FnOnce(&Rc<ShardRt>) + Send>;
 
 pub enum Job {
     Run(Op),
-    Hold {
-        ops: mpsc::UnboundedReceiver<Op>,
-        held: oneshot::Sender<()>,
-    },
+    /// A ticket may have reached the front of the receiver's queue.
+    Poke,
 }
 
 /// Serves the jobs one peer sends to this shard, in order.
@@ -33,14 +31,7 @@ pub async fn serve_peer(
                 rt.wait_gate().await;
                 op(&rt);
             }
-            Job::Hold { mut ops, held } => {
-                let _ = rt.gate.acquire(1).await;
-                let _ = held.send(());
-                while let Some(op) = ops.next().await {
-                    op(&rt);
-                }
-                rt.gate.signal(1);
-            }
+            Job::Poke => rt.tickets.raise(),
         }
     }
 }
@@ -85,9 +76,11 @@ where
 }
 
 /// The channels of one hold: an op channel per held remote shard, and
-/// whether the holder's own shard is held.
+/// whether the holder's own shard is held (its ops run in place; the
+/// channel only keeps the grant open until the hold ends).
 struct HoldOps {
     remote: Vec<(usize, mpsc::UnboundedSender<Op>)>,
+    local: Option<mpsc::UnboundedSender<Op>>,
     holds_local: bool,
 }
 
@@ -100,6 +93,20 @@ impl HoldOps {
                 self.remote.iter().any(|(r, _)| *r == s)
             }
         })
+    }
+
+    /// Queues `op` on a held shard (in place on our own).
+    fn send(&self, rt: &Rc<ShardRt>, shard: usize, op: Op) {
+        if shard == rt.id {
+            assert!(self.holds_local, "shard {shard} is not held");
+            return op(rt);
+        }
+        let (_, ops) = self
+            .remote
+            .iter()
+            .find(|(s, _)| *s == shard)
+            .expect("shard is not held");
+        ops.unbounded_send(op).expect("held shard went away");
     }
 
     async fn run<R, F>(&self, rt: &Rc<ShardRt>, shard: usize, f: F) -> R
@@ -134,13 +141,27 @@ pub struct Held<'a> {
     owner: bool,
 }
 
-/// Takes the gates of `shards` (sorted, deduplicated) in ascending order.
+/// Takes the gates of `shards` (sorted, deduplicated), in the global
+/// order of holds (`order.rs`): all at once, one round trip.
 ///
 /// Under an EXEC's hold that already covers `shards`, borrows it: a
 /// connection-level command queued in MULTI (SWAPDB, SORT, ...) would
 /// otherwise wait for gates its own transaction keeps shut.
 pub async fn hold<'a>(rt: &'a Rc<ShardRt>, shards: &[usize]) -> Held<'a> {
-    if let Some(ops) = current_hold().filter(|ops| ops.covers(rt.id, shards)) {
+    hold_with(rt, shards.iter().map(|&s| (s, None)).collect()).await
+}
+
+/// `hold`, with a first operation per shard that runs as soon as that
+/// shard is held (`(shard, op)`, shards sorted and distinct): the parts
+/// of a multi-shard command travel with the hold request.
+pub async fn hold_with<'a>(rt: &'a Rc<ShardRt>, parts: Vec<(usize, Option<Op>)>) -> Held<'a> {
+    let shards: Vec<usize> = parts.iter().map(|(s, _)| *s).collect();
+    if let Some(ops) = current_hold().filter(|ops| ops.covers(rt.id, &shards)) {
+        for (s, op) in parts {
+            if let Some(op) = op {
+                ops.send(rt, s, op);
+            }
+        }
         return Held {
             rt,
             ops,
@@ -149,32 +170,40 @@ pub async fn hold<'a>(rt: &'a Rc<ShardRt>, shards: &[usize]) -> Held<'a> {
     }
     let mut ops = HoldOps {
         remote: Vec::new(),
+        local: None,
         holds_local: false,
     };
-    for &s in shards {
+    let mut grants = Vec::with_capacity(shards.len());
+    let mut acks = Vec::with_capacity(shards.len());
+    for (s, first) in parts {
+        let (ops_tx, ops_rx) = mpsc::unbounded();
+        let (held_tx, held_rx) = oneshot::channel();
+        grants.push((
+            s,
+            super::order::Grant {
+                first,
+                ops: ops_rx,
+                held: held_tx,
+            },
+        ));
+        acks.push(held_rx);
         if s == rt.id {
-            let _ = rt.gate.acquire(1).await;
+            ops.local = Some(ops_tx);
             ops.holds_local = true;
         } else {
-            let (ops_tx, ops_rx) = mpsc::unbounded();
-            let (held_tx, held_rx) = oneshot::channel();
-            if rt
-                .senders
-                .send_to(
-                    s,
-                    Job::Hold {
-                        ops: ops_rx,
-                        held: held_tx,
-                    },
-                )
-                .await
-                .is_err()
-            {
-                panic!("shard {s} mesh channel closed");
-            }
-            held_rx.await.expect("shard dropped a hold");
             ops.remote.push((s, ops_tx));
         }
+    }
+    rt.shared.order.schedule(grants);
+    for &s in &shards {
+        if s == rt.id {
+            rt.tickets.raise();
+        } else if rt.senders.send_to(s, Job::Poke).await.is_err() {
+            panic!("shard {s} mesh channel closed");
+        }
+    }
+    for ack in acks {
+        ack.await.expect("shard dropped a hold");
     }
     Held {
         rt,
@@ -204,8 +233,8 @@ impl Drop for Held<'_> {
         for (_, ops) in &self.ops.remote {
             ops.close_channel();
         }
-        if self.ops.holds_local {
-            self.rt.gate.signal(1);
+        if let Some(local) = &self.ops.local {
+            local.close_channel();
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod log;
 pub mod mesh;
 mod multishard;
 pub mod notify;
+pub mod order;
 pub mod pause;
 pub mod probe;
 pub mod pubsub;
@@ -150,6 +151,7 @@ pub fn run(config: Config) -> Result<(), String> {
                 for (_, rx) in receivers.streams() {
                     crate::server::mesh::spawn(mesh::serve_peer(rt.clone(), rx)).detach();
                 }
+                crate::server::mesh::spawn(order::serve(rt.clone())).detach();
                 notify::install(&rt);
                 let ends = bus_pub
                     .lock()

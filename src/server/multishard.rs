@@ -64,13 +64,30 @@ async fn split(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]], merg
     let db = conn.db;
     let resp3 = conn.out.resp3;
     let caller = super::tracking::caller(&conn.info, rt.id);
-    let futs = parts.iter().map(|(&shard, (sub, _))| {
+    // Every part runs while all the shards are held: no other client sees
+    // some parts done and others not (strict serializability).
+    // Each part rides on the hold request and runs as soon as its shard
+    // is held.
+    let mut ops: Vec<(usize, Option<mesh::Op>)> = Vec::new();
+    let mut results = Vec::new();
+    for (&shard, (sub, _)) in &parts {
         let mut batch = RemoteBatch::default();
         batch.push(spec, sub, caller, None);
-        let rt = rt.clone();
-        async move { mesh::run_on(&rt, shard, move |rt| batch.run(rt, db, resp3).0).await }
-    });
-    let replies: Vec<Vec<u8>> = futures::future::join_all(futs).await;
+        let (tx, rx) = futures::channel::oneshot::channel();
+        ops.push((
+            shard,
+            Some(Box::new(move |rt: &Rc<ShardRt>| {
+                let _ = tx.send(batch.run(rt, db, resp3).0);
+            })),
+        ));
+        results.push(rx);
+    }
+    let held = mesh::hold_with(&rt, ops).await;
+    let mut replies: Vec<Vec<u8>> = Vec::with_capacity(results.len());
+    for r in results {
+        replies.push(r.await.expect("a held shard dropped its part"));
+    }
+    drop(held);
     if let Some(err) = replies.iter().find(|r| r.first() == Some(&b'-')) {
         conn.out.raw(err);
         return;

@@ -199,6 +199,9 @@ pub struct ShardRt {
     pub evict: RefCell<super::evict::EvictState>,
     /// Spare query buffers for this shard's connections (input.rs).
     pub read_bufs: super::input::BufPool,
+    /// Raised when a hold may have reached the front of this shard's
+    /// queue (order.rs).
+    pub tickets: super::order::Signal,
 }
 
 impl ShardRt {
@@ -233,6 +236,7 @@ impl ShardRt {
             rng: Cell::new(unix_ms() ^ ((id as u64 + 1) << 40)),
             evict: Default::default(),
             read_bufs: Default::default(),
+            tickets: Default::default(),
             shared,
         }
     }

@@ -37,6 +37,8 @@ pub struct Shared {
     pub write_pause: super::pause::WritePause,
     /// maxmemory: each shard's count of evictable keys (evict.rs).
     pub evict_shares: super::evict::Shares,
+    /// The order of multi-shard holds (order.rs).
+    pub order: super::order::Order,
 }
 
 impl Shared {
@@ -71,6 +73,7 @@ impl Shared {
             repl: crate::repl::Repl::default(),
             write_pause: super::pause::WritePause::new(nshards),
             evict_shares: super::evict::Shares::new(nshards),
+            order: super::order::Order::new(nshards),
         }
     }
 
