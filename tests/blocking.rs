@@ -354,3 +354,52 @@ fn swapdb_wakes_blocked_clients() {
         wait_blocked(&mut admin, 0);
     }
 }
+
+/// Blocked clients are served after the whole transaction, as Redis's
+/// handleClientsBlockedOnKeys: a push undone later in the same EXEC
+/// wakes nobody (issue 13's bug: `a` was handed out mid-transaction), and
+/// one that stays is served after EXEC — for a transaction on one shard
+/// and for one spanning shards. Compared with redis-server.
+#[test]
+fn a_transaction_wakes_blocked_clients_only_when_it_is_over() {
+    let redis = common::redis_available().then(|| Server::redis(&[]));
+    let mut servers: Vec<(String, Server)> = SHARD_COUNTS
+        .iter()
+        .map(|&n| (format!("shardis(shards={n})"), Server::shardis(n, &[])))
+        .collect();
+    if let Some(r) = redis {
+        servers.push(("redis-server".into(), r));
+    }
+    let other = keys_on_distinct_shards("x", 4, 4);
+    for (name, s) in &servers {
+        let mut admin = s.conn();
+        for (push_then, want) in [("DEL", None), ("RPUSH", Some("b"))] {
+            let mut blocked = s.conn();
+            blocked.send(&["BLPOP", "k", "2"]);
+            wait_blocked(&mut admin, 1);
+            let mut w = s.conn();
+            let mut q = vec![
+                encode(&["MULTI"]),
+                encode(&["LPUSH", "k", "a"]),
+                encode(&["DEL", "k"]),
+            ];
+            if push_then == "RPUSH" {
+                q.push(encode(&["RPUSH", "k", "b"]));
+            }
+            // Keys on other shards make the transaction span shards.
+            for o in &other {
+                q.push(encode(&["SET", o, "v"]));
+            }
+            q.push(encode(&["EXEC"]));
+            w.send_raw(&q.concat());
+            let replies = w.read_replies(q.len());
+            assert!(replies.last().unwrap().starts_with(b"*"), "{name}");
+            let got = blocked.read_reply();
+            match want {
+                None => assert_eq!(text(&got), "*-1\r\n", "{name}: woken mid-transaction"),
+                Some(v) => assert_eq!(text(&got), text(&pair("k", v)), "{name}"),
+            }
+            admin.line("DEL k");
+        }
+    }
+}

@@ -532,7 +532,7 @@ async fn sort_generic(conn: &mut Conn, args: Vec<Vec<u8>>, readonly: bool) {
             let reply = sort_local(rt, db, resp3, &key, &o);
             // Clients blocked on the STORE destination (on this shard).
             if let Some(dst) = o.store.clone() {
-                crate::server::blocking::serve_keys(rt, vec![dst]);
+                rt.keys_ready(db, vec![dst]);
             }
             reply
         })
@@ -606,7 +606,7 @@ async fn sort_generic(conn: &mut Conn, args: Vec<Vec<u8>>, readonly: bool) {
                     drop(guard);
                     notify::publish(rt, notes);
                 }
-                crate::server::blocking::serve_keys(rt, vec![dst]);
+                rt.keys_ready(db, vec![dst]);
             })
             .await;
             conn.out.int(n as i64);

@@ -18,7 +18,7 @@ use super::shared::unix_ms;
 use crate::command::lists::{pop_event, push_event};
 use crate::command::util::WRONGTYPE;
 use crate::command::zsets::generic_zpop;
-use crate::command::{CommandSpec, Ctx};
+use crate::command::Ctx;
 use crate::resp::Out;
 use crate::server::notify::{Class, Note};
 use crate::store::list::End;
@@ -177,17 +177,6 @@ impl Blocked {
     }
 }
 
-/// After a write command ran on `rt`: serves the waiters of its keys.
-/// Cheap when nobody waits on this shard.
-pub fn after_write(rt: &ShardRt, spec: &'static CommandSpec, argv: &[&[u8]]) {
-    if !rt.blocked.has_waiters() || !spec.is_write() {
-        return;
-    }
-    let mut idx = Vec::new();
-    spec.key_indexes(argv, &mut idx);
-    serve_keys(rt, idx.iter().map(|&i| argv[i].to_vec()).collect());
-}
-
 /// Serves, in FIFO order, the waiters of `keys` (in any database) that
 /// the keys' current values can serve. A BLMOVE served here may make its
 /// destination ready in turn, which is then served too.
@@ -312,6 +301,9 @@ pub fn attempt(
     resp3: bool,
 ) -> Option<Vec<u8>> {
     let now = unix_ms();
+    rt.drain_deferred();
+    // Before looking: a later write from another thread must poke us.
+    rt.core.borrow_mut().listeners = true;
     for key in keys {
         let p = probe(
             &mut rt.core.borrow_mut().store,
@@ -338,7 +330,10 @@ pub fn attempt(
 /// Probes one key for a list (or zset) waiter: multi-shard attempts go
 /// key by key.
 pub fn probe_key(rt: &ShardRt, db: usize, key: &[u8], list: bool) -> Probe {
-    probe(&mut rt.core.borrow_mut().store, db, key, unix_ms(), list)
+    rt.drain_deferred();
+    let mut core = rt.core.borrow_mut();
+    core.listeners = true;
+    probe(&mut core.store, db, key, unix_ms(), list)
 }
 
 /// Whether `key` is missing or a list (a BLMOVE destination).

@@ -252,7 +252,7 @@ fn evict_one(rt: &ShardRt, limit: &MemoryLimit) -> bool {
         events.messages(db, "evicted", &key, &mut notes);
     }
     super::notify::publish(rt, notes);
-    rt.watches.touch(Some(db), &key);
+    rt.core.borrow().watches.touch(Some(db), &key);
     super::tracking::key_modified(rt, &key, 0);
     true
 }

@@ -64,13 +64,35 @@ async fn split(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]], merg
     let db = conn.db;
     let resp3 = conn.out.resp3;
     let caller = super::tracking::caller(&conn.info, rt.id);
-    // Every part runs while all the shards are held: no other client sees
-    // some parts done and others not (strict serializability).
+    // Every part runs while all the shards are locked or held: no other
+    // client sees some parts done and others not (strict
+    // serializability). Directly on this thread when it can
+    // (direct.rs), else through the ordered hold.
+    let subs: Vec<(usize, Vec<&[u8]>)> = parts
+        .iter()
+        .map(|(&s, (sub, _))| (s, sub.clone()))
+        .collect();
+    let replies = match super::direct::split(&rt, spec, argv, &subs, db, resp3, caller).await {
+        Some(replies) => replies,
+        None => split_held(&rt, spec, &parts, db, resp3, caller).await,
+    };
+    merge_replies(conn, merge, &keys, &parts, replies);
+}
+
+/// `split`'s parts through the ordered hold (while a snapshot runs).
+async fn split_held(
+    rt: &Rc<ShardRt>,
+    spec: &'static CommandSpec,
+    parts: &BTreeMap<usize, (Vec<&[u8]>, Vec<usize>)>,
+    db: usize,
+    resp3: bool,
+    caller: super::tracking::Caller,
+) -> Vec<Vec<u8>> {
     // Each part rides on the hold request and runs as soon as its shard
     // is held.
     let mut ops: Vec<(usize, Option<mesh::Op>)> = Vec::new();
     let mut results = Vec::new();
-    for (&shard, (sub, _)) in &parts {
+    for (&shard, (sub, _)) in parts {
         let mut batch = RemoteBatch::default();
         batch.push(spec, sub, caller, None);
         let (tx, rx) = futures::channel::oneshot::channel();
@@ -82,12 +104,23 @@ async fn split(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]], merg
         ));
         results.push(rx);
     }
-    let held = mesh::hold_with(&rt, ops).await;
+    let held = mesh::hold_with(rt, ops).await;
     let mut replies: Vec<Vec<u8>> = Vec::with_capacity(results.len());
     for r in results {
         replies.push(r.await.expect("a held shard dropped its part"));
     }
     drop(held);
+    replies
+}
+
+/// Puts the parts' replies together as the command's one reply.
+fn merge_replies(
+    conn: &mut Conn,
+    merge: Merge,
+    keys: &[usize],
+    parts: &BTreeMap<usize, (Vec<&[u8]>, Vec<usize>)>,
+    replies: Vec<Vec<u8>>,
+) {
     if let Some(err) = replies.iter().find(|r| r.first() == Some(&b'-')) {
         conn.out.raw(err);
         return;
@@ -119,16 +152,23 @@ type KeyState = Vec<(usize, Entry, Option<u64>)>;
 
 async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
     let rt = conn.rt.clone();
-    let shards: Vec<usize> = keys_by_shard(&rt, spec, argv).keys().copied().collect();
-    let held = mesh::hold(&rt, &shards).await;
+    let by_shard = keys_by_shard(&rt, spec, argv);
     let caller = super::tracking::caller(&conn.info, rt.id);
-    let out = atomic_held(&rt, &held, spec, argv, conn.db, conn.out.resp3, caller).await;
+    let (db, resp3) = (conn.db, conn.out.resp3);
+    // Directly under the shards' locks when it can (direct.rs), else
+    // through the ordered hold.
+    if let Some(out) = super::direct::atomic(&rt, spec, argv, &by_shard, db, resp3, caller).await {
+        return conn.out.raw(&out);
+    }
+    let shards: Vec<usize> = by_shard.keys().copied().collect();
+    let held = mesh::hold(&rt, &shards).await;
+    let out = atomic_held(&rt, &held, spec, argv, db, resp3, caller).await;
     drop(held);
     conn.out.raw(&out);
 }
 
 /// The command's distinct keys, by owning shard.
-fn keys_by_shard(
+pub fn keys_by_shard(
     rt: &Rc<ShardRt>,
     spec: &'static CommandSpec,
     argv: &[&[u8]],
@@ -325,11 +365,11 @@ pub async fn atomic_held(
                 // WATCHers and tracking clients of the keys it may have
                 // changed (transaction.rs, tracking.rs).
                 for key in &touch {
-                    rt.watches.touch(None, key);
+                    rt.core.borrow().watches.touch(None, key);
                     super::tracking::key_modified(rt, key, caller.id);
                 }
                 // Clients blocked on these keys may be served now.
-                super::blocking::serve_keys(rt, written);
+                rt.keys_ready(0, written);
             })
             .await;
         }

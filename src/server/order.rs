@@ -112,6 +112,14 @@ pub async fn serve(rt: std::rc::Rc<super::shard::ShardRt>) {
                 held,
             } = grant;
             let _ = rt.gate.acquire(1).await;
+            // The data too: another thread's direct step (direct.rs) must
+            // not run on it while the holder does. Held across the
+            // holder's awaits by this thread; this thread's own tasks
+            // wait at the gate.
+            rt.core.acquire();
+            rt.drain_deferred();
+            // Blocked clients are served when the hold ends.
+            rt.begin_unit();
             if let Some(op) = first {
                 op(&rt);
             }
@@ -119,6 +127,8 @@ pub async fn serve(rt: std::rc::Rc<super::shard::ShardRt>) {
             while let Some(op) = ops.next().await {
                 op(&rt);
             }
+            rt.core.release();
+            rt.end_unit();
             rt.gate.signal(1);
             order.pop(rt.id, &ticket);
         }

@@ -141,11 +141,22 @@ pub struct Stats {
 }
 
 /// What the shard's handlers mutate: the keyspace and the counters.
+/// Sent between threads only under its lock (shard_lock.rs).
 pub struct Core {
     pub store: Store,
     pub stats: Stats,
     /// Changes since the last save (`rdb_changes_since_last_save`).
     pub dirty: u64,
+    /// WATCHed keys of this shard (transaction.rs).
+    pub watches: super::transaction::Watches,
+    /// What other threads' steps left for this shard's thread
+    /// (effects.rs).
+    pub deferred: Vec<super::effects::Deferred>,
+    /// This shard's thread has blocked clients or tracking readers that
+    /// another thread's write may concern: it wants a poke (direct.rs).
+    /// Set under the lock before they look at the data; cleared by the
+    /// thread when it has none.
+    pub listeners: bool,
 }
 
 /// What [`ShardRt::exec_with`] runs: the spec and command line that
@@ -162,15 +173,15 @@ pub struct ShardRt {
     pub id: usize,
     pub nshards: usize,
     pub shared: Arc<Shared>,
-    pub core: RefCell<Core>,
+    /// This shard's data (shared.cores[id]): borrowed like a RefCell on
+    /// this thread, locked by another thread's multi-shard step.
+    pub core: Arc<super::shard_lock::ShardLock<Core>>,
     /// One permit: held by the multi-shard path while it owns this shard.
     pub gate: Semaphore,
     pub(super) senders: Senders<Job>,
     pub clients: RefCell<Clients>,
     /// Clients blocked on this shard's keys (BLPOP, BZPOPMIN, ...).
     pub blocked: super::blocking::Blocked,
-    /// WATCHed keys of this shard (transaction.rs).
-    pub watches: super::transaction::Watches,
     /// Client-side caching: this shard's tracked keys (tracking.rs).
     pub tracking: super::tracking::Tracking,
     /// Who runs the next `exec`: set by whoever calls it (NOLOOP,
@@ -202,6 +213,35 @@ pub struct ShardRt {
     /// Raised when a hold may have reached the front of this shard's
     /// queue (order.rs).
     pub tickets: super::order::Signal,
+    /// The scratch keyspace of multi-shard steps (direct.rs), kept
+    /// between them (empty) so none pays for a new one.
+    scratch: RefCell<Option<Store>>,
+    /// Nested units of work in progress (`begin_unit`), and the keys
+    /// their writes made ready for blocked clients.
+    unit_depth: Cell<u32>,
+    ready: RefCell<Vec<Vec<u8>>>,
+}
+
+impl Core {
+    pub fn new(databases: usize, nshards: usize) -> Core {
+        Core::with_store(Store::new(databases, nshards))
+    }
+
+    /// A core around a keyspace (a multi-shard step's scratch).
+    pub fn with_store(store: Store) -> Core {
+        Core {
+            store,
+            stats: Stats::default(),
+            dirty: 0,
+            watches: Default::default(),
+            deferred: Vec::new(),
+            listeners: false,
+        }
+    }
+
+    pub fn into_parts(self) -> (Store, Stats) {
+        (self.store, self.stats)
+    }
 }
 
 impl ShardRt {
@@ -210,22 +250,16 @@ impl ShardRt {
             shared.epoch(),
             Settings::from_config(&shared.config.read().unwrap()),
         );
-        let databases = settings.databases;
         // Runs on the shard's own thread: the cap is a thread-local.
         crate::resp::set_reply_cap(settings.reply_cap);
         ShardRt {
             id,
             nshards,
-            core: RefCell::new(Core {
-                store: Store::new(databases, nshards),
-                stats: Stats::default(),
-                dirty: 0,
-            }),
+            core: shared.cores[id].clone(),
             gate: Semaphore::new(1),
             senders,
             clients: RefCell::new(Clients::default()),
             blocked: Default::default(),
-            watches: Default::default(),
             tracking: Default::default(),
             caller: Default::default(),
             aof_capture: RefCell::new(None),
@@ -237,6 +271,9 @@ impl ShardRt {
             evict: Default::default(),
             read_bufs: Default::default(),
             tickets: Default::default(),
+            scratch: RefCell::new(None),
+            unit_depth: Cell::new(0),
+            ready: RefCell::new(Vec::new()),
             shared,
         }
     }
@@ -375,124 +412,116 @@ impl ShardRt {
             db,
             count,
         } = run;
+        self.drain_deferred();
         // BGSAVE: a write first snapshots its keys' slots (persist/bgsave).
         crate::persist::bgsave::before_write(self, spec, argv);
-        let err_mark = out.buf.len();
-        let mut guard = self.core.borrow_mut();
-        let core = &mut *guard;
-        let events = settings.notify;
-        if !core.store.key_log_is(events.key_log()) || !events.is_off() {
-            // Also drops what paths without notifications logged.
-            core.store.set_key_log(events.key_log());
-        }
-        let tracking = self.tracking.active();
-        let propagating = self.shared.aof.log.recording();
-        // Expired keys are logged for tracking and for their DELs.
-        let log_expired = tracking || propagating;
-        core.store.set_track_expired(log_expired);
-        // A replica (Redis 7.0): its master link sees no key as expired
-        // (it waits for the master's DEL; every TTL it receives is
-        // absolute), other clients see such keys missing but keep them.
-        let mut now_ms = clock.now_ms;
-        let replica = &self.shared.repl.replica;
-        if replica.is_replica() {
-            let from_master = self.caller.get().id == replica.master_client_id();
-            if from_master {
-                now_ms = 0;
-            }
-            core.store.set_keep_expired(!from_master);
-        } else {
-            // Paused writes (CLIENT PAUSE, failover): a key whose TTL passed
-            // reads as missing but stays, as Redis keeps the dataset still.
-            core.store
-                .set_keep_expired(self.shared.write_pause.active());
-        }
-        let mut ctx = Ctx {
-            store: &mut core.store,
+        let step = super::effects::Step {
+            spec,
+            argv,
             db,
-            out,
-            now_ms,
-            lru: clock.lru,
-            access: clock.access,
-            limits: &settings.exec,
-            dirty: 0,
-            hits: 0,
-            misses: 0,
-            propagating,
-            rewrite: None,
-            events,
-            notes: Vec::new(),
+            count,
+            record: true,
+            caller: self.caller.get(),
         };
-        let result = f(&mut ctx);
-        let notes = ctx.take_notes();
-        let (dirty, hits, misses) = (ctx.dirty, ctx.hits, ctx.misses);
-        let rewrite = ctx.rewrite.take();
-        let expired = if log_expired {
-            core.store.take_expired_by_db()
-        } else {
-            Vec::new()
-        };
-        // Keys found expired propagate as DELs, before the command.
-        if propagating {
-            propagate_expired(self, &expired);
-        }
-        // A read that changes data (PFCOUNT refreshing its cached
-        // cardinality) propagates too, as Redis's call() does on dirty.
-        let replicates = spec.is_write() || spec.flags.has(crate::command::Flags::MAY_REPLICATE);
-        if dirty > 0 && propagating && replicates {
-            self.record(db, argv, rewrite);
-        }
-        core.dirty += dirty;
-        let stats = &mut core.stats;
-        stats.keyspace_hits += hits;
-        stats.keyspace_misses += misses;
-        if count {
-            stats.commands += 1;
-            let st = stats.cmd.entry(spec.name).or_default();
-            st.calls += 1;
-            let now = Instant::now();
-            st.usec += now.duration_since(clock.last).as_micros() as u64;
-            clock.last = now;
-            if out.buf.get(err_mark) == Some(&b'-') {
-                st.failed += 1;
-                record_error(stats, &out.buf[err_mark..]);
-            }
-        }
-        let expired: Vec<Vec<u8>> = if tracking {
-            expired.into_iter().map(|(_, k)| k).collect()
-        } else {
-            Vec::new()
-        };
-        drop(guard);
-        super::notify::publish(self, notes);
-        self.track(spec, argv, dirty, expired);
-        // WATCH: mark the watchers of the keys it changed.
-        super::transaction::after_exec(self, spec, argv, db, dirty);
-        super::blocking::after_write(self, spec, argv);
+        let mut core = self.core.borrow_mut();
+        let (result, after) =
+            super::effects::apply(self, self.id, &mut core, step, out, clock, settings, f);
+        drop(core);
+        after.finish_local(self);
         result
     }
 
-    /// Client-side caching after a command: invalidate the keys it
-    /// changed or found expired, remember the keys a tracking client read.
-    fn track(&self, spec: &CommandSpec, argv: &[&[u8]], dirty: u64, expired: Vec<Vec<u8>>) {
-        let caller = self.caller.get();
-        for key in expired {
-            super::tracking::key_modified(self, &key, 0);
-        }
-        if dirty > 0 && self.tracking.active() {
-            let mut idx = Vec::new();
-            spec.key_indexes_where(argv, &mut idx, super::transaction::written);
-            for i in idx {
-                super::tracking::key_modified(self, argv[i], caller.id);
+    /// The scratch keyspace for a multi-shard step (direct.rs).
+    pub fn take_scratch(&self) -> Store {
+        self.scratch
+            .borrow_mut()
+            .take()
+            .unwrap_or_else(|| Store::new(self.settings().databases, 1))
+    }
+
+    /// Gives the scratch keyspace back, emptied.
+    pub fn put_scratch(&self, mut store: Store) {
+        if store.dbs.iter().any(|d| !d.is_empty()) {
+            for d in store.dbs.iter_mut() {
+                d.take_all();
             }
         }
-        if caller.track_reads
-            && spec.flags.has(crate::command::Flags::READONLY)
-            && !spec.flags.has(crate::command::Flags::PUBSUB)
-        {
-            let mut idx = Vec::new();
-            spec.key_indexes(argv, &mut idx);
-            super::tracking::remember(self, caller, idx.iter().map(|&i| argv[i].to_vec()));
+        *self.scratch.borrow_mut() = Some(store);
+    }
+
+    /// Takes up what other threads' steps left in this shard's data
+    /// (effects.rs): tracking invalidations and reads, blocked clients
+    /// to serve. Runs before anything else uses the data.
+    pub fn drain_deferred(&self) {
+        let deferred = {
+            let mut core = self.core.borrow_mut();
+            if core.deferred.is_empty() {
+                if core.listeners && !self.blocked.has_waiters() && !self.tracking.active() {
+                    core.listeners = false;
+                }
+                return;
+            }
+            std::mem::take(&mut core.deferred)
+        };
+        self.begin_unit();
+        for d in deferred {
+            match d {
+                super::effects::Deferred::Written { keys, writer } => {
+                    if self.tracking.active() {
+                        for key in &keys {
+                            super::tracking::key_modified(self, key, writer);
+                        }
+                    }
+                    self.keys_ready_any_db(keys);
+                }
+                super::effects::Deferred::Read { caller, keys } => {
+                    super::tracking::remember(self, caller, keys.into_iter());
+                }
+                super::effects::Deferred::Notes(notes) => super::notify::publish(self, notes),
+            }
+        }
+        self.end_unit();
+    }
+
+    /// Keys a write made (or may have made) ready for blocked clients;
+    /// they are served once the current unit of work ends.
+    pub fn keys_ready(&self, _db: usize, keys: Vec<Vec<u8>>) {
+        self.keys_ready_any_db(keys);
+    }
+
+    fn keys_ready_any_db(&self, keys: Vec<Vec<u8>>) {
+        if !self.blocked.has_waiters() {
+            return;
+        }
+        self.ready.borrow_mut().extend(keys);
+        if self.unit_depth.get() == 0 {
+            self.serve_ready();
+        }
+    }
+
+    /// Opens a unit of work (a transaction, a multi-shard step): blocked
+    /// clients wait for its end to be served.
+    pub fn begin_unit(&self) {
+        self.unit_depth.set(self.unit_depth.get() + 1);
+    }
+
+    /// Closes a unit; the outermost one serves the clients its writes
+    /// made ready.
+    pub fn end_unit(&self) {
+        let d = self.unit_depth.get() - 1;
+        self.unit_depth.set(d);
+        if d == 0 {
+            self.serve_ready();
+        }
+    }
+
+    fn serve_ready(&self) {
+        loop {
+            let keys = std::mem::take(&mut *self.ready.borrow_mut());
+            if keys.is_empty() {
+                return;
+            }
+            super::blocking::serve_keys(self, keys);
         }
     }
 
@@ -651,7 +680,7 @@ fn propagate_expired(rt: &ShardRt, expired: &[(usize, Vec<u8>)]) {
 }
 
 /// Counts an error reply by its prefix (INFO errorstats).
-fn record_error(stats: &mut Stats, reply: &[u8]) {
+pub(super) fn record_error(stats: &mut Stats, reply: &[u8]) {
     stats.error_replies += 1;
     let word = reply[1..]
         .split(|&c| c == b' ' || c == b'\r')

@@ -39,6 +39,8 @@ pub struct Shared {
     pub evict_shares: super::evict::Shares,
     /// The order of multi-shard holds (order.rs).
     pub order: super::order::Order,
+    /// Every shard's data, by shard id (shard_lock.rs).
+    pub cores: Vec<Arc<super::shard_lock::ShardLock<super::shard::Core>>>,
 }
 
 impl Shared {
@@ -50,6 +52,14 @@ impl Shared {
     ) -> Shared {
         let now = unix_ms() / 1000;
         let port = config.get_i64("port") as u16;
+        let databases = config.get_i64("databases") as usize;
+        let cores = (0..nshards)
+            .map(|_| {
+                Arc::new(super::shard_lock::ShardLock::new(super::shard::Core::new(
+                    databases, nshards,
+                )))
+            })
+            .collect();
         Shared {
             config: RwLock::new(config),
             config_epoch: AtomicU64::new(1),
@@ -74,6 +84,7 @@ impl Shared {
             write_pause: super::pause::WritePause::new(nshards),
             evict_shares: super::evict::Shares::new(nshards),
             order: super::order::Order::new(nshards),
+            cores,
         }
     }
 

@@ -459,6 +459,8 @@ fn write_invalidation(rt: &ShardRt, target: &Rc<Subscriber>, body: &[u8], redire
 pub async fn register_bcast(rt: &Rc<ShardRt>, id: u64, prefixes: Vec<Vec<u8>>, noloop: bool) {
     let home = rt.id;
     super::mesh::run_on_all(rt, move |rt| {
+        // Another thread's writes must poke this shard from now on.
+        rt.core.borrow_mut().listeners = true;
         let mut table = rt.tracking.prefixes.borrow_mut();
         for p in &prefixes {
             let list = table.entry(p.clone()).or_default();
@@ -475,6 +477,8 @@ pub async fn register_bcast(rt: &Rc<ShardRt>, id: u64, prefixes: Vec<Vec<u8>>, n
 /// Drops a BCAST client's prefixes on every shard.
 pub async fn unregister_bcast(rt: &Rc<ShardRt>, id: u64) {
     super::mesh::run_on_all(rt, move |rt| {
+        // Another thread's writes must poke this shard from now on.
+        rt.core.borrow_mut().listeners = true;
         let mut table = rt.tracking.prefixes.borrow_mut();
         table.retain(|_, list| {
             list.retain(|c| c.id != id);

@@ -33,7 +33,6 @@ use crate::command::{CommandSpec, Flags, Handler};
 use crate::persist::aof::record::Records;
 use crate::resp::Out;
 use crate::slot::key_slot;
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -86,33 +85,33 @@ impl TxState {
 /// The clients watching one key: (client id, its dirty flag).
 type Watchers = Vec<(u64, Arc<AtomicBool>)>;
 
-/// Per shard: who watches which (db, key) of this shard's keys.
+/// Per shard: who watches which (db, key) of this shard's keys. Part of
+/// the shard's data (`Core`), so a multi-shard step on another thread
+/// marks watchers under the same lock as its writes.
 #[derive(Default)]
 pub struct Watches {
-    by_key: RefCell<HashMap<(usize, Vec<u8>), Watchers>>,
+    by_key: HashMap<(usize, Vec<u8>), Watchers>,
 }
 
 impl Watches {
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.by_key.borrow().is_empty()
+        self.by_key.is_empty()
     }
 
-    fn add(&self, db: usize, key: Vec<u8>, id: u64, flag: Arc<AtomicBool>) {
-        let mut map = self.by_key.borrow_mut();
-        let list = map.entry((db, key)).or_default();
+    fn add(&mut self, db: usize, key: Vec<u8>, id: u64, flag: Arc<AtomicBool>) {
+        let list = self.by_key.entry((db, key)).or_default();
         if !list.iter().any(|(c, _)| *c == id) {
             list.push((id, flag));
         }
     }
 
-    fn remove(&self, db: usize, key: Vec<u8>, id: u64) {
-        let mut map = self.by_key.borrow_mut();
+    fn remove(&mut self, db: usize, key: Vec<u8>, id: u64) {
         let k = (db, key);
-        if let Some(list) = map.get_mut(&k) {
+        if let Some(list) = self.by_key.get_mut(&k) {
             list.retain(|(c, _)| *c != id);
             if list.is_empty() {
-                map.remove(&k);
+                self.by_key.remove(&k);
             }
         }
     }
@@ -122,16 +121,15 @@ impl Watches {
         if self.is_empty() {
             return;
         }
-        let map = self.by_key.borrow();
         match db {
             Some(db) => {
-                if let Some(list) = map.get(&(db, key.to_vec())) {
+                if let Some(list) = self.by_key.get(&(db, key.to_vec())) {
                     list.iter()
                         .for_each(|(_, f)| f.store(true, Ordering::SeqCst));
                 }
             }
             None => {
-                for ((_, k), list) in map.iter() {
+                for ((_, k), list) in self.by_key.iter() {
                     if k.as_slice() == key {
                         list.iter()
                             .for_each(|(_, f)| f.store(true, Ordering::SeqCst));
@@ -155,7 +153,7 @@ impl Watches {
         }
         // `peek` at time 0: present in the table, expired or not.
         let exists = |d: usize, k: &[u8]| store.dbs.get(d).is_some_and(|x| x.peek(k, 0).is_some());
-        for ((d, k), list) in self.by_key.borrow().iter() {
+        for ((d, k), list) in self.by_key.iter() {
             let hit = match (db, other) {
                 (None, _) => exists(*d, k),
                 (Some(a), Some(b)) if *d == a || *d == b => exists(a, k) || exists(b, k),
@@ -174,13 +172,14 @@ impl Watches {
 /// something, its keys' watchers are marked.
 #[inline]
 pub fn after_exec(rt: &ShardRt, spec: &'static CommandSpec, argv: &[&[u8]], db: usize, dirty: u64) {
-    if dirty == 0 || rt.watches.is_empty() {
+    let core = rt.core.borrow();
+    if dirty == 0 || core.watches.is_empty() {
         return;
     }
     let mut idx = Vec::new();
     spec.key_indexes_where(argv, &mut idx, written);
     for i in idx {
-        rt.watches.touch(Some(db), argv[i]);
+        core.watches.touch(Some(db), argv[i]);
     }
 }
 
@@ -344,7 +343,8 @@ pub async fn watch(conn: &mut Conn, args: &[Vec<u8>]) {
         let flag = conn.info.dirty_cas.clone();
         let deadlines = mesh::run_on(&rt, shard, move |rt| {
             let now = unix_ms();
-            let core = rt.core.borrow();
+            let mut core = rt.core.borrow_mut();
+            let core = &mut *core;
             keys.into_iter()
                 .map(|key| {
                     let d = &core.store.dbs[db];
@@ -352,7 +352,7 @@ pub async fn watch(conn: &mut Conn, args: &[Vec<u8>]) {
                         Some(at) if at > now && d.peek(&key, now).is_some() => Some(at),
                         _ => None,
                     };
-                    rt.watches.add(db, key.clone(), id, flag.clone());
+                    core.watches.add(db, key.clone(), id, flag.clone());
                     (key, deadline)
                 })
                 .collect::<Vec<_>>()
@@ -380,8 +380,9 @@ pub async fn unwatch_all(conn: &mut Conn) {
     let id = conn.info.id;
     for (shard, keys) in by_shard {
         mesh::run_on(&conn.rt, shard, move |rt| {
+            let mut core = rt.core.borrow_mut();
             for (db, key) in keys {
-                rt.watches.remove(db, key, id);
+                core.watches.remove(db, key, id);
             }
         })
         .await;
@@ -468,6 +469,11 @@ pub async fn exec(conn: &mut Conn) {
     let ran = if all_shard_cmds && shards.len() <= 1 {
         let shard = shards.first().copied().unwrap_or(rt.id);
         one_shard(conn, shard, queue, deadlines, flag).await
+    } else if all_shard_cmds {
+        match direct(conn, &rt, &shards, &queue, &deadlines, &flag).await {
+            Some(ran) => ran,
+            None => held(conn, &rt, shards, queue, deadlines, flag).await,
+        }
     } else {
         held(conn, &rt, shards, queue, deadlines, flag).await
     };
@@ -500,6 +506,8 @@ async fn one_shard(
         out.array(queue.len());
         let mut argv: Vec<&[u8]> = Vec::new();
         let capturing = rt.begin_capture();
+        // Blocked clients are served after the whole transaction.
+        rt.begin_unit();
         for q in &queue {
             argv.clear();
             argv.extend(q.args.iter().map(|a| a.as_slice()));
@@ -510,6 +518,7 @@ async fn one_shard(
             // One MULTI/EXEC block, logged in this same step.
             rt.shared.aof.log.append_records(&rt.end_capture(), true);
         }
+        rt.end_unit();
         Some(out.buf)
     })
     .await;
@@ -520,6 +529,63 @@ async fn one_shard(
         }
         None => false,
     }
+}
+
+/// A queue of shard commands spanning shards, run by this thread with
+/// every involved shard's data locked (direct.rs). None: fall back to
+/// the ordered hold (a snapshot is running).
+async fn direct(
+    conn: &mut Conn,
+    rt: &Rc<ShardRt>,
+    shards: &BTreeSet<usize>,
+    queue: &[Queued],
+    deadlines: &[u64],
+    flag: &AtomicBool,
+) -> Option<bool> {
+    let shards: Vec<usize> = shards.iter().copied().collect();
+    let locked = super::direct::lock(rt, &shards).await?;
+    if watch_failed(flag, deadlines, unix_ms()) {
+        return Some(false);
+    }
+    let (db, resp3) = (conn.db, conn.out.resp3);
+    let caller = super::tracking::caller(&conn.info, rt.id);
+    let settings = rt.settings();
+    let mut clock = rt.clock();
+    let mut out = Out::new(resp3);
+    out.array(queue.len());
+    let capturing = rt.begin_capture();
+    let mut pokes = BTreeSet::new();
+    let mut idx = Vec::new();
+    for q in queue {
+        let argv: Vec<&[u8]> = q.args.iter().map(|a| a.as_slice()).collect();
+        q.spec.key_indexes(&argv, &mut idx);
+        let on: BTreeSet<usize> = idx
+            .iter()
+            .map(|&i| rt.shard_of_slot(key_slot(argv[i])))
+            .collect();
+        if on.len() > 1 {
+            let by_shard = super::multishard::keys_by_shard(rt, q.spec, &argv);
+            let p = super::direct::gathered(
+                rt, q.spec, &argv, &by_shard, db, &mut out, &mut clock, &settings, caller, true,
+            );
+            pokes.extend(p);
+        } else {
+            let shard = on.first().copied().unwrap_or(rt.id);
+            if super::direct::run_one(
+                rt, shard, q.spec, &argv, db, &mut out, &mut clock, &settings, caller,
+            ) {
+                pokes.insert(shard);
+            }
+        }
+    }
+    if capturing {
+        // One MULTI/EXEC block, logged while every shard is locked.
+        rt.shared.aof.log.append_records(&rt.end_capture(), true);
+    }
+    drop(locked);
+    conn.out.raw(&out.buf);
+    super::direct::after_step(rt, pokes.into_iter().collect()).await;
+    Some(true)
 }
 
 /// The queue with every involved shard held, in order.

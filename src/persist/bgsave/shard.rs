@@ -107,6 +107,7 @@ pub fn begin(rt: &Rc<ShardRt>, params: Params, feed: Feed) -> u64 {
         feed,
     }));
     ACTIVE.set(true);
+    crate::server::direct::SNAPSHOTS.fetch_add(1, Ordering::AcqRel);
     crate::server::mesh::spawn(run_slices(rt.clone(), generation)).detach();
     keys
 }
@@ -243,7 +244,9 @@ fn advance(store: &Store, deadline: Option<Instant>) -> bool {
 
 /// Ends this shard's part: reports the keys written (or the failure).
 fn complete() {
-    ACTIVE.set(false);
+    if ACTIVE.replace(false) {
+        crate::server::direct::SNAPSHOTS.fetch_sub(1, Ordering::AcqRel);
+    }
     let Some(mut p) = PROGRESS.take() else { return };
     send_buf(&mut p);
     let result = if p.feed.flow.failed.load(Ordering::Acquire) {

@@ -1,0 +1,273 @@
+//! The one step that runs a shard command and applies what it implies.
+//!
+//! `apply` runs a handler against one shard's data (`Core`), on that
+//! shard's thread or, under the data's lock, on another thread running a
+//! multi-shard step (direct.rs). In Redis's order it: logs creations,
+//! expiries and misses for notifications; runs the handler; propagates
+//! the keys it found expired as DELs, then the command (or its rewrite)
+//! to the AOF and the replicas; counts changes, hits, misses, the call
+//! and its errors. What belongs to the data is done under its lock:
+//! WATCHers of the changed keys are marked (`After::finish_*`).
+//!
+//! What belongs to the shard's thread (tracking tables, blocked clients)
+//! is done at once on the owning thread (`finish_local`), or left in the
+//! data for that thread (`Deferred`, `finish_foreign`), which takes it up
+//! before it runs anything else (`ShardRt::drain_deferred`). Blocked
+//! clients are served once the whole unit of work is over: the command,
+//! the transaction or the multi-shard step (`ShardRt::end_unit`), as
+//! Redis's handleClientsBlockedOnKeys.
+
+use super::notify::Note;
+use super::shard::{Core, ExecClock, Settings, ShardRt};
+use super::tracking::Caller;
+use crate::command::{CommandSpec, Ctx, Flags};
+use crate::resp::Out;
+use std::time::Instant;
+
+/// One command's run on one shard's data.
+pub struct Step<'a> {
+    pub spec: &'static CommandSpec,
+    pub argv: &'a [&'a [u8]],
+    pub db: usize,
+    /// Counted as a call in the statistics (a part of a multi-shard
+    /// command is not: the whole command is counted once).
+    pub count: bool,
+    /// Logged to the AOF and replicas (a part of a multi-shard command is
+    /// not: the whole command is logged once).
+    pub record: bool,
+    pub caller: Caller,
+}
+
+/// Work a step leaves for the shard's thread, kept in its data.
+pub enum Deferred {
+    /// Keys written or found expired by another thread's step: tracking
+    /// readers are told (but `writer`), blocked clients may be served.
+    Written { keys: Vec<Vec<u8>>, writer: u64 },
+    /// Keys another thread's step read for a tracking client.
+    Read { caller: Caller, keys: Vec<Vec<u8>> },
+    /// Keyspace events of this shard's keys from another thread's step:
+    /// published by the owner, so each key's events reach subscribers in
+    /// the order they happened.
+    Notes(Vec<Note>),
+}
+
+/// The key a keyspace notification is about: the end of a keyspace
+/// channel, or a keyevent message.
+pub fn note_key(note: &Note) -> &[u8] {
+    let (channel, message) = note;
+    if channel.starts_with(b"__keyspace@") {
+        if let Some(i) = memchr::memmem::find(channel, b"__:") {
+            return &channel[i + 3..];
+        }
+    }
+    message
+}
+
+/// What a step leaves for after its run.
+pub struct After {
+    /// Keys it changed (Redis's server.dirty increment).
+    pub dirty: u64,
+    spec: &'static CommandSpec,
+    db: usize,
+    caller: Caller,
+    notes: Vec<Note>,
+    /// Keys found expired, by database.
+    expired: Vec<(usize, Vec<u8>)>,
+    /// Keys the command may have changed (its writable key specs), when it
+    /// changed something.
+    written: Vec<Vec<u8>>,
+    /// Keys a tracking client read.
+    read: Vec<Vec<u8>>,
+}
+
+/// Runs `f` on `core` (the data of `shard`) as one step of `home`'s.
+#[allow(clippy::too_many_arguments)]
+pub fn apply<R>(
+    home: &ShardRt,
+    shard: usize,
+    core: &mut Core,
+    step: Step<'_>,
+    out: &mut Out,
+    clock: &mut ExecClock,
+    settings: &Settings,
+    f: impl FnOnce(&mut Ctx) -> R,
+) -> (R, After) {
+    let Step {
+        spec,
+        argv,
+        db,
+        count,
+        record,
+        caller,
+    } = step;
+    let local = shard == home.id;
+    let err_mark = out.buf.len();
+    let events = settings.notify;
+    if !core.store.key_log_is(events.key_log()) || !events.is_off() {
+        // Also drops what paths without notifications logged.
+        core.store.set_key_log(events.key_log());
+    }
+    // Another thread's step cannot see this shard's tracking tables:
+    // it logs expiries for the owner to tell.
+    let tracking = !local || home.tracking.active();
+    let propagating = home.shared.aof.log.recording();
+    // Expired keys are logged for tracking and for their DELs.
+    let log_expired = tracking || propagating;
+    core.store.set_track_expired(log_expired);
+    // A replica (Redis 7.0): its master link sees no key as expired
+    // (it waits for the master's DEL; every TTL it receives is
+    // absolute), other clients see such keys missing but keep them.
+    let mut now_ms = clock.now_ms;
+    let replica = &home.shared.repl.replica;
+    if replica.is_replica() {
+        let from_master = caller.id == replica.master_client_id();
+        if from_master {
+            now_ms = 0;
+        }
+        core.store.set_keep_expired(!from_master);
+    } else {
+        // Paused writes (CLIENT PAUSE, failover): a key whose TTL passed
+        // reads as missing but stays, as Redis keeps the dataset still.
+        core.store
+            .set_keep_expired(home.shared.write_pause.active());
+    }
+    let mut ctx = Ctx {
+        store: &mut core.store,
+        db,
+        out,
+        now_ms,
+        lru: clock.lru,
+        access: clock.access,
+        limits: &settings.exec,
+        dirty: 0,
+        hits: 0,
+        misses: 0,
+        propagating,
+        rewrite: None,
+        events,
+        notes: Vec::new(),
+    };
+    let result = f(&mut ctx);
+    let notes = ctx.take_notes();
+    let (dirty, hits, misses) = (ctx.dirty, ctx.hits, ctx.misses);
+    let rewrite = ctx.rewrite.take();
+    let expired = if log_expired {
+        core.store.take_expired_by_db()
+    } else {
+        Vec::new()
+    };
+    // Keys found expired propagate as DELs, before the command.
+    if propagating {
+        for (db, key) in &expired {
+            home.record(*db, &[b"DEL".as_slice(), key.as_slice()], None);
+        }
+    }
+    // A read that changes data (PFCOUNT refreshing its cached
+    // cardinality) propagates too, as Redis's call() does on dirty.
+    let replicates = spec.is_write() || spec.flags.has(Flags::MAY_REPLICATE);
+    if record && dirty > 0 && propagating && replicates {
+        home.record(db, argv, rewrite);
+    }
+    core.dirty += dirty;
+    let stats = &mut core.stats;
+    stats.keyspace_hits += hits;
+    stats.keyspace_misses += misses;
+    if count {
+        stats.commands += 1;
+        let st = stats.cmd.entry(spec.name).or_default();
+        st.calls += 1;
+        let now = Instant::now();
+        st.usec += now.duration_since(clock.last).as_micros() as u64;
+        clock.last = now;
+        if out.buf.get(err_mark) == Some(&b'-') {
+            st.failed += 1;
+            super::shard::record_error(stats, &out.buf[err_mark..]);
+        }
+    }
+    let mut written = Vec::new();
+    if dirty > 0 {
+        let mut idx = Vec::new();
+        spec.key_indexes_where(argv, &mut idx, super::transaction::written);
+        written.extend(idx.iter().map(|&i| argv[i].to_vec()));
+    }
+    let mut read = Vec::new();
+    if caller.track_reads && spec.flags.has(Flags::READONLY) && !spec.flags.has(Flags::PUBSUB) {
+        let mut idx = Vec::new();
+        spec.key_indexes(argv, &mut idx);
+        read.extend(idx.iter().map(|&i| argv[i].to_vec()));
+    }
+    // WATCH: the watchers of the keys it changed, under the data's lock.
+    if !core.watches.is_empty() {
+        for key in &written {
+            core.watches.touch(Some(db), key);
+        }
+    }
+    if caller.track_reads {
+        // Before a later step of another thread writes what this one
+        // read, it must see that someone here will want to know.
+        core.listeners = true;
+    }
+    let after = After {
+        dirty,
+        spec,
+        db,
+        caller,
+        notes,
+        expired,
+        written,
+        read,
+    };
+    (result, after)
+}
+
+impl After {
+    /// Finishes a step on this shard's own thread, its data released.
+    pub fn finish_local(self, rt: &ShardRt) {
+        super::notify::publish(rt, self.notes);
+        if !self.expired.is_empty() && rt.tracking.active() {
+            for (_, key) in &self.expired {
+                super::tracking::key_modified(rt, key, 0);
+            }
+        }
+        if rt.tracking.active() {
+            for key in &self.written {
+                super::tracking::key_modified(rt, key, self.caller.id);
+            }
+        }
+        if !self.read.is_empty() {
+            super::tracking::remember(rt, self.caller, self.read.into_iter());
+        }
+        if self.spec.is_write() && !self.written.is_empty() {
+            rt.keys_ready(self.db, self.written);
+        }
+    }
+
+    /// Finishes a step run on a scratch keyspace (direct.rs `gathered`):
+    /// publishes its events; returns the keys it changed and the keys a
+    /// tracking client read, for their owners.
+    pub fn finish_gathered(self) -> (Vec<Note>, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+        (self.notes, self.written, self.read)
+    }
+
+    /// Finishes a step another thread ran on `core` (still locked): the
+    /// owner's share is left in the data.
+    pub fn finish_foreign(self, core: &mut Core) {
+        if !self.notes.is_empty() {
+            core.deferred.push(Deferred::Notes(self.notes));
+        }
+        let mut keys: Vec<Vec<u8>> = self.expired.into_iter().map(|(_, k)| k).collect();
+        keys.extend(self.written);
+        if !keys.is_empty() {
+            core.deferred.push(Deferred::Written {
+                keys,
+                writer: self.caller.id,
+            });
+        }
+        if !self.read.is_empty() {
+            core.deferred.push(Deferred::Read {
+                caller: self.caller,
+                keys: self.read,
+            });
+        }
+    }
+}
