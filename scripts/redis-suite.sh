@@ -190,11 +190,12 @@ run_config() {
         (
             while true; do
                 unit=$(
+                    exec 9>>"$queue.lock"
                     flock 9
                     n=$(cat "$queue.next")
                     echo $((n + 1)) >"$queue.next"
                     sed -n "$((n + 1))p" "$queue"
-                ) 9>"$queue.lock"
+                )
                 [ -n "$unit" ] || break
                 run_unit "$server" "$mode" "$shards" "$unit" "$out" "$slot"
             done
