@@ -510,34 +510,91 @@ fn config_set_appendonly_at_runtime() {
 /// Commands of a read that changes data (PFCOUNT refreshing an HLL's
 /// cached cardinality) reach the AOF as in Redis, and no-op ones do not:
 /// the incr file holds the same commands as redis-server's.
+/// The commands in a directory's incremental AOF files, each as its
+/// arguments joined by spaces, lowercased.
+fn logged_commands(dir: &Path) -> Vec<String> {
+    let text: Vec<u8> = incr_files(dir)
+        .iter()
+        .flat_map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let text = String::from_utf8_lossy(&text).into_owned();
+    let mut out = Vec::new();
+    let mut lines = text.split("\r\n").peekable();
+    while let Some(l) = lines.next() {
+        if let Some(n) = l.strip_prefix('*') {
+            let n: usize = n.parse().unwrap();
+            let args: Vec<&str> = (0..n)
+                .map(|_| {
+                    lines.next();
+                    lines.next().unwrap()
+                })
+                .collect();
+            out.push(args.join(" ").to_lowercase());
+        }
+    }
+    out
+}
+
+/// A multi-shard MSET or DEL run while a snapshot is in progress (then
+/// through ordered holds rather than direct locks) is still logged as
+/// one whole command: an AOF never holds half of it.
+#[test]
+fn multi_shard_writes_during_a_snapshot_are_logged_whole() {
+    let dir = TempDir::new("aof-snap-whole");
+    let srv = shardis_aof(4, &dir.0, &[]);
+    let mut c = srv.conn();
+    // Enough data that the snapshot is still running when the writes come.
+    for batch in 0..100 {
+        let mut args = vec!["MSET".to_string()];
+        for i in 0..500 {
+            args.push(format!("fill:{batch}:{i}"));
+            args.push("x".repeat(64));
+        }
+        run_ok(&mut c, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    let keys = common::keys_on_distinct_shards("whole", 4, 4);
+    let (mut during, mut rounds) = (0, 0usize);
+    while during < 2 && rounds < 20 {
+        let round = rounds;
+        rounds += 1;
+        run_ok(&mut c, &["BGSAVE"]);
+        let v = round.to_string();
+        let mut mset = vec!["MSET"];
+        for k in &keys {
+            mset.push(k);
+            mset.push(&v);
+        }
+        run_ok(&mut c, &mset);
+        let mut del = vec!["DEL"];
+        del.extend(keys.iter().map(String::as_str));
+        run_ok(&mut c, &del);
+        if info_field(&mut c, "rdb_bgsave_in_progress") == "1" {
+            during += 1;
+        }
+        wait_for("bgsave", Duration::from_secs(60), || {
+            info_field(&mut c, "rdb_bgsave_in_progress") == "0"
+        });
+    }
+    assert!(during > 0, "no write landed while a snapshot ran");
+    // The AOF is written by a thread: give it a moment.
+    std::thread::sleep(Duration::from_millis(300));
+    let logged: Vec<String> = logged_commands(&dir.0)
+        .into_iter()
+        .filter(|l| l.contains("whole"))
+        .collect();
+    assert_eq!(logged.len(), 2 * rounds, "{logged:#?}");
+    for (n, l) in logged.iter().enumerate() {
+        let parts = l.split(' ').count();
+        let want = if n % 2 == 0 { 9 } else { 5 };
+        assert_eq!(parts, want, "not whole: {l}");
+    }
+}
+
 #[test]
 fn pfcount_refreshing_its_cache_is_logged_like_redis() {
     if !common::redis_available() {
         return;
     }
-    let commands = |dir: &Path| -> Vec<String> {
-        let text: Vec<u8> = incr_files(dir)
-            .iter()
-            .flat_map(|p| std::fs::read(p).unwrap())
-            .collect();
-        // The bulk payloads of each command, joined by spaces.
-        let text = String::from_utf8_lossy(&text).into_owned();
-        let mut out = Vec::new();
-        let mut lines = text.split("\r\n").peekable();
-        while let Some(l) = lines.next() {
-            if let Some(n) = l.strip_prefix('*') {
-                let n: usize = n.parse().unwrap();
-                let args: Vec<&str> = (0..n)
-                    .map(|_| {
-                        lines.next();
-                        lines.next().unwrap()
-                    })
-                    .collect();
-                out.push(args.join(" ").to_lowercase());
-            }
-        }
-        out
-    };
     let run = |srv: &Server| {
         let mut c = srv.conn();
         run_ok(&mut c, &["PFADD", "h", "a", "b", "c"]);
@@ -551,7 +608,7 @@ fn pfcount_refreshing_its_cache_is_logged_like_redis() {
     run(&redis);
     let shardis = shardis_aof(4, &sd.0, &["--appendfsync", "always"]);
     run(&shardis);
-    let (want, got) = (commands(&rd.0), commands(&sd.0));
+    let (want, got) = (logged_commands(&rd.0), logged_commands(&sd.0));
     assert!(want.contains(&"pfcount h".to_string()), "{want:?}");
     assert_eq!(got, want);
 }

@@ -249,6 +249,7 @@ async fn dump_keys(conn: &Conn, held: &Held<'_>, keys: &[Vec<u8>]) -> Vec<Found>
                     argv: &argv,
                     db,
                     count: false,
+                    record: true,
                 };
                 let mut out = Out::new(false);
                 rt.exec_with(run, &mut out, &mut clock, &settings, |ctx| {
@@ -295,6 +296,7 @@ async fn delete_keys(conn: &Conn, held: &Held<'_>, keys: &[Vec<u8>]) {
                 argv: &argv,
                 db,
                 count: false,
+                record: true,
             };
             let mut out = Out::new(false);
             rt.exec_with(run, &mut out, &mut clock, &settings, |ctx| {

@@ -1,19 +1,20 @@
 //! The one path for commands whose keys live on several shards
 //! (standalone mode; in cluster mode such commands get CROSSSLOT).
 //!
-//! - `Cross::Split`: independent per key (MGET, MSET, DEL, EXISTS, …):
-//!   split the keys by shard, run each part where it lives, merge.
-//! - `Cross::Atomic`: all-or-nothing (MSETNX, RENAME, COPY, …): hold the
-//!   shards involved in ascending order, gather their keys into a scratch
-//!   keyspace, run the ordinary handler there once, write the results
-//!   back, release. Every multi-key command gets atomicity from this one
-//!   place; the single-shard path stays lock-free.
+//! - `Cross::Split`: a handler that works per key (MGET, MSET, DEL,
+//!   EXISTS, …): the keys split by shard, every part run while all the
+//!   shards involved are locked (direct.rs) or held (order.rs), the
+//!   replies merged, the command logged once, whole.
+//! - `Cross::Atomic`: all-or-nothing (MSETNX, RENAME, COPY, …): the
+//!   shards' keys gathered into a scratch keyspace under the same locks
+//!   or holds, the ordinary handler run there once, the results written
+//!   back. Every multi-key command gets strict serializability from this
+//!   one place; the single-shard path stays lock-free.
 
 use super::conn::Conn;
-use super::dispatch::RemoteBatch;
 use super::mesh;
 use super::shard::ShardRt;
-use crate::command::{CommandSpec, Cross, FindKeys, Merge};
+use crate::command::{CommandSpec, Cross, FindKeys, Handler, Merge};
 use crate::resp::{array_items, int_value, Out};
 use crate::slot::key_slot;
 use crate::store::{Entry, Store};
@@ -74,40 +75,67 @@ async fn split(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]], merg
         .collect();
     let replies = match super::direct::split(&rt, spec, argv, &subs, db, resp3, caller).await {
         Some(replies) => replies,
-        None => split_held(&rt, spec, &parts, db, resp3, caller).await,
+        None => split_held(&rt, spec, argv, &parts, db, resp3, caller).await,
     };
     merge_replies(conn, merge, &keys, &parts, replies);
 }
 
 /// `split`'s parts through the ordered hold (while a snapshot runs).
+/// Each part runs on its shard's thread unlogged; the command is logged
+/// once, whole, before the hold ends (an AOF never holds half of it).
 async fn split_held(
     rt: &Rc<ShardRt>,
     spec: &'static CommandSpec,
+    argv: &[&[u8]],
     parts: &BTreeMap<usize, (Vec<&[u8]>, Vec<usize>)>,
     db: usize,
     resp3: bool,
     caller: super::tracking::Caller,
 ) -> Vec<Vec<u8>> {
+    let Handler::Shard(handler) = spec.handler else {
+        unreachable!("{} is not a shard command", spec.name)
+    };
     // Each part rides on the hold request and runs as soon as its shard
     // is held.
     let mut ops: Vec<(usize, Option<mesh::Op>)> = Vec::new();
     let mut results = Vec::new();
     for (&shard, (sub, _)) in parts {
-        let mut batch = RemoteBatch::default();
-        batch.push(spec, sub, caller, None);
+        let owned: Vec<Vec<u8>> = sub.iter().map(|a| a.to_vec()).collect();
         let (tx, rx) = futures::channel::oneshot::channel();
         ops.push((
             shard,
             Some(Box::new(move |rt: &Rc<ShardRt>| {
-                let _ = tx.send(batch.run(rt, db, resp3).0);
+                let sub: Vec<&[u8]> = owned.iter().map(|a| a.as_slice()).collect();
+                let mut out = Out::new(resp3);
+                let mut clock = rt.clock();
+                let settings = rt.settings();
+                rt.set_caller(caller);
+                let run = super::shard::ExecRun {
+                    spec,
+                    argv: &sub,
+                    db,
+                    count: false,
+                    record: false,
+                };
+                let dirty = rt.exec_with(run, &mut out, &mut clock, &settings, |ctx| {
+                    handler(ctx, &sub);
+                    ctx.dirty
+                });
+                let _ = tx.send((out.buf, dirty));
             })),
         ));
         results.push(rx);
     }
     let held = mesh::hold_with(rt, ops).await;
     let mut replies: Vec<Vec<u8>> = Vec::with_capacity(results.len());
+    let mut dirty = 0;
     for r in results {
-        replies.push(r.await.expect("a held shard dropped its part"));
+        let (reply, changed) = r.await.expect("a held shard dropped its part");
+        replies.push(reply);
+        dirty += changed;
+    }
+    if dirty > 0 && rt.shared.aof.log.recording() && spec.is_write() {
+        rt.record(db, argv, None);
     }
     drop(held);
     replies

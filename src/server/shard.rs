@@ -167,6 +167,9 @@ pub struct ExecRun<'a> {
     pub argv: &'a [&'a [u8]],
     pub db: usize,
     pub count: bool,
+    /// Logged (AOF, replicas) when it changed keys; false for one part
+    /// of a multi-shard command, which is logged once, whole.
+    pub record: bool,
 }
 
 pub struct ShardRt {
@@ -388,6 +391,7 @@ impl ShardRt {
             argv,
             db,
             count: true,
+            record: true,
         };
         self.exec_with(run, out, clock, settings, |ctx| handler(ctx, argv));
     }
@@ -411,6 +415,7 @@ impl ShardRt {
             argv,
             db,
             count,
+            record,
         } = run;
         self.drain_deferred();
         // BGSAVE: a write first snapshots its keys' slots (persist/bgsave).
@@ -420,7 +425,7 @@ impl ShardRt {
             argv,
             db,
             count,
-            record: true,
+            record,
             caller: self.caller.get(),
         };
         let mut core = self.core.borrow_mut();
