@@ -246,3 +246,14 @@ for s in $SERVERS; do
     awk -v s="$s" -v e="${MEM_EMPTY[$s]}" -v f="${MEM_FULL[$s]}" -v n="$MEM_KEYS" \
         'BEGIN { printf "| %s | %.1f | %.1f | %.0f |\n", s, e / 1048576, f / 1048576, (f - e) / n }'
 done
+
+# Multi-key requests across shards (scripts/bench-multikey.sh): 10-key MGET
+# and MSET with keys on every shard and in one slot, shardis at 1 and 4
+# shards beside redis-server. MULTIKEY=0 skips it.
+if [ "${MULTIKEY:-1}" = 1 ]; then
+    echo
+    echo "10-key MGET / MSET, µs of server CPU per request (spread: keys on every shard; one slot: a {hash tag}):"
+    echo
+    SHARDIS_BIN=$BIN SHARDS="1 4" N=$((N / 5)) R=$R SERVER_CPU=$SERVER_CPU BENCH_CPU=$BENCH_CPU \
+        CLIENTS=$CLIENTS "$ROOT/scripts/bench-multikey.sh"
+fi

@@ -126,6 +126,28 @@ fn workload(srv: &Server, tag: &str) {
         "1",
     ]);
     assert_eq!(moved, b"$1\r\nb\r\n");
+    // SORT ... STORE with BY/GET patterns: keys on every shard with 4.
+    for i in 0..6 {
+        run_ok(&mut c, &["SADD", &format!("ids:{tag}"), &i.to_string()]);
+        run_ok(
+            &mut c,
+            &["SET", &format!("w:{tag}:{i}"), &(10 - i).to_string()],
+        );
+        run_ok(
+            &mut c,
+            &["HSET", &format!("o:{tag}:{i}"), "name", &format!("n{i}")],
+        );
+    }
+    let (ids, by, get) = (
+        format!("ids:{tag}"),
+        format!("w:{tag}:*"),
+        format!("o:{tag}:*->name"),
+    );
+    let stored = format!("sorted:{tag}");
+    let n = c.cmd(&[
+        "SORT", &ids, "BY", &by, "GET", &get, "GET", "#", "STORE", &stored,
+    ]);
+    assert_eq!(n, b":12\r\n");
     // Whole-database commands.
     run_ok(&mut c, &["SELECT", "5"]);
     run_ok(&mut c, &["SET", &format!("flushed:{tag}"), "1"]);

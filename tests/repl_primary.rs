@@ -179,6 +179,21 @@ fn live_writes(c: &mut Conn, tag: &str, round: usize) {
     }
     ok(c.cmd(&["SELECT", "0"]));
     ok(c.cmd(&["DEL", &format!("{tag}:s:0:{round}")]));
+    // SORT ... STORE over keys its patterns name (on every shard).
+    ok(c.cmd(&["SADD", &format!("{tag}:ids"), &round.to_string()]));
+    ok(c.cmd(&["SET", &format!("{tag}:w:{round}"), &(9 - round).to_string()]));
+    ok(c.cmd(&[
+        "SORT",
+        &format!("{tag}:ids"),
+        "BY",
+        &format!("{tag}:w:*"),
+        "GET",
+        "#",
+        "GET",
+        &format!("{tag}:w:*"),
+        "STORE",
+        &format!("{tag}:sorted"),
+    ]));
     ok(c.cmd(&["MULTI"]));
     c.cmd(&["HSET", &format!("{tag}:h:0"), "tx", &round.to_string()]);
     c.cmd(&["SADD", &format!("{tag}:set:0"), &format!("tx{round}")]);

@@ -152,6 +152,61 @@ fn watch_sees_changes_from_every_connection_and_path() {
     }
 }
 
+/// SORT ... STORE (plain, and with BY/GET patterns naming keys on every
+/// shard) fails the EXEC of a client watching the destination and wakes
+/// a client blocked on it, from any connection.
+#[test]
+fn sort_store_touches_watchers_and_wakes_blocked_clients() {
+    let server = Server::shardis(SHARDS, &[]);
+    let port = server.port;
+    let k = keys_on_distinct_shards("sw:", 4, SHARDS);
+    let mut watcher = redis_client(port);
+    let mut other = redis_client(port);
+    ok(&mut other, &["RPUSH", &k[0], "3", "1", "2"]);
+    for (i, v) in ["30", "10", "20"].iter().enumerate() {
+        ok(&mut other, &["SET", &format!("sw:w:{}", i + 1), v]);
+    }
+    let sorts = [
+        vec!["SORT", &k[0], "STORE", &k[1]],
+        vec![
+            "SORT", &k[0], "BY", "sw:w:*", "GET", "#", "GET", "sw:w:*", "STORE", &k[1],
+        ],
+    ];
+    for sort in &sorts {
+        ok(&mut watcher, &["SET", &k[1], "base"]);
+        ok(&mut watcher, &["WATCH", &k[1]]);
+        ok(&mut other, sort);
+        let r = transaction(&mut watcher, &[argv(&["GET", &k[2]])]);
+        assert_eq!(r, Value::Nil, "{sort:?} did not fail EXEC");
+    }
+    for sort in &sorts {
+        ok(&mut other, &["DEL", &k[1]]);
+        let dst = k[1].clone();
+        let blocked = thread::spawn(move || {
+            let mut c = redis_client(port);
+            let r: Value = redis::cmd("BLPOP").arg(&dst).arg(10).query(&mut c).unwrap();
+            r
+        });
+        // Until the client is blocked.
+        let mut waited = 0;
+        loop {
+            let info: String = redis::cmd("INFO").arg("clients").query(&mut other).unwrap();
+            if info.contains("blocked_clients:1") {
+                break;
+            }
+            waited += 1;
+            assert!(waited < 500, "BLPOP never blocked");
+            thread::sleep(std::time::Duration::from_millis(10));
+        }
+        ok(&mut other, sort);
+        let r = blocked.join().unwrap();
+        assert!(
+            matches!(r, Value::Array(ref v) if v.len() == 2),
+            "{sort:?}: {r:?}"
+        );
+    }
+}
+
 /// A writer keeps setting four keys on four shards to the same value in
 /// one transaction; readers reading all four in a transaction always see
 /// them equal, and the final state is the last round's.

@@ -698,19 +698,13 @@ fn getkeysandflags(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()
             Ok(v) => v,
             Err(e) => return conn.out.error(e),
         };
-        // Which spec found each key: run the specs one at a time.
+        // Which spec found each key.
         let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+        let mut found = Vec::new();
+        spec.key_positions(&refs, &mut found);
         let mut owner: HashMap<usize, &'static [&'static str]> = HashMap::new();
-        for ks in spec.keys {
-            let one = CommandSpec {
-                keys: std::slice::from_ref(ks),
-                ..*spec
-            };
-            let mut found = Vec::new();
-            one.key_indexes(&refs, &mut found);
-            for i in found {
-                owner.entry(i).or_insert(ks.flags);
-            }
+        for (i, n) in found {
+            owner.entry(i).or_insert(spec.keys[n].flags);
         }
         conn.out.array(idx.len());
         for i in idx {

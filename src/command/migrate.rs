@@ -60,6 +60,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     since: "2.6.0",
     summary: "Atomically transfer a key from a Redis instance to another one.",
     complexity: "This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.",
+    key_finder: Some(key_finder),
     ..CommandSpec::DEFAULT
 }];
 
@@ -70,8 +71,13 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
 /// options from the sixth argument (skipping AUTH's and AUTH2's values)
 /// up to KEYS: every argument after it is a key, or none when the key
 /// argument is not empty. Used by routing and COMMAND GETKEYS.
-pub fn key_indexes(argv: &[&[u8]], out: &mut Vec<usize>) {
-    out.clear();
+pub fn key_finder(argv: &[&[u8]], found: &mut Vec<(usize, usize)>) {
+    let mut out = Vec::new();
+    find_keys(argv, &mut out);
+    found.extend(out.into_iter().map(|i| (i, 0)));
+}
+
+fn find_keys(argv: &[&[u8]], out: &mut Vec<usize>) {
     let argc = argv.len();
     if argc < 4 {
         return;
@@ -491,12 +497,12 @@ async fn attempt(
 
 #[cfg(test)]
 mod tests {
-    use super::key_indexes;
+    use super::find_keys;
 
     fn keys(args: &[&str]) -> Vec<usize> {
         let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         let mut out = Vec::new();
-        key_indexes(&argv, &mut out);
+        find_keys(&argv, &mut out);
         out
     }
 

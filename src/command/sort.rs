@@ -3,28 +3,19 @@
 //! 7.0's sort.c behaves (option parsing, the direct loads for `BY nosort`,
 //! numeric and ALPHA comparisons, STORE making a list).
 //!
-//! BY/GET patterns name keys that may live on any shard, and STORE's
-//! destination may too. When everything involved is on the source key's
-//! shard (or there is one shard) the whole command runs there; otherwise
-//! every shard is held (ascending, `mesh::hold`) for the duration, the
-//! referenced keys are read on their owners in one message per shard, and
-//! the result is written on the destination's owner: the same answer, as
-//! atomically, as one redis-server gives.
+//! A shard command like any other: its keys are the sorted key and
+//! STORE's destination (`sort_keys`, Redis's sortGetKeys), and the keys
+//! BY/GET patterns name are found in the sorted value (`DataKeys`), so
+//! with several shards the multi-shard path gathers them all and the
+//! handler runs once on one keyspace, logged, WATCHed and notified as
+//! every command is.
 
-use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeySpec};
+use super::spec::{Acl, BeginSearch, CommandSpec, DataKeys, FindKeys, Flags, Handler, KeySpec};
 use super::util::{arg_i64, is, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use super::{Class, Ctx};
 use crate::resp::Out;
-use crate::server::conn::Conn;
-use crate::server::mesh;
-use crate::server::notify::{self, Class, Events, Note};
-use crate::server::shard::ShardRt;
-use crate::server::shared::unix_ms;
-use crate::slot::key_slot;
 use crate::store::{Db, Value};
-use futures::future::LocalBoxFuture;
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
-use std::rc::Rc;
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
@@ -33,7 +24,9 @@ pub static COMMANDS: &[CommandSpec] = &[
         flags: Flags::WRITE.with(Flags::DENYOOM).with(Flags::MOVABLEKEYS),
         acl: Acl::WRITE.with_bits(Acl::SET).with_bits(Acl::SORTEDSET).with_bits(Acl::LIST).with_bits(Acl::SLOW).with_bits(Acl::DANGEROUS),
         keys: &[KeySpec { flags: &["RO", "ACCESS"], begin: BeginSearch::Index(1), find: FindKeys::Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { flags: &["RO", "ACCESS"], begin: BeginSearch::Unknown, find: FindKeys::Unknown }, KeySpec { flags: &["OW", "UPDATE"], begin: BeginSearch::Unknown, find: FindKeys::Unknown }],
-        handler: Handler::Conn(sort),
+        handler: Handler::Shard(sort),
+        key_finder: Some(sort_keys),
+        data_keys: Some(DataKeys { used: sort_uses_keys, find: pattern_keys }),
         group: "generic",
         since: "1.0.0",
         summary: "Sort the elements in a list, set or sorted set",
@@ -46,7 +39,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         flags: Flags::READONLY.with(Flags::MOVABLEKEYS),
         acl: Acl::READ.with_bits(Acl::SET).with_bits(Acl::SORTEDSET).with_bits(Acl::LIST).with_bits(Acl::SLOW).with_bits(Acl::DANGEROUS),
         keys: &[KeySpec { flags: &["RO", "ACCESS"], begin: BeginSearch::Index(1), find: FindKeys::Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { flags: &["RO", "ACCESS"], begin: BeginSearch::Unknown, find: FindKeys::Unknown }],
-        handler: Handler::Conn(sort_ro),
+        handler: Handler::Shard(sort_ro),
+        data_keys: Some(DataKeys { used: sort_ro_uses_keys, find: pattern_keys }),
         group: "generic",
         since: "7.0.0",
         summary: "Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
@@ -56,6 +50,8 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 const NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
+const BY_IN_CLUSTER: &str = "ERR BY option of SORT denied in Cluster mode.";
+const GET_IN_CLUSTER: &str = "ERR GET option of SORT denied in Cluster mode.";
 
 /// SORT's options, parsed as Redis's `sortCommandGeneric` does.
 #[derive(Clone, Debug, Default)]
@@ -78,7 +74,7 @@ fn c_str(a: &[u8]) -> &[u8] {
     }
 }
 
-fn parse(args: &[Vec<u8>], readonly: bool) -> Result<SortOpts, &'static str> {
+fn parse(args: &[&[u8]], readonly: bool, cluster: bool) -> Result<SortOpts, &'static str> {
     let mut o = SortOpts {
         limit_count: -1,
         ..Default::default()
@@ -95,23 +91,28 @@ fn parse(args: &[Vec<u8>], readonly: bool) -> Result<SortOpts, &'static str> {
         } else if is(a, "alpha") {
             o.alpha = true;
         } else if is(a, "limit") && left >= 2 {
-            match (arg_i64(&args[j + 1]), arg_i64(&args[j + 2])) {
+            match (arg_i64(args[j + 1]), arg_i64(args[j + 2])) {
                 (Some(s), Some(c)) => (o.limit_start, o.limit_count) = (s, c),
                 _ => return Err(NOT_INTEGER),
             }
             j += 2;
         } else if !readonly && is(a, "store") && left >= 1 {
-            o.store = Some(args[j + 1].clone());
+            o.store = Some(args[j + 1].to_vec());
             j += 1;
         } else if is(a, "by") && left >= 1 {
-            let p = &args[j + 1];
+            let p = args[j + 1];
             if !c_str(p).contains(&b'*') {
                 o.dontsort = true;
+            } else if cluster {
+                return Err(BY_IN_CLUSTER);
             }
-            o.by = Some(p.clone());
+            o.by = Some(p.to_vec());
             j += 1;
         } else if is(a, "get") && left >= 1 {
-            o.gets.push(args[j + 1].clone());
+            if cluster {
+                return Err(GET_IN_CLUSTER);
+            }
+            o.gets.push(args[j + 1].to_vec());
             j += 1;
         } else {
             return Err(SYNTAX);
@@ -458,27 +459,6 @@ fn write_store(
     }
 }
 
-/// The keyspace notifications of a step of SORT on this shard: what the
-/// store logged (lazy expiries, misses, creations), then `event` on `key`
-/// in database `db`. Publish them once the core is released.
-fn step_notes(
-    events: Events,
-    store: &mut crate::store::Store,
-    db: usize,
-    event: Option<((Class, &'static str), &[u8])>,
-) -> Vec<Note> {
-    if events.is_off() {
-        return Vec::new();
-    }
-    let mut notes = notify::logged_notes(events, store);
-    if let Some(((class, name), key)) = event {
-        if events.wants(class) {
-            events.messages(db, name, key, &mut notes);
-        }
-    }
-    notes
-}
-
 // ---------------------------------------------------------------------------
 // List access (the list type's API).
 
@@ -501,239 +481,160 @@ fn new_list(items: Vec<Vec<u8>>, lim: &crate::store::EncodingLimits) -> Value {
 // ---------------------------------------------------------------------------
 // The commands.
 
-fn sort(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(sort_generic(conn, args, false))
+fn sort(ctx: &mut Ctx, argv: &[&[u8]]) {
+    sort_generic(ctx, argv, false)
 }
 
-fn sort_ro(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(sort_generic(conn, args, true))
+fn sort_ro(ctx: &mut Ctx, argv: &[&[u8]]) {
+    sort_generic(ctx, argv, true)
 }
 
-async fn sort_generic(conn: &mut Conn, args: Vec<Vec<u8>>, readonly: bool) {
-    let o = match parse(&args, readonly) {
+/// The whole SORT on one keyspace: every key it touches is in `ctx`'s
+/// store (on one shard, or gathered there by the multi-shard path, which
+/// finds the pattern keys with `DataKeys`).
+fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) {
+    let o = match parse(argv, readonly, ctx.limits.cluster) {
         Ok(o) => o,
-        Err(e) => return conn.out.error(e),
+        Err(e) => return ctx.out.error(e),
     };
-    let rt = conn.rt.clone();
-    let key = args[1].clone();
-    let key_shard = rt.shard_of_slot(key_slot(&key));
-    let patterns =
-        o.by.as_ref()
-            .is_some_and(|b| !o.dontsort && c_str(b).contains(&b'*'))
-            || o.gets
-                .iter()
-                .any(|g| matches!(pattern_ref(g, b""), Ref::Key(..)));
-    let dst_shard = o.store.as_ref().map(|d| rt.shard_of_slot(key_slot(d)));
-    let db = conn.db;
-    let resp3 = conn.out.resp3;
-    let one_shard = rt.nshards == 1 || (!patterns && dst_shard.is_none_or(|s| s == key_shard));
-    if one_shard {
-        let reply = mesh::run_on(&rt, key_shard, move |rt| {
-            let reply = sort_local(rt, db, resp3, &key, &o);
-            // Clients blocked on the STORE destination (on this shard).
-            if let Some(dst) = o.store.clone() {
-                rt.keys_ready(db, vec![dst]);
-            }
-            reply
-        })
-        .await;
-        return conn.out.raw(&reply);
-    }
-    // Keys on several shards: hold them all (ascending), so the result is
-    // what one atomic SORT would give.
-    let all: Vec<usize> = (0..rt.nshards).collect();
-    let held = mesh::hold(&rt, &all).await;
-    let o2 = o.clone();
-    let loaded = held
-        .run(key_shard, move |rt| {
-            let now = unix_ms();
-            let events = rt.settings().notify;
-            let mut guard = rt.core.borrow_mut();
-            let core = &mut *guard;
-            notify::prepare_log(events, &mut core.store);
-            let mut stats = (0, 0);
-            let r = load(&mut core.store.dbs[db], now, &mut stats, &key, &o2);
-            core.stats.keyspace_hits += stats.0;
-            core.stats.keyspace_misses += stats.1;
-            let notes = step_notes(events, &mut core.store, db, None);
-            drop(guard);
-            notify::publish(rt, notes);
-            r
-        })
-        .await;
-    let Ok(loaded) = loaded else {
-        return conn.out.error(WRONGTYPE);
-    };
-    let byvals = match (&loaded.by, loaded.dontsort) {
-        (Some(by), false) => {
-            let refs = loaded.items.iter().map(|e| pattern_ref(by, e)).collect();
-            Some(resolve_remote(&held, &rt, db, refs, &loaded.items).await)
-        }
-        _ => None,
-    };
-    let Ok(sel) = order(&loaded, byvals, o.desc, o.store.is_some()) else {
-        return conn.out.error(NOT_DOUBLE);
-    };
-    let items: Vec<&[u8]> = sel.iter().map(|&i| loaded.items[i].as_slice()).collect();
-    let mut refs = Vec::with_capacity(items.len() * o.gets.len());
-    let mut elems = Vec::with_capacity(refs.capacity());
-    for it in &items {
-        for g in &o.gets {
-            refs.push(pattern_ref(g, it));
-            elems.push(it.to_vec());
-        }
-    }
-    let getvals = resolve_remote(&held, &rt, db, refs, &elems).await;
-    match o.store {
-        None => finish(&mut conn.out, &items, o.gets.len(), &getvals),
-        Some(dst) => {
-            let list = stored_items(&items, o.gets.len(), getvals);
-            let n = list.len();
-            let shard = dst_shard.expect("store shard");
-            held.run(shard, move |rt| {
-                let lim = rt.settings().exec.encodings.clone();
-                let lru = rt.lru_clock();
-                let events = rt.settings().notify;
-                {
-                    let mut guard = rt.core.borrow_mut();
-                    let core = &mut *guard;
-                    notify::prepare_log(events, &mut core.store);
-                    let (dirty, event) =
-                        write_store(&mut core.store.dbs[db], &dst, list, &lim, lru);
-                    core.dirty += dirty;
-                    let notes =
-                        step_notes(events, &mut core.store, db, event.map(|e| (e, &dst[..])));
-                    drop(guard);
-                    notify::publish(rt, notes);
-                }
-                rt.keys_ready(db, vec![dst]);
-            })
-            .await;
-            conn.out.int(n as i64);
-        }
-    }
-    drop(held);
-}
-
-/// (position, key, hash field) of one pattern lookup.
-type Request = (usize, Vec<u8>, Option<Vec<u8>>);
-
-/// Looks pattern references up on the shards that own them, one message
-/// per shard.
-async fn resolve_remote(
-    held: &mesh::Held<'_>,
-    rt: &ShardRt,
-    db: usize,
-    refs: Vec<Ref>,
-    elems: &[Vec<u8>],
-) -> Vec<Option<Vec<u8>>> {
-    let mut vals: Vec<Option<Vec<u8>>> = vec![None; refs.len()];
-    let mut by_shard: BTreeMap<usize, Vec<Request>> = BTreeMap::new();
-    for (i, r) in refs.into_iter().enumerate() {
-        match r {
-            Ref::Elem => vals[i] = Some(elems[i].clone()),
-            Ref::Nothing => {}
-            Ref::Key(k, f) => {
-                let shard = rt.shard_of_slot(key_slot(&k));
-                by_shard.entry(shard).or_default().push((i, k, f));
-            }
-        }
-    }
-    for (shard, reqs) in by_shard {
-        let got: Vec<(usize, Option<Vec<u8>>)> = held
-            .run(shard, move |rt| {
-                let now = unix_ms();
-                let events = rt.settings().notify;
-                let mut guard = rt.core.borrow_mut();
-                let core = &mut *guard;
-                notify::prepare_log(events, &mut core.store);
-                let mut stats = (0, 0);
-                let d = &mut core.store.dbs[db];
-                let r = reqs
-                    .into_iter()
-                    .map(|(i, k, f)| (i, lookup_ref(d, now, &mut stats, &k, f.as_deref())))
-                    .collect();
-                core.stats.keyspace_hits += stats.0;
-                core.stats.keyspace_misses += stats.1;
-                let notes = step_notes(events, &mut core.store, db, None);
-                drop(guard);
-                notify::publish(rt, notes);
-                r
-            })
-            .await;
-        for (i, v) in got {
-            vals[i] = v;
-        }
-    }
-    vals
-}
-
-/// The whole SORT on one shard (every key it touches lives here).
-fn sort_local(rt: &Rc<ShardRt>, db: usize, resp3: bool, key: &[u8], o: &SortOpts) -> Vec<u8> {
-    let now = unix_ms();
-    let lim = rt.settings().exec.encodings.clone();
-    let lru = rt.lru_clock();
-    let events = rt.settings().notify;
-    let mut guard = rt.core.borrow_mut();
-    let core = &mut *guard;
-    notify::prepare_log(events, &mut core.store);
-    let d = &mut core.store.dbs[db];
-    let mut event = None;
+    let (now, lru) = (ctx.now_ms, ctx.lru);
+    let lim = ctx.limits.encodings.clone();
     let mut stats = (0, 0);
-    let mut out = Out::new(resp3);
-    match load(d, now, &mut stats, key, o) {
-        Err(()) => out.error(WRONGTYPE),
-        Ok(loaded) => {
-            let byvals = match (&loaded.by, loaded.dontsort) {
-                (Some(by), false) => Some(
-                    loaded
-                        .items
-                        .iter()
-                        .map(|e| match pattern_ref(by, e) {
-                            Ref::Elem => Some(e.clone()),
-                            Ref::Nothing => None,
-                            Ref::Key(k, f) => lookup_ref(d, now, &mut stats, &k, f.as_deref()),
-                        })
-                        .collect(),
-                ),
-                _ => None,
-            };
-            match order(&loaded, byvals, o.desc, o.store.is_some()) {
-                Err(()) => out.error(NOT_DOUBLE),
-                Ok(sel) => {
-                    let items: Vec<&[u8]> =
-                        sel.iter().map(|&i| loaded.items[i].as_slice()).collect();
-                    let mut getvals = Vec::with_capacity(items.len() * o.gets.len());
-                    for it in &items {
-                        for g in &o.gets {
-                            getvals.push(match pattern_ref(g, it) {
-                                Ref::Elem => Some(it.to_vec()),
-                                Ref::Nothing => None,
-                                Ref::Key(k, f) => lookup_ref(d, now, &mut stats, &k, f.as_deref()),
-                            });
-                        }
-                    }
-                    match &o.store {
-                        None => finish(&mut out, &items, o.gets.len(), &getvals),
-                        Some(dst) => {
-                            let list = stored_items(&items, o.gets.len(), getvals);
-                            let n = list.len();
-                            let (dirty, ev) = write_store(d, dst, list, &lim, lru);
-                            core.dirty += dirty;
-                            event = ev.map(|e| (e, &dst[..]));
-                            out.int(n as i64);
-                        }
-                    }
-                }
+    let key = argv[1];
+    let d = &mut ctx.store.dbs[ctx.db];
+    let loaded = load(d, now, &mut stats, key, &o);
+    let outcome = loaded.map_err(|()| WRONGTYPE).and_then(|loaded| {
+        let lookup = |d: &mut Db, stats: &mut (u64, u64), r: Ref, e: &[u8]| match r {
+            Ref::Elem => Some(e.to_vec()),
+            Ref::Nothing => None,
+            Ref::Key(k, f) => lookup_ref(d, now, stats, &k, f.as_deref()),
+        };
+        let byvals = match (&loaded.by, loaded.dontsort) {
+            (Some(by), false) => Some(
+                loaded
+                    .items
+                    .iter()
+                    .map(|e| lookup(d, &mut stats, pattern_ref(by, e), e))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let sel = order(&loaded, byvals, o.desc, o.store.is_some()).map_err(|()| NOT_DOUBLE)?;
+        let items: Vec<&[u8]> = sel.iter().map(|&i| loaded.items[i].as_slice()).collect();
+        let mut getvals = Vec::with_capacity(items.len() * o.gets.len());
+        for it in &items {
+            for g in &o.gets {
+                getvals.push(lookup(d, &mut stats, pattern_ref(g, it), it));
+            }
+        }
+        Ok(match &o.store {
+            None => Sorted::Reply(items.iter().map(|i| i.to_vec()).collect(), getvals),
+            Some(dst) => {
+                let list = stored_items(&items, o.gets.len(), getvals);
+                let n = list.len();
+                let (dirty, event) = write_store(d, dst, list, &lim, lru);
+                Sorted::Stored(n, dirty, event)
+            }
+        })
+    });
+    ctx.hits += stats.0;
+    ctx.misses += stats.1;
+    match outcome {
+        Err(e) => ctx.out.error(e),
+        Ok(Sorted::Reply(items, getvals)) => {
+            let items: Vec<&[u8]> = items.iter().map(|i| i.as_slice()).collect();
+            finish(ctx.out, &items, o.gets.len(), &getvals);
+        }
+        Ok(Sorted::Stored(n, dirty, event)) => {
+            let dst = o.store.as_deref().expect("STORE");
+            ctx.dirty += dirty;
+            if let Some((class, name)) = event {
+                ctx.notify(class, name, dst);
+            }
+            ctx.out.int(n as i64);
+        }
+    }
+}
+
+/// What a SORT came to: the elements and GET values to reply with, or
+/// the stored list's length with its dirty count and event.
+enum Sorted {
+    Reply(Vec<Vec<u8>>, Vec<Option<Vec<u8>>>),
+    Stored(usize, u64, Option<(Class, &'static str)>),
+}
+
+/// Redis's `sortGetKeys`: the sorted key (read-only), and the last STORE
+/// option's destination (overwritten); LIMIT, GET and BY skip their
+/// arguments.
+fn sort_keys(argv: &[&[u8]], found: &mut Vec<(usize, usize)>) {
+    if argv.len() < 2 {
+        return;
+    }
+    found.push((1, 0));
+    let mut store = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let a = argv[i];
+        if is(a, "limit") {
+            i += 2;
+        } else if is(a, "get") || is(a, "by") {
+            i += 1;
+        } else if is(a, "store") && i + 1 < argv.len() {
+            store = Some(i + 1);
+        }
+        i += 1;
+    }
+    if let Some(dst) = store {
+        found.push((dst, 2));
+    }
+}
+
+/// Whether SORT's BY or GET options read keys named by the elements.
+fn reads_pattern_keys(o: &SortOpts) -> bool {
+    o.by.as_ref()
+        .is_some_and(|b| !o.dontsort && c_str(b).contains(&b'*'))
+        || o.gets
+            .iter()
+            .any(|g| matches!(pattern_ref(g, b""), Ref::Key(..)))
+}
+
+fn sort_uses_keys(argv: &[&[u8]]) -> bool {
+    parse(argv, false, false).is_ok_and(|o| reads_pattern_keys(&o))
+}
+
+fn sort_ro_uses_keys(argv: &[&[u8]]) -> bool {
+    parse(argv, true, false).is_ok_and(|o| reads_pattern_keys(&o))
+}
+
+/// Every key a BY or GET pattern names for some element of the sorted
+/// key: a superset of what the sort will look up.
+fn pattern_keys(db: &Db, now: u64, argv: &[&[u8]]) -> Vec<Vec<u8>> {
+    // SORT_RO's options are SORT's without STORE.
+    let Ok(o) = parse(argv, false, false) else {
+        return Vec::new();
+    };
+    let Some(entry) = db.peek(argv[1], now) else {
+        return Vec::new();
+    };
+    let elems: Vec<Vec<u8>> = match &entry.value {
+        Value::List(l) => list_items(l),
+        Value::Set(s) => s.iter().map(|m| m.to_vec()).collect(),
+        Value::ZSet(z) => z.iter().map(|(m, _)| m.to_vec()).collect(),
+        _ => return Vec::new(),
+    };
+    let by = o.by.iter().filter(|b| c_str(b).contains(&b'*'));
+    let patterns: Vec<&Vec<u8>> = by.chain(o.gets.iter()).collect();
+    let mut keys = Vec::new();
+    for e in &elems {
+        for p in &patterns {
+            if let Ref::Key(k, _) = pattern_ref(p, e) {
+                keys.push(k);
             }
         }
     }
-    core.stats.keyspace_hits += stats.0;
-    core.stats.keyspace_misses += stats.1;
-    let notes = step_notes(events, &mut core.store, db, event);
-    drop(guard);
-    notify::publish(rt, notes);
-    out.buf
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 #[cfg(test)]

@@ -218,6 +218,26 @@ pub enum Handler {
     Conn(ConnFn),
 }
 
+/// Redis's `getkeys_proc`, for commands whose key specs are incomplete
+/// (MIGRATE, SORT): pushes (argument index, index of the key spec whose
+/// flags the key has).
+pub type KeyFinder = fn(&[&[u8]], &mut Vec<(usize, usize)>);
+
+/// Keys a command reads that no argument names but its first key's value
+/// does (SORT's BY and GET patterns): with several shards the command
+/// runs as a multi-shard step over those keys too.
+#[derive(Clone, Copy)]
+pub struct DataKeys {
+    /// Whether these arguments make the command read such keys.
+    pub used: fn(&[&[u8]]) -> bool,
+    /// A superset of those keys, from the database holding the first key
+    /// (argument 1), at `now` (Unix ms).
+    pub find: FindDataKeys,
+}
+
+/// `DataKeys::find`: (database, now in Unix ms, argv) -> keys.
+pub type FindDataKeys = fn(&crate::store::Db, u64, &[&[u8]]) -> Vec<Vec<u8>>;
+
 /// A command: name, arity, flags, key positions and handler.
 #[derive(Clone, Copy)]
 pub struct CommandSpec {
@@ -238,6 +258,10 @@ pub struct CommandSpec {
     pub complexity: &'static str,
     /// Subcommands of a container command (CONFIG, CLIENT, …).
     pub subcommands: &'static [CommandSpec],
+    /// Finds the keys where the key specs cannot (Redis's getkeys_proc).
+    pub key_finder: Option<KeyFinder>,
+    /// Keys read that no argument names (SORT's BY and GET patterns).
+    pub data_keys: Option<DataKeys>,
 }
 
 /// Defaults for the optional fields, so a spec entry names only what
@@ -257,10 +281,18 @@ impl CommandSpec {
         summary: "",
         complexity: "",
         subcommands: &[],
+        key_finder: None,
+        data_keys: None,
     };
 
     pub fn is_write(&self) -> bool {
         self.flags.has(Flags::WRITE)
+    }
+
+    /// Whether these arguments make the command read keys that only its
+    /// data names (`DataKeys`).
+    pub fn reads_data_keys(&self, argv: &[&[u8]]) -> bool {
+        self.data_keys.is_some_and(|d| (d.used)(argv))
     }
 
     /// Argument indexes holding keys, per the key specs.
@@ -277,16 +309,32 @@ impl CommandSpec {
         keep: impl Fn(&KeySpec) -> bool,
     ) {
         out.clear();
-        if self.flags.has(Flags::MOVABLEKEYS) && self.name == "migrate" {
-            // Redis finds MIGRATE's keys with a function (`migrateGetKeys`):
-            // the key specs are marked incomplete.
-            if self.keys.first().is_some_and(&keep) {
-                super::migrate::key_indexes(argv, out);
+        self.for_each_key(argv, |i, spec_at| {
+            if keep(&self.keys[spec_at]) {
+                out.push(i);
+            }
+        });
+    }
+
+    /// Every key's (argument index, index of the key spec it belongs to).
+    pub fn key_positions(&self, argv: &[&[u8]], out: &mut Vec<(usize, usize)>) {
+        self.for_each_key(argv, |i, spec_at| out.push((i, spec_at)));
+    }
+
+    /// Calls `f` with every key's argument index and the index of its key
+    /// spec: from the key finder if there is one, else from the key specs
+    /// (no allocation: this is on every request's path).
+    pub fn for_each_key(&self, argv: &[&[u8]], mut f: impl FnMut(usize, usize)) {
+        if let Some(find) = self.key_finder {
+            let mut found = Vec::new();
+            find(argv, &mut found);
+            for (i, spec_at) in found {
+                f(i, spec_at);
             }
             return;
         }
         let argc = argv.len() as i32;
-        for ks in self.keys.iter().filter(|ks| keep(ks)) {
+        for (spec_at, ks) in self.keys.iter().enumerate() {
             let begin = match ks.begin {
                 BeginSearch::Index(i) => i,
                 BeginSearch::Keyword { keyword, startfrom } => {
@@ -324,7 +372,7 @@ impl CommandSpec {
                     };
                     let mut i = begin;
                     while i <= last.min(argc - 1) {
-                        out.push(i as usize);
+                        f(i as usize, spec_at);
                         i += step.max(1);
                     }
                 }
@@ -346,7 +394,7 @@ impl CommandSpec {
                         if i >= argc {
                             break;
                         }
-                        out.push(i as usize);
+                        f(i as usize, spec_at);
                     }
                 }
                 FindKeys::Unknown => {}

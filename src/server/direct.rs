@@ -17,7 +17,9 @@
 //!
 //! When a snapshot (BGSAVE, full sync) is running, whose copy-before-
 //! write needs the owning thread, the step falls back to the ordered
-//! hold path (multishard.rs, order.rs).
+//! hold path (multishard.rs, order.rs); so does a step that failed to
+//! take its locks `TRIES` times: the ordered path's FIFO queues then
+//! bound its wait, however busy the shards are.
 
 use super::effects::{Deferred, Step};
 use super::mesh::Job;
@@ -37,6 +39,10 @@ pub static SNAPSHOTS: AtomicUsize = AtomicUsize::new(0);
 /// listeners, so they cannot pile up on an idle shard.
 const DEFERRED_POKE_AT: usize = 256;
 
+/// Attempts at taking the locks before a step queues for an ordered
+/// hold instead (about 10 ms of backing off).
+const TRIES: u32 = 16;
+
 /// The locks of some shards, held by this thread until dropped.
 pub struct Locked<'a> {
     rt: &'a ShardRt,
@@ -52,12 +58,13 @@ impl Drop for Locked<'_> {
 }
 
 /// Takes the data locks of `shards` (sorted, distinct); None when a
-/// snapshot is running (use the ordered hold instead).
+/// snapshot is running or the locks stayed busy (use the ordered hold
+/// instead).
 pub async fn lock<'a>(rt: &'a ShardRt, shards: &[usize]) -> Option<Locked<'a>> {
     debug_assert!(shards.windows(2).all(|w| w[0] < w[1]));
     let own = shards.contains(&rt.id);
     let mut pause = Duration::from_micros(20);
-    loop {
+    for _ in 0..TRIES {
         // A hold of the ordered path on our own shard keeps its gate shut.
         if own && rt.gate.available() == 0 {
             rt.wait_gate().await;
@@ -86,6 +93,7 @@ pub async fn lock<'a>(rt: &'a ShardRt, shards: &[usize]) -> Option<Locked<'a>> {
         glommio::timer::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(1));
     }
+    None
 }
 
 /// The parts of a split command (`(shard, sub-command)`), run under the
@@ -228,17 +236,39 @@ pub async fn atomic(
     resp3: bool,
     caller: super::tracking::Caller,
 ) -> Option<Vec<u8>> {
-    let shards: Vec<usize> = by_shard.keys().copied().collect();
+    let every = super::multishard::reaches_every_shard(rt, spec, argv);
+    let shards: Vec<usize> = if every {
+        (0..rt.nshards).collect()
+    } else {
+        by_shard.keys().copied().collect()
+    };
     let locked = lock(rt, &shards).await?;
+    let mut by_shard = by_shard.clone();
+    if every {
+        add_data_keys_locked(rt, spec, argv, db, &mut by_shard);
+    }
     let mut out = Out::new(resp3);
     let settings = rt.settings();
     let mut clock = rt.clock();
     let pokes = gathered(
-        rt, spec, argv, by_shard, db, &mut out, &mut clock, &settings, caller, true,
+        rt, spec, argv, &by_shard, db, &mut out, &mut clock, &settings, caller, true,
     );
     drop(locked);
     after_step(rt, pokes).await;
     Some(out.buf)
+}
+
+/// `multishard::add_data_keys` for a caller holding every shard's lock.
+pub fn add_data_keys_locked(
+    rt: &ShardRt,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+    db: usize,
+    by_shard: &mut BTreeMap<usize, Vec<Vec<u8>>>,
+) {
+    let first = rt.shard_of_slot(crate::slot::key_slot(argv[1]));
+    let core = rt.shared.cores[first].borrow_mut_held();
+    super::multishard::add_data_keys(rt, spec, argv, db, &core, by_shard);
 }
 
 /// Runs a command whose keys span shards, with every involved shard's

@@ -291,6 +291,7 @@ fn plan(
             if keys[1..]
                 .iter()
                 .all(|&k| rt.shard_of_slot(key_slot(argv[k])) == shard)
+                && (rt.nshards == 1 || !spec.reads_data_keys(argv))
             {
                 Plan::OnShard(spec, shard)
             } else {

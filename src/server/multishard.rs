@@ -31,8 +31,10 @@ pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
         return conn.rt.count_rejected(spec.name, &reply);
     }
     match spec.cross {
-        Cross::Split(merge) => split(conn, spec, argv, merge).await,
-        Cross::Atomic => atomic(conn, spec, argv).await,
+        Cross::Split(merge) if !reaches_every_shard(&conn.rt, spec, argv) => {
+            split(conn, spec, argv, merge).await
+        }
+        _ => atomic(conn, spec, argv).await,
     }
 }
 
@@ -188,11 +190,68 @@ async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
     if let Some(out) = super::direct::atomic(&rt, spec, argv, &by_shard, db, resp3, caller).await {
         return conn.out.raw(&out);
     }
-    let shards: Vec<usize> = by_shard.keys().copied().collect();
+    let shards: Vec<usize> = if reaches_every_shard(&rt, spec, argv) {
+        (0..rt.nshards).collect()
+    } else {
+        by_shard.keys().copied().collect()
+    };
     let held = mesh::hold(&rt, &shards).await;
     let out = atomic_held(&rt, &held, spec, argv, db, resp3, caller).await;
     drop(held);
     conn.out.raw(&out);
+}
+
+/// Whether the command's step must reach every shard: with several
+/// shards, a command reading keys its data names (SORT's patterns).
+pub fn reaches_every_shard(rt: &ShardRt, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+    rt.nshards > 1 && spec.reads_data_keys(argv)
+}
+
+/// Adds the keys the command's data names to `by_shard`, read from the
+/// first key's value on `core` (its shard's data, locked or held).
+pub fn add_data_keys(
+    rt: &ShardRt,
+    spec: &CommandSpec,
+    argv: &[&[u8]],
+    db: usize,
+    core: &super::shard::Core,
+    by_shard: &mut BTreeMap<usize, Vec<Vec<u8>>>,
+) {
+    let Some(data) = spec.data_keys else { return };
+    let found = (data.find)(&core.store.dbs[db], super::shared::unix_ms(), argv);
+    for key in found {
+        let list = by_shard
+            .entry(rt.shard_of_slot(key_slot(&key)))
+            .or_default();
+        if !list.contains(&key) {
+            list.push(key);
+        }
+    }
+}
+
+/// The command's distinct keys by owning shard, for a caller holding
+/// `held` (every shard, when the command reaches every shard).
+pub async fn keys_by_shard_held(
+    rt: &Rc<ShardRt>,
+    held: &mesh::Held<'_>,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+    db: usize,
+) -> BTreeMap<usize, Vec<Vec<u8>>> {
+    let mut by_shard = keys_by_shard(rt, spec, argv);
+    if reaches_every_shard(rt, spec, argv) {
+        let owned: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+        let first = rt.shard_of_slot(key_slot(argv[1]));
+        by_shard = held
+            .run(first, move |rt| {
+                let argv: Vec<&[u8]> = owned.iter().map(|a| a.as_slice()).collect();
+                let core = rt.core.borrow();
+                add_data_keys(rt, spec, &argv, db, &core, &mut by_shard);
+                by_shard
+            })
+            .await;
+    }
+    by_shard
 }
 
 /// The command's distinct keys, by owning shard.
@@ -228,7 +287,7 @@ pub async fn atomic_held(
     resp3: bool,
     caller: super::tracking::Caller,
 ) -> Vec<u8> {
-    let by_shard = keys_by_shard(rt, spec, argv);
+    let by_shard = keys_by_shard_held(rt, held, spec, argv, db).await;
     // Gather every involved key, in every database, into a scratch keyspace.
     let mut scratch = Store::new(rt.settings().databases, 1);
     // Keys found expired while gathering: their `expired` events come

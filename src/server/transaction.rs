@@ -450,6 +450,9 @@ pub async fn exec(conn: &mut Conn) {
                 for &i in &idx {
                     shards.insert(rt.shard_of_slot(key_slot(argv[i])));
                 }
+                if super::multishard::reaches_every_shard(&rt, q.spec, &argv) {
+                    shards.extend(0..rt.nshards);
+                }
             }
             Handler::Conn(_) => {
                 all_shard_cmds = false;
@@ -563,8 +566,12 @@ async fn direct(
             .iter()
             .map(|&i| rt.shard_of_slot(key_slot(argv[i])))
             .collect();
-        if on.len() > 1 {
-            let by_shard = super::multishard::keys_by_shard(rt, q.spec, &argv);
+        let every = super::multishard::reaches_every_shard(rt, q.spec, &argv);
+        if on.len() > 1 || every {
+            let mut by_shard = super::multishard::keys_by_shard(rt, q.spec, &argv);
+            if every {
+                super::direct::add_data_keys_locked(rt, q.spec, &argv, db, &mut by_shard);
+            }
             let p = super::direct::gathered(
                 rt, q.spec, &argv, &by_shard, db, &mut out, &mut clock, &settings, caller, true,
             );
@@ -634,7 +641,7 @@ async fn held(
                     on.insert(rt.shard_of_slot(key_slot(argv[i])));
                 }
                 let (db, resp3) = (conn.db, conn.out.resp3);
-                if on.len() > 1 {
+                if on.len() > 1 || super::multishard::reaches_every_shard(rt, q.spec, &argv) {
                     let started = Instant::now();
                     let mark = conn.out.buf.len();
                     let bytes =
