@@ -207,6 +207,39 @@ fn sort_store_touches_watchers_and_wakes_blocked_clients() {
     }
 }
 
+/// SMOVE of a member the destination already has leaves the destination
+/// unmodified (Redis signals only the source): a client watching the
+/// destination still commits; one watching the source does not. Same
+/// outcomes as redis-server, with the sets on one shard and on two.
+#[test]
+fn smove_signals_only_the_keys_it_changes() {
+    let run = |server: &Server, src: &str, dst: &str| -> Vec<bool> {
+        let mut c = redis_client(server.port);
+        let mut other = redis_client(server.port);
+        let mut outcomes = Vec::new();
+        for (watched, member) in [(dst, "a"), (dst, "z"), (src, "a")] {
+            ok(&mut c, &["DEL", src, dst]);
+            ok(&mut c, &["SADD", src, "a", "b", "z"]);
+            ok(&mut c, &["SADD", dst, "a"]);
+            ok(&mut c, &["WATCH", watched]);
+            ok(&mut other, &["SMOVE", src, dst, member]);
+            let r = transaction(&mut c, &[argv(&["PING"])]);
+            outcomes.push(r != Value::Nil);
+        }
+        outcomes
+    };
+    let shardis = Server::shardis(SHARDS, &[]);
+    let k = keys_on_distinct_shards("sm:", 2, SHARDS);
+    let spread = run(&shardis, &k[0], &k[1]);
+    let together = run(&shardis, "{sm}a", "{sm}b");
+    assert_eq!(spread, vec![true, false, false]);
+    assert_eq!(together, spread);
+    if common::redis_available() {
+        let redis = Server::redis(&[]);
+        assert_eq!(run(&redis, &k[0], &k[1]), spread);
+    }
+}
+
 /// A writer keeps setting four keys on four shards to the same value in
 /// one transaction; readers reading all four in a transaction always see
 /// them equal, and the final state is the last round's.

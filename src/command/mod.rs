@@ -80,6 +80,11 @@ pub struct Ctx<'a> {
     pub events: Events,
     /// Notifications gathered while the command runs, published after.
     pub notes: Vec<Note>,
+    /// The argument indexes of the keys the command changed, when it
+    /// knows better than its key specs (Redis's signalModifiedKey per
+    /// key: SMOVE leaves a destination that had the member alone). WATCH,
+    /// tracking and blocked clients follow it.
+    pub modified: Option<Vec<usize>>,
 }
 
 /// Configuration values handlers consult.

@@ -522,6 +522,8 @@ fn smove(ctx: &mut Ctx, args: &[&[u8]]) {
     if added {
         ctx.dirty += 1;
         ctx.notify(Class::Set, "sadd", dst);
+    } else {
+        ctx.modified = Some(vec![1]);
     }
     ctx.out.int(1);
 }

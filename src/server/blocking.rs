@@ -481,6 +481,7 @@ fn pop_reply(
                 rewrite: None,
                 events,
                 notes: Vec::new(),
+                modified: None,
             };
             let n = count.map_or(-1, |c| c as i64);
             generic_zpop(&mut ctx, &[key], *max, true, n, count.is_some(), false);

@@ -146,11 +146,13 @@ pub fn apply<R>(
         rewrite: None,
         events,
         notes: Vec::new(),
+        modified: None,
     };
     let result = f(&mut ctx);
     let notes = ctx.take_notes();
     let (dirty, hits, misses) = (ctx.dirty, ctx.hits, ctx.misses);
     let rewrite = ctx.rewrite.take();
+    let modified = ctx.modified.take();
     let expired = if log_expired {
         core.store.take_expired_by_db()
     } else {
@@ -186,8 +188,11 @@ pub fn apply<R>(
     }
     let mut written = Vec::new();
     if dirty > 0 {
-        let mut idx = Vec::new();
-        spec.key_indexes_where(argv, &mut idx, super::transaction::written);
+        let idx = modified.unwrap_or_else(|| {
+            let mut idx = Vec::new();
+            spec.key_indexes_where(argv, &mut idx, super::transaction::written);
+            idx
+        });
         written.extend(idx.iter().map(|&i| argv[i].to_vec()));
     }
     let mut read = Vec::new();

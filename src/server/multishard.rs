@@ -349,7 +349,7 @@ pub async fn atomic_held(
     // The keys a change may touch, for WATCH (not the read-only ones).
     let mut widx = Vec::new();
     spec.key_indexes_where(argv, &mut widx, super::transaction::written);
-    let touched: Vec<Vec<u8>> = widx.iter().map(|&i| argv[i].to_vec()).collect();
+    let mut touched: Vec<Vec<u8>> = widx.iter().map(|&i| argv[i].to_vec()).collect();
     // Run the ordinary handler once, against the scratch keyspace.
     let mut out = Out::new(resp3);
     {
@@ -371,12 +371,16 @@ pub async fn atomic_held(
             rewrite: None,
             events: settings.notify,
             notes: Vec::new(),
+            modified: None,
         };
         let crate::command::Handler::Shard(h) = spec.handler else {
             unreachable!()
         };
         h(&mut ctx, argv);
         notes.extend(ctx.take_notes());
+        if let Some(modified) = ctx.modified.take() {
+            touched = modified.iter().map(|&i| argv[i].to_vec()).collect();
+        }
         super::notify::publish(rt, std::mem::take(&mut notes));
         dirty = ctx.dirty;
         // Logged here, while every involved shard is held: the record

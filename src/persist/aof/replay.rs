@@ -142,6 +142,7 @@ impl Replayer {
             rewrite: None,
             events: Default::default(),
             notes: Vec::new(),
+            modified: None,
         };
         handler(&mut ctx, argv);
         Ok(())
