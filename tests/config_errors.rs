@@ -477,3 +477,61 @@ fn save_rules_and_multi_arg_directives_load_like_redis() {
         );
     }
 }
+
+/// A second server on a port (client or cluster bus) a running server
+/// holds refuses to start with redis-server's message, whatever the
+/// first one is; the first keeps serving alone.
+#[test]
+fn a_port_in_use_refuses_to_start() {
+    let shardis = Path::new(SHARDIS_BIN);
+    let first = Server::shardis(2, &[]);
+    let port = first.port.to_string();
+    let want = format!(
+        "Could not create server TCP listening socket *:{port}: bind: Address already in use"
+    );
+    let (code, out) = run_to_exit(
+        shardis,
+        &["--port", &port, "--save", ""],
+        Duration::from_secs(20),
+    )
+    .expect("a second server on the port kept running");
+    assert_ne!(code, 0);
+    assert!(out.contains(&want), "{out}");
+    if let Some(redis) = which("redis-server") {
+        let (code, out) = run_to_exit(
+            &redis,
+            &["--port", &port, "--save", ""],
+            Duration::from_secs(20),
+        )
+        .expect("redis-server kept running");
+        assert_ne!(code, 0);
+        assert!(out.contains(&want), "{out}");
+    }
+    // The cluster bus port (port + 10000 by default).
+    let bus_first = Server::shardis(1, &["--cluster-enabled", "yes"]);
+    let bus = (bus_first.port + 10000).to_string();
+    let other = free_port().to_string();
+    let (code, out) = run_to_exit(
+        shardis,
+        &[
+            "--port",
+            &other,
+            "--save",
+            "",
+            "--cluster-enabled",
+            "yes",
+            "--cluster-port",
+            &bus,
+        ],
+        Duration::from_secs(20),
+    )
+    .expect("a second node on the bus port kept running");
+    assert_ne!(code, 0);
+    assert!(
+        out.contains(&format!(":{bus}: bind: Address already in use")),
+        "{out}"
+    );
+    // Both first servers still answer, each its own.
+    assert_eq!(first.conn().cmd(&["PING"]), b"+PONG\r\n");
+    assert_eq!(bus_first.conn().cmd(&["PING"]), b"+PONG\r\n");
+}

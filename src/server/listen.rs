@@ -1,6 +1,11 @@
 //! Listening sockets: one per bind address per shard, all sharing the
 //! port through SO_REUSEPORT so the kernel spreads connections over
 //! shards. Built by hand to honour `tcp-backlog` and IPV6_V6ONLY.
+//!
+//! SO_REUSEPORT would also let a second server of the same user join the
+//! port (a stale container, a typo'd port): `claim` first binds each
+//! address without it, which fails while any socket holds the port, so
+//! a second server refuses to start as redis-server does.
 
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::FromRawFd;
@@ -36,6 +41,66 @@ pub fn bind_addrs(bind: &str, port: u16) -> Result<Vec<BindAddr>, String> {
         });
     }
     Ok(out)
+}
+
+/// Fails with Redis's message if another socket already holds one of
+/// `addrs` (EADDRINUSE is fatal even for an optional address, as in
+/// Redis); other errors are left to the real bind.
+pub fn claim(addrs: &[BindAddr]) -> Result<(), String> {
+    for b in addrs {
+        if let Err(e) = bind_exclusive(b.addr) {
+            if e.raw_os_error() == Some(libc::EADDRINUSE) {
+                return Err(format!(
+                    "Could not create server TCP listening socket {}:{}: bind: {}",
+                    b.text,
+                    b.addr.port(),
+                    os_error_text(&e)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An error as C's strerror says it ("Address already in use").
+pub fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// Binds (without listening) a socket without SO_REUSEPORT, then closes it.
+fn bind_exclusive(addr: SocketAddr) -> std::io::Result<()> {
+    // SAFETY: plain socket syscalls on a descriptor we own, closed here.
+    unsafe {
+        let domain = if addr.is_ipv6() {
+            libc::AF_INET6
+        } else {
+            libc::AF_INET
+        };
+        let fd = libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let one: libc::c_int = 1;
+        let optlen = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        let p = &one as *const libc::c_int as *const libc::c_void;
+        // SO_REUSEADDR as the real sockets: TIME_WAIT leftovers are fine.
+        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, p, optlen);
+        if addr.is_ipv6() {
+            libc::setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, p, optlen);
+        }
+        let (storage, len) = sockaddr(addr);
+        let r = libc::bind(fd, &storage as *const _ as *const libc::sockaddr, len);
+        let e = std::io::Error::last_os_error();
+        libc::close(fd);
+        if r != 0 {
+            return Err(e);
+        }
+        Ok(())
+    }
 }
 
 /// Opens a listening socket with SO_REUSEPORT.

@@ -57,6 +57,7 @@ pub fn run(config: Config) -> Result<(), String> {
     let port = config.get_i64("port") as u16;
     let backlog = config.get_i64("tcp-backlog") as i32;
     let binds = listen::bind_addrs(&config.get_str("bind"), port)?;
+    listen::claim(&binds)?;
     // Load `dir/dbfilename` (cwd is `dir`) before any shard serves; each
     // shard installs its own keys below (persist/snapshot.rs).
     // With `appendonly yes` the AOF alone is loaded, as in Redis.
@@ -190,8 +191,10 @@ pub fn run(config: Config) -> Result<(), String> {
                         }
                         Err(e) => {
                             let _ = ready.send(Err(format!(
-                                "Could not create server TCP listening socket {}:{}: bind: {e}",
-                                b.text, port
+                                "Could not create server TCP listening socket {}:{}: bind: {}",
+                                b.text,
+                                port,
+                                listen::os_error_text(&e)
                             )));
                             return;
                         }
@@ -223,6 +226,7 @@ pub fn run(config: Config) -> Result<(), String> {
     if shared.cluster.is_some() {
         let bus_port = shared.read_config(crate::cluster::ClusterSettings::listen_bus_port);
         let bus_binds = listen::bind_addrs(&shared.read_config(|c| c.get_str("bind")), bus_port)?;
+        listen::claim(&bus_binds)?;
         let ends = bus_pub_control.expect("cluster pubsub channels");
         crate::cluster::control::start(shared.clone(), bus_binds, ends)?;
     }
