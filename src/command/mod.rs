@@ -28,6 +28,7 @@ pub mod lists;
 pub mod migrate;
 pub mod migrate_conn;
 pub mod object;
+pub mod protected;
 pub mod pubsub;
 pub mod replication;
 pub mod save;
