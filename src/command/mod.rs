@@ -16,6 +16,7 @@ pub mod command_docs;
 pub mod config_cmd;
 pub mod connection;
 pub mod databases;
+pub mod debug;
 pub mod dump;
 pub mod expire;
 pub mod hashes;
@@ -241,6 +242,7 @@ impl Table {
             connection::COMMANDS,
             server::COMMANDS,
             info::COMMANDS,
+            debug::COMMANDS,
             strings::COMMANDS,
             bitmaps::COMMANDS,
             keys::COMMANDS,
