@@ -204,6 +204,8 @@ fn protocol(conn: &mut Conn, name: &[u8]) {
     match name.as_str() {
         "string" => out.bulk_str("Hello World"),
         "integer" => out.int(12345),
+        // Redis's sample value, not an approximation of pi.
+        #[allow(clippy::approx_constant)]
         "double" => out.double(3.141),
         "bignum" => {
             if out.resp3 {
