@@ -19,6 +19,7 @@ pub mod databases;
 pub mod debug;
 pub mod dump;
 pub mod expire;
+pub mod function;
 pub mod hashes;
 pub mod help;
 pub mod hll;
@@ -26,8 +27,10 @@ pub mod info;
 pub mod keys;
 pub mod ldouble;
 pub mod lists;
+pub mod memory;
 pub mod migrate;
 pub mod migrate_conn;
+pub mod module;
 pub mod object;
 pub mod protected;
 pub mod pubsub;
@@ -243,6 +246,9 @@ impl Table {
             server::COMMANDS,
             info::COMMANDS,
             debug::COMMANDS,
+            memory::COMMANDS,
+            module::COMMANDS,
+            function::COMMANDS,
             strings::COMMANDS,
             bitmaps::COMMANDS,
             keys::COMMANDS,
