@@ -146,9 +146,10 @@ fn dump(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 fn flush(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
         if args.len() > 3 {
-            return conn.out.error(
-                "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.",
-            );
+            let mut e = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+            e.extend_from_slice(&args[1]);
+            e.extend_from_slice(b"'. Try FUNCTION HELP.");
+            return conn.out.error_bytes(&e);
         }
         if let Some(mode) = args.get(2) {
             if !mode.eq_ignore_ascii_case(b"sync") && !mode.eq_ignore_ascii_case(b"async") {
