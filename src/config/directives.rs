@@ -86,8 +86,8 @@ pub static DIRECTIVES: &[Directive] = &[
         "no",
         false
     ),
-    // What a replica does with an error in its master's stream: Shardis
-    // logs it in every case (panicking is never useful without a debugger).
+    // What a replica does with an error in its master's stream: the value
+    // is kept for CONFIG; Shardis never panics on such an error.
     d!(
         "propagation-error-behavior",
         Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
