@@ -129,8 +129,21 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             .chunks(2)
             .map(|p| (p[0].clone(), p[1].clone()))
             .collect();
+        let allow_protected = super::protected::allowed(conn, "enable-protected-configs");
+        // `dir` is the working directory, changed first as Redis's
+        // setConfigDirOption does; changed back if the whole set fails.
+        let old_cwd = std::env::current_dir().ok();
+        let dir = pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(b"dir"));
+        if let (Some((_, d)), true) = (dir, allow_protected) {
+            if let Err(e) = std::env::set_current_dir(String::from_utf8_lossy(d).as_ref()) {
+                return conn.out.error(&format!(
+                    "ERR CONFIG SET failed (possibly related to argument 'dir') - {}",
+                    super::util::strerror(&e)
+                ));
+            }
+        }
         let result = conn.rt.shared.update_config(|c| {
-            let changed = c.config_set(&pairs)?;
+            let changed = c.config_set(&pairs, allow_protected)?;
             Ok::<_, String>((changed, c.get_str("loglevel")))
         });
         match result {
@@ -155,7 +168,12 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 conn.settings = conn.rt.settings();
                 conn.out.ok();
             }
-            Err(e) => conn.out.error(&e),
+            Err(e) => {
+                if let (Some(_), Some(old)) = (dir, old_cwd) {
+                    let _ = std::env::set_current_dir(old);
+                }
+                conn.out.error(&e)
+            }
         }
     })
 }

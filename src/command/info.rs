@@ -235,7 +235,7 @@ fn human(n: u64) -> String {
 }
 
 /// Resident set size in bytes, from /proc/self/statm.
-fn rss_bytes() -> u64 {
+pub fn rss_bytes() -> u64 {
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
     std::fs::read_to_string("/proc/self/statm")
         .ok()
@@ -288,7 +288,7 @@ fn uname() -> String {
 }
 
 /// Highest used_memory reported so far.
-static PEAK: AtomicU64 = AtomicU64::new(0);
+pub static PEAK: AtomicU64 = AtomicU64::new(0);
 
 /// Rates over the interval since the previous INFO: (ops/s, in kbps,
 /// out kbps). Redis samples every 100 ms; this is a coarser estimate.

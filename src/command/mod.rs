@@ -16,8 +16,10 @@ pub mod command_docs;
 pub mod config_cmd;
 pub mod connection;
 pub mod databases;
+pub mod debug;
 pub mod dump;
 pub mod expire;
+pub mod function;
 pub mod hashes;
 pub mod help;
 pub mod hll;
@@ -25,9 +27,12 @@ pub mod info;
 pub mod keys;
 pub mod ldouble;
 pub mod lists;
+pub mod memory;
 pub mod migrate;
 pub mod migrate_conn;
+pub mod module;
 pub mod object;
+pub mod protected;
 pub mod pubsub;
 pub mod replication;
 pub mod save;
@@ -245,6 +250,10 @@ impl Table {
             connection::COMMANDS,
             server::COMMANDS,
             info::COMMANDS,
+            debug::COMMANDS,
+            memory::COMMANDS,
+            module::COMMANDS,
+            function::COMMANDS,
             strings::COMMANDS,
             bitmaps::COMMANDS,
             keys::COMMANDS,

@@ -122,6 +122,14 @@ pub async fn save_all(rt: &Rc<ShardRt>) -> bool {
         );
     }
     let image = snapshot::assemble(&parts, now_ms / 1000, checksum);
+    // `rdb-key-save-delay` (tests): the save takes that long per key,
+    // every shard still held as in a blocking SAVE.
+    let keys: usize = parts.iter().flat_map(|p| &p.dbs).map(|d| d.keys).sum();
+    let delay = rt.shared.read_config(|c| c.get_i64("rdb-key-save-delay"));
+    let wait = bgsave::shard::key_delay(delay, keys as u64);
+    if !wait.is_zero() {
+        glommio::timer::sleep(wait).await;
+    }
     drop(parts);
     let ok = match snapshot::write_atomically(&image, &dbfilename) {
         Ok(()) => true,

@@ -48,6 +48,9 @@ const INT_MAX: i64 = i32::MAX as i64;
 const UINT_MAX: i64 = u32::MAX as i64;
 const LONG_MAX: i64 = i64::MAX;
 
+/// Redis's `protected_action_enum`.
+const PROTECTED_ACTION: &[&str] = &["no", "yes", "local"];
+
 macro_rules! d {
     ($name:expr, $kind:expr, $default:expr, $mutable:expr) => {
         Directive {
@@ -61,6 +64,78 @@ macro_rules! d {
 }
 
 pub static DIRECTIVES: &[Directive] = &[
+    // Start-up banner: Shardis prints none, the value is only kept.
+    d!("always-show-logo", Kind::Bool, "no", false),
+    // Who may run DEBUG, MODULE LOAD/UNLOAD and CONFIG SET dir/dbfilename
+    // (command/protected.rs): nobody, everybody, or local connections.
+    d!(
+        "enable-protected-configs",
+        Kind::Enum(PROTECTED_ACTION),
+        "no",
+        false
+    ),
+    d!(
+        "enable-debug-command",
+        Kind::Enum(PROTECTED_ACTION),
+        "no",
+        false
+    ),
+    d!(
+        "enable-module-command",
+        Kind::Enum(PROTECTED_ACTION),
+        "no",
+        false
+    ),
+    // What a replica does with an error in its master's stream: the value
+    // is kept for CONFIG; Shardis never panics on such an error.
+    d!(
+        "propagation-error-behavior",
+        Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
+        "ignore",
+        true
+    ),
+    // Scripts are not built: kept for CONFIG only.
+    Directive {
+        name: "busy-reply-threshold",
+        aliases: &["lua-time-limit"],
+        kind: Kind::Int {
+            min: 0,
+            max: LONG_MAX,
+        },
+        default: "5000",
+        mutable: true,
+    },
+    // Test-only (hidden, as in Redis): microseconds slept per key saved
+    // by SAVE/BGSAVE/DEBUG RELOAD, per key loaded from an RDB file.
+    d!(
+        "rdb-key-save-delay",
+        Kind::Int {
+            min: INT_MIN,
+            max: INT_MAX
+        },
+        "0",
+        true
+    ),
+    d!(
+        "key-load-delay",
+        Kind::Int {
+            min: INT_MIN,
+            max: INT_MAX
+        },
+        "0",
+        true
+    ),
+    // How often Redis serves events while loading; Shardis loads before
+    // it serves, so only the value is kept.
+    d!(
+        "loading-process-events-interval-bytes",
+        Kind::Int {
+            min: 1024,
+            max: INT_MAX
+        },
+        "2097152",
+        true
+    ),
     // Freeing big values in the background (store/lazyfree).
     d!("lazyfree-lazy-user-del", Kind::Bool, "no", true),
     d!("lazyfree-lazy-user-flush", Kind::Bool, "no", true),
@@ -225,6 +300,8 @@ pub static DIRECTIVES: &[Directive] = &[
     d!("requirepass", Kind::Str, "", true),
     d!("daemonize", Kind::Bool, "no", false),
     d!("dir", Kind::Str, ".", true),
+    // Read at every save and load (command/save.rs, persist/bgsave).
+    d!("dbfilename", Kind::Str, "dump.rdb", true),
     d!("logfile", Kind::Str, "", false),
     d!(
         "loglevel",
@@ -592,23 +669,17 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("active-expire-effort", Kind::Int { min: 1, max: 10 }, "1", true),
     d!("activedefrag", Kind::Bool, "no", true),
     d!("activerehashing", Kind::Bool, "yes", true),
-    d!("always-show-logo", Kind::Bool, "no", false),
     d!("aof-rewrite-incremental-fsync", Kind::Bool, "yes", true),
     d!("aof-timestamp-enabled", Kind::Bool, "no", true),
     d!("aof_rewrite_cpulist", Kind::Str, "", false),
     d!("bgsave_cpulist", Kind::Str, "", false),
     d!("bind-source-addr", Kind::Str, "", true),
     d!("bio_cpulist", Kind::Str, "", false),
-    Directive { name: "busy-reply-threshold", aliases: &["lua-time-limit"], kind: Kind::Int { min: 0, max: LONG_MAX }, default: "5000", mutable: true },
     d!("cluster-announce-tls-port", Kind::Int { min: 0, max: 65535 }, "0", true),
     d!("crash-log-enabled", Kind::Bool, "yes", true),
     d!("crash-memcheck-enabled", Kind::Bool, "yes", true),
-    d!("dbfilename", Kind::Str, "dump.rdb", true),
     d!("disable-thp", Kind::Bool, "yes", false),
     d!("dynamic-hz", Kind::Bool, "yes", true),
-    d!("enable-debug-command", Kind::Enum(&["no", "yes", "local"]), "no", false),
-    d!("enable-module-command", Kind::Enum(&["no", "yes", "local"]), "no", false),
-    d!("enable-protected-configs", Kind::Enum(&["no", "yes", "local"]), "no", false),
     d!("ignore-warnings", Kind::Str, "", true),
     d!("io-threads", Kind::Int { min: 1, max: 128 }, "1", false),
     d!("io-threads-do-reads", Kind::Bool, "no", false),
@@ -623,7 +694,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true),
     d!("oom-score-adj-values", Kind::Special(special::oom_score_adj_values), "0 200 800", true),
     d!("proc-title-template", Kind::Str, "{title} {listen-addr} {server-mode}", true),
-    d!("propagation-error-behavior", Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore", true),
     d!("rdb-del-sync-files", Kind::Bool, "no", true),
     d!("rdbchecksum", Kind::Bool, "yes", false),
     d!("rdbcompression", Kind::Bool, "yes", true),
@@ -676,12 +746,15 @@ pub static UNSUPPORTED: &[Directive] = &[
 /// own and Redis 7.2's.
 pub static HIDDEN: &[&str] = &[
     "shards",
+    "rdb-key-save-delay",
+    "key-load-delay",
+    "loading-process-events-interval-bytes",
     "set-max-listpack-entries",
     "set-max-listpack-value",
 ];
 
-/// Directives CONFIG SET refuses while `enable-protected-configs` is `no`
-/// (always, in Shardis).
+/// Directives CONFIG SET refuses unless `enable-protected-configs` allows
+/// the connection (command/protected.rs).
 pub static PROTECTED: &[&str] = &["dir", "dbfilename"];
 
 /// The directive `name` names, case-insensitively, aliases included,

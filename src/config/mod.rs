@@ -32,12 +32,17 @@ impl Default for Config {
     }
 }
 
-/// Values Redis adjusts after accepting them.
-fn adjust(name: &str, v: String) -> String {
+/// Values Redis adjusts after accepting them, or refuses by their own
+/// rules.
+fn adjust(name: &str, v: String) -> Result<String, String> {
     match name {
         // Redis keeps hz within 1..=500 (CONFIG_MIN_HZ..CONFIG_MAX_HZ).
-        "hz" => v.parse::<i64>().map_or(v, |n| n.clamp(1, 500).to_string()),
-        _ => v,
+        "hz" => Ok(v.parse::<i64>().map_or(v, |n| n.clamp(1, 500).to_string())),
+        // Redis's isValidDBfilename: the file is always in `dir`.
+        "dbfilename" if v.contains('/') => {
+            Err("dbfilename can't be a path, just a filename".into())
+        }
+        _ => Ok(v),
     }
 }
 
@@ -70,7 +75,7 @@ impl Config {
         } else {
             args
         };
-        let v = adjust(d.name, d.kind.normalize(args, &current)?);
+        let v = adjust(d.name, d.kind.normalize(args, &current)?)?;
         if !applied && !self.is_default(d, &v) {
             return Err(format!(
                 "directive '{}' is not supported by Shardis yet",
@@ -178,9 +183,12 @@ impl Config {
     /// wins), then the values are set in order; any failure restores
     /// the old values, so the change is all or nothing. Returns the
     /// canonical names whose value changed, or the error reply.
+    /// `allow_protected`: `enable-protected-configs` allows this client
+    /// (command/protected.rs).
     pub fn config_set(
         &mut self,
         pairs: &[(Vec<u8>, Vec<u8>)],
+        allow_protected: bool,
     ) -> Result<Vec<&'static str>, String> {
         let mut found: Vec<(&'static Directive, bool, &'static str)> = Vec::new();
         for (name, _) in pairs {
@@ -197,7 +205,7 @@ impl Config {
                 .unwrap_or(d.name);
             let problem = if !d.mutable {
                 Some("can't set immutable config")
-            } else if PROTECTED.contains(&d.name) {
+            } else if PROTECTED.contains(&d.name) && !allow_protected {
                 Some("can't set protected config")
             } else if found.iter().any(|(_, _, e)| *e == entry) {
                 // An alias is a config of its own, as in Redis.
@@ -234,7 +242,7 @@ impl Config {
             let result = d
                 .kind
                 .normalize(&args, &current)
-                .map(|v| adjust(d.name, v))
+                .and_then(|v| adjust(d.name, v))
                 .and_then(|v| {
                     if !applied && !self.is_default(d, &v) {
                         return Err(format!(
@@ -306,12 +314,12 @@ mod tests {
     fn config_set_is_all_or_nothing() {
         let mut c = Config::default();
         let e = c
-            .config_set(&pairs(&[("timeout", "5"), ("hz", "abc")]))
+            .config_set(&pairs(&[("timeout", "5"), ("hz", "abc")]), false)
             .unwrap_err();
         assert_eq!(e, "ERR CONFIG SET failed (possibly related to argument 'hz') - argument couldn't be parsed into an integer");
         assert_eq!(c.get("timeout"), Some("0"));
         assert_eq!(
-            c.config_set(&pairs(&[("timeout", "5"), ("HZ", "600")]))
+            c.config_set(&pairs(&[("timeout", "5"), ("HZ", "600")]), false)
                 .unwrap(),
             vec!["timeout", "hz"]
         );
@@ -322,21 +330,25 @@ mod tests {
     fn config_set_name_errors() {
         let mut c = Config::default();
         let e = c
-            .config_set(&pairs(&[("timeout", "1"), ("foo", "1")]))
+            .config_set(&pairs(&[("timeout", "1"), ("foo", "1")]), false)
             .unwrap_err();
         assert_eq!(
             e,
             "ERR Unknown option or number of arguments for CONFIG SET - 'foo'"
         );
-        let e = c.config_set(&pairs(&[("databases", "1")])).unwrap_err();
+        let e = c
+            .config_set(&pairs(&[("databases", "1")]), false)
+            .unwrap_err();
         assert!(
             e.ends_with("'databases') - can't set immutable config"),
             "{e}"
         );
-        let e = c.config_set(&pairs(&[("dir", "/tmp")])).unwrap_err();
+        let e = c.config_set(&pairs(&[("dir", "/tmp")]), false).unwrap_err();
         assert!(e.ends_with("'dir') - can't set protected config"), "{e}");
+        let tmp = std::env::current_dir().unwrap().display().to_string();
+        c.config_set(&pairs(&[("dir", &tmp)]), true).unwrap();
         let e = c
-            .config_set(&pairs(&[("hz", "1"), ("HZ", "2")]))
+            .config_set(&pairs(&[("hz", "1"), ("HZ", "2")]), false)
             .unwrap_err();
         assert!(e.ends_with("'HZ') - duplicate parameter"), "{e}");
     }

@@ -298,7 +298,7 @@ mod tests {
             (b"timeout".to_vec(), b"5".to_vec()),
             (b"proto-max-bulk-len".to_vec(), b"2mb".to_vec()),
         ];
-        cfg.config_set(&pairs).unwrap();
+        cfg.config_set(&pairs, false).unwrap();
         cfg.rewrite().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let cwd = std::env::current_dir().unwrap().display().to_string();

@@ -225,6 +225,9 @@ fn plan(
             format!("ERR wrong number of arguments for '{}' command", spec.name).into_bytes(),
         );
     }
+    if let Some(e) = command::protected::refusal(conn, spec) {
+        return Plan::Refused(spec.name, e);
+    }
     if !conn.authenticated && !spec.flags.has(Flags::NO_AUTH) {
         return Plan::Refused(spec.name, b"NOAUTH Authentication required.".to_vec());
     }

@@ -283,6 +283,13 @@ fn load_rdb(
     );
     snapshot::LOAD_KEYS_LOADED.store(st.loaded, Ordering::Relaxed);
     snapshot::LOAD_KEYS_EXPIRED.store(st.expired, Ordering::Relaxed);
+    // `key-load-delay` (tests): loading takes that long per key; nothing
+    // is served yet, so the thread just sleeps.
+    let delay = config.get_i64("key-load-delay");
+    std::thread::sleep(crate::persist::bgsave::shard::key_delay(
+        delay,
+        st.loaded + st.expired,
+    ));
     Ok(Some(p))
 }
 

@@ -619,6 +619,10 @@ impl ShardRt {
             // maxmemory: every shard sheds its own keys while the process
             // stays over the limit (commands evict too; evict.rs).
             super::evict::make_room(&self, &self.settings().memory);
+            // DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when touched.
+            if !crate::command::debug::ACTIVE_EXPIRE.load(std::sync::atomic::Ordering::Relaxed) {
+                continue;
+            }
             let now = unix_ms();
             // As Redis's adaptive cycle: keep going while over 10% of the
             // keys checked had expired, for at most 25% of the period.

@@ -143,6 +143,7 @@ pub async fn snapshot_reserved_aux(
                 let params = shard::Params {
                     now_ms,
                     opts,
+                    key_delay_us: rt.shared.read_config(|c| c.get_i64("rdb-key-save-delay")),
                     lru_now: lru_policy.then(|| rt.lru_seconds()),
                 };
                 let dirty = rt.core.borrow().dirty;

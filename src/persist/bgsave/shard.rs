@@ -59,6 +59,23 @@ pub struct Params {
     pub opts: EncodeOpts,
     /// Write IDLE times (LRU `maxmemory-policy`), relative to this clock.
     pub lru_now: Option<u32>,
+    /// `rdb-key-save-delay`: microseconds per key written (tests use it
+    /// to keep a snapshot running); the shard serves while it waits.
+    pub key_delay_us: i64,
+}
+
+/// How long `keys` keys take under `rdb-key-save-delay` (Redis's
+/// debugDelay: a negative -n sleeps 1 us for one key in n on average).
+pub fn key_delay(delay_us: i64, keys: u64) -> Duration {
+    let us = if delay_us >= 0 {
+        delay_us as u64 * keys
+    } else {
+        let n = delay_us.unsigned_abs();
+        (0..keys)
+            .filter(|_| crate::command::shard_random().is_multiple_of(n))
+            .count() as u64
+    };
+    Duration::from_micros(us)
 }
 
 /// Where a shard's chunks go, and whom it tells when done.
@@ -163,7 +180,8 @@ fn save_slot_early(rt: &ShardRt, index: usize) {
 pub fn before_keyspace_write(rt: &ShardRt) {
     if ACTIVE.get() {
         let store = &rt.core.borrow().store;
-        while !advance(store, None) {}
+        while !advance(store, None, None).0 {}
+        complete();
     }
 }
 
@@ -193,7 +211,22 @@ async fn run_slices(rt: Rc<ShardRt>, generation: u64) {
             Some((_, false)) => {}
         }
         let started = Instant::now();
-        if advance(&rt.core.borrow().store, Some(started + SLICE)) {
+        let delay = PROGRESS.with_borrow(|p| p.as_ref().map_or(0, |p| p.params.key_delay_us));
+        if delay != 0 {
+            // One slot at a time, then the keys' delay, then the next.
+            let (finished, keys) = advance(&rt.core.borrow().store, None, Some(1));
+            let wait = key_delay(delay, keys);
+            if !wait.is_zero() {
+                glommio::timer::sleep(wait).await;
+            }
+            if finished {
+                complete();
+                return;
+            }
+            continue;
+        }
+        if advance(&rt.core.borrow().store, Some(started + SLICE), None).0 {
+            complete();
             return;
         }
         let worked = started.elapsed();
@@ -207,15 +240,17 @@ async fn run_slices(rt: Rc<ShardRt>, generation: u64) {
     }
 }
 
-/// Serializes slots from the cursor until `deadline` (None: to the end),
-/// then sends what it has. True when this shard's part is finished (and
-/// its state gone).
-fn advance(store: &Store, deadline: Option<Instant>) -> bool {
-    let finished = PROGRESS.with_borrow_mut(|slot| {
-        let Some(p) = slot else { return true };
+/// Serializes slots from the cursor until `deadline` (None: to the end)
+/// or until at least `max_keys` keys are written, then sends what it has.
+/// Returns whether this shard's part is finished (the caller then calls
+/// [`complete`]) and the keys written.
+fn advance(store: &Store, deadline: Option<Instant>, max_keys: Option<u64>) -> (bool, u64) {
+    PROGRESS.with_borrow_mut(|slot| {
+        let Some(p) = slot else { return (true, 0) };
         if p.feed.flow.failed.load(Ordering::Acquire) {
-            return true;
+            return (true, 0);
         }
+        let keys_before = p.keys;
         let total = p.early.len();
         let mut steps = 0u32;
         while p.cursor < total {
@@ -228,18 +263,17 @@ fn advance(store: &Store, deadline: Option<Instant>) -> bool {
                 send_buf(p);
             }
             steps += 1;
+            if max_keys.is_some_and(|m| p.keys - keys_before >= m) {
+                break;
+            }
             // Reading the clock every few slots keeps its cost negligible.
             if steps.is_multiple_of(8) && deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
         }
         send_buf(p);
-        p.cursor >= total
-    });
-    if finished {
-        complete();
-    }
-    finished
+        (p.cursor >= total, p.keys - keys_before)
+    })
 }
 
 /// Ends this shard's part: reports the keys written (or the failure).
@@ -275,6 +309,7 @@ fn serialize_slot(store: &Store, p: &mut Progress, index: usize) {
         now_ms,
         ref opts,
         lru_now,
+        ..
     } = p.params;
     let mut keys = 0u64;
     for (dbi, db) in store.dbs.iter().enumerate() {
