@@ -238,7 +238,13 @@ pub struct CommandSpec {
     pub complexity: &'static str,
     /// Subcommands of a container command (CONFIG, CLIENT, …).
     pub subcommands: &'static [CommandSpec],
+    /// Arguments kept out of the slow log and MONITOR as "(redacted)"
+    /// (passwords), as Redis's redactClientCommandArgument.
+    pub redact: Option<Redact>,
 }
+
+/// Whether argument `i` of `argv` is to be hidden.
+pub type Redact = fn(argv: &[&[u8]], i: usize) -> bool;
 
 /// Defaults for the optional fields, so a spec entry names only what
 /// matters: `CommandSpec { name: "get", arity: 2, ..CommandSpec::DEFAULT }`.
@@ -257,6 +263,7 @@ impl CommandSpec {
         summary: "",
         complexity: "",
         subcommands: &[],
+        redact: None,
     };
 
     pub fn is_write(&self) -> bool {
