@@ -144,7 +144,10 @@ fn help(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move { reply_help(&mut conn.out, "LATENCY", HELP) })
 }
 
-fn event<'a>(all: &'a std::collections::BTreeMap<String, Series>, name: &[u8]) -> Option<(&'a String, &'a Series)> {
+fn event<'a>(
+    all: &'a std::collections::BTreeMap<String, Series>,
+    name: &[u8],
+) -> Option<(&'a String, &'a Series)> {
     all.iter().find(|(k, _)| k.as_bytes() == name)
 }
 
@@ -242,7 +245,10 @@ fn doctor_report(
         let samples: Vec<u64> = ts.in_order().map(|s| s.ms).collect();
         let count = samples.len() as u64;
         let avg = samples.iter().sum::<u64>() / count.max(1);
-        let mad = samples.iter().map(|&v| (avg as i64 - v as i64).unsigned_abs()).sum::<u64>()
+        let mad = samples
+            .iter()
+            .map(|&v| (avg as i64 - v as i64).unsigned_abs())
+            .sum::<u64>()
             / count.max(1);
         let oldest = ts.in_order().map(|s| s.time).min().unwrap_or(now);
         let period = now.saturating_sub(oldest).max(1);
@@ -294,10 +300,10 @@ fn doctor_report(
     r.push_str("\nI have a few advices for you:\n\n");
     let threshold_us = th.latency_ms * 1000;
     if slowlog_enabled {
-        let _ = write!(r, "- There are latency issues with potentially slow commands you are using. Try to enable the Slow Log Redis feature using the command 'CONFIG SET slowlog-log-slower-than {threshold_us}'. If the Slow log is disabled Redis is not able to log slow commands execution for you.\n");
+        let _ = writeln!(r, "- There are latency issues with potentially slow commands you are using. Try to enable the Slow Log Redis feature using the command 'CONFIG SET slowlog-log-slower-than {threshold_us}'. If the Slow log is disabled Redis is not able to log slow commands execution for you.");
     }
     if slowlog_tuning {
-        let _ = write!(r, "- Your current Slow Log configuration only logs events that are slower than your configured latency monitor threshold. Please use 'CONFIG SET slowlog-log-slower-than {threshold_us}'.\n");
+        let _ = writeln!(r, "- Your current Slow Log configuration only logs events that are slower than your configured latency monitor threshold. Please use 'CONFIG SET slowlog-log-slower-than {threshold_us}'.");
     }
     if slowlog_inspect {
         r.push_str("- Check your Slow Log to understand what are the commands you are running which are too slow to execute. Please check https://redis.io/commands/slowlog for more information.\n");

@@ -117,7 +117,9 @@ impl Canvas {
         }
     }
 
-    /// lwDrawSquare, with its float / double arithmetic.
+    /// lwDrawSquare, with its float / double arithmetic (and its
+    /// truncated square root of 2, for the same pixels).
+    #[allow(clippy::approx_constant)]
     fn square(&mut self, x: i32, y: i32, size: f32, angle: f32, color: u8) {
         let size = ((size as f64 / 1.4142135623) as f32).round();
         let mut k = (PI / 4.0 + angle as f64) as f32;
@@ -264,7 +266,11 @@ fn skyscraper(c: &mut Canvas, s: &Skyscraper) {
                 continue;
             }
             let mut color = s.color;
-            if s.windows && x > s.xoff + 1 && x < s.xoff + s.width - 2 && y > endy + 1 && y < starty - 1
+            if s.windows
+                && x > s.xoff + 1
+                && x < s.xoff + s.width - 2
+                && y > endy + 1
+                && y < starty - 1
             {
                 let relx = x - (s.xoff + 1);
                 let rely = y - (endy + 1);

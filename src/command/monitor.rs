@@ -28,7 +28,7 @@ fn monitor(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         if crate::server::mesh::in_exec() {
             return conn
                 .out
-                .error("MONITOR isn't allowed for DENY BLOCKING client");
+                .error("ERR MONITOR isn't allowed for DENY BLOCKING client");
         }
         // Already a monitor or a replica: ignored, without a reply.
         if conn.info.monitor.get() || conn.info.repl_role.get().is_some() {

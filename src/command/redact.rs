@@ -71,7 +71,9 @@ mod tests {
         let h: &[&[u8]] = &[b"hello", b"2", b"AUTH", b"u", b"p", b"SETNAME", b"n"];
         let hidden: Vec<usize> = (0..h.len()).filter(|&i| hello(h, i)).collect();
         assert_eq!(hidden, vec![3, 4]);
-        let m: &[&[u8]] = &[b"migrate", b"h", b"1", b"k", b"0", b"5", b"AUTH2", b"u", b"p"];
+        let m: &[&[u8]] = &[
+            b"migrate", b"h", b"1", b"k", b"0", b"5", b"AUTH2", b"u", b"p",
+        ];
         let hidden: Vec<usize> = (0..m.len()).filter(|&i| migrate(m, i)).collect();
         assert_eq!(hidden, vec![7, 8]);
         let c: &[&[u8]] = &[b"config", b"set", b"masterauth", b"x", b"hz", b"10"];

@@ -96,10 +96,6 @@ fn help(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move { reply_help(&mut conn.out, "SLOWLOG", HELP) })
 }
 
-fn max_len(conn: &Conn) -> usize {
-    conn.rt.settings().observe.slowlog_max_len
-}
-
 /// SLOWLOG GET [count]: newest first; -1 is all.
 fn get(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
@@ -115,7 +111,11 @@ fn get(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                     .error("ERR count should be greater than or equal to -1")
             }
         };
-        let count = if count == -1 { usize::MAX } else { count as usize };
+        let count = if count == -1 {
+            usize::MAX
+        } else {
+            count as usize
+        };
         let log = &conn.rt.shared.introspect.slowlog;
         let out = &mut conn.out;
         log.with_newest(max_len_of(&conn.rt), count, |entries| {
@@ -136,13 +136,14 @@ fn get(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     })
 }
 
+/// `slowlog-max-len` now: the log is trimmed to it when looked at.
 fn max_len_of(rt: &crate::server::shard::ShardRt) -> usize {
     rt.settings().observe.slowlog_max_len
 }
 
 fn len(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        let n = conn.rt.shared.introspect.slowlog.len(max_len(conn));
+        let n = conn.rt.shared.introspect.slowlog.len(max_len_of(&conn.rt));
         conn.out.int(n as i64);
     })
 }

@@ -52,7 +52,10 @@ pub fn latency_graph(event: &str, ts: &Series, now: u64) -> String {
 
 fn render(out: &mut Vec<u8>, seq: &[Sample]) {
     let min = seq.iter().map(|s| s.value).fold(f64::INFINITY, f64::min);
-    let max = seq.iter().map(|s| s.value).fold(f64::NEG_INFINITY, f64::max);
+    let max = seq
+        .iter()
+        .map(|s| s.value)
+        .fold(f64::NEG_INFINITY, f64::max);
     for (i, chunk) in seq.chunks(COLUMNS).enumerate() {
         if i != 0 {
             out.push(b'\n');

@@ -62,11 +62,40 @@ macro_rules! d {
 
 pub static DIRECTIVES: &[Directive] = &[
     // Slow log, latency monitor and histograms (server/observe.rs).
-    d!("latency-monitor-threshold", Kind::Int { min: 0, max: LONG_MAX }, "0", true),
+    d!(
+        "latency-monitor-threshold",
+        Kind::Int {
+            min: 0,
+            max: LONG_MAX
+        },
+        "0",
+        true
+    ),
     d!("latency-tracking", Kind::Bool, "yes", true),
-    d!("latency-tracking-info-percentiles", Kind::Special(special::percentiles), "50 99 99.9", true),
-    d!("slowlog-log-slower-than", Kind::Int { min: -1, max: LONG_MAX }, "10000", true),
-    d!("slowlog-max-len", Kind::Int { min: 0, max: LONG_MAX }, "128", true),
+    d!(
+        "latency-tracking-info-percentiles",
+        Kind::Special(special::percentiles),
+        "50 99 99.9",
+        true
+    ),
+    d!(
+        "slowlog-log-slower-than",
+        Kind::Int {
+            min: -1,
+            max: LONG_MAX
+        },
+        "10000",
+        true
+    ),
+    d!(
+        "slowlog-max-len",
+        Kind::Int {
+            min: 0,
+            max: LONG_MAX
+        },
+        "128",
+        true
+    ),
     // Freeing big values in the background (store/lazyfree).
     d!("lazyfree-lazy-user-del", Kind::Bool, "no", true),
     d!("lazyfree-lazy-user-flush", Kind::Bool, "no", true),

@@ -251,8 +251,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
                         args.extend(ranges.iter().map(|&(s, e)| (s + base, e + base, inline)));
                         argcs.push(ranges.len());
                     }
-                    let pause =
-                        ends_batch(&ranges, if inline { &scratch } else { &buf[pos..] });
+                    let pause = ends_batch(&ranges, if inline { &scratch } else { &buf[pos..] });
                     pos += consumed;
                     need = 0;
                     // Before AUTH, the stricter limits apply request by
@@ -500,7 +499,6 @@ async fn watch_while_blocked(
 fn ends_batch(ranges: &[(usize, usize)], bytes: &[u8]) -> bool {
     let arg = |i: usize| ranges.get(i).map(|&(s, e)| &bytes[s..e]);
     arg(0).is_some_and(|a| a.eq_ignore_ascii_case(b"client"))
-        && arg(1).is_some_and(|a| {
-            a.eq_ignore_ascii_case(b"pause") || a.eq_ignore_ascii_case(b"reply")
-        })
+        && arg(1)
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"pause") || a.eq_ignore_ascii_case(b"reply"))
 }

@@ -448,6 +448,8 @@ pub(super) async fn run_alone(conn: &mut Conn, spec: &'static CommandSpec, argv:
     }
     tracking::after_command(&conn.info, spec.name, conn.tx.in_multi());
     let (db, id) = (conn.db, conn.info.id);
+    // CLIENT REPLY ON may have dropped replies before its own.
+    let mark = mark.min(conn.out.buf.len());
     conn.rt
         .count_call(spec, argv, db, id, started, &conn.out.buf[mark..]);
 }

@@ -328,4 +328,3 @@ pub fn post(rt: &ShardRt, shard: usize, f: impl FnOnce(&ShardRt) + Send + 'stati
         }
     }
 }
-

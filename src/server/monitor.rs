@@ -77,12 +77,7 @@ fn flush(rt: &ShardRt, id: u64, queue: &Queue) {
 }
 
 /// One feed line, as Redis's replicationFeedMonitors writes it.
-pub fn line(
-    db: usize,
-    addr: &str,
-    argv: &[&[u8]],
-    redacted: impl Fn(usize) -> bool,
-) -> Vec<u8> {
+pub fn line(db: usize, addr: &str, argv: &[&[u8]], redacted: impl Fn(usize) -> bool) -> Vec<u8> {
     let now = super::shared::unix_us();
     let mut s = format!("+{}.{:06} [{db} {addr}] ", now / 1_000_000, now % 1_000_000).into_bytes();
     for (j, a) in argv.iter().enumerate() {
@@ -128,6 +123,9 @@ mod tests {
         let l = super::line(3, "1.2.3.4:5", &[b"auth", b"pw"], |j| j == 1);
         let l = String::from_utf8(l).unwrap();
         assert!(l.starts_with('+'));
-        assert!(l.ends_with(" [3 1.2.3.4:5] \"auth\" \"(redacted)\"\r\n"), "{l}");
+        assert!(
+            l.ends_with(" [3 1.2.3.4:5] \"auth\" \"(redacted)\"\r\n"),
+            "{l}"
+        );
     }
 }

@@ -110,7 +110,9 @@ pub fn command_done(rt: &ShardRt, stats: &mut Stats, th: &Thresholds, d: Done<'_
         } else {
             "command"
         };
-        intro.latency.add_if_needed(th.latency_ms, event, usec / 1000);
+        intro
+            .latency
+            .add_if_needed(th.latency_ms, event, usec / 1000);
     }
     if th.slowlog_slower_than >= 0
         && usec as i64 >= th.slowlog_slower_than

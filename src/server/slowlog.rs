@@ -61,7 +61,12 @@ impl SlowLog {
     }
 
     /// Runs `f` on the newest `count` entries.
-    pub fn with_newest<R>(&self, max_len: usize, count: usize, f: impl FnOnce(&[&Entry]) -> R) -> R {
+    pub fn with_newest<R>(
+        &self,
+        max_len: usize,
+        count: usize,
+        f: impl FnOnce(&[&Entry]) -> R,
+    ) -> R {
         let log = self.trimmed(max_len);
         let newest: Vec<&Entry> = log.entries.iter().take(count).collect();
         f(&newest)
@@ -84,7 +89,9 @@ pub fn entry_argv(argv: &[&[u8]], redacted: impl Fn(usize) -> bool) -> Vec<Vec<u
             let a = argv[j];
             if a.len() > MAX_STRING {
                 let mut s = a[..MAX_STRING].to_vec();
-                s.extend_from_slice(format!("... ({} more bytes)", a.len() - MAX_STRING).as_bytes());
+                s.extend_from_slice(
+                    format!("... ({} more bytes)", a.len() - MAX_STRING).as_bytes(),
+                );
                 s
             } else {
                 a.to_vec()

@@ -313,7 +313,7 @@ pub async fn discard_state(conn: &mut Conn) {
     conn.tx.queue = None;
     conn.tx.aborted = false;
     conn.info.multi.set(-1);
-        conn.info.multi_mem.set(0);
+    conn.info.multi_mem.set(0);
     unwatch_all(conn).await;
 }
 
@@ -488,7 +488,7 @@ pub async fn exec(conn: &mut Conn) {
     };
     // CLIENT LIST showed the `x` flag and the queue length until now.
     conn.info.multi.set(-1);
-        conn.info.multi_mem.set(0);
+    conn.info.multi_mem.set(0);
     if !ran {
         conn.out.null_array();
     }
@@ -635,7 +635,14 @@ async fn held(
                 } else {
                     mesh::under_hold(&held, h(conn, q.args.clone())).await;
                 }
-                rt.count_call(q.spec, &argv, conn.db, conn.info.id, started, &conn.out.buf[mark..]);
+                rt.count_call(
+                    q.spec,
+                    &argv,
+                    conn.db,
+                    conn.info.id,
+                    started,
+                    &conn.out.buf[mark..],
+                );
             }
             Handler::Shard(_) => {
                 q.spec.key_indexes(&argv, &mut idx);
@@ -651,7 +658,14 @@ async fn held(
                         super::multishard::atomic_held(rt, &held, q.spec, &argv, db, resp3, caller)
                             .await;
                     conn.out.raw(&bytes);
-                    rt.count_call(q.spec, &argv, conn.db, conn.info.id, started, &conn.out.buf[mark..]);
+                    rt.count_call(
+                        q.spec,
+                        &argv,
+                        conn.db,
+                        conn.info.id,
+                        started,
+                        &conn.out.buf[mark..],
+                    );
                 } else {
                     let shard = on.first().copied().unwrap_or(rt.id);
                     let (spec, args) = (q.spec, q.args);
