@@ -3,8 +3,8 @@
 //! live in their shard's registry; LIST and KILL visit every shard.
 //!
 //! Redis 7.0 has no CLIENT SETINFO / NO-TOUCH (7.2): like 7.0, they are
-//! unknown subcommands. PAUSE and UNPAUSE: client_pause.rs. REPLY is
-//! not implemented yet (an unknown subcommand too).
+//! unknown subcommands. PAUSE and UNPAUSE: client_pause.rs. REPLY sets
+//! the mode server/conn.rs applies to whole batches.
 
 use super::connection::{valid_client_name, BAD_CLIENT_NAME};
 use super::help::reply_help;
@@ -146,6 +146,16 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         "O(1)"
     ),
     sub!(
+        "client|reply",
+        3,
+        CONN_FLAGS,
+        CONN_ACL,
+        reply,
+        "3.2.0",
+        "Instruct the server whether to reply to commands",
+        "O(1)"
+    ),
+    sub!(
         "client|setname",
         3,
         CONN_FLAGS,
@@ -267,8 +277,31 @@ fn setname(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         if !valid_client_name(&args[2]) {
             return conn.out.error(BAD_CLIENT_NAME);
         }
-        *conn.info.name.borrow_mut() = args[2].clone();
+        conn.set_name(&args[2]);
         conn.out.ok();
+    })
+}
+
+/// CLIENT REPLY ON|OFF|SKIP: OFF and SKIP answer nothing themselves;
+/// SKIP is ignored while OFF; ON drops what OFF silenced in its batch.
+fn reply(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(async move {
+        use crate::server::conn::ReplyMode;
+        if is(&args[2], "on") {
+            if conn.reply == ReplyMode::Off {
+                conn.out.buf.truncate(conn.reply_mark);
+            }
+            conn.reply = ReplyMode::On;
+            conn.out.ok();
+        } else if is(&args[2], "off") {
+            conn.reply = ReplyMode::Off;
+        } else if is(&args[2], "skip") {
+            if conn.reply != ReplyMode::Off {
+                conn.reply = ReplyMode::Skip;
+            }
+        } else {
+            conn.out.error(SYNTAX);
+        }
     })
 }
 
@@ -283,9 +316,11 @@ fn getname(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     })
 }
 
-fn info(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+fn info(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
+        conn.info.argv_mem.set(args.iter().map(Vec::len).sum());
         let mut line = conn.info.describe(unix_ms());
+        conn.info.argv_mem.set(0);
         line.push('\n');
         conn.out.verbatim(line.as_bytes());
     })
@@ -345,7 +380,9 @@ fn list(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         } else if args.len() != 2 {
             return conn.out.error(SYNTAX);
         }
+        conn.info.argv_mem.set(args.iter().map(Vec::len).sum());
         let all = all_clients(conn).await;
+        conn.info.argv_mem.set(0);
         let mut text = String::new();
         match ids {
             Some(ids) => {

@@ -88,6 +88,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         since: "2.0.0",
         summary: "Set configuration parameters to the given values",
         complexity: "O(N) when N is the number of configuration parameters provided",
+        redact: Some(super::redact::config_set),
         ..CommandSpec::DEFAULT
     },
 ];

@@ -54,6 +54,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "6.0.0",
         summary: "Handshake with Redis",
         complexity: "O(1)",
+        redact: Some(super::redact::hello),
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
@@ -66,6 +67,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         since: "1.0.0",
         summary: "Authenticate to the server",
         complexity: "O(N) where N is the number of passwords defined for the user",
+        redact: Some(super::redact::auth),
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
@@ -209,7 +211,7 @@ fn hello(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 if !valid_client_name(&args[j + 1]) {
                     return conn.out.error(BAD_CLIENT_NAME);
                 }
-                *conn.info.name.borrow_mut() = args[j + 1].clone();
+                conn.set_name(&args[j + 1].clone());
                 j += 2;
             } else {
                 let opt = String::from_utf8_lossy(&args[j]);
@@ -312,7 +314,10 @@ fn reset(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         crate::server::tracking::disable(&conn.rt, &conn.info).await;
         conn.set_db(0);
         conn.set_resp3(false);
-        conn.info.name.borrow_mut().clear();
+        conn.set_name(b"");
+        // No longer a monitor, replies back on (clearClientConnectionState).
+        crate::command::monitor::stop(conn);
+        conn.reply = crate::server::conn::ReplyMode::On;
         let open = conn.settings.requirepass.is_none();
         set_authenticated(conn, open);
         conn.out.simple("RESET");

@@ -150,7 +150,7 @@ async fn gather(conn: &Conn) -> Figures {
             writes: s.writes_processed,
             error_replies: s.error_replies,
             errors: s.errors.iter().map(|(k, v)| (k.clone(), *v)).collect(),
-            cmd: s.cmd.iter().map(|(k, v)| (*k, *v)).collect(),
+            cmd: s.cmd.iter().map(|(k, v)| (*k, v.clone())).collect(),
             dirty: core.dirty,
             expired: core.store.expired_keys(),
             evicted: s.evicted_keys,
@@ -194,6 +194,7 @@ async fn gather(conn: &Conn) -> Figures {
             e.usec += v.usec;
             e.rejected += v.rejected;
             e.failed += v.failed;
+            e.hist.merge(&v.hist);
         }
         f.dirty += p.dirty;
         f.expired += p.expired;
@@ -608,8 +609,37 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
                 let _ = write!(s, "errorstat_{e}:count={n}\r\n");
             }
         }
-        // No latency histograms are kept yet.
-        "latencystats" => s.push_str("# Latencystats\r\n"),
+        "latencystats" => {
+            s.push_str("# Latencystats\r\n");
+            let (on, percentiles) = shared.read_config(|c| {
+                (
+                    c.get_bool("latency-tracking"),
+                    c.get_str("latency-tracking-info-percentiles"),
+                )
+            });
+            if on {
+                let ps: Vec<f64> = percentiles
+                    .split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .collect();
+                for spec in &table().all {
+                    for c in std::iter::once(*spec).chain(spec.subcommands.iter()) {
+                        let Some(st) = f.cmd.get(c.name).filter(|st| st.hist.total() > 0) else {
+                            continue;
+                        };
+                        let _ = write!(s, "latency_percentiles_usec_{}:", c.name);
+                        for (i, p) in ps.iter().enumerate() {
+                            if i > 0 {
+                                s.push(',');
+                            }
+                            let v = st.hist.percentile(*p) as f64 / 1000.0;
+                            let _ = write!(s, "p{}={v:.3}", trim_double(*p));
+                        }
+                        s.push_str("\r\n");
+                    }
+                }
+            }
+        }
         "cluster" => {
             s.push_str("# Cluster\r\n");
             field!(s, "cluster_enabled" => shared.cluster.is_some() as u8);
@@ -624,6 +654,12 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
         }
         _ => {}
     }
+}
+
+/// Redis's trimDoubleString of "%f": no trailing zeros, no bare point.
+fn trim_double(p: f64) -> String {
+    let s = format!("{p:.6}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// INFO [section ...]

@@ -61,6 +61,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     summary: "Atomically transfer a key from a Redis instance to another one.",
     complexity: "This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed.",
     key_finder: Some(key_finder),
+    redact: Some(super::redact::migrate),
     ..CommandSpec::DEFAULT
 }];
 

@@ -25,21 +25,27 @@ pub mod help;
 pub mod hll;
 pub mod info;
 pub mod keys;
+pub mod latency;
 pub mod ldouble;
 pub mod lists;
+pub mod lolwut;
 pub mod memory;
 pub mod migrate;
 pub mod migrate_conn;
 pub mod module;
+pub mod monitor;
 pub mod object;
 pub mod protected;
 pub mod pubsub;
+mod redact;
 pub mod replication;
 pub mod save;
 pub mod scan;
 pub mod server;
 pub mod sets;
+pub mod slowlog;
 pub mod sort;
+mod sparkline;
 pub mod spec;
 pub mod strings;
 pub mod tracking;
@@ -275,6 +281,10 @@ impl Table {
             cluster::COMMANDS,
             crate::repl::replica::COMMANDS,
             std::slice::from_ref(&cluster::CLUSTER),
+            std::slice::from_ref(&slowlog::SLOWLOG),
+            std::slice::from_ref(&latency::LATENCY),
+            monitor::COMMANDS,
+            lolwut::COMMANDS,
         ];
         let mut by_name = HashMap::default();
         let mut all = Vec::new();

@@ -262,7 +262,13 @@ pub struct CommandSpec {
     pub key_finder: Option<KeyFinder>,
     /// Keys read that no argument names (SORT's BY and GET patterns).
     pub data_keys: Option<DataKeys>,
+    /// Arguments kept out of the slow log and MONITOR as "(redacted)"
+    /// (passwords), as Redis's redactClientCommandArgument.
+    pub redact: Option<Redact>,
 }
+
+/// Whether argument `i` of `argv` is to be hidden.
+pub type Redact = fn(argv: &[&[u8]], i: usize) -> bool;
 
 /// Defaults for the optional fields, so a spec entry names only what
 /// matters: `CommandSpec { name: "get", arity: 2, ..CommandSpec::DEFAULT }`.
@@ -283,6 +289,7 @@ impl CommandSpec {
         subcommands: &[],
         key_finder: None,
         data_keys: None,
+        redact: None,
     };
 
     pub fn is_write(&self) -> bool {

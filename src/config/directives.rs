@@ -136,6 +136,41 @@ pub static DIRECTIVES: &[Directive] = &[
         "2097152",
         true
     ),
+    // Slow log, latency monitor and histograms (server/observe.rs).
+    d!(
+        "latency-monitor-threshold",
+        Kind::Int {
+            min: 0,
+            max: LONG_MAX
+        },
+        "0",
+        true
+    ),
+    d!("latency-tracking", Kind::Bool, "yes", true),
+    d!(
+        "latency-tracking-info-percentiles",
+        Kind::Special(special::percentiles),
+        "50 99 99.9",
+        true
+    ),
+    d!(
+        "slowlog-log-slower-than",
+        Kind::Int {
+            min: -1,
+            max: LONG_MAX
+        },
+        "10000",
+        true
+    ),
+    d!(
+        "slowlog-max-len",
+        Kind::Int {
+            min: 0,
+            max: LONG_MAX
+        },
+        "128",
+        true
+    ),
     // Freeing big values in the background (store/lazyfree).
     d!("lazyfree-lazy-user-del", Kind::Bool, "no", true),
     d!("lazyfree-lazy-user-flush", Kind::Bool, "no", true),
@@ -684,9 +719,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("io-threads", Kind::Int { min: 1, max: 128 }, "1", false),
     d!("io-threads-do-reads", Kind::Bool, "no", false),
     d!("jemalloc-bg-thread", Kind::Bool, "yes", true),
-    d!("latency-monitor-threshold", Kind::Int { min: 0, max: LONG_MAX }, "0", true),
-    d!("latency-tracking", Kind::Bool, "yes", true),
-    d!("latency-tracking-info-percentiles", Kind::Special(special::percentiles), "50 99 99.9", true),
     d!("lazyfree-lazy-expire", Kind::Bool, "no", true),
     d!("lazyfree-lazy-server-del", Kind::Bool, "no", true),
     d!("maxmemory-clients", Kind::Special(special::memory_or_percent), "0", true),
@@ -707,8 +739,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("shutdown-on-sigint", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
     d!("shutdown-on-sigterm", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
     d!("shutdown-timeout", Kind::Int { min: 0, max: INT_MAX }, "10", true),
-    d!("slowlog-log-slower-than", Kind::Int { min: -1, max: LONG_MAX }, "10000", true),
-    d!("slowlog-max-len", Kind::Int { min: 0, max: LONG_MAX }, "128", true),
     d!("socket-mark-id", Kind::Int { min: 0, max: UINT_MAX }, "0", false),
     d!("stream-node-max-bytes", Kind::Memory { min: 0, max: LONG_MAX }, "4096", true),
     d!("stream-node-max-entries", Kind::Int { min: 0, max: LONG_MAX }, "100", true),

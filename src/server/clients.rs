@@ -23,6 +23,13 @@ pub struct ClientInfo {
     pub last_cmd: Cell<&'static str>,
     pub no_evict: Cell<bool>,
     pub no_touch: Cell<bool>,
+    /// The arguments' bytes of the command running now (`argv-mem`; set
+    /// by CLIENT LIST / INFO for their own line).
+    pub argv_mem: Cell<usize>,
+    /// Queued commands' argument bytes and pointers (`multi-mem`).
+    pub multi_mem: Cell<usize>,
+    /// MONITOR (flag `O`; monitor.rs).
+    pub monitor: Cell<bool>,
     pub qbuf: Cell<usize>,
     pub authenticated: Cell<bool>,
     /// Set while a blocking command waits (flag `b`, CLIENT UNBLOCK).
@@ -47,6 +54,9 @@ impl ClientInfo {
     pub fn describe(&self, now_ms: u64) -> String {
         let mut flags = String::new();
         let multi = self.multi.get();
+        if self.monitor.get() {
+            flags.push('O');
+        }
         match self.repl_role.get() {
             Some("replica") => flags.push('S'),
             Some("master") => flags.push('M'),
@@ -81,7 +91,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir={} resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -97,6 +107,8 @@ impl ClientInfo {
             multi,
             self.qbuf.get(),
             16384usize.saturating_sub(self.qbuf.get()),
+            self.argv_mem.get(),
+            self.multi_mem.get(),
             16384.max(self.qbuf.get()),
             16384.max(self.qbuf.get()) + 1024,
             self.last_cmd.get(),

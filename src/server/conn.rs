@@ -41,12 +41,34 @@ pub struct Conn {
     /// Replication: what REPLCONF said; PSYNC/SYNC set `start`, and the
     /// connection is then served as a replica (repl/primary).
     pub repl: crate::repl::primary::Handshake,
+    /// CLIENT REPLY: whether this batch's replies are sent.
+    pub reply: ReplyMode,
+    /// Where this batch's replies start in `out` (CLIENT REPLY ON drops
+    /// what OFF silenced before it).
+    pub reply_mark: usize,
+}
+
+/// CLIENT REPLY ON|OFF|SKIP. A batch ends after CLIENT REPLY, and under
+/// SKIP holds one request, so a mode covers whole batches.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum ReplyMode {
+    #[default]
+    On,
+    Off,
+    /// The next request's reply is dropped.
+    Skip,
 }
 
 impl Conn {
     pub fn set_db(&mut self, db: usize) {
         self.db = db;
         self.info.db.set(db);
+    }
+
+    /// CLIENT SETNAME, HELLO SETNAME, RESET (empty: no name).
+    pub fn set_name(&mut self, name: &[u8]) {
+        *self.info.name.borrow_mut() = name.to_vec();
+        self.rt.shared.introspect.rename(self.info.id, name);
     }
 
     pub fn set_resp3(&mut self, resp3: bool) {
@@ -82,6 +104,9 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         last_cmd: Cell::new("NULL"),
         no_evict: Cell::new(false),
         no_touch: Cell::new(false),
+        monitor: Cell::new(false),
+        argv_mem: Cell::new(0),
+        multi_mem: Cell::new(0),
         qbuf: Cell::new(0),
         authenticated: Cell::new(settings.requirepass.is_none()),
         block: Default::default(),
@@ -91,6 +116,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         tracking: Default::default(),
         repl_role: Default::default(),
     });
+    shared.introspect.register(id, &info.addr);
     let (kill_tx, mut kill_rx) = oneshot::channel::<()>();
     let pubsub = super::pubsub::ConnPubsub::new(info.clone());
     rt.clients.borrow_mut().add(pubsub.sub.clone(), kill_tx);
@@ -109,6 +135,8 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
         cluster: Default::default(),
         from_master: false,
         repl: Default::default(),
+        reply: ReplyMode::On,
+        reply_mark: 0,
     };
 
     let pool = &rt.read_bufs;
@@ -223,15 +251,15 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
                         args.extend(ranges.iter().map(|&(s, e)| (s + base, e + base, inline)));
                         argcs.push(ranges.len());
                     }
-                    let pause =
-                        is_client_pause(&ranges, if inline { &scratch } else { &buf[pos..] });
+                    let pause = ends_batch(&ranges, if inline { &scratch } else { &buf[pos..] });
                     pos += consumed;
                     need = 0;
                     // Before AUTH, the stricter limits apply request by
                     // request: an AUTH lifts them for what follows it in the
                     // same read. CLIENT PAUSE ends the batch too, so the
-                    // requests after it meet its pause (server/pause.rs).
-                    if !limits.authenticated || pause {
+                    // requests after it meet its pause (server/pause.rs),
+                    // and CLIENT REPLY, whose mode covers whole batches.
+                    if !limits.authenticated || pause || conn.reply == ReplyMode::Skip {
                         reparse = pos < filled;
                         break;
                     }
@@ -255,6 +283,9 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
                 .collect();
             let batch = dispatch::Batch::new(&argv, &argcs);
             let log_before = shared.aof.log.end();
+            let reply_before = conn.reply;
+            conn.reply_mark = conn.out.buf.len();
+            info.qbuf.set(filled);
             let repl_before = shared.aof.log.repl_end();
             conn.repl.batch_start = repl_before;
             {
@@ -273,6 +304,13 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
                 ));
                 if let Either::Right(_) = select(run, watch).await {
                     break 'conn;
+                }
+            }
+            // CLIENT REPLY OFF / SKIP: the batch's replies are dropped.
+            if reply_before != ReplyMode::On && conn.reply == reply_before {
+                conn.out.buf.truncate(conn.reply_mark);
+                if conn.reply == ReplyMode::Skip {
+                    conn.reply = ReplyMode::On;
                 }
             }
             // WAIT: the stream offset after this connection's writes.
@@ -388,6 +426,10 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
     // Drop BCAST prefixes on every shard (default-mode entries go lazily).
     Box::pin(super::tracking::disable(&rt, &info)).await;
     rt.clients.borrow_mut().remove(id);
+    if info.monitor.get() {
+        shared.introspect.monitors.remove(id);
+    }
+    shared.introspect.forget(id);
     shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
 }
 
@@ -453,9 +495,10 @@ async fn watch_while_blocked(
 }
 
 /// Whether the request whose arguments are `ranges` of `bytes` is
-/// CLIENT PAUSE.
-fn is_client_pause(ranges: &[(usize, usize)], bytes: &[u8]) -> bool {
+/// CLIENT PAUSE or CLIENT REPLY.
+fn ends_batch(ranges: &[(usize, usize)], bytes: &[u8]) -> bool {
     let arg = |i: usize| ranges.get(i).map(|&(s, e)| &bytes[s..e]);
     arg(0).is_some_and(|a| a.eq_ignore_ascii_case(b"client"))
-        && arg(1).is_some_and(|a| a.eq_ignore_ascii_case(b"pause"))
+        && arg(1)
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"pause") || a.eq_ignore_ascii_case(b"reply"))
 }

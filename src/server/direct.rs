@@ -427,7 +427,7 @@ pub fn gathered(
     super::notify::publish(rt, strays);
     rt.put_scratch(scratch);
     if count {
-        rt.count_call(spec.name, started, &out.buf[mark..]);
+        rt.count_call(spec, argv, db, caller.id, started, &out.buf[mark..]);
     }
     pokes
 }

@@ -451,8 +451,11 @@ pub(super) async fn run_alone(conn: &mut Conn, spec: &'static CommandSpec, argv:
         Handler::Shard(_) => multishard::run(conn, spec, argv).await,
     }
     tracking::after_command(&conn.info, spec.name, conn.tx.in_multi());
+    let (db, id) = (conn.db, conn.info.id);
+    // CLIENT REPLY ON may have dropped replies before its own.
+    let mark = mark.min(conn.out.buf.len());
     conn.rt
-        .count_call(spec.name, started, &conn.out.buf[mark..]);
+        .count_call(spec, argv, db, id, started, &conn.out.buf[mark..]);
 }
 
 /// Commands for one remote shard, packed into one allocation.

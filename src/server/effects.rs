@@ -175,16 +175,18 @@ pub fn apply<R>(
     stats.keyspace_hits += hits;
     stats.keyspace_misses += misses;
     if count {
-        stats.commands += 1;
-        let st = stats.cmd.entry(spec.name).or_default();
-        st.calls += 1;
         let now = Instant::now();
-        st.usec += now.duration_since(clock.last).as_micros() as u64;
+        let ns = now.duration_since(clock.last).as_nanos() as u64;
         clock.last = now;
-        if out.buf.get(err_mark) == Some(&b'-') {
-            st.failed += 1;
-            super::shard::record_error(stats, &out.buf[err_mark..]);
-        }
+        let done = super::observe::Done {
+            spec,
+            argv,
+            db,
+            ns,
+            client: caller.id,
+            error: (out.buf.get(err_mark) == Some(&b'-')).then(|| &out.buf[err_mark..]),
+        };
+        super::observe::command_done(home, stats, &settings.observe, done);
     }
     let mut written = Vec::new();
     if dirty > 0 {

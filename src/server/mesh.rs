@@ -308,3 +308,23 @@ pub async fn with_ticker<F: std::future::Future>(fut: F) -> F::Output {
         futures::future::Either::Right(_) => unreachable!("the ticker never ends"),
     }
 }
+
+/// Runs `f` on `shard` without waiting: at once when its channel has
+/// room, else from a task (delivery is not on the command's path).
+pub fn post(rt: &ShardRt, shard: usize, f: impl FnOnce(&ShardRt) + Send + 'static) {
+    let job = || Job::Run(Box::new(move |rt: &Rc<ShardRt>| f(rt)));
+    let job = job();
+    if let Err(e) = rt.senders.try_send_to(shard, job) {
+        let job = match e {
+            glommio::GlommioError::Closed(glommio::ResourceType::Channel(j))
+            | glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(j)) => j,
+            _ => return,
+        };
+        if let Some(rt) = super::notify::shard_rt() {
+            spawn(async move {
+                let _ = rt.senders.send_to(shard, job).await;
+            })
+            .detach();
+        }
+    }
+}

@@ -142,8 +142,12 @@ impl WritePause {
     pub async fn enter(rt: &Rc<ShardRt>, cmds: &Batch<'_>, tx: &TxState) -> InFlight {
         let me = &rt.shared.write_pause;
         let counter = &me.in_flight[rt.id].0;
+        // A held client counts in INFO blocked_clients, as Redis 7.0's
+        // postponed clients do, until it goes on (or goes away).
+        let mut held = None;
         loop {
             if me.holds(cmds, tx) {
+                held.get_or_insert_with(HeldClient::new);
                 glommio::timer::sleep(Duration::from_millis(2)).await;
                 continue;
             }
@@ -154,6 +158,22 @@ impl WritePause {
             }
             return InFlight(Some(rt.clone()));
         }
+    }
+}
+
+/// A client held by a pause, counted in `BLOCKED_CLIENTS` while alive.
+struct HeldClient;
+
+impl HeldClient {
+    fn new() -> HeldClient {
+        super::blocking::BLOCKED_CLIENTS.fetch_add(1, Ordering::Relaxed);
+        HeldClient
+    }
+}
+
+impl Drop for HeldClient {
+    fn drop(&mut self) {
+        super::blocking::BLOCKED_CLIENTS.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

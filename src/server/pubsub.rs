@@ -92,6 +92,16 @@ impl Subscriber {
         self.in_flight.set(0);
     }
 
+    /// Appends bytes as they are, outside the Pub/Sub output limit
+    /// (MONITOR's feed, monitor.rs).
+    pub fn push_raw(&self, bytes: &[u8]) {
+        if self.closed.get() || bytes.is_empty() {
+            return;
+        }
+        self.queue.borrow_mut().extend_from_slice(bytes);
+        self.wake();
+    }
+
     /// Moves queued messages into a reply buffer (a subscriber that
     /// publishes gets its message before the PUBLISH reply, as in Redis).
     pub fn drain_into(&self, out: &mut Out) {

@@ -48,6 +48,8 @@ pub struct Settings {
     /// (resp::set_reply_cap): the normal class's hard limit, else a
     /// safety cap.
     pub reply_cap: usize,
+    /// Slow log, latency monitor and histograms (observe.rs).
+    pub observe: super::observe::Thresholds,
 }
 
 impl Settings {
@@ -77,6 +79,7 @@ impl Settings {
             normal_obuf: OutputLimits::for_class(&obuf, "normal"),
             pubsub_obuf: OutputLimits::for_class(&obuf, "pubsub"),
             reply_cap: reply_cap(OutputLimits::for_class(&obuf, "normal")),
+            observe: super::observe::Thresholds::from_config(c),
         }
     }
 }
@@ -103,13 +106,15 @@ fn reply_cap(normal: OutputLimits) -> usize {
     }
 }
 
-/// Per-command counters (INFO commandstats).
-#[derive(Clone, Copy, Default, Debug)]
+/// Per-command counters (INFO commandstats) and latency histogram
+/// (INFO latencystats, LATENCY HISTOGRAM).
+#[derive(Clone, Default, Debug)]
 pub struct CmdStat {
     pub calls: u64,
     pub usec: u64,
     pub rejected: u64,
     pub failed: u64,
+    pub hist: super::histogram::Histogram,
 }
 
 /// Time for a batch of commands: see [`ShardRt::clock`].
@@ -578,18 +583,28 @@ impl ShardRt {
         self.aof_capture.borrow_mut().take().unwrap_or_default()
     }
 
-    /// Counts a connection-level or multi-shard command that ran.
-    pub fn count_call(&self, name: &'static str, started: Instant, reply: &[u8]) {
+    /// Counts a connection-level or multi-shard command that ran, as the
+    /// client `client` saw it run in database `db`.
+    pub fn count_call(
+        &self,
+        spec: &'static CommandSpec,
+        argv: &[&[u8]],
+        db: usize,
+        client: u64,
+        started: Instant,
+        reply: &[u8],
+    ) {
+        let settings = self.settings();
         let mut core = self.core.borrow_mut();
-        let stats = &mut core.stats;
-        stats.commands += 1;
-        let st = stats.cmd.entry(name).or_default();
-        st.calls += 1;
-        st.usec += started.elapsed().as_micros() as u64;
-        if reply.first() == Some(&b'-') {
-            st.failed += 1;
-            record_error(stats, reply);
-        }
+        let done = super::observe::Done {
+            spec,
+            argv,
+            db,
+            ns: started.elapsed().as_nanos() as u64,
+            client,
+            error: (reply.first() == Some(&b'-')).then_some(reply),
+        };
+        super::observe::command_done(self, &mut core.stats, &settings.observe, done);
     }
 
     /// Counts a command refused before it ran (arity, auth, …).
@@ -648,6 +663,13 @@ impl ShardRt {
                     }
                 }
             }
+            // The latency monitor's "expire-cycle" event, as Redis's.
+            let threshold = self.settings().observe.latency_ms;
+            let ms = started.elapsed().as_millis() as u64;
+            self.shared
+                .introspect
+                .latency
+                .add_if_needed(threshold, "expire-cycle", ms);
             let notes = super::notify::logged_notes(events, &mut core.store);
             let expired = if tracking || propagating {
                 core.store.take_expired_by_db()

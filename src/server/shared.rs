@@ -41,6 +41,8 @@ pub struct Shared {
     pub order: super::order::Order,
     /// Every shard's data, by shard id (shard_lock.rs).
     pub cores: Vec<Arc<super::shard_lock::ShardLock<super::shard::Core>>>,
+    /// Slow log, latency monitor, MONITOR feed (observe.rs).
+    pub introspect: super::observe::Introspect,
 }
 
 impl Shared {
@@ -85,6 +87,7 @@ impl Shared {
             evict_shares: super::evict::Shares::new(nshards),
             order: super::order::Order::new(nshards),
             cores,
+            introspect: Default::default(),
         }
     }
 

@@ -15,7 +15,6 @@
 //! - Like Redis, the table is not per database, and a client that turns
 //!   tracking off is forgotten lazily (its entries are skipped on use).
 
-use super::mesh::Job;
 use super::pubsub::Subscriber;
 use super::shard::ShardRt;
 use crate::resp::Out;
@@ -337,27 +336,7 @@ fn send_home(rt: &ShardRt, home: usize, msgs: Vec<(u64, Payload, u64)>) {
         deliver(rt, msgs);
         return;
     }
-    run_elsewhere(rt, home, move |rt| deliver(rt, msgs));
-}
-
-/// Runs `f` on `shard` without waiting: at once when its channel has
-/// room, else from a task (delivery is not on the command's path).
-fn run_elsewhere(rt: &ShardRt, shard: usize, f: impl FnOnce(&ShardRt) + Send + 'static) {
-    let job = || Job::Run(Box::new(move |rt: &Rc<ShardRt>| f(rt)));
-    let job = job();
-    if let Err(e) = rt.senders.try_send_to(shard, job) {
-        let job = match e {
-            glommio::GlommioError::Closed(glommio::ResourceType::Channel(j))
-            | glommio::GlommioError::WouldBlock(glommio::ResourceType::Channel(j)) => j,
-            _ => return,
-        };
-        if let Some(rt) = super::notify::shard_rt() {
-            crate::server::mesh::spawn(async move {
-                let _ = rt.senders.send_to(shard, job).await;
-            })
-            .detach();
-        }
-    }
+    super::mesh::post(rt, home, move |rt| deliver(rt, msgs));
 }
 
 /// On the home shard: the invalidations for its tracking clients.
@@ -409,10 +388,10 @@ fn send_message(rt: &ShardRt, c: &Rc<Subscriber>, payload: &Payload) {
         return;
     }
     let (id, home) = (c.info.id, rt.id);
-    run_elsewhere(rt, shard, move |rt| {
+    super::mesh::post(rt, shard, move |rt| {
         match rt.clients.borrow().subscriber(redirect) {
             Some(target) => write_invalidation(rt, &target, &body, true),
-            None => run_elsewhere(rt, home, move |rt| {
+            None => super::mesh::post(rt, home, move |rt| {
                 if let Some(c) = rt.clients.borrow().subscriber(id) {
                     redirect_broken(rt, &c);
                 }

@@ -271,6 +271,10 @@ pub async fn handle(conn: &mut Conn, planned: Planned<'_>, argv: &[&[u8]]) {
         args: argv.iter().map(|a| a.to_vec()).collect(),
     });
     conn.info.multi.set(queue.len() as i64);
+    // Redis's mstate.argv_len_sums: the bytes and pointers of each queued
+    // command's arguments.
+    let mem = argv.iter().map(|a| a.len() + 8).sum::<usize>();
+    conn.info.multi_mem.set(conn.info.multi_mem.get() + mem);
     conn.out.simple("QUEUED");
 }
 
@@ -300,6 +304,7 @@ pub async fn multi(conn: &mut Conn) {
     conn.tx.queue = Some(Vec::new());
     conn.tx.aborted = false;
     conn.info.multi.set(0);
+    conn.info.multi_mem.set(0);
     conn.out.ok();
 }
 
@@ -308,6 +313,7 @@ pub async fn discard_state(conn: &mut Conn) {
     conn.tx.queue = None;
     conn.tx.aborted = false;
     conn.info.multi.set(-1);
+    conn.info.multi_mem.set(0);
     unwatch_all(conn).await;
 }
 
@@ -410,6 +416,7 @@ pub async fn exec(conn: &mut Conn) {
     let aborted = std::mem::take(&mut conn.tx.aborted);
     if aborted {
         conn.info.multi.set(-1);
+        conn.info.multi_mem.set(0);
         unwatch_all(conn).await;
         return conn
             .out
@@ -419,6 +426,7 @@ pub async fn exec(conn: &mut Conn) {
     // discards the transaction and answers the plain redirect error.
     if let Some(err) = cluster_refusal(conn, &queue) {
         conn.info.multi.set(-1);
+        conn.info.multi_mem.set(0);
         unwatch_all(conn).await;
         let start = conn.out.buf.len();
         conn.out.error(&err);
@@ -431,6 +439,7 @@ pub async fn exec(conn: &mut Conn) {
     let grows = queue.iter().any(|q| q.spec.flags.has(Flags::DENYOOM));
     if grows && !super::evict::admit_on_conn(&conn.rt, true).await {
         conn.info.multi.set(-1);
+        conn.info.multi_mem.set(0);
         unwatch_all(conn).await;
         return refuse(conn, "exec", &exec_rejected(super::evict::OOM));
     }
@@ -482,6 +491,7 @@ pub async fn exec(conn: &mut Conn) {
     };
     // CLIENT LIST showed the `x` flag and the queue length until now.
     conn.info.multi.set(-1);
+    conn.info.multi_mem.set(0);
     if !ran {
         conn.out.null_array();
     }
@@ -626,13 +636,20 @@ async fn held(
                     // EXEC unwatches everything once done anyway.
                     conn.out.ok();
                 } else if blocking(q.spec) {
-                    crate::command::blocking::run_in_exec(conn, &held, q.args).await;
+                    crate::command::blocking::run_in_exec(conn, &held, q.args.clone()).await;
                 } else if q.spec.name == "migrate" {
                     crate::command::migrate::run_in_exec(conn, &held, &q.args).await;
                 } else {
                     mesh::under_hold(&held, h(conn, q.args.clone())).await;
                 }
-                rt.count_call(q.spec.name, started, &conn.out.buf[mark..]);
+                rt.count_call(
+                    q.spec,
+                    &argv,
+                    conn.db,
+                    conn.info.id,
+                    started,
+                    &conn.out.buf[mark..],
+                );
             }
             Handler::Shard(_) => {
                 q.spec.key_indexes(&argv, &mut idx);
@@ -648,7 +665,14 @@ async fn held(
                         super::multishard::atomic_held(rt, &held, q.spec, &argv, db, resp3, caller)
                             .await;
                     conn.out.raw(&bytes);
-                    rt.count_call(q.spec.name, started, &conn.out.buf[mark..]);
+                    rt.count_call(
+                        q.spec,
+                        &argv,
+                        conn.db,
+                        conn.info.id,
+                        started,
+                        &conn.out.buf[mark..],
+                    );
                 } else {
                     let shard = on.first().copied().unwrap_or(rt.id);
                     let (spec, args) = (q.spec, q.args);

@@ -466,6 +466,9 @@ fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
         last_cmd: Cell::new("NULL"),
         no_evict: Cell::new(false),
         no_touch: Cell::new(false),
+        monitor: Cell::new(false),
+        argv_mem: Cell::new(0),
+        multi_mem: Cell::new(0),
         qbuf: Cell::new(0),
         authenticated: Cell::new(true),
         block: Default::default(),
@@ -494,6 +497,8 @@ fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
         cluster: Default::default(),
         from_master: true,
         repl: Default::default(),
+        reply: Default::default(),
+        reply_mark: 0,
     }
 }
 

@@ -1,0 +1,150 @@
+//! The one place a completed command is observed: INFO commandstats and
+//! errorstats, the latency histograms (INFO latencystats, LATENCY
+//! HISTOGRAM), the slow log, the latency monitor and MONITOR's feed.
+//! Called where a shard command's step ends (effects.rs) and where a
+//! connection-level or multi-shard command ends (`ShardRt::count_call`).
+//!
+//! With the slow log and the latency monitor off and no monitor, a
+//! command costs the counters, one histogram bucket and three tests.
+
+use super::shard::{ShardRt, Stats};
+use crate::command::{CommandSpec, Flags};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The settings the observers consult, from the configuration.
+#[derive(Clone, Debug)]
+pub struct Thresholds {
+    /// `slowlog-log-slower-than` in µs; negative: off.
+    pub slowlog_slower_than: i64,
+    pub slowlog_max_len: usize,
+    /// `latency-monitor-threshold` in ms; 0: off.
+    pub latency_ms: u64,
+    /// `latency-tracking`: per-command histograms.
+    pub tracking: bool,
+}
+
+impl Thresholds {
+    pub fn from_config(c: &crate::config::Config) -> Thresholds {
+        Thresholds {
+            slowlog_slower_than: c.get_i64("slowlog-log-slower-than"),
+            slowlog_max_len: c.get_i64("slowlog-max-len").max(0) as usize,
+            latency_ms: c.get_i64("latency-monitor-threshold").max(0) as u64,
+            tracking: c.get_bool("latency-tracking"),
+        }
+    }
+}
+
+/// The process's introspection state, shared by every shard.
+#[derive(Default)]
+pub struct Introspect {
+    pub slowlog: super::slowlog::SlowLog,
+    pub latency: super::latency::Monitor,
+    pub monitors: super::monitor::Monitors,
+    /// Client id → (address, name), for the entries and feed lines of
+    /// commands that ran on another shard than their client's. Touched
+    /// on connect, close and rename; read only for logged commands.
+    directory: Mutex<HashMap<u64, (String, Vec<u8>)>>,
+}
+
+impl Introspect {
+    pub fn register(&self, id: u64, addr: &str) {
+        let mut d = self.directory.lock().unwrap();
+        d.insert(id, (addr.to_string(), Vec::new()));
+    }
+
+    pub fn rename(&self, id: u64, name: &[u8]) {
+        if let Some(e) = self.directory.lock().unwrap().get_mut(&id) {
+            e.1 = name.to_vec();
+        }
+    }
+
+    pub fn forget(&self, id: u64) {
+        self.directory.lock().unwrap().remove(&id);
+    }
+
+    /// (address, name) of client `id`; empty for internal work.
+    fn client(&self, id: u64) -> (String, Vec<u8>) {
+        self.directory
+            .lock()
+            .unwrap()
+            .get(&id)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// A command that completed.
+pub struct Done<'a> {
+    pub spec: &'static CommandSpec,
+    pub argv: &'a [&'a [u8]],
+    /// The database selected once it ran.
+    pub db: usize,
+    pub ns: u64,
+    /// The client's id (0: none).
+    pub client: u64,
+    /// Its reply, when that is an error.
+    pub error: Option<&'a [u8]>,
+}
+
+/// Observes a completed command; `rt` is the running thread's shard,
+/// `stats` those of the data it ran on.
+#[inline]
+pub fn command_done(rt: &ShardRt, stats: &mut Stats, th: &Thresholds, d: Done<'_>) {
+    let usec = d.ns / 1000;
+    stats.commands += 1;
+    let st = stats.cmd.entry(d.spec.name).or_default();
+    st.calls += 1;
+    st.usec += usec;
+    if th.tracking {
+        st.hist.record(d.ns);
+    }
+    if let Some(reply) = d.error {
+        st.failed += 1;
+        super::shard::record_error(stats, reply);
+    }
+    let intro = &rt.shared.introspect;
+    if th.latency_ms > 0 {
+        let event = if d.spec.flags.has(Flags::FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        intro
+            .latency
+            .add_if_needed(th.latency_ms, event, usec / 1000);
+    }
+    if th.slowlog_slower_than >= 0
+        && usec as i64 >= th.slowlog_slower_than
+        && !d.spec.flags.has(Flags::SKIP_SLOWLOG)
+    {
+        slowlog(intro, th, &d, usec);
+    }
+    if intro.monitors.active()
+        && !d.spec.flags.has(Flags::SKIP_MONITOR)
+        && !d.spec.flags.has(Flags::ADMIN)
+    {
+        let (addr, _) = intro.client(d.client);
+        let line = super::monitor::line(d.db, &addr, d.argv, redactor(d.spec, d.argv));
+        intro.monitors.feed(rt, &line);
+    }
+}
+
+#[cold]
+fn slowlog(intro: &Introspect, th: &Thresholds, d: &Done<'_>, usec: u64) {
+    let (addr, name) = intro.client(d.client);
+    let entry = super::slowlog::Entry {
+        id: 0,
+        time: super::shared::unix_ms() / 1000,
+        usec,
+        argv: super::slowlog::entry_argv(d.argv, redactor(d.spec, d.argv)),
+        addr,
+        name,
+    };
+    intro.slowlog.push(entry, th.slowlog_max_len);
+}
+
+/// Which arguments the command's spec says to hide ("(redacted)").
+fn redactor<'a>(spec: &'static CommandSpec, argv: &'a [&'a [u8]]) -> impl Fn(usize) -> bool + 'a {
+    move |i| spec.redact.is_some_and(|r| r(argv, i))
+}

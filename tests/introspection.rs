@@ -1,0 +1,298 @@
+//! SLOWLOG, LATENCY, MONITOR, CLIENT REPLY, INFO commandstats /
+//! errorstats / latencystats and CLIENT LIST against a running server
+//! (behaviour; byte-identical replies are in tests/cases/introspection.txt).
+
+mod common;
+
+use common::{bulk_payload, Conn, Server};
+use std::time::Duration;
+
+fn text(reply: &[u8]) -> String {
+    String::from_utf8_lossy(reply).into_owned()
+}
+
+fn info(c: &mut Conn, section: &str) -> String {
+    text(&bulk_payload(&c.cmd(&["INFO", section])))
+}
+
+/// A line `prefix...` of INFO.
+fn info_line(c: &mut Conn, section: &str, prefix: &str) -> Option<String> {
+    info(c, section)
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .map(str::to_string)
+}
+
+#[test]
+fn slowlog_records_trims_and_redacts() {
+    let server = Server::shardis(4, &[]);
+    let mut c = server.conn();
+    assert_eq!(c.cmd(&["CLIENT", "SETNAME", "slowpoke"]), b"+OK\r\n");
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(c.cmd(&["SLOWLOG", "RESET"]), b"+OK\r\n");
+    let long = "A".repeat(129);
+    c.cmd(&["SADD", "set", "foo", &long]);
+    let many: Vec<String> = (0..40).map(|i| i.to_string()).collect();
+    let mut sadd = vec!["SADD".to_string(), "set2".to_string()];
+    sadd.extend(many);
+    c.cmd(&sadd);
+    c.cmd(&["AUTH", "nosuchpassword"]);
+    c.cmd(&["CONFIG", "SET", "masterauth", "secret"]);
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "-1"]),
+        b"+OK\r\n"
+    );
+    let log = text(&c.cmd(&["SLOWLOG", "GET", "-1"]));
+    // Newest first: config set (the one that turned the log off is not
+    // logged), config set masterauth, auth, sadd set2, sadd set, reset.
+    assert!(log.starts_with("*5\r\n"), "{log}");
+    assert!(
+        log.contains("$10\r\nmasterauth\r\n$10\r\n(redacted)\r\n"),
+        "{log}"
+    );
+    assert!(log.contains("$4\r\nAUTH\r\n$10\r\n(redacted)\r\n"), "{log}");
+    assert!(log.contains("... (11 more arguments)"), "{log}");
+    assert!(
+        log.contains(&format!("{}... (1 more bytes)", &long[..128])),
+        "{log}"
+    );
+    assert!(log.contains("$8\r\nslowpoke\r\n"), "{log}");
+    assert!(log.contains("127.0.0.1:"), "{log}");
+    assert!(!log.contains("secret"), "{log}");
+    assert_eq!(c.cmd(&["SLOWLOG", "LEN"]), b":5\r\n");
+    // A shorter log keeps the newest entries.
+    c.cmd(&["CONFIG", "SET", "slowlog-max-len", "2"]);
+    assert_eq!(c.cmd(&["SLOWLOG", "LEN"]), b":2\r\n");
+    let two = text(&c.cmd(&["SLOWLOG", "GET", "1"]));
+    assert!(two.starts_with("*1\r\n*6\r\n:"), "{two}");
+    assert!(two.contains("masterauth"), "{two}");
+}
+
+#[test]
+fn exec_is_not_logged_its_commands_are() {
+    let server = Server::shardis(4, &[]);
+    let mut c = server.conn();
+    c.cmd(&["SLOWLOG", "RESET"]);
+    c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    c.cmd(&["SLOWLOG", "RESET"]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SET", "k", "v"]);
+    c.cmd(&["EXEC"]);
+    c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
+    let log = text(&c.cmd(&["SLOWLOG", "GET"]));
+    assert!(log.contains("$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), "{log}");
+    assert!(!log.contains("EXEC"), "{log}");
+}
+
+#[test]
+fn monitor_sees_commands_from_every_shard() {
+    let server = Server::shardis(4, &[]);
+    let mut m = server.conn();
+    assert_eq!(m.cmd(&["MONITOR"]), b"+OK\r\n");
+    let mut list = server.conn();
+    let clients = text(&bulk_payload(&list.cmd(&["CLIENT", "LIST"])));
+    assert!(clients.contains("flags=O "), "{clients}");
+    // Several connections land on different shards; their keys too.
+    let mut conns: Vec<Conn> = (0..6).map(|_| server.conn()).collect();
+    let mut expected = Vec::new();
+    for (i, c) in conns.iter_mut().enumerate() {
+        let key = format!("key{i}");
+        assert_eq!(c.cmd(&["SET", &key, "a\"b\n"]), b"+OK\r\n");
+        expected.push(format!("\"SET\" \"{key}\" \"a\\\"b\\n\""));
+        c.cmd(&["AUTH", "pw"]);
+        expected.push("\"AUTH\" \"(redacted)\"".to_string());
+    }
+    // Admin commands are not fed.
+    conns[0].cmd(&["CONFIG", "GET", "hz"]);
+    conns[0].cmd(&["PING"]);
+    expected.push("\"PING\"".to_string());
+    m.set_timeout(Duration::from_secs(5));
+    for want in expected {
+        let line = text(&m.read_reply());
+        assert!(line.starts_with('+'), "{line}");
+        assert!(line.contains("[0 127.0.0.1:"), "{line}");
+        assert!(line.trim_end().ends_with(&want), "{line} vs {want}");
+    }
+}
+
+#[test]
+fn monitor_orders_multi_exec() {
+    let server = Server::shardis(2, &[]);
+    let mut m = server.conn();
+    m.cmd(&["MONITOR"]);
+    let mut c = server.conn();
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SET", "foo", "bar"]);
+    c.cmd(&["EXEC"]);
+    m.set_timeout(Duration::from_secs(5));
+    let lines: Vec<String> = (0..3).map(|_| text(&m.read_reply())).collect();
+    assert!(lines[0].contains("\"MULTI\""), "{lines:?}");
+    assert!(lines[1].contains("\"SET\" \"foo\" \"bar\""), "{lines:?}");
+    assert!(lines[2].contains("\"EXEC\""), "{lines:?}");
+}
+
+#[test]
+fn client_reply_off_on_skip() {
+    let server = Server::shardis(2, &[]);
+    let mut c = server.conn();
+    c.send_raw(b"CLIENT REPLY OFF\r\nPING a\r\nPING b\r\nCLIENT REPLY ON\r\nPING c\r\n");
+    assert_eq!(c.read_reply(), b"+OK\r\n");
+    assert_eq!(c.read_reply(), b"$1\r\nc\r\n");
+    c.send_raw(b"CLIENT REPLY SKIP\r\nPING d\r\nPING e\r\n");
+    assert_eq!(c.read_reply(), b"$1\r\ne\r\n");
+    c.send_raw(b"CLIENT REPLY SKIP\r\nCLIENT REPLY ON\r\nPING\r\n");
+    assert_eq!(c.read_reply(), b"+OK\r\n");
+    assert_eq!(c.read_reply(), b"+PONG\r\n");
+}
+
+#[test]
+fn commandstats_errorstats_latencystats() {
+    let server = Server::shardis(4, &[]);
+    let mut c = server.conn();
+    assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), b"+OK\r\n");
+    for i in 0..10 {
+        c.cmd(&["SET", &format!("k{i}"), "v"]);
+    }
+    c.cmd(&["LPUSH", "k1", "x"]); // WRONGTYPE: a failed call
+    c.cmd(&["GET"]); // arity: a rejected call
+    c.cmd(&["NOSUCHCOMMAND"]);
+    let set = info_line(&mut c, "commandstats", "cmdstat_set:").unwrap();
+    assert!(set.starts_with("cmdstat_set:calls=10,usec="), "{set}");
+    assert!(set.ends_with(",rejected_calls=0,failed_calls=0"), "{set}");
+    let lpush = info_line(&mut c, "commandstats", "cmdstat_lpush:").unwrap();
+    assert!(
+        lpush.ends_with("rejected_calls=0,failed_calls=1"),
+        "{lpush}"
+    );
+    let get = info_line(&mut c, "commandstats", "cmdstat_get:").unwrap();
+    assert!(get.starts_with("cmdstat_get:calls=0,"), "{get}");
+    assert!(get.ends_with("rejected_calls=1,failed_calls=0"), "{get}");
+    let errs = info(&mut c, "errorstats");
+    assert!(errs.contains("errorstat_WRONGTYPE:count=1"), "{errs}");
+    assert!(errs.contains("errorstat_ERR:count=2"), "{errs}");
+    let total = info_line(&mut c, "stats", "total_error_replies:").unwrap();
+    assert_eq!(total, "total_error_replies:3");
+    let lat = info_line(&mut c, "latencystats", "latency_percentiles_usec_set:").unwrap();
+    let fields: Vec<&str> = lat.split(':').nth(1).unwrap().split(',').collect();
+    assert_eq!(fields.len(), 3, "{lat}");
+    assert!(
+        fields[0].starts_with("p50=") && fields[2].starts_with("p99.9="),
+        "{lat}"
+    );
+    // LATENCY HISTOGRAM: 10 calls, cumulative counts ending at 10.
+    let h = text(&c.cmd(&["LATENCY", "HISTOGRAM", "set"]));
+    assert!(
+        h.starts_with("*2\r\n$3\r\nset\r\n*4\r\n$5\r\ncalls\r\n:10\r\n"),
+        "{h}"
+    );
+    assert!(h.trim_end().ends_with(":10"), "{h}");
+    // RESETSTAT clears all of it.
+    c.cmd(&["CONFIG", "RESETSTAT"]);
+    assert!(info_line(&mut c, "commandstats", "cmdstat_set:").is_none());
+    assert!(!info(&mut c, "errorstats").contains("errorstat_"));
+    c.cmd(&["CONFIG", "SET", "latency-tracking", "no"]);
+    c.cmd(&["SET", "a", "b"]);
+    assert!(!info(&mut c, "latencystats").contains("_set:"));
+}
+
+#[test]
+fn latency_monitor_records_command_events() {
+    let server = Server::shardis(2, &[]);
+    let mut c = server.conn();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "latency-monitor-threshold", "1"]),
+        b"+OK\r\n"
+    );
+    // A command slow by data size: SORT of many elements.
+    let members: Vec<String> = (0..200_000)
+        .map(|i| (i * 7919 % 200_003).to_string())
+        .collect();
+    for chunk in members.chunks(10_000) {
+        let mut cmd = vec!["RPUSH".to_string(), "big".to_string()];
+        cmd.extend(chunk.iter().cloned());
+        c.cmd(&cmd);
+    }
+    let mut recorded = false;
+    for _ in 0..20 {
+        c.cmd(&["SORT", "big", "LIMIT", "0", "1"]);
+        let latest = text(&c.cmd(&["LATENCY", "LATEST"]));
+        if latest.contains("$7\r\ncommand\r\n") {
+            recorded = true;
+            break;
+        }
+    }
+    assert!(recorded, "no command event");
+    let history = text(&c.cmd(&["LATENCY", "HISTORY", "command"]));
+    assert!(
+        history.starts_with('*') && !history.starts_with("*0"),
+        "{history}"
+    );
+    let graph = text(&bulk_payload(&c.cmd(&["LATENCY", "GRAPH", "command"])));
+    assert!(graph.starts_with("command - high "), "{graph}");
+    let doctor = text(&bulk_payload(&c.cmd(&["LATENCY", "DOCTOR"])));
+    assert!(doctor.contains("1. command: "), "{doctor}");
+    assert_eq!(c.cmd(&["LATENCY", "RESET", "command"]), b":1\r\n");
+    assert!(!text(&c.cmd(&["LATENCY", "LATEST"])).contains("$7\r\ncommand\r\n"));
+    // The RPUSHes of 10k elements may have made "fast-command" events.
+    c.cmd(&["LATENCY", "RESET"]);
+    assert_eq!(c.cmd(&["LATENCY", "LATEST"]), b"*0\r\n");
+}
+
+#[test]
+fn client_list_fields() {
+    let server = Server::shardis(2, &[]);
+    let mut c = server.conn();
+    let line = text(&bulk_payload(&c.cmd(&["CLIENT", "INFO"])));
+    let names: Vec<&str> = line
+        .split_whitespace()
+        .map(|f| f.split('=').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "id",
+            "addr",
+            "laddr",
+            "fd",
+            "name",
+            "age",
+            "idle",
+            "flags",
+            "db",
+            "sub",
+            "psub",
+            "ssub",
+            "multi",
+            "qbuf",
+            "qbuf-free",
+            "argv-mem",
+            "multi-mem",
+            "rbs",
+            "rbp",
+            "obl",
+            "oll",
+            "omem",
+            "tot-mem",
+            "events",
+            "cmd",
+            "user",
+            "redir",
+            "resp"
+        ]
+    );
+    // As Redis: the query buffer holds the request, argv-mem its bytes.
+    assert!(line.contains(" qbuf=26 "), "{line}");
+    assert!(line.contains(" argv-mem=10 "), "{line}");
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SET", "a", "bb"]);
+    let mut other = server.conn();
+    let all = text(&bulk_payload(&other.cmd(&["CLIENT", "LIST"])));
+    // "set" "a" "bb": 6 bytes and 3 pointers.
+    assert!(
+        all.contains("flags=x ") && all.contains(" multi=1 ") && all.contains(" multi-mem=30 "),
+        "{all}"
+    );
+}
