@@ -49,7 +49,9 @@ pub fn bind_addrs(bind: &str, port: u16) -> Result<Vec<BindAddr>, String> {
 pub fn claim(addrs: &[BindAddr]) -> Result<(), String> {
     for b in addrs {
         if let Err(e) = bind_exclusive(b.addr) {
-            if e.raw_os_error() == Some(libc::EADDRINUSE) {
+            // Leftover connections of an earlier process (FIN_WAIT, ...)
+            // also refuse a plain bind; only a listener means a server.
+            if e.raw_os_error() == Some(libc::EADDRINUSE) && listening_on(b.addr.port()) {
                 return Err(format!(
                     "Could not create server TCP listening socket {}:{}: bind: {}",
                     b.text,
@@ -60,6 +62,22 @@ pub fn claim(addrs: &[BindAddr]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether any socket of this machine's network namespace listens on TCP
+/// `port` (/proc/net/tcp and tcp6, state 0A).
+fn listening_on(port: u16) -> bool {
+    let want = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|path| {
+        std::fs::read_to_string(path).is_ok_and(|text| {
+            text.lines().skip(1).any(|line| {
+                let mut fields = line.split_whitespace();
+                let local = fields.nth(1).unwrap_or("");
+                let state = fields.nth(1).unwrap_or("");
+                local.ends_with(&want) && state == "0A"
+            })
+        })
+    })
 }
 
 /// An error as C's strerror says it ("Address already in use").
