@@ -23,6 +23,7 @@ pub mod function;
 pub mod hashes;
 pub mod help;
 pub mod hll;
+pub mod hll_debug;
 pub mod info;
 pub mod keys;
 pub mod ldouble;
@@ -263,6 +264,7 @@ impl Table {
             hashes::COMMANDS,
             zsets::COMMANDS,
             hll::COMMANDS,
+            hll_debug::COMMANDS,
             blocking::COMMANDS,
             sort::COMMANDS,
             dump::COMMANDS,
