@@ -276,6 +276,7 @@ impl Table {
             replication::COMMANDS,
             cluster::COMMANDS,
             crate::repl::replica::COMMANDS,
+            crate::repl::failover::COMMANDS,
             std::slice::from_ref(&cluster::CLUSTER),
         ];
         let mut by_name = HashMap::default();
