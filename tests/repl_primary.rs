@@ -324,6 +324,41 @@ fn active_expiry_propagates() {
     assert_eq!(p.cmd(&["DBSIZE"]), b":1\r\n");
 }
 
+/// PFDEBUG TODENSE / GETREG that convert a value propagate (Redis forces
+/// it with server.dirty), so the replica's value turns dense too; one
+/// that converts nothing does not.
+#[test]
+fn pfdebug_conversion_propagates() {
+    if !redis_available() {
+        return;
+    }
+    let primary = start_primary(2, true);
+    let replica = Server::redis(&[]);
+    let mut p = primary.conn();
+    let mut r = replica.conn();
+    ok(r.cmd(&["REPLICAOF", "127.0.0.1", &primary.port.to_string()]));
+    wait_synced(&mut p, &mut r);
+    ok(p.cmd(&["PFADD", "h1", "a", "b"]));
+    ok(p.cmd(&["PFADD", "h2", "c"]));
+    wait_synced(&mut p, &mut r);
+    let offset = |c: &mut Conn| field(&info(c, "replication"), "master_repl_offset");
+    assert_eq!(p.cmd(&["PFDEBUG", "TODENSE", "h1"]), b":1\r\n");
+    assert!(p
+        .cmd(&["PFDEBUG", "GETREG", "h2"])
+        .starts_with(b"*16384\r\n"));
+    wait_synced(&mut p, &mut r);
+    for key in ["h1", "h2"] {
+        // PFDEBUG is a write: a read-only replica refuses it. Byte 4 of
+        // the header is the encoding, 0 for dense.
+        assert_eq!(r.cmd(&["GETRANGE", key, "4", "4"]), b"$1\r\n\x00\r\n");
+        assert_eq!(r.cmd(&["GET", key]), p.cmd(&["GET", key]));
+    }
+    let before = offset(&mut p);
+    assert_eq!(p.cmd(&["PFDEBUG", "TODENSE", "h1"]), b":0\r\n");
+    assert_eq!(p.cmd(&["PFDEBUG", "ENCODING", "h1"]), b"+dense\r\n");
+    assert_eq!(offset(&mut p), before);
+}
+
 fn partial_resync(shards: usize) {
     if !redis_available() {
         return;

@@ -61,16 +61,16 @@ pub static COMMANDS: &[CommandSpec] = &[
 // sparse: run-length opcodes ZERO 00xxxxxx (1-64 zeros), XZERO 01xxxxxx
 // yyyyyyyy (1-16384 zeros), VAL 1vvvvvxx (value 1-32, run 1-4).
 
-const HDR: usize = 16;
+pub(super) const HDR: usize = 16;
 const P: u32 = 14;
 const Q: u32 = 64 - P;
-const REGISTERS: usize = 1 << P;
+pub(super) const REGISTERS: usize = 1 << P;
 const P_MASK: u64 = (REGISTERS - 1) as u64;
 const BITS: usize = 6;
-const REGISTER_MAX: u8 = (1 << BITS) - 1;
-const DENSE_SIZE: usize = HDR + (REGISTERS * BITS).div_ceil(8);
-const DENSE: u8 = 0;
-const SPARSE: u8 = 1;
+pub(super) const REGISTER_MAX: u8 = (1 << BITS) - 1;
+pub(super) const DENSE_SIZE: usize = HDR + (REGISTERS * BITS).div_ceil(8);
+pub(super) const DENSE: u8 = 0;
+pub(super) const SPARSE: u8 = 1;
 const SPARSE_VAL_MAX_VALUE: u8 = 32;
 const SPARSE_VAL_MAX_LEN: usize = 4;
 const SPARSE_ZERO_MAX_LEN: usize = 64;
@@ -79,8 +79,8 @@ const SPARSE_XZERO_MAX_LEN: usize = 16384;
 #[allow(clippy::excessive_precision)]
 const ALPHA_INF: f64 = 0.721347520444481703680;
 
-const INVALID_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
-const CORRUPTED: &str = "INVALIDOBJ Corrupted HLL object detected";
+pub(super) const INVALID_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+pub(super) const CORRUPTED: &str = "INVALIDOBJ Corrupted HLL object detected";
 
 /// MurmurHash2, 64-bit version, as Redis uses it (little-endian reads).
 pub fn murmurhash64a(key: &[u8], seed: u64) -> u64 {
@@ -118,7 +118,7 @@ fn pat_len(ele: &[u8]) -> (usize, u8) {
 }
 
 #[inline]
-fn dense_get(regs: &[u8], i: usize) -> u8 {
+pub(super) fn dense_get(regs: &[u8], i: usize) -> u8 {
     let byte = i * BITS / 8;
     let fb = (i * BITS) & 7;
     let b0 = regs[byte] as u32;
@@ -127,7 +127,7 @@ fn dense_get(regs: &[u8], i: usize) -> u8 {
 }
 
 #[inline]
-fn dense_set_reg(regs: &mut [u8], i: usize, val: u8) {
+pub(super) fn dense_set_reg(regs: &mut [u8], i: usize, val: u8) {
     let byte = i * BITS / 8;
     let fb = (i * BITS) & 7;
     let v = val as u32;
@@ -150,11 +150,11 @@ fn dense_set(regs: &mut [u8], i: usize, count: u8) -> bool {
 }
 
 #[inline]
-fn is_zero(b: u8) -> bool {
+pub(super) fn is_zero(b: u8) -> bool {
     b & 0xc0 == 0
 }
 #[inline]
-fn is_xzero(b: u8) -> bool {
+pub(super) fn is_xzero(b: u8) -> bool {
     b & 0xc0 == 0x40
 }
 #[inline]
@@ -162,19 +162,19 @@ fn is_val(b: u8) -> bool {
     b & 0x80 != 0
 }
 #[inline]
-fn zero_len(b: u8) -> usize {
+pub(super) fn zero_len(b: u8) -> usize {
     (b & 0x3f) as usize + 1
 }
 #[inline]
-fn xzero_len(b0: u8, b1: u8) -> usize {
+pub(super) fn xzero_len(b0: u8, b1: u8) -> usize {
     ((((b0 & 0x3f) as usize) << 8) | b1 as usize) + 1
 }
 #[inline]
-fn val_value(b: u8) -> u8 {
+pub(super) fn val_value(b: u8) -> u8 {
     ((b >> 2) & 0x1f) + 1
 }
 #[inline]
-fn val_len(b: u8) -> usize {
+pub(super) fn val_len(b: u8) -> usize {
     (b & 0x3) as usize + 1
 }
 #[inline]
@@ -193,7 +193,7 @@ fn push_zero(seq: &mut Vec<u8>, len: usize) {
 }
 
 /// A new, empty HLL: sparse, one XZERO opcode.
-fn new_hll() -> Vec<u8> {
+pub(super) fn new_hll() -> Vec<u8> {
     let mut v = Vec::with_capacity(HDR + 2);
     v.extend_from_slice(b"HYLL");
     v.push(SPARSE);
@@ -210,7 +210,7 @@ fn new_hll() -> Vec<u8> {
 }
 
 /// Whether `v` is a valid HLL string (`isHLLObjectOrReply`).
-fn is_hll(v: &[u8]) -> bool {
+pub(super) fn is_hll(v: &[u8]) -> bool {
     v.len() >= HDR
         && &v[..4] == b"HYLL"
         && v[4] <= SPARSE
@@ -224,7 +224,7 @@ fn invalidate_cache(v: &mut [u8]) {
 
 /// Converts a sparse HLL to dense in place (the header, including the
 /// cached cardinality, is kept). Err if the sparse data is corrupt.
-fn sparse_to_dense(v: &mut Vec<u8>) -> Result<(), ()> {
+pub(super) fn sparse_to_dense(v: &mut Vec<u8>) -> Result<(), ()> {
     if v[4] == DENSE {
         return Ok(());
     }
@@ -387,7 +387,7 @@ fn promote(v: &mut Vec<u8>, index: usize, count: u8) -> Result<bool, ()> {
 }
 
 /// Adds one element; Ok(true) if a register changed.
-fn hll_add(v: &mut Vec<u8>, ele: &[u8], max_bytes: usize) -> Result<bool, ()> {
+pub(super) fn hll_add(v: &mut Vec<u8>, ele: &[u8], max_bytes: usize) -> Result<bool, ()> {
     let (index, count) = pat_len(ele);
     match v[4] {
         DENSE => Ok(dense_set(&mut v[HDR..], index, count)),
@@ -487,7 +487,7 @@ fn estimate(histo: &[u64; 64]) -> u64 {
 }
 
 /// The cardinality of an HLL value; Err if a sparse one is corrupt.
-fn hll_count(v: &[u8]) -> Result<u64, ()> {
+pub(super) fn hll_count(v: &[u8]) -> Result<u64, ()> {
     let mut histo = [0u64; 64];
     if v[4] == DENSE {
         let regs = &v[HDR..];

@@ -23,6 +23,7 @@ pub mod function;
 pub mod hashes;
 pub mod help;
 pub mod hll;
+pub mod hll_debug;
 pub mod info;
 pub mod keys;
 pub mod latency;
@@ -269,6 +270,7 @@ impl Table {
             hashes::COMMANDS,
             zsets::COMMANDS,
             hll::COMMANDS,
+            hll_debug::COMMANDS,
             blocking::COMMANDS,
             sort::COMMANDS,
             dump::COMMANDS,
@@ -280,6 +282,7 @@ impl Table {
             replication::COMMANDS,
             cluster::COMMANDS,
             crate::repl::replica::COMMANDS,
+            crate::repl::failover::COMMANDS,
             std::slice::from_ref(&cluster::CLUSTER),
             std::slice::from_ref(&slowlog::SLOWLOG),
             std::slice::from_ref(&latency::LATENCY),

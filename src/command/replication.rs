@@ -151,10 +151,14 @@ fn replconf(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     })
 }
 
-/// PSYNC <replid> <offset>: the connection becomes a replica once the
-/// replies before this one are written.
+/// PSYNC <replid> <offset> [FAILOVER]: the connection becomes a replica
+/// once the replies before this one are written. Arguments after the
+/// offset other than FAILOVER are ignored, as Redis does.
 fn psync(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
+        if let Err(e) = crate::repl::failover::check_sync(conn, &args).await {
+            return conn.out.error(&e);
+        }
         let replid = String::from_utf8_lossy(&args[1]).into_owned();
         let offset = match std::str::from_utf8(&args[2])
             .ok()
@@ -167,17 +171,16 @@ fn psync(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                     .error("ERR value is not an integer or out of range")
             }
         };
-        if args.len() > 3 {
-            // `PSYNC <id> <off> FAILOVER` (6.2 FAILOVER handoff): not served.
-            return conn.out.error("ERR syntax error");
-        }
         conn.repl.start = Some(Start::Psync { replid, offset });
     })
 }
 
 /// SYNC: old-style full sync.
-fn sync(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+fn sync(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
+        if let Err(e) = crate::repl::failover::check_sync(conn, &args).await {
+            return conn.out.error(&e);
+        }
         conn.repl.start = Some(Start::Sync);
     })
 }

@@ -3,6 +3,7 @@
 //! - `primary/`: serving replicas — the backlog fed by the same write
 //!   records as the AOF, the PSYNC/REPLCONF handshake, full sync streamed
 //!   from the fork-less snapshot, partial resync, WAIT.
+//! - `failover.rs`: FAILOVER, the coordinated switch of roles.
 //! - `replica/`: following a primary — REPLICAOF, the handshake, loading
 //!   the RDB, applying the command stream as the master client, ACKs.
 //!
@@ -11,6 +12,7 @@
 //! after a role change so sub-replicas can continue (PSYNC2).
 
 pub mod backlog;
+pub mod failover;
 pub mod primary;
 pub mod replica;
 
@@ -73,6 +75,8 @@ pub struct Repl {
     pub replica: replica::ReplicaState,
     /// Serving replicas: who is attached, sync counters, WAIT.
     pub primary: primary::Primary,
+    /// FAILOVER, while one is going on.
+    pub failover: failover::Failover,
 }
 
 #[cfg(test)]

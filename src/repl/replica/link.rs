@@ -281,9 +281,23 @@ async fn attempt(rt: &Rc<ShardRt>, generation: u64) -> Result<(), String> {
         Some((id, off)) => (id.clone(), (off + 1).to_string()),
         None => ("?".to_string(), "-1".to_string()),
     };
-    link.send(&[b"PSYNC", psync_id.as_bytes(), psync_off.as_bytes()])
-        .await?;
+    // During FAILOVER the target is asked to turn primary first.
+    let failover = shared.repl.failover.in_progress();
+    let mut psync: Vec<&[u8]> = vec![b"PSYNC", psync_id.as_bytes(), psync_off.as_bytes()];
+    if failover {
+        psync.push(b"FAILOVER");
+    }
+    if let Err(e) = link.send(&psync).await {
+        if failover {
+            crate::repl::failover::abort(rt, "Write error to failover target").await;
+        }
+        return Err(e);
+    }
     let reply = link.read_reply().await?;
+    if failover {
+        let synced = reply.starts_with(b"+FULLRESYNC") || reply.starts_with(b"+CONTINUE");
+        crate::repl::failover::psync_answered(rt, synced).await;
+    }
     let db;
     if let Some(rest) = reply.strip_prefix(b"+FULLRESYNC") {
         let text = String::from_utf8_lossy(rest).into_owned();

@@ -172,6 +172,9 @@ pub fn refusal(
 pub fn set_master(rt: &Rc<ShardRt>, host: String, port: u16) {
     let shared = &rt.shared;
     let st = &shared.repl.replica;
+    // The offset this master reached (its backlog's end), which its
+    // PSYNC to the new master continues from.
+    crate::repl::primary::master_offset(shared);
     let generation = {
         let mut inner = st.inner.lock().unwrap();
         if !st.is_replica() {
@@ -259,6 +262,11 @@ fn replicaof(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         let shared = conn.rt.shared.clone();
         if shared.cluster.is_some() {
             return conn.out.error("ERR REPLICAOF not allowed in cluster mode.");
+        }
+        if shared.repl.failover.active() {
+            return conn
+                .out
+                .error("ERR REPLICAOF not allowed while failing over.");
         }
         if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
             unset_master(&shared, "user request from replicaof no one");
