@@ -128,7 +128,12 @@ fn debug_digest_matches_redis() {
     }
     fill(&mut a);
     fill(&mut b);
+    // Infinite scores are digested as C's %.17g spells them.
+    for c in [&mut a, &mut b] {
+        c.line("ZADD zinf inf a -inf b 1.5 c");
+    }
     for line in [
+        "DEBUG DIGEST-VALUE zinf",
         "DEBUG DIGEST",
         "DEBUG DIGEST-VALUE l s si h z k n missing",
         "DEBUG OBJECT missing",

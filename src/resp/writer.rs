@@ -238,6 +238,9 @@ pub fn fmt_double(d: f64) -> String {
 
 /// C's `%.<prec>g`.
 pub fn fmt_g(d: f64, prec: usize) -> String {
+    if !d.is_finite() {
+        return fmt_double(d);
+    }
     if d == 0.0 {
         return if d.is_sign_negative() {
             "-0".into()
@@ -270,6 +273,14 @@ fn trim_zeros(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fmt_g_spells_out_infinities() {
+        assert_eq!(fmt_g(f64::INFINITY, 17), "inf");
+        assert_eq!(fmt_g(f64::NEG_INFINITY, 17), "-inf");
+        assert_eq!(fmt_g(f64::NAN, 17), "nan");
+        assert_eq!(fmt_g(1.5, 17), "1.5");
+    }
 
     #[test]
     fn encodings_follow_protocol() {
