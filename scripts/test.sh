@@ -2,10 +2,14 @@
 # The test command: installs what the tests need (on Debian/Ubuntu), then
 # runs rustfmt, clippy and the whole test suite. Exits non-zero on any failure.
 #
-#   scripts/test.sh                          # everything
+#   scripts/test.sh                          # everything CI runs
+#   scripts/test.sh --full                   # also Redis's whole Tcl suite
+#                                            #   in every mode, both servers
 #   SHARDIS_DIFF_FILTER=strings scripts/test.sh   # only some case files
 set -euo pipefail
 cd "$(dirname "$0")/.."
+full=0
+[ "${1:-}" = --full ] && full=1
 
 log() { printf '\n==> %s\n' "$*"; }
 
@@ -80,6 +84,13 @@ step clippy cargo clippy --all-targets -- -D warnings
 step test cargo test --all-targets --no-fail-fast
 # Coverage-guided fuzzing of the parsers of untrusted bytes, briefly.
 step fuzz scripts/fuzz.sh "${SHARDIS_FUZZ_SECONDS:-20}"
+# Redis 7.0's own Tcl suite against Shardis (external mode at shards 1
+# and 4, some units in full mode), gated by
+# tests/redis-suite/expected-failures.txt.
+step redis-suite scripts/redis-suite.sh
+if [ "$full" = 1 ]; then
+    step redis-suite-full scripts/redis-suite.sh --full
+fi
 
 if [ "${#failed[@]}" -gt 0 ]; then
     log "FAILED: ${failed[*]}"
