@@ -498,6 +498,20 @@ pub async fn exec(conn: &mut Conn) {
         unwatch_all(conn).await;
         return refuse(conn, "exec", &exec_rejected(super::evict::OOM));
     }
+    // The server's state may have changed since queuing (replicas lost,
+    // link down): EXEC is checked with its queue's facts, as Redis's
+    // processCommand does for EXEC.
+    let facts = super::dispatch::StateFacts {
+        write: queue.iter().any(|q| q.spec.is_write()),
+        ping: false,
+        deny_stale: queue.iter().any(|q| !q.spec.flags.has(Flags::STALE)),
+    };
+    if let Some(err) = super::dispatch::state_refusal(conn, facts) {
+        conn.info.multi.set(-1);
+        conn.info.multi_mem.set(0);
+        unwatch_all(conn).await;
+        return refuse(conn, "exec", &exec_rejected(&err));
+    }
     let rt = conn.rt.clone();
     let deadlines: Vec<u64> = conn.tx.watched.iter().filter_map(|w| w.deadline).collect();
     let flag = conn.info.dirty_cas.clone();
