@@ -467,3 +467,25 @@ fn flush_and_swap_of_stale_watched_keys_do_not_fail_exec() {
         assert_eq!(pong_exec(&mut c), failed, "stale -> live, shards {shards}");
     }
 }
+
+/// EXEC re-checks the server's state with its queue's facts: replicas
+/// required after queuing a write abort it (Redis's processCommand for
+/// EXEC), and nothing runs.
+#[test]
+fn exec_aborts_when_min_replicas_changed_after_queuing() {
+    let server = Server::shardis(SHARDS, &[]);
+    let (mut a, mut b) = (server.conn(), server.conn());
+    a.line("SET xx 1");
+    assert_eq!(a.line("MULTI"), b"+OK\r\n");
+    assert_eq!(a.line("INCR xx"), b"+QUEUED\r\n");
+    assert_eq!(b.line("CONFIG SET min-replicas-to-write 2"), b"+OK\r\n");
+    assert_eq!(
+        a.line("EXEC"),
+        b"-EXECABORT Transaction discarded because of: NOREPLICAS Not enough good replicas to write.\r\n"
+    );
+    assert_eq!(a.line("GET xx"), b"$1\r\n1\r\n");
+    // A read-only queue is not a write: it still runs.
+    assert_eq!(a.line("MULTI"), b"+OK\r\n");
+    assert_eq!(a.line("GET xx"), b"+QUEUED\r\n");
+    assert_eq!(a.line("EXEC"), b"*1\r\n$1\r\n1\r\n");
+}
