@@ -403,3 +403,89 @@ fn server_commands_in_exec_see_one_instant() {
         assert!(writes > 10, "the writer hardly ran ({writes} rounds)");
     }
 }
+
+/// Keys stored but already expired when watched (Redis's
+/// `watchedKey.expired`): FLUSHDB and SWAPDB that only remove or swap in
+/// such stale keys change nothing logically and leave EXEC alone; a live
+/// key swapped in still fails it.
+#[test]
+fn flush_and_swap_of_stale_watched_keys_do_not_fail_exec() {
+    for shards in [1, SHARDS] {
+        let server = Server::shardis(shards, &["--enable-debug-command", "yes"]);
+        let mut c = server.conn();
+        let pong_exec = |c: &mut common::Conn| {
+            assert_eq!(c.line("MULTI"), b"+OK\r\n");
+            assert_eq!(c.line("PING"), b"+QUEUED\r\n");
+            c.line("EXEC")
+        };
+        let stale = |c: &mut common::Conn, db: &str| {
+            c.line(&format!("SELECT {db}"));
+            c.line("SET x foo PX 1");
+            thread::sleep(std::time::Duration::from_millis(5));
+        };
+        assert_eq!(c.line("DEBUG SET-ACTIVE-EXPIRE 0"), b"+OK\r\n");
+        let (passed, failed): (&[u8], &[u8]) = (b"*1\r\n+PONG\r\n", b"*-1\r\n");
+
+        // FLUSHDB removing a stale watched key.
+        stale(&mut c, "0");
+        c.line("WATCH x");
+        c.line("FLUSHDB");
+        assert_eq!(pong_exec(&mut c), passed, "flushdb, shards {shards}");
+
+        // SWAPDB: stale key replaced with no key.
+        c.line("FLUSHALL");
+        stale(&mut c, "1");
+        c.line("WATCH x");
+        c.line("SWAPDB 0 1");
+        assert_eq!(pong_exec(&mut c), passed, "stale -> none, shards {shards}");
+
+        // SWAPDB: no key replaced with a stale key.
+        c.line("FLUSHALL");
+        stale(&mut c, "0");
+        c.line("SELECT 1");
+        c.line("WATCH x");
+        c.line("SWAPDB 0 1");
+        assert_eq!(pong_exec(&mut c), passed, "none -> stale, shards {shards}");
+
+        // SWAPDB: stale key replaced with another stale key.
+        c.line("FLUSHALL");
+        stale(&mut c, "1");
+        stale(&mut c, "0");
+        c.line("SELECT 1");
+        c.line("WATCH x");
+        c.line("SWAPDB 0 1");
+        assert_eq!(pong_exec(&mut c), passed, "stale -> stale, shards {shards}");
+
+        // SWAPDB: stale key replaced with a live key does fail EXEC.
+        c.line("FLUSHALL");
+        stale(&mut c, "1");
+        c.line("SELECT 0");
+        c.line("SET x live");
+        c.line("SELECT 1");
+        c.line("WATCH x");
+        c.line("SWAPDB 0 1");
+        assert_eq!(pong_exec(&mut c), failed, "stale -> live, shards {shards}");
+    }
+}
+
+/// EXEC re-checks the server's state with its queue's facts: replicas
+/// required after queuing a write abort it (Redis's processCommand for
+/// EXEC), and nothing runs.
+#[test]
+fn exec_aborts_when_min_replicas_changed_after_queuing() {
+    let server = Server::shardis(SHARDS, &[]);
+    let (mut a, mut b) = (server.conn(), server.conn());
+    a.line("SET xx 1");
+    assert_eq!(a.line("MULTI"), b"+OK\r\n");
+    assert_eq!(a.line("INCR xx"), b"+QUEUED\r\n");
+    assert_eq!(b.line("CONFIG SET min-replicas-to-write 2"), b"+OK\r\n");
+    assert_eq!(
+        a.line("EXEC"),
+        b"-EXECABORT Transaction discarded because of: NOREPLICAS Not enough good replicas to write.\r\n"
+    );
+    assert_eq!(a.line("GET xx"), b"$1\r\n1\r\n");
+    // A read-only queue is not a write: it still runs.
+    assert_eq!(a.line("MULTI"), b"+OK\r\n");
+    assert_eq!(a.line("GET xx"), b"+QUEUED\r\n");
+    assert_eq!(a.line("EXEC"), b"*1\r\n$1\r\n1\r\n");
+}

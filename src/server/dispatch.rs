@@ -206,6 +206,59 @@ fn allowed_in_subscribe_mode(name: &str) -> bool {
     )
 }
 
+/// What the server-state checks look at in a request (Redis's
+/// processCommand: for EXEC, its queued commands decide).
+#[derive(Clone, Copy)]
+pub struct StateFacts {
+    /// Writes (MISCONF, NOREPLICAS, READONLY).
+    pub write: bool,
+    /// PING (MISCONF refuses it too in Redis 7.0).
+    pub ping: bool,
+    /// Lacks the `stale` flag (MASTERDOWN).
+    pub deny_stale: bool,
+}
+
+/// The refusals that depend on the server's state rather than on the
+/// request alone, in processCommand's order: MISCONF, NOREPLICAS, then a
+/// replica's READONLY and MASTERDOWN. EXEC runs them again with its
+/// queue's facts, since the state may change while queuing.
+pub fn state_refusal(conn: &Conn, f: StateFacts) -> Option<String> {
+    // Persistence failing (MISCONF): writes, and PING as in Redis 7.0;
+    // never for a replica's master link.
+    if !conn.from_master && (f.write || f.ping) {
+        if let Some(err) = crate::persist::health::write_refusal(&conn.rt.shared) {
+            return Some(err);
+        }
+    }
+    // min-replicas-to-write: not enough replicas acknowledged lately.
+    if f.write
+        && !conn.from_master
+        && !conn.rt.shared.repl.replica.is_replica()
+        && conn.settings.min_replicas_to_write > 0
+        && !crate::repl::primary::enough_replicas(
+            &conn.rt.shared,
+            conn.settings.min_replicas_to_write,
+            conn.settings.min_replicas_max_lag,
+        )
+    {
+        return Some("NOREPLICAS Not enough good replicas to write.".into());
+    }
+    // A replica: READONLY for writes, MASTERDOWN while the link is down
+    // (repl/replica).
+    if conn.rt.shared.repl.replica.is_replica() {
+        let settings = &conn.settings;
+        return crate::repl::replica::refusal(
+            &conn.rt.shared,
+            f.write,
+            f.deny_stale,
+            conn.from_master,
+            settings.replica_read_only,
+            settings.replica_serve_stale,
+        );
+    }
+    None
+}
+
 /// Checks a request as Redis's `processCommand` does, in the same order:
 /// lookup, arity, authentication; then decides where it runs.
 fn plan(
@@ -245,42 +298,13 @@ fn plan(
             }
         }
     }
-    // Persistence failing (MISCONF): writes, and PING as in Redis 7.0;
-    // never for a replica's master link.
-    if !conn.from_master && (spec.is_write() || spec.name == "ping") {
-        if let Some(err) = crate::persist::health::write_refusal(&conn.rt.shared) {
-            return Plan::Refused(spec.name, err.into_bytes());
-        }
-    }
-    // min-replicas-to-write: not enough replicas acknowledged lately.
-    if spec.is_write()
-        && !conn.from_master
-        && !conn.rt.shared.repl.replica.is_replica()
-        && conn.settings.min_replicas_to_write > 0
-        && !crate::repl::primary::enough_replicas(
-            &conn.rt.shared,
-            conn.settings.min_replicas_to_write,
-            conn.settings.min_replicas_max_lag,
-        )
-    {
-        return Plan::Refused(
-            spec.name,
-            b"NOREPLICAS Not enough good replicas to write.".to_vec(),
-        );
-    }
-    // A replica: READONLY for writes, MASTERDOWN while the link is down
-    // (repl/replica).
-    if conn.rt.shared.repl.replica.is_replica() {
-        let settings = &conn.settings;
-        if let Some(err) = crate::repl::replica::refusal(
-            &conn.rt.shared,
-            spec,
-            conn.from_master,
-            settings.replica_read_only,
-            settings.replica_serve_stale,
-        ) {
-            return Plan::Refused(spec.name, err.into_bytes());
-        }
+    let facts = StateFacts {
+        write: spec.is_write(),
+        ping: spec.name == "ping",
+        deny_stale: !spec.flags.has(Flags::STALE),
+    };
+    if let Some(err) = state_refusal(conn, facts) {
+        return Plan::Refused(spec.name, err.into_bytes());
     }
     match spec.handler {
         Handler::Conn(_) => Plan::Alone(spec),

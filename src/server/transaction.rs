@@ -82,8 +82,40 @@ impl TxState {
     }
 }
 
-/// The clients watching one key: (client id, its dirty flag).
-type Watchers = Vec<(u64, Arc<AtomicBool>)>;
+/// One client watching a key, as the key's shard remembers it.
+struct Watcher {
+    id: u64,
+    /// The client's dirty flag (CLIENT_DIRTY_CAS).
+    dirty: Arc<AtomicBool>,
+    /// Redis's `watchedKey.expired`: the key was logically expired but
+    /// still stored when watched (or a swap put such a key there). Its
+    /// removal is then no change; FLUSHDB/SWAPDB leave this watcher be.
+    expired: AtomicBool,
+}
+
+impl Watcher {
+    fn mark(&self) {
+        self.dirty.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The clients watching one key.
+type Watchers = Vec<Watcher>;
+
+/// Whether `key` is stored in `db` with its TTL passed (Redis's
+/// keyIsExpired: present in the table, logically gone).
+fn stored_expired(store: &crate::store::Store, db: usize, key: &[u8], now: u64) -> bool {
+    store
+        .dbs
+        .get(db)
+        .is_some_and(|d| d.peek(key, 0).is_some() && d.expire_of(key).is_some_and(|at| at <= now))
+}
+
+/// Whether `key` is stored in `db`, expired or not.
+fn stored(store: &crate::store::Store, db: usize, key: &[u8]) -> bool {
+    // `peek` at time 0: present in the table, expired or not.
+    store.dbs.get(db).is_some_and(|d| d.peek(key, 0).is_some())
+}
 
 /// Per shard: who watches which (db, key) of this shard's keys. Part of
 /// the shard's data (`Core`), so a multi-shard step on another thread
@@ -99,17 +131,21 @@ impl Watches {
         self.by_key.is_empty()
     }
 
-    fn add(&mut self, db: usize, key: Vec<u8>, id: u64, flag: Arc<AtomicBool>) {
+    fn add(&mut self, db: usize, key: Vec<u8>, id: u64, dirty: Arc<AtomicBool>, expired: bool) {
         let list = self.by_key.entry((db, key)).or_default();
-        if !list.iter().any(|(c, _)| *c == id) {
-            list.push((id, flag));
+        if !list.iter().any(|w| w.id == id) {
+            list.push(Watcher {
+                id,
+                dirty,
+                expired: AtomicBool::new(expired),
+            });
         }
     }
 
     fn remove(&mut self, db: usize, key: Vec<u8>, id: u64) {
         let k = (db, key);
         if let Some(list) = self.by_key.get_mut(&k) {
-            list.retain(|(c, _)| *c != id);
+            list.retain(|w| w.id != id);
             if list.is_empty() {
                 self.by_key.remove(&k);
             }
@@ -124,15 +160,13 @@ impl Watches {
         match db {
             Some(db) => {
                 if let Some(list) = self.by_key.get(&(db, key.to_vec())) {
-                    list.iter()
-                        .for_each(|(_, f)| f.store(true, Ordering::SeqCst));
+                    list.iter().for_each(Watcher::mark);
                 }
             }
             None => {
                 for ((_, k), list) in self.by_key.iter() {
                     if k.as_slice() == key {
-                        list.iter()
-                            .for_each(|(_, f)| f.store(true, Ordering::SeqCst));
+                        list.iter().for_each(Watcher::mark);
                     }
                 }
             }
@@ -140,29 +174,49 @@ impl Watches {
     }
 
     /// FLUSHDB/FLUSHALL (`db` None) and SWAPDB (`db` and `other`): marks
-    /// the watchers of keys in `db` (or `other`) that exist in either, as
-    /// Redis's touchAllWatchedKeysInDb. Call before the change.
+    /// the watchers of keys in `db` (or `other`) that the change really
+    /// alters, as Redis's touchAllWatchedKeysInDb. Call before the change.
     pub fn touch_existing(
         &self,
         store: &crate::store::Store,
         db: Option<usize>,
         other: Option<usize>,
+        now: u64,
     ) {
         if self.is_empty() {
             return;
         }
-        // `peek` at time 0: present in the table, expired or not.
-        let exists = |d: usize, k: &[u8]| store.dbs.get(d).is_some_and(|x| x.peek(k, 0).is_some());
         for ((d, k), list) in self.by_key.iter() {
-            let hit = match (db, other) {
-                (None, _) => exists(*d, k),
-                (Some(a), Some(b)) if *d == a || *d == b => exists(a, k) || exists(b, k),
-                (Some(a), None) if *d == a => exists(a, k),
-                _ => false,
+            // The emptied db and what replaces it (SWAPDB only).
+            let replaced_with = match (db, other) {
+                (None, _) => None,
+                (Some(a), Some(b)) if *d == a => Some(b),
+                (Some(a), Some(b)) if *d == b => Some(a),
+                (Some(a), None) if *d == a => None,
+                _ => continue,
             };
-            if hit {
-                list.iter()
-                    .for_each(|(_, f)| f.store(true, Ordering::SeqCst));
+            let in_emptied = stored(store, *d, k);
+            let in_new = replaced_with.is_some_and(|r| stored(store, r, k));
+            if !in_emptied && !in_new {
+                continue;
+            }
+            let new_expired = replaced_with.is_some_and(|r| stored_expired(store, r, k, now));
+            for w in list {
+                if w.expired.load(Ordering::SeqCst) {
+                    if !in_new {
+                        // The expired key is just removed: no logical change.
+                        w.expired.store(false, Ordering::SeqCst);
+                        continue;
+                    }
+                    if new_expired {
+                        continue;
+                    }
+                } else if !in_emptied && new_expired {
+                    // A missing key replaced with an expired one.
+                    w.expired.store(true, Ordering::SeqCst);
+                    continue;
+                }
+                w.mark();
             }
         }
     }
@@ -358,7 +412,8 @@ pub async fn watch(conn: &mut Conn, args: &[Vec<u8>]) {
                         Some(at) if at > now && d.peek(&key, now).is_some() => Some(at),
                         _ => None,
                     };
-                    core.watches.add(db, key.clone(), id, flag.clone());
+                    let expired = stored_expired(&core.store, db, &key, now);
+                    core.watches.add(db, key.clone(), id, flag.clone(), expired);
                     (key, deadline)
                 })
                 .collect::<Vec<_>>()
@@ -442,6 +497,20 @@ pub async fn exec(conn: &mut Conn) {
         conn.info.multi_mem.set(0);
         unwatch_all(conn).await;
         return refuse(conn, "exec", &exec_rejected(super::evict::OOM));
+    }
+    // The server's state may have changed since queuing (replicas lost,
+    // link down): EXEC is checked with its queue's facts, as Redis's
+    // processCommand does for EXEC.
+    let facts = super::dispatch::StateFacts {
+        write: queue.iter().any(|q| q.spec.is_write()),
+        ping: false,
+        deny_stale: queue.iter().any(|q| !q.spec.flags.has(Flags::STALE)),
+    };
+    if let Some(err) = super::dispatch::state_refusal(conn, facts) {
+        conn.info.multi.set(-1);
+        conn.info.multi_mem.set(0);
+        unwatch_all(conn).await;
+        return refuse(conn, "exec", &exec_rejected(&err));
     }
     let rt = conn.rt.clone();
     let deadlines: Vec<u64> = conn.tx.watched.iter().filter_map(|w| w.deadline).collect();

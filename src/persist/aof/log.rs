@@ -327,12 +327,22 @@ impl AofLog {
         }
     }
 
-    /// Appends records gathered elsewhere, wrapped in MULTI/EXEC when
-    /// `transaction` (so a crash never replays half of one).
+    /// Appends records gathered elsewhere. A `transaction` of more than
+    /// one command is wrapped in MULTI/EXEC (so a crash never replays half
+    /// of one), with the SELECT of its first command before the MULTI, as
+    /// Redis 7.0's propagatePendingCommands; a single command goes alone.
     pub fn append_records(&self, records: &Records, transaction: bool) {
         if records.is_empty() {
             return;
         }
+        let wrap = transaction && records.several();
+        // MULTI carries the first command's database, so its SELECT
+        // comes first; EXEC follows the last in whatever db is selected.
+        let first_db = records.first_db();
+        let mut multi = Vec::new();
+        encode_command(&mut multi, &[b"MULTI".as_slice()]);
+        let mut exec = Vec::new();
+        encode_command(&mut exec, &[b"EXEC".as_slice()]);
         let mut p = self.lock();
         let aof = self.on.load(Ordering::Relaxed);
         let before = p.buf.len();
@@ -341,25 +351,18 @@ impl AofLog {
         let pending = &mut *p;
         let proxy = self.proxying();
         if let Some(backlog) = pending.repl.as_mut().filter(|_| !proxy) {
-            let mut multi = Vec::new();
-            if transaction {
-                encode_command(&mut multi, &[b"MULTI".as_slice()]);
-                backlog.feed(None, &multi, &mut wake);
+            if wrap {
+                backlog.feed(first_db, &multi, &mut wake);
             }
             for (db, bytes) in records.iter() {
                 backlog.feed(db, bytes, &mut wake);
             }
-            if transaction {
-                multi.clear();
-                encode_command(&mut multi, &[b"EXEC".as_slice()]);
-                backlog.feed(None, &multi, &mut wake);
+            if wrap {
+                backlog.feed(None, &exec, &mut wake);
             }
         }
         if aof {
-            if transaction {
-                encode_command(&mut pending.buf, &[b"MULTI".as_slice()]);
-            }
-            for (db, bytes) in records.iter() {
+            let mut put = |db: Option<usize>, bytes: &[u8]| {
                 if let Some(db) = db {
                     if pending.db != Some(db) {
                         encode_select(&mut pending.buf, db);
@@ -367,9 +370,15 @@ impl AofLog {
                     }
                 }
                 pending.buf.extend_from_slice(bytes);
+            };
+            if wrap {
+                put(first_db, &multi);
             }
-            if transaction {
-                encode_command(&mut pending.buf, &[b"EXEC".as_slice()]);
+            for (db, bytes) in records.iter() {
+                put(db, bytes);
+            }
+            if wrap {
+                put(None, &exec);
             }
         }
         p.end += (p.buf.len() - before) as u64;
@@ -458,19 +467,35 @@ mod tests {
         assert_eq!(log.end(), log.unsynced());
     }
 
+    /// Redis 7.0's propagatePendingCommands: one command goes alone;
+    /// several are wrapped, the first one's SELECT before the MULTI.
     #[test]
-    fn transactions_are_wrapped() {
+    fn transactions_of_several_commands_are_wrapped() {
         let log = AofLog::default();
         log.set_on(true);
+        let text = |log: &AofLog| {
+            let mut p = log.lock();
+            let t = String::from_utf8_lossy(&p.buf).replace("\r\n", " ");
+            p.buf.clear();
+            t
+        };
         let mut r = Records::default();
         r.push(Some(0), &["INCR", "n"]);
         log.append_records(&r, true);
-        let p = log.lock();
-        let text = String::from_utf8_lossy(&p.buf).replace("\r\n", " ");
-        assert!(
-            text.starts_with("*1 $5 MULTI *2 $6 SELECT $1 0 *2 $4 INCR"),
-            "{text}"
+        assert_eq!(text(&log), "*2 $6 SELECT $1 0 *2 $4 INCR $1 n ");
+        let mut r = Records::default();
+        r.push(Some(1), &["INCR", "n"]);
+        r.push(Some(2), &["INCR", "m"]);
+        log.append_records(&r, true);
+        assert_eq!(
+            text(&log),
+            "*2 $6 SELECT $1 1 *1 $5 MULTI *2 $4 INCR $1 n \
+             *2 $6 SELECT $1 2 *2 $4 INCR $1 m *1 $4 EXEC "
         );
-        assert!(text.ends_with("*1 $4 EXEC "), "{text}");
+        // One record holding two encoded commands counts as two.
+        let mut r = Records::default();
+        r.push_encoded(Some(2), b"*1\r\n$1\r\na\r\n*1\r\n$1\r\nb\r\n");
+        log.append_records(&r, true);
+        assert_eq!(text(&log), "*1 $5 MULTI *1 $1 a *1 $1 b *1 $4 EXEC ");
     }
 }

@@ -60,6 +60,22 @@ impl Records {
         self.items.is_empty()
     }
 
+    /// Whether more than one command was gathered (Redis wraps a
+    /// transaction's propagation in MULTI/EXEC only then: a single
+    /// command is atomic by itself).
+    pub fn several(&self) -> bool {
+        match self.items.as_slice() {
+            [] => false,
+            [_] => command_len(&self.bytes).is_some_and(|n| n < self.bytes.len()),
+            _ => true,
+        }
+    }
+
+    /// The database of the first command that names one.
+    pub fn first_db(&self) -> Option<usize> {
+        self.items.iter().find_map(|&(db, _)| db)
+    }
+
     /// Each command's database and bytes, in order.
     pub fn iter(&self) -> impl Iterator<Item = (Option<usize>, &[u8])> {
         let mut start = 0;
@@ -69,6 +85,29 @@ impl Records {
             (db, &self.bytes[s..end])
         })
     }
+}
+
+/// The length of the first encoded command (`*N` then N bulk strings)
+/// in `bytes`; None if it is not one.
+fn command_len(bytes: &[u8]) -> Option<usize> {
+    // A `<tag><number>\r\n` line at `at`: the number and where it ends.
+    let line = |at: usize, tag: u8| -> Option<(usize, usize)> {
+        if bytes.get(at) != Some(&tag) {
+            return None;
+        }
+        let end = at + bytes[at..].windows(2).position(|w| w == b"\r\n")?;
+        let n = std::str::from_utf8(&bytes[at + 1..end])
+            .ok()?
+            .parse()
+            .ok()?;
+        Some((n, end + 2))
+    };
+    let (count, mut at) = line(0, b'*')?;
+    for _ in 0..count {
+        let (len, start) = line(at, b'$')?;
+        at = start + len + 2;
+    }
+    (at <= bytes.len()).then_some(at)
 }
 
 #[cfg(test)]

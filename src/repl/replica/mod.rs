@@ -149,7 +149,8 @@ const MASTERDOWN_ERR: &str =
 /// `stale` flag while the link is down and stale data must not be served.
 pub fn refusal(
     shared: &Shared,
-    spec: &CommandSpec,
+    write: bool,
+    deny_stale: bool,
     from_master: bool,
     read_only: bool,
     serve_stale: bool,
@@ -158,10 +159,10 @@ pub fn refusal(
     if from_master || !st.is_replica() {
         return None;
     }
-    if read_only && spec.is_write() {
+    if read_only && write {
         return Some(READONLY_ERR.into());
     }
-    if !serve_stale && st.link_state() != LinkState::Connected && !spec.flags.has(Flags::STALE) {
+    if !serve_stale && st.link_state() != LinkState::Connected && deny_stale {
         return Some(MASTERDOWN_ERR.into());
     }
     None
