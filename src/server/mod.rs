@@ -115,6 +115,9 @@ pub fn run(config: Config) -> Result<(), String> {
     let mesh = MeshBuilder::full(nshards, MESH_CAPACITY);
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
     let (joined_tx, joined_rx) = mpsc::channel::<()>();
+    // No shard serves before every shard has its keys: a multi-shard step
+    // reads other shards' data directly (server/direct.rs).
+    let installed = Arc::new(std::sync::Barrier::new(nshards));
     let mut handles = Vec::new();
     for i in 0..nshards {
         let placement = if pin {
@@ -131,6 +134,7 @@ pub fn run(config: Config) -> Result<(), String> {
             bus_pub_shards.clone(),
         );
         let joined = joined_tx.clone();
+        let installed = installed.clone();
         let builder = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
             .io_memory(64 * 1024)
@@ -157,6 +161,7 @@ pub fn run(config: Config) -> Result<(), String> {
                     let lru = rt.lru_clock();
                     crate::persist::snapshot::install(&mut rt.core.borrow_mut().store, keys, lru);
                 }
+                installed.wait();
                 for (_, rx) in receivers.streams() {
                     crate::server::mesh::spawn(mesh::serve_peer(rt.clone(), rx)).detach();
                 }
