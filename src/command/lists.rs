@@ -242,9 +242,20 @@ pub fn mpop_reply(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: usize) -> bool
                 return true;
             }
             ListAt::List => {
+                let llen = match ctx.store.dbs[ctx.db]
+                    .peek(key, ctx.now_ms)
+                    .map(|e| &e.value)
+                {
+                    Some(crate::store::Value::List(l)) => l.len(),
+                    _ => 0,
+                };
                 ctx.out.array(2);
                 ctx.out.bulk(key);
                 pop_count_reply(ctx, key, end, Some(count));
+                // Logged as [LR]POP key count, as Redis 7.0 does.
+                let pop: &[u8] = if end == End::Left { b"LPOP" } else { b"RPOP" };
+                let n = count.min(llen).to_string();
+                ctx.propagate_as(&[pop, key, n.as_bytes()]);
                 return true;
             }
         }

@@ -525,6 +525,13 @@ fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.db().remove(args[1]);
         ctx.dirty += 1;
         ctx.notify(Class::Generic, "del", args[1]);
+        // Logged as the deletion it is, as Redis 7.0 does.
+        let del: &[u8] = if ctx.limits.lazy_user_del {
+            b"UNLINK"
+        } else {
+            b"DEL"
+        };
+        ctx.propagate_as(&[del, args[1]]);
     }
 }
 

@@ -1725,6 +1725,12 @@ pub fn generic_zpop(
     if emptied {
         ctx.notify(Class::Generic, "del", key);
     }
+    // ZMPOP and BZMPOP are logged as ZPOPMIN/ZPOPMAX key count (Redis 7.0).
+    if nested {
+        let pop: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+        let n = n.to_string();
+        ctx.propagate_as(&[pop, key, n.as_bytes()]);
+    }
     true
 }
 
