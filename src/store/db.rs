@@ -446,6 +446,17 @@ impl Db {
 
     /// A random live key, if any.
     pub fn random_key(&self, seed: u64, now_ms: u64) -> Option<Vec<u8>> {
+        self.random_pick(seed, Some(now_ms))
+    }
+
+    /// A random key, expired or not (RANDOMKEY deletes the expired ones
+    /// it draws, as Redis's dbRandomKey does, and draws again).
+    pub fn random_any_key(&self, seed: u64) -> Option<Vec<u8>> {
+        self.random_pick(seed, None)
+    }
+
+    /// With `live_at`, keys expired by then are skipped.
+    fn random_pick(&self, seed: u64, live_at: Option<u64>) -> Option<Vec<u8>> {
         if self.key_count == 0 {
             return None;
         }
@@ -463,7 +474,8 @@ impl Db {
                     }
                     let pick = (seed >> 7) as usize % t.keys.len();
                     let (k, _) = t.keys.iter().nth(pick)?;
-                    let live = t.expires.get(k.as_slice()).is_none_or(|&at| at > now_ms);
+                    let live = live_at
+                        .is_none_or(|now| t.expires.get(k.as_slice()).is_none_or(|&at| at > now));
                     if live {
                         return Some(k.to_vec());
                     }
