@@ -651,6 +651,7 @@ impl ShardRt {
             // maxmemory: every shard sheds its own keys while the process
             // stays over the limit (commands evict too; evict.rs).
             super::evict::make_room(&self, &self.settings().memory);
+            super::tracking::limit_keys(&self);
             // DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when touched.
             if !crate::command::debug::ACTIVE_EXPIRE.load(std::sync::atomic::Ordering::Relaxed) {
                 continue;
