@@ -47,6 +47,19 @@ fn account(delta: i64) {
     }
 }
 
+/// Bytes of the keyspace's slot-table arrays (store/db.rs), left out of
+/// the figures below. A database's array of empty tables (64 bytes per
+/// slot, about 1 MB) is allocated at its first write; Redis's empty
+/// dictionaries cost next to nothing, and counting the array would make
+/// the first key look like a megabyte (past a `maxmemory` set a little
+/// above `used_memory`, as Redis's tests do).
+static OVERHEAD: AtomicI64 = AtomicI64::new(0);
+
+/// Adds `delta` bytes of slot-table arrays (negative when freed).
+pub fn note_overhead(delta: i64) {
+    OVERHEAD.fetch_add(delta, Ordering::Relaxed);
+}
+
 /// Allocated bytes, process-wide, after moving this thread's tally in:
 /// the figure eviction decides on. Every shard reads the same shared
 /// count this way; adding only its own tally would bias them (a shard
@@ -60,14 +73,14 @@ pub fn used_bytes_synced() -> u64 {
     } else {
         SHARED.load(Ordering::Relaxed)
     };
-    shared.max(0) as u64
+    (shared - OVERHEAD.load(Ordering::Relaxed)).max(0) as u64
 }
 
 /// Allocated bytes, process-wide: the shared count plus this thread's
 /// not yet moved tally (so a thread sees its own frees at once).
 pub fn used_bytes() -> u64 {
     let own = TALLY.try_with(|t| t.get()).unwrap_or(0);
-    (SHARED.load(Ordering::Relaxed) + own).max(0) as u64
+    (SHARED.load(Ordering::Relaxed) + own - OVERHEAD.load(Ordering::Relaxed)).max(0) as u64
 }
 
 // SAFETY: every call is forwarded to `System` unchanged; only sizes of

@@ -664,3 +664,62 @@ fn getdel_and_mpops_are_logged_like_redis() {
     assert!(want.contains(&"zpopmin z 3".to_string()), "{want:?}");
     assert_eq!(got, want);
 }
+
+/// DEBUG LOADAOF (unit/expire): what is pending goes to the file, the
+/// keyspace is emptied and loaded back from the AOF: the same data,
+/// relative TTLs kept (logged as absolute times), in Redis and Shardis.
+#[test]
+fn debug_loadaof_reloads_the_same_data() {
+    let debug = ["--enable-debug-command", "yes", "--appendfsync", "everysec"];
+    let mut servers = vec![("shardis 1", 1), ("shardis 4", 4)];
+    if redis_available() {
+        servers.push(("redis", 0));
+    }
+    for (name, shards) in servers {
+        let dir = TempDir::new("aof-loadaof");
+        let srv = if shards == 0 {
+            redis_aof(&dir.0, &debug)
+        } else {
+            shardis_aof(shards, &dir.0, &debug)
+        };
+        workload(&srv, "one");
+        let mut c = srv.conn();
+        run_ok(&mut c, &["SELECT", "0"]);
+        run_ok(&mut c, &["SET", "foo", "bar", "EX", "100"]);
+        run_ok(&mut c, &["SET", "foo", "bar2", "KEEPTTL"]);
+        let before = snapshot(&mut c);
+        assert_eq!(c.cmd(&["DEBUG", "LOADAOF"]), b"+OK\r\n", "{name}");
+        assert_eq!(snapshot(&mut c), before, "{name}");
+        run_ok(&mut c, &["SELECT", "0"]);
+        let ttl = String::from_utf8(c.cmd(&["TTL", "foo"])).unwrap();
+        assert!(ttl.starts_with(":9") || ttl == ":100\r\n", "{name}: {ttl}");
+    }
+}
+
+/// SCAN and RANDOMKEY delete the expired keys they meet (unit/expire's
+/// "Lazy-expire should not be wrapped in MULTI/EXEC"): each deletion is
+/// logged as a DEL, as in Redis.
+#[test]
+fn scan_and_randomkey_log_lazy_expiry_dels() {
+    for shards in [1, 4] {
+        for cmd in [&["SCAN", "0"][..], &["RANDOMKEY"][..]] {
+            let dir = TempDir::new("aof-lazy");
+            let args = ["--appendfsync", "always", "--enable-debug-command", "yes"];
+            let srv = shardis_aof(shards, &dir.0, &args);
+            let mut c = srv.conn();
+            run_ok(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+            run_ok(&mut c, &["SET", "foo1", "bar", "PX", "1"]);
+            run_ok(&mut c, &["SET", "foo2", "bar", "PX", "1"]);
+            std::thread::sleep(Duration::from_millis(5));
+            run_ok(&mut c, cmd);
+            run_ok(&mut c, &["PING"]);
+            let mut dels: Vec<String> = logged_commands(&dir.0)
+                .into_iter()
+                .filter(|l| l.starts_with("del "))
+                .collect();
+            dels.sort();
+            assert_eq!(dels, ["del foo1", "del foo2"], "{cmd:?}, {shards} shards");
+            assert_eq!(c.cmd(&["DBSIZE"]), b":0\r\n");
+        }
+    }
+}

@@ -289,3 +289,45 @@ fn evictions_are_events_and_aof_deletes() {
         );
     }
 }
+
+/// Used memory from INFO over a raw connection.
+fn used_memory(c: &mut Conn) -> u64 {
+    let text = String::from_utf8(common::bulk_payload(&c.cmd(&["INFO", "memory"]))).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// unit/tracking "invalidation message of eviction keys should be before
+/// response": a limit 100 kB above used memory, a tracked volatile key,
+/// then a 200 kB key. The first key written costs no more than itself (a
+/// database's slot tables are not counted), and the command that evicts
+/// the tracked key has its invalidation before its reply, as in Redis
+/// (1 shard: at 4 the key may live on a shard other than the command's).
+#[test]
+fn eviction_invalidation_comes_before_the_reply() {
+    let srv = Server::shardis(1, &[]);
+    let mut c = srv.conn();
+    c.cmd(&["SELECT", "9"]);
+    let limit = used_memory(&mut c) + 100 * 1024;
+    c.cmd(&["HELLO", "3"]);
+    assert_eq!(c.cmd(&["CLIENT", "TRACKING", "on"]), b"+OK\r\n");
+    let limit = limit.to_string();
+    assert_eq!(c.cmd(&["CONFIG", "SET", "maxmemory", &limit]), b"+OK\r\n");
+    c.cmd(&["CONFIG", "SET", "maxmemory-policy", "volatile-random"]);
+    assert_eq!(c.cmd(&["SETEX", "volatile-key", "10000", "x"]), b"+OK\r\n");
+    assert_eq!(c.cmd(&["GET", "volatile-key"]), b"$1\r\nx\r\n");
+    assert_eq!(c.cmd(&["SETBIT", "big-key", "1600000", "0"]), b":0\r\n");
+    c.send(&["GETBIT", "big-key", "0"]);
+    let first = c.read_reply();
+    assert_eq!(
+        first,
+        b">2\r\n$10\r\ninvalidate\r\n*1\r\n$12\r\nvolatile-key\r\n",
+        "{}",
+        common::escape(&first)
+    );
+    assert_eq!(c.read_reply(), b":0\r\n");
+}

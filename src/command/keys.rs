@@ -494,18 +494,45 @@ fn keys(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     })
 }
 
+/// This shard's key count and a random live key. Expired keys drawn are
+/// deleted (and their DELs propagated) before drawing again; after 100
+/// draws (a replica keeps expired keys) a live key is looked for instead.
+fn random_on_shard(rt: &crate::server::shard::ShardRt, db: usize) -> (usize, Option<Vec<u8>>) {
+    let now = unix_ms();
+    let events = rt.settings().notify;
+    let mut guard = rt.core.borrow_mut();
+    let core = &mut *guard;
+    crate::server::notify::prepare_log(events, &mut core.store);
+    core.store.set_track_expired(true);
+    let d = &mut core.store.dbs[db];
+    let mut pick = None;
+    for _ in 0..100 {
+        let Some(k) = d.random_any_key(rt.random()) else {
+            break;
+        };
+        if !d.expire_if_needed(crate::slot::key_slot(&k), &k, now) {
+            pick = Some(k);
+            break;
+        }
+    }
+    if pick.is_none() {
+        pick = d.random_key(rt.random(), now);
+    }
+    let len = d.len();
+    let expired = core.store.take_expired_by_db();
+    let notes = crate::server::notify::logged_notes(events, &mut core.store);
+    drop(guard);
+    crate::server::effects::expired_elsewhere(rt, &expired);
+    crate::server::notify::publish(rt, notes);
+    (len, pick)
+}
+
 /// RANDOMKEY: a shard chosen with weight by its key count, then a random
 /// key of that shard.
 fn randomkey(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
         let db = conn.db;
-        let picks = mesh::run_on_all(&conn.rt, move |rt| {
-            let seed = rt.random();
-            let core = rt.core.borrow();
-            let d = &core.store.dbs[db];
-            (d.len(), d.random_key(seed, unix_ms()))
-        })
-        .await;
+        let picks = mesh::run_on_all(&conn.rt, move |rt| random_on_shard(rt, db)).await;
         let total: usize = picks.iter().filter(|p| p.1.is_some()).map(|p| p.0).sum();
         if total == 0 {
             return conn.out.null();

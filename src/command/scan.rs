@@ -154,6 +154,8 @@ fn scan_shard(
     let mut guard = rt.core.borrow_mut();
     let core = &mut *guard;
     crate::server::notify::prepare_log(events, &mut core.store);
+    // The keys deleted below are logged for their DELs (effects.rs).
+    core.store.set_track_expired(true);
     let d = &mut core.store.dbs[db];
     let mut step = Step {
         keys: Vec::new(),
@@ -200,8 +202,10 @@ fn scan_shard(
     }
     core.stats.keyspace_hits += hits;
     core.stats.keyspace_misses += misses;
+    let expired = core.store.take_expired_by_db();
     let notes = crate::server::notify::logged_notes(events, &mut core.store);
     drop(guard);
+    crate::server::effects::expired_elsewhere(rt, &expired);
     crate::server::notify::publish(rt, notes);
     step
 }

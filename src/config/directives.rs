@@ -685,6 +685,15 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "yes",
         mutable: true,
     },
+    d!(
+        "tracking-table-max-keys",
+        Kind::Int {
+            min: 0,
+            max: LONG_MAX
+        },
+        "1000000",
+        true
+    ),
 ];
 
 /// Redis 7.0 directives Shardis does not implement yet, each with its
@@ -766,7 +775,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("tls-session-cache-size", Kind::Int { min: 0, max: INT_MAX }, "20480", true),
     d!("tls-session-cache-timeout", Kind::Int { min: 0, max: INT_MAX }, "300", true),
     d!("tls-session-caching", Kind::Bool, "yes", true),
-    d!("tracking-table-max-keys", Kind::Int { min: 0, max: LONG_MAX }, "1000000", true),
     d!("unixsocket", Kind::Str, "", false),
     d!("unixsocketperm", Kind::Special(special::octal_perm), "0", false),
 ];

@@ -227,6 +227,24 @@ pub fn apply<R>(
     (result, after)
 }
 
+/// Keys a path outside [`apply`] deleted as expired (SCAN, RANDOMKEY,
+/// which visit keys no argument names): their DELs propagate and
+/// tracking clients hear of them, as wherever Redis's expireIfNeeded
+/// deletes. `expired` is what `take_expired_by_db` gave, the shard's data
+/// released.
+pub fn expired_elsewhere(rt: &ShardRt, expired: &[(usize, Vec<u8>)]) {
+    if rt.shared.aof.log.recording() {
+        for (db, key) in expired {
+            rt.record(*db, &[b"DEL".as_slice(), key.as_slice()], None);
+        }
+    }
+    if rt.tracking.active() {
+        for (_, key) in expired {
+            super::tracking::key_modified(rt, key, 0);
+        }
+    }
+}
+
 impl After {
     /// Finishes a step on this shard's own thread, its data released.
     pub fn finish_local(self, rt: &ShardRt) {

@@ -370,6 +370,23 @@ impl ShardRt {
         self.caller.set(caller);
     }
 
+    /// `maxmemory`: evicts what it must before `spec` runs; false when
+    /// the command is refused. Invalidations the evictions send to the
+    /// calling client itself go out before the reply, as in Redis (which
+    /// evicts before call(), so they are not held for after it).
+    fn admit(&self, spec: &CommandSpec, out: &mut Out, settings: &Settings) -> bool {
+        // Checked before: evicting the last tracked key empties the table.
+        let tracking = self.tracking.active();
+        let ok = super::evict::admit(self, spec, &settings.memory);
+        let caller = self.caller.get();
+        if tracking && caller.home == self.id && caller.id != 0 {
+            if let Some(sub) = self.clients.borrow().subscriber(caller.id) {
+                sub.drain_into(out);
+            }
+        }
+        ok
+    }
+
     /// Runs a shard handler on this shard's keyspace, synchronously.
     /// The caller has passed the gate (or holds it).
     pub fn exec(
@@ -384,7 +401,7 @@ impl ShardRt {
         let Handler::Shard(handler) = spec.handler else {
             unreachable!("{} is not a shard command", spec.name)
         };
-        if settings.memory.maxmemory > 0 && !super::evict::admit(self, spec, &settings.memory) {
+        if settings.memory.maxmemory > 0 && !self.admit(spec, out, settings) {
             let start = out.buf.len();
             out.error(super::evict::OOM);
             let reply = out.buf[start..].to_vec();
@@ -634,6 +651,7 @@ impl ShardRt {
             // maxmemory: every shard sheds its own keys while the process
             // stays over the limit (commands evict too; evict.rs).
             super::evict::make_room(&self, &self.settings().memory);
+            super::tracking::limit_keys(&self);
             // DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when touched.
             if !crate::command::debug::ACTIVE_EXPIRE.load(std::sync::atomic::Ordering::Relaxed) {
                 continue;

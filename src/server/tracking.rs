@@ -177,8 +177,9 @@ pub fn remember(rt: &ShardRt, caller: Caller, keys: impl Iterator<Item = Vec<u8>
 
 /// `tracking-table-max-keys`, split evenly between the shards: over it,
 /// keys are forgotten (an arbitrary few, as Redis picks random ones) and
-/// their clients told, as if they had changed.
-fn limit_keys(rt: &ShardRt) {
+/// their clients told, as if they had changed. Also from the shard's
+/// cron, for a limit lowered by CONFIG SET (Redis's serverCron).
+pub fn limit_keys(rt: &ShardRt) {
     let max = rt.settings().tracking_max_keys;
     if max == 0 {
         return;

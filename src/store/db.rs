@@ -58,6 +58,18 @@ impl SlotTable {
     }
 }
 
+/// Counts `n` slot tables' worth of a `slots` array as overhead, not
+/// data (alloc.rs `note_overhead`).
+fn note_tables(n: i64) {
+    crate::alloc::note_overhead(n * std::mem::size_of::<SlotTable>() as i64);
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        note_tables(-(self.slots.capacity() as i64));
+    }
+}
+
 pub struct Db {
     /// Tables of the slots this shard may own, allocated at the first
     /// write (an empty table costs 64 bytes and no heap).
@@ -151,8 +163,10 @@ impl Db {
     fn table_or_create(&mut self, slot: u16) -> &mut SlotTable {
         let i = self.index(slot);
         if self.slots.is_empty() {
+            let before = self.slots.capacity();
             self.slots
                 .resize_with(self.local_slot_count(), Default::default);
+            note_tables(self.slots.capacity() as i64 - before as i64);
         }
         &mut self.slots[i]
     }
@@ -367,6 +381,7 @@ impl Db {
         let n = self.key_count;
         self.key_count = 0;
         self.expires_count = 0;
+        note_tables(-(self.slots.capacity() as i64));
         (std::mem::take(&mut self.slots), n)
     }
 
@@ -446,6 +461,17 @@ impl Db {
 
     /// A random live key, if any.
     pub fn random_key(&self, seed: u64, now_ms: u64) -> Option<Vec<u8>> {
+        self.random_pick(seed, Some(now_ms))
+    }
+
+    /// A random key, expired or not (RANDOMKEY deletes the expired ones
+    /// it draws, as Redis's dbRandomKey does, and draws again).
+    pub fn random_any_key(&self, seed: u64) -> Option<Vec<u8>> {
+        self.random_pick(seed, None)
+    }
+
+    /// With `live_at`, keys expired by then are skipped.
+    fn random_pick(&self, seed: u64, live_at: Option<u64>) -> Option<Vec<u8>> {
         if self.key_count == 0 {
             return None;
         }
@@ -463,7 +489,8 @@ impl Db {
                     }
                     let pick = (seed >> 7) as usize % t.keys.len();
                     let (k, _) = t.keys.iter().nth(pick)?;
-                    let live = t.expires.get(k.as_slice()).is_none_or(|&at| at > now_ms);
+                    let live = live_at
+                        .is_none_or(|now| t.expires.get(k.as_slice()).is_none_or(|&at| at > now));
                     if live {
                         return Some(k.to_vec());
                     }

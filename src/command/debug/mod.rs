@@ -2,10 +2,11 @@
 //! replies. Gated by `enable-debug-command` (command/protected.rs).
 //!
 //! Per-key introspection is in key.rs, DIGEST in digest.rs, RELOAD in
-//! reload.rs; the rest (switches the tests flip, canned replies) is here.
+//! reload.rs, LOADAOF in loadaof.rs; the rest (switches the tests flip, canned replies) is here.
 
 mod digest;
 mod key;
+mod loadaof;
 mod reload;
 mod sha1;
 
@@ -85,6 +86,7 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             }
             ("leak", 3) => conn.out.ok(),
             ("reload", _) => reload::reload(conn, &args[2..]).await,
+            ("loadaof", _) => loadaof::loadaof(conn).await,
             ("drop-cluster-packet-filter", 3) => match super::util::arg_i64(&args[2]) {
                 Some(n) => {
                     DROP_CLUSTER_PACKET_FILTER.store(n, Ordering::Relaxed);

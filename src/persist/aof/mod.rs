@@ -71,6 +71,12 @@ impl Aof {
         self.log.is_on()
     }
 
+    /// Writes what is pending to the incr file now (fsync as the policy
+    /// says), for DEBUG LOADAOF to read the file back whole.
+    pub fn flush(&self) {
+        self.write_round(&mut Vec::new());
+    }
+
     /// Writes and fsyncs everything appended so far, then keeps the log
     /// locked so that no later write can be acknowledged before the
     /// process exits (SHUTDOWN, SIGTERM). Call only on the way out.

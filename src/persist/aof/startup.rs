@@ -65,6 +65,52 @@ fn settings(config: &Config) -> Result<Settings, String> {
 pub fn open_at_start(config: &Config, nshards: usize, lru: u32) -> Result<Opened, String> {
     let s = settings(config)?;
     let manifest = find_or_create(&s)?;
+    let (keys, loaded_keys) = load_listed(&s, config, &manifest, nshards, lru)?;
+    let files = AofFiles::open(s.dir.clone(), s.name.clone(), manifest)?;
+    Ok(Opened {
+        files,
+        keys,
+        loaded_keys,
+    })
+}
+
+/// DEBUG LOADAOF: the keys of the AOF the manifest on disk lists, per
+/// shard; `None` when there is no manifest or it lists no file (Redis
+/// then exits: there is nothing to load). Nothing is created or opened.
+pub fn load_for_debug(
+    config: &Config,
+    nshards: usize,
+    lru: u32,
+) -> Result<Option<Vec<Vec<LoadedKey>>>, String> {
+    let s = settings(config)?;
+    let mpath = s.dir.join(manifest::manifest_name(&s.name));
+    let text = match std::fs::read(&mpath) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(format!(
+                "Can't read the AOF manifest {}: {e}",
+                mpath.display()
+            ))
+        }
+    };
+    let manifest =
+        Manifest::parse(&text).map_err(|e| format!("Bad AOF manifest {}: {e}", mpath.display()))?;
+    if manifest.base.is_none() && manifest.incrs.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(load_listed(&s, config, &manifest, nshards, lru)?.0))
+}
+
+/// Loads the base then the incr files `manifest` lists: keys per shard,
+/// and how many came from the base's RDB part.
+fn load_listed(
+    s: &Settings,
+    config: &Config,
+    manifest: &Manifest,
+    nshards: usize,
+    lru: u32,
+) -> Result<(Vec<Vec<LoadedKey>>, u64), String> {
     // Replaying the log checks no cluster rules (db 0 only).
     let limits = crate::command::ExecLimits {
         cluster: false,
@@ -75,7 +121,7 @@ pub fn open_at_start(config: &Config, nshards: usize, lru: u32) -> Result<Opened
     let mut loaded_keys = 0;
     for (i, f) in listed.iter().enumerate() {
         let last = i + 1 == listed.len();
-        loaded_keys += load_one(&s, f, last, &mut replayer)?;
+        loaded_keys += load_one(s, f, last, &mut replayer)?;
     }
     let now = crate::server::shared::unix_ms();
     let commands = replayer.commands;
@@ -87,12 +133,7 @@ pub fn open_at_start(config: &Config, nshards: usize, lru: u32) -> Result<Opened
         loaded_keys,
         commands
     );
-    let files = AofFiles::open(s.dir.clone(), s.name.clone(), manifest)?;
-    Ok(Opened {
-        files,
-        keys,
-        loaded_keys,
-    })
+    Ok((keys, loaded_keys))
 }
 
 /// The manifest on disk; or one made by upgrading an old single-file
