@@ -4,7 +4,7 @@
 
 /// Whether `s` matches `pattern`.
 pub fn matches(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
-    match_from(pattern, s, nocase, 0)
+    match_from(pattern, s, nocase, 0, &mut false)
 }
 
 fn eq(a: u8, b: u8, nocase: bool) -> bool {
@@ -15,7 +15,18 @@ fn eq(a: u8, b: u8, nocase: bool) -> bool {
     }
 }
 
-fn match_from(mut p: &[u8], mut s: &[u8], nocase: bool, depth: usize) -> bool {
+/// `give_up`: set once the pattern after some `*` matched no suffix of the
+/// string; then no earlier `*` can help either (a longer match for it
+/// only leaves a shorter suffix), so every caller stops trying, as
+/// Redis's `skipLongerMatches` does. Without it `a*a*a*...b` against a
+/// long run of `a`s takes exponential time.
+fn match_from(
+    mut p: &[u8],
+    mut s: &[u8],
+    nocase: bool,
+    depth: usize,
+    give_up: &mut bool,
+) -> bool {
     // Redis bounds recursion too (nesting of '*').
     if depth > 1000 {
         return false;
@@ -30,10 +41,14 @@ fn match_from(mut p: &[u8], mut s: &[u8], nocase: bool, depth: usize) -> bool {
                     return true;
                 }
                 for i in 0..=s.len() {
-                    if match_from(&p[1..], &s[i..], nocase, depth + 1) {
+                    if match_from(&p[1..], &s[i..], nocase, depth + 1, give_up) {
                         return true;
                     }
+                    if *give_up {
+                        return false;
+                    }
                 }
+                *give_up = true;
                 return false;
             }
             b'?' => {
@@ -136,5 +151,18 @@ mod tests {
         assert!(matches(b"PORT", b"port", true));
         assert!(!matches(b"", b"x", false));
         assert!(matches(b"", b"", false));
+    }
+
+    /// unit/keyspace's "Regression for pattern matching long nested
+    /// loops": exponential without giving up early (this test then never
+    /// ends); Redis answers no match at once.
+    #[test]
+    fn nested_stars_give_up_early() {
+        let s = vec![b'a'; 50];
+        let p = format!("{}b", "a*".repeat(30));
+        assert!(!matches(p.as_bytes(), &s, false));
+        assert!(matches(b"a*a*b", b"aaaab", false));
+        assert!(matches(b"*a*b*c", b"xxaxxbxxc", false));
+        assert!(!matches(b"*a*b*c", b"xxaxxbxx", false));
     }
 }
