@@ -20,13 +20,7 @@ fn eq(a: u8, b: u8, nocase: bool) -> bool {
 /// only leaves a shorter suffix), so every caller stops trying, as
 /// Redis's `skipLongerMatches` does. Without it `a*a*a*...b` against a
 /// long run of `a`s takes exponential time.
-fn match_from(
-    mut p: &[u8],
-    mut s: &[u8],
-    nocase: bool,
-    depth: usize,
-    give_up: &mut bool,
-) -> bool {
+fn match_from(mut p: &[u8], mut s: &[u8], nocase: bool, depth: usize, give_up: &mut bool) -> bool {
     // Redis bounds recursion too (nesting of '*').
     if depth > 1000 {
         return false;
