@@ -63,6 +63,12 @@ pub fn run(config: Config) -> Result<(), String> {
     let backlog = config.get_i64("tcp-backlog") as i32;
     let binds = listen::bind_addrs(&config.get_str("bind"), port)?;
     listen::claim(&binds)?;
+    // The cluster bus port too, before any listener serves: a node that
+    // cannot have it must not answer on its client port even briefly.
+    if config.get_bool("cluster-enabled") {
+        let bus_port = crate::cluster::ClusterSettings::listen_bus_port(&config);
+        listen::claim(&listen::bind_addrs(&config.get_str("bind"), bus_port)?)?;
+    }
     // Load `dir/dbfilename` (cwd is `dir`) before any shard serves; each
     // shard installs its own keys below (persist/snapshot.rs).
     // With `appendonly yes` the AOF alone is loaded, as in Redis.
