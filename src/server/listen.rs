@@ -91,38 +91,29 @@ pub fn os_error_text(e: &std::io::Error) -> String {
 
 /// Binds (without listening) a socket without SO_REUSEPORT, then closes it.
 fn bind_exclusive(addr: SocketAddr) -> std::io::Result<()> {
-    // SAFETY: plain socket syscalls on a descriptor we own, closed here.
-    unsafe {
-        let domain = if addr.is_ipv6() {
-            libc::AF_INET6
-        } else {
-            libc::AF_INET
-        };
-        let fd = libc::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let one: libc::c_int = 1;
-        let optlen = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        let p = &one as *const libc::c_int as *const libc::c_void;
-        // SO_REUSEADDR as the real sockets: TIME_WAIT leftovers are fine.
-        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, p, optlen);
-        if addr.is_ipv6() {
-            libc::setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, p, optlen);
-        }
-        let (storage, len) = sockaddr(addr);
-        let r = libc::bind(fd, &storage as *const _ as *const libc::sockaddr, len);
-        let e = std::io::Error::last_os_error();
-        libc::close(fd);
-        if r != 0 {
-            return Err(e);
-        }
-        Ok(())
-    }
+    let fd = bound_socket(addr, false)?;
+    // SAFETY: a descriptor we own.
+    unsafe { libc::close(fd) };
+    Ok(())
 }
 
 /// Opens a listening socket with SO_REUSEPORT.
 pub fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<glommio::net::TcpListener> {
+    let fd = bound_socket(addr, true)?;
+    // SAFETY: listen on a descriptor we own; closed on error.
+    unsafe {
+        if libc::listen(fd, backlog) != 0 {
+            let e = std::io::Error::last_os_error();
+            libc::close(fd);
+            return Err(e);
+        }
+        Ok(glommio::net::TcpListener::from_raw_fd(fd))
+    }
+}
+
+/// A TCP socket bound to `addr` with SO_REUSEADDR (TIME_WAIT leftovers
+/// are fine), IPV6_V6ONLY for IPv6, and SO_REUSEPORT when asked.
+fn bound_socket(addr: SocketAddr, reuse_port: bool) -> std::io::Result<i32> {
     // SAFETY: plain socket syscalls on a descriptor we own; closed on error.
     unsafe {
         let domain = if addr.is_ipv6() {
@@ -143,7 +134,8 @@ pub fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<glommio::net::T
         let optlen = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
         let p = &one as *const libc::c_int as *const libc::c_void;
         if libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEADDR, p, optlen) != 0
-            || libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, p, optlen) != 0
+            || (reuse_port
+                && libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_REUSEPORT, p, optlen) != 0)
         {
             return fail(fd);
         }
@@ -156,10 +148,7 @@ pub fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<glommio::net::T
         if libc::bind(fd, &storage as *const _ as *const libc::sockaddr, len) != 0 {
             return fail(fd);
         }
-        if libc::listen(fd, backlog) != 0 {
-            return fail(fd);
-        }
-        Ok(glommio::net::TcpListener::from_raw_fd(fd))
+        Ok(fd)
     }
 }
 
