@@ -307,3 +307,56 @@ fn info_counts_subscriptions_like_redis() {
         );
     }
 }
+
+/// (Un)subscribe confirmations and messages are pushes: CLIENT REPLY OFF
+/// silences replies, not them (as on redis-server, RESP2 and RESP3).
+#[test]
+fn client_reply_off_keeps_pubsub_pushes() {
+    let run = |srv: &Server, resp3: bool| -> Vec<u8> {
+        let mut c = srv.conn();
+        let mut p = srv.conn();
+        if resp3 {
+            c.cmd(&["HELLO", "3"]);
+        }
+        c.send(&["CLIENT", "REPLY", "OFF"]);
+        c.send(&["SUBSCRIBE", "ch"]);
+        let mut got = c.read_reply();
+        while p.cmd(&["PUBSUB", "NUMSUB", "ch"]) != b"*2\r\n$2\r\nch\r\n:1\r\n" {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        p.cmd(&["PUBLISH", "ch", "hi"]);
+        got.extend(c.read_reply());
+        c.send(&["UNSUBSCRIBE", "ch"]);
+        got.extend(c.read_reply());
+        c.send(&["PING"]);
+        c.send(&["CLIENT", "REPLY", "ON"]);
+        got.extend(c.read_reply());
+        got
+    };
+    for shards in [1, 4] {
+        let srv = Server::shardis(shards, &[]);
+        for resp3 in [false, true] {
+            let ours = run(&srv, resp3);
+            let h = if resp3 { b'>' } else { b'*' };
+            let expected = [
+                format!("{}3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", h as char),
+                format!(
+                    "{}3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n",
+                    h as char
+                ),
+                format!("{}3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n", h as char),
+                "+OK\r\n".to_string(),
+            ]
+            .concat();
+            assert_eq!(
+                String::from_utf8_lossy(&ours),
+                expected,
+                "shards {shards} resp3 {resp3}"
+            );
+            if common::redis_available() {
+                let redis = run(&Server::redis(&[]), resp3);
+                assert_eq!(ours, redis, "redis-server differs (resp3 {resp3})");
+            }
+        }
+    }
+}

@@ -4,6 +4,7 @@
 
 use super::help::reply_help;
 use super::spec::{Acl, CommandSpec, Flags, Handler, KeySpec};
+use crate::resp::Out;
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::server::pubsub::{self as ps, Kind};
@@ -139,11 +140,28 @@ static SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 fn sub_cmd(conn: &mut Conn, kind: Kind, args: &[Vec<u8>]) {
-    ps::subscribe(&mut conn.pubsub, &mut conn.out, kind, &args[1..]);
+    notify(conn, |pubsub, out| {
+        ps::subscribe(pubsub, out, kind, &args[1..])
+    });
 }
 
 fn unsub_cmd(conn: &mut Conn, kind: Kind, args: &[Vec<u8>]) {
-    ps::unsubscribe(&mut conn.pubsub, Some(&mut conn.out), kind, &args[1..]);
+    notify(conn, |pubsub, out| {
+        ps::unsubscribe(pubsub, Some(out), kind, &args[1..])
+    });
+}
+
+/// (Un)subscribe confirmations are pushes: CLIENT REPLY OFF / SKIP do not
+/// silence them (Redis's CLIENT_PUSHING). While silenced they go out
+/// through the subscriber's queue, which reply modes leave alone.
+fn notify(conn: &mut Conn, write: impl FnOnce(&mut ps::ConnPubsub, &mut Out)) {
+    if conn.reply == crate::server::conn::ReplyMode::On {
+        write(&mut conn.pubsub, &mut conn.out);
+        return;
+    }
+    let mut out = Out::new(conn.out.resp3);
+    write(&mut conn.pubsub, &mut out);
+    conn.pubsub.sub.push_raw(&out.buf);
 }
 
 fn subscribe(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {

@@ -64,7 +64,7 @@ macro_rules! d {
 }
 
 pub static DIRECTIVES: &[Directive] = &[
-    // Start-up banner: Shardis prints none, the value is only kept.
+    // Start-up banner with Port: and PID: (server/log.rs banner).
     d!("always-show-logo", Kind::Bool, "no", false),
     // Who may run DEBUG, MODULE LOAD/UNLOAD and CONFIG SET dir/dbfilename
     // (command/protected.rs): nobody, everybody, or local connections.
@@ -331,6 +331,14 @@ pub static DIRECTIVES: &[Directive] = &[
     },
     d!("port", Kind::Int { min: 0, max: 65535 }, "6379", true),
     d!("bind", Kind::Addresses, "* -::*", true),
+    // A unix-domain socket clients may also connect to (shard 0 serves it).
+    d!("unixsocket", Kind::Str, "", false),
+    d!(
+        "unixsocketperm",
+        Kind::Special(special::octal_perm),
+        "0",
+        false
+    ),
     d!("protected-mode", Kind::Bool, "yes", true),
     d!("requirepass", Kind::Str, "", true),
     d!("daemonize", Kind::Bool, "no", false),
@@ -775,8 +783,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("tls-session-cache-size", Kind::Int { min: 0, max: INT_MAX }, "20480", true),
     d!("tls-session-cache-timeout", Kind::Int { min: 0, max: INT_MAX }, "300", true),
     d!("tls-session-caching", Kind::Bool, "yes", true),
-    d!("unixsocket", Kind::Str, "", false),
-    d!("unixsocketperm", Kind::Special(special::octal_perm), "0", false),
 ];
 
 /// Directives a CONFIG GET pattern never matches (only their exact name

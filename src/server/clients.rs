@@ -12,6 +12,8 @@ pub struct ClientInfo {
     pub id: u64,
     pub addr: String,
     pub laddr: String,
+    /// Connected through the `unixsocket` (flag `U`).
+    pub unix_socket: bool,
     pub fd: i32,
     pub created_ms: u64,
     pub last_interaction_ms: Cell<u64>,
@@ -83,6 +85,9 @@ impl ClientInfo {
         }
         if self.dirty_cas.load(std::sync::atomic::Ordering::Relaxed) {
             flags.push('d');
+        }
+        if self.unix_socket {
+            flags.push('U');
         }
         if self.no_evict.get() {
             flags.push('e');

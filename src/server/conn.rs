@@ -6,12 +6,12 @@ use super::dispatch;
 use super::input::{QueryBuf, ReadEnd, MAX_UNAUTH_QUERY};
 use super::shard::{Settings, ShardRt};
 use super::shared::unix_ms;
+use super::stream::ClientStream;
 use crate::persist::aof::log::FsyncPolicy;
 use crate::resp::{parse_command, Out, Parsed, Progress};
 use futures::channel::oneshot;
 use futures::future::{select, Either};
 use futures::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpStream;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -78,21 +78,16 @@ impl Conn {
 }
 
 /// Serves one accepted connection until it closes.
-pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
+pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
     let shared = rt.shared.clone();
     let settings = rt.settings();
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
     let now = unix_ms();
     let info = Rc::new(ClientInfo {
         id,
-        addr: stream
-            .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default(),
-        laddr: stream
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default(),
+        addr: stream.peer_text(),
+        laddr: stream.local_text(),
+        unix_socket: stream.is_unix(),
         fd: std::os::fd::AsRawFd::as_raw_fd(&stream),
         created_ms: now,
         last_interaction_ms: Cell::new(now),
@@ -120,7 +115,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
     let (kill_tx, mut kill_rx) = oneshot::channel::<()>();
     let pubsub = super::pubsub::ConnPubsub::new(info.clone());
     rt.clients.borrow_mut().add(pubsub.sub.clone(), kill_tx);
-    let _ = stream.set_nodelay(true);
+    stream.set_nodelay();
 
     let mut conn = Conn {
         rt: rt.clone(),
@@ -438,7 +433,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: TcpStream) {
 async fn write_messages(
     rt: &ShardRt,
     sub: &super::pubsub::Subscriber,
-    stream: &mut TcpStream,
+    stream: &mut ClientStream,
 ) -> bool {
     if sub.is_closed() {
         return false;
@@ -464,7 +459,7 @@ async fn write_messages(
 /// input that arrives meanwhile goes to `pending`.
 async fn watch_while_blocked(
     info: &ClientInfo,
-    stream: &mut TcpStream,
+    stream: &mut ClientStream,
     kill: &mut oneshot::Receiver<()>,
     pending: &mut Vec<u8>,
     room: usize,

@@ -203,3 +203,29 @@ pub fn set_keepalive(fd: i32, secs: i32) {
     set(libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, (secs / 3).max(1));
     set(libc::IPPROTO_TCP, libc::TCP_KEEPCNT, 3);
 }
+
+/// `unixsocket`: fails, as a used TCP port does, when a server already
+/// accepts on `path`; a file nobody listens on is a leftover.
+pub fn claim_unix(path: &str) -> Result<(), String> {
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(format!(
+            "Failed opening Unix socket: bind: Address already in use ({path})"
+        ));
+    }
+    Ok(())
+}
+
+/// Listens on `path` (a leftover file is removed first, as Redis does),
+/// with mode `perm` when non-zero (`unixsocketperm`).
+pub fn listen_unix(path: &str, perm: u32) -> Result<glommio::net::UnixListener, String> {
+    let failed =
+        |e: std::io::Error| format!("Failed opening Unix socket: bind: {}", os_error_text(&e));
+    let _ = std::fs::remove_file(path);
+    let listener =
+        glommio::net::UnixListener::bind(path).map_err(|e| failed(std::io::Error::from(e)))?;
+    if perm != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm)).map_err(failed)?;
+    }
+    Ok(listener)
+}

@@ -59,15 +59,42 @@ pub fn log(level: Level, msg: &str) {
         mark,
         msg
     );
+    write_out(&line);
+}
+
+/// To the logfile, or standard output when there is none.
+fn write_out(text: &str) {
     let mut f = FILE.lock().unwrap();
     match f.as_mut() {
         Some(file) => {
-            let _ = file.write_all(line.as_bytes());
+            let _ = file.write_all(text.as_bytes());
         }
         None => {
-            let _ = std::io::stdout().write_all(line.as_bytes());
+            let _ = std::io::stdout().write_all(text.as_bytes());
         }
     }
+}
+
+/// Writes `text` as it is (no line prefix), at notice level.
+fn raw(text: &str) {
+    if (Level::Notice as u8) >= LEVEL.load(Ordering::Relaxed) {
+        write_out(text);
+    }
+}
+
+/// The start-up banner (`always-show-logo yes`, or a terminal with no
+/// logfile, as Redis decides), with Redis's `Port:` and `PID:` fields that
+/// tools and Redis's test harness read; otherwise Redis's one-line form.
+pub fn banner(show: bool, mode: &str, port: u16, shards: usize) {
+    let pid = std::process::id();
+    if !show {
+        crate::notice!("Running mode={mode}, port={port}.");
+        return;
+    }
+    raw(&format!(
+        "\n    Shardis {} (Redis 7.0 protocol), {shards} shard(s)\n    Running in {mode} mode\n    Port: {port}\n    PID: {pid}\n\n",
+        env!("CARGO_PKG_VERSION")
+    ));
 }
 
 fn timestamp() -> String {

@@ -31,6 +31,7 @@ pub mod shard;
 pub mod shard_lock;
 pub mod shared;
 pub mod slowlog;
+pub mod stream;
 pub mod tracking;
 pub mod transaction;
 
@@ -42,6 +43,7 @@ use shared::Shared;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
+use stream::{ClientListener, ClientStream};
 
 /// Capacity of each shard-to-shard channel, in messages (each message
 /// carries a whole batch of commands).
@@ -61,14 +63,35 @@ pub fn run(config: Config) -> Result<(), String> {
         && cpus::cgroup_quota_cpus().is_none_or(|q| q > nshards);
     let port = config.get_i64("port") as u16;
     let backlog = config.get_i64("tcp-backlog") as i32;
-    let binds = listen::bind_addrs(&config.get_str("bind"), port)?;
+    // `port 0`: no TCP listener (the unix socket only), as in Redis.
+    let binds = match port {
+        0 => Vec::new(),
+        _ => listen::bind_addrs(&config.get_str("bind"), port)?,
+    };
     listen::claim(&binds)?;
+    let unixsocket = config.get_str("unixsocket");
+    if !unixsocket.is_empty() {
+        listen::claim_unix(&unixsocket)?;
+    }
+    let unixsocketperm = u32::from_str_radix(&config.get_str("unixsocketperm"), 8).unwrap_or(0);
     // The cluster bus port too, before any listener serves: a node that
     // cannot have it must not answer on its client port even briefly.
     if config.get_bool("cluster-enabled") {
         let bus_port = crate::cluster::ClusterSettings::listen_bus_port(&config);
         listen::claim(&listen::bind_addrs(&config.get_str("bind"), bus_port)?)?;
     }
+    // SAFETY: isatty only asks about descriptor 1.
+    let tty = unsafe { libc::isatty(1) } == 1 && config.get_str("logfile").is_empty();
+    log::banner(
+        config.get_bool("always-show-logo") || tty,
+        if config.get_bool("cluster-enabled") {
+            "cluster"
+        } else {
+            "standalone"
+        },
+        port,
+        nshards,
+    );
     // Load `dir/dbfilename` (cwd is `dir`) before any shard serves; each
     // shard installs its own keys below (persist/snapshot.rs).
     // With `appendonly yes` the AOF alone is loaded, as in Redis.
@@ -141,6 +164,7 @@ pub fn run(config: Config) -> Result<(), String> {
         );
         let joined = joined_tx.clone();
         let installed = installed.clone();
+        let unixsocket = unixsocket.clone();
         let builder = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
             .io_memory(64 * 1024)
@@ -201,7 +225,7 @@ pub fn run(config: Config) -> Result<(), String> {
                 let mut listeners = Vec::new();
                 for b in &binds {
                     match listen::listen(b.addr, backlog) {
-                        Ok(l) => listeners.push(l),
+                        Ok(l) => listeners.push(ClientListener::Tcp(l)),
                         Err(e) if b.optional => {
                             crate::verbose!("Skipping optional bind address {}: {e}", b.text);
                         }
@@ -216,15 +240,33 @@ pub fn run(config: Config) -> Result<(), String> {
                         }
                     }
                 }
-                if listeners.is_empty() {
+                if listeners.is_empty() && port != 0 {
                     let _ = ready.send(Err(format!(
                         "Failed listening on port {port} (TCP), aborting."
                     )));
                     return;
                 }
+                // The unix socket: shard 0 accepts all its clients.
+                if id == 0 && !unixsocket.is_empty() {
+                    match listen::listen_unix(&unixsocket, unixsocketperm) {
+                        Ok(l) => {
+                            listeners.push(ClientListener::Unix(l, unixsocket.as_str().into()))
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                            return;
+                        }
+                    }
+                }
+                if listeners.is_empty() && id == 0 {
+                    let _ = ready.send(Err("Configured to not listen anywhere, exiting.".into()));
+                    return;
+                }
                 let _ = ready.send(Ok(()));
                 let accepts = listeners.into_iter().map(|l| accept_loop(rt.clone(), l));
                 futures::future::join_all(accepts).await;
+                // A shard without listeners (`port 0`) still serves its keys.
+                futures::future::pending::<()>().await;
             })
             .map_err(|e| probe::explain_executor_error(&e.to_string()))?;
         handles.push(h);
@@ -309,7 +351,7 @@ fn load_rdb(
     Ok(Some(p))
 }
 
-async fn accept_loop(rt: Rc<ShardRt>, listener: glommio::net::TcpListener) {
+async fn accept_loop(rt: Rc<ShardRt>, listener: ClientListener) {
     loop {
         let stream = match listener.accept().await {
             Ok(s) => s,
@@ -322,11 +364,13 @@ async fn accept_loop(rt: Rc<ShardRt>, listener: glommio::net::TcpListener) {
         let shared = &rt.shared;
         let settings = rt.settings();
         shared.total_connections.fetch_add(1, Ordering::Relaxed);
-        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
-        listen::set_keepalive(
-            fd,
-            shared.read_config(|c| c.get_i64("tcp-keepalive")) as i32,
-        );
+        if !stream.is_unix() {
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
+            listen::set_keepalive(
+                fd,
+                shared.read_config(|c| c.get_i64("tcp-keepalive")) as i32,
+            );
+        }
         if let Some(reason) = refuse_reason(&rt, &stream, &settings) {
             shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
             crate::server::mesh::spawn(async move {
@@ -347,20 +391,14 @@ async fn accept_loop(rt: Rc<ShardRt>, listener: glommio::net::TcpListener) {
 /// mode), as the error line Redis sends before closing.
 fn refuse_reason(
     rt: &ShardRt,
-    stream: &glommio::net::TcpStream,
+    stream: &ClientStream,
     settings: &shard::Settings,
 ) -> Option<String> {
     if rt.shared.connected_clients.load(Ordering::Relaxed) >= settings.maxclients {
         return Some("-ERR max number of clients reached\r\n".into());
     }
-    if settings.protected_mode && settings.requirepass.is_none() {
-        let local = stream
-            .peer_addr()
-            .map(|a| a.ip().is_loopback())
-            .unwrap_or(true);
-        if !local {
-            return Some(PROTECTED_MODE_ERROR.into());
-        }
+    if settings.protected_mode && settings.requirepass.is_none() && !stream.is_local() {
+        return Some(PROTECTED_MODE_ERROR.into());
     }
     None
 }

@@ -97,7 +97,7 @@ pub fn block_signals() {
 }
 
 /// Ends the process: the AOF is flushed and synced, an RDB saved when
-/// save rules are set (by the caller), the pidfile removed.
+/// save rules are set (by the caller), the pidfile and unix socket removed.
 pub fn shutdown(shared: &Shared) -> ! {
     use std::sync::atomic::Ordering;
     shared.shutting_down.store(true, Ordering::SeqCst);
@@ -109,9 +109,12 @@ pub fn shutdown(shared: &Shared) -> ! {
             crate::warning!("{e}");
         }
     }
-    let pidfile = shared.read_config(|c| c.get_str("pidfile"));
-    if !pidfile.is_empty() {
-        let _ = std::fs::remove_file(&pidfile);
+    // The pidfile and the unix socket go, as Redis removes them.
+    for file in ["pidfile", "unixsocket"] {
+        let path = shared.read_config(|c| c.get_str(file));
+        if !path.is_empty() {
+            let _ = std::fs::remove_file(&path);
+        }
     }
     crate::notice!("Shardis is now ready to exit, bye bye...");
     std::process::exit(0)

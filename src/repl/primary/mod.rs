@@ -31,10 +31,10 @@ use crate::repl::backlog::{Backlog, OutputLimits, Read};
 use crate::server::clients::ClientInfo;
 use crate::server::shard::ShardRt;
 use crate::server::shared::{random_hex, unix_ms, Shared};
+use crate::server::stream::ClientStream;
 use futures::channel::mpsc as fmpsc;
 use futures::future::{select, Either};
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
-use glommio::net::TcpStream;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -606,7 +606,7 @@ pub async fn cron(rt: Rc<ShardRt>) {
 /// Serves a connection that became a replica, until it goes away.
 pub async fn serve_replica(
     rt: &Rc<ShardRt>,
-    stream: &mut TcpStream,
+    stream: &mut ClientStream,
     info: &Rc<ClientInfo>,
     kill: &mut futures::channel::oneshot::Receiver<()>,
     hs: Handshake,
@@ -631,7 +631,7 @@ pub async fn serve_replica(
             ack_ms: unix_ms(),
         },
     );
-    let _ = stream.set_nodelay(true);
+    stream.set_nodelay();
     // INFO's connected_clients leaves replicas out, as Redis does.
     shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
     let run = std::pin::pin!(replica_session(rt, stream, id, &hs, start));
@@ -662,7 +662,7 @@ pub async fn serve_replica(
 /// The handshake's outcome, the transfer, then the stream.
 async fn replica_session(
     rt: &Rc<ShardRt>,
-    stream: &mut TcpStream,
+    stream: &mut ClientStream,
     id: u64,
     hs: &Handshake,
     start: Start,
@@ -830,7 +830,7 @@ async fn replica_session(
 
 /// Sends the RDB file as `$<len>` and its bytes (a diskless transfer
 /// never has a file: socket_sink.rs sends it).
-async fn send_rdb(stream: &mut TcpStream, path: &std::path::Path) -> std::io::Result<u64> {
+async fn send_rdb(stream: &mut ClientStream, path: &std::path::Path) -> std::io::Result<u64> {
     use std::io::Read as _;
     let mut file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
@@ -909,7 +909,7 @@ fn handle_input(shared: &Shared, id: u64, buf: &mut Vec<u8>) -> bool {
 /// Streams the backlog to the replica from its cursor on, reading its
 /// ACKs meanwhile, until it goes away, overflows, or (when it sends
 /// `acks`) stays silent longer than `repl-timeout`.
-async fn stream_to_replica(shared: &Arc<Shared>, stream: &mut TcpStream, id: u64, acks: bool) {
+async fn stream_to_replica(shared: &Arc<Shared>, stream: &mut ClientStream, id: u64, acks: bool) {
     let (mut reader, mut writer) = stream.split();
     let reading = async {
         let mut buf = Vec::new();

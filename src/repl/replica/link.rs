@@ -469,6 +469,7 @@ fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
         id: shared.next_client_id.fetch_add(1, Ordering::Relaxed),
         addr,
         laddr: String::new(),
+        unix_socket: false,
         fd: -1,
         created_ms: now,
         last_interaction_ms: Cell::new(now),

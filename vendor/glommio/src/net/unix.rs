@@ -279,6 +279,13 @@ pin_project! {
     }
 }
 
+// Shardis patch: the descriptor, as TcpStream exposes it (SHARDIS-PATCH.md).
+impl AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.stream.as_raw_fd()
+    }
+}
+
 impl FromRawFd for UnixStream {
     unsafe fn from_raw_fd(fd: RawFd) -> Self {
         UnixStream {
