@@ -138,6 +138,9 @@ for _ in $(seq 200); do
 done
 cli -h "$replica_ip" -p "$replica_port" role | head -1 | grep -q master || fail "the replica did not take over"
 say "failover (docker stop to replica is master): $(elapsed "$t0" "$(now)") s"
+# The SIGTERM handover did it, not a failover after the node timeout.
+handover=$(docker logs "shardis-$master_port" 2>&1 | grep -o 'Handover done.*') || fail "no SIGTERM handover logged"
+say "master's log: $handover"
 sleep 1
 touch "$acked.stop"
 wait "$writer"

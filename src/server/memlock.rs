@@ -45,6 +45,9 @@ pub fn ring_depth() -> usize {
 /// even those fit. Raises the soft limit to the hard one first, as
 /// `ulimit -l $(ulimit -H -l)` would: that needs no privilege.
 pub fn plan(executors: usize) -> Result<(), String> {
+    if exempt() {
+        return Ok(());
+    }
     let limit = raise_soft_limit();
     let need = |depth: usize| executors as u64 * 3 * ring_bytes(depth);
     let mut depth = MAX_RING_DEPTH;
@@ -85,6 +88,26 @@ fn ring_bytes(depth: usize) -> u64 {
     let rings = 320 + 2 * d * 16 + d * 4;
     let sqes = d * 64;
     rings.div_ceil(page) * page + sqes.div_ceil(page) * page
+}
+
+/// io_uring charges nothing to a process with CAP_IPC_LOCK in the initial
+/// user namespace (root on the host; not a container's root, which Docker
+/// does not give that capability, nor a rootless one's).
+fn exempt() -> bool {
+    const CAP_IPC_LOCK: u32 = 14;
+    let initial_ns = std::fs::read_to_string("/proc/self/uid_map")
+        .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"]);
+    let caps = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let hex = s
+                .lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))?
+                .trim()
+                .to_owned();
+            u64::from_str_radix(&hex, 16).ok()
+        });
+    initial_ns && caps.is_some_and(|c| c & (1 << CAP_IPC_LOCK) != 0)
 }
 
 /// Sets the soft RLIMIT_MEMLOCK to the hard one; returns the new soft limit.
