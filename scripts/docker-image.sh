@@ -29,7 +29,12 @@ fi
 ctx=target/docker
 rm -rf "$ctx"
 root=$ctx/rootfs
-mkdir -p "$root/usr/local/bin" "$root/etc/shardis" "$root/data" "$root/tmp" "$root/bin"
+# Merged /usr, as Debian since bookworm: /bin, /lib and /lib64 are links
+# into /usr, so copying this tree onto such a base keeps the base's own.
+mkdir -p "$root/usr/local/bin" "$root/usr/bin" "$root/usr/lib64" "$root/etc/shardis" "$root/data" "$root/tmp"
+ln -s usr/bin "$root/bin"
+ln -s usr/lib "$root/lib"
+ln -s usr/lib64 "$root/lib64"
 chmod 1777 "$root/tmp"
 
 # Strip the debug info (38 MB of a 43 MB binary) but keep the symbol table,
@@ -38,11 +43,12 @@ chmod 1777 "$root/tmp"
 objcopy --only-keep-debug "$BIN" "$ctx/shardis-server.debug"
 objcopy --strip-debug --add-gnu-debuglink="$ctx/shardis-server.debug" "$BIN" "$root/usr/local/bin/shardis-server"
 
-# A program's libraries, at the paths the loader expects.
+# A program's libraries, at the paths the loader expects (under /usr).
 copy_libs() {
     ldd "$1" | grep -o '/[^ ]*' | while read -r lib; do
-        mkdir -p "$root$(dirname "$lib")"
-        [ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
+        local dest=$root/usr${lib#/usr}
+        mkdir -p "$(dirname "$dest")"
+        [ -e "$dest" ] || cp -L "$lib" "$dest"
     done
 }
 copy_libs "$BIN"
@@ -50,10 +56,10 @@ copy_libs "$(command -v redis-cli)"
 cp -L "$(command -v redis-cli)" "$root/usr/local/bin/"
 shell=$(command -v dash || command -v sh)
 copy_libs "$shell"
-cp -L "$shell" "$root/bin/sh"
+cp -L "$shell" "$root/usr/bin/sh"
 for tool in id chown setpriv; do
     copy_libs "$(command -v "$tool")"
-    cp -L "$(command -v "$tool")" "$root/bin/"
+    cp -L "$(command -v "$tool")" "$root/usr/bin/"
 done
 
 cp conf/shardis.conf conf/redis-cluster.tmpl "$root/etc/shardis/"
