@@ -29,7 +29,8 @@ up() {
     for n in "${NODES[@]}"; do
         local ip=${n%:*} port=${n#*:}
         mkdir -p "$SHARDIS_CLUSTER_DIR/$port/conf" "$SHARDIS_CLUSTER_DIR/$port/data"
-        PORT=$port IP=$ip envsubst '$PORT $IP' <conf/redis-cluster.tmpl \
+        # As the tutorial's envsubst, without needing gettext on the host.
+        sed -e "s/\${PORT}/$port/g" -e "s/\${IP}/$ip/g" conf/redis-cluster.tmpl \
             >"$SHARDIS_CLUSTER_DIR/$port/conf/redis.conf"
     done
     compose up -d
