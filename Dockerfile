@@ -1,29 +1,25 @@
-# Shardis image, built without a container registry: the binary is built
-# on the host with cargo and copied onto a local Debian base image.
+# The Shardis image. Built by scripts/docker-image.sh, which stages the
+# context in target/docker/ (rootfs/: the host's stripped release binary,
+# redis-cli, the entrypoint's tools and their libraries): no registry, no
+# compiler inside Docker.
 #
-#   scripts/docker-base.sh               # once: debootstrap -> shardis-base:bookworm
-#   cargo build --release                # target/release/shardis-server
-#   docker build -t shardis .
-#   docker run --rm --network host --ulimit memlock=-1 \
-#       --security-opt seccomp=conf/seccomp-io-uring.json shardis --port 6379
+#   scripts/docker-image.sh                       # -> image "shardis"
+#   docker run --rm --network host shardis        # port 6379, every interface
+#   docker run --rm --network host shardis --port 6380 --requirepass s3cret
 #
-# Shardis runs on io_uring: the container needs a locked-memory limit of at
-# least 512 KiB per shard (--ulimit memlock=-1) and, on Docker 25 and newer,
-# a seccomp profile that allows io_uring_* (conf/seccomp-io-uring.json).
-# Without them it exits with a message naming the cause and the fix.
-#
-# BASE may be any glibc image whose glibc is at least the build host's,
-# e.g. --build-arg BASE=debian:bookworm-slim where a registry is available.
-ARG BASE=shardis-base:bookworm
+# Like the official redis image: given only flags it keeps its config,
+# listens on every interface with protected mode off (set requirepass, or
+# keep the port private), and it runs as an unprivileged user (uid 999).
+# No --ulimit is needed on Linux 5.12 and newer (src/server/memlock.rs).
+# Where the default seccomp profile blocks io_uring (Docker 25 and newer,
+# Kubernetes' RuntimeDefault), add
+#   --security-opt seccomp=conf/seccomp-io-uring.json
+# Without it the server exits with a message naming the cause and the fix.
+ARG BASE=scratch
 FROM ${BASE}
-
-COPY target/release/shardis-server /usr/local/bin/shardis-server
-COPY conf/shardis.conf conf/redis-cluster.tmpl /etc/shardis/
-RUN mkdir -p /data && /usr/local/bin/shardis-server --version
-
+COPY rootfs/ /
+# /data is the server's when it runs as uid 999 from the start (--user).
+COPY --chown=999:999 rootfs/data /data
 WORKDIR /data
 EXPOSE 6379
-# Like the official redis image: listen on every interface, no protected
-# mode; set requirepass (or keep the port private) in production.
-ENTRYPOINT ["/usr/local/bin/shardis-server"]
-CMD ["/etc/shardis/shardis.conf", "--bind", "*", "-::*", "--protected-mode", "no", "--dir", "/data"]
+ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]

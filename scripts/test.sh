@@ -56,14 +56,10 @@ for comp in clippy rustfmt; do
 done
 log "$(rustc --version); $(redis-server --version | cut -d' ' -f1-3)"
 
-# --- io_uring needs locked memory (glommio: >= 512 KiB per process) -------
-# Raise the soft limit to the hard one (allowed without privileges).
+# --- io_uring rings count against locked memory (src/server/memlock.rs) ---
+# Raise the soft limit to the hard one (allowed without privileges): the
+# tests run many servers at once, each sizing its rings to the limit.
 ulimit -l "$(ulimit -H -l)" 2>/dev/null || true
-memlock=$(ulimit -l)
-if [ "$memlock" != unlimited ] && [ "$memlock" -lt 512 ]; then
-    echo "warning: locked-memory limit is $memlock KiB; shardis needs >= 512 KiB" \
-        "(ulimit -l unlimited; Docker: --ulimit memlock=-1)" >&2
-fi
 
 # --- checks ----------------------------------------------------------------
 failed=()

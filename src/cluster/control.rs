@@ -231,8 +231,8 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
     };
     LocalExecutorBuilder::new(placement)
         .name("cluster-bus")
-        .io_memory(64 * 1024)
-        .ring_depth(128)
+        .io_memory(crate::server::memlock::IO_MEMORY)
+        .ring_depth(crate::server::memlock::ring_depth())
         .spawn(move || async move {
             let mut listeners = Vec::new();
             for b in &binds {

@@ -17,6 +17,7 @@ mod input;
 pub mod latency;
 pub mod listen;
 pub mod log;
+pub mod memlock;
 pub mod mesh;
 pub mod monitor;
 mod multishard;
@@ -53,6 +54,8 @@ const MESH_CAPACITY: usize = 1024;
 pub fn run(config: Config) -> Result<(), String> {
     probe::check_io_uring()?;
     let nshards = config.shard_count();
+    // The cluster bus runs one more executor (cluster/control.rs).
+    memlock::plan(nshards + usize::from(config.get_bool("cluster-enabled")))?;
     let cpus = cpus::affinity_cpus();
     // Pin only when every executor (shards + control) gets a core. A
     // cluster node usually shares its host with other nodes (the seed runs
@@ -167,8 +170,8 @@ pub fn run(config: Config) -> Result<(), String> {
         let unixsocket = unixsocket.clone();
         let builder = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
-            .io_memory(64 * 1024)
-            .ring_depth(256);
+            .io_memory(memlock::IO_MEMORY)
+            .ring_depth(memlock::ring_depth());
         let h = builder
             .spawn(move || async move {
                 let (senders, mut receivers) = match mesh::with_ticker(mesh.join()).await {

@@ -5,18 +5,10 @@ use super::shared::Shared;
 use std::sync::Arc;
 
 /// Fails with one line naming the cause and the fix when io_uring cannot
-/// be used (blocked by seccomp, disabled by sysctl, too old a kernel) or
-/// locked memory is too small for glommio.
+/// be used (blocked by seccomp, disabled by sysctl, too old a kernel).
+/// Locked memory is checked apart, against the executors' need
+/// (server/memlock.rs).
 pub fn check_io_uring() -> Result<(), String> {
-    // SAFETY: getrlimit fills the struct.
-    let mut lim: libc::rlimit = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } == 0 && lim.rlim_cur < 512 * 1024
-    {
-        return Err(format!(
-            "locked memory limit is {} KiB but io_uring needs at least 512 KiB per shard: raise it (ulimit -l unlimited; Docker: --ulimit memlock=-1, Compose: ulimits: memlock: -1)",
-            lim.rlim_cur / 1024
-        ));
-    }
     // io_uring_setup with a tiny ring: success proves the syscall is allowed.
     let mut params = [0u8; 120];
     // SAFETY: the kernel writes at most sizeof(io_uring_params) = 120 bytes.
@@ -24,9 +16,12 @@ pub fn check_io_uring() -> Result<(), String> {
     if fd < 0 {
         let err = std::io::Error::last_os_error();
         let fix = match err.raw_os_error() {
-            Some(libc::EPERM) => "io_uring is blocked (Docker >= 25's default seccomp profile, or sysctl kernel.io_uring_disabled): run with --security-opt seccomp=conf/seccomp-io-uring.json (or seccomp=unconfined), or set kernel.io_uring_disabled=0",
+            Some(libc::EPERM) => SECCOMP_FIX,
             Some(libc::ENOSYS) => "this kernel has no io_uring: Shardis needs Linux 5.8 or newer",
-            Some(libc::ENOMEM) => "the kernel could not allocate an io_uring: raise the locked memory limit (ulimit -l unlimited; Docker: --ulimit memlock=-1)",
+            Some(libc::ENOMEM) => {
+                let fix = super::memlock::fix_unknown_need();
+                return Err(format!("io_uring unavailable ({err}): the locked memory limit is used up (io_uring rings count against it, summed over every process of this user): {fix}"));
+            }
             _ => "io_uring could not be set up",
         };
         return Err(format!("io_uring unavailable ({err}): {fix}"));
@@ -36,10 +31,14 @@ pub fn check_io_uring() -> Result<(), String> {
     Ok(())
 }
 
+/// What unblocks io_uring where a seccomp profile or a sysctl blocks it:
+/// Docker 25 and newer and Kubernetes' RuntimeDefault profile do.
+const SECCOMP_FIX: &str = "io_uring is blocked by a seccomp profile (Docker >= 25's default, Kubernetes' RuntimeDefault) or by sysctl kernel.io_uring_disabled: allow it with conf/seccomp-io-uring.json (docker run --security-opt seccomp=conf/seccomp-io-uring.json; Compose: security_opt: [seccomp=./conf/seccomp-io-uring.json]; Kubernetes: securityContext.seccompProfile {type: Localhost, localhostProfile: seccomp-io-uring.json}), or set kernel.io_uring_disabled=0";
+
 /// Turns glommio's executor error into an actionable line.
 pub fn explain_executor_error(e: &str) -> String {
-    if e.contains("MemLock") || e.contains("memlock") {
-        format!("could not start a shard executor ({e}): raise the locked memory limit (ulimit -l unlimited; Docker: --ulimit memlock=-1)")
+    if e.contains("Cannot allocate memory") {
+        format!("could not start a shard executor ({e}): the locked memory limit is used up (io_uring rings count against it, summed over every process of this user): {}", super::memlock::fix_unknown_need())
     } else {
         format!("could not start a shard executor: {e}")
     }

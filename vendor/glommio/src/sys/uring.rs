@@ -1299,9 +1299,12 @@ impl Reactor {
         ring_depth: usize,
         blocking_thread: BlockingThreadPool,
     ) -> crate::Result<Reactor, ()> {
+        // Shardis patch: io_memory 0 means no registered buffers, and so no
+        // locked-memory floor (vendor/glommio/SHARDIS-PATCH.md).
+        let register = io_memory > 0;
         const MIN_MEMLOCK_LIMIT: u64 = 512 * 1024;
         let (memlock_limit, _) = Resource::MEMLOCK.get()?;
-        if memlock_limit < MIN_MEMLOCK_LIMIT {
+        if register && memlock_limit < MIN_MEMLOCK_LIMIT {
             return Err(GlommioError::ReactorError(ReactorErrorKind::MemLockLimit(
                 memlock_limit,
                 MIN_MEMLOCK_LIMIT,
@@ -1321,26 +1324,28 @@ impl Reactor {
         let mut latency_ring =
             SleepableRing::new(ring_depth, "latency", allocator.clone(), source_map.clone())?;
 
-        match main_ring.registrar().register_buffers_by_ref(&registry) {
-            Err(x) => warn!("Error: registering buffers in the main ring. Skipping{x:#?}"),
-            Ok(_) => match poll_ring.registrar().register_buffers_by_ref(&registry) {
-                Err(x) => {
-                    warn!("Error: registering buffers in the poll ring. Skipping{x:#?}");
-                    main_ring.registrar().unregister_buffers().unwrap();
-                }
-                Ok(_) => {
-                    match latency_ring.registrar().register_buffers_by_ref(&registry) {
-                        Err(x) => {
-                            warn!("Error: registering buffers in the poll ring. Skipping{x:#?}");
-                            poll_ring.registrar().unregister_buffers().unwrap();
-                            main_ring.registrar().unregister_buffers().unwrap();
-                        }
-                        Ok(_) => {
-                            allocator.activate_registered_buffers(0);
-                        }
-                    };
-                }
-            },
+        if register {
+            match main_ring.registrar().register_buffers_by_ref(&registry) {
+                Err(x) => warn!("Error: registering buffers in the main ring. Skipping{x:#?}"),
+                Ok(_) => match poll_ring.registrar().register_buffers_by_ref(&registry) {
+                    Err(x) => {
+                        warn!("Error: registering buffers in the poll ring. Skipping{x:#?}");
+                        main_ring.registrar().unregister_buffers().unwrap();
+                    }
+                    Ok(_) => {
+                        match latency_ring.registrar().register_buffers_by_ref(&registry) {
+                            Err(x) => {
+                                warn!("Error: registering buffers in the poll ring. Skipping{x:#?}");
+                                poll_ring.registrar().unregister_buffers().unwrap();
+                                main_ring.registrar().unregister_buffers().unwrap();
+                            }
+                            Ok(_) => {
+                                allocator.activate_registered_buffers(0);
+                            }
+                        };
+                    }
+                },
+            }
         }
 
         let link_fd = latency_ring.ring_fd();
