@@ -228,7 +228,24 @@ pub enum Probe {
     Ready(usize),
 }
 
-fn probe(store: &mut Store, db: usize, key: &[u8], now: u64, list: bool) -> Probe {
+/// Looks `key` up as a waiter sees it. A key found expired is deleted as
+/// wherever Redis's expireIfNeeded deletes: its DEL propagates and
+/// tracking clients hear of it (effects::expired_elsewhere).
+fn probe(rt: &ShardRt, db: usize, key: &[u8], now: u64, list: bool) -> Probe {
+    let (found, expired) = {
+        let mut core = rt.core.borrow_mut();
+        let store = &mut core.store;
+        store.set_track_expired(true);
+        let found = probe_store(store, db, key, now, list);
+        (found, store.take_expired_by_db())
+    };
+    if !expired.is_empty() {
+        super::effects::expired_elsewhere(rt, &expired);
+    }
+    found
+}
+
+fn probe_store(store: &mut Store, db: usize, key: &[u8], now: u64, list: bool) -> Probe {
     match store.dbs[db].lookup(key, now).map(|e| &e.value) {
         None => Probe::Missing,
         Some(Value::List(l)) if list => match l.len() {
@@ -255,8 +272,7 @@ fn serve_queue(rt: &ShardRt, key: &[u8], q: &mut Queue, work: &mut VecDeque<Vec<
             continue;
         }
         let len = {
-            let mut core = rt.core.borrow_mut();
-            match probe(&mut core.store, q.db, key, now, w.op.wants_list()) {
+            match probe(rt, q.db, key, now, w.op.wants_list()) {
                 Probe::Missing => return,
                 // Waits for another type (Redis skips it the same way).
                 Probe::WrongType => {
@@ -305,13 +321,7 @@ pub fn attempt(
     // Before looking: a later write from another thread must poke us.
     rt.core.borrow_mut().listeners = true;
     for key in keys {
-        let p = probe(
-            &mut rt.core.borrow_mut().store,
-            db,
-            key,
-            now,
-            op.wants_list(),
-        );
+        let p = probe(rt, db, key, now, op.wants_list());
         match p {
             Probe::Missing => continue,
             Probe::WrongType => return Some(error_reply(WRONGTYPE, resp3)),
@@ -331,9 +341,8 @@ pub fn attempt(
 /// key by key.
 pub fn probe_key(rt: &ShardRt, db: usize, key: &[u8], list: bool) -> Probe {
     rt.drain_deferred();
-    let mut core = rt.core.borrow_mut();
-    core.listeners = true;
-    probe(&mut core.store, db, key, unix_ms(), list)
+    rt.core.borrow_mut().listeners = true;
+    probe(rt, db, key, unix_ms(), list)
 }
 
 /// Whether `key` is missing or a list (a BLMOVE destination).
@@ -359,6 +368,7 @@ pub fn list_pop(rt: &ShardRt, db: usize, key: &[u8], end: End) -> Option<Vec<u8>
             return None;
         };
         let v = l.pop(end);
+        core.watches.touch(Some(db), key);
         if events.wants(Class::List) {
             events.messages(db, pop_event(end), key, &mut notes);
         }
@@ -397,6 +407,7 @@ pub fn list_push(rt: &ShardRt, db: usize, key: &[u8], end: End, v: &[u8]) {
             lru,
         );
         core.store.dbs[db].key_log.clear();
+        core.watches.touch(Some(db), key);
         if created && events.wants(Class::New) {
             events.messages(db, "new", key, &mut notes);
         }
@@ -553,9 +564,16 @@ fn pop_reply(
             }
         }
     }
+    let served = !out.buf.is_empty() && !out.buf.starts_with(b"-");
+    // WATCH: the popped key and a BLMOVE destination changed.
+    if served {
+        core.watches.touch(Some(db), key);
+        if let Some(dest) = &pushed {
+            core.watches.touch(Some(db), dest);
+        }
+    }
     drop(guard);
     crate::server::notify::publish(rt, notes);
-    let served = !out.buf.is_empty() && !out.buf.starts_with(b"-");
     if served {
         // Client-side caching: the popped key and a BLMOVE destination.
         crate::server::tracking::key_modified(rt, key, 0);
