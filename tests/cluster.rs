@@ -1084,18 +1084,15 @@ fn resharding_under_load() {
 /// The `(direction, node)` pairs and the field names CLUSTER LINKS lists,
 /// from redis-cli's RESP2 output (twelve lines per link).
 fn links_of(port: u16) -> (Vec<(String, String)>, Vec<Vec<String>>) {
-    let out = cli("127.0.0.1", port, None, &["cluster", "links"]);
-    let lines: Vec<String> = out.lines().map(|l| l.to_string()).collect();
-    assert_eq!(lines.len() % 12, 0, "{out}");
     let mut pairs = Vec::new();
     let mut names = Vec::new();
-    for l in lines.chunks(12) {
+    for l in cluster_links(port) {
         pairs.push((l[1].clone(), l[3].clone()));
         names.push(l.iter().step_by(2).cloned().collect());
-        assert!(l[5].parse::<u64>().is_ok(), "create-time: {out}");
+        assert!(l[5].parse::<u64>().is_ok(), "create-time: {l:?}");
         assert!(
             l[9].parse::<u64>().is_ok() && l[11].parse::<u64>().is_ok(),
-            "{out}"
+            "{l:?}"
         );
     }
     pairs.sort();

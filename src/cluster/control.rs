@@ -15,6 +15,7 @@ use super::Cluster;
 use crate::server::listen::BindAddr;
 use crate::server::mesh::with_ticker;
 use crate::server::shared::{unix_ms, Shared};
+use futures::future::Either;
 use futures::{AsyncReadExt, AsyncWriteExt};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use glommio::channels::shared_channel::ConnectedSender;
@@ -50,14 +51,26 @@ type Tx = Rc<LinkTx>;
 /// its entry in the link table.
 type Outbound = (Rc<Cell<NodeId>>, LocalReceiver<Vec<u8>>, Tx, Registration);
 
-/// Our outbound link to one node.
+/// Our outbound link to one node, from the connect on (Redis's
+/// `node->link`). It owns the link's CLUSTER LINKS entry: dropping it
+/// (a reconnect, a rename onto its node, a forgotten node) closes the
+/// entry and so the connection, which is what keeps one link per node.
 struct OutLink {
+    /// A sink that drops messages until the connection is up.
     send: Tx,
     created: u64,
     serial: u64,
     /// The node's name as the link task knows it (a handshake node is
     /// renamed when its first PONG arrives).
     id: Rc<Cell<NodeId>>,
+    key: u64,
+    cluster: Arc<Cluster>,
+}
+
+impl Drop for OutLink {
+    fn drop(&mut self) {
+        self.cluster.links.close(self.key);
+    }
 }
 
 struct Bus {
@@ -96,14 +109,46 @@ impl Bus {
         }
     }
 
-    fn drop_link(&self, id: &NodeId) {
-        // Dropping the sender ends the link task's writer, which closes it.
+    /// Closes our link to `id` and, while the node has an address,
+    /// opens its replacement at once: a reconnect replaces the link,
+    /// with no moment of two links, nor of none until the next cron.
+    fn drop_link(self: &Rc<Self>, id: &NodeId) {
         self.links.borrow_mut().remove(id);
-        self.cluster.with(|st| {
-            if let Some(n) = st.nodes.get_mut(id) {
-                n.link_up = false;
-            }
+        let addr = self.cluster.with(|st| {
+            let n = st.nodes.get_mut(id)?;
+            n.link_up = false;
+            has_address(n.flags, &n.ip, n.cport).then(|| (n.ip.clone(), n.cport))
         });
+        if let Some(addr) = addr {
+            self.open_link(*id, addr, unix_ms());
+        }
+    }
+
+    /// Registers our link to `id` (listed from now on, as Redis lists a
+    /// link from its creation) and connects it in the background.
+    fn open_link(self: &Rc<Self>, id: NodeId, addr: (String, u16), now: u64) {
+        let serial = self.next_serial.get();
+        self.next_serial.set(serial + 1);
+        let reg = self.cluster.links.open(false, Some(id), now);
+        let (placeholder, _) = local_channel::new_unbounded();
+        let id_cell = Rc::new(Cell::new(id));
+        self.links.borrow_mut().insert(
+            id,
+            OutLink {
+                send: Rc::new(LinkTx {
+                    send: placeholder,
+                    queued: reg.queued.clone(),
+                }),
+                created: now,
+                serial,
+                id: id_cell.clone(),
+                key: reg.key,
+                cluster: self.cluster.clone(),
+            },
+        );
+        let timeout = Duration::from_millis(self.cluster.settings().node_timeout.max(1));
+        crate::server::mesh::spawn(connect(self.clone(), id_cell, reg, addr, serial, timeout))
+            .detach();
     }
 
     /// A PUBLISH from the bus, to every shard's subscribers.
@@ -185,7 +230,7 @@ impl Bus {
     }
 
     /// Carries out what processing a message asked for.
-    fn apply(&self, outs: Vec<Outgoing>, reply: Option<&Tx>) {
+    fn apply(self: &Rc<Self>, outs: Vec<Outgoing>, reply: Option<&Tx>) {
         for o in outs {
             match o {
                 Outgoing::Reply(m) => {
@@ -200,6 +245,7 @@ impl Bus {
                     let mut links = self.links.borrow_mut();
                     if let Some(l) = links.remove(&from) {
                         l.id.set(to);
+                        // Replaces (and so closes) any other link to `to`.
                         links.insert(to, l);
                     }
                     self.cluster.links.rename(&from, to);
@@ -406,17 +452,26 @@ async fn serve_link(bus: Rc<Bus>, stream: TcpStream, outbound: Option<Outbound>)
     bus.cluster.links.close(link_key);
 }
 
-/// Opens our outbound link to `id` and greets it with MEET (a node we
-/// were told to meet) or PING.
-async fn connect(bus: Rc<Bus>, id: NodeId, ip: String, cport: u16, serial: u64, timeout: Duration) {
-    let id_cell = bus.links.borrow().get(&id).map(|l| l.id.clone());
-    let Some(id_cell) = id_cell else {
-        return;
-    };
-    let stream = match TcpStream::connect_timeout((ip.as_str(), cport), timeout).await {
-        Ok(s) => s,
-        Err(e) => {
-            crate::verbose!("Connecting with Node {} at {ip}:{cport}: {e}", id.as_str());
+/// Connects our outbound link to the node named by `id_cell` and greets
+/// it with MEET (a node we were told to meet) or PING. Gives up as soon
+/// as the link is dropped.
+async fn connect(
+    bus: Rc<Bus>,
+    id_cell: Rc<Cell<NodeId>>,
+    mut reg: Registration,
+    (ip, cport): (String, u16),
+    serial: u64,
+    timeout: Duration,
+) {
+    let attempt = TcpStream::connect_timeout((ip.as_str(), cport), timeout);
+    futures::pin_mut!(attempt);
+    let stream = match futures::future::select(attempt, &mut reg.closed).await {
+        Either::Left((Ok(s), _)) => s,
+        Either::Left((Err(e), _)) => {
+            crate::verbose!(
+                "Connecting with Node {} at {ip}:{cport}: {e}",
+                id_cell.get().as_str()
+            );
             // As Redis: count the PING this link would have sent as sent,
             // or a node that refuses connections is never found failing.
             let current = id_cell.get();
@@ -430,8 +485,20 @@ async fn connect(bus: Rc<Bus>, id: NodeId, ip: String, cport: u16, serial: u64, 
             remove_link(&bus, &id_cell, serial);
             return;
         }
+        // Dropped while connecting.
+        Either::Right(_) => return,
     };
     let _ = stream.set_nodelay(true);
+    let (send, rx) = local_channel::new_unbounded();
+    let tx = Rc::new(LinkTx {
+        send,
+        queued: reg.queued.clone(),
+    });
+    match bus.links.borrow_mut().get_mut(&id_cell.get()) {
+        Some(l) if l.serial == serial => l.send = tx.clone(),
+        // Dropped (or replaced) meanwhile: its entry is closed already.
+        _ => return,
+    }
     let settings = bus.cluster.settings();
     let now = unix_ms();
     let current = id_cell.get();
@@ -453,24 +520,6 @@ async fn connect(bus: Rc<Bus>, id: NodeId, ip: String, cport: u16, serial: u64, 
         remove_link(&bus, &id_cell, serial);
         return;
     };
-    let reg = bus.cluster.links.open(false, Some(current), now);
-    let (send, rx) = local_channel::new_unbounded();
-    let tx = Rc::new(LinkTx {
-        send,
-        queued: reg.queued.clone(),
-    });
-    {
-        let mut links = bus.links.borrow_mut();
-        match links.get_mut(&id_cell.get()) {
-            Some(l) if l.serial == serial => {
-                l.send = tx.clone();
-            }
-            _ => {
-                bus.cluster.links.close(reg.key);
-                return;
-            }
-        }
-    }
     tx.push(bus.encode(&greeting));
     serve_link(bus.clone(), stream, Some((id_cell.clone(), rx, tx, reg))).await;
     remove_link(&bus, &id_cell, serial);
@@ -489,6 +538,11 @@ fn remove_link(bus: &Bus, id_cell: &Rc<Cell<NodeId>>, serial: u64) {
             }
         });
     }
+}
+
+/// Whether a node can be connected to.
+fn has_address(node_flags: u16, ip: &str, cport: u16) -> bool {
+    node_flags & flags::NOADDR == 0 && !ip.is_empty() && cport != 0
 }
 
 /// A node as the cron sees it.
@@ -588,38 +642,19 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
             bus.ping(&id, &settings, now);
         }
 
+        // The links of nodes deleted since (`clusterDelNode` frees them).
+        bus.links
+            .borrow_mut()
+            .retain(|id, _| peers.iter().any(|p| p.id == *id));
+        bus.cluster
+            .links
+            .close_unknown(|id| peers.iter().any(|p| p.id == *id));
+
         // Links to nodes that have none.
         for p in &peers {
-            if p.flags & flags::NOADDR != 0 || p.ip.is_empty() || p.cport == 0 {
-                continue;
+            if has_address(p.flags, &p.ip, p.cport) && !bus.links.borrow().contains_key(&p.id) {
+                bus.open_link(p.id, (p.ip.clone(), p.cport), now);
             }
-            if bus.links.borrow().contains_key(&p.id) {
-                continue;
-            }
-            let serial = bus.next_serial.get();
-            bus.next_serial.set(serial + 1);
-            let (placeholder, _) = local_channel::new_unbounded();
-            bus.links.borrow_mut().insert(
-                p.id,
-                OutLink {
-                    send: Rc::new(LinkTx {
-                        send: placeholder,
-                        queued: Default::default(),
-                    }),
-                    created: now,
-                    serial,
-                    id: Rc::new(Cell::new(p.id)),
-                },
-            );
-            crate::server::mesh::spawn(connect(
-                bus.clone(),
-                p.id,
-                p.ip.clone(),
-                p.cport,
-                serial,
-                Duration::from_millis(nt),
-            ))
-            .detach();
         }
 
         let linked = |p: &Peer| p.link_up;

@@ -268,6 +268,12 @@ pub fn process(
                 n.port = h.port;
                 n.cport = h.cport;
                 n.flags &= !flags::NOADDR;
+                crate::warning!(
+                    "Address updated for node {}, now {}:{}",
+                    sender.as_str(),
+                    n.ip,
+                    n.port
+                );
                 st.need_save(SaveNeed::Save);
                 st.touch();
                 out.push(Outgoing::DropLink(sender));

@@ -73,11 +73,31 @@ impl Links {
         }
     }
 
-    /// Names the node at the other end, unless it is already known.
+    /// Names the node at the other end of an inbound link, unless it is
+    /// already known. A node has one inbound link, as in Redis
+    /// (`setClusterNodeToInboundClusterLink`): a peer that reconnected
+    /// before we saw its old link close replaces that link, which closes.
     pub fn learn_node(&self, key: u64, node: NodeId) {
-        if let Some(e) = self.table.lock().unwrap().get_mut(&key) {
-            e.node.get_or_insert(node);
+        let mut table = self.table.lock().unwrap();
+        let Some(e) = table.get_mut(&key) else {
+            return;
+        };
+        if e.node.is_some() {
+            return;
         }
+        e.node = Some(node);
+        // Removing an entry drops its close sender: that link's task ends.
+        table.retain(|k, e| *k == key || !e.inbound || e.node != Some(node));
+    }
+
+    /// Closes the links of nodes no longer known (forgotten, expired
+    /// handshakes, merged into a known node), as `clusterDelNode` frees
+    /// both of a node's links.
+    pub fn close_unknown(&self, known: impl Fn(&NodeId) -> bool) {
+        self.table
+            .lock()
+            .unwrap()
+            .retain(|_, e| e.node.is_none_or(|n| known(&n)));
     }
 
     /// A handshake node took its real name.
@@ -89,6 +109,7 @@ impl Links {
         }
     }
 
+    /// Forgets a link; its task, if still running, closes the connection.
     pub fn close(&self, key: u64) {
         self.table.lock().unwrap().remove(&key);
     }
@@ -188,5 +209,25 @@ mod tests {
         links.close(inb.key);
         links.close(out.key);
         assert!(links.describe(|_| true).is_empty());
+    }
+
+    #[test]
+    fn a_node_keeps_one_inbound_link_and_a_forgotten_node_none() {
+        let links = Links::default();
+        let a = NodeId::random();
+        let mut old = links.open(true, None, 10);
+        let new = links.open(true, None, 20);
+        links.learn_node(old.key, a);
+        links.learn_node(new.key, a);
+        // The peer reconnected: its older link goes (and its task ends).
+        assert_eq!(old.closed.try_recv(), Err(oneshot::Canceled));
+        let v = links.describe(|_| true);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].created_ms, 20);
+
+        let mut out = links.open(false, Some(a), 30);
+        links.close_unknown(|n| *n != a);
+        assert_eq!(out.closed.try_recv(), Err(oneshot::Canceled));
+        assert_eq!(links.count(), 0);
     }
 }

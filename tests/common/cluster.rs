@@ -6,18 +6,35 @@ use super::{die_with_parent, scratch_dir, which, Kind, Server, SHARDIS_BIN};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// A client port whose bus port (`+10000`) is free too, both on 127.0.0.1.
+/// A client port whose bus port (`+10000`) is free too, both on 127.0.0.1,
+/// and both below the kernel's ephemeral range: a node restarted on its
+/// port would otherwise race every outbound connection (the bus
+/// reconnecting) for it.
 pub fn free_cluster_port() -> u16 {
-    for _ in 0..200 {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let p = l.local_addr().unwrap().port();
-        if p < 55535 && TcpListener::bind(("127.0.0.1", p + 10000)).is_ok() {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let below = ephemeral_low().saturating_sub(10_000).max(10_001);
+    let span = below - 10_000;
+    let seed = std::process::id() ^ std::time::UNIX_EPOCH.elapsed().unwrap().subsec_nanos();
+    let _ = NEXT.compare_exchange(0, seed % span + 1, Ordering::Relaxed, Ordering::Relaxed);
+    for _ in 0..span {
+        let p = (10_000 + NEXT.fetch_add(1, Ordering::Relaxed) % span) as u16;
+        let free = |port: u16| TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if free(p) && free(p + 10_000) {
             return p;
         }
     }
     panic!("no free port pair");
+}
+
+/// The first port the kernel hands out to outbound connections.
+fn ephemeral_low() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }
 
 /// Starts a cluster-enabled node with `extra` directives (as `--name
@@ -36,9 +53,29 @@ pub fn restart_node(mut old: Server, timeout_ms: u64, extra: &[&str]) -> Server 
     let _ = old.child.kill();
     let _ = old.child.wait();
     let (kind, port, dir) = (old.kind, old.port, old.dir.clone());
+    // The kernel tears a killed process's io_uring down after reaping it,
+    // and the listeners the ring still references close only then.
+    let released = wait_until(Duration::from_secs(10), || {
+        !listening(port) && !listening(port + 10_000)
+    });
+    assert!(
+        released.is_some(),
+        "port {port} still listened on after the kill"
+    );
     // The new server owns (and on drop removes) the directory.
     std::mem::forget(old);
     start_node_in(kind, port, timeout_ms, &dir, extra)
+}
+
+/// Whether a socket listens on TCP `port` (/proc/net/tcp, state 0A).
+fn listening(port: u16) -> bool {
+    let local = format!(":{port:04X}");
+    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| {
+        t.lines().skip(1).any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && f[1].ends_with(&local) && f[3] == "0A"
+        })
+    })
 }
 
 fn start_node_in(kind: Kind, port: u16, timeout_ms: u64, dir: &Path, extra: &[&str]) -> Server {
@@ -305,4 +342,13 @@ pub fn six_shardis(nt: u64) -> (Vec<Server>, Vec<String>, Vec<(usize, usize)>) {
     }
     pair.sort();
     (servers, ids, pair)
+}
+
+/// CLUSTER LINKS of the node on `port`, one entry per link: the twelve
+/// lines redis-cli prints for its six name/value pairs (RESP2).
+pub fn cluster_links(port: u16) -> Vec<Vec<String>> {
+    let out = cli("127.0.0.1", port, None, &["cluster", "links"]);
+    let lines: Vec<String> = out.lines().map(|l| l.to_string()).collect();
+    assert_eq!(lines.len() % 12, 0, "{out}");
+    lines.chunks(12).map(|l| l.to_vec()).collect()
 }
