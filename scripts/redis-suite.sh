@@ -150,7 +150,7 @@ run_unit() {
     cp -r "$SUITE_DIR/src/." "$work/"
     mkdir -p "$work/tests/tmp"
     local baseport=$((PORT_BASE + 1000 + slot * 600))
-    local args=(--single "$unit" --clients 1 --timeout 300 --baseport "$baseport" --portcount 500)
+    local args=(--single "$unit" --clients 1 --timeout 150 --baseport "$baseport" --portcount 500)
     # Tests needing a feature Shardis lacks are skipped, so their unit
     # runs on (tests/redis-suite/needs-missing.txt).
     if [ "$server" = shardis ]; then

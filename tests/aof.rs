@@ -21,7 +21,7 @@ fn appendonlydir(dir: &Path) -> PathBuf {
 }
 
 fn info_field(c: &mut Conn, field: &str) -> String {
-    let text = String::from_utf8(bulk_payload(&c.cmd(&["INFO", "persistence"]))).unwrap();
+    let text = String::from_utf8(bulk_payload(&c.cmd(&["INFO", "everything"]))).unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
         .unwrap_or_else(|| panic!("no {field} in INFO"))
@@ -721,5 +721,72 @@ fn scan_and_randomkey_log_lazy_expiry_dels() {
             assert_eq!(dels, ["del foo1", "del foo2"], "{cmd:?}, {shards} shards");
             assert_eq!(c.cmd(&["DBSIZE"]), b":0\r\n");
         }
+    }
+}
+
+/// A blocked client woken onto a key that has expired meanwhile (after
+/// SWAPDB, after a MULTI whose DEBUG SLEEP outlives the TTL) stays
+/// blocked, and the key is deleted with its DEL logged after the command
+/// that woke it (unit/type/list), as redis-server logs it.
+#[test]
+fn waking_onto_an_expired_key_logs_its_del_after_the_command() {
+    if !common::redis_available() {
+        return;
+    }
+    let run = |srv: &Server| {
+        let mut c = srv.conn();
+        run_ok(&mut c, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+        for swap in [true, false] {
+            let mut blocked = srv.conn();
+            blocked.cmd(&["SELECT", "9"]);
+            run_ok(&mut c, &["SELECT", if swap { "1" } else { "9" }]);
+            if swap {
+                run_ok(&mut c, &["RPUSH", "k", "hello"]);
+                run_ok(&mut c, &["PEXPIRE", "k", "100"]);
+            }
+            blocked.send(&["BRPOP", "k", "0"]);
+            wait_for("the client to block", Duration::from_secs(10), || {
+                info_field(&mut c, "blocked_clients") == "1"
+            });
+            if swap {
+                std::thread::sleep(Duration::from_millis(150));
+                run_ok(&mut c, &["SWAPDB", "1", "9"]);
+            } else {
+                for cmd in [
+                    &["MULTI"][..],
+                    &["RPUSH", "k", "hello"],
+                    &["PEXPIRE", "k", "100"],
+                    &["DEBUG", "SLEEP", "0.2"],
+                    &["EXEC"],
+                ] {
+                    run_ok(&mut c, cmd);
+                }
+            }
+            assert_eq!(info_field(&mut c, "blocked_clients"), "1");
+            run_ok(
+                &mut c,
+                &["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"],
+            );
+        }
+    };
+    let (rd, sd) = (TempDir::new("aof-wake-r"), TempDir::new("aof-wake-s"));
+    let debug = ["--appendfsync", "always", "--enable-debug-command", "yes"];
+    // Absolute expiry times differ from run to run.
+    let logged = |dir: &Path| -> Vec<String> {
+        logged_commands(dir)
+            .into_iter()
+            .map(|c| match c.strip_prefix("pexpireat k ") {
+                Some(_) => "pexpireat k <when>".to_string(),
+                None => c,
+            })
+            .collect()
+    };
+    run(&redis_aof(&rd.0, &debug));
+    let want = logged(&rd.0);
+    assert!(want.iter().any(|c| c == "del k"), "{want:?}");
+    for shards in [1, 4] {
+        run(&shardis_aof(shards, &sd.0, &debug));
+        assert_eq!(logged(&sd.0), want, "shards {shards}");
+        let _ = std::fs::remove_dir_all(appendonlydir(&sd.0));
     }
 }

@@ -576,3 +576,37 @@ fn info_counters() {
         ],
     );
 }
+
+/// A tracking-table-max-keys lowered while a client is in MULTI applies
+/// before its next command, queued or not: the invalidation of one of the
+/// keys (Redis picks it at random) comes before QUEUED (Redis's #11715
+/// regression test), on redis-server and Shardis alike. One shard: at
+/// more, the limit is split between the shards' tables.
+#[test]
+fn lowered_key_limit_invalidates_before_a_queued_command() {
+    let mut servers = vec![Server::shardis(1, &["--enable-debug-command", "yes"])];
+    if redis_available() {
+        servers.push(Server::redis(&["--enable-debug-command", "yes"]));
+    }
+    for srv in &servers {
+        let (mut c1, mut c2) = (srv.conn(), srv.conn());
+        c2.cmd(&["CONFIG", "SET", "tracking-table-max-keys", "2"]);
+        c2.cmd(&["DEBUG", "PAUSE-CRON", "1"]);
+        c1.cmd(&["HELLO", "3"]);
+        c1.cmd(&["CLIENT", "TRACKING", "on"]);
+        c1.cmd(&["MGET", "1{tag}", "2{tag}"]);
+        c1.cmd(&["MULTI"]);
+        c2.cmd(&["CONFIG", "SET", "tracking-table-max-keys", "1"]);
+        let push = c1.cmd(&["PING"]);
+        let victim =
+            |k: &str| push == format!(">2\r\n$10\r\ninvalidate\r\n*1\r\n$6\r\n{k}\r\n").as_bytes();
+        assert!(
+            victim("1{tag}") || victim("2{tag}"),
+            "{}: {}",
+            srv.name,
+            escape(&push)
+        );
+        assert_eq!(c1.read_reply(), b"+QUEUED\r\n", "{}", srv.name);
+        c2.cmd(&["DEBUG", "PAUSE-CRON", "0"]);
+    }
+}

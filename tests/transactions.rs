@@ -489,3 +489,53 @@ fn exec_aborts_when_min_replicas_changed_after_queuing() {
     assert_eq!(a.line("GET xx"), b"+QUEUED\r\n");
     assert_eq!(a.line("EXEC"), b"*1\r\n$1\r\n1\r\n");
 }
+
+/// The push a served BRPOPLPUSH makes to its destination touches the
+/// destination's WATCHers (unit/type/list), at every shard count and with
+/// source and destination on one shard or two.
+#[test]
+fn served_brpoplpush_touches_destination_watchers() {
+    for shards in [1, 2, 4] {
+        let server = Server::shardis(shards, &[]);
+        let port = server.port;
+        let apart = keys_on_distinct_shards("bw:", 2, shards.max(2));
+        for (src, dst) in [
+            ("bw:src{t}".to_string(), "bw:dst{t}".to_string()),
+            (apart[0].clone(), apart[1].clone()),
+        ] {
+            let mut watcher = redis_client(port);
+            let mut other = redis_client(port);
+            ok(&mut other, &["SET", "bw:other", "v"]);
+            let (s, d) = (src.clone(), dst.clone());
+            let blocked = thread::spawn(move || {
+                let mut c = redis_client(port);
+                let r: Value = redis::cmd("BRPOPLPUSH")
+                    .arg(&s)
+                    .arg(&d)
+                    .arg(10)
+                    .query(&mut c)
+                    .unwrap();
+                r
+            });
+            let mut waited = 0;
+            loop {
+                let info: String = redis::cmd("INFO").arg("clients").query(&mut other).unwrap();
+                if info.contains("blocked_clients:1") {
+                    break;
+                }
+                waited += 1;
+                assert!(waited < 500, "BRPOPLPUSH never blocked");
+                thread::sleep(std::time::Duration::from_millis(10));
+            }
+            ok(&mut watcher, &["WATCH", &dst]);
+            ok(&mut other, &["LPUSH", &src, "element"]);
+            assert_eq!(
+                blocked.join().unwrap(),
+                Value::BulkString(b"element".to_vec())
+            );
+            let r = transaction(&mut watcher, &[argv(&["GET", "bw:other"])]);
+            assert_eq!(r, Value::Nil, "shards {shards}: {src} -> {dst}: EXEC ran");
+            ok(&mut other, &["DEL", &src, &dst]);
+        }
+    }
+}

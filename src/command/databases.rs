@@ -206,13 +206,16 @@ fn swapdb(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                     core.watches
                         .touch_existing(&core.store, Some(a), Some(b), now);
                     core.store.dbs.swap(a, b);
-                    drop(core);
-                    // Clients blocked on a key that the swap filled.
-                    crate::server::blocking::serve_all(rt);
                 })
                 .await;
             }
             log_command(rt, conn.db, &args);
+            // Clients blocked on a key the swap filled, once SWAPDB is
+            // logged (Redis serves them after the command, so a DEL of an
+            // expired key they find follows it).
+            for &s in &shards {
+                held.run(s, crate::server::blocking::ready_all).await;
+            }
         } else {
             log_command(&conn.rt, conn.db, &args);
         }

@@ -210,14 +210,15 @@ pub fn serve_keys(rt: &ShardRt, keys: Vec<Vec<u8>>) {
     }
 }
 
-/// Serves every waiter of this shard that the keyspace can now serve:
-/// after SWAPDB, which changes what every key of two databases holds.
-pub fn serve_all(rt: &ShardRt) {
+/// Marks every key this shard's clients wait on as ready: after SWAPDB,
+/// which changes what every key of two databases holds. They are served
+/// at once, or when a unit of work around it ends (`ShardRt::end_unit`).
+pub fn ready_all(rt: &Rc<ShardRt>) {
     if !rt.blocked.has_waiters() {
         return;
     }
     let keys: Vec<Vec<u8>> = rt.blocked.by_key.borrow().keys().cloned().collect();
-    serve_keys(rt, keys);
+    rt.keys_ready(0, keys);
 }
 
 /// What a key holds, from a waiter's point of view.

@@ -154,6 +154,13 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
                 }
             };
             let name = plans[i].name();
+            // A lowered tracking-table-max-keys applies before any command,
+            // queued ones too (Redis's trackingLimitUsedSlots, #11715).
+            // Its own invalidations precede the QUEUED reply.
+            if conn.rt.tracking.active() {
+                tracking::limit_keys(&conn.rt);
+                conn.pubsub.sub.drain_into(&mut conn.out);
+            }
             Box::pin(transaction::handle(conn, planned, cmds.get(i))).await;
             tracking::after_command(&conn.info, name, conn.tx.in_multi());
             i += 1;

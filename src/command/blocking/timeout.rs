@@ -1,7 +1,8 @@
 //! The timeout argument of the blocking commands, as Redis 7.0's
 //! `getTimeoutFromObjectOrReply(..., UNIT_SECONDS)` reads it: a C
 //! `long double` (`strtold`), times 1000 in long double arithmetic,
-//! truncated to `long long` milliseconds. x86-64 turns a product out of
+//! rounded up (`ceill`) to `long long` milliseconds: 0.001 is 1 ms,
+//! though its long double times 1000 is just below 1. x86-64 turns a product out of
 //! `long long` range (and infinity) into `LLONG_MIN`, hence "timeout is
 //! negative" for `1e300` or `inf`. A deadline past the end of Redis's
 //! millisecond clock never fires: Redis 7.0 does not reject it.
@@ -15,7 +16,7 @@ pub const NEGATIVE: &str = "ERR timeout is negative";
 /// `i64::MAX` ms since the epoch).
 pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Option<u64>, &'static str> {
     let ld = LongDouble::parse(arg).ok_or(NOT_FLOAT)?;
-    let ms = times_1000_truncated(ld);
+    let ms = times_1000_ceil(ld);
     if ms < 0 {
         return Err(NEGATIVE);
     }
@@ -25,8 +26,8 @@ pub fn parse_timeout(arg: &[u8], now_ms: u64) -> Result<Option<u64>, &'static st
     Ok(Some(ms as u64))
 }
 
-/// `(long long)(x * 1000.0)` with `x` a long double.
-fn times_1000_truncated(x: LongDouble) -> i64 {
+/// `(long long) ceill(x * 1000.0)` with `x` a long double.
+fn times_1000_ceil(x: LongDouble) -> i64 {
     let LongDouble::Finite { neg, mant, exp } = x else {
         return i64::MIN;
     };
@@ -57,9 +58,12 @@ fn times_1000_truncated(x: LongDouble) -> i64 {
         }
         q << e
     } else if -e >= 128 {
-        0
+        // Below 1: ceil gives 1 for a positive value.
+        u128::from(!neg)
     } else {
-        q >> (-e)
+        let whole = q >> (-e);
+        let fraction = q & ((1u128 << -e) - 1) != 0;
+        whole + u128::from(fraction && !neg)
     };
     if neg {
         -(magnitude as i64)
@@ -82,7 +86,9 @@ mod tests {
         assert_eq!(t("1"), Ok(Some(1000)));
         assert_eq!(t("0.01"), Ok(Some(10)));
         assert_eq!(t("1.5"), Ok(Some(1500)));
-        assert_eq!(t("0.0001"), Ok(None));
+        assert_eq!(t("0.0001"), Ok(Some(1)));
+        assert_eq!(t("0.001"), Ok(Some(1)));
+        assert_eq!(t("0.002"), Ok(Some(2)));
         assert_eq!(t("-0.0001"), Ok(None));
         assert_eq!(t("-1"), Err(NEGATIVE));
         assert_eq!(t("1e300"), Err(NEGATIVE));
