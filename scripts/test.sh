@@ -79,7 +79,7 @@ step fmt cargo fmt --check
 step clippy cargo clippy --all-targets -- -D warnings
 step test cargo test --all-targets --no-fail-fast
 # Coverage-guided fuzzing of the parsers of untrusted bytes, briefly.
-step fuzz scripts/fuzz.sh "${SHARDIS_FUZZ_SECONDS:-20}"
+step fuzz scripts/fuzz.sh "${SHARDIS_FUZZ_SECONDS:-30}"
 # Redis 7.0's own Tcl suite against Shardis (external mode at shards 1
 # and 4, some units in full mode), gated by
 # tests/redis-suite/expected-failures.txt.

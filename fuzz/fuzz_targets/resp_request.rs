@@ -32,10 +32,20 @@ fn run(data: &[u8], cuts: &[usize], limits: &Limits) -> Vec<Event> {
         let mut pos = 0;
         while pos < buf.len() {
             scratch.clear();
-            match parse_command(&buf[pos..], limits, &mut progress, &mut ranges, &mut scratch) {
+            match parse_command(
+                &buf[pos..],
+                limits,
+                &mut progress,
+                &mut ranges,
+                &mut scratch,
+            ) {
                 Ok(Parsed::Complete { consumed, inline }) => {
                     assert!(consumed > 0 && pos + consumed <= buf.len());
-                    let src = if inline { &scratch[..] } else { &buf[pos..pos + consumed] };
+                    let src = if inline {
+                        &scratch[..]
+                    } else {
+                        &buf[pos..pos + consumed]
+                    };
                     let args = ranges
                         .iter()
                         .map(|&(s, e)| {

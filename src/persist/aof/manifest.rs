@@ -79,7 +79,12 @@ impl Manifest {
                 let key = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
                 let val = String::from_utf8_lossy(pair[1]).into_owned();
                 match key.as_str() {
-                    "file" => name = Some(val),
+                    // A name is a path: one that is not UTF-8 would be
+                    // mangled here and name another file (or none).
+                    "file" => match std::str::from_utf8(pair[1]) {
+                        Ok(n) => name = Some(n.to_string()),
+                        Err(_) => return Err("Invalid AOF manifest file format".into()),
+                    },
                     "seq" => seq = val.parse::<u64>().ok(),
                     "type" => {
                         kind = match val.as_str() {
@@ -248,5 +253,16 @@ mod tests {
         let text = m.render();
         assert_eq!(text, "file \"my file.rdb\" seq 1 type b\n");
         assert_eq!(Manifest::parse(text.as_bytes()).unwrap(), m);
+    }
+
+    #[test]
+    fn refuses_a_name_that_is_not_utf8() {
+        // Found by fuzz/aof_load: the name used to be mangled into
+        // U+FFFD, naming a file that does not exist.
+        let text = b"file \"appe\\x9cnd.aof\" seq 1 type b\nfile appe\x9cnd.aof seq 1 type i\n";
+        assert_eq!(
+            Manifest::parse(text),
+            Err("Invalid AOF manifest file format".into())
+        );
     }
 }

@@ -81,8 +81,10 @@ fn parse_one<'a>(bytes: &'a [u8], pos: usize, argv: &mut Vec<&'a [u8]>) -> Resul
     }
     for _ in 0..argc {
         let (len, at) = number_line(bytes, pos, b'$')?;
+        // A length near usize::MAX must not wrap around: anything the
+        // file cannot hold is a cut-off command, never an index.
         let end = at.checked_add(len).ok_or(Stop::Bad)?;
-        if end + 2 > bytes.len() {
+        if bytes.len() < 2 || end > bytes.len() - 2 {
             return Err(Stop::Short);
         }
         if &bytes[end..end + 2] != b"\r\n" {
@@ -134,6 +136,19 @@ mod tests {
                 "cut {cut}"
             );
         }
+    }
+
+    #[test]
+    fn a_length_near_usize_max_is_a_cut_command_not_a_panic() {
+        // `at + len` is exactly usize::MAX: `end + 2` used to wrap to 1.
+        let head = b"*1\r\n$";
+        let at = head.len() + 20 + 2;
+        let len = usize::MAX - at;
+        let mut b = head.to_vec();
+        b.extend_from_slice(format!("{len}\r\n").as_bytes());
+        assert_eq!(b.len(), at);
+        let (_, r) = collect(&b);
+        assert_eq!(r, Err(ParseStop::Truncated { valid: 0 }));
     }
 
     #[test]

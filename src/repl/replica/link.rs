@@ -2,9 +2,9 @@
 //! `readSyncBulkPayload` and the master client): one task per REPLICAOF,
 //! reconnecting every second until a newer REPLICAOF retires it.
 
-use super::{load, LinkState};
+use super::{load, sync, LinkState};
 use crate::repl::NO_REPLID;
-use crate::resp::{parse_command, Limits, Out, Parsed, Progress};
+use crate::resp::{parse_command, Out, Parsed, Progress};
 use crate::server::clients::ClientInfo;
 use crate::server::conn::Conn;
 use crate::server::shard::ShardRt;
@@ -118,15 +118,9 @@ impl Link {
     /// One line without its `\r\n` (or `\n`).
     async fn read_line(&mut self) -> Result<Vec<u8>, String> {
         loop {
-            if let Some(i) = self.buf[self.start..self.end]
-                .iter()
-                .position(|&b| b == b'\n')
-            {
-                let mut line = self.buf[self.start..self.start + i].to_vec();
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
-                self.start += i + 1;
+            if let Some((line, used)) = sync::take_line(&self.buf[self.start..self.end]) {
+                let line = line.to_vec();
+                self.start += used;
                 return Ok(line);
             }
             self.fill().await?;
@@ -299,53 +293,42 @@ async fn attempt(rt: &Rc<ShardRt>, generation: u64) -> Result<(), String> {
         crate::repl::failover::psync_answered(rt, synced).await;
     }
     let db;
-    if let Some(rest) = reply.strip_prefix(b"+FULLRESYNC") {
-        let text = String::from_utf8_lossy(rest).into_owned();
-        let mut parts = text.split_whitespace();
-        let (Some(replid), Some(offset)) = (parts.next(), parts.next()) else {
-            return Err("Master replied with wrong +FULLRESYNC syntax.".into());
-        };
-        let offset: i64 = offset
-            .parse()
-            .map_err(|_| "Master replied with wrong +FULLRESYNC syntax.".to_string())?;
-        crate::notice!("Full resync from master: {replid}:{offset}");
-        db = full_sync(rt, generation, &mut link, replid, offset).await?;
-    } else if let Some(rest) = reply.strip_prefix(b"+CONTINUE") {
-        let Some((cached_id, cached_off)) = cached else {
-            return Err("Unexpected +CONTINUE without a cached master".into());
-        };
-        let new_id = String::from_utf8_lossy(rest).trim().to_string();
-        if !new_id.is_empty() && new_id != cached_id {
-            // Sub-replicas learn the new history id by reconnecting.
-            crate::repl::primary::disconnect_replicas(rt).await;
+    match sync::PsyncReply::parse(&reply)? {
+        sync::PsyncReply::FullResync { replid, offset } => {
+            crate::notice!("Full resync from master: {replid}:{offset}");
+            db = full_sync(rt, generation, &mut link, &replid, offset).await?;
         }
-        {
-            let mut id = shared.repl.identity.lock().unwrap();
+        sync::PsyncReply::Continue { new_id } => {
+            let Some((cached_id, cached_off)) = cached else {
+                return Err("Unexpected +CONTINUE without a cached master".into());
+            };
             if !new_id.is_empty() && new_id != cached_id {
-                // The master's history continues under a new id
-                // (failover): ours shifts the same way.
-                id.replid2 = std::mem::replace(&mut id.replid, new_id.clone());
-                id.second_offset = cached_off + 1;
-            } else if id.replid != cached_id {
-                id.replid = cached_id.clone();
+                // Sub-replicas learn the new history id by reconnecting.
+                crate::repl::primary::disconnect_replicas(rt).await;
             }
-            id.offset = cached_off;
+            {
+                let mut id = shared.repl.identity.lock().unwrap();
+                if !new_id.is_empty() && new_id != cached_id {
+                    // The master's history continues under a new id
+                    // (failover): ours shifts the same way.
+                    id.replid2 = std::mem::replace(&mut id.replid, new_id.clone());
+                    id.second_offset = cached_off + 1;
+                } else if id.replid != cached_id {
+                    id.replid = cached_id.clone();
+                }
+                id.offset = cached_off;
+            }
+            let mut inner = st.inner.lock().unwrap();
+            if inner.generation != generation {
+                return Ok(());
+            }
+            db = inner.cached_db;
+            st.mark_linked(&mut inner, cached_off, db);
+            drop(inner);
+            crate::repl::primary::ensure_replica_backlog(&shared);
+            crate::notice!("Successful partial resynchronization with master.");
+            crate::notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
         }
-        let mut inner = st.inner.lock().unwrap();
-        if inner.generation != generation {
-            return Ok(());
-        }
-        db = inner.cached_db;
-        st.mark_linked(&mut inner, cached_off, db);
-        drop(inner);
-        crate::repl::primary::ensure_replica_backlog(&shared);
-        crate::notice!("Successful partial resynchronization with master.");
-        crate::notice!("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.");
-    } else {
-        return Err(format!(
-            "Unexpected reply to PSYNC from master: {}",
-            String::from_utf8_lossy(&reply)
-        ));
     }
     stream_loop(rt, generation, link, db).await
 }
@@ -363,62 +346,31 @@ async fn full_sync(
     let st = &rt.shared.repl.replica;
     set_state(rt, generation, LinkState::Transfer)?;
     let header = link.read_reply().await?;
-    if header.first() == Some(&b'-') {
-        return Err(format!(
-            "MASTER aborted replication with an error: {}",
-            String::from_utf8_lossy(&header[1..])
-        ));
-    }
-    if header.first() != Some(&b'$') {
-        return Err(format!(
-            "Bad protocol from MASTER, the first byte is not '$' (we received '{}'), are you sure the host and port are right?",
-            String::from_utf8_lossy(&header)
-        ));
-    }
-    let progress = |read: usize, size: i64| {
+    let mut transfer = sync::Transfer::start(&header)?;
+    let progress = |read: usize, size: Option<usize>| {
         let mut inner = st.inner.lock().unwrap();
-        inner.transfer_size = size;
+        inner.transfer_size = size.map_or(-1, |n| n as i64);
         inner.transfer_read = read as i64;
         inner.transfer_last_io_ms = unix_ms();
     };
-    let mut rdb = Vec::new();
-    if let Some(mark) = header.strip_prefix(b"$EOF:") {
-        let mark = mark.to_vec();
-        if mark.len() != 40 {
-            return Err("Bad EOF mark from MASTER".into());
-        }
-        crate::notice!(
+    match transfer.size() {
+        None => crate::notice!(
             "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk"
-        );
-        progress(0, -1);
-        loop {
-            rdb.extend_from_slice(&link.buf[link.start..link.end]);
-            link.start = link.end;
-            if rdb.len() >= mark.len() && rdb.ends_with(&mark) {
-                rdb.truncate(rdb.len() - mark.len());
-                break;
-            }
-            progress(rdb.len(), -1);
-            link.fill().await?;
-        }
-    } else {
-        let size: usize = std::str::from_utf8(&header[1..])
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or("Bad bulk length from MASTER")?;
-        crate::notice!("MASTER <-> REPLICA sync: receiving {size} bytes from master to disk");
-        rdb.reserve(size);
-        loop {
-            let take = (size - rdb.len()).min(link.end - link.start);
-            rdb.extend_from_slice(&link.buf[link.start..link.start + take]);
-            link.start += take;
-            progress(rdb.len(), size as i64);
-            if rdb.len() == size {
-                break;
-            }
-            link.fill().await?;
+        ),
+        Some(size) => {
+            crate::notice!("MASTER <-> REPLICA sync: receiving {size} bytes from master to disk")
         }
     }
+    progress(0, transfer.size());
+    loop {
+        link.start += transfer.feed(&link.buf[link.start..link.end]);
+        progress(transfer.received(), transfer.size());
+        if transfer.is_done() {
+            break;
+        }
+        link.fill().await?;
+    }
+    let rdb = transfer.into_rdb();
     crate::notice!("MASTER <-> REPLICA sync: Flushing old data");
     let parsed = load::parse(rt, rdb).await?;
     if !current(rt, generation) {
@@ -557,11 +509,7 @@ async fn stream_loop(
         .borrow_mut()
         .add(conn.pubsub.sub.clone(), kill_tx);
     let _listed = Listed(rt.clone(), conn.info.id);
-    let limits = Limits {
-        max_bulk_len: usize::MAX,
-        authenticated: true,
-        ..Limits::default()
-    };
+    let limits = sync::stream_limits();
     let mut offset = {
         let mut inner = st.inner.lock().unwrap();
         // What came right after the RDB was read already.

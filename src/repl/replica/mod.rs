@@ -12,6 +12,7 @@
 
 mod link;
 mod load;
+pub mod sync;
 
 use crate::command::spec::{Acl, CommandSpec, Flags, Handler};
 use crate::resp::Out;
