@@ -94,6 +94,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         since: "3.2.0",
         complexity: "O(1) for each subcommand specified",
+        key_flags: Some(bitfield_key_flags),
         ..bitmap_cmd(
             "bitfield",
             -2,
@@ -436,4 +437,24 @@ mod tests {
         assert_eq!(clamp_range(-100, -200, 5), (0, 0));
         assert_eq!(clamp_range(0, -1, 0), (0, -1));
     }
+}
+
+/// BITFIELD only reads when every subcommand is a complete GET or
+/// OVERFLOW (Redis's bitfieldGetKeys: a SET, an INCRBY or anything it
+/// cannot parse counts as a write).
+fn bitfield_key_flags(argv: &[&[u8]]) -> &'static [&'static str] {
+    let mut i = 2;
+    while i < argv.len() {
+        let rest = argv.len() - i - 1;
+        let a = argv[i];
+        if a.eq_ignore_ascii_case(b"get") && rest >= 2 {
+            i += 2;
+        } else if a.eq_ignore_ascii_case(b"overflow") && rest >= 1 {
+            i += 1;
+        } else {
+            return &["RW", "ACCESS", "UPDATE"];
+        }
+        i += 1;
+    }
+    &["RO", "ACCESS"]
 }

@@ -704,7 +704,12 @@ fn getkeysandflags(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()
         spec.key_positions(&refs, &mut found);
         let mut owner: HashMap<usize, &'static [&'static str]> = HashMap::new();
         for (i, n) in found {
-            owner.entry(i).or_insert(spec.keys[n].flags);
+            let flags = spec.keys[n].flags;
+            let decided = match spec.key_flags {
+                Some(f) if flags.contains(&"VARIABLE_FLAGS") => f(&refs),
+                _ => flags,
+            };
+            owner.entry(i).or_insert(decided);
         }
         conn.out.array(idx.len());
         for i in idx {

@@ -265,7 +265,13 @@ pub struct CommandSpec {
     /// Arguments kept out of the slow log and MONITOR as "(redacted)"
     /// (passwords), as Redis's redactClientCommandArgument.
     pub redact: Option<Redact>,
+    /// The flags of a key spec marked VARIABLE_FLAGS, for these arguments
+    /// (COMMAND GETKEYSANDFLAGS; Redis's setGetKeys, bitfieldGetKeys).
+    pub key_flags: Option<KeyFlags>,
 }
+
+/// Key flags decided by the arguments.
+pub type KeyFlags = fn(argv: &[&[u8]]) -> &'static [&'static str];
 
 /// Whether argument `i` of `argv` is to be hidden.
 pub type Redact = fn(argv: &[&[u8]], i: usize) -> bool;
@@ -290,6 +296,7 @@ impl CommandSpec {
         key_finder: None,
         data_keys: None,
         redact: None,
+        key_flags: None,
     };
 
     pub fn is_write(&self) -> bool {

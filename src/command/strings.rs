@@ -82,6 +82,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..string_cmd("get", 2, Flags::READONLY.with(Flags::FAST), READ_FAST, &[KeySpec::single(1, RO_ACCESS)], get)
     },
     CommandSpec {
+        key_flags: Some(set_key_flags),
         summary: "Set the string value of a key",
         ..string_cmd(
             "set",
@@ -676,5 +677,14 @@ mod tests {
         assert!(parse(&[b"NX\0junk"], true).unwrap().nx);
         let o = parse(&[b"pxat", b"5", b"PXAT", b"7"], true).unwrap();
         assert!(o.expire == Some((Unit::PxAt, &b"7"[..])));
+    }
+}
+
+/// SET's key is read too only with GET (Redis's setGetKeys).
+fn set_key_flags(argv: &[&[u8]]) -> &'static [&'static str] {
+    if argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
+        &["RW", "ACCESS", "UPDATE"]
+    } else {
+        &["OW", "UPDATE"]
     }
 }
