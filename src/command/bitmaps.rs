@@ -409,6 +409,26 @@ fn bitop(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.out.int(maxlen as i64);
 }
 
+/// BITFIELD only reads when every subcommand is a complete GET or
+/// OVERFLOW (Redis's bitfieldGetKeys: a SET, an INCRBY or anything it
+/// cannot parse counts as a write).
+fn bitfield_key_flags(argv: &[&[u8]]) -> &'static [&'static str] {
+    let mut i = 2;
+    while i < argv.len() {
+        let rest = argv.len() - i - 1;
+        let a = argv[i];
+        if a.eq_ignore_ascii_case(b"get") && rest >= 2 {
+            i += 2;
+        } else if a.eq_ignore_ascii_case(b"overflow") && rest >= 1 {
+            i += 1;
+        } else {
+            return &["RW", "ACCESS", "UPDATE"];
+        }
+        i += 1;
+    }
+    &["RO", "ACCESS"]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,24 +457,4 @@ mod tests {
         assert_eq!(clamp_range(-100, -200, 5), (0, 0));
         assert_eq!(clamp_range(0, -1, 0), (0, -1));
     }
-}
-
-/// BITFIELD only reads when every subcommand is a complete GET or
-/// OVERFLOW (Redis's bitfieldGetKeys: a SET, an INCRBY or anything it
-/// cannot parse counts as a write).
-fn bitfield_key_flags(argv: &[&[u8]]) -> &'static [&'static str] {
-    let mut i = 2;
-    while i < argv.len() {
-        let rest = argv.len() - i - 1;
-        let a = argv[i];
-        if a.eq_ignore_ascii_case(b"get") && rest >= 2 {
-            i += 2;
-        } else if a.eq_ignore_ascii_case(b"overflow") && rest >= 1 {
-            i += 1;
-        } else {
-            return &["RW", "ACCESS", "UPDATE"];
-        }
-        i += 1;
-    }
-    &["RO", "ACCESS"]
 }
