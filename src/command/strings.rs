@@ -654,6 +654,15 @@ pub(crate) fn check_string_length(ctx: &mut Ctx, size: u64) -> bool {
     true
 }
 
+/// SET's key is read too only with GET (Redis's setGetKeys).
+fn set_key_flags(argv: &[&[u8]]) -> &'static [&'static str] {
+    if argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
+        &["RW", "ACCESS", "UPDATE"]
+    } else {
+        &["OW", "UPDATE"]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -677,14 +686,5 @@ mod tests {
         assert!(parse(&[b"NX\0junk"], true).unwrap().nx);
         let o = parse(&[b"pxat", b"5", b"PXAT", b"7"], true).unwrap();
         assert!(o.expire == Some((Unit::PxAt, &b"7"[..])));
-    }
-}
-
-/// SET's key is read too only with GET (Redis's setGetKeys).
-fn set_key_flags(argv: &[&[u8]]) -> &'static [&'static str] {
-    if argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
-        &["RW", "ACCESS", "UPDATE"]
-    } else {
-        &["OW", "UPDATE"]
     }
 }
