@@ -790,3 +790,37 @@ fn waking_onto_an_expired_key_logs_its_del_after_the_command() {
         let _ = std::fs::remove_dir_all(appendonlydir(&sd.0));
     }
 }
+
+/// BGREWRITEAOF with `appendonly no` writes a base and a manifest listing
+/// it alone, as redis-server 7.0 does (unit/other reloads it with DEBUG
+/// LOADAOF); a second rewrite replaces the base.
+#[test]
+fn rewrite_while_off_writes_a_base_like_redis() {
+    let args = ["--appendonly", "no", "--enable-debug-command", "yes"];
+    let run = |srv: &Server, dir: &Path| -> (Vec<String>, String, Vec<u8>) {
+        let mut c = srv.conn();
+        run_ok(&mut c, &["SET", "a", "1"]);
+        run_ok(&mut c, &["CONFIG", "SET", "aof-use-rdb-preamble", "no"]);
+        for _ in 0..2 {
+            run_ok(&mut c, &["BGREWRITEAOF"]);
+            wait_rewrite(&mut c);
+        }
+        run_ok(&mut c, &["SET", "b", "2"]);
+        assert_eq!(c.cmd(&["DEBUG", "LOADAOF"]), b"+OK\r\n");
+        let mut files: Vec<String> = std::fs::read_dir(appendonlydir(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let manifest =
+            std::fs::read_to_string(appendonlydir(dir).join("appendonly.aof.manifest")).unwrap();
+        (files, manifest, c.cmd(&["KEYS", "*"]))
+    };
+    let ours_dir = TempDir::new("aof-off-s");
+    let ours = run(&shardis_aof(4, &ours_dir.0, &args), &ours_dir.0);
+    assert_eq!(ours.2, b"*1\r\n$1\r\na\r\n");
+    if redis_available() {
+        let redis_dir = TempDir::new("aof-off-r");
+        assert_eq!(ours, run(&redis_aof(&redis_dir.0, &args), &redis_dir.0));
+    }
+}

@@ -21,16 +21,10 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     ..CommandSpec::DEFAULT
 }];
 
-/// Replies as Redis 7.0: started, already running, or could not start
-/// (here: the AOF is off; Redis would write a base file anyway).
+/// Replies as Redis 7.0: started, scheduled or already running. With
+/// `appendonly no` it writes a base file and a manifest all the same.
 fn bgrewriteaof(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        if !conn.rt.shared.aof.enabled() {
-            crate::warning!("BGREWRITEAOF refused: appendonly is off");
-            return conn.out.error(
-                "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.",
-            );
-        }
         match crate::persist::aof::rewrite::start(&conn.rt) {
             Ok(RewriteStart::Started) => conn
                 .out

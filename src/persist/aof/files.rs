@@ -114,8 +114,38 @@ impl AofFiles {
         rdb: bool,
         keep_history: bool,
     ) -> Result<(), String> {
-        let seq = self.manifest.next_base_seq();
-        let name = manifest::base_name(&self.name, seq, rdb);
+        let target = Target {
+            dir: &self.dir,
+            name: &self.name,
+        };
+        self.manifest = target.install_base(&self.manifest, temp, rdb, keep_history, true)?;
+        self.total_len = self.sum_sizes();
+        self.base_len = self.total_len;
+        Ok(())
+    }
+}
+
+/// Where an AOF's files live: `appenddirname` and `appendfilename`.
+pub struct Target<'a> {
+    pub dir: &'a Path,
+    pub name: &'a str,
+}
+
+impl Target<'_> {
+    /// Makes `temp` (a complete, synced file) the base after `manifest`;
+    /// returns the new manifest, written. The old base and the incr files
+    /// (all of them, or all but the current one when `keep_current`)
+    /// become history, deleted unless `keep_history`.
+    pub fn install_base(
+        &self,
+        manifest: &Manifest,
+        temp: &Path,
+        rdb: bool,
+        keep_history: bool,
+        keep_current: bool,
+    ) -> Result<Manifest, String> {
+        let seq = manifest.next_base_seq();
+        let name = manifest::base_name(self.name, seq, rdb);
         let target = self.dir.join(&name);
         std::fs::rename(temp, &target).map_err(|e| {
             format!(
@@ -124,8 +154,8 @@ impl AofFiles {
                 target.display()
             )
         })?;
-        let mut next = self.manifest.clone();
-        let current = next.incrs.pop();
+        let mut next = manifest.clone();
+        let current = if keep_current { next.incrs.pop() } else { None };
         let old = next.base.take().into_iter().chain(next.incrs.drain(..));
         next.history.extend(old.map(|f| AofFile {
             kind: FileKind::History,
@@ -137,28 +167,15 @@ impl AofFiles {
             kind: FileKind::Base,
         });
         next.incrs.extend(current);
-        write_manifest(&self.dir, &self.name, &next)?;
-        self.manifest = next;
-        if !keep_history {
-            self.delete_history()?;
+        write_manifest(self.dir, self.name, &next)?;
+        if !keep_history && !next.history.is_empty() {
+            for f in &next.history {
+                let _ = std::fs::remove_file(self.dir.join(&f.name));
+            }
+            next.history.clear();
+            write_manifest(self.dir, self.name, &next)?;
         }
-        self.total_len = self.sum_sizes();
-        self.base_len = self.total_len;
-        Ok(())
-    }
-
-    fn delete_history(&mut self) -> Result<(), String> {
-        if self.manifest.history.is_empty() {
-            return Ok(());
-        }
-        for f in &self.manifest.history {
-            let _ = std::fs::remove_file(self.dir.join(&f.name));
-        }
-        let mut next = self.manifest.clone();
-        next.history.clear();
-        write_manifest(&self.dir, &self.name, &next)?;
-        self.manifest = next;
-        Ok(())
+        Ok(next)
     }
 }
 

@@ -107,17 +107,26 @@ pub fn start(rt: &Rc<ShardRt>) -> Result<RewriteStart, &'static str> {
 /// base to a temp file; at its instant, with every shard held, the incr
 /// file turns over, so the base plus the new incr file is the whole data.
 async fn rewrite(rt: &Rc<ShardRt>, aof: &Arc<Aof>, slot: &SnapshotSlot) -> Result<(), String> {
-    if !aof.enabled() {
-        return Err("the AOF is off".into());
-    }
+    // With `appendonly no` Redis still writes a base and a manifest that
+    // lists it alone (no incr file turns over).
+    let off = match aof.enabled() {
+        true => None,
+        false => Some(
+            rt.shared
+                .read_config(super::startup::for_rewrite_while_off)?,
+        ),
+    };
     let keep_history = rt.shared.read_config(|c| c.get_bool("aof-disable-auto-gc"));
     // Read once: a CONFIG SET during the rewrite applies to the next one.
     let plain = rt
         .shared
         .read_config(|c| (!c.get_bool("aof-use-rdb-preamble")).then(|| Plain::from_config(c)));
-    let dir = {
-        let files = aof.files.lock().unwrap_or_else(|e| e.into_inner());
-        files.as_ref().ok_or("the AOF is off")?.dir.clone()
+    let dir = match &off {
+        Some((dir, ..)) => dir.clone(),
+        None => {
+            let files = aof.files.lock().unwrap_or_else(|e| e.into_inner());
+            files.as_ref().ok_or("the AOF is off")?.dir.clone()
+        }
     };
     crate::notice!("Background append only file rewriting started");
     let temp_name = format!("temp-rewriteaof-bg-{}", std::process::id());
@@ -130,8 +139,8 @@ async fn rewrite(rt: &Rc<ShardRt>, aof: &Arc<Aof>, slot: &SnapshotSlot) -> Resul
     };
     let rotated: Rc<Cell<Option<Result<(), String>>>> = Rc::new(Cell::new(None));
     let at_instant = {
-        let (aof, rotated) = (aof.clone(), rotated.clone());
-        Box::new(move || rotated.set(Some(aof.rotate_incr())))
+        let (aof, rotated, on) = (aof.clone(), rotated.clone(), off.is_none());
+        Box::new(move || rotated.set(Some(if on { aof.rotate_incr() } else { Ok(()) })))
     };
     let aux = vec![("aof-base".to_string(), "1".to_string())];
     let snapshot = bgsave::snapshot_reserved(rt, slot, &snap, aux, at_instant).await;
@@ -153,10 +162,17 @@ async fn rewrite(rt: &Rc<ShardRt>, aof: &Arc<Aof>, slot: &SnapshotSlot) -> Resul
             None => Ok(()),
         };
         let mut files = aof2.files.lock().unwrap_or_else(|e| e.into_inner());
-        let installed = match (made, files.as_mut()) {
-            (Err(e), _) => Err(e),
-            (Ok(()), Some(f)) => f.install_base(&temp, plain.is_none(), keep_history),
-            (Ok(()), None) => Err("the AOF is off".into()),
+        let rdb = plain.is_none();
+        let installed = match (made, &off, files.as_mut()) {
+            (Err(e), ..) => Err(e),
+            (Ok(()), Some((dir, name, manifest)), _) => {
+                let target = super::files::Target { dir, name };
+                target
+                    .install_base(manifest, &temp, rdb, keep_history, false)
+                    .map(|_| ())
+            }
+            (Ok(()), None, Some(f)) => f.install_base(&temp, rdb, keep_history),
+            (Ok(()), None, None) => Err("the AOF is off".into()),
         };
         if installed.is_err() {
             let _ = std::fs::remove_file(&temp);

@@ -44,6 +44,32 @@ pub fn open_for_enable(config: &Config) -> Result<AofFiles, String> {
     Ok(files)
 }
 
+/// BGREWRITEAOF with `appendonly no` (Redis writes a base anyway): the
+/// directory, the file name and the manifest on disk (an empty one when
+/// there is none), the directory created; no incr file is made.
+pub fn for_rewrite_while_off(config: &Config) -> Result<(PathBuf, String, Manifest), String> {
+    let s = settings(config)?;
+    let mpath = s.dir.join(manifest::manifest_name(&s.name));
+    let manifest = match std::fs::read(&mpath) {
+        Ok(text) => Manifest::parse(&text)
+            .map_err(|e| format!("Bad AOF manifest {}: {e}", mpath.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Manifest::default(),
+        Err(e) => {
+            return Err(format!(
+                "Can't read the AOF manifest {}: {e}",
+                mpath.display()
+            ))
+        }
+    };
+    std::fs::create_dir_all(&s.dir).map_err(|e| {
+        format!(
+            "Can't open or create append-only dir {}: {e}",
+            s.dir.display()
+        )
+    })?;
+    Ok((s.dir, s.name, manifest))
+}
+
 fn settings(config: &Config) -> Result<Settings, String> {
     let dirname = config.get_str("appenddirname");
     let name = config.get_str("appendfilename");
