@@ -68,8 +68,7 @@ impl QueryBuf {
     }
 
     /// Bytes of storage held.
-    #[cfg(test)]
-    fn capacity(&self) -> usize {
+    pub fn capacity(&self) -> usize {
         self.buf.len()
     }
 
