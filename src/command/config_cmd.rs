@@ -167,7 +167,10 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 }
                 // This connection sees the change at once.
                 conn.settings = conn.rt.settings();
-                if changed.iter().any(|d| *d == "maxmemory-clients" || *d == "maxmemory") {
+                if changed
+                    .iter()
+                    .any(|d| *d == "maxmemory-clients" || *d == "maxmemory")
+                {
                     crate::server::client_mem::reapply(&conn.rt).await;
                 }
                 conn.out.ok();

@@ -370,8 +370,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
         // client is evicted, as Redis would once its reply grew that big.
         if conn.out.over_cap() && !conn.pubsub.active() {
             let evict_limit = conn.settings.client_mem_limit;
-            if evict_limit > 0 && conn.out.buf.len() > evict_limit && client_mem::evictable(&info)
-            {
+            if evict_limit > 0 && conn.out.buf.len() > evict_limit && client_mem::evictable(&info) {
                 info.mem.obuf.set(conn.out.buf.len());
                 client_mem::note_evicted(&shared.client_memory, &info, unix_ms());
             } else {
@@ -430,11 +429,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
                 conn.out.buf.shrink_to(64 * 1024);
             }
             info.mem.obuf.set(0);
-            client_mem::account(
-                &shared.client_memory,
-                &info,
-                conn.settings.client_mem_limit,
-            );
+            client_mem::account(&shared.client_memory, &info, conn.settings.client_mem_limit);
         }
         if conn.close {
             break;
