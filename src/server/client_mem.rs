@@ -169,7 +169,7 @@ pub async fn evict(rt: &Rc<ShardRt>, limit: usize) {
         .enumerate()
         .flat_map(|(shard, cs)| cs.into_iter().map(move |(mem, id)| (mem, id, shard)))
         .collect();
-    all.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    all.sort_unstable_by_key(|&(mem, _, _)| std::cmp::Reverse(mem));
     let mut left = memory.total();
     let mut chosen: Vec<Vec<u64>> = vec![Vec::new(); rt.nshards];
     for (mem, id, shard) in all {
