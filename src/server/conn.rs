@@ -359,6 +359,14 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
             pending = Vec::new();
             reparse = true;
         }
+        // Under maxmemory-clients an announced argument gets its whole
+        // buffer at once, as Redis's greedy big-argument read does, so its
+        // memory counts (and evicts) as soon as the request announces it,
+        // not only once it has arrived.
+        let evict_limit = conn.settings.client_mem_limit;
+        if evict_limit > 0 && need > input.capacity() && client_mem::evictable(&info) {
+            input.reserve(need.min(evict_limit.min(conn.settings.query_buffer_limit)));
+        }
         info.qbuf.set(input.len());
         info.mem.qbuf_alloc.set(input.capacity());
 

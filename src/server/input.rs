@@ -117,6 +117,14 @@ impl QueryBuf {
         self.buf.resize(target, 0);
     }
 
+    /// Makes room for `bytes` in all at once (a partly received request
+    /// that announced its size); only while some of it is held.
+    pub fn reserve(&mut self, bytes: usize) {
+        if self.filled > 0 && bytes > self.buf.len() {
+            self.buf.resize(bytes, 0);
+        }
+    }
+
     /// Appends bytes read elsewhere (while a command was blocked).
     pub fn append(&mut self, pool: &BufPool, bytes: &[u8]) {
         if bytes.is_empty() {
