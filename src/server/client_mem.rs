@@ -29,6 +29,8 @@ const WATCHED_KEY_OVERHEAD: usize = 48;
 /// Per channel: a dict entry plus its slot; per pattern: a list node.
 const CHANNEL_OVERHEAD: usize = 32;
 const PATTERN_OVERHEAD: usize = 24;
+/// Per BCAST prefix: about two radix tree nodes, as Redis counts them.
+const PREFIX_OVERHEAD: usize = 64;
 /// Redis's floor on the limit, so a tiny value cannot lock everyone out.
 const MIN_LIMIT: usize = 128 * 1024;
 
@@ -98,6 +100,7 @@ pub fn usage(info: &ClientInfo) -> usize {
         + m.watched.get() * WATCHED_KEY_OVERHEAD
         + (pubsub.sub.get() + pubsub.ssub.get()) * CHANNEL_OVERHEAD
         + pubsub.psub.get() * PATTERN_OVERHEAD
+        + info.tracking.prefixes.borrow().len() * PREFIX_OVERHEAD
 }
 
 /// Whether the client may be evicted: a normal or Pub/Sub client without
