@@ -20,11 +20,11 @@ fn evicted_clients(c: &mut Conn) -> u64 {
         .expect("evicted_clients in INFO stats")
 }
 
-/// Starts `SET k <64 MiB>` and sends `bytes` of its value: the server
+/// Starts `SET k <bytes + 1>` and sends `bytes` of its value: the server
 /// holds them in the query buffer. Write errors are ignored: the server
 /// may close the connection meanwhile.
 fn hold(c: &mut Conn, bytes: usize) {
-    let header = format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n", 64 << 20);
+    let header = format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${}\r\n", bytes + 1);
     let _ = c.stream.write_all(header.as_bytes());
     let _ = c.stream.write_all(&vec![b'y'; bytes]);
 }
@@ -185,8 +185,8 @@ fn pipelined_huge_commands_evict_the_client() {
 fn the_largest_clients_go_first_and_no_evict_clients_stay() {
     let shardis = Server::shardis(2, &["--maxmemory-clients", LIMIT]);
     let mut control = shardis.conn();
-    // Partial requests hold their query buffers (allocated by doubling):
-    // 1 MiB each for the small ones, 8 MiB for the no-evict one.
+    // Partial requests hold their query buffers: about 512 KiB each for
+    // the small ones, 6 MiB for the no-evict one.
     let mut protected = shardis.conn();
     assert_eq!(protected.line("CLIENT NO-EVICT on"), b"+OK\r\n");
     let mut small = [shardis.conn(), shardis.conn()];
@@ -196,7 +196,7 @@ fn the_largest_clients_go_first_and_no_evict_clients_stay() {
     hold(&mut protected, 6 << 20);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(evicted_clients(&mut control), 0);
-    // A third client growing to 4 MiB takes the total past 5 MiB: it is
+    // A third client announcing 6 MiB takes the total past 5 MiB: it is
     // the biggest, it goes.
     let mut big = shardis.conn();
     hold(&mut big, 6 << 20);
