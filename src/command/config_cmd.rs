@@ -167,6 +167,12 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 }
                 // This connection sees the change at once.
                 conn.settings = conn.rt.settings();
+                if changed
+                    .iter()
+                    .any(|d| *d == "maxmemory-clients" || *d == "maxmemory")
+                {
+                    crate::server::client_mem::reapply(&conn.rt).await;
+                }
                 conn.out.ok();
             }
             Err(e) => {
@@ -194,6 +200,7 @@ fn resetstat(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         let shared = &conn.rt.shared;
         shared.total_connections.store(0, Ordering::Relaxed);
         shared.rejected_connections.store(0, Ordering::Relaxed);
+        shared.client_memory.evicted.store(0, Ordering::Relaxed);
         crate::store::lazyfree::reset_stats();
         conn.out.ok();
     })

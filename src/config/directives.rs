@@ -64,6 +64,14 @@ macro_rules! d {
 }
 
 pub static DIRECTIVES: &[Directive] = &[
+    // Client eviction (server/client_mem.rs): bytes, or a percentage of
+    // maxmemory.
+    d!(
+        "maxmemory-clients",
+        Kind::Special(special::memory_or_percent),
+        "0",
+        true
+    ),
     // Start-up banner with Port: and PID: (server/log.rs banner).
     d!("always-show-logo", Kind::Bool, "no", false),
     // Who may run DEBUG, MODULE LOAD/UNLOAD and CONFIG SET dir/dbfilename
@@ -738,7 +746,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("jemalloc-bg-thread", Kind::Bool, "yes", true),
     d!("lazyfree-lazy-expire", Kind::Bool, "no", true),
     d!("lazyfree-lazy-server-del", Kind::Bool, "no", true),
-    d!("maxmemory-clients", Kind::Special(special::memory_or_percent), "0", true),
     d!("no-appendfsync-on-rewrite", Kind::Bool, "no", true),
     d!("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true),
     d!("oom-score-adj-values", Kind::Special(special::oom_score_adj_values), "0 200 800", true),

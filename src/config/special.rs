@@ -163,8 +163,12 @@ pub fn memory_or_percent(args: &[String], _: &str) -> Result<String, String> {
     if let Some(n) = parse_memory(v) {
         return Ok(n.to_string());
     }
-    if let Some(p) = v.strip_suffix('%').and_then(parse_int).filter(|&p| p >= 0) {
-        return Ok(format!("{p}%"));
+    match v.strip_suffix('%').and_then(parse_int) {
+        // Redis stores a percentage as its negation: 0% is plain 0.
+        Some(0) => return Ok("0".into()),
+        Some(p) if p > 100 => return Err("percentage argument must be less or equal to 100".into()),
+        Some(p) if p > 0 => return Ok(format!("{p}%")),
+        _ => {}
     }
     Err("argument must be a memory or percent value".into())
 }

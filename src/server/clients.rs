@@ -47,6 +47,8 @@ pub struct ClientInfo {
     /// Replication: `Some("replica")` for a replica's connection,
     /// `Some("master")` for the link to our master (CLIENT LIST/KILL TYPE).
     pub repl_role: Cell<Option<&'static str>>,
+    /// Buffer sizes for `tot-mem` and client eviction (client_mem.rs).
+    pub mem: super::client_mem::MemCells,
 }
 
 impl ClientInfo {
@@ -96,7 +98,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir={} resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -115,7 +117,8 @@ impl ClientInfo {
             self.argv_mem.get(),
             self.multi_mem.get(),
             16384.max(self.qbuf.get()),
-            16384.max(self.qbuf.get()) + 1024,
+            self.mem.obuf.get(),
+            super::client_mem::usage(self),
             self.last_cmd.get(),
             if tracking.on.get() {
                 tracking.redirect.get() as i64

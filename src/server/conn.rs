@@ -1,6 +1,7 @@
 //! One client connection: read, parse every complete request, run them
 //! as a batch, write all replies with one write, repeat.
 
+use super::client_mem;
 use super::clients::ClientInfo;
 use super::dispatch;
 use super::input::{QueryBuf, ReadEnd, MAX_UNAUTH_QUERY};
@@ -110,6 +111,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
         pubsub: Default::default(),
         tracking: Default::default(),
         repl_role: Default::default(),
+        mem: Default::default(),
     });
     shared.introspect.register(id, &info.addr);
     let (kill_tx, mut kill_rx) = oneshot::channel::<()>();
@@ -152,12 +154,18 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
     let mut pending: Vec<u8> = Vec::new();
     'conn: loop {
         if !reparse {
-            // Before AUTH a connection may hold only a few KiB.
-            let limit = if conn.authenticated {
+            // Before AUTH a connection may hold only a few KiB; an
+            // evictable client no more than the whole client memory limit.
+            let mut limit = if conn.authenticated {
                 conn.settings.query_buffer_limit
             } else {
                 MAX_UNAUTH_QUERY.min(conn.settings.query_buffer_limit)
             };
+            let evict_limit = conn.settings.client_mem_limit;
+            let capped = evict_limit > 0 && evict_limit < limit && client_mem::evictable(&info);
+            if capped {
+                limit = evict_limit;
+            }
             // Pub/Sub: a subscriber also waits for messages and writes
             // them out as they arrive; subscribers never time out (Redis).
             let timeout = if conn.pubsub.active() {
@@ -198,6 +206,10 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
             let n = match n {
                 Ok(n) => n,
                 Err(ReadEnd::Closed) => break,
+                Err(ReadEnd::Full) if capped => {
+                    client_mem::note_evicted(&shared.client_memory, &info, unix_ms());
+                    break;
+                }
                 Err(ReadEnd::Full) => {
                     crate::warning!(
                         "Closing client that reached max query buffer length (qbuf={})",
@@ -213,6 +225,10 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
             }
             info.last_interaction_ms.set(unix_ms());
             conn.settings = rt.settings();
+            info.mem.qbuf_alloc.set(input.capacity());
+            if !within_client_memory(&rt, &conn).await {
+                break;
+            }
             // As Redis's authRequired(): once no password is set, nobody
             // needs to authenticate.
             if !conn.authenticated && conn.settings.requirepass.is_none() {
@@ -343,18 +359,40 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
             pending = Vec::new();
             reparse = true;
         }
+        // Under maxmemory-clients an announced argument gets its whole
+        // buffer at once, as Redis's greedy big-argument read does, so its
+        // memory counts (and evicts) as soon as the request announces it,
+        // not only once it has arrived.
+        let evict_limit = conn.settings.client_mem_limit;
+        if evict_limit > 0 && need > input.capacity() && client_mem::evictable(&info) {
+            input.reserve(need.min(evict_limit.min(conn.settings.query_buffer_limit)));
+        }
         info.qbuf.set(input.len());
+        info.mem.qbuf_alloc.set(input.capacity());
 
         // Past the normal class's hard limit (or the reply cap) the
         // replies are dropped unsent and the client closed, as Redis's
         // closeClientOnOutputBufferLimitReached; subscribers have their
         // own class (pubsub.rs).
+        // Under maxmemory-clients that cap is the limit itself, and the
+        // client is evicted, as Redis would once its reply grew that big.
         if conn.out.over_cap() && !conn.pubsub.active() {
-            crate::warning!(
-                "Client id={} addr={} closed for overcoming of output buffer limits.",
-                info.id,
-                info.addr
-            );
+            let evict_limit = conn.settings.client_mem_limit;
+            if evict_limit > 0 && conn.out.buf.len() > evict_limit && client_mem::evictable(&info) {
+                info.mem.obuf.set(conn.out.buf.len());
+                client_mem::note_evicted(&shared.client_memory, &info, unix_ms());
+            } else {
+                crate::warning!(
+                    "Client id={} addr={} closed for overcoming of output buffer limits.",
+                    info.id,
+                    info.addr
+                );
+            }
+            break;
+        }
+        info.mem.obuf.set(conn.out.buf.len());
+        info.mem.watched.set(conn.tx.watched_count());
+        if !within_client_memory(&rt, &conn).await {
             break;
         }
         if !conn.out.buf.is_empty() {
@@ -365,14 +403,16 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
             }
             // The normal class's soft limit: more than `soft` bytes may
             // stay unsent for at most `soft_secs` seconds.
+            // A client that does not read keeps its replies in memory:
+            // CLIENT KILL and client eviction must still close it.
             let soft = conn.settings.normal_obuf;
             let written = if soft.soft > 0 && conn.out.buf.len() as u64 > soft.soft {
                 let write = std::pin::pin!(stream.write_all(&conn.out.buf));
                 let limit = Duration::from_secs(soft.soft_secs);
                 let late = std::pin::pin!(glommio::timer::sleep(limit));
-                match select(write, late).await {
-                    Either::Left((r, _)) => r.is_ok(),
-                    Either::Right(_) => {
+                match select(select(write, late), &mut kill_rx).await {
+                    Either::Left((Either::Left((r, _)), _)) => r.is_ok(),
+                    Either::Left((Either::Right(_), _)) => {
                         crate::warning!(
                             "Client id={} addr={} closed for overcoming of output buffer limits.",
                             info.id,
@@ -380,9 +420,14 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
                         );
                         false
                     }
+                    Either::Right(_) => false,
                 }
             } else {
-                stream.write_all(&conn.out.buf).await.is_ok()
+                let write = std::pin::pin!(stream.write_all(&conn.out.buf));
+                match select(write, &mut kill_rx).await {
+                    Either::Left((r, _)) => r.is_ok(),
+                    Either::Right(_) => false,
+                }
             };
             if !written {
                 break;
@@ -391,6 +436,8 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
             if conn.out.buf.capacity() > 1 << 20 {
                 conn.out.buf.shrink_to(64 * 1024);
             }
+            info.mem.obuf.set(0);
+            client_mem::account(&shared.client_memory, &info, conn.settings.client_mem_limit);
         }
         if conn.close {
             break;
@@ -421,11 +468,22 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
     // Drop BCAST prefixes on every shard (default-mode entries go lazily).
     Box::pin(super::tracking::disable(&rt, &info)).await;
     rt.clients.borrow_mut().remove(id);
+    client_mem::forget(&shared.client_memory, &info);
     if info.monitor.get() {
         shared.introspect.monitors.remove(id);
     }
     shared.introspect.forget(id);
     shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Updates the client's share of the clients' memory; at the limit,
+/// evicts the largest clients. False when this one was evicted.
+async fn within_client_memory(rt: &Rc<ShardRt>, conn: &Conn) -> bool {
+    let limit = conn.settings.client_mem_limit;
+    if client_mem::account(&rt.shared.client_memory, &conn.info, limit) {
+        client_mem::evict(rt, limit).await;
+    }
+    !conn.info.mem.evicted.get()
 }
 
 /// Writes a subscriber's queued messages; false when the connection must

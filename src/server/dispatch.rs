@@ -125,7 +125,8 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
     }
     let mut i = 0;
     while i < cmds.len() {
-        if conn.close {
+        // Past the reply cap the connection closes unanswered.
+        if conn.close || conn.out.over_cap() {
             return;
         }
         // RESP2 subscribe mode (pubsub.rs): one request at a time, only
@@ -422,9 +423,13 @@ async fn run_group_remote(
     for (((argv, p), caller), planned) in cmds.iter().zip(plans).zip(callers).zip(planned) {
         match p {
             Plan::OnShard(spec, s) if *s == local => {
-                rt2.set_caller(*caller);
-                let out = &mut local_out;
-                exec_planned(&rt2, spec, argv, db, out, &mut clock, &settings, *planned);
+                // Past the reply cap the client is closed unanswered: the
+                // rest of its pipeline does not run (as Redis frees it).
+                if !local_out.over_cap() {
+                    rt2.set_caller(*caller);
+                    let out = &mut local_out;
+                    exec_planned(&rt2, spec, argv, db, out, &mut clock, &settings, *planned);
+                }
                 local_ends.push(local_out.buf.len());
             }
             _ => {}
@@ -537,10 +542,13 @@ impl RemoteBatch {
                 start = end;
                 arg += 1;
             }
-            rt.set_caller(*caller);
-            exec_planned(
-                rt, spec, &argv, db, &mut out, &mut clock, &settings, *planned,
-            );
+            // Past the reply cap the client is closed unanswered.
+            if !out.over_cap() {
+                rt.set_caller(*caller);
+                exec_planned(
+                    rt, spec, &argv, db, &mut out, &mut clock, &settings, *planned,
+                );
+            }
             ends.push(out.buf.len());
         }
         (out.buf, ends)

@@ -68,8 +68,7 @@ impl QueryBuf {
     }
 
     /// Bytes of storage held.
-    #[cfg(test)]
-    fn capacity(&self) -> usize {
+    pub fn capacity(&self) -> usize {
         self.buf.len()
     }
 
@@ -116,6 +115,14 @@ impl QueryBuf {
         let len = self.buf.len();
         let target = (len * 2).min(need.max(len + CHUNK)).min(limit.max(len));
         self.buf.resize(target, 0);
+    }
+
+    /// Makes room for `bytes` in all at once (a partly received request
+    /// that announced its size); only while some of it is held.
+    pub fn reserve(&mut self, bytes: usize) {
+        if self.filled > 0 && bytes > self.buf.len() {
+            self.buf.resize(bytes, 0);
+        }
     }
 
     /// Appends bytes read elsewhere (while a command was blocked).

@@ -5,6 +5,7 @@
 //! the connections the kernel hands it.
 
 pub mod blocking;
+pub mod client_mem;
 pub mod clients;
 pub mod conn;
 pub mod cpus;

@@ -50,12 +50,15 @@ pub struct Settings {
     pub reply_cap: usize,
     /// Slow log, latency monitor and histograms (observe.rs).
     pub observe: super::observe::Thresholds,
+    /// `maxmemory-clients` in bytes, 0 when off (client_mem.rs).
+    pub client_mem_limit: usize,
 }
 
 impl Settings {
     fn from_config(c: &crate::config::Config) -> Settings {
         let pass = c.get_str("requirepass");
         let obuf = c.get_str("client-output-buffer-limit");
+        let client_mem_limit = super::client_mem::limit_from_config(c);
         Settings {
             exec: ExecLimits::from_config(c),
             parse: Limits {
@@ -78,8 +81,9 @@ impl Settings {
             memory: super::evict::MemoryLimit::from_config(c),
             normal_obuf: OutputLimits::for_class(&obuf, "normal"),
             pubsub_obuf: OutputLimits::for_class(&obuf, "pubsub"),
-            reply_cap: reply_cap(OutputLimits::for_class(&obuf, "normal")),
+            reply_cap: reply_cap(OutputLimits::for_class(&obuf, "normal"), client_mem_limit),
             observe: super::observe::Thresholds::from_config(c),
+            client_mem_limit,
         }
     }
 }
@@ -87,8 +91,19 @@ impl Settings {
 /// Beyond Redis (which has no bound when the normal class is unlimited): a
 /// single batch's replies may not take more than 4 GiB, nor half the
 /// machine's memory, so one command (SRANDMEMBER s -1000000000000, KEYS *
-/// on a huge keyspace) cannot grow the node without bound.
-fn reply_cap(normal: OutputLimits) -> usize {
+/// on a huge keyspace) cannot grow the node without bound. Under
+/// `maxmemory-clients` a reply larger than the whole limit would get its
+/// client evicted anyway: it stops there.
+fn reply_cap(normal: OutputLimits, client_mem_limit: usize) -> usize {
+    let cap = safety_cap(normal);
+    if client_mem_limit > 0 {
+        cap.min(client_mem_limit)
+    } else {
+        cap
+    }
+}
+
+fn safety_cap(normal: OutputLimits) -> usize {
     if normal.hard > 0 {
         return normal.hard as usize;
     }

@@ -43,6 +43,8 @@ pub struct Shared {
     pub cores: Vec<Arc<super::shard_lock::ShardLock<super::shard::Core>>>,
     /// Slow log, latency monitor, MONITOR feed (observe.rs).
     pub introspect: super::observe::Introspect,
+    /// `maxmemory-clients`: the clients' total and evictions (client_mem.rs).
+    pub client_memory: super::client_mem::ClientMemory,
 }
 
 impl Shared {
@@ -88,6 +90,7 @@ impl Shared {
             order: super::order::Order::new(nshards),
             cores,
             introspect: Default::default(),
+            client_memory: Default::default(),
         }
     }
 

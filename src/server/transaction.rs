@@ -68,6 +68,11 @@ pub struct TxState {
 }
 
 impl TxState {
+    /// How many keys are WATCHed (client memory accounting).
+    pub fn watched_count(&self) -> usize {
+        self.watched.len()
+    }
+
     #[inline]
     pub fn in_multi(&self) -> bool {
         self.queue.is_some()

@@ -444,6 +444,7 @@ fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
         pubsub: Default::default(),
         tracking: Default::default(),
         repl_role: Cell::new(Some("master")),
+        mem: Default::default(),
     });
     shared
         .repl
