@@ -49,18 +49,7 @@ pub fn open_for_enable(config: &Config) -> Result<AofFiles, String> {
 /// there is none), the directory created; no incr file is made.
 pub fn for_rewrite_while_off(config: &Config) -> Result<(PathBuf, String, Manifest), String> {
     let s = settings(config)?;
-    let mpath = s.dir.join(manifest::manifest_name(&s.name));
-    let manifest = match std::fs::read(&mpath) {
-        Ok(text) => Manifest::parse(&text)
-            .map_err(|e| format!("Bad AOF manifest {}: {e}", mpath.display()))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Manifest::default(),
-        Err(e) => {
-            return Err(format!(
-                "Can't read the AOF manifest {}: {e}",
-                mpath.display()
-            ))
-        }
-    };
+    let manifest = read_manifest(&s)?.unwrap_or_default();
     std::fs::create_dir_all(&s.dir).map_err(|e| {
         format!(
             "Can't open or create append-only dir {}: {e}",
@@ -109,19 +98,9 @@ pub fn load_for_debug(
     lru: u32,
 ) -> Result<Option<Vec<Vec<LoadedKey>>>, String> {
     let s = settings(config)?;
-    let mpath = s.dir.join(manifest::manifest_name(&s.name));
-    let text = match std::fs::read(&mpath) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(format!(
-                "Can't read the AOF manifest {}: {e}",
-                mpath.display()
-            ))
-        }
+    let Some(manifest) = read_manifest(&s)? else {
+        return Ok(None);
     };
-    let manifest =
-        Manifest::parse(&text).map_err(|e| format!("Bad AOF manifest {}: {e}", mpath.display()))?;
     if manifest.base.is_none() && manifest.incrs.is_empty() {
         return Ok(None);
     }
@@ -164,24 +143,27 @@ fn load_listed(
 
 /// The manifest on disk; or one made by upgrading an old single-file
 /// AOF, or for a fresh empty AOF.
-fn find_or_create(s: &Settings) -> Result<Manifest, String> {
+/// The manifest on disk; None when there is none.
+fn read_manifest(s: &Settings) -> Result<Option<Manifest>, String> {
     let mpath = s.dir.join(manifest::manifest_name(&s.name));
     match std::fs::read(&mpath) {
-        Ok(text) => {
-            let mut m = Manifest::parse(&text)
-                .map_err(|e| format!("Bad AOF manifest {}: {e}", mpath.display()))?;
-            if m.incrs.is_empty() {
-                add_incr(s, &mut m)?;
-            }
-            return Ok(m);
+        Ok(text) => Manifest::parse(&text)
+            .map(Some)
+            .map_err(|e| format!("Bad AOF manifest {}: {e}", mpath.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!(
+            "Can't read the AOF manifest {}: {e}",
+            mpath.display()
+        )),
+    }
+}
+
+fn find_or_create(s: &Settings) -> Result<Manifest, String> {
+    if let Some(mut m) = read_manifest(s)? {
+        if m.incrs.is_empty() {
+            add_incr(s, &mut m)?;
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(format!(
-                "Can't read the AOF manifest {}: {e}",
-                mpath.display()
-            ))
-        }
+        return Ok(m);
     }
     std::fs::create_dir_all(&s.dir).map_err(|e| {
         format!(
