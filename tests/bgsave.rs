@@ -336,3 +336,44 @@ fn shutdown_without_rules_does_not_save() {
     c.read_until_closed(Duration::from_secs(20));
     assert!(!srv.dir.join("dump.rdb").exists());
 }
+
+/// FLUSHALL with save rules set saves the empty dataset at once (the
+/// change counter back to 0), and each background snapshot counts in
+/// INFO total_forks, as Redis's forks do (unit/other, unit/multi).
+#[test]
+fn flushall_with_save_rules_saves_and_snapshots_count_as_forks() {
+    let mut servers = vec![Server::shardis(4, &[]), Server::shardis(1, &[])];
+    if redis_available() {
+        servers.push(Server::redis(&[]));
+    }
+    for srv in &servers {
+        let mut c = srv.conn();
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "save", "3600 1 300 100"]),
+            b"+OK\r\n"
+        );
+        assert_eq!(c.cmd(&["SET", "k", "v"]), b"+OK\r\n");
+        assert_eq!(c.cmd(&["FLUSHALL"]), b"+OK\r\n");
+        assert_eq!(
+            info_field(&mut c, "rdb_changes_since_last_save"),
+            "0",
+            "{}",
+            srv.name
+        );
+        assert!(
+            srv.dir.join("dump.rdb").exists(),
+            "{}: no dump.rdb",
+            srv.name
+        );
+        let forks = |c: &mut Conn| -> u64 {
+            let text = String::from_utf8(bulk_payload(&c.cmd(&["INFO", "stats"]))).unwrap();
+            let line = text.lines().find_map(|l| l.strip_prefix("total_forks:"));
+            line.expect("total_forks in INFO stats").parse().unwrap()
+        };
+        let before = forks(&mut c);
+        bgsave(&mut c);
+        wait_bgsave_done(&mut c);
+        let after = forks(&mut c);
+        assert_eq!(after, before + 1, "{}", srv.name);
+    }
+}

@@ -201,6 +201,7 @@ fn resetstat(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         shared.total_connections.store(0, Ordering::Relaxed);
         shared.rejected_connections.store(0, Ordering::Relaxed);
         shared.client_memory.evicted.store(0, Ordering::Relaxed);
+        crate::persist::bgsave::status::SNAPSHOTS_STARTED.store(0, Ordering::Relaxed);
         crate::store::lazyfree::reset_stats();
         conn.out.ok();
     })

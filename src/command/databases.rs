@@ -108,6 +108,15 @@ async fn flush(conn: &Conn, db: Option<usize>, lazy: bool, args: &[Vec<u8>]) {
         held.run(s, move |rt| flush_shard(rt, db, lazy)).await;
     }
     log_command(rt, conn.db, args);
+    drop(held);
+    // FLUSHALL with save rules set saves the empty dataset at once, which
+    // resets the change counter (Redis's flushAllDataAndResetRDB).
+    let rules = rt
+        .shared
+        .read_config(|c| !c.get_str("save").trim().is_empty());
+    if db.is_none() && rules && !crate::persist::bgsave::status::bgsave_running() {
+        super::save::save_all(rt).await;
+    }
 }
 
 /// Logs a whole-keyspace command (FLUSHALL, FLUSHDB, SWAPDB) as it came,
@@ -165,8 +174,6 @@ fn flushall(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             return conn.out.error(SYNTAX);
         };
         flush(conn, None, lazy, &args).await;
-        // Redis counts FLUSHALL itself as one more change.
-        conn.rt.core.borrow_mut().dirty += 1;
         conn.out.ok();
     })
 }

@@ -529,7 +529,7 @@ fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
                 "pubsub_patterns" => f.pubsub[1].len(),
                 "pubsubshard_channels" => f.pubsub[2].len(),
                 "latest_fork_usec" => 0,
-                "total_forks" => 0,
+                "total_forks" => crate::persist::bgsave::status::SNAPSHOTS_STARTED.load(Ordering::Relaxed),
                 "migrate_cached_sockets" => crate::command::migrate_conn::cached(),
                 "slave_expires_tracked_keys" => 0,
                 "active_defrag_hits" => 0,

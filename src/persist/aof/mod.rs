@@ -143,8 +143,17 @@ pub fn apply_config(
         if on && !shared.aof.enabled() {
             let files = shared.read_config(startup::open_for_enable)?;
             shared.aof.start(files, policy);
-            // Started, or scheduled behind a running BGSAVE.
-            rewrite::start(rt).map_err(|e| e.to_string())?;
+            // Started, or scheduled behind a running BGSAVE or the EXEC.
+            if rewrite::start(rt)? == rewrite::RewriteStart::Scheduled {
+                crate::warning!(
+                    "{}",
+                    if crate::server::mesh::in_exec() {
+                        "AOF was enabled during a transaction. An AOF background was scheduled to start when possible."
+                    } else {
+                        "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible."
+                    }
+                );
+            }
         } else if !on && shared.aof.enabled() {
             shared.aof.stop();
         }

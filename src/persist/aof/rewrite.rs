@@ -256,13 +256,18 @@ pub async fn cron(rt: Rc<ShardRt>) {
     loop {
         glommio::timer::sleep(std::time::Duration::from_secs(1)).await;
         let aof = &rt.shared.aof;
-        if !aof.enabled() || aof.rewrite_in_progress.load(Ordering::Relaxed) {
+        if aof.rewrite_in_progress.load(Ordering::Relaxed) {
             continue;
         }
+        // A scheduled rewrite runs even with the AOF off (BGREWRITEAOF in
+        // an EXEC writes a base all the same).
         if aof.rewrite_scheduled.load(Ordering::Relaxed) {
             if !status::snapshot_running() {
                 let _ = start(&rt);
             }
+            continue;
+        }
+        if !aof.enabled() {
             continue;
         }
         let (pct, min) = rt.shared.read_config(|c| {

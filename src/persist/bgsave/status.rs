@@ -30,6 +30,10 @@ pub struct SnapshotSlot {
 }
 
 /// Takes the one snapshot slot, if free. `bgsave` marks it as a BGSAVE
+/// Background snapshots started (BGSAVE, BGREWRITEAOF, full syncs): INFO's
+/// `total_forks`, the work Redis forks a child for (Shardis forks none).
+pub static SNAPSHOTS_STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// for INFO.
 pub fn try_reserve(bgsave: bool) -> Option<SnapshotSlot> {
     if SNAPSHOT_RUNNING
@@ -38,6 +42,7 @@ pub fn try_reserve(bgsave: bool) -> Option<SnapshotSlot> {
     {
         return None;
     }
+    SNAPSHOTS_STARTED.fetch_add(1, Ordering::Relaxed);
     KEYS_PROCESSED.store(0, Ordering::Relaxed);
     KEYS_TOTAL.store(0, Ordering::Relaxed);
     if bgsave {
