@@ -38,7 +38,7 @@ JOBS=${JOBS:-2}
 PORT_BASE=${PORT_BASE:-24000}
 # Full-mode units the gate runs (the rest run with --full): a few that
 # start, restart and reload servers, within CI's time.
-GATE_FULL_UNITS=${GATE_FULL_UNITS:-unit/type/incr unit/expire unit/keyspace unit/info unit/multi}
+GATE_FULL_UNITS=${GATE_FULL_UNITS:-unit/type/incr unit/expire unit/keyspace unit/info unit/multi unit/other}
 
 log() { printf '==> %s\n' "$*" >&2; }
 
