@@ -32,6 +32,18 @@ fn transaction(c: &mut redis::Connection, cmds: &[Vec<String>]) -> Value {
     redis::cmd("EXEC").query(c).unwrap()
 }
 
+/// Until one client is blocked (5 s at most).
+fn wait_blocked(c: &mut redis::Connection) {
+    for _ in 0..500 {
+        let info: String = redis::cmd("INFO").arg("clients").query(c).unwrap();
+        if info.contains("blocked_clients:1") {
+            return;
+        }
+        thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the client never blocked");
+}
+
 fn argv(parts: &[&str]) -> Vec<String> {
     parts.iter().map(|s| s.to_string()).collect()
 }
@@ -187,17 +199,7 @@ fn sort_store_touches_watchers_and_wakes_blocked_clients() {
             let r: Value = redis::cmd("BLPOP").arg(&dst).arg(10).query(&mut c).unwrap();
             r
         });
-        // Until the client is blocked.
-        let mut waited = 0;
-        loop {
-            let info: String = redis::cmd("INFO").arg("clients").query(&mut other).unwrap();
-            if info.contains("blocked_clients:1") {
-                break;
-            }
-            waited += 1;
-            assert!(waited < 500, "BLPOP never blocked");
-            thread::sleep(std::time::Duration::from_millis(10));
-        }
+        wait_blocked(&mut other);
         ok(&mut other, sort);
         let r = blocked.join().unwrap();
         assert!(
@@ -517,16 +519,7 @@ fn served_brpoplpush_touches_destination_watchers() {
                     .unwrap();
                 r
             });
-            let mut waited = 0;
-            loop {
-                let info: String = redis::cmd("INFO").arg("clients").query(&mut other).unwrap();
-                if info.contains("blocked_clients:1") {
-                    break;
-                }
-                waited += 1;
-                assert!(waited < 500, "BRPOPLPUSH never blocked");
-                thread::sleep(std::time::Duration::from_millis(10));
-            }
+            wait_blocked(&mut other);
             ok(&mut watcher, &["WATCH", &dst]);
             ok(&mut other, &["LPUSH", &src, "element"]);
             assert_eq!(

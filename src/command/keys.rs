@@ -499,12 +499,8 @@ fn keys(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 /// draws (a replica keeps expired keys) a live key is looked for instead.
 fn random_on_shard(rt: &crate::server::shard::ShardRt, db: usize) -> (usize, Option<Vec<u8>>) {
     let now = unix_ms();
-    let events = rt.settings().notify;
-    let mut guard = rt.core.borrow_mut();
-    let core = &mut *guard;
-    crate::server::notify::prepare_log(events, &mut core.store);
-    core.store.set_track_expired(true);
-    let d = &mut core.store.dbs[db];
+    let (mut guard, events) = crate::server::effects::begin_visit(rt);
+    let d = &mut guard.store.dbs[db];
     let mut pick = None;
     for _ in 0..100 {
         let Some(k) = d.random_any_key(rt.random()) else {
@@ -519,11 +515,7 @@ fn random_on_shard(rt: &crate::server::shard::ShardRt, db: usize) -> (usize, Opt
         pick = d.random_key(rt.random(), now);
     }
     let len = d.len();
-    let expired = core.store.take_expired_by_db();
-    let notes = crate::server::notify::logged_notes(events, &mut core.store);
-    drop(guard);
-    crate::server::effects::expired_elsewhere(rt, &expired);
-    crate::server::notify::publish(rt, notes);
+    crate::server::effects::end_visit(rt, guard, events);
     (len, pick)
 }
 

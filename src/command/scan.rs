@@ -150,12 +150,9 @@ fn scan_shard(
 ) -> Step {
     let now = unix_ms();
     let end = slots_of(rt.id, rt.nshards);
-    let events = rt.settings().notify;
-    let mut guard = rt.core.borrow_mut();
+    // The keys deleted below are logged for their DELs and events.
+    let (mut guard, events) = crate::server::effects::begin_visit(rt);
     let core = &mut *guard;
-    crate::server::notify::prepare_log(events, &mut core.store);
-    // The keys deleted below are logged for their DELs (effects.rs).
-    core.store.set_track_expired(true);
     let d = &mut core.store.dbs[db];
     let mut step = Step {
         keys: Vec::new(),
@@ -202,11 +199,7 @@ fn scan_shard(
     }
     core.stats.keyspace_hits += hits;
     core.stats.keyspace_misses += misses;
-    let expired = core.store.take_expired_by_db();
-    let notes = crate::server::notify::logged_notes(events, &mut core.store);
-    drop(guard);
-    crate::server::effects::expired_elsewhere(rt, &expired);
-    crate::server::notify::publish(rt, notes);
+    crate::server::effects::end_visit(rt, guard, events);
     step
 }
 

@@ -230,19 +230,12 @@ pub enum Probe {
 }
 
 /// Looks `key` up as a waiter sees it. A key found expired is deleted as
-/// wherever Redis's expireIfNeeded deletes: its DEL propagates and
-/// tracking clients hear of it (effects::expired_elsewhere).
+/// wherever Redis's expireIfNeeded deletes: its DEL propagates, its event
+/// is sent and tracking clients hear of it (effects::end_visit).
 fn probe(rt: &ShardRt, db: usize, key: &[u8], now: u64, list: bool) -> Probe {
-    let (found, expired) = {
-        let mut core = rt.core.borrow_mut();
-        let store = &mut core.store;
-        store.set_track_expired(true);
-        let found = probe_store(store, db, key, now, list);
-        (found, store.take_expired_by_db())
-    };
-    if !expired.is_empty() {
-        super::effects::expired_elsewhere(rt, &expired);
-    }
+    let (mut core, events) = super::effects::begin_visit(rt);
+    let found = probe_store(&mut core.store, db, key, now, list);
+    super::effects::end_visit(rt, core, events);
     found
 }
 

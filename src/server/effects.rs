@@ -227,6 +227,37 @@ pub fn apply<R>(
     (result, after)
 }
 
+/// Opens a visit to this shard's data by a path outside [`apply`] that
+/// may meet expired keys (SCAN, RANDOMKEY, a blocked client's probe): the
+/// keys it deletes are logged for their DELs and keyspace events, which
+/// [`end_visit`] sends.
+pub fn begin_visit(
+    rt: &ShardRt,
+) -> (
+    super::shard_lock::LockRefMut<'_, Core>,
+    super::notify::Events,
+) {
+    let events = rt.settings().notify;
+    let mut core = rt.core.borrow_mut();
+    super::notify::prepare_log(events, &mut core.store);
+    core.store.set_track_expired(true);
+    (core, events)
+}
+
+/// Closes a [`begin_visit`]: releases the data, then propagates the DELs
+/// of the keys found expired and publishes the events logged meanwhile.
+pub fn end_visit(
+    rt: &ShardRt,
+    mut core: super::shard_lock::LockRefMut<'_, Core>,
+    events: super::notify::Events,
+) {
+    let expired = core.store.take_expired_by_db();
+    let notes = super::notify::logged_notes(events, &mut core.store);
+    drop(core);
+    expired_elsewhere(rt, &expired);
+    super::notify::publish(rt, notes);
+}
+
 /// Keys a path outside [`apply`] deleted as expired (SCAN, RANDOMKEY,
 /// which visit keys no argument names): their DELs propagate and
 /// tracking clients hear of them, as wherever Redis's expireIfNeeded
