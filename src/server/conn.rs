@@ -47,6 +47,9 @@ pub struct Conn {
     /// Where this batch's replies start in `out` (CLIENT REPLY ON drops
     /// what OFF silenced before it).
     pub reply_mark: usize,
+    /// Planning's scratch route, kept so its buffers are reused
+    /// (dispatch.rs).
+    pub routed: super::route::Routed,
 }
 
 /// CLIENT REPLY ON|OFF|SKIP. A batch ends after CLIENT REPLY, and under
@@ -134,6 +137,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
         repl: Default::default(),
         reply: ReplyMode::On,
         reply_mark: 0,
+        routed: Default::default(),
     };
 
     let pool = &rt.read_bufs;

@@ -23,6 +23,7 @@
 
 use super::effects::{Deferred, Step};
 use super::mesh::Job;
+use super::route::Routed;
 use super::shard::ShardRt;
 use crate::command::{CommandSpec, Handler};
 use crate::resp::Out;
@@ -231,21 +232,15 @@ pub async fn atomic(
     rt: &Rc<ShardRt>,
     spec: &'static CommandSpec,
     argv: &[&[u8]],
-    by_shard: &BTreeMap<usize, Vec<Vec<u8>>>,
+    routed: &Routed,
     db: usize,
     resp3: bool,
     caller: super::tracking::Caller,
 ) -> Option<Vec<u8>> {
-    let every = super::multishard::reaches_every_shard(rt, spec, argv);
-    let shards: Vec<usize> = if every {
-        (0..rt.nshards).collect()
-    } else {
-        by_shard.keys().copied().collect()
-    };
-    let locked = lock(rt, &shards).await?;
-    let mut by_shard = by_shard.clone();
-    if every {
-        add_data_keys_locked(rt, spec, argv, db, &mut by_shard);
+    let locked = lock(rt, routed.shards()).await?;
+    let mut by_shard = routed.keys_by_shard(argv);
+    if routed.reaches_every_shard() {
+        add_data_keys_locked(rt, spec, argv, routed, db, &mut by_shard);
     }
     let mut out = Out::new(resp3);
     let settings = rt.settings();
@@ -263,10 +258,12 @@ pub fn add_data_keys_locked(
     rt: &ShardRt,
     spec: &'static CommandSpec,
     argv: &[&[u8]],
+    routed: &Routed,
     db: usize,
     by_shard: &mut BTreeMap<usize, Vec<Vec<u8>>>,
 ) {
-    let first = rt.shard_of_slot(crate::slot::key_slot(argv[1]));
+    // The data naming the keys is the first key's value.
+    let first = routed.keys()[0].shard;
     let core = rt.shared.cores[first].borrow_mut_held();
     super::multishard::add_data_keys(rt, spec, argv, db, &core, by_shard);
 }

@@ -7,12 +7,12 @@ use super::conn::Conn;
 use super::mesh;
 use super::multishard;
 use super::redirect;
+use super::route::Routed;
 use super::tracking::{self, Caller};
 use super::transaction;
 use crate::cluster::routing::Route;
 use crate::command::{self, arity_ok, CommandSpec, Flags, Handler};
 use crate::resp::Out;
-use crate::slot::key_slot;
 use std::time::Instant;
 
 /// One shard's replies to a batch: the reply bytes and where each reply ends.
@@ -24,8 +24,11 @@ enum Plan {
     Refused(&'static str, Vec<u8>),
     /// A shard command whose keys all live on `shard`.
     OnShard(&'static CommandSpec, usize),
-    /// Needs the connection or several shards: runs alone, in order.
+    /// Needs the connection: runs alone, in order.
     Alone(&'static CommandSpec),
+    /// A shard command whose keys span shards: runs alone, in order,
+    /// through the multi-shard path, with the route planning found.
+    Spread(&'static CommandSpec, Routed),
     /// Cluster mode, a slot open here: the owning shard decides (ASK,
     /// TRYAGAIN or run); runs alone, in order.
     OpenSlot(&'static CommandSpec, crate::cluster::routing::OpenSlot),
@@ -35,7 +38,10 @@ impl Plan {
     fn name(&self) -> &'static str {
         match self {
             Plan::Refused(name, _) => name,
-            Plan::OnShard(spec, _) | Plan::Alone(spec) | Plan::OpenSlot(spec, _) => spec.name,
+            Plan::OnShard(spec, _)
+            | Plan::Alone(spec)
+            | Plan::Spread(spec, _)
+            | Plan::OpenSlot(spec, _) => spec.name,
         }
     }
 }
@@ -86,7 +92,7 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         Some(super::pause::WritePause::enter(&conn.rt, cmds, &conn.tx).await)
     };
     let mut plans = Vec::with_capacity(cmds.len());
-    let mut keys = Vec::new();
+    let mut routed = std::mem::take(&mut conn.routed);
     let mut tracker = redirect::Tracker::new(conn);
     // Read before planning: a change after it makes the executing shard
     // decide again (redirect::recheck).
@@ -103,7 +109,7 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
             version,
             flags: tracker.flags,
         }));
-        let p = plan(conn, cmds.get(i), &mut keys, tracker.flags);
+        let p = plan(conn, cmds.get(i), &mut routed, tracker.flags);
         let (name, refused) = (p.name(), matches!(p, Plan::Refused(..)));
         if name == "exec" {
             conn.tx.exec_asking = tracker.flags.asking;
@@ -112,11 +118,13 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         plans.push(p);
     }
     conn.cluster = tracker.flags;
+    conn.routed = routed;
     if let Some(f) = in_flight.as_mut() {
         let blocks = plans.iter().any(|p| match p {
-            Plan::OnShard(spec, _) | Plan::Alone(spec) | Plan::OpenSlot(spec, _) => {
-                super::pause::may_block(spec)
-            }
+            Plan::OnShard(spec, _)
+            | Plan::Alone(spec)
+            | Plan::Spread(spec, _)
+            | Plan::OpenSlot(spec, _) => super::pause::may_block(spec),
             Plan::Refused(..) => false,
         });
         if blocks {
@@ -134,7 +142,10 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         if conn.pubsub.restricted(conn.out.resp3) {
             match &plans[i] {
                 Plan::Refused(name, msg) => refuse(conn, name, msg),
-                Plan::OnShard(spec, _) | Plan::Alone(spec) | Plan::OpenSlot(spec, _) => {
+                Plan::OnShard(spec, _)
+                | Plan::Alone(spec)
+                | Plan::Spread(spec, _)
+                | Plan::OpenSlot(spec, _) => {
                     if allowed_in_subscribe_mode(spec.name) {
                         Box::pin(run_alone(conn, spec, cmds.get(i))).await;
                     } else {
@@ -150,9 +161,10 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         if conn.tx.in_multi() {
             let planned = match &plans[i] {
                 Plan::Refused(name, msg) => transaction::Planned::Refused(name, msg),
-                Plan::OnShard(spec, _) | Plan::Alone(spec) | Plan::OpenSlot(spec, _) => {
-                    transaction::Planned::Spec(spec)
-                }
+                Plan::OnShard(spec, _)
+                | Plan::Alone(spec)
+                | Plan::Spread(spec, _)
+                | Plan::OpenSlot(spec, _) => transaction::Planned::Spec(spec),
             };
             let name = plans[i].name();
             // A lowered tracking-table-max-keys applies before any command,
@@ -170,7 +182,7 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         // A run of commands that can be batched.
         let start = i;
         // MULTI is `Alone`, so a group never runs past it.
-        while i < cmds.len() && !matches!(plans[i], Plan::Alone(_) | Plan::OpenSlot(..)) {
+        while i < cmds.len() && matches!(plans[i], Plan::OnShard(..) | Plan::Refused(..)) {
             i += 1;
         }
         if i > start {
@@ -182,6 +194,9 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
                 // Boxed: the rare paths' futures would otherwise make every
                 // connection's task as big as the biggest of them.
                 Plan::Alone(spec) => Box::pin(run_alone(conn, spec, cmds.get(i))).await,
+                Plan::Spread(spec, routed) => {
+                    Box::pin(run_spread(conn, spec, cmds.get(i), routed)).await
+                }
                 Plan::OpenSlot(spec, open) => {
                     Box::pin(redirect::run_open_slot(
                         conn,
@@ -272,7 +287,7 @@ pub fn state_refusal(conn: &Conn, f: StateFacts) -> Option<String> {
 fn plan(
     conn: &Conn,
     argv: &[&[u8]],
-    keys: &mut Vec<usize>,
+    routed: &mut Routed,
     cluster: crate::cluster::routing::ClientFlags,
 ) -> Plan {
     let spec = match command::resolve(argv) {
@@ -294,9 +309,10 @@ fn plan(
     }
     // Cluster mode: requests with keys go to the slot's owner (not the
     // master link's: a replica applies its master's stream as it is).
-    if conn.rt.shared.cluster.is_some() && !conn.from_master {
-        spec.key_indexes(argv, keys);
-        match redirect::route(conn, spec, argv, keys, cluster) {
+    let rt = &conn.rt;
+    routed.fill(rt, spec, argv);
+    if rt.shared.cluster.is_some() && !conn.from_master {
+        match redirect::route(conn, spec, routed, cluster) {
             None | Some(Route::Local) => {}
             Some(Route::Refuse(e)) => return Plan::Refused(spec.name, e.into_bytes()),
             Some(Route::Open(open)) => {
@@ -316,23 +332,10 @@ fn plan(
     }
     match spec.handler {
         Handler::Conn(_) => Plan::Alone(spec),
-        Handler::Shard(_) => {
-            spec.key_indexes(argv, keys);
-            let rt = &conn.rt;
-            let Some(&first) = keys.first() else {
-                return Plan::OnShard(spec, rt.id);
-            };
-            let shard = rt.shard_of_slot(key_slot(argv[first]));
-            if keys[1..]
-                .iter()
-                .all(|&k| rt.shard_of_slot(key_slot(argv[k])) == shard)
-                && (rt.nshards == 1 || !spec.reads_data_keys(argv))
-            {
-                Plan::OnShard(spec, shard)
-            } else {
-                Plan::Alone(spec)
-            }
-        }
+        Handler::Shard(_) => match routed.single_shard(rt.id) {
+            Some(shard) => Plan::OnShard(spec, shard),
+            None => Plan::Spread(spec, routed.clone()),
+        },
     }
 }
 
@@ -370,7 +373,7 @@ async fn run_group(
                     let (db, out) = (conn.db, &mut conn.out);
                     exec_planned(&rt, spec, argv, db, out, &mut clock, &settings, *planned);
                 }
-                Plan::Alone(_) | Plan::OpenSlot(..) => unreachable!(),
+                Plan::Alone(_) | Plan::Spread(..) | Plan::OpenSlot(..) => unreachable!(),
             }
         }
         return;
@@ -458,7 +461,7 @@ async fn run_group_remote(
                 conn.out.buf.extend_from_slice(&bytes[c.1..end]);
                 *c = (c.0 + 1, end);
             }
-            Plan::Alone(_) | Plan::OpenSlot(..) => unreachable!(),
+            Plan::Alone(_) | Plan::Spread(..) | Plan::OpenSlot(..) => unreachable!(),
         }
     }
 }
@@ -477,14 +480,36 @@ fn refuse(conn: &mut Conn, name: &'static str, msg: &[u8]) {
 
 /// Runs a command that needs the connection or several shards.
 pub(super) async fn run_alone(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
+    match spec.handler {
+        Handler::Conn(_) => run_unit(conn, spec, argv, None).await,
+        Handler::Shard(_) => {
+            let routed = Routed::of(&conn.rt, spec, argv);
+            run_unit(conn, spec, argv, Some(&routed)).await
+        }
+    }
+}
+
+/// Runs a shard command whose keys span shards, on the route planned.
+async fn run_spread(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]], routed: &Routed) {
+    run_unit(conn, spec, argv, Some(routed)).await
+}
+
+/// `run_alone`'s run and accounting; `routed` is given for shard commands.
+async fn run_unit(
+    conn: &mut Conn,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+    routed: Option<&Routed>,
+) {
     let started = Instant::now();
     let mark = conn.out.buf.len();
-    match spec.handler {
-        Handler::Conn(h) => {
+    match (spec.handler, routed) {
+        (Handler::Conn(h), _) => {
             let owned = argv.iter().map(|a| a.to_vec()).collect();
             h(conn, owned).await;
         }
-        Handler::Shard(_) => multishard::run(conn, spec, argv).await,
+        (Handler::Shard(_), Some(routed)) => multishard::run(conn, spec, argv, routed).await,
+        (Handler::Shard(_), None) => unreachable!("{} planned without a route", spec.name),
     }
     tracking::after_command(&conn.info, spec.name, conn.tx.in_multi());
     let (db, id) = (conn.db, conn.info.id);

@@ -29,6 +29,7 @@ pub mod pause;
 pub mod probe;
 pub mod pubsub;
 mod redirect;
+pub mod route;
 pub mod shard;
 pub mod shard_lock;
 pub mod shared;

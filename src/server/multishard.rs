@@ -13,6 +13,7 @@
 
 use super::conn::Conn;
 use super::mesh;
+use super::route::Routed;
 use super::shard::ShardRt;
 use crate::command::{CommandSpec, Cross, FindKeys, Handler, Merge};
 use crate::resp::{array_items, int_value, Out};
@@ -21,7 +22,8 @@ use crate::store::{Entry, Store};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
+/// Runs `argv` (a request for `spec`) over the shards `routed` names.
+pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]], routed: &Routed) {
     // maxmemory: decided once for the whole command, before any part runs.
     let grows = spec.flags.has(crate::command::Flags::DENYOOM);
     if !super::evict::admit_on_conn(&conn.rt, grows).await {
@@ -31,31 +33,37 @@ pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
         return conn.rt.count_rejected(spec.name, &reply);
     }
     match spec.cross {
-        Cross::Split(merge) if !reaches_every_shard(&conn.rt, spec, argv) => {
-            split(conn, spec, argv, merge).await
+        Cross::Split(merge) if !routed.reaches_every_shard() => {
+            split(conn, spec, argv, routed, merge).await
         }
-        _ => atomic(conn, spec, argv).await,
+        _ => atomic(conn, spec, argv, routed).await,
     }
 }
 
-async fn split(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]], merge: Merge) {
+async fn split(
+    conn: &mut Conn,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+    routed: &Routed,
+    merge: Merge,
+) {
     let rt = conn.rt.clone();
     let step = match spec.keys.first().map(|k| k.find) {
         Some(FindKeys::Range { step, .. }) => step.max(1) as usize,
         _ => 1,
     };
-    let mut keys = Vec::new();
-    spec.key_indexes(argv, &mut keys);
+    let keys = routed.keys();
     // Per shard: the sub-command and the positions of its keys.
     let mut parts: BTreeMap<usize, (Vec<&[u8]>, Vec<usize>)> = BTreeMap::new();
     // A key group cut short (`MSET a 1 b`): the handler must see the whole
     // command to refuse it, so it all goes to the first key's shard.
-    let whole = keys.last().is_some_and(|&k| k + step > argv.len());
-    let first_shard = keys.first().map(|&k| rt.shard_of_slot(key_slot(argv[k])));
-    for (n, &k) in keys.iter().enumerate() {
+    let whole = keys.last().is_some_and(|k| k.arg + step > argv.len());
+    let first_shard = keys.first().map(|k| k.shard);
+    for (n, key) in keys.iter().enumerate() {
+        let k = key.arg;
         let shard = match first_shard {
             Some(s) if whole => s,
-            _ => rt.shard_of_slot(key_slot(argv[k])),
+            _ => key.shard,
         };
         let part = parts
             .entry(shard)
@@ -79,7 +87,7 @@ async fn split(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]], merg
         Some(replies) => replies,
         None => split_held(&rt, spec, argv, &parts, db, resp3, caller).await,
     };
-    merge_replies(conn, merge, &keys, &parts, replies);
+    merge_replies(conn, merge, keys.len(), &parts, replies);
 }
 
 /// `split`'s parts through the ordered hold (while a snapshot runs).
@@ -147,7 +155,7 @@ async fn split_held(
 fn merge_replies(
     conn: &mut Conn,
     merge: Merge,
-    keys: &[usize],
+    nkeys: usize,
     parts: &BTreeMap<usize, (Vec<&[u8]>, Vec<usize>)>,
     replies: Vec<Vec<u8>>,
 ) {
@@ -162,7 +170,7 @@ fn merge_replies(
         }
         Merge::AllOk => conn.out.ok(),
         Merge::KeyOrder => {
-            let mut slots: Vec<&[u8]> = vec![&[]; keys.len()];
+            let mut slots: Vec<&[u8]> = vec![&[]; nkeys];
             for ((_, (_, positions)), reply) in parts.iter().zip(&replies) {
                 let items = array_items(reply).unwrap_or_default();
                 for (&pos, item) in positions.iter().zip(items) {
@@ -180,31 +188,19 @@ fn merge_replies(
 /// A key's state in every database: (db, entry, expiry).
 type KeyState = Vec<(usize, Entry, Option<u64>)>;
 
-async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]]) {
+async fn atomic(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]], routed: &Routed) {
     let rt = conn.rt.clone();
-    let by_shard = keys_by_shard(&rt, spec, argv);
     let caller = super::tracking::caller(&conn.info, rt.id);
     let (db, resp3) = (conn.db, conn.out.resp3);
     // Directly under the shards' locks when it can (direct.rs), else
     // through the ordered hold.
-    if let Some(out) = super::direct::atomic(&rt, spec, argv, &by_shard, db, resp3, caller).await {
+    if let Some(out) = super::direct::atomic(&rt, spec, argv, routed, db, resp3, caller).await {
         return conn.out.raw(&out);
     }
-    let shards: Vec<usize> = if reaches_every_shard(&rt, spec, argv) {
-        (0..rt.nshards).collect()
-    } else {
-        by_shard.keys().copied().collect()
-    };
-    let held = mesh::hold(&rt, &shards).await;
-    let out = atomic_held(&rt, &held, spec, argv, db, resp3, caller).await;
+    let held = mesh::hold(&rt, routed.shards()).await;
+    let out = atomic_held(&rt, &held, spec, argv, routed, db, resp3, caller).await;
     drop(held);
     conn.out.raw(&out);
-}
-
-/// Whether the command's step must reach every shard: with several
-/// shards, a command reading keys its data names (SORT's patterns).
-pub fn reaches_every_shard(rt: &ShardRt, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
-    rt.nshards > 1 && spec.reads_data_keys(argv)
 }
 
 /// Adds the keys the command's data names to `by_shard`, read from the
@@ -232,16 +228,16 @@ pub fn add_data_keys(
 /// The command's distinct keys by owning shard, for a caller holding
 /// `held` (every shard, when the command reaches every shard).
 pub async fn keys_by_shard_held(
-    rt: &Rc<ShardRt>,
     held: &mesh::Held<'_>,
     spec: &'static CommandSpec,
     argv: &[&[u8]],
+    routed: &Routed,
     db: usize,
 ) -> BTreeMap<usize, Vec<Vec<u8>>> {
-    let mut by_shard = keys_by_shard(rt, spec, argv);
-    if reaches_every_shard(rt, spec, argv) {
+    let mut by_shard = routed.keys_by_shard(argv);
+    if routed.reaches_every_shard() {
         let owned: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
-        let first = rt.shard_of_slot(key_slot(argv[1]));
+        let first = routed.keys()[0].shard;
         by_shard = held
             .run(first, move |rt| {
                 let argv: Vec<&[u8]> = owned.iter().map(|a| a.as_slice()).collect();
@@ -254,40 +250,21 @@ pub async fn keys_by_shard_held(
     by_shard
 }
 
-/// The command's distinct keys, by owning shard.
-pub fn keys_by_shard(
-    rt: &Rc<ShardRt>,
-    spec: &'static CommandSpec,
-    argv: &[&[u8]],
-) -> BTreeMap<usize, Vec<Vec<u8>>> {
-    let mut idx = Vec::new();
-    spec.key_indexes(argv, &mut idx);
-    let mut by_shard: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
-    for &k in &idx {
-        let key = argv[k].to_vec();
-        let list = by_shard
-            .entry(rt.shard_of_slot(key_slot(&key)))
-            .or_default();
-        if !list.contains(&key) {
-            list.push(key);
-        }
-    }
-    by_shard
-}
-
 /// The atomic step for a caller that already holds every shard owning
 /// one of the command's keys (`atomic`, or EXEC holding a transaction's
 /// shards). Returns the reply.
+#[allow(clippy::too_many_arguments)]
 pub async fn atomic_held(
     rt: &Rc<ShardRt>,
     held: &mesh::Held<'_>,
     spec: &'static CommandSpec,
     argv: &[&[u8]],
+    routed: &Routed,
     db: usize,
     resp3: bool,
     caller: super::tracking::Caller,
 ) -> Vec<u8> {
-    let by_shard = keys_by_shard_held(rt, held, spec, argv, db).await;
+    let by_shard = keys_by_shard_held(held, spec, argv, routed, db).await;
     // Gather every involved key, in every database, into a scratch keyspace.
     let mut scratch = Store::new(rt.settings().databases, 1);
     // Keys found expired while gathering: their `expired` events come

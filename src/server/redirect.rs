@@ -6,6 +6,7 @@
 
 use super::conn::Conn;
 use super::mesh;
+use super::route::Routed;
 use super::shard::ShardRt;
 use crate::cluster::routing::{Asker, ClientFlags, OpenSlot, Route};
 use crate::command::{CommandSpec, Flags};
@@ -59,20 +60,18 @@ fn asker(spec: &CommandSpec, flags: ClientFlags) -> Asker {
     }
 }
 
-/// The route for a request with key indexes `keys` (cluster mode).
+/// The route for a request whose keys planning found (cluster mode).
 pub fn route(
     conn: &Conn,
     spec: &CommandSpec,
-    argv: &[&[u8]],
-    keys: &[usize],
+    routed: &Routed,
     flags: ClientFlags,
 ) -> Option<Route> {
-    if keys.is_empty() {
+    if routed.keys().is_empty() {
         return None;
     }
     let who = asker(spec, flags);
-    conn.rt
-        .with_routing(|r| r.check(keys.iter().map(|&k| key_slot(argv[k])), who))
+    conn.rt.with_routing(|r| r.check(routed.slots(), who))
 }
 
 /// What a request was routed with: the slot table's version when its

@@ -27,6 +27,7 @@
 
 use super::conn::Conn;
 use super::mesh;
+use super::route::Routed;
 use super::shard::ShardRt;
 use super::shared::unix_ms;
 use crate::command::{CommandSpec, Flags, Handler};
@@ -43,6 +44,8 @@ use std::time::Instant;
 pub struct Queued {
     spec: &'static CommandSpec,
     args: Vec<Vec<u8>>,
+    /// Where its keys live, found when it was queued.
+    routed: Routed,
 }
 
 /// One watched key, as the connection remembers it.
@@ -324,10 +327,12 @@ pub async fn handle(conn: &mut Conn, planned: Planned<'_>, argv: &[&[u8]]) {
             "ERR Command not allowed inside a transaction",
         );
     }
+    let routed = Routed::of(&conn.rt, spec, argv);
     let queue = conn.tx.queue.as_mut().expect("in MULTI");
     queue.push(Queued {
         spec,
         args: argv.iter().map(|a| a.to_vec()).collect(),
+        routed,
     });
     conn.info.multi.set(queue.len() as i64);
     // Redis's mstate.argv_len_sums: the bytes and pointers of each queued
@@ -524,26 +529,13 @@ pub async fn exec(conn: &mut Conn) {
     // The shards the queue's keys live on.
     let mut shards = BTreeSet::new();
     let mut all_shard_cmds = true;
-    let mut idx = Vec::new();
     for q in &queue {
-        let argv: Vec<&[u8]> = q.args.iter().map(|a| a.as_slice()).collect();
         match q.spec.handler {
-            Handler::Shard(_) => {
-                q.spec.key_indexes(&argv, &mut idx);
-                for &i in &idx {
-                    shards.insert(rt.shard_of_slot(key_slot(argv[i])));
-                }
-                if super::multishard::reaches_every_shard(&rt, q.spec, &argv) {
-                    shards.extend(0..rt.nshards);
-                }
-            }
+            Handler::Shard(_) => shards.extend(q.routed.shards()),
             Handler::Conn(_) => {
                 all_shard_cmds = false;
                 if blocking(q.spec) {
-                    q.spec.key_indexes(&argv, &mut idx);
-                    for &i in &idx {
-                        shards.insert(rt.shard_of_slot(key_slot(argv[i])));
-                    }
+                    shards.extend(q.routed.shards());
                 } else if !touches_no_shard(q.spec.name) {
                     // Runs under a hold of every shard (`mesh::under_hold`).
                     shards.extend(0..rt.nshards);
@@ -642,26 +634,20 @@ async fn direct(
     out.array(queue.len());
     let capturing = rt.begin_capture();
     let mut pokes = BTreeSet::new();
-    let mut idx = Vec::new();
     for q in queue {
         let argv: Vec<&[u8]> = q.args.iter().map(|a| a.as_slice()).collect();
-        q.spec.key_indexes(&argv, &mut idx);
-        let on: BTreeSet<usize> = idx
-            .iter()
-            .map(|&i| rt.shard_of_slot(key_slot(argv[i])))
-            .collect();
-        let every = super::multishard::reaches_every_shard(rt, q.spec, &argv);
-        if on.len() > 1 || every {
-            let mut by_shard = super::multishard::keys_by_shard(rt, q.spec, &argv);
-            if every {
-                super::direct::add_data_keys_locked(rt, q.spec, &argv, db, &mut by_shard);
+        let on = q.routed.single_shard(rt.id);
+        if on.is_none() {
+            let mut by_shard = q.routed.keys_by_shard(&argv);
+            if q.routed.reaches_every_shard() {
+                let routed = &q.routed;
+                super::direct::add_data_keys_locked(rt, q.spec, &argv, routed, db, &mut by_shard);
             }
             let p = super::direct::gathered(
                 rt, q.spec, &argv, &by_shard, db, &mut out, &mut clock, &settings, caller, true,
             );
             pokes.extend(p);
-        } else {
-            let shard = on.first().copied().unwrap_or(rt.id);
+        } else if let Some(shard) = on {
             if super::direct::run_one(
                 rt, shard, q.spec, &argv, db, &mut out, &mut clock, &settings, caller,
             ) {
@@ -695,7 +681,6 @@ async fn held(
     }
     conn.out.array(queue.len());
     let caller = super::tracking::caller(&conn.info, rt.id);
-    let mut idx = Vec::new();
     // The writes, gathered in order and logged as one MULTI/EXEC block
     // before the shards are let go.
     let capturing = rt.begin_capture();
@@ -726,18 +711,14 @@ async fn held(
                 );
             }
             Handler::Shard(_) => {
-                q.spec.key_indexes(&argv, &mut idx);
-                let mut on: BTreeSet<usize> = BTreeSet::new();
-                for &i in &idx {
-                    on.insert(rt.shard_of_slot(key_slot(argv[i])));
-                }
                 let (db, resp3) = (conn.db, conn.out.resp3);
-                if on.len() > 1 || super::multishard::reaches_every_shard(rt, q.spec, &argv) {
+                if let (None, routed) = (q.routed.single_shard(rt.id), &q.routed) {
                     let started = Instant::now();
                     let mark = conn.out.buf.len();
-                    let bytes =
-                        super::multishard::atomic_held(rt, &held, q.spec, &argv, db, resp3, caller)
-                            .await;
+                    let bytes = super::multishard::atomic_held(
+                        rt, &held, q.spec, &argv, routed, db, resp3, caller,
+                    )
+                    .await;
                     conn.out.raw(&bytes);
                     rt.count_call(
                         q.spec,
@@ -748,7 +729,7 @@ async fn held(
                         &conn.out.buf[mark..],
                     );
                 } else {
-                    let shard = on.first().copied().unwrap_or(rt.id);
+                    let shard = q.routed.single_shard(rt.id).unwrap_or(rt.id);
                     let (spec, args) = (q.spec, q.args);
                     let run = move |rt: &Rc<ShardRt>| {
                         let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
@@ -791,15 +772,8 @@ async fn held(
 /// (Redis's getNodeByQuery for EXEC). An open slot runs here as queued.
 fn cluster_refusal(conn: &Conn, queue: &[Queued]) -> Option<String> {
     conn.rt.shared.cluster.as_ref()?;
-    let mut slots = Vec::new();
-    let mut write = false;
-    let mut idx = Vec::new();
-    for q in queue {
-        let argv: Vec<&[u8]> = q.args.iter().map(|a| a.as_slice()).collect();
-        q.spec.key_indexes(&argv, &mut idx);
-        slots.extend(idx.iter().map(|&i| key_slot(argv[i])));
-        write |= q.spec.is_write();
-    }
+    let slots = queue.iter().flat_map(|q| q.routed.slots());
+    let write = queue.iter().any(|q| q.spec.is_write());
     let who = crate::cluster::routing::Asker {
         asking: conn.tx.exec_asking,
         readonly: conn.cluster.readonly,
