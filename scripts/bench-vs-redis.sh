@@ -28,7 +28,10 @@
 #   CLUSTER_BUS_PORT  cluster bus port of the redis-cluster node [7407]
 #   SHARDIS_BIN  use this binary instead of building one
 #   SKIP_BUILD=1 don't run cargo build --release
-#   SERVERS      which servers to measure [shardis redis redis-cluster]
+#   SERVERS      which servers to measure [shardis redis redis-cluster];
+#                add shardis-base to measure an older build beside them
+#   SHARDIS_BASE_BIN  the older build's binary (server shardis-base, port
+#                PORT_BASE+3): a change's CPU cost, old vs new, in one run
 #
 # Server CPU per op is the server process's CPU time (all threads) during
 # the run divided by N: from /proc/<pid>/task/*/schedstat (ns), or
@@ -76,6 +79,7 @@ declare -A PORT=(
     [shardis]=${SHARDIS_PORT:-$PORT_BASE}
     [redis]=${REDIS_PORT:-$((PORT_BASE + 1))}
     [redis-cluster]=${CLUSTER_PORT:-$((PORT_BASE + 2))}
+    [shardis-base]=$((PORT_BASE + 3))
 )
 declare -A PID=()
 
@@ -94,8 +98,12 @@ start_server() { # name
     port_free "$port" || die "port $port is in use"
     mkdir -p "$dir"
     case $name in
-    shardis)
-        taskset -c "$SERVER_CPU" "$BIN" --port "$port" --bind 127.0.0.1 --shards 1 \
+    shardis | shardis-base)
+        local bin=$BIN
+        if [[ $name == shardis-base ]]; then
+            bin=${SHARDIS_BASE_BIN:?SHARDIS_BASE_BIN names the older build for shardis-base}
+        fi
+        taskset -c "$SERVER_CPU" "$bin" --port "$port" --bind 127.0.0.1 --shards 1 \
             --dir "$dir" --logfile "$dir/log" &
         ;;
     redis)
@@ -154,14 +162,14 @@ bench_once() { # name test pipeline
 declare -A MEM_EMPTY=() MEM_FULL=()
 measure_memory() { # name
     local name=$1 port=${PORT[$1]}
-    if [[ $name == shardis ]]; then
+    if [[ $name == shardis* ]]; then
         MEM_EMPTY[$name]=$(rss_bytes "${PID[$name]}")
     else
         MEM_EMPTY[$name]=$(redis-cli -p "$port" INFO memory | awk -F: '/^used_memory_rss:/ { print $2 + 0 }')
     fi
     load_keys "$name" "$MEM_KEYS"
     sleep 1 # let redis refresh used_memory_rss (serverCron)
-    if [[ $name == shardis ]]; then
+    if [[ $name == shardis* ]]; then
         MEM_FULL[$name]=$(rss_bytes "${PID[$name]}")
     else
         MEM_FULL[$name]=$(redis-cli -p "$port" INFO memory | awk -F: '/^used_memory_rss:/ { print $2 + 0 }')
@@ -233,6 +241,19 @@ if has shardis && { has redis || has redis-cluster; }; then
                 r2=$(ratio "$sa" "$ca") c2=$(ratio "$sd" "$cd")
             fi
             printf '| %s | %s | %s | %s | %s | %s |\n' "${t^^}" "$p" "$r1" "$r2" "$c1" "$c2"
+        done
+    done
+fi
+
+if has shardis && has shardis-base; then
+    echo
+    echo "| test | P | CPU/op shardis/shardis-base | ops/s shardis/shardis-base |"
+    echo "|---|---:|---:|---:|"
+    for t in $TESTS; do
+        for p in $PIPELINES; do
+            read -r sa _ _ sd <<<"${RES[shardis,$t,$p]}"
+            read -r ba _ _ bd <<<"${RES[shardis-base,$t,$p]}"
+            printf '| %s | %s | %s | %s |\n' "${t^^}" "$p" "$(ratio "$sd" "$bd")" "$(ratio "$sa" "$ba")"
         done
     done
 fi
