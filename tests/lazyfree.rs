@@ -92,3 +92,26 @@ fn unlink_reclaims_memory_in_the_background() {
         "{orig} -> {peak} -> {after}"
     );
 }
+
+/// A 100,000-argument SADD sent and freed on one connection leaves
+/// neither the set nor the connection's parse tables behind (Redis's
+/// lazyfree unit sends it as one command and checks within 1 MB).
+#[test]
+fn one_huge_command_leaves_no_memory_behind() {
+    for shards in [1, 4] {
+        let shardis = Server::shardis(shards, &[]);
+        let mut c = shardis.conn();
+        c.line("SET warm v");
+        let orig = info(&mut c, "used_memory");
+        let mut args = vec!["SADD".to_string(), "myset".to_string()];
+        args.extend((0..100_000).map(|i| format!("member:{i}")));
+        assert_eq!(c.cmd(&args), b":100000\r\n");
+        assert_eq!(c.line("UNLINK myset"), b":1\r\n");
+        settled(&mut c);
+        let after = info(&mut c, "used_memory");
+        assert!(
+            after < orig + 1_000_000,
+            "shards={shards}: {orig} -> {after}"
+        );
+    }
+}

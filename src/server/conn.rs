@@ -355,6 +355,17 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
             conn.close = true;
         }
 
+        // A huge request's argument tables go back once it has run, as
+        // Redis frees a big argv with its command: only a usual batch's
+        // worth stays with the connection.
+        shrink_scratch(&mut args, ARGS_KEPT);
+        if progress.is_fresh() {
+            // (A request still arriving keeps its parsed part here.)
+            shrink_scratch(&mut ranges, ARGS_KEPT);
+        }
+        shrink_scratch(&mut argcs, ARGS_KEPT);
+        shrink_scratch(&mut scratch, ARGS_KEPT * 16);
+
         // Keep the unparsed tail, then what arrived while blocked.
         input.consume(pos, pool);
         if !pending.is_empty() {
@@ -482,6 +493,18 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
 
 /// Updates the client's share of the clients' memory; at the limit,
 /// evicts the largest clients. False when this one was evicted.
+/// Arguments a connection's parse tables keep room for between batches.
+const ARGS_KEPT: usize = 1024;
+
+/// Empties `v` and lets its memory go if it holds room for more than
+/// `kept` items.
+fn shrink_scratch<T>(v: &mut Vec<T>, kept: usize) {
+    if v.capacity() > kept {
+        v.clear();
+        v.shrink_to(kept);
+    }
+}
+
 async fn within_client_memory(rt: &Rc<ShardRt>, conn: &Conn) -> bool {
     let limit = conn.settings.client_mem_limit;
     if client_mem::account(&rt.shared.client_memory, &conn.info, limit) {
