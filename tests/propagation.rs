@@ -180,18 +180,21 @@ impl Trio {
         }
     }
 
-    /// The primary's, the replica's and a fresh server's started from a
-    /// copy of the primary's AOF. The primary is read first: reading can
-    /// expire keys, whose DELs then reach the replica and the AOF.
-    fn datasets(&self) -> [Dataset; 3] {
+    /// The primary's and the replica's datasets, then (`with_aof`) the one
+    /// of a fresh server started from a copy of the primary's AOF. The
+    /// primary is read first: reading can expire keys, whose DELs then
+    /// reach the replica and the AOF.
+    fn datasets(&self, with_aof: bool) -> Vec<Dataset> {
         wait_synced(&self.primary, &self.replica);
         let primary = values(&mut self.primary.conn());
         wait_synced(&self.primary, &self.replica);
-        let replica = values(&mut self.replica.conn());
-        let copy = copy_aof(&self.primary.dir, "propagation-aof");
-        let restarted = self.start_from(&copy);
-        let from_aof = values(&mut restarted.conn());
-        [primary, replica, from_aof]
+        let mut sets = vec![primary, values(&mut self.replica.conn())];
+        if with_aof {
+            let copy = copy_aof(&self.primary.dir, "propagation-aof");
+            let restarted = self.start_from(&copy);
+            sets.push(values(&mut restarted.conn()));
+        }
+        sets
     }
 
     fn start_from(&self, copy: &TempDir) -> Server {
@@ -200,6 +203,12 @@ impl Trio {
             Kind::Shardis => Server::shardis(4, &args),
             Kind::Redis => Server::redis(&args),
         }
+    }
+
+    /// Whether any database of the primary holds a key.
+    fn has_keys(&self) -> bool {
+        let info = self.primary.conn().cmd(&["INFO", "keyspace"]);
+        info.windows(3).any(|w| w == b"\ndb")
     }
 
     /// Panics with the log tail if a server of the trio died.
@@ -222,11 +231,11 @@ impl Trio {
 }
 
 /// The keys on which the three datasets disagree, with the three states.
-fn disagreements(sets: &[Dataset; 3]) -> BTreeMap<(usize, Vec<u8>), [Option<KeyValue>; 3]> {
+fn disagreements(sets: &[Dataset]) -> BTreeMap<(usize, Vec<u8>), Vec<Option<KeyValue>>> {
     let keys: BTreeSet<&(usize, Vec<u8>)> = sets.iter().flat_map(|s| s.keys()).collect();
     let mut out = BTreeMap::new();
     for key in keys {
-        let states = [0, 1, 2].map(|i| sets[i].get(key).cloned());
+        let states: Vec<Option<KeyValue>> = sets.iter().map(|s| s.get(key).cloned()).collect();
         let agree = states.iter().all(|s| *s == states[0]);
         let expiring = states.iter().any(Option::is_none)
             && states
@@ -251,14 +260,8 @@ fn show_state(state: &Option<KeyValue>) -> String {
     }
 }
 
-fn show_key(
-    fname: &str,
-    db: usize,
-    key: &[u8],
-    trio: &str,
-    states: &[Option<KeyValue>; 3],
-) -> String {
-    let mut s = format!("{fname}: db {db} key {}: {trio}", escape_short(key, 120));
+fn show_key(at: &str, db: usize, key: &[u8], trio: &str, states: &[Option<KeyValue>]) -> String {
+    let mut s = format!("{at}: db {db} key {}: {trio}", escape_short(key, 120));
     for (member, state) in MEMBERS.iter().zip(states) {
         s.push_str(&format!("\n    {member:<12} {}", show_state(state)));
     }
@@ -269,6 +272,10 @@ fn show_key(
 #[derive(Default)]
 struct FileOutcome {
     commands: usize,
+    /// Comparisons made: before flushes that had keys to wipe, and at the end.
+    checkpoints: usize,
+    /// Keys on the Shardis primary, summed over the comparisons.
+    keys: usize,
     skipped: Vec<String>,
     failures: Vec<String>,
     allowed: Vec<String>,
@@ -306,6 +313,12 @@ fn run_file(path: &std::path::Path, shardis: &mut Trio, redis: &mut Trio) -> Fil
                 .push(format!("{fname}:{lineno}: {shown} ({why})"));
             continue;
         }
+        // What a flush is about to wipe is compared first.
+        let flush = matches!(&args[0].to_ascii_uppercase()[..], b"FLUSHALL" | b"FLUSHDB");
+        if flush && (shardis.has_keys() || redis.has_keys()) {
+            let at = format!("{fname}:{lineno} (before {shown})");
+            compare(&fname, &at, false, shardis, redis, &mut out);
+        }
         out.commands += 1;
         let sent = [shardis.send(&args), redis.send(&args)];
         let ours = sent[0].clone().and_then(|_| shardis.recv());
@@ -329,22 +342,39 @@ fn run_file(path: &std::path::Path, shardis: &mut Trio, redis: &mut Trio) -> Fil
         }
         trio.check_alive(&fname);
     }
-    let theirs = disagreements(&redis.datasets());
+    compare(&fname, &fname, true, shardis, redis, &mut out);
+    out
+}
+
+/// Compares each trio's members at `at` (the file's end, or the line of
+/// a flush: there without the AOF restart, which costs a server start);
+/// records Shardis's disagreements as failures unless known or
+/// redis-server's trio disagrees on the same key too.
+fn compare(
+    fname: &str,
+    at: &str,
+    with_aof: bool,
+    shardis: &Trio,
+    redis: &Trio,
+    out: &mut FileOutcome,
+) {
+    // Both trios at once: most of the time goes to waiting on servers.
+    let (theirs, ours) = std::thread::scope(|s| {
+        let theirs = s.spawn(|| disagreements(&redis.datasets(with_aof)));
+        let ours = shardis.datasets(with_aof);
+        (theirs.join().expect("redis-server's trio"), ours)
+    });
     for ((db, key), states) in &theirs {
-        out.allowed.push(show_key(
-            &fname,
-            *db,
-            key,
-            "redis-server's trio disagrees",
-            states,
-        ));
+        let what = "redis-server's trio disagrees";
+        out.allowed.push(show_key(at, *db, key, what, states));
     }
-    for ((db, key), states) in disagreements(&shardis.datasets()) {
+    out.keys += ours[0].len();
+    for ((db, key), states) in disagreements(&ours) {
         let known = KNOWN
             .iter()
             .find(|(f, k, _)| *f == fname && *k == &key[..])
             .map(|(_, _, why)| *why);
-        let text = show_key(&fname, db, &key, shardis.name, &states);
+        let text = show_key(at, db, &key, shardis.name, &states);
         match known {
             Some(why) => out.allowed.push(format!("{text}\n    known: {why}")),
             None if theirs.contains_key(&(db, key.clone())) => out.allowed.push(format!(
@@ -353,7 +383,7 @@ fn run_file(path: &std::path::Path, shardis: &mut Trio, redis: &mut Trio) -> Fil
             None => out.failures.push(text),
         }
     }
-    out
+    out.checkpoints += 1;
 }
 
 #[test]
@@ -378,10 +408,12 @@ fn propagation() {
         let o = run_file(f, &mut shardis, &mut redis);
         commands += o.commands;
         eprintln!(
-            "case {}: {} commands, {} skipped, {} allowed, {} FAILED ({:.1}s)",
+            "case {}: {} commands, {} skipped, {} keys compared at {} point(s), {} allowed, {} FAILED ({:.1}s)",
             file_name(f),
             o.commands,
             o.skipped.len(),
+            o.keys,
+            o.checkpoints,
             o.allowed.len(),
             o.failures.len(),
             t.elapsed().as_secs_f64()
