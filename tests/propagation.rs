@@ -3,6 +3,9 @@
 //! replica. After each file the primary, the replica and a fresh Shardis
 //! started from a copy of the primary's appendonlydir must hold the same
 //! keys in all 16 databases: same type and value, TTL present or not.
+//! Primary and replica are also compared before each flush that would
+//! wipe keys and every CHECK_EVERY commands (the AOF restart, which costs
+//! a server start, only at the end of the file).
 //!
 //! The same replay runs on a redis-server primary (appendonly yes) with a
 //! redis-server replica and a redis-server started from its AOF: a key on
@@ -34,6 +37,18 @@ const REPLY_LIMIT: Duration = Duration::from_secs(10);
 /// excused when its TTL is shorter than this: it expired between the
 /// reads (the members are read one after the other).
 const EXPIRING_MS: i64 = 10_000;
+
+/// Commands between two comparisons of primary and replica within a file
+/// (`SHARDIS_PROP_CHECK_EVERY=n` changes it, e.g. 1 to find the line).
+const CHECK_EVERY: usize = 50;
+
+fn check_every() -> usize {
+    std::env::var("SHARDIS_PROP_CHECK_EVERY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(CHECK_EVERY)
+}
 
 /// Shardis disagreements the test knows about and does not fail on,
 /// each naming its bug: (case file, key, why).
@@ -286,6 +301,7 @@ struct FileOutcome {
 fn run_file(path: &std::path::Path, shardis: &mut Trio, redis: &mut Trio) -> FileOutcome {
     let fname = file_name(path);
     let mut out = FileOutcome::default();
+    let every = check_every();
     shardis.begin_file();
     redis.begin_file();
     for Line {
@@ -313,9 +329,11 @@ fn run_file(path: &std::path::Path, shardis: &mut Trio, redis: &mut Trio) -> Fil
                 .push(format!("{fname}:{lineno}: {shown} ({why})"));
             continue;
         }
-        // What a flush is about to wipe is compared first.
+        // What a flush is about to wipe is compared first, and every
+        // CHECK_EVERY commands what later lines might overwrite.
         let flush = matches!(&args[0].to_ascii_uppercase()[..], b"FLUSHALL" | b"FLUSHDB");
-        if flush && (shardis.has_keys() || redis.has_keys()) {
+        let due = out.commands > 0 && out.commands % every == 0;
+        if (flush || due) && (shardis.has_keys() || redis.has_keys()) {
             let at = format!("{fname}:{lineno} (before {shown})");
             compare(&fname, &at, false, shardis, redis, &mut out);
         }
