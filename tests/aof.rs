@@ -11,14 +11,12 @@
 mod common;
 
 use common::dataset::snapshot;
-use common::{bulk_payload, redis_available, which, Conn, Server, TempDir};
+use common::{
+    appendonlydir, bulk_payload, copy_aof, redis_available, which, Conn, Server, TempDir,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn appendonlydir(dir: &Path) -> PathBuf {
-    dir.join("appendonlydir")
-}
 
 fn info_field(c: &mut Conn, field: &str) -> String {
     let text = String::from_utf8(bulk_payload(&c.cmd(&["INFO", "everything"]))).unwrap();
@@ -46,18 +44,6 @@ fn redis_aof(dir: &Path, extra: &[&str]) -> Server {
     let mut args = vec!["--appendonly", "yes", "--dir", dir.to_str().unwrap()];
     args.extend_from_slice(extra);
     Server::redis(&args)
-}
-
-/// Copies an appendonlydir into a fresh directory.
-fn copy_aof(from: &Path, tag: &str) -> TempDir {
-    let to = TempDir::new(tag);
-    let dst = appendonlydir(&to.0);
-    std::fs::create_dir_all(&dst).unwrap();
-    for e in std::fs::read_dir(appendonlydir(from)).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
-    }
-    to
 }
 
 fn run_ok(c: &mut Conn, args: &[&str]) {

@@ -21,9 +21,13 @@
 
 mod common;
 
+use common::cases::{case_files, file_name, read_case, Directive, Line, Step};
 use common::{escape_short, redis_available, split, Conn, Server};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
+
+/// Keeps only the case files whose name contains one of its words.
+const FILTER_VAR: &str = "SHARDIS_DIFF_FILTER";
 
 /// Longest reply text shown in a mismatch report.
 const SHOW: usize = 600;
@@ -243,30 +247,6 @@ fn show(r: &Result<Vec<u8>, String>) -> String {
     }
 }
 
-fn case_files() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .collect();
-    files.sort();
-    if let Ok(filter) = std::env::var("SHARDIS_DIFF_FILTER") {
-        let wanted: Vec<&str> = filter
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
-        if !wanted.is_empty() {
-            files.retain(|p| {
-                let name = p.file_name().unwrap().to_string_lossy();
-                wanted.iter().any(|w| name.contains(w))
-            });
-        }
-    }
-    files
-}
-
 /// Runs one case file; appends mismatches to `report`. Returns the number
 /// of commands run.
 fn run_file(
@@ -275,8 +255,7 @@ fn run_file(
     shardis: &mut [Target],
     report: &mut Vec<String>,
 ) -> usize {
-    let fname = path.file_name().unwrap().to_string_lossy().to_string();
-    let text = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let fname = file_name(path);
     let mut all: Vec<&mut Target> = std::iter::once(redis).chain(shardis.iter_mut()).collect();
     for t in all.iter_mut() {
         if let Err(e) = t.reset(report, &fname) {
@@ -297,59 +276,45 @@ fn run_file(
     let mut order = Order::Exact;
     let mut compare = true;
     let mut commands = 0;
-    for (i, raw_line) in text.split(|&c| c == b'\n').enumerate() {
-        let lineno = i + 1;
-        let line = raw_line.strip_suffix(b"\r").unwrap_or(raw_line);
-        let trimmed = line.trim_ascii();
-        if trimmed.is_empty() || trimmed[0] == b'#' {
-            continue;
-        }
-        let shown = String::from_utf8_lossy(trimmed).to_string();
-        if trimmed[0] == b'!' {
-            let words: Vec<&str> = std::str::from_utf8(&trimmed[1..])
-                .unwrap_or("")
-                .split_whitespace()
-                .collect();
-            match words.as_slice() {
-                ["sorted"] => order = Order::Sorted,
-                ["sortedpairs"] => order = Order::SortedPairs,
-                ["nocompare"] => compare = false,
-                ["sleep", ms] => match ms.parse::<u64>() {
-                    Ok(ms) => std::thread::sleep(Duration::from_millis(ms)),
-                    Err(_) => report.push(format!(
-                        "{fname}:{lineno}: bad directive {shown:?} (want !sleep <ms>)"
-                    )),
-                },
-                ["resp3"] => {
-                    let hello = vec![b"HELLO".to_vec(), b"3".to_vec()];
-                    for t in all.iter_mut().filter(|t| !t.broken) {
-                        match t.send(&hello).and_then(|_| t.recv()) {
-                            Err(e) => report.push(format!(
-                                "{fname}:{lineno}: HELLO 3 failed on {}: {e}",
-                                t.name()
-                            )),
-                            Ok(r) if r.first() == Some(&b'-') => report.push(format!(
-                                "{fname}:{lineno}: HELLO 3 failed on {}: {}",
-                                t.name(),
-                                escape_short(&r, SHOW)
-                            )),
-                            Ok(_) => {}
+    for Line {
+        lineno,
+        shown,
+        step,
+    } in read_case(path)
+    {
+        let args = match step {
+            Step::Command(args) => args,
+            Step::Bad(why) => {
+                report.push(format!("{fname}:{lineno}: {why}"));
+                continue;
+            }
+            Step::Directive(d) => {
+                match d {
+                    Directive::Sorted => order = Order::Sorted,
+                    Directive::SortedPairs => order = Order::SortedPairs,
+                    Directive::NoCompare => compare = false,
+                    Directive::SleepMs(ms) => std::thread::sleep(Duration::from_millis(ms)),
+                    Directive::Resp3 => {
+                        let hello = vec![b"HELLO".to_vec(), b"3".to_vec()];
+                        for t in all.iter_mut().filter(|t| !t.broken) {
+                            match t.send(&hello).and_then(|_| t.recv()) {
+                                Err(e) => report.push(format!(
+                                    "{fname}:{lineno}: HELLO 3 failed on {}: {e}",
+                                    t.name()
+                                )),
+                                Ok(r) if r.first() == Some(&b'-') => report.push(format!(
+                                    "{fname}:{lineno}: HELLO 3 failed on {}: {}",
+                                    t.name(),
+                                    escape_short(&r, SHOW)
+                                )),
+                                Ok(_) => {}
+                            }
                         }
                     }
                 }
-                _ => report.push(format!("{fname}:{lineno}: unknown directive {shown:?}")),
+                continue;
             }
-            continue;
-        }
-        let Some(args) = split(trimmed) else {
-            report.push(format!(
-                "{fname}:{lineno}: unbalanced quotes in case line: {shown}"
-            ));
-            continue;
         };
-        if args.is_empty() {
-            continue;
-        }
         commands += 1;
         let sent: Vec<Option<Result<(), String>>> = all
             .iter_mut()
@@ -429,11 +394,11 @@ fn differential() {
     if !redis_available() {
         return;
     }
-    let files = case_files();
+    let files = case_files(FILTER_VAR);
     if files.is_empty() {
         eprintln!(
-            "no case files selected (SHARDIS_DIFF_FILTER={:?})",
-            std::env::var("SHARDIS_DIFF_FILTER").ok()
+            "no case files selected ({FILTER_VAR}={:?})",
+            std::env::var(FILTER_VAR).ok()
         );
         return;
     }
@@ -450,7 +415,7 @@ fn differential() {
         let n = run_file(f, &mut redis, &mut shardis, &mut report);
         total += n;
         let bad = report.len() - before;
-        let name = f.file_name().unwrap().to_string_lossy();
+        let name = file_name(f);
         if bad > 0 {
             failed_files += 1;
             eprintln!("case {name}: {n} commands, {bad} MISMATCH(ES)");

@@ -7,8 +7,9 @@
 mod common;
 
 use common::dataset::snapshot;
+use common::repl::{info_field, wait_for, wait_synced};
 use common::{bulk_items, escape, redis_available, Conn, Server};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const DBS: &[usize] = &[0, 1, 3, 9];
 
@@ -39,39 +40,11 @@ fn text(reply: &[u8]) -> String {
     }
 }
 
-/// One field of INFO `section`, or None.
-fn info_field(c: &mut Conn, section: &str, field: &str) -> Option<String> {
-    let info = text(&c.cmd(&["INFO", section]));
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
-}
-
 fn info_fields(c: &mut Conn, section: &str) -> Vec<String> {
     let info = text(&c.cmd(&["INFO", section]));
     info.lines()
         .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string()))
         .collect()
-}
-
-fn wait_for(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Waits until the replica is linked and has processed everything the
-/// primary has produced.
-fn wait_synced(primary: &Server, replica: &Server) {
-    let mut p = primary.conn();
-    let mut r = replica.conn();
-    wait_for("the replica to catch up", Duration::from_secs(15), || {
-        let up = info_field(&mut r, "replication", "master_link_status");
-        let target = info_field(&mut p, "replication", "master_repl_offset");
-        let done = info_field(&mut r, "replication", "slave_repl_offset");
-        up.as_deref() == Some("up") && target.is_some() && target == done
-    });
 }
 
 fn keys(c: &mut Conn, db: usize) -> Vec<Vec<u8>> {

@@ -439,11 +439,20 @@ async fn attempt_held(
     } else {
         for k in &req.keys {
             let (keys, op) = (vec![k.clone()], op.clone());
-            let reply = held
+            // The pop's record is gathered on the key's shard and handed
+            // to this thread, so that in EXEC it joins the transaction's
+            // MULTI/EXEC block instead of going to the log ahead of it.
+            let (reply, records) = held
                 .run(shard_of(k), move |rt| {
-                    reg::attempt(rt, db, &keys, &op, resp3)
+                    let capturing = rt.begin_capture();
+                    let reply = reg::attempt(rt, db, &keys, &op, resp3);
+                    let records = capturing.then(|| rt.end_capture());
+                    (reply, records)
                 })
                 .await;
+            for (rec_db, bytes) in records.iter().flat_map(|r| r.iter()) {
+                rt.record(rec_db.unwrap_or(db), &[], Some(bytes.to_vec()));
+            }
             if let Some(reply) = reply {
                 return Some(reply);
             }

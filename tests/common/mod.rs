@@ -3,8 +3,10 @@
 //! and a raw RESP client that returns reply bytes exactly as received.
 #![allow(dead_code)]
 
+pub mod cases;
 pub mod cluster;
 pub mod dataset;
+pub mod repl;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -52,6 +54,23 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The multi-part AOF directory inside a server's `dir`.
+pub fn appendonlydir(dir: &Path) -> PathBuf {
+    dir.join("appendonlydir")
+}
+
+/// Copies the appendonlydir of `from` into a fresh directory.
+pub fn copy_aof(from: &Path, tag: &str) -> TempDir {
+    let to = TempDir::new(tag);
+    let dst = appendonlydir(&to.0);
+    std::fs::create_dir_all(&dst).unwrap();
+    for e in std::fs::read_dir(appendonlydir(from)).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+    }
+    to
 }
 
 /// Makes a spawned server die with the test thread that started it, so a
