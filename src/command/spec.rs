@@ -6,19 +6,37 @@ use super::Ctx;
 use crate::server::conn::Conn;
 use futures::future::LocalBoxFuture;
 
-/// Command flags, as Redis names them in `COMMAND INFO`.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct Flags(pub u32);
-
-macro_rules! flag_set {
-    ($($name:ident = $bit:expr, $text:expr;)*) => {
-        impl Flags { $(pub const $name: Flags = Flags(1 << $bit);)* }
-        /// Flag names in the order Redis prints them.
-        pub const FLAG_NAMES: &[(Flags, &str)] = &[$((Flags::$name, $text)),*];
+/// A set of named bits: the constants, a names table in printing order
+/// (`$names`), and the set operations the spec tables use in consts.
+macro_rules! bit_set {
+    ($(#[$doc:meta])* $ty:ident($int:ty), $names:ident; $($name:ident = $bit:expr, $text:expr;)*) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
+        pub struct $ty(pub $int);
+        impl $ty {
+            $(pub const $name: $ty = $ty(1 << $bit);)*
+            pub const NONE: $ty = $ty(0);
+            pub const fn with(self, other: $ty) -> $ty {
+                $ty(self.0 | other.0)
+            }
+            pub const fn has(self, other: $ty) -> bool {
+                self.0 & other.0 == other.0
+            }
+        }
+        impl std::ops::BitOr for $ty {
+            type Output = $ty;
+            fn bitor(self, rhs: $ty) -> $ty {
+                $ty(self.0 | rhs.0)
+            }
+        }
+        /// Names in the order Redis prints them.
+        pub const $names: &[($ty, &str)] = &[$(($ty::$name, $text)),*];
     };
 }
 
-flag_set! {
+bit_set! {
+    /// Command flags, as Redis names them in `COMMAND INFO`.
+    Flags(u32), FLAG_NAMES;
     WRITE = 0, "write";
     READONLY = 1, "readonly";
     DENYOOM = 2, "denyoom";
@@ -42,38 +60,9 @@ flag_set! {
     ALLOW_BUSY = 19, "allow_busy";
 }
 
-impl Flags {
-    pub const NONE: Flags = Flags(0);
-
-    pub const fn with(self, other: Flags) -> Flags {
-        Flags(self.0 | other.0)
-    }
-
-    pub const fn has(self, other: Flags) -> bool {
-        self.0 & other.0 == other.0
-    }
-}
-
-impl std::ops::BitOr for Flags {
-    type Output = Flags;
-    fn bitor(self, rhs: Flags) -> Flags {
-        Flags(self.0 | rhs.0)
-    }
-}
-
-/// ACL categories, as Redis names them (`@read`, `@string`, …).
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct Acl(pub u32);
-
-macro_rules! acl_set {
-    ($($name:ident = $bit:expr, $text:expr;)*) => {
-        impl Acl { $(pub const $name: Acl = Acl(1 << $bit);)* }
-        /// Category names in the order Redis prints them.
-        pub const ACL_NAMES: &[(Acl, &str)] = &[$((Acl::$name, $text)),*];
-    };
-}
-
-acl_set! {
+bit_set! {
+    /// ACL categories, as Redis names them (`@read`, `@string`, …).
+    Acl(u32), ACL_NAMES;
     KEYSPACE = 0, "@keyspace";
     READ = 1, "@read";
     WRITE = 2, "@write";
@@ -98,20 +87,71 @@ acl_set! {
 }
 
 impl Acl {
-    pub const NONE: Acl = Acl(0);
     pub const fn with_bits(self, other: Acl) -> Acl {
-        Acl(self.0 | other.0)
-    }
-    pub const fn has(self, other: Acl) -> bool {
-        self.0 & other.0 == other.0
+        self.with(other)
     }
 }
 
-impl std::ops::BitOr for Acl {
-    type Output = Acl;
-    fn bitor(self, rhs: Acl) -> Acl {
-        Acl(self.0 | rhs.0)
-    }
+bit_set! {
+    /// Key-spec flags (Redis's `CMD_KEY_*`), named as `COMMAND INFO`
+    /// prints them.
+    KeyFlags(u16), KEY_FLAG_NAMES;
+    RO = 0, "RO";
+    RW = 1, "RW";
+    OW = 2, "OW";
+    RM = 3, "RM";
+    ACCESS = 4, "access";
+    UPDATE = 5, "update";
+    INSERT = 6, "insert";
+    DELETE = 7, "delete";
+    NOT_KEY = 8, "not_key";
+    INCOMPLETE = 9, "incomplete";
+    VARIABLE_FLAGS = 10, "variable_flags";
+}
+
+bit_set! {
+    /// What the server does differently for a command, beyond Redis's
+    /// flags: Shardis-internal facts, never printed by `COMMAND` (the
+    /// names are for tests and debugging). Dispatch, transactions,
+    /// redirects and pauses test these, never a command's name.
+    Behavior(u32), BEHAVIOR_NAMES;
+    // Runs at once inside MULTI, never queued (Redis's processCommand:
+    // EXEC, DISCARD, MULTI, WATCH, QUIT, RESET).
+    NOT_QUEUED = 0, "not_queued";
+    // Touches no shard's data: EXEC need not hold any shard for it.
+    NO_SHARD = 1, "no_shard";
+    // Allowed in RESP2 subscribe mode.
+    SUBSCRIBE_MODE = 2, "subscribe_mode";
+    // Starts a transaction (MULTI).
+    STARTS_TRANSACTION = 3, "starts_transaction";
+    // Runs the queued transaction (EXEC): its refusal aborts the
+    // transaction, its queue decides whether a write pause holds it, it
+    // carries the ASKING flag its queue was routed with.
+    RUNS_TRANSACTION = 4, "runs_transaction";
+    // Ends a transaction (EXEC, DISCARD): the ASKING flag clears.
+    ENDS_TRANSACTION = 5, "ends_transaction";
+    // Sets the connection's ASKING flag (ASKING).
+    SETS_ASKING = 6, "sets_asking";
+    // Sets the connection's cluster READONLY flag (READONLY).
+    SETS_READONLY = 7, "sets_readonly";
+    // Clears it (READWRITE).
+    CLEARS_READONLY = 8, "clears_readonly";
+    // Refused while persistence fails though not a write (PING, as
+    // Redis 7.0's processCommand).
+    MISCONF_REFUSED = 9, "misconf_refused";
+    // May wait indefinitely once planned though not flagged blocking
+    // (WAIT, WAITAOF): a write pause lets the batch go past it.
+    WAITS = 10, "waits";
+    // Runs locally on a migrating or importing slot (MIGRATE).
+    OPEN_SLOT_LOCAL = 11, "open_slot_local";
+    // Inside EXEC only answers +OK: EXEC does its work anyway (UNWATCH).
+    OK_IN_EXEC = 12, "ok_in_exec";
+    // Keeps CLIENT CACHING's one-command window open (CLIENT and its
+    // subcommands, as Redis's resetClient).
+    KEEPS_CACHING = 13, "keeps_caching";
+    // Ends the batch of requests read at once, so the requests after it
+    // see its effect (CLIENT PAUSE, CLIENT REPLY).
+    ENDS_BATCH = 14, "ends_batch";
 }
 
 /// Where the key search starts (Redis key-spec `begin_search`).
@@ -147,15 +187,14 @@ pub enum FindKeys {
 /// One Redis key specification.
 #[derive(Clone, Copy, Debug)]
 pub struct KeySpec {
-    /// Redis key-spec flags, e.g. `&["RW", "ACCESS", "UPDATE"]`.
-    pub flags: &'static [&'static str],
+    pub flags: KeyFlags,
     pub begin: BeginSearch,
     pub find: FindKeys,
 }
 
 impl KeySpec {
     /// The common case: one key at `index`.
-    pub const fn single(index: i32, flags: &'static [&'static str]) -> KeySpec {
+    pub const fn single(index: i32, flags: KeyFlags) -> KeySpec {
         KeySpec {
             flags,
             begin: BeginSearch::Index(index),
@@ -168,12 +207,7 @@ impl KeySpec {
     }
 
     /// Keys from `index` to the end (`lastkey` -1), every `step`.
-    pub const fn range(
-        index: i32,
-        lastkey: i32,
-        step: i32,
-        flags: &'static [&'static str],
-    ) -> KeySpec {
+    pub const fn range(index: i32, lastkey: i32, step: i32, flags: KeyFlags) -> KeySpec {
         KeySpec {
             flags,
             begin: BeginSearch::Index(index),
@@ -218,6 +252,14 @@ pub enum Handler {
     Conn(ConnFn),
 }
 
+/// Runs the command inside EXEC under the shards EXEC holds, where its
+/// handler would take them itself (MIGRATE).
+pub type InExecFn = for<'a> fn(
+    &'a mut Conn,
+    &'a crate::server::mesh::Held<'a>,
+    &'a [Vec<u8>],
+) -> LocalBoxFuture<'a, ()>;
+
 /// Redis's `getkeys_proc`, for commands whose key specs are incomplete
 /// (MIGRATE, SORT): pushes (argument index, index of the key spec whose
 /// flags the key has).
@@ -246,6 +288,8 @@ pub struct CommandSpec {
     /// Positive: exact argument count (name included); negative: minimum.
     pub arity: i32,
     pub flags: Flags,
+    /// Shardis-internal facts (not printed by COMMAND).
+    pub behavior: Behavior,
     pub acl: Acl,
     pub keys: &'static [KeySpec],
     pub cross: Cross,
@@ -267,11 +311,14 @@ pub struct CommandSpec {
     pub redact: Option<Redact>,
     /// The flags of a key spec marked VARIABLE_FLAGS, for these arguments
     /// (COMMAND GETKEYSANDFLAGS; Redis's setGetKeys, bitfieldGetKeys).
-    pub key_flags: Option<KeyFlags>,
+    pub key_flags: Option<DecideKeyFlags>,
+    /// How a connection-level command runs inside EXEC, if not as its
+    /// handler under EXEC's hold.
+    pub in_exec: Option<InExecFn>,
 }
 
 /// Key flags decided by the arguments.
-pub type KeyFlags = fn(argv: &[&[u8]]) -> &'static [&'static str];
+pub type DecideKeyFlags = fn(argv: &[&[u8]]) -> KeyFlags;
 
 /// Whether argument `i` of `argv` is to be hidden.
 pub type Redact = fn(argv: &[&[u8]], i: usize) -> bool;
@@ -283,6 +330,7 @@ impl CommandSpec {
         name: "",
         arity: 0,
         flags: Flags::NONE,
+        behavior: Behavior::NONE,
         acl: Acl::NONE,
         keys: &[],
         cross: Cross::Atomic,
@@ -297,6 +345,7 @@ impl CommandSpec {
         data_keys: None,
         redact: None,
         key_flags: None,
+        in_exec: None,
     };
 
     pub fn is_write(&self) -> bool {
