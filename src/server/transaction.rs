@@ -678,8 +678,20 @@ async fn held(
                 } else if blocking(q.spec) {
                     crate::command::blocking::run_in_exec(conn, &held, q.args.clone()).await;
                 } else if let Some(in_exec) = q.spec.in_exec {
+                    debug_assert_eq!(
+                        shards.len(),
+                        rt.nshards,
+                        "{} under every shard",
+                        q.spec.name
+                    );
                     in_exec(conn, &held, &q.args).await;
                 } else {
+                    // Whatever shard the command reaches is held: all.
+                    debug_assert!(
+                        q.spec.behavior.has(Behavior::NO_SHARD) || shards.len() == rt.nshards,
+                        "{} under every shard",
+                        q.spec.name
+                    );
                     mesh::under_hold(&held, h(conn, q.args.clone())).await;
                 }
                 rt.count_call(
@@ -715,6 +727,8 @@ async fn held(
                     );
                 } else {
                     let shard = on.first().copied().unwrap_or(rt.id);
+                    // Its keys' shard is held (a keyless one runs here).
+                    debug_assert!(on.is_empty() || shards.binary_search(&shard).is_ok());
                     let (spec, args) = (q.spec, q.args);
                     let run = move |rt: &Rc<ShardRt>| {
                         let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
