@@ -148,4 +148,10 @@ bit_set! {
     // Ends the batch of requests read at once, so the requests after it
     // see its effect (CLIENT PAUSE, CLIENT REPLY).
     ENDS_BATCH = 14, "ends_batch";
+    // Refused unless enable-debug-command allows it (Redis's
+    // CMD_PROTECTED on DEBUG).
+    DEBUG_PROTECTED = 15, "debug_protected";
+    // Refused unless enable-module-command allows it (CMD_PROTECTED on
+    // MODULE LOAD, LOADEX, UNLOAD).
+    MODULE_PROTECTED = 16, "module_protected";
 }

@@ -87,6 +87,12 @@ fn single_command_facts() {
         (Behavior::WAITS, vec!["wait"]),
         (Behavior::OK_IN_EXEC, vec!["unwatch"]),
         (Behavior::ENDS_BATCH, vec!["client|pause", "client|reply"]),
+        // Redis's CMD_PROTECTED commands, by the directive guarding them.
+        (Behavior::DEBUG_PROTECTED, vec!["debug"]),
+        (
+            Behavior::MODULE_PROTECTED,
+            vec!["module|load", "module|loadex", "module|unload"],
+        ),
     ];
     for (b, names) in facts {
         assert_eq!(having(b), names, "{:?}", name_of(b));
