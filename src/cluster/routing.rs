@@ -67,8 +67,8 @@ pub struct Asker {
     pub write: bool,
     /// The command implies ASKING (RESTORE-ASKING).
     pub implies_asking: bool,
-    /// MIGRATE runs locally on an open slot.
-    pub is_migrate: bool,
+    /// The command runs locally on an open slot (MIGRATE).
+    pub runs_on_open_slot: bool,
 }
 
 pub const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
@@ -178,7 +178,7 @@ impl Routing {
             .then(|| self.migrating.get(&slot))
             .flatten();
         let importing = self.importing.contains_key(&slot);
-        if (migrating.is_some() || importing) && who.is_migrate {
+        if (migrating.is_some() || importing) && who.runs_on_open_slot {
             return Route::Local;
         }
         if let Some(&to) = migrating {

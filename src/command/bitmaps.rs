@@ -4,14 +4,14 @@
 
 mod bitfield;
 
-use super::spec::{Acl, CommandSpec, Flags, Handler, KeySpec};
+use super::spec::{Acl, CommandSpec, Flags, Handler, KeyFlags, KeySpec};
 use super::strings::{drop_if_expired, opt, read_str};
 use super::util::{arg_i64, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use super::{Class, Ctx};
 use crate::resp::Out;
 use crate::store::Value;
 
-const RO_ACCESS: &[&str] = &["RO", "ACCESS"];
+const RO_ACCESS: KeyFlags = KeyFlags::RO.with(KeyFlags::ACCESS);
 const KEY1_RO_ACCESS: &[KeySpec] = &[KeySpec::single(1, RO_ACCESS)];
 const READ_SLOW: Acl = Acl::READ.with_bits(Acl::BITMAP).with_bits(Acl::SLOW);
 const READ_FAST: Acl = Acl::READ.with_bits(Acl::BITMAP).with_bits(Acl::FAST);
@@ -51,7 +51,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             4,
             Flags::WRITE.with(Flags::DENYOOM),
             WRITE_SLOW,
-            &[KeySpec::single(1, &["RW", "ACCESS", "UPDATE"])],
+            &[KeySpec::single(1, KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE))],
             setbit,
             "Sets or clears the bit at offset in the string value stored at key",
         )
@@ -86,7 +86,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             -4,
             Flags::WRITE.with(Flags::DENYOOM),
             WRITE_SLOW,
-            &[KeySpec::single(2, &["OW", "UPDATE"]), KeySpec::range(3, -1, 1, RO_ACCESS)],
+            &[KeySpec::single(2, KeyFlags::OW.with(KeyFlags::UPDATE)), KeySpec::range(3, -1, 1, RO_ACCESS)],
             bitop,
             "Perform bitwise operations between strings",
         )
@@ -100,7 +100,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             -2,
             Flags::WRITE.with(Flags::DENYOOM),
             WRITE_SLOW,
-            &[KeySpec::single(1, &["RW", "ACCESS", "UPDATE", "VARIABLE_FLAGS"])],
+            &[KeySpec::single(1, KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE).with(KeyFlags::VARIABLE_FLAGS))],
             bitfield::bitfield,
             "Perform arbitrary bitfield integer operations on strings",
         )
@@ -412,7 +412,7 @@ fn bitop(ctx: &mut Ctx, args: &[&[u8]]) {
 /// BITFIELD only reads when every subcommand is a complete GET or
 /// OVERFLOW (Redis's bitfieldGetKeys: a SET, an INCRBY or anything it
 /// cannot parse counts as a write).
-fn bitfield_key_flags(argv: &[&[u8]]) -> &'static [&'static str] {
+fn bitfield_key_flags(argv: &[&[u8]]) -> KeyFlags {
     let mut i = 2;
     while i < argv.len() {
         let rest = argv.len() - i - 1;
@@ -422,11 +422,11 @@ fn bitfield_key_flags(argv: &[&[u8]]) -> &'static [&'static str] {
         } else if a.eq_ignore_ascii_case(b"overflow") && rest >= 1 {
             i += 1;
         } else {
-            return &["RW", "ACCESS", "UPDATE"];
+            return KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE);
         }
         i += 1;
     }
-    &["RO", "ACCESS"]
+    KeyFlags::RO.with(KeyFlags::ACCESS)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 
 mod timeout;
 
-use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeySpec};
+use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeyFlags, KeySpec};
 use super::util::{arg_i64, is, SYNTAX};
 use crate::server::blocking::{self as reg, BlockGuard, BlockOp, Probe, Waiter, Wake};
 use crate::server::conn::Conn;
@@ -32,7 +32,7 @@ pub use timeout::parse_timeout;
 
 const BLOCK_FLAGS: Flags = Flags::WRITE.with(Flags::NOSCRIPT).with(Flags::BLOCKING);
 const POP_KEYS: &[KeySpec] = &[KeySpec {
-    flags: &["RW", "ACCESS", "DELETE"],
+    flags: KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::DELETE),
     begin: BeginSearch::Index(1),
     find: FindKeys::Range {
         lastkey: -2,
@@ -41,11 +41,14 @@ const POP_KEYS: &[KeySpec] = &[KeySpec {
     },
 }];
 const MOVE_KEYS: &[KeySpec] = &[
-    KeySpec::single(1, &["RW", "ACCESS", "DELETE"]),
-    KeySpec::single(2, &["RW", "INSERT"]),
+    KeySpec::single(
+        1,
+        KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::DELETE),
+    ),
+    KeySpec::single(2, KeyFlags::RW.with(KeyFlags::INSERT)),
 ];
 const MPOP_KEYS: &[KeySpec] = &[KeySpec {
-    flags: &["RW", "ACCESS", "DELETE"],
+    flags: KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::DELETE),
     begin: BeginSearch::Index(2),
     find: FindKeys::Keynum {
         keynumidx: 0,

@@ -8,7 +8,7 @@
 
 use super::connection::{valid_client_name, BAD_CLIENT_NAME};
 use super::help::reply_help;
-use super::spec::{Acl, CommandSpec, Flags, Handler};
+use super::spec::{Acl, Behavior, CommandSpec, Flags, Handler};
 use super::util::{arg_i64, is, NOT_INTEGER, SYNTAX};
 use crate::server::blocking::Wake;
 use crate::server::conn::Conn;
@@ -25,9 +25,11 @@ const ADMIN_ACL: Acl = Acl::ADMIN
     .with_bits(Acl::CONNECTION);
 
 macro_rules! sub {
-    ($name:expr, $arity:expr, $flags:expr, $acl:expr, $h:expr, $since:expr, $summary:expr, $complexity:expr $(, $tips:expr)?) => {
+    ($name:expr, $arity:expr, $flags:expr, $acl:expr, $h:expr, $since:expr, $summary:expr, $complexity:expr $(, $tips:expr)? $(; $behavior:expr)?) => {
         CommandSpec {
             name: $name,
+            // CLIENT CACHING's window outlives every CLIENT subcommand.
+            behavior: Behavior::KEEPS_CACHING$(.with($behavior))?,
             arity: $arity,
             flags: $flags,
             acl: $acl,
@@ -51,7 +53,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         super::tracking::caching,
         "6.0.0",
         "Instruct the server about tracking or not keys in the next request",
-        "O(1)"
+        "O(1)"; Behavior::NO_SHARD
     ),
     sub!(
         "client|getname",
@@ -61,7 +63,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         getname,
         "2.6.9",
         "Get the current connection name",
-        "O(1)"
+        "O(1)"; Behavior::NO_SHARD
     ),
     sub!(
         "client|getredir",
@@ -71,7 +73,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         super::tracking::getredir,
         "6.0.0",
         "Get tracking notifications redirection client ID if any",
-        "O(1)"
+        "O(1)"; Behavior::NO_SHARD
     ),
     sub!(
         "client|help",
@@ -81,7 +83,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         help,
         "5.0.0",
         "Show helpful text about the different subcommands",
-        "O(1)"
+        "O(1)"; Behavior::NO_SHARD
     ),
     sub!(
         "client|id",
@@ -91,7 +93,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         id,
         "5.0.0",
         "Returns the client ID for the current connection",
-        "O(1)"
+        "O(1)"; Behavior::NO_SHARD
     ),
     sub!(
         "client|info",
@@ -133,7 +135,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         no_evict,
         "7.0.0",
         "Set client eviction mode for the current connection",
-        "O(1)"
+        "O(1)"; Behavior::NO_SHARD
     ),
     sub!(
         "client|pause",
@@ -143,7 +145,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         super::client_pause::pause,
         "2.9.50",
         "Stop processing commands from clients for some time",
-        "O(1)"
+        "O(1)"; Behavior::ENDS_BATCH
     ),
     sub!(
         "client|reply",
@@ -153,7 +155,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         reply,
         "3.2.0",
         "Instruct the server whether to reply to commands",
-        "O(1)"
+        "O(1)"; Behavior::ENDS_BATCH
     ),
     sub!(
         "client|setname",
@@ -163,7 +165,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         setname,
         "2.6.9",
         "Set the current connection name",
-        "O(1)"
+        "O(1)"; Behavior::NO_SHARD
     ),
     sub!(
         "client|tracking",
@@ -183,7 +185,7 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         super::tracking::trackinginfo,
         "6.2.0",
         "Return information about server assisted client side caching for the current connection",
-        "O(1)"
+        "O(1)"; Behavior::NO_SHARD
     ),
     sub!(
         "client|unblock",

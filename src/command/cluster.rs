@@ -4,7 +4,7 @@
 
 use super::cluster_admin as admin;
 use super::cluster_view as view;
-use super::spec::{Acl, CommandSpec, Flags, Handler};
+use super::spec::{Acl, Behavior, CommandSpec, Flags, Handler};
 use crate::cluster::Cluster;
 use crate::server::conn::Conn;
 use futures::future::LocalBoxFuture;
@@ -308,6 +308,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "asking",
+        behavior: Behavior::SETS_ASKING,
         arity: 1,
         flags: Flags::FAST,
         acl: Acl::FAST.with_bits(Acl::CONNECTION),
@@ -320,6 +321,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "readonly",
+        behavior: Behavior::SETS_READONLY,
         arity: 1,
         flags: Flags::LOADING.with(Flags::STALE).with(Flags::FAST),
         acl: Acl::FAST.with_bits(Acl::CONNECTION),
@@ -332,6 +334,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "readwrite",
+        behavior: Behavior::CLEARS_READONLY,
         arity: 1,
         flags: Flags::LOADING.with(Flags::STALE).with(Flags::FAST),
         acl: Acl::FAST.with_bits(Acl::CONNECTION),

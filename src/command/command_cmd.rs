@@ -6,7 +6,10 @@
 //! key-spec notes.
 
 use super::help::reply_help;
-use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, ACL_NAMES, FLAG_NAMES};
+use super::spec::{
+    Acl, BeginSearch, Behavior, CommandSpec, FindKeys, Flags, Handler, KeyFlags, ACL_NAMES,
+    FLAG_NAMES, KEY_FLAG_NAMES,
+};
 use super::util::{is, SYNTAX};
 use super::{table, Table};
 use crate::resp::Out;
@@ -20,6 +23,7 @@ const CMD_ACL: Acl = Acl::SLOW.with_bits(Acl::CONNECTION);
 
 pub static COMMAND: CommandSpec = CommandSpec {
     name: "command",
+    behavior: Behavior::NO_SHARD,
     arity: -1,
     flags: CMD_FLAGS,
     acl: CMD_ACL,
@@ -37,6 +41,7 @@ macro_rules! sub {
     ($name:expr, $arity:expr, $h:expr, $tips:expr, $since:expr, $summary:expr, $complexity:expr) => {
         CommandSpec {
             name: $name,
+            behavior: Behavior::NO_SHARD,
             arity: $arity,
             flags: CMD_FLAGS,
             acl: CMD_ACL,
@@ -245,36 +250,18 @@ fn by_full_name(name: &[u8]) -> Option<&'static CommandSpec> {
 /// A command from an argument vector (`config get x` -> config|get),
 /// as Redis's `lookupCommand`.
 fn by_argv(argv: &[Vec<u8>]) -> Option<&'static CommandSpec> {
-    let spec = table().get(&argv[0])?;
-    if spec.subcommands.is_empty() || argv.len() == 1 {
-        return Some(spec);
-    }
-    Table::sub(spec, &argv[1])
+    let names: Vec<&[u8]> = argv.iter().take(2).map(|a| a.as_slice()).collect();
+    super::lookup(&names)
 }
 
 // ---------------------------------------------------------------- COMMAND INFO
 
-/// Key-spec flags in Redis's order and spelling.
-const KEY_FLAGS: &[&str] = &[
-    "RO",
-    "RW",
-    "OW",
-    "RM",
-    "access",
-    "update",
-    "insert",
-    "delete",
-    "not_key",
-    "incomplete",
-    "variable_flags",
-];
-
-fn key_flags(flags: &[&str]) -> Vec<&'static str> {
-    KEY_FLAGS
+/// Key-spec flag names in Redis's order and spelling.
+fn key_flags(flags: KeyFlags) -> impl Iterator<Item = &'static str> {
+    KEY_FLAG_NAMES
         .iter()
-        .filter(|k| flags.iter().any(|f| f.eq_ignore_ascii_case(k)))
-        .copied()
-        .collect()
+        .filter(move |(f, _)| flags.has(*f))
+        .map(|(_, n)| *n)
 }
 
 /// The flags COMMAND INFO shows: the spec's, movablekeys derived from
@@ -331,9 +318,8 @@ pub fn write_info(out: &mut Out, spec: &CommandSpec) {
             out.bulk_str(t);
         }
         out.bulk_str("flags");
-        let kf = key_flags(ks.flags);
-        out.set(kf.len());
-        for f in kf {
+        out.set(ks.flags.0.count_ones() as usize);
+        for f in key_flags(ks.flags) {
             out.simple(f);
         }
         out.bulk_str("begin_search");
@@ -702,11 +688,11 @@ fn getkeysandflags(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()
         let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         let mut found = Vec::new();
         spec.key_positions(&refs, &mut found);
-        let mut owner: HashMap<usize, &'static [&'static str]> = HashMap::new();
+        let mut owner: HashMap<usize, KeyFlags> = HashMap::new();
         for (i, n) in found {
             let flags = spec.keys[n].flags;
             let decided = match spec.key_flags {
-                Some(f) if flags.contains(&"VARIABLE_FLAGS") => f(&refs),
+                Some(f) if flags.has(KeyFlags::VARIABLE_FLAGS) => f(&refs),
                 _ => flags,
             };
             owner.entry(i).or_insert(decided);
@@ -715,9 +701,9 @@ fn getkeysandflags(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()
         for i in idx {
             conn.out.array(2);
             conn.out.bulk(&argv[i]);
-            let flags = key_flags(owner.get(&i).copied().unwrap_or(&[]));
-            conn.out.set(flags.len());
-            for f in flags {
+            let flags = owner.get(&i).copied().unwrap_or_default();
+            conn.out.set(flags.0.count_ones() as usize);
+            for f in key_flags(flags) {
                 conn.out.simple(f);
             }
         }

@@ -3,7 +3,7 @@
 //! it up (see `Shared::update_config`).
 
 use super::help::reply_help;
-use super::spec::{Acl, CommandSpec, Flags, Handler};
+use super::spec::{Acl, Behavior, CommandSpec, Flags, Handler};
 use super::util::SYNTAX;
 use crate::server::conn::Conn;
 use crate::server::mesh;
@@ -31,6 +31,7 @@ pub static CONFIG: CommandSpec = CommandSpec {
 static SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "config|get",
+        behavior: Behavior::NO_SHARD,
         arity: -3,
         flags: ADMIN_FLAGS,
         acl: ADMIN_ACL,
@@ -43,6 +44,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "config|help",
+        behavior: Behavior::NO_SHARD,
         arity: 2,
         flags: Flags::LOADING.with(Flags::STALE),
         acl: Acl::SLOW,

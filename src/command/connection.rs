@@ -1,7 +1,7 @@
 //! Connection commands: PING ECHO HELLO AUTH SELECT QUIT RESET, and the
 //! CLIENT container (its subcommands are in `client.rs`).
 
-use super::spec::{Acl, CommandSpec, Flags, Handler};
+use super::spec::{Acl, Behavior, CommandSpec, Flags, Handler};
 use super::util::{arg_i64, is, NOT_INTEGER, SYNTAX};
 use crate::server::conn::Conn;
 use futures::future::LocalBoxFuture;
@@ -21,6 +21,9 @@ const CONN_ACL: Acl = Acl::FAST.with_bits(Acl::CONNECTION);
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "ping",
+        behavior: Behavior::NO_SHARD
+            .with(Behavior::SUBSCRIBE_MODE)
+            .with(Behavior::MISCONF_REFUSED),
         arity: -1,
         flags: Flags::FAST,
         acl: CONN_ACL,
@@ -34,6 +37,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "echo",
+        behavior: Behavior::NO_SHARD,
         arity: 2,
         flags: Flags::LOADING.with(Flags::STALE).with(Flags::FAST),
         acl: CONN_ACL,
@@ -46,6 +50,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "hello",
+        behavior: Behavior::NO_SHARD,
         arity: -1,
         flags: HANDSHAKE,
         acl: CONN_ACL,
@@ -72,6 +77,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "select",
+        behavior: Behavior::NO_SHARD,
         arity: 2,
         flags: Flags::LOADING.with(Flags::STALE).with(Flags::FAST),
         acl: CONN_ACL,
@@ -84,6 +90,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "quit",
+        behavior: Behavior::NOT_QUEUED.with(Behavior::SUBSCRIBE_MODE),
         arity: -1,
         flags: HANDSHAKE,
         acl: CONN_ACL,
@@ -96,6 +103,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "reset",
+        behavior: Behavior::NOT_QUEUED.with(Behavior::SUBSCRIBE_MODE),
         arity: 1,
         flags: HANDSHAKE,
         acl: CONN_ACL,
@@ -108,6 +116,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "client",
+        behavior: Behavior::KEEPS_CACHING,
         arity: -2,
         acl: Acl::SLOW,
         group: "connection",

@@ -2,7 +2,7 @@
 //! `crate::persist::rdb::payload`) and back, with Redis's checks in
 //! Redis's order (`dumpCommand`, `restoreCommand` in cluster.c).
 
-use super::spec::{Acl, CommandSpec, Flags, Handler, KeySpec};
+use super::spec::{Acl, CommandSpec, Flags, Handler, KeyFlags, KeySpec};
 use super::util::{arg_i64, is, NOT_INTEGER, SYNTAX};
 use super::{Class, Ctx};
 use crate::persist::rdb::encode::EncodeOpts;
@@ -18,7 +18,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: 2,
         flags: Flags::READONLY,
         acl: Acl::KEYSPACE.with_bits(Acl::READ).with_bits(Acl::SLOW),
-        keys: &[KeySpec::single(1, &["RO", "ACCESS"])],
+        keys: &[KeySpec::single(1, KeyFlags::RO.with(KeyFlags::ACCESS))],
         handler: Handler::Shard(dump),
         tips: &["nondeterministic_output"],
         group: "generic",
@@ -35,7 +35,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             .with_bits(Acl::WRITE)
             .with_bits(Acl::SLOW)
             .with_bits(Acl::DANGEROUS),
-        keys: &[KeySpec::single(1, &["OW", "UPDATE"])],
+        keys: &[KeySpec::single(1, KeyFlags::OW.with(KeyFlags::UPDATE))],
         handler: Handler::Shard(restore),
         group: "generic",
         since: "2.6.0",
@@ -51,7 +51,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             .with_bits(Acl::WRITE)
             .with_bits(Acl::SLOW)
             .with_bits(Acl::DANGEROUS),
-        keys: &[KeySpec::single(1, &["OW", "UPDATE"])],
+        keys: &[KeySpec::single(1, KeyFlags::OW.with(KeyFlags::UPDATE))],
         handler: Handler::Shard(restore),
         group: "server",
         since: "3.0.0",

@@ -4,7 +4,7 @@
 //! `hll-sparse-max-bytes`), so the string values are byte for byte what
 //! redis-server stores for the same sequence of commands.
 
-use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeySpec};
+use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeyFlags, KeySpec};
 use super::util::WRONGTYPE;
 use super::{Class, Ctx};
 use crate::store::Value;
@@ -15,7 +15,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -2,
         flags: Flags::WRITE.with(Flags::DENYOOM).with(Flags::FAST),
         acl: Acl::WRITE.with_bits(Acl::HYPERLOGLOG).with_bits(Acl::FAST),
-        keys: &[KeySpec { flags: &["RW", "INSERT"], begin: BeginSearch::Index(1), find: FindKeys::Range { lastkey: 0, step: 1, limit: 0 } }],
+        keys: &[KeySpec { flags: KeyFlags::RW.with(KeyFlags::INSERT), begin: BeginSearch::Index(1), find: FindKeys::Range { lastkey: 0, step: 1, limit: 0 } }],
         handler: Handler::Shard(pfadd),
         group: "hyperloglog",
         since: "2.8.9",
@@ -29,7 +29,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         // may_replicate: it may store its cached cardinality.
         flags: Flags::READONLY.with(Flags::MAY_REPLICATE),
         acl: Acl::READ.with_bits(Acl::HYPERLOGLOG).with_bits(Acl::SLOW),
-        keys: &[KeySpec { flags: &["RW", "ACCESS"], begin: BeginSearch::Index(1), find: FindKeys::Range { lastkey: -1, step: 1, limit: 0 } }],
+        keys: &[KeySpec { flags: KeyFlags::RW.with(KeyFlags::ACCESS), begin: BeginSearch::Index(1), find: FindKeys::Range { lastkey: -1, step: 1, limit: 0 } }],
         handler: Handler::Shard(pfcount),
         group: "hyperloglog",
         since: "2.8.9",
@@ -42,7 +42,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -2,
         flags: Flags::WRITE.with(Flags::DENYOOM),
         acl: Acl::WRITE.with_bits(Acl::HYPERLOGLOG).with_bits(Acl::SLOW),
-        keys: &[KeySpec { flags: &["RW", "ACCESS", "INSERT"], begin: BeginSearch::Index(1), find: FindKeys::Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { flags: &["RO", "ACCESS"], begin: BeginSearch::Index(2), find: FindKeys::Range { lastkey: -1, step: 1, limit: 0 } }],
+        keys: &[KeySpec { flags: KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::INSERT), begin: BeginSearch::Index(1), find: FindKeys::Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { flags: KeyFlags::RO.with(KeyFlags::ACCESS), begin: BeginSearch::Index(2), find: FindKeys::Range { lastkey: -1, step: 1, limit: 0 } }],
         handler: Handler::Shard(pfmerge),
         group: "hyperloglog",
         since: "2.8.9",

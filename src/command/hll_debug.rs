@@ -7,7 +7,7 @@ use super::hll::{
     sparse_to_dense, val_len, val_value, xzero_len, zero_len, CORRUPTED, DENSE, DENSE_SIZE, HDR,
     INVALID_HLL, REGISTERS, REGISTER_MAX, SPARSE,
 };
-use super::spec::{Acl, CommandSpec, Flags, Handler, KeySpec};
+use super::spec::{Acl, CommandSpec, Flags, Handler, KeyFlags, KeySpec};
 use super::util::WRONGTYPE;
 use super::Ctx;
 use crate::server::conn::Conn;
@@ -25,7 +25,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             .with_bits(Acl::ADMIN)
             .with_bits(Acl::SLOW)
             .with_bits(Acl::DANGEROUS),
-        keys: &[KeySpec::single(2, &["RW", "ACCESS"])],
+        keys: &[KeySpec::single(2, KeyFlags::RW.with(KeyFlags::ACCESS))],
         handler: Handler::Shard(pfdebug),
         group: "hyperloglog",
         since: "2.8.9",

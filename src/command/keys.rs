@@ -5,7 +5,7 @@
 //! `expire.rs`, SCAN in `scan.rs` and OBJECT in `object.rs`.
 
 use super::expire::{self, lookup_notouch};
-use super::spec::{Acl, CommandSpec, Cross, Flags, Handler, KeySpec, Merge};
+use super::spec::{Acl, CommandSpec, Cross, Flags, Handler, KeyFlags, KeySpec, Merge};
 use super::util::{arg_i64, is, NOT_INTEGER, NO_SUCH_KEY, SYNTAX};
 use super::{object, scan, Class, Ctx};
 use crate::server::conn::Conn;
@@ -13,14 +13,14 @@ use crate::server::mesh;
 use crate::server::shared::unix_ms;
 use futures::future::LocalBoxFuture;
 
-const RM_DELETE: &[&str] = &["RM", "DELETE"];
-const RO: &[&str] = &["RO"];
-const RO_ACCESS: &[&str] = &["RO", "ACCESS"];
-const RW_UPDATE: &[&str] = &["RW", "UPDATE"];
-const RW_ACCESS_DELETE: &[&str] = &["RW", "ACCESS", "DELETE"];
-const RW_ACCESS_UPDATE: &[&str] = &["RW", "ACCESS", "UPDATE"];
-const OW_UPDATE: &[&str] = &["OW", "UPDATE"];
-const OW_INSERT: &[&str] = &["OW", "INSERT"];
+const RM_DELETE: KeyFlags = KeyFlags::RM.with(KeyFlags::DELETE);
+const RO: KeyFlags = KeyFlags::RO;
+const RO_ACCESS: KeyFlags = KeyFlags::RO.with(KeyFlags::ACCESS);
+const RW_UPDATE: KeyFlags = KeyFlags::RW.with(KeyFlags::UPDATE);
+const RW_ACCESS_DELETE: KeyFlags = KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::DELETE);
+const RW_ACCESS_UPDATE: KeyFlags = KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE);
+const OW_UPDATE: KeyFlags = KeyFlags::OW.with(KeyFlags::UPDATE);
+const OW_INSERT: KeyFlags = KeyFlags::OW.with(KeyFlags::INSERT);
 
 const KEYSPACE_WRITE_FAST: Acl = Acl::KEYSPACE.with_bits(Acl::WRITE).with_bits(Acl::FAST);
 const KEYSPACE_READ_FAST: Acl = Acl::KEYSPACE.with_bits(Acl::READ).with_bits(Acl::FAST);

@@ -15,7 +15,7 @@ mod push_pop;
 
 pub use push_pop::parse_mpop;
 
-use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeySpec};
+use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeyFlags, KeySpec};
 use super::util::WRONGTYPE;
 use super::{Class, Ctx};
 use crate::resp::Out;
@@ -23,12 +23,12 @@ use crate::store::list::{End, List};
 use crate::store::listpack::LpValue;
 use crate::store::Value;
 
-const RW_INSERT: &[&str] = &["RW", "INSERT"];
-const RW_ACCESS_DELETE: &[&str] = &["RW", "ACCESS", "DELETE"];
-const RW_UPDATE: &[&str] = &["RW", "UPDATE"];
-const RW_DELETE: &[&str] = &["RW", "DELETE"];
-const RO_ACCESS: &[&str] = &["RO", "ACCESS"];
-const RO: &[&str] = &["RO"];
+const RW_INSERT: KeyFlags = KeyFlags::RW.with(KeyFlags::INSERT);
+const RW_ACCESS_DELETE: KeyFlags = KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::DELETE);
+const RW_UPDATE: KeyFlags = KeyFlags::RW.with(KeyFlags::UPDATE);
+const RW_DELETE: KeyFlags = KeyFlags::RW.with(KeyFlags::DELETE);
+const RO_ACCESS: KeyFlags = KeyFlags::RO.with(KeyFlags::ACCESS);
+const RO: KeyFlags = KeyFlags::RO;
 
 const WRITE_FAST: Acl = Acl::WRITE.with_bits(Acl::LIST).with_bits(Acl::FAST);
 const WRITE_SLOW: Acl = Acl::WRITE.with_bits(Acl::LIST).with_bits(Acl::SLOW);

@@ -3,7 +3,7 @@
 //! allocator (alloc.rs) for totals, the keyspace's tables and values'
 //! `heap_size` for overheads and per-key usage.
 
-use super::spec::{Acl, CommandSpec, Flags, Handler, KeySpec};
+use super::spec::{Acl, CommandSpec, Flags, Handler, KeyFlags, KeySpec};
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::slot::key_slot;
@@ -84,7 +84,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
         CommandSpec {
             flags: Flags::READONLY,
             acl: Acl::NONE,
-            keys: &[KeySpec::single(2, &["RO"])],
+            keys: &[KeySpec::single(2, KeyFlags::RO)],
             ..sub(
                 "memory|usage",
                 -3,

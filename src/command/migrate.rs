@@ -16,7 +16,9 @@
 //! carry on.
 
 use super::migrate_conn::{self, ConnectErr, Target};
-use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeySpec};
+use super::spec::{
+    Acl, BeginSearch, Behavior, CommandSpec, FindKeys, Flags, Handler, KeyFlags, KeySpec,
+};
 use super::util::{arg_i64, is, NOT_INTEGER, SYNTAX};
 use super::Class;
 use crate::persist::aof::record::encode_command;
@@ -29,10 +31,12 @@ use crate::slot::key_slot;
 use futures::future::LocalBoxFuture;
 use std::time::Duration;
 
-const KEY_FLAGS: &[&str] = &["RW", "ACCESS", "DELETE"];
+const KEY_FLAGS: KeyFlags = KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::DELETE);
 
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "migrate",
+    behavior: Behavior::OPEN_SLOT_LOCAL,
+    in_exec: Some(in_exec),
     arity: -6,
     flags: Flags::WRITE.with(Flags::MOVABLEKEYS),
     acl: Acl::KEYSPACE
@@ -42,7 +46,7 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     keys: &[
         KeySpec::single(3, KEY_FLAGS),
         KeySpec {
-            flags: &["RW", "ACCESS", "DELETE", "INCOMPLETE"],
+            flags: KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::DELETE).with(KeyFlags::INCOMPLETE),
             begin: BeginSearch::Keyword {
                 keyword: "KEYS",
                 startfrom: -2,
@@ -192,11 +196,17 @@ fn migrate(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 }
 
 /// MIGRATE inside EXEC, which already holds every shard.
-pub async fn run_in_exec(conn: &mut Conn, held: &Held<'_>, args: &[Vec<u8>]) {
-    match parse(args) {
-        Ok(m) => run(conn, &m, held).await,
-        Err(e) => conn.out.error(e),
-    }
+fn in_exec<'a>(
+    conn: &'a mut Conn,
+    held: &'a Held<'a>,
+    args: &'a [Vec<u8>],
+) -> LocalBoxFuture<'a, ()> {
+    Box::pin(async move {
+        match parse(args) {
+            Ok(m) => run(conn, &m, held).await,
+            Err(e) => conn.out.error(e),
+        }
+    })
 }
 
 /// A key found at the DUMP step: its position in the command, payload
@@ -219,7 +229,12 @@ static DEL_STEP: CommandSpec = CommandSpec {
     name: "del",
     arity: -2,
     flags: Flags::WRITE,
-    keys: &[KeySpec::range(1, -1, 1, &["RM", "DELETE"])],
+    keys: &[KeySpec::range(
+        1,
+        -1,
+        1,
+        KeyFlags::RM.with(KeyFlags::DELETE),
+    )],
     ..CommandSpec::DEFAULT
 };
 

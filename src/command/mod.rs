@@ -58,7 +58,10 @@ use crate::resp::Out;
 pub use crate::server::notify::Class;
 use crate::server::notify::{Events, Note};
 use crate::store::{Db, Store};
-pub use spec::{Acl, BeginSearch, CommandSpec, Cross, FindKeys, Flags, Handler, KeySpec, Merge};
+pub use spec::{
+    Acl, BeginSearch, Behavior, CommandSpec, Cross, FindKeys, Flags, Handler, KeyFlags, KeySpec,
+    Merge,
+};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -331,6 +334,16 @@ pub fn table() -> &'static Table {
 
 /// The spec that governs `argv` (the subcommand of a container command),
 /// or Redis's error for an unknown command or subcommand.
+/// The command of `argv` (a subcommand if it names one), without the
+/// error reply `resolve` builds.
+pub fn lookup(argv: &[&[u8]]) -> Option<&'static CommandSpec> {
+    let spec = table().get(argv[0])?;
+    if spec.subcommands.is_empty() || argv.len() < 2 {
+        return Some(spec);
+    }
+    Table::sub(spec, argv[1])
+}
+
 pub fn resolve(argv: &[&[u8]]) -> Result<&'static CommandSpec, Vec<u8>> {
     let Some(spec) = table().get(argv[0]) else {
         return Err(unknown_command(argv));

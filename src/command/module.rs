@@ -3,7 +3,7 @@
 //! LOADEX and UNLOAD are gated by `enable-module-command`
 //! (command/protected.rs).
 
-use super::spec::{CommandSpec, Flags, Handler};
+use super::spec::{Behavior, CommandSpec, Flags, Handler};
 use crate::server::conn::Conn;
 use futures::future::LocalBoxFuture;
 
@@ -61,15 +61,24 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
                 "List all modules loaded by the server",
             )
         },
-        sub("module|load", -3, load, "4.0.0", "Load a module"),
-        sub(
-            "module|loadex",
-            -3,
-            load,
-            "7.0.0",
-            "Load a module with extended parameters",
-        ),
-        sub("module|unload", 3, unload, "4.0.0", "Unload a module"),
+        CommandSpec {
+            behavior: Behavior::MODULE_PROTECTED,
+            ..sub("module|load", -3, load, "4.0.0", "Load a module")
+        },
+        CommandSpec {
+            behavior: Behavior::MODULE_PROTECTED,
+            ..sub(
+                "module|loadex",
+                -3,
+                load,
+                "7.0.0",
+                "Load a module with extended parameters",
+            )
+        },
+        CommandSpec {
+            behavior: Behavior::MODULE_PROTECTED,
+            ..sub("module|unload", 3, unload, "4.0.0", "Unload a module")
+        },
     ],
     ..CommandSpec::DEFAULT
 }];

@@ -4,7 +4,7 @@
 //! `maxmemory-policy`, read from the configuration here, and the key is
 //! then looked up on the shard that owns it.
 
-use super::spec::{Acl, CommandSpec, Flags, Handler, KeySpec};
+use super::spec::{Acl, CommandSpec, Flags, Handler, KeyFlags, KeySpec};
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::server::shared::unix_ms;
@@ -13,7 +13,7 @@ use futures::future::LocalBoxFuture;
 
 const KEYSPACE_READ_SLOW: Acl = Acl::KEYSPACE.with_bits(Acl::READ).with_bits(Acl::SLOW);
 
-const KEY2_RO: &[KeySpec] = &[KeySpec::single(2, &["RO"])];
+const KEY2_RO: &[KeySpec] = &[KeySpec::single(2, KeyFlags::RO)];
 
 const fn sub(
     name: &'static str,

@@ -4,7 +4,7 @@
 //! `enable-protected-configs`): `no` (the default) refuses everyone,
 //! `yes` allows everyone, `local` allows loopback connections only.
 
-use super::spec::CommandSpec;
+use super::spec::{Behavior, CommandSpec};
 use crate::server::conn::Conn;
 
 /// Redis's `islocalClient`: the peer is 127.0.0.1 or ::1 (Shardis has
@@ -36,12 +36,12 @@ pub fn allowed(conn: &Conn, directive: &str) -> bool {
 
 /// The directive that protects a command, if one does.
 fn guard(spec: &CommandSpec) -> Option<(&'static str, &'static str)> {
-    match spec.name {
-        "debug" => Some(("DEBUG", "enable-debug-command")),
-        "module|load" | "module|loadex" | "module|unload" => {
-            Some(("MODULE", "enable-module-command"))
-        }
-        _ => None,
+    if spec.behavior.has(Behavior::DEBUG_PROTECTED) {
+        Some(("DEBUG", "enable-debug-command"))
+    } else if spec.behavior.has(Behavior::MODULE_PROTECTED) {
+        Some(("MODULE", "enable-module-command"))
+    } else {
+        None
     }
 }
 

@@ -3,7 +3,7 @@
 //! `server::pubsub`.
 
 use super::help::reply_help;
-use super::spec::{Acl, CommandSpec, Flags, Handler, KeySpec};
+use super::spec::{Acl, Behavior, CommandSpec, Flags, Handler, KeyFlags, KeySpec};
 use crate::resp::Out;
 use crate::server::conn::Conn;
 use crate::server::mesh;
@@ -27,44 +27,44 @@ const INTRO_FLAGS: Flags = Flags::PUBSUB.with(Flags::LOADING).with(Flags::STALE)
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
-        name: "subscribe", arity: -2, flags: SUB_FLAGS, acl: Acl::SLOW,
+        name: "subscribe", behavior: Behavior::SUBSCRIBE_MODE, arity: -2, flags: SUB_FLAGS, acl: Acl::SLOW,
         handler: Handler::Conn(subscribe), group: "pubsub", since: "2.0.0",
         summary: "Listen for messages published to the given channels",
         complexity: "O(N) where N is the number of channels to subscribe to.",
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
-        name: "unsubscribe", arity: -1, flags: SUB_FLAGS, acl: Acl::SLOW,
+        name: "unsubscribe", behavior: Behavior::SUBSCRIBE_MODE, arity: -1, flags: SUB_FLAGS, acl: Acl::SLOW,
         handler: Handler::Conn(unsubscribe), group: "pubsub", since: "2.0.0",
         summary: "Stop listening for messages posted to the given channels",
         complexity: "O(N) where N is the number of clients already subscribed to a channel.",
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
-        name: "psubscribe", arity: -2, flags: SUB_FLAGS, acl: Acl::SLOW,
+        name: "psubscribe", behavior: Behavior::SUBSCRIBE_MODE, arity: -2, flags: SUB_FLAGS, acl: Acl::SLOW,
         handler: Handler::Conn(psubscribe), group: "pubsub", since: "2.0.0",
         summary: "Listen for messages published to channels matching the given patterns",
         complexity: "O(N) where N is the number of patterns the client is already subscribed to.",
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
-        name: "punsubscribe", arity: -1, flags: SUB_FLAGS, acl: Acl::SLOW,
+        name: "punsubscribe", behavior: Behavior::SUBSCRIBE_MODE, arity: -1, flags: SUB_FLAGS, acl: Acl::SLOW,
         handler: Handler::Conn(punsubscribe), group: "pubsub", since: "2.0.0",
         summary: "Stop listening for messages posted to channels matching the given patterns",
         complexity: "O(N+M) where N is the number of patterns the client is already subscribed and M is the number of total patterns subscribed in the system (by any client).",
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
-        name: "ssubscribe", arity: -2, flags: SUB_FLAGS, acl: Acl::SLOW,
-        keys: &[KeySpec::range(1, -1, 1, &["NOT_KEY"])],
+        name: "ssubscribe", behavior: Behavior::SUBSCRIBE_MODE, arity: -2, flags: SUB_FLAGS, acl: Acl::SLOW,
+        keys: &[KeySpec::range(1, -1, 1, KeyFlags::NOT_KEY)],
         handler: Handler::Conn(ssubscribe), group: "pubsub", since: "7.0.0",
         summary: "Listen for messages published to the given shard channels",
         complexity: "O(N) where N is the number of shard channels to subscribe to.",
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
-        name: "sunsubscribe", arity: -1, flags: SUB_FLAGS, acl: Acl::SLOW,
-        keys: &[KeySpec::range(1, -1, 1, &["NOT_KEY"])],
+        name: "sunsubscribe", behavior: Behavior::SUBSCRIBE_MODE, arity: -1, flags: SUB_FLAGS, acl: Acl::SLOW,
+        keys: &[KeySpec::range(1, -1, 1, KeyFlags::NOT_KEY)],
         handler: Handler::Conn(sunsubscribe), group: "pubsub", since: "7.0.0",
         summary: "Stop listening for messages posted to the given shard channels",
         complexity: "O(N) where N is the number of clients already subscribed to a shard channel.",
@@ -79,7 +79,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "spublish", arity: 3, flags: PUB_FLAGS, acl: Acl::FAST,
-        keys: &[KeySpec::range(1, 0, 1, &["NOT_KEY"])],
+        keys: &[KeySpec::range(1, 0, 1, KeyFlags::NOT_KEY)],
         handler: Handler::Conn(spublish), group: "pubsub", since: "7.0.0",
         summary: "Post a message to a shard channel",
         complexity: "O(N) where N is the number of clients subscribed to the receiving shard channel.",

@@ -1,7 +1,7 @@
 //! Replication commands a primary answers: REPLCONF, PSYNC, SYNC, WAIT,
 //! ROLE. The work is in `repl/primary`.
 
-use super::spec::{Acl, CommandSpec, Flags, Handler};
+use super::spec::{Acl, Behavior, CommandSpec, Flags, Handler};
 use super::util::{arg_i64, is};
 use crate::repl::primary::{self, Start};
 use crate::server::conn::Conn;
@@ -55,7 +55,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
-        name: "wait",
+        name: "wait", behavior: Behavior::WAITS,
         arity: 3,
         flags: Flags::NOSCRIPT,
         acl: Acl::SLOW.with_bits(Acl::CONNECTION),

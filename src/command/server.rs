@@ -1,7 +1,7 @@
 //! Server commands: COMMAND (command_cmd.rs), CONFIG (config_cmd.rs),
 //! TIME, LASTSAVE, SHUTDOWN.
 
-use super::spec::{Acl, CommandSpec, Flags, Handler};
+use super::spec::{Acl, Behavior, CommandSpec, Flags, Handler};
 use super::util::{is, SYNTAX};
 use crate::server::conn::Conn;
 use crate::server::shared::unix_us;
@@ -12,7 +12,7 @@ pub static COMMANDS: &[CommandSpec] = &[
     super::command_cmd::COMMAND,
     super::config_cmd::CONFIG,
     CommandSpec {
-        name: "time",
+        name: "time", behavior: Behavior::NO_SHARD,
         arity: 1,
         flags: Flags::LOADING.with(Flags::STALE).with(Flags::FAST),
         acl: Acl::FAST,
@@ -25,7 +25,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
-        name: "lastsave",
+        name: "lastsave", behavior: Behavior::NO_SHARD,
         arity: 1,
         flags: Flags::LOADING.with(Flags::STALE).with(Flags::FAST),
         acl: Acl::ADMIN.with_bits(Acl::FAST).with_bits(Acl::DANGEROUS),

@@ -10,7 +10,9 @@
 //! handler runs once on one keyspace, logged, WATCHed and notified as
 //! every command is.
 
-use super::spec::{Acl, BeginSearch, CommandSpec, DataKeys, FindKeys, Flags, Handler, KeySpec};
+use super::spec::{
+    Acl, BeginSearch, CommandSpec, DataKeys, FindKeys, Flags, Handler, KeyFlags, KeySpec,
+};
 use super::util::{arg_i64, is, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use super::{Class, Ctx};
 use crate::resp::Out;
@@ -23,7 +25,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -2,
         flags: Flags::WRITE.with(Flags::DENYOOM).with(Flags::MOVABLEKEYS),
         acl: Acl::WRITE.with_bits(Acl::SET).with_bits(Acl::SORTEDSET).with_bits(Acl::LIST).with_bits(Acl::SLOW).with_bits(Acl::DANGEROUS),
-        keys: &[KeySpec { flags: &["RO", "ACCESS"], begin: BeginSearch::Index(1), find: FindKeys::Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { flags: &["RO", "ACCESS"], begin: BeginSearch::Unknown, find: FindKeys::Unknown }, KeySpec { flags: &["OW", "UPDATE"], begin: BeginSearch::Unknown, find: FindKeys::Unknown }],
+        keys: &[KeySpec { flags: KeyFlags::RO.with(KeyFlags::ACCESS), begin: BeginSearch::Index(1), find: FindKeys::Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { flags: KeyFlags::RO.with(KeyFlags::ACCESS), begin: BeginSearch::Unknown, find: FindKeys::Unknown }, KeySpec { flags: KeyFlags::OW.with(KeyFlags::UPDATE), begin: BeginSearch::Unknown, find: FindKeys::Unknown }],
         handler: Handler::Shard(sort),
         key_finder: Some(sort_keys),
         data_keys: Some(DataKeys { used: sort_uses_keys, find: pattern_keys }),
@@ -38,7 +40,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         arity: -2,
         flags: Flags::READONLY.with(Flags::MOVABLEKEYS),
         acl: Acl::READ.with_bits(Acl::SET).with_bits(Acl::SORTEDSET).with_bits(Acl::LIST).with_bits(Acl::SLOW).with_bits(Acl::DANGEROUS),
-        keys: &[KeySpec { flags: &["RO", "ACCESS"], begin: BeginSearch::Index(1), find: FindKeys::Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { flags: &["RO", "ACCESS"], begin: BeginSearch::Unknown, find: FindKeys::Unknown }],
+        keys: &[KeySpec { flags: KeyFlags::RO.with(KeyFlags::ACCESS), begin: BeginSearch::Index(1), find: FindKeys::Range { lastkey: 0, step: 1, limit: 0 } }, KeySpec { flags: KeyFlags::RO.with(KeyFlags::ACCESS), begin: BeginSearch::Unknown, find: FindKeys::Unknown }],
         handler: Handler::Shard(sort_ro),
         data_keys: Some(DataKeys { used: sort_ro_uses_keys, find: pattern_keys }),
         group: "generic",

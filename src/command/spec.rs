@@ -6,113 +6,13 @@ use super::Ctx;
 use crate::server::conn::Conn;
 use futures::future::LocalBoxFuture;
 
-/// Command flags, as Redis names them in `COMMAND INFO`.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct Flags(pub u32);
+mod bits;
+#[cfg(test)]
+mod facts_tests;
 
-macro_rules! flag_set {
-    ($($name:ident = $bit:expr, $text:expr;)*) => {
-        impl Flags { $(pub const $name: Flags = Flags(1 << $bit);)* }
-        /// Flag names in the order Redis prints them.
-        pub const FLAG_NAMES: &[(Flags, &str)] = &[$((Flags::$name, $text)),*];
-    };
-}
-
-flag_set! {
-    WRITE = 0, "write";
-    READONLY = 1, "readonly";
-    DENYOOM = 2, "denyoom";
-    MODULE = 3, "module";
-    ADMIN = 4, "admin";
-    PUBSUB = 5, "pubsub";
-    NOSCRIPT = 6, "noscript";
-    BLOCKING = 7, "blocking";
-    LOADING = 8, "loading";
-    STALE = 9, "stale";
-    SKIP_MONITOR = 10, "skip_monitor";
-    SKIP_SLOWLOG = 11, "skip_slowlog";
-    ASKING = 12, "asking";
-    FAST = 13, "fast";
-    NO_AUTH = 14, "no_auth";
-    MAY_REPLICATE = 15, "may_replicate";
-    NO_MANDATORY_KEYS = 16, "no_mandatory_keys";
-    NO_ASYNC_LOADING = 20, "no_async_loading";
-    NO_MULTI = 17, "no_multi";
-    MOVABLEKEYS = 18, "movablekeys";
-    ALLOW_BUSY = 19, "allow_busy";
-}
-
-impl Flags {
-    pub const NONE: Flags = Flags(0);
-
-    pub const fn with(self, other: Flags) -> Flags {
-        Flags(self.0 | other.0)
-    }
-
-    pub const fn has(self, other: Flags) -> bool {
-        self.0 & other.0 == other.0
-    }
-}
-
-impl std::ops::BitOr for Flags {
-    type Output = Flags;
-    fn bitor(self, rhs: Flags) -> Flags {
-        Flags(self.0 | rhs.0)
-    }
-}
-
-/// ACL categories, as Redis names them (`@read`, `@string`, …).
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
-pub struct Acl(pub u32);
-
-macro_rules! acl_set {
-    ($($name:ident = $bit:expr, $text:expr;)*) => {
-        impl Acl { $(pub const $name: Acl = Acl(1 << $bit);)* }
-        /// Category names in the order Redis prints them.
-        pub const ACL_NAMES: &[(Acl, &str)] = &[$((Acl::$name, $text)),*];
-    };
-}
-
-acl_set! {
-    KEYSPACE = 0, "@keyspace";
-    READ = 1, "@read";
-    WRITE = 2, "@write";
-    SET = 3, "@set";
-    SORTEDSET = 4, "@sortedset";
-    LIST = 5, "@list";
-    HASH = 6, "@hash";
-    STRING = 7, "@string";
-    BITMAP = 8, "@bitmap";
-    HYPERLOGLOG = 9, "@hyperloglog";
-    GEO = 10, "@geo";
-    STREAM = 11, "@stream";
-    PUBSUB = 12, "@pubsub";
-    ADMIN = 13, "@admin";
-    FAST = 14, "@fast";
-    SLOW = 15, "@slow";
-    BLOCKING = 16, "@blocking";
-    DANGEROUS = 17, "@dangerous";
-    CONNECTION = 18, "@connection";
-    TRANSACTION = 19, "@transaction";
-    SCRIPTING = 20, "@scripting";
-}
-
-impl Acl {
-    pub const NONE: Acl = Acl(0);
-    pub const fn with_bits(self, other: Acl) -> Acl {
-        Acl(self.0 | other.0)
-    }
-    pub const fn has(self, other: Acl) -> bool {
-        self.0 & other.0 == other.0
-    }
-}
-
-impl std::ops::BitOr for Acl {
-    type Output = Acl;
-    fn bitor(self, rhs: Acl) -> Acl {
-        Acl(self.0 | rhs.0)
-    }
-}
+pub use bits::{
+    Acl, Behavior, Flags, KeyFlags, ACL_NAMES, BEHAVIOR_NAMES, FLAG_NAMES, KEY_FLAG_NAMES,
+};
 
 /// Where the key search starts (Redis key-spec `begin_search`).
 #[derive(Clone, Copy, Debug)]
@@ -147,15 +47,14 @@ pub enum FindKeys {
 /// One Redis key specification.
 #[derive(Clone, Copy, Debug)]
 pub struct KeySpec {
-    /// Redis key-spec flags, e.g. `&["RW", "ACCESS", "UPDATE"]`.
-    pub flags: &'static [&'static str],
+    pub flags: KeyFlags,
     pub begin: BeginSearch,
     pub find: FindKeys,
 }
 
 impl KeySpec {
     /// The common case: one key at `index`.
-    pub const fn single(index: i32, flags: &'static [&'static str]) -> KeySpec {
+    pub const fn single(index: i32, flags: KeyFlags) -> KeySpec {
         KeySpec {
             flags,
             begin: BeginSearch::Index(index),
@@ -168,12 +67,7 @@ impl KeySpec {
     }
 
     /// Keys from `index` to the end (`lastkey` -1), every `step`.
-    pub const fn range(
-        index: i32,
-        lastkey: i32,
-        step: i32,
-        flags: &'static [&'static str],
-    ) -> KeySpec {
+    pub const fn range(index: i32, lastkey: i32, step: i32, flags: KeyFlags) -> KeySpec {
         KeySpec {
             flags,
             begin: BeginSearch::Index(index),
@@ -218,6 +112,14 @@ pub enum Handler {
     Conn(ConnFn),
 }
 
+/// Runs the command inside EXEC under the shards EXEC holds, where its
+/// handler would take them itself (MIGRATE).
+pub type InExecFn = for<'a> fn(
+    &'a mut Conn,
+    &'a crate::server::mesh::Held<'a>,
+    &'a [Vec<u8>],
+) -> LocalBoxFuture<'a, ()>;
+
 /// Redis's `getkeys_proc`, for commands whose key specs are incomplete
 /// (MIGRATE, SORT): pushes (argument index, index of the key spec whose
 /// flags the key has).
@@ -246,6 +148,8 @@ pub struct CommandSpec {
     /// Positive: exact argument count (name included); negative: minimum.
     pub arity: i32,
     pub flags: Flags,
+    /// Shardis-internal facts (not printed by COMMAND).
+    pub behavior: Behavior,
     pub acl: Acl,
     pub keys: &'static [KeySpec],
     pub cross: Cross,
@@ -267,11 +171,14 @@ pub struct CommandSpec {
     pub redact: Option<Redact>,
     /// The flags of a key spec marked VARIABLE_FLAGS, for these arguments
     /// (COMMAND GETKEYSANDFLAGS; Redis's setGetKeys, bitfieldGetKeys).
-    pub key_flags: Option<KeyFlags>,
+    pub key_flags: Option<DecideKeyFlags>,
+    /// How a connection-level command runs inside EXEC, if not as its
+    /// handler under EXEC's hold.
+    pub in_exec: Option<InExecFn>,
 }
 
 /// Key flags decided by the arguments.
-pub type KeyFlags = fn(argv: &[&[u8]]) -> &'static [&'static str];
+pub type DecideKeyFlags = fn(argv: &[&[u8]]) -> KeyFlags;
 
 /// Whether argument `i` of `argv` is to be hidden.
 pub type Redact = fn(argv: &[&[u8]], i: usize) -> bool;
@@ -283,6 +190,7 @@ impl CommandSpec {
         name: "",
         arity: 0,
         flags: Flags::NONE,
+        behavior: Behavior::NONE,
         acl: Acl::NONE,
         keys: &[],
         cross: Cross::Atomic,
@@ -297,6 +205,7 @@ impl CommandSpec {
         data_keys: None,
         redact: None,
         key_flags: None,
+        in_exec: None,
     };
 
     pub fn is_write(&self) -> bool {

@@ -10,20 +10,20 @@ mod lcs;
 mod num;
 mod range;
 
-use super::spec::{Acl, CommandSpec, Cross, Flags, Handler, KeySpec, Merge};
+use super::spec::{Acl, CommandSpec, Cross, Flags, Handler, KeyFlags, KeySpec, Merge};
 use super::util::{arg_i64, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use super::{Class, Ctx};
 use crate::resp::Out;
 use crate::store::Value;
 
-const RW_ACCESS_UPDATE: &[&str] = &["RW", "ACCESS", "UPDATE"];
-const RW_ACCESS_DELETE: &[&str] = &["RW", "ACCESS", "DELETE"];
-const RW_INSERT: &[&str] = &["RW", "INSERT"];
-const RW_UPDATE: &[&str] = &["RW", "UPDATE"];
-const OW_UPDATE: &[&str] = &["OW", "UPDATE"];
-const OW_INSERT: &[&str] = &["OW", "INSERT"];
-const RO_ACCESS: &[&str] = &["RO", "ACCESS"];
-const RO: &[&str] = &["RO"];
+const RW_ACCESS_UPDATE: KeyFlags = KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE);
+const RW_ACCESS_DELETE: KeyFlags = KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::DELETE);
+const RW_INSERT: KeyFlags = KeyFlags::RW.with(KeyFlags::INSERT);
+const RW_UPDATE: KeyFlags = KeyFlags::RW.with(KeyFlags::UPDATE);
+const OW_UPDATE: KeyFlags = KeyFlags::OW.with(KeyFlags::UPDATE);
+const OW_INSERT: KeyFlags = KeyFlags::OW.with(KeyFlags::INSERT);
+const RO_ACCESS: KeyFlags = KeyFlags::RO.with(KeyFlags::ACCESS);
+const RO: KeyFlags = KeyFlags::RO;
 
 const READ_FAST: Acl = Acl::READ.with_bits(Acl::STRING).with_bits(Acl::FAST);
 const READ_SLOW: Acl = Acl::READ.with_bits(Acl::STRING).with_bits(Acl::SLOW);
@@ -89,7 +89,7 @@ pub static COMMANDS: &[CommandSpec] = &[
             -3,
             Flags::WRITE.with(Flags::DENYOOM),
             WRITE_SLOW,
-            &[KeySpec::single(1, &["RW", "ACCESS", "UPDATE", "VARIABLE_FLAGS"])],
+            &[KeySpec::single(1, KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE).with(KeyFlags::VARIABLE_FLAGS))],
             set,
         )
     },
@@ -655,11 +655,11 @@ pub(crate) fn check_string_length(ctx: &mut Ctx, size: u64) -> bool {
 }
 
 /// SET's key is read too only with GET (Redis's setGetKeys).
-fn set_key_flags(argv: &[&[u8]]) -> &'static [&'static str] {
+fn set_key_flags(argv: &[&[u8]]) -> KeyFlags {
     if argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
-        &["RW", "ACCESS", "UPDATE"]
+        KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE)
     } else {
-        &["OW", "UPDATE"]
+        KeyFlags::OW.with(KeyFlags::UPDATE)
     }
 }
 

@@ -574,11 +574,14 @@ async fn watch_while_blocked(
     }
 }
 
-/// Whether the request whose arguments are `ranges` of `bytes` is
-/// CLIENT PAUSE or CLIENT REPLY.
+/// Whether the request whose arguments are `ranges` of `bytes` ends the
+/// batch (CLIENT PAUSE, CLIENT REPLY: `Behavior::ENDS_BATCH`).
 fn ends_batch(ranges: &[(usize, usize)], bytes: &[u8]) -> bool {
     let arg = |i: usize| ranges.get(i).map(|&(s, e)| &bytes[s..e]);
-    arg(0).is_some_and(|a| a.eq_ignore_ascii_case(b"client"))
-        && arg(1)
-            .is_some_and(|a| a.eq_ignore_ascii_case(b"pause") || a.eq_ignore_ascii_case(b"reply"))
+    // Every such command is a subcommand: a lone name never ends a batch.
+    let (Some(name), Some(sub)) = (arg(0), arg(1)) else {
+        return false;
+    };
+    crate::command::lookup(&[name, sub])
+        .is_some_and(|spec| spec.behavior.has(crate::command::Behavior::ENDS_BATCH))
 }

@@ -52,6 +52,7 @@ pub struct Locked<'a> {
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
+        debug_assert!(super::order::ascending(&self.shards));
         for &s in self.shards.iter().rev() {
             self.rt.shared.cores[s].release();
         }
@@ -62,7 +63,9 @@ impl Drop for Locked<'_> {
 /// snapshot is running or the locks stayed busy (use the ordered hold
 /// instead).
 pub async fn lock<'a>(rt: &'a ShardRt, shards: &[usize]) -> Option<Locked<'a>> {
-    debug_assert!(shards.windows(2).all(|w| w[0] < w[1]));
+    // One order for every step's locks; none nested in another step's.
+    debug_assert!(super::order::ascending(shards), "locks of {shards:?}");
+    debug_assert!(holds_no_foreign_lock(rt), "a direct step inside another");
     let own = shards.contains(&rt.id);
     let mut pause = Duration::from_micros(20);
     for _ in 0..TRIES {
@@ -95,6 +98,17 @@ pub async fn lock<'a>(rt: &'a ShardRt, shards: &[usize]) -> Option<Locked<'a>> {
         pause = (pause * 2).min(Duration::from_millis(1));
     }
     None
+}
+
+/// Whether this thread holds no other shard's data lock: a thread that
+/// holds some never waits for anything, so it neither takes more nor
+/// queues for an ordered hold (its own shard's lock it may hold: the
+/// ordered path keeps it across a hold, re-entrantly).
+pub fn holds_no_foreign_lock(rt: &ShardRt) -> bool {
+    let cores = rt.shared.cores.iter().enumerate();
+    cores
+        .filter(|&(s, _)| s != rt.id)
+        .all(|(_, c)| !c.held_here())
 }
 
 /// The parts of a split command (`(shard, sub-command)`), run under the

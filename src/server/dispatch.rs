@@ -11,7 +11,7 @@ use super::route::Routed;
 use super::tracking::{self, Caller};
 use super::transaction;
 use crate::cluster::routing::Route;
-use crate::command::{self, arity_ok, CommandSpec, Flags, Handler};
+use crate::command::{self, arity_ok, Behavior, CommandSpec, Flags, Handler};
 use crate::resp::Out;
 use std::time::Instant;
 
@@ -20,8 +20,9 @@ type ShardReplies = (Vec<u8>, Vec<usize>);
 
 /// How one request of a batch is served.
 enum Plan {
-    /// Refused before running: the error reply.
-    Refused(&'static str, Vec<u8>),
+    /// Refused before running: the command (None: unknown) and the error
+    /// reply.
+    Refused(Option<&'static CommandSpec>, Vec<u8>),
     /// A shard command whose keys all live on `shard`.
     OnShard(&'static CommandSpec, usize),
     /// Needs the connection: runs alone, in order.
@@ -35,15 +36,26 @@ enum Plan {
 }
 
 impl Plan {
-    fn name(&self) -> &'static str {
+    /// The command, if it is known.
+    fn spec(&self) -> Option<&'static CommandSpec> {
         match self {
-            Plan::Refused(name, _) => name,
+            Plan::Refused(spec, _) => *spec,
             Plan::OnShard(spec, _)
             | Plan::Alone(spec)
             | Plan::Spread(spec, _)
-            | Plan::OpenSlot(spec, _) => spec.name,
+            | Plan::OpenSlot(spec, _) => Some(spec),
         }
     }
+}
+
+/// The name a refusal is counted under: the command's, or "unknown".
+pub fn refused_name(spec: Option<&'static CommandSpec>) -> &'static str {
+    spec.map_or("unknown", |s| s.name)
+}
+
+/// Whether a request's command (None: unknown) has behaviour `b`.
+pub fn behaves(spec: Option<&CommandSpec>, b: Behavior) -> bool {
+    spec.is_some_and(|s| s.behavior.has(b))
 }
 
 /// The requests of one read: all arguments flat, and where each request's
@@ -110,11 +122,11 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
             flags: tracker.flags,
         }));
         let p = plan(conn, cmds.get(i), &mut routed, tracker.flags);
-        let (name, refused) = (p.name(), matches!(p, Plan::Refused(..)));
-        if name == "exec" {
+        let (spec, refused) = (p.spec(), matches!(p, Plan::Refused(..)));
+        if behaves(spec, Behavior::RUNS_TRANSACTION) {
             conn.tx.exec_asking = tracker.flags.asking;
         }
-        tracker.after(name, refused);
+        tracker.after(spec, refused);
         plans.push(p);
     }
     conn.cluster = tracker.flags;
@@ -141,16 +153,16 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         // the Pub/Sub commands, PING, QUIT and RESET run.
         if conn.pubsub.restricted(conn.out.resp3) {
             match &plans[i] {
-                Plan::Refused(name, msg) => refuse(conn, name, msg),
+                Plan::Refused(spec, msg) => refuse(conn, *spec, msg),
                 Plan::OnShard(spec, _)
                 | Plan::Alone(spec)
                 | Plan::Spread(spec, _)
                 | Plan::OpenSlot(spec, _) => {
-                    if allowed_in_subscribe_mode(spec.name) {
+                    if spec.behavior.has(Behavior::SUBSCRIBE_MODE) {
                         Box::pin(run_alone(conn, spec, cmds.get(i))).await;
                     } else {
                         let msg = format!("ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", spec.name);
-                        refuse(conn, spec.name, msg.as_bytes());
+                        refuse(conn, Some(spec), msg.as_bytes());
                     }
                 }
             }
@@ -160,13 +172,13 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         // In MULTI, requests are queued one by one (transaction.rs).
         if conn.tx.in_multi() {
             let planned = match &plans[i] {
-                Plan::Refused(name, msg) => transaction::Planned::Refused(name, msg),
+                Plan::Refused(spec, msg) => transaction::Planned::Refused(*spec, msg),
                 Plan::OnShard(spec, _)
                 | Plan::Alone(spec)
                 | Plan::Spread(spec, _)
                 | Plan::OpenSlot(spec, _) => transaction::Planned::Spec(spec),
             };
-            let name = plans[i].name();
+            let spec = plans[i].spec();
             // A lowered tracking-table-max-keys applies before any command,
             // queued ones too (Redis's trackingLimitUsedSlots, #11715).
             // Its own invalidations precede the QUEUED reply.
@@ -175,7 +187,7 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
                 conn.pubsub.sub.drain_into(&mut conn.out);
             }
             Box::pin(transaction::handle(conn, planned, cmds.get(i))).await;
-            tracking::after_command(&conn.info, name, conn.tx.in_multi());
+            tracking::after_command(&conn.info, spec, conn.tx.in_multi());
             i += 1;
             continue;
         }
@@ -213,30 +225,14 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
     }
 }
 
-/// Commands a RESP2 subscriber may run (Redis 7.0's processCommand).
-fn allowed_in_subscribe_mode(name: &str) -> bool {
-    matches!(
-        name,
-        "subscribe"
-            | "ssubscribe"
-            | "psubscribe"
-            | "unsubscribe"
-            | "sunsubscribe"
-            | "punsubscribe"
-            | "ping"
-            | "quit"
-            | "reset"
-    )
-}
-
 /// What the server-state checks look at in a request (Redis's
 /// processCommand: for EXEC, its queued commands decide).
 #[derive(Clone, Copy)]
 pub struct StateFacts {
     /// Writes (MISCONF, NOREPLICAS, READONLY).
     pub write: bool,
-    /// PING (MISCONF refuses it too in Redis 7.0).
-    pub ping: bool,
+    /// Refused on MISCONF though not a write (PING in Redis 7.0).
+    pub misconf_refused: bool,
     /// Lacks the `stale` flag (MASTERDOWN).
     pub deny_stale: bool,
 }
@@ -248,7 +244,7 @@ pub struct StateFacts {
 pub fn state_refusal(conn: &Conn, f: StateFacts) -> Option<String> {
     // Persistence failing (MISCONF): writes, and PING as in Redis 7.0;
     // never for a replica's master link.
-    if !conn.from_master && (f.write || f.ping) {
+    if !conn.from_master && (f.write || f.misconf_refused) {
         if let Some(err) = crate::persist::health::write_refusal(&conn.rt.shared) {
             return Some(err);
         }
@@ -292,20 +288,20 @@ fn plan(
 ) -> Plan {
     let spec = match command::resolve(argv) {
         Ok(spec) => spec,
-        Err(e) => return Plan::Refused("unknown", e),
+        Err(e) => return Plan::Refused(None, e),
     };
     conn.info.last_cmd.set(spec.name);
     if !arity_ok(spec, argv.len()) {
         return Plan::Refused(
-            spec.name,
+            Some(spec),
             format!("ERR wrong number of arguments for '{}' command", spec.name).into_bytes(),
         );
     }
     if let Some(e) = command::protected::refusal(conn, spec) {
-        return Plan::Refused(spec.name, e);
+        return Plan::Refused(Some(spec), e);
     }
     if !conn.authenticated && !spec.flags.has(Flags::NO_AUTH) {
-        return Plan::Refused(spec.name, b"NOAUTH Authentication required.".to_vec());
+        return Plan::Refused(Some(spec), b"NOAUTH Authentication required.".to_vec());
     }
     // Cluster mode: requests with keys go to the slot's owner (not the
     // master link's: a replica applies its master's stream as it is).
@@ -314,7 +310,7 @@ fn plan(
     if rt.shared.cluster.is_some() && !conn.from_master {
         match redirect::route(conn, spec, routed, cluster) {
             None | Some(Route::Local) => {}
-            Some(Route::Refuse(e)) => return Plan::Refused(spec.name, e.into_bytes()),
+            Some(Route::Refuse(e)) => return Plan::Refused(Some(spec), e.into_bytes()),
             Some(Route::Open(open)) => {
                 if let Handler::Shard(_) = spec.handler {
                     return Plan::OpenSlot(spec, open);
@@ -324,11 +320,11 @@ fn plan(
     }
     let facts = StateFacts {
         write: spec.is_write(),
-        ping: spec.name == "ping",
+        misconf_refused: spec.behavior.has(Behavior::MISCONF_REFUSED),
         deny_stale: !spec.flags.has(Flags::STALE),
     };
     if let Some(err) = state_refusal(conn, facts) {
-        return Plan::Refused(spec.name, err.into_bytes());
+        return Plan::Refused(Some(spec), err.into_bytes());
     }
     match spec.handler {
         Handler::Conn(_) => Plan::Alone(spec),
@@ -353,8 +349,7 @@ async fn run_group(
         .iter()
         .map(|p| {
             let caller = tracking::caller(&conn.info, local);
-            let name = p.name();
-            tracking::after_command(&conn.info, name, false);
+            tracking::after_command(&conn.info, p.spec(), false);
             caller
         })
         .collect();
@@ -367,7 +362,7 @@ async fn run_group(
         let settings = conn.settings.clone();
         for (((argv, p), caller), planned) in cmds.iter().zip(plans).zip(&callers).zip(planned) {
             match p {
-                Plan::Refused(name, msg) => refuse(conn, name, msg),
+                Plan::Refused(spec, msg) => refuse(conn, *spec, msg),
                 Plan::OnShard(spec, _) => {
                     rt.set_caller(*caller);
                     let (db, out) = (conn.db, &mut conn.out);
@@ -445,7 +440,7 @@ async fn run_group_remote(
     let mut lcur = (0usize, 0usize);
     for p in plans {
         match p {
-            Plan::Refused(name, msg) => refuse(conn, name, msg),
+            Plan::Refused(spec, msg) => refuse(conn, *spec, msg),
             Plan::OnShard(_, s) if *s == local => {
                 let end = local_ends[lcur.0];
                 conn.out.buf.extend_from_slice(&local_out.buf[lcur.1..end]);
@@ -466,16 +461,16 @@ async fn run_group_remote(
     }
 }
 
-fn refuse(conn: &mut Conn, name: &'static str, msg: &[u8]) {
+fn refuse(conn: &mut Conn, spec: Option<&'static CommandSpec>, msg: &[u8]) {
     let start = conn.out.buf.len();
-    if name == "exec" {
+    if behaves(spec, Behavior::RUNS_TRANSACTION) {
         conn.out
             .error(&transaction::exec_rejected(&String::from_utf8_lossy(msg)));
     } else {
         conn.out.error_bytes(msg);
     }
     let reply = conn.out.buf[start..].to_vec();
-    conn.rt.count_rejected(name, &reply);
+    conn.rt.count_rejected(refused_name(spec), &reply);
 }
 
 /// Runs a command that needs the connection or several shards.
@@ -511,7 +506,7 @@ async fn run_unit(
         (Handler::Shard(_), Some(routed)) => multishard::run(conn, spec, argv, routed).await,
         (Handler::Shard(_), None) => unreachable!("{} planned without a route", spec.name),
     }
-    tracking::after_command(&conn.info, spec.name, conn.tx.in_multi());
+    tracking::after_command(&conn.info, Some(spec), conn.tx.in_multi());
     let (db, id) = (conn.db, conn.info.id);
     // CLIENT REPLY ON may have dropped replies before its own.
     let mark = mark.min(conn.out.buf.len());

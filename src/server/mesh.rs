@@ -156,6 +156,9 @@ pub async fn hold<'a>(rt: &'a Rc<ShardRt>, shards: &[usize]) -> Held<'a> {
 /// of a multi-shard command travel with the hold request.
 pub async fn hold_with<'a>(rt: &'a Rc<ShardRt>, parts: Vec<(usize, Option<Op>)>) -> Held<'a> {
     let shards: Vec<usize> = parts.iter().map(|(s, _)| *s).collect();
+    debug_assert!(super::order::ascending(&shards), "hold of {shards:?}");
+    // A thread holding data locks never waits (direct.rs).
+    debug_assert!(super::direct::holds_no_foreign_lock(rt), "hold under locks");
     if let Some(ops) = current_hold().filter(|ops| ops.covers(rt.id, &shards)) {
         for (s, op) in parts {
             if let Some(op) = op {

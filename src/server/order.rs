@@ -23,6 +23,13 @@ use futures::channel::{mpsc, oneshot};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+/// Whether `shards` is sorted and de-duplicated: the one form in which
+/// multi-shard holds are queued and data locks taken (direct.rs), so
+/// that all of them agree on the order.
+pub fn ascending(shards: &[usize]) -> bool {
+    shards.windows(2).all(|w| w[0] < w[1])
+}
+
 /// What a shard receives when its turn for a ticket comes.
 pub struct Grant {
     /// Run as soon as the gate is closed, before "held" is told: the
@@ -65,11 +72,8 @@ impl Order {
     /// Queues a ticket on the shards of `grants` (sorted, distinct), at
     /// the back of each queue in one step.
     pub fn schedule(&self, grants: Vec<(usize, Grant)>) {
-        debug_assert!(
-            grants.windows(2).all(|w| w[0].0 < w[1].0),
-            "shards must be sorted and distinct"
-        );
         let shards: Vec<usize> = grants.iter().map(|(s, _)| *s).collect();
+        debug_assert!(ascending(&shards), "shards must be sorted and distinct");
         let ticket = Arc::new(Ticket {
             grants: Mutex::new(grants.into_iter().map(|(s, g)| (s, Some(g))).collect()),
         });
@@ -112,6 +116,10 @@ pub async fn serve(rt: std::rc::Rc<super::shard::ShardRt>) {
                 held,
             } = grant;
             let _ = rt.gate.acquire(1).await;
+            // Gate first, then the data lock, which no task of this
+            // thread may be holding across an await: the holder's
+            // operations below would share it re-entrantly.
+            debug_assert!(!rt.core.held_here(), "data lock held across an await");
             // The data too: another thread's direct step (direct.rs) must
             // not run on it while the holder does. Held across the
             // holder's awaits by this thread; this thread's own tasks

@@ -28,7 +28,7 @@ use super::dispatch::Batch;
 use super::shard::ShardRt;
 use super::shared::unix_ms;
 use super::transaction::TxState;
-use crate::command::{self, Flags};
+use crate::command::{self, Behavior, Flags};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -204,14 +204,14 @@ pub fn pauses(spec: &command::CommandSpec) -> bool {
 
 /// Whether a command may wait indefinitely once planned.
 pub fn may_block(spec: &command::CommandSpec) -> bool {
-    spec.flags.has(Flags::BLOCKING) || spec.name == "wait" || spec.name == "waitaof"
+    spec.flags.has(Flags::BLOCKING) || spec.behavior.has(Behavior::WAITS)
 }
 
 fn has_writes(cmds: &Batch<'_>, tx: &TxState) -> bool {
     let exec_writes = || tx.queue_has(pauses);
     (0..cmds.len()).any(|i| {
         paused_request(cmds.get(i), |spec| {
-            pauses(spec) || spec.name == "exec" && exec_writes()
+            pauses(spec) || spec.behavior.has(Behavior::RUNS_TRANSACTION) && exec_writes()
         })
     })
 }

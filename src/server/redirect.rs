@@ -9,7 +9,7 @@ use super::mesh;
 use super::route::Routed;
 use super::shard::ShardRt;
 use crate::cluster::routing::{Asker, ClientFlags, OpenSlot, Route};
-use crate::command::{CommandSpec, Flags};
+use crate::command::{Behavior, CommandSpec, Flags};
 use crate::resp::Out;
 use crate::slot::key_slot;
 
@@ -29,22 +29,26 @@ impl Tracker {
         }
     }
 
-    /// After request `name` was planned (and not refused).
-    pub fn after(&mut self, name: &str, refused: bool) {
+    /// After a request for `spec` (None: unknown) was planned, refused
+    /// or not.
+    pub fn after(&mut self, spec: Option<&CommandSpec>, refused: bool) {
+        let does = |b| super::dispatch::behaves(spec, b);
         if !refused {
-            match name {
-                "readonly" => self.flags.readonly = true,
-                "readwrite" => self.flags.readonly = false,
-                "multi" => self.in_multi = true,
-                _ => {}
+            if does(Behavior::SETS_READONLY) {
+                self.flags.readonly = true;
+            } else if does(Behavior::CLEARS_READONLY) {
+                self.flags.readonly = false;
+            } else if does(Behavior::STARTS_TRANSACTION) {
+                self.in_multi = true;
             }
         }
-        if name == "asking" && !refused {
+        let ends_transaction = does(Behavior::ENDS_TRANSACTION);
+        if does(Behavior::SETS_ASKING) && !refused {
             self.flags.asking = true;
-        } else if !self.in_multi || name == "exec" || name == "discard" {
+        } else if !self.in_multi || ends_transaction {
             self.flags.asking = false;
         }
-        if name == "exec" || name == "discard" {
+        if ends_transaction {
             self.in_multi = false;
         }
     }
@@ -56,7 +60,7 @@ fn asker(spec: &CommandSpec, flags: ClientFlags) -> Asker {
         readonly: flags.readonly,
         write: spec.is_write(),
         implies_asking: spec.flags.has(Flags::ASKING),
-        is_migrate: spec.name == "migrate",
+        runs_on_open_slot: spec.behavior.has(Behavior::OPEN_SLOT_LOCAL),
     }
 }
 
@@ -163,7 +167,7 @@ pub async fn run_open_slot(
         }
     })
     .await;
-    super::tracking::after_command(&conn.info, spec.name, conn.tx.in_multi());
+    super::tracking::after_command(&conn.info, Some(spec), conn.tx.in_multi());
     // A run command was counted by `exec`; a refusal is counted here.
     if refused {
         conn.rt.count_rejected(spec.name, &bytes);

@@ -102,8 +102,12 @@ pub fn caller(info: &super::clients::ClientInfo, home: usize) -> Caller {
 
 /// After each command, as Redis's resetClient: CLIENT CACHING lasts for
 /// one command (a whole MULTI … EXEC), CLIENT subcommands excepted.
-pub fn after_command(info: &super::clients::ClientInfo, name: &str, in_multi: bool) {
-    if !in_multi && !name.starts_with("client") {
+pub fn after_command(
+    info: &super::clients::ClientInfo,
+    spec: Option<&crate::command::CommandSpec>,
+    in_multi: bool,
+) {
+    if !in_multi && !super::dispatch::behaves(spec, crate::command::Behavior::KEEPS_CACHING) {
         info.tracking.caching.set(false);
     }
 }

@@ -30,7 +30,7 @@ use super::mesh;
 use super::route::Routed;
 use super::shard::ShardRt;
 use super::shared::unix_ms;
-use crate::command::{CommandSpec, Flags, Handler};
+use crate::command::{Behavior, CommandSpec, Flags, Handler};
 use crate::persist::aof::record::Records;
 use crate::resp::Out;
 use crate::slot::key_slot;
@@ -247,41 +247,7 @@ pub fn after_exec(rt: &ShardRt, spec: &'static CommandSpec, argv: &[&[u8]], db: 
 
 /// A key spec whose keys a write may change (not read-only).
 pub fn written(ks: &crate::command::KeySpec) -> bool {
-    !ks.flags.contains(&"RO")
-}
-
-/// Commands that run at once even inside MULTI.
-fn runs_in_multi(name: &str) -> bool {
-    matches!(
-        name,
-        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-    )
-}
-
-/// Connection-level commands that touch no shard: EXEC need not hold
-/// any shard for them.
-fn touches_no_shard(name: &str) -> bool {
-    matches!(
-        name,
-        "ping"
-            | "echo"
-            | "select"
-            | "time"
-            | "lastsave"
-            | "hello"
-            | "unwatch"
-            | "config|get"
-            | "config|help"
-            | "client|id"
-            | "client|getname"
-            | "client|setname"
-            | "client|getredir"
-            | "client|help"
-            | "client|no-evict"
-            | "client|trackinginfo"
-            | "client|caching"
-    ) || name == "command"
-        || name.starts_with("command|")
+    !ks.flags.has(crate::command::KeyFlags::RO)
 }
 
 /// Blocking commands: queued, and run without blocking by EXEC.
@@ -291,15 +257,16 @@ fn blocking(spec: &CommandSpec) -> bool {
 
 /// How a request planned by `dispatch` arrives here.
 pub enum Planned<'a> {
-    Refused(&'static str, &'a [u8]),
+    Refused(Option<&'static CommandSpec>, &'a [u8]),
     Spec(&'static CommandSpec),
 }
 
 /// A request while the connection is in MULTI.
 pub async fn handle(conn: &mut Conn, planned: Planned<'_>, argv: &[&[u8]]) {
     let spec = match planned {
-        Planned::Refused(name, msg) => {
-            if name == "exec" {
+        Planned::Refused(spec, msg) => {
+            let name = super::dispatch::refused_name(spec);
+            if super::dispatch::behaves(spec, Behavior::RUNS_TRANSACTION) {
                 // Redis's execCommandAbort: the rejection ends the MULTI.
                 refuse(conn, name, &exec_rejected(&String::from_utf8_lossy(msg)));
                 discard_state(conn).await;
@@ -311,7 +278,7 @@ pub async fn handle(conn: &mut Conn, planned: Planned<'_>, argv: &[&[u8]]) {
         }
         Planned::Spec(spec) => spec,
     };
-    if runs_in_multi(spec.name) {
+    if spec.behavior.has(Behavior::NOT_QUEUED) {
         return super::dispatch::run_alone(conn, spec, argv).await;
     }
     // Over maxmemory with nothing left to evict, Redis queues nothing.
@@ -513,7 +480,7 @@ pub async fn exec(conn: &mut Conn) {
     // processCommand does for EXEC.
     let facts = super::dispatch::StateFacts {
         write: queue.iter().any(|q| q.spec.is_write()),
-        ping: false,
+        misconf_refused: false,
         deny_stale: queue.iter().any(|q| !q.spec.flags.has(Flags::STALE)),
     };
     if let Some(err) = super::dispatch::state_refusal(conn, facts) {
@@ -536,7 +503,7 @@ pub async fn exec(conn: &mut Conn) {
                 all_shard_cmds = false;
                 if blocking(q.spec) {
                     shards.extend(q.routed.shards());
-                } else if !touches_no_shard(q.spec.name) {
+                } else if !q.spec.behavior.has(Behavior::NO_SHARD) {
                     // Runs under a hold of every shard (`mesh::under_hold`).
                     shards.extend(0..rt.nshards);
                 }
@@ -691,14 +658,25 @@ async fn held(
             Handler::Conn(h) => {
                 let started = Instant::now();
                 let mark = conn.out.buf.len();
-                if q.spec.name == "unwatch" {
-                    // EXEC unwatches everything once done anyway.
+                if q.spec.behavior.has(Behavior::OK_IN_EXEC) {
                     conn.out.ok();
                 } else if blocking(q.spec) {
                     crate::command::blocking::run_in_exec(conn, &held, q.args.clone()).await;
-                } else if q.spec.name == "migrate" {
-                    crate::command::migrate::run_in_exec(conn, &held, &q.args).await;
+                } else if let Some(in_exec) = q.spec.in_exec {
+                    debug_assert_eq!(
+                        shards.len(),
+                        rt.nshards,
+                        "{} under every shard",
+                        q.spec.name
+                    );
+                    in_exec(conn, &held, &q.args).await;
                 } else {
+                    // Whatever shard the command reaches is held: all.
+                    debug_assert!(
+                        q.spec.behavior.has(Behavior::NO_SHARD) || shards.len() == rt.nshards,
+                        "{} under every shard",
+                        q.spec.name
+                    );
                     mesh::under_hold(&held, h(conn, q.args.clone())).await;
                 }
                 rt.count_call(
@@ -730,6 +708,10 @@ async fn held(
                     );
                 } else {
                     let shard = q.routed.single_shard(rt.id).unwrap_or(rt.id);
+                    // Its keys' shard is held (a keyless one runs here).
+                    debug_assert!(
+                        q.routed.shards().is_empty() || shards.binary_search(&shard).is_ok()
+                    );
                     let (spec, args) = (q.spec, q.args);
                     let run = move |rt: &Rc<ShardRt>| {
                         let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();

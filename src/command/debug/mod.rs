@@ -10,7 +10,7 @@ mod loadaof;
 mod reload;
 mod sha1;
 
-use super::spec::{CommandSpec, Flags, Handler};
+use super::spec::{Behavior, CommandSpec, Flags, Handler};
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::server::shared::unix_ms;
@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "debug",
+    behavior: Behavior::DEBUG_PROTECTED,
     arity: -2,
     flags: Flags::ADMIN
         .with(Flags::NOSCRIPT)
