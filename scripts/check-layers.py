@@ -18,6 +18,8 @@ Comments and string literals do not count.
 The order, bottom to top, and why:
   resp, slot, glob   the wire protocol, hash slots, pattern matching:
                      leaf utilities that use nothing of the crate;
+  sys                the wall clock, the usable cores, the log: what the
+                     process reads from the machine, used by every layer;
   alloc              the allocator and memory accounting;
   store              the keyspace a shard owns: values, dicts, eviction data;
   config             redis.conf and the directive table, read by all above;
@@ -35,6 +37,7 @@ LAYERS = [
     "resp",
     "slot",
     "glob",
+    "sys",
     "alloc",
     "store",
     "config",

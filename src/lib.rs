@@ -21,3 +21,4 @@ pub mod resp;
 pub mod server;
 pub mod slot;
 pub mod store;
+pub mod sys;

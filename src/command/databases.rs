@@ -140,7 +140,7 @@ pub fn flush_shard(rt: &crate::server::shard::ShardRt, db: Option<usize>, lazy: 
     let core = &mut *core;
     // WATCHers of keys the flush removes (transaction.rs).
     core.watches
-        .touch_existing(&core.store, db, None, crate::server::shared::unix_ms());
+        .touch_existing(&core.store, db, None, crate::sys::clock::unix_ms());
     let mut garbage = Vec::new();
     let mut removed = 0;
     for (i, d) in core.store.dbs.iter_mut().enumerate() {
@@ -209,7 +209,7 @@ fn swapdb(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                     crate::persist::bgsave::before_keyspace_write(rt);
                     let mut core = rt.core.borrow_mut();
                     // WATCHers of keys the swap changes (transaction.rs).
-                    let now = crate::server::shared::unix_ms();
+                    let now = crate::sys::clock::unix_ms();
                     core.watches
                         .touch_existing(&core.store, Some(a), Some(b), now);
                     core.store.dbs.swap(a, b);

@@ -14,7 +14,6 @@
 //! shard with no waiters pays one counter check per write command.
 
 use super::shard::ShardRt;
-use super::shared::unix_ms;
 use crate::command::lists::{pop_event, push_event};
 use crate::command::util::WRONGTYPE;
 use crate::command::zsets::generic_zpop;
@@ -23,6 +22,7 @@ use crate::resp::Out;
 use crate::server::notify::{Class, Note};
 use crate::store::list::End;
 use crate::store::{List, Store, Value};
+use crate::sys::clock::unix_ms;
 use futures::channel::oneshot;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};

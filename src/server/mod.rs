@@ -8,7 +8,6 @@ pub mod blocking;
 pub mod client_mem;
 pub mod clients;
 pub mod conn;
-pub mod cpus;
 pub mod direct;
 pub(crate) mod dispatch;
 pub mod effects;
@@ -17,7 +16,6 @@ pub mod histogram;
 mod input;
 pub mod latency;
 pub mod listen;
-pub mod log;
 pub mod memlock;
 pub mod mesh;
 pub mod monitor;
@@ -38,6 +36,7 @@ pub mod tracking;
 pub mod transaction;
 
 use crate::config::Config;
+use crate::sys::{cpus, log};
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
 use shard::ShardRt;
@@ -324,7 +323,7 @@ fn load_rdb(
     let limits = crate::store::EncodingLimits::from_config(config);
     let databases = config.get_i64("databases") as usize;
     let checksum = config.get_bool("rdbchecksum");
-    let now = shared::unix_ms();
+    let now = crate::sys::clock::unix_ms();
     let Some(p) = snapshot::load_file(&path, nshards, databases, &limits, checksum, now)? else {
         return Ok(None);
     };

@@ -4,11 +4,12 @@
 
 use super::clients::Clients;
 use super::mesh::Job;
-use super::shared::{unix_ms, Shared};
+use super::shared::Shared;
 use crate::command::{CommandSpec, Ctx, ExecLimits, Handler};
 use crate::config::special::OutputLimits;
 use crate::resp::{Limits, Out};
 use crate::store::Store;
+use crate::sys::clock::unix_ms;
 use glommio::channels::channel_mesh::Senders;
 use glommio::sync::Semaphore;
 use std::cell::{Cell, RefCell};

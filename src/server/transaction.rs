@@ -28,11 +28,11 @@
 use super::conn::Conn;
 use super::mesh;
 use super::shard::ShardRt;
-use super::shared::unix_ms;
 use crate::command::{CommandSpec, Flags, Handler};
 use crate::persist::aof::record::Records;
 use crate::resp::Out;
 use crate::slot::key_slot;
+use crate::sys::clock::unix_ms;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -7,7 +7,7 @@ use crate::persist::bgsave::{rules, shard::key_delay};
 use crate::persist::snapshot;
 use crate::server::conn::Conn;
 use crate::server::mesh;
-use crate::server::shared::unix_ms;
+use crate::sys::clock::unix_ms;
 
 pub async fn reload(conn: &mut Conn, opts: &[Vec<u8>]) {
     let (mut flush, mut save) = (true, true);

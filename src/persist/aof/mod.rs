@@ -61,7 +61,7 @@ impl Aof {
         self.log.set_on(true);
         if !self.writer_started.swap(true, Ordering::SeqCst) {
             let aof = self.clone();
-            crate::server::cpus::spawn_background("aof-writer", move || writer::run(aof))
+            crate::sys::cpus::spawn_background("aof-writer", move || writer::run(aof))
                 .expect("spawn the AOF writer thread");
         }
     }
