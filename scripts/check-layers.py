@@ -22,6 +22,8 @@ The order, bottom to top, and why:
                      process reads from the machine, used by every layer;
   alloc              the allocator and memory accounting;
   store              the keyspace a shard owns: values, dicts, eviction data;
+  events             keyspace-notification facts: which classes are on,
+                     the messages an event makes; plain data over store;
   config             redis.conf and the directive table, read by all above;
   persist            RDB and AOF: encode/decode the store, files on disk;
   repl               replication streams over persist's formats;
@@ -40,6 +42,7 @@ LAYERS = [
     "sys",
     "alloc",
     "store",
+    "events",
     "config",
     "persist",
     "repl",

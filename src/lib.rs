@@ -14,6 +14,7 @@ pub mod alloc;
 pub mod cluster;
 pub mod command;
 pub mod config;
+pub mod events;
 pub mod glob;
 pub mod persist;
 pub mod repl;

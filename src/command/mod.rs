@@ -54,9 +54,9 @@ pub mod transactions;
 pub mod util;
 pub mod zsets;
 
+pub use crate::events::Class;
+use crate::events::{Events, Note};
 use crate::resp::Out;
-pub use crate::server::notify::Class;
-use crate::server::notify::{Events, Note};
 use crate::store::{Db, Store};
 pub use spec::{Acl, BeginSearch, CommandSpec, Cross, FindKeys, Flags, Handler, KeySpec, Merge};
 use std::collections::HashMap;
@@ -157,7 +157,7 @@ impl<'a> Ctx<'a> {
 
     /// Moves the store's logged expiries / creations / misses into `notes`.
     fn drain_key_log(&mut self) {
-        crate::server::notify::drain_logged(self.events, self.store, &mut self.notes);
+        crate::events::drain_logged(self.events, self.store, &mut self.notes);
     }
 
     /// All notifications of the command, logged ones included.

@@ -300,7 +300,7 @@ pub async fn atomic_held(
                 let now = crate::sys::clock::unix_ms();
                 let events = rt.settings().notify;
                 let mut core = rt.core.borrow_mut();
-                super::notify::prepare_log(events, &mut core.store);
+                crate::events::prepare_log(events, &mut core.store);
                 // Keys that expire here propagate as DELs, before the
                 // command's own record (replicas and the AOF).
                 let propagating = rt.shared.aof.log.recording();
@@ -319,7 +319,7 @@ pub async fn atomic_held(
                         (key, state)
                     })
                     .collect();
-                let notes = super::notify::logged_notes(events, &mut core.store);
+                let notes = crate::events::logged_notes(events, &mut core.store);
                 let expired = if propagating || tracking {
                     core.store.take_expired_by_db()
                 } else {
