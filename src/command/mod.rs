@@ -40,6 +40,7 @@ pub mod protected;
 pub mod pubsub;
 mod redact;
 pub mod replication;
+mod role_change;
 pub mod save;
 pub mod scan;
 pub mod server;
@@ -281,8 +282,7 @@ impl Table {
             pubsub::COMMANDS,
             replication::COMMANDS,
             cluster::COMMANDS,
-            crate::repl::replica::COMMANDS,
-            crate::repl::failover::COMMANDS,
+            role_change::COMMANDS,
             std::slice::from_ref(&cluster::CLUSTER),
             std::slice::from_ref(&slowlog::SLOWLOG),
             std::slice::from_ref(&latency::LATENCY),

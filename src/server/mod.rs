@@ -12,6 +12,7 @@ pub mod direct;
 pub(crate) mod dispatch;
 pub mod effects;
 pub mod evict;
+pub mod flush;
 pub mod histogram;
 mod input;
 pub mod latency;
