@@ -25,7 +25,8 @@ The order, bottom to top, and why:
   events             keyspace-notification facts: which classes are on,
                      the messages an event makes; plain data over store;
   config             redis.conf and the directive table, read by all above;
-  persist            RDB and AOF: encode/decode the store, files on disk;
+  persist            RDB and AOF: encode/decode the store, files on disk,
+                     the command log and the replication backlog it feeds;
   repl               replication streams over persist's formats;
   cluster            node table, gossip, routing;
   command            specs and handlers of every command, over the engine;

@@ -6,6 +6,7 @@
 //! (rewrite.rs); start-up loads base then incrs (startup.rs, parse.rs,
 //! replay.rs).
 
+pub mod backlog;
 pub mod emit;
 pub mod files;
 pub mod log;
