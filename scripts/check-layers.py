@@ -185,7 +185,13 @@ def exported_macros(mods):
 
 def edges_of_file(path, own, mods, macros):
     """(target, line) pairs: the other top-level modules this file uses."""
-    code = blank_comments_and_strings(open(path, encoding="utf-8").read())
+    text = open(path, encoding="utf-8").read()
+    return edges_of_source(text, file_module_path(path), own, mods, macros)
+
+
+def edges_of_source(text, file_path, own, mods, macros):
+    """edges_of_file for the text of the file of module `file_path`."""
+    code = blank_comments_and_strings(text)
     line_of = lambda at: code.count("\n", 0, at) + 1
     found = []
 
@@ -202,7 +208,6 @@ def edges_of_file(path, own, mods, macros):
             add(m.group(1), m.start())
 
     spans = inline_module_depth(code)
-    file_path = file_module_path(path)
     for m in re.finditer(r"(?<![\w:$])((?:super\s*::\s*)+)(\{|\w+)", code):
         climbs = m.group(1).count("super")
         inline = sum(1 for s, e in spans if s < m.start() < e)
@@ -274,7 +279,24 @@ def find_cycle(graph, nodes):
     return None
 
 
+def self_test():
+    """The parser on the forms it must see and must not be fooled by; a
+    failure here means the graph below cannot be trusted."""
+    mods = {m: "" for m in ("resp", "server", "slot", "persist", "repl", "cluster", "store", "glob")}
+    text = """use crate::{resp::X, server::{a, b}, slot};
+// crate::cluster::in_a_comment
+/* crate::cluster /* nested */ crate::cluster */
+fn f<'a>(x: &'a str) { let s = "crate::cluster"; let r = r#"crate::cluster"#; let c = '{';
+    crate::persist::x(); super::super::repl::y(); super::sibling(); notice!("x"); }
+mod tests { use super::super::glob; use super::*; }
+"""
+    got = sorted(edges_of_source(text, ["store", "db"], "store", mods, {"notice": "server"}))
+    want = [("persist", 5), ("repl", 5), ("resp", 1), ("server", 1), ("server", 5), ("slot", 1)]
+    assert got == want, f"parser self-test: got {got}, want {want}"
+
+
 def main():
+    self_test()
     mods = top_modules()
     errors = []
     unplaced = sorted(set(mods) ^ set(LAYERS))
