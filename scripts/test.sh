@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (on Debian/Ubuntu), then
-# runs rustfmt, clippy and the whole test suite. Exits non-zero on any failure.
+# runs rustfmt, clippy, the layers check and the whole test suite. Exits non-zero on any failure.
 #
 #   scripts/test.sh                          # everything CI runs
 #   scripts/test.sh --full                   # also Redis's whole Tcl suite
@@ -77,6 +77,7 @@ step() {
 
 step fmt cargo fmt --check
 step clippy cargo clippy --all-targets -- -D warnings
+step layers python3 scripts/check-layers.py
 step test cargo test --all-targets --no-fail-fast
 # Coverage-guided fuzzing of the parsers of untrusted bytes, briefly.
 step fuzz scripts/fuzz.sh "${SHARDIS_FUZZ_SECONDS:-30}"

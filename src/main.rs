@@ -2,7 +2,7 @@
 //! order only — configuration, process set-up, then the executors.
 
 use clap::Parser;
-use shardis::{config, server};
+use shardis::{config, server, sys};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,14 +64,14 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if let Err(e) = server::log::set_file(&cfg.get_str("logfile")) {
+    if let Err(e) = sys::log::set_file(&cfg.get_str("logfile")) {
         eprintln!(
             "shardis: can't open the log file '{}': {e}",
             cfg.get_str("logfile")
         );
         return ExitCode::from(1);
     }
-    server::log::set_level(&cfg.get_str("loglevel"));
+    sys::log::set_level(&cfg.get_str("loglevel"));
     if cfg.get_bool("daemonize") {
         if let Err(e) = server::probe::daemonize() {
             eprintln!("shardis: daemonize failed: {e}");

@@ -14,7 +14,8 @@ use super::pubsub_link::{BusEnds, BusPub};
 use super::Cluster;
 use crate::server::listen::BindAddr;
 use crate::server::mesh::with_ticker;
-use crate::server::shared::{unix_ms, Shared};
+use crate::server::shared::Shared;
+use crate::sys::clock::unix_ms;
 use futures::future::Either;
 use futures::{AsyncReadExt, AsyncWriteExt};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
@@ -271,7 +272,7 @@ impl Bus {
 pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result<(), String> {
     let cluster = shared.cluster.clone().expect("cluster mode");
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
-    let placement = match crate::server::cpus::control_cpus().first() {
+    let placement = match crate::sys::cpus::control_cpus().first() {
         Some(&cpu) => Placement::Fixed(cpu),
         None => Placement::Unbound,
     };

@@ -130,7 +130,7 @@ impl Cluster {
     pub fn open(config: &Config) -> Result<Cluster, String> {
         let path = std::path::PathBuf::from(config.get_str("cluster-config-file"));
         let mut conf = NodesConf::open(&path)?;
-        let now = crate::server::shared::unix_ms();
+        let now = crate::sys::clock::unix_ms();
         let settings = ClusterSettings::from_config(config);
         let mut st = match conf.load(now)? {
             Some(st) => st,
@@ -190,7 +190,7 @@ impl Cluster {
             }
         }
         let settings = self.settings();
-        let now = crate::server::shared::unix_ms();
+        let now = crate::sys::clock::unix_ms();
         st.update_state(now, settings.require_full_coverage, settings.node_timeout);
         if st.save != SaveNeed::None {
             let fsync = st.save == SaveNeed::SaveFsync;
@@ -259,7 +259,7 @@ impl Cluster {
         self.conf
             .lock()
             .unwrap()
-            .save(&st, crate::server::shared::unix_ms(), true)
+            .save(&st, crate::sys::clock::unix_ms(), true)
     }
 
     /// Counts a bus message sent (CLUSTER INFO).

@@ -21,9 +21,9 @@ use crate::server::blocking::{self as reg, BlockGuard, BlockOp, Probe, Waiter, W
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::server::shard::ShardRt;
-use crate::server::shared::unix_ms;
 use crate::slot::key_slot;
 use crate::store::list::End;
+use crate::sys::clock::unix_ms;
 use futures::future::{select, Either, LocalBoxFuture};
 use std::collections::BTreeMap;
 use std::rc::Rc;

@@ -13,7 +13,7 @@ use super::util::{arg_i64, is, NOT_INTEGER, SYNTAX};
 use crate::server::blocking::Wake;
 use crate::server::conn::Conn;
 use crate::server::mesh;
-use crate::server::shared::unix_ms;
+use crate::sys::clock::unix_ms;
 use futures::future::LocalBoxFuture;
 
 const CONN_FLAGS: Flags = Flags::NOSCRIPT.with(Flags::LOADING).with(Flags::STALE);

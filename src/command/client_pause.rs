@@ -5,7 +5,7 @@
 use super::client::subcommand_syntax_error;
 use super::util::{arg_i64, is};
 use crate::server::conn::Conn;
-use crate::server::shared::unix_ms;
+use crate::sys::clock::unix_ms;
 use futures::future::LocalBoxFuture;
 
 /// CLIENT PAUSE timeout [WRITE|ALL]: ALL when no mode is given.

@@ -10,8 +10,8 @@ use crate::cluster::node::Node;
 use crate::cluster::state::{ClusterState, SaveNeed};
 use crate::server::conn::Conn;
 use crate::server::mesh;
-use crate::server::shared::unix_ms;
 use crate::slot::SLOTS;
+use crate::sys::clock::unix_ms;
 use futures::future::LocalBoxFuture;
 
 fn text(a: &[u8]) -> String {

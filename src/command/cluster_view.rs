@@ -12,8 +12,8 @@ use crate::cluster::state::ClusterState;
 use crate::resp::Out;
 use crate::server::conn::Conn;
 use crate::server::mesh;
-use crate::server::shared::unix_ms;
 use crate::slot::{key_slot, SLOTS};
+use crate::sys::clock::unix_ms;
 use futures::future::LocalBoxFuture;
 use std::fmt::Write;
 

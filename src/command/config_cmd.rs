@@ -152,7 +152,7 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         match result {
             Ok((changed, loglevel)) => {
                 if changed.contains(&"loglevel") {
-                    crate::server::log::set_level(&loglevel);
+                    crate::sys::log::set_level(&loglevel);
                 }
                 if let Some(cluster) = &conn.rt.shared.cluster {
                     if changed.iter().any(|d| d.starts_with("cluster-")) {

@@ -105,7 +105,8 @@ async fn flush(conn: &Conn, db: Option<usize>, lazy: bool, args: &[Vec<u8>]) {
     let shards: Vec<usize> = (0..rt.nshards).collect();
     let held = mesh::hold(rt, &shards).await;
     for &s in &shards {
-        held.run(s, move |rt| flush_shard(rt, db, lazy)).await;
+        held.run(s, move |rt| crate::server::flush::flush_shard(rt, db, lazy))
+            .await;
     }
     log_command(rt, conn.db, args);
     drop(held);
@@ -126,33 +127,6 @@ pub fn log_command(rt: &crate::server::shard::ShardRt, db: usize, args: &[Vec<u8
     if rt.shared.aof.log.recording() {
         let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
         rt.record(db, &argv, None);
-    }
-}
-
-/// One shard's part of a flush; the caller holds the shard (also EXEC,
-/// transaction.rs).
-pub fn flush_shard(rt: &crate::server::shard::ShardRt, db: Option<usize>, lazy: bool) {
-    // BGSAVE: this shard's part of a running snapshot is finished first.
-    crate::persist::bgsave::before_keyspace_write(rt);
-    // Tracking clients: one null invalidation, the table forgotten.
-    crate::server::tracking::flushed(rt);
-    let mut core = rt.core.borrow_mut();
-    let core = &mut *core;
-    // WATCHers of keys the flush removes (transaction.rs).
-    core.watches
-        .touch_existing(&core.store, db, None, crate::server::shared::unix_ms());
-    let mut garbage = Vec::new();
-    let mut removed = 0;
-    for (i, d) in core.store.dbs.iter_mut().enumerate() {
-        if db.is_none_or(|db| db == i) {
-            let (tables, n) = d.take_all();
-            removed += n;
-            garbage.push(tables);
-        }
-    }
-    core.dirty += removed as u64;
-    if lazy && removed > 0 {
-        crate::store::lazyfree::free_later(garbage, removed as u64);
     }
 }
 
@@ -209,7 +183,7 @@ fn swapdb(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                     crate::persist::bgsave::before_keyspace_write(rt);
                     let mut core = rt.core.borrow_mut();
                     // WATCHers of keys the swap changes (transaction.rs).
-                    let now = crate::server::shared::unix_ms();
+                    let now = crate::sys::clock::unix_ms();
                     core.watches
                         .touch_existing(&core.store, Some(a), Some(b), now);
                     core.store.dbs.swap(a, b);

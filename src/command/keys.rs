@@ -10,7 +10,7 @@ use super::util::{arg_i64, is, NOT_INTEGER, NO_SUCH_KEY, SYNTAX};
 use super::{object, scan, Class, Ctx};
 use crate::server::conn::Conn;
 use crate::server::mesh;
-use crate::server::shared::unix_ms;
+use crate::sys::clock::unix_ms;
 use futures::future::LocalBoxFuture;
 
 const RM_DELETE: KeyFlags = KeyFlags::RM.with(KeyFlags::DELETE);

@@ -8,7 +8,7 @@ use crate::server::conn::Conn;
 use crate::server::histogram::Histogram;
 use crate::server::latency::Series;
 use crate::server::mesh;
-use crate::server::shared::unix_ms;
+use crate::sys::clock::unix_ms;
 use futures::future::LocalBoxFuture;
 use std::collections::HashMap;
 use std::fmt::Write;

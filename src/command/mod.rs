@@ -40,6 +40,7 @@ pub mod protected;
 pub mod pubsub;
 mod redact;
 pub mod replication;
+mod role_change;
 pub mod save;
 pub mod scan;
 pub mod server;
@@ -54,9 +55,9 @@ pub mod transactions;
 pub mod util;
 pub mod zsets;
 
+pub use crate::events::Class;
+use crate::events::{Events, Note};
 use crate::resp::Out;
-pub use crate::server::notify::Class;
-use crate::server::notify::{Events, Note};
 use crate::store::{Db, Store};
 pub use spec::{
     Acl, BeginSearch, Behavior, CommandSpec, Cross, FindKeys, Flags, Handler, KeyFlags, KeySpec,
@@ -160,7 +161,7 @@ impl<'a> Ctx<'a> {
 
     /// Moves the store's logged expiries / creations / misses into `notes`.
     fn drain_key_log(&mut self) {
-        crate::server::notify::drain_logged(self.events, self.store, &mut self.notes);
+        crate::events::drain_logged(self.events, self.store, &mut self.notes);
     }
 
     /// All notifications of the command, logged ones included.
@@ -284,8 +285,7 @@ impl Table {
             pubsub::COMMANDS,
             replication::COMMANDS,
             cluster::COMMANDS,
-            crate::repl::replica::COMMANDS,
-            crate::repl::failover::COMMANDS,
+            role_change::COMMANDS,
             std::slice::from_ref(&cluster::CLUSTER),
             std::slice::from_ref(&slowlog::SLOWLOG),
             std::slice::from_ref(&latency::LATENCY),

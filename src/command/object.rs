@@ -7,8 +7,8 @@
 use super::spec::{Acl, CommandSpec, Flags, Handler, KeyFlags, KeySpec};
 use crate::server::conn::Conn;
 use crate::server::mesh;
-use crate::server::shared::unix_ms;
 use crate::slot::key_slot;
+use crate::sys::clock::unix_ms;
 use futures::future::LocalBoxFuture;
 
 const KEYSPACE_READ_SLOW: Acl = Acl::KEYSPACE.with_bits(Acl::READ).with_bits(Acl::SLOW);

@@ -13,7 +13,7 @@ use crate::persist::snapshot;
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::server::shard::ShardRt;
-use crate::server::shared::unix_ms;
+use crate::sys::clock::unix_ms;
 use futures::future::LocalBoxFuture;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;

@@ -14,8 +14,8 @@
 use super::util::{arg_i64, is, NOT_INTEGER, SYNTAX};
 use crate::server::conn::Conn;
 use crate::server::mesh;
-use crate::server::shared::unix_ms;
 use crate::slot::SLOTS;
+use crate::sys::clock::unix_ms;
 use futures::future::LocalBoxFuture;
 
 /// Number of slots shard `shard` of `nshards` holds.

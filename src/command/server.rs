@@ -4,7 +4,7 @@
 use super::spec::{Acl, Behavior, CommandSpec, Flags, Handler};
 use super::util::{is, SYNTAX};
 use crate::server::conn::Conn;
-use crate::server::shared::unix_us;
+use crate::sys::clock::unix_us;
 use futures::future::LocalBoxFuture;
 use std::sync::atomic::Ordering;
 

@@ -72,7 +72,7 @@ pub static DIRECTIVES: &[Directive] = &[
         "0",
         true
     ),
-    // Start-up banner with Port: and PID: (server/log.rs banner).
+    // Start-up banner with Port: and PID: (sys/log.rs banner).
     d!("always-show-logo", Kind::Bool, "no", false),
     // Who may run DEBUG, MODULE LOAD/UNLOAD and CONFIG SET dir/dbfilename
     // (command/protected.rs): nobody, everybody, or local connections.

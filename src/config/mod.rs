@@ -2,6 +2,7 @@
 //! CONFIG GET/SET/REWRITE see.
 
 mod directives;
+mod encoding_limits;
 mod file;
 mod rewrite;
 pub mod special;
@@ -285,7 +286,7 @@ impl Config {
     pub fn shard_count(&self) -> usize {
         match self.get_i64("shards") {
             n if n > 0 => n as usize,
-            _ => crate::server::cpus::default_shards(),
+            _ => crate::sys::cpus::default_shards(),
         }
     }
 

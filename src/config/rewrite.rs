@@ -246,7 +246,7 @@ pub fn rewrite(cfg: &Config) -> Result<(), String> {
 /// Writes a temporary file next to `path`, fsyncs it, keeps the old
 /// file's permissions, renames it over `path` and fsyncs the directory.
 fn write_atomically(path: &std::path::Path, content: &[u8]) -> std::io::Result<()> {
-    let now = crate::server::shared::unix_ms() / 1000;
+    let now = crate::sys::clock::unix_ms() / 1000;
     let tmp = path.with_file_name(format!(
         "{}.tmp-{now}",
         path.file_name()

@@ -17,12 +17,10 @@
 //! FAILOVER ABORT ends it in either phase. Meanwhile REPLICAOF, SYNC and
 //! PSYNC are refused, as in Redis.
 
-use crate::command::spec::{Acl, CommandSpec, Flags, Handler};
-use crate::command::util::{arg_i64, is};
 use crate::server::conn::Conn;
 use crate::server::shard::ShardRt;
-use crate::server::shared::{unix_ms, Shared};
-use futures::future::LocalBoxFuture;
+use crate::server::shared::Shared;
+use crate::sys::clock::unix_ms;
 use std::rc::Rc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -144,7 +142,10 @@ async fn promote(rt: &Rc<ShardRt>, why: &str) {
 /// error reply.
 pub async fn check_sync(conn: &Conn, args: &[Vec<u8>]) -> Result<(), String> {
     let shared = &conn.rt.shared;
-    if args.len() > 3 && args[0].eq_ignore_ascii_case(b"psync") && is(&args[3], "failover") {
+    if args.len() > 3
+        && args[0].eq_ignore_ascii_case(b"psync")
+        && args[3].eq_ignore_ascii_case(b"failover")
+    {
         let replid = String::from_utf8_lossy(&args[1]).into_owned();
         crate::warning!("Failover request received for replid {replid}.");
         if !shared.repl.replica.is_replica() {
@@ -167,125 +168,28 @@ pub async fn check_sync(conn: &Conn, args: &[Vec<u8>]) -> Result<(), String> {
     Ok(())
 }
 
-pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
-    name: "failover",
-    arity: -1,
-    flags: Flags::ADMIN.with(Flags::NOSCRIPT).with(Flags::STALE),
-    acl: Acl::ADMIN.with_bits(Acl::SLOW).with_bits(Acl::DANGEROUS),
-    handler: Handler::Conn(failover),
-    group: "server",
-    since: "6.2.0",
-    summary: "Start a coordinated failover between this server and one of its replicas.",
-    complexity: "O(1)",
-    ..CommandSpec::DEFAULT
-}];
-
-const NOT_INTEGER: &str = "ERR value is not an integer or out of range";
-
-/// FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms], with Redis's
-/// checks in Redis's order.
-fn failover(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(async move {
-        let shared = conn.rt.shared.clone();
-        if shared.cluster.is_some() {
-            return conn.out.error(
-                "ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.",
-            );
-        }
-        if args.len() == 2 && is(&args[1], "abort") {
-            if !shared.repl.failover.active() {
-                return conn.out.error("ERR No failover in progress.");
-            }
-            abort(&conn.rt, "Failover manually aborted").await;
-            return conn.out.ok();
-        }
-        let mut timeout_ms = 0i64;
-        let mut force = false;
-        let mut target: Option<(Vec<u8>, i64)> = None;
-        let mut j = 1;
-        while j < args.len() {
-            if is(&args[j], "timeout") && j + 1 < args.len() && timeout_ms == 0 {
-                let Some(t) = arg_i64(&args[j + 1]) else {
-                    return conn.out.error(NOT_INTEGER);
-                };
-                if t <= 0 {
-                    return conn
-                        .out
-                        .error("ERR FAILOVER timeout must be greater than 0");
-                }
-                timeout_ms = t;
-                j += 1;
-            } else if is(&args[j], "to") && j + 2 < args.len() && target.is_none() {
-                let Some(port) = arg_i64(&args[j + 2]) else {
-                    return conn.out.error(NOT_INTEGER);
-                };
-                target = Some((args[j + 1].clone(), port));
-                j += 2;
-            } else if is(&args[j], "force") && !force {
-                force = true;
-            } else {
-                return conn.out.error("ERR syntax error");
-            }
-            j += 1;
-        }
-        let fo = &shared.repl.failover;
-        if fo.active() {
-            return conn.out.error("ERR FAILOVER already in progress.");
-        }
-        if shared.repl.replica.is_replica() {
-            return conn
-                .out
-                .error("ERR FAILOVER is not valid when server is a replica.");
-        }
-        let replicas = shared.repl.primary.replicas();
-        if replicas.is_empty() {
-            return conn.out.error("ERR FAILOVER requires connected replicas.");
-        }
-        if force && (timeout_ms == 0 || target.is_none()) {
-            return conn.out.error(
-                "ERR FAILOVER with force option requires both a timeout and target HOST and IP.",
-            );
-        }
-        let target = match target {
-            Some((host, port)) => {
-                let host = String::from_utf8_lossy(&host).into_owned();
-                let Some(r) = replicas
-                    .iter()
-                    .find(|r| r.ip.eq_ignore_ascii_case(&host) && r.port as i64 == port)
-                else {
-                    return conn
-                        .out
-                        .error("ERR FAILOVER target HOST and PORT is not a replica.");
-                };
-                if r.state != super::primary::ONLINE {
-                    return conn.out.error("ERR FAILOVER target replica is not online.");
-                }
-                crate::notice!("FAILOVER requested to {host}:{port}.");
-                Some((host, r.port))
-            }
-            None => {
-                crate::notice!("FAILOVER requested to any replica.");
-                None
-            }
-        };
-        let serial = fo
-            .serials
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        *fo.plan.lock().unwrap() = Some(Plan {
-            serial,
-            phase: Phase::WaitForSync,
-            target,
-            end_ms: if timeout_ms > 0 {
-                unix_ms() + timeout_ms as u64
-            } else {
-                0
-            },
-            force,
-        });
-        shared.write_pause.pause(u64::MAX);
-        crate::server::mesh::spawn(watch(conn.rt.clone(), serial)).detach();
-        conn.out.ok();
-    })
+/// Starts a failover (FAILOVER's checks passed): pauses client writes
+/// and watches for the target, or any replica, to catch up. `timeout_ms`
+/// 0 waits without a deadline.
+pub fn begin(rt: &Rc<ShardRt>, target: Option<(String, u16)>, timeout_ms: u64, force: bool) {
+    let shared = &rt.shared;
+    let fo = &shared.repl.failover;
+    let serial = fo
+        .serials
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    *fo.plan.lock().unwrap() = Some(Plan {
+        serial,
+        phase: Phase::WaitForSync,
+        target,
+        end_ms: if timeout_ms > 0 {
+            unix_ms() + timeout_ms
+        } else {
+            0
+        },
+        force,
+    });
+    shared.write_pause.pause(u64::MAX);
+    crate::server::mesh::spawn(watch(rt.clone(), serial)).detach();
 }
 
 /// How often the watcher looks (Redis: before every event loop sleep).

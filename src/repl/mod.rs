@@ -1,8 +1,9 @@
 //! Replication, Redis 7.0's PSYNC2 (spec: cluster-bus-replication-rdb-aof.md §3).
 //!
-//! - `primary/`: serving replicas — the backlog fed by the same write
-//!   records as the AOF, the PSYNC/REPLCONF handshake, full sync streamed
-//!   from the fork-less snapshot, partial resync, WAIT.
+//! - `primary/`: serving replicas — the backlog (`persist/aof/backlog.rs`)
+//!   fed by the same write records as the AOF, the PSYNC/REPLCONF
+//!   handshake, full sync streamed from the fork-less snapshot, partial
+//!   resync, WAIT.
 //! - `failover.rs`: FAILOVER, the coordinated switch of roles.
 //! - `replica/`: following a primary — REPLICAOF, the handshake, loading
 //!   the RDB, applying the command stream as the master client, ACKs.
@@ -11,7 +12,6 @@
 //! and offset a replica asks for in PSYNC, and the previous id kept
 //! after a role change so sub-replicas can continue (PSYNC2).
 
-pub mod backlog;
 pub mod failover;
 pub mod primary;
 pub mod replica;

@@ -14,15 +14,15 @@
 //! shard with no waiters pays one counter check per write command.
 
 use super::shard::ShardRt;
-use super::shared::unix_ms;
 use crate::command::lists::{pop_event, push_event};
 use crate::command::util::WRONGTYPE;
 use crate::command::zsets::generic_zpop;
 use crate::command::Ctx;
+use crate::events::{Class, Note};
 use crate::resp::Out;
-use crate::server::notify::{Class, Note};
 use crate::store::list::End;
 use crate::store::{List, Store, Value};
+use crate::sys::clock::unix_ms;
 use futures::channel::oneshot;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};

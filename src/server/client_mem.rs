@@ -195,7 +195,7 @@ pub async fn evict(rt: &Rc<ShardRt>, limit: usize) {
 
 /// Evicts the clients `ids` of this shard that are still evictable.
 fn close_on_shard(rt: &Rc<ShardRt>, ids: &[u64]) {
-    let now = super::shared::unix_ms();
+    let now = crate::sys::clock::unix_ms();
     let memory = &rt.shared.client_memory;
     rt.clients.borrow_mut().kill(|c| {
         let pick = ids.contains(&c.id) && evictable(c);

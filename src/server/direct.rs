@@ -314,7 +314,7 @@ pub fn gathered(
     for (&shard, keys) in by_shard {
         let mut core = rt.shared.cores[shard].borrow_mut_held();
         let core = &mut *core;
-        super::notify::prepare_log(events, &mut core.store);
+        crate::events::prepare_log(events, &mut core.store);
         core.store.set_track_expired(true);
         for key in keys {
             for (dbi, d) in core.store.dbs.iter_mut().enumerate() {
@@ -326,7 +326,7 @@ pub fn gathered(
                 }
             }
         }
-        let notes = super::notify::logged_notes(events, &mut core.store);
+        let notes = crate::events::logged_notes(events, &mut core.store);
         if !notes.is_empty() {
             core.deferred.push(Deferred::Notes(notes));
         }

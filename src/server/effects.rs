@@ -17,10 +17,10 @@
 //! the transaction or the multi-shard step (`ShardRt::end_unit`), as
 //! Redis's handleClientsBlockedOnKeys.
 
-use super::notify::Note;
 use super::shard::{Core, ExecClock, Settings, ShardRt};
 use super::tracking::Caller;
 use crate::command::{CommandSpec, Ctx, Flags};
+use crate::events::Note;
 use crate::resp::Out;
 use std::time::Instant;
 
@@ -235,11 +235,11 @@ pub fn begin_visit(
     rt: &ShardRt,
 ) -> (
     super::shard_lock::LockRefMut<'_, Core>,
-    super::notify::Events,
+    crate::events::Events,
 ) {
     let events = rt.settings().notify;
     let mut core = rt.core.borrow_mut();
-    super::notify::prepare_log(events, &mut core.store);
+    crate::events::prepare_log(events, &mut core.store);
     core.store.set_track_expired(true);
     (core, events)
 }
@@ -249,10 +249,10 @@ pub fn begin_visit(
 pub fn end_visit(
     rt: &ShardRt,
     mut core: super::shard_lock::LockRefMut<'_, Core>,
-    events: super::notify::Events,
+    events: crate::events::Events,
 ) {
     let expired = core.store.take_expired_by_db();
-    let notes = super::notify::logged_notes(events, &mut core.store);
+    let notes = crate::events::logged_notes(events, &mut core.store);
     drop(core);
     expired_elsewhere(rt, &expired);
     super::notify::publish(rt, notes);

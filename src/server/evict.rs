@@ -216,7 +216,7 @@ pub fn make_room(rt: &ShardRt, limit: &MemoryLimit) -> Evicted {
 
 /// Chooses and deletes one key of this shard; false when none qualifies.
 fn evict_one(rt: &ShardRt, limit: &MemoryLimit) -> bool {
-    let now_ms = super::shared::unix_ms();
+    let now_ms = crate::sys::clock::unix_ms();
     let access = limit.access(rt.lru_seconds(), now_ms);
     let chosen = {
         let core = rt.core.borrow();

@@ -55,7 +55,7 @@ impl Monitor {
     #[inline]
     pub fn add_if_needed(&self, threshold_ms: u64, event: &str, ms: u64) {
         if threshold_ms > 0 && ms >= threshold_ms {
-            self.add(event, ms, crate::server::shared::unix_ms() / 1000);
+            self.add(event, ms, crate::sys::clock::unix_ms() / 1000);
         }
     }
 

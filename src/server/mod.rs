@@ -8,16 +8,15 @@ pub mod blocking;
 pub mod client_mem;
 pub mod clients;
 pub mod conn;
-pub mod cpus;
 pub mod direct;
 pub(crate) mod dispatch;
 pub mod effects;
 pub mod evict;
+pub mod flush;
 pub mod histogram;
 mod input;
 pub mod latency;
 pub mod listen;
-pub mod log;
 pub mod memlock;
 pub mod mesh;
 pub mod monitor;
@@ -39,6 +38,7 @@ pub mod tracking;
 pub mod transaction;
 
 use crate::config::Config;
+use crate::sys::{cpus, log};
 use glommio::channels::channel_mesh::MeshBuilder;
 use glommio::{LocalExecutorBuilder, Placement};
 use shard::ShardRt;
@@ -325,7 +325,7 @@ fn load_rdb(
     let limits = crate::store::EncodingLimits::from_config(config);
     let databases = config.get_i64("databases") as usize;
     let checksum = config.get_bool("rdbchecksum");
-    let now = shared::unix_ms();
+    let now = crate::sys::clock::unix_ms();
     let Some(p) = snapshot::load_file(&path, nshards, databases, &limits, checksum, now)? else {
         return Ok(None);
     };

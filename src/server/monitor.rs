@@ -78,7 +78,7 @@ fn flush(rt: &ShardRt, id: u64, queue: &Queue) {
 
 /// One feed line, as Redis's replicationFeedMonitors writes it.
 pub fn line(db: usize, addr: &str, argv: &[&[u8]], redacted: impl Fn(usize) -> bool) -> Vec<u8> {
-    let now = super::shared::unix_us();
+    let now = crate::sys::clock::unix_us();
     let mut s = format!("+{}.{:06} [{db} {addr}] ", now / 1_000_000, now % 1_000_000).into_bytes();
     for (j, a) in argv.iter().enumerate() {
         if j > 0 {

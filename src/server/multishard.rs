@@ -214,7 +214,7 @@ pub fn add_data_keys(
     by_shard: &mut BTreeMap<usize, Vec<Vec<u8>>>,
 ) {
     let Some(data) = spec.data_keys else { return };
-    let found = (data.find)(&core.store.dbs[db], super::shared::unix_ms(), argv);
+    let found = (data.find)(&core.store.dbs[db], crate::sys::clock::unix_ms(), argv);
     for key in found {
         let list = by_shard
             .entry(rt.shard_of_slot(key_slot(&key)))
@@ -274,10 +274,10 @@ pub async fn atomic_held(
         let keys = keys.clone();
         let (states, expired): (Vec<(Vec<u8>, KeyState)>, _) = held
             .run(shard, move |rt| {
-                let now = super::shared::unix_ms();
+                let now = crate::sys::clock::unix_ms();
                 let events = rt.settings().notify;
                 let mut core = rt.core.borrow_mut();
-                super::notify::prepare_log(events, &mut core.store);
+                crate::events::prepare_log(events, &mut core.store);
                 // Keys that expire here propagate as DELs, before the
                 // command's own record (replicas and the AOF).
                 let propagating = rt.shared.aof.log.recording();
@@ -296,7 +296,7 @@ pub async fn atomic_held(
                         (key, state)
                     })
                     .collect();
-                let notes = super::notify::logged_notes(events, &mut core.store);
+                let notes = crate::events::logged_notes(events, &mut core.store);
                 let expired = if propagating || tracking {
                     core.store.take_expired_by_db()
                 } else {
@@ -337,7 +337,7 @@ pub async fn atomic_held(
             store: &mut scratch,
             db,
             out: &mut out,
-            now_ms: super::shared::unix_ms(),
+            now_ms: crate::sys::clock::unix_ms(),
             lru: rt.lru_clock(),
             access: rt.access(),
             limits: &settings.exec,
@@ -383,7 +383,7 @@ pub async fn atomic_held(
     }
     // Write every involved key back to its owner, then let go.
     if spec.is_write() {
-        let now = super::shared::unix_ms();
+        let now = crate::sys::clock::unix_ms();
         for (&shard, keys) in &by_shard {
             let touch: Vec<Vec<u8>> = if dirty > 0 {
                 keys.iter()

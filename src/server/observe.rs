@@ -135,7 +135,7 @@ fn slowlog(intro: &Introspect, th: &Thresholds, d: &Done<'_>, usec: u64) {
     let (addr, name) = intro.client(d.client);
     let entry = super::slowlog::Entry {
         id: 0,
-        time: super::shared::unix_ms() / 1000,
+        time: crate::sys::clock::unix_ms() / 1000,
         usec,
         argv: super::slowlog::entry_argv(d.argv, redactor(d.spec, d.argv)),
         addr,

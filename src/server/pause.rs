@@ -26,9 +26,9 @@
 
 use super::dispatch::Batch;
 use super::shard::ShardRt;
-use super::shared::unix_ms;
 use super::transaction::TxState;
 use crate::command::{self, Behavior, Flags};
+use crate::sys::clock::unix_ms;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;

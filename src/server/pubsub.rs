@@ -18,8 +18,8 @@
 
 use super::clients::ClientInfo;
 use super::shard::ShardRt;
-use super::shared::unix_ms;
 use crate::resp::Out;
+use crate::sys::clock::unix_ms;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::future::Future;

@@ -4,11 +4,12 @@
 
 use super::clients::Clients;
 use super::mesh::Job;
-use super::shared::{unix_ms, Shared};
+use super::shared::Shared;
 use crate::command::{CommandSpec, Ctx, ExecLimits, Handler};
 use crate::config::special::OutputLimits;
 use crate::resp::{Limits, Out};
 use crate::store::Store;
+use crate::sys::clock::unix_ms;
 use glommio::channels::channel_mesh::Senders;
 use glommio::sync::Semaphore;
 use std::cell::{Cell, RefCell};
@@ -30,7 +31,7 @@ pub struct Settings {
     pub hz: u64,
     pub databases: usize,
     /// `notify-keyspace-events`.
-    pub notify: super::notify::Events,
+    pub notify: crate::events::Events,
     /// `tracking-table-max-keys` (0: no limit).
     pub tracking_max_keys: usize,
     /// `replica-read-only` and `replica-serve-stale-data`.
@@ -72,7 +73,7 @@ impl Settings {
             query_buffer_limit: c.get_i64("client-query-buffer-limit") as usize,
             hz: c.get_i64("hz").clamp(1, 500) as u64,
             databases: c.get_i64("databases") as usize,
-            notify: super::notify::Events::parse(&c.get_str("notify-keyspace-events")),
+            notify: crate::events::Events::parse(&c.get_str("notify-keyspace-events")),
             tracking_max_keys: c.get_i64("tracking-table-max-keys") as usize,
             replica_read_only: c.get_bool("replica-read-only"),
             replica_serve_stale: c.get_bool("replica-serve-stale-data"),
@@ -703,7 +704,7 @@ impl ShardRt {
                 .introspect
                 .latency
                 .add_if_needed(threshold, "expire-cycle", ms);
-            let notes = super::notify::logged_notes(events, &mut core.store);
+            let notes = crate::events::logged_notes(events, &mut core.store);
             let expired = if tracking || propagating {
                 core.store.take_expired_by_db()
             } else {

@@ -4,9 +4,10 @@
 //! snapshots whenever its epoch changes.
 
 use crate::config::Config;
+use crate::sys::clock::{unix_ms, unix_us};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 pub struct Shared {
     pub config: RwLock<Config>,
@@ -109,20 +110,6 @@ impl Shared {
     pub fn read_config<R>(&self, f: impl FnOnce(&Config) -> R) -> R {
         f(&self.config.read().unwrap())
     }
-}
-
-/// Wall clock in Unix milliseconds.
-pub fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Wall clock in Unix microseconds.
-pub fn unix_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Random lower-case hex string from the kernel's generator.

@@ -6,9 +6,9 @@ use super::digest;
 use crate::persist::rdb::encode::{write_value, EncodeOpts};
 use crate::server::conn::Conn;
 use crate::server::mesh;
-use crate::server::shared::unix_ms;
 use crate::slot::key_slot;
 use crate::store::{Entry, Value};
+use crate::sys::clock::unix_ms;
 use std::fmt::Write;
 
 /// What a shard-side DEBUG step answers.

@@ -4,10 +4,10 @@
 //! failure to load (or no AOF at all, e.g. with `appendonly no` and no
 //! files yet) ends the process: the dataset is already gone.
 
-use crate::command::databases::flush_shard;
 use crate::persist::aof::startup;
 use crate::persist::snapshot;
 use crate::server::conn::Conn;
+use crate::server::flush::flush_shard;
 use crate::server::mesh;
 
 pub async fn loadaof(conn: &mut Conn) {

@@ -13,7 +13,7 @@ mod sha1;
 use super::spec::{Behavior, CommandSpec, Flags, Handler};
 use crate::server::conn::Conn;
 use crate::server::mesh;
-use crate::server::shared::unix_ms;
+use crate::sys::clock::unix_ms;
 use futures::future::LocalBoxFuture;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 

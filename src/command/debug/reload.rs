@@ -2,12 +2,12 @@
 //! NOSAVE), empty the keyspace (unless NOFLUSH), load the file back, all
 //! while every shard is held, as Redis does it in its one thread.
 
-use crate::command::databases::flush_shard;
 use crate::persist::bgsave::{rules, shard::key_delay};
 use crate::persist::snapshot;
 use crate::server::conn::Conn;
+use crate::server::flush::flush_shard;
 use crate::server::mesh;
-use crate::server::shared::unix_ms;
+use crate::sys::clock::unix_ms;
 
 pub async fn reload(conn: &mut Conn, opts: &[Vec<u8>]) {
     let (mut flush, mut save) = (true, true);

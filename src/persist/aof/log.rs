@@ -56,7 +56,7 @@ pub(super) struct Pending {
     pub shutdown: bool,
     /// The replication backlog, fed under the same lock (None until the
     /// first replica attaches).
-    pub repl: Option<crate::repl::backlog::Backlog>,
+    pub repl: Option<super::backlog::Backlog>,
     /// Scratch space for a record going to both sinks.
     scratch: Vec<u8>,
 }
@@ -140,7 +140,7 @@ impl AofLog {
     /// pushes are woken after the lock is released.
     pub fn with_repl<R>(
         &self,
-        f: impl FnOnce(&mut Option<crate::repl::backlog::Backlog>, &mut Vec<Waker>) -> R,
+        f: impl FnOnce(&mut Option<super::backlog::Backlog>, &mut Vec<Waker>) -> R,
     ) -> R {
         let mut wake = Vec::new();
         let r = {

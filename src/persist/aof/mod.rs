@@ -6,6 +6,7 @@
 //! (rewrite.rs); start-up loads base then incrs (startup.rs, parse.rs,
 //! replay.rs).
 
+pub mod backlog;
 pub mod emit;
 pub mod files;
 pub mod log;
@@ -61,7 +62,7 @@ impl Aof {
         self.log.set_on(true);
         if !self.writer_started.swap(true, Ordering::SeqCst) {
             let aof = self.clone();
-            crate::server::cpus::spawn_background("aof-writer", move || writer::run(aof))
+            crate::sys::cpus::spawn_background("aof-writer", move || writer::run(aof))
                 .expect("spawn the AOF writer thread");
         }
     }

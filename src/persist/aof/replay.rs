@@ -80,7 +80,7 @@ impl Replayer {
     fn run(&mut self, argv: &[&[u8]]) -> Result<(), String> {
         self.commands += 1;
         let name = String::from_utf8_lossy(argv[0]).to_ascii_lowercase();
-        let now_ms = crate::server::shared::unix_ms();
+        let now_ms = crate::sys::clock::unix_ms();
         match name.as_str() {
             "select" => {
                 let db = std::str::from_utf8(argv.get(1).copied().unwrap_or_default())

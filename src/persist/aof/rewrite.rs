@@ -15,7 +15,7 @@ use super::Aof;
 use crate::persist::bgsave::{self, status, SnapshotSlot};
 use crate::persist::rdb::file::{self as rdbfile, LoadOpts, LoadedKey};
 use crate::server::shard::ShardRt;
-use crate::server::shared::unix_ms;
+use crate::sys::clock::unix_ms;
 use std::cell::Cell;
 use std::io::Write;
 use std::path::Path;
@@ -155,7 +155,7 @@ async fn rewrite(rt: &Rc<ShardRt>, aof: &Arc<Aof>, slot: &SnapshotSlot) -> Resul
     // Renames and the manifest's fsyncs happen on a thread of their own.
     let (tx, rx) = futures::channel::oneshot::channel();
     let aof2 = aof.clone();
-    crate::server::cpus::spawn_background("aof-rewrite", move || {
+    crate::sys::cpus::spawn_background("aof-rewrite", move || {
         // The conversion runs before the lock: writes go on meanwhile.
         let made = match &plain {
             Some(p) => p.convert(&snap, &temp),

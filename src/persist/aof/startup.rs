@@ -128,7 +128,7 @@ fn load_listed(
         let last = i + 1 == listed.len();
         loaded_keys += load_one(s, f, last, &mut replayer)?;
     }
-    let now = crate::server::shared::unix_ms();
+    let now = crate::sys::clock::unix_ms();
     let commands = replayer.commands;
     let keys = replayer.into_shards(nshards, now);
     let total: usize = keys.iter().map(|k| k.len()).sum();
@@ -190,7 +190,7 @@ fn find_or_create(s: &Settings) -> Result<Manifest, String> {
         let name = manifest::base_name(&s.name, 1, s.preamble);
         let mut bytes = Vec::new();
         if s.preamble {
-            let now = crate::server::shared::unix_ms() / 1000;
+            let now = crate::sys::clock::unix_ms() / 1000;
             rdbfile::write_header_for(&mut bytes, now, 0, true);
             rdbfile::write_footer(&mut bytes, s.checksum);
         }
@@ -250,7 +250,7 @@ fn load_one(s: &Settings, f: &AofFile, last: bool, r: &mut Replayer) -> Result<u
         let opts = LoadOpts {
             databases: s.databases,
             limits: &limits,
-            now_ms: crate::server::shared::unix_ms(),
+            now_ms: crate::sys::clock::unix_ms(),
             checksum: s.checksum,
         };
         let store = &mut r.store;

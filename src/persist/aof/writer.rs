@@ -120,7 +120,7 @@ impl Aof {
     }
 
     pub(super) fn note_fsync(&self) {
-        let ms = crate::server::shared::unix_ms();
+        let ms = crate::sys::clock::unix_ms();
         self.last_fsync_ms.store(ms, Ordering::Relaxed);
     }
 
@@ -128,6 +128,6 @@ impl Aof {
     /// log's lock, and the lock order is files, then log.
     fn since_last_fsync(&self) -> Duration {
         let last = self.last_fsync_ms.load(Ordering::Relaxed);
-        Duration::from_millis(crate::server::shared::unix_ms().saturating_sub(last))
+        Duration::from_millis(crate::sys::clock::unix_ms().saturating_sub(last))
     }
 }

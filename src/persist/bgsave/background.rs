@@ -7,7 +7,7 @@
 use super::status;
 use crate::server::mesh;
 use crate::server::shard::ShardRt;
-use crate::server::shared::unix_ms;
+use crate::sys::clock::unix_ms;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;

@@ -24,7 +24,7 @@ use crate::persist::rdb::encode::EncodeOpts;
 use crate::persist::rdb::file;
 use crate::server::mesh;
 use crate::server::shard::ShardRt;
-use crate::server::shared::unix_ms;
+use crate::sys::clock::unix_ms;
 use futures::channel::oneshot;
 use std::path::Path;
 use std::rc::Rc;

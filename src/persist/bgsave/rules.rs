@@ -8,7 +8,8 @@
 use super::{background, status};
 use crate::server::mesh;
 use crate::server::shard::ShardRt;
-use crate::server::shared::{unix_ms, Shared};
+use crate::server::shared::Shared;
+use crate::sys::clock::unix_ms;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};

@@ -60,8 +60,8 @@ pub fn spawn(
     flow: Arc<Flow>,
 ) -> Result<mpsc::Sender<ToWriter>, String> {
     let (tx, rx) = mpsc::channel();
-    crate::server::cpus::spawn_background("bgsave-writer", move || {
-        crate::server::cpus::lower_to_idle_priority();
+    crate::sys::cpus::spawn_background("bgsave-writer", move || {
+        crate::sys::cpus::lower_to_idle_priority();
         write_loop(target, header, &flow, rx)
     })
     .map_err(|e| format!("Can't save in background: thread: {e}"))?;

@@ -2,7 +2,8 @@
 //! seconds frees its backlog (0: never), as Redis's replicationCron. A
 //! replica keeps its backlog: it may be promoted and serve PSYNCs.
 
-use crate::server::shared::{random_hex, unix_ms, Shared};
+use crate::server::shared::{random_hex, Shared};
+use crate::sys::clock::unix_ms;
 use std::sync::atomic::Ordering;
 
 /// Called every second by the primary cron (shard 0).

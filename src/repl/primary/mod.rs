@@ -4,7 +4,7 @@
 //!   `capa eof psync2`, then `PSYNC <replid> <offset>` (or `SYNC`). The
 //!   PSYNC handler only records the request; once its earlier replies are
 //!   written the connection is handed to [`serve_replica`].
-//! - The backlog (`repl/backlog.rs`) lives under the write log's lock
+//! - The backlog (`persist/aof/backlog.rs`) lives under the write log's lock
 //!   and is fed with exactly the AOF's records; it is created when the
 //!   first replica attaches, with a new replication id (as Redis).
 //! - Partial resync: `+CONTINUE <replid>` and the backlog from the
@@ -26,12 +26,13 @@
 
 mod backlog_ttl;
 
+use crate::persist::aof::backlog::{Backlog, OutputLimits, Read};
 use crate::persist::bgsave::socket_sink::{self, SocketOut, Sockets};
-use crate::repl::backlog::{Backlog, OutputLimits, Read};
 use crate::server::clients::ClientInfo;
 use crate::server::shard::ShardRt;
-use crate::server::shared::{random_hex, unix_ms, Shared};
+use crate::server::shared::{random_hex, Shared};
 use crate::server::stream::ClientStream;
+use crate::sys::clock::unix_ms;
 use futures::channel::mpsc as fmpsc;
 use futures::future::{select, Either};
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};

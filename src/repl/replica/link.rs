@@ -8,7 +8,7 @@ use crate::resp::{parse_command, Out, Parsed, Progress};
 use crate::server::clients::ClientInfo;
 use crate::server::conn::Conn;
 use crate::server::shard::ShardRt;
-use crate::server::shared::unix_ms;
+use crate::sys::clock::unix_ms;
 use futures::future::{select, Either};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;

@@ -14,12 +14,10 @@ mod link;
 mod load;
 pub mod sync;
 
-use crate::command::spec::{Acl, CommandSpec, Flags, Handler};
 use crate::resp::Out;
-use crate::server::conn::Conn;
 use crate::server::shard::ShardRt;
-use crate::server::shared::{unix_ms, Shared};
-use futures::future::LocalBoxFuture;
+use crate::server::shared::Shared;
+use crate::sys::clock::unix_ms;
 use std::fmt::Write as _;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
@@ -258,44 +256,6 @@ pub fn unset_master(shared: &Shared, why: &str) {
     crate::notice!("MASTER MODE enabled ({why})");
 }
 
-/// REPLICAOF host port | NO ONE (also SLAVEOF).
-fn replicaof(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(async move {
-        let shared = conn.rt.shared.clone();
-        if shared.cluster.is_some() {
-            return conn.out.error("ERR REPLICAOF not allowed in cluster mode.");
-        }
-        if shared.repl.failover.active() {
-            return conn
-                .out
-                .error("ERR REPLICAOF not allowed while failing over.");
-        }
-        if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
-            unset_master(&shared, "user request from replicaof no one");
-            return conn.out.ok();
-        }
-        let port = std::str::from_utf8(&args[2])
-            .ok()
-            .and_then(|s| s.parse::<i64>().ok());
-        let Some(port) = port.filter(|p| (0..=65535).contains(p)) else {
-            return conn.out.error("ERR Invalid master port");
-        };
-        let host = String::from_utf8_lossy(&args[1]).into_owned();
-        let port = port as u16;
-        {
-            let inner = shared.repl.replica.inner.lock().unwrap();
-            if inner.master.as_ref() == Some(&(host.clone(), port)) {
-                drop(inner);
-                crate::notice!("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
-                return conn.out.simple("OK Already connected to specified master");
-            }
-        }
-        crate::notice!("Connecting to MASTER {host}:{port}");
-        set_master(&conn.rt, host, port);
-        conn.out.ok();
-    })
-}
-
 /// ROLE for a replica; None when this node is a master (the primary side
 /// answers).
 pub fn role_reply(shared: &Shared, out: &mut Out) -> bool {
@@ -385,29 +345,3 @@ pub fn info_lines(shared: &Shared, s: &mut String) -> bool {
     );
     true
 }
-
-/// REPLICAOF; SLAVEOF is the same command under its old name.
-const REPLICAOF: CommandSpec = CommandSpec {
-    name: "replicaof",
-    arity: 3,
-    flags: Flags::ADMIN
-        .with(Flags::NOSCRIPT)
-        .with(Flags::STALE)
-        .with(Flags::NO_ASYNC_LOADING),
-    acl: Acl::ADMIN.with_bits(Acl::SLOW).with_bits(Acl::DANGEROUS),
-    handler: Handler::Conn(replicaof),
-    group: "server",
-    since: "5.0.0",
-    summary: "Make the server a replica of another instance, or promote it as master.",
-    complexity: "O(1)",
-    ..CommandSpec::DEFAULT
-};
-
-pub static COMMANDS: &[CommandSpec] = &[
-    REPLICAOF,
-    CommandSpec {
-        name: "slaveof",
-        since: "1.0.0",
-        ..REPLICAOF
-    },
-];

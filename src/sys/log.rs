@@ -121,8 +121,8 @@ fn timestamp() -> String {
 }
 
 #[macro_export]
-macro_rules! notice { ($($t:tt)*) => { $crate::server::log::log($crate::server::log::Level::Notice, &format!($($t)*)) } }
+macro_rules! notice { ($($t:tt)*) => { $crate::sys::log::log($crate::sys::log::Level::Notice, &format!($($t)*)) } }
 #[macro_export]
-macro_rules! warning { ($($t:tt)*) => { $crate::server::log::log($crate::server::log::Level::Warning, &format!($($t)*)) } }
+macro_rules! warning { ($($t:tt)*) => { $crate::sys::log::log($crate::sys::log::Level::Warning, &format!($($t)*)) } }
 #[macro_export]
-macro_rules! verbose { ($($t:tt)*) => { $crate::server::log::log($crate::server::log::Level::Verbose, &format!($($t)*)) } }
+macro_rules! verbose { ($($t:tt)*) => { $crate::sys::log::log($crate::sys::log::Level::Verbose, &format!($($t)*)) } }

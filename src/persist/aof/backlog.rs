@@ -4,12 +4,12 @@
 //! bytes are part of the same buffer, bounded by
 //! `client-output-buffer-limit replica`).
 //!
-//! It lives inside the write log's lock (persist/aof/log.rs) so records
-//! reach the AOF and the replication stream in one critical section, in
-//! the same order. Offsets are Redis's: byte `n` of the stream (1-based)
-//! has offset `n`; `end` is `master_repl_offset`.
+//! It lives inside the write log's lock (log.rs) so records reach the
+//! AOF and the replication stream in one critical section, in the same
+//! order; `repl` serves replicas from it. Offsets are Redis's: byte `n`
+//! of the stream (1-based) has offset `n`; `end` is `master_repl_offset`.
 
-use super::super::persist::aof::record::encode_select;
+use super::record::encode_select;
 use std::collections::{HashMap, VecDeque};
 use std::task::Waker;
 use std::time::Instant;

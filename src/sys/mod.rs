@@ -1,0 +1,7 @@
+//! What the process reads from the machine it runs on, below every other
+//! layer but the leaf utilities: the wall clock, the cores it may use, and
+//! the log file.
+
+pub mod clock;
+pub mod cpus;
+pub mod log;
