@@ -366,6 +366,10 @@ fn serve_queue(rt: &ShardRt, key: &[u8], q: &mut Queue) {
             continue;
         }
         w.deliver(Wake::Reply(serve(rt, w.db, key, &w.op, w.resp3)));
+        // This loop goes on with the key's waiters: serving them again
+        // would hand out what BLMOVE waiters re-running elsewhere were
+        // promised (`reserved`).
+        rt.forget_ready(key);
     }
 }
 

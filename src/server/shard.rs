@@ -565,6 +565,13 @@ impl ShardRt {
         }
     }
 
+    /// Takes `key` off the keys to serve: the loop serving its waiters
+    /// runs and sees what it holds (a served pop must not make its own
+    /// key ready again, as in Redis only pushes do).
+    pub fn forget_ready(&self, key: &[u8]) {
+        self.ready.borrow_mut().retain(|k| k != key);
+    }
+
     /// Opens a unit of work (a transaction, a multi-shard step): blocked
     /// clients wait for its end to be served.
     pub fn begin_unit(&self) {
