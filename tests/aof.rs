@@ -810,3 +810,82 @@ fn rewrite_while_off_writes_a_base_like_redis() {
         assert_eq!(ours, run(&redis_aof(&redis_dir.0, &args), &redis_dir.0));
     }
 }
+
+/// A blocked client served by a later write is logged as Redis 7.0.15
+/// propagates it (LPOP key, LPOP key n, LMOVE, RPOPLPUSH, ZPOPMIN key,
+/// ZPOPMIN key n), with the replies redis-server gives; so is a blocking
+/// command that finds data at once. Shardis at 1 and 4 shards (where a
+/// BLMOVE's destination lives on another shard: q5/d5, q6/d6).
+#[test]
+fn served_blocking_pops_are_logged_like_redis() {
+    if !common::redis_available() {
+        return;
+    }
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["BLPOP", "q1", "nosuch", "0"], &["RPUSH", "q1", "a", "b"]),
+        (&["BRPOP", "q2", "0"], &["RPUSH", "q2", "a"]),
+        (
+            &["BLMPOP", "0", "2", "nosuch", "q3", "LEFT", "COUNT", "5"],
+            &["RPUSH", "q3", "a", "b", "c"],
+        ),
+        (
+            &["BLMPOP", "0", "1", "q4", "RIGHT", "COUNT", "2"],
+            &["RPUSH", "q4", "a", "b", "c"],
+        ),
+        (
+            &["BLMOVE", "q5", "d5", "RIGHT", "LEFT", "0"],
+            &["RPUSH", "q5", "a", "b"],
+        ),
+        (&["BRPOPLPUSH", "q6", "d6", "0"], &["RPUSH", "q6", "a"]),
+        (
+            &["BZPOPMIN", "z1", "0"],
+            &["ZADD", "z1", "1", "a", "2", "b"],
+        ),
+        (&["BZPOPMAX", "z2", "0"], &["ZADD", "z2", "1", "a"]),
+        (
+            &["BZMPOP", "0", "1", "z3", "MIN", "COUNT", "5"],
+            &["ZADD", "z3", "1", "a", "2", "b"],
+        ),
+        (
+            &["BZMPOP", "0", "1", "z4", "MAX", "COUNT", "1"],
+            &["ZADD", "z4", "1", "a", "2", "b"],
+        ),
+    ];
+    let run = |srv: &Server| -> Vec<Vec<u8>> {
+        let mut c = srv.conn();
+        let mut replies = Vec::new();
+        for (blocking, write) in cases {
+            // Served once blocked.
+            let mut waiter = srv.conn();
+            waiter.send(blocking);
+            wait_for("the client to block", Duration::from_secs(10), || {
+                info_field(&mut c, "blocked_clients") == "1"
+            });
+            run_ok(&mut c, write);
+            replies.push(waiter.read_reply());
+            // Served at once, from what is left (or blocks, timing out).
+            let mut now: Vec<&str> = blocking.to_vec();
+            let timeout = if blocking[0].contains("MPOP") {
+                1
+            } else {
+                now.len() - 1
+            };
+            now[timeout] = "0.01";
+            replies.push(c.cmd(&now));
+        }
+        replies
+    };
+    let (rd, sd) = (TempDir::new("aof-served-r"), TempDir::new("aof-served-s"));
+    let args = ["--appendfsync", "always"];
+    let want_replies = run(&redis_aof(&rd.0, &args));
+    let want = logged_commands(&rd.0);
+    assert!(want.contains(&"rpoplpush q6 d6".to_string()), "{want:?}");
+    for shards in [1, 4] {
+        let got_replies = run(&shardis_aof(shards, &sd.0, &args));
+        for (got, want) in got_replies.iter().zip(&want_replies) {
+            assert_eq!(common::escape(got), common::escape(want), "shards {shards}");
+        }
+        assert_eq!(logged_commands(&sd.0), want, "shards {shards}");
+        let _ = std::fs::remove_dir_all(appendonlydir(&sd.0));
+    }
+}

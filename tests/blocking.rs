@@ -183,6 +183,38 @@ fn blmove_across_shards() {
     }
 }
 
+/// A BLMOVE waiter first in line keeps its element while it re-runs the
+/// move across shards: the BLPOP waiters behind it get the rest, the last
+/// one stays blocked (as in Redis, where the served pops make no key
+/// ready again).
+#[test]
+fn blmove_first_in_line_keeps_its_element() {
+    for shards in SHARD_COUNTS {
+        let srv = Server::shardis(shards, &[]);
+        let mut admin = srv.conn();
+        let k = keys_on_distinct_shards("line", 2, 4);
+        let (src, dst) = (&k[0], &k[1]);
+        let mut mover = srv.conn();
+        mover.send(&["BLMOVE", src, dst, "LEFT", "RIGHT", "3"]);
+        wait_blocked(&mut admin, 1);
+        let mut poppers: Vec<Conn> = (0..2).map(|_| srv.conn()).collect();
+        for (i, c) in poppers.iter_mut().enumerate() {
+            c.send(&["BLPOP", src, "3"]);
+            wait_blocked(&mut admin, i + 2);
+        }
+        assert_eq!(admin.cmd(&["RPUSH", src, "x", "y"]), b":2\r\n");
+        let moved = text(&mover.read_reply());
+        let popped = text(&poppers[0].read_reply());
+        let (got_x, got_y) = (moved == bulk("x"), moved == bulk("y"));
+        assert!(got_x || got_y, "shards {shards}: mover got {moved:?}");
+        let other = if got_x { "y" } else { "x" };
+        assert_eq!(popped, text(&pair(src, other)), "shards {shards}");
+        wait_blocked(&mut admin, 1);
+        assert_eq!(admin.cmd(&["EXISTS", src]), b":0\r\n");
+        assert_eq!(poppers[1].read_reply(), b"*-1\r\n");
+    }
+}
+
 /// BZPOPMIN and BZMPOP woken by ZADD from another connection.
 #[test]
 fn bzpopmin_and_bzmpop_woken() {

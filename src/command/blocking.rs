@@ -151,12 +151,12 @@ fn bzpopmax(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 }
 
 fn brpoplpush(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(run(conn, parse_move(&args, End::Right, End::Left, 3)))
+    Box::pin(run(conn, parse_move(&args, End::Right, End::Left, true)))
 }
 
 fn blmove(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     let parsed = match (End::parse(&args[3]), End::parse(&args[4])) {
-        (Some(from), Some(to)) => parse_move(&args, from, to, 5),
+        (Some(from), Some(to)) => parse_move(&args, from, to, false),
         _ => Err(SYNTAX),
     };
     Box::pin(run(conn, parsed))
@@ -195,7 +195,8 @@ fn keys_then_timeout(args: &[Vec<u8>], op: impl Fn(()) -> BlockOp) -> Parsed {
 
 /// `BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout` and
 /// `BRPOPLPUSH source destination timeout`.
-fn parse_move(args: &[Vec<u8>], from: End, to: End, timeout_idx: usize) -> Parsed {
+fn parse_move(args: &[Vec<u8>], from: End, to: End, rpoplpush: bool) -> Parsed {
+    let timeout_idx = if rpoplpush { 3 } else { 5 };
     let timeout = parse_timeout(&args[timeout_idx], unix_ms())?;
     Ok(Request {
         keys: vec![args[1].clone()],
@@ -205,6 +206,7 @@ fn parse_move(args: &[Vec<u8>], from: End, to: End, timeout_idx: usize) -> Parse
             to,
             dest: args[2].clone(),
             dest_local: false,
+            rpoplpush,
         },
         timeout,
     })
@@ -392,51 +394,25 @@ async fn attempt_held(
     resp3: bool,
 ) -> Option<Vec<u8>> {
     let shard_of = |k: &[u8]| rt.shard_of_slot(key_slot(k));
-    if let (BlockOp::ListMove { from, to, .. }, Some(dest)) = (op, &req.dest) {
-        let (src, dest, from, to) = (req.keys[0].clone(), dest.clone(), *from, *to);
-        let (s, d) = (shard_of(&src), shard_of(&dest));
+    if let (BlockOp::ListMove { .. }, Some(dest)) = (op, &req.dest) {
+        let src = req.keys[0].clone();
         let k = src.clone();
         match held
-            .run(s, move |rt| reg::probe_key(rt, db, &k, true))
+            .run(shard_of(&src), move |rt| reg::probe_key(rt, db, &k, true))
             .await
         {
             Probe::WrongType => return Some(wrongtype(resp3)),
             Probe::Missing => {}
+            Probe::Ready(_) if shard_of(dest) != shard_of(&src) => {
+                return Some(reg::serve_across(rt, held, db, &src, op, resp3).await)
+            }
             Probe::Ready(_) => {
-                let k = dest.clone();
-                if !held.run(d, move |rt| reg::dest_ok(rt, db, &k)).await {
-                    return Some(wrongtype(resp3));
-                }
-                let v = held
-                    .run(s, move |rt| reg::list_pop(rt, db, &src, from))
-                    .await
-                    .unwrap_or_default();
-                let pushed = v.clone();
-                let d_key = dest.clone();
-                held.run(d, move |rt| reg::list_push(rt, db, &d_key, to, &pushed))
+                let (keys, op) = (vec![src], op.clone());
+                return held
+                    .run(shard_of(&keys[0]), move |rt| {
+                        reg::attempt(rt, db, &keys, &op, resp3)
+                    })
                     .await;
-                // Logged as the LMOVE it was, while both shards are held.
-                if rt.shared.aof.log.recording() {
-                    let side = |e: End| {
-                        if matches!(e, End::Left) {
-                            "LEFT"
-                        } else {
-                            "RIGHT"
-                        }
-                    };
-                    let src = &req.keys[0];
-                    let args: [&[u8]; 5] = [
-                        b"LMOVE",
-                        src,
-                        &dest,
-                        side(from).as_bytes(),
-                        side(to).as_bytes(),
-                    ];
-                    rt.record(db, &args, None);
-                }
-                let mut out = crate::resp::Out::new(resp3);
-                out.bulk(&v);
-                return Some(out.buf);
             }
         }
     } else {
@@ -476,9 +452,9 @@ pub async fn run_in_exec(conn: &mut Conn, held: &mesh::Held<'_>, args: Vec<Vec<u
         "brpop" => keys_then_timeout(&args, |_| pop_op(End::Right, None)),
         "bzpopmin" => keys_then_timeout(&args, |_| zpop_op(false, None)),
         "bzpopmax" => keys_then_timeout(&args, |_| zpop_op(true, None)),
-        "brpoplpush" => parse_move(&args, End::Right, End::Left, 3),
+        "brpoplpush" => parse_move(&args, End::Right, End::Left, true),
         "blmove" => match (End::parse(&args[3]), End::parse(&args[4])) {
-            (Some(from), Some(to)) => parse_move(&args, from, to, 5),
+            (Some(from), Some(to)) => parse_move(&args, from, to, false),
             _ => Err(SYNTAX),
         },
         "blmpop" => parse_mpop(&args, |w| {

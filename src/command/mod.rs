@@ -136,7 +136,47 @@ impl Default for ExecLimits {
     }
 }
 
+/// When a command runs, as its handler sees it: the wall clock (Unix ms)
+/// and how keys it creates or touches are stamped (LRU or LFU).
+#[derive(Clone, Copy, Debug)]
+pub struct Moment {
+    pub now_ms: u64,
+    pub lru: u32,
+    pub access: crate::store::access::Access,
+}
+
 impl<'a> Ctx<'a> {
+    /// The one way a handler's context is made (effects.rs's step, a
+    /// multi-shard command's scratch keyspace, AOF loading): counters at
+    /// zero, nothing logged or noted yet.
+    pub fn new(
+        store: &'a mut Store,
+        db: usize,
+        out: &'a mut Out,
+        at: Moment,
+        limits: &'a ExecLimits,
+        propagating: bool,
+        events: Events,
+    ) -> Ctx<'a> {
+        Ctx {
+            store,
+            db,
+            out,
+            now_ms: at.now_ms,
+            lru: at.lru,
+            access: at.access,
+            limits,
+            dirty: 0,
+            hits: 0,
+            misses: 0,
+            propagating,
+            rewrite: None,
+            events,
+            notes: Vec::new(),
+            modified: None,
+        }
+    }
+
     /// Signals event `event` of class `class` on `key` in the selected
     /// database (Redis's notifyKeyspaceEvent). One test when off.
     #[inline]

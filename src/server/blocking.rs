@@ -14,14 +14,10 @@
 //! shard with no waiters pays one counter check per write command.
 
 use super::shard::ShardRt;
-use crate::command::lists::{pop_event, push_event};
 use crate::command::util::WRONGTYPE;
-use crate::command::zsets::generic_zpop;
-use crate::command::Ctx;
-use crate::events::{Class, Note};
 use crate::resp::Out;
 use crate::store::list::End;
-use crate::store::{List, Store, Value};
+use crate::store::{Store, Value};
 use crate::sys::clock::unix_ms;
 use futures::channel::oneshot;
 use std::cell::{Cell, RefCell};
@@ -52,6 +48,8 @@ pub enum BlockOp {
         to: End,
         dest: Vec<u8>,
         dest_local: bool,
+        /// BRPOPLPUSH, served as RPOPLPUSH (BLMOVE as LMOVE).
+        rpoplpush: bool,
     },
     /// BZPOPMIN/BZPOPMAX (`count` None: `*3 key member score`) or BZMPOP
     /// (`count` Some: `*2 key *n *2 member score`).
@@ -62,6 +60,82 @@ impl BlockOp {
     fn wants_list(&self) -> bool {
         !matches!(self, BlockOp::ZPop { .. })
     }
+
+    /// The non-blocking command that serves this waiter from `key`. It is
+    /// also what is logged, as Redis 7.0 propagates a served blocked
+    /// client: LPOP key, LPOP key n (LMPOP's own rewrite), LMOVE or
+    /// RPOPLPUSH, ZPOPMIN key, ZPOPMIN key n (ZMPOP's own rewrite).
+    pub fn plain_command(&self, key: &[u8]) -> Vec<Vec<u8>> {
+        let side = |e: End| if e == End::Left { "LEFT" } else { "RIGHT" };
+        let args: Vec<&[u8]> = match self {
+            BlockOp::ListPop { end, count: None } => {
+                let pop = if *end == End::Left { "LPOP" } else { "RPOP" };
+                vec![pop.as_bytes(), key]
+            }
+            BlockOp::ListPop {
+                end,
+                count: Some(n),
+            } => return mpop("LMPOP", key, side(*end), *n),
+            BlockOp::ListMove {
+                dest,
+                rpoplpush: true,
+                ..
+            } => vec![b"RPOPLPUSH", key, dest],
+            BlockOp::ListMove { from, to, dest, .. } => vec![
+                b"LMOVE",
+                key,
+                dest,
+                side(*from).as_bytes(),
+                side(*to).as_bytes(),
+            ],
+            BlockOp::ZPop { max, count: None } => {
+                let pop = if *max { "ZPOPMAX" } else { "ZPOPMIN" };
+                vec![pop.as_bytes(), key]
+            }
+            BlockOp::ZPop {
+                max,
+                count: Some(n),
+            } => return mpop("ZMPOP", key, if *max { "MAX" } else { "MIN" }, *n),
+        };
+        args.into_iter().map(<[u8]>::to_vec).collect()
+    }
+
+    /// The blocking command's reply from its plain command's `plain`:
+    /// BLPOP's `*2 key value` from LPOP's value, BZPOPMIN's `*3 key member
+    /// score` from ZPOPMIN's `*2 member score`. The others (and errors)
+    /// answer alike.
+    fn blocking_reply(&self, key: &[u8], plain: Vec<u8>) -> Vec<u8> {
+        let (items, rest) = match self {
+            _ if plain.starts_with(b"-") => return plain,
+            BlockOp::ListPop { count: None, .. } => (2, &plain[..]),
+            BlockOp::ZPop { count: None, .. } => match plain.strip_prefix(b"*2\r\n") {
+                Some(pair) => (3, pair),
+                None => return plain,
+            },
+            _ => return plain,
+        };
+        let mut out = Out::new(false);
+        out.array(items);
+        out.bulk(key);
+        out.buf.extend_from_slice(rest);
+        out.buf
+    }
+}
+
+/// `LMPOP|ZMPOP 1 key <where> COUNT n`.
+fn mpop(name: &str, key: &[u8], side: &str, count: usize) -> Vec<Vec<u8>> {
+    let count = count.to_string();
+    [
+        name.as_bytes(),
+        b"1",
+        key,
+        side.as_bytes(),
+        b"COUNT",
+        count.as_bytes(),
+    ]
+    .into_iter()
+    .map(<[u8]>::to_vec)
+    .collect()
 }
 
 /// How a blocked client is woken.
@@ -178,20 +252,19 @@ impl Blocked {
 }
 
 /// Serves, in FIFO order, the waiters of `keys` (in any database) that
-/// the keys' current values can serve. A BLMOVE served here may make its
-/// destination ready in turn, which is then served too.
+/// the keys' current values can serve. The keys a served waiter writes (a
+/// BLMOVE's destination) are made ready in turn (`ShardRt::keys_ready`).
 pub fn serve_keys(rt: &ShardRt, keys: Vec<Vec<u8>>) {
     if !rt.blocked.has_waiters() {
         return;
     }
-    let mut work: VecDeque<Vec<u8>> = keys.into();
-    while let Some(key) = work.pop_front() {
+    for key in keys {
         let Some(mut queues) = rt.blocked.by_key.borrow_mut().remove(key.as_slice()) else {
             continue;
         };
         for q in queues.iter_mut() {
             let before = q.waiters.len();
-            serve_queue(rt, &key, q, &mut work);
+            serve_queue(rt, &key, q);
             let blocked = &rt.blocked;
             blocked
                 .count
@@ -254,7 +327,7 @@ fn probe_store(store: &mut Store, db: usize, key: &[u8], now: u64, list: bool) -
     }
 }
 
-fn serve_queue(rt: &ShardRt, key: &[u8], q: &mut Queue, work: &mut VecDeque<Vec<u8>>) {
+fn serve_queue(rt: &ShardRt, key: &[u8], q: &mut Queue) {
     let now = unix_ms();
     // Elements promised to BLMOVE waiters that will re-run elsewhere.
     let mut reserved = 0;
@@ -292,11 +365,11 @@ fn serve_queue(rt: &ShardRt, key: &[u8], q: &mut Queue, work: &mut VecDeque<Vec<
             w.deliver(Wake::Retry);
             continue;
         }
-        let (reply, pushed) = pop_reply(rt, w.db, key, &w.op, w.resp3);
-        w.deliver(Wake::Reply(reply));
-        if let Some(dest) = pushed {
-            work.push_back(dest);
-        }
+        w.deliver(Wake::Reply(serve(rt, w.db, key, &w.op, w.resp3)));
+        // This loop goes on with the key's waiters: serving them again
+        // would hand out what BLMOVE waiters re-running elsewhere were
+        // promised (`reserved`).
+        rt.forget_ready(key);
     }
 }
 
@@ -319,13 +392,7 @@ pub fn attempt(
         match p {
             Probe::Missing => continue,
             Probe::WrongType => return Some(error_reply(WRONGTYPE, resp3)),
-            Probe::Ready(_) => {
-                let (reply, pushed) = pop_reply(rt, db, key, op, resp3);
-                if let Some(dest) = pushed {
-                    serve_keys(rt, vec![dest]);
-                }
-                return Some(reply);
-            }
+            Probe::Ready(_) => return Some(serve(rt, db, key, op, resp3)),
         }
     }
     None
@@ -339,302 +406,43 @@ pub fn probe_key(rt: &ShardRt, db: usize, key: &[u8], list: bool) -> Probe {
     probe(rt, db, key, unix_ms(), list)
 }
 
-/// Whether `key` is missing or a list (a BLMOVE destination).
-pub fn dest_ok(rt: &ShardRt, db: usize, key: &[u8]) -> bool {
-    let mut core = rt.core.borrow_mut();
-    !matches!(
-        core.store.dbs[db].lookup(key, unix_ms()).map(|e| &e.value),
-        Some(v) if !matches!(v, Value::List(_))
-    )
-}
-
-/// Pops one element at `end` of the list at `key` (deleting an emptied
-/// key): the source half of a move across shards.
-pub fn list_pop(rt: &ShardRt, db: usize, key: &[u8], end: End) -> Option<Vec<u8>> {
-    crate::persist::bgsave::before_key_write(rt, key);
-    let events = rt.settings().notify;
-    let mut notes = Vec::new();
-    let v = {
-        let mut core = rt.core.borrow_mut();
-        let core = &mut *core;
-        let dbx = &mut core.store.dbs[db];
-        let Some(Value::List(l)) = dbx.lookup(key, unix_ms()).map(|e| &mut e.value) else {
-            return None;
-        };
-        let v = l.pop(end);
-        core.watches.touch(Some(db), key);
-        if events.wants(Class::List) {
-            events.messages(db, pop_event(end), key, &mut notes);
-        }
-        if l.is_empty() {
-            dbx.remove(key);
-            if events.wants(Class::Generic) {
-                events.messages(db, "del", key, &mut notes);
-            }
-        }
-        core.dirty += 1;
-        v
-    };
-    crate::server::notify::publish(rt, notes);
-    crate::server::tracking::key_modified(rt, key, 0);
-    v
-}
-
-/// Pushes `v` at `end` of the list at `key` (creating it), then serves
-/// the key's waiters: the destination half of a move across shards.
-pub fn list_push(rt: &ShardRt, db: usize, key: &[u8], end: End, v: &[u8]) {
-    crate::persist::bgsave::before_key_write(rt, key);
-    let settings = rt.settings();
-    let (events, lru) = (settings.notify, rt.lru_clock());
-    let mut notes = Vec::new();
-    {
-        let mut core = rt.core.borrow_mut();
-        let core = &mut *core;
-        let created = core.store.dbs[db].lookup(key, unix_ms()).is_none();
-        push_onto(
-            &mut core.store,
-            db,
-            key,
-            end,
-            v,
-            &settings.exec.encodings,
-            lru,
-        );
-        core.store.dbs[db].key_log.clear();
-        core.watches.touch(Some(db), key);
-        if created && events.wants(Class::New) {
-            events.messages(db, "new", key, &mut notes);
-        }
-        if events.wants(Class::List) {
-            events.messages(db, push_event(end), key, &mut notes);
-        }
-        core.dirty += 1;
-    }
-    crate::server::notify::publish(rt, notes);
-    crate::server::tracking::key_modified(rt, key, 0);
-    serve_keys(rt, vec![key.to_vec()]);
-}
-
-fn push_onto(
-    store: &mut Store,
-    db: usize,
-    key: &[u8],
-    end: End,
-    v: &[u8],
-    limits: &crate::store::EncodingLimits,
-    lru: u32,
-) {
-    let dbx = &mut store.dbs[db];
-    if dbx.lookup(key, unix_ms()).is_none() {
-        dbx.set(key, Value::List(Box::new(List::new())), lru);
-    }
-    if let Some(Value::List(l)) = dbx.lookup(key, unix_ms()).map(|e| &mut e.value) {
-        l.push(end, v, limits);
-    }
-}
-
 pub fn error_reply(msg: &str, resp3: bool) -> Vec<u8> {
     let mut out = Out::new(resp3);
     out.error(msg);
     out.buf
 }
 
-/// Serves `op` from `key`, which holds data of the wanted type: the
-/// reply, and the destination key a BLMOVE pushed to.
-fn pop_reply(
-    rt: &ShardRt,
-    db: usize,
-    key: &[u8],
-    op: &BlockOp,
-    resp3: bool,
-) -> (Vec<u8>, Option<Vec<u8>>) {
-    // BGSAVE: the popped key and a BLMOVE's destination reach a running
-    // snapshot before they change (persist/bgsave).
-    crate::persist::bgsave::before_key_write(rt, key);
-    if let BlockOp::ListMove { dest, .. } = op {
-        crate::persist::bgsave::before_key_write(rt, dest);
-    }
-    let settings = rt.settings();
-    let lru = rt.lru_clock();
-    let now = unix_ms();
+/// Serves `op` from `key`, which holds data of the wanted type, on the
+/// shard owning it (and a BLMOVE's destination): the plain command runs
+/// through the one step (effects.rs), which logs it, notifies, touches
+/// WATCHers and tracking clients, and readies the keys it wrote.
+fn serve(rt: &ShardRt, db: usize, key: &[u8], op: &BlockOp, resp3: bool) -> Vec<u8> {
+    let argv = op.plain_command(key);
+    let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let mut out = Out::new(resp3);
-    let mut guard = rt.core.borrow_mut();
-    let core = &mut *guard;
-    let mut pushed = None;
-    // Keyspace notifications of the served pop, as Redis sends them.
-    let events = settings.notify;
-    let mut notes: Vec<Note> = Vec::new();
-    let mut note = |class: Class, event: &str, k: &[u8]| {
-        if events.wants(class) {
-            events.messages(db, event, k, &mut notes);
-        }
-    };
-    match op {
-        BlockOp::ZPop { max, count } => {
-            let mut ctx = Ctx {
-                store: &mut core.store,
-                db,
-                out: &mut out,
-                now_ms: now,
-                lru,
-                access: rt.access(),
-                limits: &settings.exec,
-                dirty: 0,
-                hits: 0,
-                misses: 0,
-                propagating: false,
-                rewrite: None,
-                events,
-                notes: Vec::new(),
-                modified: None,
-            };
-            let n = count.map_or(-1, |c| c as i64);
-            generic_zpop(&mut ctx, &[key], *max, true, n, count.is_some(), false);
-            for (ch, msg) in ctx.take_notes() {
-                notes.push((ch, msg));
-            }
-            core.dirty += ctx.dirty;
-        }
-        BlockOp::ListPop { end, count } => {
-            let dbx = &mut core.store.dbs[db];
-            if let Some(Value::List(l)) = dbx.lookup(key, now).map(|e| &mut e.value) {
-                out.array(2);
-                out.bulk(key);
-                let n = count.map_or(1, |c| c.min(l.len()));
-                if count.is_some() {
-                    out.array(n);
-                }
-                for _ in 0..n {
-                    if let Some(v) = l.pop(*end) {
-                        out.bulk(&v);
-                    }
-                }
-                note(Class::List, pop_event(*end), key);
-                if l.is_empty() {
-                    dbx.remove(key);
-                    note(Class::Generic, "del", key);
-                }
-                core.dirty += n as u64;
-            }
-        }
-        BlockOp::ListMove { from, to, dest, .. } => {
-            let dbx = &mut core.store.dbs[db];
-            let dest_wrong = matches!(
-                dbx.lookup(dest, now).map(|e| &e.value),
-                Some(v) if !matches!(v, Value::List(_))
-            );
-            if dest_wrong {
-                out.error(WRONGTYPE);
-            } else if let Some(Value::List(l)) = dbx.lookup(key, now).map(|e| &mut e.value) {
-                let v = l.pop(*from).unwrap_or_default();
-                // Push before deleting an emptied source, so that moving
-                // a list's only element onto itself keeps the key.
-                push_onto(
-                    &mut core.store,
-                    db,
-                    dest,
-                    *to,
-                    &v,
-                    &settings.exec.encodings,
-                    lru,
-                );
-                // A destination the push created ("new") comes first.
-                for (kind, k) in core.store.dbs[db].key_log.drain(..) {
-                    if kind == crate::store::LOG_NEW {
-                        note(Class::New, "new", &k);
-                    }
-                }
-                note(Class::List, push_event(*to), dest);
-                note(Class::List, pop_event(*from), key);
-                let dbx = &mut core.store.dbs[db];
-                if matches!(dbx.lookup(key, now).map(|e| &e.value), Some(Value::List(l)) if l.is_empty())
-                {
-                    dbx.remove(key);
-                    note(Class::Generic, "del", key);
-                }
-                core.dirty += 2;
-                out.bulk(&v);
-                pushed = Some(dest.clone());
-            }
-        }
-    }
-    let served = !out.buf.is_empty() && !out.buf.starts_with(b"-");
-    // WATCH: the popped key and a BLMOVE destination changed.
-    if served {
-        core.watches.touch(Some(db), key);
-        if let Some(dest) = &pushed {
-            core.watches.touch(Some(db), dest);
-        }
-    }
-    drop(guard);
-    crate::server::notify::publish(rt, notes);
-    if served {
-        // Client-side caching: the popped key and a BLMOVE destination.
-        crate::server::tracking::key_modified(rt, key, 0);
-        if let Some(dest) = &pushed {
-            crate::server::tracking::key_modified(rt, dest, 0);
-        }
-    }
-    if rt.shared.aof.log.recording() && served {
-        record_pop(rt, db, key, op, &out.buf);
-    }
-    (out.buf, pushed)
+    rt.exec_unasked(&argv, db, &mut out);
+    op.blocking_reply(key, out.buf)
 }
 
-/// Logs a served blocking pop as the plain command that did the same
-/// (LPOP, ZPOPMIN, LMOVE), as Redis propagates it.
-fn record_pop(rt: &ShardRt, db: usize, key: &[u8], op: &BlockOp, reply: &[u8]) {
-    let side = |e: End| {
-        if matches!(e, End::Left) {
-            "LEFT"
-        } else {
-            "RIGHT"
-        }
-    };
-    let popped = |reply: &[u8]| -> usize {
-        // `*2 key *n ...` (with a count) or `*2 key value` / `*3 ...`.
-        let items = crate::resp::array_items(reply).unwrap_or_default();
-        items
-            .get(1)
-            .and_then(|inner| crate::resp::array_items(inner))
-            .map_or(0, |v| v.len())
-    };
-    match op {
-        BlockOp::ListPop { end, count } => {
-            let name = if matches!(end, End::Left) {
-                "LPOP"
-            } else {
-                "RPOP"
-            };
-            match count {
-                None => rt.record(db, &[name.as_bytes(), key], None),
-                Some(_) => {
-                    let n = popped(reply).to_string();
-                    rt.record(db, &[name.as_bytes(), key, n.as_bytes()], None);
-                }
-            }
-        }
-        BlockOp::ZPop { max, count } => {
-            let name: &[u8] = if *max { b"ZPOPMAX" } else { b"ZPOPMIN" };
-            match count {
-                None => rt.record(db, &[name, key], None),
-                Some(_) => {
-                    let n = popped(reply).to_string();
-                    rt.record(db, &[name, key, n.as_bytes()], None);
-                }
-            }
-        }
-        BlockOp::ListMove { from, to, dest, .. } => {
-            let args: [&[u8]; 5] = [
-                b"LMOVE",
-                key,
-                dest,
-                side(*from).as_bytes(),
-                side(*to).as_bytes(),
-            ];
-            rt.record(db, &args, None);
-        }
-    }
+/// Serves a BLMOVE whose source `src` (holding a list) and destination
+/// live on different shards, all held by the caller: the plain LMOVE
+/// (RPOPLPUSH) runs as any multi-shard command does.
+pub async fn serve_across(
+    rt: &Rc<ShardRt>,
+    held: &super::mesh::Held<'_>,
+    db: usize,
+    src: &[u8],
+    op: &BlockOp,
+    resp3: bool,
+) -> Vec<u8> {
+    let argv = op.plain_command(src);
+    let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    let spec = crate::command::table()
+        .get(argv[0])
+        .expect("a list command");
+    let unasked = super::tracking::Caller::default();
+    let routed = super::route::Routed::of(rt, spec, &argv);
+    super::multishard::atomic_held(rt, held, spec, &argv, &routed, db, resp3, unasked).await
 }
 
 /// The waiter a connection is blocked on, if any (CLIENT LIST flag `b`,
@@ -736,7 +544,7 @@ impl Drop for BlockGuard {
             let cleanup = move |rt: &Rc<ShardRt>| {
                 rt.blocked.remove(&keys, &w);
                 if reserve_lost {
-                    serve_keys(rt, keys);
+                    rt.keys_ready(w.db, keys);
                 }
             };
             if shard == self.rt.id && self.rt.gate.available() > 0 {

@@ -306,7 +306,6 @@ pub fn gathered(
     let (started, mark) = (std::time::Instant::now(), out.buf.len());
     let now = clock.now_ms;
     let events = settings.notify;
-    let propagating = rt.shared.aof.log.recording();
     let mut scratch = rt.take_scratch();
     let mut pokes = Vec::new();
     // Gather. Keys found expired here are the command's lookups'
@@ -332,11 +331,7 @@ pub fn gathered(
         }
         let expired = core.store.take_expired_by_db();
         if !expired.is_empty() {
-            if propagating {
-                for (d, key) in &expired {
-                    rt.record(*d, &[b"DEL".as_slice(), key.as_slice()], None);
-                }
-            }
+            super::effects::propagate_deletes(rt, super::effects::ServerDelete::Expired, &expired);
             let keys = expired.into_iter().map(|(_, k)| k).collect();
             core.deferred.push(Deferred::Written { keys, writer: 0 });
         }

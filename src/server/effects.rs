@@ -131,23 +131,20 @@ pub fn apply<R>(
         core.store
             .set_keep_expired(home.shared.write_pause.active());
     }
-    let mut ctx = Ctx {
-        store: &mut core.store,
-        db,
-        out,
+    let at = crate::command::Moment {
         now_ms,
         lru: clock.lru,
         access: clock.access,
-        limits: &settings.exec,
-        dirty: 0,
-        hits: 0,
-        misses: 0,
-        propagating,
-        rewrite: None,
-        events,
-        notes: Vec::new(),
-        modified: None,
     };
+    let mut ctx = Ctx::new(
+        &mut core.store,
+        db,
+        out,
+        at,
+        &settings.exec,
+        propagating,
+        events,
+    );
     let result = f(&mut ctx);
     let notes = ctx.take_notes();
     let (dirty, hits, misses) = (ctx.dirty, ctx.hits, ctx.misses);
@@ -159,11 +156,7 @@ pub fn apply<R>(
         Vec::new()
     };
     // Keys found expired propagate as DELs, before the command.
-    if propagating {
-        for (db, key) in &expired {
-            home.record(*db, &[b"DEL".as_slice(), key.as_slice()], None);
-        }
-    }
+    propagate_deletes(home, ServerDelete::Expired, &expired);
     // A read that changes data (PFCOUNT refreshing its cached
     // cardinality) propagates too, as Redis's call() does on dirty.
     let replicates = spec.is_write() || spec.flags.has(Flags::MAY_REPLICATE);
@@ -228,9 +221,9 @@ pub fn apply<R>(
 }
 
 /// Opens a visit to this shard's data by a path outside [`apply`] that
-/// may meet expired keys (SCAN, RANDOMKEY, a blocked client's probe): the
-/// keys it deletes are logged for their DELs and keyspace events, which
-/// [`end_visit`] sends.
+/// may meet expired keys (SCAN, RANDOMKEY, a blocked client's probe,
+/// active expiry): the keys it deletes are logged for their DELs and
+/// keyspace events, which [`end_visit`] sends.
 pub fn begin_visit(
     rt: &ShardRt,
 ) -> (
@@ -240,12 +233,13 @@ pub fn begin_visit(
     let events = rt.settings().notify;
     let mut core = rt.core.borrow_mut();
     crate::events::prepare_log(events, &mut core.store);
-    core.store.set_track_expired(true);
+    let wanted = rt.tracking.active() || rt.shared.aof.log.recording();
+    core.store.set_track_expired(wanted);
     (core, events)
 }
 
-/// Closes a [`begin_visit`]: releases the data, then propagates the DELs
-/// of the keys found expired and publishes the events logged meanwhile.
+/// Closes a [`begin_visit`]: releases the data, then sends what the
+/// deletions of the keys found expired imply ([`deleted_by_server`]).
 pub fn end_visit(
     rt: &ShardRt,
     mut core: super::shard_lock::LockRefMut<'_, Core>,
@@ -254,23 +248,56 @@ pub fn end_visit(
     let expired = core.store.take_expired_by_db();
     let notes = crate::events::logged_notes(events, &mut core.store);
     drop(core);
-    expired_elsewhere(rt, &expired);
-    super::notify::publish(rt, notes);
+    deleted_by_server(rt, ServerDelete::Expired, &expired, notes);
 }
 
-/// Keys a path outside [`apply`] deleted as expired (SCAN, RANDOMKEY,
-/// which visit keys no argument names): their DELs propagate and
-/// tracking clients hear of them, as wherever Redis's expireIfNeeded
-/// deletes. `expired` is what `take_expired_by_db` gave, the shard's data
-/// released.
-pub fn expired_elsewhere(rt: &ShardRt, expired: &[(usize, Vec<u8>)]) {
-    if rt.shared.aof.log.recording() {
-        for (db, key) in expired {
-            rt.record(*db, &[b"DEL".as_slice(), key.as_slice()], None);
+/// Why the server deleted keys no command named.
+#[derive(Clone, Copy, Debug)]
+pub enum ServerDelete {
+    /// Their TTL passed (lazy or active expiry).
+    Expired,
+    /// `maxmemory`; `lazy`: `lazyfree-lazy-eviction`.
+    Evicted { lazy: bool },
+}
+
+/// Logs server-initiated deletions (by database) to the AOF and the
+/// replicas, as Redis's propagateDeletion: DEL, or UNLINK for a lazy
+/// eviction.
+pub fn propagate_deletes(rt: &ShardRt, why: ServerDelete, keys: &[(usize, Vec<u8>)]) {
+    if keys.is_empty() || !rt.shared.aof.log.recording() {
+        return;
+    }
+    let verb: &[u8] = match why {
+        ServerDelete::Evicted { lazy: true } => b"UNLINK",
+        _ => b"DEL",
+    };
+    for (db, key) in keys {
+        rt.record(*db, &[verb, key.as_slice()], None);
+    }
+}
+
+/// Keys this shard deleted on its own (expired, evicted), on its thread
+/// with its data released, and the keyspace events logged meanwhile
+/// (`expired`, `evicted`): as Redis's deleteExpiredKeyAndPropagate and
+/// performEvictions, the deletions propagate, the events are published,
+/// WATCHers of an evicted key are marked (an expiry is seen at EXEC by
+/// the TTL WATCH recorded, transaction.rs) and tracking clients are told.
+pub fn deleted_by_server(
+    rt: &ShardRt,
+    why: ServerDelete,
+    keys: &[(usize, Vec<u8>)],
+    notes: Vec<Note>,
+) {
+    propagate_deletes(rt, why, keys);
+    super::notify::publish(rt, notes);
+    if matches!(why, ServerDelete::Evicted { .. }) {
+        let core = rt.core.borrow();
+        for (db, key) in keys {
+            core.watches.touch(Some(*db), key);
         }
     }
     if rt.tracking.active() {
-        for (_, key) in expired {
+        for (_, key) in keys {
             super::tracking::key_modified(rt, key, 0);
         }
     }

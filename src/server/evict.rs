@@ -237,23 +237,18 @@ fn evict_one(rt: &ShardRt, limit: &MemoryLimit) -> bool {
     };
     // A running BGSAVE first writes out the key's slot.
     crate::persist::bgsave::before_key_write(rt, &key);
-    let events = rt.settings().notify;
-    let mut notes = Vec::new();
     {
         let mut core = rt.core.borrow_mut();
         core.store.dbs[db].remove(&key);
         core.stats.evicted_keys += 1;
     }
-    if rt.shared.aof.log.recording() {
-        let verb: &[u8] = if limit.lazy { b"UNLINK" } else { b"DEL" };
-        rt.record(db, &[verb, key.as_slice()], None);
-    }
+    let events = rt.settings().notify;
+    let mut notes = Vec::new();
     if events.wants(crate::command::Class::Evicted) {
         events.messages(db, "evicted", &key, &mut notes);
     }
-    super::notify::publish(rt, notes);
-    rt.core.borrow().watches.touch(Some(db), &key);
-    super::tracking::key_modified(rt, &key, 0);
+    let why = super::effects::ServerDelete::Evicted { lazy: limit.lazy };
+    super::effects::deleted_by_server(rt, why, &[(db, key)], notes);
     true
 }
 

@@ -280,9 +280,8 @@ pub async fn atomic_held(
                 crate::events::prepare_log(events, &mut core.store);
                 // Keys that expire here propagate as DELs, before the
                 // command's own record (replicas and the AOF).
-                let propagating = rt.shared.aof.log.recording();
-                let tracking = rt.tracking.active();
-                core.store.set_track_expired(propagating || tracking);
+                let wanted = rt.shared.aof.log.recording() || rt.tracking.active();
+                core.store.set_track_expired(wanted);
                 let states = keys
                     .into_iter()
                     .map(|key| {
@@ -297,20 +296,11 @@ pub async fn atomic_held(
                     })
                     .collect();
                 let notes = crate::events::logged_notes(events, &mut core.store);
-                let expired = if propagating || tracking {
-                    core.store.take_expired_by_db()
-                } else {
-                    Vec::new()
-                };
+                let expired = core.store.take_expired_by_db();
                 drop(core);
-                for (db, key) in &expired {
-                    if propagating {
-                        rt.record(*db, &[b"DEL".as_slice(), key.as_slice()], None);
-                    }
-                    if tracking {
-                        super::tracking::key_modified(rt, key, 0);
-                    }
-                }
+                // Their events go with the command's, published by it.
+                let expiry = super::effects::ServerDelete::Expired;
+                super::effects::deleted_by_server(rt, expiry, &expired, Vec::new());
                 (states, notes)
             })
             .await;
@@ -333,23 +323,20 @@ pub async fn atomic_held(
         let settings = rt.settings();
         // Creations and expiries from here on are the command's.
         scratch.set_key_log(settings.notify.key_log());
-        let mut ctx = crate::command::Ctx {
-            store: &mut scratch,
-            db,
-            out: &mut out,
+        let at = crate::command::Moment {
             now_ms: crate::sys::clock::unix_ms(),
             lru: rt.lru_clock(),
             access: rt.access(),
-            limits: &settings.exec,
-            dirty: 0,
-            hits: 0,
-            misses: 0,
-            propagating: rt.shared.aof.log.recording(),
-            rewrite: None,
-            events: settings.notify,
-            notes: Vec::new(),
-            modified: None,
         };
+        let mut ctx = crate::command::Ctx::new(
+            &mut scratch,
+            db,
+            &mut out,
+            at,
+            &settings.exec,
+            rt.shared.aof.log.recording(),
+            settings.notify,
+        );
         let crate::command::Handler::Shard(h) = spec.handler else {
             unreachable!()
         };

@@ -474,6 +474,30 @@ impl ShardRt {
         result
     }
 
+    /// Runs the shard command `argv` as work no client asked for (serving
+    /// a blocked client): every effect of a command (effects.rs), no call
+    /// counted (the blocking command is). The caller passed the gate.
+    pub fn exec_unasked(&self, argv: &[&[u8]], db: usize, out: &mut Out) {
+        let spec = crate::command::table()
+            .get(argv[0])
+            .expect("a known command");
+        let Handler::Shard(handler) = spec.handler else {
+            unreachable!("{} is not a shard command", spec.name)
+        };
+        let asker = self.caller.replace(Default::default());
+        let run = ExecRun {
+            spec,
+            argv,
+            db,
+            count: false,
+            record: true,
+        };
+        let settings = self.settings();
+        let mut clock = self.clock();
+        self.exec_with(run, out, &mut clock, &settings, |ctx| handler(ctx, argv));
+        self.caller.set(asker);
+    }
+
     /// The scratch keyspace for a multi-shard step (direct.rs).
     pub fn take_scratch(&self) -> Store {
         self.scratch
@@ -542,6 +566,13 @@ impl ShardRt {
         }
     }
 
+    /// Takes `key` off the keys to serve: the loop serving its waiters
+    /// runs and sees what it holds (a served pop must not make its own
+    /// key ready again, as in Redis only pushes do).
+    pub fn forget_ready(&self, key: &[u8]) {
+        self.ready.borrow_mut().retain(|k| k != key);
+    }
+
     /// Opens a unit of work (a transaction, a multi-shard step): blocked
     /// clients wait for its end to be served.
     pub fn begin_unit(&self) {
@@ -558,14 +589,20 @@ impl ShardRt {
         }
     }
 
+    /// Serves the ready keys' waiters, as Redis's handleClientsBlockedOnKeys:
+    /// keys a served client writes (a BLMOVE's destination) are served by
+    /// this loop, in the order they became ready.
     fn serve_ready(&self) {
+        // A unit of its own: keys written meanwhile queue for this loop.
+        self.unit_depth.set(self.unit_depth.get() + 1);
         loop {
             let keys = std::mem::take(&mut *self.ready.borrow_mut());
             if keys.is_empty() {
-                return;
+                break;
             }
             super::blocking::serve_keys(self, keys);
         }
+        self.unit_depth.set(self.unit_depth.get() - 1);
     }
 
     /// Hands a write's record to the log (or to the transaction being
@@ -677,14 +714,8 @@ impl ShardRt {
             // keys checked had expired, for at most 25% of the period.
             let started = Instant::now();
             let limit = std::time::Duration::from_micros(250_000 / hz);
-            let events = self.settings().notify;
-            let mut core = self.core.borrow_mut();
-            if !core.store.key_log_is(events.key_log()) {
-                core.store.set_key_log(events.key_log());
-            }
-            let tracking = self.tracking.active();
-            let propagating = self.shared.aof.log.recording();
-            core.store.set_track_expired(tracking || propagating);
+            // Its deletions go as every server-initiated one (effects.rs).
+            let (mut core, events) = super::effects::begin_visit(&self);
             cursors.resize(core.store.dbs.len(), 0usize);
             for (db, cursor) in core.store.dbs.iter_mut().zip(cursors.iter_mut()) {
                 while db.expires_len() > 0 {
@@ -704,20 +735,6 @@ impl ShardRt {
                 .introspect
                 .latency
                 .add_if_needed(threshold, "expire-cycle", ms);
-            let notes = crate::events::logged_notes(events, &mut core.store);
-            let expired = if tracking || propagating {
-                core.store.take_expired_by_db()
-            } else {
-                Vec::new()
-            };
-            if propagating {
-                propagate_expired(&self, &expired);
-            }
-            let expired: Vec<Vec<u8>> = if tracking {
-                expired.into_iter().map(|(_, k)| k).collect()
-            } else {
-                Vec::new()
-            };
             // Cluster mode: slots another master took over lose their keys.
             if let Some(cluster) = &self.shared.cluster {
                 let db0 = &mut core.store.dbs[0];
@@ -727,20 +744,8 @@ impl ShardRt {
                     }
                 }
             }
-            drop(core);
-            super::notify::publish(&self, notes);
-            for key in expired {
-                super::tracking::key_modified(&self, &key, 0);
-            }
+            super::effects::end_visit(&self, core, events);
         }
-    }
-}
-
-/// Records a DEL for each key that expired (lazily or actively), as
-/// Redis propagates expiries to the AOF and the replicas.
-fn propagate_expired(rt: &ShardRt, expired: &[(usize, Vec<u8>)]) {
-    for (db, key) in expired {
-        rt.record(*db, &[b"DEL".as_slice(), key.as_slice()], None);
     }
 }
 

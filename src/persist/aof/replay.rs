@@ -124,26 +124,26 @@ impl Replayer {
             return Err(format!("Wrong number of arguments for '{name}'"));
         }
         self.out.buf.clear();
-        let mut ctx = Ctx {
-            store: &mut self.store,
-            db: self.db,
-            out: &mut self.out,
+        // Not effects::apply: loading fills one keyspace before any shard
+        // runs (no record, no clients to notify, track or wake), routed to
+        // the shards afterwards (`into_shards`).
+        let at = crate::command::Moment {
             now_ms,
             lru: self.lru,
             access: crate::store::access::Access {
                 lru_secs: self.lru,
                 lfu: None,
             },
-            limits: &self.limits,
-            dirty: 0,
-            hits: 0,
-            misses: 0,
-            propagating: false,
-            rewrite: None,
-            events: Default::default(),
-            notes: Vec::new(),
-            modified: None,
         };
+        let mut ctx = Ctx::new(
+            &mut self.store,
+            self.db,
+            &mut self.out,
+            at,
+            &self.limits,
+            false,
+            Default::default(),
+        );
         handler(&mut ctx, argv);
         Ok(())
     }
