@@ -16,6 +16,15 @@
 //! clients are served once the whole unit of work is over: the command,
 //! the transaction or the multi-shard step (`ShardRt::end_unit`), as
 //! Redis's handleClientsBlockedOnKeys.
+//!
+//! Handlers run through `apply`: commands on their shard
+//! (`ShardRt::exec_with`), the parts and scratch keyspaces of multi-shard
+//! commands (direct.rs, multishard.rs), blocked clients served by their
+//! plain command (`ShardRt::exec_unasked`), the replica's stream (run as
+//! a client's commands). Deletions the server makes on its own (expiry
+//! outside a command, eviction) go through `deleted_by_server`. Not here:
+//! whole-keyspace commands (FLUSHALL, FLUSHDB, SWAPDB: databases.rs) and
+//! AOF loading (before any shard runs: persist/aof/replay.rs).
 
 use super::shard::{Core, ExecClock, Settings, ShardRt};
 use super::tracking::Caller;

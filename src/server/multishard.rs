@@ -312,50 +312,47 @@ pub async fn atomic_held(
         }
     }
 
-    let dirty;
-    // The keys a change may touch, for WATCH (not the read-only ones).
-    let mut widx = Vec::new();
-    spec.key_indexes_where(argv, &mut widx, super::transaction::written);
-    let mut touched: Vec<Vec<u8>> = widx.iter().map(|&i| argv[i].to_vec()).collect();
-    // Run the ordinary handler once, against the scratch keyspace.
+    // Run the ordinary handler once, against the scratch keyspace, as one
+    // step (effects.rs): logged there, while every involved shard is
+    // held, so the record lands between those shards' earlier and later
+    // writes.
     let mut out = Out::new(resp3);
+    let settings = rt.settings();
+    // Creations and expiries from here on are the command's.
+    scratch.set_key_log(settings.notify.key_log());
+    let mut scratch_core = super::shard::Core::with_store(scratch);
+    let Handler::Shard(handler) = spec.handler else {
+        unreachable!("{} is not a shard command", spec.name)
+    };
+    let step = super::effects::Step {
+        spec,
+        argv,
+        db,
+        count: false,
+        record: true,
+        caller,
+    };
+    let (_, after) = super::effects::apply(
+        rt,
+        usize::MAX,
+        &mut scratch_core,
+        step,
+        &mut out,
+        &mut rt.clock(),
+        &settings,
+        |ctx| handler(ctx, argv),
+    );
+    let dirty = after.dirty;
+    // The keys it changed, for WATCH and tracking (not the read-only ones).
+    let (step_notes, touched, _) = after.finish_gathered();
+    notes.extend(step_notes);
+    super::notify::publish(rt, notes);
+    let (mut scratch, stats) = scratch_core.into_parts();
     {
-        let settings = rt.settings();
-        // Creations and expiries from here on are the command's.
-        scratch.set_key_log(settings.notify.key_log());
-        let at = crate::command::Moment {
-            now_ms: crate::sys::clock::unix_ms(),
-            lru: rt.lru_clock(),
-            access: rt.access(),
-        };
-        let mut ctx = crate::command::Ctx::new(
-            &mut scratch,
-            db,
-            &mut out,
-            at,
-            &settings.exec,
-            rt.shared.aof.log.recording(),
-            settings.notify,
-        );
-        let crate::command::Handler::Shard(h) = spec.handler else {
-            unreachable!()
-        };
-        h(&mut ctx, argv);
-        notes.extend(ctx.take_notes());
-        if let Some(modified) = ctx.modified.take() {
-            touched = modified.iter().map(|&i| argv[i].to_vec()).collect();
-        }
-        super::notify::publish(rt, std::mem::take(&mut notes));
-        dirty = ctx.dirty;
-        // Logged here, while every involved shard is held: the record
-        // lands between those shards' earlier and later writes.
-        if dirty > 0 && ctx.propagating && spec.is_write() {
-            rt.record(db, argv, ctx.rewrite.take());
-        }
         let mut core = rt.core.borrow_mut();
-        core.dirty += ctx.dirty;
-        core.stats.keyspace_hits += ctx.hits;
-        core.stats.keyspace_misses += ctx.misses;
+        core.dirty += dirty;
+        core.stats.keyspace_hits += stats.keyspace_hits;
+        core.stats.keyspace_misses += stats.keyspace_misses;
     }
 
     // A tracking client's read: remembered on each key's shard.
