@@ -8,8 +8,8 @@
 //!   (`+QUEUED`).
 //! - WATCH registers `(db, key) -> client` on the key's owning shard. A
 //!   command that changed something (`ctx.dirty > 0`) marks the watchers of
-//!   its keys (`after_exec`, called by `ShardRt::exec`); the multi-shard
-//!   write-back, FLUSHDB/FLUSHALL and SWAPDB mark theirs. Expiry is seen
+//!   the keys it wrote in the effects step (`effects::apply`); the
+//!   multi-shard write-back, FLUSHDB/FLUSHALL and SWAPDB mark theirs. Expiry is seen
 //!   at EXEC: WATCH records the key's TTL deadline, and a deadline passed
 //!   by EXEC fails it, as Redis 7.0 (a key already expired when watched
 //!   does not count).
@@ -227,21 +227,6 @@ impl Watches {
                 w.mark();
             }
         }
-    }
-}
-
-/// Called by `ShardRt::exec` after a shard command: if it changed
-/// something, its keys' watchers are marked.
-#[inline]
-pub fn after_exec(rt: &ShardRt, spec: &'static CommandSpec, argv: &[&[u8]], db: usize, dirty: u64) {
-    let core = rt.core.borrow();
-    if dirty == 0 || core.watches.is_empty() {
-        return;
-    }
-    let mut idx = Vec::new();
-    spec.key_indexes_where(argv, &mut idx, written);
-    for i in idx {
-        core.watches.touch(Some(db), argv[i]);
     }
 }
 
