@@ -4,11 +4,12 @@
 use super::client_mem;
 use super::clients::ClientInfo;
 use super::dispatch;
-use super::input::{QueryBuf, ReadEnd, MAX_UNAUTH_QUERY};
+use super::input::{ReadEnd, MAX_UNAUTH_QUERY};
+use super::requests::Requests;
 use super::shard::{Settings, ShardRt};
 use super::stream::ClientStream;
 use crate::persist::aof::log::FsyncPolicy;
-use crate::resp::{parse_command, Out, Parsed, Progress};
+use crate::resp::{Out, ProtocolError};
 use crate::sys::clock::unix_ms;
 use futures::channel::oneshot;
 use futures::future::{select, Either};
@@ -81,10 +82,80 @@ impl Conn {
     }
 }
 
-/// Serves one accepted connection until it closes.
+/// Serves one accepted connection until it closes: read, parse every
+/// complete request, run them as one batch, write the replies at once.
 pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
-    let shared = rt.shared.clone();
     let settings = rt.settings();
+    let info = new_client(&rt, &stream, &settings);
+    let (kill_tx, mut kill_rx) = oneshot::channel::<()>();
+    let pubsub = super::pubsub::ConnPubsub::new(info.clone());
+    rt.clients.borrow_mut().add(pubsub.sub.clone(), kill_tx);
+    stream.set_nodelay();
+
+    let mut conn = Conn {
+        rt: rt.clone(),
+        info: info.clone(),
+        db: 0,
+        authenticated: settings.requirepass.is_none(),
+        out: Out::new(false),
+        close: false,
+        settings,
+        tx: Default::default(),
+        pubsub,
+        cluster: Default::default(),
+        from_master: false,
+        repl: Default::default(),
+        reply: ReplyMode::On,
+        reply_mark: 0,
+        routed: Default::default(),
+    };
+    let mut req = Requests::default();
+    loop {
+        if !req.reparse && !read_requests(&mut conn, &mut req, &mut stream, &mut kill_rx).await {
+            break;
+        }
+        req.reparse = false;
+        let (end, protocol_error) = req.parse(&conn);
+        if !req.argcs.is_empty() {
+            let (buf, scratch) = (req.input.data(), &req.scratch);
+            let argv: Vec<&[u8]> = req
+                .args
+                .iter()
+                .map(|&(s, e, inline)| if inline { &scratch[s..e] } else { &buf[s..e] })
+                .collect();
+            let batch = dispatch::Batch::new(&argv, &req.argcs);
+            let (filled, pending) = (buf.len(), &mut req.pending);
+            if !run_requests(
+                &mut conn,
+                &batch,
+                filled,
+                &mut stream,
+                &mut kill_rx,
+                pending,
+            )
+            .await
+            {
+                break;
+            }
+        }
+        if let Some(e) = protocol_error {
+            refuse_protocol(&mut conn, &e);
+        }
+        req.settle(end, &rt, &conn);
+        if !send_replies(&mut conn, &mut stream, &mut kill_rx).await {
+            break;
+        }
+        if conn.close || conn.repl.start.is_some() {
+            break;
+        }
+    }
+    close_client(conn, stream, kill_rx).await;
+}
+
+/// A new connection's client record (CLIENT LIST, INFO), registered for
+/// introspection.
+fn new_client(rt: &ShardRt, stream: &ClientStream, settings: &Settings) -> Rc<ClientInfo> {
+    let shared = &rt.shared;
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
     let now = unix_ms();
     let info = Rc::new(ClientInfo {
@@ -92,7 +163,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
         addr: stream.peer_text(),
         laddr: stream.local_text(),
         unix_socket: stream.is_unix(),
-        fd: std::os::fd::AsRawFd::as_raw_fd(&stream),
+        fd: std::os::fd::AsRawFd::as_raw_fd(stream),
         created_ms: now,
         last_interaction_ms: Cell::new(now),
         name: Default::default(),
@@ -117,351 +188,266 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
         mem: Default::default(),
     });
     shared.introspect.register(id, &info.addr);
-    let (kill_tx, mut kill_rx) = oneshot::channel::<()>();
-    let pubsub = super::pubsub::ConnPubsub::new(info.clone());
-    rt.clients.borrow_mut().add(pubsub.sub.clone(), kill_tx);
-    stream.set_nodelay();
+    info
+}
 
-    let mut conn = Conn {
-        rt: rt.clone(),
-        info: info.clone(),
-        db: 0,
-        authenticated: settings.requirepass.is_none(),
-        out: Out::new(false),
-        close: false,
-        settings,
-        tx: Default::default(),
-        pubsub,
-        cluster: Default::default(),
-        from_master: false,
-        repl: Default::default(),
-        reply: ReplyMode::On,
-        reply_mark: 0,
-        routed: Default::default(),
+/// Waits for more request bytes, writing a subscriber's messages as they
+/// come; false when the connection must close (hung up, idle past
+/// `timeout`, killed, query buffer full, evicted).
+async fn read_requests(
+    conn: &mut Conn,
+    req: &mut Requests,
+    stream: &mut ClientStream,
+    kill_rx: &mut oneshot::Receiver<()>,
+) -> bool {
+    let rt = conn.rt.clone();
+    let info = conn.info.clone();
+    // Before AUTH a connection may hold only a few KiB; an evictable
+    // client no more than the whole client memory limit.
+    let mut limit = if conn.authenticated {
+        conn.settings.query_buffer_limit
+    } else {
+        MAX_UNAUTH_QUERY.min(conn.settings.query_buffer_limit)
     };
-
-    let pool = &rt.read_bufs;
-    let mut input = QueryBuf::default();
-    // The request at the front of `input`, if partly parsed.
-    let mut progress = Progress::default();
-    let mut need = 0usize;
-    let mut ranges = Vec::new();
-    let mut scratch = Vec::new();
-    // (start, end, inline) per argument, then per command its arg count.
-    let mut args: Vec<(usize, usize, bool)> = Vec::new();
-    let mut argcs: Vec<usize> = Vec::new();
-
-    // Set when unparsed requests remain in the buffer that must be parsed
-    // before reading more (see the unauthenticated case below).
-    let mut reparse = false;
-    // Bytes that arrived while a blocking command waited.
-    let mut pending: Vec<u8> = Vec::new();
-    'conn: loop {
-        if !reparse {
-            // Before AUTH a connection may hold only a few KiB; an
-            // evictable client no more than the whole client memory limit.
-            let mut limit = if conn.authenticated {
-                conn.settings.query_buffer_limit
+    let evict_limit = conn.settings.client_mem_limit;
+    let capped = evict_limit > 0 && evict_limit < limit && client_mem::evictable(&info);
+    if capped {
+        limit = evict_limit;
+    }
+    // Pub/Sub: a subscriber also waits for messages and writes them out
+    // as they arrive; subscribers never time out (Redis).
+    let timeout = if conn.pubsub.active() {
+        0
+    } else {
+        conn.settings.timeout_secs
+    };
+    let sub = conn.pubsub.sub.clone();
+    let (pool, need) = (&rt.read_bufs, req.need);
+    let n = loop {
+        let event = {
+            let read = std::pin::pin!(req.input.read_from(stream, pool, need, limit));
+            let input = select(read, sub.ready());
+            if timeout > 0 {
+                let idle = std::pin::pin!(glommio::timer::sleep(Duration::from_secs(timeout)));
+                match select(select(input, idle), &mut *kill_rx).await {
+                    Either::Left((Either::Left((Either::Left((r, _)), _)), _)) => Some(r),
+                    Either::Left((Either::Left((Either::Right(_), _)), _)) => None,
+                    _ => return false,
+                }
             } else {
-                MAX_UNAUTH_QUERY.min(conn.settings.query_buffer_limit)
-            };
-            let evict_limit = conn.settings.client_mem_limit;
-            let capped = evict_limit > 0 && evict_limit < limit && client_mem::evictable(&info);
-            if capped {
-                limit = evict_limit;
-            }
-            // Pub/Sub: a subscriber also waits for messages and writes
-            // them out as they arrive; subscribers never time out (Redis).
-            let timeout = if conn.pubsub.active() {
-                0
-            } else {
-                conn.settings.timeout_secs
-            };
-            let sub = conn.pubsub.sub.clone();
-            let n = loop {
-                let event = {
-                    let read = std::pin::pin!(input.read_from(&mut stream, pool, need, limit));
-                    let input = select(read, sub.ready());
-                    if timeout > 0 {
-                        let idle =
-                            std::pin::pin!(glommio::timer::sleep(Duration::from_secs(timeout)));
-                        match select(select(input, idle), &mut kill_rx).await {
-                            Either::Left((Either::Left((Either::Left((r, _)), _)), _)) => Some(r),
-                            Either::Left((Either::Left((Either::Right(_), _)), _)) => None,
-                            _ => break 'conn,
-                        }
-                    } else {
-                        match select(input, &mut kill_rx).await {
-                            Either::Left((Either::Left((r, _)), _)) => Some(r),
-                            Either::Left((Either::Right(_), _)) => None,
-                            Either::Right(_) => break 'conn,
-                        }
-                    }
-                };
-                match event {
-                    Some(r) => break r,
-                    None => {
-                        if !write_messages(&rt, &sub, &mut stream).await {
-                            break 'conn;
-                        }
-                    }
+                match select(input, &mut *kill_rx).await {
+                    Either::Left((Either::Left((r, _)), _)) => Some(r),
+                    Either::Left((Either::Right(_), _)) => None,
+                    Either::Right(_) => return false,
                 }
-            };
-            let n = match n {
-                Ok(n) => n,
-                Err(ReadEnd::Closed) => break,
-                Err(ReadEnd::Full) if capped => {
-                    client_mem::note_evicted(&shared.client_memory, &info, unix_ms());
-                    break;
-                }
-                Err(ReadEnd::Full) => {
-                    crate::warning!(
-                        "Closing client that reached max query buffer length (qbuf={})",
-                        input.len()
-                    );
-                    break;
-                }
-            };
-            {
-                let stats = &mut rt.core.borrow_mut().stats;
-                stats.net_input_bytes += n as u64;
-                stats.reads_processed += 1;
             }
-            info.last_interaction_ms.set(unix_ms());
-            conn.settings = rt.settings();
-            info.mem.qbuf_alloc.set(input.capacity());
-            if !within_client_memory(&rt, &conn).await {
-                break;
-            }
-            // As Redis's authRequired(): once no password is set, nobody
-            // needs to authenticate.
-            if !conn.authenticated && conn.settings.requirepass.is_none() {
-                conn.authenticated = true;
-                info.authenticated.set(true);
+        };
+        match event {
+            Some(r) => break r,
+            None => {
+                if !write_messages(&rt, &sub, stream).await {
+                    return false;
+                }
             }
         }
-        reparse = false;
+    };
+    let n = match n {
+        Ok(n) => n,
+        Err(ReadEnd::Closed) => return false,
+        Err(ReadEnd::Full) if capped => {
+            client_mem::note_evicted(&rt.shared.client_memory, &info, unix_ms());
+            return false;
+        }
+        Err(ReadEnd::Full) => {
+            crate::warning!(
+                "Closing client that reached max query buffer length (qbuf={})",
+                req.input.len()
+            );
+            return false;
+        }
+    };
+    {
+        let stats = &mut rt.core.borrow_mut().stats;
+        stats.net_input_bytes += n as u64;
+        stats.reads_processed += 1;
+    }
+    info.last_interaction_ms.set(unix_ms());
+    conn.settings = rt.settings();
+    info.mem.qbuf_alloc.set(req.input.capacity());
+    if !within_client_memory(&rt, conn).await {
+        return false;
+    }
+    // As Redis's authRequired(): once no password is set, nobody needs to
+    // authenticate.
+    if !conn.authenticated && conn.settings.requirepass.is_none() {
+        conn.authenticated = true;
+        info.authenticated.set(true);
+    }
+    true
+}
 
-        // Parse every complete request in the buffer.
-        let buf = input.data();
-        let filled = buf.len();
-        let mut pos = 0;
-        args.clear();
-        argcs.clear();
-        scratch.clear();
-        let mut protocol_error = None;
-        let mut limits = conn.settings.parse;
-        limits.authenticated = conn.authenticated;
-        while pos < filled {
-            match parse_command(
-                &buf[pos..],
-                &limits,
-                &mut progress,
-                &mut ranges,
-                &mut scratch,
-            ) {
-                Ok(Parsed::Complete { consumed, inline }) => {
-                    if !ranges.is_empty() {
-                        let base = if inline { 0 } else { pos };
-                        args.extend(ranges.iter().map(|&(s, e)| (s + base, e + base, inline)));
-                        argcs.push(ranges.len());
-                    }
-                    let pause = ends_batch(&ranges, if inline { &scratch } else { &buf[pos..] });
-                    pos += consumed;
-                    need = 0;
-                    // Before AUTH, the stricter limits apply request by
-                    // request: an AUTH lifts them for what follows it in the
-                    // same read. CLIENT PAUSE ends the batch too, so the
-                    // requests after it meet its pause (server/pause.rs),
-                    // and CLIENT REPLY, whose mode covers whole batches.
-                    if !limits.authenticated || pause || conn.reply == ReplyMode::Skip {
-                        reparse = pos < filled;
-                        break;
-                    }
-                }
-                Ok(Parsed::Incomplete { need: n }) => {
-                    need = n;
-                    break;
-                }
-                Err(e) => {
-                    protocol_error = Some(e);
-                    break;
-                }
-            }
+/// Runs one batch of parsed requests (`filled` bytes of query buffer);
+/// false when the client hung up, was killed or overflowed its query
+/// buffer while a command of the batch was blocked.
+async fn run_requests(
+    conn: &mut Conn,
+    batch: &dispatch::Batch<'_>,
+    filled: usize,
+    stream: &mut ClientStream,
+    kill_rx: &mut oneshot::Receiver<()>,
+    pending: &mut Vec<u8>,
+) -> bool {
+    let shared = conn.rt.shared.clone();
+    let info = conn.info.clone();
+    let log_before = shared.aof.log.end();
+    let reply_before = conn.reply;
+    conn.reply_mark = conn.out.buf.len();
+    info.qbuf.set(filled);
+    let repl_before = shared.aof.log.repl_end();
+    conn.repl.batch_start = repl_before;
+    {
+        let room = conn.settings.query_buffer_limit.saturating_sub(filled);
+        let run = std::pin::pin!(dispatch::run_batch(conn, batch));
+        // A blocked command keeps the batch waiting: meanwhile watch the
+        // socket (a client that hangs up is freed, as Redis does; what it
+        // sends is kept for later, up to the query buffer limit) and
+        // CLIENT KILL.
+        let watch = std::pin::pin!(watch_while_blocked(&info, stream, kill_rx, pending, room));
+        if let Either::Right(_) = select(run, watch).await {
+            return false;
         }
+    }
+    // CLIENT REPLY OFF / SKIP: the batch's replies are dropped.
+    if reply_before != ReplyMode::On && conn.reply == reply_before {
+        conn.out.buf.truncate(conn.reply_mark);
+        if conn.reply == ReplyMode::Skip {
+            conn.reply = ReplyMode::On;
+        }
+    }
+    // WAIT: the stream offset after this connection's writes.
+    let repl_after = shared.aof.log.repl_end();
+    if repl_after != repl_before {
+        conn.repl.woff = repl_after;
+    }
+    // appendfsync always: replies leave only once an fsync covers every
+    // write logged meanwhile (one fsync serves all the connections
+    // waiting on it).
+    let log = &shared.aof.log;
+    let log_end = log.end();
+    if log_end != log_before && log.is_on() && log.policy() == FsyncPolicy::Always {
+        log.synced_to(log_end).await;
+    }
+    true
+}
 
-        // Run the batch: every argument of every request, flat.
-        if !argcs.is_empty() {
-            let argv: Vec<&[u8]> = args
-                .iter()
-                .map(|&(s, e, inline)| if inline { &scratch[s..e] } else { &buf[s..e] })
-                .collect();
-            let batch = dispatch::Batch::new(&argv, &argcs);
-            let log_before = shared.aof.log.end();
-            let reply_before = conn.reply;
-            conn.reply_mark = conn.out.buf.len();
-            info.qbuf.set(filled);
-            let repl_before = shared.aof.log.repl_end();
-            conn.repl.batch_start = repl_before;
-            {
-                let room = conn.settings.query_buffer_limit.saturating_sub(filled);
-                let run = std::pin::pin!(dispatch::run_batch(&mut conn, &batch));
-                // A blocked command keeps the batch waiting: meanwhile watch
-                // the socket (a client that hangs up is freed, as Redis does;
-                // what it sends is kept for later, up to the query buffer
-                // limit) and CLIENT KILL.
-                let watch = std::pin::pin!(watch_while_blocked(
-                    &info,
-                    &mut stream,
-                    &mut kill_rx,
-                    &mut pending,
-                    room
-                ));
-                if let Either::Right(_) = select(run, watch).await {
-                    break 'conn;
-                }
-            }
-            // CLIENT REPLY OFF / SKIP: the batch's replies are dropped.
-            if reply_before != ReplyMode::On && conn.reply == reply_before {
-                conn.out.buf.truncate(conn.reply_mark);
-                if conn.reply == ReplyMode::Skip {
-                    conn.reply = ReplyMode::On;
-                }
-            }
-            // WAIT: the stream offset after this connection's writes.
-            let repl_after = shared.aof.log.repl_end();
-            if repl_after != repl_before {
-                conn.repl.woff = repl_after;
-            }
-            // appendfsync always: replies leave only once an fsync covers
-            // every write logged meanwhile (one fsync serves all the
-            // connections waiting on it).
-            let log = &shared.aof.log;
-            let log_end = log.end();
-            if log_end != log_before && log.is_on() && log.policy() == FsyncPolicy::Always {
-                log.synced_to(log_end).await;
-            }
-        }
-        if let Some(e) = protocol_error {
-            let mut msg = b"ERR Protocol error: ".to_vec();
-            msg.extend_from_slice(&e.text());
-            conn.out.error_bytes(&msg);
-            crate::verbose!(
-                "Protocol error ({}) from client: id={} addr={}",
-                e.describe(),
+/// A malformed request: Redis's protocol error, then the connection
+/// closes once the replies before it are written.
+fn refuse_protocol(conn: &mut Conn, e: &ProtocolError) {
+    let mut msg = b"ERR Protocol error: ".to_vec();
+    msg.extend_from_slice(&e.text());
+    conn.out.error_bytes(&msg);
+    crate::verbose!(
+        "Protocol error ({}) from client: id={} addr={}",
+        e.describe(),
+        conn.info.id,
+        conn.info.addr
+    );
+    conn.close = true;
+}
+
+/// Writes the batch's replies; false when the connection must close
+/// (output buffer limits, client eviction, write error, CLIENT KILL).
+async fn send_replies(
+    conn: &mut Conn,
+    stream: &mut ClientStream,
+    kill_rx: &mut oneshot::Receiver<()>,
+) -> bool {
+    let rt = conn.rt.clone();
+    let info = conn.info.clone();
+    let shared = &rt.shared;
+    // Past the normal class's hard limit (or the reply cap) the replies
+    // are dropped unsent and the client closed, as Redis's
+    // closeClientOnOutputBufferLimitReached; subscribers have their own
+    // class (pubsub.rs). Under maxmemory-clients that cap is the limit
+    // itself, and the client is evicted, as Redis would once its reply
+    // grew that big.
+    if conn.out.over_cap() && !conn.pubsub.active() {
+        let evict_limit = conn.settings.client_mem_limit;
+        if evict_limit > 0 && conn.out.buf.len() > evict_limit && client_mem::evictable(&info) {
+            info.mem.obuf.set(conn.out.buf.len());
+            client_mem::note_evicted(&shared.client_memory, &info, unix_ms());
+        } else {
+            crate::warning!(
+                "Client id={} addr={} closed for overcoming of output buffer limits.",
                 info.id,
                 info.addr
             );
-            conn.close = true;
         }
-
-        // A huge request's argument tables go back once it has run, as
-        // Redis frees a big argv with its command: only a usual batch's
-        // worth stays with the connection.
-        shrink_scratch(&mut args, ARGS_KEPT);
-        if progress.is_fresh() {
-            // (A request still arriving keeps its parsed part here.)
-            shrink_scratch(&mut ranges, ARGS_KEPT);
-        }
-        shrink_scratch(&mut argcs, ARGS_KEPT);
-        shrink_scratch(&mut scratch, ARGS_KEPT * 16);
-
-        // Keep the unparsed tail, then what arrived while blocked.
-        input.consume(pos, pool);
-        if !pending.is_empty() {
-            input.append(pool, &pending);
-            rt.core.borrow_mut().stats.net_input_bytes += pending.len() as u64;
-            pending = Vec::new();
-            reparse = true;
-        }
-        // Under maxmemory-clients an announced argument gets its whole
-        // buffer at once, as Redis's greedy big-argument read does, so its
-        // memory counts (and evicts) as soon as the request announces it,
-        // not only once it has arrived.
-        let evict_limit = conn.settings.client_mem_limit;
-        if evict_limit > 0 && need > input.capacity() && client_mem::evictable(&info) {
-            input.reserve(need.min(evict_limit.min(conn.settings.query_buffer_limit)));
-        }
-        info.qbuf.set(input.len());
-        info.mem.qbuf_alloc.set(input.capacity());
-
-        // Past the normal class's hard limit (or the reply cap) the
-        // replies are dropped unsent and the client closed, as Redis's
-        // closeClientOnOutputBufferLimitReached; subscribers have their
-        // own class (pubsub.rs).
-        // Under maxmemory-clients that cap is the limit itself, and the
-        // client is evicted, as Redis would once its reply grew that big.
-        if conn.out.over_cap() && !conn.pubsub.active() {
-            let evict_limit = conn.settings.client_mem_limit;
-            if evict_limit > 0 && conn.out.buf.len() > evict_limit && client_mem::evictable(&info) {
-                info.mem.obuf.set(conn.out.buf.len());
-                client_mem::note_evicted(&shared.client_memory, &info, unix_ms());
-            } else {
+        return false;
+    }
+    info.mem.obuf.set(conn.out.buf.len());
+    info.mem.watched.set(conn.tx.watched_count());
+    if !within_client_memory(&rt, conn).await {
+        return false;
+    }
+    if conn.out.buf.is_empty() {
+        return true;
+    }
+    {
+        let stats = &mut rt.core.borrow_mut().stats;
+        stats.net_output_bytes += conn.out.buf.len() as u64;
+        stats.writes_processed += 1;
+    }
+    // The normal class's soft limit: more than `soft` bytes may stay
+    // unsent for at most `soft_secs` seconds. A client that does not read
+    // keeps its replies in memory: CLIENT KILL and client eviction must
+    // still close it.
+    let soft = conn.settings.normal_obuf;
+    let written = if soft.soft > 0 && conn.out.buf.len() as u64 > soft.soft {
+        let write = std::pin::pin!(stream.write_all(&conn.out.buf));
+        let limit = Duration::from_secs(soft.soft_secs);
+        let late = std::pin::pin!(glommio::timer::sleep(limit));
+        match select(select(write, late), kill_rx).await {
+            Either::Left((Either::Left((r, _)), _)) => r.is_ok(),
+            Either::Left((Either::Right(_), _)) => {
                 crate::warning!(
                     "Client id={} addr={} closed for overcoming of output buffer limits.",
                     info.id,
                     info.addr
                 );
+                false
             }
-            break;
+            Either::Right(_) => false,
         }
-        info.mem.obuf.set(conn.out.buf.len());
-        info.mem.watched.set(conn.tx.watched_count());
-        if !within_client_memory(&rt, &conn).await {
-            break;
+    } else {
+        let write = std::pin::pin!(stream.write_all(&conn.out.buf));
+        match select(write, kill_rx).await {
+            Either::Left((r, _)) => r.is_ok(),
+            Either::Right(_) => false,
         }
-        if !conn.out.buf.is_empty() {
-            {
-                let stats = &mut rt.core.borrow_mut().stats;
-                stats.net_output_bytes += conn.out.buf.len() as u64;
-                stats.writes_processed += 1;
-            }
-            // The normal class's soft limit: more than `soft` bytes may
-            // stay unsent for at most `soft_secs` seconds.
-            // A client that does not read keeps its replies in memory:
-            // CLIENT KILL and client eviction must still close it.
-            let soft = conn.settings.normal_obuf;
-            let written = if soft.soft > 0 && conn.out.buf.len() as u64 > soft.soft {
-                let write = std::pin::pin!(stream.write_all(&conn.out.buf));
-                let limit = Duration::from_secs(soft.soft_secs);
-                let late = std::pin::pin!(glommio::timer::sleep(limit));
-                match select(select(write, late), &mut kill_rx).await {
-                    Either::Left((Either::Left((r, _)), _)) => r.is_ok(),
-                    Either::Left((Either::Right(_), _)) => {
-                        crate::warning!(
-                            "Client id={} addr={} closed for overcoming of output buffer limits.",
-                            info.id,
-                            info.addr
-                        );
-                        false
-                    }
-                    Either::Right(_) => false,
-                }
-            } else {
-                let write = std::pin::pin!(stream.write_all(&conn.out.buf));
-                match select(write, &mut kill_rx).await {
-                    Either::Left((r, _)) => r.is_ok(),
-                    Either::Right(_) => false,
-                }
-            };
-            if !written {
-                break;
-            }
-            conn.out.buf.clear();
-            if conn.out.buf.capacity() > 1 << 20 {
-                conn.out.buf.shrink_to(64 * 1024);
-            }
-            info.mem.obuf.set(0);
-            client_mem::account(&shared.client_memory, &info, conn.settings.client_mem_limit);
-        }
-        if conn.close {
-            break;
-        }
-        if conn.repl.start.is_some() {
-            break;
-        }
+    };
+    if !written {
+        return false;
     }
-    // PSYNC / SYNC: from here on this connection is a replica.
+    conn.out.buf.clear();
+    if conn.out.buf.capacity() > 1 << 20 {
+        conn.out.buf.shrink_to(64 * 1024);
+    }
+    info.mem.obuf.set(0);
+    client_mem::account(&shared.client_memory, &info, conn.settings.client_mem_limit);
+    true
+}
+
+/// The connection's end: a PSYNC/SYNC connection is served as a replica
+/// first; then its subscriptions, WATCHes, tracking prefixes and client
+/// record go.
+async fn close_client(
+    mut conn: Conn,
+    mut stream: ClientStream,
+    mut kill_rx: oneshot::Receiver<()>,
+) {
+    let (rt, info) = (conn.rt.clone(), conn.info.clone());
+    let shared = &rt.shared;
     if let Some(start) = conn.repl.start.take() {
         let hs = conn.repl.clone();
         // Boxed: its state would otherwise sit in every connection's task.
@@ -482,6 +468,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
     Box::pin(super::transaction::unwatch_all(&mut conn)).await;
     // Drop BCAST prefixes on every shard (default-mode entries go lazily).
     Box::pin(super::tracking::disable(&rt, &info)).await;
+    let id = info.id;
     rt.clients.borrow_mut().remove(id);
     client_mem::forget(&shared.client_memory, &info);
     if info.monitor.get() {
@@ -493,18 +480,6 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
 
 /// Updates the client's share of the clients' memory; at the limit,
 /// evicts the largest clients. False when this one was evicted.
-/// Arguments a connection's parse tables keep room for between batches.
-const ARGS_KEPT: usize = 1024;
-
-/// Empties `v` and lets its memory go if it holds room for more than
-/// `kept` items.
-fn shrink_scratch<T>(v: &mut Vec<T>, kept: usize) {
-    if v.capacity() > kept {
-        v.clear();
-        v.shrink_to(kept);
-    }
-}
-
 async fn within_client_memory(rt: &Rc<ShardRt>, conn: &Conn) -> bool {
     let limit = conn.settings.client_mem_limit;
     if client_mem::account(&rt.shared.client_memory, &conn.info, limit) {
@@ -572,16 +547,4 @@ async fn watch_while_blocked(
             _ => return,
         }
     }
-}
-
-/// Whether the request whose arguments are `ranges` of `bytes` ends the
-/// batch (CLIENT PAUSE, CLIENT REPLY: `Behavior::ENDS_BATCH`).
-fn ends_batch(ranges: &[(usize, usize)], bytes: &[u8]) -> bool {
-    let arg = |i: usize| ranges.get(i).map(|&(s, e)| &bytes[s..e]);
-    // Every such command is a subcommand: a lone name never ends a batch.
-    let (Some(name), Some(sub)) = (arg(0), arg(1)) else {
-        return false;
-    };
-    crate::command::lookup(&[name, sub])
-        .is_some_and(|spec| spec.behavior.has(crate::command::Behavior::ENDS_BATCH))
 }

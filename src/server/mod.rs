@@ -28,6 +28,7 @@ pub mod pause;
 pub mod probe;
 pub mod pubsub;
 mod redirect;
+mod requests;
 pub mod route;
 pub mod shard;
 pub mod shard_lock;

@@ -1,0 +1,143 @@
+//! A connection's requests between reads: the query buffer and the parse
+//! tables of the complete requests in it (flat argument ranges and one
+//! count per request), kept and reused batch after batch.
+
+use super::client_mem;
+use super::conn::{Conn, ReplyMode};
+use super::input::QueryBuf;
+use super::shard::ShardRt;
+use crate::resp::{parse_command, Parsed, Progress, ProtocolError};
+
+/// Arguments a connection's parse tables keep room for between batches.
+const ARGS_KEPT: usize = 1024;
+
+#[derive(Default)]
+pub struct Requests {
+    pub input: QueryBuf,
+    /// The request at the front of `input`, if partly parsed.
+    progress: Progress,
+    /// Bytes the request still arriving needs (0: not known).
+    pub need: usize,
+    /// The arguments of the request being parsed.
+    ranges: Vec<(usize, usize)>,
+    /// Inline requests' arguments, as parsed.
+    pub scratch: Vec<u8>,
+    /// (start, end, inline) per argument of the parsed requests.
+    pub args: Vec<(usize, usize, bool)>,
+    /// Per parsed request, its argument count.
+    pub argcs: Vec<usize>,
+    /// Requests remain in the buffer that must be parsed before reading
+    /// more (see `parse`).
+    pub reparse: bool,
+    /// Bytes that arrived while a blocking command waited.
+    pub pending: Vec<u8>,
+}
+
+impl Requests {
+    /// Parses every complete request in the buffer into `args`/`argcs`;
+    /// returns where parsing stopped and the protocol error met, if any.
+    /// Before AUTH the stricter limits apply request by request (an AUTH
+    /// lifts them for what follows it in the same read), and CLIENT PAUSE
+    /// and CLIENT REPLY end the batch, so parsing stops after each of them
+    /// with `reparse` set.
+    pub fn parse(&mut self, conn: &Conn) -> (usize, Option<ProtocolError>) {
+        let buf = self.input.data();
+        let filled = buf.len();
+        let mut pos = 0;
+        self.args.clear();
+        self.argcs.clear();
+        self.scratch.clear();
+        let mut limits = conn.settings.parse;
+        limits.authenticated = conn.authenticated;
+        while pos < filled {
+            let parsed = parse_command(
+                &buf[pos..],
+                &limits,
+                &mut self.progress,
+                &mut self.ranges,
+                &mut self.scratch,
+            );
+            match parsed {
+                Ok(Parsed::Complete { consumed, inline }) => {
+                    if !self.ranges.is_empty() {
+                        let base = if inline { 0 } else { pos };
+                        let ranges = self.ranges.iter();
+                        self.args
+                            .extend(ranges.map(|&(s, e)| (s + base, e + base, inline)));
+                        self.argcs.push(self.ranges.len());
+                    }
+                    let bytes = if inline { &self.scratch } else { &buf[pos..] };
+                    let pause = ends_batch(&self.ranges, bytes);
+                    pos += consumed;
+                    self.need = 0;
+                    if !limits.authenticated || pause || conn.reply == ReplyMode::Skip {
+                        self.reparse = pos < filled;
+                        break;
+                    }
+                }
+                Ok(Parsed::Incomplete { need }) => {
+                    self.need = need;
+                    break;
+                }
+                Err(e) => return (pos, Some(e)),
+            }
+        }
+        (pos, None)
+    }
+
+    /// After a batch ran: gives a huge request's tables back, keeps the
+    /// unparsed tail from `end` on, then what arrived while blocked.
+    pub fn settle(&mut self, end: usize, rt: &ShardRt, conn: &Conn) {
+        // As Redis frees a big argv with its command: only a usual
+        // batch's worth stays with the connection.
+        shrink_scratch(&mut self.args, ARGS_KEPT);
+        if self.progress.is_fresh() {
+            // (A request still arriving keeps its parsed part here.)
+            shrink_scratch(&mut self.ranges, ARGS_KEPT);
+        }
+        shrink_scratch(&mut self.argcs, ARGS_KEPT);
+        shrink_scratch(&mut self.scratch, ARGS_KEPT * 16);
+
+        let pool = &rt.read_bufs;
+        self.input.consume(end, pool);
+        if !self.pending.is_empty() {
+            self.input.append(pool, &self.pending);
+            rt.core.borrow_mut().stats.net_input_bytes += self.pending.len() as u64;
+            self.pending = Vec::new();
+            self.reparse = true;
+        }
+        // Under maxmemory-clients an announced argument gets its whole
+        // buffer at once, as Redis's greedy big-argument read does, so its
+        // memory counts (and evicts) as soon as the request announces it,
+        // not only once it has arrived.
+        let evict_limit = conn.settings.client_mem_limit;
+        if evict_limit > 0 && self.need > self.input.capacity() && client_mem::evictable(&conn.info)
+        {
+            let room = evict_limit.min(conn.settings.query_buffer_limit);
+            self.input.reserve(self.need.min(room));
+        }
+        conn.info.qbuf.set(self.input.len());
+        conn.info.mem.qbuf_alloc.set(self.input.capacity());
+    }
+}
+
+/// Empties `v` and lets its memory go if it holds room for more than
+/// `kept` items.
+fn shrink_scratch<T>(v: &mut Vec<T>, kept: usize) {
+    if v.capacity() > kept {
+        v.clear();
+        v.shrink_to(kept);
+    }
+}
+
+/// Whether the request whose arguments are `ranges` of `bytes` ends the
+/// batch (CLIENT PAUSE, CLIENT REPLY: `Behavior::ENDS_BATCH`).
+fn ends_batch(ranges: &[(usize, usize)], bytes: &[u8]) -> bool {
+    let arg = |i: usize| ranges.get(i).map(|&(s, e)| &bytes[s..e]);
+    // Every such command is a subcommand: a lone name never ends a batch.
+    let (Some(name), Some(sub)) = (arg(0), arg(1)) else {
+        return false;
+    };
+    crate::command::lookup(&[name, sub])
+        .is_some_and(|spec| spec.behavior.has(crate::command::Behavior::ENDS_BATCH))
+}
