@@ -1,0 +1,385 @@
+//! A replica's session once PSYNC/SYNC handed its connection over:
+//! partial or full resync, then the stream and the replica's ACKs.
+
+use super::*;
+
+/// Serves a connection that became a replica, until it goes away.
+pub async fn serve_replica(
+    rt: &Rc<ShardRt>,
+    stream: &mut ClientStream,
+    info: &Rc<ClientInfo>,
+    kill: &mut futures::channel::oneshot::Receiver<()>,
+    hs: Handshake,
+    start: Start,
+) {
+    let shared = rt.shared.clone();
+    let id = info.id;
+    info.repl_role.set(Some("replica"));
+    let ip = hs.ip_address.clone().unwrap_or_else(|| {
+        info.addr
+            .rsplit_once(':')
+            .map(|(h, _)| h.trim_matches(|c| c == '[' || c == ']').to_string())
+            .unwrap_or_default()
+    });
+    shared.repl.primary.replicas.lock().unwrap().insert(
+        id,
+        ReplicaEntry {
+            ip,
+            port: hs.listening_port,
+            state: WAIT_BGSAVE,
+            ack_offset: 0,
+            ack_ms: unix_ms(),
+        },
+    );
+    stream.set_nodelay();
+    // INFO's connected_clients leaves replicas out, as Redis does.
+    shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
+    let run = std::pin::pin!(replica_session(rt, stream, id, &hs, start));
+    let _ = select(run, kill).await;
+    shared.connected_clients.fetch_add(1, Ordering::Relaxed);
+    shared.aof.log.with_repl(|r, _| {
+        if let Some(b) = r.as_mut() {
+            b.detach(id);
+        }
+    });
+    {
+        let mut replicas = shared.repl.primary.replicas.lock().unwrap();
+        replicas.remove(&id);
+        if replicas.is_empty() {
+            let now = unix_ms() / 1000;
+            shared
+                .repl
+                .primary
+                .no_replicas_since
+                .store(now, Ordering::Relaxed);
+        }
+    }
+    shared.repl.primary.wake_ack_waiters();
+    info.repl_role.set(None);
+    crate::notice!("Connection with replica {} lost.", info.addr);
+}
+
+/// The handshake's outcome, the transfer, then the stream.
+async fn replica_session(
+    rt: &Rc<ShardRt>,
+    stream: &mut ClientStream,
+    id: u64,
+    hs: &Handshake,
+    start: Start,
+) {
+    let shared = rt.shared.clone();
+    let primary = &shared.repl.primary;
+    ensure_backlog(&shared);
+    let (diskless_conf,) = shared.read_config(|c| (c.get_bool("repl-diskless-sync"),));
+    let psync = match &start {
+        Start::Psync { replid, offset } => Some((replid.clone(), *offset)),
+        Start::Sync => None,
+    };
+    // Partial resync when the history and the backlog allow it.
+    if let Some((replid, offset)) = &psync {
+        master_offset(&shared);
+        let id_now = shared.repl.identity.lock().unwrap().clone();
+        let attached = replid != "?"
+            && id_now.continues(replid, *offset)
+            && shared.aof.log.with_repl(|r, _| match r.as_mut() {
+                Some(b) if b.holds(*offset) => {
+                    b.attach(id, *offset);
+                    true
+                }
+                _ => false,
+            });
+        if attached {
+            primary.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
+            let line = if hs.capa_psync2 {
+                format!("+CONTINUE {}\r\n", id_now.replid)
+            } else {
+                "+CONTINUE\r\n".to_string()
+            };
+            if stream.write_all(line.as_bytes()).await.is_err() {
+                return;
+            }
+            crate::notice!(
+                "Partial resynchronization request from replica accepted. Sending {} bytes of backlog starting from offset {}.",
+                (id_now.offset + 1 - offset).max(0),
+                offset
+            );
+            primary.update(id, |e| {
+                e.state = ONLINE;
+                e.ack_ms = unix_ms();
+            });
+            stream_to_replica(&shared, stream, id, true).await;
+            return;
+        }
+        if replid != "?" {
+            primary.sync_partial_err.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    primary.sync_full.fetch_add(1, Ordering::Relaxed);
+    let eof = diskless_conf && hs.capa_eof;
+    // Diskless: the snapshot writer gets a duplicate of this socket; this
+    // task stays off it from `ready` until the transfer is done.
+    let mut handover = None;
+    let socket = if eof {
+        let Ok(fd) = socket_sink::dup(std::os::fd::AsRawFd::as_raw_fd(&*stream)) else {
+            return;
+        };
+        let (ready_tx, ready) = std::sync::mpsc::channel();
+        let sent = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        handover = Some((ready_tx, sent.clone()));
+        Some(SocketOut { fd, ready, sent })
+    } else {
+        None
+    };
+    let mut events = join_full_sync(rt, id, hs.rdb_only, socket);
+    // Until the snapshot instant, a newline each second keeps the
+    // replica's read timeout away (it treats it as "alive").
+    let offset = loop {
+        let tick = glommio::timer::sleep(Duration::from_secs(1));
+        match select(events.next(), std::pin::pin!(tick)).await {
+            Either::Left((Some(JobEvent::Started { replid, offset }), _)) => {
+                if psync.is_some() {
+                    let line = format!("+FULLRESYNC {replid} {offset}\r\n");
+                    if stream.write_all(line.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+                break offset;
+            }
+            Either::Left(_) => return,
+            Either::Right(_) => {
+                if stream.write_all(b"\n").await.is_err() {
+                    return;
+                }
+            }
+        }
+    };
+    crate::notice!("Full resync requested by replica; FULLRESYNC offset {offset}");
+    if let Some((ready_tx, sent)) = handover {
+        // The writer streams `$EOF:` + RDB + mark to the socket now.
+        primary.update(id, |e| e.state = SEND_BULK);
+        let _ = ready_tx.send(true);
+        match events.next().await {
+            Some(JobEvent::Done(Ok(f))) if sent.load(Ordering::Acquire) => {
+                // `$EOF:<40>\r\n`, the RDB, the 40-byte mark.
+                let framed = 5 + 40 + 2 + f.bytes + 40;
+                primary
+                    .repl_output_bytes
+                    .fetch_add(framed, Ordering::Relaxed);
+            }
+            _ => return,
+        }
+    } else {
+        // The file, keeping the link alive meanwhile: before the `$` line
+        // a replica takes a bare newline as "alive" in both framings.
+        let file = loop {
+            let tick = glommio::timer::sleep(Duration::from_secs(1));
+            match select(events.next(), std::pin::pin!(tick)).await {
+                Either::Left((Some(JobEvent::Done(Ok(f))), _)) => break f,
+                Either::Left(_) => return,
+                Either::Right(_) => {
+                    if stream.write_all(b"\n").await.is_err() {
+                        return;
+                    }
+                }
+            }
+        };
+        primary.update(id, |e| e.state = SEND_BULK);
+        match send_rdb(stream, &file.path).await {
+            Ok(n) => {
+                primary.repl_output_bytes.fetch_add(n, Ordering::Relaxed);
+            }
+            Err(_) => return,
+        }
+        drop(file);
+    }
+    if hs.rdb_only {
+        // Nothing follows the RDB; the link closes.
+        crate::notice!("Streamed RDB transfer with replica succeeded");
+        return;
+    }
+    crate::notice!("Synchronization with replica succeeded");
+    primary.update(id, |e| {
+        e.state = ONLINE;
+        e.ack_ms = unix_ms();
+    });
+    if eof {
+        // The stream starts after the replica's first ACK, so the EOF
+        // mark is the last thing it reads before loading.
+        let limit = shared.read_config(|c| c.get_i64("repl-timeout").max(1) as u64);
+        let mut buf = Vec::new();
+        let first_ack = async {
+            loop {
+                let mut chunk = [0u8; 4096];
+                match stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return false,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+                if handle_input(&shared, id, &mut buf) {
+                    return true;
+                }
+            }
+        };
+        let timer = glommio::timer::sleep(Duration::from_secs(limit));
+        match select(std::pin::pin!(first_ack), std::pin::pin!(timer)).await {
+            Either::Left((true, _)) => {}
+            _ => return,
+        }
+    }
+    stream_to_replica(&shared, stream, id, psync.is_some()).await;
+}
+
+/// Sends the RDB file as `$<len>` and its bytes (a diskless transfer
+/// never has a file: socket_sink.rs sends it).
+async fn send_rdb(stream: &mut ClientStream, path: &std::path::Path) -> std::io::Result<u64> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let head = format!("${len}\r\n");
+    stream.write_all(head.as_bytes()).await?;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        stream.write_all(&buf[..n]).await?;
+    }
+    Ok(head.len() as u64 + len)
+}
+
+/// Parses what the replica sent (REPLCONF ACK, newlines); true when an
+/// ACK was among it. Unparsed bytes stay in `buf`.
+fn handle_input(shared: &Shared, id: u64, buf: &mut Vec<u8>) -> bool {
+    let mut acked = false;
+    let limits = crate::resp::Limits::default();
+    let mut ranges = Vec::new();
+    let mut scratch = Vec::new();
+    let mut pos = 0;
+    while pos < buf.len() {
+        match crate::resp::parse_command(
+            &buf[pos..],
+            &limits,
+            &mut crate::resp::Progress::default(),
+            &mut ranges,
+            &mut scratch,
+        ) {
+            Ok(crate::resp::Parsed::Complete { consumed, inline }) => {
+                let base = if inline { None } else { Some(pos) };
+                let args: Vec<Vec<u8>> = ranges
+                    .iter()
+                    .map(|&(s, e)| match base {
+                        Some(b) => buf[b + s..b + e].to_vec(),
+                        None => scratch[s..e].to_vec(),
+                    })
+                    .collect();
+                pos += consumed;
+                scratch.clear();
+                let now = unix_ms();
+                if args.len() >= 3
+                    && args[0].eq_ignore_ascii_case(b"replconf")
+                    && args[1].eq_ignore_ascii_case(b"ack")
+                {
+                    if let Some(off) = std::str::from_utf8(&args[2])
+                        .ok()
+                        .and_then(|s| s.parse::<i64>().ok())
+                    {
+                        shared.repl.primary.update(id, |e| {
+                            e.ack_offset = e.ack_offset.max(off);
+                            e.ack_ms = now;
+                        });
+                        acked = true;
+                    }
+                } else {
+                    shared.repl.primary.update(id, |e| e.ack_ms = now);
+                }
+            }
+            Ok(crate::resp::Parsed::Incomplete { .. }) => break,
+            Err(_) => {
+                pos = buf.len();
+            }
+        }
+    }
+    buf.drain(..pos);
+    if acked {
+        shared.repl.primary.wake_ack_waiters();
+    }
+    acked
+}
+
+/// Streams the backlog to the replica from its cursor on, reading its
+/// ACKs meanwhile, until it goes away, overflows, or (when it sends
+/// `acks`) stays silent longer than `repl-timeout`.
+async fn stream_to_replica(shared: &Arc<Shared>, stream: &mut ClientStream, id: u64, acks: bool) {
+    let (mut reader, mut writer) = stream.split();
+    let reading = async {
+        let mut buf = Vec::new();
+        let mut chunk = vec![0u8; 4096];
+        loop {
+            match reader.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            handle_input(shared, id, &mut buf);
+            if buf.len() > 1 << 20 {
+                return;
+            }
+        }
+    };
+    let writing = async {
+        let mut out = Vec::with_capacity(64 * 1024);
+        loop {
+            let got = futures::future::poll_fn(|cx| {
+                out.clear();
+                let r = shared.aof.log.with_repl(|r, _| match r.as_mut() {
+                    Some(b) => b.read(id, &mut out, 1 << 20, cx.waker()),
+                    None => Read::Dropped,
+                });
+                match r {
+                    Read::Pending => Poll::Pending,
+                    other => Poll::Ready(other),
+                }
+            })
+            .await;
+            if got == Read::Dropped {
+                crate::warning!(
+                    "Client id={id} scheduled to be closed ASAP for overcoming of output buffer limits."
+                );
+                return;
+            }
+            if writer.write_all(&out).await.is_err() {
+                return;
+            }
+            shared
+                .repl
+                .primary
+                .repl_output_bytes
+                .fetch_add(out.len() as u64, Ordering::Relaxed);
+        }
+    };
+    let timeout = async {
+        if !acks {
+            // An old SYNC replica never ACKs: no timeout (as Redis).
+            return futures::future::pending::<()>().await;
+        }
+        loop {
+            glommio::timer::sleep(Duration::from_secs(1)).await;
+            let limit = shared.read_config(|c| c.get_i64("repl-timeout").max(1) as u64) * 1000;
+            let last = shared
+                .repl
+                .primary
+                .replicas
+                .lock()
+                .unwrap()
+                .get(&id)
+                .map_or(0, |e| e.ack_ms);
+            if unix_ms().saturating_sub(last) > limit {
+                crate::warning!("Disconnecting timedout replica (streaming sync)");
+                return;
+            }
+        }
+    };
+    let a = std::pin::pin!(reading);
+    let b = std::pin::pin!(writing);
+    let c = std::pin::pin!(timeout);
+    select(select(a, b), c).await;
+}
