@@ -16,6 +16,7 @@ use super::mesh;
 use super::route::Routed;
 use super::shard::ShardRt;
 use crate::command::{CommandSpec, Cross, FindKeys, Handler, Merge};
+use crate::events::Note;
 use crate::resp::{array_items, int_value, Out};
 use crate::slot::key_slot;
 use crate::store::{Entry, Store};
@@ -265,12 +266,37 @@ pub async fn atomic_held(
     caller: super::tracking::Caller,
 ) -> Vec<u8> {
     let by_shard = keys_by_shard_held(held, spec, argv, routed, db).await;
-    // Gather every involved key, in every database, into a scratch keyspace.
+    let (scratch, notes) = gather(rt, held, &by_shard).await;
+    let mut out = Out::new(resp3);
+    let (scratch, changed) = run_on_scratch(rt, spec, argv, db, caller, scratch, notes, &mut out);
+    // A tracking client's read: remembered on each key's shard.
+    if caller.track_reads && spec.flags.has(crate::command::Flags::READONLY) {
+        for (&shard, keys) in &by_shard {
+            let keys = keys.clone();
+            held.run(shard, move |rt| {
+                super::tracking::remember(rt, caller, keys.into_iter())
+            })
+            .await;
+        }
+    }
+    if spec.is_write() {
+        write_back(held, &by_shard, scratch, changed, caller).await;
+    }
+    out.buf
+}
+
+/// Copies every involved key, in every database, from its owner into a
+/// scratch keyspace; also returns the `expired` events of keys found
+/// expired meanwhile (they come first, as the command's own lookups
+/// would have signalled them).
+async fn gather(
+    rt: &Rc<ShardRt>,
+    held: &mesh::Held<'_>,
+    by_shard: &BTreeMap<usize, Vec<Vec<u8>>>,
+) -> (Store, Vec<Note>) {
     let mut scratch = Store::new(rt.settings().databases, 1);
-    // Keys found expired while gathering: their `expired` events come
-    // first, as the command's own lookups would have signalled them.
     let mut notes = Vec::new();
-    for (&shard, keys) in &by_shard {
+    for (&shard, keys) in by_shard {
         let keys = keys.clone();
         let (states, expired): (Vec<(Vec<u8>, KeyState)>, _) = held
             .run(shard, move |rt| {
@@ -312,11 +338,25 @@ pub async fn atomic_held(
         }
     }
 
-    // Run the ordinary handler once, against the scratch keyspace, as one
-    // step (effects.rs): logged there, while every involved shard is
-    // held, so the record lands between those shards' earlier and later
-    // writes.
-    let mut out = Out::new(resp3);
+    (scratch, notes)
+}
+
+/// Runs the ordinary handler once, against the scratch keyspace, as one
+/// step (effects.rs): logged there, while every involved shard is held,
+/// so the record lands between those shards' earlier and later writes.
+/// Returns the scratch keyspace and the keys the command changed (none
+/// when it changed nothing).
+#[allow(clippy::too_many_arguments)]
+fn run_on_scratch(
+    rt: &Rc<ShardRt>,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+    db: usize,
+    caller: super::tracking::Caller,
+    mut scratch: Store,
+    mut notes: Vec<Note>,
+    out: &mut Out,
+) -> (Store, Vec<Vec<u8>>) {
     let settings = rt.settings();
     // Creations and expiries from here on are the command's.
     scratch.set_key_log(settings.notify.key_log());
@@ -337,7 +377,7 @@ pub async fn atomic_held(
         usize::MAX,
         &mut scratch_core,
         step,
-        &mut out,
+        out,
         &mut rt.clock(),
         &settings,
         |ctx| handler(ctx, argv),
@@ -347,7 +387,7 @@ pub async fn atomic_held(
     let (step_notes, touched, _) = after.finish_gathered();
     notes.extend(step_notes);
     super::notify::publish(rt, notes);
-    let (mut scratch, stats) = scratch_core.into_parts();
+    let (scratch, stats) = scratch_core.into_parts();
     {
         let mut core = rt.core.borrow_mut();
         core.dirty += dirty;
@@ -355,76 +395,73 @@ pub async fn atomic_held(
         core.stats.keyspace_misses += stats.keyspace_misses;
     }
 
-    // A tracking client's read: remembered on each key's shard.
-    if caller.track_reads && spec.flags.has(crate::command::Flags::READONLY) {
-        for (&shard, keys) in &by_shard {
-            let keys = keys.clone();
-            held.run(shard, move |rt| {
-                super::tracking::remember(rt, caller, keys.into_iter())
+    let changed = if dirty > 0 { touched } else { Vec::new() };
+    (scratch, changed)
+}
+
+/// Writes every involved key back to its owner (the caller then lets
+/// go); the owners mark WATCHers and tracking clients of the `changed`
+/// keys and serve clients blocked on them.
+async fn write_back(
+    held: &mesh::Held<'_>,
+    by_shard: &BTreeMap<usize, Vec<Vec<u8>>>,
+    mut scratch: Store,
+    changed: Vec<Vec<u8>>,
+    caller: super::tracking::Caller,
+) {
+    let now = crate::sys::clock::unix_ms();
+    for (&shard, keys) in by_shard {
+        let touch: Vec<Vec<u8>> = keys
+            .iter()
+            .filter(|k| changed.contains(k))
+            .cloned()
+            .collect();
+        let writes: Vec<(Vec<u8>, KeyState)> = keys
+            .iter()
+            .map(|key| {
+                let state = scratch
+                    .dbs
+                    .iter_mut()
+                    .enumerate()
+                    .filter_map(|(dbi, db)| {
+                        let exp = db.expire_of(key);
+                        db.lookup(key, now).map(|e| (dbi, e.clone(), exp))
+                    })
+                    .collect();
+                (key.clone(), state)
             })
-            .await;
-        }
-    }
-    // Write every involved key back to its owner, then let go.
-    if spec.is_write() {
-        let now = crate::sys::clock::unix_ms();
-        for (&shard, keys) in &by_shard {
-            let touch: Vec<Vec<u8>> = if dirty > 0 {
-                keys.iter()
-                    .filter(|k| touched.contains(k))
-                    .cloned()
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let writes: Vec<(Vec<u8>, KeyState)> = keys
-                .iter()
-                .map(|key| {
-                    let state = scratch
-                        .dbs
-                        .iter_mut()
-                        .enumerate()
-                        .filter_map(|(dbi, db)| {
-                            let exp = db.expire_of(key);
-                            db.lookup(key, now).map(|e| (dbi, e.clone(), exp))
-                        })
-                        .collect();
-                    (key.clone(), state)
-                })
-                .collect();
-            held.run(shard, move |rt| {
-                // BGSAVE: the old values reach the snapshot first.
-                for (key, _) in &writes {
-                    crate::persist::bgsave::before_key_write(rt, key);
-                }
-                let mut core = rt.core.borrow_mut();
-                let mut written = Vec::with_capacity(writes.len());
-                for (key, state) in writes {
-                    for db in core.store.dbs.iter_mut() {
-                        db.remove(&key);
-                    }
-                    for (dbi, entry, exp) in state {
-                        core.store.dbs[dbi].set_with_expire(&key, entry.value, exp, entry.lru);
-                    }
-                    written.push(key);
-                }
-                // Putting the keys back is no creation: drop the `new`s
-                // it logged (the command's own events are published).
+            .collect();
+        held.run(shard, move |rt| {
+            // BGSAVE: the old values reach the snapshot first.
+            for (key, _) in &writes {
+                crate::persist::bgsave::before_key_write(rt, key);
+            }
+            let mut core = rt.core.borrow_mut();
+            let mut written = Vec::with_capacity(writes.len());
+            for (key, state) in writes {
                 for db in core.store.dbs.iter_mut() {
-                    db.key_log.clear();
+                    db.remove(&key);
                 }
-                drop(core);
-                // WATCHers and tracking clients of the keys it may have
-                // changed (transaction.rs, tracking.rs).
-                for key in &touch {
-                    rt.core.borrow().watches.touch(None, key);
-                    super::tracking::key_modified(rt, key, caller.id);
+                for (dbi, entry, exp) in state {
+                    core.store.dbs[dbi].set_with_expire(&key, entry.value, exp, entry.lru);
                 }
-                // Clients blocked on these keys may be served now.
-                rt.keys_ready(0, written);
-            })
-            .await;
-        }
+                written.push(key);
+            }
+            // Putting the keys back is no creation: drop the `new`s
+            // it logged (the command's own events are published).
+            for db in core.store.dbs.iter_mut() {
+                db.key_log.clear();
+            }
+            drop(core);
+            // WATCHers and tracking clients of the keys it may have
+            // changed (transaction.rs, tracking.rs).
+            for key in &touch {
+                rt.core.borrow().watches.touch(None, key);
+                super::tracking::key_modified(rt, key, caller.id);
+            }
+            // Clients blocked on these keys may be served now.
+            rt.keys_ready(0, written);
+        })
+        .await;
     }
-    out.buf
 }
