@@ -147,7 +147,9 @@ pub fn ping(
     Message { header, body }
 }
 
-/// Applies one received message; returns what to send in response.
+/// Applies one received message; returns what to send in response. In
+/// Redis's order (clusterProcessPacket): note the sender, answer a PING
+/// or MEET, finish a handshake, then what the message says.
 pub fn process(
     st: &mut ClusterState,
     s: &ClusterSettings,
@@ -163,6 +165,28 @@ pub fn process(
         st.received[kind as usize] += 1;
     }
     let is_ping_like = matches!(msg.body, Body::Ping(_) | Body::Pong(_) | Body::Meet(_));
+    let known = note_sender(st, h, link, now);
+    if matches!(msg.body, Body::Ping(_) | Body::Meet(_)) {
+        answer_ping(st, s, &msg, link, known, now, random, &mut out);
+    }
+    if is_ping_like && !follow_handshake(st, &msg, link, &mut out) {
+        return out;
+    }
+    let known = st.nodes.get(&h.sender).is_some_and(|n| !n.in_handshake());
+    if !known {
+        return out;
+    }
+    if is_ping_like {
+        apply_ping(st, s, &msg, link, now, &mut out);
+    } else {
+        apply_other(st, s, msg, now, random, &mut out);
+    }
+    out
+}
+
+/// A known sender's epochs, offset and last contact; true when the sender
+/// is known (not in handshake).
+fn note_sender(st: &mut ClusterState, h: &Header, link: &LinkInfo, now: u64) -> bool {
     let known = st.nodes.get(&h.sender).is_some_and(|n| !n.in_handshake());
     if known {
         let sender_is_master = h.slaveof.is_none();
@@ -186,171 +210,226 @@ pub fn process(
         }
     }
 
-    if matches!(msg.body, Body::Ping(_) | Body::Meet(_)) {
-        // Learn my own address from the connection, unless announced.
-        let meet = matches!(msg.body, Body::Meet(_));
-        if (meet || st.me().ip.is_empty()) && s.announce_ip.is_empty() && !link.local_ip.is_empty()
-        {
-            let ip = link.local_ip.clone();
-            if st.me().ip != ip {
-                crate::notice!("IP address for this node updated to {ip}");
-                st.me_mut().ip = ip;
-                st.need_save(SaveNeed::Save);
-                st.touch();
-            }
-        }
-        if meet && !known && !st.nodes.contains_key(&h.sender) {
-            let mut n = Node::new(NodeId::random(), flags::HANDSHAKE, now);
-            n.ip = peer_or_announced(h, link);
-            n.port = h.port;
-            n.pport = h.pport;
-            n.cport = h.cport;
-            st.add_node(n);
-            st.need_save(SaveNeed::Save);
-            if let Body::Meet(g) = &msg.body {
-                gossip_section(st, s, &h.sender, &g.entries, now, true, &mut out);
-            }
-        }
-        out.push(Outgoing::Reply(ping(st, s, flags::TYPE_PONG, random)));
-    }
+    known
+}
 
-    if is_ping_like {
-        if let Some(to) = link.outbound_to {
-            let handshake = st.nodes.get(&to).is_some_and(|n| n.in_handshake());
-            if handshake {
-                if let Some(existing) = st.nodes.get_mut(&h.sender) {
-                    // Handshake with a node we already know: refresh its
-                    // address and forget the placeholder.
-                    existing.ip = peer_or_announced(h, link);
-                    existing.port = h.port;
-                    existing.cport = h.cport;
-                    st.del_node(&to);
-                    st.need_save(SaveNeed::Save);
-                    out.push(Outgoing::DropLink(to));
-                    return out;
-                }
-                crate::verbose!("Handshake with node {} completed.", h.sender.as_str());
-                st.rename_node(&to, h.sender);
-                let n = st.nodes.get_mut(&h.sender).expect("renamed");
-                n.flags &= !flags::HANDSHAKE;
-                n.flags |= h.flags & (flags::MASTER | flags::SLAVE);
-                st.need_save(SaveNeed::Save);
-                out.push(Outgoing::Renamed(to, h.sender));
-            } else if to != h.sender && matches!(msg.body, Body::Pong(_)) {
-                // The address now answers with another name.
-                if let Some(n) = st.nodes.get_mut(&to) {
-                    n.flags |= flags::NOADDR;
-                    n.ip.clear();
-                    n.port = 0;
-                    n.cport = 0;
-                }
+/// A PING or MEET: learn my address from it, meet its sender, answer PONG.
+#[allow(clippy::too_many_arguments)]
+fn answer_ping(
+    st: &mut ClusterState,
+    s: &ClusterSettings,
+    msg: &Message,
+    link: &LinkInfo,
+    known: bool,
+    now: u64,
+    random: &mut impl FnMut() -> u64,
+    out: &mut Vec<Outgoing>,
+) {
+    let h = &msg.header;
+    // Learn my own address from the connection, unless announced.
+    let meet = matches!(msg.body, Body::Meet(_));
+    if (meet || st.me().ip.is_empty()) && s.announce_ip.is_empty() && !link.local_ip.is_empty() {
+        let ip = link.local_ip.clone();
+        if st.me().ip != ip {
+            crate::notice!("IP address for this node updated to {ip}");
+            st.me_mut().ip = ip;
+            st.need_save(SaveNeed::Save);
+            st.touch();
+        }
+    }
+    if meet && !known && !st.nodes.contains_key(&h.sender) {
+        let mut n = Node::new(NodeId::random(), flags::HANDSHAKE, now);
+        n.ip = peer_or_announced(h, link);
+        n.port = h.port;
+        n.pport = h.pport;
+        n.cport = h.cport;
+        st.add_node(n);
+        st.need_save(SaveNeed::Save);
+        if let Body::Meet(g) = &msg.body {
+            gossip_section(st, s, &h.sender, &g.entries, now, true, out);
+        }
+    }
+    out.push(Outgoing::Reply(ping(st, s, flags::TYPE_PONG, random)));
+}
+
+/// On an outbound link in handshake, the reply names the node; a known
+/// address answering with another name drops the link. False when
+/// processing stops here.
+fn follow_handshake(
+    st: &mut ClusterState,
+    msg: &Message,
+    link: &LinkInfo,
+    out: &mut Vec<Outgoing>,
+) -> bool {
+    let h = &msg.header;
+    if let Some(to) = link.outbound_to {
+        let handshake = st.nodes.get(&to).is_some_and(|n| n.in_handshake());
+        if handshake {
+            if let Some(existing) = st.nodes.get_mut(&h.sender) {
+                // Handshake with a node we already know: refresh its
+                // address and forget the placeholder.
+                existing.ip = peer_or_announced(h, link);
+                existing.port = h.port;
+                existing.cport = h.cport;
+                st.del_node(&to);
                 st.need_save(SaveNeed::Save);
                 out.push(Outgoing::DropLink(to));
-                return out;
+                return false;
             }
+            crate::verbose!("Handshake with node {} completed.", h.sender.as_str());
+            st.rename_node(&to, h.sender);
+            let n = st.nodes.get_mut(&h.sender).expect("renamed");
+            n.flags &= !flags::HANDSHAKE;
+            n.flags |= h.flags & (flags::MASTER | flags::SLAVE);
+            st.need_save(SaveNeed::Save);
+            out.push(Outgoing::Renamed(to, h.sender));
+        } else if to != h.sender && matches!(msg.body, Body::Pong(_)) {
+            // The address now answers with another name.
+            if let Some(n) = st.nodes.get_mut(&to) {
+                n.flags |= flags::NOADDR;
+                n.ip.clear();
+                n.port = 0;
+                n.cport = 0;
+            }
+            st.need_save(SaveNeed::Save);
+            out.push(Outgoing::DropLink(to));
+            return false;
         }
     }
+    true
+}
 
-    let known = st.nodes.get(&h.sender).is_some_and(|n| !n.in_handshake());
-    if !known {
-        return out;
-    }
+/// A known sender's PING, PONG or MEET: its address, liveness, role,
+/// slots, gossip entries and hostname.
+fn apply_ping(
+    st: &mut ClusterState,
+    s: &ClusterSettings,
+    msg: &Message,
+    link: &LinkInfo,
+    now: u64,
+    out: &mut Vec<Outgoing>,
+) {
+    let h = &msg.header;
     let sender = h.sender;
-
-    if is_ping_like {
-        let n = st.nodes.get_mut(&sender).expect("known");
-        n.flags = (n.flags & !flags::NOFAILOVER) | (h.flags & flags::NOFAILOVER);
-        // A PING on an inbound link may carry a new address.
-        if matches!(msg.body, Body::Ping(_)) && link.outbound_to != Some(sender) {
-            let ip = peer_or_announced(h, link);
-            if n.ip != ip || n.port != h.port || n.cport != h.cport {
-                n.ip = ip;
-                n.port = h.port;
-                n.cport = h.cport;
-                n.flags &= !flags::NOADDR;
-                crate::warning!(
-                    "Address updated for node {}, now {}:{}",
-                    sender.as_str(),
-                    n.ip,
-                    n.port
-                );
-                st.need_save(SaveNeed::Save);
-                st.touch();
-                out.push(Outgoing::DropLink(sender));
-            }
+    let n = st.nodes.get_mut(&sender).expect("known");
+    n.flags = (n.flags & !flags::NOFAILOVER) | (h.flags & flags::NOFAILOVER);
+    // A PING on an inbound link may carry a new address.
+    if matches!(msg.body, Body::Ping(_)) && link.outbound_to != Some(sender) {
+        let ip = peer_or_announced(h, link);
+        if n.ip != ip || n.port != h.port || n.cport != h.cport {
+            n.ip = ip;
+            n.port = h.port;
+            n.cport = h.cport;
+            n.flags &= !flags::NOADDR;
+            crate::warning!(
+                "Address updated for node {}, now {}:{}",
+                sender.as_str(),
+                n.ip,
+                n.port
+            );
+            st.need_save(SaveNeed::Save);
+            st.touch();
+            out.push(Outgoing::DropLink(sender));
         }
-        if matches!(msg.body, Body::Pong(_)) && link.outbound_to == Some(sender) {
-            let n = st.nodes.get_mut(&sender).expect("known");
-            n.pong_received = now;
-            n.ping_sent = 0;
-            failure::clear_on_pong(st, &sender, now, s.node_timeout);
-        }
-        // Role.
-        match h.slaveof {
-            None => {
-                let was_replica = st.nodes[&sender].is_replica();
-                st.set_as_master(&sender);
-                if was_replica {
-                    st.need_save(SaveNeed::Save);
-                }
-            }
-            Some(master) => {
-                let n = &st.nodes[&sender];
-                if n.is_master() || n.master != Some(master) {
-                    if st.nodes.contains_key(&master) {
-                        st.set_as_replica(&sender, master);
-                    } else {
-                        // Unknown master: a replica still, master learned later.
-                        let n = st.nodes.get_mut(&sender).expect("known");
-                        n.flags = (n.flags & !flags::MASTER) | flags::SLAVE;
-                        n.master = Some(master);
-                    }
-                    st.need_save(SaveNeed::Save);
-                }
-            }
-        }
-        // Slots: a master's claim; a replica's bitmap is its master's.
-        let claimer = if h.slaveof.is_none() {
-            Some(sender)
-        } else {
-            h.slaveof.filter(|m| st.nodes.contains_key(m))
-        };
-        if let Some(claimer) = claimer {
-            let changed = st.nodes[&claimer].slots != h.myslots;
-            if changed && h.slaveof.is_none() {
-                let flush = slots_config::update_with(st, s, &sender, h.config_epoch, &h.myslots);
-                if !flush.is_empty() {
-                    out.push(Outgoing::FlushSlots(flush));
-                }
-            }
-            if changed {
-                if let Some(update) =
-                    slots_config::update_for_stale_claim(st, s, &h.myslots, h.config_epoch)
-                {
-                    out.push(Outgoing::To(sender, update));
-                }
-            }
-        }
-        if h.slaveof.is_none() {
-            slots_config::handle_epoch_collision(st, &sender);
-        }
-        if let Body::Ping(g) | Body::Pong(g) | Body::Meet(g) = &msg.body {
-            gossip_section(st, s, &sender, &g.entries, now, false, &mut out);
-            let host = g.extensions.iter().find_map(|e| match e {
-                PingExt::Hostname(h) => Some(String::from_utf8_lossy(h).into_owned()),
-                _ => None,
-            });
-            let n = st.nodes.get_mut(&sender).expect("known");
-            let host = host.unwrap_or_default();
-            if n.hostname != host {
-                n.hostname = host;
-                st.need_save(SaveNeed::Save);
-                st.touch();
-            }
-        }
-        return out;
     }
+    if matches!(msg.body, Body::Pong(_)) && link.outbound_to == Some(sender) {
+        let n = st.nodes.get_mut(&sender).expect("known");
+        n.pong_received = now;
+        n.ping_sent = 0;
+        failure::clear_on_pong(st, &sender, now, s.node_timeout);
+    }
+    update_role(st, &sender, h);
+    update_slots(st, s, &sender, h, out);
+    if let Body::Ping(g) | Body::Pong(g) | Body::Meet(g) = &msg.body {
+        gossip_section(st, s, &sender, &g.entries, now, false, out);
+        let host = g.extensions.iter().find_map(|e| match e {
+            PingExt::Hostname(h) => Some(String::from_utf8_lossy(h).into_owned()),
+            _ => None,
+        });
+        let n = st.nodes.get_mut(&sender).expect("known");
+        let host = host.unwrap_or_default();
+        if n.hostname != host {
+            n.hostname = host;
+            st.need_save(SaveNeed::Save);
+            st.touch();
+        }
+    }
+}
 
+/// The sender's role: a master, or a replica of the master it names.
+fn update_role(st: &mut ClusterState, sender: &NodeId, h: &Header) {
+    let sender = *sender;
+    match h.slaveof {
+        None => {
+            let was_replica = st.nodes[&sender].is_replica();
+            st.set_as_master(&sender);
+            if was_replica {
+                st.need_save(SaveNeed::Save);
+            }
+        }
+        Some(master) => {
+            let n = &st.nodes[&sender];
+            if n.is_master() || n.master != Some(master) {
+                if st.nodes.contains_key(&master) {
+                    st.set_as_replica(&sender, master);
+                } else {
+                    // Unknown master: a replica still, master learned later.
+                    let n = st.nodes.get_mut(&sender).expect("known");
+                    n.flags = (n.flags & !flags::MASTER) | flags::SLAVE;
+                    n.master = Some(master);
+                }
+                st.need_save(SaveNeed::Save);
+            }
+        }
+    }
+}
+
+/// Slots: a master's claim; a replica's bitmap is its master's.
+fn update_slots(
+    st: &mut ClusterState,
+    s: &ClusterSettings,
+    sender: &NodeId,
+    h: &Header,
+    out: &mut Vec<Outgoing>,
+) {
+    let sender = *sender;
+    let claimer = if h.slaveof.is_none() {
+        Some(sender)
+    } else {
+        h.slaveof.filter(|m| st.nodes.contains_key(m))
+    };
+    if let Some(claimer) = claimer {
+        let changed = st.nodes[&claimer].slots != h.myslots;
+        if changed && h.slaveof.is_none() {
+            let flush = slots_config::update_with(st, s, &sender, h.config_epoch, &h.myslots);
+            if !flush.is_empty() {
+                out.push(Outgoing::FlushSlots(flush));
+            }
+        }
+        if changed {
+            if let Some(update) =
+                slots_config::update_for_stale_claim(st, s, &h.myslots, h.config_epoch)
+            {
+                out.push(Outgoing::To(sender, update));
+            }
+        }
+    }
+    if h.slaveof.is_none() {
+        slots_config::handle_epoch_collision(st, &sender);
+    }
+}
+
+/// A known sender's other messages: FAIL, PUBLISH, failover votes,
+/// manual failover start, UPDATE.
+fn apply_other(
+    st: &mut ClusterState,
+    s: &ClusterSettings,
+    msg: Message,
+    now: u64,
+    random: &mut impl FnMut() -> u64,
+    out: &mut Vec<Outgoing>,
+) {
+    let sender = msg.header.sender;
     match msg.body {
         Body::Fail { node } => {
             if let Some(n) = st.nodes.get_mut(&node) {
@@ -401,10 +480,10 @@ pub fn process(
             slots,
         } => {
             let Some(n) = st.nodes.get(&node) else {
-                return out;
+                return;
             };
             if config_epoch <= n.config_epoch {
-                return out;
+                return;
             }
             if n.is_replica() {
                 st.set_as_master(&node);
@@ -418,7 +497,6 @@ pub fn process(
         }
         _ => {}
     }
-    out
 }
 
 /// The sender's address: its announced ip, else the socket's peer.
