@@ -72,7 +72,7 @@ pub fn key_delay(delay_us: i64, keys: u64) -> Duration {
     } else {
         let n = delay_us.unsigned_abs();
         (0..keys)
-            .filter(|_| crate::command::shard_random().is_multiple_of(n))
+            .filter(|_| crate::sys::random::shard_random().is_multiple_of(n))
             .count() as u64
     };
     Duration::from_micros(us)
