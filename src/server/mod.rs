@@ -33,6 +33,7 @@ pub mod shard;
 pub mod shard_lock;
 pub mod shared;
 pub mod slowlog;
+mod snapshot_hook;
 pub mod stream;
 pub mod tracking;
 pub mod transaction;
