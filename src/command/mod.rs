@@ -4,6 +4,7 @@
 //! adding one entry and its handler in that family's file.
 
 pub mod aof;
+pub mod aof_replay;
 pub mod bitmaps;
 pub mod blocking;
 pub mod client;
