@@ -10,11 +10,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use shardis::command::aof_replay::HandlerSink;
 use shardis::command::ExecLimits;
 use shardis::persist::aof::manifest::Manifest;
 use shardis::persist::aof::parse::{for_each_command, ParseStop};
 use shardis::persist::aof::replay::Replayer;
 use shardis::persist::rdb::file::{read_file, LoadOpts};
+use shardis::store::EncodingLimits;
 
 fn manifest(text: &[u8]) {
     if let Ok(m) = Manifest::parse(text) {
@@ -33,11 +35,12 @@ fn aof_file(bytes: &[u8]) {
         proto_max_bulk_len: 1024 * 1024,
         ..ExecLimits::default()
     };
-    let mut r = Replayer::new(16, limits, 0);
+    let mut sink = HandlerSink::new(limits, 0);
+    let mut r = Replayer::new(16, &mut sink);
     r.start_file();
     let mut from = 0;
     if bytes.starts_with(b"REDIS") {
-        let enc = r.limits_copy();
+        let enc = EncodingLimits::default();
         let opts = LoadOpts {
             databases: 16,
             limits: &enc,

@@ -88,7 +88,7 @@ struct Bus {
 
 impl Bus {
     fn random(&self) -> u64 {
-        crate::server::shared::xorshift(&self.rng)
+        crate::sys::random::xorshift(&self.rng)
     }
 
     fn encode(&self, msg: &Message) -> Vec<u8> {

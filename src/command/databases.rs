@@ -116,7 +116,7 @@ async fn flush(conn: &Conn, db: Option<usize>, lazy: bool, args: &[Vec<u8>]) {
         .shared
         .read_config(|c| !c.get_str("save").trim().is_empty());
     if db.is_none() && rules && !crate::persist::bgsave::status::bgsave_running() {
-        super::save::save_all(rt).await;
+        crate::persist::blocking_save::save_all(rt).await;
     }
 }
 

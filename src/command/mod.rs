@@ -4,6 +4,7 @@
 //! adding one entry and its handler in that family's file.
 
 pub mod aof;
+pub mod aof_replay;
 pub mod bitmaps;
 pub mod blocking;
 pub mod client;
@@ -273,21 +274,9 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// xorshift64* on a per-thread (so per-shard) state, seeded from the clock
-/// and the thread: good for sampling, not for secrets.
-pub fn shard_random() -> u64 {
-    use std::cell::Cell;
-    thread_local! {
-        static RNG: Cell<u64> = Cell::new({
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
-            let local = 0u8;
-            (t ^ ((&local as *const u8 as u64) << 17)) | 1
-        });
-    }
-    RNG.with(crate::server::shared::xorshift)
-}
+// Handlers sample with it as `command::shard_random`; it lives in sys so
+// the layers below (persist) can use it too.
+pub use crate::sys::random::shard_random;
 
 /// All commands, by lower-case name.
 pub struct Table {

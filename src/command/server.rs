@@ -107,7 +107,7 @@ fn shutdown(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         if save || (!nosave && rules::rules_set(&conn.rt.shared)) {
             rules::wait_no_snapshot().await;
             crate::notice!("Saving the final RDB snapshot before exiting.");
-            if !super::save::save_all(&conn.rt).await {
+            if !crate::persist::blocking_save::save_all(&conn.rt).await {
                 crate::warning!("Error trying to save the DB, can't exit.");
                 return conn.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
             }

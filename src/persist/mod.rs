@@ -1,10 +1,11 @@
 //! Persistence formats: the RDB value codec shared by DUMP / RESTORE, RDB
-//! files, saving / loading the keyspace as one (`snapshot`), background
-//! snapshots (`bgsave`) and the write refusal when saving fails
-//! (`health`).
+//! files, saving / loading the keyspace as one (`snapshot`), the blocking
+//! save (`blocking_save`), background snapshots (`bgsave`) and the write
+//! refusal when saving fails (`health`).
 
 pub mod aof;
 pub mod bgsave;
+pub mod blocking_save;
 pub mod health;
 pub mod rdb;
 pub mod snapshot;

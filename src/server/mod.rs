@@ -34,6 +34,7 @@ pub mod shard;
 pub mod shard_lock;
 pub mod shared;
 pub mod slowlog;
+mod snapshot_hook;
 pub mod stream;
 pub mod tracking;
 pub mod transaction;
@@ -103,7 +104,7 @@ pub fn run(config: Config) -> Result<(), String> {
     // With `appendonly yes` the AOF alone is loaded, as in Redis.
     let load_started = std::time::Instant::now();
     let (preload, aof_files) = if config.get_bool("appendonly") {
-        let opened = crate::persist::aof::startup::open_at_start(&config, nshards, 1 << 24)?;
+        let opened = crate::command::aof_replay::open_at_start(&config, nshards, 1 << 24)?;
         (Some(opened.keys), Some(opened.files))
     } else {
         (load_rdb(&config, nshards)?.map(|p| p.per_shard), None)

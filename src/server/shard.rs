@@ -348,7 +348,7 @@ impl ShardRt {
     }
 
     pub fn random(&self) -> u64 {
-        super::shared::xorshift(&self.rng)
+        crate::sys::random::xorshift(&self.rng)
     }
 
     /// The shard that owns `slot`.
@@ -457,7 +457,7 @@ impl ShardRt {
         } = run;
         self.drain_deferred();
         // BGSAVE: a write first snapshots its keys' slots (persist/bgsave).
-        crate::persist::bgsave::before_write(self, spec, argv);
+        super::snapshot_hook::before_write(self, spec, argv);
         let step = super::effects::Step {
             spec,
             argv,

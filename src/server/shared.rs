@@ -130,14 +130,3 @@ pub fn random_hex(n: usize) -> String {
     s.truncate(n);
     s
 }
-
-/// Next value of an xorshift64* generator kept in `state` (non-zero):
-/// good enough for sampling, not for secrets.
-pub fn xorshift(state: &std::cell::Cell<u64>) -> u64 {
-    let mut x = state.get();
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    state.set(x);
-    x.wrapping_mul(0x2545F4914F6CDD1D)
-}

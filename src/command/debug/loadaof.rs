@@ -4,7 +4,7 @@
 //! failure to load (or no AOF at all, e.g. with `appendonly no` and no
 //! files yet) ends the process: the dataset is already gone.
 
-use crate::persist::aof::startup;
+use crate::command::aof_replay;
 use crate::persist::snapshot;
 use crate::server::conn::Conn;
 use crate::server::flush::flush_shard;
@@ -21,7 +21,7 @@ pub async fn loadaof(conn: &mut Conn) {
     let nshards = rt.nshards;
     let loaded = rt
         .shared
-        .read_config(|c| startup::load_for_debug(c, nshards, lru));
+        .read_config(|c| aof_replay::load_for_debug(c, nshards, lru));
     let per_shard = match loaded {
         Ok(Some(keys)) => keys,
         Ok(None) => {

@@ -27,7 +27,7 @@ pub async fn reload(conn: &mut Conn, opts: &[Vec<u8>]) {
     }
     let rt = conn.rt.clone();
     rules::wait_no_snapshot().await;
-    if save && !crate::command::save::save_all(&rt).await {
+    if save && !crate::persist::blocking_save::save_all(&rt).await {
         return conn.out.error("ERR");
     }
     let (path, limits, databases, checksum, delay) = rt.shared.read_config(|c| {

@@ -4,7 +4,7 @@
 //! thread writes and fsyncs them (writer.rs); BGREWRITEAOF makes a new
 //! base from a snapshot while a fresh incr file takes the new writes
 //! (rewrite.rs); start-up loads base then incrs (startup.rs, parse.rs,
-//! replay.rs).
+//! replay.rs), the engine running each command read (sink.rs).
 
 pub mod backlog;
 pub mod emit;
@@ -15,6 +15,7 @@ pub mod parse;
 pub mod record;
 pub mod replay;
 pub mod rewrite;
+pub mod sink;
 pub mod startup;
 mod writer;
 

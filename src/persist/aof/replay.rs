@@ -1,39 +1,28 @@
-//! Applying an AOF's commands at start-up, before any shard serves: every
-//! command runs through its ordinary handler against one scratch keyspace
-//! holding all slots; the result is then handed out to the shards.
-//! MULTI ... EXEC blocks are applied only once their EXEC is read.
+//! Replaying an AOF's commands at start-up, before any shard serves, into
+//! one scratch keyspace holding all slots; the result is then handed out
+//! to the shards. MULTI ... EXEC blocks are applied only once their EXEC
+//! is read. Each command runs through the caller's [`CommandSink`].
 
-use crate::command::{self, arity_ok, Ctx, ExecLimits, Handler};
+use super::sink::CommandSink;
 use crate::persist::rdb::file::LoadedKey;
-use crate::resp::Out;
 use crate::store::Store;
 
-pub struct Replayer {
+pub struct Replayer<'a> {
     pub store: Store,
-    db: usize,
-    limits: ExecLimits,
-    out: Out,
+    sink: &'a mut dyn CommandSink,
     /// Commands of an open MULTI, not applied yet.
     multi: Option<Vec<Vec<Vec<u8>>>>,
     pub commands: u64,
-    lru: u32,
 }
 
-impl Replayer {
-    pub fn new(databases: usize, limits: ExecLimits, lru: u32) -> Replayer {
+impl<'a> Replayer<'a> {
+    pub fn new(databases: usize, sink: &'a mut dyn CommandSink) -> Replayer<'a> {
         Replayer {
             store: Store::new(databases, 1),
-            db: 0,
-            limits,
-            out: Out::new(false),
+            sink,
             multi: None,
             commands: 0,
-            lru,
         }
-    }
-
-    pub fn limits_copy(&self) -> crate::store::EncodingLimits {
-        self.limits.encodings.clone()
     }
 
     /// Whether a MULTI is open (a file must not end inside one).
@@ -46,9 +35,8 @@ impl Replayer {
         self.multi = None;
     }
 
-    /// Each file starts in database 0, as Redis's loader does.
     pub fn start_file(&mut self) {
-        self.db = 0;
+        self.sink.start_file();
         self.multi = None;
     }
 
@@ -79,73 +67,7 @@ impl Replayer {
 
     fn run(&mut self, argv: &[&[u8]]) -> Result<(), String> {
         self.commands += 1;
-        let name = String::from_utf8_lossy(argv[0]).to_ascii_lowercase();
-        let now_ms = crate::sys::clock::unix_ms();
-        match name.as_str() {
-            "select" => {
-                let db = std::str::from_utf8(argv.get(1).copied().unwrap_or_default())
-                    .ok()
-                    .and_then(|s| s.parse::<usize>().ok())
-                    .filter(|&d| d < self.store.dbs.len())
-                    .ok_or("SELECT of a database that does not exist")?;
-                self.db = db;
-                return Ok(());
-            }
-            "flushall" => {
-                self.store.dbs.iter_mut().for_each(|d| d.clear());
-                return Ok(());
-            }
-            "flushdb" => {
-                self.store.dbs[self.db].clear();
-                return Ok(());
-            }
-            "swapdb" => {
-                let idx = |a: Option<&&[u8]>| {
-                    a.and_then(|a| std::str::from_utf8(a).ok())
-                        .and_then(|s| s.parse::<usize>().ok())
-                        .filter(|&d| d < self.store.dbs.len())
-                };
-                let (Some(a), Some(b)) = (idx(argv.get(1)), idx(argv.get(2))) else {
-                    return Err("bad SWAPDB".into());
-                };
-                self.store.dbs.swap(a, b);
-                return Ok(());
-            }
-            // Keepalives of a replication stream: nothing to apply.
-            "ping" => return Ok(()),
-            _ => {}
-        }
-        let unknown = || format!("Unknown command '{name}' reading the append only file");
-        let spec = command::resolve(argv).map_err(|_| unknown())?;
-        let Handler::Shard(handler) = spec.handler else {
-            return Err(unknown());
-        };
-        if !arity_ok(spec, argv.len()) {
-            return Err(format!("Wrong number of arguments for '{name}'"));
-        }
-        self.out.buf.clear();
-        // Not effects::apply: loading fills one keyspace before any shard
-        // runs (no record, no clients to notify, track or wake), routed to
-        // the shards afterwards (`into_shards`).
-        let at = crate::command::Moment {
-            now_ms,
-            lru: self.lru,
-            access: crate::store::access::Access {
-                lru_secs: self.lru,
-                lfu: None,
-            },
-        };
-        let mut ctx = Ctx::new(
-            &mut self.store,
-            self.db,
-            &mut self.out,
-            at,
-            &self.limits,
-            false,
-            Default::default(),
-        );
-        handler(&mut ctx, argv);
-        Ok(())
+        self.sink.run(&mut self.store, argv)
     }
 
     /// The keys, routed to their shards (slot % nshards).

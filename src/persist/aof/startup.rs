@@ -12,8 +12,10 @@ use super::files::{self, AofFiles};
 use super::manifest::{self, AofFile, FileKind, Manifest};
 use super::parse::{for_each_command, ParseStop};
 use super::replay::Replayer;
+use super::sink::CommandSink;
 use crate::config::Config;
 use crate::persist::rdb::file::{self as rdbfile, LoadOpts, LoadedKey};
+use crate::store::EncodingLimits;
 use std::path::{Path, PathBuf};
 
 /// What start-up loaded and opened.
@@ -31,6 +33,8 @@ struct Settings {
     truncated_ok: bool,
     checksum: bool,
     databases: usize,
+    /// For the values an RDB preamble loads.
+    encodings: EncodingLimits,
 }
 
 /// The files for turning the AOF on at runtime (CONFIG SET appendonly
@@ -74,13 +78,19 @@ fn settings(config: &Config) -> Result<Settings, String> {
         truncated_ok: config.get_bool("aof-load-truncated"),
         checksum: config.get_bool("rdbchecksum"),
         databases: config.get_i64("databases") as usize,
+        encodings: EncodingLimits::from_config(config),
     })
 }
 
-pub fn open_at_start(config: &Config, nshards: usize, lru: u32) -> Result<Opened, String> {
+/// `sink` runs the commands read (command/aof_replay.rs).
+pub fn open_at_start(
+    config: &Config,
+    nshards: usize,
+    sink: &mut dyn CommandSink,
+) -> Result<Opened, String> {
     let s = settings(config)?;
     let manifest = find_or_create(&s)?;
-    let (keys, loaded_keys) = load_listed(&s, config, &manifest, nshards, lru)?;
+    let (keys, loaded_keys) = load_listed(&s, &manifest, nshards, sink)?;
     let files = AofFiles::open(s.dir.clone(), s.name.clone(), manifest)?;
     Ok(Opened {
         files,
@@ -95,7 +105,7 @@ pub fn open_at_start(config: &Config, nshards: usize, lru: u32) -> Result<Opened
 pub fn load_for_debug(
     config: &Config,
     nshards: usize,
-    lru: u32,
+    sink: &mut dyn CommandSink,
 ) -> Result<Option<Vec<Vec<LoadedKey>>>, String> {
     let s = settings(config)?;
     let Some(manifest) = read_manifest(&s)? else {
@@ -104,24 +114,18 @@ pub fn load_for_debug(
     if manifest.base.is_none() && manifest.incrs.is_empty() {
         return Ok(None);
     }
-    Ok(Some(load_listed(&s, config, &manifest, nshards, lru)?.0))
+    Ok(Some(load_listed(&s, &manifest, nshards, sink)?.0))
 }
 
 /// Loads the base then the incr files `manifest` lists: keys per shard,
 /// and how many came from the base's RDB part.
 fn load_listed(
     s: &Settings,
-    config: &Config,
     manifest: &Manifest,
     nshards: usize,
-    lru: u32,
+    sink: &mut dyn CommandSink,
 ) -> Result<(Vec<Vec<LoadedKey>>, u64), String> {
-    // Replaying the log checks no cluster rules (db 0 only).
-    let limits = crate::command::ExecLimits {
-        cluster: false,
-        ..crate::command::ExecLimits::from_config(config)
-    };
-    let mut replayer = Replayer::new(s.databases, limits, lru);
+    let mut replayer = Replayer::new(s.databases, sink);
     let listed: Vec<&AofFile> = manifest.base.iter().chain(&manifest.incrs).collect();
     let mut loaded_keys = 0;
     for (i, f) in listed.iter().enumerate() {
@@ -234,7 +238,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), String> {
 }
 
 /// Loads one listed file; returns the keys its RDB part held.
-fn load_one(s: &Settings, f: &AofFile, last: bool, r: &mut Replayer) -> Result<u64, String> {
+fn load_one(s: &Settings, f: &AofFile, last: bool, r: &mut Replayer<'_>) -> Result<u64, String> {
     let path = s.dir.join(&f.name);
     let bytes = std::fs::read(&path).map_err(|e| {
         format!(
@@ -246,10 +250,9 @@ fn load_one(s: &Settings, f: &AofFile, last: bool, r: &mut Replayer) -> Result<u
     let mut from = 0;
     let mut keys = 0;
     if bytes.starts_with(b"REDIS") {
-        let limits = r.limits_copy();
         let opts = LoadOpts {
             databases: s.databases,
-            limits: &limits,
+            limits: &s.encodings,
             now_ms: crate::sys::clock::unix_ms(),
             checksum: s.checksum,
         };

@@ -17,7 +17,7 @@ pub mod status;
 pub mod writer;
 
 pub use background::{start_bgsave, BgsaveStart};
-pub use shard::{before_key_write, before_keyspace_write, before_write};
+pub use shard::{active_here, before_key_write, before_keyspace_write};
 pub use status::SnapshotSlot;
 
 use crate::persist::rdb::encode::EncodeOpts;

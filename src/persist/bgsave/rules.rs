@@ -86,7 +86,7 @@ pub async fn cron(rt: Rc<ShardRt>) {
         if EXIT_SAVE_PENDING.swap(false, Ordering::AcqRel) {
             wait_no_snapshot().await;
             crate::notice!("Saving the final RDB snapshot before exiting.");
-            let ok = crate::command::save::save_all(&rt).await;
+            let ok = crate::persist::blocking_save::save_all(&rt).await;
             if !ok {
                 crate::warning!("Error trying to save the DB, can't exit.");
             }

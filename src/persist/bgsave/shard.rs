@@ -16,7 +16,6 @@
 
 use super::status::KEYS_PROCESSED;
 use super::writer::{Flow, ToWriter};
-use crate::command::CommandSpec;
 use crate::persist::rdb::encode::EncodeOpts;
 use crate::persist::rdb::file::{self, opcodes};
 use crate::persist::rdb::length::write_len;
@@ -72,7 +71,7 @@ pub fn key_delay(delay_us: i64, keys: u64) -> Duration {
     } else {
         let n = delay_us.unsigned_abs();
         (0..keys)
-            .filter(|_| crate::command::shard_random().is_multiple_of(n))
+            .filter(|_| crate::sys::random::shard_random().is_multiple_of(n))
             .count() as u64
     };
     Duration::from_micros(us)
@@ -129,27 +128,18 @@ pub fn begin(rt: &Rc<ShardRt>, params: Params, feed: Feed) -> u64 {
     keys
 }
 
-/// Hook at the start of every shard command (ShardRt::exec): a write
-/// first serializes the not-yet-written slots of its keys.
+/// Whether a snapshot is in progress on this shard: the one check a write
+/// pays when none is (the engine then names the keys it is about to
+/// change, each through [`before_key_write`]).
 #[inline]
-pub fn before_write(rt: &ShardRt, spec: &CommandSpec, argv: &[&[u8]]) {
-    if ACTIVE.get() && spec.is_write() {
-        save_keys_of(rt, spec, argv);
-    }
-}
-
-#[cold]
-fn save_keys_of(rt: &ShardRt, spec: &CommandSpec, argv: &[&[u8]]) {
-    let mut idx = Vec::new();
-    spec.key_indexes(argv, &mut idx);
-    for i in idx {
-        before_key_write(rt, argv[i]);
-    }
+pub fn active_here() -> bool {
+    ACTIVE.get()
 }
 
 /// Serializes `key`'s slot first if the running snapshot has not reached
-/// it (for writes outside ShardRt::exec: the multi-shard write-back,
-/// blocking pops and moves).
+/// it: for every key a write is about to change (the engine's hook at the
+/// start of a shard command, the multi-shard write-back, blocking pops
+/// and moves).
 #[inline]
 pub fn before_key_write(rt: &ShardRt, key: &[u8]) {
     if ACTIVE.get() {
