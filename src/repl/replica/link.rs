@@ -3,8 +3,9 @@
 //! reconnecting every second until a newer REPLICAOF retires it.
 
 use super::{load, sync, LinkState};
+use crate::command::Behavior;
 use crate::repl::NO_REPLID;
-use crate::resp::{parse_command, Out, Parsed, Progress};
+use crate::resp::{parse_command, Limits, Out, Parsed, Progress};
 use crate::server::clients::ClientInfo;
 use crate::server::conn::Conn;
 use crate::server::shard::ShardRt;
@@ -481,6 +482,7 @@ impl Drop for Listed {
 }
 
 /// What one parsed request of the stream is.
+#[derive(Clone, Copy)]
 enum Kind {
     /// An empty line or `*0`: counted, not run.
     Empty,
@@ -512,150 +514,61 @@ async fn stream_loop(
         .add(conn.pubsub.sub.clone(), kill_tx);
     let _listed = Listed(rt.clone(), conn.info.id);
     let limits = sync::stream_limits();
-    let mut offset = {
-        let mut inner = st.inner.lock().unwrap();
-        // What came right after the RDB was read already.
-        inner.read_reploff += (link.end - link.start) as i64;
-        inner.reploff
+    let mut applied = Applied {
+        offset: {
+            let mut inner = st.inner.lock().unwrap();
+            // What came right after the RDB was read already.
+            inner.read_reploff += (link.end - link.start) as i64;
+            inner.reploff
+        },
+        open_multi_bytes: 0,
+        unfed: Vec::new(),
     };
     let mut last_ack = std::time::Instant::now();
     let mut last_io = std::time::Instant::now();
-    // Bytes of a transaction still open: they count once EXEC arrives
-    // (as Redis, which advances the offset only outside MULTI).
-    let mut open_multi_bytes = 0i64;
-    let mut ranges = Vec::new();
-    let mut scratch = Vec::new();
-    // The partly received request at `link.start`, resumed by the next read.
-    let mut progress = Progress::default();
-    let mut args: Vec<(usize, usize, bool)> = Vec::new();
-    let mut cmds: Vec<(usize, usize, Kind)> = Vec::new(); // (first arg, argc, kind)
-    let mut sizes: Vec<i64> = Vec::new();
-    let mut starts: Vec<usize> = Vec::new();
-    // Applied stream bytes not yet proxied to the backlog: those of an
-    // open transaction wait for its EXEC, as the offset does.
-    let mut unfed: Vec<u8> = Vec::new();
-    let aof = rt.shared.aof.clone();
-    let log = &aof.log;
+    let mut reqs = StreamRequests::default();
+    let log = &rt.shared.aof.log;
     loop {
-        // Parse every complete request in the buffer.
-        args.clear();
-        cmds.clear();
-        sizes.clear();
-        starts.clear();
-        scratch.clear();
-        let mut pos = link.start;
-        while pos < link.end {
-            match parse_command(
-                &link.buf[pos..link.end],
-                &limits,
-                &mut progress,
-                &mut ranges,
-                &mut scratch,
-            ) {
-                Ok(Parsed::Complete { consumed, inline }) => {
-                    let base = if inline { 0 } else { pos };
-                    let first = args.len();
-                    args.extend(ranges.iter().map(|&(s, e)| (s + base, e + base, inline)));
-                    let arg = |i: usize| {
-                        let (s, e, inl) = args[first + i];
-                        if inl {
-                            &scratch[s..e]
-                        } else {
-                            &link.buf[s..e]
-                        }
-                    };
-                    let kind = if ranges.is_empty() {
-                        Kind::Empty
-                    } else if arg(0).eq_ignore_ascii_case(b"replconf") {
-                        Kind::Replconf {
-                            getack: ranges.len() > 1 && arg(1).eq_ignore_ascii_case(b"getack"),
-                        }
-                    } else {
-                        Kind::Run
-                    };
-                    cmds.push((first, ranges.len(), kind));
-                    sizes.push(consumed as i64);
-                    starts.push(pos);
-                    pos += consumed;
-                }
-                Ok(Parsed::Incomplete { .. }) => break,
-                Err(e) => return Err(format!("Protocol error from MASTER: {}", e.describe())),
-            }
-        }
+        let pos = reqs.parse(&link.buf, link.start, link.end, &limits)?;
         // Run them in order: runs of ordinary commands as one batch,
         // REPLCONF between them.
         let mut i = 0;
-        while i < cmds.len() {
+        while i < reqs.cmds.len() {
             if !current(rt, generation) {
                 return Ok(());
             }
             let start = i;
-            while i < cmds.len() && matches!(cmds[i].2, Kind::Run | Kind::Empty) {
+            while i < reqs.cmds.len() && matches!(reqs.cmds[i].kind, Kind::Run | Kind::Empty) {
                 i += 1;
             }
             if i > start {
-                let mut argv: Vec<&[u8]> = Vec::new();
-                let mut argcs = Vec::new();
-                let mut in_multi = conn.tx.in_multi();
-                let mut committed = 0i64;
-                for (k, (c, size)) in cmds[start..i].iter().zip(&sizes[start..i]).enumerate() {
-                    let (first, argc, _) = c;
-                    let at = starts[start + k];
-                    unfed.extend_from_slice(&link.buf[at..at + *size as usize]);
-                    for a in &args[*first..first + argc] {
-                        let (s, e, inl) = *a;
-                        argv.push(if inl { &scratch[s..e] } else { &link.buf[s..e] });
-                    }
-                    if *argc > 0 {
-                        argcs.push(*argc);
-                        let name = argv[argv.len() - argc];
-                        if name.eq_ignore_ascii_case(b"multi") {
-                            in_multi = true;
-                        } else if name.eq_ignore_ascii_case(b"exec")
-                            || name.eq_ignore_ascii_case(b"discard")
-                        {
-                            in_multi = false;
-                        }
-                    }
-                    open_multi_bytes += size;
-                    if !in_multi {
-                        committed += open_multi_bytes;
-                        open_multi_bytes = 0;
-                    }
-                }
-                if !argcs.is_empty() {
-                    let batch = crate::server::dispatch::Batch::new(&argv, &argcs);
-                    conn.settings = rt.settings();
-                    crate::server::dispatch::run_batch(&mut conn, &batch).await;
-                    conn.out.buf.clear();
-                }
-                offset += committed;
+                let run = &reqs.cmds[start..i];
+                let committed = run_commands(rt, &mut conn, &reqs, run, &link.buf, &mut applied);
+                applied.offset += committed.await;
             }
-            if i < cmds.len() {
-                if let Kind::Replconf { getack } = cmds[i].2 {
-                    if getack {
-                        send_ack(&mut link.stream, offset).await?;
-                        last_ack = std::time::Instant::now();
-                    }
+            if let Some(cmd) = reqs.cmds.get(i) {
+                if let Kind::Replconf { getack: true } = cmd.kind {
+                    send_ack(&mut link.stream, applied.offset).await?;
+                    last_ack = std::time::Instant::now();
                 }
-                let at = starts[i];
-                unfed.extend_from_slice(&link.buf[at..at + sizes[i] as usize]);
-                offset += sizes[i];
+                let bytes = &link.buf[cmd.at..cmd.at + cmd.size];
+                applied.unfed.extend_from_slice(bytes);
+                applied.offset += cmd.size as i64;
                 i += 1;
             }
             // What the offset now covers goes on to the sub-replicas.
-            let done = unfed.len() - open_multi_bytes as usize;
+            let done = applied.unfed.len() - applied.open_multi_bytes as usize;
             if log.repl_on() {
-                log.feed_repl_proxied(&unfed[..done]);
+                log.feed_repl_proxied(&applied.unfed[..done]);
             }
-            unfed.drain(..done);
-            publish_offset(rt, generation, offset, conn.db);
+            applied.unfed.drain(..done);
+            publish_offset(rt, generation, applied.offset, conn.db);
         }
         link.start = pos;
         // Then wait for more, ACKing every second and watching for a
         // silent master.
         if last_ack.elapsed() >= SECOND {
-            send_ack(&mut link.stream, offset).await?;
+            send_ack(&mut link.stream, applied.offset).await?;
             last_ack = std::time::Instant::now();
         }
         if !current(rt, generation) {
@@ -678,6 +591,160 @@ async fn stream_loop(
             }
         }
     }
+}
+
+/// How far the stream has been applied.
+struct Applied {
+    /// The processed offset.
+    offset: i64,
+    /// Bytes of a transaction still open: they count once EXEC arrives
+    /// (as Redis, which advances the offset only outside MULTI).
+    open_multi_bytes: i64,
+    /// Applied stream bytes not yet proxied to the backlog: those of an
+    /// open transaction wait for its EXEC, as the offset does.
+    unfed: Vec<u8>,
+}
+
+/// One request of the master's stream.
+#[derive(Clone, Copy)]
+struct StreamCmd {
+    /// Its first argument in `StreamRequests::args`, and how many.
+    first: usize,
+    argc: usize,
+    kind: Kind,
+    /// Where it starts in the link's buffer, and its bytes.
+    at: usize,
+    size: usize,
+}
+
+/// The complete requests of the link's buffer, parsed.
+#[derive(Default)]
+struct StreamRequests {
+    ranges: Vec<(usize, usize)>,
+    /// Inline requests' arguments.
+    scratch: Vec<u8>,
+    /// The partly received request at the buffer's start, resumed by the
+    /// next read.
+    progress: Progress,
+    /// (start, end, inline) per argument.
+    args: Vec<(usize, usize, bool)>,
+    cmds: Vec<StreamCmd>,
+}
+
+impl StreamRequests {
+    /// Parses every complete request in `buf[start..end]`; returns where
+    /// the unparsed rest starts.
+    fn parse(
+        &mut self,
+        buf: &[u8],
+        start: usize,
+        end: usize,
+        limits: &Limits,
+    ) -> Result<usize, String> {
+        self.args.clear();
+        self.cmds.clear();
+        self.scratch.clear();
+        let mut pos = start;
+        while pos < end {
+            let parsed = parse_command(
+                &buf[pos..end],
+                limits,
+                &mut self.progress,
+                &mut self.ranges,
+                &mut self.scratch,
+            );
+            match parsed {
+                Ok(Parsed::Complete { consumed, inline }) => {
+                    let base = if inline { 0 } else { pos };
+                    let first = self.args.len();
+                    let ranges = self.ranges.iter();
+                    self.args
+                        .extend(ranges.map(|&(s, e)| (s + base, e + base, inline)));
+                    let argc = self.ranges.len();
+                    let kind = self.kind(buf, first, argc);
+                    let (at, size) = (pos, consumed);
+                    self.cmds.push(StreamCmd {
+                        first,
+                        argc,
+                        kind,
+                        at,
+                        size,
+                    });
+                    pos += consumed;
+                }
+                Ok(Parsed::Incomplete { .. }) => break,
+                Err(e) => return Err(format!("Protocol error from MASTER: {}", e.describe())),
+            }
+        }
+        Ok(pos)
+    }
+
+    /// Argument `i` of the request whose arguments start at `first`.
+    fn arg<'a>(&'a self, buf: &'a [u8], first: usize, i: usize) -> &'a [u8] {
+        let (s, e, inline) = self.args[first + i];
+        if inline {
+            &self.scratch[s..e]
+        } else {
+            &buf[s..e]
+        }
+    }
+
+    fn kind(&self, buf: &[u8], first: usize, argc: usize) -> Kind {
+        if argc == 0 {
+            Kind::Empty
+        } else if self.arg(buf, first, 0).eq_ignore_ascii_case(b"replconf") {
+            Kind::Replconf {
+                getack: argc > 1 && self.arg(buf, first, 1).eq_ignore_ascii_case(b"getack"),
+            }
+        } else {
+            Kind::Run
+        }
+    }
+}
+
+/// Runs a run of ordinary commands of the stream as one batch, as the
+/// master client; returns the bytes the offset now covers (a transaction
+/// still open counts once its EXEC arrives).
+async fn run_commands(
+    rt: &ShardRt,
+    conn: &mut Conn,
+    reqs: &StreamRequests,
+    run: &[StreamCmd],
+    buf: &[u8],
+    applied: &mut Applied,
+) -> i64 {
+    let mut argv: Vec<&[u8]> = Vec::new();
+    let mut argcs = Vec::new();
+    let mut in_multi = conn.tx.in_multi();
+    let mut committed = 0i64;
+    for cmd in run {
+        applied
+            .unfed
+            .extend_from_slice(&buf[cmd.at..cmd.at + cmd.size]);
+        argv.extend((0..cmd.argc).map(|i| reqs.arg(buf, cmd.first, i)));
+        if cmd.argc > 0 {
+            argcs.push(cmd.argc);
+            let spec = crate::command::table().get(argv[argv.len() - cmd.argc]);
+            let behaves = |b| spec.is_some_and(|s| s.behavior.has(b));
+            if behaves(Behavior::STARTS_TRANSACTION) {
+                in_multi = true;
+            } else if behaves(Behavior::ENDS_TRANSACTION) {
+                in_multi = false;
+            }
+        }
+        applied.open_multi_bytes += cmd.size as i64;
+        if !in_multi {
+            committed += applied.open_multi_bytes;
+            applied.open_multi_bytes = 0;
+        }
+    }
+    if !argcs.is_empty() {
+        let batch = crate::server::dispatch::Batch::new(&argv, &argcs);
+        conn.settings = rt.settings();
+        crate::server::dispatch::run_batch(conn, &batch).await;
+        conn.out.buf.clear();
+    }
+    committed
 }
 
 /// The processed offset: the master client's, and this node's history.
