@@ -598,3 +598,17 @@ fn exec_planned(
     }
     rt.exec(spec, argv, db, out, clock, settings);
 }
+
+/// Whether command `name` starts a transaction (Some(true): MULTI) or
+/// ends one (Some(false): EXEC, DISCARD), by its spec; for the replica,
+/// which counts a transaction's stream bytes once it ends.
+pub fn transaction_edge(name: &[u8]) -> Option<bool> {
+    let spec = command::table().get(name)?;
+    if spec.behavior.has(Behavior::STARTS_TRANSACTION) {
+        Some(true)
+    } else if spec.behavior.has(Behavior::ENDS_TRANSACTION) {
+        Some(false)
+    } else {
+        None
+    }
+}

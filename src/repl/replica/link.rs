@@ -3,7 +3,7 @@
 //! reconnecting every second until a newer REPLICAOF retires it.
 
 use super::{load, sync, LinkState};
-use crate::command::Behavior;
+use crate::config::keys as conf;
 use crate::repl::NO_REPLID;
 use crate::resp::{parse_command, Limits, Out, Parsed, Progress};
 use crate::server::clients::ClientInfo;
@@ -174,17 +174,17 @@ async fn attempt(rt: &Rc<ShardRt>, generation: u64) -> Result<(), String> {
         return Ok(());
     };
     let (timeout, auth, user, my_port, announce_ip) = shared.read_config(|c| {
-        let announce = c.get_i64("replica-announce-port");
+        let announce = c.int(conf::REPLICA_ANNOUNCE_PORT);
         (
-            Duration::from_secs(c.get_i64("repl-timeout").max(1) as u64),
-            c.get_str("masterauth"),
-            c.get_str("masteruser"),
+            Duration::from_secs(c.int(conf::REPL_TIMEOUT).max(1) as u64),
+            c.text(conf::MASTERAUTH),
+            c.text(conf::MASTERUSER),
             if announce > 0 {
                 announce
             } else {
-                c.get_i64("port")
+                c.int(conf::PORT)
             },
-            c.get_str("replica-announce-ip"),
+            c.text(conf::REPLICA_ANNOUNCE_IP),
         )
     });
     set_state(rt, generation, LinkState::Connecting)?;
@@ -724,12 +724,9 @@ async fn run_commands(
         argv.extend((0..cmd.argc).map(|i| reqs.arg(buf, cmd.first, i)));
         if cmd.argc > 0 {
             argcs.push(cmd.argc);
-            let spec = crate::command::table().get(argv[argv.len() - cmd.argc]);
-            let behaves = |b| spec.is_some_and(|s| s.behavior.has(b));
-            if behaves(Behavior::STARTS_TRANSACTION) {
-                in_multi = true;
-            } else if behaves(Behavior::ENDS_TRANSACTION) {
-                in_multi = false;
+            let name = argv[argv.len() - cmd.argc];
+            if let Some(opens) = crate::server::dispatch::transaction_edge(name) {
+                in_multi = opens;
             }
         }
         applied.open_multi_bytes += cmd.size as i64;
