@@ -1,6 +1,7 @@
 //! `shardis-server [path/to/redis.conf] [--directive value ...]`: start
 //! order only — configuration, process set-up, then the executors.
 
+use crate::config::keys as conf;
 use clap::Parser;
 use shardis::{config, server, sys};
 use std::path::PathBuf;
@@ -64,27 +65,27 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if let Err(e) = sys::log::set_file(&cfg.get_str("logfile")) {
+    if let Err(e) = sys::log::set_file(&cfg.text(conf::LOGFILE)) {
         eprintln!(
             "shardis: can't open the log file '{}': {e}",
-            cfg.get_str("logfile")
+            cfg.text(conf::LOGFILE)
         );
         return ExitCode::from(1);
     }
-    sys::log::set_level(&cfg.get_str("loglevel"));
-    if cfg.get_bool("daemonize") {
+    sys::log::set_level(&cfg.text(conf::LOGLEVEL));
+    if cfg.flag(conf::DAEMONIZE) {
         if let Err(e) = server::probe::daemonize() {
             eprintln!("shardis: daemonize failed: {e}");
             return ExitCode::from(1);
         }
     }
-    let dir = cfg.get_str("dir");
+    let dir = cfg.text(conf::DIR);
     if let Err(e) = std::env::set_current_dir(&dir) {
         eprintln!("shardis: can't chdir to '{dir}': {e}");
         return ExitCode::from(1);
     }
-    let pidfile = match cfg.get_str("pidfile") {
-        p if p.is_empty() && cfg.get_bool("daemonize") => "/var/run/redis.pid".to_string(),
+    let pidfile = match cfg.text(conf::PIDFILE) {
+        p if p.is_empty() && cfg.flag(conf::DAEMONIZE) => "/var/run/redis.pid".to_string(),
         p => p,
     };
     if !pidfile.is_empty() {

@@ -12,6 +12,7 @@
 //! taken.
 
 use super::bus::flags;
+use crate::config::keys as conf;
 use crate::server::shared::Shared;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -94,7 +95,7 @@ pub fn before_exit(shared: &Shared) {
 /// Connects to the replica's client port and sends `CLUSTER FAILOVER`
 /// (after AUTH with masteruser/masterauth when set).
 fn ask_failover(shared: &Shared, ip: &str, port: u16) -> Result<(), String> {
-    let (user, pass) = shared.read_config(|c| (c.get_str("masteruser"), c.get_str("masterauth")));
+    let (user, pass) = shared.read_config(|c| (c.text(conf::MASTERUSER), c.text(conf::MASTERAUTH)));
     let addr = (ip, port)
         .to_socket_addrs()
         .map_err(|e| e.to_string())?

@@ -29,6 +29,7 @@ pub mod routing;
 pub mod slots_config;
 pub mod state;
 
+use crate::config::keys as conf;
 use crate::config::Config;
 use bus::NodeId;
 use nodes_conf::NodesConf;
@@ -63,40 +64,40 @@ pub struct ClusterSettings {
 
 impl ClusterSettings {
     pub fn from_config(c: &Config) -> ClusterSettings {
-        let port = match c.get_i64("cluster-announce-port") {
-            0 => c.get_i64("port"),
+        let port = match c.int(conf::CLUSTER_ANNOUNCE_PORT) {
+            0 => c.int(conf::PORT),
             p => p,
         } as u16;
         let bus_port = match (
-            c.get_i64("cluster-announce-bus-port"),
-            c.get_i64("cluster-port"),
+            c.int(conf::CLUSTER_ANNOUNCE_BUS_PORT),
+            c.int(conf::CLUSTER_PORT),
         ) {
-            (0, 0) => c.get_i64("port") + 10000,
+            (0, 0) => c.int(conf::PORT) + 10000,
             (0, p) => p,
             (p, _) => p,
         } as u16;
         ClusterSettings {
-            node_timeout: c.get_i64("cluster-node-timeout").max(0) as u64,
-            require_full_coverage: c.get_bool("cluster-require-full-coverage"),
-            allow_reads_when_down: c.get_bool("cluster-allow-reads-when-down"),
-            preferred_hostname: c.get_str("cluster-preferred-endpoint-type") == "hostname",
-            announce_ip: c.get_str("cluster-announce-ip"),
-            announce_hostname: c.get_str("cluster-announce-hostname"),
+            node_timeout: c.int(conf::CLUSTER_NODE_TIMEOUT).max(0) as u64,
+            require_full_coverage: c.flag(conf::CLUSTER_REQUIRE_FULL_COVERAGE),
+            allow_reads_when_down: c.flag(conf::CLUSTER_ALLOW_READS_WHEN_DOWN),
+            preferred_hostname: c.text(conf::CLUSTER_PREFERRED_ENDPOINT_TYPE) == "hostname",
+            announce_ip: c.text(conf::CLUSTER_ANNOUNCE_IP),
+            announce_hostname: c.text(conf::CLUSTER_ANNOUNCE_HOSTNAME),
             port,
             bus_port,
-            allow_replica_migration: c.get_bool("cluster-allow-replica-migration"),
-            migration_barrier: c.get_i64("cluster-migration-barrier").max(0) as u64,
-            link_sendbuf_limit: c.get_i64("cluster-link-sendbuf-limit").max(0) as usize,
-            replica_validity_factor: c.get_i64("cluster-replica-validity-factor").max(0) as u64,
-            replica_no_failover: c.get_bool("cluster-replica-no-failover"),
-            repl_ping_period: c.get_i64("repl-ping-replica-period").max(1) as u64,
+            allow_replica_migration: c.flag(conf::CLUSTER_ALLOW_REPLICA_MIGRATION),
+            migration_barrier: c.int(conf::CLUSTER_MIGRATION_BARRIER).max(0) as u64,
+            link_sendbuf_limit: c.int(conf::CLUSTER_LINK_SENDBUF_LIMIT).max(0) as usize,
+            replica_validity_factor: c.int(conf::CLUSTER_REPLICA_VALIDITY_FACTOR).max(0) as u64,
+            replica_no_failover: c.flag(conf::CLUSTER_REPLICA_NO_FAILOVER),
+            repl_ping_period: c.int(conf::REPL_PING_REPLICA_PERIOD).max(1) as u64,
         }
     }
 
     /// The port the bus listens on: cluster-port, else port + 10000.
     pub fn listen_bus_port(c: &Config) -> u16 {
-        match c.get_i64("cluster-port") {
-            0 => (c.get_i64("port") + 10000) as u16,
+        match c.int(conf::CLUSTER_PORT) {
+            0 => (c.int(conf::PORT) + 10000) as u16,
             p => p as u16,
         }
     }
@@ -128,7 +129,7 @@ impl Cluster {
     /// Opens nodes.conf (relative to `dir`, the working directory), loads
     /// it or starts a fresh node, and saves it at once as Redis does.
     pub fn open(config: &Config) -> Result<Cluster, String> {
-        let path = std::path::PathBuf::from(config.get_str("cluster-config-file"));
+        let path = std::path::PathBuf::from(config.text(conf::CLUSTER_CONFIG_FILE));
         let mut conf = NodesConf::open(&path)?;
         let now = crate::sys::clock::unix_ms();
         let settings = ClusterSettings::from_config(config);

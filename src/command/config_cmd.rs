@@ -5,6 +5,7 @@
 use super::help::reply_help;
 use super::spec::{Acl, Behavior, CommandSpec, Flags, Handler};
 use super::util::SYNTAX;
+use crate::config::keys as conf;
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use futures::future::LocalBoxFuture;
@@ -132,7 +133,7 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             .chunks(2)
             .map(|p| (p[0].clone(), p[1].clone()))
             .collect();
-        let allow_protected = super::protected::allowed(conn, "enable-protected-configs");
+        let allow_protected = super::protected::allowed(conn, conf::ENABLE_PROTECTED_CONFIGS);
         // `dir` is the working directory, changed first as Redis's
         // setConfigDirOption does; changed back if the whole set fails.
         let old_cwd = std::env::current_dir().ok();
@@ -147,7 +148,7 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         }
         let result = conn.rt.shared.update_config(|c| {
             let changed = c.config_set(&pairs, allow_protected)?;
-            Ok::<_, String>((changed, c.get_str("loglevel")))
+            Ok::<_, String>((changed, c.text(conf::LOGLEVEL)))
         });
         match result {
             Ok((changed, loglevel)) => {

@@ -6,6 +6,7 @@
 
 use super::spec::{Acl, CommandSpec, Flags, Handler};
 use super::util::{arg_i64, is, SYNTAX};
+use crate::config::keys as conf;
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use futures::future::LocalBoxFuture;
@@ -90,7 +91,7 @@ pub fn flush_mode(conn: &Conn, args: &[Vec<u8>]) -> Option<bool> {
         1 => Some(
             conn.rt
                 .shared
-                .read_config(|c| c.get_bool("lazyfree-lazy-user-flush")),
+                .read_config(|c| c.flag(conf::LAZYFREE_LAZY_USER_FLUSH)),
         ),
         2 if is(&args[1], "sync") => Some(false),
         2 if is(&args[1], "async") => Some(true),
@@ -114,7 +115,7 @@ async fn flush(conn: &Conn, db: Option<usize>, lazy: bool, args: &[Vec<u8>]) {
     // resets the change counter (Redis's flushAllDataAndResetRDB).
     let rules = rt
         .shared
-        .read_config(|c| !c.get_str("save").trim().is_empty());
+        .read_config(|c| !c.text(conf::SAVE).trim().is_empty());
     if db.is_none() && rules && !crate::persist::bgsave::status::bgsave_running() {
         crate::persist::blocking_save::save_all(rt).await;
     }
@@ -158,7 +159,7 @@ fn swapdb(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         if conn
             .rt
             .shared
-            .read_config(|c| c.get_bool("cluster-enabled"))
+            .read_config(|c| c.flag(conf::CLUSTER_ENABLED))
         {
             return conn.out.error("ERR SWAPDB is not allowed in cluster mode");
         }

@@ -10,6 +10,7 @@ use super::hll::{
 use super::spec::{Acl, CommandSpec, Flags, Handler, KeyFlags, KeySpec};
 use super::util::WRONGTYPE;
 use super::Ctx;
+use crate::config::keys as conf;
 use crate::server::conn::Conn;
 use futures::future::LocalBoxFuture;
 
@@ -142,7 +143,7 @@ fn pfselftest(conn: &mut Conn, _args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         let max_bytes = conn
             .rt
             .shared
-            .read_config(|c| c.get_i64("hll-sparse-max-bytes"))
+            .read_config(|c| c.int(conf::HLL_SPARSE_MAX_BYTES))
             .max(0) as usize;
         let seed = crate::command::shard_random();
         let (tx, rx) = futures::channel::oneshot::channel();

@@ -4,6 +4,7 @@
 
 use super::help::reply_help;
 use super::spec::{Acl, CommandSpec, Flags, Handler};
+use crate::config::keys as conf;
 use crate::server::conn::Conn;
 use crate::server::histogram::Histogram;
 use crate::server::latency::Series;
@@ -217,7 +218,7 @@ fn doctor(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
         let all = conn.rt.shared.introspect.latency.snapshot();
         let settings = conn.rt.settings();
-        let hz = conn.rt.shared.read_config(|c| c.get_i64("hz"));
+        let hz = conn.rt.shared.read_config(|c| c.int(conf::HZ));
         let text = doctor_report(&all, &settings.observe, hz, unix_ms() / 1000);
         conn.out.verbatim(text.as_bytes());
     })

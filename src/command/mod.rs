@@ -56,6 +56,7 @@ pub mod transactions;
 pub mod util;
 pub mod zsets;
 
+use crate::config::keys as conf;
 pub use crate::events::Class;
 use crate::events::{Events, Note};
 use crate::resp::Out;
@@ -118,10 +119,10 @@ pub struct ExecLimits {
 impl ExecLimits {
     pub fn from_config(c: &crate::config::Config) -> ExecLimits {
         ExecLimits {
-            proto_max_bulk_len: c.get_i64("proto-max-bulk-len") as u64,
+            proto_max_bulk_len: c.int(conf::PROTO_MAX_BULK_LEN) as u64,
             encodings: crate::store::EncodingLimits::from_config(c),
-            cluster: c.get_bool("cluster-enabled"),
-            lazy_user_del: c.get_bool("lazyfree-lazy-user-del"),
+            cluster: c.flag(conf::CLUSTER_ENABLED),
+            lazy_user_del: c.flag(conf::LAZYFREE_LAZY_USER_DEL),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! then looked up on the shard that owns it.
 
 use super::spec::{Acl, CommandSpec, Flags, Handler, KeyFlags, KeySpec};
+use crate::config::keys as conf;
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::slot::key_slot;
@@ -140,8 +141,8 @@ async fn look(conn: &Conn, key: &[u8]) -> Option<Seen> {
 /// (maxmemory, maxmemory-policy is an LFU policy, … an LRU policy).
 fn policy(conn: &Conn) -> (i64, bool, bool) {
     conn.rt.shared.read_config(|c| {
-        let p = c.get_str("maxmemory-policy");
-        (c.get_i64("maxmemory"), p.contains("lfu"), p.contains("lru"))
+        let p = c.text(conf::MAXMEMORY_POLICY);
+        (c.int(conf::MAXMEMORY), p.contains("lfu"), p.contains("lru"))
     })
 }
 

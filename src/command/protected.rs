@@ -5,6 +5,8 @@
 //! `yes` allows everyone, `local` allows loopback connections only.
 
 use super::spec::{Behavior, CommandSpec};
+use crate::config::keys as conf;
+use crate::config::TextKey;
 use crate::server::conn::Conn;
 
 /// Redis's `islocalClient`: the peer is 127.0.0.1 or ::1 (Shardis has
@@ -21,13 +23,8 @@ pub fn is_local(conn: &Conn) -> bool {
 
 /// Whether the protected action governed by `directive` is allowed for
 /// this connection.
-pub fn allowed(conn: &Conn, directive: &str) -> bool {
-    match conn
-        .rt
-        .shared
-        .read_config(|c| c.get_str(directive))
-        .as_str()
-    {
+pub fn allowed(conn: &Conn, directive: TextKey) -> bool {
+    match conn.rt.shared.read_config(|c| c.text(directive)).as_str() {
         "yes" => true,
         "local" => is_local(conn),
         _ => false,
@@ -35,11 +32,11 @@ pub fn allowed(conn: &Conn, directive: &str) -> bool {
 }
 
 /// The directive that protects a command, if one does.
-fn guard(spec: &CommandSpec) -> Option<(&'static str, &'static str)> {
+fn guard(spec: &CommandSpec) -> Option<(&'static str, TextKey)> {
     if spec.behavior.has(Behavior::DEBUG_PROTECTED) {
-        Some(("DEBUG", "enable-debug-command"))
+        Some(("DEBUG", conf::ENABLE_DEBUG_COMMAND))
     } else if spec.behavior.has(Behavior::MODULE_PROTECTED) {
-        Some(("MODULE", "enable-module-command"))
+        Some(("MODULE", conf::ENABLE_MODULE_COMMAND))
     } else {
         None
     }
@@ -54,9 +51,10 @@ pub fn refusal(conn: &Conn, spec: &CommandSpec) -> Option<Vec<u8>> {
     }
     Some(
         format!(
-            "ERR {cmd} command not allowed. If the {directive} option is set to \"local\", \
+            "ERR {cmd} command not allowed. If the {} option is set to \"local\", \
              you can run it from a local connection, otherwise you need to set this option \
-             in the configuration file, and then restart the server."
+             in the configuration file, and then restart the server.",
+            directive.0
         )
         .into_bytes(),
     )

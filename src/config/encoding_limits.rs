@@ -1,22 +1,22 @@
 //! The store's encoding thresholds read from the directives: the store
 //! takes the values and knows nothing of the config.
 
-use super::Config;
+use super::{keys, Config, IntKey};
 use crate::store::EncodingLimits;
 
 impl EncodingLimits {
     pub fn from_config(c: &Config) -> EncodingLimits {
-        let n = |name: &str| c.get_i64(name).max(0) as usize;
+        let n = |key: IntKey| c.int(key).max(0) as usize;
         EncodingLimits {
-            list_max_listpack_size: c.get_i64("list-max-listpack-size"),
-            hash_max_listpack_entries: n("hash-max-listpack-entries"),
-            hash_max_listpack_value: n("hash-max-listpack-value"),
-            set_max_intset_entries: n("set-max-intset-entries"),
-            set_max_listpack_entries: n("set-max-listpack-entries"),
-            set_max_listpack_value: n("set-max-listpack-value"),
-            zset_max_listpack_entries: n("zset-max-listpack-entries"),
-            zset_max_listpack_value: n("zset-max-listpack-value"),
-            hll_sparse_max_bytes: n("hll-sparse-max-bytes"),
+            list_max_listpack_size: c.int(keys::LIST_MAX_LISTPACK_SIZE),
+            hash_max_listpack_entries: n(keys::HASH_MAX_LISTPACK_ENTRIES),
+            hash_max_listpack_value: n(keys::HASH_MAX_LISTPACK_VALUE),
+            set_max_intset_entries: n(keys::SET_MAX_INTSET_ENTRIES),
+            set_max_listpack_entries: n(keys::SET_MAX_LISTPACK_ENTRIES),
+            set_max_listpack_value: n(keys::SET_MAX_LISTPACK_VALUE),
+            zset_max_listpack_entries: n(keys::ZSET_MAX_LISTPACK_ENTRIES),
+            zset_max_listpack_value: n(keys::ZSET_MAX_LISTPACK_VALUE),
+            hll_sparse_max_bytes: n(keys::HLL_SPARSE_MAX_BYTES),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! Redis's quoting rules, `#` comments, `include` of other files, and
 //! `--directive value` pairs from the command line applied last.
 
+use super::keys;
 use super::Config;
 use std::path::{Path, PathBuf};
 
@@ -73,7 +74,7 @@ impl Loading {
         let args = if name.eq_ignore_ascii_case("save") {
             let first = !std::mem::replace(&mut self.save_seen, true);
             let reset = args.len() == 1 && args[0].is_empty();
-            let current = cfg.get_str("save");
+            let current = cfg.text(keys::SAVE);
             if first || reset || current.is_empty() {
                 args
             } else {

@@ -4,6 +4,7 @@
 mod directives;
 mod encoding_limits;
 mod file;
+pub mod keys;
 mod rewrite;
 pub mod special;
 
@@ -46,6 +47,20 @@ fn adjust(name: &str, v: String) -> Result<String, String> {
         _ => Ok(v),
     }
 }
+
+/// A directive holding an integer or a memory size, read with
+/// `Config::int`; the constants are in `keys.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntKey(pub &'static str);
+
+/// A yes/no directive, read with `Config::flag`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlagKey(pub &'static str);
+
+/// A directive read as text (`Config::text`): strings, enums, address
+/// lists and the directives with their own syntax.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextKey(pub &'static str);
 
 impl Config {
     /// Canonical value of a directive (or an alias of one).
@@ -102,16 +117,19 @@ impl Config {
         v == canon || directives::same_setting(v, d.default)
     }
 
-    pub fn get_i64(&self, name: &str) -> i64 {
-        self.get(name).and_then(|v| v.parse().ok()).unwrap_or(0)
+    /// An integer or memory directive (`keys.rs`).
+    pub fn int(&self, key: IntKey) -> i64 {
+        self.get(key.0).and_then(|v| v.parse().ok()).unwrap_or(0)
     }
 
-    pub fn get_bool(&self, name: &str) -> bool {
-        self.get(name) == Some("yes")
+    /// A yes/no directive.
+    pub fn flag(&self, key: FlagKey) -> bool {
+        self.get(key.0) == Some("yes")
     }
 
-    pub fn get_str(&self, name: &str) -> String {
-        self.get(name).unwrap_or("").to_string()
+    /// A directive read as its canonical text (strings, enums, lists).
+    pub fn text(&self, key: TextKey) -> String {
+        self.get(key.0).unwrap_or("").to_string()
     }
 
     /// The value CONFIG GET shows: `dir` is the absolute working
@@ -284,7 +302,7 @@ impl Config {
 
     /// `shards`: the configured count, or the default for this process.
     pub fn shard_count(&self) -> usize {
-        match self.get_i64("shards") {
+        match self.int(keys::SHARDS) {
             n if n > 0 => n as usize,
             _ => crate::sys::cpus::default_shards(),
         }

@@ -8,6 +8,7 @@
 //! one atomically.
 
 use super::directives::{lookup, Directive, Kind, DIRECTIVES, UNSUPPORTED};
+use super::keys;
 use super::Config;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -189,7 +190,7 @@ fn rewrite_directive(st: &mut State, cfg: &Config, d: &'static Directive) {
         "bind" | "replicaof" | "requirepass" if !differs => st.processed(name),
         // As Redis: a cluster node's master is in nodes.conf, never in
         // redis.conf (the cluster sets it at run time).
-        "replicaof" if cfg.get_bool("cluster-enabled") => st.processed(name),
+        "replicaof" if cfg.flag(keys::CLUSTER_ENABLED) => st.processed(name),
         "bind" => st.rewrite_line(name, format!("bind {value}"), true),
         "replicaof" => st.rewrite_line(name, format!("replicaof {value}"), true),
         "requirepass" => st.rewrite_line(name, format!("requirepass {}", repr(&value)), true),

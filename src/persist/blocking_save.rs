@@ -4,6 +4,7 @@
 //! written, so the file is one point in time and the change counters
 //! reset exactly at it.
 
+use crate::config::keys as conf;
 use crate::persist::bgsave;
 use crate::persist::rdb::encode::EncodeOpts;
 use crate::persist::snapshot;
@@ -18,14 +19,14 @@ use std::sync::atomic::Ordering;
 pub async fn save_all(rt: &Rc<ShardRt>) -> bool {
     let (dbfilename, checksum, lru_policy) = rt.shared.read_config(|c| {
         (
-            c.get_str("dbfilename"),
-            c.get_bool("rdbchecksum"),
-            c.get_str("maxmemory-policy").ends_with("-lru"),
+            c.text(conf::DBFILENAME),
+            c.flag(conf::RDBCHECKSUM),
+            c.text(conf::MAXMEMORY_POLICY).ends_with("-lru"),
         )
     });
     let settings = rt.settings();
     let opts = EncodeOpts {
-        compress: rt.shared.read_config(|c| c.get_bool("rdbcompression")),
+        compress: rt.shared.read_config(|c| c.flag(conf::RDBCOMPRESSION)),
         list_fill: settings.exec.encodings.list_max_listpack_size,
     };
     snapshot::RDB_SAVES.fetch_add(1, Ordering::Relaxed);
@@ -46,7 +47,7 @@ pub async fn save_all(rt: &Rc<ShardRt>) -> bool {
     // `rdb-key-save-delay` (tests): the save takes that long per key,
     // every shard still held as in a blocking SAVE.
     let keys: usize = parts.iter().flat_map(|p| &p.dbs).map(|d| d.keys).sum();
-    let delay = rt.shared.read_config(|c| c.get_i64("rdb-key-save-delay"));
+    let delay = rt.shared.read_config(|c| c.int(conf::RDB_KEY_SAVE_DELAY));
     let wait = bgsave::shard::key_delay(delay, keys as u64);
     if !wait.is_zero() {
         glommio::timer::sleep(wait).await;

@@ -4,6 +4,7 @@
 //! does), so every persistence failure mode is decided in one place.
 
 use super::bgsave::status;
+use crate::config::keys as conf;
 use crate::server::shared::Shared;
 
 /// Redis 7.0's reply when the last background save failed.
@@ -14,7 +15,7 @@ pub const MISCONF_RDB: &str = "MISCONF Redis is configured to save RDB snapshots
 pub fn write_refusal(shared: &Shared) -> Option<String> {
     if !status::last_bgsave_ok() {
         let refuse = shared.read_config(|c| {
-            c.get_bool("stop-writes-on-bgsave-error") && !c.get_str("save").trim().is_empty()
+            c.flag(conf::STOP_WRITES_ON_BGSAVE_ERROR) && !c.text(conf::SAVE).trim().is_empty()
         });
         if refuse {
             return Some(MISCONF_RDB.to_string());

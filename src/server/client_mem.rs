@@ -17,6 +17,7 @@
 use super::clients::ClientInfo;
 use super::mesh;
 use super::shard::ShardRt;
+use crate::config::keys as conf;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -71,10 +72,10 @@ impl ClientMemory {
 /// percentage of `maxmemory` (off while maxmemory is 0), never below
 /// 128 KiB (Redis's getClientEvictionLimit).
 pub fn limit_from_config(c: &crate::config::Config) -> usize {
-    let value = c.get_str("maxmemory-clients");
+    let value = c.text(conf::MAXMEMORY_CLIENTS);
     let bytes = match value.strip_suffix('%') {
         Some(p) => {
-            let maxmemory = c.get_i64("maxmemory").max(0) as f64;
+            let maxmemory = c.int(conf::MAXMEMORY).max(0) as f64;
             (maxmemory * p.parse::<f64>().unwrap_or(0.0) / 100.0) as usize
         }
         None => value.parse::<usize>().unwrap_or(0),

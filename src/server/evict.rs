@@ -15,6 +15,7 @@
 
 use super::shard::ShardRt;
 use crate::command::CommandSpec;
+use crate::config::keys as conf;
 use crate::store::access::{Access, Lfu};
 use crate::store::evict::{choose, Policy, Pool};
 use std::time::{Duration, Instant};
@@ -44,14 +45,14 @@ pub struct MemoryLimit {
 impl MemoryLimit {
     pub fn from_config(c: &crate::config::Config) -> MemoryLimit {
         MemoryLimit {
-            maxmemory: c.get_i64("maxmemory").max(0) as u64,
-            policy: Policy::parse(&c.get_str("maxmemory-policy")),
-            samples: c.get_i64("maxmemory-samples").max(1) as usize,
-            tenacity: c.get_i64("maxmemory-eviction-tenacity").clamp(0, 100) as u32,
-            replica_ignore: c.get_bool("replica-ignore-maxmemory"),
-            lazy: c.get_bool("lazyfree-lazy-eviction"),
-            lfu_log_factor: c.get_i64("lfu-log-factor").max(0) as u32,
-            lfu_decay_time: c.get_i64("lfu-decay-time").max(0) as u32,
+            maxmemory: c.int(conf::MAXMEMORY).max(0) as u64,
+            policy: Policy::parse(&c.text(conf::MAXMEMORY_POLICY)),
+            samples: c.int(conf::MAXMEMORY_SAMPLES).max(1) as usize,
+            tenacity: c.int(conf::MAXMEMORY_EVICTION_TENACITY).clamp(0, 100) as u32,
+            replica_ignore: c.flag(conf::REPLICA_IGNORE_MAXMEMORY),
+            lazy: c.flag(conf::LAZYFREE_LAZY_EVICTION),
+            lfu_log_factor: c.int(conf::LFU_LOG_FACTOR).max(0) as u32,
+            lfu_decay_time: c.int(conf::LFU_DECAY_TIME).max(0) as u32,
         }
     }
 

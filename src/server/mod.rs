@@ -39,6 +39,7 @@ pub mod stream;
 pub mod tracking;
 pub mod transaction;
 
+use crate::config::keys as conf;
 use crate::config::Config;
 use crate::sys::{cpus, log};
 use glommio::channels::channel_mesh::MeshBuilder;
@@ -59,39 +60,39 @@ pub fn run(config: Config) -> Result<(), String> {
     probe::check_io_uring()?;
     let nshards = config.shard_count();
     // The cluster bus runs one more executor (cluster/control.rs).
-    memlock::plan(nshards + usize::from(config.get_bool("cluster-enabled")))?;
+    memlock::plan(nshards + usize::from(config.flag(conf::CLUSTER_ENABLED)))?;
     let cpus = cpus::affinity_cpus();
     // Pin only when every executor (shards + control) gets a core. A
     // cluster node usually shares its host with other nodes (the seed runs
     // three per host), each of which would pin to the same first cores:
     // cluster nodes float.
-    let pin = !config.get_bool("cluster-enabled")
+    let pin = !config.flag(conf::CLUSTER_ENABLED)
         && cpus.len() > nshards
         && cpus::cgroup_quota_cpus().is_none_or(|q| q > nshards);
-    let port = config.get_i64("port") as u16;
-    let backlog = config.get_i64("tcp-backlog") as i32;
+    let port = config.int(conf::PORT) as u16;
+    let backlog = config.int(conf::TCP_BACKLOG) as i32;
     // `port 0`: no TCP listener (the unix socket only), as in Redis.
     let binds = match port {
         0 => Vec::new(),
-        _ => listen::bind_addrs(&config.get_str("bind"), port)?,
+        _ => listen::bind_addrs(&config.text(conf::BIND), port)?,
     };
     listen::claim(&binds)?;
-    let unixsocket = config.get_str("unixsocket");
+    let unixsocket = config.text(conf::UNIXSOCKET);
     if !unixsocket.is_empty() {
         listen::claim_unix(&unixsocket)?;
     }
-    let unixsocketperm = u32::from_str_radix(&config.get_str("unixsocketperm"), 8).unwrap_or(0);
+    let unixsocketperm = u32::from_str_radix(&config.text(conf::UNIXSOCKETPERM), 8).unwrap_or(0);
     // The cluster bus port too, before any listener serves: a node that
     // cannot have it must not answer on its client port even briefly.
-    if config.get_bool("cluster-enabled") {
+    if config.flag(conf::CLUSTER_ENABLED) {
         let bus_port = crate::cluster::ClusterSettings::listen_bus_port(&config);
-        listen::claim(&listen::bind_addrs(&config.get_str("bind"), bus_port)?)?;
+        listen::claim(&listen::bind_addrs(&config.text(conf::BIND), bus_port)?)?;
     }
     // SAFETY: isatty only asks about descriptor 1.
-    let tty = unsafe { libc::isatty(1) } == 1 && config.get_str("logfile").is_empty();
+    let tty = unsafe { libc::isatty(1) } == 1 && config.text(conf::LOGFILE).is_empty();
     log::banner(
-        config.get_bool("always-show-logo") || tty,
-        if config.get_bool("cluster-enabled") {
+        config.flag(conf::ALWAYS_SHOW_LOGO) || tty,
+        if config.flag(conf::CLUSTER_ENABLED) {
             "cluster"
         } else {
             "standalone"
@@ -103,7 +104,7 @@ pub fn run(config: Config) -> Result<(), String> {
     // shard installs its own keys below (persist/snapshot.rs).
     // With `appendonly yes` the AOF alone is loaded, as in Redis.
     let load_started = std::time::Instant::now();
-    let (preload, aof_files) = if config.get_bool("appendonly") {
+    let (preload, aof_files) = if config.flag(conf::APPENDONLY) {
         let opened = crate::command::aof_replay::open_at_start(&config, nshards, 1 << 24)?;
         (Some(opened.keys), Some(opened.files))
     } else {
@@ -111,13 +112,13 @@ pub fn run(config: Config) -> Result<(), String> {
     };
     let loaded_from_disk = preload.is_some();
     let preload = Arc::new(std::sync::Mutex::new(preload));
-    let policy = crate::persist::aof::log::FsyncPolicy::parse(&config.get_str("appendfsync"));
+    let policy = crate::persist::aof::log::FsyncPolicy::parse(&config.text(conf::APPENDFSYNC));
     cpus::set_control_cpus(if pin {
         cpus[nshards..].to_vec()
     } else {
         Vec::new()
     });
-    let cluster = if config.get_bool("cluster-enabled") {
+    let cluster = if config.flag(conf::CLUSTER_ENABLED) {
         let c = crate::cluster::Cluster::open(&config)?;
         if let Some(keys) = preload.lock().unwrap().as_ref() {
             let keys = keys.iter().flatten();
@@ -290,7 +291,7 @@ pub fn run(config: Config) -> Result<(), String> {
     }
     if shared.cluster.is_some() {
         let bus_port = shared.read_config(crate::cluster::ClusterSettings::listen_bus_port);
-        let bus_binds = listen::bind_addrs(&shared.read_config(|c| c.get_str("bind")), bus_port)?;
+        let bus_binds = listen::bind_addrs(&shared.read_config(|c| c.text(conf::BIND)), bus_port)?;
         listen::claim(&bus_binds)?;
         let ends = bus_pub_control.expect("cluster pubsub channels");
         crate::cluster::control::start(shared.clone(), bus_binds, ends)?;
@@ -323,10 +324,10 @@ fn load_rdb(
     nshards: usize,
 ) -> Result<Option<crate::persist::snapshot::Preload>, String> {
     use crate::persist::snapshot;
-    let path = config.get_str("dbfilename");
+    let path = config.text(conf::DBFILENAME);
     let limits = crate::store::EncodingLimits::from_config(config);
-    let databases = config.get_i64("databases") as usize;
-    let checksum = config.get_bool("rdbchecksum");
+    let databases = config.int(conf::DATABASES) as usize;
+    let checksum = config.flag(conf::RDBCHECKSUM);
     let now = crate::sys::clock::unix_ms();
     let Some(p) = snapshot::load_file(&path, nshards, databases, &limits, checksum, now)? else {
         return Ok(None);
@@ -350,7 +351,7 @@ fn load_rdb(
     snapshot::LOAD_KEYS_EXPIRED.store(st.expired, Ordering::Relaxed);
     // `key-load-delay` (tests): loading takes that long per key; nothing
     // is served yet, so the thread just sleeps.
-    let delay = config.get_i64("key-load-delay");
+    let delay = config.int(conf::KEY_LOAD_DELAY);
     std::thread::sleep(crate::persist::bgsave::shard::key_delay(
         delay,
         st.loaded + st.expired,
@@ -375,7 +376,7 @@ async fn accept_loop(rt: Rc<ShardRt>, listener: ClientListener) {
             let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
             listen::set_keepalive(
                 fd,
-                shared.read_config(|c| c.get_i64("tcp-keepalive")) as i32,
+                shared.read_config(|c| c.int(conf::TCP_KEEPALIVE)) as i32,
             );
         }
         if let Some(reason) = refuse_reason(&rt, &stream, &settings) {

@@ -9,6 +9,7 @@
 
 use super::shard::{ShardRt, Stats};
 use crate::command::{CommandSpec, Flags};
+use crate::config::keys as conf;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -27,10 +28,10 @@ pub struct Thresholds {
 impl Thresholds {
     pub fn from_config(c: &crate::config::Config) -> Thresholds {
         Thresholds {
-            slowlog_slower_than: c.get_i64("slowlog-log-slower-than"),
-            slowlog_max_len: c.get_i64("slowlog-max-len").max(0) as usize,
-            latency_ms: c.get_i64("latency-monitor-threshold").max(0) as u64,
-            tracking: c.get_bool("latency-tracking"),
+            slowlog_slower_than: c.int(conf::SLOWLOG_LOG_SLOWER_THAN),
+            slowlog_max_len: c.int(conf::SLOWLOG_MAX_LEN).max(0) as usize,
+            latency_ms: c.int(conf::LATENCY_MONITOR_THRESHOLD).max(0) as u64,
+            tracking: c.flag(conf::LATENCY_TRACKING),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! what to tell the user when it is not, and signals.
 
 use super::shared::Shared;
+use crate::config::keys as conf;
 use std::sync::Arc;
 
 /// Fails with one line naming the cause and the fix when io_uring cannot
@@ -109,8 +110,8 @@ pub fn shutdown(shared: &Shared) -> ! {
         }
     }
     // The pidfile and the unix socket go, as Redis removes them.
-    for file in ["pidfile", "unixsocket"] {
-        let path = shared.read_config(|c| c.get_str(file));
+    for file in [conf::PIDFILE, conf::UNIXSOCKET] {
+        let path = shared.read_config(|c| c.text(file));
         if !path.is_empty() {
             let _ = std::fs::remove_file(&path);
         }

@@ -6,6 +6,7 @@ use super::clients::Clients;
 use super::mesh::Job;
 use super::shared::Shared;
 use crate::command::{CommandSpec, Ctx, ExecLimits, Handler};
+use crate::config::keys as conf;
 use crate::config::special::OutputLimits;
 use crate::resp::{Limits, Out};
 use crate::store::Store;
@@ -57,28 +58,28 @@ pub struct Settings {
 
 impl Settings {
     fn from_config(c: &crate::config::Config) -> Settings {
-        let pass = c.get_str("requirepass");
-        let obuf = c.get_str("client-output-buffer-limit");
+        let pass = c.text(conf::REQUIREPASS);
+        let obuf = c.text(conf::CLIENT_OUTPUT_BUFFER_LIMIT);
         let client_mem_limit = super::client_mem::limit_from_config(c);
         Settings {
             exec: ExecLimits::from_config(c),
             parse: Limits {
-                max_bulk_len: c.get_i64("proto-max-bulk-len") as usize,
+                max_bulk_len: c.int(conf::PROTO_MAX_BULK_LEN) as usize,
                 ..Limits::default()
             },
             requirepass: (!pass.is_empty()).then_some(pass),
-            timeout_secs: c.get_i64("timeout") as u64,
-            maxclients: c.get_i64("maxclients") as usize,
-            protected_mode: c.get_bool("protected-mode"),
-            query_buffer_limit: c.get_i64("client-query-buffer-limit") as usize,
-            hz: c.get_i64("hz").clamp(1, 500) as u64,
-            databases: c.get_i64("databases") as usize,
-            notify: crate::events::Events::parse(&c.get_str("notify-keyspace-events")),
-            tracking_max_keys: c.get_i64("tracking-table-max-keys") as usize,
-            replica_read_only: c.get_bool("replica-read-only"),
-            replica_serve_stale: c.get_bool("replica-serve-stale-data"),
-            min_replicas_to_write: c.get_i64("min-replicas-to-write").max(0) as usize,
-            min_replicas_max_lag: c.get_i64("min-replicas-max-lag").max(0) as u64,
+            timeout_secs: c.int(conf::TIMEOUT) as u64,
+            maxclients: c.int(conf::MAXCLIENTS) as usize,
+            protected_mode: c.flag(conf::PROTECTED_MODE),
+            query_buffer_limit: c.int(conf::CLIENT_QUERY_BUFFER_LIMIT) as usize,
+            hz: c.int(conf::HZ).clamp(1, 500) as u64,
+            databases: c.int(conf::DATABASES) as usize,
+            notify: crate::events::Events::parse(&c.text(conf::NOTIFY_KEYSPACE_EVENTS)),
+            tracking_max_keys: c.int(conf::TRACKING_TABLE_MAX_KEYS) as usize,
+            replica_read_only: c.flag(conf::REPLICA_READ_ONLY),
+            replica_serve_stale: c.flag(conf::REPLICA_SERVE_STALE_DATA),
+            min_replicas_to_write: c.int(conf::MIN_REPLICAS_TO_WRITE).max(0) as usize,
+            min_replicas_max_lag: c.int(conf::MIN_REPLICAS_MAX_LAG).max(0) as u64,
             memory: super::evict::MemoryLimit::from_config(c),
             normal_obuf: OutputLimits::for_class(&obuf, "normal"),
             pubsub_obuf: OutputLimits::for_class(&obuf, "pubsub"),

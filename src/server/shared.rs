@@ -3,6 +3,7 @@
 //! path except cheap atomics; the configuration is copied into per-shard
 //! snapshots whenever its epoch changes.
 
+use crate::config::keys as conf;
 use crate::config::Config;
 use crate::sys::clock::{unix_ms, unix_us};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -56,8 +57,8 @@ impl Shared {
         cluster: Option<Arc<crate::cluster::Cluster>>,
     ) -> Shared {
         let now = unix_ms() / 1000;
-        let port = config.get_i64("port") as u16;
-        let databases = config.get_i64("databases") as usize;
+        let port = config.int(conf::PORT) as u16;
+        let databases = config.int(conf::DATABASES) as usize;
         let cores = (0..nshards)
             .map(|_| {
                 Arc::new(super::shard_lock::ShardLock::new(super::shard::Core::new(

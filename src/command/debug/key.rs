@@ -3,6 +3,7 @@
 //! Each runs on the shard that owns the key (or on every shard).
 
 use super::digest;
+use crate::config::keys as conf;
 use crate::persist::rdb::encode::{write_value, EncodeOpts};
 use crate::server::conn::Conn;
 use crate::server::mesh;
@@ -28,10 +29,10 @@ pub async fn introspect(conn: &mut Conn, sub: &str, key: &[u8]) {
     let (opts, compressed) = conn.rt.shared.read_config(|c| {
         (
             EncodeOpts {
-                compress: c.get_bool("rdbcompression"),
-                list_fill: c.get_i64("list-max-listpack-size"),
+                compress: c.flag(conf::RDBCOMPRESSION),
+                list_fill: c.int(conf::LIST_MAX_LISTPACK_SIZE),
             },
-            c.get_i64("list-compress-depth") != 0,
+            c.int(conf::LIST_COMPRESS_DEPTH) != 0,
         )
     });
     let shard = conn.rt.shard_of_slot(key_slot(&key));

@@ -2,6 +2,7 @@
 //! NOSAVE), empty the keyspace (unless NOFLUSH), load the file back, all
 //! while every shard is held, as Redis does it in its one thread.
 
+use crate::config::keys as conf;
 use crate::persist::bgsave::{rules, shard::key_delay};
 use crate::persist::snapshot;
 use crate::server::conn::Conn;
@@ -32,11 +33,11 @@ pub async fn reload(conn: &mut Conn, opts: &[Vec<u8>]) {
     }
     let (path, limits, databases, checksum, delay) = rt.shared.read_config(|c| {
         (
-            c.get_str("dbfilename"),
+            c.text(conf::DBFILENAME),
             crate::store::EncodingLimits::from_config(c),
-            c.get_i64("databases") as usize,
-            c.get_bool("rdbchecksum"),
-            c.get_i64("key-load-delay"),
+            c.int(conf::DATABASES) as usize,
+            c.flag(conf::RDBCHECKSUM),
+            c.int(conf::KEY_LOAD_DELAY),
         )
     });
     let shards: Vec<usize> = (0..rt.nshards).collect();

@@ -4,6 +4,7 @@
 use super::{human, rss_bytes, Figures, PEAK};
 use crate::command::connection::REDIS_VERSION;
 use crate::command::table;
+use crate::config::keys as conf;
 use crate::persist::snapshot;
 use crate::server::blocking::{BLOCKED_CLIENTS, TIMEOUT_TABLE};
 use crate::server::conn::Conn;
@@ -104,7 +105,7 @@ pub(super) fn section(s: &mut String, conn: &Conn, name: &str, f: &Figures) {
 
 fn write_server(s: &mut String, conn: &Conn, _f: &Figures) {
     let shared = &conn.rt.shared;
-    let hz = conn.rt.shared.read_config(|c| c.get_i64("hz"));
+    let hz = conn.rt.shared.read_config(|c| c.int(conf::HZ));
     let config_file = conn.rt.shared.read_config(|c| {
         c.file
             .as_ref()
@@ -145,7 +146,7 @@ fn write_server(s: &mut String, conn: &Conn, _f: &Figures) {
 
 fn write_clients(s: &mut String, conn: &Conn, f: &Figures) {
     let shared = &conn.rt.shared;
-    let maxclients = conn.rt.shared.read_config(|c| c.get_i64("maxclients"));
+    let maxclients = conn.rt.shared.read_config(|c| c.int(conf::MAXCLIENTS));
     s.push_str("# Clients\r\n");
     field!(s,
         "connected_clients" => shared.connected_clients.load(Ordering::Relaxed),
@@ -164,7 +165,7 @@ fn write_memory(s: &mut String, conn: &Conn, _f: &Figures) {
     let (maxmemory, policy) = conn
         .rt
         .shared
-        .read_config(|c| (c.get_i64("maxmemory"), c.get_str("maxmemory-policy")));
+        .read_config(|c| (c.int(conf::MAXMEMORY), c.text(conf::MAXMEMORY_POLICY)));
     // Allocated bytes (alloc.rs), as Redis's zmalloc count; the
     // resident set beside it.
     let used = crate::alloc::used_bytes();
@@ -412,8 +413,8 @@ fn write_latencystats(s: &mut String, conn: &Conn, f: &Figures) {
     s.push_str("# Latencystats\r\n");
     let (on, percentiles) = shared.read_config(|c| {
         (
-            c.get_bool("latency-tracking"),
-            c.get_str("latency-tracking-info-percentiles"),
+            c.flag(conf::LATENCY_TRACKING),
+            c.text(conf::LATENCY_TRACKING_INFO_PERCENTILES),
         )
     });
     if on {

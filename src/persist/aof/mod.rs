@@ -19,6 +19,7 @@ pub mod sink;
 pub mod startup;
 mod writer;
 
+use crate::config::keys as conf;
 use files::AofFiles;
 use log::{AofLog, FsyncPolicy};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -136,7 +137,8 @@ pub fn apply_config(
     changed: &[&str],
 ) -> Result<(), String> {
     let shared = &rt.shared;
-    let (on, policy) = shared.read_config(|c| (c.get_bool("appendonly"), c.get_str("appendfsync")));
+    let (on, policy) =
+        shared.read_config(|c| (c.flag(conf::APPENDONLY), c.text(conf::APPENDFSYNC)));
     let policy = FsyncPolicy::parse(&policy);
     if changed.contains(&"appendfsync") {
         shared.aof.log.set_policy(policy);

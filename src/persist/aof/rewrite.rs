@@ -12,6 +12,7 @@
 
 use super::emit::Emitter;
 use super::Aof;
+use crate::config::keys as conf;
 use crate::persist::bgsave::{self, status, SnapshotSlot};
 use crate::persist::rdb::file::{self as rdbfile, LoadOpts, LoadedKey};
 use crate::server::shard::ShardRt;
@@ -116,11 +117,11 @@ async fn rewrite(rt: &Rc<ShardRt>, aof: &Arc<Aof>, slot: &SnapshotSlot) -> Resul
                 .read_config(super::startup::for_rewrite_while_off)?,
         ),
     };
-    let keep_history = rt.shared.read_config(|c| c.get_bool("aof-disable-auto-gc"));
+    let keep_history = rt.shared.read_config(|c| c.flag(conf::AOF_DISABLE_AUTO_GC));
     // Read once: a CONFIG SET during the rewrite applies to the next one.
     let plain = rt
         .shared
-        .read_config(|c| (!c.get_bool("aof-use-rdb-preamble")).then(|| Plain::from_config(c)));
+        .read_config(|c| (!c.flag(conf::AOF_USE_RDB_PREAMBLE)).then(|| Plain::from_config(c)));
     let dir = match &off {
         Some((dir, ..)) => dir.clone(),
         None => {
@@ -197,8 +198,8 @@ struct Plain {
 impl Plain {
     fn from_config(c: &crate::config::Config) -> Plain {
         Plain {
-            databases: c.get_i64("databases") as usize,
-            checksum: c.get_bool("rdbchecksum"),
+            databases: c.int(conf::DATABASES) as usize,
+            checksum: c.flag(conf::RDBCHECKSUM),
             limits: crate::store::EncodingLimits::from_config(c),
             now_ms: unix_ms(),
         }
@@ -272,8 +273,8 @@ pub async fn cron(rt: Rc<ShardRt>) {
         }
         let (pct, min) = rt.shared.read_config(|c| {
             (
-                c.get_i64("auto-aof-rewrite-percentage") as u64,
-                c.get_i64("auto-aof-rewrite-min-size") as u64,
+                c.int(conf::AUTO_AOF_REWRITE_PERCENTAGE) as u64,
+                c.int(conf::AUTO_AOF_REWRITE_MIN_SIZE) as u64,
             )
         });
         if pct == 0 {

@@ -13,6 +13,7 @@ use super::manifest::{self, AofFile, FileKind, Manifest};
 use super::parse::{for_each_command, ParseStop};
 use super::replay::Replayer;
 use super::sink::CommandSink;
+use crate::config::keys as conf;
 use crate::config::Config;
 use crate::persist::rdb::file::{self as rdbfile, LoadOpts, LoadedKey};
 use crate::store::EncodingLimits;
@@ -64,8 +65,8 @@ pub fn for_rewrite_while_off(config: &Config) -> Result<(PathBuf, String, Manife
 }
 
 fn settings(config: &Config) -> Result<Settings, String> {
-    let dirname = config.get_str("appenddirname");
-    let name = config.get_str("appendfilename");
+    let dirname = config.text(conf::APPENDDIRNAME);
+    let name = config.text(conf::APPENDFILENAME);
     for (what, v) in [("appenddirname", &dirname), ("appendfilename", &name)] {
         if v.is_empty() || v.contains('/') || v == "." || v == ".." {
             return Err(format!("{what} can't be a path, just a filename"));
@@ -74,10 +75,10 @@ fn settings(config: &Config) -> Result<Settings, String> {
     Ok(Settings {
         dir: PathBuf::from(&dirname),
         name,
-        preamble: config.get_bool("aof-use-rdb-preamble"),
-        truncated_ok: config.get_bool("aof-load-truncated"),
-        checksum: config.get_bool("rdbchecksum"),
-        databases: config.get_i64("databases") as usize,
+        preamble: config.flag(conf::AOF_USE_RDB_PREAMBLE),
+        truncated_ok: config.flag(conf::AOF_LOAD_TRUNCATED),
+        checksum: config.flag(conf::RDBCHECKSUM),
+        databases: config.int(conf::DATABASES) as usize,
         encodings: EncodingLimits::from_config(config),
     })
 }

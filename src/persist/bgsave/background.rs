@@ -5,6 +5,7 @@
 //! MISCONF and INFO read is set.
 
 use super::status;
+use crate::config::keys as conf;
 use crate::server::mesh;
 use crate::server::shard::ShardRt;
 use crate::sys::clock::unix_ms;
@@ -37,7 +38,7 @@ pub fn start_bgsave(rt: &Rc<ShardRt>) -> BgsaveStart {
     let rt = rt.clone();
     let started = std::time::Instant::now();
     crate::server::mesh::spawn(async move {
-        let path = PathBuf::from(rt.shared.read_config(|c| c.get_str("dbfilename")));
+        let path = PathBuf::from(rt.shared.read_config(|c| c.text(conf::DBFILENAME)));
         let result = super::snapshot_reserved(&rt, &slot, &path, Vec::new(), Box::new(|| {})).await;
         match result {
             Ok(stats) => {

@@ -20,6 +20,7 @@ pub use background::{start_bgsave, BgsaveStart};
 pub use shard::{active_here, before_key_write, before_keyspace_write};
 pub use status::SnapshotSlot;
 
+use crate::config::keys as conf;
 use crate::persist::rdb::encode::EncodeOpts;
 use crate::persist::rdb::file;
 use crate::server::mesh;
@@ -95,10 +96,10 @@ pub async fn snapshot_reserved_aux(
     let started = Instant::now();
     let (checksum, compress, lru_policy, incremental_fsync) = rt.shared.read_config(|c| {
         (
-            c.get_bool("rdbchecksum"),
-            c.get_bool("rdbcompression"),
-            c.get_str("maxmemory-policy").ends_with("-lru"),
-            c.get_bool("rdb-save-incremental-fsync"),
+            c.flag(conf::RDBCHECKSUM),
+            c.flag(conf::RDBCOMPRESSION),
+            c.text(conf::MAXMEMORY_POLICY).ends_with("-lru"),
+            c.flag(conf::RDB_SAVE_INCREMENTAL_FSYNC),
         )
     });
     let opts = EncodeOpts {
@@ -143,7 +144,7 @@ pub async fn snapshot_reserved_aux(
                 let params = shard::Params {
                     now_ms,
                     opts,
-                    key_delay_us: rt.shared.read_config(|c| c.get_i64("rdb-key-save-delay")),
+                    key_delay_us: rt.shared.read_config(|c| c.int(conf::RDB_KEY_SAVE_DELAY)),
                     lru_now: lru_policy.then(|| rt.lru_seconds()),
                 };
                 let dirty = rt.core.borrow().dirty;

@@ -6,6 +6,7 @@
 //! the change counters once a second, only when rules are set.
 
 use super::{background, status};
+use crate::config::keys as conf;
 use crate::server::mesh;
 use crate::server::shard::ShardRt;
 use crate::server::shared::Shared;
@@ -31,7 +32,7 @@ pub fn parse_rules(text: &str) -> Vec<(u64, u64)> {
 
 /// Whether `save` rules are configured.
 pub fn rules_set(shared: &Shared) -> bool {
-    shared.read_config(|c| !c.get_str("save").trim().is_empty())
+    shared.read_config(|c| !c.text(conf::SAVE).trim().is_empty())
 }
 
 /// The rule a BGSAVE should start for, if any: enough changes, enough
@@ -105,7 +106,7 @@ pub async fn cron(rt: Rc<ShardRt>) {
         if !ticks.is_multiple_of(10) {
             continue;
         }
-        let rules = parse_rules(&rt.shared.read_config(|c| c.get_str("save")));
+        let rules = parse_rules(&rt.shared.read_config(|c| c.text(conf::SAVE)));
         if rules.is_empty() {
             continue;
         }

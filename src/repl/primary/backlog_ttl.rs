@@ -2,6 +2,7 @@
 //! seconds frees its backlog (0: never), as Redis's replicationCron. A
 //! replica keeps its backlog: it may be promoted and serve PSYNCs.
 
+use crate::config::keys as conf;
 use crate::server::shared::{random_hex, Shared};
 use crate::sys::clock::unix_ms;
 use std::sync::atomic::Ordering;
@@ -20,7 +21,7 @@ pub(super) fn check(shared: &Shared) {
         since.store(now, Ordering::Relaxed);
         return;
     }
-    let ttl = shared.read_config(|c| c.get_i64("repl-backlog-ttl")).max(0) as u64;
+    let ttl = shared.read_config(|c| c.int(conf::REPL_BACKLOG_TTL)).max(0) as u64;
     if ttl == 0 || now.saturating_sub(since.load(Ordering::Relaxed)) <= ttl {
         return;
     }

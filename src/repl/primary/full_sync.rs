@@ -2,6 +2,7 @@
 //! snapshot and places each joiner's stream cursor at its instant.
 
 use super::*;
+use crate::config::keys as conf;
 
 /// The RDB file of a full sync, removed when the last sender is done.
 pub(super) struct RdbFile {
@@ -87,8 +88,8 @@ async fn run_job(rt: Rc<ShardRt>, job: Arc<SyncJob>) {
     let shared = rt.shared.clone();
     let (delay, max_replicas) = shared.read_config(|c| {
         (
-            c.get_i64("repl-diskless-sync-delay").max(0) as u64,
-            c.get_i64("repl-diskless-sync-max-replicas").max(0) as usize,
+            c.int(conf::REPL_DISKLESS_SYNC_DELAY).max(0) as u64,
+            c.int(conf::REPL_DISKLESS_SYNC_MAX_REPLICAS).max(0) as usize,
         )
     });
     if job.diskless && delay > 0 {

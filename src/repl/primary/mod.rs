@@ -32,6 +32,7 @@ mod backlog_ttl;
 mod full_sync;
 mod session;
 
+use crate::config::keys as conf;
 use full_sync::{join_full_sync, JobEvent, SyncJob};
 pub use session::serve_replica;
 
@@ -204,8 +205,8 @@ pub fn backlog_info(shared: &Shared) -> (bool, usize, i64, i64) {
 fn backlog_config(shared: &Shared) -> (usize, OutputLimits) {
     shared.read_config(|c| {
         (
-            c.get_i64("repl-backlog-size").max(16 * 1024) as usize,
-            OutputLimits::for_class(&c.get_str("client-output-buffer-limit"), "replica"),
+            c.int(conf::REPL_BACKLOG_SIZE).max(16 * 1024) as usize,
+            OutputLimits::for_class(&c.text(conf::CLIENT_OUTPUT_BUFFER_LIMIT), "replica"),
         )
     })
 }
@@ -253,9 +254,9 @@ pub fn write_master_info(s: &mut String, shared: &Shared) {
     let (active, _, first, histlen) = backlog_info(shared);
     let (size, min_write, max_lag) = shared.read_config(|c| {
         (
-            c.get_i64("repl-backlog-size"),
-            c.get_i64("min-replicas-to-write"),
-            c.get_i64("min-replicas-max-lag"),
+            c.int(conf::REPL_BACKLOG_SIZE),
+            c.int(conf::MIN_REPLICAS_TO_WRITE),
+            c.int(conf::MIN_REPLICAS_MAX_LAG),
         )
     });
     let primary = &shared.repl.primary;
@@ -387,7 +388,7 @@ pub async fn cron(rt: Rc<ShardRt>) {
             continue;
         }
         elapsed += 1;
-        let period = shared.read_config(|c| c.get_i64("repl-ping-replica-period").max(1) as u64);
+        let period = shared.read_config(|c| c.int(conf::REPL_PING_REPLICA_PERIOD).max(1) as u64);
         let ping = elapsed >= period;
         if ping {
             elapsed = 0;

@@ -2,6 +2,7 @@
 //! partial or full resync, then the stream and the replica's ACKs.
 
 use super::*;
+use crate::config::keys as conf;
 
 /// Serves a connection that became a replica, until it goes away.
 pub async fn serve_replica(
@@ -70,7 +71,7 @@ async fn replica_session(
     let shared = rt.shared.clone();
     let primary = &shared.repl.primary;
     ensure_backlog(&shared);
-    let (diskless_conf,) = shared.read_config(|c| (c.get_bool("repl-diskless-sync"),));
+    let (diskless_conf,) = shared.read_config(|c| (c.flag(conf::REPL_DISKLESS_SYNC),));
     let psync = match &start {
         Start::Psync { replid, offset } => Some((replid.clone(), *offset)),
         Start::Sync => None,
@@ -205,7 +206,7 @@ async fn replica_session(
     if eof {
         // The stream starts after the replica's first ACK, so the EOF
         // mark is the last thing it reads before loading.
-        let limit = shared.read_config(|c| c.get_i64("repl-timeout").max(1) as u64);
+        let limit = shared.read_config(|c| c.int(conf::REPL_TIMEOUT).max(1) as u64);
         let mut buf = Vec::new();
         let first_ack = async {
             loop {
@@ -363,7 +364,7 @@ async fn stream_to_replica(shared: &Arc<Shared>, stream: &mut ClientStream, id: 
         }
         loop {
             glommio::timer::sleep(Duration::from_secs(1)).await;
-            let limit = shared.read_config(|c| c.get_i64("repl-timeout").max(1) as u64) * 1000;
+            let limit = shared.read_config(|c| c.int(conf::REPL_TIMEOUT).max(1) as u64) * 1000;
             let last = shared
                 .repl
                 .primary

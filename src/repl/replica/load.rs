@@ -2,6 +2,7 @@
 //! event loops keep serving), then the dataset is replaced shard by shard
 //! while every shard is held, so no command sees half of it.
 
+use crate::config::keys as conf;
 use crate::persist::rdb::file::{read_file, LoadOpts, LoadStats, LoadedKey};
 use crate::server::mesh;
 use crate::server::shard::ShardRt;
@@ -22,10 +23,10 @@ pub async fn parse(rt: &Rc<ShardRt>, rdb: Vec<u8>) -> Result<Parsed, String> {
     let nshards = rt.nshards;
     let (databases, limits, checksum, dbfilename) = rt.shared.read_config(|c| {
         (
-            c.get_i64("databases") as usize,
+            c.int(conf::DATABASES) as usize,
             EncodingLimits::from_config(c),
-            c.get_bool("rdbchecksum"),
-            c.get_str("dbfilename"),
+            c.flag(conf::RDBCHECKSUM),
+            c.text(conf::DBFILENAME),
         )
     });
     let (tx, rx) = futures::channel::oneshot::channel();

@@ -14,6 +14,7 @@ mod link;
 mod load;
 pub mod sync;
 
+use crate::config::keys as conf;
 use crate::resp::Out;
 use crate::server::shard::ShardRt;
 use crate::server::shared::Shared;
@@ -210,7 +211,7 @@ fn set_config(shared: &Shared, args: &[String]) {
 /// The `replicaof` directive at start-up: no cached master, so the first
 /// PSYNC asks for `? -1`. Runs on shard 0 once it serves.
 pub fn start_from_config(rt: &Rc<ShardRt>) {
-    let value = rt.shared.read_config(|c| c.get_str("replicaof"));
+    let value = rt.shared.read_config(|c| c.text(conf::REPLICAOF));
     let mut parts = value.split_whitespace();
     let (Some(host), Some(port)) = (parts.next(), parts.next()) else {
         return;
@@ -285,9 +286,9 @@ pub fn info_lines(shared: &Shared, s: &mut String) -> bool {
     }
     let (priority, read_only, announced) = shared.read_config(|c| {
         (
-            c.get_i64("replica-priority"),
-            c.get_bool("replica-read-only"),
-            c.get_bool("replica-announced"),
+            c.int(conf::REPLICA_PRIORITY),
+            c.flag(conf::REPLICA_READ_ONLY),
+            c.flag(conf::REPLICA_ANNOUNCED),
         )
     });
     let inner = st.inner.lock().unwrap();
