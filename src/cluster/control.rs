@@ -12,10 +12,10 @@ use super::gossip::{self, LinkInfo, Outgoing};
 use super::links::Registration;
 use super::pubsub_link::{BusEnds, BusPub};
 use super::Cluster;
-use crate::server::listen::BindAddr;
-use crate::server::mesh::with_ticker;
 use crate::server::shared::Shared;
+use crate::sys::bind_addr::BindAddr;
 use crate::sys::clock::unix_ms;
+use crate::sys::ticker::with_ticker;
 use futures::future::Either;
 use futures::{AsyncReadExt, AsyncWriteExt};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
@@ -88,7 +88,7 @@ struct Bus {
 
 impl Bus {
     fn random(&self) -> u64 {
-        crate::server::shared::xorshift(&self.rng)
+        crate::sys::rand::xorshift(&self.rng)
     }
 
     fn encode(&self, msg: &Message) -> Vec<u8> {
@@ -148,7 +148,7 @@ impl Bus {
             },
         );
         let timeout = Duration::from_millis(self.cluster.settings().node_timeout.max(1));
-        crate::server::mesh::spawn(connect(self.clone(), id_cell, reg, addr, serial, timeout))
+        crate::sys::exec::spawn(connect(self.clone(), id_cell, reg, addr, serial, timeout))
             .detach();
     }
 
@@ -165,7 +165,7 @@ impl Bus {
             {
                 // Full: wait for room rather than drop the message.
                 let tx = tx.clone();
-                crate::server::mesh::spawn(async move {
+                crate::sys::exec::spawn(async move {
                     let _ = tx.send(p).await;
                 })
                 .detach();
@@ -278,8 +278,8 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
     };
     LocalExecutorBuilder::new(placement)
         .name("cluster-bus")
-        .io_memory(crate::server::memlock::IO_MEMORY)
-        .ring_depth(crate::server::memlock::ring_depth())
+        .io_memory(crate::sys::memlock::IO_MEMORY)
+        .ring_depth(crate::sys::memlock::ring_depth())
         .spawn(move || async move {
             let mut listeners = Vec::new();
             for b in &binds {
@@ -309,7 +309,7 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
                 paused_for_failover: Cell::new(false),
             });
             for l in listeners {
-                crate::server::mesh::spawn(accept_loop(bus.clone(), l)).detach();
+                crate::sys::exec::spawn(accept_loop(bus.clone(), l)).detach();
             }
             let BusEnds {
                 to_shards,
@@ -317,7 +317,7 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
             } = ends;
             for tx in to_shards {
                 let bus = bus.clone();
-                crate::server::mesh::spawn(async move {
+                crate::sys::exec::spawn(async move {
                     let tx = Rc::new(with_ticker(tx.connect()).await);
                     bus.to_shards.borrow_mut().push(tx);
                 })
@@ -325,7 +325,7 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
             }
             for rx in from_shards {
                 let bus = bus.clone();
-                crate::server::mesh::spawn(async move {
+                crate::sys::exec::spawn(async move {
                     let rx = with_ticker(rx.connect()).await;
                     while let Some(p) = rx.recv().await {
                         bus.publish(p);
@@ -335,7 +335,7 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
             }
             cron(bus, shared).await;
         })
-        .map_err(|e| crate::server::probe::explain_executor_error(&e.to_string()))?;
+        .map_err(|e| crate::sys::memlock::explain_executor_error(&e.to_string()))?;
     match ready_rx.recv() {
         Ok(r) => r,
         Err(_) => Err("the cluster bus executor stopped during start-up".into()),
@@ -347,7 +347,7 @@ async fn accept_loop(bus: Rc<Bus>, listener: TcpListener) {
         match listener.accept().await {
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
-                crate::server::mesh::spawn(serve_link(bus.clone(), stream, None)).detach();
+                crate::sys::exec::spawn(serve_link(bus.clone(), stream, None)).detach();
             }
             Err(e) => {
                 crate::warning!("Accepting cluster node: {e}");

@@ -286,7 +286,7 @@ pub fn shard_random() -> u64 {
             (t ^ ((&local as *const u8 as u64) << 17)) | 1
         });
     }
-    RNG.with(crate::server::shared::xorshift)
+    RNG.with(crate::sys::rand::xorshift)
 }
 
 /// All commands, by lower-case name.

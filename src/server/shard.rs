@@ -348,7 +348,7 @@ impl ShardRt {
     }
 
     pub fn random(&self) -> u64 {
-        super::shared::xorshift(&self.rng)
+        crate::sys::rand::xorshift(&self.rng)
     }
 
     /// The shard that owns `slot`.

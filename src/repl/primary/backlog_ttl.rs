@@ -2,8 +2,9 @@
 //! seconds frees its backlog (0: never), as Redis's replicationCron. A
 //! replica keeps its backlog: it may be promoted and serve PSYNCs.
 
-use crate::server::shared::{random_hex, Shared};
+use crate::server::shared::Shared;
 use crate::sys::clock::unix_ms;
+use crate::sys::rand::random_hex;
 use std::sync::atomic::Ordering;
 
 /// Called every second by the primary cron (shard 0).

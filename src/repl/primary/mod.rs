@@ -30,9 +30,10 @@ use crate::persist::aof::backlog::{Backlog, OutputLimits, Read};
 use crate::persist::bgsave::socket_sink::{self, SocketOut, Sockets};
 use crate::server::clients::ClientInfo;
 use crate::server::shard::ShardRt;
-use crate::server::shared::{random_hex, Shared};
+use crate::server::shared::Shared;
 use crate::server::stream::ClientStream;
 use crate::sys::clock::unix_ms;
+use crate::sys::rand::random_hex;
 use futures::channel::mpsc as fmpsc;
 use futures::future::{select, Either};
 use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
@@ -417,7 +418,7 @@ fn join_full_sync(
     });
     *slot = Some(job.clone());
     drop(slot);
-    crate::server::mesh::spawn(run_job(rt.clone(), job)).detach();
+    crate::sys::exec::spawn(run_job(rt.clone(), job)).detach();
     rx
 }
 
