@@ -5,14 +5,17 @@
 //! the connections the kernel hands it.
 
 pub mod blocking;
+mod bus_host;
 pub mod client_mem;
 pub mod clients;
+pub mod cluster_follow;
 pub mod conn;
 pub mod direct;
 pub(crate) mod dispatch;
 pub mod effects;
 pub mod evict;
 pub mod flush;
+pub mod handover;
 pub mod histogram;
 mod input;
 pub mod latency;
@@ -219,7 +222,8 @@ pub fn run(config: Config) -> Result<(), String> {
                     crate::repl::replica::start_from_config(&rt);
                     // Cluster mode: replication follows the cluster's view.
                     if rt.shared.cluster.is_some() {
-                        crate::sys::exec::spawn(crate::cluster::follow::run(rt.clone())).detach();
+                        crate::sys::exec::spawn(crate::server::cluster_follow::run(rt.clone()))
+                            .detach();
                     }
                     // `save` rules, BGSAVE SCHEDULE, the save before exit.
                     crate::sys::exec::spawn(crate::persist::bgsave::rules::cron(rt.clone()))
@@ -289,7 +293,7 @@ pub fn run(config: Config) -> Result<(), String> {
             Err(_) => return Err("a shard stopped during start-up".into()),
         }
     }
-    if shared.cluster.is_some() {
+    if let Some(cluster) = shared.cluster.clone() {
         let bus_port = shared.read_config(crate::cluster::ClusterSettings::listen_bus_port);
         let bus_binds = crate::sys::bind_addr::bind_addrs(
             &shared.read_config(|c| c.get_str("bind")),
@@ -297,7 +301,7 @@ pub fn run(config: Config) -> Result<(), String> {
         )?;
         listen::claim(&bus_binds)?;
         let ends = bus_pub_control.expect("cluster pubsub channels");
-        crate::cluster::control::start(shared.clone(), bus_binds, ends)?;
+        crate::cluster::control::start(shared.clone(), cluster, bus_binds, ends)?;
     }
     if loaded_from_disk {
         crate::notice!(

@@ -56,9 +56,9 @@ pub fn wait_for_signals(shared: Arc<Shared>) {
             sig
         };
         // Cluster mode: a master hands its slots to a replica first
-        // (cluster/handover.rs); SIGINT and SHUTDOWN do not.
+        // (handover.rs); SIGINT and SHUTDOWN do not.
         if sig == libc::SIGTERM {
-            crate::cluster::handover::before_exit(&shared);
+            super::handover::before_exit(&shared);
         }
         // RDB: with `save` rules, shard 0 saves before the exit
         // (persist/bgsave/rules.rs); if that fails the server keeps
