@@ -56,7 +56,7 @@ for comp in clippy rustfmt; do
 done
 log "$(rustc --version); $(redis-server --version | cut -d' ' -f1-3)"
 
-# --- io_uring rings count against locked memory (src/server/memlock.rs) ---
+# --- io_uring rings count against locked memory (src/sys/memlock.rs) ---
 # Raise the soft limit to the hard one (allowed without privileges): the
 # tests run many servers at once, each sizing its rings to the limit.
 ulimit -l "$(ulimit -H -l)" 2>/dev/null || true

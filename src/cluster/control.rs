@@ -8,14 +8,14 @@
 //! every reply or broadcast it produces leaves after the save.
 
 use super::bus::{flags, frame_len, Body, Message, NodeId};
+use super::bus_host::BusHost;
 use super::gossip::{self, LinkInfo, Outgoing};
 use super::links::Registration;
 use super::pubsub_link::{BusEnds, BusPub};
 use super::Cluster;
-use crate::server::listen::BindAddr;
-use crate::server::mesh::with_ticker;
-use crate::server::shared::Shared;
+use crate::sys::bind_addr::BindAddr;
 use crate::sys::clock::unix_ms;
+use crate::sys::ticker::with_ticker;
 use futures::future::Either;
 use futures::{AsyncReadExt, AsyncWriteExt};
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
@@ -81,7 +81,7 @@ struct Bus {
     links: RefCell<HashMap<NodeId, OutLink>>,
     next_serial: Cell<u64>,
     rng: Cell<u64>,
-    shared: Arc<Shared>,
+    host: Arc<dyn BusHost>,
     /// Client writes are paused for a replica's manual failover.
     paused_for_failover: Cell<bool>,
 }
@@ -148,7 +148,7 @@ impl Bus {
             },
         );
         let timeout = Duration::from_millis(self.cluster.settings().node_timeout.max(1));
-        crate::server::mesh::spawn(connect(self.clone(), id_cell, reg, addr, serial, timeout))
+        crate::sys::exec::spawn(connect(self.clone(), id_cell, reg, addr, serial, timeout))
             .detach();
     }
 
@@ -165,7 +165,7 @@ impl Bus {
             {
                 // Full: wait for room rather than drop the message.
                 let tx = tx.clone();
-                crate::server::mesh::spawn(async move {
+                crate::sys::exec::spawn(async move {
                     let _ = tx.send(p).await;
                 })
                 .detach();
@@ -254,7 +254,7 @@ impl Bus {
                 Outgoing::FlushSlots(slots) => self.cluster.queue_slot_flush(slots),
                 Outgoing::PauseWrites(until) => {
                     // At once: the next cron tick finds it settled.
-                    self.shared.write_pause.pause(until);
+                    self.host.pause_writes(until);
                     self.paused_for_failover.set(true);
                 }
                 Outgoing::Deliver {
@@ -269,8 +269,12 @@ impl Bus {
 
 /// Binds the bus port and starts the control executor. Returns once the
 /// listeners are up (or failed to bind: the start-up error).
-pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result<(), String> {
-    let cluster = shared.cluster.clone().expect("cluster mode");
+pub fn start(
+    host: Arc<dyn BusHost>,
+    cluster: Arc<Cluster>,
+    binds: Vec<BindAddr>,
+    ends: BusEnds,
+) -> Result<(), String> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
     let placement = match crate::sys::cpus::control_cpus().first() {
         Some(&cpu) => Placement::Fixed(cpu),
@@ -278,8 +282,8 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
     };
     LocalExecutorBuilder::new(placement)
         .name("cluster-bus")
-        .io_memory(crate::server::memlock::IO_MEMORY)
-        .ring_depth(crate::server::memlock::ring_depth())
+        .io_memory(crate::sys::memlock::IO_MEMORY)
+        .ring_depth(crate::sys::memlock::ring_depth())
         .spawn(move || async move {
             let mut listeners = Vec::new();
             for b in &binds {
@@ -305,11 +309,11 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
                 links: RefCell::new(HashMap::new()),
                 next_serial: Cell::new(1),
                 rng: Cell::new(unix_ms() | 1),
-                shared: shared.clone(),
+                host: host.clone(),
                 paused_for_failover: Cell::new(false),
             });
             for l in listeners {
-                crate::server::mesh::spawn(accept_loop(bus.clone(), l)).detach();
+                crate::sys::exec::spawn(accept_loop(bus.clone(), l)).detach();
             }
             let BusEnds {
                 to_shards,
@@ -317,7 +321,7 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
             } = ends;
             for tx in to_shards {
                 let bus = bus.clone();
-                crate::server::mesh::spawn(async move {
+                crate::sys::exec::spawn(async move {
                     let tx = Rc::new(with_ticker(tx.connect()).await);
                     bus.to_shards.borrow_mut().push(tx);
                 })
@@ -325,7 +329,7 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
             }
             for rx in from_shards {
                 let bus = bus.clone();
-                crate::server::mesh::spawn(async move {
+                crate::sys::exec::spawn(async move {
                     let rx = with_ticker(rx.connect()).await;
                     while let Some(p) = rx.recv().await {
                         bus.publish(p);
@@ -333,9 +337,9 @@ pub fn start(shared: Arc<Shared>, binds: Vec<BindAddr>, ends: BusEnds) -> Result
                 })
                 .detach();
             }
-            cron(bus, shared).await;
+            cron(bus, host).await;
         })
-        .map_err(|e| crate::server::probe::explain_executor_error(&e.to_string()))?;
+        .map_err(|e| crate::sys::memlock::explain_executor_error(&e.to_string()))?;
     match ready_rx.recv() {
         Ok(r) => r,
         Err(_) => Err("the cluster bus executor stopped during start-up".into()),
@@ -347,7 +351,7 @@ async fn accept_loop(bus: Rc<Bus>, listener: TcpListener) {
         match listener.accept().await {
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
-                crate::server::mesh::spawn(serve_link(bus.clone(), stream, None)).detach();
+                crate::sys::exec::spawn(serve_link(bus.clone(), stream, None)).detach();
             }
             Err(e) => {
                 crate::warning!("Accepting cluster node: {e}");
@@ -559,14 +563,11 @@ struct Peer {
 }
 
 /// Redis's `clusterCron`, every 100 ms.
-async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
+async fn cron(bus: Rc<Bus>, host: Arc<dyn BusHost>) {
     let mut iteration: u64 = 0;
     loop {
         glommio::timer::sleep(Duration::from_millis(100)).await;
-        if shared
-            .shutting_down
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
+        if host.shutting_down() {
             return;
         }
         iteration += 1;
@@ -576,10 +577,10 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
         let now = unix_ms();
         // Read before the offset: settled means no client write can
         // have moved it since (server/pause.rs).
-        let settled = shared.write_pause.settled();
-        let mut repl = super::failover::ReplView::read(&shared.repl, now);
-        if !shared.repl.replica.is_replica() {
-            repl.offset = crate::repl::primary::master_offset(&shared).max(0) as u64;
+        let settled = host.writes_settled();
+        let mut repl = super::failover::ReplView::read(host.repl(), now);
+        if !host.repl().replica.is_replica() {
+            repl.offset = host.master_offset().max(0) as u64;
         }
         let (peers, broadcast, elections, manual) = bus.cluster.with(|st| {
             st.repl = repl;
@@ -600,7 +601,8 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
             // Replica: my master failed? (`clusterHandleSlaveFailover`).
             let elections = super::failover::cron(st, &settings, now, &mut || bus.random());
             // Replica: a spare one moves to an orphaned master
-            // (`clusterHandleSlaveMigration`); `follow` moves the link.
+            // (`clusterHandleSlaveMigration`); `server::cluster_follow`
+            // moves the link.
             super::migration::cron(st, &settings, now);
             // Master: a replica's manual failover (pause, PAUSED pings).
             let manual = super::failover::master_cron(st, settled);
@@ -629,11 +631,11 @@ async fn cron(bus: Rc<Bus>, shared: Arc<Shared>) {
         bus.apply(elections, None);
         match manual.pause_until {
             Some(until) => {
-                shared.write_pause.pause(until);
+                host.pause_writes(until);
                 bus.paused_for_failover.set(true);
             }
             None if bus.paused_for_failover.get() => {
-                shared.write_pause.unpause();
+                host.unpause_writes();
                 bus.paused_for_failover.set(false);
                 crate::warning!("Manual failover over: client writes resumed.");
             }

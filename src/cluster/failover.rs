@@ -12,7 +12,7 @@
 //!
 //! Pure logic on [`ClusterState`], like `gossip`: what to send comes back
 //! as [`Outgoing`]. The replication stream itself follows the cluster's
-//! view of who my master is (`follow`): promotion here only changes the
+//! view of who my master is (`server::cluster_follow`): promotion here only changes the
 //! view, and the follower stops the link and shifts the replication id.
 
 use super::bus::{flags, Body, Header, Message, NodeId};

@@ -11,8 +11,8 @@
 //! master announce their new master first.
 //!
 //! Pure logic on [`ClusterState`], like `failover`: migrating only changes
-//! the view (as CLUSTER REPLICATE does); `follow` then moves the
-//! replication link.
+//! the view (as CLUSTER REPLICATE does); `server::cluster_follow` then
+//! moves the replication link.
 
 use super::bus::{flags, NodeId};
 use super::node::Node;

@@ -3,9 +3,11 @@
 //! the routing snapshot shards check requests against (`routing`), and
 //! the cluster bus (`bus` wire codec, `control` links and cron, `gossip`
 //! message handling, `failure` detection), `failover` (elections, votes,
-//! CLUSTER FAILOVER), `migration` (a spare replica moving to an orphaned
-//! master) and `follow` (the replication link following the cluster's
-//! view of my role).
+//! CLUSTER FAILOVER) and `migration` (a spare replica moving to an
+//! orphaned master). The engine's side lives in server/: the replication
+//! link following the cluster's view of my role (`cluster_follow`), the
+//! SIGTERM handover (`handover`), and what the bus asks of the engine
+//! (`BusHost`, implemented there).
 //!
 //! The state lives behind one mutex in [`Cluster`]: the control executor
 //! (bus) and the CLUSTER commands change it; every change that matters to
@@ -13,13 +15,12 @@
 //! one atomic load per request.
 
 pub mod bus;
+pub mod bus_host;
 pub mod control;
 pub mod describe;
 pub mod failover;
 pub mod failure;
-pub mod follow;
 pub mod gossip;
-pub mod handover;
 pub mod links;
 pub mod migration;
 pub mod node;

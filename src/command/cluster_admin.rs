@@ -348,7 +348,7 @@ pub fn replicate(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> 
         });
         if r.is_ok() {
             // Start the replication link now, as `clusterSetMaster` does.
-            crate::cluster::follow::sync(&conn.rt);
+            crate::server::cluster_follow::sync(&conn.rt);
         }
         reply_ok_or(conn, r);
     })
@@ -370,7 +370,7 @@ pub fn failover(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         let r = c.with(|st| manual_start(st, mode, unix_ms()));
         if r.is_ok() && mode == Manual::Takeover {
             // Replication stops now, as `clusterFailoverReplaceYourMaster`.
-            crate::cluster::follow::sync(&conn.rt);
+            crate::server::cluster_follow::sync(&conn.rt);
         }
         reply_ok_or(conn, r);
     })

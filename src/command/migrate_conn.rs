@@ -171,7 +171,7 @@ pub fn put(host: &[u8], port: &[u8], target: Target) {
         !std::mem::replace(&mut p.reaper, true)
     };
     if start_reaper {
-        crate::server::mesh::spawn(reap()).detach();
+        crate::sys::exec::spawn(reap()).detach();
     }
 }
 

@@ -189,7 +189,7 @@ pub fn begin(rt: &Rc<ShardRt>, target: Option<(String, u16)>, timeout_ms: u64, f
         force,
     });
     shared.write_pause.pause(u64::MAX);
-    crate::server::mesh::spawn(watch(rt.clone(), serial)).detach();
+    crate::sys::exec::spawn(watch(rt.clone(), serial)).detach();
 }
 
 /// How often the watcher looks (Redis: before every event loop sleep).

@@ -39,7 +39,7 @@ impl ReplIdentity {
     /// A fresh history, as a node starts with.
     pub fn new() -> ReplIdentity {
         ReplIdentity {
-            replid: crate::server::shared::random_hex(40),
+            replid: crate::sys::random::random_hex(40),
             replid2: NO_REPLID.to_string(),
             offset: 0,
             second_offset: -1,
@@ -50,7 +50,7 @@ impl ReplIdentity {
     /// previous, valid up to the current offset (Redis's
     /// `shiftReplicationId`, done when a replica becomes a primary).
     pub fn shift(&mut self) {
-        self.replid2 = std::mem::replace(&mut self.replid, crate::server::shared::random_hex(40));
+        self.replid2 = std::mem::replace(&mut self.replid, crate::sys::random::random_hex(40));
         self.second_offset = self.offset + 1;
     }
 

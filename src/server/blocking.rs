@@ -551,7 +551,7 @@ impl Drop for BlockGuard {
                 cleanup(&self.rt);
             } else {
                 let rt = self.rt.clone();
-                crate::server::mesh::spawn(async move {
+                crate::sys::exec::spawn(async move {
                     super::mesh::run_on(&rt, shard, cleanup).await;
                 })
                 .detach();

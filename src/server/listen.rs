@@ -7,41 +7,9 @@
 //! address without it, which fails while any socket holds the port, so
 //! a second server refuses to start as redis-server does.
 
-use std::net::{IpAddr, SocketAddr};
+use crate::sys::bind_addr::BindAddr;
+use std::net::SocketAddr;
 use std::os::fd::FromRawFd;
-
-/// A bind address from the `bind` directive; `-` marks one whose
-/// failure is not fatal (Redis's default `* -::*`).
-#[derive(Clone, Debug)]
-pub struct BindAddr {
-    pub addr: SocketAddr,
-    pub optional: bool,
-    pub text: String,
-}
-
-/// Parses the `bind` value for `port`.
-pub fn bind_addrs(bind: &str, port: u16) -> Result<Vec<BindAddr>, String> {
-    let mut out = Vec::new();
-    for word in bind.split_whitespace() {
-        let (optional, text) = match word.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, word),
-        };
-        let ip: IpAddr = match text {
-            "*" => "0.0.0.0".parse().unwrap(),
-            "::*" => "::".parse().unwrap(),
-            other => other
-                .parse()
-                .map_err(|_| format!("Invalid bind address '{other}'"))?,
-        };
-        out.push(BindAddr {
-            addr: SocketAddr::new(ip, port),
-            optional,
-            text: text.to_string(),
-        });
-    }
-    Ok(out)
-}
 
 /// Fails with Redis's message if another socket already holds one of
 /// `addrs` (EADDRINUSE is fatal even for an optional address, as in

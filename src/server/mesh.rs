@@ -242,34 +242,16 @@ impl Drop for Held<'_> {
     }
 }
 
-thread_local! {
-    /// The hold of the EXEC whose connection-level command is being
-    /// polled on this thread right now (see `under_hold`).
-    static CURRENT_HOLD: std::cell::RefCell<Option<Rc<HoldOps>>> =
-        const { std::cell::RefCell::new(None) };
-}
-
+/// The hold of the EXEC whose connection-level command is being polled
+/// on this thread right now (see `under_hold`).
 fn current_hold() -> Option<Rc<HoldOps>> {
-    CURRENT_HOLD.with(|c| c.borrow().clone())
+    crate::sys::exec::polled_context::<HoldOps>()
 }
 
 /// Whether a command runs inside EXEC under a hold of shards (Redis's
 /// `server.in_exec`, for the commands that only schedule work then).
 pub fn in_exec() -> bool {
-    CURRENT_HOLD.with(|c| c.borrow().is_some())
-}
-
-/// Spawns a task on this executor. glommio runs a new task's first step
-/// right away, inside the spawner's poll: the EXEC hold in force there
-/// (`under_hold`) must not leak into it, or a background job (BGSAVE, a
-/// full sync, ...) would borrow a hold that ends with the transaction.
-/// Every spawn goes through here (clippy.toml forbids the direct call).
-pub fn spawn<T: 'static>(fut: impl std::future::Future<Output = T> + 'static) -> glommio::Task<T> {
-    let outer = CURRENT_HOLD.with(|c| c.take());
-    #[allow(clippy::disallowed_methods)]
-    let task = glommio::spawn_local(fut);
-    CURRENT_HOLD.with(|c| *c.borrow_mut() = outer);
-    task
+    current_hold().is_some()
 }
 
 /// Runs `fut` (a connection-level command inside EXEC) so that its
@@ -278,38 +260,7 @@ pub fn spawn<T: 'static>(fut: impl std::future::Future<Output = T> + 'static) ->
 /// being polled — a task-local: other tasks of this executor that run
 /// meanwhile still wait for the gates, so the transaction stays atomic.
 pub async fn under_hold<F: std::future::Future>(held: &Held<'_>, fut: F) -> F::Output {
-    let ops = held.ops.clone();
-    let mut fut = std::pin::pin!(fut);
-    std::future::poll_fn(|cx| {
-        let outer = CURRENT_HOLD.with(|c| c.replace(Some(ops.clone())));
-        let polled = fut.as_mut().poll(cx);
-        CURRENT_HOLD.with(|c| *c.borrow_mut() = outer);
-        polled
-    })
-    .await
-}
-
-/// Runs `fut` (a glommio shared-channel connect or mesh join) while a
-/// timer wakes this executor every millisecond.
-///
-/// glommio's `Connector` waits for the other end of a shared channel by
-/// parking a waker that only this executor's reactor ever wakes, and
-/// only when the reactor runs: the peer connecting sends no wake-up. An
-/// executor with nothing else to do sleeps through the peer's connect
-/// and the join never finishes (seen as a start-up hang on loaded hosts,
-/// several starts in 16 when many four-shard processes start at once).
-/// The ticker keeps the reactor running until the connect completes.
-pub async fn with_ticker<F: std::future::Future>(fut: F) -> F::Output {
-    let ticker = async {
-        loop {
-            glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
-        }
-    };
-    futures::pin_mut!(fut, ticker);
-    match futures::future::select(fut, ticker).await {
-        futures::future::Either::Left((out, _)) => out,
-        futures::future::Either::Right(_) => unreachable!("the ticker never ends"),
-    }
+    crate::sys::exec::poll_with(held.ops.clone(), fut).await
 }
 
 /// Runs `f` on `shard` without waiting: at once when its channel has
@@ -324,7 +275,7 @@ pub fn post(rt: &ShardRt, shard: usize, f: impl FnOnce(&ShardRt) + Send + 'stati
             _ => return,
         };
         if let Some(rt) = super::notify::shard_rt() {
-            spawn(async move {
+            crate::sys::exec::spawn(async move {
                 let _ = rt.senders.send_to(shard, job).await;
             })
             .detach();

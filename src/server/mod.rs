@@ -5,19 +5,21 @@
 //! the connections the kernel hands it.
 
 pub mod blocking;
+mod bus_host;
 pub mod client_mem;
 pub mod clients;
+pub mod cluster_follow;
 pub mod conn;
 pub mod direct;
 pub(crate) mod dispatch;
 pub mod effects;
 pub mod evict;
 pub mod flush;
+pub mod handover;
 pub mod histogram;
 mod input;
 pub mod latency;
 pub mod listen;
-pub mod memlock;
 pub mod mesh;
 pub mod monitor;
 mod multishard;
@@ -60,7 +62,7 @@ pub fn run(config: Config) -> Result<(), String> {
     probe::check_io_uring()?;
     let nshards = config.shard_count();
     // The cluster bus runs one more executor (cluster/control.rs).
-    memlock::plan(nshards + usize::from(config.flag(conf::CLUSTER_ENABLED)))?;
+    crate::sys::memlock::plan(nshards + usize::from(config.flag(conf::CLUSTER_ENABLED)))?;
     let cpus = cpus::affinity_cpus();
     // Pin only when every executor (shards + control) gets a core. A
     // cluster node usually shares its host with other nodes (the seed runs
@@ -74,7 +76,7 @@ pub fn run(config: Config) -> Result<(), String> {
     // `port 0`: no TCP listener (the unix socket only), as in Redis.
     let binds = match port {
         0 => Vec::new(),
-        _ => listen::bind_addrs(&config.text(conf::BIND), port)?,
+        _ => crate::sys::bind_addr::bind_addrs(&config.text(conf::BIND), port)?,
     };
     listen::claim(&binds)?;
     let unixsocket = config.text(conf::UNIXSOCKET);
@@ -86,7 +88,10 @@ pub fn run(config: Config) -> Result<(), String> {
     // cannot have it must not answer on its client port even briefly.
     if config.flag(conf::CLUSTER_ENABLED) {
         let bus_port = crate::cluster::ClusterSettings::listen_bus_port(&config);
-        listen::claim(&listen::bind_addrs(&config.text(conf::BIND), bus_port)?)?;
+        listen::claim(&crate::sys::bind_addr::bind_addrs(
+            &config.text(conf::BIND),
+            bus_port,
+        )?)?;
     }
     // SAFETY: isatty only asks about descriptor 1.
     let tty = unsafe { libc::isatty(1) } == 1 && config.text(conf::LOGFILE).is_empty();
@@ -175,11 +180,13 @@ pub fn run(config: Config) -> Result<(), String> {
         let unixsocket = unixsocket.clone();
         let builder = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
-            .io_memory(memlock::IO_MEMORY)
-            .ring_depth(memlock::ring_depth());
+            .io_memory(crate::sys::memlock::IO_MEMORY)
+            .ring_depth(crate::sys::memlock::ring_depth());
         let h = builder
             .spawn(move || async move {
-                let (senders, mut receivers) = match mesh::with_ticker(mesh.join()).await {
+                let (senders, mut receivers) = match crate::sys::ticker::with_ticker(mesh.join())
+                    .await
+                {
                     Ok(x) => x,
                     Err(e) => {
                         let _ = ready.send(Err(format!("joining the shard mesh failed: {e:?}")));
@@ -201,9 +208,9 @@ pub fn run(config: Config) -> Result<(), String> {
                 }
                 installed.wait();
                 for (_, rx) in receivers.streams() {
-                    crate::server::mesh::spawn(mesh::serve_peer(rt.clone(), rx)).detach();
+                    crate::sys::exec::spawn(mesh::serve_peer(rt.clone(), rx)).detach();
                 }
-                crate::server::mesh::spawn(order::serve(rt.clone())).detach();
+                crate::sys::exec::spawn(order::serve(rt.clone())).detach();
                 notify::install(&rt);
                 let ends = bus_pub
                     .lock()
@@ -212,23 +219,23 @@ pub fn run(config: Config) -> Result<(), String> {
                 if let Some(ends) = ends {
                     pubsub::connect_bus(&rt, ends);
                 }
-                crate::server::mesh::spawn(rt.clone().expire_cron()).detach();
+                crate::sys::exec::spawn(rt.clone().expire_cron()).detach();
                 if id == 0 {
                     // The `replicaof` directive: follow that master.
                     crate::repl::replica::start_from_config(&rt);
                     // Cluster mode: replication follows the cluster's view.
                     if rt.shared.cluster.is_some() {
-                        crate::server::mesh::spawn(crate::cluster::follow::run(rt.clone()))
+                        crate::sys::exec::spawn(crate::server::cluster_follow::run(rt.clone()))
                             .detach();
                     }
                     // `save` rules, BGSAVE SCHEDULE, the save before exit.
-                    crate::server::mesh::spawn(crate::persist::bgsave::rules::cron(rt.clone()))
+                    crate::sys::exec::spawn(crate::persist::bgsave::rules::cron(rt.clone()))
                         .detach();
                     // auto-aof-rewrite-percentage / -min-size.
-                    crate::server::mesh::spawn(crate::persist::aof::rewrite::cron(rt.clone()))
+                    crate::sys::exec::spawn(crate::persist::aof::rewrite::cron(rt.clone()))
                         .detach();
                     // Replication: PING into the stream for replicas.
-                    crate::server::mesh::spawn(crate::repl::primary::cron(rt.clone())).detach();
+                    crate::sys::exec::spawn(crate::repl::primary::cron(rt.clone())).detach();
                 }
                 let mut listeners = Vec::new();
                 for b in &binds {
@@ -276,7 +283,7 @@ pub fn run(config: Config) -> Result<(), String> {
                 // A shard without listeners (`port 0`) still serves its keys.
                 futures::future::pending::<()>().await;
             })
-            .map_err(|e| probe::explain_executor_error(&e.to_string()))?;
+            .map_err(|e| crate::sys::memlock::explain_executor_error(&e.to_string()))?;
         handles.push(h);
     }
     drop(ready_tx);
@@ -289,12 +296,15 @@ pub fn run(config: Config) -> Result<(), String> {
             Err(_) => return Err("a shard stopped during start-up".into()),
         }
     }
-    if shared.cluster.is_some() {
+    if let Some(cluster) = shared.cluster.clone() {
         let bus_port = shared.read_config(crate::cluster::ClusterSettings::listen_bus_port);
-        let bus_binds = listen::bind_addrs(&shared.read_config(|c| c.text(conf::BIND)), bus_port)?;
+        let bus_binds = crate::sys::bind_addr::bind_addrs(
+            &shared.read_config(|c| c.text(conf::BIND)),
+            bus_port,
+        )?;
         listen::claim(&bus_binds)?;
         let ends = bus_pub_control.expect("cluster pubsub channels");
-        crate::cluster::control::start(shared.clone(), bus_binds, ends)?;
+        crate::cluster::control::start(shared.clone(), cluster, bus_binds, ends)?;
     }
     if loaded_from_disk {
         crate::notice!(
@@ -381,7 +391,7 @@ async fn accept_loop(rt: Rc<ShardRt>, listener: ClientListener) {
         }
         if let Some(reason) = refuse_reason(&rt, &stream, &settings) {
             shared.rejected_connections.fetch_add(1, Ordering::Relaxed);
-            crate::server::mesh::spawn(async move {
+            crate::sys::exec::spawn(async move {
                 use futures::AsyncWriteExt;
                 let mut stream = stream;
                 let _ = stream.write_all(reason.as_bytes()).await;
@@ -391,7 +401,7 @@ async fn accept_loop(rt: Rc<ShardRt>, listener: ClientListener) {
             continue;
         }
         shared.connected_clients.fetch_add(1, Ordering::Relaxed);
-        crate::server::mesh::spawn(conn::serve(rt.clone(), stream)).detach();
+        crate::sys::exec::spawn(conn::serve(rt.clone(), stream)).detach();
     }
 }
 
@@ -414,7 +424,7 @@ fn refuse_reason(
 const PROTECTED_MODE_ERROR: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 /// Joining the shard mesh takes milliseconds. glommio's join could stall
-/// for good on a loaded host (a lost wake-up, see `mesh::with_ticker`,
+/// for good on a loaded host (a lost wake-up, see `sys::ticker::with_ticker`,
 /// which fixes it); should any stall remain, stop with a clear error
 /// rather than hang silently, so a supervisor (or the caller) starts the
 /// process again.

@@ -71,7 +71,7 @@ pub fn publish(rt: &ShardRt, notes: Vec<Note>) {
             let Some(rt) = RT.with(|r| r.borrow().clone()) else {
                 continue;
             };
-            crate::server::mesh::spawn(async move {
+            crate::sys::exec::spawn(async move {
                 let senders = &rt.senders;
                 loop {
                     let next = BACKLOG.with(|b| b.borrow().get(s).and_then(|q| q.front().cloned()));

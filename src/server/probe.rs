@@ -8,7 +8,7 @@ use std::sync::Arc;
 /// Fails with one line naming the cause and the fix when io_uring cannot
 /// be used (blocked by seccomp, disabled by sysctl, too old a kernel).
 /// Locked memory is checked apart, against the executors' need
-/// (server/memlock.rs).
+/// (sys/memlock.rs).
 pub fn check_io_uring() -> Result<(), String> {
     // io_uring_setup with a tiny ring: success proves the syscall is allowed.
     let mut params = [0u8; 120];
@@ -20,7 +20,7 @@ pub fn check_io_uring() -> Result<(), String> {
             Some(libc::EPERM) => SECCOMP_FIX,
             Some(libc::ENOSYS) => "this kernel has no io_uring: Shardis needs Linux 5.8 or newer",
             Some(libc::ENOMEM) => {
-                let fix = super::memlock::fix_unknown_need();
+                let fix = crate::sys::memlock::fix_unknown_need();
                 return Err(format!("io_uring unavailable ({err}): the locked memory limit is used up (io_uring rings count against it, summed over every process of this user): {fix}"));
             }
             _ => "io_uring could not be set up",
@@ -35,15 +35,6 @@ pub fn check_io_uring() -> Result<(), String> {
 /// What unblocks io_uring where a seccomp profile or a sysctl blocks it:
 /// Docker 25 and newer and Kubernetes' RuntimeDefault profile do.
 const SECCOMP_FIX: &str = "io_uring is blocked by a seccomp profile (Docker >= 25's default, Kubernetes' RuntimeDefault) or by sysctl kernel.io_uring_disabled: allow it with conf/seccomp-io-uring.json (docker run --security-opt seccomp=conf/seccomp-io-uring.json; Compose: security_opt: [seccomp=./conf/seccomp-io-uring.json]; Kubernetes: securityContext.seccompProfile {type: Localhost, localhostProfile: seccomp-io-uring.json}), or set kernel.io_uring_disabled=0";
-
-/// Turns glommio's executor error into an actionable line.
-pub fn explain_executor_error(e: &str) -> String {
-    if e.contains("Cannot allocate memory") {
-        format!("could not start a shard executor ({e}): the locked memory limit is used up (io_uring rings count against it, summed over every process of this user): {}", super::memlock::fix_unknown_need())
-    } else {
-        format!("could not start a shard executor: {e}")
-    }
-}
 
 /// Waits for SIGTERM/SIGINT and shuts down as Redis does.
 pub fn wait_for_signals(shared: Arc<Shared>) {
@@ -66,9 +57,9 @@ pub fn wait_for_signals(shared: Arc<Shared>) {
             sig
         };
         // Cluster mode: a master hands its slots to a replica first
-        // (cluster/handover.rs); SIGINT and SHUTDOWN do not.
+        // (handover.rs); SIGINT and SHUTDOWN do not.
         if sig == libc::SIGTERM {
-            crate::cluster::handover::before_exit(&shared);
+            super::handover::before_exit(&shared);
         }
         // RDB: with `save` rules, shard 0 saves before the exit
         // (persist/bgsave/rules.rs); if that fails the server keeps

@@ -484,16 +484,16 @@ pub fn local_patterns() -> Vec<Vec<u8>> {
 /// this shard's subscribers; `rt.bus_out` carries this node's publishes.
 pub fn connect_bus(rt: &Rc<ShardRt>, ends: crate::cluster::pubsub_link::ShardEnds) {
     let rt_in = rt.clone();
-    crate::server::mesh::spawn(async move {
-        let rx = super::mesh::with_ticker(ends.from_bus.connect()).await;
+    crate::sys::exec::spawn(async move {
+        let rx = crate::sys::ticker::with_ticker(ends.from_bus.connect()).await;
         while let Some(p) = rx.recv().await {
             deliver_local(&rt_in, &p.channel, &p.message, p.sharded);
         }
     })
     .detach();
     let rt_out = rt.clone();
-    crate::server::mesh::spawn(async move {
-        let tx = super::mesh::with_ticker(ends.to_bus.connect()).await;
+    crate::sys::exec::spawn(async move {
+        let tx = crate::sys::ticker::with_ticker(ends.to_bus.connect()).await;
         *rt_out.bus_out.borrow_mut() = Some(Rc::new(tx));
     })
     .detach();

@@ -5,7 +5,8 @@
 
 use crate::config::keys as conf;
 use crate::config::Config;
-use crate::sys::clock::{unix_ms, unix_us};
+use crate::sys::clock::unix_ms;
+use crate::sys::random::random_hex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -111,23 +112,4 @@ impl Shared {
     pub fn read_config<R>(&self, f: impl FnOnce(&Config) -> R) -> R {
         f(&self.config.read().unwrap())
     }
-}
-
-/// Random lower-case hex string from the kernel's generator.
-pub fn random_hex(n: usize) -> String {
-    let mut bytes = vec![0u8; n.div_ceil(2)];
-    // SAFETY: getrandom fills the buffer it is given.
-    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if got != bytes.len() as isize {
-        let seed = unix_us() ^ (std::process::id() as u64) << 32;
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = (seed
-                .wrapping_mul(0x9E3779B97F4A7C15)
-                .rotate_left(i as u32 * 7)
-                >> 24) as u8;
-        }
-    }
-    let mut s: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    s.truncate(n);
-    s
 }

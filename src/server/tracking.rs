@@ -244,7 +244,7 @@ fn remember_for_broadcast(rt: &ShardRt, key: &[u8], writer: u64) {
     if gathered && !t.flushing.replace(true) {
         let rt = super::notify::shard_rt();
         if let Some(rt) = rt {
-            crate::server::mesh::spawn(async move {
+            crate::sys::exec::spawn(async move {
                 // Let the running command (and the ready tasks) finish
                 // first: one message per prefix for all their changes.
                 yield_once().await;

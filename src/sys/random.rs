@@ -1,7 +1,29 @@
-//! Cheap per-shard randomness for sampling (eviction, random members,
-//! test delays): xorshift64*, not for secrets.
+//! Randomness: the kernel's generator for ids that must differ between
+//! processes (run id, replication id), and a cheap per-shard xorshift64*
+//! for sampling on the hot path (eviction, random members, test delays),
+//! not for secrets.
 
+use crate::sys::clock::unix_us;
 use std::cell::Cell;
+
+/// Random lower-case hex string from the kernel's generator.
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n.div_ceil(2)];
+    // SAFETY: getrandom fills the buffer it is given.
+    let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if got != bytes.len() as isize {
+        let seed = unix_us() ^ (std::process::id() as u64) << 32;
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (seed
+                .wrapping_mul(0x9E3779B97F4A7C15)
+                .rotate_left(i as u32 * 7)
+                >> 24) as u8;
+        }
+    }
+    let mut s: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    s.truncate(n);
+    s
+}
 
 /// Next value of an xorshift64* generator kept in `state` (non-zero):
 /// good enough for sampling, not for secrets.

@@ -163,7 +163,7 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             ("change-repl-id", 2) => {
                 crate::warning!("Changing replication IDs after receiving DEBUG change-repl-id");
                 let mut id = conn.rt.shared.repl.identity.lock().unwrap();
-                id.replid = crate::server::shared::random_hex(40);
+                id.replid = crate::sys::random::random_hex(40);
                 id.replid2 = crate::repl::NO_REPLID.to_string();
                 id.second_offset = -1;
                 drop(id);

@@ -79,7 +79,7 @@ pub fn start(rt: &Rc<ShardRt>) -> Result<RewriteStart, &'static str> {
     aof.rewrite_in_progress.store(true, Ordering::SeqCst);
     aof.rewrite_started_ms.store(unix_ms(), Ordering::Relaxed);
     let rt = rt.clone();
-    crate::server::mesh::spawn(async move {
+    crate::sys::exec::spawn(async move {
         let started = unix_ms();
         let result = rewrite(&rt, &aof, &slot).await;
         drop(slot);

@@ -37,7 +37,7 @@ pub fn start_bgsave(rt: &Rc<ShardRt>) -> BgsaveStart {
     crate::notice!("Background saving started");
     let rt = rt.clone();
     let started = std::time::Instant::now();
-    crate::server::mesh::spawn(async move {
+    crate::sys::exec::spawn(async move {
         let path = PathBuf::from(rt.shared.read_config(|c| c.text(conf::DBFILENAME)));
         let result = super::snapshot_reserved(&rt, &slot, &path, Vec::new(), Box::new(|| {})).await;
         match result {

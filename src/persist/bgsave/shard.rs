@@ -124,7 +124,7 @@ pub fn begin(rt: &Rc<ShardRt>, params: Params, feed: Feed) -> u64 {
     }));
     ACTIVE.set(true);
     crate::server::direct::SNAPSHOTS.fetch_add(1, Ordering::AcqRel);
-    crate::server::mesh::spawn(run_slices(rt.clone(), generation)).detach();
+    crate::sys::exec::spawn(run_slices(rt.clone(), generation)).detach();
     keys
 }
 

@@ -3,8 +3,9 @@
 //! replica keeps its backlog: it may be promoted and serve PSYNCs.
 
 use crate::config::keys as conf;
-use crate::server::shared::{random_hex, Shared};
+use crate::server::shared::Shared;
 use crate::sys::clock::unix_ms;
+use crate::sys::random::random_hex;
 use std::sync::atomic::Ordering;
 
 /// Called every second by the primary cron (shard 0).

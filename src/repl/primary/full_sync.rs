@@ -78,7 +78,7 @@ pub(super) fn join_full_sync(
     });
     *slot = Some(job.clone());
     drop(slot);
-    crate::server::mesh::spawn(run_job(rt.clone(), job)).detach();
+    crate::sys::exec::spawn(run_job(rt.clone(), job)).detach();
     rx
 }
 

@@ -197,7 +197,7 @@ pub fn set_master(rt: &Rc<ShardRt>, host: String, port: u16) {
         inner.generation
     };
     shared.aof.log.set_proxy(true);
-    crate::server::mesh::spawn(link::run(rt.clone(), generation)).detach();
+    crate::sys::exec::spawn(link::run(rt.clone(), generation)).detach();
 }
 
 /// Keeps the `replicaof` directive in step with REPLICAOF, as CONFIG GET
@@ -232,7 +232,7 @@ pub fn start_from_config(rt: &Rc<ShardRt>) {
     };
     rt.shared.aof.log.set_proxy(true);
     crate::notice!("Connecting to MASTER {host}:{port}");
-    crate::server::mesh::spawn(link::run(rt.clone(), generation)).detach();
+    crate::sys::exec::spawn(link::run(rt.clone(), generation)).detach();
 }
 
 /// REPLICAOF NO ONE (Redis's `replicationUnsetMaster`): the data stays,

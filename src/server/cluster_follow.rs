@@ -11,7 +11,8 @@
 //! view changes on the bus executor (gossip, UPDATE, elections) and at
 //! start-up from nodes.conf; polling keeps the two executors decoupled.
 
-use crate::server::shard::ShardRt;
+use super::shard::ShardRt;
+use crate::cluster::bus::flags;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -52,7 +53,7 @@ pub fn sync(rt: &Rc<ShardRt>) {
             Some(m)
                 if !m.ip.is_empty()
                     && m.port != 0
-                    && !m.has(super::bus::flags::NOADDR)
+                    && !m.has(flags::NOADDR)
                     && !m.in_handshake() =>
             {
                 Want::Replica(m.ip.clone(), m.port)

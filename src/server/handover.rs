@@ -6,14 +6,14 @@
 //! waits for this master's paused offset, as any manual failover).
 //!
 //! Runs on the signal thread, blocking, before the normal shutdown
-//! (`server::probe::wait_for_signals`). The bus executor keeps running
+//! (`probe::wait_for_signals`). The bus executor keeps running
 //! meanwhile: it receives the replica's MFSTART, pauses writes and sends
-//! the PAUSED pings (`failover::master_cron`), and learns the slots were
-//! taken.
+//! the PAUSED pings (`cluster::failover::master_cron`), and learns the
+//! slots were taken.
 
-use super::bus::flags;
+use super::shared::Shared;
+use crate::cluster::bus::flags;
 use crate::config::keys as conf;
-use crate::server::shared::Shared;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};

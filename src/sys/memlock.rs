@@ -79,6 +79,16 @@ pub fn fix_unknown_need() -> String {
     fix((raise_soft_limit() / 1024).saturating_mul(2).max(8192))
 }
 
+/// Turns glommio's executor error into an actionable line: an executor
+/// that cannot start is most often one whose rings the limit refused.
+pub fn explain_executor_error(e: &str) -> String {
+    if e.contains("Cannot allocate memory") {
+        format!("could not start a shard executor ({e}): the locked memory limit is used up (io_uring rings count against it, summed over every process of this user): {}", fix_unknown_need())
+    } else {
+        format!("could not start a shard executor: {e}")
+    }
+}
+
 /// Bytes one ring of `depth` entries charges: the shared rings (header,
 /// 2 * depth CQEs of 16 bytes, the SQ index array) and the SQE array (64
 /// bytes each), each rounded up to whole pages.

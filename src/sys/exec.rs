@@ -1,0 +1,49 @@
+//! Spawning tasks on the current glommio executor, and a context that is
+//! in force only while one task is being polled.
+//!
+//! The engine polls a connection-level command inside EXEC with the
+//! transaction's hold as that context (server/mesh.rs, `under_hold`).
+//! glommio runs a new task's first step right away, inside the spawner's
+//! poll: `spawn` keeps the context out of the new task, or a background
+//! job (BGSAVE, a full sync, ...) would borrow a hold that ends with the
+//! transaction. Every spawn goes through here (clippy.toml forbids the
+//! direct call).
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+
+thread_local! {
+    /// The context of the task being polled on this thread right now
+    /// (see `poll_with`).
+    static POLLED: RefCell<Option<Rc<dyn Any>>> = const { RefCell::new(None) };
+}
+
+/// Spawns a task on this executor, without the spawner's context.
+pub fn spawn<T: 'static>(fut: impl Future<Output = T> + 'static) -> glommio::Task<T> {
+    let outer = POLLED.with(|c| c.take());
+    #[allow(clippy::disallowed_methods)]
+    let task = glommio::spawn_local(fut);
+    POLLED.with(|c| *c.borrow_mut() = outer);
+    task
+}
+
+/// Runs `fut` with `context` in force only while `fut` itself is being
+/// polled — a task-local: other tasks of this executor that run
+/// meanwhile do not see it.
+pub async fn poll_with<F: Future>(context: Rc<dyn Any>, fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        let outer = POLLED.with(|c| c.replace(Some(context.clone())));
+        let polled = fut.as_mut().poll(cx);
+        POLLED.with(|c| *c.borrow_mut() = outer);
+        polled
+    })
+    .await
+}
+
+/// The context in force for the task being polled, when it is a `C`.
+pub fn polled_context<C: 'static>() -> Option<Rc<C>> {
+    POLLED.with(|c| c.borrow().clone())?.downcast().ok()
+}
