@@ -283,6 +283,9 @@ pub use crate::sys::random::shard_random;
 pub struct Table {
     by_name: HashMap<&'static str, &'static CommandSpec, ahash::RandomState>,
     pub all: Vec<&'static CommandSpec>,
+    /// Commands with a subcommand that ends a batch (`Behavior::ENDS_BATCH`):
+    /// the parser asks for every request, so it must not take a lookup.
+    batch_enders: Vec<&'static str>,
 }
 
 impl Table {
@@ -331,7 +334,29 @@ impl Table {
                 all.push(spec);
             }
         }
-        Table { by_name, all }
+        let batch_enders = all
+            .iter()
+            .filter(|s| {
+                s.subcommands
+                    .iter()
+                    .any(|c| c.behavior.has(Behavior::ENDS_BATCH))
+            })
+            .map(|s| s.name)
+            .collect();
+        Table {
+            by_name,
+            all,
+            batch_enders,
+        }
+    }
+
+    /// Whether command `name` has a subcommand that ends a batch (a cheap
+    /// test before the lookup).
+    #[inline]
+    pub fn may_end_batch(&self, name: &[u8]) -> bool {
+        self.batch_enders
+            .iter()
+            .any(|n| n.as_bytes().eq_ignore_ascii_case(name))
     }
 
     /// Case-insensitive lookup of a command name.
