@@ -71,28 +71,8 @@ pub fn run(config: Config) -> Result<(), String> {
     let pin = !config.flag(conf::CLUSTER_ENABLED)
         && cpus.len() > nshards
         && cpus::cgroup_quota_cpus().is_none_or(|q| q > nshards);
-    let port = config.int(conf::PORT) as u16;
-    let backlog = config.int(conf::TCP_BACKLOG) as i32;
-    // `port 0`: no TCP listener (the unix socket only), as in Redis.
-    let binds = match port {
-        0 => Vec::new(),
-        _ => crate::sys::bind_addr::bind_addrs(&config.text(conf::BIND), port)?,
-    };
-    listen::claim(&binds)?;
-    let unixsocket = config.text(conf::UNIXSOCKET);
-    if !unixsocket.is_empty() {
-        listen::claim_unix(&unixsocket)?;
-    }
-    let unixsocketperm = u32::from_str_radix(&config.text(conf::UNIXSOCKETPERM), 8).unwrap_or(0);
-    // The cluster bus port too, before any listener serves: a node that
-    // cannot have it must not answer on its client port even briefly.
-    if config.flag(conf::CLUSTER_ENABLED) {
-        let bus_port = crate::cluster::ClusterSettings::listen_bus_port(&config);
-        listen::claim(&crate::sys::bind_addr::bind_addrs(
-            &config.text(conf::BIND),
-            bus_port,
-        )?)?;
-    }
+    let listening = claim_listening(&config)?;
+    let port = listening.port;
     // SAFETY: isatty only asks about descriptor 1.
     let tty = unsafe { libc::isatty(1) } == 1 && config.text(conf::LOGFILE).is_empty();
     log::banner(
@@ -109,12 +89,7 @@ pub fn run(config: Config) -> Result<(), String> {
     // shard installs its own keys below (persist/snapshot.rs).
     // With `appendonly yes` the AOF alone is loaded, as in Redis.
     let load_started = std::time::Instant::now();
-    let (preload, aof_files) = if config.flag(conf::APPENDONLY) {
-        let opened = crate::command::aof_replay::open_at_start(&config, nshards, 1 << 24)?;
-        (Some(opened.keys), Some(opened.files))
-    } else {
-        (load_rdb(&config, nshards)?.map(|p| p.per_shard), None)
-    };
+    let (preload, aof_files) = load_at_start(&config, nshards)?;
     let loaded_from_disk = preload.is_some();
     let preload = Arc::new(std::sync::Mutex::new(preload));
     let policy = crate::persist::aof::log::FsyncPolicy::parse(&config.text(conf::APPENDFSYNC));
@@ -123,16 +98,7 @@ pub fn run(config: Config) -> Result<(), String> {
     } else {
         Vec::new()
     });
-    let cluster = if config.flag(conf::CLUSTER_ENABLED) {
-        let c = crate::cluster::Cluster::open(&config)?;
-        if let Some(keys) = preload.lock().unwrap().as_ref() {
-            let keys = keys.iter().flatten();
-            c.verify_data(keys.map(|k| (k.db, crate::slot::key_slot(&k.key))))?;
-        }
-        Some(Arc::new(c))
-    } else {
-        None
-    };
+    let cluster = open_cluster(&config, &preload)?;
     let shared = Arc::new(Shared::new(config, nshards, pin, cluster));
     if let Some(c) = &shared.cluster {
         let weak = Arc::downgrade(&shared);
@@ -167,121 +133,33 @@ pub fn run(config: Config) -> Result<(), String> {
         } else {
             Placement::Unbound
         };
-        let (shared, mesh, binds, ready, preload, bus_pub) = (
+        let (shared, mesh, listening, ready, preload, bus_pub) = (
             shared.clone(),
             mesh.clone(),
-            binds.clone(),
+            listening.clone(),
             ready_tx.clone(),
             preload.clone(),
             bus_pub_shards.clone(),
         );
         let joined = joined_tx.clone();
         let installed = installed.clone();
-        let unixsocket = unixsocket.clone();
         let builder = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
             .io_memory(crate::sys::memlock::IO_MEMORY)
             .ring_depth(crate::sys::memlock::ring_depth());
         let h = builder
-            .spawn(move || async move {
-                let (senders, mut receivers) = match crate::sys::ticker::with_ticker(mesh.join())
-                    .await
-                {
-                    Ok(x) => x,
-                    Err(e) => {
-                        let _ = ready.send(Err(format!("joining the shard mesh failed: {e:?}")));
-                        return;
-                    }
-                };
-                let _ = joined.send(());
-                // A shard's id is its place in the mesh: slots follow it.
-                let id = senders.peer_id();
-                let rt = Rc::new(ShardRt::new(id, nshards, shared, senders));
-                // This shard's keys from the RDB file, if one was loaded.
-                let keys = preload
-                    .lock()
-                    .ok()
-                    .and_then(|mut p| p.as_mut().map(|v| std::mem::take(&mut v[id])));
-                if let Some(keys) = keys {
-                    let lru = rt.lru_clock();
-                    crate::persist::snapshot::install(&mut rt.core.borrow_mut().store, keys, lru);
-                }
-                installed.wait();
-                for (_, rx) in receivers.streams() {
-                    crate::sys::exec::spawn(mesh::serve_peer(rt.clone(), rx)).detach();
-                }
-                crate::sys::exec::spawn(order::serve(rt.clone())).detach();
-                notify::install(&rt);
-                let ends = bus_pub
-                    .lock()
-                    .ok()
-                    .and_then(|mut v| v.get_mut(id).and_then(Option::take));
-                if let Some(ends) = ends {
-                    pubsub::connect_bus(&rt, ends);
-                }
-                crate::sys::exec::spawn(rt.clone().expire_cron()).detach();
-                if id == 0 {
-                    // The `replicaof` directive: follow that master.
-                    crate::repl::replica::start_from_config(&rt);
-                    // Cluster mode: replication follows the cluster's view.
-                    if rt.shared.cluster.is_some() {
-                        crate::sys::exec::spawn(crate::server::cluster_follow::run(rt.clone()))
-                            .detach();
-                    }
-                    // `save` rules, BGSAVE SCHEDULE, the save before exit.
-                    crate::sys::exec::spawn(crate::persist::bgsave::rules::cron(rt.clone()))
-                        .detach();
-                    // auto-aof-rewrite-percentage / -min-size.
-                    crate::sys::exec::spawn(crate::persist::aof::rewrite::cron(rt.clone()))
-                        .detach();
-                    // Replication: PING into the stream for replicas.
-                    crate::sys::exec::spawn(crate::repl::primary::cron(rt.clone())).detach();
-                }
-                let mut listeners = Vec::new();
-                for b in &binds {
-                    match listen::listen(b.addr, backlog) {
-                        Ok(l) => listeners.push(ClientListener::Tcp(l)),
-                        Err(e) if b.optional => {
-                            crate::verbose!("Skipping optional bind address {}: {e}", b.text);
-                        }
-                        Err(e) => {
-                            let _ = ready.send(Err(format!(
-                                "Could not create server TCP listening socket {}:{}: bind: {}",
-                                b.text,
-                                port,
-                                listen::os_error_text(&e)
-                            )));
-                            return;
-                        }
-                    }
-                }
-                if listeners.is_empty() && port != 0 {
-                    let _ = ready.send(Err(format!(
-                        "Failed listening on port {port} (TCP), aborting."
-                    )));
-                    return;
-                }
-                // The unix socket: shard 0 accepts all its clients.
-                if id == 0 && !unixsocket.is_empty() {
-                    match listen::listen_unix(&unixsocket, unixsocketperm) {
-                        Ok(l) => {
-                            listeners.push(ClientListener::Unix(l, unixsocket.as_str().into()))
-                        }
-                        Err(e) => {
-                            let _ = ready.send(Err(e));
-                            return;
-                        }
-                    }
-                }
-                if listeners.is_empty() && id == 0 {
-                    let _ = ready.send(Err("Configured to not listen anywhere, exiting.".into()));
-                    return;
-                }
-                let _ = ready.send(Ok(()));
-                let accepts = listeners.into_iter().map(|l| accept_loop(rt.clone(), l));
-                futures::future::join_all(accepts).await;
-                // A shard without listeners (`port 0`) still serves its keys.
-                futures::future::pending::<()>().await;
+            .spawn(move || {
+                serve_shard(ShardStart {
+                    nshards,
+                    shared,
+                    mesh,
+                    listening,
+                    ready,
+                    joined,
+                    installed,
+                    preload,
+                    bus_pub,
+                })
             })
             .map_err(|e| crate::sys::memlock::explain_executor_error(&e.to_string()))?;
         handles.push(h);
@@ -325,6 +203,231 @@ pub fn run(config: Config) -> Result<(), String> {
         let _ = h.join();
     }
     Ok(())
+}
+
+/// What one shard's thread starts from.
+struct ShardStart {
+    nshards: usize,
+    shared: Arc<Shared>,
+    mesh: MeshBuilder<mesh::Job, glommio::channels::channel_mesh::Full>,
+    listening: Listening,
+    /// Start-up's outcome for this shard (`run` waits for every shard's).
+    ready: mpsc::Sender<Result<(), String>>,
+    /// Said once the shard joined the mesh.
+    joined: mpsc::Sender<()>,
+    /// Every shard has installed its loaded keys.
+    installed: Arc<std::sync::Barrier>,
+    /// The keys loaded from disk, by shard.
+    preload: Arc<std::sync::Mutex<Option<Vec<Vec<crate::persist::rdb::file::LoadedKey>>>>>,
+    /// Cluster mode: this shard's Pub/Sub link to the bus executor.
+    bus_pub: Arc<std::sync::Mutex<Vec<Option<crate::cluster::pubsub_link::ShardEnds>>>>,
+}
+
+/// One shard's thread: join the mesh, install its keys, start its tasks,
+/// listen, then serve connections until the process ends.
+async fn serve_shard(start: ShardStart) {
+    let ShardStart {
+        nshards,
+        shared,
+        mesh,
+        listening,
+        ready,
+        joined,
+        installed,
+        preload,
+        bus_pub,
+    } = start;
+    let (senders, mut receivers) = match crate::sys::ticker::with_ticker(mesh.join()).await {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = ready.send(Err(format!("joining the shard mesh failed: {e:?}")));
+            return;
+        }
+    };
+    let _ = joined.send(());
+    // A shard's id is its place in the mesh: slots follow it.
+    let id = senders.peer_id();
+    let rt = Rc::new(ShardRt::new(id, nshards, shared, senders));
+    // This shard's keys from the RDB file, if one was loaded.
+    let keys = preload
+        .lock()
+        .ok()
+        .and_then(|mut p| p.as_mut().map(|v| std::mem::take(&mut v[id])));
+    if let Some(keys) = keys {
+        let lru = rt.lru_clock();
+        crate::persist::snapshot::install(&mut rt.core.borrow_mut().store, keys, lru);
+    }
+    installed.wait();
+    for (_, rx) in receivers.streams() {
+        crate::sys::exec::spawn(mesh::serve_peer(rt.clone(), rx)).detach();
+    }
+    crate::sys::exec::spawn(order::serve(rt.clone())).detach();
+    notify::install(&rt);
+    let ends = bus_pub
+        .lock()
+        .ok()
+        .and_then(|mut v| v.get_mut(id).and_then(Option::take));
+    if let Some(ends) = ends {
+        pubsub::connect_bus(&rt, ends);
+    }
+    spawn_crons(&rt);
+    let listeners = match open_listeners(id, &listening) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let _ = ready.send(Ok(()));
+    let accepts = listeners.into_iter().map(|l| accept_loop(rt.clone(), l));
+    futures::future::join_all(accepts).await;
+    // A shard without listeners (`port 0`) still serves its keys.
+    futures::future::pending::<()>().await;
+}
+
+/// The data on disk, each shard's keys apart: the AOF with `appendonly
+/// yes` (and its files, which the log goes on appending to), else
+/// `dbfilename` if it exists.
+#[allow(clippy::type_complexity)]
+fn load_at_start(
+    config: &Config,
+    nshards: usize,
+) -> Result<
+    (
+        Option<Vec<Vec<crate::persist::rdb::file::LoadedKey>>>,
+        Option<crate::persist::aof::files::AofFiles>,
+    ),
+    String,
+> {
+    if config.flag(conf::APPENDONLY) {
+        let opened = crate::command::aof_replay::open_at_start(config, nshards, 1 << 24)?;
+        Ok((Some(opened.keys), Some(opened.files)))
+    } else {
+        Ok((load_rdb(config, nshards)?.map(|p| p.per_shard), None))
+    }
+}
+
+/// Cluster mode: the node's cluster state (nodes.conf), refusing loaded
+/// keys in slots it does not own, as Redis's verifyClusterConfigWithData.
+fn open_cluster(
+    config: &Config,
+    preload: &std::sync::Mutex<Option<Vec<Vec<crate::persist::rdb::file::LoadedKey>>>>,
+) -> Result<Option<Arc<crate::cluster::Cluster>>, String> {
+    Ok(if config.flag(conf::CLUSTER_ENABLED) {
+        let c = crate::cluster::Cluster::open(config)?;
+        if let Some(keys) = preload.lock().unwrap().as_ref() {
+            let keys = keys.iter().flatten();
+            c.verify_data(keys.map(|k| (k.db, crate::slot::key_slot(&k.key))))?;
+        }
+        Some(Arc::new(c))
+    } else {
+        None
+    })
+}
+
+/// Claims the client port on every bind address, the unix socket and, in
+/// cluster mode, the bus port, before any listener serves: a node that
+/// cannot have them all stops without answering anywhere.
+fn claim_listening(config: &Config) -> Result<Listening, String> {
+    let port = config.int(conf::PORT) as u16;
+    let backlog = config.int(conf::TCP_BACKLOG) as i32;
+    // `port 0`: no TCP listener (the unix socket only), as in Redis.
+    let binds = match port {
+        0 => Vec::new(),
+        _ => crate::sys::bind_addr::bind_addrs(&config.text(conf::BIND), port)?,
+    };
+    listen::claim(&binds)?;
+    let unixsocket = config.text(conf::UNIXSOCKET);
+    if !unixsocket.is_empty() {
+        listen::claim_unix(&unixsocket)?;
+    }
+    let unixsocketperm = u32::from_str_radix(&config.text(conf::UNIXSOCKETPERM), 8).unwrap_or(0);
+    if config.flag(conf::CLUSTER_ENABLED) {
+        let bus_port = crate::cluster::ClusterSettings::listen_bus_port(config);
+        listen::claim(&crate::sys::bind_addr::bind_addrs(
+            &config.text(conf::BIND),
+            bus_port,
+        )?)?;
+    }
+    Ok(Listening {
+        binds,
+        backlog,
+        port,
+        unixsocket,
+        unixsocketperm,
+    })
+}
+
+/// A shard's own cron, and on shard 0 the node-wide tasks.
+fn spawn_crons(rt: &Rc<ShardRt>) {
+    let id = rt.id;
+    crate::sys::exec::spawn(rt.clone().expire_cron()).detach();
+    if id == 0 {
+        // The `replicaof` directive: follow that master.
+        crate::repl::replica::start_from_config(rt);
+        // Cluster mode: replication follows the cluster's view.
+        if rt.shared.cluster.is_some() {
+            crate::sys::exec::spawn(crate::server::cluster_follow::run(rt.clone())).detach();
+        }
+        // `save` rules, BGSAVE SCHEDULE, the save before exit.
+        crate::sys::exec::spawn(crate::persist::bgsave::rules::cron(rt.clone())).detach();
+        // auto-aof-rewrite-percentage / -min-size.
+        crate::sys::exec::spawn(crate::persist::aof::rewrite::cron(rt.clone())).detach();
+        // Replication: PING into the stream for replicas.
+        crate::sys::exec::spawn(crate::repl::primary::cron(rt.clone())).detach();
+    }
+}
+
+/// What every shard listens on, worked out once by `run`.
+#[derive(Clone)]
+struct Listening {
+    binds: Vec<crate::sys::bind_addr::BindAddr>,
+    backlog: i32,
+    port: u16,
+    unixsocket: String,
+    unixsocketperm: u32,
+}
+
+/// Shard `id`'s listeners: every bind address on the shared port
+/// (`SO_REUSEPORT`), and on shard 0 the unix socket; the error is the
+/// line Redis logs before exiting.
+fn open_listeners(id: usize, listening: &Listening) -> Result<Vec<ClientListener>, String> {
+    let mut listeners = Vec::new();
+    let Listening {
+        binds,
+        backlog,
+        port,
+        unixsocket,
+        unixsocketperm,
+    } = listening;
+    for b in binds {
+        match listen::listen(b.addr, *backlog) {
+            Ok(l) => listeners.push(ClientListener::Tcp(l)),
+            Err(e) if b.optional => {
+                crate::verbose!("Skipping optional bind address {}: {e}", b.text);
+            }
+            Err(e) => {
+                return Err(format!(
+                    "Could not create server TCP listening socket {}:{}: bind: {}",
+                    b.text,
+                    port,
+                    listen::os_error_text(&e)
+                ));
+            }
+        }
+    }
+    if listeners.is_empty() && *port != 0 {
+        return Err(format!("Failed listening on port {port} (TCP), aborting."));
+    }
+    // The unix socket: shard 0 accepts all its clients.
+    if id == 0 && !unixsocket.is_empty() {
+        let l = listen::listen_unix(unixsocket, *unixsocketperm)?;
+        listeners.push(ClientListener::Unix(l, unixsocket.as_str().into()));
+    }
+    if listeners.is_empty() && id == 0 {
+        return Err("Configured to not listen anywhere, exiting.".into());
+    }
+    Ok(listeners)
 }
 
 /// Reads `dbfilename` (relative to `dir`, the working directory) if it
