@@ -396,10 +396,6 @@ fn differential() {
     }
     let files = case_files(FILTER_VAR);
     if files.is_empty() {
-        eprintln!(
-            "no case files selected ({FILTER_VAR}={:?})",
-            std::env::var(FILTER_VAR).ok()
-        );
         return;
     }
     let mut redis = Target::new(Server::redis(&[]), None);

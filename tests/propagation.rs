@@ -411,10 +411,6 @@ fn propagation() {
     }
     let files = case_files(FILTER_VAR);
     if files.is_empty() {
-        eprintln!(
-            "no case files selected ({FILTER_VAR}={:?})",
-            std::env::var(FILTER_VAR).ok()
-        );
         return;
     }
     let started = Instant::now();

@@ -297,8 +297,8 @@ async fn run_requests(
     kill_rx: &mut oneshot::Receiver<()>,
     pending: &mut Vec<u8>,
 ) -> bool {
-    let shared = conn.rt.shared.clone();
-    let info = conn.info.clone();
+    let (rt, info) = (conn.rt.clone(), conn.info.clone());
+    let shared = &rt.shared;
     let log_before = shared.aof.log.end();
     let reply_before = conn.reply;
     conn.reply_mark = conn.out.buf.len();

@@ -300,9 +300,6 @@ pub fn gathered(
     caller: super::tracking::Caller,
     count: bool,
 ) -> Vec<usize> {
-    let Handler::Shard(handler) = spec.handler else {
-        unreachable!("{} is not a shard command", spec.name)
-    };
     let (started, mark) = (std::time::Instant::now(), out.buf.len());
     let now = clock.now_ms;
     let events = settings.notify;
@@ -337,35 +334,10 @@ pub fn gathered(
         }
     }
     // Run, as one step on the scratch keyspace.
-    scratch.set_key_log(events.key_log());
-    let mut scratch_core = super::shard::Core::with_store(scratch);
-    let step = Step {
-        spec,
-        argv,
-        db,
-        count: false,
-        record: true,
-        caller,
-    };
-    let (_, after) = super::effects::apply(
-        rt,
-        usize::MAX,
-        &mut scratch_core,
-        step,
-        out,
-        clock,
-        settings,
-        |ctx| handler(ctx, argv),
-    );
-    let dirty = after.dirty;
-    let (notes, written, read) = after.finish_gathered();
-    let (mut scratch, stats) = scratch_core.into_parts();
-    {
-        let mut own = rt.core.borrow_mut();
-        own.dirty += dirty;
-        own.stats.keyspace_hits += stats.keyspace_hits;
-        own.stats.keyspace_misses += stats.keyspace_misses;
-    }
+    let run =
+        super::effects::apply_on_scratch(rt, spec, argv, db, caller, scratch, out, clock, settings);
+    let (mut scratch, dirty) = (run.scratch, run.dirty);
+    let (notes, written, read) = (run.notes, run.written, run.read);
     // Move every key's state back to its owner.
     for (&shard, keys) in by_shard {
         let mut core = rt.shared.cores[shard].borrow_mut_held();

@@ -28,9 +28,10 @@
 
 use super::shard::{Core, ExecClock, Settings, ShardRt};
 use super::tracking::Caller;
-use crate::command::{CommandSpec, Ctx, Flags};
+use crate::command::{CommandSpec, Ctx, Flags, Handler};
 use crate::events::Note;
 use crate::resp::Out;
+use crate::store::Store;
 use std::time::Instant;
 
 /// One command's run on one shard's data.
@@ -282,6 +283,71 @@ pub fn propagate_deletes(rt: &ShardRt, why: ServerDelete, keys: &[(usize, Vec<u8
     };
     for (db, key) in keys {
         rt.record(*db, &[verb, key.as_slice()], None);
+    }
+}
+/// What a command run on a scratch keyspace left (`apply_on_scratch`).
+pub struct ScratchRun {
+    pub scratch: Store,
+    pub dirty: u64,
+    /// Its keyspace events, in order.
+    pub notes: Vec<Note>,
+    /// The keys it changed (for WATCH and tracking) and read.
+    pub written: Vec<Vec<u8>>,
+    pub read: Vec<Vec<u8>>,
+}
+
+/// Runs a multi-shard command's handler once, as one step, on `scratch`:
+/// a keyspace holding every key it touches, gathered from their owners.
+/// Its record is logged here; its changes, hits and misses count on `rt`.
+#[allow(clippy::too_many_arguments)]
+pub fn apply_on_scratch(
+    rt: &ShardRt,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+    db: usize,
+    caller: Caller,
+    mut scratch: Store,
+    out: &mut Out,
+    clock: &mut ExecClock,
+    settings: &Settings,
+) -> ScratchRun {
+    let Handler::Shard(handler) = spec.handler else {
+        unreachable!("{} is not a shard command", spec.name)
+    };
+    // Creations and expiries from here on are the command's.
+    scratch.set_key_log(settings.notify.key_log());
+    let mut core = Core::with_store(scratch);
+    let step = Step {
+        spec,
+        argv,
+        db,
+        count: false,
+        record: true,
+        caller,
+    };
+    let (_, after) = apply(
+        rt,
+        usize::MAX,
+        &mut core,
+        step,
+        out,
+        clock,
+        settings,
+        |ctx| handler(ctx, argv),
+    );
+    let dirty = after.dirty;
+    let (notes, written, read) = after.finish_gathered();
+    let (scratch, stats) = core.into_parts();
+    let mut own = rt.core.borrow_mut();
+    own.dirty += dirty;
+    own.stats.keyspace_hits += stats.keyspace_hits;
+    own.stats.keyspace_misses += stats.keyspace_misses;
+    ScratchRun {
+        scratch,
+        dirty,
+        notes,
+        written,
+        read,
     }
 }
 

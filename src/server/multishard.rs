@@ -353,48 +353,27 @@ fn run_on_scratch(
     argv: &[&[u8]],
     db: usize,
     caller: super::tracking::Caller,
-    mut scratch: Store,
+    scratch: Store,
     mut notes: Vec<Note>,
     out: &mut Out,
 ) -> (Store, Vec<Vec<u8>>) {
     let settings = rt.settings();
-    // Creations and expiries from here on are the command's.
-    scratch.set_key_log(settings.notify.key_log());
-    let mut scratch_core = super::shard::Core::with_store(scratch);
-    let Handler::Shard(handler) = spec.handler else {
-        unreachable!("{} is not a shard command", spec.name)
-    };
-    let step = super::effects::Step {
+    let run = super::effects::apply_on_scratch(
+        rt,
         spec,
         argv,
         db,
-        count: false,
-        record: true,
         caller,
-    };
-    let (_, after) = super::effects::apply(
-        rt,
-        usize::MAX,
-        &mut scratch_core,
-        step,
+        scratch,
         out,
         &mut rt.clock(),
         &settings,
-        |ctx| handler(ctx, argv),
     );
-    let dirty = after.dirty;
     // The keys it changed, for WATCH and tracking (not the read-only ones).
-    let (step_notes, touched, _) = after.finish_gathered();
-    notes.extend(step_notes);
+    let (dirty, touched) = (run.dirty, run.written);
+    notes.extend(run.notes);
     super::notify::publish(rt, notes);
-    let (scratch, stats) = scratch_core.into_parts();
-    {
-        let mut core = rt.core.borrow_mut();
-        core.dirty += dirty;
-        core.stats.keyspace_hits += stats.keyspace_hits;
-        core.stats.keyspace_misses += stats.keyspace_misses;
-    }
-
+    let scratch = run.scratch;
     let changed = if dirty > 0 { touched } else { Vec::new() };
     (scratch, changed)
 }

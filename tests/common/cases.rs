@@ -35,7 +35,8 @@ pub struct Line {
 }
 
 /// tests/cases/*.txt, sorted by name; `filter_var` names an environment
-/// variable (`a,b`) that keeps only files whose name contains `a` or `b`.
+/// variable (`a,b`) that keeps only files whose name contains `a` or `b`;
+/// it says so when none is left.
 pub fn case_files(filter_var: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -56,6 +57,12 @@ pub fn case_files(filter_var: &str) -> Vec<PathBuf> {
                 wanted.iter().any(|w| name.contains(w))
             });
         }
+    }
+    if files.is_empty() {
+        eprintln!(
+            "no case files selected ({filter_var}={:?})",
+            std::env::var(filter_var).ok()
+        );
     }
     files
 }
