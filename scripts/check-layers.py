@@ -29,8 +29,11 @@ The order, bottom to top, and why:
                      the command log and the replication backlog it feeds;
   repl               replication streams over persist's formats;
   cluster            node table, gossip, routing;
-  command            specs and handlers of every command, over the engine;
-  server             connections, dispatch, the effects step: the top.
+  server             the engine: shards, connections, the command spec,
+                     the handler's Ctx and the table it reads, dispatch and
+                     the effects step; it never names a command family;
+  command            every command family (spec entries and handlers),
+                     registered into the server's table at start: the top.
 """
 import os
 import re
@@ -48,8 +51,8 @@ LAYERS = [
     "persist",
     "repl",
     "cluster",
-    "command",
     "server",
+    "command",
 ]
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 SRC = os.path.join(ROOT, "src")

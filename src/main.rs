@@ -3,7 +3,7 @@
 
 use crate::config::keys as conf;
 use clap::Parser;
-use shardis::{config, server, sys};
+use shardis::{command, config, server, sys};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -92,6 +92,8 @@ fn main() -> ExitCode {
         let _ = std::fs::write(&pidfile, format!("{}\n", std::process::id()));
     }
     server::probe::block_signals();
+    // The server looks commands up in the table the families register.
+    command::install();
     match server::run(cfg) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

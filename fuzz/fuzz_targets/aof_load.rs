@@ -10,7 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shardis::command::aof_replay::HandlerSink;
+use shardis::server::aof_replay::HandlerSink;
 use shardis::command::ExecLimits;
 use shardis::persist::aof::manifest::Manifest;
 use shardis::persist::aof::parse::{for_each_command, ParseStop};

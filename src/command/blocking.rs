@@ -63,49 +63,49 @@ const ZPOP_COMPLEXITY: &str = "O(log(N)) with N being the number of elements in 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "blpop", arity: -3, flags: BLOCK_FLAGS, acl: Acl::WRITE.with_bits(Acl::LIST).with_bits(Acl::SLOW),
-        keys: POP_KEYS, handler: Handler::Conn(blpop), group: "list", since: "2.0.0",
+        keys: POP_KEYS, handler: Handler::Conn(blpop), in_exec: Some(in_exec), group: "list", since: "2.0.0",
         summary: "Remove and get the first element in a list, or block until one is available",
         complexity: LIST_POP_COMPLEXITY, ..CommandSpec::DEFAULT
     },
     CommandSpec {
         name: "brpop", arity: -3, flags: BLOCK_FLAGS, acl: Acl::WRITE.with_bits(Acl::LIST).with_bits(Acl::SLOW),
-        keys: POP_KEYS, handler: Handler::Conn(brpop), group: "list", since: "2.0.0",
+        keys: POP_KEYS, handler: Handler::Conn(brpop), in_exec: Some(in_exec), group: "list", since: "2.0.0",
         summary: "Remove and get the last element in a list, or block until one is available",
         complexity: LIST_POP_COMPLEXITY, ..CommandSpec::DEFAULT
     },
     CommandSpec {
         name: "brpoplpush", arity: 4, flags: BLOCK_FLAGS.with(Flags::DENYOOM), acl: Acl::WRITE.with_bits(Acl::LIST).with_bits(Acl::SLOW),
-        keys: MOVE_KEYS, handler: Handler::Conn(brpoplpush), group: "list", since: "2.2.0",
+        keys: MOVE_KEYS, handler: Handler::Conn(brpoplpush), in_exec: Some(in_exec), group: "list", since: "2.2.0",
         summary: "Pop an element from a list, push it to another list and return it; or block until one is available",
         complexity: "O(1)", ..CommandSpec::DEFAULT
     },
     CommandSpec {
         name: "blmove", arity: 6, flags: BLOCK_FLAGS.with(Flags::DENYOOM), acl: Acl::WRITE.with_bits(Acl::LIST).with_bits(Acl::SLOW),
-        keys: MOVE_KEYS, handler: Handler::Conn(blmove), group: "list", since: "6.2.0",
+        keys: MOVE_KEYS, handler: Handler::Conn(blmove), in_exec: Some(in_exec), group: "list", since: "6.2.0",
         summary: "Pop an element from a list, push it to another list and return it; or block until one is available",
         complexity: "O(1)", ..CommandSpec::DEFAULT
     },
     CommandSpec {
         name: "blmpop", arity: -5, flags: Flags::WRITE.with(Flags::BLOCKING).with(Flags::MOVABLEKEYS), acl: Acl::WRITE.with_bits(Acl::LIST).with_bits(Acl::SLOW),
-        keys: MPOP_KEYS, handler: Handler::Conn(blmpop), group: "list", since: "7.0.0",
+        keys: MPOP_KEYS, handler: Handler::Conn(blmpop), in_exec: Some(in_exec), group: "list", since: "7.0.0",
         summary: "Pop elements from a list, or block until one is available",
         complexity: "O(N+M) where N is the number of provided keys and M is the number of elements returned.", ..CommandSpec::DEFAULT
     },
     CommandSpec {
         name: "bzpopmin", arity: -3, flags: BLOCK_FLAGS.with(Flags::FAST), acl: Acl::WRITE.with_bits(Acl::SORTEDSET).with_bits(Acl::FAST),
-        keys: POP_KEYS, handler: Handler::Conn(bzpopmin), group: "sorted-set", since: "5.0.0",
+        keys: POP_KEYS, handler: Handler::Conn(bzpopmin), in_exec: Some(in_exec), group: "sorted-set", since: "5.0.0",
         summary: "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
         complexity: ZPOP_COMPLEXITY, ..CommandSpec::DEFAULT
     },
     CommandSpec {
         name: "bzpopmax", arity: -3, flags: BLOCK_FLAGS.with(Flags::FAST), acl: Acl::WRITE.with_bits(Acl::SORTEDSET).with_bits(Acl::FAST),
-        keys: POP_KEYS, handler: Handler::Conn(bzpopmax), group: "sorted-set", since: "5.0.0",
+        keys: POP_KEYS, handler: Handler::Conn(bzpopmax), in_exec: Some(in_exec), group: "sorted-set", since: "5.0.0",
         summary: "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
         complexity: ZPOP_COMPLEXITY, ..CommandSpec::DEFAULT
     },
     CommandSpec {
         name: "bzmpop", arity: -5, flags: Flags::WRITE.with(Flags::BLOCKING).with(Flags::MOVABLEKEYS), acl: Acl::WRITE.with_bits(Acl::SORTEDSET).with_bits(Acl::SLOW),
-        keys: MPOP_KEYS, handler: Handler::Conn(bzmpop), group: "sorted-set", since: "7.0.0",
+        keys: MPOP_KEYS, handler: Handler::Conn(bzmpop), in_exec: Some(in_exec), group: "sorted-set", since: "7.0.0",
         summary: "Remove and return members with scores in a sorted set or block until one is available",
         complexity: "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
         ..CommandSpec::DEFAULT
@@ -438,6 +438,15 @@ async fn attempt_held(
         }
     }
     None
+}
+
+/// `CommandSpec::in_exec` of the blocking commands: [`run_in_exec`].
+fn in_exec<'a>(
+    conn: &'a mut Conn,
+    held: &'a mesh::Held<'a>,
+    args: &'a [Vec<u8>],
+) -> futures::future::LocalBoxFuture<'a, ()> {
+    Box::pin(run_in_exec(conn, held, args.to_vec()))
 }
 
 /// A blocking command queued in MULTI, run by EXEC while it holds the

@@ -133,7 +133,8 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             .chunks(2)
             .map(|p| (p[0].clone(), p[1].clone()))
             .collect();
-        let allow_protected = super::protected::allowed(conn, conf::ENABLE_PROTECTED_CONFIGS);
+        let allow_protected =
+            crate::server::protected::allowed(conn, conf::ENABLE_PROTECTED_CONFIGS);
         // `dir` is the working directory, changed first as Redis's
         // setConfigDirOption does; changed back if the whole set fails.
         let old_cwd = std::env::current_dir().ok();

@@ -13,8 +13,8 @@
 //! Wake-ups travel over a oneshot channel; timeouts are glommio timers; a
 //! shard with no waiters pays one counter check per write command.
 
+use super::ctx::WRONGTYPE;
 use super::shard::ShardRt;
-use crate::command::util::WRONGTYPE;
 use crate::resp::Out;
 use crate::store::list::End;
 use crate::store::{Store, Value};
@@ -437,9 +437,7 @@ pub async fn serve_across(
 ) -> Vec<u8> {
     let argv = op.plain_command(src);
     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-    let spec = crate::command::table()
-        .get(argv[0])
-        .expect("a list command");
+    let spec = super::table::table().get(argv[0]).expect("a list command");
     let unasked = super::tracking::Caller::default();
     let routed = super::route::Routed::of(rt, spec, &argv);
     super::multishard::atomic_held(rt, held, spec, &argv, &routed, db, resp3, unasked).await

@@ -25,7 +25,7 @@ use super::effects::{Deferred, Step};
 use super::mesh::Job;
 use super::route::Routed;
 use super::shard::ShardRt;
-use crate::command::{CommandSpec, Handler};
+use super::spec::{CommandSpec, Handler};
 use crate::resp::Out;
 use std::collections::BTreeMap;
 use std::rc::Rc;

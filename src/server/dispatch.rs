@@ -8,10 +8,11 @@ use super::mesh;
 use super::multishard;
 use super::redirect;
 use super::route::Routed;
+use super::spec::{Behavior, CommandSpec, Flags, Handler};
+use super::table::{self, arity_ok};
 use super::tracking::{self, Caller};
 use super::transaction;
 use crate::cluster::routing::Route;
-use crate::command::{self, arity_ok, Behavior, CommandSpec, Flags, Handler};
 use crate::resp::Out;
 use std::time::Instant;
 
@@ -286,7 +287,7 @@ fn plan(
     routed: &mut Routed,
     cluster: crate::cluster::routing::ClientFlags,
 ) -> Plan {
-    let spec = match command::resolve(argv) {
+    let spec = match table::resolve(argv) {
         Ok(spec) => spec,
         Err(e) => return Plan::Refused(None, e),
     };
@@ -297,7 +298,7 @@ fn plan(
             format!("ERR wrong number of arguments for '{}' command", spec.name).into_bytes(),
         );
     }
-    if let Some(e) = command::protected::refusal(conn, spec) {
+    if let Some(e) = super::protected::refusal(conn, spec) {
         return Plan::Refused(Some(spec), e);
     }
     if !conn.authenticated && !spec.flags.has(Flags::NO_AUTH) {
@@ -603,7 +604,7 @@ fn exec_planned(
 /// ends one (Some(false): EXEC, DISCARD), by its spec; for the replica,
 /// which counts a transaction's stream bytes once it ends.
 pub fn transaction_edge(name: &[u8]) -> Option<bool> {
-    let spec = command::table().get(name)?;
+    let spec = table::table().get(name)?;
     if spec.behavior.has(Behavior::STARTS_TRANSACTION) {
         Some(true)
     } else if spec.behavior.has(Behavior::ENDS_TRANSACTION) {

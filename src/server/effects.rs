@@ -26,9 +26,10 @@
 //! whole-keyspace commands (FLUSHALL, FLUSHDB, SWAPDB: databases.rs) and
 //! AOF loading (before any shard runs: persist/aof/replay.rs).
 
+use super::ctx::Ctx;
 use super::shard::{Core, ExecClock, Settings, ShardRt};
+use super::spec::{CommandSpec, Flags, Handler};
 use super::tracking::Caller;
-use crate::command::{CommandSpec, Ctx, Flags, Handler};
 use crate::events::Note;
 use crate::resp::Out;
 use crate::store::Store;
@@ -141,7 +142,7 @@ pub fn apply<R>(
         core.store
             .set_keep_expired(home.shared.write_pause.active());
     }
-    let at = crate::command::Moment {
+    let at = super::ctx::Moment {
         now_ms,
         lru: clock.lru,
         access: clock.access,

@@ -14,7 +14,7 @@
 //! whose writes are paused evict nothing.
 
 use super::shard::ShardRt;
-use crate::command::CommandSpec;
+use super::spec::CommandSpec;
 use crate::config::keys as conf;
 use crate::store::access::{Access, Lfu};
 use crate::store::evict::{choose, Policy, Pool};
@@ -111,7 +111,7 @@ pub fn admit(rt: &ShardRt, spec: &CommandSpec, limit: &MemoryLimit) -> bool {
     }
     match make_room(rt, limit) {
         Evicted::Fits | Evicted::Running => true,
-        Evicted::Failed => !spec.flags.has(crate::command::Flags::DENYOOM),
+        Evicted::Failed => !spec.flags.has(super::spec::Flags::DENYOOM),
     }
 }
 
@@ -230,7 +230,7 @@ fn evict_one(rt: &ShardRt, limit: &MemoryLimit) -> bool {
             &access,
             pool,
             next_db,
-            &mut crate::command::shard_random,
+            &mut crate::sys::random::shard_random,
         )
     };
     let Some((db, key)) = chosen else {
@@ -245,7 +245,7 @@ fn evict_one(rt: &ShardRt, limit: &MemoryLimit) -> bool {
     }
     let events = rt.settings().notify;
     let mut notes = Vec::new();
-    if events.wants(crate::command::Class::Evicted) {
+    if events.wants(crate::events::Class::Evicted) {
         events.messages(db, "evicted", &key, &mut notes);
     }
     let why = super::effects::ServerDelete::Evicted { lazy: limit.lazy };

@@ -4,12 +4,14 @@
 //! channel mesh, opens its own listeners on the shared port, and serves
 //! the connections the kernel hands it.
 
+pub mod aof_replay;
 pub mod blocking;
 mod bus_host;
 pub mod client_mem;
 pub mod clients;
 pub mod cluster_follow;
 pub mod conn;
+pub mod ctx;
 pub mod direct;
 pub(crate) mod dispatch;
 pub mod effects;
@@ -28,6 +30,7 @@ pub mod observe;
 pub mod order;
 pub mod pause;
 pub mod probe;
+pub mod protected;
 pub mod pubsub;
 mod redirect;
 mod requests;
@@ -37,7 +40,9 @@ pub mod shard_lock;
 pub mod shared;
 pub mod slowlog;
 mod snapshot_hook;
+pub mod spec;
 pub mod stream;
+pub mod table;
 pub mod tracking;
 pub mod transaction;
 
@@ -300,7 +305,7 @@ fn load_at_start(
     String,
 > {
     if config.flag(conf::APPENDONLY) {
-        let opened = crate::command::aof_replay::open_at_start(config, nshards, 1 << 24)?;
+        let opened = aof_replay::open_at_start(config, nshards, 1 << 24)?;
         Ok((Some(opened.keys), Some(opened.files)))
     } else {
         Ok((load_rdb(config, nshards)?.map(|p| p.per_shard), None))
@@ -367,7 +372,7 @@ fn spawn_crons(rt: &Rc<ShardRt>) {
         crate::repl::replica::start_from_config(rt);
         // Cluster mode: replication follows the cluster's view.
         if rt.shared.cluster.is_some() {
-            crate::sys::exec::spawn(crate::server::cluster_follow::run(rt.clone())).detach();
+            crate::sys::exec::spawn(cluster_follow::run(rt.clone())).detach();
         }
         // `save` rules, BGSAVE SCHEDULE, the save before exit.
         crate::sys::exec::spawn(crate::persist::bgsave::rules::cron(rt.clone())).detach();

@@ -15,7 +15,7 @@ use super::conn::Conn;
 use super::mesh;
 use super::route::Routed;
 use super::shard::ShardRt;
-use crate::command::{CommandSpec, Cross, FindKeys, Handler, Merge};
+use super::spec::{CommandSpec, Cross, FindKeys, Handler, Merge};
 use crate::events::Note;
 use crate::resp::{array_items, int_value, Out};
 use crate::slot::key_slot;
@@ -26,7 +26,7 @@ use std::rc::Rc;
 /// Runs `argv` (a request for `spec`) over the shards `routed` names.
 pub async fn run(conn: &mut Conn, spec: &'static CommandSpec, argv: &[&[u8]], routed: &Routed) {
     // maxmemory: decided once for the whole command, before any part runs.
-    let grows = spec.flags.has(crate::command::Flags::DENYOOM);
+    let grows = spec.flags.has(super::spec::Flags::DENYOOM);
     if !super::evict::admit_on_conn(&conn.rt, grows).await {
         let start = conn.out.buf.len();
         conn.out.error(super::evict::OOM);
@@ -270,7 +270,7 @@ pub async fn atomic_held(
     let mut out = Out::new(resp3);
     let (scratch, changed) = run_on_scratch(rt, spec, argv, db, caller, scratch, notes, &mut out);
     // A tracking client's read: remembered on each key's shard.
-    if caller.track_reads && spec.flags.has(crate::command::Flags::READONLY) {
+    if caller.track_reads && spec.flags.has(super::spec::Flags::READONLY) {
         for (&shard, keys) in &by_shard {
             let keys = keys.clone();
             held.run(shard, move |rt| {

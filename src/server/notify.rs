@@ -2,7 +2,7 @@
 //! (`crate::events` says which are on and what they read) through Pub/Sub
 //! on every shard.
 //!
-//! Handlers only call [`crate::command::Ctx::notify`]; the messages are
+//! Handlers only call [`super::ctx::Ctx::notify`]; the messages are
 //! gathered while the command runs and published once it returns, so a
 //! handler never touches the Pub/Sub registries or the mesh.
 

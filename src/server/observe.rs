@@ -8,7 +8,7 @@
 //! command costs the counters, one histogram bucket and three tests.
 
 use super::shard::{ShardRt, Stats};
-use crate::command::{CommandSpec, Flags};
+use super::spec::{CommandSpec, Flags};
 use crate::config::keys as conf;
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -26,8 +26,9 @@
 
 use super::dispatch::Batch;
 use super::shard::ShardRt;
+use super::spec::{Behavior, CommandSpec, Flags};
+use super::table;
 use super::transaction::TxState;
-use crate::command::{self, Behavior, Flags};
 use crate::sys::clock::unix_ms;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -198,12 +199,12 @@ impl Drop for InFlight {
 
 /// Whether a command is paused by a write pause (`is_may_replicate_command`;
 /// EXEC: see `has_writes`).
-pub fn pauses(spec: &command::CommandSpec) -> bool {
+pub fn pauses(spec: &CommandSpec) -> bool {
     spec.flags.has(Flags::WRITE) || spec.flags.has(Flags::MAY_REPLICATE)
 }
 
 /// Whether a command may wait indefinitely once planned.
-pub fn may_block(spec: &command::CommandSpec) -> bool {
+pub fn may_block(spec: &CommandSpec) -> bool {
     spec.flags.has(Flags::BLOCKING) || spec.behavior.has(Behavior::WAITS)
 }
 
@@ -218,8 +219,8 @@ fn has_writes(cmds: &Batch<'_>, tx: &TxState) -> bool {
 
 /// A request a pause holds: Redis checks the pause after the lookup and
 /// arity checks, so those errors are answered at once.
-fn paused_request(argv: &[&[u8]], which: impl Fn(&command::CommandSpec) -> bool) -> bool {
-    command::resolve(argv).is_ok_and(|spec| command::arity_ok(spec, argv.len()) && which(spec))
+fn paused_request(argv: &[&[u8]], which: impl Fn(&CommandSpec) -> bool) -> bool {
+    table::resolve(argv).is_ok_and(|spec| table::arity_ok(spec, argv.len()) && which(spec))
 }
 
 #[cfg(test)]

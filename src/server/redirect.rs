@@ -8,8 +8,8 @@ use super::conn::Conn;
 use super::mesh;
 use super::route::Routed;
 use super::shard::ShardRt;
+use super::spec::{Behavior, CommandSpec, Flags};
 use crate::cluster::routing::{Asker, ClientFlags, OpenSlot, Route};
-use crate::command::{Behavior, CommandSpec, Flags};
 use crate::resp::Out;
 use crate::slot::key_slot;
 

@@ -138,7 +138,7 @@ fn ends_batch(ranges: &[(usize, usize)], bytes: &[u8]) -> bool {
     let (Some(name), Some(sub)) = (arg(0), arg(1)) else {
         return false;
     };
-    crate::command::table().may_end_batch(name)
-        && crate::command::lookup(&[name, sub])
-            .is_some_and(|spec| spec.behavior.has(crate::command::Behavior::ENDS_BATCH))
+    super::table::table().may_end_batch(name)
+        && super::table::lookup(&[name, sub])
+            .is_some_and(|spec| spec.behavior.has(super::spec::Behavior::ENDS_BATCH))
 }

@@ -9,7 +9,7 @@
 //! hashes a key again to find its shard.
 
 use super::shard::ShardRt;
-use crate::command::CommandSpec;
+use super::spec::CommandSpec;
 use crate::slot::key_slot;
 use std::collections::BTreeMap;
 

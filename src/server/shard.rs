@@ -3,9 +3,10 @@
 //! needs the shard to itself.
 
 use super::clients::Clients;
+use super::ctx::{Ctx, ExecLimits};
 use super::mesh::Job;
 use super::shared::Shared;
-use crate::command::{CommandSpec, Ctx, ExecLimits, Handler};
+use super::spec::{CommandSpec, Handler};
 use crate::config::keys as conf;
 use crate::config::special::OutputLimits;
 use crate::resp::{Limits, Out};
@@ -18,6 +19,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// DEBUG SET-ACTIVE-EXPIRE: whether the shards' cron expires keys.
+pub static ACTIVE_EXPIRE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
 /// Settings copied from the configuration, refreshed when it changes.
 #[derive(Clone, Debug)]
@@ -479,9 +483,7 @@ impl ShardRt {
     /// a blocked client): every effect of a command (effects.rs), no call
     /// counted (the blocking command is). The caller passed the gate.
     pub fn exec_unasked(&self, argv: &[&[u8]], db: usize, out: &mut Out) {
-        let spec = crate::command::table()
-            .get(argv[0])
-            .expect("a known command");
+        let spec = super::table::table().get(argv[0]).expect("a known command");
         let Handler::Shard(handler) = spec.handler else {
             unreachable!("{} is not a shard command", spec.name)
         };
@@ -707,7 +709,7 @@ impl ShardRt {
             super::evict::make_room(&self, &self.settings().memory);
             super::tracking::limit_keys(&self);
             // DEBUG SET-ACTIVE-EXPIRE 0: keys expire only when touched.
-            if !crate::command::debug::ACTIVE_EXPIRE.load(std::sync::atomic::Ordering::Relaxed) {
+            if !ACTIVE_EXPIRE.load(std::sync::atomic::Ordering::Relaxed) {
                 continue;
             }
             let now = unix_ms();

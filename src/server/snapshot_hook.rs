@@ -4,7 +4,7 @@
 //! command writes and which arguments are keys; persist sees only keys.
 
 use super::shard::ShardRt;
-use crate::command::CommandSpec;
+use super::spec::CommandSpec;
 use crate::persist::bgsave;
 
 #[inline]

@@ -104,10 +104,10 @@ pub fn caller(info: &super::clients::ClientInfo, home: usize) -> Caller {
 /// one command (a whole MULTI … EXEC), CLIENT subcommands excepted.
 pub fn after_command(
     info: &super::clients::ClientInfo,
-    spec: Option<&crate::command::CommandSpec>,
+    spec: Option<&super::spec::CommandSpec>,
     in_multi: bool,
 ) {
-    if !in_multi && !super::dispatch::behaves(spec, crate::command::Behavior::KEEPS_CACHING) {
+    if !in_multi && !super::dispatch::behaves(spec, super::spec::Behavior::KEEPS_CACHING) {
         info.tracking.caching.set(false);
     }
 }

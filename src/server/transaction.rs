@@ -29,7 +29,7 @@ use super::conn::Conn;
 use super::mesh;
 use super::route::Routed;
 use super::shard::ShardRt;
-use crate::command::{Behavior, CommandSpec, Flags, Handler};
+use super::spec::{Behavior, CommandSpec, Flags, Handler};
 use crate::persist::aof::record::Records;
 use crate::resp::Out;
 use crate::slot::key_slot;
@@ -231,8 +231,8 @@ impl Watches {
 }
 
 /// A key spec whose keys a write may change (not read-only).
-pub fn written(ks: &crate::command::KeySpec) -> bool {
-    !ks.flags.has(crate::command::KeyFlags::RO)
+pub fn written(ks: &super::spec::KeySpec) -> bool {
+    !ks.flags.has(super::spec::KeyFlags::RO)
 }
 
 /// Blocking commands: queued, and run without blocking by EXEC.
@@ -645,12 +645,11 @@ async fn held(
                 let mark = conn.out.buf.len();
                 if q.spec.behavior.has(Behavior::OK_IN_EXEC) {
                     conn.out.ok();
-                } else if blocking(q.spec) {
-                    crate::command::blocking::run_in_exec(conn, &held, q.args.clone()).await;
                 } else if let Some(in_exec) = q.spec.in_exec {
-                    debug_assert_eq!(
-                        shards.len(),
-                        rt.nshards,
+                    // A blocking pop runs under its keys' shards (it never
+                    // blocks here); MIGRATE under every shard.
+                    debug_assert!(
+                        blocking(q.spec) || shards.len() == rt.nshards,
                         "{} under every shard",
                         q.spec.name
                     );

@@ -4,8 +4,8 @@
 //! failure to load (or no AOF at all, e.g. with `appendonly no` and no
 //! files yet) ends the process: the dataset is already gone.
 
-use crate::command::aof_replay;
 use crate::persist::snapshot;
+use crate::server::aof_replay;
 use crate::server::conn::Conn;
 use crate::server::flush::flush_shard;
 use crate::server::mesh;

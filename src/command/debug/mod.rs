@@ -15,7 +15,7 @@ use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::sys::clock::unix_ms;
 use futures::future::LocalBoxFuture;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 
 pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     name: "debug",
@@ -32,10 +32,6 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     complexity: "Depends on subcommand.",
     ..CommandSpec::DEFAULT
 }];
-
-/// DEBUG SET-ACTIVE-EXPIRE: whether the shards' cron expires keys
-/// (server/shard.rs checks it).
-pub static ACTIVE_EXPIRE: AtomicBool = AtomicBool::new(true);
 
 /// Values DEBUG sets that nothing in Shardis reads (they tune Redis
 /// internals Shardis does not have); kept so a later read is possible.
@@ -129,7 +125,7 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 conn.out.ok();
             }
             ("set-active-expire", 3) => {
-                ACTIVE_EXPIRE.store(atoi(&args[2]) != 0, Ordering::Relaxed);
+                crate::server::shard::ACTIVE_EXPIRE.store(atoi(&args[2]) != 0, Ordering::Relaxed);
                 conn.out.ok();
             }
             ("quicklist-packed-threshold", 3) => {

@@ -1,6 +1,6 @@
 //! Where AOF loading hands the commands it reads. Persist owns the files,
 //! their parsing and the keyspace they load into; running a command is
-//! the engine's (command/aof_replay.rs runs each through its handler).
+//! the engine's (server/aof_replay.rs runs each through its handler).
 
 use crate::store::Store;
 

@@ -83,7 +83,7 @@ fn settings(config: &Config) -> Result<Settings, String> {
     })
 }
 
-/// `sink` runs the commands read (command/aof_replay.rs).
+/// `sink` runs the commands read (server/aof_replay.rs).
 pub fn open_at_start(
     config: &Config,
     nshards: usize,

@@ -5,7 +5,9 @@
 //! before any shard runs (no record, no clients to notify, track or
 //! wake), routed to the shards afterwards.
 
-use super::{arity_ok, Ctx, ExecLimits, Handler, Moment};
+use super::ctx::{Ctx, ExecLimits, Moment};
+use super::spec::Handler;
+use super::table::{arity_ok, resolve};
 use crate::config::Config;
 use crate::persist::aof::sink::CommandSink;
 use crate::persist::aof::startup::{self, Opened};
@@ -101,7 +103,7 @@ impl CommandSink for HandlerSink {
             _ => {}
         }
         let unknown = || format!("Unknown command '{name}' reading the append only file");
-        let spec = super::resolve(argv).map_err(|_| unknown())?;
+        let spec = resolve(argv).map_err(|_| unknown())?;
         let Handler::Shard(handler) = spec.handler else {
             return Err(unknown());
         };

@@ -2,8 +2,8 @@
 //! out (by handler, in server.c and networking.c), and the shape facts
 //! the server relies on.
 
-use super::{Behavior, CommandSpec, Flags, Handler, KeyFlags, BEHAVIOR_NAMES};
-use crate::command::table;
+use super::spec::BEHAVIOR_NAMES;
+use super::{table, Behavior, CommandSpec, Flags, Handler, KeyFlags};
 
 /// Every command and subcommand.
 fn every_spec() -> Vec<&'static CommandSpec> {

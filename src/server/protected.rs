@@ -4,10 +4,10 @@
 //! `enable-protected-configs`): `no` (the default) refuses everyone,
 //! `yes` allows everyone, `local` allows loopback connections only.
 
+use super::conn::Conn;
 use super::spec::{Behavior, CommandSpec};
 use crate::config::keys as conf;
 use crate::config::TextKey;
-use crate::server::conn::Conn;
 
 /// Redis's `islocalClient`: the peer is 127.0.0.1 or ::1 (Shardis has
 /// no Unix socket).

@@ -2,13 +2,11 @@
 //! its handler. Routing, the slot check, arity checks, `COMMAND` output,
 //! and (later) replication and the AOF all derive from one entry.
 
-use super::Ctx;
-use crate::server::conn::Conn;
+use super::conn::Conn;
+use super::ctx::Ctx;
 use futures::future::LocalBoxFuture;
 
 mod bits;
-#[cfg(test)]
-mod facts_tests;
 
 pub use bits::{
     Acl, Behavior, Flags, KeyFlags, ACL_NAMES, BEHAVIOR_NAMES, FLAG_NAMES, KEY_FLAG_NAMES,
@@ -114,11 +112,8 @@ pub enum Handler {
 
 /// Runs the command inside EXEC under the shards EXEC holds, where its
 /// handler would take them itself (MIGRATE).
-pub type InExecFn = for<'a> fn(
-    &'a mut Conn,
-    &'a crate::server::mesh::Held<'a>,
-    &'a [Vec<u8>],
-) -> LocalBoxFuture<'a, ()>;
+pub type InExecFn =
+    for<'a> fn(&'a mut Conn, &'a super::mesh::Held<'a>, &'a [Vec<u8>]) -> LocalBoxFuture<'a, ()>;
 
 /// Redis's `getkeys_proc`, for commands whose key specs are incomplete
 /// (MIGRATE, SORT): pushes (argument index, index of the key spec whose
