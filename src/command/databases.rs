@@ -8,6 +8,7 @@ use super::spec::{Acl, CommandSpec, Flags, Handler};
 use super::util::{arg_i64, is, SYNTAX};
 use crate::config::keys as conf;
 use crate::server::conn::Conn;
+use crate::server::effects::{self, KeyspaceChange};
 use crate::server::mesh;
 use futures::future::LocalBoxFuture;
 
@@ -106,10 +107,12 @@ async fn flush(conn: &Conn, db: Option<usize>, lazy: bool, args: &[Vec<u8>]) {
     let shards: Vec<usize> = (0..rt.nshards).collect();
     let held = mesh::hold(rt, &shards).await;
     for &s in &shards {
-        held.run(s, move |rt| crate::server::flush::flush_shard(rt, db, lazy))
-            .await;
+        held.run(s, move |rt| {
+            effects::apply_to_keyspace(rt, KeyspaceChange::Flush { db, lazy })
+        })
+        .await;
     }
-    log_command(rt, conn.db, args);
+    effects::log_keyspace_command(rt, conn.db, args);
     drop(held);
     // FLUSHALL with save rules set saves the empty dataset at once, which
     // resets the change counter (Redis's flushAllDataAndResetRDB).
@@ -118,16 +121,6 @@ async fn flush(conn: &Conn, db: Option<usize>, lazy: bool, args: &[Vec<u8>]) {
         .read_config(|c| !c.text(conf::SAVE).trim().is_empty());
     if db.is_none() && rules && !crate::persist::bgsave::status::bgsave_running() {
         crate::persist::blocking_save::save_all(rt).await;
-    }
-}
-
-/// Logs a whole-keyspace command (FLUSHALL, FLUSHDB, SWAPDB) as it came,
-/// while its shards are still held; always, even when nothing changed,
-/// as Redis forces their propagation.
-pub fn log_command(rt: &crate::server::shard::ShardRt, db: usize, args: &[Vec<u8>]) {
-    if rt.shared.aof.log.recording() {
-        let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-        rt.record(db, &argv, None);
     }
 }
 
@@ -181,17 +174,11 @@ fn swapdb(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             let held = mesh::hold(rt, &shards).await;
             for &s in &shards {
                 held.run(s, move |rt| {
-                    crate::persist::bgsave::before_keyspace_write(rt);
-                    let mut core = rt.core.borrow_mut();
-                    // WATCHers of keys the swap changes (transaction.rs).
-                    let now = crate::sys::clock::unix_ms();
-                    core.watches
-                        .touch_existing(&core.store, Some(a), Some(b), now);
-                    core.store.dbs.swap(a, b);
+                    effects::apply_to_keyspace(rt, KeyspaceChange::Swap(a, b))
                 })
                 .await;
             }
-            log_command(rt, conn.db, &args);
+            effects::log_keyspace_command(rt, conn.db, &args);
             // Clients blocked on a key the swap filled, once SWAPDB is
             // logged (Redis serves them after the command, so a DEL of an
             // expired key they find follows it).
@@ -199,7 +186,7 @@ fn swapdb(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 held.run(s, crate::server::blocking::ready_all).await;
             }
         } else {
-            log_command(&conn.rt, conn.db, &args);
+            effects::log_keyspace_command(&conn.rt, conn.db, &args);
         }
         conn.rt.core.borrow_mut().dirty += 1;
         conn.out.ok();

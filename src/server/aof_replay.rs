@@ -1,11 +1,11 @@
 //! Running an AOF's commands at start-up and for DEBUG LOADAOF: each
 //! through its ordinary handler against the scratch keyspace persist
 //! loads into (persist/aof/startup.rs reads the files, replay.rs keeps
-//! MULTI blocks whole). Not effects::apply: loading fills one keyspace
-//! before any shard runs (no record, no clients to notify, track or
-//! wake), routed to the shards afterwards.
+//! MULTI blocks whole), as effects.rs's loading step: loading fills one
+//! keyspace before any shard runs (no record, no clients to notify,
+//! track or wake), routed to the shards afterwards.
 
-use super::ctx::{Ctx, ExecLimits, Moment};
+use super::ctx::{ExecLimits, Moment};
 use super::spec::Handler;
 use super::table::{arity_ok, resolve};
 use crate::config::Config;
@@ -119,16 +119,15 @@ impl CommandSink for HandlerSink {
                 lfu: None,
             },
         };
-        let mut ctx = Ctx::new(
+        super::effects::apply_loading(
             store,
             self.db,
-            &mut self.out,
+            handler,
+            argv,
             at,
             &self.limits,
-            false,
-            Default::default(),
+            &mut self.out,
         );
-        handler(&mut ctx, argv);
         Ok(())
     }
 }

@@ -93,10 +93,10 @@ pub struct Moment {
 }
 
 impl<'a> Ctx<'a> {
-    /// The one way a handler's context is made (effects.rs's step, a
-    /// multi-shard command's scratch keyspace, AOF loading): counters at
-    /// zero, nothing logged or noted yet.
-    pub fn new(
+    /// Made only by effects.rs's steps (`apply`, `apply_loading`), so a
+    /// handler never runs outside them: counters at zero, nothing logged
+    /// or noted yet.
+    pub(super) fn new(
         store: &'a mut Store,
         db: usize,
         out: &'a mut Out,

@@ -22,15 +22,18 @@
 //! commands (direct.rs, multishard.rs), blocked clients served by their
 //! plain command (`ShardRt::exec_unasked`), the replica's stream (run as
 //! a client's commands). Deletions the server makes on its own (expiry
-//! outside a command, eviction) go through `deleted_by_server`. Not here:
-//! whole-keyspace commands (FLUSHALL, FLUSHDB, SWAPDB: databases.rs) and
-//! AOF loading (before any shard runs: persist/aof/replay.rs).
+//! outside a command, eviction) go through `deleted_by_server`. AOF
+//! loading runs its handlers through `apply_loading`, the same step with
+//! nothing to apply after it. Commands that change whole databases
+//! rather than keys (FLUSHALL, FLUSHDB, SWAPDB; emptying a shard to load
+//! a new dataset) run `apply_to_keyspace` on every shard they hold, then
+//! `log_keyspace_command`.
 
-use super::ctx::Ctx;
+use super::ctx::{Ctx, ExecLimits, Moment};
 use super::shard::{Core, ExecClock, Settings, ShardRt};
-use super::spec::{CommandSpec, Flags, Handler};
+use super::spec::{CommandSpec, Flags, Handler, ShardFn};
 use super::tracking::Caller;
-use crate::events::Note;
+use crate::events::{Events, Note};
 use crate::resp::Out;
 use crate::store::Store;
 use std::time::Instant;
@@ -142,7 +145,7 @@ pub fn apply<R>(
         core.store
             .set_keep_expired(home.shared.write_pause.active());
     }
-    let at = super::ctx::Moment {
+    let at = Moment {
         now_ms,
         lru: clock.lru,
         access: clock.access,
@@ -229,6 +232,83 @@ pub fn apply<R>(
         read,
     };
     (result, after)
+}
+
+/// AOF loading's step (aof_replay.rs): `handler` on the keyspace being
+/// loaded, before any shard or client exists, so nothing is logged,
+/// counted, notified, tracked or woken; as Redis's loading runs the
+/// command's proc on its fake client.
+pub fn apply_loading(
+    store: &mut Store,
+    db: usize,
+    handler: ShardFn,
+    argv: &[&[u8]],
+    at: Moment,
+    limits: &ExecLimits,
+    out: &mut Out,
+) {
+    let mut ctx = Ctx::new(store, db, out, at, limits, false, Events::default());
+    handler(&mut ctx, argv);
+}
+
+/// A change to whole databases of one shard.
+#[derive(Clone, Copy, Debug)]
+pub enum KeyspaceChange {
+    /// Empty database `db` (every database if None); `lazy`: free the
+    /// values in the background (ASYNC).
+    Flush { db: Option<usize>, lazy: bool },
+    /// Swap two databases (SWAPDB).
+    Swap(usize, usize),
+}
+
+/// Applies `change` to this shard, which the caller holds, and what it
+/// implies, in Redis's order: a running snapshot finishes this shard's
+/// part first; tracking clients get one null invalidation on a flush
+/// (the table forgotten); WATCHers of the keys it removes or replaces are
+/// marked; removed keys count as changes. The caller logs the command
+/// once, for every shard ([`log_keyspace_command`]), before it lets the
+/// shards go, then serves clients blocked on a key a swap filled.
+pub fn apply_to_keyspace(rt: &ShardRt, change: KeyspaceChange) {
+    crate::persist::bgsave::before_keyspace_write(rt);
+    if let KeyspaceChange::Flush { .. } = change {
+        super::tracking::flushed(rt);
+    }
+    let now = crate::sys::clock::unix_ms();
+    let mut core = rt.core.borrow_mut();
+    let core = &mut *core;
+    match change {
+        KeyspaceChange::Flush { db, lazy } => {
+            core.watches.touch_existing(&core.store, db, None, now);
+            let mut garbage = Vec::new();
+            let mut removed = 0;
+            for (i, d) in core.store.dbs.iter_mut().enumerate() {
+                if db.is_none_or(|db| db == i) {
+                    let (tables, n) = d.take_all();
+                    removed += n;
+                    garbage.push(tables);
+                }
+            }
+            core.dirty += removed as u64;
+            if lazy && removed > 0 {
+                crate::store::lazyfree::free_later(garbage, removed as u64);
+            }
+        }
+        KeyspaceChange::Swap(a, b) => {
+            core.watches
+                .touch_existing(&core.store, Some(a), Some(b), now);
+            core.store.dbs.swap(a, b);
+        }
+    }
+}
+
+/// Logs a whole-keyspace command as it came, while its shards are still
+/// held; always, even when nothing changed, as Redis forces their
+/// propagation.
+pub fn log_keyspace_command(rt: &ShardRt, db: usize, args: &[Vec<u8>]) {
+    if rt.shared.aof.log.recording() {
+        let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        rt.record(db, &argv, None);
+    }
 }
 
 /// Opens a visit to this shard's data by a path outside [`apply`] that

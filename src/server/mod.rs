@@ -16,7 +16,6 @@ pub mod direct;
 pub(crate) mod dispatch;
 pub mod effects;
 pub mod evict;
-pub mod flush;
 pub mod handover;
 pub mod histogram;
 mod input;

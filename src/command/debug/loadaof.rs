@@ -7,7 +7,7 @@
 use crate::persist::snapshot;
 use crate::server::aof_replay;
 use crate::server::conn::Conn;
-use crate::server::flush::flush_shard;
+use crate::server::effects::{self, KeyspaceChange};
 use crate::server::mesh;
 
 pub async fn loadaof(conn: &mut Conn) {
@@ -35,7 +35,13 @@ pub async fn loadaof(conn: &mut Conn) {
     };
     for (s, part) in per_shard.into_iter().enumerate() {
         held.run(s, move |rt| {
-            flush_shard(rt, None, false);
+            effects::apply_to_keyspace(
+                rt,
+                KeyspaceChange::Flush {
+                    db: None,
+                    lazy: false,
+                },
+            );
             let mut core = rt.core.borrow_mut();
             snapshot::install(&mut core.store, part, lru);
             // Neither the flush nor the load are changes to save, log or

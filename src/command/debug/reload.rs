@@ -6,7 +6,7 @@ use crate::config::keys as conf;
 use crate::persist::bgsave::{rules, shard::key_delay};
 use crate::persist::snapshot;
 use crate::server::conn::Conn;
-use crate::server::flush::flush_shard;
+use crate::server::effects::{self, KeyspaceChange};
 use crate::server::mesh;
 use crate::sys::clock::unix_ms;
 
@@ -59,7 +59,13 @@ pub async fn reload(conn: &mut Conn, opts: &[Vec<u8>]) {
             // Neither the flush nor the load are changes to save or log.
             let dirty = rt.core.borrow().dirty;
             if flush {
-                flush_shard(rt, None, false);
+                effects::apply_to_keyspace(
+                    rt,
+                    KeyspaceChange::Flush {
+                        db: None,
+                        lazy: false,
+                    },
+                );
             }
             let lru = rt.lru_seconds();
             let mut core = rt.core.borrow_mut();

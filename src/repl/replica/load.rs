@@ -69,7 +69,13 @@ pub async fn install(rt: &Rc<ShardRt>, per_shard: Vec<Vec<LoadedKey>>) {
     let held = mesh::hold(rt, &shards).await;
     for (s, keys) in per_shard.into_iter().enumerate() {
         held.run(s, move |rt| {
-            crate::server::flush::flush_shard(rt, None, true);
+            crate::server::effects::apply_to_keyspace(
+                rt,
+                crate::server::effects::KeyspaceChange::Flush {
+                    db: None,
+                    lazy: true,
+                },
+            );
             let lru = rt.lru_clock();
             crate::persist::snapshot::install(&mut rt.core.borrow_mut().store, keys, lru);
         })
