@@ -27,6 +27,7 @@ pub mod notify;
 pub mod observe;
 pub mod order;
 pub mod pause;
+mod persist_host;
 pub mod probe;
 pub mod pubsub;
 mod redirect;
