@@ -6,39 +6,39 @@
 
 use crate::config::keys as conf;
 use crate::persist::bgsave;
+use crate::persist::host::{HeldShards, NodeState, ShardData, ShardHost};
 use crate::persist::rdb::encode::EncodeOpts;
 use crate::persist::snapshot;
-use crate::server::mesh;
-use crate::server::shard::ShardRt;
 use crate::sys::clock::unix_ms;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
 /// Saves every shard's keys to `dbfilename`, holding all shards; on
 /// success resets the change counters and LASTSAVE. Also SHUTDOWN SAVE.
-pub async fn save_all(rt: &Rc<ShardRt>) -> bool {
-    let (dbfilename, checksum, lru_policy) = rt.shared.read_config(|c| {
+pub async fn save_all<H: ShardHost>(rt: &Rc<H>) -> bool {
+    let node = rt.node();
+    let (dbfilename, checksum, lru_policy) = node.read_config(|c| {
         (
             c.text(conf::DBFILENAME),
             c.flag(conf::RDBCHECKSUM),
             c.text(conf::MAXMEMORY_POLICY).ends_with("-lru"),
         )
     });
-    let settings = rt.settings();
+    let list_fill = rt.list_fill();
     let opts = EncodeOpts {
-        compress: rt.shared.read_config(|c| c.flag(conf::RDBCOMPRESSION)),
-        list_fill: settings.exec.encodings.list_max_listpack_size,
+        compress: node.read_config(|c| c.flag(conf::RDBCOMPRESSION)),
+        list_fill,
     };
     snapshot::RDB_SAVES.fetch_add(1, Ordering::Relaxed);
-    let shards: Vec<usize> = (0..rt.nshards).collect();
-    let held = mesh::hold(rt, &shards).await;
+    let shards: Vec<usize> = (0..rt.shard_count()).collect();
+    let held = H::hold(rt, &shards).await;
     let now_ms = unix_ms();
     let mut parts = Vec::with_capacity(shards.len());
     for &s in &shards {
         parts.push(
             held.run(s, move |rt| {
                 let lru_now = lru_policy.then(|| rt.lru_seconds());
-                snapshot::serialize_store(&rt.core.borrow().store, now_ms, &opts, lru_now)
+                rt.with_store(|store| snapshot::serialize_store(store, now_ms, &opts, lru_now))
             })
             .await,
         );
@@ -47,7 +47,7 @@ pub async fn save_all(rt: &Rc<ShardRt>) -> bool {
     // `rdb-key-save-delay` (tests): the save takes that long per key,
     // every shard still held as in a blocking SAVE.
     let keys: usize = parts.iter().flat_map(|p| &p.dbs).map(|d| d.keys).sum();
-    let delay = rt.shared.read_config(|c| c.int(conf::RDB_KEY_SAVE_DELAY));
+    let delay = node.read_config(|c| c.int(conf::RDB_KEY_SAVE_DELAY));
     let wait = bgsave::shard::key_delay(delay, keys as u64);
     if !wait.is_zero() {
         glommio::timer::sleep(wait).await;
@@ -62,11 +62,9 @@ pub async fn save_all(rt: &Rc<ShardRt>) -> bool {
     };
     if ok {
         for &s in &shards {
-            held.run(s, |rt| rt.core.borrow_mut().dirty = 0).await;
+            held.run(s, |rt| rt.clear_dirty()).await;
         }
-        rt.shared
-            .lastsave_unix
-            .store(now_ms / 1000, Ordering::Relaxed);
+        node.lastsave_unix().store(now_ms / 1000, Ordering::Relaxed);
         bgsave::status::save_succeeded();
     }
     drop(held);

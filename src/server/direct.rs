@@ -26,15 +26,12 @@ use super::mesh::Job;
 use super::route::Routed;
 use super::shard::ShardRt;
 use super::spec::{CommandSpec, Handler};
+use crate::persist::bgsave::shard::SNAPSHOTS;
 use crate::resp::Out;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-
-/// Shards whose part of a snapshot is in progress (persist/bgsave): the
-/// direct path stays away from all data meanwhile.
-pub static SNAPSHOTS: AtomicUsize = AtomicUsize::new(0);
 
 /// Beyond this many deferred items a shard is poked even without
 /// listeners, so they cannot pile up on an idle shard.
@@ -87,7 +84,9 @@ pub async fn lock<'a>(rt: &'a ShardRt, shards: &[usize]) -> Option<Locked<'a>> {
             }
         }
         if all && !(own && rt.gate.available() == 0) {
-            // Read under the locks: a snapshot starts under its shard's.
+            // While any shard's part of a snapshot is in progress the
+            // direct path stays away from all data. Read under the locks:
+            // a snapshot starts under its shard's.
             if SNAPSHOTS.load(Ordering::Acquire) > 0 {
                 return None;
             }

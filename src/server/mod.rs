@@ -28,6 +28,7 @@ pub mod notify;
 pub mod observe;
 pub mod order;
 pub mod pause;
+mod persist_host;
 pub mod probe;
 pub mod protected;
 pub mod pubsub;

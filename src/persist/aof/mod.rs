@@ -20,6 +20,7 @@ pub mod startup;
 mod writer;
 
 use crate::config::keys as conf;
+use crate::persist::host::{NodeState, ShardData, ShardHost};
 use files::AofFiles;
 use log::{AofLog, FsyncPolicy};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -132,34 +133,31 @@ impl Aof {
 /// CONFIG SET of `appendonly` / `appendfsync`: turns the AOF on (files
 /// prepared, then a rewrite makes the base from the current data) or off,
 /// or changes the fsync policy.
-pub fn apply_config(
-    rt: &std::rc::Rc<crate::server::shard::ShardRt>,
-    changed: &[&str],
-) -> Result<(), String> {
-    let shared = &rt.shared;
+pub fn apply_config<H: ShardHost>(rt: &std::rc::Rc<H>, changed: &[&str]) -> Result<(), String> {
+    let shared = rt.node();
     let (on, policy) =
         shared.read_config(|c| (c.flag(conf::APPENDONLY), c.text(conf::APPENDFSYNC)));
     let policy = FsyncPolicy::parse(&policy);
     if changed.contains(&"appendfsync") {
-        shared.aof.log.set_policy(policy);
+        shared.aof().log.set_policy(policy);
     }
     if changed.contains(&"appendonly") {
-        if on && !shared.aof.enabled() {
+        if on && !shared.aof().enabled() {
             let files = shared.read_config(startup::open_for_enable)?;
-            shared.aof.start(files, policy);
+            shared.aof().start(files, policy);
             // Started, or scheduled behind a running BGSAVE or the EXEC.
             if rewrite::start(rt)? == rewrite::RewriteStart::Scheduled {
                 crate::warning!(
                     "{}",
-                    if crate::server::mesh::in_exec() {
+                    if H::in_exec() {
                         "AOF was enabled during a transaction. An AOF background was scheduled to start when possible."
                     } else {
                         "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible."
                     }
                 );
             }
-        } else if !on && shared.aof.enabled() {
-            shared.aof.stop();
+        } else if !on && shared.aof().enabled() {
+            shared.aof().stop();
         }
     }
     Ok(())

@@ -14,8 +14,8 @@ use super::emit::Emitter;
 use super::Aof;
 use crate::config::keys as conf;
 use crate::persist::bgsave::{self, status, SnapshotSlot};
+use crate::persist::host::{NodeState, ShardData, ShardHost};
 use crate::persist::rdb::file::{self as rdbfile, LoadOpts, LoadedKey};
-use crate::server::shard::ShardRt;
 use crate::sys::clock::unix_ms;
 use std::cell::Cell;
 use std::io::Write;
@@ -60,14 +60,14 @@ pub enum RewriteStart {
 
 /// Starts a rewrite in the background (or schedules it behind a running
 /// BGSAVE); the error is Redis's reply when one cannot start.
-pub fn start(rt: &Rc<ShardRt>) -> Result<RewriteStart, &'static str> {
-    let aof = rt.shared.aof.clone();
+pub fn start<H: ShardHost>(rt: &Rc<H>) -> Result<RewriteStart, &'static str> {
+    let aof = rt.node().aof().clone();
     if aof.rewrite_in_progress.load(Ordering::SeqCst) {
         return Err("ERR Background append only file rewriting already in progress");
     }
     // Inside EXEC Redis only schedules it (server.in_exec); the cron
     // starts it right after.
-    if crate::server::mesh::in_exec() {
+    if H::in_exec() {
         aof.rewrite_scheduled.store(true, Ordering::SeqCst);
         return Ok(RewriteStart::Scheduled);
     }
@@ -107,20 +107,24 @@ pub fn start(rt: &Rc<ShardRt>) -> Result<RewriteStart, &'static str> {
 /// The rewrite proper: the time-sliced snapshot (bgsave) writes the new
 /// base to a temp file; at its instant, with every shard held, the incr
 /// file turns over, so the base plus the new incr file is the whole data.
-async fn rewrite(rt: &Rc<ShardRt>, aof: &Arc<Aof>, slot: &SnapshotSlot) -> Result<(), String> {
+async fn rewrite<H: ShardHost>(
+    rt: &Rc<H>,
+    aof: &Arc<Aof>,
+    slot: &SnapshotSlot,
+) -> Result<(), String> {
     // With `appendonly no` Redis still writes a base and a manifest that
     // lists it alone (no incr file turns over).
     let off = match aof.enabled() {
         true => None,
         false => Some(
-            rt.shared
+            rt.node()
                 .read_config(super::startup::for_rewrite_while_off)?,
         ),
     };
-    let keep_history = rt.shared.read_config(|c| c.flag(conf::AOF_DISABLE_AUTO_GC));
+    let keep_history = rt.node().read_config(|c| c.flag(conf::AOF_DISABLE_AUTO_GC));
     // Read once: a CONFIG SET during the rewrite applies to the next one.
     let plain = rt
-        .shared
+        .node()
         .read_config(|c| (!c.flag(conf::AOF_USE_RDB_PREAMBLE)).then(|| Plain::from_config(c)));
     let dir = match &off {
         Some((dir, ..)) => dir.clone(),
@@ -253,10 +257,10 @@ impl Plain {
 /// Once a second on one shard: starts a rewrite when the AOF has grown
 /// by `auto-aof-rewrite-percentage` over its size after the last rewrite
 /// and is over `auto-aof-rewrite-min-size` (Redis's serverCron rule).
-pub async fn cron(rt: Rc<ShardRt>) {
+pub async fn cron<H: ShardHost>(rt: Rc<H>) {
     loop {
         glommio::timer::sleep(std::time::Duration::from_secs(1)).await;
-        let aof = &rt.shared.aof;
+        let aof = rt.node().aof();
         if aof.rewrite_in_progress.load(Ordering::Relaxed) {
             continue;
         }
@@ -271,7 +275,7 @@ pub async fn cron(rt: Rc<ShardRt>) {
         if !aof.enabled() {
             continue;
         }
-        let (pct, min) = rt.shared.read_config(|c| {
+        let (pct, min) = rt.node().read_config(|c| {
             (
                 c.int(conf::AUTO_AOF_REWRITE_PERCENTAGE) as u64,
                 c.int(conf::AUTO_AOF_REWRITE_MIN_SIZE) as u64,

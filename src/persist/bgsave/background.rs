@@ -6,8 +6,7 @@
 
 use super::status;
 use crate::config::keys as conf;
-use crate::server::mesh;
-use crate::server::shard::ShardRt;
+use crate::persist::host::{NodeState, ShardData, ShardHost};
 use crate::sys::clock::unix_ms;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -24,7 +23,7 @@ pub enum BgsaveStart {
 }
 
 /// Starts a BGSAVE in the background, unless a snapshot runs.
-pub fn start_bgsave(rt: &Rc<ShardRt>) -> BgsaveStart {
+pub fn start_bgsave<H: ShardHost>(rt: &Rc<H>) -> BgsaveStart {
     let Some(slot) = status::try_reserve(true) else {
         return if status::bgsave_running() {
             BgsaveStart::AlreadyRunning
@@ -38,20 +37,16 @@ pub fn start_bgsave(rt: &Rc<ShardRt>) -> BgsaveStart {
     let rt = rt.clone();
     let started = std::time::Instant::now();
     crate::sys::exec::spawn(async move {
-        let path = PathBuf::from(rt.shared.read_config(|c| c.text(conf::DBFILENAME)));
+        let path = PathBuf::from(rt.node().read_config(|c| c.text(conf::DBFILENAME)));
         let result = super::snapshot_reserved(&rt, &slot, &path, Vec::new(), Box::new(|| {})).await;
         match result {
             Ok(stats) => {
                 // Changes made after the instant stay counted.
                 for (shard, covered) in stats.dirty_at_start.iter().copied().enumerate() {
-                    mesh::run_on(&rt, shard, move |rt| {
-                        let mut core = rt.core.borrow_mut();
-                        core.dirty = core.dirty.saturating_sub(covered);
-                    })
-                    .await;
+                    H::run_on(&rt, shard, move |rt| rt.sub_dirty(covered)).await;
                 }
-                rt.shared
-                    .lastsave_unix
+                rt.node()
+                    .lastsave_unix()
                     .store(unix_ms() / 1000, Ordering::Relaxed);
                 status::bgsave_ended(true, stats.duration.as_secs() as i64);
                 crate::notice!("DB saved on disk");

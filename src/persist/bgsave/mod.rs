@@ -21,10 +21,9 @@ pub use shard::{active_here, before_key_write, before_keyspace_write};
 pub use status::SnapshotSlot;
 
 use crate::config::keys as conf;
+use crate::persist::host::{HeldShards, NodeState, ShardData, ShardHost};
 use crate::persist::rdb::encode::EncodeOpts;
 use crate::persist::rdb::file;
-use crate::server::mesh;
-use crate::server::shard::ShardRt;
 use crate::sys::clock::unix_ms;
 use futures::channel::oneshot;
 use std::path::Path;
@@ -53,8 +52,8 @@ pub const BUSY: &str = "ERR Background save already in progress";
 /// the same directory). `at_start` runs on this shard while every shard
 /// is held at the snapshot instant; `extra_aux` adds AUX fields to (or
 /// overrides those of) SAVE's header, e.g. `aof-base 1`.
-pub async fn snapshot_to_file(
-    rt: &Rc<ShardRt>,
+pub async fn snapshot_to_file<H: ShardHost>(
+    rt: &Rc<H>,
     path: &Path,
     extra_aux: Vec<(String, String)>,
     at_start: Box<dyn FnOnce()>,
@@ -64,8 +63,8 @@ pub async fn snapshot_to_file(
 }
 
 /// [`snapshot_to_file`] for a caller that already holds the snapshot slot.
-pub async fn snapshot_reserved(
-    rt: &Rc<ShardRt>,
+pub async fn snapshot_reserved<H: ShardHost>(
+    rt: &Rc<H>,
     slot: &SnapshotSlot,
     path: &Path,
     extra_aux: Vec<(String, String)>,
@@ -86,15 +85,15 @@ pub type AtStart = Box<dyn FnOnce() -> (Vec<(String, String)>, Option<socket_sin
 /// [`snapshot_reserved`] whose AUX fields (and maybe destination) are
 /// decided at the snapshot instant. Without `durable`, nothing is
 /// fsynced (a file only sent to replicas).
-pub async fn snapshot_reserved_aux(
-    rt: &Rc<ShardRt>,
+pub async fn snapshot_reserved_aux<H: ShardHost>(
+    rt: &Rc<H>,
     _slot: &SnapshotSlot,
     path: &Path,
     at_start: AtStart,
     durable: bool,
 ) -> Result<SnapshotStats, String> {
     let started = Instant::now();
-    let (checksum, compress, lru_policy, incremental_fsync) = rt.shared.read_config(|c| {
+    let (checksum, compress, lru_policy, incremental_fsync) = rt.node().read_config(|c| {
         (
             c.flag(conf::RDBCHECKSUM),
             c.flag(conf::RDBCOMPRESSION),
@@ -104,7 +103,7 @@ pub async fn snapshot_reserved_aux(
     });
     let opts = EncodeOpts {
         compress,
-        list_fill: rt.settings().exec.encodings.list_max_listpack_size,
+        list_fill: rt.list_fill(),
     };
     let dir = path
         .parent()
@@ -121,10 +120,10 @@ pub async fn snapshot_reserved_aux(
     let flow = Arc::new(writer::Flow::default());
     let used_mem = resident_bytes();
 
-    let shards: Vec<usize> = (0..rt.nshards).collect();
+    let shards: Vec<usize> = (0..rt.shard_count()).collect();
     let mut done = Vec::with_capacity(shards.len());
     let mut dirty_at_start = Vec::with_capacity(shards.len());
-    let held = mesh::hold(rt, &shards).await;
+    let held = H::hold(rt, &shards).await;
     let now_ms = unix_ms();
     let (extra_aux, sockets) = at_start();
     target.sockets = sockets;
@@ -144,10 +143,10 @@ pub async fn snapshot_reserved_aux(
                 let params = shard::Params {
                     now_ms,
                     opts,
-                    key_delay_us: rt.shared.read_config(|c| c.int(conf::RDB_KEY_SAVE_DELAY)),
+                    key_delay_us: rt.node().read_config(|c| c.int(conf::RDB_KEY_SAVE_DELAY)),
                     lru_now: lru_policy.then(|| rt.lru_seconds()),
                 };
-                let dirty = rt.core.borrow().dirty;
+                let dirty = rt.dirty();
                 (shard::begin(rt, params, feed), dirty)
             })
             .await;

@@ -7,9 +7,7 @@
 
 use super::{background, status};
 use crate::config::keys as conf;
-use crate::server::mesh;
-use crate::server::shard::ShardRt;
-use crate::server::shared::Shared;
+use crate::persist::host::{NodeState, ShardData, ShardHost};
 use crate::sys::clock::unix_ms;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +29,7 @@ pub fn parse_rules(text: &str) -> Vec<(u64, u64)> {
 }
 
 /// Whether `save` rules are configured.
-pub fn rules_set(shared: &Shared) -> bool {
+pub fn rules_set<S: NodeState + ?Sized>(shared: &S) -> bool {
     shared.read_config(|c| !c.text(conf::SAVE).trim().is_empty())
 }
 
@@ -60,7 +58,7 @@ static EXIT_SAVE_PENDING: AtomicBool = AtomicBool::new(false);
 /// From the signal thread: has shard 0 save the RDB (waiting for a
 /// running snapshot first) and blocks until it has. False when the save
 /// failed (the server then keeps running, as Redis does).
-pub fn save_before_exit(shared: &Shared) -> bool {
+pub fn save_before_exit<S: NodeState + ?Sized>(shared: &S) -> bool {
     if !rules_set(shared) {
         return true;
     }
@@ -79,7 +77,7 @@ pub async fn wait_no_snapshot() {
 }
 
 /// The cron; spawned on shard 0 only.
-pub async fn cron(rt: Rc<ShardRt>) {
+pub async fn cron<H: ShardHost>(rt: Rc<H>) {
     let mut ticks = 0u64;
     loop {
         glommio::timer::sleep(TICK).await;
@@ -106,20 +104,17 @@ pub async fn cron(rt: Rc<ShardRt>) {
         if !ticks.is_multiple_of(10) {
             continue;
         }
-        let rules = parse_rules(&rt.shared.read_config(|c| c.text(conf::SAVE)));
+        let rules = parse_rules(&rt.node().read_config(|c| c.text(conf::SAVE)));
         if rules.is_empty() {
             continue;
         }
-        let changes: u64 = mesh::run_on_all(&rt, |rt| rt.core.borrow().dirty)
-            .await
-            .iter()
-            .sum();
+        let changes: u64 = H::run_on_all(&rt, |rt| rt.dirty()).await.iter().sum();
         let now = unix_ms() / 1000;
         let due = rule_due(
             &rules,
             changes,
             now,
-            rt.shared.lastsave_unix.load(Ordering::Relaxed),
+            rt.node().lastsave_unix().load(Ordering::Relaxed),
             status::last_bgsave_try_secs(),
             status::last_bgsave_ok(),
         );

@@ -16,15 +16,15 @@
 
 use super::status::KEYS_PROCESSED;
 use super::writer::{Flow, ToWriter};
+use crate::persist::host::{ShardData, ShardHost};
 use crate::persist::rdb::encode::EncodeOpts;
 use crate::persist::rdb::file::{self, opcodes};
 use crate::persist::rdb::length::write_len;
-use crate::server::shard::ShardRt;
 use crate::store::Store;
 use futures::channel::oneshot;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,10 @@ const BUSY_SHARE_PERCENT: u32 = 25;
 const CHUNK_BYTES: usize = 256 * 1024;
 /// Above this many bytes not yet on disk, slices wait for the writer.
 const BACKLOG_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Shards whose part of a snapshot is in progress: the engine's direct
+/// (lock-taking) path stays away from all data meanwhile.
+pub static SNAPSHOTS: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// A snapshot is in progress on this shard (the only thing a write
@@ -104,13 +108,12 @@ thread_local! {
 /// Called at the snapshot instant, with this shard held: records the
 /// cursor and starts the slice task. Returns the keys to write (an upper
 /// bound: keys that expire meanwhile are skipped).
-pub fn begin(rt: &Rc<ShardRt>, params: Params, feed: Feed) -> u64 {
-    let (slots, keys) = {
-        let core = rt.core.borrow();
-        let dbs = &core.store.dbs;
+pub fn begin<H: ShardHost>(rt: &Rc<H>, params: Params, feed: Feed) -> u64 {
+    let (slots, keys) = rt.with_store(|store| {
+        let dbs = &store.dbs;
         let slots = dbs.first().map_or(0, |d| d.local_slot_count());
         (slots, dbs.iter().map(|d| d.len() as u64).sum())
-    };
+    });
     let generation = GENERATION.get() + 1;
     GENERATION.set(generation);
     PROGRESS.set(Some(Progress {
@@ -123,7 +126,7 @@ pub fn begin(rt: &Rc<ShardRt>, params: Params, feed: Feed) -> u64 {
         feed,
     }));
     ACTIVE.set(true);
-    crate::server::direct::SNAPSHOTS.fetch_add(1, Ordering::AcqRel);
+    SNAPSHOTS.fetch_add(1, Ordering::AcqRel);
     crate::sys::exec::spawn(run_slices(rt.clone(), generation)).detach();
     keys
 }
@@ -141,24 +144,24 @@ pub fn active_here() -> bool {
 /// start of a shard command, the multi-shard write-back, blocking pops
 /// and moves).
 #[inline]
-pub fn before_key_write(rt: &ShardRt, key: &[u8]) {
+pub fn before_key_write<S: ShardData + ?Sized>(rt: &S, key: &[u8]) {
     if ACTIVE.get() {
         let slot = crate::slot::key_slot(key);
-        if rt.shard_of_slot(slot) == rt.id {
-            save_slot_early(rt, slot as usize / rt.nshards);
+        if rt.shard_of_slot(slot) == rt.shard_id() {
+            save_slot_early(rt, slot as usize / rt.shard_count());
         }
     }
 }
 
 #[cold]
-fn save_slot_early(rt: &ShardRt, index: usize) {
+fn save_slot_early<S: ShardData + ?Sized>(rt: &S, index: usize) {
     PROGRESS.with_borrow_mut(|p| {
         let Some(p) = p else { return };
         if index < p.cursor || p.early.get(index).copied().unwrap_or(true) {
             return;
         }
         p.early[index] = true;
-        serialize_slot(&rt.core.borrow().store, p, index);
+        rt.with_store(|store| serialize_slot(store, p, index));
         if p.buf.len() >= CHUNK_BYTES {
             send_buf(p);
         }
@@ -167,17 +170,16 @@ fn save_slot_early(rt: &ShardRt, index: usize) {
 
 /// For commands that change whole databases (FLUSHALL, FLUSHDB, SWAPDB):
 /// serializes everything this shard has not written yet, right now.
-pub fn before_keyspace_write(rt: &ShardRt) {
+pub fn before_keyspace_write<S: ShardData + ?Sized>(rt: &S) {
     if ACTIVE.get() {
-        let store = &rt.core.borrow().store;
-        while !advance(store, None, None).0 {}
+        rt.with_store(|store| while !advance(store, None, None).0 {});
         complete();
     }
 }
 
 /// The slice task: a slice of slots, a pause, until the cursor is done
 /// or the snapshot ended some other way (finished by a flush, failed).
-async fn run_slices(rt: Rc<ShardRt>, generation: u64) {
+async fn run_slices<H: ShardHost>(rt: Rc<H>, generation: u64) {
     loop {
         rt.wait_gate().await;
         let current = PROGRESS.with_borrow(|p| {
@@ -204,7 +206,7 @@ async fn run_slices(rt: Rc<ShardRt>, generation: u64) {
         let delay = PROGRESS.with_borrow(|p| p.as_ref().map_or(0, |p| p.params.key_delay_us));
         if delay != 0 {
             // One slot at a time, then the keys' delay, then the next.
-            let (finished, keys) = advance(&rt.core.borrow().store, None, Some(1));
+            let (finished, keys) = rt.with_store(|store| advance(store, None, Some(1)));
             let wait = key_delay(delay, keys);
             if !wait.is_zero() {
                 glommio::timer::sleep(wait).await;
@@ -215,7 +217,7 @@ async fn run_slices(rt: Rc<ShardRt>, generation: u64) {
             }
             continue;
         }
-        if advance(&rt.core.borrow().store, Some(started + SLICE), None).0 {
+        if rt.with_store(|store| advance(store, Some(started + SLICE), None).0) {
             complete();
             return;
         }
@@ -269,7 +271,7 @@ fn advance(store: &Store, deadline: Option<Instant>, max_keys: Option<u64>) -> (
 /// Ends this shard's part: reports the keys written (or the failure).
 fn complete() {
     if ACTIVE.replace(false) {
-        crate::server::direct::SNAPSHOTS.fetch_sub(1, Ordering::AcqRel);
+        SNAPSHOTS.fetch_sub(1, Ordering::AcqRel);
     }
     let Some(mut p) = PROGRESS.take() else { return };
     send_buf(&mut p);
