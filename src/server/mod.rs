@@ -30,6 +30,7 @@ pub mod pause;
 pub mod probe;
 pub mod pubsub;
 mod redirect;
+mod repl_host;
 mod requests;
 pub mod route;
 pub mod shard;
