@@ -4,10 +4,9 @@
 Every top-level module (a directory src/x/ or a file src/x.rs; lib.rs and
 main.rs are the crate roots, not layers) may use the modules below it in
 LAYERS and none above it. An edge from a lower module to a higher one is a
-back edge; it fails the check unless tests/layers-allowed-back-edges.txt
-lists it with a reason. An allowlisted edge that no longer exists fails too,
-so the list only shrinks. A cycle needs a back edge, so with every back
-edge accounted for no new cycle can appear unnoticed.
+back edge, and any back edge fails the check: a cycle needs one, so the
+modules import in one direction and no cycle can appear. (The allowlist
+of known back edges this check once read is gone with its last entry.)
 
 An edge is any path into another top-level module, as the compiler sees it:
 `crate::x` anywhere (use lines, grouped `use crate::{a, b::c}`, paths in
@@ -56,7 +55,6 @@ LAYERS = [
 ]
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 SRC = os.path.join(ROOT, "src")
-ALLOWLIST = os.path.join(ROOT, "tests", "layers-allowed-back-edges.txt")
 CRATE_ROOTS = {"lib.rs", "main.rs"}
 
 
@@ -239,22 +237,6 @@ def build_graph(mods):
     return graph
 
 
-def read_allowlist():
-    allowed, problems = {}, []
-    if not os.path.exists(ALLOWLIST):
-        return allowed, problems
-    for number, raw in enumerate(open(ALLOWLIST, encoding="utf-8"), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        m = re.fullmatch(r"(\w+)\s*->\s*(\w+)\s*#\s*(\S.*)", line)
-        if not m:
-            problems.append(f"{ALLOWLIST}:{number}: want `from -> to  # why`, got: {line}")
-            continue
-        allowed[(m.group(1), m.group(2))] = number
-    return allowed, problems
-
-
 def find_cycle(graph, nodes):
     """One cycle as a list of nodes, or None."""
     succ = {n: sorted(t for f, t in graph if f == n) for n in nodes}
@@ -308,16 +290,8 @@ def main():
     rank = {m: i for i, m in enumerate(LAYERS)}
     graph = build_graph(mods)
     back = {e: at for e, at in graph.items() if e[0] in rank and e[1] in rank and rank[e[0]] < rank[e[1]]}
-    allowed, problems = read_allowlist()
-    errors += problems
     for (src, dst), at in sorted(back.items()):
-        if (src, dst) not in allowed:
-            errors.append(f"new back edge {src} -> {dst} (first use {at}): {src} is below {dst} in LAYERS")
-    for (src, dst), number in sorted(allowed.items(), key=lambda kv: kv[1]):
-        if (src, dst) not in back:
-            errors.append(
-                f"{os.path.relpath(ALLOWLIST, ROOT)}:{number}: {src} -> {dst} is no longer a back edge: delete the line"
-            )
+        errors.append(f"back edge {src} -> {dst} (first use {at}): {src} is below {dst} in LAYERS")
     forward = [e for e in graph if e not in back]
     cycle = find_cycle({e: 1 for e in forward}, sorted(mods))
     if cycle:  # cannot happen with a total order; guards edits of this script
@@ -326,7 +300,7 @@ def main():
     if "-v" in sys.argv[1:]:
         for (src, dst), at in sorted(graph.items(), key=lambda kv: (rank.get(kv[0][0], 99), kv[0][1])):
             print(f"{src:>8} -> {dst:<8} {'BACK' if (src, dst) in back else '    '}  {at}")
-    print(f"layers: {len(graph)} edges between {len(mods)} top-level modules, {len(back)} back edges (allowlisted: {len(allowed)})")
+    print(f"layers: {len(graph)} edges between {len(mods)} top-level modules, {len(back)} back edges")
     if errors:
         for e in errors:
             print("layers: " + e, file=sys.stderr)

@@ -17,9 +17,7 @@
 //! FAILOVER ABORT ends it in either phase. Meanwhile REPLICAOF, SYNC and
 //! PSYNC are refused, as in Redis.
 
-use crate::server::conn::Conn;
-use crate::server::shard::ShardRt;
-use crate::server::shared::Shared;
+use super::host::{ReplHost, ReplShared, SyncRequester};
 use crate::sys::clock::unix_ms;
 use std::rc::Rc;
 use std::sync::Mutex;
@@ -91,18 +89,18 @@ impl Failover {
 }
 
 /// Ends the failover, if any, and its pause (`clearFailoverState`).
-fn clear(shared: &Shared) {
-    if shared.repl.failover.plan.lock().unwrap().take().is_some() {
-        shared.write_pause.unpause();
+fn clear<S: ReplShared + ?Sized>(shared: &S) {
+    if shared.repl().failover.plan.lock().unwrap().take().is_some() {
+        shared.unpause_writes();
     }
 }
 
 /// Redis's `abortFailover`: a node already following the target turns
 /// primary again (a new history, as REPLICAOF NO ONE), writes resume.
-pub async fn abort(rt: &Rc<ShardRt>, why: &str) {
-    let shared = &rt.shared;
+pub async fn abort<H: ReplHost>(rt: &Rc<H>, why: &str) {
+    let shared = rt.shared();
     // Taken at once: a PSYNC answer arriving meanwhile finds no failover.
-    let Some(plan) = shared.repl.failover.plan.lock().unwrap().take() else {
+    let Some(plan) = shared.repl().failover.plan.lock().unwrap().take() else {
         return;
     };
     match &plan.target {
@@ -112,17 +110,17 @@ pub async fn abort(rt: &Rc<ShardRt>, why: &str) {
     if plan.phase == Phase::InProgress {
         promote(rt, "failover aborted").await;
     }
-    shared.write_pause.unpause();
+    shared.unpause_writes();
 }
 
 /// The master link's PSYNC FAILOVER was answered: a sync (`accepted`)
 /// completes the failover, anything else aborts it.
-pub async fn psync_answered(rt: &Rc<ShardRt>, accepted: bool) {
-    if !rt.shared.repl.failover.in_progress() {
+pub async fn psync_answered<H: ReplHost>(rt: &Rc<H>, accepted: bool) {
+    if !rt.shared().repl().failover.in_progress() {
         return;
     }
     if accepted {
-        clear(&rt.shared);
+        clear(rt.shared());
     } else {
         abort(rt, "Failover target rejected psync request").await;
     }
@@ -131,8 +129,8 @@ pub async fn psync_answered(rt: &Rc<ShardRt>, accepted: bool) {
 /// Redis's `replicationUnsetMaster`: primary with a new history; its
 /// replicas are disconnected so that they learn it (they continue with
 /// PSYNC under the previous id).
-async fn promote(rt: &Rc<ShardRt>, why: &str) {
-    super::replica::unset_master(&rt.shared, why);
+async fn promote<H: ReplHost>(rt: &Rc<H>, why: &str) {
+    super::replica::unset_master(rt.shared(), why);
     super::primary::disconnect_replicas(rt).await;
 }
 
@@ -140,28 +138,28 @@ async fn promote(rt: &Rc<ShardRt>, why: &str) {
 /// a replica that follows history `replid` (Redis's syncCommand). Then
 /// the refusals Redis answers before any synchronization. Err is the
 /// error reply.
-pub async fn check_sync(conn: &Conn, args: &[Vec<u8>]) -> Result<(), String> {
-    let shared = &conn.rt.shared;
+pub async fn check_sync<C: SyncRequester>(conn: &C, args: &[Vec<u8>]) -> Result<(), String> {
+    let shared = conn.host().shared();
     if args.len() > 3
         && args[0].eq_ignore_ascii_case(b"psync")
         && args[3].eq_ignore_ascii_case(b"failover")
     {
         let replid = String::from_utf8_lossy(&args[1]).into_owned();
         crate::warning!("Failover request received for replid {replid}.");
-        if !shared.repl.replica.is_replica() {
+        if !shared.repl().replica.is_replica() {
             return Err("ERR PSYNC FAILOVER can't be sent to a master.".into());
         }
-        let mine = shared.repl.identity.lock().unwrap().replid.clone();
+        let mine = shared.repl().identity.lock().unwrap().replid.clone();
         if !replid.eq_ignore_ascii_case(&mine) {
             return Err("ERR PSYNC FAILOVER replid must match my replid.".into());
         }
-        let from = conn.info.describe(unix_ms());
-        promote(&conn.rt, &format!("failover request from '{from}'")).await;
+        let from = conn.describe(unix_ms());
+        promote(conn.host(), &format!("failover request from '{from}'")).await;
     }
-    if shared.repl.failover.active() {
+    if shared.repl().failover.active() {
         return Err("NOMASTERLINK Can't SYNC while failing over".into());
     }
-    let st = &shared.repl.replica;
+    let st = &shared.repl().replica;
     if st.is_replica() && st.link_state() != super::replica::LinkState::Connected {
         return Err("NOMASTERLINK Can't SYNC while not connected with my master".into());
     }
@@ -171,9 +169,9 @@ pub async fn check_sync(conn: &Conn, args: &[Vec<u8>]) -> Result<(), String> {
 /// Starts a failover (FAILOVER's checks passed): pauses client writes
 /// and watches for the target, or any replica, to catch up. `timeout_ms`
 /// 0 waits without a deadline.
-pub fn begin(rt: &Rc<ShardRt>, target: Option<(String, u16)>, timeout_ms: u64, force: bool) {
-    let shared = &rt.shared;
-    let fo = &shared.repl.failover;
+pub fn begin<H: ReplHost>(rt: &Rc<H>, target: Option<(String, u16)>, timeout_ms: u64, force: bool) {
+    let shared = rt.shared();
+    let fo = &shared.repl().failover;
     let serial = fo
         .serials
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -188,7 +186,7 @@ pub fn begin(rt: &Rc<ShardRt>, target: Option<(String, u16)>, timeout_ms: u64, f
         },
         force,
     });
-    shared.write_pause.pause(u64::MAX);
+    shared.pause_writes(u64::MAX);
     crate::sys::exec::spawn(watch(rt.clone(), serial)).detach();
 }
 
@@ -196,11 +194,11 @@ pub fn begin(rt: &Rc<ShardRt>, target: Option<(String, u16)>, timeout_ms: u64, f
 const TICK: Duration = Duration::from_millis(10);
 
 /// Redis's `updateFailoverStatus`, for failover `serial` while it waits.
-async fn watch(rt: Rc<ShardRt>, serial: u64) {
-    let shared = rt.shared.clone();
+async fn watch<H: ReplHost>(rt: Rc<H>, serial: u64) {
+    let shared = rt.shared().clone();
     loop {
         glommio::timer::sleep(TICK).await;
-        let plan = match shared.repl.failover.plan.lock().unwrap().as_ref() {
+        let plan = match shared.repl().failover.plan.lock().unwrap().as_ref() {
             Some(p) if p.serial == serial && p.phase == Phase::WaitForSync => p.clone(),
             _ => return,
         };
@@ -216,11 +214,11 @@ async fn watch(rt: Rc<ShardRt>, serial: u64) {
         }
         // Until no write is in flight the offset may still move: a
         // replica that reached it now could miss an acknowledged write.
-        if !shared.write_pause.settled() {
+        if !shared.writes_settled() {
             continue;
         }
         let offset = super::primary::master_offset(&shared);
-        let replicas = shared.repl.primary.replicas();
+        let replicas = shared.repl().primary.replicas();
         let found = match &plan.target {
             Some((host, port)) => replicas
                 .iter()
@@ -237,8 +235,13 @@ async fn watch(rt: Rc<ShardRt>, serial: u64) {
 }
 
 /// Becomes a replica of the target; its link sends PSYNC FAILOVER.
-fn follow(rt: &Rc<ShardRt>, serial: u64, host: String, port: u16) {
-    if rt.shared.repl.failover.start(serial, (host.clone(), port)) {
+fn follow<H: ReplHost>(rt: &Rc<H>, serial: u64, host: String, port: u16) {
+    if rt
+        .shared()
+        .repl()
+        .failover
+        .start(serial, (host.clone(), port))
+    {
         crate::notice!("Connecting to MASTER {host}:{port}");
         super::replica::set_master(rt, host, port);
     }

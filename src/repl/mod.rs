@@ -8,11 +8,15 @@
 //! - `replica/`: following a primary — REPLICAOF, the handshake, loading
 //!   the RDB, applying the command stream as the master client, ACKs.
 //!
+//! - `host.rs`: what replication asks of the engine (traits the server
+//!   implements): repl reaches the engine only through them.
+//!
 //! Both sides share the node's replication identity: the replication id
 //! and offset a replica asks for in PSYNC, and the previous id kept
 //! after a role change so sub-replicas can continue (PSYNC2).
 
 pub mod failover;
+pub mod host;
 pub mod primary;
 pub mod replica;
 

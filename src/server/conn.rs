@@ -451,10 +451,15 @@ async fn close_client(
     if let Some(start) = conn.repl.start.take() {
         let hs = conn.repl.clone();
         // Boxed: its state would otherwise sit in every connection's task.
+        let client = crate::repl::host::ReplicaClient {
+            id: info.id,
+            addr: &info.addr,
+            role: &info.repl_role,
+        };
         Box::pin(crate::repl::primary::serve_replica(
             &rt,
             &mut stream,
-            &info,
+            client,
             &mut kill_rx,
             hs,
             start,

@@ -33,6 +33,7 @@ pub mod probe;
 pub mod protected;
 pub mod pubsub;
 mod redirect;
+mod repl_host;
 mod requests;
 pub mod route;
 pub mod shard;

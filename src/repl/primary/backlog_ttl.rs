@@ -3,19 +3,19 @@
 //! replica keeps its backlog: it may be promoted and serve PSYNCs.
 
 use crate::config::keys as conf;
-use crate::server::shared::Shared;
+use crate::repl::host::ReplShared;
 use crate::sys::clock::unix_ms;
 use crate::sys::random::random_hex;
 use std::sync::atomic::Ordering;
 
 /// Called every second by the primary cron (shard 0).
-pub(super) fn check(shared: &Shared) {
+pub(super) fn check<S: ReplShared>(shared: &S) {
     let now = unix_ms() / 1000;
-    let primary = &shared.repl.primary;
+    let primary = &shared.repl().primary;
     let since = &primary.no_replicas_since;
-    let idle = !shared.repl.replica.is_replica()
+    let idle = !shared.repl().replica.is_replica()
         && primary.replicas.lock().unwrap().is_empty()
-        && shared.aof.log.repl_on();
+        && shared.log().repl_on();
     // Not idle now (or never seen busy): the idle time counts from here
     // at the earliest (a replica leaving between two ticks sets it too).
     if !idle || since.load(Ordering::Relaxed) == 0 {
@@ -30,8 +30,8 @@ pub(super) fn check(shared: &Shared) {
     // id must not continue from an offset this node can no longer serve.
     // Identity first, then the log: ensure_backlog's order, so a replica
     // attaching meanwhile sees either the old backlog or none.
-    let mut id = shared.repl.identity.lock().unwrap();
-    let freed = shared.aof.log.with_repl(|r, _| match r {
+    let mut id = shared.repl().identity.lock().unwrap();
+    let freed = shared.log().with_repl(|r, _| match r {
         Some(b) if b.replicas() == 0 => r.take().map(|b| b.end()),
         _ => None,
     });

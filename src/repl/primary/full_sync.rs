@@ -44,16 +44,16 @@ pub(super) struct SyncJob {
 }
 
 /// Joins the pending full sync (or starts one) for replica `id`.
-pub(super) fn join_full_sync(
-    rt: &Rc<ShardRt>,
+pub(super) fn join_full_sync<H: ReplHost>(
+    rt: &Rc<H>,
     id: u64,
     rdb_only: bool,
     socket: Option<SocketOut>,
 ) -> fmpsc::UnboundedReceiver<JobEvent> {
     let diskless = socket.is_some();
-    let shared = &rt.shared;
+    let shared = rt.shared();
     let (tx, rx) = fmpsc::unbounded();
-    let mut slot = shared.repl.primary.job.lock().unwrap();
+    let mut slot = shared.repl().primary.job.lock().unwrap();
     if let Some(job) = slot.as_ref() {
         if job.diskless == diskless {
             if let Some(j) = job.joiners.lock().unwrap().as_mut() {
@@ -84,8 +84,8 @@ pub(super) fn join_full_sync(
 
 /// Waits for more replicas (diskless), takes the snapshot, hands every
 /// joiner its FULLRESYNC offset and then the file.
-async fn run_job(rt: Rc<ShardRt>, job: Arc<SyncJob>) {
-    let shared = rt.shared.clone();
+async fn run_job<H: ReplHost>(rt: Rc<H>, job: Arc<SyncJob>) {
+    let shared = rt.shared().clone();
     let (delay, max_replicas) = shared.read_config(|c| {
         (
             c.int(conf::REPL_DISKLESS_SYNC_DELAY).max(0) as u64,
@@ -110,12 +110,12 @@ async fn run_job(rt: Rc<ShardRt>, job: Arc<SyncJob>) {
         glommio::timer::sleep(Duration::from_millis(100)).await;
     };
     {
-        let mut current = shared.repl.primary.job.lock().unwrap();
+        let mut current = shared.repl().primary.job.lock().unwrap();
         if current.as_ref().is_some_and(|j| Arc::ptr_eq(j, &job)) {
             *current = None;
         }
     }
-    let n = shared.repl.primary.jobs.fetch_add(1, Ordering::Relaxed);
+    let n = shared.repl().primary.jobs.fetch_add(1, Ordering::Relaxed);
     let path = PathBuf::from(format!("temp-repl-{}-{n}.rdb", std::process::id()));
     crate::notice!(
         "Starting BGSAVE for SYNC with target: {}",
@@ -140,8 +140,14 @@ async fn run_job(rt: Rc<ShardRt>, job: Arc<SyncJob>) {
             .unwrap_or_default();
         // Replicas that went away meanwhile get no cursor.
         joiners.retain(|j| !j.tx.is_closed());
-        let replid = at_start_shared.repl.identity.lock().unwrap().replid.clone();
-        let offset = at_start_shared.aof.log.with_repl(|r, _| {
+        let replid = at_start_shared
+            .repl()
+            .identity
+            .lock()
+            .unwrap()
+            .replid
+            .clone();
+        let offset = at_start_shared.log().with_repl(|r, _| {
             // Freed meanwhile (the node turned replica): the joiners find
             // no cursor and disconnect.
             let b = r.as_mut()?;
@@ -152,7 +158,8 @@ async fn run_job(rt: Rc<ShardRt>, job: Arc<SyncJob>) {
             }
             Some(offset)
         });
-        let offset = offset.unwrap_or_else(|| at_start_shared.repl.identity.lock().unwrap().offset);
+        let offset =
+            offset.unwrap_or_else(|| at_start_shared.repl().identity.lock().unwrap().offset);
         for j in &joiners {
             let _ = j.tx.unbounded_send(JobEvent::Started {
                 replid: replid.clone(),
@@ -172,8 +179,7 @@ async fn run_job(rt: Rc<ShardRt>, job: Arc<SyncJob>) {
         ];
         (aux, sockets)
     });
-    let result =
-        crate::persist::bgsave::snapshot_reserved_aux(&rt, &slot, &path, at_start, false).await;
+    let result = H::snapshot_for_sync(&rt, &slot, &path, at_start).await;
     drop(slot);
     let mut joiners = std::mem::take(&mut *taken.lock().unwrap());
     // A failure before the instant leaves them in the job.
@@ -200,7 +206,7 @@ async fn run_job(rt: Rc<ShardRt>, job: Arc<SyncJob>) {
         if j.tx.unbounded_send(JobEvent::Done(event.clone())).is_err() {
             // Gone before the end: drop its cursor (it may have been
             // attached after its task cleaned up).
-            shared.aof.log.with_repl(|r, _| {
+            shared.log().with_repl(|r, _| {
                 if let Some(b) = r.as_mut() {
                     b.detach(j.id);
                 }

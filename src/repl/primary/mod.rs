@@ -38,10 +38,7 @@ pub use session::serve_replica;
 
 use crate::persist::aof::backlog::{Backlog, OutputLimits, Read};
 use crate::persist::bgsave::socket_sink::{self, SocketOut, Sockets};
-use crate::server::clients::ClientInfo;
-use crate::server::shard::ShardRt;
-use crate::server::shared::Shared;
-use crate::server::stream::ClientStream;
+use crate::repl::host::{ReplHost, ReplShared, ReplicaClient, ReplicaSocket};
 use crate::sys::clock::unix_ms;
 use crate::sys::random::random_hex;
 use futures::channel::mpsc as fmpsc;
@@ -100,8 +97,8 @@ pub struct Handshake {
 
 impl Handshake {
     /// The offset WAIT must see acknowledged for this connection.
-    pub fn wait_target(&self, shared: &Shared) -> i64 {
-        let now = shared.aof.log.repl_end();
+    pub fn wait_target<S: ReplShared + ?Sized>(&self, shared: &S) -> i64 {
+        let now = shared.log().repl_end();
         if now != self.batch_start {
             now
         } else {
@@ -183,12 +180,9 @@ impl Primary {
 
 /// The master offset: the backlog's end while it exists, else the last
 /// one recorded in the identity. Also refreshes `identity.offset`.
-pub fn master_offset(shared: &Shared) -> i64 {
-    let end = shared
-        .aof
-        .log
-        .with_repl(|r, _| r.as_ref().map(Backlog::end));
-    let mut id = shared.repl.identity.lock().unwrap();
+pub fn master_offset<S: ReplShared + ?Sized>(shared: &S) -> i64 {
+    let end = shared.log().with_repl(|r, _| r.as_ref().map(Backlog::end));
+    let mut id = shared.repl().identity.lock().unwrap();
     if let Some(end) = end {
         id.offset = end;
     }
@@ -196,14 +190,14 @@ pub fn master_offset(shared: &Shared) -> i64 {
 }
 
 /// (active, size, first byte offset, histlen) of the backlog.
-pub fn backlog_info(shared: &Shared) -> (bool, usize, i64, i64) {
-    shared.aof.log.with_repl(|r, _| match r {
+pub fn backlog_info<S: ReplShared + ?Sized>(shared: &S) -> (bool, usize, i64, i64) {
+    shared.log().with_repl(|r, _| match r {
         Some(b) => (true, b.size(), b.first_byte(), b.histlen()),
         None => (false, 0, 0, 0),
     })
 }
 
-fn backlog_config(shared: &Shared) -> (usize, OutputLimits) {
+fn backlog_config<S: ReplShared + ?Sized>(shared: &S) -> (usize, OutputLimits) {
     shared.read_config(|c| {
         (
             c.int(conf::REPL_BACKLOG_SIZE).max(16 * 1024) as usize,
@@ -214,13 +208,13 @@ fn backlog_config(shared: &Shared) -> (usize, OutputLimits) {
 
 /// Creates the backlog if there is none, with a new replication id and
 /// no previous one (Redis does this when the first replica attaches).
-fn ensure_backlog(shared: &Shared) {
-    if shared.aof.log.repl_on() {
+fn ensure_backlog<S: ReplShared + ?Sized>(shared: &S) {
+    if shared.log().repl_on() {
         return;
     }
     let (size, limits) = backlog_config(shared);
-    let mut id = shared.repl.identity.lock().unwrap();
-    shared.aof.log.with_repl(|r, _| {
+    let mut id = shared.repl().identity.lock().unwrap();
+    shared.log().with_repl(|r, _| {
         if r.is_none() {
             id.replid = random_hex(40);
             id.replid2 = crate::repl::NO_REPLID.to_string();
@@ -234,13 +228,13 @@ fn ensure_backlog(shared: &Shared) {
 /// replid: kept whether or not it has sub-replicas, so that once
 /// promoted it can continue its old master's and sub-replicas' PSYNCs
 /// (Redis creates it after every sync).
-pub fn ensure_replica_backlog(shared: &Shared) {
-    if shared.aof.log.repl_on() {
+pub fn ensure_replica_backlog<S: ReplShared + ?Sized>(shared: &S) {
+    if shared.log().repl_on() {
         return;
     }
     let (size, limits) = backlog_config(shared);
-    let id = shared.repl.identity.lock().unwrap();
-    shared.aof.log.with_repl(|r, _| {
+    let id = shared.repl().identity.lock().unwrap();
+    shared.log().with_repl(|r, _| {
         if r.is_none() {
             *r = Some(Backlog::new(id.offset, size, limits));
         }
@@ -249,9 +243,9 @@ pub fn ensure_replica_backlog(shared: &Shared) {
 
 /// INFO replication after the role lines (command/info.rs writes those):
 /// replicas, ids, offsets and backlog, fields in 7.0's order.
-pub fn write_master_info(s: &mut String, shared: &Shared) {
+pub fn write_master_info<S: ReplShared + ?Sized>(s: &mut String, shared: &S) {
     let offset = master_offset(shared);
-    let id = shared.repl.identity.lock().unwrap().clone();
+    let id = shared.repl().identity.lock().unwrap().clone();
     let (active, _, first, histlen) = backlog_info(shared);
     let (size, min_write, max_lag) = shared.read_config(|c| {
         (
@@ -260,7 +254,7 @@ pub fn write_master_info(s: &mut String, shared: &Shared) {
             c.int(conf::MIN_REPLICAS_MAX_LAG),
         )
     });
-    let primary = &shared.repl.primary;
+    let primary = &shared.repl().primary;
     let replicas = primary.replicas();
     let now = unix_ms();
     let _ = write!(s, "connected_slaves:{}\r\n", replicas.len());
@@ -285,7 +279,7 @@ pub fn write_master_info(s: &mut String, shared: &Shared) {
     let _ = write!(
         s,
         "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
-        shared.repl.failover.state_name(),
+        shared.repl().failover.state_name(),
         id.replid,
         id.replid2,
         offset,
@@ -299,10 +293,10 @@ pub fn write_master_info(s: &mut String, shared: &Shared) {
 
 /// ROLE for a master: `master`, the offset, `[ip, port, offset]` of each
 /// online replica.
-pub fn role_master(out: &mut crate::resp::Out, shared: &Shared) {
+pub fn role_master<S: ReplShared + ?Sized>(out: &mut crate::resp::Out, shared: &S) {
     let offset = master_offset(shared);
     let replicas: Vec<ReplicaEntry> = shared
-        .repl
+        .repl()
         .primary
         .replicas()
         .into_iter()
@@ -321,21 +315,26 @@ pub fn role_master(out: &mut crate::resp::Out, shared: &Shared) {
 }
 
 /// `-NOREPLICAS` check for a write (min-replicas-to-write).
-pub fn enough_replicas(shared: &Shared, to_write: usize, max_lag: u64) -> bool {
-    to_write == 0 || shared.repl.primary.good(max_lag) >= to_write
+pub fn enough_replicas<S: ReplShared + ?Sized>(shared: &S, to_write: usize, max_lag: u64) -> bool {
+    to_write == 0 || shared.repl().primary.good(max_lag) >= to_write
 }
 
 /// WAIT numreplicas timeout-ms: the replicas that acknowledged offset
 /// `target` (the client's last write), waiting up to `timeout_ms`
 /// (0: forever) for `want` of them.
-pub async fn wait_acks(shared: &Arc<Shared>, target: i64, want: usize, timeout_ms: u64) -> usize {
-    let primary = &shared.repl.primary;
+pub async fn wait_acks<S: ReplShared + ?Sized>(
+    shared: &S,
+    target: i64,
+    want: usize,
+    timeout_ms: u64,
+) -> usize {
+    let primary = &shared.repl().primary;
     let n = primary.acked(target);
     if n >= want {
         return n;
     }
-    if !shared.write_pause.active() {
-        shared.aof.log.feed_repl_only(GETACK);
+    if !shared.writes_paused() {
+        shared.log().feed_repl_only(GETACK);
     }
     let enough = futures::future::poll_fn(|cx| {
         let mut w = primary.ack_waiters.lock().unwrap();
@@ -356,36 +355,29 @@ pub async fn wait_acks(shared: &Arc<Shared>, target: i64, want: usize, timeout_m
 
 /// Closes every replica connection (for a node about to follow a
 /// master: its replicas must resync). Their tasks clean up after them.
-pub async fn disconnect_replicas(rt: &Rc<ShardRt>) -> usize {
-    crate::server::mesh::run_on_all(rt, |rt| {
-        rt.clients
-            .borrow_mut()
-            .kill(|c| c.repl_role.get() == Some("replica"))
-    })
-    .await
-    .into_iter()
-    .sum()
+pub async fn disconnect_replicas<H: ReplHost>(rt: &Rc<H>) -> usize {
+    H::disconnect_replicas(rt).await
 }
 
 /// Frees the backlog (replicas gone, or the node now follows a master
 /// and will build its own from the master's stream). The master offset
 /// is kept in the identity.
-pub fn free_backlog(shared: &Shared) {
-    let end = shared.aof.log.with_repl(|r, _| r.take().map(|b| b.end()));
+pub fn free_backlog<S: ReplShared + ?Sized>(shared: &S) {
+    let end = shared.log().with_repl(|r, _| r.take().map(|b| b.end()));
     if let Some(end) = end {
-        shared.repl.identity.lock().unwrap().offset = end;
+        shared.repl().identity.lock().unwrap().offset = end;
     }
 }
 
 /// Feeds PING into the stream every `repl-ping-replica-period` seconds
 /// while replicas are attached (runs on shard 0).
-pub async fn cron(rt: Rc<ShardRt>) {
+pub async fn cron<H: ReplHost>(rt: Rc<H>) {
     let mut elapsed = 0u64;
     loop {
         glommio::timer::sleep(Duration::from_secs(1)).await;
-        let shared = &rt.shared;
+        let shared = &**rt.shared();
         backlog_ttl::check(shared);
-        if !shared.aof.log.repl_on() {
+        if !shared.log().repl_on() {
             continue;
         }
         elapsed += 1;
@@ -397,12 +389,12 @@ pub async fn cron(rt: Rc<ShardRt>) {
         // CONFIG SET of the backlog size or the replica limits applies
         // within a second.
         let (size, limits) = backlog_config(shared);
-        shared.aof.log.with_repl(|r, wake| {
+        shared.log().with_repl(|r, wake| {
             if let Some(b) = r.as_mut() {
                 b.set_config(size, limits);
                 // Not while writes are paused: a manual failover waits
                 // for a master offset that must not move.
-                if ping && b.replicas() > 0 && !shared.write_pause.failover_active() {
+                if ping && b.replicas() > 0 && !shared.failover_pause_active() {
                     b.feed(None, PING, wake);
                 }
             }

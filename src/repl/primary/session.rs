@@ -5,24 +5,25 @@ use super::*;
 use crate::config::keys as conf;
 
 /// Serves a connection that became a replica, until it goes away.
-pub async fn serve_replica(
-    rt: &Rc<ShardRt>,
-    stream: &mut ClientStream,
-    info: &Rc<ClientInfo>,
+pub async fn serve_replica<H: ReplHost, S: ReplicaSocket>(
+    rt: &Rc<H>,
+    stream: &mut S,
+    client: ReplicaClient<'_>,
     kill: &mut futures::channel::oneshot::Receiver<()>,
     hs: Handshake,
     start: Start,
 ) {
-    let shared = rt.shared.clone();
-    let id = info.id;
-    info.repl_role.set(Some("replica"));
+    let shared = rt.shared().clone();
+    let id = client.id;
+    client.role.set(Some("replica"));
     let ip = hs.ip_address.clone().unwrap_or_else(|| {
-        info.addr
+        client
+            .addr
             .rsplit_once(':')
             .map(|(h, _)| h.trim_matches(|c| c == '[' || c == ']').to_string())
             .unwrap_or_default()
     });
-    shared.repl.primary.replicas.lock().unwrap().insert(
+    shared.repl().primary.replicas.lock().unwrap().insert(
         id,
         ReplicaEntry {
             ip,
@@ -34,42 +35,42 @@ pub async fn serve_replica(
     );
     stream.set_nodelay();
     // INFO's connected_clients leaves replicas out, as Redis does.
-    shared.connected_clients.fetch_sub(1, Ordering::Relaxed);
+    shared.count_replica(true);
     let run = std::pin::pin!(replica_session(rt, stream, id, &hs, start));
     let _ = select(run, kill).await;
-    shared.connected_clients.fetch_add(1, Ordering::Relaxed);
-    shared.aof.log.with_repl(|r, _| {
+    shared.count_replica(false);
+    shared.log().with_repl(|r, _| {
         if let Some(b) = r.as_mut() {
             b.detach(id);
         }
     });
     {
-        let mut replicas = shared.repl.primary.replicas.lock().unwrap();
+        let mut replicas = shared.repl().primary.replicas.lock().unwrap();
         replicas.remove(&id);
         if replicas.is_empty() {
             let now = unix_ms() / 1000;
             shared
-                .repl
+                .repl()
                 .primary
                 .no_replicas_since
                 .store(now, Ordering::Relaxed);
         }
     }
-    shared.repl.primary.wake_ack_waiters();
-    info.repl_role.set(None);
-    crate::notice!("Connection with replica {} lost.", info.addr);
+    shared.repl().primary.wake_ack_waiters();
+    client.role.set(None);
+    crate::notice!("Connection with replica {} lost.", client.addr);
 }
 
 /// The handshake's outcome, the transfer, then the stream.
-async fn replica_session(
-    rt: &Rc<ShardRt>,
-    stream: &mut ClientStream,
+async fn replica_session<H: ReplHost, S: ReplicaSocket>(
+    rt: &Rc<H>,
+    stream: &mut S,
     id: u64,
     hs: &Handshake,
     start: Start,
 ) {
-    let shared = rt.shared.clone();
-    let primary = &shared.repl.primary;
+    let shared = rt.shared().clone();
+    let primary = &shared.repl().primary;
     ensure_backlog(&shared);
     let (diskless_conf,) = shared.read_config(|c| (c.flag(conf::REPL_DISKLESS_SYNC),));
     let psync = match &start {
@@ -79,10 +80,10 @@ async fn replica_session(
     // Partial resync when the history and the backlog allow it.
     if let Some((replid, offset)) = &psync {
         master_offset(&shared);
-        let id_now = shared.repl.identity.lock().unwrap().clone();
+        let id_now = shared.repl().identity.lock().unwrap().clone();
         let attached = replid != "?"
             && id_now.continues(replid, *offset)
-            && shared.aof.log.with_repl(|r, _| match r.as_mut() {
+            && shared.log().with_repl(|r, _| match r.as_mut() {
                 Some(b) if b.holds(*offset) => {
                     b.attach(id, *offset);
                     true
@@ -231,7 +232,10 @@ async fn replica_session(
 
 /// Sends the RDB file as `$<len>` and its bytes (a diskless transfer
 /// never has a file: socket_sink.rs sends it).
-async fn send_rdb(stream: &mut ClientStream, path: &std::path::Path) -> std::io::Result<u64> {
+async fn send_rdb<S: ReplicaSocket>(
+    stream: &mut S,
+    path: &std::path::Path,
+) -> std::io::Result<u64> {
     use std::io::Read as _;
     let mut file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
@@ -250,7 +254,7 @@ async fn send_rdb(stream: &mut ClientStream, path: &std::path::Path) -> std::io:
 
 /// Parses what the replica sent (REPLCONF ACK, newlines); true when an
 /// ACK was among it. Unparsed bytes stay in `buf`.
-fn handle_input(shared: &Shared, id: u64, buf: &mut Vec<u8>) -> bool {
+fn handle_input<S: ReplShared + ?Sized>(shared: &S, id: u64, buf: &mut Vec<u8>) -> bool {
     let mut acked = false;
     let limits = crate::resp::Limits::default();
     let mut ranges = Vec::new();
@@ -284,14 +288,14 @@ fn handle_input(shared: &Shared, id: u64, buf: &mut Vec<u8>) -> bool {
                         .ok()
                         .and_then(|s| s.parse::<i64>().ok())
                     {
-                        shared.repl.primary.update(id, |e| {
+                        shared.repl().primary.update(id, |e| {
                             e.ack_offset = e.ack_offset.max(off);
                             e.ack_ms = now;
                         });
                         acked = true;
                     }
                 } else {
-                    shared.repl.primary.update(id, |e| e.ack_ms = now);
+                    shared.repl().primary.update(id, |e| e.ack_ms = now);
                 }
             }
             Ok(crate::resp::Parsed::Incomplete { .. }) => break,
@@ -302,7 +306,7 @@ fn handle_input(shared: &Shared, id: u64, buf: &mut Vec<u8>) -> bool {
     }
     buf.drain(..pos);
     if acked {
-        shared.repl.primary.wake_ack_waiters();
+        shared.repl().primary.wake_ack_waiters();
     }
     acked
 }
@@ -310,7 +314,12 @@ fn handle_input(shared: &Shared, id: u64, buf: &mut Vec<u8>) -> bool {
 /// Streams the backlog to the replica from its cursor on, reading its
 /// ACKs meanwhile, until it goes away, overflows, or (when it sends
 /// `acks`) stays silent longer than `repl-timeout`.
-async fn stream_to_replica(shared: &Arc<Shared>, stream: &mut ClientStream, id: u64, acks: bool) {
+async fn stream_to_replica<S: ReplShared + ?Sized, T: ReplicaSocket>(
+    shared: &S,
+    stream: &mut T,
+    id: u64,
+    acks: bool,
+) {
     let (mut reader, mut writer) = stream.split();
     let reading = async {
         let mut buf = Vec::new();
@@ -331,7 +340,7 @@ async fn stream_to_replica(shared: &Arc<Shared>, stream: &mut ClientStream, id: 
         loop {
             let got = futures::future::poll_fn(|cx| {
                 out.clear();
-                let r = shared.aof.log.with_repl(|r, _| match r.as_mut() {
+                let r = shared.log().with_repl(|r, _| match r.as_mut() {
                     Some(b) => b.read(id, &mut out, 1 << 20, cx.waker()),
                     None => Read::Dropped,
                 });
@@ -351,7 +360,7 @@ async fn stream_to_replica(shared: &Arc<Shared>, stream: &mut ClientStream, id: 
                 return;
             }
             shared
-                .repl
+                .repl()
                 .primary
                 .repl_output_bytes
                 .fetch_add(out.len() as u64, Ordering::Relaxed);
@@ -366,7 +375,7 @@ async fn stream_to_replica(shared: &Arc<Shared>, stream: &mut ClientStream, id: 
             glommio::timer::sleep(Duration::from_secs(1)).await;
             let limit = shared.read_config(|c| c.int(conf::REPL_TIMEOUT).max(1) as u64) * 1000;
             let last = shared
-                .repl
+                .repl()
                 .primary
                 .replicas
                 .lock()

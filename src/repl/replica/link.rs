@@ -4,24 +4,20 @@
 
 use super::{load, sync, LinkState};
 use crate::config::keys as conf;
+use crate::repl::host::{MasterClient, ReplHost, ReplShared};
 use crate::repl::NO_REPLID;
 use crate::resp::{parse_command, Limits, Out, Parsed, Progress};
-use crate::server::clients::ClientInfo;
-use crate::server::conn::Conn;
-use crate::server::shard::ShardRt;
 use crate::sys::clock::unix_ms;
 use futures::future::{select, Either};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpStream;
-use std::cell::Cell;
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 const SECOND: Duration = Duration::from_secs(1);
 
 /// Runs the link of REPLICAOF number `generation` until it is replaced.
-pub async fn run(rt: Rc<ShardRt>, generation: u64) {
+pub async fn run<H: ReplHost>(rt: Rc<H>, generation: u64) {
     loop {
         if !current(&rt, generation) {
             return;
@@ -39,21 +35,21 @@ pub async fn run(rt: Rc<ShardRt>, generation: u64) {
     }
 }
 
-fn current(rt: &ShardRt, generation: u64) -> bool {
-    rt.shared.repl.replica.inner.lock().unwrap().generation == generation
+fn current<H: ReplHost>(rt: &Rc<H>, generation: u64) -> bool {
+    rt.shared().repl().replica.inner.lock().unwrap().generation == generation
 }
 
 /// The link broke: the master client becomes the cached master, so the
 /// next attempt resumes with PSYNC.
-fn link_lost(rt: &ShardRt, generation: u64) {
-    let st = &rt.shared.repl.replica;
+fn link_lost<H: ReplHost>(rt: &Rc<H>, generation: u64) {
+    let st = &rt.shared().repl().replica;
     let mut inner = st.inner.lock().unwrap();
     if inner.generation != generation {
         return;
     }
     if inner.linked {
         inner.linked = false;
-        let replid = rt.shared.repl.identity.lock().unwrap().replid.clone();
+        let replid = rt.shared().repl().identity.lock().unwrap().replid.clone();
         inner.cached = Some((replid, inner.reploff));
         inner.down_since_ms = unix_ms();
         crate::notice!("Connection with master lost.");
@@ -61,8 +57,8 @@ fn link_lost(rt: &ShardRt, generation: u64) {
     st.set_state(LinkState::Connect);
 }
 
-fn set_state(rt: &ShardRt, generation: u64, s: LinkState) -> Result<(), String> {
-    let st = &rt.shared.repl.replica;
+fn set_state<H: ReplHost>(rt: &Rc<H>, generation: u64, s: LinkState) -> Result<(), String> {
+    let st = &rt.shared().repl().replica;
     let inner = st.inner.lock().unwrap();
     if inner.generation != generation {
         return Err("replication target changed".into());
@@ -167,9 +163,9 @@ async fn send_ack(stream: &mut TcpStream, offset: i64) -> Result<(), String> {
 
 /// One connection to the master: handshake, sync, then the stream until
 /// it breaks (Err) or the replication target changes (Ok).
-async fn attempt(rt: &Rc<ShardRt>, generation: u64) -> Result<(), String> {
-    let shared = rt.shared.clone();
-    let st = &shared.repl.replica;
+async fn attempt<H: ReplHost>(rt: &Rc<H>, generation: u64) -> Result<(), String> {
+    let shared = rt.shared().clone();
+    let st = &shared.repl().replica;
     let Some((host, port)) = st.inner.lock().unwrap().master.clone() else {
         return Ok(());
     };
@@ -277,7 +273,7 @@ async fn attempt(rt: &Rc<ShardRt>, generation: u64) -> Result<(), String> {
         None => ("?".to_string(), "-1".to_string()),
     };
     // During FAILOVER the target is asked to turn primary first.
-    let failover = shared.repl.failover.in_progress();
+    let failover = shared.repl().failover.in_progress();
     let mut psync: Vec<&[u8]> = vec![b"PSYNC", psync_id.as_bytes(), psync_off.as_bytes()];
     if failover {
         psync.push(b"FAILOVER");
@@ -308,7 +304,7 @@ async fn attempt(rt: &Rc<ShardRt>, generation: u64) -> Result<(), String> {
                 crate::repl::primary::disconnect_replicas(rt).await;
             }
             {
-                let mut id = shared.repl.identity.lock().unwrap();
+                let mut id = shared.repl().identity.lock().unwrap();
                 if !new_id.is_empty() && new_id != cached_id {
                     // The master's history continues under a new id
                     // (failover): ours shifts the same way.
@@ -337,14 +333,14 @@ async fn attempt(rt: &Rc<ShardRt>, generation: u64) -> Result<(), String> {
 /// Receives the RDB (`$<len>` or `$EOF:<mark>` framing), replaces the
 /// dataset with it and takes the master's history as ours. Returns the
 /// db the stream starts in.
-async fn full_sync(
-    rt: &Rc<ShardRt>,
+async fn full_sync<H: ReplHost>(
+    rt: &Rc<H>,
     generation: u64,
     link: &mut Link,
     replid: &str,
     offset: i64,
 ) -> Result<usize, String> {
-    let st = &rt.shared.repl.replica;
+    let st = &rt.shared().repl().replica;
     set_state(rt, generation, LinkState::Transfer)?;
     let header = link.read_reply().await?;
     let mut transfer = sync::Transfer::start(&header)?;
@@ -388,97 +384,28 @@ async fn full_sync(
     // Sub-replicas hold the old dataset: they must resync, and nobody can
     // continue from the old backlog (Redis's replicationAttachToNewMaster).
     crate::repl::primary::disconnect_replicas(rt).await;
-    crate::repl::primary::free_backlog(&rt.shared);
+    crate::repl::primary::free_backlog(rt.shared());
     load::install(rt, parsed.per_shard).await;
     {
-        let mut id = rt.shared.repl.identity.lock().unwrap();
+        let mut id = rt.shared().repl().identity.lock().unwrap();
         id.replid = replid.to_string();
         id.replid2 = NO_REPLID.to_string();
         id.offset = offset;
         id.second_offset = -1;
     }
-    crate::repl::primary::ensure_replica_backlog(&rt.shared);
+    crate::repl::primary::ensure_replica_backlog(rt.shared());
     {
         let mut inner = st.inner.lock().unwrap();
         st.mark_linked(&mut inner, offset, db);
     }
     crate::notice!("MASTER <-> REPLICA sync: Finished with success");
-    if rt.shared.aof.log.is_on() {
+    if rt.shared().log().is_on() {
         // The AOF starts over from the new dataset.
-        let _ = crate::persist::aof::rewrite::start(rt);
+        H::rewrite_aof(rt);
     }
     // The master starts the stream of an EOF-marked transfer on this ACK.
     send_ack(&mut link.stream, offset).await?;
     Ok(db)
-}
-
-/// The master client: a connection whose commands go through the normal
-/// routing, whose replies are dropped, and which may write on a
-/// read-only replica.
-fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
-    let shared = &rt.shared;
-    let now = unix_ms();
-    let info = Rc::new(ClientInfo {
-        id: shared.next_client_id.fetch_add(1, Ordering::Relaxed),
-        addr,
-        laddr: String::new(),
-        unix_socket: false,
-        fd: -1,
-        created_ms: now,
-        last_interaction_ms: Cell::new(now),
-        name: Default::default(),
-        lib_name: Default::default(),
-        lib_ver: Default::default(),
-        db: Cell::new(db),
-        resp: Cell::new(2),
-        last_cmd: Cell::new("NULL"),
-        no_evict: Cell::new(false),
-        no_touch: Cell::new(false),
-        monitor: Cell::new(false),
-        argv_mem: Cell::new(0),
-        multi_mem: Cell::new(0),
-        qbuf: Cell::new(0),
-        authenticated: Cell::new(true),
-        block: Default::default(),
-        multi: Cell::new(-1),
-        dirty_cas: Default::default(),
-        pubsub: Default::default(),
-        tracking: Default::default(),
-        repl_role: Cell::new(Some("master")),
-        mem: Default::default(),
-    });
-    shared
-        .repl
-        .replica
-        .master_client
-        .store(info.id, Ordering::Relaxed);
-    let pubsub = crate::server::pubsub::ConnPubsub::new(info.clone());
-    Conn {
-        rt: rt.clone(),
-        info,
-        db,
-        authenticated: true,
-        out: Out::new(false),
-        close: false,
-        settings: rt.settings(),
-        tx: Default::default(),
-        pubsub,
-        cluster: Default::default(),
-        from_master: true,
-        repl: Default::default(),
-        reply: Default::default(),
-        reply_mark: 0,
-        routed: Default::default(),
-    }
-}
-
-/// Takes the master client off the shard's client list when the link ends.
-struct Listed(Rc<ShardRt>, u64);
-
-impl Drop for Listed {
-    fn drop(&mut self) {
-        self.0.clients.borrow_mut().remove(self.1);
-    }
 }
 
 /// What one parsed request of the stream is.
@@ -493,26 +420,21 @@ enum Kind {
 }
 
 /// Applies the command stream until the link breaks or is retired.
-async fn stream_loop(
-    rt: &Rc<ShardRt>,
+async fn stream_loop<H: ReplHost>(
+    rt: &Rc<H>,
     generation: u64,
     mut link: Link,
     db: usize,
 ) -> Result<(), String> {
-    let st = &rt.shared.repl.replica;
+    let st = &rt.shared().repl().replica;
     let addr = link
         .stream
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    let mut conn = master_conn(rt, addr, db);
     // Listed by CLIENT LIST (flag M) and killable by CLIENT KILL, which
     // drops the link (reconnected and continued with PSYNC).
-    let (kill_tx, mut killed) = futures::channel::oneshot::channel();
-    rt.clients
-        .borrow_mut()
-        .add(conn.pubsub.sub.clone(), kill_tx);
-    let _listed = Listed(rt.clone(), conn.info.id);
+    let mut client = H::master_client(rt, addr, db);
     let limits = sync::stream_limits();
     let mut applied = Applied {
         offset: {
@@ -527,7 +449,7 @@ async fn stream_loop(
     let mut last_ack = std::time::Instant::now();
     let mut last_io = std::time::Instant::now();
     let mut reqs = StreamRequests::default();
-    let log = &rt.shared.aof.log;
+    let log = rt.shared().log();
     loop {
         let pos = reqs.parse(&link.buf, link.start, link.end, &limits)?;
         // Run them in order: runs of ordinary commands as one batch,
@@ -543,7 +465,7 @@ async fn stream_loop(
             }
             if i > start {
                 let run = &reqs.cmds[start..i];
-                let committed = run_commands(rt, &mut conn, &reqs, run, &link.buf, &mut applied);
+                let committed = run_commands(&mut client, &reqs, run, &link.buf, &mut applied);
                 applied.offset += committed.await;
             }
             if let Some(cmd) = reqs.cmds.get(i) {
@@ -562,7 +484,7 @@ async fn stream_loop(
                 log.feed_repl_proxied(&applied.unfed[..done]);
             }
             applied.unfed.drain(..done);
-            publish_offset(rt, generation, applied.offset, conn.db);
+            publish_offset(rt, generation, applied.offset, client.db());
         }
         link.start = pos;
         // Then wait for more, ACKing every second and watching for a
@@ -574,7 +496,7 @@ async fn stream_loop(
         if !current(rt, generation) {
             return Ok(());
         }
-        if !matches!(killed.try_recv(), Ok(None)) {
+        if client.killed() {
             return Err("master client killed (CLIENT KILL)".into());
         }
         match link.fill_within(SECOND).await? {
@@ -705,9 +627,8 @@ impl StreamRequests {
 /// Runs a run of ordinary commands of the stream as one batch, as the
 /// master client; returns the bytes the offset now covers (a transaction
 /// still open counts once its EXEC arrives).
-async fn run_commands(
-    rt: &ShardRt,
-    conn: &mut Conn,
+async fn run_commands<C: MasterClient>(
+    client: &mut C,
     reqs: &StreamRequests,
     run: &[StreamCmd],
     buf: &[u8],
@@ -715,7 +636,7 @@ async fn run_commands(
 ) -> i64 {
     let mut argv: Vec<&[u8]> = Vec::new();
     let mut argcs = Vec::new();
-    let mut in_multi = conn.tx.in_multi();
+    let mut in_multi = client.in_multi();
     let mut committed = 0i64;
     for cmd in run {
         applied
@@ -725,7 +646,7 @@ async fn run_commands(
         if cmd.argc > 0 {
             argcs.push(cmd.argc);
             let name = argv[argv.len() - cmd.argc];
-            if let Some(opens) = crate::server::dispatch::transaction_edge(name) {
+            if let Some(opens) = client.transaction_edge(name) {
                 in_multi = opens;
             }
         }
@@ -736,21 +657,18 @@ async fn run_commands(
         }
     }
     if !argcs.is_empty() {
-        let batch = crate::server::dispatch::Batch::new(&argv, &argcs);
-        conn.settings = rt.settings();
-        crate::server::dispatch::run_batch(conn, &batch).await;
-        conn.out.buf.clear();
+        client.run(&argv, &argcs).await;
     }
     committed
 }
 
 /// The processed offset: the master client's, and this node's history.
-fn publish_offset(rt: &ShardRt, generation: u64, offset: i64, db: usize) {
-    let mut inner = rt.shared.repl.replica.inner.lock().unwrap();
+fn publish_offset<H: ReplHost>(rt: &Rc<H>, generation: u64, offset: i64, db: usize) {
+    let mut inner = rt.shared().repl().replica.inner.lock().unwrap();
     if inner.generation != generation {
         return;
     }
     inner.reploff = offset;
     inner.cached_db = db;
-    rt.shared.repl.identity.lock().unwrap().offset = offset;
+    rt.shared().repl().identity.lock().unwrap().offset = offset;
 }

@@ -4,8 +4,7 @@
 
 use crate::config::keys as conf;
 use crate::persist::rdb::file::{read_file, LoadOpts, LoadStats, LoadedKey};
-use crate::server::mesh;
-use crate::server::shard::ShardRt;
+use crate::repl::host::{ReplHost, ReplShared};
 use crate::store::EncodingLimits;
 use std::rc::Rc;
 
@@ -19,9 +18,9 @@ pub struct Parsed {
 /// the working directory, the configured `dir`) as a disk-loading Redis
 /// replica does. A replica keeps keys whose TTL already passed: the
 /// master's DEL removes them.
-pub async fn parse(rt: &Rc<ShardRt>, rdb: Vec<u8>) -> Result<Parsed, String> {
-    let nshards = rt.nshards;
-    let (databases, limits, checksum, dbfilename) = rt.shared.read_config(|c| {
+pub async fn parse<H: ReplHost>(rt: &Rc<H>, rdb: Vec<u8>) -> Result<Parsed, String> {
+    let nshards = rt.nshards();
+    let (databases, limits, checksum, dbfilename) = rt.shared().read_config(|c| {
         (
             c.int(conf::DATABASES) as usize,
             EncodingLimits::from_config(c),
@@ -63,22 +62,7 @@ pub async fn parse(rt: &Rc<ShardRt>, rdb: Vec<u8>) -> Result<Parsed, String> {
 }
 
 /// Empties every database of every shard and installs the parsed keys,
-/// holding all shards meanwhile.
-pub async fn install(rt: &Rc<ShardRt>, per_shard: Vec<Vec<LoadedKey>>) {
-    let shards: Vec<usize> = (0..rt.nshards).collect();
-    let held = mesh::hold(rt, &shards).await;
-    for (s, keys) in per_shard.into_iter().enumerate() {
-        held.run(s, move |rt| {
-            crate::server::effects::apply_to_keyspace(
-                rt,
-                crate::server::effects::KeyspaceChange::Flush {
-                    db: None,
-                    lazy: true,
-                },
-            );
-            let lru = rt.lru_clock();
-            crate::persist::snapshot::install(&mut rt.core.borrow_mut().store, keys, lru);
-        })
-        .await;
-    }
+/// holding all shards meanwhile (the engine does it).
+pub async fn install<H: ReplHost>(rt: &Rc<H>, per_shard: Vec<Vec<LoadedKey>>) {
+    H::replace_dataset(rt, per_shard).await;
 }

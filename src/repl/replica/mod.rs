@@ -15,9 +15,8 @@ mod load;
 pub mod sync;
 
 use crate::config::keys as conf;
+use crate::repl::host::{ReplHost, ReplShared};
 use crate::resp::Out;
-use crate::server::shard::ShardRt;
-use crate::server::shared::Shared;
 use crate::sys::clock::unix_ms;
 use std::fmt::Write as _;
 use std::rc::Rc;
@@ -123,6 +122,11 @@ impl ReplicaState {
         self.master_client.load(Ordering::Relaxed)
     }
 
+    /// Makes client `id` the master link's (its master client is made).
+    pub fn set_master_client_id(&self, id: u64) {
+        self.master_client.store(id, Ordering::Relaxed);
+    }
+
     fn set_state(&self, s: LinkState) {
         self.state.store(s as u8, Ordering::Relaxed);
     }
@@ -147,15 +151,15 @@ const MASTERDOWN_ERR: &str =
 /// Redis's `processCommand` checks for a replica, after MISCONF: a write
 /// from a normal client on a read-only replica, and commands without the
 /// `stale` flag while the link is down and stale data must not be served.
-pub fn refusal(
-    shared: &Shared,
+pub fn refusal<S: ReplShared + ?Sized>(
+    shared: &S,
     write: bool,
     deny_stale: bool,
     from_master: bool,
     read_only: bool,
     serve_stale: bool,
 ) -> Option<String> {
-    let st = &shared.repl.replica;
+    let st = &shared.repl().replica;
     if from_master || !st.is_replica() {
         return None;
     }
@@ -170,9 +174,9 @@ pub fn refusal(
 
 /// Makes this node a replica of `host:port` (Redis's
 /// `replicationSetMaster`) and starts the link on this executor.
-pub fn set_master(rt: &Rc<ShardRt>, host: String, port: u16) {
-    let shared = &rt.shared;
-    let st = &shared.repl.replica;
+pub fn set_master<H: ReplHost>(rt: &Rc<H>, host: String, port: u16) {
+    let shared = rt.shared();
+    let st = &shared.repl().replica;
     // The offset this master reached (its backlog's end), which its
     // PSYNC to the new master continues from.
     crate::repl::primary::master_offset(shared);
@@ -181,7 +185,7 @@ pub fn set_master(rt: &Rc<ShardRt>, host: String, port: u16) {
         if !st.is_replica() {
             // A master becoming a replica continues its own history
             // (`replicationCacheMasterUsingMyself`).
-            let id = shared.repl.identity.lock().unwrap().clone();
+            let id = shared.repl().identity.lock().unwrap().clone();
             inner.cached = Some((id.replid, id.offset));
             inner.cached_db = 0;
             inner.reploff = id.offset;
@@ -196,22 +200,22 @@ pub fn set_master(rt: &Rc<ShardRt>, host: String, port: u16) {
         st.active.store(true, Ordering::SeqCst);
         inner.generation
     };
-    shared.aof.log.set_proxy(true);
+    shared.log().set_proxy(true);
     crate::sys::exec::spawn(link::run(rt.clone(), generation)).detach();
 }
 
 /// Keeps the `replicaof` directive in step with REPLICAOF, as CONFIG GET
 /// and CONFIG REWRITE show the current master in Redis.
-fn set_config(shared: &Shared, args: &[String]) {
-    if let Ok(mut c) = shared.config.write() {
+fn set_config<S: ReplShared + ?Sized>(shared: &S, args: &[String]) {
+    if let Ok(mut c) = shared.config().write() {
         let _ = c.set("replicaof", args);
     }
 }
 
 /// The `replicaof` directive at start-up: no cached master, so the first
 /// PSYNC asks for `? -1`. Runs on shard 0 once it serves.
-pub fn start_from_config(rt: &Rc<ShardRt>) {
-    let value = rt.shared.read_config(|c| c.text(conf::REPLICAOF));
+pub fn start_from_config<H: ReplHost>(rt: &Rc<H>) {
+    let value = rt.shared().read_config(|c| c.text(conf::REPLICAOF));
     let mut parts = value.split_whitespace();
     let (Some(host), Some(port)) = (parts.next(), parts.next()) else {
         return;
@@ -219,7 +223,7 @@ pub fn start_from_config(rt: &Rc<ShardRt>) {
     let Ok(port) = port.parse::<u16>() else {
         return;
     };
-    let st = &rt.shared.repl.replica;
+    let st = &rt.shared().repl().replica;
     let generation = {
         let mut inner = st.inner.lock().unwrap();
         inner.master = Some((host.to_string(), port));
@@ -230,7 +234,7 @@ pub fn start_from_config(rt: &Rc<ShardRt>) {
         st.active.store(true, Ordering::SeqCst);
         inner.generation
     };
-    rt.shared.aof.log.set_proxy(true);
+    rt.shared().log().set_proxy(true);
     crate::notice!("Connecting to MASTER {host}:{port}");
     crate::sys::exec::spawn(link::run(rt.clone(), generation)).detach();
 }
@@ -239,8 +243,8 @@ pub fn start_from_config(rt: &Rc<ShardRt>) {
 /// a new history starts and the old one is kept as replid2. `why` ends
 /// the log line ("user request from replicaof no one", "cluster
 /// failover").
-pub fn unset_master(shared: &Shared, why: &str) {
-    let st = &shared.repl.replica;
+pub fn unset_master<S: ReplShared + ?Sized>(shared: &S, why: &str) {
+    let st = &shared.repl().replica;
     let mut inner = st.inner.lock().unwrap();
     if !st.is_replica() {
         return;
@@ -252,15 +256,15 @@ pub fn unset_master(shared: &Shared, why: &str) {
     inner.cached = None;
     st.active.store(false, Ordering::SeqCst);
     st.set_state(LinkState::None);
-    shared.aof.log.set_proxy(false);
-    shared.repl.identity.lock().unwrap().shift();
+    shared.log().set_proxy(false);
+    shared.repl().identity.lock().unwrap().shift();
     crate::notice!("MASTER MODE enabled ({why})");
 }
 
 /// ROLE for a replica; None when this node is a master (the primary side
 /// answers).
-pub fn role_reply(shared: &Shared, out: &mut Out) -> bool {
-    let st = &shared.repl.replica;
+pub fn role_reply<S: ReplShared + ?Sized>(shared: &S, out: &mut Out) -> bool {
+    let st = &shared.repl().replica;
     if !st.is_replica() {
         return false;
     }
@@ -279,8 +283,8 @@ pub fn role_reply(shared: &Shared, out: &mut Out) -> bool {
 /// `replica_announced` (Redis 7.0's order); false when this node is a
 /// master. `role:slave` and the lines from `connected_slaves` on are the
 /// caller's, shared with the master form.
-pub fn info_lines(shared: &Shared, s: &mut String) -> bool {
-    let st = &shared.repl.replica;
+pub fn info_lines<S: ReplShared + ?Sized>(shared: &S, s: &mut String) -> bool {
+    let st = &shared.repl().replica;
     if !st.is_replica() {
         return false;
     }
