@@ -4,8 +4,9 @@
 #   (b) redis-server, standalone
 #   (c) redis-server with cluster-enabled yes, one node owning all 16384 slots
 # measured with redis-benchmark. Each server is pinned to one core and
-# redis-benchmark to another, and the servers take turns for every
-# (pipeline, test) pair, so a noisy neighbour hurts all three alike.
+# redis-benchmark to another, and the servers take turns run by run
+# within every (pipeline, test) pair, so a noisy neighbour or the
+# machine's drift hurts all of them alike.
 #
 # Usage: scripts/bench-vs-redis.sh            (full run: several minutes)
 #        N=20000 R=1 MEM_KEYS=100000 scripts/bench-vs-redis.sh   (quick check)
@@ -191,16 +192,24 @@ done
 declare -A RES=()
 for p in $PIPELINES; do
     for t in $TESTS; do
+        # Repeats are interleaved (a b c a b c ...), so the machine's
+        # drift during a pair's runs falls on every server alike.
+        declare -A RUNS=()
+        for ((i = 1; i <= R; i++)); do
+            for s in $SERVERS; do
+                RUNS[$s]+="$(bench_once "$s" "$t" "$p")"$'\n'
+            done
+        done
         for s in $SERVERS; do
             rps=() p50=() p99=() cpu=()
-            for ((i = 1; i <= R; i++)); do
-                line=$(bench_once "$s" "$t" "$p")
-                read -r a b c d <<<"$line"
+            while read -r a b c d; do
+                [[ -n "$a" ]] || continue
                 rps+=("$a") p50+=("$b") p99+=("$c") cpu+=("$d")
-            done
+            done <<<"${RUNS[$s]}"
             RES[$s,$t,$p]="$(median "${rps[@]}") $(median "${p50[@]}") $(median "${p99[@]}") $(median "${cpu[@]}")"
             log "P=$p $t $s: ${RES[$s,$t,$p]}  (ops/s p50 p99 cpu-us/op)"
         done
+        unset RUNS
     done
 done
 
