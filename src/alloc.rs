@@ -8,6 +8,10 @@
 //! 64 KiB per thread. Bytes freed on another thread than the one that
 //! allocated them (values handed across the shard mesh) simply count
 //! negative there: only the sum matters.
+//!
+//! Each thread also counts its allocation calls ([`thread_allocations`],
+//! `DEBUG ALLOC-COUNT`): tests/alloc_free.rs checks with it that pipelined
+//! GET and SET hits allocate nothing.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -29,6 +33,21 @@ thread_local! {
     // Const-initialised and without a destructor: usable inside the
     // allocator at any point of a thread's life.
     static TALLY: Cell<i64> = const { Cell::new(0) };
+    // Heap calls (alloc, alloc_zeroed, realloc) made by this thread.
+    static CALLS: Cell<u64> = const { Cell::new(0) };
+}
+
+#[inline]
+fn count_call() {
+    let _ = CALLS.try_with(|c| c.set(c.get() + 1));
+}
+
+/// How many allocations (alloc, alloc_zeroed and realloc calls) this
+/// thread has made since it started: what `DEBUG ALLOC-COUNT` reports
+/// for a connection's shard thread, so a test can check that a request
+/// path allocates nothing.
+pub fn thread_allocations() -> u64 {
+    CALLS.try_with(|c| c.get()).unwrap_or(0)
 }
 
 #[inline]
@@ -89,6 +108,7 @@ unsafe impl GlobalAlloc for Counting {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(layout) };
+        count_call();
         if !p.is_null() {
             account(layout.size() as i64);
         }
@@ -98,6 +118,7 @@ unsafe impl GlobalAlloc for Counting {
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc_zeroed(layout) };
+        count_call();
         if !p.is_null() {
             account(layout.size() as i64);
         }
@@ -113,6 +134,7 @@ unsafe impl GlobalAlloc for Counting {
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
+        count_call();
         if !p.is_null() {
             account(new_size as i64 - layout.size() as i64);
         }
@@ -147,5 +169,16 @@ mod tests {
         drop(big);
         let after = super::used_bytes();
         assert!(after + (48 << 20) <= during, "{during} -> {after}");
+    }
+
+    #[test]
+    fn counts_this_threads_allocations() {
+        let before = super::thread_allocations();
+        let v: Vec<Box<u64>> = (0..10).map(Box::new).collect();
+        let after = super::thread_allocations();
+        // Ten boxes and the vector (the test harness may add none here).
+        assert_eq!(after - before, 11, "{before} -> {after}");
+        drop(v);
+        assert_eq!(super::thread_allocations(), after, "frees are not counted");
     }
 }

@@ -95,6 +95,7 @@ struct ShardFigures {
     net_out: u64,
     reads: u64,
     writes: u64,
+    hops: u64,
     error_replies: u64,
     errors: Vec<(String, u64)>,
     cmd: Vec<(&'static str, CmdStat)>,
@@ -118,6 +119,7 @@ struct Figures {
     net_out: u64,
     reads: u64,
     writes: u64,
+    hops: u64,
     error_replies: u64,
     errors: BTreeMap<String, u64>,
     cmd: HashMap<&'static str, CmdStat>,
@@ -142,6 +144,7 @@ async fn gather(conn: &Conn) -> Figures {
             net_out: s.net_output_bytes,
             reads: s.reads_processed,
             writes: s.writes_processed,
+            hops: s.cross_shard_requests,
             error_replies: s.error_replies,
             errors: s.errors.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             cmd: s.cmd.iter().map(|(k, v)| (*k, v.clone())).collect(),
@@ -178,6 +181,7 @@ async fn gather(conn: &Conn) -> Figures {
         f.net_out += p.net_out;
         f.reads += p.reads;
         f.writes += p.writes;
+        f.hops += p.hops;
         f.error_replies += p.error_replies;
         for (k, v) in p.errors {
             *f.errors.entry(k).or_default() += v;

@@ -51,6 +51,8 @@ pub struct Conn {
     /// Planning's scratch route, kept so its buffers are reused
     /// (dispatch.rs).
     pub routed: super::route::Routed,
+    /// Planning's tables, kept so their buffers are reused (dispatch.rs).
+    pub plans: dispatch::PlanScratch,
 }
 
 /// CLIENT REPLY ON|OFF|SKIP. A batch ends after CLIENT REPLY, and under
@@ -108,6 +110,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
         reply: ReplyMode::On,
         reply_mark: 0,
         routed: Default::default(),
+        plans: Default::default(),
     };
     let mut req = Requests::default();
     loop {
@@ -117,15 +120,18 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
         req.reparse = false;
         let (end, protocol_error) = req.parse(&conn);
         if !req.argcs.is_empty() {
+            // The argument and bounds vectors are the connection's, reused
+            // batch after batch (no allocation per batch).
+            let (mut argv, bounds) = req.take_tables();
             let (buf, scratch) = (req.input.data(), &req.scratch);
-            let argv: Vec<&[u8]> = req
-                .args
-                .iter()
-                .map(|&(s, e, inline)| if inline { &scratch[s..e] } else { &buf[s..e] })
-                .collect();
-            let batch = dispatch::Batch::new(&argv, &req.argcs);
+            argv.extend(
+                req.args
+                    .iter()
+                    .map(|&(s, e, inline)| if inline { &scratch[s..e] } else { &buf[s..e] }),
+            );
+            let batch = dispatch::Batch::reusing(&argv, &req.argcs, bounds);
             let (filled, pending) = (buf.len(), &mut req.pending);
-            if !run_requests(
+            let ok = run_requests(
                 &mut conn,
                 &batch,
                 filled,
@@ -133,8 +139,10 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
                 &mut kill_rx,
                 pending,
             )
-            .await
-            {
+            .await;
+            let bounds = batch.into_bounds();
+            req.put_tables(super::requests::forget_borrows(argv), bounds);
+            if !ok {
                 break;
             }
         }

@@ -142,6 +142,7 @@ pub async fn split(
             count: false,
             record: false,
             caller,
+            on_owner: false,
         };
         let (_, after) = super::effects::apply(
             rt,
@@ -195,6 +196,7 @@ pub fn run_one(
         count: true,
         record: true,
         caller,
+        on_owner: false,
     };
     let (_, after) =
         super::effects::apply(rt, shard, &mut core, step, out, clock, settings, |ctx| {

@@ -69,15 +69,29 @@ pub struct Batch<'a> {
 impl<'a> Batch<'a> {
     /// `argcs[i]` is the argument count of request i.
     pub fn new(args: &'a [&'a [u8]], argcs: &[usize]) -> Batch<'a> {
+        Batch::reusing(args, argcs, Vec::new())
+    }
+
+    /// `new`, filling `bounds` (emptied first) rather than a new vector:
+    /// a connection hands the same one to every batch
+    /// ([`Batch::into_bounds`] gives it back).
+    pub fn reusing(
+        args: &'a [&'a [u8]],
+        argcs: &[usize],
+        mut bounds: Vec<(usize, usize)>,
+    ) -> Batch<'a> {
+        bounds.clear();
         let mut start = 0;
-        let bounds = argcs
-            .iter()
-            .map(|&n| {
-                start += n;
-                (start - n, start)
-            })
-            .collect();
+        bounds.extend(argcs.iter().map(|&n| {
+            start += n;
+            (start - n, start)
+        }));
         Batch { args, bounds }
+    }
+
+    /// The bounds' vector, for the next batch.
+    pub fn into_bounds(self) -> Vec<(usize, usize)> {
+        self.bounds
     }
 
     pub fn len(&self) -> usize {
@@ -89,14 +103,49 @@ impl<'a> Batch<'a> {
         let (s, e) = self.bounds[i];
         &self.args[s..e]
     }
+}
 
-    fn range(&self, from: usize, to: usize) -> impl Iterator<Item = &'a [&'a [u8]]> + '_ {
-        (from..to).map(move |i| self.get(i))
+/// A connection's planning tables, kept between batches so a batch of
+/// hits allocates nothing (`Conn.plans`).
+#[derive(Default)]
+pub struct PlanScratch {
+    plans: Vec<Plan>,
+    planned: Vec<Option<redirect::Planned>>,
+    callers: Vec<Caller>,
+}
+
+/// Requests a batch's tables keep room for between batches.
+const PLANS_KEPT: usize = 1024;
+
+impl PlanScratch {
+    fn settle(&mut self) {
+        self.plans.clear();
+        self.planned.clear();
+        self.callers.clear();
+        if self.plans.capacity() > PLANS_KEPT {
+            self.plans.shrink_to(PLANS_KEPT);
+            self.planned.shrink_to(PLANS_KEPT);
+            self.callers.shrink_to(PLANS_KEPT);
+        }
     }
 }
 
 /// Runs the batch's requests in order, appending the replies to `conn.out`.
 pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
+    // The planning tables are the connection's, reused batch after batch
+    // (a batch run inside this one, if any, gets fresh ones).
+    let mut scratch = std::mem::take(&mut conn.plans);
+    run_batch_with(conn, cmds, &mut scratch).await;
+    scratch.settle();
+    conn.plans = scratch;
+}
+
+async fn run_batch_with(conn: &mut Conn, cmds: &Batch<'_>, scratch: &mut PlanScratch) {
+    let PlanScratch {
+        plans,
+        planned,
+        callers,
+    } = scratch;
     // A write pause (server/pause.rs) holds writes of normal clients
     // here, before planning: once it ends they are routed afresh.
     let mut in_flight = if conn.from_master {
@@ -104,7 +153,6 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
     } else {
         Some(super::pause::WritePause::enter(&conn.rt, cmds, &conn.tx).await)
     };
-    let mut plans = Vec::with_capacity(cmds.len());
     let mut routed = std::mem::take(&mut conn.routed);
     let mut tracker = redirect::Tracker::new(conn);
     // Read before planning: a change after it makes the executing shard
@@ -116,7 +164,6 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
         Some(c) if !conn.from_master => Some(c.routing_version()),
         _ => None,
     };
-    let mut planned = Vec::with_capacity(cmds.len());
     for i in 0..cmds.len() {
         planned.push(version.map(|version| redirect::Planned {
             version,
@@ -199,8 +246,15 @@ pub async fn run_batch(conn: &mut Conn, cmds: &Batch<'_>) {
             i += 1;
         }
         if i > start {
-            let group: Vec<&[&[u8]]> = cmds.range(start, i).collect();
-            run_group(conn, &group, &plans[start..i], &planned[start..i]).await;
+            run_group(
+                conn,
+                cmds,
+                start,
+                &plans[start..i],
+                &planned[start..i],
+                callers,
+            )
+            .await;
         }
         if i < cmds.len() {
             match &plans[i] {
@@ -336,24 +390,26 @@ fn plan(
     }
 }
 
-/// Runs a group of refused and single-shard commands.
+/// Runs a group of refused and single-shard commands: the batch's
+/// requests from `start` on, one per plan; `callers` is scratch room.
 async fn run_group(
     conn: &mut Conn,
-    cmds: &[&[&[u8]]],
+    batch: &Batch<'_>,
+    start: usize,
     plans: &[Plan],
     planned: &[Option<redirect::Planned>],
+    callers: &mut Vec<Caller>,
 ) {
     let rt = conn.rt.clone();
     let local = rt.id;
     // Who runs each command (CLIENT CACHING applies to the next one).
-    let callers: Vec<Caller> = plans
-        .iter()
-        .map(|p| {
-            let caller = tracking::caller(&conn.info, local);
-            tracking::after_command(&conn.info, p.spec(), false);
-            caller
-        })
-        .collect();
+    callers.clear();
+    callers.extend(plans.iter().map(|p| {
+        let caller = tracking::caller(&conn.info, local);
+        tracking::after_command(&conn.info, p.spec(), false);
+        caller
+    }));
+    let cmds = (start..start + plans.len()).map(|i| batch.get(i));
     let all_local = plans
         .iter()
         .all(|p| !matches!(p, Plan::OnShard(_, s) if *s != local));
@@ -361,7 +417,7 @@ async fn run_group(
         rt.wait_gate().await;
         let mut clock = rt.clock();
         let settings = conn.settings.clone();
-        for (((argv, p), caller), planned) in cmds.iter().zip(plans).zip(&callers).zip(planned) {
+        for (((argv, p), caller), planned) in cmds.zip(plans).zip(callers.iter()).zip(planned) {
             match p {
                 Plan::Refused(spec, msg) => refuse(conn, *spec, msg),
                 Plan::OnShard(spec, _) => {
@@ -374,7 +430,8 @@ async fn run_group(
         }
         return;
     }
-    Box::pin(run_group_remote(conn, cmds, plans, planned, &callers)).await
+    let cmds: Vec<&[&[u8]]> = cmds.collect();
+    Box::pin(run_group_remote(conn, &cmds, plans, planned, callers)).await
 }
 
 /// `run_group` when some commands belong to other shards.
@@ -389,15 +446,18 @@ async fn run_group_remote(
     let local = rt.id;
     // Pack the commands for each remote shard into one message.
     let mut batches: Vec<Option<RemoteBatch>> = (0..rt.nshards).map(|_| None).collect();
+    let mut hops = 0;
     for (((argv, p), caller), planned) in cmds.iter().zip(plans).zip(callers).zip(planned) {
         if let Plan::OnShard(spec, s) = p {
             if *s != local {
+                hops += 1;
                 batches[*s]
                     .get_or_insert_with(RemoteBatch::default)
                     .push(spec, argv, *caller, *planned);
             }
         }
     }
+    rt.note_hops(hops);
     let db = conn.db;
     let resp3 = conn.out.resp3;
     let futs = batches.into_iter().enumerate().filter_map(|(s, b)| {
@@ -504,7 +564,13 @@ async fn run_unit(
             let owned = argv.iter().map(|a| a.to_vec()).collect();
             h(conn, owned).await;
         }
-        (Handler::Shard(_), Some(routed)) => multishard::run(conn, spec, argv, routed).await,
+        (Handler::Shard(_), Some(routed)) => {
+            let home = conn.rt.id;
+            if routed.shards().iter().any(|&s| s != home) {
+                conn.rt.note_hops(1);
+            }
+            multishard::run(conn, spec, argv, routed).await
+        }
         (Handler::Shard(_), None) => unreachable!("{} planned without a route", spec.name),
     }
     tracking::after_command(&conn.info, Some(spec), conn.tx.in_multi());

@@ -50,6 +50,11 @@ pub struct Step<'a> {
     /// not: the whole command is logged once).
     pub record: bool,
     pub caller: Caller,
+    /// Finished at once on the owning thread (`After::finish_local`, as
+    /// `ShardRt::exec_with` does): the keys it wrote are then copied only
+    /// when a WATCH, a tracking client or a blocked client may want them,
+    /// so a plain write allocates nothing for them.
+    pub on_owner: bool,
 }
 
 /// Work a step leaves for the shard's thread, kept in its data.
@@ -113,6 +118,7 @@ pub fn apply<R>(
         count,
         record,
         caller,
+        on_owner,
     } = step;
     let local = shard == home.id;
     let err_mark = out.buf.len();
@@ -195,8 +201,14 @@ pub fn apply<R>(
         };
         super::observe::command_done(home, stats, &settings.observe, done);
     }
+    // The written keys' readers: WATCH (below), tracking and blocked
+    // clients (`finish_local`), or the owner (`finish_foreign`, scratch).
+    let wanted = !on_owner
+        || !core.watches.is_empty()
+        || home.tracking.active()
+        || home.blocked.has_waiters();
     let mut written = Vec::new();
-    if dirty > 0 {
+    if dirty > 0 && wanted {
         let idx = modified.unwrap_or_else(|| {
             let mut idx = Vec::new();
             spec.key_indexes_where(argv, &mut idx, super::transaction::written);
@@ -405,6 +417,7 @@ pub fn apply_on_scratch(
         count: false,
         record: true,
         caller,
+        on_owner: false,
     };
     let (_, after) = apply(
         rt,

@@ -138,6 +138,9 @@ pub async fn run_open_slot(
 ) {
     let rt = conn.rt.clone();
     let shard = rt.shard_of_slot(open.slot);
+    if shard != rt.id {
+        rt.note_hops(1);
+    }
     let mut idx = Vec::new();
     spec.key_indexes(argv, &mut idx);
     let args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();

@@ -233,6 +233,7 @@ fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
         repl: Default::default(),
         reply: Default::default(),
         reply_mark: 0,
+        plans: Default::default(),
         routed: Default::default(),
     }
 }

@@ -31,6 +31,10 @@ pub struct Requests {
     pub reparse: bool,
     /// Bytes that arrived while a blocking command waited.
     pub pending: Vec<u8>,
+    /// The batch's argument slices and per-request bounds, kept empty
+    /// between batches so their room is reused (`take_tables`).
+    argv: Vec<&'static [u8]>,
+    bounds: Vec<(usize, usize)>,
 }
 
 impl Requests {
@@ -85,6 +89,27 @@ impl Requests {
         (pos, None)
     }
 
+    /// The (empty) vectors a batch's argument slices and bounds go in;
+    /// give them back with `put_tables` once the batch ran.
+    pub fn take_tables<'a>(&mut self) -> (Vec<&'a [u8]>, Vec<(usize, usize)>) {
+        // `&'static [u8]` is a `&'a [u8]`: the empty vector is taken as is.
+        (
+            std::mem::take(&mut self.argv),
+            std::mem::take(&mut self.bounds),
+        )
+    }
+
+    /// Keeps a batch's vectors for the next one, emptied (a huge batch's
+    /// are let go, as `settle` does with the parse tables); `argv` has
+    /// gone through [`forget_borrows`].
+    pub fn put_tables(&mut self, argv: Vec<&'static [u8]>, mut bounds: Vec<(usize, usize)>) {
+        self.argv = argv;
+        shrink_scratch(&mut self.argv, ARGS_KEPT);
+        bounds.clear();
+        shrink_scratch(&mut bounds, ARGS_KEPT);
+        self.bounds = bounds;
+    }
+
     /// After a batch ran: gives a huge request's tables back, keeps the
     /// unparsed tail from `end` on, then what arrived while blocked.
     pub fn settle(&mut self, end: usize, rt: &ShardRt, conn: &Conn) {
@@ -119,6 +144,15 @@ impl Requests {
         conn.info.qbuf.set(self.input.len());
         conn.info.mem.qbuf_alloc.set(self.input.capacity());
     }
+}
+
+/// Empties `v` and keeps its room for slices of any lifetime. The
+/// collect runs in place (the standard library reuses a vector's buffer
+/// when collecting its own `into_iter` into elements of the same size and
+/// alignment), so no allocation happens; tests/alloc_free.rs checks it.
+pub fn forget_borrows(mut v: Vec<&[u8]>) -> Vec<&'static [u8]> {
+    v.clear();
+    v.into_iter().map(|_| -> &'static [u8] { &[] }).collect()
 }
 
 /// Empties `v` and lets its memory go if it holds room for more than

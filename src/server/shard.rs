@@ -164,6 +164,9 @@ pub struct Stats {
     /// Socket reads and writes (INFO total_reads/writes_processed).
     pub reads_processed: u64,
     pub writes_processed: u64,
+    /// Requests of this shard's connections that ran on another shard
+    /// (INFO `cross_shard_requests`; see `ShardRt::note_hops`).
+    pub cross_shard_requests: u64,
 }
 
 /// What the shard's handlers mutate: the keyspace and the counters.
@@ -470,6 +473,7 @@ impl ShardRt {
             count,
             record,
             caller: self.caller.get(),
+            on_owner: true,
         };
         let mut core = self.core.borrow_mut();
         let (result, after) =
@@ -551,6 +555,20 @@ impl ShardRt {
             }
         }
         self.end_unit();
+    }
+
+    /// Counts `n` requests of a connection of this shard that ran on
+    /// another shard (INFO `cross_shard_requests`): a single-shard command
+    /// for another shard's keys (one per request of a remote batch), a
+    /// shard command whose keys span shards (once), an EXEC whose queue
+    /// reaches another shard (once), a command for a slot open here owned
+    /// by another shard (cluster mode). Connection-level commands that
+    /// visit shards (INFO, DBSIZE, KEYS, SCAN, FLUSHALL, CLIENT LIST, ...)
+    /// are not counted.
+    pub fn note_hops(&self, n: u64) {
+        if n > 0 {
+            self.core.borrow_mut().stats.cross_shard_requests += n;
+        }
     }
 
     /// Keys a write made (or may have made) ready for blocked clients;

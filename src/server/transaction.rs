@@ -496,6 +496,11 @@ pub async fn exec(conn: &mut Conn) {
         }
     }
 
+    // INFO cross_shard_requests: the EXEC counts once if its queue
+    // reaches another shard.
+    if shards.iter().any(|&s| s != rt.id) {
+        rt.note_hops(1);
+    }
     let ran = if all_shard_cmds && shards.len() <= 1 {
         let shard = shards.first().copied().unwrap_or(rt.id);
         one_shard(conn, shard, queue, deadlines, flag).await

@@ -169,6 +169,14 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 stringmatch_fuzz();
                 conn.out.simple("Apparently Redis did not crash: test passed");
             }
+            // Shardis-only (not in DEBUG HELP, which matches Redis's):
+            // the allocations the connection's shard thread has made, and
+            // that shard's number (docs/compatibility.md).
+            ("alloc-count", 2) => {
+                let n = crate::alloc::thread_allocations();
+                conn.out.int(i64::try_from(n).unwrap_or(i64::MAX));
+            }
+            ("shard", 2) => conn.out.int(conn.rt.id as i64),
             ("client-eviction", 2) => conn.out.error("ERR maxmemory-clients is disabled."),
             ("replybuffer", 4) => {
                 let what = String::from_utf8_lossy(&args[2]).to_ascii_lowercase();
