@@ -171,7 +171,7 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             }
             // Shardis-only (not in DEBUG HELP, which matches Redis's):
             // the allocations the connection's shard thread has made, and
-            // that shard's number (docs/compatibility.md).
+            // that shard's number (docs/architecture.md, section 18).
             ("alloc-count", 2) => {
                 let n = crate::alloc::thread_allocations();
                 conn.out.int(i64::try_from(n).unwrap_or(i64::MAX));

@@ -340,7 +340,7 @@ fn write_stats(s: &mut String, conn: &Conn, f: &Figures) {
         "io_threaded_writes_processed" => 0,
         "reply_buffer_shrinks" => 0,
         "reply_buffer_expands" => 0,
-        // Shardis-only (docs/compatibility.md).
+        // Shardis-only (docs/architecture.md, section 18).
         "cross_shard_requests" => f.hops,
     );
 }
