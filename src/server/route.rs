@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 pub struct KeyAt {
     /// Its argument index.
     pub arg: usize,
+    /// 0 when nothing reads it (`ShardRt::routes_by_slot` unset).
     pub slot: u16,
     pub shard: usize,
 }
@@ -48,12 +49,25 @@ impl Routed {
     pub fn fill(&mut self, rt: &ShardRt, spec: &CommandSpec, argv: &[&[u8]]) {
         self.keys.clear();
         self.shards.clear();
+        let by_slot = rt.routes_by_slot;
         spec.for_each_key(argv, |arg, _| {
-            let slot = key_slot(argv[arg]);
-            let shard = rt.shard_of_slot(slot);
+            let (slot, shard) = if by_slot {
+                let slot = key_slot(argv[arg]);
+                (slot, rt.shard_of_slot(slot))
+            } else {
+                (0, 0)
+            };
             self.keys.push(KeyAt { arg, slot, shard });
-            if let Err(at) = self.shards.binary_search(&shard) {
-                self.shards.insert(at, shard);
+            // Most requests name one shard: push without a search.
+            match self.shards.last() {
+                None => self.shards.push(shard),
+                Some(&last) if last < shard => self.shards.push(shard),
+                Some(&last) if last == shard => {}
+                Some(_) => {
+                    if let Err(at) = self.shards.binary_search(&shard) {
+                        self.shards.insert(at, shard);
+                    }
+                }
             }
         });
         self.every = rt.nshards > 1 && spec.reads_data_keys(argv);

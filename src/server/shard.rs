@@ -204,6 +204,10 @@ pub struct ExecRun<'a> {
 pub struct ShardRt {
     pub id: usize,
     pub nshards: usize,
+    /// Whether anything reads a key's slot: cluster mode (the slot check)
+    /// or several shards (the slot picks the shard). Standalone with one
+    /// shard, routing a request hashes nothing.
+    pub routes_by_slot: bool,
     pub shared: Arc<Shared>,
     /// This shard's data (shared.cores[id]): borrowed like a RefCell on
     /// this thread, locked by another thread's multi-shard step.
@@ -287,6 +291,7 @@ impl ShardRt {
         ShardRt {
             id,
             nshards,
+            routes_by_slot: nshards > 1 || shared.cluster.is_some(),
             core: shared.cores[id].clone(),
             gate: Semaphore::new(1),
             senders,
