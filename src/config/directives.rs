@@ -710,6 +710,12 @@ pub static DIRECTIVES: &[Directive] = &[
         "1000000",
         true
     ),
+    d!(
+        "proc-title-template",
+        Kind::Str,
+        "{title} {listen-addr} {server-mode}",
+        true
+    ),
 ];
 
 /// Redis 7.0 directives Shardis does not implement yet, each with its
@@ -749,7 +755,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("no-appendfsync-on-rewrite", Kind::Bool, "no", true),
     d!("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true),
     d!("oom-score-adj-values", Kind::Special(special::oom_score_adj_values), "0 200 800", true),
-    d!("proc-title-template", Kind::Str, "{title} {listen-addr} {server-mode}", true),
     d!("rdb-del-sync-files", Kind::Bool, "no", true),
     d!("rdbchecksum", Kind::Bool, "yes", false),
     d!("rdbcompression", Kind::Bool, "yes", true),
