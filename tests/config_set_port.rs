@@ -104,3 +104,57 @@ fn config_set_port_moves_the_listener() {
         moves_to_free_port(&Server::redis(&[]));
     }
 }
+
+/// /proc/PID/cmdline up to the first NUL.
+fn proc_title(server: &Server) -> String {
+    let raw = std::fs::read(format!("/proc/{}/cmdline", server.pid())).unwrap();
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..end]).into_owned()
+}
+
+/// The process title follows proc-title-template (and the port), as
+/// redis-server's does; a bad template is refused with Redis's reason.
+fn process_title_follows_template(server: &Server, program: &str) {
+    let port = server.port;
+    assert_eq!(proc_title(server), format!("{program} 127.0.0.1:{port}"));
+    let mut c = server.conn();
+    assert_eq!(
+        c.cmd(&[
+            "CONFIG",
+            "SET",
+            "proc-title-template",
+            "TEST {title} {listen-addr} {port} {tls-port} {unixsocket} {config-file}"
+        ]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        proc_title(server),
+        format!("TEST {program} 127.0.0.1:{port} {port} 0  -")
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "proc-title-template", "{invalid-var}"]),
+        b"-ERR CONFIG SET failed (possibly related to argument 'proc-title-template') - template format is invalid or contains unknown variables\r\n".to_vec()
+    );
+    // A new port shows in the title.
+    let new_port = free_port();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "port", &new_port.to_string()]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        proc_title(server),
+        format!("TEST {program} 127.0.0.1:{new_port} {new_port} 0  -")
+    );
+    c.cmd(&["CONFIG", "SET", "port", &port.to_string()]);
+}
+
+#[test]
+fn process_title_like_redis() {
+    for shards in [1, 4] {
+        process_title_follows_template(&Server::shardis(shards, &[]), common::SHARDIS_BIN);
+    }
+    if redis_available() {
+        let redis = common::which("redis-server").unwrap();
+        process_title_follows_template(&Server::redis(&[]), &redis.display().to_string());
+    }
+}

@@ -174,6 +174,9 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 if changed.contains(&"loglevel") {
                     crate::sys::log::set_level(&loglevel);
                 }
+                if changed.contains(&"proc-title-template") || changed.contains(&"port") {
+                    conn.rt.shared.read_config(crate::config::proc_title::apply);
+                }
                 if let Some(cluster) = &conn.rt.shared.cluster {
                     if changed.iter().any(|d| d.starts_with("cluster-")) {
                         // A copy: the cluster's lock is never taken under

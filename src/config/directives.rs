@@ -716,6 +716,7 @@ pub static DIRECTIVES: &[Directive] = &[
         "{title} {listen-addr} {server-mode}",
         true
     ),
+    d!("set-proc-title", Kind::Bool, "yes", false),
 ];
 
 /// Redis 7.0 directives Shardis does not implement yet, each with its
@@ -764,7 +765,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     Directive { name: "replica-lazy-flush", aliases: &["slave-lazy-flush"], kind: Kind::Bool, default: "no", mutable: true },
     d!("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no", true),
     d!("server_cpulist", Kind::Str, "", false),
-    d!("set-proc-title", Kind::Bool, "yes", false),
     d!("shutdown-on-sigint", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
     d!("shutdown-on-sigterm", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
     d!("shutdown-timeout", Kind::Int { min: 0, max: INT_MAX }, "10", true),

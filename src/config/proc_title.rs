@@ -1,6 +1,6 @@
-//! `proc-title-template`: Redis's template syntax (sdstemplate) and its
-//! check (validateProcTitleTemplate). Shardis does not rewrite its
-//! process title; the directive is checked and kept as Redis does.
+//! `proc-title-template`: Redis's template syntax (sdstemplate), its
+//! check (validateProcTitleTemplate) and the process title it makes
+//! (redisSetProcTitle), set through sys/proc_title.rs.
 
 use super::keys as conf;
 use super::Config;
@@ -44,7 +44,13 @@ pub fn variable(config: &Config, title: &str, name: &str) -> Option<String> {
         "listen-addr" => format!("unixsocket:{unixsocket}"),
         "server-mode" if config.flag(conf::CLUSTER_ENABLED) => "[cluster]".into(),
         "server-mode" => String::new(),
-        "config-file" => "-".into(),
+        "config-file" => match &config.file {
+            Some(f) => std::path::absolute(f)
+                .unwrap_or_else(|_| f.clone())
+                .display()
+                .to_string(),
+            None => "-".into(),
+        },
         "port" => port.to_string(),
         // Shardis has no TLS port.
         "tls-port" => "0".into(),
@@ -59,6 +65,20 @@ pub fn check(config: &Config, template: &str) -> Result<(), String> {
     match expand(template, |name| variable(config, "", name)) {
         Some(title) if !title.is_empty() => Ok(()),
         _ => Err("template format is invalid or contains unknown variables".into()),
+    }
+}
+
+/// Sets the process title from `proc-title-template` (unless
+/// `set-proc-title no`), as Redis does at start-up and when the template
+/// or the port changes.
+pub fn apply(config: &Config) {
+    if !config.flag(conf::SET_PROC_TITLE) {
+        return;
+    }
+    let argv0 = crate::sys::proc_title::argv0();
+    let template = config.text(conf::PROC_TITLE_TEMPLATE);
+    if let Some(title) = expand(&template, |name| variable(config, &argv0, name)) {
+        crate::sys::proc_title::set(&title);
     }
 }
 
