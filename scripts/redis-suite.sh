@@ -168,9 +168,11 @@ run_unit() {
         stop_pid "$pid"
     else
         if [ "$server" = shardis ]; then
-            # The harness starts src/redis-server: Shardis, at $shards.
+            # The harness starts src/redis-server: Shardis, at $shards,
+            # keeping the name it was started as (argv[0], the {title}
+            # of its process title, as redis-server's own).
             rm -f "$work/src/redis-server"
-            printf '#!/bin/sh\nexec %q "$@" --shards %s\n' "$SHARDIS_BIN" "$shards" >"$work/src/redis-server"
+            printf '#!/usr/bin/env bash\nexec -a "$0" %q "$@" --shards %s\n' "$SHARDIS_BIN" "$shards" >"$work/src/redis-server"
             chmod +x "$work/src/redis-server"
         else
             ln -sf "$(server_bin redis)" "$work/src/redis-server"

@@ -43,6 +43,8 @@ fn group_directives(words: &[String]) -> Result<Vec<(String, Vec<String>)>, Stri
 }
 
 fn main() -> ExitCode {
+    // While the process has one thread: the title's room is made first.
+    shardis::sys::proc_title::init();
     abort_on_panic();
     shardis::alloc::return_big_frees_to_os();
     let cli = Cli::parse();
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     sys::log::set_level(&cfg.text(conf::LOGLEVEL));
+    config::proc_title::apply(&cfg);
     if cfg.flag(conf::DAEMONIZE) {
         if let Err(e) = server::probe::daemonize() {
             eprintln!("shardis: daemonize failed: {e}");

@@ -148,13 +148,34 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             }
         }
         let result = conn.rt.shared.update_config(|c| {
+            let backup = c.values().clone();
             let changed = c.config_set(&pairs, allow_protected)?;
-            Ok::<_, String>((changed, c.text(conf::LOGLEVEL)))
+            Ok::<_, String>((changed, c.text(conf::LOGLEVEL), backup, c.int(conf::PORT)))
         });
+        // Applying a new port can fail (it is in use): then every value
+        // goes back, as Redis's restoreBackupConfig.
+        let result = match result {
+            Ok((changed, loglevel, backup, port)) if changed.contains(&"port") => {
+                match crate::server::change_port(&conn.rt, port as u16).await {
+                    Ok(()) => Ok((changed, loglevel)),
+                    Err(reason) => {
+                        crate::warning!("Failed applying new configuration. Possibly related to new port setting. Restoring previous settings.");
+                        conn.rt.shared.update_config(|c| c.restore_values(backup));
+                        Err(format!(
+                            "ERR CONFIG SET failed (possibly related to argument 'port') - {reason}"
+                        ))
+                    }
+                }
+            }
+            other => other.map(|(changed, loglevel, ..)| (changed, loglevel)),
+        };
         match result {
             Ok((changed, loglevel)) => {
                 if changed.contains(&"loglevel") {
                     crate::sys::log::set_level(&loglevel);
+                }
+                if changed.contains(&"proc-title-template") || changed.contains(&"port") {
+                    conn.rt.shared.read_config(crate::config::proc_title::apply);
                 }
                 if let Some(cluster) = &conn.rt.shared.cluster {
                     if changed.iter().any(|d| d.starts_with("cluster-")) {

@@ -710,6 +710,13 @@ pub static DIRECTIVES: &[Directive] = &[
         "1000000",
         true
     ),
+    d!(
+        "proc-title-template",
+        Kind::Str,
+        "{title} {listen-addr} {server-mode}",
+        true
+    ),
+    d!("set-proc-title", Kind::Bool, "yes", false),
 ];
 
 /// Redis 7.0 directives Shardis does not implement yet, each with its
@@ -749,7 +756,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("no-appendfsync-on-rewrite", Kind::Bool, "no", true),
     d!("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true),
     d!("oom-score-adj-values", Kind::Special(special::oom_score_adj_values), "0 200 800", true),
-    d!("proc-title-template", Kind::Str, "{title} {listen-addr} {server-mode}", true),
     d!("rdb-del-sync-files", Kind::Bool, "no", true),
     d!("rdbchecksum", Kind::Bool, "yes", false),
     d!("rdbcompression", Kind::Bool, "yes", true),
@@ -759,7 +765,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     Directive { name: "replica-lazy-flush", aliases: &["slave-lazy-flush"], kind: Kind::Bool, default: "no", mutable: true },
     d!("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no", true),
     d!("server_cpulist", Kind::Str, "", false),
-    d!("set-proc-title", Kind::Bool, "yes", false),
     d!("shutdown-on-sigint", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
     d!("shutdown-on-sigterm", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
     d!("shutdown-timeout", Kind::Int { min: 0, max: INT_MAX }, "10", true),

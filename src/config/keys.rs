@@ -79,6 +79,7 @@ pub const REPLICA_IGNORE_MAXMEMORY: FlagKey = FlagKey("replica-ignore-maxmemory"
 pub const REPLICA_READ_ONLY: FlagKey = FlagKey("replica-read-only");
 pub const REPLICA_SERVE_STALE_DATA: FlagKey = FlagKey("replica-serve-stale-data");
 pub const REPL_DISKLESS_SYNC: FlagKey = FlagKey("repl-diskless-sync");
+pub const SET_PROC_TITLE: FlagKey = FlagKey("set-proc-title");
 pub const STOP_WRITES_ON_BGSAVE_ERROR: FlagKey = FlagKey("stop-writes-on-bgsave-error");
 
 pub const APPENDDIRNAME: TextKey = TextKey("appenddirname");
@@ -104,6 +105,7 @@ pub const MAXMEMORY_CLIENTS: TextKey = TextKey("maxmemory-clients");
 pub const MAXMEMORY_POLICY: TextKey = TextKey("maxmemory-policy");
 pub const NOTIFY_KEYSPACE_EVENTS: TextKey = TextKey("notify-keyspace-events");
 pub const PIDFILE: TextKey = TextKey("pidfile");
+pub const PROC_TITLE_TEMPLATE: TextKey = TextKey("proc-title-template");
 pub const REPLICAOF: TextKey = TextKey("replicaof");
 pub const REPLICA_ANNOUNCE_IP: TextKey = TextKey("replica-announce-ip");
 pub const REQUIREPASS: TextKey = TextKey("requirepass");
@@ -191,6 +193,7 @@ pub const FLAGS: &[FlagKey] = &[
     REPLICA_READ_ONLY,
     REPLICA_SERVE_STALE_DATA,
     REPL_DISKLESS_SYNC,
+    SET_PROC_TITLE,
     STOP_WRITES_ON_BGSAVE_ERROR,
 ];
 
@@ -219,6 +222,7 @@ pub const TEXTS: &[TextKey] = &[
     MAXMEMORY_POLICY,
     NOTIFY_KEYSPACE_EVENTS,
     PIDFILE,
+    PROC_TITLE_TEMPLATE,
     REPLICAOF,
     REPLICA_ANNOUNCE_IP,
     REQUIREPASS,

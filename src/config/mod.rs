@@ -5,6 +5,7 @@ mod directives;
 mod encoding_limits;
 mod file;
 pub mod keys;
+pub mod proc_title;
 mod rewrite;
 pub mod special;
 
@@ -36,8 +37,9 @@ impl Default for Config {
 
 /// Values Redis adjusts after accepting them, or refuses by their own
 /// rules.
-fn adjust(name: &str, v: String) -> Result<String, String> {
+fn adjust(config: &Config, name: &str, v: String) -> Result<String, String> {
     match name {
+        "proc-title-template" => proc_title::check(config, &v).map(|()| v),
         // Redis keeps hz within 1..=500 (CONFIG_MIN_HZ..CONFIG_MAX_HZ).
         "hz" => Ok(v.parse::<i64>().map_or(v, |n| n.clamp(1, 500).to_string())),
         // Redis's isValidDBfilename: the file is always in `dir`.
@@ -91,7 +93,7 @@ impl Config {
         } else {
             args
         };
-        let v = adjust(d.name, d.kind.normalize(args, &current)?)?;
+        let v = adjust(self, d.name, d.kind.normalize(args, &current)?)?;
         if !applied && !self.is_default(d, &v) {
             return Err(format!(
                 "directive '{}' is not supported by Shardis yet",
@@ -261,7 +263,7 @@ impl Config {
             let result = d
                 .kind
                 .normalize(&args, &current)
-                .and_then(|v| adjust(d.name, v))
+                .and_then(|v| adjust(self, d.name, v))
                 .and_then(|v| {
                     if !applied && !self.is_default(d, &v) {
                         return Err(format!(
@@ -269,7 +271,7 @@ impl Config {
                             d.name
                         ));
                     }
-                    if matches!(d.name, "port" | "bind") && v != current {
+                    if d.name == "bind" && v != current {
                         return Err(format!(
                             "changing '{}' at runtime is not supported by Shardis yet",
                             d.name
@@ -293,6 +295,13 @@ impl Config {
             }
         }
         Ok(changed)
+    }
+
+    /// Puts back values taken with `values().clone()`: CONFIG SET undoes
+    /// itself this way when applying a new value fails (Redis's
+    /// restoreBackupConfig).
+    pub fn restore_values(&mut self, values: BTreeMap<&'static str, String>) {
+        self.values = values;
     }
 
     /// Whether CONFIG SET may change `name` at runtime.

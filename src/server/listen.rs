@@ -9,7 +9,7 @@
 
 use crate::sys::bind_addr::BindAddr;
 use std::net::SocketAddr;
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 
 /// Fails with Redis's message if another socket already holds one of
 /// `addrs` (EADDRINUSE is fatal even for an optional address, as in
@@ -67,16 +67,22 @@ fn bind_exclusive(addr: SocketAddr) -> std::io::Result<()> {
 
 /// Opens a listening socket with SO_REUSEPORT.
 pub fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<glommio::net::TcpListener> {
+    let fd = listen_fd(addr, backlog)?;
+    // SAFETY: a listening descriptor we own, handed over.
+    Ok(unsafe { glommio::net::TcpListener::from_raw_fd(fd.into_raw_fd()) })
+}
+
+/// A listening socket with SO_REUSEPORT, not yet tied to an executor:
+/// CONFIG SET port opens every shard's on one thread and hands each over.
+pub fn listen_fd(addr: SocketAddr, backlog: i32) -> std::io::Result<OwnedFd> {
     let fd = bound_socket(addr, true)?;
-    // SAFETY: listen on a descriptor we own; closed on error.
-    unsafe {
-        if libc::listen(fd, backlog) != 0 {
-            let e = std::io::Error::last_os_error();
-            libc::close(fd);
-            return Err(e);
-        }
-        Ok(glommio::net::TcpListener::from_raw_fd(fd))
+    // SAFETY: a descriptor we own, closed on drop from here on.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: listen on a descriptor we own.
+    if unsafe { libc::listen(fd.as_raw_fd(), backlog) } != 0 {
+        return Err(std::io::Error::last_os_error());
     }
+    Ok(fd)
 }
 
 /// A TCP socket bound to `addr` with SO_REUSEADDR (TIME_WAIT leftovers

@@ -285,9 +285,16 @@ async fn serve_shard(start: ShardStart) {
         }
     };
     let _ = ready.send(Ok(()));
-    let accepts = listeners.into_iter().map(|l| accept_loop(rt.clone(), l));
-    futures::future::join_all(accepts).await;
-    // A shard without listeners (`port 0`) still serves its keys.
+    for l in listeners {
+        let tcp = !matches!(l, ClientListener::Unix(..));
+        let task = crate::sys::exec::spawn(accept_loop(rt.clone(), l));
+        if tcp {
+            rt.tcp_accepts.borrow_mut().push(task);
+        } else {
+            task.detach();
+        }
+    }
+    // The shard serves through its spawned tasks from here on.
     futures::future::pending::<()>().await;
 }
 
@@ -555,5 +562,88 @@ fn wait_for_mesh(joined: &mpsc::Receiver<()>, nshards: usize) -> Result<(), Stri
             }
         }
     }
+    Ok(())
+}
+
+/// CONFIG SET port: every shard stops accepting on the old port and
+/// accepts on `port` instead (`0`: on no TCP port), as Redis's
+/// changeListenPort. The new sockets are all opened first, so on failure
+/// the old ones are untouched; the error is Redis's CONFIG SET reason
+/// (the cause goes to the log, as Redis's listenToPort logs it).
+pub async fn change_port(rt: &Rc<ShardRt>, port: u16) -> Result<(), String> {
+    const REFUSED: &str = "Unable to listen on this port. Check server logs.";
+    let (bind, backlog) = rt
+        .shared
+        .read_config(|c| (c.text(conf::BIND), c.int(conf::TCP_BACKLOG) as i32));
+    let mut per_shard: Vec<Vec<std::os::fd::OwnedFd>> = Vec::new();
+    if port != 0 {
+        let binds = crate::sys::bind_addr::bind_addrs(&bind, port).map_err(|e| {
+            crate::warning!("{e}");
+            REFUSED.to_string()
+        })?;
+        if let Err(e) = listen::claim(&binds) {
+            crate::warning!("Warning: {e}");
+            return Err(REFUSED.into());
+        }
+        for _ in 0..rt.nshards {
+            let mut fds = Vec::new();
+            for b in &binds {
+                match listen::listen_fd(b.addr, backlog) {
+                    Ok(fd) => fds.push(fd),
+                    Err(e) if b.optional => {
+                        crate::verbose!("Skipping optional bind address {}: {e}", b.text);
+                    }
+                    Err(e) => {
+                        crate::warning!(
+                            "Warning: Could not create server TCP listening socket {}:{}: bind: {}",
+                            b.text,
+                            port,
+                            listen::os_error_text(&e)
+                        );
+                        return Err(REFUSED.into());
+                    }
+                }
+            }
+            if fds.is_empty() {
+                crate::warning!("Failed listening on port {port} (TCP)");
+                return Err(REFUSED.into());
+            }
+            per_shard.push(fds);
+        }
+    }
+    rt.shared.port.store(port, Ordering::Relaxed);
+    let handed = Arc::new(std::sync::Mutex::new(
+        per_shard.into_iter().map(Some).collect::<Vec<_>>(),
+    ));
+    mesh::run_on_all(rt, move |rt| {
+        use std::os::fd::IntoRawFd;
+        let fds = handed
+            .lock()
+            .unwrap()
+            .get_mut(rt.id)
+            .and_then(Option::take)
+            .unwrap_or_default();
+        let fresh: Vec<glommio::Task<()>> = fds
+            .into_iter()
+            .map(|fd| {
+                // SAFETY: a listening socket opened for this shard, handed over.
+                let l = unsafe {
+                    <glommio::net::TcpListener as std::os::fd::FromRawFd>::from_raw_fd(
+                        fd.into_raw_fd(),
+                    )
+                };
+                crate::sys::exec::spawn(accept_loop(rt.clone(), ClientListener::Tcp(l)))
+            })
+            .collect();
+        let old = std::mem::replace(&mut *rt.tcp_accepts.borrow_mut(), fresh);
+        // Ending the old loops closes their listeners.
+        crate::sys::exec::spawn(async move {
+            for t in old {
+                t.cancel().await;
+            }
+        })
+        .detach();
+    })
+    .await;
     Ok(())
 }

@@ -242,6 +242,9 @@ pub struct ShardRt {
     >,
     /// Per-shard seed for RANDOMKEY and friends.
     rng: Cell<u64>,
+    /// The accept loops of this shard's TCP listeners; CONFIG SET port
+    /// replaces them (dropping one closes its listener).
+    pub tcp_accepts: RefCell<Vec<glommio::Task<()>>>,
     /// Eviction candidates kept between runs (evict.rs).
     pub evict: RefCell<super::evict::EvictState>,
     /// Spare query buffers for this shard's connections (input.rs).
@@ -305,6 +308,7 @@ impl ShardRt {
             lru_base: shared.started,
             bus_out: RefCell::new(None),
             rng: Cell::new(unix_ms() ^ ((id as u64 + 1) << 40)),
+            tcp_accepts: RefCell::new(Vec::new()),
             evict: Default::default(),
             read_bufs: Default::default(),
             tickets: Default::default(),

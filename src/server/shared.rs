@@ -7,7 +7,7 @@ use crate::config::keys as conf;
 use crate::config::Config;
 use crate::sys::clock::unix_ms;
 use crate::sys::random::random_hex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
@@ -20,7 +20,8 @@ pub struct Shared {
     pub run_id: String,
     pub started: Instant,
     pub started_unix: u64,
-    pub port: u16,
+    /// The client port (CONFIG SET port changes it).
+    pub port: AtomicU16,
     pub next_client_id: AtomicU64,
     pub connected_clients: AtomicUsize,
     pub total_connections: AtomicU64,
@@ -74,7 +75,7 @@ impl Shared {
             run_id: random_hex(40),
             started: Instant::now(),
             started_unix: now,
-            port,
+            port: AtomicU16::new(port),
             next_client_id: AtomicU64::new(1),
             connected_clients: AtomicUsize::new(0),
             total_connections: AtomicU64::new(0),

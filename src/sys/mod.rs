@@ -9,5 +9,6 @@ pub mod cpus;
 pub mod exec;
 pub mod log;
 pub mod memlock;
+pub mod proc_title;
 pub mod random;
 pub mod ticker;

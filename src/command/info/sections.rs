@@ -129,7 +129,7 @@ fn write_server(s: &mut String, conn: &Conn, _f: &Figures) {
         "process_id" => std::process::id(),
         "process_supervised" => "no",
         "run_id" => shared.run_id,
-        "tcp_port" => shared.port,
+        "tcp_port" => shared.port.load(Ordering::Relaxed),
         "server_time_usec" => unix_us(),
         "uptime_in_seconds" => uptime,
         "uptime_in_days" => uptime / 86400,
