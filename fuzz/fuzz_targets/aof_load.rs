@@ -10,8 +10,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shardis::server::aof_replay::HandlerSink;
 use shardis::command::ExecLimits;
+use shardis::server::aof_replay::HandlerSink;
 use shardis::persist::aof::manifest::Manifest;
 use shardis::persist::aof::parse::{for_each_command, ParseStop};
 use shardis::persist::aof::replay::Replayer;
@@ -35,6 +35,8 @@ fn aof_file(bytes: &[u8]) {
         proto_max_bulk_len: 1024 * 1024,
         ..ExecLimits::default()
     };
+    // The server finds handlers in the table the families register.
+    shardis::command::install();
     let mut sink = HandlerSink::new(limits, 0);
     let mut r = Replayer::new(16, &mut sink);
     r.start_file();
