@@ -52,6 +52,41 @@ pub struct ClientInfo {
 }
 
 impl ClientInfo {
+    /// A client just created at `now_ms` (Unix ms): db 0, RESP2, no
+    /// name, authenticated, not on a socket of its own (`fd` -1); a
+    /// connection sets its socket fields and whether AUTH is needed.
+    pub fn new(id: u64, addr: String, now_ms: u64) -> ClientInfo {
+        ClientInfo {
+            id,
+            addr,
+            laddr: String::new(),
+            unix_socket: false,
+            fd: -1,
+            created_ms: now_ms,
+            last_interaction_ms: Cell::new(now_ms),
+            name: Default::default(),
+            lib_name: Default::default(),
+            lib_ver: Default::default(),
+            db: Cell::new(0),
+            resp: Cell::new(2),
+            last_cmd: Cell::new("NULL"),
+            no_evict: Cell::new(false),
+            no_touch: Cell::new(false),
+            monitor: Cell::new(false),
+            argv_mem: Cell::new(0),
+            multi_mem: Cell::new(0),
+            qbuf: Cell::new(0),
+            authenticated: Cell::new(true),
+            block: Default::default(),
+            multi: Cell::new(-1),
+            dirty_cas: Default::default(),
+            pubsub: Default::default(),
+            tracking: Default::default(),
+            repl_role: Default::default(),
+            mem: Default::default(),
+        }
+    }
+
     /// One `CLIENT LIST` line (without the trailing newline), fields in
     /// Redis 7.0's order. Buffer sizes are Shardis's own (it keeps no
     /// per-client reply list), reported in Redis's fields.

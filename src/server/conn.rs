@@ -165,35 +165,12 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
 fn new_client(rt: &ShardRt, stream: &ClientStream, settings: &Settings) -> Rc<ClientInfo> {
     let shared = &rt.shared;
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
-    let now = unix_ms();
     let info = Rc::new(ClientInfo {
-        id,
-        addr: stream.peer_text(),
         laddr: stream.local_text(),
         unix_socket: stream.is_unix(),
         fd: std::os::fd::AsRawFd::as_raw_fd(stream),
-        created_ms: now,
-        last_interaction_ms: Cell::new(now),
-        name: Default::default(),
-        lib_name: Default::default(),
-        lib_ver: Default::default(),
-        db: Cell::new(0),
-        resp: Cell::new(2),
-        last_cmd: Cell::new("NULL"),
-        no_evict: Cell::new(false),
-        no_touch: Cell::new(false),
-        monitor: Cell::new(false),
-        argv_mem: Cell::new(0),
-        multi_mem: Cell::new(0),
-        qbuf: Cell::new(0),
         authenticated: Cell::new(settings.requirepass.is_none()),
-        block: Default::default(),
-        multi: Cell::new(-1),
-        dirty_cas: Default::default(),
-        pubsub: Default::default(),
-        tracking: Default::default(),
-        repl_role: Default::default(),
-        mem: Default::default(),
+        ..ClientInfo::new(id, stream.peer_text(), unix_ms())
     });
     shared.introspect.register(id, &info.addr);
     info

@@ -65,16 +65,40 @@ fn bind_exclusive(addr: SocketAddr) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Opens a listening socket with SO_REUSEPORT.
-pub fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<glommio::net::TcpListener> {
-    let fd = listen_fd(addr, backlog)?;
-    // SAFETY: a listening descriptor we own, handed over.
-    Ok(unsafe { glommio::net::TcpListener::from_raw_fd(fd.into_raw_fd()) })
+/// Listening sockets (SO_REUSEPORT) on every address of `binds`, all on
+/// `port`, as Redis's listenToPort: an optional address that cannot be
+/// bound is skipped; any other failure is Redis's message for it. Not yet
+/// tied to an executor ([`tcp_listener`]), so CONFIG SET port can open
+/// every shard's on one thread and hand each over.
+pub fn listen_all(binds: &[BindAddr], port: u16, backlog: i32) -> Result<Vec<OwnedFd>, String> {
+    let mut fds = Vec::new();
+    for b in binds {
+        match listen_fd(b.addr, backlog) {
+            Ok(fd) => fds.push(fd),
+            Err(e) if b.optional => {
+                crate::verbose!("Skipping optional bind address {}: {e}", b.text);
+            }
+            Err(e) => {
+                return Err(format!(
+                    "Could not create server TCP listening socket {}:{}: bind: {}",
+                    b.text,
+                    port,
+                    os_error_text(&e)
+                ));
+            }
+        }
+    }
+    Ok(fds)
 }
 
-/// A listening socket with SO_REUSEPORT, not yet tied to an executor:
-/// CONFIG SET port opens every shard's on one thread and hands each over.
-pub fn listen_fd(addr: SocketAddr, backlog: i32) -> std::io::Result<OwnedFd> {
+/// A listening socket of [`listen_all`], made the calling executor's.
+pub fn tcp_listener(fd: OwnedFd) -> glommio::net::TcpListener {
+    // SAFETY: a listening descriptor we own, handed over.
+    unsafe { glommio::net::TcpListener::from_raw_fd(fd.into_raw_fd()) }
+}
+
+/// A listening socket with SO_REUSEPORT.
+fn listen_fd(addr: SocketAddr, backlog: i32) -> std::io::Result<OwnedFd> {
     let fd = bound_socket(addr, true)?;
     // SAFETY: a descriptor we own, closed on drop from here on.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };

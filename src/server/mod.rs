@@ -413,21 +413,8 @@ fn open_listeners(id: usize, listening: &Listening) -> Result<Vec<ClientListener
         unixsocket,
         unixsocketperm,
     } = listening;
-    for b in binds {
-        match listen::listen(b.addr, *backlog) {
-            Ok(l) => listeners.push(ClientListener::Tcp(l)),
-            Err(e) if b.optional => {
-                crate::verbose!("Skipping optional bind address {}: {e}", b.text);
-            }
-            Err(e) => {
-                return Err(format!(
-                    "Could not create server TCP listening socket {}:{}: bind: {}",
-                    b.text,
-                    port,
-                    listen::os_error_text(&e)
-                ));
-            }
-        }
+    for fd in listen::listen_all(binds, *port, *backlog)? {
+        listeners.push(ClientListener::Tcp(listen::tcp_listener(fd)));
     }
     if listeners.is_empty() && *port != 0 {
         return Err(format!("Failed listening on port {port} (TCP), aborting."));
@@ -586,24 +573,10 @@ pub async fn change_port(rt: &Rc<ShardRt>, port: u16) -> Result<(), String> {
             return Err(REFUSED.into());
         }
         for _ in 0..rt.nshards {
-            let mut fds = Vec::new();
-            for b in &binds {
-                match listen::listen_fd(b.addr, backlog) {
-                    Ok(fd) => fds.push(fd),
-                    Err(e) if b.optional => {
-                        crate::verbose!("Skipping optional bind address {}: {e}", b.text);
-                    }
-                    Err(e) => {
-                        crate::warning!(
-                            "Warning: Could not create server TCP listening socket {}:{}: bind: {}",
-                            b.text,
-                            port,
-                            listen::os_error_text(&e)
-                        );
-                        return Err(REFUSED.into());
-                    }
-                }
-            }
+            let fds = listen::listen_all(&binds, port, backlog).map_err(|e| {
+                crate::warning!("Warning: {e}");
+                REFUSED.to_string()
+            })?;
             if fds.is_empty() {
                 crate::warning!("Failed listening on port {port} (TCP)");
                 return Err(REFUSED.into());
@@ -616,7 +589,6 @@ pub async fn change_port(rt: &Rc<ShardRt>, port: u16) -> Result<(), String> {
         per_shard.into_iter().map(Some).collect::<Vec<_>>(),
     ));
     mesh::run_on_all(rt, move |rt| {
-        use std::os::fd::IntoRawFd;
         let fds = handed
             .lock()
             .unwrap()
@@ -626,13 +598,8 @@ pub async fn change_port(rt: &Rc<ShardRt>, port: u16) -> Result<(), String> {
         let fresh: Vec<glommio::Task<()>> = fds
             .into_iter()
             .map(|fd| {
-                // SAFETY: a listening socket opened for this shard, handed over.
-                let l = unsafe {
-                    <glommio::net::TcpListener as std::os::fd::FromRawFd>::from_raw_fd(
-                        fd.into_raw_fd(),
-                    )
-                };
-                crate::sys::exec::spawn(accept_loop(rt.clone(), ClientListener::Tcp(l)))
+                let l = ClientListener::Tcp(listen::tcp_listener(fd));
+                crate::sys::exec::spawn(accept_loop(rt.clone(), l))
             })
             .collect();
         let old = std::mem::replace(&mut *rt.tcp_accepts.borrow_mut(), fresh);

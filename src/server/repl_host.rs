@@ -186,35 +186,11 @@ impl MasterClient for MasterLink {
 /// replica.
 fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
     let shared = &rt.shared;
-    let now = unix_ms();
+    let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
     let info = Rc::new(ClientInfo {
-        id: shared.next_client_id.fetch_add(1, Ordering::Relaxed),
-        addr,
-        laddr: String::new(),
-        unix_socket: false,
-        fd: -1,
-        created_ms: now,
-        last_interaction_ms: Cell::new(now),
-        name: Default::default(),
-        lib_name: Default::default(),
-        lib_ver: Default::default(),
         db: Cell::new(db),
-        resp: Cell::new(2),
-        last_cmd: Cell::new("NULL"),
-        no_evict: Cell::new(false),
-        no_touch: Cell::new(false),
-        monitor: Cell::new(false),
-        argv_mem: Cell::new(0),
-        multi_mem: Cell::new(0),
-        qbuf: Cell::new(0),
-        authenticated: Cell::new(true),
-        block: Default::default(),
-        multi: Cell::new(-1),
-        dirty_cas: Default::default(),
-        pubsub: Default::default(),
-        tracking: Default::default(),
         repl_role: Cell::new(Some("master")),
-        mem: Default::default(),
+        ..ClientInfo::new(id, addr, unix_ms())
     });
     shared.repl.replica.set_master_client_id(info.id);
     let pubsub = super::pubsub::ConnPubsub::new(info.clone());
