@@ -35,6 +35,48 @@ fn slot(h: u32) -> usize {
     ((h >> (24 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1)
 }
 
+/// The compressor's hash table, kept per thread and reused: a fresh
+/// zeroed 256 KiB table per string (as liblzf's zeroed table would be)
+/// cost an mmap, ~64 page faults and an munmap with its TLB flush for
+/// every value a snapshot wrote, on the shard's own thread. An entry
+/// stores `base + position`; entries below `base` were written by an
+/// earlier call and read as empty, so every call sees a zeroed table.
+struct Table {
+    slots: Box<[u32]>,
+    base: u32,
+}
+
+impl Table {
+    /// Makes room for an input of `n` bytes: the positions this call
+    /// stores must stay above every earlier call's.
+    fn start(&mut self, n: usize) {
+        if self.slots.is_empty() || u64::from(self.base) + n as u64 + 1 >= u64::from(u32::MAX) {
+            self.slots = vec![0u32; HSIZE].into_boxed_slice();
+            self.base = 1;
+        }
+    }
+
+    /// The position stored at `h` by this call (0: none).
+    #[inline]
+    fn get(&self, h: usize) -> usize {
+        self.slots[h].saturating_sub(self.base) as usize
+    }
+
+    #[inline]
+    fn set(&mut self, h: usize, position: usize) {
+        self.slots[h] = self.base + position as u32;
+    }
+
+    fn finish(&mut self, n: usize) {
+        self.base += n as u32 + 1;
+    }
+}
+
+thread_local! {
+    static TABLE: std::cell::RefCell<Table> =
+        std::cell::RefCell::new(Table { slots: Box::new([]), base: 1 });
+}
+
 /// Compresses `input` into at most `max_out` bytes; None when the result
 /// would not fit (or the input is empty), as `lzf_compress` returning 0.
 pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
@@ -42,9 +84,17 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     if n == 0 || max_out == 0 {
         return None;
     }
+    TABLE.with_borrow_mut(|htab| {
+        htab.start(n);
+        let out = compress_with(input, max_out, htab);
+        htab.finish(n);
+        out
+    })
+}
+
+fn compress_with(input: &[u8], max_out: usize, htab: &mut Table) -> Option<Vec<u8>> {
+    let n = input.len();
     let mut out = vec![0u8; max_out];
-    // Positions; 0 doubles as "empty" since position 0 is never a match.
-    let mut htab = vec![0u32; HSIZE];
     let mut ip = 0usize;
     let mut op = 1usize; // room for the first run's control byte
     let mut lit = 0usize;
@@ -52,8 +102,9 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
     while ip + 2 < n {
         hval = next(hval, input, ip);
         let h = slot(hval);
-        let r = htab[h] as usize;
-        htab[h] = ip as u32;
+        // Positions; 0 doubles as "empty" since position 0 is never a match.
+        let r = htab.get(h);
+        htab.set(h, ip);
         let off = ip.wrapping_sub(r).wrapping_sub(1);
         if off < MAX_OFF
             && r > 0
@@ -111,7 +162,7 @@ pub fn compress(input: &[u8], max_out: usize) -> Option<Vec<u8>> {
             hval = first(input, ip);
             for _ in 0..2 {
                 hval = next(hval, input, ip);
-                htab[slot(hval)] = ip as u32;
+                htab.set(slot(hval), ip);
                 ip += 1;
             }
         } else {
@@ -215,6 +266,21 @@ mod tests {
             let c = compress(&inp, inp.len() - 4).expect("compressible");
             assert_eq!(decompress(&c, inp.len()).unwrap(), inp);
         }
+    }
+
+    #[test]
+    fn a_reused_table_compresses_as_a_fresh_one() {
+        // An earlier input's positions must not be read as matches.
+        let a: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 13) as u8).collect();
+        let b: Vec<u8> = (0..2000u32).map(|i| (i * 5 % 11) as u8).collect();
+        let first = compress(&b, b.len() - 4);
+        compress(&a, a.len() - 4);
+        assert_eq!(compress(&b, b.len() - 4), first);
+        // And across the reset when the positions would overflow.
+        TABLE.with_borrow_mut(|t| t.base = u32::MAX - 100);
+        assert_eq!(compress(&b, b.len() - 4), first);
+        TABLE.with_borrow_mut(|t| assert!(t.base < 10_000));
+        assert_eq!(compress(&b, b.len() - 4), first);
     }
 
     #[test]
