@@ -54,10 +54,31 @@ fn args(parts: &[&str]) -> Vec<Vec<u8>> {
     parts.iter().map(|p| p.as_bytes().to_vec()).collect()
 }
 
-/// Sets key `k:<i>` to `old-<i>` for i in 0..n.
+/// Key `i`: `k:<i>` spread over every slot, or with `Tags::Few`
+/// `{t<i%3>}k:<i>`, three slots of tens of thousands of keys each (a
+/// snapshot writes such a slot over many slices, a write to it midway
+/// finishing it first).
+#[derive(Clone, Copy, Debug)]
+enum Tags {
+    None,
+    Few,
+}
+
+fn key(tags: Tags, i: usize) -> String {
+    match tags {
+        Tags::None => format!("k:{i}"),
+        Tags::Few => format!("{{t{}}}k:{i}", i % 3),
+    }
+}
+
+/// Sets key `i` to `old-<i>` for i in 0..n.
 fn fill(c: &mut Conn, n: usize) {
+    fill_keys(c, n, Tags::None)
+}
+
+fn fill_keys(c: &mut Conn, n: usize, tags: Tags) {
     let cmds: Vec<_> = (0..n)
-        .map(|i| args(&["SET", &format!("k:{i}"), &format!("old-{i}")]))
+        .map(|i| args(&["SET", &key(tags, i), &format!("old-{i}")]))
         .collect();
     pipeline(c, &cmds, |r| r == b"+OK\r\n");
 }
@@ -68,6 +89,10 @@ fn copy_dump(from: &Path, to: &Path) {
 
 /// Checks that the server on `c` holds exactly `k:<i>` = `old-<i>`.
 fn assert_old_state(c: &mut Conn, n: usize, label: &str) {
+    assert_old_keys(c, n, Tags::None, label)
+}
+
+fn assert_old_keys(c: &mut Conn, n: usize, tags: Tags, label: &str) {
     assert_eq!(
         c.cmd(&["DBSIZE"]),
         format!(":{n}\r\n").into_bytes(),
@@ -75,13 +100,13 @@ fn assert_old_state(c: &mut Conn, n: usize, label: &str) {
     );
     for start in (0..n).step_by(1000) {
         let keys: Vec<String> = (start..(start + 1000).min(n))
-            .map(|i| format!("k:{i}"))
+            .map(|i| key(tags, i))
             .collect();
         let mut cmd = vec!["MGET".to_string()];
         cmd.extend(keys.iter().cloned());
         let got = bulk_items(&c.cmd(&cmd));
         for (i, v) in (start..).zip(got) {
-            assert_eq!(v, format!("old-{i}").into_bytes(), "{label}: k:{i}");
+            assert_eq!(v, format!("old-{i}").into_bytes(), "{label}: {}", keys[i - start]);
         }
     }
 }
@@ -93,16 +118,17 @@ fn bgsave(c: &mut Conn) {
 #[test]
 fn bgsave_is_point_in_time_under_writes() {
     let n = 200_000;
-    for shards in [1, 4] {
+    for (shards, tags) in [(1, Tags::None), (4, Tags::None), (1, Tags::Few), (4, Tags::Few)] {
+        let label = format!("shards={shards} {tags:?}");
         let srv = Server::shardis(shards, &[]);
         let mut c = srv.conn();
-        fill(&mut c, n);
+        fill_keys(&mut c, n, tags);
         bgsave(&mut c);
         // Right after the reply: overwrite everything, delete some, add
         // some, and rename some (across shards with 4), all pipelined.
         let mut cmds = Vec::new();
         for i in 0..n {
-            let k = format!("k:{i}");
+            let k = key(tags, i);
             if i % 10 == 0 {
                 cmds.push(args(&["DEL", &k]));
             } else if i % 10 == 1 {
@@ -115,17 +141,17 @@ fn bgsave_is_point_in_time_under_writes() {
             }
         }
         pipeline(&mut c, &cmds, |r| r == b"+OK\r\n" || r == b":1\r\n");
-        assert_eq!(wait_bgsave_done(&mut c), "ok", "shards={shards}");
+        assert_eq!(wait_bgsave_done(&mut c), "ok", "{label}");
         assert_eq!(
-            c.cmd(&["GET", "k:2"]),
-            b"$5\r\nnew-2\r\n",
+            bulk_payload(&c.cmd(&["GET", &key(tags, 2)])),
+            b"new-2",
             "the live data moved on"
         );
 
         let dir = TempDir::new("bgsave-pit");
         copy_dump(&srv.dir, &dir.0);
         let again = Server::shardis(shards, &["--dir", dir.0.to_str().unwrap()]);
-        assert_old_state(&mut again.conn(), n, &format!("shards={shards}"));
+        assert_old_keys(&mut again.conn(), n, tags, &label);
     }
 }
 

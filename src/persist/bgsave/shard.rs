@@ -20,7 +20,7 @@ use crate::persist::host::{ShardData, ShardHost};
 use crate::persist::rdb::encode::EncodeOpts;
 use crate::persist::rdb::file::{self, opcodes};
 use crate::persist::rdb::length::write_len;
-use crate::store::Store;
+use crate::store::{Entry, SlotTable, SmallBytes, Store};
 use futures::channel::oneshot;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -91,15 +91,39 @@ pub struct Feed {
 struct Progress {
     /// Told apart from a later snapshot's state by the slice task.
     generation: u64,
-    /// Local slot indexes below this one are serialized.
+    /// Local slot indexes below this one are serialized, or (the last
+    /// one) being serialized in `partial`.
     cursor: usize,
     /// Slots serialized ahead of the cursor because a write came first.
     early: Vec<bool>,
+    /// A slot too big for one slice, part written.
+    partial: Option<Partial>,
+    /// The last partial slot's key list, emptied, for the next one.
+    spare_keys: Vec<(usize, SmallBytes)>,
     params: Params,
     buf: Vec<u8>,
     keys: u64,
     feed: Feed,
 }
+
+/// A slot serialized across slices: its keys as they were when the
+/// cursor reached it, and how many are written. Until it is done, the
+/// slot's keys are unchanged: a write to any of them finishes it first
+/// (the copy-before-write rule), and keys removed by expiry are skipped,
+/// as whole slots skip them.
+struct Partial {
+    index: usize,
+    /// (database, key), in the order they are written.
+    keys: Vec<(usize, SmallBytes)>,
+    next: usize,
+}
+
+/// Slots with more keys than this are serialized a run of keys at a
+/// time, so one slice never overruns by a whole big slot (about 300
+/// keys per slot at 5M keys, far more on bigger shards).
+const WHOLE_SLOT_KEYS: usize = 64;
+/// Keys serialized between two reads of the clock.
+const KEYS_PER_CLOCK_READ: usize = 16;
 
 thread_local! {
     static GENERATION: Cell<u64> = const { Cell::new(0) };
@@ -120,6 +144,8 @@ pub fn begin<H: ShardHost>(rt: &Rc<H>, params: Params, feed: Feed) -> u64 {
         generation,
         cursor: 0,
         early: vec![false; slots],
+        partial: None,
+        spare_keys: Vec::new(),
         params,
         buf: Vec::new(),
         keys: 0,
@@ -157,11 +183,15 @@ pub fn before_key_write<S: ShardData + ?Sized>(rt: &S, key: &[u8]) {
 fn save_slot_early<S: ShardData + ?Sized>(rt: &S, index: usize) {
     PROGRESS.with_borrow_mut(|p| {
         let Some(p) = p else { return };
-        if index < p.cursor || p.early.get(index).copied().unwrap_or(true) {
-            return;
+        if p.partial.as_ref().is_some_and(|part| part.index == index) {
+            rt.with_store(|store| serialize_partial(store, p, None));
+        } else {
+            if index < p.cursor || p.early.get(index).copied().unwrap_or(true) {
+                return;
+            }
+            p.early[index] = true;
+            rt.with_store(|store| serialize_slot(store, p, index));
         }
-        p.early[index] = true;
-        rt.with_store(|store| serialize_slot(store, p, index));
         if p.buf.len() >= CHUNK_BYTES {
             send_buf(p);
         }
@@ -244,27 +274,34 @@ fn advance(store: &Store, deadline: Option<Instant>, max_keys: Option<u64>) -> (
         }
         let keys_before = p.keys;
         let total = p.early.len();
-        let mut steps = 0u32;
-        while p.cursor < total {
+        loop {
+            if p.partial.is_some() && !serialize_partial(store, p, deadline) {
+                break;
+            }
+            if p.cursor >= total {
+                break;
+            }
             let i = p.cursor;
             p.cursor += 1;
             if !p.early[i] {
+                if slot_keys(store, i) > WHOLE_SLOT_KEYS {
+                    start_partial(store, p, i);
+                    continue;
+                }
                 serialize_slot(store, p, i);
             }
             if p.buf.len() >= CHUNK_BYTES {
                 send_buf(p);
             }
-            steps += 1;
             if max_keys.is_some_and(|m| p.keys - keys_before >= m) {
                 break;
             }
-            // Reading the clock every few slots keeps its cost negligible.
-            if steps.is_multiple_of(8) && deadline.is_some_and(|d| Instant::now() >= d) {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
         }
         send_buf(p);
-        (p.cursor >= total, p.keys - keys_before)
+        (p.cursor >= total && p.partial.is_none(), p.keys - keys_before)
     })
 }
 
@@ -294,36 +331,121 @@ fn send_buf(p: &mut Progress) {
     let _ = p.feed.sink.send(ToWriter::Chunk(chunk));
 }
 
+/// Keys of local slot `index`, in every database.
+fn slot_keys(store: &Store, index: usize) -> usize {
+    store
+        .dbs
+        .iter()
+        .filter_map(|db| db.table_at(index))
+        .map(|t| t.keys.len())
+        .sum()
+}
+
+/// Lists slot `index`'s keys for [`serialize_partial`] (the list's
+/// buffer is reused from the previous big slot).
+fn start_partial(store: &Store, p: &mut Progress, index: usize) {
+    let mut keys = std::mem::take(&mut p.spare_keys);
+    for (dbi, db) in store.dbs.iter().enumerate() {
+        if let Some(table) = db.table_at(index) {
+            keys.extend(table.keys.keys().map(|k| (dbi, k.clone())));
+        }
+    }
+    p.partial = Some(Partial {
+        index,
+        keys,
+        next: 0,
+    });
+}
+
+/// Serializes the partial slot's keys until `deadline` (None: all);
+/// returns whether the slot is done. A run of keys starts with its
+/// SELECTDB: chunks of several shards may interleave in the file.
+fn serialize_partial(store: &Store, p: &mut Progress, deadline: Option<Instant>) -> bool {
+    let Some(mut part) = p.partial.take() else {
+        return true;
+    };
+    let mut selected = None;
+    let mut keys = 0u64;
+    while part.next < part.keys.len() {
+        if deadline.is_some()
+            && keys > 0
+            && (keys as usize).is_multiple_of(KEYS_PER_CLOCK_READ)
+            && deadline.is_some_and(|d| Instant::now() >= d)
+        {
+            break;
+        }
+        let (dbi, ref key) = part.keys[part.next];
+        part.next += 1;
+        let Some(table) = store.dbs[dbi].table_at(part.index) else {
+            continue;
+        };
+        let Some(e) = table.keys.get(key.as_slice()) else {
+            continue; // removed by expiry meanwhile
+        };
+        if write_entry(p, table, dbi, key.as_slice(), e, &mut selected) {
+            keys += 1;
+        }
+        if p.buf.len() >= CHUNK_BYTES {
+            send_buf(p);
+            selected = None;
+        }
+    }
+    p.keys += keys;
+    KEYS_PROCESSED.fetch_add(keys, Ordering::Relaxed);
+    if part.next < part.keys.len() {
+        p.partial = Some(part);
+        return false;
+    }
+    // Keep the list's buffer for the next big slot.
+    part.keys.clear();
+    p.spare_keys = part.keys;
+    true
+}
+
 /// Appends every live key of local slot `index`, in every database, each
 /// database's keys after their own SELECTDB.
 fn serialize_slot(store: &Store, p: &mut Progress, index: usize) {
+    let mut keys = 0u64;
+    for (dbi, db) in store.dbs.iter().enumerate() {
+        let Some(table) = db.table_at(index) else {
+            continue;
+        };
+        let mut selected = None;
+        for (k, e) in &table.keys {
+            keys += write_entry(p, table, dbi, k.as_slice(), e, &mut selected) as u64;
+        }
+    }
+    p.keys += keys;
+    KEYS_PROCESSED.fetch_add(keys, Ordering::Relaxed);
+}
+
+/// Appends one key unless it expired by the snapshot instant, after a
+/// SELECTDB when `selected` is not already `dbi`; returns whether it
+/// was written.
+fn write_entry(
+    p: &mut Progress,
+    table: &SlotTable,
+    dbi: usize,
+    key: &[u8],
+    e: &Entry,
+    selected: &mut Option<usize>,
+) -> bool {
     let Params {
         now_ms,
         ref opts,
         lru_now,
         ..
     } = p.params;
-    let mut keys = 0u64;
-    for (dbi, db) in store.dbs.iter().enumerate() {
-        let Some(table) = db.table_at(index) else {
-            continue;
-        };
-        let mut selected = false;
-        for (k, e) in &table.keys {
-            let expire = table.expires.get(k.as_slice()).copied();
-            if expire.is_some_and(|at| at <= now_ms) {
-                continue;
-            }
-            if !selected {
-                p.buf.push(opcodes::SELECTDB);
-                write_len(&mut p.buf, dbi as u64);
-                selected = true;
-            }
-            let idle = lru_now.map(|now| now.saturating_sub(e.lru) as u64);
-            file::write_key(&mut p.buf, k.as_slice(), &e.value, expire, idle, opts);
-            keys += 1;
-        }
+    let expire = table.expires.get(key).copied();
+    if expire.is_some_and(|at| at <= now_ms) {
+        return false;
     }
-    p.keys += keys;
-    KEYS_PROCESSED.fetch_add(keys, Ordering::Relaxed);
+    if *selected != Some(dbi) {
+        p.buf.push(opcodes::SELECTDB);
+        write_len(&mut p.buf, dbi as u64);
+        *selected = Some(dbi);
+    }
+    let idle = lru_now.map(|now| now.saturating_sub(e.lru) as u64);
+    file::write_key(&mut p.buf, key, &e.value, expire, idle, opts);
+    true
 }
