@@ -106,7 +106,12 @@ fn assert_old_keys(c: &mut Conn, n: usize, tags: Tags, label: &str) {
         cmd.extend(keys.iter().cloned());
         let got = bulk_items(&c.cmd(&cmd));
         for (i, v) in (start..).zip(got) {
-            assert_eq!(v, format!("old-{i}").into_bytes(), "{label}: {}", keys[i - start]);
+            assert_eq!(
+                v,
+                format!("old-{i}").into_bytes(),
+                "{label}: {}",
+                keys[i - start]
+            );
         }
     }
 }
@@ -118,7 +123,12 @@ fn bgsave(c: &mut Conn) {
 #[test]
 fn bgsave_is_point_in_time_under_writes() {
     let n = 200_000;
-    for (shards, tags) in [(1, Tags::None), (4, Tags::None), (1, Tags::Few), (4, Tags::Few)] {
+    for (shards, tags) in [
+        (1, Tags::None),
+        (4, Tags::None),
+        (1, Tags::Few),
+        (4, Tags::Few),
+    ] {
         let label = format!("shards={shards} {tags:?}");
         let srv = Server::shardis(shards, &[]);
         let mut c = srv.conn();

@@ -241,6 +241,37 @@ fn latency_monitor_records_command_events() {
     assert_eq!(c.cmd(&["LATENCY", "LATEST"]), b"*0\r\n");
 }
 
+/// A snapshot slice that holds the shard past the threshold is an event,
+/// with its advice in LATENCY DOCTOR: here one big set, which a slice
+/// cannot split.
+#[test]
+fn latency_monitor_records_snapshot_slices() {
+    let server = Server::shardis(1, &[]);
+    let mut c = server.conn();
+    let members: Vec<String> = (0..300_000).map(|i| format!("member:{i}")).collect();
+    for chunk in members.chunks(10_000) {
+        let mut cmd = vec!["SADD".to_string(), "big".to_string()];
+        cmd.extend(chunk.iter().cloned());
+        c.cmd(&cmd);
+    }
+    c.cmd(&["LATENCY", "RESET"]);
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "latency-monitor-threshold", "1"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(c.cmd(&["BGSAVE"]), b"+Background saving started\r\n");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while info(&mut c, "persistence").contains("rdb_bgsave_in_progress:1") {
+        assert!(std::time::Instant::now() < deadline, "BGSAVE still running");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let latest = text(&c.cmd(&["LATENCY", "LATEST"]));
+    assert!(latest.contains("$14\r\nsnapshot-slice\r\n"), "{latest}");
+    let doctor = text(&bulk_payload(&c.cmd(&["LATENCY", "DOCTOR"])));
+    assert!(doctor.contains(". snapshot-slice: "), "{doctor}");
+    assert!(doctor.contains("- A snapshot (BGSAVE"), "{doctor}");
+}
+
 #[test]
 fn client_list_fields() {
     let server = Server::shardis(2, &[]);

@@ -7,9 +7,9 @@ use super::spec::{Acl, CommandSpec, Flags, Handler};
 use crate::config::keys as conf;
 use crate::server::conn::Conn;
 use crate::server::histogram::Histogram;
-use crate::server::latency::Series;
 use crate::server::mesh;
 use crate::sys::clock::unix_ms;
+use crate::sys::latency::Series;
 use futures::future::LocalBoxFuture;
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -155,7 +155,7 @@ fn event<'a>(
 /// LATENCY HISTORY event: [[time, ms], ...] oldest first.
 fn history(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        let all = conn.rt.shared.introspect.latency.snapshot();
+        let all = crate::sys::latency::monitor().snapshot();
         let Some((_, ts)) = event(&all, &args[2]) else {
             return conn.out.array(0);
         };
@@ -172,7 +172,7 @@ fn history(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 /// LATENCY LATEST: [event, time, latest ms, max ms] per event.
 fn latest(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        let all = conn.rt.shared.introspect.latency.snapshot();
+        let all = crate::sys::latency::monitor().snapshot();
         conn.out.array(all.len());
         for (name, ts) in &all {
             let last = ts.latest();
@@ -188,7 +188,7 @@ fn latest(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 /// LATENCY RESET [event ...]: how many events were dropped.
 fn reset(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        let lat = &conn.rt.shared.introspect.latency;
+        let lat = &crate::sys::latency::monitor();
         let n = if args.len() == 2 {
             lat.reset(None)
         } else {
@@ -201,7 +201,7 @@ fn reset(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 /// LATENCY GRAPH event: Redis's sparkline of the event's samples.
 fn graph(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        let all = conn.rt.shared.introspect.latency.snapshot();
+        let all = crate::sys::latency::monitor().snapshot();
         let Some((name, ts)) = event(&all, &args[2]) else {
             let e = String::from_utf8_lossy(&args[2]);
             return conn
@@ -216,7 +216,7 @@ fn graph(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 /// LATENCY DOCTOR: Redis's report, for the events Shardis records.
 fn doctor(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        let all = conn.rt.shared.introspect.latency.snapshot();
+        let all = crate::sys::latency::monitor().snapshot();
         let settings = conn.rt.settings();
         let hz = conn.rt.shared.read_config(|c| c.int(conf::HZ));
         let text = doctor_report(&all, &settings.observe, hz, unix_ms() / 1000);
@@ -238,6 +238,9 @@ fn doctor_report(
     let (mut slowlog_enabled, mut slowlog_tuning, mut slowlog_inspect) = (false, false, false);
     let (mut scheduler, mut hz_advice, mut large_objects, mut relax_fsync) =
         (false, false, false, false);
+    let (mut local_disk, mut ssd, mut data_writeback, mut no_appendfsync) =
+        (false, false, false, false);
+    let mut snapshot_slices = false;
     let mut advices = 0;
     for (n, (name, ts)) in all.iter().enumerate() {
         if n == 0 {
@@ -281,6 +284,23 @@ fn doctor_report(
                 relax_fsync = true;
                 advices += 1;
             }
+            "aof-write-active-child" => {
+                no_appendfsync = true;
+                data_writeback = true;
+                ssd = true;
+                advices += 3;
+            }
+            "aof-write-alone" => {
+                local_disk = true;
+                data_writeback = true;
+                ssd = true;
+                advices += 3;
+            }
+            "snapshot-slice" => {
+                snapshot_slices = true;
+                scheduler = true;
+                advices += 2;
+            }
             "expire-cycle" => {
                 hz_advice = true;
                 large_objects = true;
@@ -311,6 +331,23 @@ fn doctor_report(
     }
     if scheduler {
         r.push_str("- The system is slow to execute Redis code paths not containing system calls. This usually means the system does not provide Redis CPU time to run for long periods. You should try to:\n  1) Lower the system load.\n  2) Use a computer / VM just for Redis if you are running other software in the same system.\n  3) Check if you have a \"noisy neighbour\" problem.\n  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic latency in your system.\n  5) Check if the problem is allocator-related by recompiling Redis with MALLOC=libc, if you are using Jemalloc. However this may create fragmentation problems.\n");
+    }
+    if local_disk {
+        r.push_str("- It is strongly advised to use local disks for persistence, especially if you are using AOF. Remote disks provided by platform-as-a-service providers are known to be slow.\n");
+    }
+    if ssd {
+        r.push_str("- SSD disks are able to reduce fsync latency, and total time needed for snapshotting and AOF log rewriting (resulting in smaller memory usage). With extremely high write load SSD disks can be a good option. However Redis should perform reasonably with high load using normal disks. Use this advice as a last resort.\n");
+    }
+    if data_writeback {
+        r.push_str("- Mounting ext3/4 filesystems with data=writeback can provide a performance boost compared to data=ordered, however this mode of operation provides less guarantees, and sometimes it can happen that after a hard crash the AOF file will have a half-written command at the end and will require to be repaired before Redis restarts.\n");
+    }
+    if no_appendfsync {
+        r.push_str("- Assuming from the point of view of data safety this is viable in your environment, you could try to enable the 'no-appendfsync-on-rewrite' option, so that fsync will not be performed while there is a child rewriting the AOF file or producing an RDB file (the moment where there is high disk contention).\n");
+    }
+    if snapshot_slices {
+        // Shardis snapshots without fork, a slice of keys at a time on the
+        // shard's own thread; a slice is meant to take 250 us at most.
+        r.push_str("- A snapshot (BGSAVE, AOF rewrite or a replica's full sync) held a shard longer than the latency threshold in one slice. Slices yield after 250 microseconds of work, so a long one means the shard's core was taken away meanwhile (see the scheduler advice above) or a single value so big that writing it takes that long.\n");
     }
     if relax_fsync {
         r.push_str("- Your fsync policy is set to 'always'. It is very hard to get good performances with such a setup, if possible try to relax the fsync policy to 'onesec'.\n");

@@ -1,7 +1,7 @@
 //! LATENCY GRAPH's ASCII art: Redis's sparkline.c rendering (filled, 4
 //! rows, 80 columns) of an event's samples, labelled by age.
 
-use crate::server::latency::Series;
+use crate::sys::latency::Series;
 
 const CHARSET_FILL: &[u8] = b"_o#";
 const COLUMNS: usize = 80;

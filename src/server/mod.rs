@@ -19,7 +19,6 @@ pub mod evict;
 pub mod handover;
 pub mod histogram;
 mod input;
-pub mod latency;
 pub mod listen;
 pub mod mesh;
 pub mod monitor;

@@ -30,7 +30,11 @@ impl Thresholds {
         Thresholds {
             slowlog_slower_than: c.int(conf::SLOWLOG_LOG_SLOWER_THAN),
             slowlog_max_len: c.int(conf::SLOWLOG_MAX_LEN).max(0) as usize,
-            latency_ms: c.int(conf::LATENCY_MONITOR_THRESHOLD).max(0) as u64,
+            latency_ms: {
+                let ms = c.int(conf::LATENCY_MONITOR_THRESHOLD).max(0) as u64;
+                crate::sys::latency::set_threshold(ms);
+                ms
+            },
             tracking: c.flag(conf::LATENCY_TRACKING),
         }
     }
@@ -40,7 +44,6 @@ impl Thresholds {
 #[derive(Default)]
 pub struct Introspect {
     pub slowlog: super::slowlog::SlowLog,
-    pub latency: super::latency::Monitor,
     pub monitors: super::monitor::Monitors,
     /// Client id → (address, name), for the entries and feed lines of
     /// commands that ran on another shard than their client's. Touched
@@ -111,9 +114,7 @@ pub fn command_done(rt: &ShardRt, stats: &mut Stats, th: &Thresholds, d: Done<'_
         } else {
             "command"
         };
-        intro
-            .latency
-            .add_if_needed(th.latency_ms, event, usec / 1000);
+        crate::sys::latency::monitor().add_if_needed(th.latency_ms, event, usec / 1000);
     }
     if th.slowlog_slower_than >= 0
         && usec as i64 >= th.slowlog_slower_than

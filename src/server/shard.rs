@@ -761,10 +761,7 @@ impl ShardRt {
             // The latency monitor's "expire-cycle" event, as Redis's.
             let threshold = self.settings().observe.latency_ms;
             let ms = started.elapsed().as_millis() as u64;
-            self.shared
-                .introspect
-                .latency
-                .add_if_needed(threshold, "expire-cycle", ms);
+            crate::sys::latency::monitor().add_if_needed(threshold, "expire-cycle", ms);
             // Cluster mode: slots another master took over lose their keys.
             if let Some(cluster) = &self.shared.cluster {
                 let db0 = &mut core.store.dbs[0];

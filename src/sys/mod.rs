@@ -7,6 +7,7 @@ pub mod bind_addr;
 pub mod clock;
 pub mod cpus;
 pub mod exec;
+pub mod latency;
 pub mod log;
 pub mod memlock;
 pub mod proc_title;

@@ -71,7 +71,17 @@ impl Aof {
             p.end
         };
         if !spare.is_empty() {
-            if let Err(e) = f.append(spare) {
+            let started = std::time::Instant::now();
+            let appended = f.append(spare);
+            // Redis's latency events for the AOF write: with a snapshot
+            // running (Redis's child), or alone.
+            let event = if crate::persist::bgsave::shard::SNAPSHOTS.load(Ordering::Relaxed) > 0 {
+                "aof-write-active-child"
+            } else {
+                "aof-write-alone"
+            };
+            crate::sys::latency::observe(event, started.elapsed().as_millis() as u64);
+            if let Err(e) = appended {
                 // Put the records back in front: nothing is dropped, and
                 // writes are refused (MISCONF) until a retry succeeds.
                 let mut p = log.pending.lock().unwrap_or_else(|e| e.into_inner());
@@ -93,7 +103,15 @@ impl Aof {
         if policy == FsyncPolicy::No {
             log.mark_synced(written);
         } else if due && log.synced.load(Ordering::Acquire) < written {
-            if let Err(e) = f.fsync() {
+            let started = std::time::Instant::now();
+            let synced = f.fsync();
+            if policy == FsyncPolicy::Always {
+                // Clients wait for this one (everysec's is Redis's
+                // background fsync, which logs no event).
+                let ms = started.elapsed().as_millis() as u64;
+                crate::sys::latency::observe("aof-fsync-always", ms);
+            }
+            if let Err(e) = synced {
                 self.fail(&format!("Error syncing the AOF file: {e}"), &e);
                 return;
             }

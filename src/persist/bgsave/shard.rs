@@ -252,6 +252,9 @@ async fn run_slices<H: ShardHost>(rt: Rc<H>, generation: u64) {
             return;
         }
         let worked = started.elapsed();
+        // Requests wait for a slice: an operator sees long ones in
+        // LATENCY LATEST / DOCTOR as "snapshot-slice".
+        crate::sys::latency::observe("snapshot-slice", worked.as_millis() as u64);
         let paused = Instant::now();
         glommio::timer::sleep(PAUSE).await;
         let gap = paused.elapsed();
@@ -301,7 +304,10 @@ fn advance(store: &Store, deadline: Option<Instant>, max_keys: Option<u64>) -> (
             }
         }
         send_buf(p);
-        (p.cursor >= total && p.partial.is_none(), p.keys - keys_before)
+        (
+            p.cursor >= total && p.partial.is_none(),
+            p.keys - keys_before,
+        )
     })
 }
 

@@ -3,8 +3,13 @@
 //! of that second) and the all-time maximum, as Redis's latency.c. A
 //! sample is added only when it reaches `latency-monitor-threshold`
 //! (0: off), so the lock is taken only for slow events.
+//!
+//! One monitor per process, here at the bottom of the layers, so that
+//! background work below the engine (snapshot slices, AOF fsyncs, lazy
+//! freeing) reports its events as the engine's commands do.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Redis's LATENCY_TS_LEN.
@@ -47,8 +52,27 @@ impl Series {
 }
 
 /// Every event's series. Redis iterates a dict (no order); names sort here.
-#[derive(Default)]
 pub struct Monitor(Mutex<BTreeMap<String, Series>>);
+
+static MONITOR: Monitor = Monitor(Mutex::new(BTreeMap::new()));
+/// `latency-monitor-threshold` in ms (0: off), as last configured.
+static THRESHOLD_MS: AtomicU64 = AtomicU64::new(0);
+
+/// The process's monitor.
+pub fn monitor() -> &'static Monitor {
+    &MONITOR
+}
+
+/// Records the configured `latency-monitor-threshold`.
+pub fn set_threshold(ms: u64) {
+    THRESHOLD_MS.store(ms, Ordering::Relaxed);
+}
+
+/// Adds a sample of `event` if it reached the configured threshold.
+#[inline]
+pub fn observe(event: &str, ms: u64) {
+    MONITOR.add_if_needed(THRESHOLD_MS.load(Ordering::Relaxed), event, ms);
+}
 
 impl Monitor {
     /// Redis's latencyAddSampleIfNeeded: `threshold_ms` 0 is off.
