@@ -29,6 +29,7 @@ pub mod pubsub_link;
 pub mod routing;
 pub mod slots_config;
 pub mod state;
+pub mod tick;
 
 use crate::config::keys as conf;
 use crate::config::Config;
