@@ -43,7 +43,7 @@ impl Default for Options {
             masters: 3,
             replicas_per_master: 1,
             node_timeout: 1000,
-            fault_steps: 4000,
+            fault_steps: 1500,
             heal_ms: 60_000,
             print_trace: false,
         }

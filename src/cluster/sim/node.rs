@@ -46,6 +46,8 @@ pub struct SimNode {
     pub synced_at: Option<u64>,
     /// Engine model: client writes paused until then (manual failover).
     pub writes_paused_until: u64,
+    /// (state version, time) of the last `update_state`.
+    pub evaluated: (u64, u64),
 }
 
 impl SimNode {
