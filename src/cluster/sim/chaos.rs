@@ -28,7 +28,10 @@ impl Sim {
                 };
                 let heal = self.now + self.rng.between(nt / 2, nt * 4);
                 let side: Vec<usize> = (0..n).filter(|&j| sides[j]).collect();
-                self.log(format!("PARTITION {side:?} | rest until +{}", heal - self.now));
+                self.log(format!(
+                    "PARTITION {side:?} | rest until +{}",
+                    heal - self.now
+                ));
                 self.partition = Some(sides);
                 self.push(heal, Event::Heal);
                 self.faults += 1;

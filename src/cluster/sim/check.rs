@@ -122,16 +122,15 @@ pub fn promotion_justified(
     if before.master_failed || before.manual || takeover {
         return Ok(());
     }
-    Err("a replica became a master while its master was not FAIL and no failover was asked for"
-        .into())
+    Err(
+        "a replica became a master while its master was not FAIL and no failover was asked for"
+            .into(),
+    )
 }
 
 /// A restarted node is the node that stopped: same name, same slots,
 /// epochs not older.
-pub fn restart_keeps_identity(
-    before: &ClusterState,
-    after: &ClusterState,
-) -> Result<(), String> {
+pub fn restart_keeps_identity(before: &ClusterState, after: &ClusterState) -> Result<(), String> {
     if before.myself != after.myself {
         return Err(format!(
             "restarted as {} (was {})",
@@ -145,7 +144,32 @@ pub fn restart_keeps_identity(
             before.me().slot_count()
         ));
     }
-    epochs_forward(Epochs::of(before), after).map_err(|e| format!("across the restart: {e}"))
+    // What was persisted comes back. A currentEpoch merely adopted from
+    // a header is not saved at once (as in Redis 7.0, it rides on the
+    // next save), so it may come back older: harmless, the first header
+    // received raises it again, and an election or a vote, which do
+    // depend on it, save it first.
+    let (b, a) = (Epochs::of(before), Epochs::of(after));
+    if a.last_vote < b.last_vote {
+        return Err(format!(
+            "across the restart: lastVoteEpoch went back from {} to {}",
+            b.last_vote, a.last_vote
+        ));
+    }
+    if b.config != 0 && a.config < b.config {
+        return Err(format!(
+            "across the restart: my configEpoch went back from {} to {}",
+            b.config, a.config
+        ));
+    }
+    let floor = b.last_vote.max(b.config);
+    if a.current < floor {
+        return Err(format!(
+            "across the restart: currentEpoch {} is below the epochs I voted or serve in ({floor})",
+            a.current
+        ));
+    }
+    Ok(())
 }
 
 /// Views agree: the same slot owners, roles and masters, nobody failing,
@@ -182,4 +206,60 @@ pub fn converged(views: &[&ClusterState]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(c: u8) -> NodeId {
+        NodeId([c; 40])
+    }
+
+    #[test]
+    fn catches_epochs_going_back() {
+        let mut st = ClusterState::fresh(id(b'a'), 1);
+        st.current_epoch = 5;
+        let seen = Epochs::of(&st);
+        assert!(epochs_forward(seen, &st).is_ok());
+        st.current_epoch = 4;
+        assert!(epochs_forward(seen, &st).is_err());
+    }
+
+    #[test]
+    fn catches_two_masters_on_one_slot_and_epoch() {
+        let mut a = SlotBitmap::new();
+        let mut b = SlotBitmap::new();
+        a.set(100);
+        b.set(100);
+        let claims = [(id(b'a'), 3, &a), (id(b'b'), 3, &b)];
+        assert!(one_master_per_slot_epoch(&claims, &BTreeSet::new()).is_err());
+        assert!(one_master_per_slot_epoch(&claims, &BTreeSet::from([3])).is_ok());
+        let claims = [(id(b'a'), 3, &a), (id(b'b'), 4, &b)];
+        assert!(one_master_per_slot_epoch(&claims, &BTreeSet::new()).is_ok());
+    }
+
+    #[test]
+    fn catches_an_unjustified_promotion() {
+        let mut st = ClusterState::fresh(id(b'c'), 1);
+        st.add_node(crate::cluster::node::Node::new(id(b'b'), flags::MASTER, 1));
+        st.set_my_master(id(b'b'));
+        let before = RoleBefore::of(&st);
+        let me = st.myself;
+        st.set_as_master(&me);
+        assert!(promotion_justified(before, &st, false).is_err());
+        assert!(promotion_justified(before, &st, true).is_ok());
+    }
+
+    #[test]
+    fn catches_a_restart_that_lost_its_slots() {
+        let mut st = ClusterState::fresh(id(b'a'), 1);
+        st.set_slot(7, Some(id(b'a')));
+        let text = crate::cluster::nodes_conf::render(&st, 1);
+        let back = crate::cluster::nodes_conf::parse(&text, 2).unwrap();
+        assert!(restart_keeps_identity(&st, &back).is_ok());
+        let mut lost = back;
+        lost.set_slot(7, None);
+        assert!(restart_keeps_identity(&st, &lost).is_err());
+    }
 }

@@ -40,15 +40,31 @@ impl Wire {
 }
 
 pub enum Event {
-    Tick { node: usize, life: u64 },
-    Deliver { wire: Wire, bytes: Vec<u8> },
-    Connect { owner: usize, peer: usize, serial: u64 },
+    Tick {
+        node: usize,
+        life: u64,
+    },
+    Deliver {
+        wire: Wire,
+        bytes: Vec<u8>,
+    },
+    Connect {
+        owner: usize,
+        peer: usize,
+        serial: u64,
+    },
     Chaos,
     Heal,
-    Restart { node: usize },
+    Restart {
+        node: usize,
+    },
     /// SIGTERM handover: the master exits once its slots are taken, or
     /// at the deadline.
-    HandoverExit { node: usize, life: u64, deadline: u64 },
+    HandoverExit {
+        node: usize,
+        life: u64,
+        deadline: u64,
+    },
 }
 
 /// Message faults, per mille of messages sent (per seed).
@@ -137,10 +153,10 @@ fn initial_states(ids: &[NodeId], masters: usize, now: u64) -> Vec<ClusterState>
                     st.set_as_replica(id, m);
                 }
             }
-            for k in 0..masters {
+            for (k, owner) in ids.iter().take(masters).enumerate() {
                 let (lo, hi) = (k * slots / masters, (k + 1) * slots / masters);
                 for s in lo..hi {
-                    st.set_slot(s as u16, Some(ids[k]));
+                    st.set_slot(s as u16, Some(*owner));
                 }
             }
             st.current_epoch = masters as u64;
@@ -449,7 +465,7 @@ impl Sim {
             local_ip: self.nodes[to].ip.clone(),
         };
         let outs = self.on_node(to, false, |st, s, rng, now| {
-            gossip::process(st, s, &link, msg, now, &mut || rng.next())
+            gossip::process(st, s, &link, msg, now, &mut || rng.next_u64())
         });
         let back = Wire {
             to_owner: !wire.to_owner,
@@ -546,10 +562,10 @@ impl Sim {
     /// `control::connect`: refused by a dead peer, timed out across a
     /// partition, else up and greeted with PING.
     fn connect(&mut self, owner: usize, peer: usize, serial: u64) {
-        if !self.nodes[owner]
+        if self.nodes[owner]
             .links
             .get(&peer)
-            .is_some_and(|l| l.serial == serial)
+            .is_none_or(|l| l.serial != serial)
         {
             return;
         }
@@ -595,7 +611,7 @@ impl Sim {
                 }
                 flags::TYPE_PING
             };
-            Some(gossip::ping(st, s, kind, &mut || rng.next()))
+            Some(gossip::ping(st, s, kind, &mut || rng.next_u64()))
         });
         if let Some(g) = greeting {
             let wire = Wire {
@@ -616,7 +632,9 @@ impl Sim {
             if n.ping_sent == 0 {
                 n.ping_sent = now;
             }
-            Some(gossip::ping(st, s, flags::TYPE_PING, &mut || rng.next()))
+            Some(gossip::ping(st, s, flags::TYPE_PING, &mut || {
+                rng.next_u64()
+            }))
         });
         if let Some(m) = msg {
             self.send_to(i, &id, &m);
@@ -644,10 +662,9 @@ impl Sim {
         let now = self.now;
         let repl = self.nodes[i].repl_view(now, master_offset);
         let settled = self.nodes[i].writes_paused_until > now;
-        let (peers, broadcast, elections, manual) =
-            self.on_node(i, false, |st, s, rng, now| {
-                tick_state(st, s, repl, settled, now, &mut || rng.next())
-            });
+        let (peers, broadcast, elections, manual) = self.on_node(i, false, |st, s, rng, now| {
+            tick_state(st, s, repl, settled, now, &mut || rng.next_u64())
+        });
         self.apply(i, elections, None);
         // follow_manual_failover
         self.nodes[i].writes_paused_until = manual.pause_until.unwrap_or(0);
@@ -672,8 +689,9 @@ impl Sim {
             .collect();
         let link_age = |id: &NodeId| ages.get(id).copied().unwrap_or(0);
         let rng = &mut self.rng;
-        let (to_ping, to_reset) =
-            choose_pings(&peers, iteration, nt, now, &link_age, &mut || rng.next());
+        let (to_ping, to_reset) = choose_pings(&peers, iteration, nt, now, &link_age, &mut || {
+            rng.next_u64()
+        });
         for id in to_reset {
             if let Some(p) = self.idx(&id) {
                 self.log(format!("n{i} resets its link to n{p}"));
@@ -685,7 +703,7 @@ impl Sim {
         }
         if broadcast {
             let msg = self.on_node(i, false, |st, s, rng, _| {
-                gossip::ping(st, s, flags::TYPE_PONG, &mut || rng.next())
+                gossip::ping(st, s, flags::TYPE_PONG, &mut || rng.next_u64())
             });
             self.broadcast(i, &msg);
         }
@@ -739,6 +757,7 @@ impl Sim {
         node.conf = nodes_conf::render(&st, now);
         let before = self.at_crash[i].take().expect("crashed");
         let verdict = check::restart_keeps_identity(&before, &st);
+        self.seen[i] = Epochs::of(&st);
         node.st = Some(st);
         node.iteration = 0;
         node.evaluated = (0, 0);
@@ -758,7 +777,14 @@ impl Sim {
         let still_mine = st.me().is_master() && st.me().slot_count() > 0;
         if still_mine && self.now < deadline {
             let at = self.now + 10;
-            self.push(at, Event::HandoverExit { node: i, life, deadline });
+            self.push(
+                at,
+                Event::HandoverExit {
+                    node: i,
+                    life,
+                    deadline,
+                },
+            );
             return;
         }
         self.log(format!(
