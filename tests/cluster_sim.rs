@@ -59,7 +59,10 @@ fn a_seed_replays_the_same_trace() {
 #[test]
 fn regression_seeds() {
     quiet();
-    let regressions: &[(u64, Options)] = &[];
+    // Seed 8: a restarted replica came back with an older currentEpoch
+    // (adopted from a header, not yet saved); the restart invariant now
+    // checks what nodes.conf persists, as Redis 7.0 saves it.
+    let regressions: &[(u64, Options)] = &[(8, Options::default())];
     for (seed, opts) in regressions {
         if let Err(f) = run(*seed, opts) {
             panic!("{f}");
