@@ -12,7 +12,8 @@ use super::bus_host::BusHost;
 use super::gossip::{self, LinkInfo, Outgoing};
 use super::links::Registration;
 use super::pubsub_link::{BusEnds, BusPub};
-use super::{Cluster, ClusterSettings, ClusterState};
+use super::tick::{choose_pings, has_address, tick_state, Peer};
+use super::{Cluster, ClusterSettings};
 use crate::sys::bind_addr::BindAddr;
 use crate::sys::clock::unix_ms;
 use crate::sys::ticker::with_ticker;
@@ -545,23 +546,6 @@ fn remove_link(bus: &Bus, id_cell: &Rc<Cell<NodeId>>, serial: u64) {
     }
 }
 
-/// Whether a node can be connected to.
-fn has_address(node_flags: u16, ip: &str, cport: u16) -> bool {
-    node_flags & flags::NOADDR == 0 && !ip.is_empty() && cport != 0
-}
-
-/// A node as the cron sees it.
-struct Peer {
-    id: NodeId,
-    ip: String,
-    cport: u16,
-    flags: u16,
-    ping_sent: u64,
-    pong_received: u64,
-    data_received: u64,
-    link_up: bool,
-}
-
 /// Redis's `clusterCron`, every 100 ms.
 async fn cron(bus: Rc<Bus>, host: Arc<dyn BusHost>) {
     let mut iteration: u64 = 0;
@@ -584,13 +568,24 @@ async fn cron(bus: Rc<Bus>, host: Arc<dyn BusHost>) {
         }
         let (peers, broadcast, elections, manual) = bus
             .cluster
-            .with(|st| tick_state(st, &bus, &settings, repl, settled, now));
+            .with(|st| tick_state(st, &settings, repl, settled, now, &mut || bus.random()));
         bus.apply(elections, None);
         follow_manual_failover(&bus, host.as_ref(), &manual, &settings, now);
 
         maintain_links(&bus, &peers, now);
 
-        let to_ping = choose_pings(&bus, &peers, iteration, nt, now);
+        let link_age = |id: &NodeId| {
+            bus.links
+                .borrow()
+                .get(id)
+                .map_or(0, |l| now.saturating_sub(l.created))
+        };
+        let (to_ping, to_reset) =
+            choose_pings(&peers, iteration, nt, now, &link_age, &mut || bus.random());
+        // A link that answers nothing for half the timeout is reset.
+        for id in to_reset {
+            bus.drop_link(&id);
+        }
         for id in to_ping {
             bus.ping(&id, &settings, now);
         }
@@ -601,70 +596,6 @@ async fn cron(bus: Rc<Bus>, host: Arc<dyn BusHost>) {
             bus.broadcast(&msg);
         }
     }
-}
-
-/// One tick on the cluster state, under its lock: expired handshakes,
-/// failure detection, elections, replica migration, a manual failover's
-/// master side; returns the peers as they stand, whether a PONG must be
-/// broadcast, the elections' messages and the manual failover's wishes.
-fn tick_state(
-    st: &mut ClusterState,
-    bus: &Bus,
-    settings: &ClusterSettings,
-    repl: super::failover::ReplView,
-    settled: bool,
-    now: u64,
-) -> (
-    Vec<Peer>,
-    bool,
-    Vec<Outgoing>,
-    super::failover::MasterManual,
-) {
-    let nt = settings.node_timeout.max(1);
-    st.repl = repl;
-    // Handshakes that got no PONG in time.
-    let limit = nt.max(1000);
-    let expired: Vec<NodeId> = st
-        .nodes
-        .values()
-        .filter(|n| n.in_handshake() && now.saturating_sub(n.ctime) > limit)
-        .map(|n| n.id)
-        .collect();
-    for id in &expired {
-        crate::verbose!("Handshake timeout with node at {}", st.nodes[id].ip);
-        st.del_node(id);
-    }
-    st.blacklist.retain(|_, until| *until > now);
-    super::failure::cron_check(st, now, nt);
-    // Replica: my master failed? (`clusterHandleSlaveFailover`).
-    let elections = super::failover::cron(st, settings, now, &mut || bus.random());
-    // Replica: a spare one moves to an orphaned master
-    // (`clusterHandleSlaveMigration`); `server::cluster_follow`
-    // moves the link.
-    super::migration::cron(st, settings, now);
-    // Master: a replica's manual failover (pause, PAUSED pings).
-    let manual = super::failover::master_cron(st, settled);
-    let peers: Vec<Peer> = st
-        .nodes
-        .values()
-        .filter(|n| n.id != st.myself)
-        .map(|n| Peer {
-            id: n.id,
-            ip: n.ip.clone(),
-            cport: n.cport,
-            flags: n.flags,
-            ping_sent: n.ping_sent,
-            pong_received: n.pong_received,
-            data_received: n.data_received,
-            link_up: n.link_up,
-        })
-        .collect();
-    (
-        peers,
-        std::mem::take(&mut st.broadcast_pong),
-        elections,
-        manual,
-    )
 }
 
 /// A manual failover's master side: client writes paused while it runs,
@@ -710,55 +641,4 @@ fn maintain_links(bus: &Rc<Bus>, peers: &[Peer], now: u64) {
             bus.open_link(p.id, (p.ip.clone(), p.cport), now);
         }
     }
-}
-
-/// Whom to PING this tick: every second the least recently heard of five
-/// random peers, and any peer not pinged for half the node timeout; a
-/// link silent for that long is reset instead.
-fn choose_pings(bus: &Rc<Bus>, peers: &[Peer], iteration: u64, nt: u64, now: u64) -> Vec<NodeId> {
-    let linked = |p: &Peer| p.link_up;
-    let mut to_ping: Vec<NodeId> = Vec::new();
-    // Every second: PING the node we heard from least recently, among
-    // five random ones.
-    if iteration.is_multiple_of(10) && !peers.is_empty() {
-        let mut best: Option<&Peer> = None;
-        for _ in 0..5 {
-            let p = &peers[(bus.random() % peers.len() as u64) as usize];
-            if p.ping_sent != 0 || p.flags & flags::HANDSHAKE != 0 || !linked(p) {
-                continue;
-            }
-            if best.is_none_or(|b| p.pong_received < b.pong_received) {
-                best = Some(p);
-            }
-        }
-        if let Some(b) = best {
-            to_ping.push(b.id);
-        }
-    }
-    for p in peers {
-        if p.flags & flags::HANDSHAKE != 0 || !linked(p) {
-            continue;
-        }
-        let link_age = bus
-            .links
-            .borrow()
-            .get(&p.id)
-            .map_or(0, |l| now.saturating_sub(l.created));
-        // A link that answers nothing for half the timeout is reset.
-        if link_age > nt
-            && p.ping_sent != 0
-            && now.saturating_sub(p.ping_sent) > nt / 2
-            && now.saturating_sub(p.data_received) > nt / 2
-        {
-            bus.drop_link(&p.id);
-            continue;
-        }
-        if p.ping_sent == 0
-            && now.saturating_sub(p.pong_received) > nt / 2
-            && !to_ping.contains(&p.id)
-        {
-            to_ping.push(p.id);
-        }
-    }
-    to_ping
 }

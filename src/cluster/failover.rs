@@ -159,6 +159,27 @@ pub fn manual_start(st: &mut ClusterState, mode: Manual, now: u64) -> Result<(),
     Ok(())
 }
 
+/// SIGTERM handover (`server::handover`): the replica a master serving
+/// slots asks to take over before it exits: reachable on the bus, not
+/// failing, allowed to fail over, with an address, most data first.
+pub fn handover_candidate(st: &ClusterState) -> Result<&super::node::Node, &'static str> {
+    let me = st.me();
+    if !me.is_master() || me.slot_count() == 0 {
+        return Err("not a master serving slots");
+    }
+    st.replicas_of(&st.myself)
+        .into_iter()
+        .filter(|n| {
+            n.link_up
+                && !n.failing()
+                && !n.has(flags::NOFAILOVER)
+                && !n.ip.is_empty()
+                && n.port != 0
+        })
+        .max_by_key(|n| n.repl_offset)
+        .ok_or("no replica reachable on the cluster bus")
+}
+
 /// `resetManualFailover` (the replica's part).
 pub(super) fn reset_manual(st: &mut ClusterState) {
     let e = &mut st.election;

@@ -27,8 +27,10 @@ pub mod node;
 pub mod nodes_conf;
 pub mod pubsub_link;
 pub mod routing;
+pub mod sim;
 pub mod slots_config;
 pub mod state;
+pub mod tick;
 
 use crate::config::keys as conf;
 use crate::config::Config;

@@ -79,11 +79,7 @@ impl NodesConf {
     /// Writes the state; `fsync` as Redis's `clusterSaveConfig(do_fsync)`
     /// (the rename is always made durable: a torn file is worse).
     pub fn save(&mut self, st: &ClusterState, now: u64, fsync: bool) -> Result<(), String> {
-        let mut text = nodes_text(st, now, true);
-        text.push_str(&format!(
-            "vars currentEpoch {} lastVoteEpoch {}\n",
-            st.current_epoch, st.last_vote_epoch
-        ));
+        let text = render(st, now);
         let tmp = self
             .path
             .with_extension(format!("tmp-{}", std::process::id()));
@@ -112,6 +108,16 @@ impl NodesConf {
         })?;
         self.relock()
     }
+}
+
+/// The file's text for `st` (what `save` writes and `parse` reads).
+pub fn render(st: &ClusterState, now: u64) -> String {
+    let mut text = nodes_text(st, now, true);
+    text.push_str(&format!(
+        "vars currentEpoch {} lastVoteEpoch {}\n",
+        st.current_epoch, st.last_vote_epoch
+    ));
+    text
 }
 
 fn parse_u64(s: &str, what: &str) -> Result<u64, String> {

@@ -12,7 +12,6 @@
 //! slots were taken.
 
 use super::shared::Shared;
-use crate::cluster::bus::flags;
 use crate::config::keys as conf;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -31,29 +30,14 @@ pub fn before_exit(shared: &Shared) {
         return;
     };
     let candidate = cluster.read(|st| -> Result<Candidate, &'static str> {
-        let me = st.me();
-        if !me.is_master() || me.slot_count() == 0 {
-            return Err("not a master serving slots");
-        }
-        st.replicas_of(&st.myself)
-            .into_iter()
-            .filter(|n| {
-                n.link_up
-                    && !n.failing()
-                    && !n.has(flags::NOFAILOVER)
-                    && !n.ip.is_empty()
-                    && n.port != 0
-            })
-            .max_by_key(|n| n.repl_offset)
-            .map(|n| {
-                (
-                    n.id.as_str().to_string(),
-                    n.ip.clone(),
-                    n.port,
-                    n.repl_offset,
-                )
-            })
-            .ok_or("no replica reachable on the cluster bus")
+        crate::cluster::failover::handover_candidate(st).map(|n| {
+            (
+                n.id.as_str().to_string(),
+                n.ip.clone(),
+                n.port,
+                n.repl_offset,
+            )
+        })
     });
     let (name, ip, port, offset) = match candidate {
         Ok(c) => c,
