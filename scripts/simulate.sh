@@ -4,16 +4,23 @@
 # same trace.
 #
 #   scripts/simulate.sh SEED [--steps N] [--quiet]   one seed
+#   scripts/simulate.sh --ci                         300 seeds, release build
 #   scripts/simulate.sh --nightly [FIRST] [COUNT]    many seeds, no budget
 #
 # --steps N: events in the fault phase (default 1500, as CI runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ "${1:-}" == "--ci" ]]; then
+    # What scripts/test.sh runs: 300 seeds in a release build (about 20 s
+    # here), within a 180 s budget on a slower machine.
+    export SIM_FIRST=1 SIM_SEEDS=300 SIM_BUDGET_SECS=180
+    exec cargo test --release --test cluster_sim seeds_hold_the_invariants -- --nocapture
+fi
 if [[ "${1:-}" == "--nightly" ]]; then
     export SIM_FIRST="${2:-1000}" SIM_SEEDS="${3:-20000}" SIM_BUDGET_SECS=864000
     exec cargo test --release --test cluster_sim seeds_hold_the_invariants -- --nocapture
 fi
-seed="${1:?usage: scripts/simulate.sh SEED [--steps N] [--quiet] | --nightly [FIRST] [COUNT]}"
+seed="${1:?usage: scripts/simulate.sh SEED [--steps N] [--quiet] | --ci | --nightly [FIRST] [COUNT]}"
 shift
 export SIM_SEED="$seed" SIM_TRACE=1
 while [[ $# -gt 0 ]]; do

@@ -79,6 +79,9 @@ step fmt cargo fmt --check
 step clippy cargo clippy --all-targets -- -D warnings
 step layers python3 scripts/check-layers.py
 step test cargo test --all-targets --no-fail-fast
+# The deterministic cluster simulation, 300 seeds in a release build
+# (the debug run inside `cargo test` covers fewer in its budget).
+step simulation scripts/simulate.sh --ci
 # Coverage-guided fuzzing of the parsers of untrusted bytes, briefly.
 step fuzz scripts/fuzz.sh "${SHARDIS_FUZZ_SECONDS:-30}"
 # Redis 7.0's own Tcl suite against Shardis (external mode at shards 1
