@@ -29,8 +29,12 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// Work done per time slice before requests get their turn: a request
-/// that arrives meanwhile waits at most this long.
+/// that arrives meanwhile waits at most this long. Idle, slices are
+/// longer, so the timer pauses between them cost less of the save.
 const SLICE: Duration = Duration::from_micros(250);
+/// The slice while requests are being served: their added wait stays
+/// near a GET's own cost.
+const BUSY_SLICE: Duration = Duration::from_micros(100);
 /// Pause between slices: short, but a real timer, so the executor polls
 /// its sockets before the next slice.
 const PAUSE: Duration = Duration::from_micros(50);
@@ -147,7 +151,7 @@ pub fn begin<H: ShardHost>(rt: &Rc<H>, params: Params, feed: Feed) -> u64 {
         partial: None,
         spare_keys: Vec::new(),
         params,
-        buf: Vec::new(),
+        buf: Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 2),
         keys: 0,
         feed,
     }));
@@ -210,6 +214,7 @@ pub fn before_keyspace_write<S: ShardData + ?Sized>(rt: &S) {
 /// The slice task: a slice of slots, a pause, until the cursor is done
 /// or the snapshot ended some other way (finished by a flush, failed).
 async fn run_slices<H: ShardHost>(rt: Rc<H>, generation: u64) {
+    let mut slice = SLICE;
     loop {
         rt.wait_gate().await;
         let current = PROGRESS.with_borrow(|p| {
@@ -247,7 +252,7 @@ async fn run_slices<H: ShardHost>(rt: Rc<H>, generation: u64) {
             }
             continue;
         }
-        if rt.with_store(|store| advance(store, Some(started + SLICE), None).0) {
+        if rt.with_store(|store| advance(store, Some(started + slice), None).0) {
             complete();
             return;
         }
@@ -259,9 +264,11 @@ async fn run_slices<H: ShardHost>(rt: Rc<H>, generation: u64) {
         glommio::timer::sleep(PAUSE).await;
         let gap = paused.elapsed();
         let fair_gap = worked * (100 - BUSY_SHARE_PERCENT) / BUSY_SHARE_PERCENT;
-        if gap > PAUSE * 4 && gap < fair_gap {
+        let busy = gap > PAUSE * 4;
+        if busy && gap < fair_gap {
             glommio::timer::sleep(fair_gap - gap).await;
         }
+        slice = if busy { BUSY_SLICE } else { SLICE };
     }
 }
 
@@ -330,7 +337,10 @@ fn send_buf(p: &mut Progress) {
     if p.buf.is_empty() {
         return;
     }
-    let chunk = std::mem::take(&mut p.buf);
+    // The next chunk's buffer comes back from the writer when it can,
+    // sized for a chunk and a slot's worth more.
+    let next = p.feed.flow.buffer(CHUNK_BYTES + CHUNK_BYTES / 2);
+    let chunk = std::mem::replace(&mut p.buf, next);
     p.feed.flow.backlog.fetch_add(chunk.len(), Ordering::AcqRel);
     // A closed channel means the writer is gone: the coordinator sees
     // the failure from the writer's reply.

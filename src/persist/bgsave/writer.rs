@@ -39,6 +39,29 @@ pub struct Flow {
     pub backlog: AtomicUsize,
     /// The file cannot be written: shards stop serializing.
     pub failed: AtomicBool,
+    /// Written chunks' buffers, emptied, for the shards to fill again: a
+    /// fresh buffer per chunk cost its page faults on the shard's thread
+    /// and an munmap on the writer's.
+    spare: std::sync::Mutex<Vec<Vec<u8>>>,
+}
+
+/// Spare buffers kept at most (per snapshot).
+const SPARE_BUFFERS: usize = 8;
+
+impl Flow {
+    /// A buffer for the next chunk, with room for `capacity` bytes.
+    pub fn buffer(&self, capacity: usize) -> Vec<u8> {
+        let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        spare.unwrap_or_else(|| Vec::with_capacity(capacity))
+    }
+
+    fn give_back(&self, mut buf: Vec<u8>) {
+        buf.clear();
+        let mut spare = self.spare.lock().unwrap_or_else(|e| e.into_inner());
+        if spare.len() < SPARE_BUFFERS {
+            spare.push(buf);
+        }
+    }
 }
 
 pub struct Target {
@@ -152,6 +175,7 @@ fn write_loop(mut t: Target, header: Vec<u8>, flow: &Flow, rx: mpsc::Receiver<To
                     }
                 }
                 flow.backlog.fetch_sub(bytes.len(), Ordering::AcqRel);
+                flow.give_back(bytes);
             }
             ToWriter::Finish(reply) => {
                 let result = state.and_then(|out| finish(out, t));
