@@ -580,11 +580,14 @@ fn info_counters() {
 /// A tracking-table-max-keys lowered while a client is in MULTI applies
 /// before its next command, queued or not: the invalidation of one of the
 /// keys (Redis picks it at random) comes before QUEUED (Redis's #11715
-/// regression test), on redis-server and Shardis alike. One shard: at
-/// more, the limit is split between the shards' tables.
+/// regression test), on redis-server and Shardis alike, whichever shard
+/// holds the keys.
 #[test]
 fn lowered_key_limit_invalidates_before_a_queued_command() {
-    let mut servers = vec![Server::shardis(1, &["--enable-debug-command", "yes"])];
+    let mut servers = vec![
+        Server::shardis(1, &["--enable-debug-command", "yes"]),
+        Server::shardis(4, &["--enable-debug-command", "yes"]),
+    ];
     if redis_available() {
         servers.push(Server::redis(&["--enable-debug-command", "yes"]));
     }

@@ -150,6 +150,11 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
             refuse_protocol(&mut conn, &e);
         }
         req.settle(end, &rt, &conn);
+        // Invalidations the batch caused for clients of other shards are
+        // in their queues before its replies leave (outbox.rs).
+        if super::outbox::pending(&rt) {
+            super::outbox::flush(&rt).await;
+        }
         if !send_replies(&mut conn, &mut stream, &mut kill_rx).await {
             break;
         }
@@ -286,6 +291,10 @@ async fn run_requests(
     let shared = &rt.shared;
     let log_before = shared.aof.log.end();
     let reply_before = conn.reply;
+    super::evict::before_batch(&rt, &conn.settings.memory).await;
+    // Messages queued for this client before the batch (invalidations,
+    // Pub/Sub) precede its replies, as in Redis's one reply buffer.
+    conn.pubsub.sub.drain_into(&mut conn.out);
     conn.reply_mark = conn.out.buf.len();
     info.qbuf.set(filled);
     let repl_before = shared.aof.log.repl_end();

@@ -226,8 +226,8 @@ pub async fn after_step(rt: &Rc<ShardRt>, pokes: Vec<usize>) {
     for s in pokes {
         let (tx, rx) = futures::channel::oneshot::channel();
         let job = Job::Run(Box::new(move |rt: &Rc<ShardRt>| {
-            rt.drain_deferred();
-            let _ = tx.send(());
+            let ((), mail) = super::outbox::capture(rt, || rt.drain_deferred());
+            let _ = tx.send(mail);
         }));
         if rt.senders.send_to(s, job).await.is_err() {
             panic!("shard {s} mesh channel closed");
@@ -235,7 +235,9 @@ pub async fn after_step(rt: &Rc<ShardRt>, pokes: Vec<usize>) {
         done.push(rx);
     }
     for rx in done {
-        let _ = rx.await;
+        if let Ok(mail) = rx.await {
+            super::outbox::put(rt, mail);
+        }
     }
 }
 

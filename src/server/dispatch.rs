@@ -230,8 +230,8 @@ async fn run_batch_with(conn: &mut Conn, cmds: &Batch<'_>, scratch: &mut PlanScr
             // A lowered tracking-table-max-keys applies before any command,
             // queued ones too (Redis's trackingLimitUsedSlots, #11715).
             // Its own invalidations precede the QUEUED reply.
-            if conn.rt.tracking.active() {
-                tracking::limit_keys(&conn.rt);
+            if tracking::over_limit(&conn.rt) {
+                tracking::limit_keys_everywhere(&conn.rt).await;
                 conn.pubsub.sub.drain_into(&mut conn.out);
             }
             Box::pin(transaction::handle(conn, planned, cmds.get(i))).await;

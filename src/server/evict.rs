@@ -128,6 +128,25 @@ pub async fn admit_on_conn(rt: &ShardRt, grows: bool) -> bool {
     !grows || make_room(rt, &limit) != Evicted::Failed
 }
 
+/// Before a connection's batch, while the process is over `maxmemory`:
+/// every shard evicts what it can, as Redis evicts before each command.
+/// A shard running a command evicts only its own keys, so without this
+/// a key of another shard would go later, from that shard's cron, and
+/// its tracking invalidation would follow the reply it must precede
+/// (the invalidations come back with the runs, outbox.rs).
+pub async fn before_batch(rt: &std::rc::Rc<ShardRt>, limit: &MemoryLimit) {
+    if limit.maxmemory == 0
+        || limit.policy == Policy::NoEviction
+        || crate::alloc::used_bytes_synced() <= limit.maxmemory
+    {
+        return;
+    }
+    super::mesh::run_on_all(rt, |rt| {
+        make_room(rt, &rt.settings().memory);
+    })
+    .await;
+}
+
 fn safe_to_evict(rt: &ShardRt, limit: &MemoryLimit) -> bool {
     // Evictions propagate DELs: none while writes are paused, none on a
     // replica that leaves its keyspace to its master.

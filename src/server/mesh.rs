@@ -53,13 +53,18 @@ where
         return f(rt);
     }
     let (tx, rx) = oneshot::channel();
+    // Messages for clients the operation causes (tracking invalidations)
+    // come back with its result, to be delivered before the reply
+    // (outbox.rs).
     let job = Job::Run(Box::new(move |rt| {
-        let _ = tx.send(f(rt));
+        let _ = tx.send(super::outbox::capture(rt, || f(rt)));
     }));
     if rt.senders.send_to(shard, job).await.is_err() {
         panic!("shard {shard} mesh channel closed");
     }
-    rx.await.expect("shard dropped a job")
+    let (r, mail) = rx.await.expect("shard dropped a job");
+    super::outbox::put(rt, mail);
+    r
 }
 
 /// Runs `f` on every shard concurrently; results in shard order.
@@ -125,10 +130,12 @@ impl HoldOps {
             .expect("shard is not held");
         let (tx, rx) = oneshot::channel();
         ops.unbounded_send(Box::new(move |rt| {
-            let _ = tx.send(f(rt));
+            let _ = tx.send(super::outbox::capture(rt, || f(rt)));
         }))
         .expect("held shard went away");
-        rx.await.expect("held shard dropped an op")
+        let (r, mail) = rx.await.expect("held shard dropped an op");
+        super::outbox::put(rt, mail);
+        r
     }
 }
 

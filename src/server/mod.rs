@@ -26,6 +26,7 @@ mod multishard;
 pub mod notify;
 pub mod observe;
 pub mod order;
+mod outbox;
 pub mod pause;
 mod persist_host;
 pub mod probe;

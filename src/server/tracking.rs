@@ -179,31 +179,44 @@ pub fn remember(rt: &ShardRt, caller: Caller, keys: impl Iterator<Item = Vec<u8>
     limit_keys(rt);
 }
 
-/// `tracking-table-max-keys`, split evenly between the shards: over it,
-/// keys are forgotten (an arbitrary few, as Redis picks random ones) and
-/// their clients told, as if they had changed. Also from the shard's
-/// cron, for a limit lowered by CONFIG SET (Redis's serverCron).
+/// `tracking-table-max-keys`, for the whole process (as Redis's one
+/// table): over it, keys are forgotten (an arbitrary few, as Redis picks
+/// random ones) and their clients told, as if they had changed. Each
+/// shard forgets its own, claiming each one from the process-wide count
+/// first, so shards trimming at once forget no more than the excess.
+/// Also from the shard's cron, for a limit lowered by CONFIG SET (Redis's
+/// serverCron).
 pub fn limit_keys(rt: &ShardRt) {
     let max = rt.settings().tracking_max_keys;
-    if max == 0 {
+    if max == 0 || TOTAL_KEYS.load(Relaxed) <= max {
         return;
     }
-    let max = max.div_ceil(rt.nshards);
-    let over = rt.tracking.table.borrow().len().saturating_sub(max);
-    if over == 0 {
-        return;
+    loop {
+        let Some(key) = rt.tracking.table.borrow().keys().next().cloned() else {
+            return;
+        };
+        let claimed = TOTAL_KEYS.fetch_update(Relaxed, Relaxed, |t| (t > max).then(|| t - 1));
+        if claimed.is_err() {
+            return;
+        }
+        if let Some(ids) = rt.tracking.table.borrow_mut().remove(&key) {
+            tell_readers(rt, &key, ids, 0);
+        }
     }
-    let victims: Vec<Vec<u8>> = rt
-        .tracking
-        .table
-        .borrow()
-        .keys()
-        .take(over)
-        .cloned()
-        .collect();
-    for key in victims {
-        invalidate_readers(rt, &key, 0);
-    }
+}
+
+/// Whether the process tracks more keys than `tracking-table-max-keys`.
+pub fn over_limit(rt: &ShardRt) -> bool {
+    let max = rt.settings().tracking_max_keys;
+    max > 0 && TOTAL_KEYS.load(Relaxed) > max
+}
+
+/// [`limit_keys`] on every shard (the keys over the limit may be any
+/// shard's), for a connection that must see the invalidations before
+/// its next reply: those for its own shard's clients are in their
+/// queues when this returns (outbox.rs).
+pub async fn limit_keys_everywhere(rt: &Rc<ShardRt>) {
+    super::mesh::run_on_all(rt, |rt| limit_keys(rt)).await;
 }
 
 /// A key of this shard changed (`writer`: the client that changed it, 0
@@ -222,6 +235,11 @@ fn invalidate_readers(rt: &ShardRt, key: &[u8], writer: u64) {
         return;
     };
     TOTAL_KEYS.fetch_sub(1, Relaxed);
+    tell_readers(rt, key, ids, writer);
+}
+
+/// Tells the clients that read `key` (no longer in the table).
+fn tell_readers(rt: &ShardRt, key: &[u8], ids: Readers, writer: u64) {
     TOTAL_ITEMS.fetch_sub(ids.len(), Relaxed);
     for (id, home) in ids {
         send_home(rt, home, vec![(id, Payload::Key(key.to_vec()), writer)]);
@@ -246,8 +264,10 @@ fn remember_for_broadcast(rt: &ShardRt, key: &[u8], writer: u64) {
         if let Some(rt) = rt {
             crate::sys::exec::spawn(async move {
                 // Let the running command (and the ready tasks) finish
-                // first: one message per prefix for all their changes.
-                yield_once().await;
+                // first: one message per prefix for all their changes
+                // (unless a reply about to leave sends them first,
+                // outbox.rs).
+                super::outbox::yield_once().await;
                 broadcast(&rt)
             })
             .detach();
@@ -255,18 +275,18 @@ fn remember_for_broadcast(rt: &ShardRt, key: &[u8], writer: u64) {
     }
 }
 
-/// Pending once, so that the task runs again after the ready ones.
-async fn yield_once() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            return std::task::Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    })
-    .await
+/// Whether BCAST keys wait to be sent.
+#[inline]
+pub fn broadcast_pending(rt: &ShardRt) -> bool {
+    rt.tracking.flushing.get()
+}
+
+/// Sends the gathered BCAST keys now, before a reply leaves (the task
+/// scheduled for them then finds nothing).
+pub fn broadcast_due(rt: &ShardRt) {
+    if rt.tracking.flushing.get() {
+        broadcast(rt);
+    }
 }
 
 /// Sends the gathered BCAST keys: one array per prefix to each of its
@@ -341,7 +361,7 @@ fn send_home(rt: &ShardRt, home: usize, msgs: Vec<(u64, Payload, u64)>) {
         deliver(rt, msgs);
         return;
     }
-    super::mesh::post(rt, home, move |rt| deliver(rt, msgs));
+    super::outbox::post(rt, home, move |rt| deliver(rt, msgs));
 }
 
 /// On the home shard: the invalidations for its tracking clients.
@@ -393,11 +413,17 @@ fn send_message(rt: &ShardRt, c: &Rc<Subscriber>, payload: &Payload) {
         return;
     }
     let (id, home) = (c.info.id, rt.id);
-    super::mesh::post(rt, shard, move |rt| {
+    super::outbox::post(rt, shard, move |rt| {
         match rt.clients.borrow().subscriber(redirect) {
             Some(target) => write_invalidation(rt, &target, &body, true),
-            None => super::mesh::post(rt, home, move |rt| {
-                if let Some(c) = rt.clients.borrow().subscriber(id) {
+            None => super::outbox::post(rt, home, move |rt| {
+                // Unless the client has meanwhile turned tracking off or
+                // redirected elsewhere (Redis, on one thread, would have
+                // told it before).
+                let c = rt.clients.borrow().subscriber(id);
+                if let Some(c) = c.filter(|c| {
+                    c.info.tracking.on.get() && c.info.tracking.redirect.get() == redirect
+                }) {
                     redirect_broken(rt, &c);
                 }
             }),
