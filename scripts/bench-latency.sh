@@ -264,7 +264,7 @@ work_seconds() { # kind port row logfile from-line
     case $3 in
     bgsave) log_seconds "$4" "Background saving started" "Background saving terminated" "$5" ;;
     bgrewriteaof | autorewrite) log_seconds "$4" "rewriting.*started|rewrite.*started" "rewrite finished|rewrite terminated|rewriting terminated" "$5" ;;
-    fullsync-*) log_seconds "$TMP/replica/log" "MASTER <-> REPLICA sync started" "MASTER <-> REPLICA sync: Finished with success" 0 ;;
+    fullsync-*) log_seconds "$TMP/replica/log" "(MASTER|PRIMARY) <-> REPLICA sync started" "(MASTER|PRIMARY) <-> REPLICA sync: Finished with success" 0 ;;
     *) printf -- '-' ;;
     esac
 }

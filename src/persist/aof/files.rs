@@ -80,6 +80,12 @@ impl AofFiles {
         self.incr.sync_data()
     }
 
+    /// A second handle on the current incr file, to fsync it without
+    /// holding the files' lock.
+    pub fn incr_handle(&self) -> std::io::Result<File> {
+        self.incr.try_clone()
+    }
+
     /// Starts a new incr file and lists it in the manifest: what follows
     /// goes there. The caller has flushed and synced the old one.
     pub fn rotate(&mut self) -> Result<(), String> {
