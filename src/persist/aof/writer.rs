@@ -103,8 +103,16 @@ impl Aof {
         if policy == FsyncPolicy::No {
             log.mark_synced(written);
         } else if due && log.synced.load(Ordering::Acquire) < written {
+            // The fsync goes through a second handle, without the files'
+            // lock: shards take that lock (INFO's sizes, the rewrite cron,
+            // the incr file's turnover under a hold of every shard), and
+            // the fsync of a second of writes can take tens of ms. Its
+            // records are in this file whatever turns over meanwhile (the
+            // turnover fsyncs it too).
+            let handle = f.incr_handle();
+            drop(files);
             let started = std::time::Instant::now();
-            let synced = f.fsync();
+            let synced = handle.and_then(|h| h.sync_data());
             if policy == FsyncPolicy::Always {
                 // Clients wait for this one (everysec's is Redis's
                 // background fsync, which logs no event).
