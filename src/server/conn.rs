@@ -392,6 +392,14 @@ async fn send_replies(
         stats.net_output_bytes += conn.out.buf.len() as u64;
         stats.writes_processed += 1;
     }
+    // Every other connection with input ready runs its batch first, so
+    // this reactor pass's replies leave together, as Redis writes all of
+    // an event loop's replies in beforeSleep: a client (redis-benchmark's
+    // one epoll thread, a client library's) is then woken once for them,
+    // not once per connection with time to fall asleep between sends. At
+    // P=16 the wake-ups inside sendto were a quarter of the shard's CPU
+    // (docs/benchmarks.md, flame graphs).
+    crate::sys::exec::yield_now().await;
     // The normal class's soft limit: more than `soft` bytes may stay
     // unsent for at most `soft_secs` seconds. A client that does not read
     // keeps its replies in memory: CLIENT KILL and client eviction must

@@ -47,3 +47,20 @@ pub async fn poll_with<F: Future>(context: Rc<dyn Any>, fut: F) -> F::Output {
 pub fn polled_context<C: 'static>() -> Option<Rc<C>> {
     POLLED.with(|c| c.borrow().clone())?.downcast().ok()
 }
+
+/// Lets every other task that is ready run first: the current task goes
+/// to the back of its executor's queue and resumes in the same reactor
+/// pass.
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
