@@ -52,6 +52,7 @@ impl Series {
 }
 
 /// Every event's series. Redis iterates a dict (no order); names sort here.
+#[derive(Default)]
 pub struct Monitor(Mutex<BTreeMap<String, Series>>);
 
 static MONITOR: Monitor = Monitor(Mutex::new(BTreeMap::new()));
