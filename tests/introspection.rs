@@ -272,6 +272,38 @@ fn latency_monitor_records_snapshot_slices() {
     assert!(doctor.contains("- A snapshot (BGSAVE"), "{doctor}");
 }
 
+/// `rbs`, `rbp` and `qbuf-free` are this connection's real buffers: the
+/// reply vector's capacity and the largest batch of replies lately; an
+/// idle connection holds no query buffer (it goes back to the shard's
+/// pool), so nothing is free in it.
+#[test]
+fn client_list_buffer_fields_are_the_real_buffers() {
+    for shards in [1, 4] {
+        let server = Server::shardis(shards, &[]);
+        let mut big = server.conn();
+        let value = "x".repeat(100_000);
+        assert_eq!(big.cmd(&["SET", "big", &value]), b"+OK\r\n");
+        assert_eq!(bulk_payload(&big.cmd(&["GET", "big"])).len(), 100_000);
+        big.cmd(&["CLIENT", "SETNAME", "big"]);
+        let mut other = server.conn();
+        let list = text(&bulk_payload(&other.cmd(&["CLIENT", "LIST"])));
+        let line = list
+            .lines()
+            .find(|l| l.contains(" name=big "))
+            .expect("big's line");
+        let field = |name: &str| -> usize {
+            line.split(' ')
+                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} in {line}"))
+        };
+        assert!(field("rbs") >= 100_000, "shards={shards}: {line}");
+        assert!(field("rbp") >= 100_000, "shards={shards}: {line}");
+        assert_eq!(field("qbuf-free"), 0, "shards={shards}: {line}");
+        assert_eq!(field("qbuf"), 0, "shards={shards}: {line}");
+    }
+}
+
 #[test]
 fn client_list_fields() {
     let server = Server::shardis(2, &[]);

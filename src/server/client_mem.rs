@@ -42,6 +42,13 @@ pub struct MemCells {
     pub qbuf_alloc: Cell<usize>,
     /// Reply bytes produced and not yet written (`omem`).
     pub obuf: Cell<usize>,
+    /// Bytes allocated for the reply buffer (CLIENT LIST `rbs`).
+    pub obuf_alloc: Cell<usize>,
+    /// The most reply bytes one batch held since `obuf_peak_since`
+    /// (unix ms; CLIENT LIST `rbp`, reset every 5 s as Redis's default
+    /// reply-buffer peak reset time).
+    pub obuf_peak: Cell<usize>,
+    pub obuf_peak_since: Cell<u64>,
     /// WATCHed keys.
     pub watched: Cell<usize>,
     /// The figure this client adds to [`ClientMemory`]'s total (0 when
@@ -49,6 +56,26 @@ pub struct MemCells {
     counted: Cell<usize>,
     /// Chosen for eviction: never counted again.
     pub evicted: Cell<bool>,
+}
+
+/// How long a reply-buffer peak stands (Redis 7.0's default
+/// reply_buffer_peak_reset_time).
+const PEAK_RESET_MS: u64 = 5000;
+
+impl MemCells {
+    /// Records the reply buffer as a batch leaves it: its size and the
+    /// peak of the current window (`now_ms`: the batch's read time).
+    #[inline]
+    pub fn note_reply_buffer(&self, len: usize, capacity: usize, now_ms: u64) {
+        self.obuf.set(len);
+        self.obuf_alloc.set(capacity);
+        if now_ms.saturating_sub(self.obuf_peak_since.get()) >= PEAK_RESET_MS {
+            self.obuf_peak_since.set(now_ms);
+            self.obuf_peak.set(len);
+        } else if len > self.obuf_peak.get() {
+            self.obuf_peak.set(len);
+        }
+    }
 }
 
 /// Process-wide state (in `Shared`).

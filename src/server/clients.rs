@@ -133,7 +133,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -147,11 +147,15 @@ impl ClientInfo {
             self.pubsub.psub.get(),
             self.pubsub.ssub.get(),
             multi,
+            // The real buffers: a query buffer comes from the shard's pool
+            // while input waits and goes back when it is consumed (0 when
+            // idle); replies are one vector per connection.
             self.qbuf.get(),
-            16384usize.saturating_sub(self.qbuf.get()),
+            self.mem.qbuf_alloc.get().saturating_sub(self.qbuf.get()),
             self.argv_mem.get(),
             self.multi_mem.get(),
-            16384.max(self.qbuf.get()),
+            self.mem.obuf_alloc.get(),
+            self.mem.obuf_peak.get(),
             self.mem.obuf.get(),
             super::client_mem::usage(self),
             self.last_cmd.get(),

@@ -379,7 +379,11 @@ async fn send_replies(
         }
         return false;
     }
-    info.mem.obuf.set(conn.out.buf.len());
+    info.mem.note_reply_buffer(
+        conn.out.buf.len(),
+        conn.out.buf.capacity(),
+        info.last_interaction_ms.get(),
+    );
     info.mem.watched.set(conn.tx.watched_count());
     if !within_client_memory(&rt, conn).await {
         return false;
@@ -436,6 +440,7 @@ async fn send_replies(
         conn.out.buf.shrink_to(64 * 1024);
     }
     info.mem.obuf.set(0);
+    info.mem.obuf_alloc.set(conn.out.buf.capacity());
     client_mem::account(&shared.client_memory, &info, conn.settings.client_mem_limit);
     true
 }
