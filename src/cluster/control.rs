@@ -508,20 +508,9 @@ async fn connect(
     let settings = bus.cluster.settings();
     let now = unix_ms();
     let current = id_cell.get();
-    let greeting = bus.cluster.with(|st| {
-        let n = st.nodes.get_mut(&current)?;
-        n.link_up = true;
-        let kind = if n.has(flags::MEET) {
-            n.flags &= !flags::MEET;
-            flags::TYPE_MEET
-        } else {
-            if n.ping_sent == 0 {
-                n.ping_sent = now;
-            }
-            flags::TYPE_PING
-        };
-        Some(gossip::ping(st, &settings, kind, &mut || bus.random()))
-    });
+    let greeting = bus
+        .cluster
+        .with(|st| super::tick::greeting(st, &settings, &current, now, &mut || bus.random()));
     let Some(greeting) = greeting else {
         remove_link(&bus, &id_cell, serial);
         return;

@@ -5,13 +5,38 @@
 //! the same functions with a virtual clock and a simulated network, so
 //! both exercise one code path.
 
-use super::bus::{flags, NodeId};
+use super::bus::{flags, Message, NodeId};
 use super::failover::{MasterManual, ReplView};
 use super::gossip::Outgoing;
 use super::state::ClusterState;
 use super::ClusterSettings;
 
 /// Whether a node can be connected to.
+/// What a new outbound link sends first (`clusterLinkConnectHandler`):
+/// MEET to a node met by CLUSTER MEET, else a PING (counted as the ping
+/// in flight); the node's link is up from here. None when the node is
+/// gone.
+pub fn greeting(
+    st: &mut ClusterState,
+    settings: &ClusterSettings,
+    id: &NodeId,
+    now: u64,
+    random: &mut impl FnMut() -> u64,
+) -> Option<Message> {
+    let n = st.nodes.get_mut(id)?;
+    n.link_up = true;
+    let kind = if n.has(flags::MEET) {
+        n.flags &= !flags::MEET;
+        flags::TYPE_MEET
+    } else {
+        if n.ping_sent == 0 {
+            n.ping_sent = now;
+        }
+        flags::TYPE_PING
+    };
+    Some(super::gossip::ping(st, settings, kind, random))
+}
+
 pub fn has_address(node_flags: u16, ip: &str, cport: u16) -> bool {
     node_flags & flags::NOADDR == 0 && !ip.is_empty() && cport != 0
 }

@@ -14,7 +14,7 @@ use super::Options;
 use crate::cluster::bus::{flags, Message, NodeId};
 use crate::cluster::gossip::{self, LinkInfo, Outgoing};
 use crate::cluster::state::{ClusterState, SaveNeed, MSG_TYPE_NAMES};
-use crate::cluster::tick::{choose_pings, has_address, tick_state};
+use crate::cluster::tick::{self, choose_pings, has_address, tick_state};
 use crate::cluster::{nodes_conf, ClusterSettings};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -600,18 +600,7 @@ impl Sim {
             .expect("checked")
             .connected = true;
         let greeting = self.on_node(owner, false, |st, s, rng, now| {
-            let n = st.nodes.get_mut(&id)?;
-            n.link_up = true;
-            let kind = if n.has(flags::MEET) {
-                n.flags &= !flags::MEET;
-                flags::TYPE_MEET
-            } else {
-                if n.ping_sent == 0 {
-                    n.ping_sent = now;
-                }
-                flags::TYPE_PING
-            };
-            Some(gossip::ping(st, s, kind, &mut || rng.next_u64()))
+            tick::greeting(st, s, &id, now, &mut || rng.next_u64())
         });
         if let Some(g) = greeting {
             let wire = Wire {
