@@ -403,7 +403,7 @@ async fn send_replies(
     // not once per connection with time to fall asleep between sends. At
     // P=16 the wake-ups inside sendto were a quarter of the shard's CPU
     // (docs/benchmarks.md, flame graphs).
-    crate::sys::exec::yield_now().await;
+    crate::sys::exec::yield_before_send().await;
     // The normal class's soft limit: more than `soft` bytes may stay
     // unsent for at most `soft_secs` seconds. A client that does not read
     // keeps its replies in memory: CLIENT KILL and client eviction must

@@ -759,6 +759,8 @@ impl ShardRt {
             let mut db_index = 0;
             let mut slice = EXPIRE_SLICE;
             loop {
+                // Replies of this reactor pass leave first (conn.rs).
+                crate::sys::exec::after_waiting_sends().await;
                 let slice_started = Instant::now();
                 // Its deletions go as every server-initiated one (effects.rs).
                 let (mut core, events) = super::effects::begin_visit(&self);

@@ -64,3 +64,29 @@ pub async fn yield_now() {
     })
     .await
 }
+
+thread_local! {
+    /// Connections of this thread whose replies wait for the end of the
+    /// reactor pass (they yielded to let the pass's batches run first).
+    static SENDS_WAITING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Yields before a send, counted so that background slices on this
+/// thread let the waiting replies leave first ([`after_waiting_sends`]).
+pub async fn yield_before_send() {
+    SENDS_WAITING.set(SENDS_WAITING.get() + 1);
+    yield_now().await;
+    SENDS_WAITING.set(SENDS_WAITING.get() - 1);
+}
+
+/// For background work in slices (snapshots, active expiry): while
+/// replies of this pass wait to be sent, yields so they leave before the
+/// slice starts (a few times at most, so the work is never starved).
+pub async fn after_waiting_sends() {
+    for _ in 0..4 {
+        if SENDS_WAITING.get() == 0 {
+            return;
+        }
+        yield_now().await;
+    }
+}

@@ -237,6 +237,9 @@ async fn run_slices<H: ShardHost>(rt: Rc<H>, generation: u64) {
             }
             Some((_, false)) => {}
         }
+        // Replies of this reactor pass leave before the slice holds the
+        // shard (connections yield before sending, server/conn.rs).
+        crate::sys::exec::after_waiting_sends().await;
         let started = Instant::now();
         let delay = PROGRESS.with_borrow(|p| p.as_ref().map_or(0, |p| p.params.key_delay_us));
         if delay != 0 {
