@@ -721,10 +721,9 @@ impl ShardRt {
         use std::time::Duration;
         /// Work between two polls of the sockets in one expire run; while
         /// requests are being served, shorter slices taking at most a
-        /// quarter of the time, as snapshot slices do.
+        /// quarter of the time (sys/pacer.rs), as snapshot slices do.
         const EXPIRE_SLICE: Duration = Duration::from_micros(500);
         const BUSY_EXPIRE_SLICE: Duration = Duration::from_micros(100);
-        const PAUSE: Duration = Duration::from_micros(50);
         let mut cursors = Vec::new();
         loop {
             let hz = self.settings().hz;
@@ -757,7 +756,7 @@ impl ShardRt {
             let mut spent = Duration::ZERO;
             let mut longest = Duration::ZERO;
             let mut db_index = 0;
-            let mut slice = EXPIRE_SLICE;
+            let mut pacer = crate::sys::pacer::Pacer::new(EXPIRE_SLICE, BUSY_EXPIRE_SLICE);
             loop {
                 // Replies of this reactor pass leave first (conn.rs).
                 crate::sys::exec::after_waiting_sends().await;
@@ -776,7 +775,7 @@ impl ShardRt {
                         *cursor = next;
                         let expired = (db.expired_keys - before) as usize;
                         db_done = checked == 0 || expired * 10 <= checked || db.expires_len() == 0;
-                        if !db_done && slice_started.elapsed() >= slice {
+                        if !db_done && slice_started.elapsed() >= pacer.slice() {
                             break;
                         }
                     }
@@ -808,21 +807,7 @@ impl ShardRt {
                 if !more {
                     break;
                 }
-                // A real timer, so the executor polls its sockets; when
-                // that took long, requests are being served: give them
-                // three quarters of the time.
-                let paused = Instant::now();
-                glommio::timer::sleep(PAUSE).await;
-                let gap = paused.elapsed();
-                let busy = gap > PAUSE * 4;
-                if busy && gap < worked * 3 {
-                    glommio::timer::sleep(worked * 3 - gap).await;
-                }
-                slice = if busy {
-                    BUSY_EXPIRE_SLICE
-                } else {
-                    EXPIRE_SLICE
-                };
+                pacer.pause(worked).await;
                 self.wait_gate().await;
                 // What stops a run may have changed meanwhile.
                 if self.shared.repl.replica.is_replica()

@@ -10,6 +10,7 @@ pub mod exec;
 pub mod latency;
 pub mod log;
 pub mod memlock;
+pub mod pacer;
 pub mod proc_title;
 pub mod random;
 pub mod ticker;

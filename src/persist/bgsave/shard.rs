@@ -35,13 +35,6 @@ const SLICE: Duration = Duration::from_micros(250);
 /// The slice while requests are being served: their added wait stays
 /// near a GET's own cost.
 const BUSY_SLICE: Duration = Duration::from_micros(100);
-/// Pause between slices: short, but a real timer, so the executor polls
-/// its sockets before the next slice.
-const PAUSE: Duration = Duration::from_micros(50);
-/// When requests are being served (the pause took much longer than
-/// asked), slices take at most this share of the shard's time, so GET
-/// latency under load stays near idle; idle, the snapshot runs flat out.
-const BUSY_SHARE_PERCENT: u32 = 25;
 /// Buffered bytes that make a chunk worth sending to the writer.
 const CHUNK_BYTES: usize = 256 * 1024;
 /// Above this many bytes not yet on disk, slices wait for the writer.
@@ -214,7 +207,7 @@ pub fn before_keyspace_write<S: ShardData + ?Sized>(rt: &S) {
 /// The slice task: a slice of slots, a pause, until the cursor is done
 /// or the snapshot ended some other way (finished by a flush, failed).
 async fn run_slices<H: ShardHost>(rt: Rc<H>, generation: u64) {
-    let mut slice = SLICE;
+    let mut pacer = crate::sys::pacer::Pacer::new(SLICE, BUSY_SLICE);
     loop {
         rt.wait_gate().await;
         let current = PROGRESS.with_borrow(|p| {
@@ -255,7 +248,7 @@ async fn run_slices<H: ShardHost>(rt: Rc<H>, generation: u64) {
             }
             continue;
         }
-        if rt.with_store(|store| advance(store, Some(started + slice), None).0) {
+        if rt.with_store(|store| advance(store, Some(started + pacer.slice()), None).0) {
             complete();
             return;
         }
@@ -263,15 +256,7 @@ async fn run_slices<H: ShardHost>(rt: Rc<H>, generation: u64) {
         // Requests wait for a slice: an operator sees long ones in
         // LATENCY LATEST / DOCTOR as "snapshot-slice".
         crate::sys::latency::observe("snapshot-slice", worked.as_millis() as u64);
-        let paused = Instant::now();
-        glommio::timer::sleep(PAUSE).await;
-        let gap = paused.elapsed();
-        let fair_gap = worked * (100 - BUSY_SHARE_PERCENT) / BUSY_SHARE_PERCENT;
-        let busy = gap > PAUSE * 4;
-        if busy && gap < fair_gap {
-            glommio::timer::sleep(fair_gap - gap).await;
-        }
-        slice = if busy { BUSY_SLICE } else { SLICE };
+        pacer.pause(worked).await;
     }
 }
 
