@@ -34,6 +34,7 @@ SUITE_DIR=${SUITE_DIR:-$ROOT/target/redis-suite}
 RESULTS=${RESULTS:-$SUITE_DIR/results}
 EXPECTED=$ROOT/tests/redis-suite/expected-failures.txt
 NEEDS_MISSING=$ROOT/tests/redis-suite/needs-missing.txt
+ORDER_DEPENDENT=$ROOT/tests/redis-suite/order-dependent.txt
 JOBS=${JOBS:-2}
 PORT_BASE=${PORT_BASE:-24000}
 # Full-mode units the gate runs (the rest run with --full): a few that
@@ -154,6 +155,12 @@ run_unit() {
     # runs on (tests/redis-suite/needs-missing.txt).
     if [ "$server" = shardis ]; then
         grep -v -E '^\s*(#|$)' "$NEEDS_MISSING" | sed 's/ \{1,\}# .*$//' >"$work/skip.txt"
+        # Tests that wait forever when two connections' commands run in
+        # the other order: with shards > 1 different threads read them
+        # (tests/redis-suite/order-dependent.txt).
+        if [ "$shards" -gt 1 ]; then
+            grep -v -E '^\s*(#|$)' "$ORDER_DEPENDENT" | sed 's/ \{1,\}# .*$//' >>"$work/skip.txt"
+        fi
         args+=(--skipfile "$work/skip.txt")
     fi
     if [ "$mode" = external ]; then
