@@ -286,22 +286,75 @@ fn client_list_buffer_fields_are_the_real_buffers() {
         assert_eq!(bulk_payload(&big.cmd(&["GET", "big"])).len(), 100_000);
         big.cmd(&["CLIENT", "SETNAME", "big"]);
         let mut other = server.conn();
-        let list = text(&bulk_payload(&other.cmd(&["CLIENT", "LIST"])));
-        let line = list
-            .lines()
-            .find(|l| l.contains(" name=big "))
-            .expect("big's line");
-        let field = |name: &str| -> usize {
-            line.split(' ')
-                .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("{name} in {line}"))
-        };
-        assert!(field("rbs") >= 100_000, "shards={shards}: {line}");
-        assert!(field("rbp") >= 100_000, "shards={shards}: {line}");
-        assert_eq!(field("qbuf-free"), 0, "shards={shards}: {line}");
-        assert_eq!(field("qbuf"), 0, "shards={shards}: {line}");
+        let mut field = |name: &str| client_field(&mut other, "big", name);
+        assert!(field("rbs") >= 100_000, "shards={shards}");
+        assert!(field("rbp") >= 100_000, "shards={shards}");
+        assert_eq!(field("qbuf-free"), 0, "shards={shards}");
+        assert_eq!(field("qbuf"), 0, "shards={shards}");
     }
+}
+
+/// `field` of the client named `client` in CLIENT LIST, asked on `c`.
+fn client_field(c: &mut common::Conn, client: &str, field: &str) -> usize {
+    let list = text(&bulk_payload(&c.cmd(&["CLIENT", "LIST"])));
+    let line = list
+        .lines()
+        .find(|l| l.contains(&format!(" name={client} ")))
+        .unwrap_or_else(|| panic!("no client {client} in {list}"));
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(&format!("{field}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{field} in {line}"))
+}
+
+/// DEBUG REPLYBUFFER acts, process-wide as on Redis: RESIZING 0 keeps a
+/// big reply buffer after its write (1 cuts it back); PEAK-RESET-TIME
+/// NEVER keeps `rbp`, 0 resets it at every batch, RESET restores 5 s.
+#[test]
+fn debug_replybuffer_resizing_and_peak_reset_time() {
+    let server = Server::shardis(1, &["--enable-debug-command", "yes"]);
+    let mut big = server.conn();
+    let mut admin = server.conn();
+    big.cmd(&["CLIENT", "SETNAME", "big"]);
+    let value = "x".repeat(2_000_000);
+    assert_eq!(big.cmd(&["SET", "big", &value]), b"+OK\r\n");
+    let debug =
+        |c: &mut common::Conn, what: &str, v: &str| c.cmd(&["DEBUG", "REPLYBUFFER", what, v]);
+
+    assert_eq!(debug(&mut admin, "RESIZING", "0"), b"+OK\r\n");
+    assert_eq!(bulk_payload(&big.cmd(&["GET", "big"])).len(), 2_000_000);
+    assert!(
+        client_field(&mut admin, "big", "rbs") >= 2_000_000,
+        "kept while resizing is off"
+    );
+    assert_eq!(debug(&mut admin, "RESIZING", "1"), b"+OK\r\n");
+    assert_eq!(bulk_payload(&big.cmd(&["GET", "big"])).len(), 2_000_000);
+    assert!(
+        client_field(&mut admin, "big", "rbs") <= 1 << 20,
+        "cut back after the write"
+    );
+
+    assert_eq!(debug(&mut admin, "PEAK-RESET-TIME", "NEVER"), b"+OK\r\n");
+    assert_eq!(bulk_payload(&big.cmd(&["GET", "big"])).len(), 2_000_000);
+    assert_eq!(big.cmd(&["PING"]), b"+PONG\r\n");
+    assert!(
+        client_field(&mut admin, "big", "rbp") >= 2_000_000,
+        "the peak stands"
+    );
+    assert_eq!(debug(&mut admin, "PEAK-RESET-TIME", "0"), b"+OK\r\n");
+    assert_eq!(big.cmd(&["PING"]), b"+PONG\r\n");
+    assert_eq!(
+        client_field(&mut admin, "big", "rbp"),
+        b"+PONG\r\n".len(),
+        "reset at the batch"
+    );
+    assert_eq!(debug(&mut admin, "PEAK-RESET-TIME", "RESET"), b"+OK\r\n");
+
+    assert_eq!(
+        debug(&mut admin, "PEAK-RESET-TIME", "soon"),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    assert!(debug(&mut admin, "SIZE", "1").starts_with(b"-ERR unknown subcommand"));
 }
 
 #[test]

@@ -58,9 +58,33 @@ pub struct MemCells {
     pub evicted: Cell<bool>,
 }
 
-/// How long a reply-buffer peak stands (Redis 7.0's default
-/// reply_buffer_peak_reset_time).
-const PEAK_RESET_MS: u64 = 5000;
+/// How long a reply-buffer peak stands by default (Redis 7.0's
+/// REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME).
+pub const DEFAULT_PEAK_RESET_MS: u64 = 5000;
+
+/// How long a reply-buffer peak stands now (DEBUG REPLYBUFFER
+/// PEAK-RESET-TIME; `u64::MAX`: never), process-wide as Redis's.
+static PEAK_RESET_MS: AtomicU64 = AtomicU64::new(DEFAULT_PEAK_RESET_MS);
+
+/// Whether a big reply buffer is cut back after a write (DEBUG
+/// REPLYBUFFER RESIZING), process-wide as Redis's.
+static RESIZING: AtomicBool = AtomicBool::new(true);
+
+/// DEBUG REPLYBUFFER PEAK-RESET-TIME: `None` for never.
+pub fn set_peak_reset_time(ms: Option<u64>) {
+    PEAK_RESET_MS.store(ms.unwrap_or(u64::MAX), Ordering::Relaxed);
+}
+
+/// DEBUG REPLYBUFFER RESIZING.
+pub fn set_resizing(on: bool) {
+    RESIZING.store(on, Ordering::Relaxed);
+}
+
+/// Whether a reply buffer may be cut back now.
+#[inline]
+pub fn resizing() -> bool {
+    RESIZING.load(Ordering::Relaxed)
+}
 
 impl MemCells {
     /// Records the reply buffer as a batch leaves it: its size and the
@@ -69,7 +93,8 @@ impl MemCells {
     pub fn note_reply_buffer(&self, len: usize, capacity: usize, now_ms: u64) {
         self.obuf.set(len);
         self.obuf_alloc.set(capacity);
-        if now_ms.saturating_sub(self.obuf_peak_since.get()) >= PEAK_RESET_MS {
+        let window = PEAK_RESET_MS.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(self.obuf_peak_since.get()) >= window {
             self.obuf_peak_since.set(now_ms);
             self.obuf_peak.set(len);
         } else if len > self.obuf_peak.get() {

@@ -436,7 +436,7 @@ async fn send_replies(
         return false;
     }
     conn.out.buf.clear();
-    if conn.out.buf.capacity() > 1 << 20 {
+    if conn.out.buf.capacity() > 1 << 20 && client_mem::resizing() {
         conn.out.buf.shrink_to(64 * 1024);
     }
     info.mem.obuf.set(0);

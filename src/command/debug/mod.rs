@@ -179,25 +179,30 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             ("shard", 2) => conn.out.int(conn.rt.id as i64),
             ("client-eviction", 2) => conn.out.error("ERR maxmemory-clients is disabled."),
             ("replybuffer", 4) => {
+                use crate::server::client_mem;
                 let what = String::from_utf8_lossy(&args[2]).to_ascii_lowercase();
-                let ok = match what.as_str() {
+                let v = &args[3];
+                match what.as_str() {
                     "peak-reset-time" => {
-                        let v = &args[3];
-                        v.eq_ignore_ascii_case(b"never")
-                            || v.eq_ignore_ascii_case(b"reset")
-                            || super::util::arg_i64(v).is_some()
+                        if v.eq_ignore_ascii_case(b"never") {
+                            client_mem::set_peak_reset_time(None);
+                        } else if v.eq_ignore_ascii_case(b"reset") {
+                            client_mem::set_peak_reset_time(Some(client_mem::DEFAULT_PEAK_RESET_MS));
+                        } else {
+                            let Some(ms) = super::util::arg_i64(v) else {
+                                return conn
+                                    .out
+                                    .error("ERR value is not an integer or out of range");
+                            };
+                            // Redis: a negative time never resets.
+                            client_mem::set_peak_reset_time(u64::try_from(ms).ok());
+                        }
                     }
-                    "resizing" => true,
-                    _ => {
-                        return syntax_error(conn, &args[1]);
-                    }
-                };
-                if ok {
-                    conn.out.ok();
-                } else {
-                    conn.out
-                        .error("ERR value is not an integer or out of range");
+                    // atoi, as Redis: what is not a non-zero number is 0.
+                    "resizing" => client_mem::set_resizing(atoi(v) != 0),
+                    _ => return syntax_error(conn, &args[1]),
                 }
+                conn.out.ok();
             }
             _ => syntax_error(conn, &args[1]),
         }
