@@ -8,6 +8,7 @@
 mod common;
 
 use common::Server;
+use std::time::Duration;
 
 const NOAUTH: &[u8] = b"-NOAUTH Authentication required.\r\n";
 const WRONGPASS: &[u8] = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n";
@@ -211,4 +212,42 @@ fn protected_mode_refuses_other_hosts() {
     );
     let open = refused(&["--protected-mode", "no"]);
     assert!(open.starts_with(b"+PONG\r\n"), "{}", common::escape(&open));
+}
+
+/// A client that has not authenticated cannot make the server hold its
+/// replies: one that pipelines without reading is closed once the socket
+/// stops taking them (redis-server 7.0.15 closes it once 16 KiB wait,
+/// Debian's fix of CVE-2025-21605; the suite's "For unauthenticated
+/// clients output buffer is limited"). An authenticated client doing the
+/// same is only slowed down (backpressure), and other clients are served.
+#[test]
+fn unauthenticated_replies_are_limited() {
+    let srv = Server::shardis(1, &["--requirepass", "secret"]);
+    let set = common::encode(&["SET", "x", "5"]).repeat(1000);
+
+    // Write 100 MB of SETs, never reading: the server must close us.
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", srv.port)).unwrap();
+    stream
+        .set_write_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let error = (0..4000)
+        .find_map(|_| std::io::Write::write_all(&mut stream, &set).err())
+        .expect("100 MB written: the server held the replies");
+    // Blocked writes time out (WouldBlock); a closed connection resets.
+    assert!(
+        matches!(
+            error.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+        ),
+        "an unauthenticated client that does not read was not closed: {error}"
+    );
+
+    // Everyone else is served, and the same pipeline read as it goes is
+    // answered in full.
+    let mut c = srv.conn();
+    assert_eq!(c.cmd(&["AUTH", "secret"]), b"+OK\r\n");
+    c.send_raw(&common::encode(&["SET", "x", "5"]).repeat(600));
+    for reply in c.read_replies(600) {
+        assert_eq!(reply, b"+OK\r\n");
+    }
 }

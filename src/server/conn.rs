@@ -13,7 +13,7 @@ use crate::resp::{Out, ProtocolError};
 use crate::sys::clock::unix_ms;
 use futures::channel::oneshot;
 use futures::future::{select, Either};
-use futures::{AsyncReadExt, AsyncWriteExt};
+use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -424,6 +424,24 @@ async fn send_replies(
                 false
             }
             Either::Right(_) => false,
+        }
+    } else if !conn.authenticated {
+        // A client that has not authenticated cannot make the server
+        // hold its replies: Redis 7.0 (the fix of CVE-2025-21605, in
+        // Debian's 7.0.15) closes it once more than its 16 KiB reply
+        // buffer waits unsent. Shardis stops reading while a reply waits,
+        // so one the socket cannot take at once closes it.
+        match stream.write(&conn.out.buf).now_or_never() {
+            Some(Ok(n)) if n == conn.out.buf.len() => true,
+            Some(Err(_)) => false,
+            _ => {
+                crate::warning!(
+                    "Client id={} addr={} closed for overcoming of output buffer limits.",
+                    info.id,
+                    info.addr
+                );
+                false
+            }
         }
     } else {
         let write = std::pin::pin!(stream.write_all(&conn.out.buf));
