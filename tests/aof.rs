@@ -515,6 +515,48 @@ fn config_set_appendonly_at_runtime() {
     }
 }
 
+/// CONFIG SET appendonly no during a rewrite stops the rewrite at once,
+/// as Redis kills its AOF child: not a failure (the status stays ok), no
+/// temp file left, and the AOF can be turned on again.
+#[test]
+fn turning_the_aof_off_stops_a_running_rewrite() {
+    for shards in [1, 4] {
+        let dir = TempDir::new("aof-off-rewrite");
+        let srv = shardis_aof(shards, &dir.0, &["--enable-debug-command", "yes"]);
+        let mut c = srv.conn();
+        wait_rewrite(&mut c);
+        for i in 0..200 {
+            run_ok(&mut c, &["SET", &format!("k{i}"), "v"]);
+        }
+        // 10 ms per key: the rewrite would take seconds.
+        run_ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "10000"]);
+        run_ok(&mut c, &["BGREWRITEAOF"]);
+        assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "1");
+        let off = Instant::now();
+        run_ok(&mut c, &["CONFIG", "SET", "appendonly", "no"]);
+        wait_for("the rewrite to stop", Duration::from_secs(1), || {
+            info_field(&mut c, "aof_rewrite_in_progress") == "0"
+        });
+        assert!(off.elapsed() < Duration::from_secs(1), "shards {shards}");
+        assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+        let temps: Vec<String> = std::fs::read_dir(&dir.0)
+            .unwrap()
+            .chain(std::fs::read_dir(appendonlydir(&dir.0)).unwrap())
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("temp-"))
+            .collect();
+        assert!(temps.is_empty(), "shards {shards}: {temps:?}");
+        run_ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+        run_ok(&mut c, &["CONFIG", "SET", "appendonly", "yes"]);
+        wait_rewrite(&mut c);
+        let before = snapshot(&mut c);
+        drop(c);
+        drop(srv);
+        let again = shardis_aof(shards, &dir.0, &[]);
+        assert_eq!(snapshot(&mut again.conn()), before, "shards {shards}");
+    }
+}
+
 /// Commands of a read that changes data (PFCOUNT refreshing an HLL's
 /// cached cardinality) reach the AOF as in Redis, and no-op ones do not:
 /// the incr file holds the same commands as redis-server's.

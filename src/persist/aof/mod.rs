@@ -35,6 +35,9 @@ pub struct Aof {
     writer_started: AtomicBool,
     pub rewrite_in_progress: AtomicBool,
     pub rewrite_scheduled: AtomicBool,
+    /// The running rewrite was stopped by turning the AOF off: its end
+    /// is not a failure.
+    pub rewrite_stopped: AtomicBool,
     pub rewrites: AtomicU64,
     pub rewrite_failures: AtomicU64,
     pub last_rewrite_ok: AtomicBool,
@@ -106,6 +109,15 @@ impl Aof {
     /// Stops logging (CONFIG SET appendonly no): what is pending is
     /// written and synced, the files are closed.
     pub fn stop(&self) {
+        // As Redis kills the AOF child: the running rewrite stops, its
+        // temp file goes, the manifest is left as it is.
+        if self.rewrite_in_progress.load(Ordering::SeqCst) {
+            crate::notice!(
+                "Killing the running AOF rewrite (no child process: it runs in-process)"
+            );
+            self.rewrite_stopped.store(true, Ordering::SeqCst);
+            crate::persist::bgsave::status::cancel_running();
+        }
         let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         let mut p = self.log.pending.lock().unwrap_or_else(|e| e.into_inner());
         self.log.set_on(false);

@@ -98,6 +98,7 @@ pub fn start<H: ShardHost>(rt: &Rc<H>) -> Result<RewriteStart, &'static str> {
         return Ok(RewriteStart::Scheduled);
     };
     aof.rewrite_scheduled.store(false, Ordering::SeqCst);
+    aof.rewrite_stopped.store(false, Ordering::SeqCst);
     aof.rewrite_in_progress.store(true, Ordering::SeqCst);
     aof.rewrite_started_ms.store(unix_ms(), Ordering::Relaxed);
     let rt = rt.clone();
@@ -113,6 +114,11 @@ pub fn start<H: ShardHost>(rt: &Rc<H>) -> Result<RewriteStart, &'static str> {
                 aof.rewrite_failures.store(0, Ordering::Relaxed);
                 aof.last_rewrite_ok.store(true, Ordering::Relaxed);
                 crate::notice!("Background AOF rewrite finished successfully");
+            }
+            // Stopped by CONFIG SET appendonly no: not a failure, as a
+            // killed AOF child is not one for Redis.
+            Err(_) if aof.rewrite_stopped.load(Ordering::SeqCst) => {
+                crate::notice!("Background AOF rewrite stopped: the AOF was turned off");
             }
             Err(e) => {
                 aof.rewrite_failures.fetch_add(1, Ordering::Relaxed);

@@ -204,6 +204,12 @@ pub fn before_keyspace_write<S: ShardData + ?Sized>(rt: &S) {
     }
 }
 
+/// Whether the snapshot is over unfinished: its writer failed or it was
+/// cancelled (`status::cancel_running`).
+fn stopped(flow: &super::writer::Flow) -> bool {
+    flow.failed.load(Ordering::Acquire) || super::status::cancelled()
+}
+
 /// The slice task: a slice of slots, a pause, until the cursor is done
 /// or the snapshot ended some other way (finished by a flush, failed).
 async fn run_slices<H: ShardHost>(rt: Rc<H>, generation: u64) {
@@ -215,8 +221,7 @@ async fn run_slices<H: ShardHost>(rt: Rc<H>, generation: u64) {
                 let f = &p.feed.flow;
                 (
                     p.generation,
-                    f.backlog.load(Ordering::Acquire) > BACKLOG_LIMIT
-                        && !f.failed.load(Ordering::Acquire),
+                    f.backlog.load(Ordering::Acquire) > BACKLOG_LIMIT && !stopped(f),
                 )
             })
         });
@@ -267,7 +272,7 @@ async fn run_slices<H: ShardHost>(rt: Rc<H>, generation: u64) {
 fn advance(store: &Store, deadline: Option<Instant>, max_keys: Option<u64>) -> (bool, u64) {
     PROGRESS.with_borrow_mut(|slot| {
         let Some(p) = slot else { return (true, 0) };
-        if p.feed.flow.failed.load(Ordering::Acquire) {
+        if stopped(&p.feed.flow) {
             return (true, 0);
         }
         let keys_before = p.keys;
@@ -315,6 +320,8 @@ fn complete() {
     send_buf(&mut p);
     let result = if p.feed.flow.failed.load(Ordering::Acquire) {
         Err("snapshot writer failed".to_string())
+    } else if super::status::cancelled() {
+        Err(super::status::CANCELLED_ERROR.to_string())
     } else {
         Ok(p.keys)
     };

@@ -20,6 +20,11 @@ static BGSAVE_STARTED_MS: AtomicU64 = AtomicU64::new(0);
 static LAST_BGSAVE_TRY_SECS: AtomicU64 = AtomicU64::new(0);
 /// Duration of the last BGSAVE in seconds, -1 before the first.
 static LAST_BGSAVE_SECS: AtomicI64 = AtomicI64::new(-1);
+/// The running snapshot is to stop, unfinished (the AOF was turned off
+/// under its rewrite: Redis kills the AOF child then).
+static CANCELLED: AtomicBool = AtomicBool::new(false);
+/// The error a cancelled snapshot ends with.
+pub const CANCELLED_ERROR: &str = "the snapshot was stopped";
 /// Keys the running snapshot has written / will write in total.
 pub(super) static KEYS_PROCESSED: AtomicU64 = AtomicU64::new(0);
 pub(super) static KEYS_TOTAL: AtomicU64 = AtomicU64::new(0);
@@ -43,6 +48,7 @@ pub fn try_reserve(bgsave: bool) -> Option<SnapshotSlot> {
         return None;
     }
     SNAPSHOTS_STARTED.fetch_add(1, Ordering::Relaxed);
+    CANCELLED.store(false, Ordering::Release);
     KEYS_PROCESSED.store(0, Ordering::Relaxed);
     KEYS_TOTAL.store(0, Ordering::Relaxed);
     if bgsave {
@@ -64,6 +70,17 @@ impl Drop for SnapshotSlot {
 
 pub fn snapshot_running() -> bool {
     SNAPSHOT_RUNNING.load(Ordering::Acquire)
+}
+
+/// Asks the running snapshot to stop: its shards stop serializing, the
+/// writer removes its temp file, and it ends with [`CANCELLED_ERROR`].
+pub fn cancel_running() {
+    CANCELLED.store(true, Ordering::Release);
+}
+
+/// Whether the running snapshot was asked to stop.
+pub fn cancelled() -> bool {
+    CANCELLED.load(Ordering::Acquire)
 }
 
 pub fn bgsave_running() -> bool {
