@@ -172,6 +172,58 @@ pub fn restart_keeps_identity(before: &ClusterState, after: &ClusterState) -> Re
     Ok(())
 }
 
+/// Open slots as Redis 7.0 keeps them: a replica has none (turning
+/// replica closes them, SETSLOT refuses replicas), and a node never
+/// imports a slot it owns (SETSLOT NODE myself ends the import, and the
+/// bus leaves importing slots alone). Nothing is said of MIGRATING on a
+/// slot the bus took away: 7.0 keeps it until the operator's SETSLOT.
+pub fn open_slots(st: &ClusterState) -> Result<(), String> {
+    let open = st.migrating.len() + st.importing.len();
+    if st.me().is_replica() && open > 0 {
+        return Err(format!("a replica keeps {open} open slots"));
+    }
+    let me = Some(st.myself);
+    if let Some(s) = st.importing.keys().find(|&&s| st.slots[s as usize] == me) {
+        return Err(format!("importing slot {s}, which it owns"));
+    }
+    Ok(())
+}
+
+/// Once converged, with the operator done (each migration completed or
+/// aborted with SETSLOT STABLE): no open slot anywhere, every slot owned
+/// by a master, and a slot whose SETSLOT NODE reached its target with
+/// config epoch `epoch` is the target's, unless a master that claimed it
+/// with a greater epoch took it since (a failover whose replica had not
+/// heard of the move, as in Redis).
+pub fn after_moves(views: &[&ClusterState], moved: &[(u16, NodeId, u64)]) -> Result<(), String> {
+    for st in views {
+        if let Some((s, _)) = st.migrating.iter().chain(st.importing.iter()).next() {
+            return Err(format!("{} keeps slot {s} open", st.myself));
+        }
+    }
+    let Some(first) = views.first() else {
+        return Ok(());
+    };
+    for (s, owner) in first.slots.iter().enumerate() {
+        let Some(o) = owner.and_then(|o| first.nodes.get(&o)) else {
+            return Err(format!("slot {s} has no owner"));
+        };
+        if !o.is_master() {
+            return Err(format!("slot {s} is owned by replica {}", o.id));
+        }
+    }
+    for &(slot, target, epoch) in moved {
+        let owner = first.slots[slot as usize].expect("checked");
+        let e = first.nodes[&owner].config_epoch;
+        if owner != target && e <= epoch {
+            return Err(format!(
+                "slot {slot}, moved to {target} with configEpoch {epoch}, ended at {owner} with configEpoch {e}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Views agree: the same slot owners, roles and masters, nobody failing,
 /// every node's cluster state ok. The first difference, if any.
 pub fn converged(views: &[&ClusterState]) -> Result<(), String> {
