@@ -62,6 +62,7 @@ impl Sim {
         let mine: Vec<u16> = (0..crate::slot::SLOTS as u16)
             .filter(|&s| st.slots[s as usize] == Some(st.myself))
             .collect();
+        // redis-cli's picture of the cluster, taken once.
         let masters: Vec<NodeId> = st
             .nodes
             .values()
@@ -97,8 +98,14 @@ impl Sim {
                 arg: t,
             },
         ];
+        // 7.0's redis-cli then tells the other masters it knows of
+        // (older ones did not).
         if self.rng.chance(500) {
-            for o in (0..self.nodes.len()).filter(|&o| o != s && o != t) {
+            for o in masters
+                .iter()
+                .filter_map(|m| self.idx(m))
+                .filter(|&o| o != t)
+            {
                 steps.push(Step {
                     on: o,
                     action: Action::Node,
@@ -166,9 +173,11 @@ impl Sim {
             return;
         };
         let (slot, aborting) = (m.slot, m.aborting);
-        // Another master refusing the last SETSLOT NODE (it turned
-        // replica) changes nothing: the operator goes on.
+        // redis-cli stops at an error from the other masters (the slot
+        // is closed by then), and takes the source's refusal as a
+        // replica (it may have turned one, its last slot gone) as done.
         let other = step.on != m.source && step.on != m.target;
+        let source_node = step.on == m.source && step.action == Action::Node;
         let i = step.on;
         if !self.nodes[i].alive() || self.nodes[i].paused(self.now) {
             // No answer: try again.
@@ -210,8 +219,11 @@ impl Sim {
             }
             Err(e) => {
                 self.log(format!("{what}: {e}"));
-                if aborting || other {
-                    self.migration.as_mut().expect("running").steps.pop();
+                let m = self.migration.as_mut().expect("running");
+                if other {
+                    m.steps.clear();
+                } else if aborting || (source_node && e.contains("only with masters")) {
+                    m.steps.pop();
                 } else {
                     self.abort_migration();
                 }
