@@ -94,3 +94,65 @@ pub fn apply(
     st.touch();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::bus::flags;
+    use crate::cluster::node::Node;
+
+    fn id(c: u8) -> NodeId {
+        NodeId([c; 40])
+    }
+
+    /// Me (a) and b, masters with slots 0 and 1, epochs 1 and 2.
+    fn two(me: u8) -> ClusterState {
+        let other = if me == b'a' { b'b' } else { b'a' };
+        let mut st = ClusterState::fresh(id(me), 1);
+        st.add_node(Node::new(id(other), flags::MASTER, 1));
+        st.set_slot(0, Some(id(b'a')));
+        st.set_slot(1, Some(id(b'b')));
+        st.nodes.get_mut(&id(b'a')).unwrap().config_epoch = 1;
+        st.nodes.get_mut(&id(b'b')).unwrap().config_epoch = 2;
+        st.current_epoch = 2;
+        st
+    }
+
+    fn name(c: u8) -> Vec<u8> {
+        id(c).as_str().as_bytes().to_vec()
+    }
+
+    #[test]
+    fn importing_then_node_myself_takes_the_slot_with_a_new_epoch() {
+        let mut st = two(b'b');
+        let a = name(b'a');
+        let b = name(b'b');
+        assert!(apply(&mut st, 1, SetSlot::Importing(&a), 0, true).is_err());
+        apply(&mut st, 0, SetSlot::Importing(&a), 0, true).unwrap();
+        assert_eq!(st.importing.get(&0), Some(&id(b'a')));
+        // b's epoch 2 is the unique greatest: no bump needed.
+        apply(&mut st, 0, SetSlot::Node(&b), 0, true).unwrap();
+        assert!(st.importing.is_empty());
+        assert_eq!(st.slots[0], Some(id(b'b')));
+        assert_eq!(st.me().config_epoch, 2);
+        assert!(st.broadcast_pong);
+        // From a, whose epoch is not the greatest: bumped.
+        let mut st = two(b'a');
+        apply(&mut st, 1, SetSlot::Importing(&b), 0, true).unwrap();
+        apply(&mut st, 1, SetSlot::Node(&a), 0, true).unwrap();
+        assert_eq!((st.current_epoch, st.me().config_epoch), (3, 3));
+    }
+
+    #[test]
+    fn migrating_needs_the_slot_and_node_away_needs_no_keys() {
+        let mut st = two(b'a');
+        let b = name(b'b');
+        assert!(apply(&mut st, 1, SetSlot::Migrating(&b), 0, true).is_err());
+        apply(&mut st, 0, SetSlot::Migrating(&b), 0, true).unwrap();
+        assert!(apply(&mut st, 0, SetSlot::Node(&b), 3, true).is_err());
+        // The last slot gone: a replica of its new owner, no open slot.
+        apply(&mut st, 0, SetSlot::Node(&b), 0, true).unwrap();
+        assert!(st.me().is_replica() && st.migrating.is_empty());
+        assert!(apply(&mut st, 0, SetSlot::Stable, 0, true).is_err());
+    }
+}

@@ -304,6 +304,26 @@ mod tests {
     }
 
     #[test]
+    fn catches_open_slots_redis_would_not_keep() {
+        let mut st = ClusterState::fresh(id(b'a'), 1);
+        st.add_node(crate::cluster::node::Node::new(id(b'b'), flags::MASTER, 1));
+        st.set_slot(7, Some(id(b'b')));
+        st.importing.insert(7, id(b'b'));
+        assert!(open_slots(&st).is_ok());
+        st.set_slot(7, Some(id(b'a')));
+        assert!(open_slots(&st).is_err());
+        assert!(after_moves(&[&st], &[]).is_err(), "open, and unowned slots");
+        st.importing.clear();
+        for s in 0..crate::slot::SLOTS as u16 {
+            st.set_slot(s, Some(id(b'a')));
+        }
+        st.nodes.get_mut(&id(b'a')).unwrap().config_epoch = 4;
+        assert!(after_moves(&[&st], &[(7, id(b'a'), 5)]).is_ok());
+        assert!(after_moves(&[&st], &[(7, id(b'b'), 3)]).is_ok());
+        assert!(after_moves(&[&st], &[(7, id(b'b'), 4)]).is_err());
+    }
+
+    #[test]
     fn catches_a_restart_that_lost_its_slots() {
         let mut st = ClusterState::fresh(id(b'a'), 1);
         st.set_slot(7, Some(id(b'a')));
