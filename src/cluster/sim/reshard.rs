@@ -43,12 +43,19 @@ pub struct Migration {
 
 /// A migration whose SETSLOT NODE reached the target: the target then
 /// owned the slot in its view with `epoch` (bumped, as Redis does after
-/// importing, unless already the unique greatest).
+/// importing, unless already the greatest it knows of).
 #[derive(Clone, Copy, Debug)]
 pub struct Moved {
     pub slot: u16,
     pub target: usize,
     pub epoch: u64,
+    /// `epoch` was greater than that of every other master claiming the
+    /// slot. When not (the target had not heard of a greater epoch, so
+    /// did not bump), Redis 7.0 promises nothing about the slot: the
+    /// source's claim, or an UPDATE from a node that has not yet seen
+    /// the source let go, can take it back from the target while the
+    /// source no longer claims it, and nobody claims it again.
+    pub guarded: bool,
 }
 
 impl Sim {
@@ -159,6 +166,18 @@ impl Sim {
         ));
     }
 
+    /// The greatest config epoch with which a master other than `me`
+    /// owns `slot` in its own view (a crashed one as it stopped).
+    fn greatest_other_claim(&self, me: usize, slot: u16) -> u64 {
+        (0..self.nodes.len())
+            .filter(|&j| j != me)
+            .filter_map(|j| self.nodes[j].st.as_ref().or(self.at_crash[j].as_ref()))
+            .filter(|st| st.me().is_master() && st.slots[slot as usize] == Some(st.myself))
+            .map(|st| st.me().config_epoch)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The operator's next command.
     pub(super) fn operator(&mut self) {
         let Some(m) = &self.migration else {
@@ -209,11 +228,19 @@ impl Sim {
                     self.without_consensus.insert(epoch);
                 }
                 if target_node {
+                    let rival = self.greatest_other_claim(i, slot);
+                    let guarded = epoch > rival;
+                    if !guarded {
+                        self.log(format!(
+                            "n{i} owns slot {slot} with configEpoch {epoch}, not above {rival}: UNGUARDED"
+                        ));
+                    }
                     self.moved.retain(|x| x.slot != slot);
                     self.moved.push(Moved {
                         slot,
                         target: i,
                         epoch,
+                        guarded,
                     });
                 }
             }

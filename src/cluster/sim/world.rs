@@ -805,7 +805,16 @@ impl Sim {
             return Err(format!("slot {} is still being moved", m.slot));
         }
         let views: Vec<&ClusterState> = self.nodes.iter().map(|n| n.state()).collect();
-        check::converged(&views)
+        check::converged(&views, &self.doubtful())
+    }
+
+    /// Slots whose last move Redis does not guarantee (`Moved::guarded`).
+    fn doubtful(&self) -> BTreeSet<u16> {
+        self.moved
+            .iter()
+            .filter(|m| !m.guarded)
+            .map(|m| m.slot)
+            .collect()
     }
 
     /// After convergence: what the slot migrations must have left.
@@ -814,9 +823,10 @@ impl Sim {
         let moved: Vec<_> = self
             .moved
             .iter()
+            .filter(|m| m.guarded)
             .map(|m| (m.slot, self.nodes[m.target].id, m.epoch))
             .collect();
-        check::after_moves(&views, &moved)
+        check::after_moves(&views, &moved, &self.doubtful())
     }
 
     pub(super) fn trace_hash(&self) -> u64 {
