@@ -27,6 +27,7 @@ pub mod node;
 pub mod nodes_conf;
 pub mod pubsub_link;
 pub mod routing;
+pub mod setslot;
 pub mod sim;
 pub mod slots_config;
 pub mod state;

@@ -7,6 +7,7 @@ use super::cluster::cluster_or_reply;
 use super::util::{arg_i64, is, NOT_INTEGER, SYNTAX};
 use crate::cluster::bus::{flags, NodeId};
 use crate::cluster::node::Node;
+use crate::cluster::setslot::{self, SetSlot};
 use crate::cluster::state::{ClusterState, SaveNeed};
 use crate::server::conn::Conn;
 use crate::server::mesh;
@@ -411,67 +412,19 @@ pub fn setslot(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             Err(e) => return conn.out.error(&e),
         };
         let action = &args[3];
+        let action =
+            match args.len() {
+                5 if is(action, "migrating") => SetSlot::Migrating(&args[4]),
+                5 if is(action, "importing") => SetSlot::Importing(&args[4]),
+                4 if is(action, "stable") => SetSlot::Stable,
+                5 if is(action, "node") => SetSlot::Node(&args[4]),
+                _ => return conn.out.error(
+                    "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP",
+                ),
+            };
         let keys = keys_in_slot(conn, slot).await;
         let allow_migration = c.settings().allow_replica_migration;
-        let r = c.with(|st| {
-            let me = st.myself;
-            let owner = st.slots[slot as usize];
-            let target = |st: &ClusterState, unknown: &str| -> Result<NodeId, String> {
-                let n = st
-                    .lookup(&args[4])
-                    .ok_or_else(|| format!("ERR {unknown} {}", text(&args[4])))?;
-                if n.is_replica() {
-                    return Err("ERR Target node is not a master".into());
-                }
-                Ok(n.id)
-            };
-            if is(action, "migrating") && args.len() == 5 {
-                if owner != Some(me) {
-                    return Err(format!("ERR I'm not the owner of hash slot {slot}"));
-                }
-                let n = target(st, "I don't know about node")?;
-                st.migrating.insert(slot, n);
-            } else if is(action, "importing") && args.len() == 5 {
-                if owner == Some(me) {
-                    return Err(format!("ERR I'm already the owner of hash slot {slot}"));
-                }
-                let n = target(st, "I don't know about node")?;
-                st.importing.insert(slot, n);
-            } else if is(action, "stable") && args.len() == 4 {
-                st.migrating.remove(&slot);
-                st.importing.remove(&slot);
-            } else if is(action, "node") && args.len() == 5 {
-                let n = target(st, "Unknown node")?;
-                if owner == Some(me) && n != me && keys != 0 {
-                    return Err(format!("ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot."));
-                }
-                if keys == 0 {
-                    st.migrating.remove(&slot);
-                }
-                let was_mine = owner == Some(me);
-                st.set_slot(slot, Some(n));
-                if was_mine && n != me && st.me().slot_count() == 0 && allow_migration {
-                    crate::notice!(
-                        "Configuration change detected. Reconfiguring myself as a replica of {}",
-                        n.as_str()
-                    );
-                    st.set_my_master(n);
-                }
-                if n == me && st.importing.remove(&slot).is_some() {
-                    if st.bump_epoch_without_consensus() {
-                        crate::notice!(
-                            "configEpoch updated after importing slot {slot}"
-                        );
-                    }
-                    st.broadcast_pong = true;
-                }
-            } else {
-                return Err("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP".into());
-            }
-            st.need_save(SaveNeed::Save);
-            st.touch();
-            Ok(())
-        });
+        let r = c.with(|st| setslot::apply(st, slot, action, keys, allow_migration));
         reply_ok_or(conn, r);
     })
 }

@@ -1,7 +1,8 @@
 //! The faults the seed injects while the fault phase lasts: partitions
 //! and their healing, pauses (some longer than the node timeout),
 //! crashes with restarts from nodes.conf, CLUSTER FAILOVER in its three
-//! modes, and SIGTERM handovers. Message loss, delay, duplication and
+//! modes, SIGTERM handovers, and an operator moving a slot
+//! (`reshard`). Message loss, delay, duplication and
 //! reordering are the network's (`world::Sim::send`).
 
 use super::world::{Event, Sim};
@@ -63,6 +64,9 @@ impl Sim {
             28..=31 if self.nodes[i].alive() && !self.nodes[i].paused(self.now) => {
                 self.handover(i);
                 self.faults += 1;
+            }
+            32..=49 if self.opts.reshard && self.migration.is_none() && self.nodes[i].alive() => {
+                self.start_migration(i);
             }
             _ => {}
         }

@@ -3,18 +3,20 @@
 //! each a real [`ClusterState`](crate::cluster::state::ClusterState)
 //! driven by the code the server runs (`gossip::process`,
 //! `tick::tick_state`, `tick::choose_pings`, `gossip::ping`,
-//! `failover::manual_start`, `nodes_conf::render`/`parse`, the wire
-//! codec), on a virtual clock, over a simulated network, with faults
+//! `failover::manual_start`, `setslot::apply`, `nodes_conf::render`/
+//! `parse`, the wire codec), on a virtual clock, over a simulated network, with faults
 //! drawn from one seed. No sockets, no threads, no wall clock: a seed
 //! replays the same history, event for event.
 //!
 //! A run is a fault phase (`Options::fault_steps` events) then a healing
 //! phase without new faults, which must end with every view converged.
-//! The invariants (`check`) are checked after every event.
+//! The invariants (`check`) are checked after every event, and the
+//! slot migrations' outcome once converged.
 
 pub mod chaos;
 pub mod check;
 pub mod node;
+pub mod reshard;
 pub mod rng;
 pub mod trace;
 pub mod world;
@@ -33,6 +35,8 @@ pub struct Options {
     /// How long (virtual ms) the views may take to converge once the
     /// faults stop.
     pub heal_ms: u64,
+    /// An operator moves slots (`reshard`) among the faults.
+    pub reshard: bool,
     /// Print every trace line (replaying one seed).
     pub print_trace: bool,
 }
@@ -45,6 +49,7 @@ impl Default for Options {
             node_timeout: 1000,
             fault_steps: 1500,
             heal_ms: 60_000,
+            reshard: true,
             print_trace: false,
         }
     }
@@ -139,6 +144,9 @@ pub fn run(seed: u64, opts: &Options) -> Result<Report, Failure> {
         }
     }
     sim.log("CONVERGED".into());
+    if let Err(e) = sim.moves_settled() {
+        return Err(failure(&sim, e));
+    }
     Ok(Report {
         seed,
         steps: sim.steps,

@@ -8,6 +8,7 @@
 
 use super::check::{self, Epochs, RoleBefore};
 use super::node::{OutLink, SimNode};
+use super::reshard::{Migration, Moved};
 use super::rng::Rng;
 use super::trace::Trace;
 use super::Options;
@@ -54,6 +55,8 @@ pub enum Event {
         serial: u64,
     },
     Chaos,
+    /// The operator's next SETSLOT (`reshard`).
+    Operator,
     Heal,
     Restart {
         node: usize,
@@ -100,6 +103,10 @@ pub struct Sim {
     /// A state as it stood when its node crashed.
     pub(super) at_crash: Vec<Option<ClusterState>>,
     pub(super) violation: Option<String>,
+    /// The slot migration under way, one at a time.
+    pub(super) migration: Option<Migration>,
+    /// The last migration of each slot that reached its target.
+    pub(super) moved: Vec<Moved>,
     pub(super) messages: u64,
     pub(super) faults: u64,
 }
@@ -219,6 +226,8 @@ impl Sim {
             next_serial: 1,
             without_consensus: BTreeSet::new(),
             violation: None,
+            migration: None,
+            moved: Vec::new(),
             messages: 0,
             faults: 0,
         };
@@ -273,6 +282,7 @@ impl Sim {
                 serial,
             } => self.connect(owner, peer, serial),
             Event::Chaos => self.chaos(),
+            Event::Operator => self.operator(),
             Event::Heal => {
                 self.partition = None;
                 self.log("partition healed".into());
@@ -333,7 +343,7 @@ impl Sim {
             let Some(st) = &self.nodes[i].st else {
                 continue;
             };
-            let verdict = check::epochs_forward(self.seen[i], st);
+            let verdict = check::epochs_forward(self.seen[i], st).and(check::open_slots(st));
             self.seen[i] = Epochs::of(st);
             if let Err(e) = verdict {
                 self.fail(format!("n{i}: {e}"));
@@ -791,8 +801,32 @@ impl Sim {
         if let Some(i) = self.nodes.iter().position(|n| n.paused(self.now)) {
             return Err(format!("n{i} is paused"));
         }
+        if let Some(m) = &self.migration {
+            return Err(format!("slot {} is still being moved", m.slot));
+        }
         let views: Vec<&ClusterState> = self.nodes.iter().map(|n| n.state()).collect();
-        check::converged(&views)
+        check::converged(&views, &self.doubtful())
+    }
+
+    /// Slots whose last move Redis does not guarantee (`Moved::guarded`).
+    fn doubtful(&self) -> BTreeSet<u16> {
+        self.moved
+            .iter()
+            .filter(|m| !m.guarded)
+            .map(|m| m.slot)
+            .collect()
+    }
+
+    /// After convergence: what the slot migrations must have left.
+    pub(super) fn moves_settled(&self) -> Result<(), String> {
+        let views: Vec<&ClusterState> = self.nodes.iter().map(|n| n.state()).collect();
+        let moved: Vec<_> = self
+            .moved
+            .iter()
+            .filter(|m| m.guarded)
+            .map(|m| (m.slot, self.nodes[m.target].id, m.epoch))
+            .collect();
+        check::after_moves(&views, &moved, &self.doubtful())
     }
 
     pub(super) fn trace_hash(&self) -> u64 {
