@@ -28,6 +28,7 @@ PORT=${PORT:-6431}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CLK_TCK=$(getconf CLK_TCK)
 TMP=$(mktemp -d)
+declare -A PID
 log() { printf '%s\n' "$*" >&2; }
 die() { log "bench-hop: $*"; exit 1; }
 # shellcheck source=bench-lib.sh
@@ -37,13 +38,12 @@ find_shardis_bin
 port_free "$PORT" || die "port $PORT is in use"
 taskset -c "$SERVER_CPUS" "$BIN" --port "$PORT" --bind 127.0.0.1 --shards 2 --save '' --enable-debug-command yes \
     --dir "$TMP" --logfile "$TMP/log" &
-PID=$!
-trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$TMP"' EXIT
+PID[shardis]=$!
 wait_ping "$PORT" || die "shardis did not start (log: $(tail -3 "$TMP/log"))"
 
 # The client: opens connections until CLIENTS landed on shard 0, sets the
 # keys, prints START, waits for a line, runs, prints STOP, waits, prints
-# the hops per request.
+# the hops per request and the requests sent.
 cat >"$TMP/client.py" <<'EOF'
 import socket, sys, selectors
 port, where, depth, n, clients = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
@@ -115,24 +115,23 @@ sys.stdin.readline()
 for s in conns:
     s.setblocking(True)
 done = per * clients * depth
-print("HOPS %.3f" % ((info() - hops0) / done))
+print("HOPS %.3f %d" % ((info() - hops0) / done, done))
 EOF
 
 # The client prints START once ready and STOP when done; CPU is read
 # around the requests only (coproc keeps the two in step).
 measure() { # where pipeline -> "cpu_us hops_per_request"
-    local where=$1 p=$2 line before after hops
+    local where=$1 p=$2 line before after hops sent
     coproc CLIENT { taskset -c "$BENCH_CPU" python3 -u "$TMP/client.py" "$PORT" "$where" "$p" "$N" "$CLIENTS"; }
     read -r line <&"${CLIENT[0]}"; [[ $line == START ]] || die "client: $line"
-    before=$(cpu_ns "$PID")
+    before=$(cpu_ns "${PID[shardis]}")
     echo >&"${CLIENT[1]}"
     read -r line <&"${CLIENT[0]}"; [[ $line == STOP ]] || die "client: $line"
-    after=$(cpu_ns "$PID")
+    after=$(cpu_ns "${PID[shardis]}")
     echo >&"${CLIENT[1]}"
-    read -r _ hops <&"${CLIENT[0]}"
+    read -r _ hops sent <&"${CLIENT[0]}"
     wait "$CLIENT_PID" 2>/dev/null || true
-    local per=$((N / (CLIENTS * p) * CLIENTS * p))
-    awk -v t=$((after - before)) -v n="$per" -v h="$hops" 'BEGIN { printf "%.2f %s\n", t / 1e3 / n, h }'
+    awk -v t=$((after - before)) -v n="$sent" -v h="$hops" 'BEGIN { printf "%.2f %s\n", t / 1e3 / n, h }'
 }
 
 log "shardis --shards 2 on cores $SERVER_CPUS, client on core $BENCH_CPU; N=$N R=$R P=($PIPELINES) c=$CLIENTS"

@@ -11,6 +11,10 @@
 use super::bus::NodeId;
 use super::state::{ClusterState, SaveNeed};
 
+/// The refusal on a replica (checked first by the command too, for
+/// Redis's order of errors).
+pub const NOT_MASTER: &str = "ERR Please use SETSLOT only with masters.";
+
 /// The action, with its node argument as the client sent it.
 #[derive(Clone, Copy, Debug)]
 pub enum SetSlot<'a> {
@@ -42,7 +46,7 @@ pub fn apply(
     allow_migration: bool,
 ) -> Result<(), String> {
     if st.me().is_replica() {
-        return Err("ERR Please use SETSLOT only with masters.".into());
+        return Err(NOT_MASTER.into());
     }
     let me = st.myself;
     let owner = st.slots[slot as usize];

@@ -11,7 +11,6 @@ use super::gossip::Outgoing;
 use super::state::ClusterState;
 use super::ClusterSettings;
 
-/// Whether a node can be connected to.
 /// What a new outbound link sends first (`clusterLinkConnectHandler`):
 /// MEET to a node met by CLUSTER MEET, else a PING (counted as the ping
 /// in flight); the node's link is up from here. None when the node is
@@ -37,6 +36,7 @@ pub fn greeting(
     Some(super::gossip::ping(st, settings, kind, random))
 }
 
+/// Whether a node can be connected to.
 pub fn has_address(node_flags: u16, ip: &str, cport: u16) -> bool {
     node_flags & flags::NOADDR == 0 && !ip.is_empty() && cport != 0
 }

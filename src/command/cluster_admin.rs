@@ -405,7 +405,7 @@ pub fn setslot(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             return;
         };
         if c.read(|st| st.me().is_replica()) {
-            return conn.out.error("ERR Please use SETSLOT only with masters.");
+            return conn.out.error(setslot::NOT_MASTER);
         }
         let slot = match slot_arg(&args[2]) {
             Ok(s) => s,

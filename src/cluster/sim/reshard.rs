@@ -249,7 +249,7 @@ impl Sim {
                 let m = self.migration.as_mut().expect("running");
                 if other {
                     m.steps.clear();
-                } else if aborting || (source_node && e.contains("only with masters")) {
+                } else if aborting || (source_node && e == setslot::NOT_MASTER) {
                     m.steps.pop();
                 } else {
                     self.abort_migration();

@@ -24,7 +24,7 @@ static LAST_BGSAVE_SECS: AtomicI64 = AtomicI64::new(-1);
 /// under its rewrite: Redis kills the AOF child then).
 static CANCELLED: AtomicBool = AtomicBool::new(false);
 /// The error a cancelled snapshot ends with.
-pub const CANCELLED_ERROR: &str = "the snapshot was stopped";
+pub(super) const CANCELLED_ERROR: &str = "the snapshot was stopped";
 /// Keys the running snapshot has written / will write in total.
 pub(super) static KEYS_PROCESSED: AtomicU64 = AtomicU64::new(0);
 pub(super) static KEYS_TOTAL: AtomicU64 = AtomicU64::new(0);
