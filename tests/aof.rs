@@ -931,3 +931,75 @@ fn served_blocking_pops_are_logged_like_redis() {
         let _ = std::fs::remove_dir_all(appendonlydir(&sd.0));
     }
 }
+
+/// `#TS:` lines in the file, in order.
+fn timestamps_in(path: &Path) -> Vec<u64> {
+    let bytes = std::fs::read(path).unwrap();
+    String::from_utf8_lossy(&bytes)
+        .split("\r\n")
+        .filter_map(|l| l.strip_prefix("#TS:").map(|t| t.parse().unwrap()))
+        .collect()
+}
+
+#[test]
+fn timestamp_annotations_like_redis() {
+    for shards in [1, 4] {
+        let dir = TempDir::new("aof-ts");
+        let srv = shardis_aof(shards, &dir.0, &["--appendfsync", "always"]);
+        let mut c = srv.conn();
+        run_ok(&mut c, &["CONFIG", "SET", "aof-timestamp-enabled", "yes"]);
+        run_ok(&mut c, &["CONFIG", "SET", "aof-use-rdb-preamble", "no"]);
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        let start = now();
+        run_ok(&mut c, &["SET", "foo", "bar"]);
+        let incr = incr_files(&dir.0).pop().unwrap();
+        // The annotation comes first, before the SELECT (redis-server's
+        // order: Redis's suite checks the incr file's first line).
+        let bytes = std::fs::read(&incr).unwrap();
+        assert!(
+            bytes.starts_with(b"#TS:"),
+            "shards {shards}: {}",
+            common::escape(&bytes)
+        );
+        // One per second with writes, never going back.
+        std::thread::sleep(Duration::from_millis(1100));
+        run_ok(&mut c, &["MSET", "a{t}", "1", "b{t}", "2"]);
+        run_ok(&mut c, &["INCR", "a{t}"]);
+        let stamps = timestamps_in(&incr);
+        assert_eq!(stamps.len(), 2, "shards {shards}: {stamps:?}");
+        assert!(stamps[0] >= start && stamps[1] > stamps[0] && stamps[1] <= now());
+        // The rewrite's base (commands, no preamble) starts with one too.
+        run_ok(&mut c, &["BGREWRITEAOF"]);
+        wait_rewrite(&mut c);
+        let base = appendonlydir(&dir.0).join("appendonly.aof.2.base.aof");
+        let bytes = std::fs::read(&base).unwrap();
+        assert!(bytes.starts_with(b"#TS:"), "shards {shards}: base");
+        // Off again: no more annotations.
+        run_ok(&mut c, &["CONFIG", "SET", "aof-timestamp-enabled", "no"]);
+        std::thread::sleep(Duration::from_millis(1100));
+        run_ok(&mut c, &["SET", "foo", "baz"]);
+        let incr = incr_files(&dir.0).pop().unwrap();
+        assert!(timestamps_in(&incr).is_empty(), "shards {shards}");
+        let before = snapshot(&mut c);
+        drop(c);
+        drop(srv);
+        check_aof(&dir.0);
+        let copy = copy_aof(&dir.0, "aof-ts-copy");
+        let again = shardis_aof(shards, &copy.0, &[]);
+        assert_eq!(snapshot(&mut again.conn()), before, "shards {shards}");
+        if redis_available() {
+            let copy = copy_aof(&dir.0, "aof-ts-redis");
+            let redis = redis_aof(&copy.0, &[]);
+            assert_eq!(
+                snapshot(&mut redis.conn()),
+                before,
+                "redis, shards {shards}"
+            );
+        }
+    }
+}

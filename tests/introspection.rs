@@ -412,3 +412,47 @@ fn client_list_fields() {
         "{all}"
     );
 }
+
+/// CONFIG GET * as name → value pairs.
+fn all_configs(c: &mut Conn) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let items = common::bulk_items(&c.cmd(&["CONFIG", "GET", "*"]));
+    let mut pairs: Vec<_> = items
+        .chunks(2)
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// DEBUG CONFIG-REWRITE-FORCE-ALL writes every directive, defaults
+/// included, into a file the server starts from again with the same
+/// configuration (Redis's suite: "CONFIG REWRITE sanity").
+#[test]
+fn config_rewrite_force_all_writes_every_directive() {
+    let tmp = common::TempDir::new("rewrite-all");
+    let port = common::free_port();
+    let conf = common::write_file(
+        &tmp.0,
+        "node.conf",
+        &format!(
+            "port {port}\nbind 127.0.0.1\nsave \"\"\ndir {}\nhz 20\nenable-debug-command yes\n",
+            tmp.0.display()
+        ),
+    );
+    let args = vec![conf.display().to_string()];
+    let srv = Server::shardis_raw("rewrite-all", &args, port).unwrap();
+    let mut c = srv.conn();
+    assert_eq!(c.cmd(&["CONFIG", "REWRITE"]), b"+OK\r\n");
+    let plain = std::fs::read_to_string(&conf).unwrap();
+    assert!(!plain.contains("\nmaxclients "), "{plain}");
+    let before = all_configs(&mut c);
+    assert_eq!(c.cmd(&["DEBUG", "CONFIG-REWRITE-FORCE-ALL"]), b"+OK\r\n");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    for name in ["maxclients 10000", "hz 20", "appendonly no", "timeout 0"] {
+        assert!(text.lines().any(|l| l == name), "no '{name}' in:\n{text}");
+    }
+    drop(c);
+    drop(srv);
+    let srv = Server::shardis_raw("rewrite-all-again", &args, port).unwrap();
+    assert_eq!(all_configs(&mut srv.conn()), before);
+}

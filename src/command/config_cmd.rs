@@ -235,7 +235,7 @@ fn resetstat(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 /// CONFIG REWRITE
 fn rewrite(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        match conn.rt.shared.read_config(|c| c.rewrite()) {
+        match conn.rt.shared.read_config(|c| c.rewrite(false)) {
             Ok(()) => {
                 crate::notice!("CONFIG REWRITE executed with success.");
                 conn.out.ok();

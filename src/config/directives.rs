@@ -550,6 +550,7 @@ pub static DIRECTIVES: &[Directive] = &[
     d!("aof-disable-auto-gc", Kind::Bool, "no", true),
     d!("aof-load-truncated", Kind::Bool, "yes", true),
     d!("aof-use-rdb-preamble", Kind::Bool, "yes", true),
+    d!("aof-timestamp-enabled", Kind::Bool, "no", true),
     d!("appenddirname", Kind::Str, "appendonlydir", false),
     d!("appendfilename", Kind::Str, "appendonly.aof", false),
     d!(
@@ -737,7 +738,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("activedefrag", Kind::Bool, "no", true),
     d!("activerehashing", Kind::Bool, "yes", true),
     d!("aof-rewrite-incremental-fsync", Kind::Bool, "yes", true),
-    d!("aof-timestamp-enabled", Kind::Bool, "no", true),
     d!("aof_rewrite_cpulist", Kind::Str, "", false),
     d!("bgsave_cpulist", Kind::Str, "", false),
     d!("bind-source-addr", Kind::Str, "", true),

@@ -59,6 +59,7 @@ pub const ALWAYS_SHOW_LOGO: FlagKey = FlagKey("always-show-logo");
 pub const AOF_DISABLE_AUTO_GC: FlagKey = FlagKey("aof-disable-auto-gc");
 pub const AOF_LOAD_TRUNCATED: FlagKey = FlagKey("aof-load-truncated");
 pub const AOF_USE_RDB_PREAMBLE: FlagKey = FlagKey("aof-use-rdb-preamble");
+pub const AOF_TIMESTAMP_ENABLED: FlagKey = FlagKey("aof-timestamp-enabled");
 pub const APPENDONLY: FlagKey = FlagKey("appendonly");
 pub const CLUSTER_ALLOW_READS_WHEN_DOWN: FlagKey = FlagKey("cluster-allow-reads-when-down");
 pub const CLUSTER_ALLOW_REPLICA_MIGRATION: FlagKey = FlagKey("cluster-allow-replica-migration");
@@ -173,6 +174,7 @@ pub const FLAGS: &[FlagKey] = &[
     AOF_DISABLE_AUTO_GC,
     AOF_LOAD_TRUNCATED,
     AOF_USE_RDB_PREAMBLE,
+    AOF_TIMESTAMP_ENABLED,
     APPENDONLY,
     CLUSTER_ALLOW_READS_WHEN_DOWN,
     CLUSTER_ALLOW_REPLICA_MIGRATION,

@@ -322,9 +322,10 @@ impl Config {
         &self.values
     }
 
-    /// CONFIG REWRITE: rewrites the config file Shardis started with.
-    pub fn rewrite(&self) -> Result<(), String> {
-        rewrite::rewrite(self)
+    /// CONFIG REWRITE: rewrites the config file Shardis started with
+    /// (`force_all`: every directive, defaults included).
+    pub fn rewrite(&self, force_all: bool) -> Result<(), String> {
+        rewrite::rewrite(self, force_all)
     }
 }
 

@@ -30,6 +30,9 @@ struct State {
     option_lines: HashMap<String, Vec<usize>>,
     rewritten: HashSet<&'static str>,
     needs_signature: bool,
+    /// DEBUG CONFIG-REWRITE-FORCE-ALL: every directive gets a line,
+    /// defaults included.
+    force_all: bool,
 }
 
 impl State {
@@ -39,6 +42,7 @@ impl State {
             option_lines: HashMap::new(),
             rewritten: HashSet::new(),
             needs_signature: true,
+            force_all: false,
         };
         let mut raw_lines: Vec<&str> = text.split('\n').collect();
         if text.ends_with('\n') {
@@ -89,7 +93,7 @@ impl State {
             self.lines[idx] = line;
             return;
         }
-        if !force {
+        if !force && !self.force_all {
             return;
         }
         if self.needs_signature {
@@ -227,7 +231,9 @@ fn rewrite_directive(st: &mut State, cfg: &Config, d: &'static Directive) {
     }
 }
 
-pub fn rewrite(cfg: &Config) -> Result<(), String> {
+/// CONFIG REWRITE, or with `force_all` DEBUG CONFIG-REWRITE-FORCE-ALL
+/// (Redis's rewriteConfig(path, force_write)).
+pub fn rewrite(cfg: &Config, force_all: bool) -> Result<(), String> {
     let Some(path) = cfg.file.as_ref() else {
         return Err("The server is running without a config file".into());
     };
@@ -237,6 +243,7 @@ pub fn rewrite(cfg: &Config) -> Result<(), String> {
         Err(e) => return Err(format!("Rewriting config file: {e}")),
     };
     let mut st = State::read(&old);
+    st.force_all = force_all;
     for d in DIRECTIVES.iter().chain(UNSUPPORTED) {
         rewrite_directive(&mut st, cfg, d);
     }
@@ -300,7 +307,7 @@ mod tests {
             (b"proto-max-bulk-len".to_vec(), b"2mb".to_vec()),
         ];
         cfg.config_set(&pairs, false).unwrap();
-        cfg.rewrite().unwrap();
+        cfg.rewrite(false).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let cwd = std::env::current_dir().unwrap().display().to_string();
         let want = format!(
@@ -309,7 +316,7 @@ mod tests {
         assert_eq!(text, want);
         // The result loads again and rewriting it changes nothing.
         let cfg2 = super::super::load(Some(&path), &[]).unwrap();
-        cfg2.rewrite().unwrap();
+        cfg2.rewrite(false).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -317,7 +324,7 @@ mod tests {
     #[test]
     fn no_file_is_an_error() {
         assert_eq!(
-            Config::default().rewrite().unwrap_err(),
+            Config::default().rewrite(false).unwrap_err(),
             "The server is running without a config file"
         );
     }

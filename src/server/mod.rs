@@ -114,6 +114,10 @@ pub fn run(config: Config) -> Result<(), String> {
             }
         }));
     }
+    shared
+        .aof
+        .log
+        .set_timestamps(shared.read_config(|c| c.flag(conf::AOF_TIMESTAMP_ENABLED)));
     if let Some(files) = aof_files {
         shared.aof.start(files, policy);
     }

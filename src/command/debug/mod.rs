@@ -176,6 +176,14 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 let n = crate::alloc::thread_allocations();
                 conn.out.int(i64::try_from(n).unwrap_or(i64::MAX));
             }
+            ("config-rewrite-force-all", 2) => {
+                match conn.rt.shared.read_config(|c| c.rewrite(true)) {
+                    Ok(()) => conn.out.ok(),
+                    Err(e) => conn
+                        .out
+                        .error(&format!("ERR CONFIG-REWRITE-FORCE-ALL failed: {e}")),
+                }
+            }
             ("shard", 2) => conn.out.int(conn.rt.id as i64),
             ("client-eviction", 2) => conn.out.error("ERR maxmemory-clients is disabled."),
             ("replybuffer", 4) => {

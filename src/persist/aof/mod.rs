@@ -147,9 +147,15 @@ impl Aof {
 /// or changes the fsync policy.
 pub fn apply_config<H: ShardHost>(rt: &std::rc::Rc<H>, changed: &[&str]) -> Result<(), String> {
     let shared = rt.node();
-    let (on, policy) =
-        shared.read_config(|c| (c.flag(conf::APPENDONLY), c.text(conf::APPENDFSYNC)));
+    let (on, policy, timestamps) = shared.read_config(|c| {
+        (
+            c.flag(conf::APPENDONLY),
+            c.text(conf::APPENDFSYNC),
+            c.flag(conf::AOF_TIMESTAMP_ENABLED),
+        )
+    });
     let policy = FsyncPolicy::parse(&policy);
+    shared.aof().log.set_timestamps(timestamps);
     if changed.contains(&"appendfsync") {
         shared.aof().log.set_policy(policy);
     }

@@ -228,6 +228,8 @@ struct Plain {
     limits: crate::store::EncodingLimits,
     /// Keys expired by then are left out, as Redis's rewrite does.
     now_ms: u64,
+    /// `aof-timestamp-enabled`: the base starts with a `#TS:` line.
+    timestamp: bool,
 }
 
 impl Plain {
@@ -237,6 +239,7 @@ impl Plain {
             checksum: c.flag(conf::RDBCHECKSUM),
             limits: crate::store::EncodingLimits::from_config(c),
             now_ms: unix_ms(),
+            timestamp: c.flag(conf::AOF_TIMESTAMP_ENABLED),
         }
     }
 
@@ -260,6 +263,10 @@ impl Plain {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
         let (mut emitter, mut buf) = (Emitter::new(), Vec::new());
         let mut failed: Option<std::io::Error> = None;
+        if self.timestamp {
+            let annotation = super::log::timestamp_annotation(self.now_ms / 1000);
+            out.write_all(annotation.as_bytes()).map_err(write_err)?;
+        }
         let read = rdbfile::read_file(&bytes, &opts, |k: LoadedKey| {
             if failed.is_some() {
                 return;
