@@ -100,7 +100,14 @@ fn main() -> ExitCode {
     match server::run(cfg) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("shardis: {e}");
+            // A failure to start (a damaged AOF or RDB, a port taken) is
+            // a log line, where Redis's serverLog puts it and operators
+            // (and Redis's tests) look; with a log file, the terminal
+            // hears of it too.
+            sys::log::log(sys::log::Level::Warning, &e);
+            if sys::log::to_file() {
+                eprintln!("shardis: {e}");
+            }
             ExitCode::from(1)
         }
     }

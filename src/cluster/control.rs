@@ -11,7 +11,7 @@ use super::bus::{flags, frame_len, Body, Message, NodeId};
 use super::bus_host::BusHost;
 use super::gossip::{self, LinkInfo, Outgoing};
 use super::links::Registration;
-use super::pubsub_link::{BusEnds, BusPub};
+use super::pubsub_link::{BusEnds, BusPub, ToBus};
 use super::tick::{choose_pings, has_address, tick_state, Peer};
 use super::{Cluster, ClusterSettings};
 use crate::sys::bind_addr::BindAddr;
@@ -123,6 +123,18 @@ impl Bus {
         });
         if let Some(addr) = addr {
             self.open_link(*id, addr, unix_ms());
+        }
+    }
+
+    /// DEBUG CLUSTERLINK KILL: the links go at once, as Redis's
+    /// freeClusterLink; the cron opens our link again
+    /// (`maintain_links`), the peer its own.
+    fn kill_link(&self, id: &NodeId, outbound: bool, inbound: bool) {
+        if outbound {
+            self.links.borrow_mut().remove(id);
+        }
+        if inbound {
+            self.cluster.links.close_inbound(id);
         }
     }
 
@@ -332,8 +344,15 @@ pub fn start(
                 let bus = bus.clone();
                 crate::sys::exec::spawn(async move {
                     let rx = with_ticker(rx.connect()).await;
-                    while let Some(p) = rx.recv().await {
-                        bus.publish(p);
+                    while let Some(m) = rx.recv().await {
+                        match m {
+                            ToBus::Publish(p) => bus.publish(p),
+                            ToBus::KillLink {
+                                node,
+                                outbound,
+                                inbound,
+                            } => bus.kill_link(&node, outbound, inbound),
+                        }
                     }
                 })
                 .detach();

@@ -109,6 +109,14 @@ impl Links {
         }
     }
 
+    /// Closes `node`'s link to us (DEBUG CLUSTERLINK KILL FROM).
+    pub fn close_inbound(&self, node: &NodeId) {
+        self.table
+            .lock()
+            .unwrap()
+            .retain(|_, e| !(e.inbound && e.node.as_ref() == Some(node)));
+    }
+
     /// Forgets a link; its task, if still running, closes the connection.
     pub fn close(&self, key: u64) {
         self.table.lock().unwrap().remove(&key);

@@ -5,6 +5,7 @@
 //! its local subscribers. One bounded cross-executor channel per shard
 //! and direction.
 
+use super::bus::NodeId;
 use glommio::channels::shared_channel::{self, SharedReceiver, SharedSender};
 
 /// A message crossing between a shard and the bus.
@@ -15,19 +16,34 @@ pub struct BusPub {
     pub sharded: bool,
 }
 
+/// What a shard hands the bus executor, taken in the order sent.
+pub enum ToBus {
+    /// A message this node's clients published.
+    Publish(BusPub),
+    /// DEBUG CLUSTERLINK KILL: close our link to `node` (`outbound`)
+    /// and/or its link to us (`inbound`); the cron reconnects ours. It
+    /// shares the publishes' queue, so a publish sent after it (in the
+    /// same EXEC, say) never leaves on the closed link.
+    KillLink {
+        node: NodeId,
+        outbound: bool,
+        inbound: bool,
+    },
+}
+
 /// Queue depth per direction per shard.
 const CAPACITY: usize = 4096;
 
 /// The ends a shard keeps.
 pub struct ShardEnds {
-    pub to_bus: SharedSender<BusPub>,
+    pub to_bus: SharedSender<ToBus>,
     pub from_bus: SharedReceiver<BusPub>,
 }
 
 /// The ends the control executor keeps, one pair per shard.
 pub struct BusEnds {
     pub to_shards: Vec<SharedSender<BusPub>>,
-    pub from_shards: Vec<SharedReceiver<BusPub>>,
+    pub from_shards: Vec<SharedReceiver<ToBus>>,
 }
 
 /// Channels for `nshards` shards.

@@ -79,6 +79,11 @@ fn single_command_facts() {
         (Behavior::SETS_ASKING, vec!["asking"]),
         (Behavior::SETS_READONLY, vec!["readonly"]),
         (Behavior::CLEARS_READONLY, vec!["readwrite"]),
+        // getNodeByQuery's is_pubsubshard.
+        (
+            Behavior::REPLICA_SERVES,
+            vec!["spublish", "ssubscribe", "sunsubscribe"],
+        ),
         // processCommand's deny_write_type check: writes and PING.
         (Behavior::MISCONF_REFUSED, vec!["ping"]),
         // getNodeByQuery: MIGRATE on a migrating or importing slot.

@@ -24,6 +24,9 @@ const PUB_FLAGS: Flags = Flags::PUBSUB
     .with(Flags::MAY_REPLICATE);
 const INTRO_FLAGS: Flags = Flags::PUBSUB.with(Flags::LOADING).with(Flags::STALE);
 
+/// SSUBSCRIBE / SUNSUBSCRIBE: subscribe mode, and served by replicas.
+const SHARD_SUB: Behavior = Behavior::SUBSCRIBE_MODE.with(Behavior::REPLICA_SERVES);
+
 #[rustfmt::skip]
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec {
@@ -55,7 +58,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
-        name: "ssubscribe", behavior: Behavior::SUBSCRIBE_MODE, arity: -2, flags: SUB_FLAGS, acl: Acl::SLOW,
+        name: "ssubscribe", behavior: SHARD_SUB, arity: -2, flags: SUB_FLAGS, acl: Acl::SLOW,
         keys: &[KeySpec::range(1, -1, 1, KeyFlags::NOT_KEY)],
         handler: Handler::Conn(ssubscribe), group: "pubsub", since: "7.0.0",
         summary: "Listen for messages published to the given shard channels",
@@ -63,7 +66,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
-        name: "sunsubscribe", behavior: Behavior::SUBSCRIBE_MODE, arity: -1, flags: SUB_FLAGS, acl: Acl::SLOW,
+        name: "sunsubscribe", behavior: SHARD_SUB, arity: -1, flags: SUB_FLAGS, acl: Acl::SLOW,
         keys: &[KeySpec::range(1, -1, 1, KeyFlags::NOT_KEY)],
         handler: Handler::Conn(sunsubscribe), group: "pubsub", since: "7.0.0",
         summary: "Stop listening for messages posted to the given shard channels",
@@ -78,7 +81,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
-        name: "spublish", arity: 3, flags: PUB_FLAGS, acl: Acl::FAST,
+        name: "spublish", behavior: Behavior::REPLICA_SERVES, arity: 3, flags: PUB_FLAGS, acl: Acl::FAST,
         keys: &[KeySpec::range(1, 0, 1, KeyFlags::NOT_KEY)],
         handler: Handler::Conn(spublish), group: "pubsub", since: "7.0.0",
         summary: "Post a message to a shard channel",

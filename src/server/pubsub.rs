@@ -509,6 +509,8 @@ pub async fn publish_to_bus(rt: &ShardRt, channel: &[u8], message: &[u8], sharde
             message: message.to_vec(),
             sharded,
         };
-        let _ = tx.send(p).await;
+        let _ = tx
+            .send(crate::cluster::pubsub_link::ToBus::Publish(p))
+            .await;
     }
 }

@@ -57,7 +57,7 @@ impl Tracker {
 fn asker(spec: &CommandSpec, flags: ClientFlags) -> Asker {
     Asker {
         asking: flags.asking,
-        readonly: flags.readonly,
+        readonly: flags.readonly || spec.behavior.has(Behavior::REPLICA_SERVES),
         write: spec.is_write(),
         implies_asking: spec.flags.has(Flags::ASKING),
         runs_on_open_slot: spec.behavior.has(Behavior::OPEN_SLOT_LOCAL),

@@ -235,7 +235,7 @@ pub struct ShardRt {
         Option<
             Rc<
                 glommio::channels::shared_channel::ConnectedSender<
-                    crate::cluster::pubsub_link::BusPub,
+                    crate::cluster::pubsub_link::ToBus,
                 >,
             >,
         >,

@@ -42,6 +42,11 @@ pub fn set_file(path: &str) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether lines go to a log file rather than standard output.
+pub fn to_file() -> bool {
+    FILE.lock().unwrap().is_some()
+}
+
 pub fn log(level: Level, msg: &str) {
     if (level as u8) < LEVEL.load(Ordering::Relaxed) {
         return;

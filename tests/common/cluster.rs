@@ -315,15 +315,20 @@ pub fn master_of(port: u16) -> Option<String> {
 /// Six Shardis nodes (one and four shards), created with one replica
 /// each, every replica's link up. Returns (servers, ids, [(master, replica)]).
 pub fn six_shardis(nt: u64) -> (Vec<Server>, Vec<String>, Vec<(usize, usize)>) {
+    six_shardis_with(nt, &[])
+}
+
+/// [`six_shardis`] with `extra` directives on every node.
+pub fn six_shardis_with(
+    nt: u64,
+    extra: &[&str],
+) -> (Vec<Server>, Vec<String>, Vec<(usize, usize)>) {
     let servers: Vec<Server> = (0..6)
         .map(|i| {
             let shards = if i % 2 == 0 { "1" } else { "4" };
-            start_node(
-                Kind::Shardis,
-                free_cluster_port(),
-                nt,
-                &["--shards", shards],
-            )
+            let mut args = vec!["--shards", shards];
+            args.extend_from_slice(extra);
+            start_node(Kind::Shardis, free_cluster_port(), nt, &args)
         })
         .collect();
     let refs: Vec<&Server> = servers.iter().collect();

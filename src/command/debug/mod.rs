@@ -4,6 +4,7 @@
 //! Per-key introspection is in key.rs, DIGEST in digest.rs, RELOAD in
 //! reload.rs, LOADAOF in loadaof.rs; the rest (switches the tests flip, canned replies) is here.
 
+mod clusterlink;
 mod digest;
 mod key;
 mod loadaof;
@@ -95,6 +96,9 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             },
             ("object" | "sdslen" | "listpack" | "htstats-key", 3) | ("quicklist", 3 | 4) => {
                 key::introspect(conn, &sub, &args[2]).await
+            }
+            ("clusterlink", 5) if args[2].eq_ignore_ascii_case(b"kill") => {
+                clusterlink::kill(conn, &args[3], &args[4]).await
             }
             ("populate", 3..=5) => key::populate(conn, &args[2..]).await,
             ("digest", 2) => {

@@ -154,4 +154,7 @@ bit_set! {
     // Refused unless enable-module-command allows it (CMD_PROTECTED on
     // MODULE LOAD, LOADEX, UNLOAD).
     MODULE_PROTECTED = 16, "module_protected";
+    // A replica serves it for its master's slots without READONLY
+    // (Redis's getNodeByQuery `is_pubsubshard`: shard channels).
+    REPLICA_SERVES = 17, "replica_serves";
 }
