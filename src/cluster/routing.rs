@@ -148,6 +148,25 @@ impl Routing {
         (o != NONE).then(|| format!("MOVED {slot} {}", self.addr(o)))
     }
 
+    /// Redis's `clusterRedirectBlockedClientIfNeeded`: the error that
+    /// unblocks a client waiting on a key of `slot`, if the slot is no
+    /// longer served here. A down cluster unblocks every waiter (even with
+    /// reads allowed: only a write could serve it). The READONLY exception
+    /// is left out: every blocking command is a write.
+    pub fn blocked_redirect(&self, slot: u16) -> Option<String> {
+        if !self.ok {
+            return Some(DOWN.into());
+        }
+        let owner = self.owner[slot as usize];
+        if owner == self.me || self.importing.contains_key(&slot) {
+            return None;
+        }
+        Some(match owner {
+            NONE => UNBOUND.into(),
+            o => format!("MOVED {slot} {}", self.addr(o)),
+        })
+    }
+
     /// Decides for a command whose key slots are `slots` (empty: no keys,
     /// never redirected).
     pub fn check(&self, slots: impl IntoIterator<Item = u16>, who: Asker) -> Route {
@@ -286,6 +305,27 @@ mod tests {
         let write = Asker { write: true, ..w };
         assert_eq!(r.check([5], write), Route::Refuse(DOWN_RO.into()));
         assert_eq!(r.check([5], w), Route::Local);
+    }
+
+    #[test]
+    fn blocked_clients_redirect_as_redis() {
+        let mut st = two_nodes();
+        let b = NodeId([b'b'; 40]);
+        st.migrating.insert(5, b);
+        st.importing.insert(9000, b);
+        let r = Routing::build(&st, false, false);
+        assert_eq!(r.blocked_redirect(5), None);
+        assert_eq!(r.blocked_redirect(9000), None);
+        assert_eq!(
+            r.blocked_redirect(9001).as_deref(),
+            Some("MOVED 9001 127.0.0.1:7001")
+        );
+        st.set_slot(100, None);
+        let r = Routing::build(&st, false, true);
+        assert_eq!(r.blocked_redirect(100).as_deref(), Some(UNBOUND));
+        st.ok = false;
+        let r = Routing::build(&st, false, true);
+        assert_eq!(r.blocked_redirect(5).as_deref(), Some(DOWN));
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod timeout;
 
 use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeyFlags, KeySpec};
 use super::util::{arg_i64, is, SYNTAX};
+use crate::server::blocked_redirect;
 use crate::server::blocking::{self as reg, BlockGuard, BlockOp, Probe, Waiter, Wake};
 use crate::server::conn::Conn;
 use crate::server::mesh;
@@ -353,6 +354,12 @@ async fn attempt_or_register(
         let keys = req.keys.clone();
         let w = waiter.clone();
         return mesh::run_on(rt, shard, move |rt| {
+            // Cluster mode: the slot may have moved since the request was
+            // routed; the cron that redirects waiters may have looked
+            // already (all keys share one slot).
+            if let Some(e) = blocked_redirect::refusal(rt, &keys[0]) {
+                return Outcome::Reply(reg::error_reply(&e, resp3));
+            }
             if let Some(reply) = reg::attempt(rt, db, &keys, &w.op, resp3) {
                 return Outcome::Reply(reply);
             }

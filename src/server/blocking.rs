@@ -283,6 +283,26 @@ pub fn serve_keys(rt: &ShardRt, keys: Vec<Vec<u8>>) {
     }
 }
 
+/// Unblocks every waiter of each key for which `refusal` gives an error,
+/// answering it that error (cluster mode: the key's slot is no longer
+/// served here; server/blocked_redirect.rs).
+pub fn refuse_waiters(rt: &ShardRt, refusal: impl Fn(&[u8]) -> Option<String>) {
+    let blocked = &rt.blocked;
+    blocked.by_key.borrow_mut().retain(|key, queues| {
+        let Some(err) = refusal(key) else {
+            return true;
+        };
+        for q in queues.drain(..) {
+            blocked.count.set(blocked.count.get() - q.waiters.len());
+            // One claimed elsewhere (timeout, another key) is only dropped.
+            for w in q.waiters.into_iter().filter(|w| w.claim()) {
+                w.deliver(Wake::Reply(error_reply(&err, w.resp3)));
+            }
+        }
+        false
+    });
+}
+
 /// Marks every key this shard's clients wait on as ready: after SWAPDB,
 /// which changes what every key of two databases holds. They are served
 /// at once, or when a unit of work around it ends (`ShardRt::end_unit`).

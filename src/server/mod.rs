@@ -5,6 +5,7 @@
 //! the connections the kernel hands it.
 
 pub mod aof_replay;
+pub mod blocked_redirect;
 pub mod blocking;
 mod bus_host;
 pub mod client_mem;
@@ -379,6 +380,10 @@ fn claim_listening(config: &Config) -> Result<Listening, String> {
 fn spawn_crons(rt: &Rc<ShardRt>) {
     let id = rt.id;
     crate::sys::exec::spawn(rt.clone().expire_cron()).detach();
+    if rt.shared.cluster.is_some() {
+        // Waiters on slots this node stops serving get MOVED/CLUSTERDOWN.
+        crate::sys::exec::spawn(blocked_redirect::cron(rt.clone())).detach();
+    }
     if id == 0 {
         // The `replicaof` directive: follow that master.
         crate::repl::replica::start_from_config(rt);
