@@ -146,8 +146,6 @@ fn load_listed(
     Ok((keys, loaded_keys))
 }
 
-/// The manifest on disk; or one made by upgrading an old single-file
-/// AOF, or for a fresh empty AOF.
 /// The manifest on disk; None when there is none.
 fn read_manifest(s: &Settings) -> Result<Option<Manifest>, String> {
     let mpath = s.dir.join(manifest::manifest_name(&s.name));
@@ -163,8 +161,34 @@ fn read_manifest(s: &Settings) -> Result<Option<Manifest>, String> {
     }
 }
 
+/// Moves Redis 6's single AOF (`appendfilename` in `dir`) into the AOF
+/// directory, where it becomes the base.
+fn migrate_old_style(s: &Settings) -> Result<(), String> {
+    let target = s.dir.join(&s.name);
+    std::fs::rename(&s.name, &target)
+        .map_err(|e| format!("Error moving {} into {}: {e}", s.name, s.dir.display()))?;
+    crate::notice!(
+        "Successfully migrated an old-style AOF into the AOF directory {}",
+        s.dir.display()
+    );
+    Ok(())
+}
+
+/// The manifest on disk; or one made by upgrading an old single-file
+/// AOF, or for a fresh empty AOF.
 fn find_or_create(s: &Settings) -> Result<Manifest, String> {
+    let old_style = Path::new(&s.name).is_file();
     if let Some(mut m) = read_manifest(s)? {
+        // An upgrade interrupted between writing the manifest and the
+        // rename: the manifest lists only the old file, which is still
+        // in `dir` (Redis 7.0's loadAppendOnlyFiles finishes it).
+        let interrupted = old_style
+            && m.incrs.is_empty()
+            && m.base.as_ref().is_some_and(|b| b.name == s.name)
+            && !s.dir.join(&s.name).exists();
+        if interrupted {
+            migrate_old_style(s)?;
+        }
         if m.incrs.is_empty() {
             add_incr(s, &mut m)?;
         }
@@ -177,15 +201,9 @@ fn find_or_create(s: &Settings) -> Result<Manifest, String> {
         )
     })?;
     let mut m = Manifest::default();
-    if Path::new(&s.name).is_file() {
+    if old_style {
         // Redis before 7.0: one file in `dir`. It becomes the base.
-        let target = s.dir.join(&s.name);
-        std::fs::rename(&s.name, &target)
-            .map_err(|e| format!("Error moving {} into {}: {e}", s.name, s.dir.display()))?;
-        crate::notice!(
-            "Successfully migrated an old-style AOF into the AOF directory {}",
-            s.dir.display()
-        );
+        migrate_old_style(s)?;
         m.base = Some(AofFile {
             name: s.name.clone(),
             seq: 1,
