@@ -167,12 +167,35 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                     }
                 }
             }
-            other => other.map(|(changed, loglevel, ..)| (changed, loglevel)),
+            Ok((changed, loglevel, backup, _)) => {
+                match apply_oom_score_adj(&conn.rt.shared, &changed) {
+                    Ok(()) => Ok((changed, loglevel)),
+                    Err(name) => {
+                        crate::warning!("Failed applying new configuration. Possibly related to new {name} setting. Restoring previous settings.");
+                        conn.rt.shared.update_config(|c| c.restore_values(backup));
+                        // Back to the old values' score, as Redis's
+                        // restoreBackupConfig runs the apply again.
+                        let _ = apply_oom_score_adj(&conn.rt.shared, &changed);
+                        Err(format!(
+                            "ERR CONFIG SET failed (possibly related to argument '{name}') - {}",
+                            crate::sys::oom::FAILED
+                        ))
+                    }
+                }
+            }
+            Err(e) => Err(e),
         };
         match result {
             Ok((changed, loglevel)) => {
                 if changed.contains(&"loglevel") {
                     crate::sys::log::set_level(&loglevel);
+                }
+                if changed.contains(&"bind-source-addr") {
+                    let addr = conn
+                        .rt
+                        .shared
+                        .read_config(|c| c.text(conf::BIND_SOURCE_ADDR));
+                    crate::sys::connect::set_source(&addr);
                 }
                 if changed.contains(&"proc-title-template") || changed.contains(&"port") {
                     conn.rt.shared.read_config(crate::config::proc_title::apply);
@@ -208,6 +231,22 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             }
         }
     })
+}
+
+/// Writes the process's OOM score again when CONFIG SET changed one of
+/// its directives; Err names the first of them (Redis names the config
+/// whose apply function failed).
+fn apply_oom_score_adj(
+    shared: &crate::server::shared::Shared,
+    changed: &[&'static str],
+) -> Result<(), &'static str> {
+    let Some(name) = changed
+        .iter()
+        .find(|d| **d == "oom-score-adj" || **d == "oom-score-adj-values")
+    else {
+        return Ok(());
+    };
+    crate::repl::oom::apply(shared).map_err(|_| *name)
 }
 
 /// CONFIG RESETSTAT: zeroes every shard's counters and the process-wide
