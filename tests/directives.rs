@@ -100,6 +100,28 @@ fn oom_score_adj_at_start() {
     assert_eq!(oom_score(srv.pid()), 7);
 }
 
+/// One CONFIG SET changing the port too still applies the score.
+#[test]
+fn oom_score_adj_applies_beside_a_port_change() {
+    let srv = Server::shardis(1, &[]);
+    let mut c = srv.conn();
+    let port = common::free_port().to_string();
+    ok(
+        &mut c,
+        &[
+            "CONFIG",
+            "SET",
+            "port",
+            &port,
+            "oom-score-adj",
+            "absolute",
+            "oom-score-adj-values",
+            "5 6 7",
+        ],
+    );
+    assert_eq!(oom_score(srv.pid()), 5);
+}
+
 /// unit/networking.tcl's "CONFIG SET bind-source-addr": the master sees
 /// its replica come from that address.
 #[test]
