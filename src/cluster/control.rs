@@ -488,7 +488,7 @@ async fn connect(
     serial: u64,
     timeout: Duration,
 ) {
-    let attempt = TcpStream::connect_timeout((ip.as_str(), cport), timeout);
+    let attempt = crate::sys::connect::connect_host(&ip, cport, timeout);
     futures::pin_mut!(attempt);
     let stream = match futures::future::select(attempt, &mut reg.closed).await {
         Either::Left((Ok(s), _)) => s,

@@ -152,27 +152,31 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             let changed = c.config_set(&pairs, allow_protected)?;
             Ok::<_, String>((changed, c.text(conf::LOGLEVEL), backup, c.int(conf::PORT)))
         });
-        // Applying a new port can fail (it is in use): then every value
-        // goes back, as Redis's restoreBackupConfig.
+        // Applying a new OOM score or port can fail (the kernel refuses,
+        // the port is in use): then every value goes back, as Redis's
+        // restoreBackupConfig, and the score follows them back.
         let result = match result {
-            Ok((changed, loglevel, backup, port)) if changed.contains(&"port") => {
-                match crate::server::change_port(&conn.rt, port as u16).await {
-                    Ok(()) => Ok((changed, loglevel)),
-                    Err(reason) => {
-                        crate::warning!("Failed applying new configuration. Possibly related to new port setting. Restoring previous settings.");
-                        conn.rt.shared.update_config(|c| c.restore_values(backup));
-                        Err(format!(
-                            "ERR CONFIG SET failed (possibly related to argument 'port') - {reason}"
-                        ))
-                    }
+            Ok((changed, loglevel, backup, port)) => match apply(conn, &changed, port).await {
+                Ok(()) => Ok((changed, loglevel)),
+                Err(e) => {
+                    conn.rt.shared.update_config(|c| c.restore_values(backup));
+                    let _ = apply_oom_score_adj(&conn.rt.shared, &changed);
+                    Err(e)
                 }
-            }
-            other => other.map(|(changed, loglevel, ..)| (changed, loglevel)),
+            },
+            Err(e) => Err(e),
         };
         match result {
             Ok((changed, loglevel)) => {
                 if changed.contains(&"loglevel") {
                     crate::sys::log::set_level(&loglevel);
+                }
+                if changed.contains(&"bind-source-addr") {
+                    let addr = conn
+                        .rt
+                        .shared
+                        .read_config(|c| c.text(conf::BIND_SOURCE_ADDR));
+                    crate::sys::connect::set_source(&addr);
                 }
                 if changed.contains(&"proc-title-template") || changed.contains(&"port") {
                     conn.rt.shared.read_config(crate::config::proc_title::apply);
@@ -208,6 +212,43 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             }
         }
     })
+}
+
+/// What CONFIG SET's new values change outside the configuration that
+/// can fail: the OOM score, then the listening port. Err is the reply.
+async fn apply(conn: &Conn, changed: &[&'static str], port: i64) -> Result<(), String> {
+    if let Err(name) = apply_oom_score_adj(&conn.rt.shared, changed) {
+        crate::warning!("Failed applying new configuration. Possibly related to new {name} setting. Restoring previous settings.");
+        return Err(format!(
+            "ERR CONFIG SET failed (possibly related to argument '{name}') - {}",
+            crate::sys::oom::FAILED
+        ));
+    }
+    if changed.contains(&"port") {
+        if let Err(reason) = crate::server::change_port(&conn.rt, port as u16).await {
+            crate::warning!("Failed applying new configuration. Possibly related to new port setting. Restoring previous settings.");
+            return Err(format!(
+                "ERR CONFIG SET failed (possibly related to argument 'port') - {reason}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the process's OOM score again when CONFIG SET changed one of
+/// its directives; Err names the first of them (Redis names the config
+/// whose apply function failed).
+fn apply_oom_score_adj(
+    shared: &crate::server::shared::Shared,
+    changed: &[&'static str],
+) -> Result<(), &'static str> {
+    let Some(name) = changed
+        .iter()
+        .find(|d| **d == "oom-score-adj" || **d == "oom-score-adj-values")
+    else {
+        return Ok(());
+    };
+    crate::repl::oom::apply(shared).map_err(|_| *name)
 }
 
 /// CONFIG RESETSTAT: zeroes every shard's counters and the process-wide

@@ -231,6 +231,31 @@ pub static DIRECTIVES: &[Directive] = &[
         true
     ),
     d!("repl-diskless-sync", Kind::Bool, "yes", true),
+    // Loading a full sync's RDB (repl/replica/load.rs): through the
+    // dump file, or without touching it (swapdb keeps the old data until
+    // the new one is in).
+    d!(
+        "repl-diskless-load",
+        Kind::Enum(&["disabled", "on-empty-db", "swapdb"]),
+        "disabled",
+        true
+    ),
+    // Source address of outgoing connections (sys/connect.rs): the
+    // master link, cluster bus links, MIGRATE.
+    d!("bind-source-addr", Kind::Str, "", true),
+    // /proc/self/oom_score_adj per role (sys/oom.rs).
+    d!(
+        "oom-score-adj",
+        Kind::Enum(&["no", "yes", "relative", "absolute"]),
+        "no",
+        true
+    ),
+    d!(
+        "oom-score-adj-values",
+        Kind::Special(special::oom_score_adj_values),
+        "0 200 800",
+        true
+    ),
     d!(
         "repl-diskless-sync-delay",
         Kind::Int {
@@ -740,7 +765,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("aof-rewrite-incremental-fsync", Kind::Bool, "yes", true),
     d!("aof_rewrite_cpulist", Kind::Str, "", false),
     d!("bgsave_cpulist", Kind::Str, "", false),
-    d!("bind-source-addr", Kind::Str, "", true),
     d!("bio_cpulist", Kind::Str, "", false),
     d!("cluster-announce-tls-port", Kind::Int { min: 0, max: 65535 }, "0", true),
     d!("crash-log-enabled", Kind::Bool, "yes", true),
@@ -754,13 +778,10 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("lazyfree-lazy-expire", Kind::Bool, "no", true),
     d!("lazyfree-lazy-server-del", Kind::Bool, "no", true),
     d!("no-appendfsync-on-rewrite", Kind::Bool, "no", true),
-    d!("oom-score-adj", Kind::Enum(&["no", "yes", "relative", "absolute"]), "no", true),
-    d!("oom-score-adj-values", Kind::Special(special::oom_score_adj_values), "0 200 800", true),
     d!("rdb-del-sync-files", Kind::Bool, "no", true),
     d!("rdbchecksum", Kind::Bool, "yes", false),
     d!("rdbcompression", Kind::Bool, "yes", true),
     d!("repl-disable-tcp-nodelay", Kind::Bool, "no", true),
-    d!("repl-diskless-load", Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled", true),
     d!("replica-ignore-disk-write-errors", Kind::Bool, "no", true),
     Directive { name: "replica-lazy-flush", aliases: &["slave-lazy-flush"], kind: Kind::Bool, default: "no", mutable: true },
     d!("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no", true),

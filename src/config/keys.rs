@@ -87,6 +87,7 @@ pub const APPENDDIRNAME: TextKey = TextKey("appenddirname");
 pub const APPENDFILENAME: TextKey = TextKey("appendfilename");
 pub const APPENDFSYNC: TextKey = TextKey("appendfsync");
 pub const BIND: TextKey = TextKey("bind");
+pub const BIND_SOURCE_ADDR: TextKey = TextKey("bind-source-addr");
 pub const CLIENT_OUTPUT_BUFFER_LIMIT: TextKey = TextKey("client-output-buffer-limit");
 pub const CLUSTER_ANNOUNCE_HOSTNAME: TextKey = TextKey("cluster-announce-hostname");
 pub const CLUSTER_ANNOUNCE_IP: TextKey = TextKey("cluster-announce-ip");
@@ -104,10 +105,13 @@ pub const MASTERAUTH: TextKey = TextKey("masterauth");
 pub const MASTERUSER: TextKey = TextKey("masteruser");
 pub const MAXMEMORY_CLIENTS: TextKey = TextKey("maxmemory-clients");
 pub const MAXMEMORY_POLICY: TextKey = TextKey("maxmemory-policy");
+pub const OOM_SCORE_ADJ: TextKey = TextKey("oom-score-adj");
+pub const OOM_SCORE_ADJ_VALUES: TextKey = TextKey("oom-score-adj-values");
 pub const NOTIFY_KEYSPACE_EVENTS: TextKey = TextKey("notify-keyspace-events");
 pub const PIDFILE: TextKey = TextKey("pidfile");
 pub const PROC_TITLE_TEMPLATE: TextKey = TextKey("proc-title-template");
 pub const REPLICAOF: TextKey = TextKey("replicaof");
+pub const REPL_DISKLESS_LOAD: TextKey = TextKey("repl-diskless-load");
 pub const REPLICA_ANNOUNCE_IP: TextKey = TextKey("replica-announce-ip");
 pub const REQUIREPASS: TextKey = TextKey("requirepass");
 pub const SAVE: TextKey = TextKey("save");
@@ -205,6 +209,7 @@ pub const TEXTS: &[TextKey] = &[
     APPENDFILENAME,
     APPENDFSYNC,
     BIND,
+    BIND_SOURCE_ADDR,
     CLIENT_OUTPUT_BUFFER_LIMIT,
     CLUSTER_ANNOUNCE_HOSTNAME,
     CLUSTER_ANNOUNCE_IP,
@@ -223,9 +228,12 @@ pub const TEXTS: &[TextKey] = &[
     MAXMEMORY_CLIENTS,
     MAXMEMORY_POLICY,
     NOTIFY_KEYSPACE_EVENTS,
+    OOM_SCORE_ADJ,
+    OOM_SCORE_ADJ_VALUES,
     PIDFILE,
     PROC_TITLE_TEMPLATE,
     REPLICAOF,
+    REPL_DISKLESS_LOAD,
     REPLICA_ANNOUNCE_IP,
     REQUIREPASS,
     SAVE,

@@ -138,6 +138,10 @@ pub trait ReplHost: Sized + 'static {
     /// meanwhile: each is emptied, then given its keys (`per_shard[s]`).
     fn replace_dataset(rt: &Rc<Self>, per_shard: Vec<Vec<LoadedKey>>) -> impl Future<Output = ()>;
 
+    /// Keys in every database of every shard (Redis's
+    /// `dbTotalServerKeyCount`: `repl-diskless-load on-empty-db`).
+    fn key_count(rt: &Rc<Self>) -> impl Future<Output = usize>;
+
     /// Starts an AOF rewrite (the AOF starts over from a new dataset).
     fn rewrite_aof(rt: &Rc<Self>);
 

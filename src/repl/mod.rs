@@ -8,6 +8,7 @@
 //! - `replica/`: following a primary — REPLICAOF, the handshake, loading
 //!   the RDB, applying the command stream as the master client, ACKs.
 //!
+//! - `oom.rs`: the process's OOM score follows the role.
 //! - `host.rs`: what replication asks of the engine (traits the server
 //!   implements): repl reaches the engine only through them.
 //!
@@ -17,6 +18,7 @@
 
 pub mod failover;
 pub mod host;
+pub mod oom;
 pub mod primary;
 pub mod replica;
 

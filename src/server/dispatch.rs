@@ -290,11 +290,15 @@ pub struct StateFacts {
     pub misconf_refused: bool,
     /// Lacks the `stale` flag (MASTERDOWN).
     pub deny_stale: bool,
+    /// Lacks the `loading` flag (LOADING while a replica loads).
+    pub deny_loading: bool,
+    /// Has the `no-async-loading` flag (LOADING while async loading).
+    pub no_async_loading: bool,
 }
 
 /// The refusals that depend on the server's state rather than on the
 /// request alone, in processCommand's order: MISCONF, NOREPLICAS, then a
-/// replica's READONLY and MASTERDOWN. EXEC runs them again with its
+/// replica's READONLY, MASTERDOWN and LOADING. EXEC runs them again with its
 /// queue's facts, since the state may change while queuing.
 pub fn state_refusal(conn: &Conn, f: StateFacts) -> Option<String> {
     // Persistence failing (MISCONF): writes, and PING as in Redis 7.0;
@@ -321,7 +325,7 @@ pub fn state_refusal(conn: &Conn, f: StateFacts) -> Option<String> {
     // (repl/replica).
     if conn.rt.shared.repl.replica.is_replica() {
         let settings = &conn.settings;
-        return crate::repl::replica::refusal(
+        let refused = crate::repl::replica::refusal(
             &conn.rt.shared,
             f.write,
             f.deny_stale,
@@ -329,6 +333,14 @@ pub fn state_refusal(conn: &Conn, f: StateFacts) -> Option<String> {
             settings.replica_read_only,
             settings.replica_serve_stale,
         );
+        if refused.is_some() {
+            return refused;
+        }
+        // Loading the master's RDB (repl/replica/loading.rs).
+        let loading = &conn.rt.shared.repl.replica.loading;
+        if loading.refuses(!f.deny_loading, f.no_async_loading) {
+            return Some(crate::repl::replica::LOADING_ERR.into());
+        }
     }
     None
 }
@@ -377,6 +389,8 @@ fn plan(
         write: spec.is_write(),
         misconf_refused: spec.behavior.has(Behavior::MISCONF_REFUSED),
         deny_stale: !spec.flags.has(Flags::STALE),
+        deny_loading: !spec.flags.has(Flags::LOADING),
+        no_async_loading: spec.flags.has(Flags::NO_ASYNC_LOADING),
     };
     if let Some(err) = state_refusal(conn, facts) {
         return Plan::Refused(Some(spec), err.into_bytes());

@@ -105,6 +105,7 @@ pub fn run(config: Config) -> Result<(), String> {
     } else {
         Vec::new()
     });
+    crate::sys::connect::set_source(&config.text(conf::BIND_SOURCE_ADDR));
     let cluster = open_cluster(&config, &preload)?;
     let shared = Arc::new(Shared::new(config, nshards, pin, cluster));
     if let Some(c) = &shared.cluster {
@@ -387,6 +388,8 @@ fn spawn_crons(rt: &Rc<ShardRt>) {
     if id == 0 {
         // The `replicaof` directive: follow that master.
         crate::repl::replica::start_from_config(rt);
+        // `oom-score-adj` from the configuration, for the role just taken.
+        let _ = crate::repl::oom::apply(&*rt.shared);
         // Cluster mode: replication follows the cluster's view.
         if rt.shared.cluster.is_some() {
             crate::sys::exec::spawn(cluster_follow::run(rt.clone())).detach();

@@ -124,6 +124,15 @@ impl ReplHost for ShardRt {
         }
     }
 
+    async fn key_count(rt: &Rc<ShardRt>) -> usize {
+        let counts = mesh::run_on_all(rt, |rt| {
+            let core = rt.core.borrow();
+            core.store.dbs.iter().map(|db| db.len()).sum::<usize>()
+        })
+        .await;
+        counts.iter().sum()
+    }
+
     fn rewrite_aof(rt: &Rc<ShardRt>) {
         let _ = crate::persist::aof::rewrite::start(rt);
     }

@@ -467,6 +467,10 @@ pub async fn exec(conn: &mut Conn) {
         write: queue.iter().any(|q| q.spec.is_write()),
         misconf_refused: false,
         deny_stale: queue.iter().any(|q| !q.spec.flags.has(Flags::STALE)),
+        deny_loading: queue.iter().any(|q| !q.spec.flags.has(Flags::LOADING)),
+        no_async_loading: queue
+            .iter()
+            .any(|q| q.spec.flags.has(Flags::NO_ASYNC_LOADING)),
     };
     if let Some(err) = super::dispatch::state_refusal(conn, facts) {
         conn.info.multi.set(-1);

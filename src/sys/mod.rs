@@ -5,11 +5,13 @@
 
 pub mod bind_addr;
 pub mod clock;
+pub mod connect;
 pub mod cpus;
 pub mod exec;
 pub mod latency;
 pub mod log;
 pub mod memlock;
+pub mod oom;
 pub mod pacer;
 pub mod proc_title;
 pub mod random;

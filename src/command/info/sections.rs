@@ -239,10 +239,12 @@ fn write_persistence(s: &mut String, conn: &Conn, f: &Figures) {
     };
     use crate::persist::bgsave::status as bgsave_status;
     let save_keys = bgsave_status::keys_progress();
+    let loading = &shared.repl.replica.loading;
+    let (is_loading, is_async) = loading.flags();
     s.push_str("# Persistence\r\n");
     field!(s,
-        "loading" => 0,
-        "async_loading" => 0,
+        "loading" => is_loading as u8,
+        "async_loading" => is_async as u8,
         "current_cow_peak" => 0,
         "current_cow_size" => 0,
         "current_cow_size_age" => 0,
@@ -283,6 +285,7 @@ fn write_persistence(s: &mut String, conn: &Conn, f: &Figures) {
             "aof_delayed_fsync" => 0,
         );
     }
+    loading.info_lines(s);
 }
 
 fn write_stats(s: &mut String, conn: &Conn, f: &Figures) {

@@ -192,7 +192,7 @@ async fn attempt<H: ReplHost>(rt: &Rc<H>, generation: u64) -> Result<(), String>
             .next()
             .ok_or_else(|| "Unable to connect to MASTER: no address".to_string())?
     };
-    let stream = TcpStream::connect_timeout(addr, timeout)
+    let stream = crate::sys::connect::connect_timeout(addr, timeout)
         .await
         .map_err(|e| format!("Error condition on socket for SYNC: {e}"))?;
     let _ = stream.set_nodelay(true);
@@ -333,6 +333,12 @@ async fn attempt<H: ReplHost>(rt: &Rc<H>, generation: u64) -> Result<(), String>
 /// Receives the RDB (`$<len>` or `$EOF:<mark>` framing), replaces the
 /// dataset with it and takes the master's history as ours. Returns the
 /// db the stream starts in.
+///
+/// `repl-diskless-load` (Redis's `useDisklessLoad`): `swapdb`, or
+/// `on-empty-db` with no key, loads without touching the dump file;
+/// otherwise the RDB is written as `dbfilename` first, then loaded. Either
+/// way the old data stays until the new one is parsed, so a failed
+/// transfer leaves it (what Redis's swapdb promises).
 async fn full_sync<H: ReplHost>(
     rt: &Rc<H>,
     generation: u64,
@@ -342,6 +348,18 @@ async fn full_sync<H: ReplHost>(
 ) -> Result<usize, String> {
     let st = &rt.shared().repl().replica;
     set_state(rt, generation, LinkState::Transfer)?;
+    let mode = rt
+        .shared()
+        .read_config(|c| c.text(conf::REPL_DISKLESS_LOAD));
+    let diskless = match mode.as_str() {
+        "swapdb" => true,
+        "on-empty-db" => H::key_count(rt).await == 0,
+        _ => false,
+    };
+    // swapdb continuing our own history serves the old data meanwhile
+    // (async loading); otherwise commands get -LOADING.
+    let asynchronous =
+        mode == "swapdb" && rt.shared().repl().identity.lock().unwrap().replid == replid;
     let header = link.read_reply().await?;
     let mut transfer = sync::Transfer::start(&header)?;
     let progress = |read: usize, size: Option<usize>| {
@@ -350,30 +368,46 @@ async fn full_sync<H: ReplHost>(
         inner.transfer_read = read as i64;
         inner.transfer_last_io_ms = unix_ms();
     };
+    let to = if diskless { "to parser" } else { "to disk" };
     match transfer.size() {
         None => crate::notice!(
-            "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk"
+            "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {to}"
         ),
         Some(size) => {
-            crate::notice!("MASTER <-> REPLICA sync: receiving {size} bytes from master to disk")
+            crate::notice!("MASTER <-> REPLICA sync: receiving {size} bytes from master {to}")
         }
     }
     progress(0, transfer.size());
+    let _loading = LoadingGuard(&st.loading);
+    // Redis parses a diskless transfer as it arrives: loading from the
+    // first byte.
+    if diskless {
+        st.loading.start(asynchronous, transfer.size());
+    }
     loop {
         link.start += transfer.feed(&link.buf[link.start..link.end]);
         progress(transfer.received(), transfer.size());
+        st.loading.progress(transfer.received());
         if transfer.is_done() {
             break;
         }
         link.fill().await?;
     }
     let rdb = transfer.into_rdb();
-    crate::notice!("MASTER <-> REPLICA sync: Flushing old data");
-    let parsed = load::parse(rt, rdb).await?;
+    if !diskless {
+        st.loading.start(false, Some(rdb.len()));
+    }
+    if mode != "swapdb" {
+        crate::notice!("MASTER <-> REPLICA sync: Flushing old data");
+    }
+    crate::notice!("MASTER <-> REPLICA sync: Loading DB in memory");
+    let parsed = load::parse(rt, rdb, !diskless).await?;
     if !current(rt, generation) {
         return Err("replication target changed".into());
     }
-    crate::notice!("MASTER <-> REPLICA sync: Loading DB in memory");
+    if mode == "swapdb" {
+        crate::notice!("MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
+    }
     let db = parsed
         .stats
         .aux
@@ -386,6 +420,7 @@ async fn full_sync<H: ReplHost>(
     crate::repl::primary::disconnect_replicas(rt).await;
     crate::repl::primary::free_backlog(rt.shared());
     load::install(rt, parsed.per_shard).await;
+    st.loading.stop();
     {
         let mut id = rt.shared().repl().identity.lock().unwrap();
         id.replid = replid.to_string();
@@ -406,6 +441,15 @@ async fn full_sync<H: ReplHost>(
     // The master starts the stream of an EOF-marked transfer on this ACK.
     send_ack(&mut link.stream, offset).await?;
     Ok(db)
+}
+
+/// Ends the loading state however the full sync ends.
+struct LoadingGuard<'a>(&'a super::Loading);
+
+impl Drop for LoadingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
 }
 
 /// What one parsed request of the stream is.

@@ -14,11 +14,13 @@ pub struct Parsed {
     pub stats: LoadStats,
 }
 
-/// Parses `rdb` off the event loop; also writes it as `dbfilename` (in
-/// the working directory, the configured `dir`) as a disk-loading Redis
-/// replica does. A replica keeps keys whose TTL already passed: the
+/// Parses `rdb` off the event loop. With `to_disk` (`repl-diskless-load
+/// disabled`) it is first written as `dbfilename` (in the working
+/// directory, the configured `dir`), as a disk-loading Redis replica
+/// does: the file stays even if it does not load, and a failed write
+/// fails the sync. A replica keeps keys whose TTL already passed: the
 /// master's DEL removes them.
-pub async fn parse<H: ReplHost>(rt: &Rc<H>, rdb: Vec<u8>) -> Result<Parsed, String> {
+pub async fn parse<H: ReplHost>(rt: &Rc<H>, rdb: Vec<u8>, to_disk: bool) -> Result<Parsed, String> {
     let nshards = rt.nshards();
     let (databases, limits, checksum, dbfilename) = rt.shared().read_config(|c| {
         (
@@ -32,6 +34,12 @@ pub async fn parse<H: ReplHost>(rt: &Rc<H>, rdb: Vec<u8>) -> Result<Parsed, Stri
     let spawned = std::thread::Builder::new()
         .name("repl-load".into())
         .spawn(move || {
+            if to_disk {
+                if let Err(e) = crate::persist::snapshot::write_atomically(&rdb, &dbfilename) {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
             let mut per_shard: Vec<Vec<LoadedKey>> = (0..nshards).map(|_| Vec::new()).collect();
             let opts = LoadOpts {
                 databases,
@@ -45,13 +53,9 @@ pub async fn parse<H: ReplHost>(rt: &Rc<H>, rdb: Vec<u8>) -> Result<Parsed, Stri
             })
             .map(|stats| Parsed { per_shard, stats })
             .map_err(|e| {
-                format!("Failed trying to load the MASTER synchronization DB from socket: {e}")
+                let from = if to_disk { "disk" } else { "socket" };
+                format!("Failed trying to load the MASTER synchronization DB from {from}: {e}")
             });
-            if result.is_ok() {
-                if let Err(e) = crate::persist::snapshot::write_atomically(&rdb, &dbfilename) {
-                    crate::warning!("{e}");
-                }
-            }
             let _ = tx.send(result);
         });
     if let Err(e) = spawned {

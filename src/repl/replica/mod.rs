@@ -8,11 +8,14 @@
 //!   handshake, PSYNC, full sync, then the command stream applied as
 //!   Redis's "master client" through the normal routing;
 //! - `load.rs`: a received RDB parsed off the event loops, then installed
-//!   on each shard.
+//!   on each shard; `loading.rs`: INFO's loading state and -LOADING.
 
 mod link;
 mod load;
+mod loading;
 pub mod sync;
+
+pub use loading::{Loading, LOADING_ERR};
 
 use crate::config::keys as conf;
 use crate::repl::host::{ReplHost, ReplShared};
@@ -104,6 +107,8 @@ pub struct ReplicaState {
     state: AtomicU8,
     /// Client id of the current master link (0: none).
     master_client: AtomicU64,
+    /// Loading a full sync's RDB (INFO, -LOADING).
+    pub loading: Loading,
     pub inner: Mutex<Inner>,
 }
 
@@ -201,6 +206,7 @@ pub fn set_master<H: ReplHost>(rt: &Rc<H>, host: String, port: u16) {
         inner.generation
     };
     shared.log().set_proxy(true);
+    let _ = crate::repl::oom::apply(&**shared);
     crate::sys::exec::spawn(link::run(rt.clone(), generation)).detach();
 }
 
@@ -258,6 +264,8 @@ pub fn unset_master<S: ReplShared + ?Sized>(shared: &S, why: &str) {
     st.set_state(LinkState::None);
     shared.log().set_proxy(false);
     shared.repl().identity.lock().unwrap().shift();
+    drop(inner);
+    let _ = crate::repl::oom::apply(shared);
     crate::notice!("MASTER MODE enabled ({why})");
 }
 

@@ -484,6 +484,40 @@ impl TcpStream {
         })
     }
 
+    /// As [`TcpStream::connect_timeout`], the socket first bound to
+    /// `source` (port 0: any), so the connection leaves from that address
+    /// (Shardis patch: Redis's `bind-source-addr`).
+    pub async fn connect_timeout_from(
+        addr: SocketAddr,
+        source: SocketAddr,
+        duration: Duration,
+    ) -> Result<TcpStream> {
+        if duration.as_secs() == 0 && duration.subsec_nanos() == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot set a 0 duration timeout",
+            )
+            .into());
+        }
+        let socket = make_tcp_socket(&addr)?;
+        socket.bind(&source.into())?;
+        let reactor = crate::executor().reactor();
+        let pending =
+            reactor.connect_timeout(socket.as_raw_fd(), SockaddrStorage::from(addr), duration);
+        pending
+            .collect_rw()
+            .await
+            .map_err(|err| match err.raw_os_error() {
+                Some(libc::ECANCELED) => {
+                    io::Error::new(io::ErrorKind::TimedOut, "connection timed out")
+                }
+                _ => err,
+            })?;
+        Ok(TcpStream {
+            stream: GlommioStream::from(socket),
+        })
+    }
+
     /// Creates a buffered TCP connection with default receive buffer.
     pub fn buffered(self) -> TcpStream<Preallocated> {
         self.buffered_with(Preallocated::default())
