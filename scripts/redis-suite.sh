@@ -36,7 +36,10 @@ EXPECTED=$ROOT/tests/redis-suite/expected-failures.txt
 NEEDS_MISSING=$ROOT/tests/redis-suite/needs-missing.txt
 ORDER_DEPENDENT=$ROOT/tests/redis-suite/order-dependent.txt
 JOBS=${JOBS:-2}
-PORT_BASE=${PORT_BASE:-24000}
+# Below the kernel's ephemeral range (32768-60999) with the cluster bus
+# ports (+10000) too: an outgoing connection's local port there would make
+# a test server's bind fail with "Address already in use".
+PORT_BASE=${PORT_BASE:-11000}
 # Full-mode units the gate runs (the rest run with --full): a few that
 # start, restart and reload servers, within CI's time.
 GATE_FULL_UNITS=${GATE_FULL_UNITS:-unit/type/incr unit/expire unit/keyspace unit/info unit/multi unit/other}

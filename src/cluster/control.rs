@@ -286,6 +286,7 @@ pub fn start(
     host: Arc<dyn BusHost>,
     cluster: Arc<Cluster>,
     binds: Vec<BindAddr>,
+    backlog: i32,
     ends: BusEnds,
 ) -> Result<(), String> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
@@ -300,8 +301,9 @@ pub fn start(
         .spawn(move || async move {
             let mut listeners = Vec::new();
             for b in &binds {
-                match TcpListener::bind(b.addr) {
-                    Ok(l) => listeners.push(l),
+                // As Redis's bus listener: SO_REUSEADDR, `tcp-backlog`.
+                match crate::sys::socket::listening(b.addr, backlog, false) {
+                    Ok(fd) => listeners.push(crate::sys::socket::tcp_listener(fd)),
                     Err(e) if b.optional => {
                         crate::verbose!("Skipping optional cluster bus address {}: {e}", b.text);
                     }

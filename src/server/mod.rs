@@ -194,7 +194,8 @@ pub fn run(config: Config) -> Result<(), String> {
         )?;
         listen::claim(&bus_binds)?;
         let ends = bus_pub_control.expect("cluster pubsub channels");
-        crate::cluster::control::start(shared.clone(), cluster, bus_binds, ends)?;
+        let backlog = shared.read_config(|c| c.int(conf::TCP_BACKLOG) as i32);
+        crate::cluster::control::start(shared.clone(), cluster, bus_binds, backlog, ends)?;
     }
     if loaded_from_disk {
         crate::notice!(
@@ -426,7 +427,7 @@ fn open_listeners(id: usize, listening: &Listening) -> Result<Vec<ClientListener
         unixsocketperm,
     } = listening;
     for fd in listen::listen_all(binds, *port, *backlog)? {
-        listeners.push(ClientListener::Tcp(listen::tcp_listener(fd)));
+        listeners.push(ClientListener::Tcp(crate::sys::socket::tcp_listener(fd)));
     }
     if listeners.is_empty() && *port != 0 {
         return Err(format!("Failed listening on port {port} (TCP), aborting."));
@@ -610,7 +611,7 @@ pub async fn change_port(rt: &Rc<ShardRt>, port: u16) -> Result<(), String> {
         let fresh: Vec<glommio::Task<()>> = fds
             .into_iter()
             .map(|fd| {
-                let l = ClientListener::Tcp(listen::tcp_listener(fd));
+                let l = ClientListener::Tcp(crate::sys::socket::tcp_listener(fd));
                 crate::sys::exec::spawn(accept_loop(rt.clone(), l))
             })
             .collect();

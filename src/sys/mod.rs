@@ -15,4 +15,5 @@ pub mod oom;
 pub mod pacer;
 pub mod proc_title;
 pub mod random;
+pub mod socket;
 pub mod ticker;
