@@ -75,6 +75,10 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     sys::log::set_level(&cfg.text(conf::LOGLEVEL));
+    EXIT_ON_PANIC.store(
+        cfg.flag(conf::USE_EXIT_ON_PANIC),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     config::proc_title::apply(&cfg);
     if cfg.flag(conf::DAEMONIZE) {
         if let Err(e) = server::probe::daemonize() {
@@ -116,10 +120,17 @@ fn main() -> ExitCode {
 /// A panic on any shard thread ends the process, as in release builds
 /// (`panic = "abort"`): the other shards would otherwise wait forever on
 /// the dead one's queues while still accepting connections.
+/// `use-exit-on-panic yes` exits with status 1 instead.
 fn abort_on_panic() {
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         report(info);
+        if EXIT_ON_PANIC.load(std::sync::atomic::Ordering::Relaxed) {
+            std::process::exit(1);
+        }
         std::process::abort();
     }));
 }
+
+/// `use-exit-on-panic`, set once the config is read.
+static EXIT_ON_PANIC: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

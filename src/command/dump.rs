@@ -154,7 +154,12 @@ fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let value = match payload::load(p, &ctx.limits.encodings) {
         Ok(v) => v,
-        Err(_) => return ctx.out.error(BAD_FORMAT),
+        Err(e) => {
+            // Redis's rdbReportError in a RESTORE: a verbose log line
+            // naming the check that failed.
+            crate::verbose!("Internal error in RDB reading: {e}");
+            return ctx.out.error(BAD_FORMAT);
+        }
     };
     let deleted = o.replace && ctx.lookup_write(key).is_some() && ctx.db().remove(key).is_some();
     if ttl != 0 && !o.absttl {

@@ -124,6 +124,19 @@ pub static DIRECTIVES: &[Directive] = &[
         "0",
         true
     ),
+    // Shardis runs no memory test after a crash, whatever the value.
+    d!("crash-memcheck-enabled", Kind::Bool, "yes", true),
+    // Every payload (RESTORE, RDB, a master's RDB) is checked in depth,
+    // as with `yes`, whatever the value: none can crash the server.
+    d!(
+        "sanitize-dump-payload",
+        Kind::Enum(&["no", "yes", "clients"]),
+        "no",
+        true
+    ),
+    // A panic exits with status 1 instead of aborting (Redis's, for
+    // valgrind; its suite sets it).
+    d!("use-exit-on-panic", Kind::Bool, "no", false),
     d!(
         "key-load-delay",
         Kind::Int {
@@ -768,7 +781,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("bio_cpulist", Kind::Str, "", false),
     d!("cluster-announce-tls-port", Kind::Int { min: 0, max: 65535 }, "0", true),
     d!("crash-log-enabled", Kind::Bool, "yes", true),
-    d!("crash-memcheck-enabled", Kind::Bool, "yes", true),
     d!("disable-thp", Kind::Bool, "yes", false),
     d!("dynamic-hz", Kind::Bool, "yes", true),
     d!("ignore-warnings", Kind::Str, "", true),
@@ -784,7 +796,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("repl-disable-tcp-nodelay", Kind::Bool, "no", true),
     d!("replica-ignore-disk-write-errors", Kind::Bool, "no", true),
     Directive { name: "replica-lazy-flush", aliases: &["slave-lazy-flush"], kind: Kind::Bool, default: "no", mutable: true },
-    d!("sanitize-dump-payload", Kind::Enum(&["no", "yes", "clients"]), "no", true),
     d!("server_cpulist", Kind::Str, "", false),
     d!("shutdown-on-sigint", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
     d!("shutdown-on-sigterm", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
@@ -826,6 +837,7 @@ pub static HIDDEN: &[&str] = &[
     "rdb-key-save-delay",
     "key-load-delay",
     "loading-process-events-interval-bytes",
+    "use-exit-on-panic",
     "set-max-listpack-entries",
     "set-max-listpack-value",
 ];

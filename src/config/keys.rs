@@ -60,6 +60,7 @@ pub const AOF_DISABLE_AUTO_GC: FlagKey = FlagKey("aof-disable-auto-gc");
 pub const AOF_LOAD_TRUNCATED: FlagKey = FlagKey("aof-load-truncated");
 pub const AOF_USE_RDB_PREAMBLE: FlagKey = FlagKey("aof-use-rdb-preamble");
 pub const AOF_TIMESTAMP_ENABLED: FlagKey = FlagKey("aof-timestamp-enabled");
+pub const USE_EXIT_ON_PANIC: FlagKey = FlagKey("use-exit-on-panic");
 pub const APPENDONLY: FlagKey = FlagKey("appendonly");
 pub const CLUSTER_ALLOW_READS_WHEN_DOWN: FlagKey = FlagKey("cluster-allow-reads-when-down");
 pub const CLUSTER_ALLOW_REPLICA_MIGRATION: FlagKey = FlagKey("cluster-allow-replica-migration");
@@ -180,6 +181,7 @@ pub const FLAGS: &[FlagKey] = &[
     AOF_USE_RDB_PREAMBLE,
     AOF_TIMESTAMP_ENABLED,
     APPENDONLY,
+    USE_EXIT_ON_PANIC,
     CLUSTER_ALLOW_READS_WHEN_DOWN,
     CLUSTER_ALLOW_REPLICA_MIGRATION,
     CLUSTER_ENABLED,

@@ -71,10 +71,13 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         let argc = args.len();
         match (sub.as_str(), argc) {
             ("help", 2) => super::help::reply_help(&mut conn.out, "DEBUG", HELP),
-            ("segfault" | "panic" | "assert" | "oom", _) => {
+            ("segfault" | "oom", _) => {
                 crate::warning!("DEBUG {} called: crashing on purpose", sub.to_uppercase());
                 std::process::abort();
             }
+            // Redis's serverPanic / serverAssert: a panic, so
+            // `use-exit-on-panic` applies.
+            ("panic" | "assert", _) => panic!("DEBUG {} called", sub.to_uppercase()),
             ("restart" | "crash-and-recover", _) => conn
                 .out
                 .error("ERR failed to restart the server. Check server logs."),

@@ -1,0 +1,74 @@
+//! What Redis's suite sets for its crash and corruption tests:
+//! `use-exit-on-panic yes` turns a panic into exit status 1 (instead of
+//! SIGABRT); a RESTORE of a corrupt payload is refused with a verbose log
+//! line naming the check that failed; `sanitize-dump-payload` and
+//! `crash-memcheck-enabled` take every value Redis 7.0 does.
+
+mod common;
+
+use common::Server;
+use std::os::unix::process::ExitStatusExt;
+use std::time::{Duration, Instant};
+
+fn exit_after_panic(exit_on_panic: &str) -> std::process::ExitStatus {
+    let mut srv = Server::shardis(
+        1,
+        &[
+            "--enable-debug-command",
+            "yes",
+            "--use-exit-on-panic",
+            exit_on_panic,
+        ],
+    );
+    let mut c = srv.conn();
+    c.send(&["DEBUG", "PANIC"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = srv.child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "still running after DEBUG PANIC");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn use_exit_on_panic_exits_with_status_one() {
+    let status = exit_after_panic("yes");
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    let status = exit_after_panic("no");
+    assert_eq!(status.signal(), Some(libc::SIGABRT), "{status:?}");
+}
+
+#[test]
+fn corrupt_restore_payload_is_refused_and_logged() {
+    for sanitize in ["yes", "no", "clients"] {
+        let srv = Server::shardis(
+            1,
+            &[
+                "--loglevel",
+                "verbose",
+                "--crash-memcheck-enabled",
+                "no",
+                "--sanitize-dump-payload",
+                sanitize,
+            ],
+        );
+        let mut c = srv.conn();
+        // Redis's suite, "#7445": a ziplist hash whose entry lengths lie,
+        // with a valid CRC.
+        let payload = b"\x0E\x01\x1D\x1D\x00\x00\x00\x16\x00\x00\x00\x03\x00\x00\x04\x43\x43\x43\x43\x06\x04\x42\x42\x42\x42\x06\x3F\x41\x41\x41\x41\xFF\x09\x00\x88\xA5\xCA\xA8\xC5\x41\xF4\x35";
+        let args: [&[u8]; 4] = [b"RESTORE", b"key", b"0", payload];
+        assert_eq!(c.cmd(&args), b"-ERR Bad data format\r\n", "{sanitize}");
+        assert_eq!(c.cmd(&["EXISTS", "key"]), b":0\r\n");
+        let logged = (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            srv.log_text().contains("integrity check failed")
+        });
+        assert!(logged, "{sanitize}: {}", srv.log_text());
+        assert_eq!(
+            c.cmd(&["CONFIG", "SET", "sanitize-dump-payload", "clients"]),
+            b"+OK\r\n"
+        );
+    }
+}
