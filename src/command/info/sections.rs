@@ -216,7 +216,7 @@ fn write_memory(s: &mut String, conn: &Conn, _f: &Figures) {
         "mem_fragmentation_bytes" => 0,
         "mem_not_counted_for_evict" => 0,
         "mem_replication_backlog" => 0,
-        "mem_total_replication_buffers" => 0,
+        "mem_total_replication_buffers" => crate::repl::primary::buffer_bytes(&**shared),
         "mem_clients_slaves" => 0,
         "mem_clients_normal" => shared.client_memory.total(),
         "mem_cluster_links" => shared.cluster.as_ref().map_or(0, |c| c.links.queued_bytes()),
