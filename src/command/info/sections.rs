@@ -142,6 +142,10 @@ fn write_server(s: &mut String, conn: &Conn, _f: &Figures) {
         "shardis_version" => env!("CARGO_PKG_VERSION"),
         "shards" => shared.nshards,
     );
+    // While a shutdown waits for its replicas, as Redis.
+    if let Some(ms) = shared.shutdown.in_milliseconds() {
+        field!(s, "shutdown_in_milliseconds" => ms);
+    }
 }
 
 fn write_clients(s: &mut String, conn: &Conn, f: &Figures) {
