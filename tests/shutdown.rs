@@ -200,3 +200,27 @@ fn shutdown_abort_cancels_a_held_signal() {
     assert!(srv.alive());
     assert!(srv.log_text().contains("Shutdown manually aborted."));
 }
+
+/// A second SIGINT during the exit save exits at once (status 1) and
+/// leaves no temp RDB file, which the save opened first, as Redis's.
+#[test]
+fn second_sigint_exits_at_once() {
+    let mut srv = Server::shardis(1, &["--save", "900 1", "--rdb-key-save-delay", "100000"]);
+    let mut c = srv.conn();
+    for i in 0..20 {
+        assert_eq!(c.cmd(&["SET", &i.to_string(), "v"]), b"+OK\r\n");
+    }
+    let temp = srv.dir.join(format!("temp-{}.rdb", srv.pid()));
+    signal(&srv, libc::SIGINT);
+    wait_for(
+        "the exit save to open its temp file",
+        Duration::from_secs(5),
+        || temp.exists(),
+    );
+    signal(&srv, libc::SIGINT);
+    wait_exit(&mut srv, Duration::from_secs(5));
+    assert!(!temp.exists());
+    let status = srv.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert!(srv.log_text().contains("You insist... exiting now."));
+}

@@ -54,6 +54,11 @@ pub fn wait_for_signals(shared: Arc<Shared>) {
         };
         if sig == libc::SIGINT && shared.shutdown.signalled() {
             crate::warning!("You insist... exiting now.");
+            // A save cut short leaves no temp file (the working
+            // directory is `dir`), as Redis's rdbRemoveTempFile.
+            let pid = std::process::id();
+            let _ = std::fs::remove_file(format!("temp-{pid}.rdb"));
+            let _ = std::fs::remove_file(format!("temp-bgsave-{pid}.rdb"));
             std::process::exit(1);
         }
         let name = if sig == libc::SIGINT {

@@ -49,6 +49,9 @@ struct State {
     flags: Flags,
     /// A signal asked for a shutdown (Redis's `shutdown_asap`).
     signalled: bool,
+    /// The final steps run (save, exit): a new request joins them, as
+    /// Redis's one thread would not see it before they end.
+    finishing: bool,
     /// Bumped when a shutdown is cancelled: the SHUTDOWN callers blocked
     /// on it answer with an error.
     cancelled: u64,
@@ -84,7 +87,8 @@ impl Shutdown {
     }
 
     fn initiated(&self) -> bool {
-        self.state.lock().unwrap().deadline_ms != 0
+        let st = self.state.lock().unwrap();
+        st.deadline_ms != 0 || st.finishing
     }
 }
 
@@ -93,13 +97,14 @@ impl Shutdown {
 /// joined.
 pub fn prepare(shared: &Arc<Shared>, flags: Flags) -> Prepared {
     let mut st = shared.shutdown.state.lock().unwrap();
-    if st.deadline_ms != 0 {
+    if st.deadline_ms != 0 || st.finishing {
         return Prepared::Wait(st.cancelled);
     }
     st.flags = flags;
     crate::warning!("User requested shutdown...");
     let timeout = shared.read_config(|c| c.int(conf::SHUTDOWN_TIMEOUT)).max(0) as u64;
     if flags.now || timeout == 0 || ready(shared) {
+        st.finishing = true;
         return Prepared::Finish;
     }
     st.deadline_ms = unix_ms() + timeout * 1000;
@@ -143,13 +148,14 @@ fn drive(shared: &Arc<Shared>) {
     loop {
         std::thread::sleep(TICK);
         let flags = {
-            let st = shared.shutdown.state.lock().unwrap();
+            let mut st = shared.shutdown.state.lock().unwrap();
             if st.deadline_ms == 0 {
                 return;
             }
             if unix_ms() < st.deadline_ms && !ready(shared) {
                 continue;
             }
+            st.finishing = true;
             st.flags
         };
         finish_blocking(shared, flags);
@@ -224,20 +230,24 @@ fn cancel(shared: &Shared) {
     st.deadline_ms = 0;
     st.flags = Flags::default();
     st.signalled = false;
+    st.finishing = false;
     st.cancelled += 1;
     drop(st);
     shared.write_pause.shutdown_pause(false);
 }
 
 /// SHUTDOWN ABORT (`abortShutdown`): false when nothing was in progress.
+/// The final steps, once begun, are not stopped (Redis runs them without
+/// serving clients).
 pub fn abort(shared: &Shared) -> bool {
-    if shared.shutdown.initiated() {
+    let mut st = shared.shutdown.state.lock().unwrap();
+    if st.finishing || (st.deadline_ms == 0 && !st.signalled) {
+        return false;
+    }
+    if st.deadline_ms != 0 {
+        drop(st);
         cancel(shared);
     } else {
-        let mut st = shared.shutdown.state.lock().unwrap();
-        if !st.signalled {
-            return false;
-        }
         st.signalled = false;
     }
     crate::notice!("Shutdown manually aborted.");
@@ -245,12 +255,19 @@ pub fn abort(shared: &Shared) -> bool {
 }
 
 /// From the signal thread, after SIGTERM/SIGINT: starts the shutdown
-/// unless one already waits or it was aborted meanwhile.
+/// unless one already runs or it was aborted meanwhile. The final save
+/// runs on another thread, so a second SIGINT is heard during it.
 pub fn on_signal(shared: &Arc<Shared>) {
     if !shared.shutdown.signalled() || shared.shutdown.initiated() {
         return;
     }
     if let Prepared::Finish = prepare(shared, Flags::default()) {
-        finish_blocking(shared, Flags::default());
+        let sh = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("shutdown".into())
+            .spawn(move || finish_blocking(&sh, Flags::default()));
+        if spawned.is_err() {
+            finish_blocking(shared, Flags::default());
+        }
     }
 }
