@@ -224,3 +224,34 @@ fn second_sigint_exits_at_once() {
     assert_eq!(status.code(), Some(1));
     assert!(srv.log_text().contains("You insist... exiting now."));
 }
+
+/// While the first rewrite after `CONFIG SET appendonly yes` runs, the
+/// AOF lacks the earlier data: SHUTDOWN refuses to exit, FORCE exits.
+#[test]
+fn shutdown_refused_while_the_initial_aof_is_written() {
+    let mut srv = Server::shardis(1, &[]);
+    let mut c = srv.conn();
+    for i in 0..5 {
+        assert_eq!(c.cmd(&["SET", &i.to_string(), "v"]), b"+OK\r\n");
+    }
+    // 5 keys at 10 s each: the rewrite outlasts the test.
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "10000000"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "yes"]), b"+OK\r\n");
+    assert_eq!(
+        c.cmd(&["SHUTDOWN"]),
+        b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    assert!(srv.alive());
+    let log = srv.log_text();
+    assert!(log.contains("Writing initial AOF, can't exit."), "{log}");
+    assert!(
+        log.contains("Errors trying to shut down the server."),
+        "{log}"
+    );
+    c.send(&["SHUTDOWN", "NOSAVE", "FORCE"]);
+    wait_exit(&mut srv, Duration::from_secs(5));
+    assert!(srv.log_text().contains("Writing initial AOF. Exit anyway."));
+}

@@ -125,7 +125,10 @@ fn shutdown(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 // A save waits for a running snapshot; a failed one keeps
                 // the server up unless FORCE, as in Redis.
                 use crate::persist::bgsave::rules;
-                if shutdown::finish_begins(&shared, flags) {
+                let Some(save) = shutdown::finish_begins(&shared, flags) else {
+                    return conn.out.error(SHUTDOWN_FAILED);
+                };
+                if save {
                     rules::wait_no_snapshot().await;
                     crate::notice!("Saving the final RDB snapshot before exiting.");
                     if !crate::persist::blocking_save::save_all(&conn.rt).await

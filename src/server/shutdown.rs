@@ -16,7 +16,7 @@ use crate::persist::bgsave::rules;
 use crate::repl::host::ReplShared;
 use crate::repl::primary::{self, GETACK, ONLINE};
 use crate::sys::clock::unix_ms;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -166,7 +166,10 @@ fn drive(shared: &Arc<Shared>) {
 /// Finishes from a thread outside the shards: exits, or returns after
 /// a failure was logged and the shutdown cancelled.
 pub fn finish_blocking(shared: &Arc<Shared>, flags: Flags) {
-    if finish_begins(shared, flags) {
+    let Some(save) = finish_begins(shared, flags) else {
+        return;
+    };
+    if save {
         crate::notice!("Saving the final RDB snapshot before exiting.");
         if !rules::save_for_exit() && !save_failed(shared, flags) {
             return;
@@ -176,10 +179,21 @@ pub fn finish_blocking(shared: &Arc<Shared>, flags: Flags) {
 }
 
 /// `finishShutdown` up to the RDB save: logs the replicas left behind;
-/// whether an RDB must be saved.
-pub fn finish_begins(shared: &Shared, flags: Flags) -> bool {
+/// whether an RDB must be saved, or None when the server cannot exit
+/// (logged, the shutdown cancelled).
+pub fn finish_begins(shared: &Shared, flags: Flags) -> Option<bool> {
     log_replicas(shared);
-    (rules::rules_set(shared) && !flags.nosave) || flags.save
+    // The AOF just turned on has no base yet: exiting now would lose
+    // the data from before it.
+    if shared.aof.enabled() && shared.aof.awaiting_base.load(Ordering::SeqCst) {
+        if !flags.force {
+            crate::warning!("Writing initial AOF, can't exit.");
+            fail(shared);
+            return None;
+        }
+        crate::warning!("Writing initial AOF. Exit anyway.");
+    }
+    Some((rules::rules_set(shared) && !flags.nosave) || flags.save)
 }
 
 /// After a failed final save: whether to exit anyway (FORCE). If not,
@@ -190,9 +204,14 @@ pub fn save_failed(shared: &Shared, flags: Flags) -> bool {
         return true;
     }
     crate::warning!("Error trying to save the DB, can't exit.");
+    fail(shared);
+    false
+}
+
+/// The final steps failed: the server keeps running.
+fn fail(shared: &Shared) {
     crate::warning!("Errors trying to shut down the server. Check the logs for more information.");
     cancel(shared);
-    false
 }
 
 fn log_replicas(shared: &Shared) {
