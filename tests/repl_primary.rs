@@ -977,3 +977,51 @@ fn diskless_sync_needs_no_disk() {
         );
     }
 }
+
+/// INFO `mem_total_replication_buffers` counts the shared replication
+/// buffer: what a stalled replica has not taken grows it (Redis's suite
+/// fills it this way, integration/shutdown), and it shrinks back to the
+/// backlog once the replica caught up.
+#[test]
+fn replication_buffer_memory_follows_a_stalled_replica() {
+    if !redis_available() {
+        return;
+    }
+    let primary = Server::shardis(
+        1,
+        &[
+            "--repl-diskless-sync-delay",
+            "0",
+            "--repl-backlog-size",
+            "16kb",
+        ],
+    );
+    let replica = Server::redis(&["--enable-debug-command", "yes"]);
+    let mut p = primary.conn();
+    let mut r = replica.conn();
+    ok(r.cmd(&["REPLICAOF", "127.0.0.1", &primary.port.to_string()]));
+    wait_synced(&mut p, &mut r);
+    let buffers = |p: &mut Conn| -> i64 {
+        field(&info(p, "memory"), "mem_total_replication_buffers")
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    r.send(&["DEBUG", "SLEEP", "2"]);
+    std::thread::sleep(Duration::from_millis(100));
+    let value = "v".repeat(100 * 1024);
+    for i in 0..80 {
+        ok(p.cmd(&["SET", &format!("big:{i}"), &value]));
+    }
+    let held = buffers(&mut p);
+    assert!(
+        held > 2 * 1024 * 1024,
+        "mem_total_replication_buffers:{held}"
+    );
+    assert_eq!(r.read_reply(), b"+OK\r\n");
+    wait_synced(&mut p, &mut r);
+    ok(p.cmd(&["SET", "small", "1"]));
+    wait_until("the buffer to shrink", Duration::from_secs(5), || {
+        buffers(&mut p) < 200 * 1024
+    });
+}

@@ -4,9 +4,11 @@
 use super::spec::{Acl, Behavior, CommandSpec, Flags, Handler};
 use super::util::{is, SYNTAX};
 use crate::server::conn::Conn;
+use crate::server::shutdown::{self, Flags as ShutdownFlags, Prepared};
 use crate::sys::clock::unix_us;
 use futures::future::LocalBoxFuture;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 pub static COMMANDS: &[CommandSpec] = &[
     super::command_cmd::COMMAND,
@@ -75,43 +77,71 @@ fn lastsave(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     })
 }
 
-/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]. SAVE, or `save` rules
-/// without NOSAVE, writes the RDB file first (command/save.rs); no
-/// shutdown is ever in progress, so ABORT always says so.
+/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]. Without NOW, waits
+/// for lagging replicas first (server/shutdown.rs), blocked until the
+/// process exits or the shutdown is aborted. SAVE, or `save` rules
+/// without NOSAVE, writes the RDB file before exiting (command/save.rs).
 fn shutdown(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        let (mut nosave, mut save, mut other, mut abort) = (false, false, false, false);
+        let mut flags = ShutdownFlags::default();
+        let mut abort = false;
         for a in &args[1..] {
             if is(a, "nosave") {
-                nosave = true;
+                flags.nosave = true;
             } else if is(a, "save") {
-                save = true;
-            } else if is(a, "now") || is(a, "force") {
-                other = true;
+                flags.save = true;
+            } else if is(a, "now") {
+                flags.now = true;
+            } else if is(a, "force") {
+                flags.force = true;
             } else if is(a, "abort") {
                 abort = true;
             } else {
                 return conn.out.error(SYNTAX);
             }
         }
-        if (abort && (nosave || save || other)) || (nosave && save) {
+        let any = flags.nosave || flags.save || flags.now || flags.force;
+        if (abort && any) || (flags.nosave && flags.save) {
             return conn.out.error(SYNTAX);
         }
+        let shared = conn.rt.shared.clone();
         if abort {
-            return conn.out.error("ERR No shutdown in progress.");
+            return match shutdown::abort(&shared) {
+                true => conn.out.ok(),
+                false => conn.out.error("ERR No shutdown in progress."),
+            };
         }
-        // SAVE, or `save` rules without NOSAVE, saves first (after a
-        // running snapshot ends); a failed save keeps the server up, as
-        // in Redis.
-        use crate::persist::bgsave::rules;
-        if save || (!nosave && rules::rules_set(&conn.rt.shared)) {
-            rules::wait_no_snapshot().await;
-            crate::notice!("Saving the final RDB snapshot before exiting.");
-            if !crate::persist::blocking_save::save_all(&conn.rt).await {
-                crate::warning!("Error trying to save the DB, can't exit.");
-                return conn.out.error("ERR Errors trying to SHUTDOWN. Check logs.");
+        match shutdown::prepare(&shared, flags) {
+            Prepared::Wait(epoch) => {
+                // Blocked as Redis's BLOCKED_SHUTDOWN until the process
+                // exits or the shutdown is cancelled.
+                let _blocked = crate::server::blocking::CountBlocked::new();
+                while shared.shutdown.cancelled() == epoch {
+                    glommio::timer::sleep(Duration::from_millis(10)).await;
+                }
+                conn.out.error(SHUTDOWN_FAILED)
+            }
+            Prepared::Finish => {
+                // A save waits for a running snapshot; a failed one keeps
+                // the server up unless FORCE, as in Redis.
+                use crate::persist::bgsave::rules;
+                let Some(save) = shutdown::finish_begins(&shared, flags) else {
+                    return conn.out.error(SHUTDOWN_FAILED);
+                };
+                if save {
+                    rules::wait_no_snapshot().await;
+                    crate::notice!("Saving the final RDB snapshot before exiting.");
+                    if !crate::persist::blocking_save::save_all(&conn.rt).await
+                        && !shutdown::save_failed(&shared, flags)
+                    {
+                        return conn.out.error(SHUTDOWN_FAILED);
+                    }
+                }
+                crate::server::probe::shutdown(&shared)
             }
         }
-        crate::server::probe::shutdown(&conn.rt.shared)
     })
 }
+
+/// What a SHUTDOWN that did not shut down answers.
+const SHUTDOWN_FAILED: &str = "ERR Errors trying to SHUTDOWN. Check logs.";

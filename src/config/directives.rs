@@ -756,6 +756,16 @@ pub static DIRECTIVES: &[Directive] = &[
         true
     ),
     d!("set-proc-title", Kind::Bool, "yes", false),
+    // Seconds a shutdown waits for lagging replicas (server/shutdown.rs).
+    d!(
+        "shutdown-timeout",
+        Kind::Int {
+            min: 0,
+            max: INT_MAX
+        },
+        "10",
+        true
+    ),
 ];
 
 /// Redis 7.0 directives Shardis does not implement yet, each with its
@@ -799,7 +809,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("server_cpulist", Kind::Str, "", false),
     d!("shutdown-on-sigint", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
     d!("shutdown-on-sigterm", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
-    d!("shutdown-timeout", Kind::Int { min: 0, max: INT_MAX }, "10", true),
     d!("socket-mark-id", Kind::Int { min: 0, max: UINT_MAX }, "0", false),
     d!("stream-node-max-bytes", Kind::Memory { min: 0, max: LONG_MAX }, "4096", true),
     d!("stream-node-max-entries", Kind::Int { min: 0, max: LONG_MAX }, "100", true),

@@ -42,6 +42,7 @@ pub const REPL_DISKLESS_SYNC_DELAY: IntKey = IntKey("repl-diskless-sync-delay");
 pub const REPL_DISKLESS_SYNC_MAX_REPLICAS: IntKey = IntKey("repl-diskless-sync-max-replicas");
 pub const REPL_PING_REPLICA_PERIOD: IntKey = IntKey("repl-ping-replica-period");
 pub const REPL_TIMEOUT: IntKey = IntKey("repl-timeout");
+pub const SHUTDOWN_TIMEOUT: IntKey = IntKey("shutdown-timeout");
 pub const SET_MAX_INTSET_ENTRIES: IntKey = IntKey("set-max-intset-entries");
 pub const SET_MAX_LISTPACK_ENTRIES: IntKey = IntKey("set-max-listpack-entries");
 pub const SET_MAX_LISTPACK_VALUE: IntKey = IntKey("set-max-listpack-value");
@@ -163,6 +164,7 @@ pub const INTS: &[IntKey] = &[
     SET_MAX_LISTPACK_ENTRIES,
     SET_MAX_LISTPACK_VALUE,
     SHARDS,
+    SHUTDOWN_TIMEOUT,
     SLOWLOG_LOG_SLOWER_THAN,
     SLOWLOG_MAX_LEN,
     TCP_BACKLOG,

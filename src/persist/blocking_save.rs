@@ -32,6 +32,13 @@ pub async fn save_all<H: ShardHost>(rt: &Rc<H>) -> bool {
     snapshot::RDB_SAVES.fetch_add(1, Ordering::Relaxed);
     let shards: Vec<usize> = (0..rt.shard_count()).collect();
     let held = H::hold(rt, &shards).await;
+    let temp = match snapshot::open_temp() {
+        Ok(t) => t,
+        Err(e) => {
+            crate::warning!("{e}");
+            return false;
+        }
+    };
     let now_ms = unix_ms();
     let mut parts = Vec::with_capacity(shards.len());
     for &s in &shards {
@@ -53,7 +60,7 @@ pub async fn save_all<H: ShardHost>(rt: &Rc<H>) -> bool {
         glommio::timer::sleep(wait).await;
     }
     drop(parts);
-    let ok = match snapshot::write_atomically(&image, &dbfilename) {
+    let ok = match snapshot::commit_temp(temp, &image, &dbfilename) {
         Ok(()) => true,
         Err(e) => {
             crate::warning!("{e}");

@@ -93,26 +93,53 @@ pub fn assemble(parts: &[ShardPart], ctime_secs: u64, checksum: bool) -> Vec<u8>
 /// configured `dir`), fsyncs it, renames it to `dbfilename` and fsyncs
 /// the directory. An error is the line Redis logs for it.
 pub fn write_atomically(image: &[u8], dbfilename: &str) -> Result<(), String> {
-    let tmp = format!("temp-{}.rdb", std::process::id());
-    let cwd = std::env::current_dir()
+    commit_temp(open_temp()?, image, dbfilename)
+}
+
+/// The temp file a save writes first, `temp-<pid>.rdb`.
+pub struct TempRdb {
+    file: std::fs::File,
+    name: String,
+}
+
+/// Creates the temp file; a save opens it before serializing, as Redis's
+/// rdbSave (a save cut short by a second SIGINT leaves it for the signal
+/// thread to remove).
+pub fn open_temp() -> Result<TempRdb, String> {
+    let name = format!("temp-{}.rdb", std::process::id());
+    match std::fs::File::create(&name) {
+        Ok(file) => Ok(TempRdb { file, name }),
+        Err(e) => Err(format!(
+            "Failed opening the temp RDB file {name} (in server root dir {}) for saving: {e}",
+            cwd()
+        )),
+    }
+}
+
+fn cwd() -> String {
+    std::env::current_dir()
         .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "unknown".into());
-    let mut f = match std::fs::File::create(&tmp) {
-        Ok(f) => f,
-        Err(e) => {
-            return Err(format!(
-                "Failed opening the temp RDB file {tmp} (in server root dir {cwd}) for saving: {e}"
-            ));
-        }
-    };
-    if let Err(e) = f.write_all(image).and_then(|_| f.sync_all()) {
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Writes `image` into the temp file, fsyncs it, renames it to
+/// `dbfilename` and fsyncs the directory.
+pub fn commit_temp(temp: TempRdb, image: &[u8], dbfilename: &str) -> Result<(), String> {
+    let TempRdb {
+        mut file,
+        name: tmp,
+    } = temp;
+    if let Err(e) = file.write_all(image).and_then(|_| file.sync_all()) {
         let _ = std::fs::remove_file(&tmp);
         return Err(format!("Write error saving DB on disk: {e}"));
     }
-    drop(f);
+    drop(file);
     if let Err(e) = std::fs::rename(&tmp, dbfilename) {
         let _ = std::fs::remove_file(&tmp);
-        return Err(format!("Error moving temp DB file {tmp} on the final destination {dbfilename} (in server root dir {cwd}): {e}"));
+        return Err(format!(
+            "Error moving temp DB file {tmp} on the final destination {dbfilename} (in server root dir {}): {e}",
+            cwd()
+        ));
     }
     // The rename itself must reach the disk.
     let parent = Path::new(dbfilename)

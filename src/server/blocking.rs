@@ -31,6 +31,24 @@ use std::task::{Context, Poll, Waker};
 
 /// Clients blocked right now, node-wide (INFO `blocked_clients`).
 pub static BLOCKED_CLIENTS: AtomicUsize = AtomicUsize::new(0);
+/// A client counted in `BLOCKED_CLIENTS` while this lives, for waits
+/// outside the blocking machinery (held by a pause, SHUTDOWN).
+pub struct CountBlocked;
+
+impl CountBlocked {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> CountBlocked {
+        BLOCKED_CLIENTS.fetch_add(1, Ordering::Relaxed);
+        CountBlocked
+    }
+}
+
+impl Drop for CountBlocked {
+    fn drop(&mut self) {
+        BLOCKED_CLIENTS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Blocked clients with a timeout (INFO `clients_in_timeout_table`).
 pub static TIMEOUT_TABLE: AtomicUsize = AtomicUsize::new(0);
 

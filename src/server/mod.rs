@@ -40,6 +40,7 @@ pub mod route;
 pub mod shard;
 pub mod shard_lock;
 pub mod shared;
+pub mod shutdown;
 pub mod slowlog;
 mod snapshot_hook;
 pub mod spec;

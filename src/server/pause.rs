@@ -1,8 +1,9 @@
-//! Pausing clients, node-wide (Redis's `pauseClients`), for two
+//! Pausing clients, node-wide (Redis's `pauseClients`), for three
 //! purposes kept apart as Redis keeps them: the master side of a manual
-//! failover and the SIGTERM handover (writes only), and CLIENT PAUSE
+//! failover and the SIGTERM handover (writes only), a shutdown waiting
+//! for its replicas (writes only, shutdown.rs), and CLIENT PAUSE
 //! (writes, or every command). The effective pause is the union, so
-//! CLIENT UNPAUSE never ends a failover's pause.
+//! CLIENT UNPAUSE never ends a failover's or a shutdown's pause.
 //!
 //! While a write pause is on, a batch from a normal client that holds a
 //! write (a `write` or `may_replicate` command, or EXEC of a queue with
@@ -31,7 +32,7 @@ use super::table;
 use super::transaction::TxState;
 use crate::sys::clock::unix_ms;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// One counter per shard, on its own cache line.
@@ -44,6 +45,8 @@ pub struct WritePause {
     until: AtomicU64,
     /// CLIENT PAUSE: end (unix ms) << 1 | 1 for ALL; 0: none.
     client: AtomicU64,
+    /// A shutdown waits for its replicas (no end: until it is aborted).
+    shutdown: AtomicBool,
     in_flight: Vec<Slot>,
 }
 
@@ -52,6 +55,7 @@ impl WritePause {
         WritePause {
             until: AtomicU64::new(0),
             client: AtomicU64::new(0),
+            shutdown: AtomicBool::new(false),
             in_flight: (0..nshards).map(|_| Slot::default()).collect(),
         }
     }
@@ -64,6 +68,12 @@ impl WritePause {
     /// Ends the failover's pause (not a CLIENT PAUSE).
     pub fn unpause(&self) {
         self.until.store(0, Ordering::SeqCst);
+    }
+
+    /// Pauses writes for a shutdown waiting for its replicas (`on`), or
+    /// ends that pause.
+    pub fn shutdown_pause(&self, on: bool) {
+        self.shutdown.store(on, Ordering::SeqCst);
     }
 
     /// CLIENT PAUSE: until `end_ms`, every command (`all`) or writes. As
@@ -113,10 +123,15 @@ impl WritePause {
         until != 0 && unix_ms() < until
     }
 
-    /// Client writes are paused, for either purpose.
+    /// Client writes are paused, for any purpose.
     #[inline]
     pub fn active(&self) -> bool {
-        self.failover_active() || self.client_pause().is_some()
+        self.failover_active() || self.shutdown_active() || self.client_pause().is_some()
+    }
+
+    #[inline]
+    fn shutdown_active(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
     }
 
     /// Whether a batch (of a connection with transaction state `tx`)
@@ -125,7 +140,7 @@ impl WritePause {
         match self.client_pause() {
             Some(true) => (0..cmds.len()).any(|i| paused_request(cmds.get(i), |_| true)),
             Some(false) => has_writes(cmds, tx),
-            None => self.failover_active() && has_writes(cmds, tx),
+            None => (self.failover_active() || self.shutdown_active()) && has_writes(cmds, tx),
         }
     }
 
@@ -148,7 +163,7 @@ impl WritePause {
         let mut held = None;
         loop {
             if me.holds(cmds, tx) {
-                held.get_or_insert_with(HeldClient::new);
+                held.get_or_insert_with(super::blocking::CountBlocked::new);
                 glommio::timer::sleep(Duration::from_millis(2)).await;
                 continue;
             }
@@ -159,22 +174,6 @@ impl WritePause {
             }
             return InFlight(Some(rt.clone()));
         }
-    }
-}
-
-/// A client held by a pause, counted in `BLOCKED_CLIENTS` while alive.
-struct HeldClient;
-
-impl HeldClient {
-    fn new() -> HeldClient {
-        super::blocking::BLOCKED_CLIENTS.fetch_add(1, Ordering::Relaxed);
-        HeldClient
-    }
-}
-
-impl Drop for HeldClient {
-    fn drop(&mut self) {
-        super::blocking::BLOCKED_CLIENTS.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

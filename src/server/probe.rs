@@ -36,7 +36,9 @@ pub fn check_io_uring() -> Result<(), String> {
 /// Docker 25 and newer and Kubernetes' RuntimeDefault profile do.
 const SECCOMP_FIX: &str = "io_uring is blocked by a seccomp profile (Docker >= 25's default, Kubernetes' RuntimeDefault) or by sysctl kernel.io_uring_disabled: allow it with conf/seccomp-io-uring.json (docker run --security-opt seccomp=conf/seccomp-io-uring.json; Compose: security_opt: [seccomp=./conf/seccomp-io-uring.json]; Kubernetes: securityContext.seccompProfile {type: Localhost, localhostProfile: seccomp-io-uring.json}), or set kernel.io_uring_disabled=0";
 
-/// Waits for SIGTERM/SIGINT and shuts down as Redis does.
+/// Waits for SIGTERM/SIGINT and shuts down as Redis does: after the
+/// replicas caught up (shutdown.rs); a second SIGINT meanwhile exits at
+/// once. A shutdown that fails (the final save) leaves the server up.
 pub fn wait_for_signals(shared: Arc<Shared>) {
     loop {
         // SAFETY: standard sigwait pattern; signals were blocked in main
@@ -48,28 +50,38 @@ pub fn wait_for_signals(shared: Arc<Shared>) {
             libc::sigaddset(&mut set, libc::SIGINT);
             let mut sig = 0;
             libc::sigwait(&set, &mut sig);
-            let name = if sig == libc::SIGINT {
-                "SIGINT"
-            } else {
-                "SIGTERM"
-            };
-            crate::warning!("Received {name} scheduling shutdown...");
             sig
         };
+        if sig == libc::SIGINT && shared.shutdown.signalled() {
+            crate::warning!("You insist... exiting now.");
+            // A save cut short leaves no temp file (the working
+            // directory is `dir`), as Redis's rdbRemoveTempFile.
+            let pid = std::process::id();
+            let _ = std::fs::remove_file(format!("temp-{pid}.rdb"));
+            let _ = std::fs::remove_file(format!("temp-bgsave-{pid}.rdb"));
+            std::process::exit(1);
+        }
+        let name = if sig == libc::SIGINT {
+            "SIGINT"
+        } else {
+            "SIGTERM"
+        };
+        crate::warning!("Received {name} scheduling shutdown...");
+        shared.shutdown.set_signalled();
         // Cluster mode: a master hands its slots to a replica first
         // (handover.rs); SIGINT and SHUTDOWN do not.
         if sig == libc::SIGTERM {
             super::handover::before_exit(&shared);
         }
-        // RDB: with `save` rules, shard 0 saves before the exit
-        // (persist/bgsave/rules.rs); if that fails the server keeps
-        // running, as Redis does.
-        if crate::persist::bgsave::rules::save_before_exit(&shared) {
-            break;
+        // Redis acts on the signal in its cron: DEBUG PAUSE-CRON holds
+        // it back, and SHUTDOWN ABORT may cancel it meanwhile.
+        while super::shutdown::CRON_PAUSED.load(std::sync::atomic::Ordering::Relaxed)
+            && shared.shutdown.signalled()
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        crate::warning!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
+        super::shutdown::on_signal(&shared);
     }
-    shutdown(&shared);
 }
 
 /// Blocks SIGTERM/SIGINT in the calling thread (call before spawning).
@@ -88,11 +100,10 @@ pub fn block_signals() {
 }
 
 /// Ends the process: the AOF is flushed and synced, an RDB saved when
-/// save rules are set (by the caller), the pidfile and unix socket removed.
+/// asked (by the caller, shutdown.rs), the pidfile and unix socket removed.
 pub fn shutdown(shared: &Shared) -> ! {
     use std::sync::atomic::Ordering;
     shared.shutting_down.store(true, Ordering::SeqCst);
-    crate::notice!("User requested shutdown...");
     // AOF: everything accepted reaches the file and the disk first.
     if shared.aof.enabled() {
         crate::notice!("Calling fsync() on the AOF file.");

@@ -49,6 +49,8 @@ pub struct Shared {
     pub introspect: super::observe::Introspect,
     /// `maxmemory-clients`: the clients' total and evictions (client_mem.rs).
     pub client_memory: super::client_mem::ClientMemory,
+    /// A shutdown waiting for its replicas (shutdown.rs).
+    pub shutdown: super::shutdown::Shutdown,
 }
 
 impl Shared {
@@ -95,6 +97,7 @@ impl Shared {
             cores,
             introspect: Default::default(),
             client_memory: Default::default(),
+            shutdown: Default::default(),
         }
     }
 

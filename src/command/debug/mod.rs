@@ -148,13 +148,16 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                     ),
                 }
             }
-            (
-                "set-skip-checksum-validation"
-                | "aof-flush-sleep"
-                | "set-disable-deny-scripts"
-                | "pause-cron",
-                3,
-            ) => conn.out.ok(),
+            ("set-skip-checksum-validation" | "aof-flush-sleep" | "set-disable-deny-scripts", 3) => {
+                conn.out.ok()
+            }
+            ("pause-cron", 3) => {
+                // atoi, as Redis: anything but a non-zero number is 0.
+                let n = String::from_utf8_lossy(&args[2]).trim().parse::<i64>();
+                let on = n.is_ok_and(|n| n != 0);
+                crate::server::shutdown::CRON_PAUSED.store(on, Ordering::Relaxed);
+                conn.out.ok();
+            }
             ("error", 3) => {
                 // Sent as given: no ERR prefix (newlines become spaces).
                 conn.out.error_bytes(&args[2]);

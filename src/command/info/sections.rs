@@ -142,6 +142,10 @@ fn write_server(s: &mut String, conn: &Conn, _f: &Figures) {
         "shardis_version" => env!("CARGO_PKG_VERSION"),
         "shards" => shared.nshards,
     );
+    // While a shutdown waits for its replicas, as Redis.
+    if let Some(ms) = shared.shutdown.in_milliseconds() {
+        field!(s, "shutdown_in_milliseconds" => ms);
+    }
 }
 
 fn write_clients(s: &mut String, conn: &Conn, f: &Figures) {
@@ -216,7 +220,7 @@ fn write_memory(s: &mut String, conn: &Conn, _f: &Figures) {
         "mem_fragmentation_bytes" => 0,
         "mem_not_counted_for_evict" => 0,
         "mem_replication_backlog" => 0,
-        "mem_total_replication_buffers" => 0,
+        "mem_total_replication_buffers" => crate::repl::primary::buffer_bytes(&**shared),
         "mem_clients_slaves" => 0,
         "mem_clients_normal" => shared.client_memory.total(),
         "mem_cluster_links" => shared.cluster.as_ref().map_or(0, |c| c.links.queued_bytes()),

@@ -88,6 +88,12 @@ impl Backlog {
         self.size
     }
 
+    /// Bytes held: the PSYNC window and what replicas have not taken
+    /// (INFO `mem_total_replication_buffers`).
+    pub fn held(&self) -> usize {
+        self.buf.len()
+    }
+
     pub fn set_config(&mut self, size: usize, limits: OutputLimits) {
         self.size = size.max(1);
         self.limits = limits;

@@ -43,6 +43,10 @@ pub struct Aof {
     pub last_rewrite_ok: AtomicBool,
     pub last_rewrite_secs: AtomicI64,
     pub rewrite_started_ms: AtomicU64,
+    /// Turned on by CONFIG SET and no rewrite has written its base yet
+    /// (Redis's AOF_WAIT_REWRITE): the files lack the data from before,
+    /// so a shutdown refuses to exit unless forced (server/shutdown.rs).
+    pub awaiting_base: AtomicBool,
 }
 
 impl Aof {
@@ -109,6 +113,7 @@ impl Aof {
     /// Stops logging (CONFIG SET appendonly no): what is pending is
     /// written and synced, the files are closed.
     pub fn stop(&self) {
+        self.awaiting_base.store(false, Ordering::SeqCst);
         // As Redis kills the AOF child: the running rewrite stops, its
         // temp file goes, the manifest is left as it is.
         if self.rewrite_in_progress.load(Ordering::SeqCst) {
@@ -163,6 +168,7 @@ pub fn apply_config<H: ShardHost>(rt: &std::rc::Rc<H>, changed: &[&str]) -> Resu
         if on && !shared.aof().enabled() {
             let files = shared.read_config(startup::open_for_enable)?;
             shared.aof().start(files, policy);
+            shared.aof().awaiting_base.store(true, Ordering::SeqCst);
             // Started, or scheduled behind a running BGSAVE or the EXEC.
             if rewrite::start(rt)? == rewrite::RewriteStart::Scheduled {
                 crate::warning!(

@@ -110,6 +110,7 @@ pub fn start<H: ShardHost>(rt: &Rc<H>) -> Result<RewriteStart, &'static str> {
         aof.last_rewrite_secs.store(secs, Ordering::Relaxed);
         match result {
             Ok(()) => {
+                aof.awaiting_base.store(false, Ordering::SeqCst);
                 aof.rewrites.fetch_add(1, Ordering::Relaxed);
                 aof.rewrite_failures.store(0, Ordering::Relaxed);
                 aof.last_rewrite_ok.store(true, Ordering::Relaxed);

@@ -50,18 +50,16 @@ pub fn rule_due(
     })
 }
 
-/// A save requested from outside the shards (the signal thread), with
-/// where to report whether it succeeded.
+/// A save requested from outside the shards (the signal thread, a
+/// shutdown that waited for its replicas), with where to report whether
+/// it succeeded.
 static EXIT_SAVE: Mutex<Option<mpsc::Sender<bool>>> = Mutex::new(None);
 static EXIT_SAVE_PENDING: AtomicBool = AtomicBool::new(false);
 
-/// From the signal thread: has shard 0 save the RDB (waiting for a
-/// running snapshot first) and blocks until it has. False when the save
-/// failed (the server then keeps running, as Redis does).
-pub fn save_before_exit<S: NodeState + ?Sized>(shared: &S) -> bool {
-    if !rules_set(shared) {
-        return true;
-    }
+/// From a thread outside the shards: has shard 0 save the RDB (waiting
+/// for a running snapshot first) and blocks until it has. False when the
+/// save failed; the caller decides whether to exit anyway (FORCE).
+pub fn save_for_exit() -> bool {
     let (tx, rx) = mpsc::channel();
     *EXIT_SAVE.lock().unwrap() = Some(tx);
     EXIT_SAVE_PENDING.store(true, Ordering::Release);
@@ -84,11 +82,7 @@ pub async fn cron<H: ShardHost>(rt: Rc<H>) {
         ticks += 1;
         if EXIT_SAVE_PENDING.swap(false, Ordering::AcqRel) {
             wait_no_snapshot().await;
-            crate::notice!("Saving the final RDB snapshot before exiting.");
             let ok = crate::persist::blocking_save::save_all(&rt).await;
-            if !ok {
-                crate::warning!("Error trying to save the DB, can't exit.");
-            }
             if let Some(tx) = EXIT_SAVE.lock().unwrap().take() {
                 let _ = tx.send(ok);
             }

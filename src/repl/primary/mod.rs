@@ -189,6 +189,13 @@ pub fn master_offset<S: ReplShared + ?Sized>(shared: &S) -> i64 {
     id.offset
 }
 
+/// The shared replication buffer's bytes (0 without a backlog).
+pub fn buffer_bytes<S: ReplShared + ?Sized>(shared: &S) -> usize {
+    shared
+        .log()
+        .with_repl(|r, _| r.as_ref().map_or(0, Backlog::held))
+}
+
 /// (active, size, first byte offset, histlen) of the backlog.
 pub fn backlog_info<S: ReplShared + ?Sized>(shared: &S) -> (bool, usize, i64, i64) {
     shared.log().with_repl(|r, _| match r {
