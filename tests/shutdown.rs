@@ -255,3 +255,53 @@ fn shutdown_refused_while_the_initial_aof_is_written() {
     wait_exit(&mut srv, Duration::from_secs(5));
     assert!(srv.log_text().contains("Writing initial AOF. Exit anyway."));
 }
+
+/// `shutdown-on-sigterm` / `shutdown-on-sigint` take SHUTDOWN's options,
+/// several at once, printed in Redis's order; a signal then acts on
+/// them: `now` does not wait for a lagging replica, `save` saves without
+/// save points.
+#[test]
+fn shutdown_on_signal_options() {
+    let (mut master, replica) = pair(&["--shutdown-timeout", "60"]);
+    let mut c = master.conn();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "shutdown-on-sigterm", "now save"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "shutdown-on-sigterm"]),
+        b"*2\r\n$19\r\nshutdown-on-sigterm\r\n$8\r\nsave now\r\n"
+    );
+    let refused = c.cmd(&["CONFIG", "SET", "shutdown-on-sigint", "save nosave"]);
+    assert!(
+        String::from_utf8_lossy(&refused)
+            .contains("shutdown options SAVE and NOSAVE can't be used simultaneously"),
+        "{}",
+        common::escape(&refused)
+    );
+    let refused = c.cmd(&["CONFIG", "SET", "shutdown-on-sigint", "later"]);
+    assert!(
+        String::from_utf8_lossy(&refused).contains(
+            "argument(s) must be one of the following: default, save, nosave, now, force"
+        ),
+        "{}",
+        common::escape(&refused)
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "shutdown-on-sigint"]),
+        b"*2\r\n$18\r\nshutdown-on-sigint\r\n$7\r\ndefault\r\n"
+    );
+    let dump = master.dir.join("dump.rdb");
+    assert!(!dump.exists());
+    lag(&master, &replica);
+    signal(&master, libc::SIGTERM);
+    let took = wait_exit(&mut master, Duration::from_secs(10));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(!master.log_text().contains("Waiting for replicas"));
+    assert!(
+        dump.exists(),
+        "SIGTERM with `save` saves: {}",
+        master.log_text()
+    );
+    signal(&replica, libc::SIGCONT);
+}

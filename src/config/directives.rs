@@ -137,6 +137,20 @@ pub static DIRECTIVES: &[Directive] = &[
     // A panic exits with status 1 instead of aborting (Redis's, for
     // valgrind; its suite sets it).
     d!("use-exit-on-panic", Kind::Bool, "no", false),
+    // SHUTDOWN's options for a signal, several at once (Redis's
+    // MULTI_ARG enum).
+    d!(
+        "shutdown-on-sigint",
+        Kind::Special(special::shutdown_on_signal),
+        "default",
+        true
+    ),
+    d!(
+        "shutdown-on-sigterm",
+        Kind::Special(special::shutdown_on_signal),
+        "default",
+        true
+    ),
     d!(
         "key-load-delay",
         Kind::Int {
@@ -807,8 +821,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("replica-ignore-disk-write-errors", Kind::Bool, "no", true),
     Directive { name: "replica-lazy-flush", aliases: &["slave-lazy-flush"], kind: Kind::Bool, default: "no", mutable: true },
     d!("server_cpulist", Kind::Str, "", false),
-    d!("shutdown-on-sigint", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
-    d!("shutdown-on-sigterm", Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default", true),
     d!("socket-mark-id", Kind::Int { min: 0, max: UINT_MAX }, "0", false),
     d!("stream-node-max-bytes", Kind::Memory { min: 0, max: LONG_MAX }, "4096", true),
     d!("stream-node-max-entries", Kind::Int { min: 0, max: LONG_MAX }, "100", true),

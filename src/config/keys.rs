@@ -109,6 +109,8 @@ pub const MAXMEMORY_CLIENTS: TextKey = TextKey("maxmemory-clients");
 pub const MAXMEMORY_POLICY: TextKey = TextKey("maxmemory-policy");
 pub const OOM_SCORE_ADJ: TextKey = TextKey("oom-score-adj");
 pub const OOM_SCORE_ADJ_VALUES: TextKey = TextKey("oom-score-adj-values");
+pub const SHUTDOWN_ON_SIGINT: TextKey = TextKey("shutdown-on-sigint");
+pub const SHUTDOWN_ON_SIGTERM: TextKey = TextKey("shutdown-on-sigterm");
 pub const NOTIFY_KEYSPACE_EVENTS: TextKey = TextKey("notify-keyspace-events");
 pub const PIDFILE: TextKey = TextKey("pidfile");
 pub const PROC_TITLE_TEMPLATE: TextKey = TextKey("proc-title-template");
@@ -234,6 +236,8 @@ pub const TEXTS: &[TextKey] = &[
     NOTIFY_KEYSPACE_EVENTS,
     OOM_SCORE_ADJ,
     OOM_SCORE_ADJ_VALUES,
+    SHUTDOWN_ON_SIGINT,
+    SHUTDOWN_ON_SIGTERM,
     PIDFILE,
     PROC_TITLE_TEMPLATE,
     REPLICAOF,

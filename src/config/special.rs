@@ -114,6 +114,50 @@ pub fn keyspace_events_shown(stored: &str) -> String {
     }
 }
 
+/// The options of `shutdown-on-sigint` / `shutdown-on-sigterm`, in the
+/// order Redis prints them.
+pub const SHUTDOWN_OPTIONS: [&str; 4] = ["save", "nosave", "now", "force"];
+
+/// `shutdown-on-sigint` / `shutdown-on-sigterm`: `default` or any of
+/// [`SHUTDOWN_OPTIONS`] (not both save and nosave), stored as Redis
+/// prints them ("nosave now").
+pub fn shutdown_on_signal(args: &[String], _: &str) -> Result<String, String> {
+    let mut on = [false; 4];
+    let words: Vec<String> = args
+        .iter()
+        .flat_map(|a| a.split(' '))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if words.is_empty() {
+        return Err("wrong number of arguments".into());
+    }
+    for w in &words {
+        match SHUTDOWN_OPTIONS.iter().position(|o| o == w) {
+            Some(i) => on[i] = true,
+            None if w == "default" => {}
+            None => {
+                return Err(
+                    "argument(s) must be one of the following: default, save, nosave, now, force"
+                        .into(),
+                )
+            }
+        }
+    }
+    if on[0] && on[1] {
+        return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
+    }
+    let names: Vec<&str> = (0..4)
+        .filter(|&i| on[i])
+        .map(|i| SHUTDOWN_OPTIONS[i])
+        .collect();
+    Ok(if names.is_empty() {
+        "default".into()
+    } else {
+        names.join(" ")
+    })
+}
+
 /// `oom-score-adj-values <normal> <replica> <bgchild>`.
 pub fn oom_score_adj_values(args: &[String], _: &str) -> Result<String, String> {
     let words: Vec<&str> = args

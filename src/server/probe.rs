@@ -80,7 +80,13 @@ pub fn wait_for_signals(shared: Arc<Shared>) {
         {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        super::shutdown::on_signal(&shared);
+        let setting = if sig == libc::SIGINT {
+            crate::config::keys::SHUTDOWN_ON_SIGINT
+        } else {
+            crate::config::keys::SHUTDOWN_ON_SIGTERM
+        };
+        let flags = super::shutdown::Flags::from_setting(&shared.read_config(|c| c.text(setting)));
+        super::shutdown::on_signal(&shared, flags);
     }
 }
 

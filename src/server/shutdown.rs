@@ -27,7 +27,7 @@ pub static CRON_PAUSED: AtomicBool = AtomicBool::new(false);
 /// How often the wait checks the replicas (Redis's cron at hz 100).
 const TICK: Duration = Duration::from_millis(10);
 
-/// SHUTDOWN's options; a signal's are all off.
+/// SHUTDOWN's options; a signal's come from `shutdown-on-sig*`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Flags {
     pub save: bool,
@@ -276,17 +276,31 @@ pub fn abort(shared: &Shared) -> bool {
 /// From the signal thread, after SIGTERM/SIGINT: starts the shutdown
 /// unless one already runs or it was aborted meanwhile. The final save
 /// runs on another thread, so a second SIGINT is heard during it.
-pub fn on_signal(shared: &Arc<Shared>) {
+pub fn on_signal(shared: &Arc<Shared>, flags: Flags) {
     if !shared.shutdown.signalled() || shared.shutdown.initiated() {
         return;
     }
-    if let Prepared::Finish = prepare(shared, Flags::default()) {
+    if let Prepared::Finish = prepare(shared, flags) {
         let sh = shared.clone();
         let spawned = std::thread::Builder::new()
             .name("shutdown".into())
-            .spawn(move || finish_blocking(&sh, Flags::default()));
+            .spawn(move || finish_blocking(&sh, flags));
         if spawned.is_err() {
-            finish_blocking(shared, Flags::default());
+            finish_blocking(shared, flags);
+        }
+    }
+}
+
+impl Flags {
+    /// A signal's options: `shutdown-on-sigint` / `shutdown-on-sigterm`
+    /// ("default" sets none).
+    pub fn from_setting(value: &str) -> Flags {
+        let has = |o: &str| value.split(' ').any(|w| w == o);
+        Flags {
+            save: has("save"),
+            nosave: has("nosave"),
+            now: has("now"),
+            force: has("force"),
         }
     }
 }
