@@ -59,6 +59,7 @@ pub fn wait_for_signals(shared: Arc<Shared>) {
             let pid = std::process::id();
             let _ = std::fs::remove_file(format!("temp-{pid}.rdb"));
             let _ = std::fs::remove_file(format!("temp-bgsave-{pid}.rdb"));
+            crate::sys::socket::stop_listening();
             std::process::exit(1);
         }
         let name = if sig == libc::SIGINT {
@@ -125,6 +126,7 @@ pub fn shutdown(shared: &Shared) -> ! {
         }
     }
     crate::notice!("Shardis is now ready to exit, bye bye...");
+    crate::sys::socket::stop_listening();
     std::process::exit(0)
 }
 

@@ -94,3 +94,37 @@ pub fn tcp_listener(fd: OwnedFd) -> glommio::net::TcpListener {
     // SAFETY: a listening descriptor we own, handed over.
     unsafe { glommio::net::TcpListener::from_raw_fd(fd.into_raw_fd()) }
 }
+
+/// Stops every listening socket of the process at once (shutdown(2) on
+/// each descriptor that accepts connections). Called just before exit:
+/// io_uring keeps a reference to a listener while an accept is queued and
+/// lets go of it only when the kernel tears the ring down, after the
+/// process is gone, so without this a server restarted on the same port
+/// right after the exit (Redis's `restart_server`, a supervisor) can
+/// find the port still taken.
+pub fn stop_listening() {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    for entry in dir.flatten() {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let mut accepting: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt / shutdown on descriptors of this process;
+        // a descriptor that is no socket fails getsockopt and is left.
+        unsafe {
+            let p = &mut accepting as *mut libc::c_int as *mut libc::c_void;
+            if libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN, p, &mut len) == 0
+                && accepting == 1
+            {
+                libc::shutdown(fd, libc::SHUT_RDWR);
+            }
+        }
+    }
+}
