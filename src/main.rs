@@ -25,18 +25,51 @@ struct Cli {
     args: Vec<String>,
 }
 
-/// Groups `--port 7000 --bind a b` into `[("port", ["7000"]), ("bind", ["a", "b"])]`.
+/// Groups `--port 7000 --bind a b` into `[("port", ["7000"]), ("bind", ["a", "b"])]`,
+/// as redis-server 7.0 reads its arguments: the word after an option name
+/// is always its value, even when it starts with `--`
+/// (`--proc-title-template --save`); one word may hold the name and its
+/// values (`"--port 7000"`); `--save` with nothing after it, or followed
+/// by another option, means `save ""`.
 fn group_directives(words: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    for w in words {
-        if let Some(name) = w.strip_prefix("--") {
-            out.push((name.to_string(), Vec::new()));
-        } else if let Some(last) = out.last_mut() {
-            last.1.push(w.clone());
-        } else {
-            return Err(format!(
-                "unexpected argument '{w}': directives must start with --"
-            ));
+    let mut needs_value = false;
+    for (i, w) in words.iter().enumerate() {
+        let Some(name) = w.strip_prefix("--").filter(|_| !needs_value) else {
+            match out.last_mut() {
+                Some(last) => last.1.push(w.clone()),
+                None => {
+                    return Err(format!(
+                        "unexpected argument '{w}': directives must start with --"
+                    ))
+                }
+            }
+            needs_value = false;
+            continue;
+        };
+        let (mut scratch, mut ranges) = (Vec::new(), Vec::new());
+        let parts: Vec<String> =
+            if shardis::resp::split_args(name.as_bytes(), &mut scratch, &mut ranges) {
+                ranges
+                    .iter()
+                    .map(|&(s, e)| String::from_utf8_lossy(&scratch[s..e]).into_owned())
+                    .collect()
+            } else {
+                vec![name.to_string()]
+            };
+        if parts.len() > 1 {
+            out.push((parts[0].clone(), parts[1..].to_vec()));
+            needs_value = false;
+            continue;
+        }
+        out.push((name.trim().to_string(), Vec::new()));
+        needs_value = true;
+        let next_is_option = words.get(i + 1).is_some_and(|n| n.starts_with("--"));
+        if name.eq_ignore_ascii_case("save") && (next_is_option || i + 1 == words.len()) {
+            if let Some(last) = out.last_mut() {
+                last.1.push(String::new());
+            }
+            needs_value = false;
         }
     }
     Ok(out)

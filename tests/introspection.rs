@@ -456,3 +456,65 @@ fn config_rewrite_force_all_writes_every_directive() {
     let srv = Server::shardis_raw("rewrite-all-again", &args, port).unwrap();
     assert_eq!(all_configs(&mut srv.conn()), before);
 }
+
+/// The command line as redis-server 7.0 reads it (Redis's suite,
+/// "redis-server command line arguments"): `--save` with nothing after
+/// it, or before another option, is `save ""`; the word after an option
+/// name is its value even when it starts with `--`; one word may hold a
+/// name and its values.
+#[test]
+fn command_line_arguments_like_redis() {
+    let tmp = common::TempDir::new("cmdline");
+    let conf = common::write_file(&tmp.0, "base.conf", "save 900 1\nloglevel notice\n");
+    let cases: [(&[&str], &str, &str, &str); 4] = [
+        (
+            &["--save", "--loglevel", "verbose"],
+            "",
+            "verbose",
+            "{title} {listen-addr} {server-mode}",
+        ),
+        (
+            &["--loglevel", "verbose", "--save"],
+            "",
+            "verbose",
+            "{title} {listen-addr} {server-mode}",
+        ),
+        (
+            &[
+                "--proc-title-template",
+                "--save",
+                "--save",
+                "",
+                "--loglevel",
+                "verbose",
+            ],
+            "",
+            "verbose",
+            "--save",
+        ),
+        (
+            &["--loglevel warning", "--save 60 5"],
+            "900 1 60 5",
+            "warning",
+            "{title} {listen-addr} {server-mode}",
+        ),
+    ];
+    for (args, save, loglevel, title) in cases {
+        let port = common::free_port();
+        let mut argv = vec![
+            conf.display().to_string(),
+            "--port".into(),
+            port.to_string(),
+        ];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        let srv = Server::shardis_raw("cmdline", &argv, port).unwrap();
+        let mut c = srv.conn();
+        let get = |c: &mut Conn, name: &str| {
+            let items = common::bulk_items(&c.cmd(&["CONFIG", "GET", name]));
+            String::from_utf8(items[1].clone()).unwrap()
+        };
+        assert_eq!(get(&mut c, "save"), save, "{args:?}");
+        assert_eq!(get(&mut c, "loglevel"), loglevel, "{args:?}");
+        assert_eq!(get(&mut c, "proc-title-template"), title, "{args:?}");
+    }
+}
