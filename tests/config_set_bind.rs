@@ -255,3 +255,49 @@ fn process_title_follows_bind() {
         title_follows_bind(&Server::redis(&[]), &redis.display().to_string());
     }
 }
+
+/// More than 16 addresses: Redis's setConfigBindOption reason.
+#[test]
+fn too_many_bind_addresses_like_redis() {
+    let many: Vec<String> = (1..=17).map(|i| format!("127.0.0.{i}")).collect();
+    let many = many.join(" ");
+    let expected = "-ERR CONFIG SET failed (possibly related to argument 'bind') - Too many bind addresses specified.\r\n";
+    for shards in [1, 4] {
+        let server = Server::shardis(shards, &[]);
+        let mut c = server.conn();
+        assert_eq!(set_bind(&mut c, &many), expected);
+        assert_eq!(get_bind(&mut c), bulk_pair("bind", "127.0.0.1"));
+    }
+    if redis_available() {
+        let server = Server::redis(&[]);
+        assert_eq!(set_bind(&mut server.conn(), &many), expected);
+    }
+}
+
+/// The cluster bus listens where `bind` said at start-up: Redis 7.0's
+/// changeBindAddr moves the client listeners only.
+fn bus_stays(server: &Server, bus_port: u16) {
+    let name = &server.name;
+    let mut c = server.conn();
+    assert_eq!(set_bind(&mut c, "127.0.0.2"), "+OK\r\n", "{name}");
+    assert!(serves("127.0.0.2", server.port), "{name}");
+    assert!(refuses("127.0.0.1", server.port), "{name}");
+    assert!(
+        TcpStream::connect(("127.0.0.1", bus_port)).is_ok(),
+        "{name}: bus left 127.0.0.1"
+    );
+    assert!(refuses("127.0.0.2", bus_port), "{name}: bus on 127.0.0.2");
+}
+
+#[test]
+fn config_set_bind_leaves_the_cluster_bus() {
+    let bus_port = free_port();
+    let bus = bus_port.to_string();
+    let cluster = ["--cluster-enabled", "yes", "--cluster-port", &bus];
+    for shards in [1, 4] {
+        bus_stays(&Server::shardis(shards, &cluster), bus_port);
+    }
+    if redis_available() {
+        bus_stays(&Server::redis(&cluster), bus_port);
+    }
+}
