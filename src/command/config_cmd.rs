@@ -156,14 +156,16 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         // the port is in use): then every value goes back, as Redis's
         // restoreBackupConfig, and the score follows them back.
         let result = match result {
-            Ok((changed, loglevel, backup, port)) => match apply(conn, &changed, port).await {
-                Ok(()) => Ok((changed, loglevel)),
-                Err(e) => {
-                    conn.rt.shared.update_config(|c| c.restore_values(backup));
-                    let _ = apply_oom_score_adj(&conn.rt.shared, &changed);
-                    Err(e)
+            Ok((changed, loglevel, backup, port)) => {
+                match apply(conn, &changed, port, &backup).await {
+                    Ok(()) => Ok((changed, loglevel)),
+                    Err(e) => {
+                        conn.rt.shared.update_config(|c| c.restore_values(backup));
+                        let _ = apply_oom_score_adj(&conn.rt.shared, &changed);
+                        Err(e)
+                    }
                 }
-            },
+            }
             Err(e) => Err(e),
         };
         match result {
@@ -178,7 +180,10 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                         .read_config(|c| c.text(conf::BIND_SOURCE_ADDR));
                     crate::sys::connect::set_source(&addr);
                 }
-                if changed.contains(&"proc-title-template") || changed.contains(&"port") {
+                if ["proc-title-template", "port", "bind"]
+                    .iter()
+                    .any(|d| changed.contains(d))
+                {
                     conn.rt.shared.read_config(crate::config::proc_title::apply);
                 }
                 if let Some(cluster) = &conn.rt.shared.cluster {
@@ -215,8 +220,14 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 }
 
 /// What CONFIG SET's new values change outside the configuration that
-/// can fail: the OOM score, then the listening port. Err is the reply.
-async fn apply(conn: &Conn, changed: &[&'static str], port: i64) -> Result<(), String> {
+/// can fail: the OOM score, then the listeners (`old`: the values before
+/// this CONFIG SET). Err is the reply.
+async fn apply(
+    conn: &Conn,
+    changed: &[&'static str],
+    port: i64,
+    old: &std::collections::BTreeMap<&'static str, String>,
+) -> Result<(), String> {
     if let Err(name) = apply_oom_score_adj(&conn.rt.shared, changed) {
         crate::warning!("Failed applying new configuration. Possibly related to new {name} setting. Restoring previous settings.");
         return Err(format!(
@@ -225,10 +236,19 @@ async fn apply(conn: &Conn, changed: &[&'static str], port: i64) -> Result<(), S
         ));
     }
     if changed.contains(&"port") {
-        if let Err(reason) = crate::server::change_port(&conn.rt, port as u16).await {
+        // The new port's listeners are on the new bind addresses already.
+        if let Err(reason) = crate::server::relisten::change_port(&conn.rt, port as u16).await {
             crate::warning!("Failed applying new configuration. Possibly related to new port setting. Restoring previous settings.");
             return Err(format!(
                 "ERR CONFIG SET failed (possibly related to argument 'port') - {reason}"
+            ));
+        }
+    } else if changed.contains(&"bind") {
+        let old_bind = old.get("bind").map(String::as_str).unwrap_or_default();
+        if let Err(reason) = crate::server::relisten::change_bind(&conn.rt, old_bind).await {
+            crate::warning!("Failed applying new configuration. Possibly related to new bind setting. Restoring previous settings.");
+            return Err(format!(
+                "ERR CONFIG SET failed (possibly related to argument 'bind') - {reason}"
             ));
         }
     }

@@ -929,10 +929,10 @@ impl Kind {
         if let Kind::Special(check) = self {
             return check(args, current);
         }
-        if args.is_empty() {
-            return Err("wrong number of arguments".into());
+        if let Kind::Addresses = self {
+            return addresses(args);
         }
-        if !matches!(self, Kind::Addresses) && args.len() != 1 {
+        if args.len() != 1 {
             return Err("wrong number of arguments".into());
         }
         let v = &args[0];
@@ -974,10 +974,20 @@ impl Kind {
                     ))
                 }
             }
-            Kind::Addresses => Ok(args.join(" ")),
-            Kind::Special(_) => unreachable!(),
+            Kind::Addresses | Kind::Special(_) => unreachable!(),
         }
     }
+}
+
+/// `bind`'s addresses, as Redis's setConfigBindOption: at most 16; none
+/// (or one empty word) means no TCP listener. Whether each one can be
+/// bound is the listener's concern.
+fn addresses(args: &[String]) -> Result<String, String> {
+    const CONFIG_BINDADDR_MAX: usize = 16;
+    if args.len() > CONFIG_BINDADDR_MAX {
+        return Err("Too many bind addresses specified.".into());
+    }
+    Ok(args.join(" "))
 }
 
 #[cfg(test)]

@@ -271,12 +271,6 @@ impl Config {
                             d.name
                         ));
                     }
-                    if d.name == "bind" && v != current {
-                        return Err(format!(
-                            "changing '{}' at runtime is not supported by Shardis yet",
-                            d.name
-                        ));
-                    }
                     Ok(v)
                 });
             match result {

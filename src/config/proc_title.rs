@@ -39,7 +39,9 @@ pub fn variable(config: &Config, title: &str, name: &str) -> Option<String> {
         "title" => title.to_string(),
         "listen-addr" if port != 0 => {
             let bind = config.text(conf::BIND);
-            format!("{}:{port}", bind.split(' ').next().unwrap_or("*"))
+            // No bind address (`bind ""`) shows as `*`, as in Redis.
+            let first = bind.split(' ').find(|w| !w.is_empty()).unwrap_or("*");
+            format!("{first}:{port}")
         }
         "listen-addr" => format!("unixsocket:{unixsocket}"),
         "server-mode" if config.flag(conf::CLUSTER_ENABLED) => "[cluster]".into(),

@@ -195,6 +195,8 @@ fn rewrite_directive(st: &mut State, cfg: &Config, d: &'static Directive) {
         // As Redis: a cluster node's master is in nodes.conf, never in
         // redis.conf (the cluster sets it at run time).
         "replicaof" if cfg.flag(keys::CLUSTER_ENABLED) => st.processed(name),
+        // No address at all is written as Redis does, `bind ""`.
+        "bind" if value.is_empty() => st.rewrite_line(name, "bind \"\"".into(), true),
         "bind" => st.rewrite_line(name, format!("bind {value}"), true),
         "replicaof" => st.rewrite_line(name, format!("replicaof {value}"), true),
         "requirepass" => st.rewrite_line(name, format!("requirepass {}", repr(&value)), true),

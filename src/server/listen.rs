@@ -66,17 +66,18 @@ fn bind_exclusive(addr: SocketAddr) -> std::io::Result<()> {
 }
 
 /// Listening sockets (SO_REUSEPORT) on every address of `binds`, all on
-/// `port`, as Redis's listenToPort: an optional address that cannot be
-/// bound is skipped; any other failure is Redis's message for it. Not yet
-/// tied to an executor ([`tcp_listener`]), so CONFIG SET port can open
+/// `port`, as Redis's listenToPort: an optional address that is not on
+/// this host, or any address of a family the host lacks, is skipped; any
+/// other failure is Redis's message for it. Not yet
+/// tied to an executor ([`tcp_listener`]), so CONFIG SET port and bind can open
 /// every shard's on one thread and hand each over.
 pub fn listen_all(binds: &[BindAddr], port: u16, backlog: i32) -> Result<Vec<OwnedFd>, String> {
     let mut fds = Vec::new();
     for b in binds {
         match crate::sys::socket::listening(b.addr, backlog, true) {
             Ok(fd) => fds.push(fd),
-            Err(e) if b.optional => {
-                crate::verbose!("Skipping optional bind address {}: {e}", b.text);
+            Err(e) if skippable(&e, b.optional) => {
+                crate::verbose!("Skipping bind address {}: {e}", b.text);
             }
             Err(e) => {
                 return Err(format!(
@@ -89,6 +90,20 @@ pub fn listen_all(binds: &[BindAddr], port: u16, backlog: i32) -> Result<Vec<Own
         }
     }
     Ok(fds)
+}
+
+/// Redis's listenToPort goes on past these errors.
+fn skippable(e: &std::io::Error, optional: bool) -> bool {
+    let errno = e.raw_os_error().unwrap_or(0);
+    (optional && errno == libc::EADDRNOTAVAIL)
+        || [
+            libc::ENOPROTOOPT,
+            libc::EPROTONOSUPPORT,
+            libc::ESOCKTNOSUPPORT,
+            libc::EPFNOSUPPORT,
+            libc::EAFNOSUPPORT,
+        ]
+        .contains(&errno)
 }
 
 /// Turns on TCP keepalive with Redis's idle/interval/count for `secs`.

@@ -34,6 +34,7 @@ pub mod probe;
 pub mod protected;
 pub mod pubsub;
 mod redirect;
+pub mod relisten;
 mod repl_host;
 mod requests;
 pub mod route;
@@ -430,9 +431,6 @@ fn open_listeners(id: usize, listening: &Listening) -> Result<Vec<ClientListener
     for fd in listen::listen_all(binds, *port, *backlog)? {
         listeners.push(ClientListener::Tcp(crate::sys::socket::tcp_listener(fd)));
     }
-    if listeners.is_empty() && *port != 0 {
-        return Err(format!("Failed listening on port {port} (TCP), aborting."));
-    }
     // The unix socket: shard 0 accepts all its clients.
     if id == 0 && !unixsocket.is_empty() {
         let l = listen::listen_unix(unixsocket, *unixsocketperm)?;
@@ -563,68 +561,5 @@ fn wait_for_mesh(joined: &mpsc::Receiver<()>, nshards: usize) -> Result<(), Stri
             }
         }
     }
-    Ok(())
-}
-
-/// CONFIG SET port: every shard stops accepting on the old port and
-/// accepts on `port` instead (`0`: on no TCP port), as Redis's
-/// changeListenPort. The new sockets are all opened first, so on failure
-/// the old ones are untouched; the error is Redis's CONFIG SET reason
-/// (the cause goes to the log, as Redis's listenToPort logs it).
-pub async fn change_port(rt: &Rc<ShardRt>, port: u16) -> Result<(), String> {
-    const REFUSED: &str = "Unable to listen on this port. Check server logs.";
-    let (bind, backlog) = rt
-        .shared
-        .read_config(|c| (c.text(conf::BIND), c.int(conf::TCP_BACKLOG) as i32));
-    let mut per_shard: Vec<Vec<std::os::fd::OwnedFd>> = Vec::new();
-    if port != 0 {
-        let binds = crate::sys::bind_addr::bind_addrs(&bind, port).map_err(|e| {
-            crate::warning!("{e}");
-            REFUSED.to_string()
-        })?;
-        if let Err(e) = listen::claim(&binds) {
-            crate::warning!("Warning: {e}");
-            return Err(REFUSED.into());
-        }
-        for _ in 0..rt.nshards {
-            let fds = listen::listen_all(&binds, port, backlog).map_err(|e| {
-                crate::warning!("Warning: {e}");
-                REFUSED.to_string()
-            })?;
-            if fds.is_empty() {
-                crate::warning!("Failed listening on port {port} (TCP)");
-                return Err(REFUSED.into());
-            }
-            per_shard.push(fds);
-        }
-    }
-    rt.shared.port.store(port, Ordering::Relaxed);
-    let handed = Arc::new(std::sync::Mutex::new(
-        per_shard.into_iter().map(Some).collect::<Vec<_>>(),
-    ));
-    mesh::run_on_all(rt, move |rt| {
-        let fds = handed
-            .lock()
-            .unwrap()
-            .get_mut(rt.id)
-            .and_then(Option::take)
-            .unwrap_or_default();
-        let fresh: Vec<glommio::Task<()>> = fds
-            .into_iter()
-            .map(|fd| {
-                let l = ClientListener::Tcp(crate::sys::socket::tcp_listener(fd));
-                crate::sys::exec::spawn(accept_loop(rt.clone(), l))
-            })
-            .collect();
-        let old = std::mem::replace(&mut *rt.tcp_accepts.borrow_mut(), fresh);
-        // Ending the old loops closes their listeners.
-        crate::sys::exec::spawn(async move {
-            for t in old {
-                t.cancel().await;
-            }
-        })
-        .detach();
-    })
-    .await;
     Ok(())
 }

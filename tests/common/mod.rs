@@ -312,8 +312,13 @@ impl Conn {
     }
 
     pub fn try_connect(port: u16) -> Result<Conn, String> {
-        let stream = TcpStream::connect(("127.0.0.1", port))
-            .map_err(|e| format!("connect to port {port}: {e}"))?;
+        Conn::try_connect_ip("127.0.0.1", port)
+    }
+
+    /// Connects to `ip`:`port` (a server bound elsewhere than 127.0.0.1).
+    pub fn try_connect_ip(ip: &str, port: u16) -> Result<Conn, String> {
+        let stream =
+            TcpStream::connect((ip, port)).map_err(|e| format!("connect to {ip}:{port}: {e}"))?;
         stream
             .set_read_timeout(Some(REPLY_TIMEOUT))
             .map_err(|e| e.to_string())?;
