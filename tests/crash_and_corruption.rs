@@ -72,3 +72,55 @@ fn corrupt_restore_payload_is_refused_and_logged() {
         );
     }
 }
+
+/// DEBUG SET-SKIP-CHECKSUM-VALIDATION 1 lets RESTORE take a payload
+/// whose CRC is wrong (its content is still checked); 0 refuses it again.
+#[test]
+fn skip_checksum_validation() {
+    let srv = Server::shardis(1, &["--enable-debug-command", "yes"]);
+    let mut c = srv.conn();
+    c.cmd(&["SET", "k", "hello"]);
+    let mut payload = common::bulk_payload(&c.cmd(&["DUMP", "k"]));
+    let n = payload.len();
+    payload[n - 1] ^= 0xff;
+    let restore = |c: &mut common::Conn, key: &str, p: &[u8]| {
+        let args: [&[u8]; 4] = [b"RESTORE", key.as_bytes(), b"0", p];
+        c.cmd(&args)
+    };
+    let refused = b"-ERR DUMP payload version or checksum are wrong\r\n";
+    assert_eq!(restore(&mut c, "a", &payload), refused);
+    assert_eq!(
+        c.cmd(&["DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "1"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(restore(&mut c, "a", &payload), b"+OK\r\n");
+    assert_eq!(c.cmd(&["GET", "a"]), b"$5\r\nhello\r\n");
+    assert_eq!(
+        c.cmd(&["DEBUG", "SET-SKIP-CHECKSUM-VALIDATION", "0"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(restore(&mut c, "b", &payload), refused);
+}
+
+/// DEBUG AOF-FLUSH-SLEEP holds each write of the AOF back: with
+/// `appendfsync always` a write's reply waits at least that long.
+#[test]
+fn aof_flush_sleep_delays_the_write() {
+    let srv = Server::shardis(
+        1,
+        &[
+            "--enable-debug-command",
+            "yes",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ],
+    );
+    let mut c = srv.conn();
+    assert_eq!(c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "300000"]), b"+OK\r\n");
+    let started = Instant::now();
+    assert_eq!(c.cmd(&["SET", "k", "v"]), b"+OK\r\n");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "0"]), b"+OK\r\n");
+}

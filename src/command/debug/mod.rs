@@ -148,9 +148,18 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                     ),
                 }
             }
-            ("set-skip-checksum-validation" | "aof-flush-sleep" | "set-disable-deny-scripts", 3) => {
+            ("set-skip-checksum-validation", 3) => {
+                let on = atoi(&args[2]) != 0;
+                crate::persist::rdb::payload::SKIP_CHECKSUM.store(on, Ordering::Relaxed);
                 conn.out.ok()
             }
+            ("aof-flush-sleep", 3) => {
+                let us = u64::try_from(atoi(&args[2])).unwrap_or(0);
+                crate::persist::aof::FLUSH_SLEEP_US.store(us, Ordering::Relaxed);
+                conn.out.ok()
+            }
+            // No scripting yet: nothing to deny.
+            ("set-disable-deny-scripts", 3) => conn.out.ok(),
             ("pause-cron", 3) => {
                 // atoi, as Redis: anything but a non-zero number is 0.
                 let n = String::from_utf8_lossy(&args[2]).trim().parse::<i64>();

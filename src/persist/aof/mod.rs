@@ -18,6 +18,7 @@ pub mod rewrite;
 pub mod sink;
 pub mod startup;
 mod writer;
+pub use writer::FLUSH_SLEEP_US;
 
 use crate::config::keys as conf;
 use crate::persist::host::{NodeState, ShardData, ShardHost};

@@ -17,6 +17,10 @@ const SECOND: Duration = Duration::from_secs(1);
 /// lose these milliseconds, well inside everysec's promise).
 const GATHER: Duration = Duration::from_millis(2);
 
+/// DEBUG AOF-FLUSH-SLEEP: µs to sleep before each write of records
+/// (Redis's tests use it to keep records waiting in the buffer).
+pub static FLUSH_SLEEP_US: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Runs until shutdown.
 pub fn run(aof: Arc<Aof>) {
     let log = &aof.log;
@@ -71,6 +75,10 @@ impl Aof {
             p.end
         };
         if !spare.is_empty() {
+            let sleep = FLUSH_SLEEP_US.load(Ordering::Relaxed);
+            if sleep > 0 {
+                std::thread::sleep(Duration::from_micros(sleep));
+            }
             let started = std::time::Instant::now();
             let appended = f.append(spare);
             // Redis's latency events for the AOF write: with a snapshot

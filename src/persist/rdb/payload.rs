@@ -22,8 +22,13 @@ pub fn create(v: &Value, opts: &EncodeOpts) -> Vec<u8> {
     out
 }
 
+/// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE takes payloads whatever
+/// their CRC (Redis's suite feeds it hand-made corrupt payloads this
+/// way; the content is still checked in depth).
+pub static SKIP_CHECKSUM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Whether the footer is acceptable: a version this server reads (<= 10)
-/// and a matching checksum.
+/// and a matching checksum (unless [`SKIP_CHECKSUM`]).
 pub fn verify(p: &[u8]) -> bool {
     if p.len() < 10 {
         return false;
@@ -32,6 +37,9 @@ pub fn verify(p: &[u8]) -> bool {
     let version = u16::from_le_bytes([footer[0], footer[1]]);
     if version > RDB_VERSION {
         return false;
+    }
+    if SKIP_CHECKSUM.load(std::sync::atomic::Ordering::Relaxed) {
+        return true;
     }
     let crc = crc64(0, &p[..p.len() - 8]);
     crc.to_le_bytes() == footer[2..10]
