@@ -331,3 +331,43 @@ fn eviction_invalidation_comes_before_the_reply() {
     );
     assert_eq!(c.read_reply(), b":0\r\n");
 }
+
+/// Redis's suite, "maxmemory - is the memory limit honoured?": with 100
+/// KB of headroom, keys in as many slots as keys (one small table each)
+/// up to the limit, then as many again: every write succeeds (evicting
+/// a slot's last key frees its table) and INFO's used_memory stays
+/// within 4 KB of the limit (the copies INFO makes of every shard's
+/// figures are not counted).
+#[test]
+fn limit_holds_with_one_key_per_slot() {
+    for shards in [1, 4] {
+        for policy in ["allkeys-random", "allkeys-lru", "volatile-ttl"] {
+            let srv = Server::shardis(shards, &[]);
+            let mut c = redis_client(srv.port);
+            let limit = limit_to(&mut c, 100 * 1024);
+            config_set(&mut c, "maxmemory-policy", policy);
+            let mut n = 0u64;
+            let mut key = |c: &mut redis::Connection, i: u64| {
+                let r: redis::RedisResult<()> = redis::cmd("SETEX")
+                    .arg(format!("key:{}", i.wrapping_mul(2654435761)))
+                    .arg(10000)
+                    .arg("x")
+                    .query(c);
+                r.unwrap_or_else(|e| panic!("shards {shards} {policy}: {e}"));
+            };
+            while info_u64(&mut c, "memory", "used_memory") + 4096 <= limit {
+                key(&mut c, n);
+                n += 1;
+            }
+            assert!(n > 10, "shards {shards} {policy}: {n} keys");
+            for i in n..2 * n {
+                key(&mut c, i);
+            }
+            let used = info_u64(&mut c, "memory", "used_memory");
+            assert!(
+                used < limit + 4096,
+                "shards {shards} {policy}: used {used}, limit {limit}"
+            );
+        }
+    }
+}

@@ -130,9 +130,15 @@ struct Figures {
     pubsub: [std::collections::BTreeSet<Vec<u8>>; 3],
     keyspace: Vec<(usize, usize)>,
     max_qbuf: usize,
+    /// `used_memory` as the command starts: the copies of every shard's
+    /// figures (commandstats histograms among them) gathered for the
+    /// reply are not the dataset's (Redis reads its count before building
+    /// most of the reply).
+    used_memory: u64,
 }
 
 async fn gather(conn: &Conn) -> Figures {
+    let used_memory = crate::alloc::used_bytes();
     let parts = mesh::run_on_all(&conn.rt, |rt| {
         let core = rt.core.borrow();
         let s = &core.stats;
@@ -172,7 +178,10 @@ async fn gather(conn: &Conn) -> Figures {
         }
     })
     .await;
-    let mut f = Figures::default();
+    let mut f = Figures {
+        used_memory,
+        ..Figures::default()
+    };
     for p in parts {
         f.commands += p.commands;
         f.hits += p.hits;

@@ -40,19 +40,27 @@ pub struct SlotTable {
 
 impl SlotTable {
     /// Gives memory back once a table is down to a quarter of its
-    /// capacity (as Redis shrinks a dict below 10% fill): tables never
-    /// shrink on their own, and with a table per slot the slack of tables
-    /// emptied by DEL, expiry or eviction would otherwise stay allocated
-    /// (maxmemory could then evict every key without getting under).
-    /// The smallest tables (4 buckets) stay: a slot whose only key is
-    /// set and deleted over and over would otherwise allocate each time.
+    /// capacity (as Redis shrinks a dict below 10% fill), and all of it
+    /// once the slot has no key left (as Valkey frees its empty per-slot
+    /// dicts): tables never shrink on their own, and with a table per
+    /// slot the tables emptied by DEL, expiry or eviction would otherwise
+    /// stay allocated (maxmemory could then evict every key without
+    /// getting under its limit).
     #[inline]
     fn shrink_if_sparse(&mut self) {
-        const SMALLEST: usize = 3;
-        if self.keys.capacity() > SMALLEST && self.keys.len() * 4 <= self.keys.capacity() {
+        if self.keys.is_empty() {
+            if self.keys.capacity() > 0 {
+                self.keys = Map::default();
+            }
+            if self.expires.capacity() > 0 {
+                self.expires = Map::default();
+            }
+            return;
+        }
+        if self.keys.len() * 4 <= self.keys.capacity() {
             self.keys.shrink_to(self.keys.len() * 2);
         }
-        if self.expires.capacity() > SMALLEST && self.expires.len() * 4 <= self.expires.capacity() {
+        if self.expires.len() * 4 <= self.expires.capacity() {
             self.expires.shrink_to(self.expires.len() * 2);
         }
     }

@@ -164,7 +164,7 @@ fn write_clients(s: &mut String, conn: &Conn, f: &Figures) {
     );
 }
 
-fn write_memory(s: &mut String, conn: &Conn, _f: &Figures) {
+fn write_memory(s: &mut String, conn: &Conn, f: &Figures) {
     let shared = &conn.rt.shared;
     let (maxmemory, policy) = conn
         .rt
@@ -172,7 +172,7 @@ fn write_memory(s: &mut String, conn: &Conn, _f: &Figures) {
         .read_config(|c| (c.int(conf::MAXMEMORY), c.text(conf::MAXMEMORY_POLICY)));
     // Allocated bytes (alloc.rs), as Redis's zmalloc count; the
     // resident set beside it.
-    let used = crate::alloc::used_bytes();
+    let used = f.used_memory;
     let rss = rss_bytes();
     let peak = PEAK.fetch_max(used, Ordering::Relaxed).max(used);
     let total = total_system_memory();
