@@ -347,7 +347,7 @@ fn limit_holds_with_one_key_per_slot() {
             let limit = limit_to(&mut c, 100 * 1024);
             config_set(&mut c, "maxmemory-policy", policy);
             let mut n = 0u64;
-            let mut key = |c: &mut redis::Connection, i: u64| {
+            let key = |c: &mut redis::Connection, i: u64| {
                 let r: redis::RedisResult<()> = redis::cmd("SETEX")
                     .arg(format!("key:{}", i.wrapping_mul(2654435761)))
                     .arg(10000)
