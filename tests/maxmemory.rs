@@ -371,3 +371,78 @@ fn limit_holds_with_one_key_per_slot() {
         }
     }
 }
+
+/// Redis's suite, "slave buffer are counted correctly": what a stopped
+/// replica has not taken (the replication buffer beyond the backlog) is
+/// left out of `maxmemory`, as Redis's freeMemoryGetNotCountedMemory
+/// does: with 512 KB of headroom the master takes megabytes of writes and
+/// keeps every key, and INFO shows that buffer as `mem_clients_slaves`
+/// and `mem_not_counted_for_evict`.
+#[test]
+fn a_lagging_replicas_buffer_evicts_no_key() {
+    for shards in [1, 4] {
+        let master = Server::shardis(shards, &[]);
+        let replica = Server::shardis(1, &[]);
+        let mut m = redis_client(master.port);
+        for j in 0..100 {
+            let _: i64 = redis::cmd("SETRANGE")
+                .arg(format!("key:{j}"))
+                .arg(100_000)
+                .arg("asdf")
+                .query(&mut m)
+                .unwrap();
+        }
+        config_set(&mut m, "maxmemory-policy", "allkeys-random");
+        config_set(
+            &mut m,
+            "client-output-buffer-limit",
+            "replica 100000000 100000000 300",
+        );
+        config_set(&mut m, "repl-backlog-size", "10240");
+        let mut r = redis_client(replica.port);
+        let _: () = redis::cmd("REPLICAOF")
+            .arg("127.0.0.1")
+            .arg(master.port)
+            .query(&mut r)
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let info: String = redis::cmd("INFO").arg("replication").query(&mut m).unwrap();
+            if info.contains("state=online") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "shards {shards}: replica never online"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Headroom well under the megabytes the stopped replica will hold
+        // (and over the per-thread drift of the allocation count).
+        limit_to(&mut m, 512 * 1024);
+        // SAFETY: signalling a child process we started.
+        unsafe { libc::kill(replica.pid() as i32, libc::SIGSTOP) };
+        let payload = "A".repeat(1000);
+        for _ in 0..5000 {
+            let _: i64 = redis::cmd("SETRANGE")
+                .arg("key:0")
+                .arg(0)
+                .arg(&payload)
+                .query(&mut m)
+                .unwrap_or_else(|e| panic!("shards {shards}: {e}"));
+        }
+        let dbsize: i64 = redis::cmd("DBSIZE").query(&mut m).unwrap();
+        let replicas = info_u64(&mut m, "memory", "mem_clients_slaves");
+        let not_counted = info_u64(&mut m, "memory", "mem_not_counted_for_evict");
+        unsafe { libc::kill(replica.pid() as i32, libc::SIGCONT) };
+        assert_eq!(dbsize, 100, "shards {shards}: keys were evicted");
+        assert!(
+            replicas > 1 << 20,
+            "shards {shards}: mem_clients_slaves {replicas}"
+        );
+        assert!(
+            not_counted >= replicas,
+            "shards {shards}: {not_counted} < {replicas}"
+        );
+    }
+}

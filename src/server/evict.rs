@@ -135,16 +135,37 @@ pub async fn admit_on_conn(rt: &ShardRt, grows: bool) -> bool {
 /// its tracking invalidation would follow the reply it must precede
 /// (the invalidations come back with the runs, outbox.rs).
 pub async fn before_batch(rt: &std::rc::Rc<ShardRt>, limit: &MemoryLimit) {
-    if limit.maxmemory == 0
-        || limit.policy == Policy::NoEviction
-        || crate::alloc::used_bytes_synced() <= limit.maxmemory
-    {
+    if limit.maxmemory == 0 || limit.policy == Policy::NoEviction || fits(rt, limit.maxmemory) {
         return;
     }
     super::mesh::run_on_all(rt, |rt| {
         make_room(rt, &rt.settings().memory);
     })
     .await;
+}
+
+/// What `maxmemory` leaves out, as Redis's freeMemoryGetNotCountedMemory:
+/// the replication buffer beyond the backlog's size (what lagging
+/// replicas hold: counting it would evict keys for a slow replica, and
+/// every eviction's DEL would grow it again) and the records waiting for
+/// the AOF writer. Returns (not counted, of which replicas' part).
+pub fn not_counted(shared: &super::shared::Shared) -> (u64, u64) {
+    let (aof, repl, backlog) = shared.aof.log.held_bytes();
+    let in_flight = shared
+        .repl
+        .primary
+        .in_flight
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let replicas = repl.saturating_sub(backlog) as u64 + in_flight;
+    let aof = if shared.aof.enabled() { aof as u64 } else { 0 };
+    (replicas + aof, replicas)
+}
+
+/// Whether the process fits in `max`, leaving out [`not_counted`] (read
+/// only when the plain figure is over: it takes the log's lock).
+fn fits(rt: &ShardRt, max: u64) -> bool {
+    let used = crate::alloc::used_bytes_synced();
+    used <= max || used.saturating_sub(not_counted(&rt.shared).0) <= max
 }
 
 fn safe_to_evict(rt: &ShardRt, limit: &MemoryLimit) -> bool {
@@ -198,10 +219,10 @@ pub fn make_room(rt: &ShardRt, limit: &MemoryLimit) -> Evicted {
     }
     let mine = candidates(rt, limit.policy);
     let total = rt.shared.evict_shares.publish(rt.id, mine);
-    let used = crate::alloc::used_bytes_synced();
-    if used <= max {
+    if fits(rt, max) {
         return Evicted::Fits;
     }
+    let used = crate::alloc::used_bytes_synced().saturating_sub(not_counted(&rt.shared).0);
     if limit.policy == Policy::NoEviction || total == 0 {
         return Evicted::Failed;
     }
@@ -214,7 +235,7 @@ pub fn make_room(rt: &ShardRt, limit: &MemoryLimit) -> Evicted {
     let deadline = limit.time_limit();
     let mut evicted = 0u64;
     loop {
-        if crate::alloc::used_bytes_synced() <= max {
+        if fits(rt, max) {
             return Evicted::Fits;
         }
         if !evict_one(rt, limit) {

@@ -173,6 +173,7 @@ fn write_memory(s: &mut String, conn: &Conn, f: &Figures) {
     // Allocated bytes (alloc.rs), as Redis's zmalloc count; the
     // resident set beside it.
     let used = f.used_memory;
+    let (not_counted, replicas_mem) = crate::server::evict::not_counted(shared);
     let rss = rss_bytes();
     let peak = PEAK.fetch_max(used, Ordering::Relaxed).max(used);
     let total = total_system_memory();
@@ -218,10 +219,10 @@ fn write_memory(s: &mut String, conn: &Conn, f: &Figures) {
         "rss_overhead_bytes" => 0,
         "mem_fragmentation_ratio" => "1.00",
         "mem_fragmentation_bytes" => 0,
-        "mem_not_counted_for_evict" => 0,
+        "mem_not_counted_for_evict" => not_counted,
         "mem_replication_backlog" => 0,
         "mem_total_replication_buffers" => crate::repl::primary::buffer_bytes(&**shared),
-        "mem_clients_slaves" => 0,
+        "mem_clients_slaves" => replicas_mem,
         "mem_clients_normal" => shared.client_memory.total(),
         "mem_cluster_links" => shared.cluster.as_ref().map_or(0, |c| c.links.queued_bytes()),
         "mem_aof_buffer" => 0,

@@ -94,6 +94,11 @@ impl Backlog {
         self.buf.len()
     }
 
+    /// Bytes allocated for what is held (the buffer grows by doubling).
+    pub fn allocated(&self) -> usize {
+        self.buf.capacity()
+    }
+
     pub fn set_config(&mut self, size: usize, limits: OutputLimits) {
         self.size = size.max(1);
         self.limits = limits;

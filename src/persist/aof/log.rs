@@ -264,6 +264,18 @@ impl AofLog {
         self.last_error.lock().unwrap().clone()
     }
 
+    /// Bytes this log has allocated, for `maxmemory` and INFO: (records
+    /// waiting for the AOF writer, the replication buffer, the backlog's
+    /// size).
+    pub fn held_bytes(&self) -> (usize, usize, usize) {
+        let p = self.lock();
+        let (repl, backlog) = p
+            .repl
+            .as_ref()
+            .map_or((0, 0), |b| (b.allocated(), b.size()));
+        (p.buf.capacity(), repl, backlog)
+    }
+
     /// Bytes appended but not yet covered by an fsync.
     pub fn unsynced(&self) -> u64 {
         self.end() - self.synced.load(Ordering::Acquire)

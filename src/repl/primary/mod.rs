@@ -127,6 +127,10 @@ pub struct Primary {
     pub sync_partial_err: AtomicU64,
     /// Bytes sent to replicas (`total_net_repl_output_bytes`).
     pub repl_output_bytes: AtomicU64,
+    /// Bytes copied out of the replication buffer and not yet taken by
+    /// the replicas' sockets: part of what lagging replicas hold, left
+    /// out of `maxmemory` with the buffer itself (server/evict.rs).
+    pub in_flight: AtomicU64,
     /// The full sync that replicas may still join.
     job: Mutex<Option<Arc<SyncJob>>>,
     /// WAIT: clients waiting for ACKs.

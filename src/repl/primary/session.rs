@@ -356,12 +356,18 @@ async fn stream_to_replica<S: ReplShared + ?Sized, T: ReplicaSocket>(
                 );
                 return;
             }
-            if writer.write_all(&out).await.is_err() {
+            let primary = &shared.repl().primary;
+            primary
+                .in_flight
+                .fetch_add(out.len() as u64, Ordering::Relaxed);
+            let written = writer.write_all(&out).await;
+            primary
+                .in_flight
+                .fetch_sub(out.len() as u64, Ordering::Relaxed);
+            if written.is_err() {
                 return;
             }
-            shared
-                .repl()
-                .primary
+            primary
                 .repl_output_bytes
                 .fetch_add(out.len() as u64, Ordering::Relaxed);
         }
