@@ -693,6 +693,36 @@ fn getdel_and_mpops_are_logged_like_redis() {
     assert_eq!(got, want);
 }
 
+/// GETSET is logged as SET and SET ... GET without its GETs (a "get"
+/// key or value stays), as Redis 7.0 logs them; with an expiry SET is
+/// logged with PXAT and no GET either. integration/replication's
+/// "GETSET replication" counts the replica's SET calls.
+#[test]
+fn getset_and_set_get_are_logged_like_redis() {
+    if !common::redis_available() {
+        return;
+    }
+    let run = |srv: &Server| {
+        let mut c = srv.conn();
+        run_ok(&mut c, &["SET", "s", "v"]);
+        run_ok(&mut c, &["GETSET", "s", "w"]);
+        run_ok(&mut c, &["getset", "new", "w"]);
+        run_ok(&mut c, &["SET", "s", "x", "GET"]);
+        run_ok(&mut c, &["set", "s", "y", "get", "XX", "gEt", "KEEPTTL"]);
+        run_ok(&mut c, &["SET", "s", "z", "NX", "GET"]);
+        run_ok(&mut c, &["SET", "get", "get", "GET"]);
+        run_ok(&mut c, &["SET", "t", "v", "GET", "EXAT", "4000000000"]);
+    };
+    let (rd, sd) = (TempDir::new("aof-getset-r"), TempDir::new("aof-getset-s"));
+    let redis = redis_aof(&rd.0, &["--appendfsync", "always"]);
+    run(&redis);
+    let shardis = shardis_aof(4, &sd.0, &["--appendfsync", "always"]);
+    run(&shardis);
+    let (want, got) = (logged_commands(&rd.0), logged_commands(&sd.0));
+    assert!(want.contains(&"set s w".to_string()), "{want:?}");
+    assert_eq!(got, want);
+}
+
 /// DEBUG LOADAOF (unit/expire): what is pending goes to the file, the
 /// keyspace is emptied and loaded back from the AOF: the same data,
 /// relative TTLs kept (logged as absolute times), in Redis and Shardis.

@@ -18,7 +18,9 @@ mod timeout;
 use super::spec::{Acl, BeginSearch, CommandSpec, FindKeys, Flags, Handler, KeyFlags, KeySpec};
 use super::util::{arg_i64, is, SYNTAX};
 use crate::server::blocked_redirect;
-use crate::server::blocking::{self as reg, BlockGuard, BlockOp, Probe, Waiter, Wake};
+use crate::server::blocking::{
+    self as reg, BlockGuard, BlockOp, Probe, Waiter, Wake, ROLE_CHANGED,
+};
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::server::shard::ShardRt;
@@ -291,6 +293,10 @@ async fn run(conn: &mut Conn, parsed: Parsed) {
                 return conn
                     .out
                     .error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+            }
+            Wake::RoleChanged => {
+                conn.close = true;
+                return conn.out.error(ROLE_CHANGED);
             }
             // The key got data but the move must go through the
             // multi-shard path: try again (and block again if another

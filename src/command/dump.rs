@@ -66,7 +66,7 @@ const RESTORE_COMPLEXITY: &str = "O(1) to create the new key and additional O(N*
 /// The encoding options of a DUMP payload; MIGRATE sends the same one.
 pub fn payload_opts(ctx: &Ctx) -> EncodeOpts {
     EncodeOpts {
-        compress: true,
+        compress: ctx.limits.rdb_compression,
         list_fill: ctx.limits.encodings.list_max_listpack_size,
     }
 }

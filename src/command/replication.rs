@@ -214,7 +214,7 @@ fn wait(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         }
         // Blocked as Redis's BLOCKED_WAIT: counted in blocked_clients,
         // freed when the client hangs up, CLIENT UNBLOCK ends it.
-        use crate::server::blocking::{BlockGuard, BlockOp, Waiter, Wake};
+        use crate::server::blocking::{BlockGuard, BlockOp, Waiter, Wake, ROLE_CHANGED};
         let op = BlockOp::ZPop {
             max: false,
             count: None,
@@ -232,15 +232,19 @@ fn wait(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         let outcome = futures::future::select(wait, &mut guard.rx).await;
         let reply = match outcome {
             futures::future::Either::Left((n, _)) => Ok(n),
-            futures::future::Either::Right((Ok(Wake::Error), _)) => Err(()),
+            futures::future::Either::Right((Ok(Wake::Error), _)) => {
+                Err("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+            }
+            futures::future::Either::Right((Ok(Wake::RoleChanged), _)) => {
+                conn.close = true;
+                Err(ROLE_CHANGED)
+            }
             futures::future::Either::Right(_) => Ok(shared.repl.primary.acked(target)),
         };
         drop(guard);
         match reply {
             Ok(n) => conn.out.int(n as i64),
-            Err(()) => conn
-                .out
-                .error("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+            Err(e) => conn.out.error(e),
         }
     })
 }

@@ -473,6 +473,18 @@ fn set(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     };
     set_generic(ctx, args[1], args[2], &o, when, SetReply::OkNull);
+    if o.get && when.is_none() {
+        // Logged without GET, as Redis 7.0 does: the replica has no
+        // reply to give. Redis drops every "get" from the fourth
+        // argument on (an expiry already rewrote the whole line).
+        let kept: Vec<&[u8]> = args
+            .iter()
+            .enumerate()
+            .filter(|(j, a)| *j < 3 || !a.eq_ignore_ascii_case(b"get"))
+            .map(|(_, a)| *a)
+            .collect();
+        ctx.propagate_as(&kept);
+    }
 }
 
 /// SETNX key value
@@ -518,6 +530,8 @@ fn getset(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.db().set(args[1], Value::from_bytes(args[2]), lru);
     ctx.dirty += 1;
     ctx.notify(Class::String, "set", args[1]);
+    // Logged as SET, as Redis 7.0 does.
+    ctx.propagate_as(&[b"SET".as_slice(), args[1], args[2]]);
 }
 
 /// GETDEL key

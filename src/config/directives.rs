@@ -598,6 +598,7 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     d!("stop-writes-on-bgsave-error", Kind::Bool, "yes", true),
     d!("rdb-save-incremental-fsync", Kind::Bool, "yes", true),
+    d!("rdbcompression", Kind::Bool, "yes", true),
     // The AOF (persist/aof).
     d!("aof-disable-auto-gc", Kind::Bool, "no", true),
     d!("aof-load-truncated", Kind::Bool, "yes", true),
@@ -816,7 +817,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     d!("no-appendfsync-on-rewrite", Kind::Bool, "no", true),
     d!("rdb-del-sync-files", Kind::Bool, "no", true),
     d!("rdbchecksum", Kind::Bool, "yes", false),
-    d!("rdbcompression", Kind::Bool, "yes", true),
     d!("repl-disable-tcp-nodelay", Kind::Bool, "no", true),
     d!("replica-ignore-disk-write-errors", Kind::Bool, "no", true),
     Directive { name: "replica-lazy-flush", aliases: &["slave-lazy-flush"], kind: Kind::Bool, default: "no", mutable: true },

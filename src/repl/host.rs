@@ -124,6 +124,10 @@ pub trait ReplHost: Sized + 'static {
     /// up after them); how many there were.
     fn disconnect_replicas(rt: &Rc<Self>) -> impl Future<Output = usize>;
 
+    /// Ends every blocked command of every shard (blocked on keys or in
+    /// WAIT) with an error, as a master becoming a replica does.
+    fn unblock_for_role_change(rt: &Rc<Self>) -> impl Future<Output = ()>;
+
     /// The fork-less snapshot of a full sync, into `path` (not fsynced),
     /// `at_start` deciding the AUX fields and maybe the sockets at the
     /// snapshot instant, every shard held.

@@ -168,7 +168,14 @@ pub enum Wake {
     Timeout,
     /// CLIENT UNBLOCK ... ERROR.
     Error,
+    /// This node became a replica: [`ROLE_CHANGED`], then the connection
+    /// closes (Redis's disconnectAllBlockedClients).
+    RoleChanged,
 }
+
+/// The error a blocked client gets when its node becomes a replica.
+pub const ROLE_CHANGED: &str =
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
 
 /// One blocked command, shared by every key and shard it waits on.
 pub struct Waiter {

@@ -59,6 +59,9 @@ pub struct ExecLimits {
     pub cluster: bool,
     /// `lazyfree-lazy-user-del`: DEL frees big values as UNLINK does.
     pub lazy_user_del: bool,
+    /// `rdbcompression`: DUMP (and MIGRATE) payloads LZF-compress long
+    /// strings, as Redis's createDumpPayload reads the same flag.
+    pub rdb_compression: bool,
 }
 
 impl ExecLimits {
@@ -68,6 +71,7 @@ impl ExecLimits {
             encodings: crate::store::EncodingLimits::from_config(c),
             cluster: c.flag(conf::CLUSTER_ENABLED),
             lazy_user_del: c.flag(conf::LAZYFREE_LAZY_USER_DEL),
+            rdb_compression: c.flag(conf::RDBCOMPRESSION),
         }
     }
 }
@@ -79,6 +83,7 @@ impl Default for ExecLimits {
             cluster: false,
             encodings: Default::default(),
             lazy_user_del: false,
+            rdb_compression: true,
         }
     }
 }

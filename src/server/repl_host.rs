@@ -96,6 +96,19 @@ impl ReplHost for ShardRt {
         .sum()
     }
 
+    async fn unblock_for_role_change(rt: &Rc<ShardRt>) {
+        mesh::run_on_all(rt, |rt| {
+            for c in rt.clients.borrow().iter() {
+                if let Some(w) = c.block.waiter() {
+                    if w.claim() {
+                        w.deliver(super::blocking::Wake::RoleChanged);
+                    }
+                }
+            }
+        })
+        .await;
+    }
+
     async fn snapshot_for_sync(
         rt: &Rc<ShardRt>,
         slot: &SnapshotSlot,

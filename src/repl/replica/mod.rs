@@ -207,7 +207,15 @@ pub fn set_master<H: ReplHost>(rt: &Rc<H>, host: String, port: u16) {
     };
     shared.log().set_proxy(true);
     let _ = crate::repl::oom::apply(&**shared);
-    crate::sys::exec::spawn(link::run(rt.clone(), generation)).detach();
+    // Clients blocked while this was a master must not be served by the
+    // new master's stream (Redis's disconnectAllBlockedClients); done
+    // before the link starts, so nothing it applies can reach them.
+    let rt = rt.clone();
+    crate::sys::exec::spawn(async move {
+        H::unblock_for_role_change(&rt).await;
+        link::run(rt, generation).await
+    })
+    .detach();
 }
 
 /// Keeps the `replicaof` directive in step with REPLICAOF, as CONFIG GET
