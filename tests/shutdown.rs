@@ -306,17 +306,6 @@ fn shutdown_on_signal_options() {
     signal(&replica, libc::SIGCONT);
 }
 
-/// Whether a socket listens on TCP `port` (/proc/net/tcp, state 0A).
-fn listening(port: u16) -> bool {
-    let local = format!(":{port:04X}");
-    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| {
-        t.lines().skip(1).any(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() > 3 && f[1].ends_with(&local) && f[3] == "0A"
-        })
-    })
-}
-
 /// Once the process is gone its port is free, so a server restarted on
 /// it at once (Redis's `restart_server`, a supervisor) can bind it: the
 /// listeners an io_uring still references are shut before the exit.
@@ -330,7 +319,7 @@ fn port_is_free_when_the_process_is_gone() {
             let status = srv.child.wait().unwrap();
             assert!(status.success(), "{status:?}");
             assert!(
-                !listening(port),
+                !common::listening(port),
                 "shards {shards}: port {port} still listened on"
             );
         }

@@ -56,7 +56,7 @@ pub fn restart_node(mut old: Server, timeout_ms: u64, extra: &[&str]) -> Server 
     // The kernel tears a killed process's io_uring down after reaping it,
     // and the listeners the ring still references close only then.
     let released = wait_until(Duration::from_secs(10), || {
-        !listening(port) && !listening(port + 10_000)
+        !super::listening(port) && !super::listening(port + 10_000)
     });
     assert!(
         released.is_some(),
@@ -65,17 +65,6 @@ pub fn restart_node(mut old: Server, timeout_ms: u64, extra: &[&str]) -> Server 
     // The new server owns (and on drop removes) the directory.
     std::mem::forget(old);
     start_node_in(kind, port, timeout_ms, &dir, extra)
-}
-
-/// Whether a socket listens on TCP `port` (/proc/net/tcp, state 0A).
-fn listening(port: u16) -> bool {
-    let local = format!(":{port:04X}");
-    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| {
-        t.lines().skip(1).any(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() > 3 && f[1].ends_with(&local) && f[3] == "0A"
-        })
-    })
 }
 
 fn start_node_in(kind: Kind, port: u16, timeout_ms: u64, dir: &Path, extra: &[&str]) -> Server {

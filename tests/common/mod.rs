@@ -627,3 +627,14 @@ pub fn check_rdb(path: &Path) {
         String::from_utf8_lossy(&check.stdout)
     );
 }
+
+/// Whether a socket listens on TCP `port` (/proc/net/tcp, state 0A).
+pub fn listening(port: u16) -> bool {
+    let local = format!(":{port:04X}");
+    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| {
+        t.lines().skip(1).any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && f[1].ends_with(&local) && f[3] == "0A"
+        })
+    })
+}
