@@ -47,16 +47,7 @@ fn group_directives(words: &[String]) -> Result<Vec<(String, Vec<String>)>, Stri
             needs_value = false;
             continue;
         };
-        let (mut scratch, mut ranges) = (Vec::new(), Vec::new());
-        let parts: Vec<String> =
-            if shardis::resp::split_args(name.as_bytes(), &mut scratch, &mut ranges) {
-                ranges
-                    .iter()
-                    .map(|&(s, e)| String::from_utf8_lossy(&scratch[s..e]).into_owned())
-                    .collect()
-            } else {
-                vec![name.to_string()]
-            };
+        let parts = shardis::resp::split_words(name).unwrap_or_else(|| vec![name.to_string()]);
         if parts.len() > 1 {
             out.push((parts[0].clone(), parts[1..].to_vec()));
             needs_value = false;

@@ -246,16 +246,7 @@ impl Config {
         for ((d, applied, entry), (_, value)) in found.iter().zip(pairs) {
             let text = String::from_utf8_lossy(value).into_owned();
             let args = if d.kind.multi_arg() {
-                let mut scratch = Vec::new();
-                let mut ranges = Vec::new();
-                if crate::resp::split_args(text.as_bytes(), &mut scratch, &mut ranges) {
-                    ranges
-                        .iter()
-                        .map(|&(s, e)| String::from_utf8_lossy(&scratch[s..e]).into_owned())
-                        .collect()
-                } else {
-                    vec![text.clone()]
-                }
+                crate::resp::split_words(&text).unwrap_or_else(|| vec![text.clone()])
             } else {
                 vec![text]
             };

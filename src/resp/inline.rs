@@ -4,6 +4,18 @@
 //! closing quote must be followed by a space or the end of the line.
 //! Redis works on C strings: a NUL byte ends the line.
 
+/// The arguments of `text` as strings (invalid UTF-8 replaced), or None
+/// on unbalanced quotes.
+pub fn split_words(text: &str) -> Option<Vec<String>> {
+    let (mut scratch, mut ranges) = (Vec::new(), Vec::new());
+    split_inline(text.as_bytes(), &mut scratch, &mut ranges).then(|| {
+        ranges
+            .iter()
+            .map(|&(s, e)| String::from_utf8_lossy(&scratch[s..e]).into_owned())
+            .collect()
+    })
+}
+
 /// Appends the unescaped arguments of `line` to `out`, recording each
 /// argument's range in `ranges`. Returns false on unbalanced quotes.
 pub fn split_inline(line: &[u8], out: &mut Vec<u8>, ranges: &mut Vec<(usize, usize)>) -> bool {

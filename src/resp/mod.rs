@@ -4,7 +4,7 @@
 //! ranges and typed replies into bytes (RESP2 or RESP3), and nothing else.
 
 mod inline;
-pub use inline::split_inline as split_args;
+pub use inline::{split_inline as split_args, split_words};
 mod parser;
 mod reply;
 mod writer;

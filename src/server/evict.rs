@@ -161,11 +161,18 @@ pub fn not_counted(shared: &super::shared::Shared) -> (u64, u64) {
     (replicas + aof, replicas)
 }
 
-/// Whether the process fits in `max`, leaving out [`not_counted`] (read
-/// only when the plain figure is over: it takes the log's lock).
-fn fits(rt: &ShardRt, max: u64) -> bool {
+/// The bytes `maxmemory` counts: allocated, less [`not_counted`] (read
+/// only when the plain figure is over `max`: it takes the log's lock).
+fn counted(rt: &ShardRt, max: u64) -> u64 {
     let used = crate::alloc::used_bytes_synced();
-    used <= max || used.saturating_sub(not_counted(&rt.shared).0) <= max
+    if used <= max {
+        return used;
+    }
+    used.saturating_sub(not_counted(&rt.shared).0)
+}
+
+fn fits(rt: &ShardRt, max: u64) -> bool {
+    counted(rt, max) <= max
 }
 
 fn safe_to_evict(rt: &ShardRt, limit: &MemoryLimit) -> bool {
@@ -219,10 +226,10 @@ pub fn make_room(rt: &ShardRt, limit: &MemoryLimit) -> Evicted {
     }
     let mine = candidates(rt, limit.policy);
     let total = rt.shared.evict_shares.publish(rt.id, mine);
-    if fits(rt, max) {
+    let used = counted(rt, max);
+    if used <= max {
         return Evicted::Fits;
     }
-    let used = crate::alloc::used_bytes_synced().saturating_sub(not_counted(&rt.shared).0);
     if limit.policy == Policy::NoEviction || total == 0 {
         return Evicted::Failed;
     }
