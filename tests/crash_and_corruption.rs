@@ -124,3 +124,52 @@ fn aof_flush_sleep_delays_the_write() {
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(c.cmd(&["DEBUG", "AOF-FLUSH-SLEEP", "0"]), b"+OK\r\n");
 }
+
+/// Payloads that pass a shallow look but that Redis 7.0 (Debian's build,
+/// with CVE-2026-25243's zipmap check) refuses, each logged in Redis's
+/// words: a quicklist node whose listpack ends before its last byte, a
+/// zipmap field length below 254 written in five bytes, a ziplist hash
+/// with a duplicate field. Compared with redis-server when it is here.
+#[test]
+fn payloads_redis_refuses_are_refused_with_its_log_words() {
+    let cases: [(&[u8], &str); 3] = [
+        (
+            b"\x12\x01\x02\x0b\x0b\x00\x00\x00\x01\x00\x81\x61\x02\xff\xff\x0a\x00\x7e\xd8\xde\x5b\x0d\xd7\x70\xb8",
+            "Listpack integrity check failed.",
+        ),
+        (
+            b"\x09\x11\x01\xfe\x04\x00\x00\x00\x01\x00\xff\x00\x04\x00\x76\x61\x6c\x31\xff\x09\x00\xf9\xd5\xa4\xf7\x7d\x00\x3f\x1b",
+            "Zipmap integrity check failed.",
+        ),
+        (
+            b"\x0D\x1B\x1B\x00\x00\x00\x16\x00\x00\x00\x04\x00\x00\x02\x61\x00\x04\x02\x62\x00\x04\x02\x61\x00\x04\x02\x64\x00\xFF\x09\x00\xA1\x98\x36\x78\xCC\x8E\x93\x2E",
+            "Hash ziplist integrity check failed.",
+        ),
+    ];
+    // Redis checks in depth only when asked; Shardis always does.
+    let args = ["--loglevel", "verbose", "--sanitize-dump-payload", "yes"];
+    let mut servers = vec![Server::shardis(1, &args)];
+    if common::redis_available() {
+        servers.push(Server::redis(&args));
+    }
+    for srv in &servers {
+        let mut c = srv.conn();
+        for (payload, words) in cases {
+            let args: [&[u8]; 5] = [b"RESTORE", b"key", b"0", payload, b"REPLACE"];
+            assert_eq!(
+                c.cmd(&args),
+                b"-ERR Bad data format\r\n",
+                "{}: {words}",
+                srv.name
+            );
+            assert_eq!(c.cmd(&["EXISTS", "key"]), b":0\r\n");
+            if srv.name == "shardis" {
+                let logged = (0..50).any(|_| {
+                    std::thread::sleep(Duration::from_millis(20));
+                    srv.log_text().contains(words)
+                });
+                assert!(logged, "{words}: {}", srv.log_text());
+            }
+        }
+    }
+}

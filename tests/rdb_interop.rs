@@ -294,11 +294,16 @@ fn damaged_file_stops_start_up() {
         assert_ne!(code, 0, "{what}: exit status");
         let line = out
             .lines()
-            .find(|l| l.contains("Bad RDB file"))
+            .find(|l| l.contains("RDB ERROR DETECTED in"))
             .unwrap_or_else(|| panic!("{what}: no error line in:\n{out}"));
         assert!(
             line.contains("dump.rdb") && line.contains("at offset"),
             "{what}: {line}"
+        );
+        // Redis's verdict line, which its tests and operators look for.
+        assert!(
+            out.contains("Terminating server after rdb file reading failure."),
+            "{what}: {out}"
         );
         eprintln!("{what}: {line}");
     }

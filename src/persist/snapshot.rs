@@ -191,10 +191,23 @@ pub fn load_file(
         per_shard[shard].push(k);
     })
     .map_err(|e| {
-        format!(
-            "Bad RDB file {path} at offset {}: {}. Exiting.",
-            e.offset, e.reason
-        )
+        // As Redis's rdbReportError then redis-check-rdb's report: the
+        // failure, then which key and where, then the verdict.
+        crate::warning!(
+            "Internal error in RDB reading offset {} -> {}",
+            e.offset,
+            e.reason
+        );
+        let what = match &e.key {
+            Some((key, t)) => format!("key '{}' (object type {t})", String::from_utf8_lossy(key)),
+            None => "the file's structure".to_string(),
+        };
+        crate::warning!(
+            "RDB ERROR DETECTED in {path} at offset {}, reading {what}: {}",
+            e.offset,
+            e.reason
+        );
+        "Terminating server after rdb file reading failure.".to_string()
     })?;
     Ok(Some(Preload { per_shard, stats }))
 }

@@ -467,11 +467,20 @@ fn load_rdb(
     if let Some(v) = aux("redis-ver") {
         crate::notice!("Loading RDB produced by version {v}");
     }
-    crate::notice!(
-        "Done loading RDB, keys loaded: {}, keys expired: {}.",
-        st.loaded,
-        st.expired
-    );
+    if st.empty > 0 {
+        crate::warning!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+            st.loaded,
+            st.expired,
+            st.empty
+        );
+    } else {
+        crate::notice!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}.",
+            st.loaded,
+            st.expired
+        );
+    }
     snapshot::LOAD_KEYS_LOADED.store(st.loaded, Ordering::Relaxed);
     snapshot::LOAD_KEYS_EXPIRED.store(st.expired, Ordering::Relaxed);
     // `key-load-delay` (tests): loading takes that long per key; nothing

@@ -101,6 +101,10 @@ impl Listpack {
             }
             n += 1;
         }
+        // The first terminator is the last byte (lpValidateIntegrity).
+        if off != lp.buf.len() - 1 {
+            return None;
+        }
         let stored = u16::from_le_bytes([lp.buf[4], lp.buf[5]]);
         if stored != COUNT_UNKNOWN && stored as usize != n {
             return None;
@@ -523,6 +527,17 @@ mod tests {
         ];
         assert_eq!(lp.as_bytes(), expect);
         assert_eq!(Listpack::from_bytes(expect.to_vec()).unwrap(), lp);
+    }
+
+    #[test]
+    fn a_terminator_before_the_last_byte_is_refused() {
+        // One entry "a", the terminator, then one byte more: the header
+        // counts all 11 bytes (Redis's "quicklist listpack entry start
+        // with EOF" payload).
+        let early = [11, 0, 0, 0, 1, 0, 0x81, b'a', 2, 0xFF, 0xFF];
+        assert!(Listpack::from_bytes(early.to_vec()).is_none());
+        let exact = [10, 0, 0, 0, 1, 0, 0x81, b'a', 2, 0xFF];
+        assert!(Listpack::from_bytes(exact.to_vec()).is_some());
     }
 
     #[test]

@@ -18,7 +18,14 @@ use crate::store::{EncodingLimits, Hash, List, Set, SmallBytes, Value, ZSet};
 use std::collections::HashSet;
 
 const EMPTY: RdbError = RdbError("empty collection");
-const BAD_LISTPACK: RdbError = RdbError("listpack integrity check failed");
+// Redis's words for each kind of blob that fails its check (rdb.c's
+// rdbReportCorruptRDB), which RESTORE logs and operators grep for.
+const BAD_LISTPACK: RdbError = RdbError("Listpack integrity check failed.");
+const BAD_LIST_ZIPLIST: RdbError = RdbError("List ziplist integrity check failed.");
+const BAD_ZSET_ZIPLIST: RdbError = RdbError("Zset ziplist integrity check failed.");
+const BAD_ZSET_LISTPACK: RdbError = RdbError("Zset listpack integrity check failed.");
+const BAD_HASH_ZIPLIST: RdbError = RdbError("Hash ziplist integrity check failed.");
+const BAD_HASH_LISTPACK: RdbError = RdbError("Hash listpack integrity check failed.");
 const DUP_SET: RdbError = RdbError("duplicate set members detected");
 const DUP_HASH: RdbError = RdbError("duplicate hash fields detected");
 const DUP_ZSET: RdbError = RdbError("duplicate zset fields detected");
@@ -46,14 +53,14 @@ pub fn read_object(r: &mut Reader, t: u8, lim: &EncodingLimits) -> Result<Value>
             list_from(items.iter().map(|v| v.as_slice()), lim)
         }
         types::LIST_ZIPLIST => {
-            let items = ziplist::entries(&r.string()?)?;
+            let items = ziplist::entries(&r.string()?).map_err(|_| BAD_LIST_ZIPLIST)?;
             list_from(items.iter().map(|v| v.as_slice()), lim)
         }
         types::LIST_QUICKLIST | types::LIST_QUICKLIST_2 => read_quicklist(r, t, lim),
         types::SET => read_set(r, lim),
         types::SET_INTSET => {
-            let is =
-                IntSet::from_bytes(r.string()?).ok_or(RdbError("intset integrity check failed"))?;
+            let is = IntSet::from_bytes(r.string()?)
+                .ok_or(RdbError("Intset integrity check failed."))?;
             if is.is_empty() {
                 return Err(EMPTY);
             }
@@ -71,13 +78,20 @@ pub fn read_object(r: &mut Reader, t: u8, lim: &EncodingLimits) -> Result<Value>
         }
         types::ZSET | types::ZSET_2 => read_zset(r, t == types::ZSET_2, lim),
         types::ZSET_ZIPLIST => {
-            let lp = pack(ziplist::entries(&r.string()?)?);
-            zset_from_listpack(lp, lim)
+            let items = ziplist::entries(&r.string()?).map_err(|_| BAD_ZSET_ZIPLIST)?;
+            zset_from_listpack(pack(items), BAD_ZSET_ZIPLIST, lim)
         }
-        types::ZSET_LISTPACK => zset_from_listpack(listpack(r)?, lim),
+        types::ZSET_LISTPACK => {
+            zset_from_listpack(listpack(r, BAD_ZSET_LISTPACK)?, BAD_ZSET_LISTPACK, lim)
+        }
         types::HASH => read_hash(r, lim),
-        types::HASH_ZIPLIST => hash_from_listpack(pack(ziplist::entries(&r.string()?)?), lim),
-        types::HASH_LISTPACK => hash_from_listpack(listpack(r)?, lim),
+        types::HASH_ZIPLIST => {
+            let items = ziplist::entries(&r.string()?).map_err(|_| BAD_HASH_ZIPLIST)?;
+            hash_from_listpack(pack(items), BAD_HASH_ZIPLIST, lim)
+        }
+        types::HASH_LISTPACK => {
+            hash_from_listpack(listpack(r, BAD_HASH_LISTPACK)?, BAD_HASH_LISTPACK, lim)
+        }
         types::HASH_ZIPMAP => {
             let pairs = ziplist::zipmap_pairs(&r.string()?)?;
             hash_from_pairs(pairs, lim)
@@ -86,9 +100,9 @@ pub fn read_object(r: &mut Reader, t: u8, lim: &EncodingLimits) -> Result<Value>
     }
 }
 
-/// A listpack blob, checked.
-fn listpack(r: &mut Reader) -> Result<Listpack> {
-    Listpack::from_bytes(r.string()?).ok_or(BAD_LISTPACK)
+/// A listpack blob, checked; `bad` says which kind failed.
+fn listpack(r: &mut Reader, bad: RdbError) -> Result<Listpack> {
+    Listpack::from_bytes(r.string()?).ok_or(bad)
 }
 
 /// A listpack of the given values (converted ziplists).
@@ -141,7 +155,7 @@ fn read_quicklist(r: &mut Reader, t: u8, lim: &EncodingLimits) -> Result<Value> 
                     l.push(End::Right, &v, lim);
                 }
             }
-            _ => return Err(RdbError("quicklist integrity check failed")),
+            _ => return Err(RdbError("Quicklist integrity check failed.")),
         }
     }
     if l.is_empty() {
@@ -223,26 +237,27 @@ fn read_zset(r: &mut Reader, binary: bool, lim: &EncodingLimits) -> Result<Value
 }
 
 /// Checks a listpack of pairs: an even, non-zero count and no duplicate
-/// first elements.
-fn check_pairs(lp: &Listpack, dup: RdbError) -> Result<()> {
+/// first elements; `bad` names the blob in Redis's words (its integrity
+/// check covers both).
+fn check_pairs(lp: &Listpack, bad: RdbError) -> Result<()> {
     let n = lp.iter().count();
     if n == 0 {
         return Err(EMPTY);
     }
     if !n.is_multiple_of(2) {
-        return Err(BAD_LISTPACK);
+        return Err(bad);
     }
     let mut seen = HashSet::with_capacity(n / 2);
     for (i, v) in lp.iter().enumerate() {
         if i % 2 == 0 && !seen.insert(v.to_vec()) {
-            return Err(dup);
+            return Err(bad);
         }
     }
     Ok(())
 }
 
-fn zset_from_listpack(lp: Listpack, lim: &EncodingLimits) -> Result<Value> {
-    check_pairs(&lp, DUP_ZSET)?;
+fn zset_from_listpack(lp: Listpack, bad: RdbError, lim: &EncodingLimits) -> Result<Value> {
+    check_pairs(&lp, bad)?;
     for (i, v) in lp.iter().enumerate() {
         if i % 2 == 1 {
             if let LpValue::Str(s) = v {
@@ -262,8 +277,8 @@ fn zset_from_listpack(lp: Listpack, lim: &EncodingLimits) -> Result<Value> {
     Ok(Value::ZSet(Box::new(z)))
 }
 
-fn hash_from_listpack(lp: Listpack, lim: &EncodingLimits) -> Result<Value> {
-    check_pairs(&lp, DUP_HASH)?;
+fn hash_from_listpack(lp: Listpack, bad: RdbError, lim: &EncodingLimits) -> Result<Value> {
+    check_pairs(&lp, bad)?;
     let mut h = Hash::Pack(lp);
     if h.len() > lim.hash_max_listpack_entries {
         h.convert_to_table();

@@ -163,6 +163,8 @@ pub struct LoadStats {
 pub struct FileError {
     pub offset: usize,
     pub reason: String,
+    /// The key whose value failed to load, and its type byte.
+    pub key: Option<(Vec<u8>, u8)>,
 }
 
 impl std::fmt::Display for FileError {
@@ -185,6 +187,7 @@ fn err(offset: usize, reason: impl Into<String>) -> FileError {
     FileError {
         offset,
         reason: reason.into(),
+        key: None,
     }
 }
 
@@ -310,10 +313,19 @@ pub fn read_file(
                             format!("object type {t} (module or stream) is not supported"),
                         ))
                     }
-                    Err(e) => return Err(at(&r, e)),
+                    Err(e) => {
+                        return Err(FileError {
+                            key: Some((key, t)),
+                            ..at(&r, e)
+                        })
+                    }
                 };
                 let exp = expire.take();
                 let Some(value) = value else {
+                    crate::warning!(
+                        "rdbLoadObject skipping empty key: {}",
+                        String::from_utf8_lossy(&key)
+                    );
                     stats.empty += 1;
                     continue;
                 };

@@ -15,8 +15,8 @@
 
 use super::{RdbError, Result};
 
-const BAD_ZIPLIST: RdbError = RdbError("ziplist integrity check failed");
-const BAD_ZIPMAP: RdbError = RdbError("zipmap integrity check failed");
+const BAD_ZIPLIST: RdbError = RdbError("Ziplist integrity check failed.");
+const BAD_ZIPMAP: RdbError = RdbError("Zipmap integrity check failed.");
 
 /// The entries of a ziplist, checked end to end (header, every entry's
 /// prevlen, the tail offset, the count and the terminator); integers in
@@ -144,7 +144,13 @@ pub fn zipmap_pairs(zm: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         } else if b == 254 {
             let s = zm.get(*p + 1..*p + 5).ok_or(BAD_ZIPMAP)?;
             *p += 5;
-            Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
+            let n = u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize;
+            // A length below 254 written in five bytes is refused, as by
+            // Debian's redis-server (CVE-2026-25243): a zipmap never holds one.
+            if n < 254 {
+                return Err(BAD_ZIPMAP);
+            }
+            Ok(n)
         } else {
             Err(BAD_ZIPMAP)
         }
@@ -167,7 +173,7 @@ pub fn zipmap_pairs(zm: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         p += vl + free;
         out.push((k, v));
     }
-    if p != zm.len() {
+    if p != zm.len() || out.is_empty() {
         return Err(BAD_ZIPMAP);
     }
     // The count byte is exact below 254.
@@ -238,5 +244,21 @@ mod tests {
         for i in 0..zm.len() {
             let _ = zipmap_pairs(&zm[..i]);
         }
+    }
+
+    #[test]
+    fn refuses_long_lengths_for_short_strings_and_empty_zipmaps() {
+        // "k" -> "val1" with the key's length 1 written in five bytes.
+        let long_key = [
+            1, 0xFE, 1, 0, 0, 0, b'k', 4, 0, b'v', b'a', b'l', b'1', 0xFF,
+        ];
+        assert_eq!(zipmap_pairs(&long_key), Err(BAD_ZIPMAP));
+        let long_value = [
+            1, 1, b'k', 0xFE, 4, 0, 0, 0, 0, b'v', b'a', b'l', b'1', 0xFF,
+        ];
+        assert_eq!(zipmap_pairs(&long_value), Err(BAD_ZIPMAP));
+        let short = [1, 1, b'k', 4, 0, b'v', b'a', b'l', b'1', 0xFF];
+        assert_eq!(zipmap_pairs(&short).unwrap().len(), 1);
+        assert_eq!(zipmap_pairs(&[0, 0xFF]), Err(BAD_ZIPMAP));
     }
 }
