@@ -81,7 +81,7 @@ pub fn run(config: Config) -> Result<(), String> {
         && cpus.len() > nshards
         && cpus::cgroup_quota_cpus().is_none_or(|q| q > nshards);
     let listening = claim_listening(&config)?;
-    let port = listening.port;
+    let port = config.int(conf::PORT) as u16;
     // SAFETY: isatty only asks about descriptor 1.
     let tty = unsafe { libc::isatty(1) } == 1 && config.text(conf::LOGFILE).is_empty();
     log::banner(
@@ -359,6 +359,14 @@ fn claim_listening(config: &Config) -> Result<Listening, String> {
         _ => crate::sys::bind_addr::bind_addrs(&config.text(conf::BIND), port)?,
     };
     listen::claim(&binds)?;
+    // Every shard's TCP sockets listen from here on, before the banner's
+    // PID line and the data load: a client (or Redis's test harness, which
+    // connects once it sees that line) waits in the backlog until its
+    // shard serves, instead of being refused, as with redis-server, which
+    // listens before it loads.
+    let tcp = (0..config.shard_count())
+        .map(|_| listen::listen_all(&binds, port, backlog))
+        .collect::<Result<Vec<_>, String>>()?;
     let unixsocket = config.text(conf::UNIXSOCKET);
     if !unixsocket.is_empty() {
         listen::claim_unix(&unixsocket)?;
@@ -372,9 +380,7 @@ fn claim_listening(config: &Config) -> Result<Listening, String> {
         )?)?;
     }
     Ok(Listening {
-        binds,
-        backlog,
-        port,
+        tcp: Arc::new(std::sync::Mutex::new(tcp)),
         unixsocket,
         unixsocketperm,
     })
@@ -409,9 +415,9 @@ fn spawn_crons(rt: &Rc<ShardRt>) {
 /// What every shard listens on, worked out once by `run`.
 #[derive(Clone)]
 struct Listening {
-    binds: Vec<crate::sys::bind_addr::BindAddr>,
-    backlog: i32,
-    port: u16,
+    /// One set of listening sockets per shard (every bind address), each
+    /// shard takes one.
+    tcp: Arc<std::sync::Mutex<Vec<Vec<std::os::fd::OwnedFd>>>>,
     unixsocket: String,
     unixsocketperm: u32,
 }
@@ -422,13 +428,16 @@ struct Listening {
 fn open_listeners(id: usize, listening: &Listening) -> Result<Vec<ClientListener>, String> {
     let mut listeners = Vec::new();
     let Listening {
-        binds,
-        backlog,
-        port,
+        tcp,
         unixsocket,
         unixsocketperm,
     } = listening;
-    for fd in listen::listen_all(binds, *port, *backlog)? {
+    let fds = tcp
+        .lock()
+        .ok()
+        .and_then(|mut t| t.pop())
+        .unwrap_or_default();
+    for fd in fds {
         listeners.push(ClientListener::Tcp(crate::sys::socket::tcp_listener(fd)));
     }
     // The unix socket: shard 0 accepts all its clients.
