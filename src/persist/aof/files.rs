@@ -89,7 +89,8 @@ impl AofFiles {
     /// Starts a new incr file and lists it in the manifest: what follows
     /// goes there. The caller has flushed and synced the old one.
     pub fn rotate(&mut self) -> Result<(), String> {
-        let seq = self.manifest.next_incr_seq();
+        let mut next = self.manifest.clone();
+        let seq = next.new_incr_seq();
         let name = manifest::incr_name(&self.name, seq);
         let path = self.dir.join(&name);
         let incr = OpenOptions::new()
@@ -98,7 +99,6 @@ impl AofFiles {
             .truncate(false)
             .open(&path)
             .map_err(|e| format!("Can't open the append-only file {}: {e}", path.display()))?;
-        let mut next = self.manifest.clone();
         next.incrs.push(AofFile {
             name,
             seq,
@@ -150,7 +150,8 @@ impl Target<'_> {
         keep_history: bool,
         keep_current: bool,
     ) -> Result<Manifest, String> {
-        let seq = manifest.next_base_seq();
+        let mut next = manifest.clone();
+        let seq = next.new_base_seq();
         let name = manifest::base_name(self.name, seq, rdb);
         let target = self.dir.join(&name);
         std::fs::rename(temp, &target).map_err(|e| {
@@ -160,7 +161,6 @@ impl Target<'_> {
                 target.display()
             )
         })?;
-        let mut next = manifest.clone();
         let current = if keep_current { next.incrs.pop() } else { None };
         let old = next.base.take().into_iter().chain(next.incrs.drain(..));
         next.history.extend(old.map(|f| AofFile {

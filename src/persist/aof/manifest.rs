@@ -40,6 +40,11 @@ pub struct Manifest {
     pub base: Option<AofFile>,
     pub history: Vec<AofFile>,
     pub incrs: Vec<AofFile>,
+    /// The last base and incr sequence numbers given out (Redis's
+    /// curr_base_file_seq / curr_incr_file_seq): numbering goes on from
+    /// them even after the files that bore them are gone.
+    pub base_seq: u64,
+    pub incr_seq: u64,
 }
 
 /// Redis's limit on one manifest line.
@@ -111,6 +116,7 @@ impl Manifest {
                         return Err("Found duplicate base file information".into());
                     }
                     m.base = Some(file);
+                    m.base_seq = seq;
                 }
                 FileKind::History => m.history.push(file),
                 FileKind::Incr => {
@@ -118,6 +124,7 @@ impl Manifest {
                         return Err("Found a non-monotonic sequence number".into());
                     }
                     last_incr_seq = seq;
+                    m.incr_seq = seq;
                     m.incrs.push(file);
                 }
             }
@@ -144,13 +151,16 @@ impl Manifest {
         s
     }
 
-    /// The next base and incr sequence numbers.
-    pub fn next_base_seq(&self) -> u64 {
-        self.base.as_ref().map_or(1, |b| b.seq + 1)
+    /// Gives out the next base sequence number.
+    pub fn new_base_seq(&mut self) -> u64 {
+        self.base_seq += 1;
+        self.base_seq
     }
 
-    pub fn next_incr_seq(&self) -> u64 {
-        self.incrs.last().map_or(1, |f| f.seq + 1)
+    /// Gives out the next incr sequence number.
+    pub fn new_incr_seq(&mut self) -> u64 {
+        self.incr_seq += 1;
+        self.incr_seq
     }
 }
 
@@ -209,8 +219,21 @@ mod tests {
         assert_eq!(m.base.as_ref().unwrap().name, "appendonly.aof.2.base.rdb");
         assert_eq!(m.incrs.len(), 1);
         assert_eq!(m.render(), REDIS_7_0);
-        assert_eq!(m.next_base_seq(), 3);
-        assert_eq!(m.next_incr_seq(), 3);
+        let mut m = m;
+        assert_eq!(m.new_base_seq(), 3);
+        assert_eq!(m.new_incr_seq(), 3);
+    }
+
+    /// Numbering goes on after the files that bore the last numbers
+    /// became history (a rewrite with the AOF off), as Redis's counters.
+    #[test]
+    fn sequence_numbers_outlive_their_files() {
+        let mut m = Manifest::parse(REDIS_7_0.as_bytes()).unwrap();
+        m.history.extend(m.incrs.drain(..));
+        m.history.extend(m.base.take());
+        assert_eq!(m.new_base_seq(), 3);
+        assert_eq!(m.new_incr_seq(), 3);
+        assert_eq!(m.new_incr_seq(), 4);
     }
 
     #[test]
@@ -248,6 +271,7 @@ mod tests {
                 seq: 1,
                 kind: FileKind::Base,
             }),
+            base_seq: 1,
             ..Manifest::default()
         };
         let text = m.render();

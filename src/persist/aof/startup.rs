@@ -206,11 +206,12 @@ fn find_or_create(s: &Settings) -> Result<Manifest, String> {
         migrate_old_style(s)?;
         m.base = Some(AofFile {
             name: s.name.clone(),
-            seq: 1,
+            seq: m.new_base_seq(),
             kind: FileKind::Base,
         });
     } else {
-        let name = manifest::base_name(&s.name, 1, s.preamble);
+        let seq = m.new_base_seq();
+        let name = manifest::base_name(&s.name, seq, s.preamble);
         let mut bytes = Vec::new();
         if s.preamble {
             let now = crate::sys::clock::unix_ms() / 1000;
@@ -221,7 +222,7 @@ fn find_or_create(s: &Settings) -> Result<Manifest, String> {
         crate::notice!("Creating AOF base file {} on server start", name);
         m.base = Some(AofFile {
             name,
-            seq: 1,
+            seq,
             kind: FileKind::Base,
         });
     }
@@ -231,7 +232,7 @@ fn find_or_create(s: &Settings) -> Result<Manifest, String> {
 
 /// Lists (and creates) a new empty incr file, persisting the manifest.
 fn add_incr(s: &Settings, m: &mut Manifest) -> Result<(), String> {
-    let seq = m.next_incr_seq();
+    let seq = m.new_incr_seq();
     let name = manifest::incr_name(&s.name, seq);
     write_synced(&s.dir.join(&name), b"")?;
     m.incrs.push(AofFile {
