@@ -317,7 +317,14 @@ fn redis_aof_loads_into_shardis() {
 /// Writes a few keys, shuts down cleanly, returns the last incr file.
 fn prepared_dir(shards: usize) -> (TempDir, PathBuf) {
     let dir = TempDir::new("aof-damage");
-    let srv = shardis_aof(shards, &dir.0, &[]);
+    let incr = write_twenty_keys(&dir.0, shards);
+    (dir, incr)
+}
+
+/// 20 keys written through a Shardis AOF in `dir`, shut down cleanly;
+/// the last incr file.
+fn write_twenty_keys(dir: &Path, shards: usize) -> PathBuf {
+    let srv = shardis_aof(shards, dir, &[]);
     let mut c = srv.conn();
     for i in 0..20 {
         run_ok(&mut c, &["SET", &format!("k{i}"), &format!("v{i}")]);
@@ -325,8 +332,7 @@ fn prepared_dir(shards: usize) -> (TempDir, PathBuf) {
     c.send(&["SHUTDOWN"]);
     let _ = c.read_until_closed(Duration::from_secs(10));
     drop(srv);
-    let incr = incr_files(&dir.0).pop().unwrap();
-    (dir, incr)
+    incr_files(dir).pop().unwrap()
 }
 
 fn start_fails(dir: &Path, extra: &[&str]) -> String {
@@ -1031,5 +1037,39 @@ fn timestamp_annotations_like_redis() {
                 "redis, shards {shards}"
             );
         }
+    }
+}
+
+/// Nothing expires while the AOF loads (Redis's keyIsExpired when
+/// loading): a PEXPIREAT in the past sets the TTL and the RPUSH after it
+/// still finds the list, so the whole list goes once the server serves.
+/// Deleting at the PEXPIREAT left a live one-element list.
+#[test]
+fn a_ttl_in_the_past_in_the_log_expires_the_key_after_loading() {
+    let dir = TempDir::new("aof-past-ttl");
+    let incr = write_twenty_keys(&dir.0, 1);
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&incr)
+        .unwrap();
+    for cmd in [
+        &["RPUSH", "list", "foo"][..],
+        &["PEXPIREAT", "list", "1000"],
+        &["RPUSH", "list", "bar"],
+    ] {
+        std::io::Write::write_all(&mut log, &common::encode(cmd)).unwrap();
+    }
+    drop(log);
+    let mut servers = vec![];
+    if redis_available() {
+        let copy = copy_aof(&dir.0, "aof-past-ttl-redis");
+        servers.push((redis_aof(&copy.0, &[]), copy));
+    }
+    let copy = copy_aof(&dir.0, "aof-past-ttl-shardis");
+    servers.push((shardis_aof(1, &copy.0, &[]), copy));
+    for (srv, _dir) in &servers {
+        let mut c = srv.conn();
+        assert_eq!(c.cmd(&["LLEN", "list"]), b":0\r\n", "{}", srv.name);
+        assert_eq!(c.cmd(&["GET", "k1"]), b"$2\r\nv1\r\n", "{}", srv.name);
     }
 }

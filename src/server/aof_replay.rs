@@ -67,7 +67,13 @@ impl CommandSink for HandlerSink {
 
     fn run(&mut self, store: &mut Store, argv: &[&[u8]]) -> Result<(), String> {
         let name = String::from_utf8_lossy(argv[0]).to_ascii_lowercase();
-        let now_ms = crate::sys::clock::unix_ms();
+        // Nothing expires while loading (Redis's keyIsExpired and
+        // checkAlreadyExpired when server.loading): a PEXPIREAT in the
+        // past sets the TTL, later commands still see the key, and it
+        // expires once served. The log's times are absolute (relative
+        // TTLs are logged as PEXPIREAT / PXAT), so the clock reads 0, as
+        // for a replica's master link.
+        let now_ms = 0;
         match name.as_str() {
             "select" => {
                 let db = std::str::from_utf8(argv.get(1).copied().unwrap_or_default())
