@@ -229,7 +229,7 @@ mod tests {
     #[test]
     fn sequence_numbers_outlive_their_files() {
         let mut m = Manifest::parse(REDIS_7_0.as_bytes()).unwrap();
-        m.history.extend(m.incrs.drain(..));
+        m.history.append(&mut m.incrs);
         m.history.extend(m.base.take());
         assert_eq!(m.new_base_seq(), 3);
         assert_eq!(m.new_incr_seq(), 3);
