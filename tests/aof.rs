@@ -1073,3 +1073,67 @@ fn a_ttl_in_the_past_in_the_log_expires_the_key_after_loading() {
         assert_eq!(c.cmd(&["GET", "k1"]), b"$2\r\nv1\r\n", "{}", srv.name);
     }
 }
+
+/// CONFIG SET appendonly yes names and lists files as Redis 7.0 does:
+/// records wait in a temporary incr file until the first rewrite makes
+/// base 1 and incr 1; later rewrites go on numbering, and kept history
+/// (`aof-disable-auto-gc yes`) lists the newest first. Until that first
+/// rewrite the manifest on disk is untouched, so DEBUG LOADAOF (and a
+/// crash) finds the earlier files, not part of the data.
+#[test]
+fn turning_the_aof_on_names_files_like_redis() {
+    let args = ["--appendonly", "no", "--enable-debug-command", "yes"];
+    let manifest = |dir: &Path| {
+        std::fs::read_to_string(appendonlydir(dir).join("appendonly.aof.manifest"))
+            .unwrap_or_default()
+    };
+    let run = |srv: &Server, dir: &Path| -> Vec<String> {
+        let mut c = srv.conn();
+        run_ok(&mut c, &["SET", "a", "1"]);
+        run_ok(&mut c, &["CONFIG", "SET", "appendonly", "yes"]);
+        wait_rewrite(&mut c);
+        let mut seen = vec![manifest(dir)];
+        run_ok(&mut c, &["BGREWRITEAOF"]);
+        wait_rewrite(&mut c);
+        seen.push(manifest(dir));
+        run_ok(&mut c, &["CONFIG", "SET", "aof-disable-auto-gc", "yes"]);
+        for _ in 0..2 {
+            run_ok(&mut c, &["BGREWRITEAOF"]);
+            wait_rewrite(&mut c);
+        }
+        seen.push(manifest(dir));
+        run_ok(&mut c, &["CONFIG", "SET", "aof-disable-auto-gc", "no"]);
+        // Off, then on again while a slow BGSAVE holds the rewrite back:
+        // the manifest stays as it was and a reload finds the old data.
+        run_ok(&mut c, &["CONFIG", "SET", "appendonly", "no"]);
+        run_ok(&mut c, &["SET", "b", "2"]);
+        run_ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "200000"]);
+        let started = c.cmd(&["BGSAVE"]);
+        assert!(started.starts_with(b"+Background saving started"));
+        run_ok(&mut c, &["CONFIG", "SET", "appendonly", "yes"]);
+        assert_eq!(info_field(&mut c, "aof_rewrite_scheduled"), "1");
+        seen.push(manifest(dir));
+        assert_eq!(c.cmd(&["DEBUG", "LOADAOF"]), b"+OK\r\n");
+        seen.push(String::from_utf8_lossy(&c.cmd(&["KEYS", "*"])).into_owned());
+        run_ok(&mut c, &["CONFIG", "SET", "rdb-key-save-delay", "0"]);
+        wait_rewrite(&mut c);
+        seen.push(manifest(dir));
+        let mut files: Vec<String> = std::fs::read_dir(appendonlydir(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        seen.push(files.join(" "));
+        seen
+    };
+    let ours_dir = TempDir::new("aof-on-s");
+    let ours = run(&shardis_aof(1, &ours_dir.0, &args), &ours_dir.0);
+    assert_eq!(
+        ours[0],
+        "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+    );
+    if redis_available() {
+        let redis_dir = TempDir::new("aof-on-r");
+        assert_eq!(ours, run(&redis_aof(&redis_dir.0, &args), &redis_dir.0));
+    }
+}

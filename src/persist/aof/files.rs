@@ -21,6 +21,12 @@ pub struct AofFiles {
     pub total_len: u64,
     /// Size right after the last rewrite (or start).
     pub base_len: u64,
+    /// The AOF was turned on at runtime and its first rewrite has not
+    /// finished: records go to `temp-<appendfilename>.incr`, which no
+    /// manifest lists, until that rewrite makes it the new incr file
+    /// (Redis's AOF_WAIT_REWRITE). A crash meanwhile leaves the files on
+    /// disk as they were, never a manifest listing part of the data.
+    temp_incr: bool,
 }
 
 impl AofFiles {
@@ -46,10 +52,56 @@ impl AofFiles {
             incr_len,
             total_len: 0,
             base_len: 0,
+            temp_incr: false,
         };
         files.total_len = files.sum_sizes();
         files.base_len = files.total_len;
         Ok(files)
+    }
+
+    /// For turning the AOF on at runtime: records go to a new, empty
+    /// `temp-<name>.incr` until the first rewrite installs a base; the
+    /// manifest (`manifest`, as on disk) is not touched until then.
+    pub fn open_temp(dir: PathBuf, name: String, manifest: Manifest) -> Result<AofFiles, String> {
+        let path = dir.join(temp_incr_name(&name));
+        let incr = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| format!("Can't open the append-only file {}: {e}", path.display()))?;
+        incr.set_len(0)
+            .map_err(|e| format!("Can't truncate {}: {e}", path.display()))?;
+        let mut files = AofFiles {
+            dir,
+            name,
+            manifest,
+            incr,
+            incr_len: 0,
+            total_len: 0,
+            base_len: 0,
+            temp_incr: true,
+        };
+        files.total_len = files.sum_sizes();
+        files.base_len = files.total_len;
+        Ok(files)
+    }
+
+    /// CONFIG SET aof-disable-auto-gc no: the kept history goes now.
+    pub fn delete_history(&mut self) -> Result<(), String> {
+        let target = Target {
+            dir: &self.dir,
+            name: &self.name,
+        };
+        target.delete_history(&mut self.manifest)
+    }
+
+    /// Deletes the temporary incr file if records still go there (the
+    /// AOF turned off before its first rewrite finished).
+    pub fn discard_temp(&self) {
+        if self.temp_incr {
+            let _ = std::fs::remove_file(self.dir.join(temp_incr_name(&self.name)));
+        }
     }
 
     fn sum_sizes(&self) -> u64 {
@@ -89,6 +141,16 @@ impl AofFiles {
     /// Starts a new incr file and lists it in the manifest: what follows
     /// goes there. The caller has flushed and synced the old one.
     pub fn rotate(&mut self) -> Result<(), String> {
+        if self.temp_incr {
+            // Everything in the temporary file is in the snapshot being
+            // taken: it starts again empty, to become the new incr file.
+            self.total_len -= self.incr_len.min(self.total_len);
+            self.incr_len = 0;
+            return self
+                .incr
+                .set_len(0)
+                .map_err(|e| format!("Can't truncate the temporary AOF incr file: {e}"));
+        }
         let mut next = self.manifest.clone();
         let seq = next.new_incr_seq();
         let name = manifest::incr_name(&self.name, seq);
@@ -124,11 +186,34 @@ impl AofFiles {
             dir: &self.dir,
             name: &self.name,
         };
-        self.manifest = target.install_base(&self.manifest, temp, rdb, keep_history, true)?;
+        let current = if self.temp_incr {
+            Current::Temp
+        } else {
+            Current::Listed
+        };
+        self.manifest = target.install_base(&self.manifest, temp, rdb, keep_history, current)?;
+        self.temp_incr = false;
         self.total_len = self.sum_sizes();
         self.base_len = self.total_len;
         Ok(())
     }
+}
+
+/// Which incr file records go to while a base is installed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Current {
+    /// None: the AOF is off (BGREWRITEAOF with `appendonly no`).
+    None,
+    /// The manifest's last incr file.
+    Listed,
+    /// The temporary incr file of an AOF turned on at runtime, listed
+    /// now under the next incr number.
+    Temp,
+}
+
+/// Redis's getTempIncrAofName.
+fn temp_incr_name(appendfilename: &str) -> String {
+    format!("temp-{appendfilename}.incr")
 }
 
 /// Where an AOF's files live: `appenddirname` and `appendfilename`.
@@ -140,15 +225,16 @@ pub struct Target<'a> {
 impl Target<'_> {
     /// Makes `temp` (a complete, synced file) the base after `manifest`;
     /// returns the new manifest, written. The old base and the incr files
-    /// (all of them, or all but the current one when `keep_current`)
-    /// become history, deleted unless `keep_history`.
+    /// (all of them, or all but the one being written, see [`Current`])
+    /// become history, deleted unless `keep_history`; history lists the
+    /// newest first, as Redis's.
     pub fn install_base(
         &self,
         manifest: &Manifest,
         temp: &Path,
         rdb: bool,
         keep_history: bool,
-        keep_current: bool,
+        current: Current,
     ) -> Result<Manifest, String> {
         let mut next = manifest.clone();
         let seq = next.new_base_seq();
@@ -161,12 +247,37 @@ impl Target<'_> {
                 target.display()
             )
         })?;
-        let current = if keep_current { next.incrs.pop() } else { None };
-        let old = next.base.take().into_iter().chain(next.incrs.drain(..));
-        next.history.extend(old.map(|f| AofFile {
-            kind: FileKind::History,
-            ..f
-        }));
+        let current = match current {
+            Current::None => None,
+            Current::Listed => next.incrs.pop(),
+            Current::Temp => {
+                let seq = next.new_incr_seq();
+                let incr = manifest::incr_name(self.name, seq);
+                let from = self.dir.join(temp_incr_name(self.name));
+                std::fs::rename(&from, self.dir.join(&incr)).map_err(|e| {
+                    // The base just renamed is listed nowhere: it goes.
+                    let _ = std::fs::remove_file(&target);
+                    format!(
+                        "Error trying to rename the temporary AOF incr file {} into {incr}: {e}",
+                        from.display()
+                    )
+                })?;
+                Some(AofFile {
+                    name: incr,
+                    seq,
+                    kind: FileKind::Incr,
+                })
+            }
+        };
+        let old = next.incrs.drain(..).chain(next.base.take());
+        let mut history: Vec<AofFile> = old
+            .map(|f| AofFile {
+                kind: FileKind::History,
+                ..f
+            })
+            .collect();
+        history.append(&mut next.history);
+        next.history = history;
         next.base = Some(AofFile {
             name,
             seq,
@@ -174,14 +285,23 @@ impl Target<'_> {
         });
         next.incrs.extend(current);
         write_manifest(self.dir, self.name, &next)?;
-        if !keep_history && !next.history.is_empty() {
-            for f in &next.history {
-                let _ = std::fs::remove_file(self.dir.join(&f.name));
-            }
-            next.history.clear();
-            write_manifest(self.dir, self.name, &next)?;
+        if !keep_history {
+            self.delete_history(&mut next)?;
         }
         Ok(next)
+    }
+
+    /// Deletes the history files `m` lists and writes it without them
+    /// (Redis's aofDelHistoryFiles).
+    pub fn delete_history(&self, m: &mut Manifest) -> Result<(), String> {
+        if m.history.is_empty() {
+            return Ok(());
+        }
+        for f in &m.history {
+            let _ = std::fs::remove_file(self.dir.join(&f.name));
+        }
+        m.history.clear();
+        write_manifest(self.dir, self.name, m)
     }
 }
 

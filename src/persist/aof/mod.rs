@@ -131,6 +131,7 @@ impl Aof {
             if f.append(&p.buf).and_then(|_| f.fsync()).is_err() {
                 crate::warning!("Error flushing the AOF while turning it off");
             }
+            f.discard_temp();
         }
         p.buf.clear();
         log::AofLog::reset_db(&mut p);
@@ -138,6 +139,13 @@ impl Aof {
         self.log.mark_synced(self.log.end());
         *files = None;
         crate::notice!("Background append only file writing stopped");
+    }
+
+    /// Deletes the history files the manifest keeps (auto GC turned back
+    /// on), when the AOF is on.
+    pub fn delete_history(&self) -> Result<(), String> {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        files.as_mut().map_or(Ok(()), |f| f.delete_history())
     }
 
     /// Current size of the AOF files, and their size after the last
@@ -164,6 +172,10 @@ pub fn apply_config<H: ShardHost>(rt: &std::rc::Rc<H>, changed: &[&str]) -> Resu
     shared.aof().log.set_timestamps(timestamps);
     if changed.contains(&"appendfsync") {
         shared.aof().log.set_policy(policy);
+    }
+    let keep_history = shared.read_config(|c| c.flag(conf::AOF_DISABLE_AUTO_GC));
+    if changed.contains(&"aof-disable-auto-gc") && !keep_history {
+        shared.aof().delete_history()?;
     }
     if changed.contains(&"appendonly") {
         if on && !shared.aof().enabled() {

@@ -205,7 +205,13 @@ async fn rewrite<H: ShardHost>(
             (Ok(()), Some((dir, name, manifest)), _) => {
                 let target = super::files::Target { dir, name };
                 target
-                    .install_base(manifest, &temp, rdb, keep_history, false)
+                    .install_base(
+                        manifest,
+                        &temp,
+                        rdb,
+                        keep_history,
+                        super::files::Current::None,
+                    )
                     .map(|_| ())
             }
             (Ok(()), None, Some(f)) => f.install_base(&temp, rdb, keep_history),

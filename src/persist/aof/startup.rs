@@ -39,14 +39,12 @@ struct Settings {
 }
 
 /// The files for turning the AOF on at runtime (CONFIG SET appendonly
-/// yes): the directory and manifest as at start-up, nothing loaded, and a
-/// fresh incr file; the rewrite that follows makes the base.
+/// yes): the manifest on disk (if any) left as it is, records going to a
+/// temporary incr file; the rewrite that follows makes the base and lists
+/// that file (Redis's AOF_WAIT_REWRITE).
 pub fn open_for_enable(config: &Config) -> Result<AofFiles, String> {
-    let s = settings(config)?;
-    let manifest = find_or_create(&s)?;
-    let mut files = AofFiles::open(s.dir.clone(), s.name.clone(), manifest)?;
-    files.rotate()?;
-    Ok(files)
+    let (dir, name, manifest) = for_rewrite_while_off(config)?;
+    AofFiles::open_temp(dir, name, manifest)
 }
 
 /// BGREWRITEAOF with `appendonly no` (Redis writes a base anyway): the
