@@ -300,6 +300,9 @@ fn damaged_file_stops_start_up() {
             line.contains("dump.rdb") && line.contains("at offset"),
             "{what}: {line}"
         );
+        if what == "checksum flipped" {
+            assert!(out.contains("RDB CRC error"), "{out}");
+        }
         // Redis's verdict line, which its tests and operators look for.
         assert!(
             out.contains("Terminating server after rdb file reading failure."),

@@ -289,12 +289,12 @@ pub fn read_file(
                     if opts.checksum && stored != 0 {
                         let actual = crc64(0, &buf[..end]);
                         if actual != stored {
-                            return Err(err(
-                                end,
-                                format!(
-                                    "wrong RDB checksum expected: ({stored:x}) got ({actual:x})"
-                                ),
-                            ));
+                            // Redis's two lines: the sums, then the
+                            // corruption report's reason.
+                            crate::warning!(
+                                "Wrong RDB checksum expected: ({stored:x}) got ({actual:x}). Aborting now."
+                            );
+                            return Err(err(end, "RDB CRC error"));
                         }
                     }
                 }
