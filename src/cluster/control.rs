@@ -447,7 +447,10 @@ async fn serve_link(bus: Rc<Bus>, stream: TcpStream, outbound: Option<Outbound>)
                 let msg = match Message::decode(&frame) {
                     Ok(m) => m,
                     Err(e) => {
-                        crate::verbose!("Ignoring cluster bus message: {e}");
+                        crate::warning!("Ignoring an invalid cluster bus message: {e}");
+                        if let Some(kind) = crate::cluster::bus::frame_type(&frame) {
+                            bus2.cluster.with(|st| st.count_received(kind));
+                        }
                         continue;
                     }
                 };

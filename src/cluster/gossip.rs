@@ -160,10 +160,7 @@ pub fn process(
 ) -> Vec<Outgoing> {
     let mut out = Vec::new();
     let h = &msg.header;
-    let kind = msg.type_code();
-    if (kind as usize) < st.received.len() {
-        st.received[kind as usize] += 1;
-    }
+    st.count_received(msg.type_code());
     let is_ping_like = matches!(msg.body, Body::Ping(_) | Body::Pong(_) | Body::Meet(_));
     let known = note_sender(st, h, link, now);
     if matches!(msg.body, Body::Ping(_) | Body::Meet(_)) {

@@ -70,6 +70,14 @@ pub struct ClusterState {
 }
 
 impl ClusterState {
+    /// Counts one received message of wire type `kind` (CLUSTER INFO's
+    /// `cluster_stats_messages_*_received`).
+    pub fn count_received(&mut self, kind: u16) {
+        if let Some(n) = self.received.get_mut(kind as usize) {
+            *n += 1;
+        }
+    }
+
     /// A fresh node: itself only, a master with no slots.
     pub fn fresh(myself: NodeId, now: u64) -> ClusterState {
         let mut me = Node::new(myself, flags::MYSELF | flags::MASTER, now);

@@ -83,7 +83,11 @@ pub(crate) fn decode(frame: &[u8], kind: u16) -> Result<Gossips, DecodeError> {
                     length: ext_len,
                 });
             }
-            extensions.push(decode_ext(&frame[explen..explen + n]));
+            let ext = &frame[explen..explen + n];
+            if u16_at(ext, 4) == EXT_HOSTNAME && ext.last() != Some(&0) {
+                return Err(DecodeError::Unterminated { index });
+            }
+            extensions.push(decode_ext(ext));
             explen += n;
         }
     }

@@ -208,6 +208,9 @@ pub enum DecodeError {
     },
     /// A ping extension with a bad length (index among the extensions).
     Extension { index: usize, length: u32 },
+    /// A hostname extension whose text has no NUL terminator (Redis
+    /// drops such a message: CVE-2026-92925's check in Debian's build).
+    Unterminated { index: usize },
 }
 
 impl fmt::Display for FrameError {
@@ -238,6 +241,12 @@ impl fmt::Display for DecodeError {
             DecodeError::Extension { index, length } => {
                 write!(f, "ping extension {index}: bad length {length}")
             }
+            DecodeError::Unterminated { index } => {
+                write!(
+                    f,
+                    "ping extension {index}: hostname without a NUL terminator"
+                )
+            }
         }
     }
 }
@@ -260,6 +269,17 @@ pub fn frame_len(buf: &[u8]) -> Result<Option<usize>, FrameError> {
         return Err(FrameError::TooShort(totlen));
     }
     Ok(Some(totlen as usize))
+}
+
+/// The `type` of a whole frame that speaks our version, read before its
+/// body is checked: Redis counts a message as received (CLUSTER INFO
+/// `cluster_stats_messages_*_received`) before it validates the body, so
+/// one dropped as malformed still counts.
+pub fn frame_type(frame: &[u8]) -> Option<u16> {
+    if frame.len() < OFF_COUNT || u16_at(frame, OFF_VER) != PROTO_VER {
+        return None;
+    }
+    Some(u16_at(frame, OFF_TYPE))
 }
 
 impl Message {

@@ -30,6 +30,6 @@ mod tests;
 pub use flags::{flags_text, parse_flags_text};
 pub use ids::{NodeId, SlotBitmap};
 pub use message::{
-    frame_len, Body, DecodeError, FrameError, GossipEntry, Gossips, Header, Message, PingExt,
-    HEADER_LEN,
+    frame_len, frame_type, Body, DecodeError, FrameError, GossipEntry, Gossips, Header, Message,
+    PingExt, HEADER_LEN,
 };

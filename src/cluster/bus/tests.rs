@@ -268,6 +268,13 @@ fn extension_checks() {
         Message::decode(&bad),
         Err(DecodeError::Extension { length: 0, .. })
     ));
+    // A hostname filling its 8 bytes with no NUL after it.
+    let mut unterminated = b.clone();
+    unterminated[2264..2272].copy_from_slice(b"hhhhhhhh");
+    assert_eq!(
+        Message::decode(&unterminated),
+        Err(DecodeError::Unterminated { index: 0 })
+    );
     // Count says 2 but only one is there.
     let mut two = b.clone();
     two[2215] = 2;
