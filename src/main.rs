@@ -31,18 +31,17 @@ struct Cli {
 /// (`--proc-title-template --save`); one word may hold the name and its
 /// values (`"--port 7000"`); `--save` with nothing after it, or followed
 /// by another option, means `save ""`.
-fn group_directives(words: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
+fn group_directives(words: &[String]) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     let mut needs_value = false;
     for (i, w) in words.iter().enumerate() {
         let Some(name) = w.strip_prefix("--").filter(|_| !needs_value) else {
             match out.last_mut() {
                 Some(last) => last.1.push(w.clone()),
-                None => {
-                    return Err(format!(
-                        "unexpected argument '{w}': directives must start with --"
-                    ))
-                }
+                // Words before any option start the first line, as
+                // Redis appends them to its options text
+                // (`redis.conf loglevel verbose --port 7000`).
+                None => out.push((w.clone(), Vec::new())),
             }
             needs_value = false;
             continue;
@@ -63,7 +62,7 @@ fn group_directives(words: &[String]) -> Result<Vec<(String, Vec<String>)>, Stri
             needs_value = false;
         }
     }
-    Ok(out)
+    out
 }
 
 fn main() -> ExitCode {
@@ -77,13 +76,7 @@ fn main() -> ExitCode {
         Some((first, rest)) if !first.starts_with("--") => (Some(PathBuf::from(first)), rest),
         _ => (None, &cli.args[..]),
     };
-    let directives = match group_directives(rest) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("shardis: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    let directives = group_directives(rest);
     let cfg = match config::load(file.as_deref(), &directives) {
         Ok(c) => c,
         Err(e) => {

@@ -214,6 +214,83 @@ fn bad_command_line_directive() {
     }
 }
 
+/// Command-line mistakes name the line as redis-server does, each value
+/// quoted (Redis's suite, "redis-server command line arguments - error
+/// cases"), with Redis's reason; both servers' output is checked.
+#[test]
+fn command_line_errors_quote_the_line_like_redis() {
+    let cases: [(&[&str], &str, &str); 6] = [
+        (&["--port"], "'port'", "wrong number of arguments"),
+        (
+            &["--port", "6379", "6380"],
+            "'port \"6379\" \"6380\"'",
+            "wrong number of arguments",
+        ),
+        (
+            &["--port", "--bla", "--loglevel", "verbose"],
+            "'port \"--bla\"'",
+            "argument couldn't be parsed into an integer",
+        ),
+        (
+            &["--logfile", "--my--log--file", "--loglevel", "--bla"],
+            "'loglevel \"--bla\"'",
+            "argument(s) must be one of the following",
+        ),
+        (
+            &["--shutdown-on-sigint"],
+            "'shutdown-on-sigint'",
+            "argument(s) must be one of the following",
+        ),
+        (
+            &["--replicaof", "127.0.0.1", "abc"],
+            "'replicaof \"127.0.0.1\" \"abc\"'",
+            "Invalid master port",
+        ),
+    ];
+    let mut progs = vec![std::path::PathBuf::from(SHARDIS_BIN)];
+    progs.extend(which("redis-server"));
+    for prog in &progs {
+        for (args, line, reason) in cases {
+            let (code, out) = run_to_exit(prog, args, Duration::from_secs(10))
+                .unwrap_or_else(|| panic!("{prog:?} started with {args:?}"));
+            assert_ne!(code, 0, "{prog:?} {args:?}: {out}");
+            let at = out
+                .find(line)
+                .unwrap_or_else(|| panic!("{prog:?} {args:?}: {out}"));
+            assert!(out[at..].contains(reason), "{prog:?} {args:?}: {out}");
+        }
+    }
+}
+
+/// Words after the config file and before the first option begin the
+/// first directive, as Redis appends them to its options text
+/// (`redis.conf loglevel verbose --port P`).
+#[test]
+fn words_before_the_first_option_begin_a_directive() {
+    let tmp = TempDir::new("cfg-bare");
+    let conf = write_file(&tmp.0, "redis.conf", "loglevel notice\n");
+    let port = free_port();
+    let srv = Server::shardis_raw(
+        "shardis-bare-words",
+        &[
+            conf.to_string_lossy().into_owned(),
+            "loglevel".into(),
+            "verbose".into(),
+            "--port".into(),
+            port.to_string(),
+            "--save".into(),
+            "".into(),
+        ],
+        port,
+    )
+    .unwrap();
+    let mut c = Conn::connect(srv.port);
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "loglevel"]),
+        b"*2\r\n$8\r\nloglevel\r\n$7\r\nverbose\r\n"
+    );
+}
+
 /// The shape of the seed's redis.conf, limited to directives Shardis
 /// supports today (plus persistence/cluster lines set to what it does).
 #[test]

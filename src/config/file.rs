@@ -17,6 +17,8 @@ pub enum Source {
 #[derive(Debug)]
 pub struct ConfigError {
     pub source: Source,
+    /// The directive's name; from the command line, the whole line as
+    /// Redis shows it (`port "6379" "6380"`).
     pub directive: String,
     pub reason: String,
 }
@@ -33,7 +35,7 @@ impl std::fmt::Display for ConfigError {
                 self.reason
             ),
             Source::CommandLine => {
-                write!(f, "command line: '--{}': {}", self.directive, self.reason)
+                write!(f, "command line: '{}': {}", self.directive, self.reason)
             }
         }
     }
@@ -70,6 +72,7 @@ impl Loading {
         args: &[String],
         source: Source,
     ) -> Result<(), ConfigError> {
+        let given = args;
         let joined: Vec<String>;
         let args = if name.eq_ignore_ascii_case("save") {
             let first = !std::mem::replace(&mut self.save_seen, true);
@@ -84,12 +87,29 @@ impl Loading {
         } else {
             args
         };
-        cfg.set(name, args).map_err(|reason| ConfigError {
-            source,
-            directive: name.to_string(),
-            reason,
+        cfg.set(name, args).map_err(|reason| {
+            let directive = match source {
+                Source::CommandLine => command_line_text(name, given),
+                Source::File { .. } => name.to_string(),
+            };
+            ConfigError {
+                source,
+                directive,
+                reason,
+            }
         })
     }
+}
+
+/// A command-line directive as redis-server prints it in a config error:
+/// the name, then each value quoted (`sdscatrepr`).
+fn command_line_text(name: &str, args: &[String]) -> String {
+    let mut line = name.to_string();
+    for a in args {
+        line.push(' ');
+        line.push_str(&crate::resp::repr_string(a.as_bytes()));
+    }
+    line
 }
 
 fn read_file(

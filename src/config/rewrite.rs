@@ -136,24 +136,9 @@ impl State {
     }
 }
 
-/// Redis's `sdscatrepr`: a double-quoted, escaped string.
+/// A value quoted as Redis's rewrite writes strings.
 fn repr(s: &str) -> String {
-    let mut out = String::from("\"");
-    for &c in s.as_bytes() {
-        match c {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            7 => out.push_str("\\a"),
-            8 => out.push_str("\\b"),
-            0x20..=0x7e => out.push(c as char),
-            _ => out.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    out.push('"');
-    out
+    crate::resp::repr_string(s.as_bytes())
 }
 
 /// Redis's `rewriteConfigFormatMemory`: the largest exact unit.

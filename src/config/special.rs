@@ -129,19 +129,16 @@ pub fn shutdown_on_signal(args: &[String], _: &str) -> Result<String, String> {
         .filter(|w| !w.is_empty())
         .map(str::to_ascii_lowercase)
         .collect();
+    const ONE_OF: &str =
+        "argument(s) must be one of the following: default, save, nosave, now, force";
     if words.is_empty() {
-        return Err("wrong number of arguments".into());
+        return Err(ONE_OF.into());
     }
     for w in &words {
         match SHUTDOWN_OPTIONS.iter().position(|o| o == w) {
             Some(i) => on[i] = true,
             None if w == "default" => {}
-            None => {
-                return Err(
-                    "argument(s) must be one of the following: default, save, nosave, now, force"
-                        .into(),
-                )
-            }
+            None => return Err(ONE_OF.into()),
         }
     }
     if on[0] && on[1] {

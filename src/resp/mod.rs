@@ -7,8 +7,10 @@ mod inline;
 pub use inline::{split_inline as split_args, split_words};
 mod parser;
 mod reply;
+mod repr;
 mod writer;
 pub use reply::{array_items, int_value, reply_len};
+pub use repr::{repr, repr_string};
 
 pub use parser::{parse_command, parse_i64, Limits, Parsed, Progress, ProtocolError};
 pub use writer::{fmt_double, fmt_g, push_i64, reply_cap, set_reply_cap, Out};

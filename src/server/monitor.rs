@@ -87,39 +87,17 @@ pub fn line(db: usize, addr: &str, argv: &[&[u8]], redacted: impl Fn(usize) -> b
         if redacted(j) {
             s.extend_from_slice(b"\"(redacted)\"");
         } else {
-            repr(&mut s, a);
+            crate::resp::repr(&mut s, a);
         }
     }
     s.extend_from_slice(b"\r\n");
     s
 }
 
-/// Redis's sdscatrepr: quoted, C escapes, `\xNN` for other bytes
-/// outside printable ASCII.
-pub fn repr(s: &mut Vec<u8>, a: &[u8]) {
-    s.push(b'"');
-    for &c in a {
-        match c {
-            b'\\' | b'"' => s.extend_from_slice(&[b'\\', c]),
-            b'\n' => s.extend_from_slice(b"\\n"),
-            b'\r' => s.extend_from_slice(b"\\r"),
-            b'\t' => s.extend_from_slice(b"\\t"),
-            7 => s.extend_from_slice(b"\\a"),
-            8 => s.extend_from_slice(b"\\b"),
-            0x20..=0x7e => s.push(c),
-            _ => s.extend_from_slice(format!("\\x{c:02x}").as_bytes()),
-        }
-    }
-    s.push(b'"');
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
-    fn escapes_like_sdscatrepr() {
-        let mut s = Vec::new();
-        super::repr(&mut s, b"a\"b\\c\n\x01\xff ");
-        assert_eq!(s, b"\"a\\\"b\\\\c\\n\\x01\\xff \"");
+    fn lines_quote_and_redact() {
         let l = super::line(3, "1.2.3.4:5", &[b"auth", b"pw"], |j| j == 1);
         let l = String::from_utf8(l).unwrap();
         assert!(l.starts_with('+'));

@@ -172,24 +172,7 @@ fn quote_if_needed(name: &str) -> String {
     if plain {
         return name.to_string();
     }
-    let mut s = String::from("\"");
-    for c in name.bytes() {
-        match c {
-            b'\\' | b'"' => {
-                s.push('\\');
-                s.push(c as char);
-            }
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
-            c => {
-                let _ = write!(s, "\\x{c:02x}");
-            }
-        }
-    }
-    s.push('"');
-    s
+    crate::resp::repr_string(name.as_bytes())
 }
 
 /// `<name>.<seq>.base.rdb` / `.base.aof`, `<name>.<seq>.incr.aof`.
