@@ -34,8 +34,10 @@ pub enum Read {
     Data,
     /// Nothing new: the waker is registered.
     Pending,
-    /// The replica exceeded its output buffer limit (or is unknown).
+    /// The replica exceeded its output buffer limit.
     Dropped,
+    /// The replica has no cursor (detached: it must reconnect).
+    Detached,
 }
 
 pub struct Backlog {
@@ -102,6 +104,12 @@ impl Backlog {
     pub fn set_config(&mut self, size: usize, limits: OutputLimits) {
         self.size = size.max(1);
         self.limits = limits;
+    }
+
+    /// The database the stream last selected (Redis's `slaveseldb`;
+    /// None: the next keyed record starts with a SELECT).
+    pub fn stream_db(&self) -> Option<usize> {
+        self.db
     }
 
     /// Makes the next keyed record start with a SELECT (full sync).
@@ -198,6 +206,12 @@ impl Backlog {
         self.cursors.remove(&id);
     }
 
+    /// Detaches every replica: nothing fed from now on reaches them (a
+    /// change of history they must learn by reconnecting).
+    pub fn detach_all(&mut self, wake: &mut Vec<Waker>) {
+        wake.extend(self.cursors.drain().filter_map(|(_, c)| c.waker));
+    }
+
     pub fn replicas(&self) -> usize {
         self.cursors.len()
     }
@@ -205,7 +219,7 @@ impl Backlog {
     /// Appends up to `max` bytes for replica `id` to `out`.
     pub fn read(&mut self, id: u64, out: &mut Vec<u8>, max: usize, waker: &Waker) -> Read {
         let Some(c) = self.cursors.get_mut(&id) else {
-            return Read::Dropped;
+            return Read::Detached;
         };
         if c.dropped || c.next < self.start {
             c.dropped = true;
