@@ -428,7 +428,7 @@ pub async fn cron<H: ReplHost>(rt: Rc<H>) {
         let (size, limits) = backlog_config(shared);
         shared.log().with_repl(|r, wake| {
             if let Some(b) = r.as_mut() {
-                b.set_config(size, limits);
+                b.set_config(size, limits, wake);
                 // Not while writes are paused: a manual failover waits
                 // for a master offset that must not move.
                 if ping && b.replicas() > 0 && !shared.failover_pause_active() {

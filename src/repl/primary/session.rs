@@ -160,12 +160,20 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
         }
     };
     crate::notice!("Full resync requested by replica; FULLRESYNC offset {offset}");
+    // What the replica sends before the stream starts (its first ACK).
+    let mut early = Vec::new();
     if let Some((ready_tx, sent)) = handover {
         // The writer streams `$EOF:` + RDB + mark to the socket now.
         primary.update(id, |e| e.state = SEND_BULK);
         let _ = ready_tx.send(true);
-        match events.next().await {
-            Some(JobEvent::Done(Ok(f))) if sent.load(Ordering::Acquire) => {
+        // An RDB-only client has no stream cursor to watch.
+        let watched = !hs.rdb_only;
+        let dropped = std::pin::pin!(until_dropped(&*shared, id, watched));
+        let done = select(events.next(), dropped);
+        match while_connected(stream, &mut early, done).await {
+            Some(Either::Left((Some(JobEvent::Done(Ok(f))), _)))
+                if sent.load(Ordering::Acquire) =>
+            {
                 // `$EOF:<40>\r\n`, the RDB, the 40-byte mark.
                 let framed = 5 + 40 + 2 + f.bytes + 40;
                 primary
@@ -212,8 +220,11 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
         // The stream starts after the replica's first ACK, so the EOF
         // mark is the last thing it reads before loading.
         let limit = shared.read_config(|c| c.int(conf::REPL_TIMEOUT).max(1) as u64);
-        let mut buf = Vec::new();
+        let mut buf = early;
         let first_ack = async {
+            if handle_input(&shared, id, &mut buf) {
+                return true;
+            }
             loop {
                 let mut chunk = [0u8; 4096];
                 match stream.read(&mut chunk).await {
@@ -272,6 +283,54 @@ fn log_psync_refusal(id: &crate::repl::ReplIdentity, name: &str, replid: &str, o
             id.second_offset
         );
     }
+}
+
+/// Waits for `fut` while reading what the replica sends into `early`, so
+/// that a replica going away mid-transfer is let go at once (Redis frees
+/// it from its read handler; the snapshot writer, with nothing to write
+/// for a while, would not notice). None when the replica closed.
+async fn while_connected<S: ReplicaSocket, F: std::future::Future>(
+    stream: &mut S,
+    early: &mut Vec<u8>,
+    fut: F,
+) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let mut chunk = [0u8; 1024];
+    loop {
+        match select(fut.as_mut(), stream.read(&mut chunk)).await {
+            Either::Left((out, _)) => return Some(out),
+            Either::Right((Ok(0) | Err(_), _)) => return None,
+            Either::Right((Ok(n), _)) => early.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// Resolves once replica `id`'s stream cursor is dropped: over its
+/// output limits while the RDB is still on its way (what it lacks keeps
+/// growing in the backlog meanwhile), as Redis closes such a replica.
+async fn until_dropped<S: ReplShared + ?Sized>(shared: &S, id: u64, watched: bool) {
+    if !watched {
+        return futures::future::pending().await;
+    }
+    futures::future::poll_fn(|cx| {
+        let dropped = shared.log().with_repl(|r, _| match r.as_mut() {
+            Some(b) => b.watch_dropped(id, cx.waker()),
+            None => true,
+        });
+        if dropped {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    log_dropped(id);
+}
+
+fn log_dropped(id: u64) {
+    crate::warning!(
+        "Client id={id} scheduled to be closed ASAP for overcoming of output buffer limits."
+    );
 }
 
 /// Sends the RDB file as `$<len>` and its bytes (a diskless transfer
@@ -396,9 +455,7 @@ async fn stream_to_replica<S: ReplShared + ?Sized, T: ReplicaSocket>(
             .await;
             match got {
                 Read::Dropped => {
-                    crate::warning!(
-                        "Client id={id} scheduled to be closed ASAP for overcoming of output buffer limits."
-                    );
+                    log_dropped(id);
                     return;
                 }
                 Read::Detached => return,
