@@ -288,6 +288,9 @@ fn resetstat(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         shared.rejected_connections.store(0, Ordering::Relaxed);
         shared.client_memory.evicted.store(0, Ordering::Relaxed);
         crate::persist::bgsave::status::SNAPSHOTS_STARTED.store(0, Ordering::Relaxed);
+        crate::persist::snapshot::RDB_SAVES.store(0, Ordering::Relaxed);
+        shared.aof.rewrites.store(0, Ordering::Relaxed);
+        shared.repl.primary.reset_stats();
         crate::store::lazyfree::reset_stats();
         conn.out.ok();
     })

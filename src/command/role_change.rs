@@ -37,7 +37,11 @@ fn replicaof(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 .error("ERR REPLICAOF not allowed while failing over.");
         }
         if args[1].eq_ignore_ascii_case(b"no") && args[2].eq_ignore_ascii_case(b"one") {
-            replica::unset_master(&shared, "user request from replicaof no one");
+            if replica::unset_master(&shared, "user request from replicaof no one") {
+                // Sub-replicas learn the new history id by reconnecting
+                // (they continue with PSYNC), as Redis's disconnectSlaves.
+                primary::disconnect_replicas(&conn.rt).await;
+            }
             return conn.out.ok();
         }
         let port = std::str::from_utf8(&args[2])

@@ -71,6 +71,7 @@ pub const CLUSTER_REQUIRE_FULL_COVERAGE: FlagKey = FlagKey("cluster-require-full
 pub const DAEMONIZE: FlagKey = FlagKey("daemonize");
 pub const LATENCY_TRACKING: FlagKey = FlagKey("latency-tracking");
 pub const LAZYFREE_LAZY_EVICTION: FlagKey = FlagKey("lazyfree-lazy-eviction");
+pub const LAZYFREE_LAZY_EXPIRE: FlagKey = FlagKey("lazyfree-lazy-expire");
 pub const LAZYFREE_LAZY_USER_DEL: FlagKey = FlagKey("lazyfree-lazy-user-del");
 pub const LAZYFREE_LAZY_USER_FLUSH: FlagKey = FlagKey("lazyfree-lazy-user-flush");
 pub const PROTECTED_MODE: FlagKey = FlagKey("protected-mode");
@@ -194,6 +195,7 @@ pub const FLAGS: &[FlagKey] = &[
     DAEMONIZE,
     LATENCY_TRACKING,
     LAZYFREE_LAZY_EVICTION,
+    LAZYFREE_LAZY_EXPIRE,
     LAZYFREE_LAZY_USER_DEL,
     LAZYFREE_LAZY_USER_FLUSH,
     PROTECTED_MODE,

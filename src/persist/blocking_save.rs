@@ -40,17 +40,18 @@ pub async fn save_all<H: ShardHost>(rt: &Rc<H>) -> bool {
         }
     };
     let now_ms = unix_ms();
+    let repl_aux = node.repl_save_aux();
     let mut parts = Vec::with_capacity(shards.len());
     for &s in &shards {
         parts.push(
             held.run(s, move |rt| {
                 let lru_now = lru_policy.then(|| rt.lru_seconds());
-                rt.with_store(|store| snapshot::serialize_store(store, now_ms, &opts, lru_now))
+                rt.with_store(|store| snapshot::serialize_store(store, &opts, lru_now))
             })
             .await,
         );
     }
-    let image = snapshot::assemble(&parts, now_ms / 1000, checksum);
+    let image = snapshot::assemble(&parts, now_ms / 1000, checksum, &repl_aux);
     // `rdb-key-save-delay` (tests): the save takes that long per key,
     // every shard still held as in a blocking SAVE.
     let keys: usize = parts.iter().flat_map(|p| &p.dbs).map(|d| d.keys).sum();

@@ -30,6 +30,11 @@ pub trait NodeState {
 
     /// LASTSAVE: the Unix time (seconds) of the last successful save.
     fn lastsave_unix(&self) -> &AtomicU64;
+
+    /// The replication AUX fields of a save (`repl-id`, `repl-offset`,
+    /// `repl-stream-db`), empty outside a replication history; read with
+    /// every shard held, at the snapshot instant.
+    fn repl_save_aux(&self) -> Vec<(String, String)>;
 }
 
 /// Callers hold the shared state behind an `Arc`.
@@ -47,6 +52,10 @@ impl<T: NodeState + ?Sized> NodeState for Arc<T> {
     #[inline]
     fn lastsave_unix(&self) -> &AtomicU64 {
         (**self).lastsave_unix()
+    }
+
+    fn repl_save_aux(&self) -> Vec<(String, String)> {
+        (**self).repl_save_aux()
     }
 }
 

@@ -34,19 +34,17 @@ pub struct ShardPart {
     pub used_mem: u64,
 }
 
-/// Serializes every live key of `store` (run on the owning shard, held).
+/// Serializes every key of `store` (run on the owning shard, held),
+/// those past their TTL but not yet deleted too, as Redis's rdbSave: a
+/// master loading the file drops them and, continuing its replication
+/// history, feeds their deletion to its backlog (repl/rdb_info.rs).
 /// `lru_now` and `idle` give IDLE opcodes under an LRU policy.
-pub fn serialize_store(
-    store: &Store,
-    now_ms: u64,
-    opts: &EncodeOpts,
-    lru_now: Option<u32>,
-) -> ShardPart {
+pub fn serialize_store(store: &Store, opts: &EncodeOpts, lru_now: Option<u32>) -> ShardPart {
     let mut dbs = Vec::with_capacity(store.dbs.len());
     let mut used_mem = 0u64;
     for db in &store.dbs {
         let mut part = DbPart::default();
-        db.for_each_key(now_ms, |k, e| {
+        db.for_each_key(0, |k, e| {
             let exp = db.expire_of(k);
             part.keys += 1;
             part.expires += exp.is_some() as usize;
@@ -60,14 +58,19 @@ pub fn serialize_store(
 }
 
 /// The whole file image from the shards' parts.
-pub fn assemble(parts: &[ShardPart], ctime_secs: u64, checksum: bool) -> Vec<u8> {
+pub fn assemble(
+    parts: &[ShardPart],
+    ctime_secs: u64,
+    checksum: bool,
+    extra_aux: &[(String, String)],
+) -> Vec<u8> {
     let total: usize = parts
         .iter()
         .flat_map(|p| p.dbs.iter().map(|d| d.bytes.len()))
         .sum();
     let used_mem: u64 = parts.iter().map(|p| p.used_mem).sum();
     let mut out = Vec::with_capacity(total + 256);
-    file::write_header(&mut out, ctime_secs, used_mem);
+    file::write_header_with(&mut out, ctime_secs, used_mem, extra_aux);
     let ndbs = parts.iter().map(|p| p.dbs.len()).max().unwrap_or(0);
     for db in 0..ndbs {
         let of = |p: &ShardPart| p.dbs.get(db).map_or((0, 0), |d| (d.keys, d.expires));

@@ -9,6 +9,8 @@
 //!   the RDB, applying the command stream as the master client, ACKs.
 //!
 //! - `oom.rs`: the process's OOM score follows the role.
+//! - `rdb_info.rs`: the history an RDB file records (`repl-id`,
+//!   `repl-offset`), written by saves and continued after a restart.
 //! - `host.rs`: what replication asks of the engine (traits the server
 //!   implements): repl reaches the engine only through them.
 //!
@@ -20,6 +22,7 @@ pub mod failover;
 pub mod host;
 pub mod oom;
 pub mod primary;
+pub mod rdb_info;
 pub mod replica;
 
 use std::sync::Mutex;

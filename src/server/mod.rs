@@ -98,7 +98,8 @@ pub fn run(config: Config) -> Result<(), String> {
     // shard installs its own keys below (persist/snapshot.rs).
     // With `appendonly yes` the AOF alone is loaded, as in Redis.
     let load_started = std::time::Instant::now();
-    let (preload, aof_files) = load_at_start(&config, nshards)?;
+    let (preload, aof_files, rdb_stats) = load_at_start(&config, nshards)?;
+    let replica_at_start = !config.text(conf::REPLICAOF).is_empty();
     let loaded_from_disk = preload.is_some();
     let preload = Arc::new(std::sync::Mutex::new(preload));
     let policy = crate::persist::aof::log::FsyncPolicy::parse(&config.text(conf::APPENDFSYNC));
@@ -110,6 +111,9 @@ pub fn run(config: Config) -> Result<(), String> {
     crate::sys::connect::set_source(&config.text(conf::BIND_SOURCE_ADDR));
     let cluster = open_cluster(&config, &preload)?;
     let shared = Arc::new(Shared::new(config, nshards, pin, cluster));
+    if let Some(stats) = &rdb_stats {
+        crate::repl::rdb_info::restore(&*shared, stats, replica_at_start);
+    }
     if let Some(c) = &shared.cluster {
         let weak = Arc::downgrade(&shared);
         let _ = c.on_promotion.set(Box::new(move || {
@@ -309,7 +313,8 @@ async fn serve_shard(start: ShardStart) {
 
 /// The data on disk, each shard's keys apart: the AOF with `appendonly
 /// yes` (and its files, which the log goes on appending to), else
-/// `dbfilename` if it exists.
+/// `dbfilename` if it exists, with what loading it found (its
+/// replication fields, the keys that had expired).
 #[allow(clippy::type_complexity)]
 fn load_at_start(
     config: &Config,
@@ -318,14 +323,18 @@ fn load_at_start(
     (
         Option<Vec<Vec<crate::persist::rdb::file::LoadedKey>>>,
         Option<crate::persist::aof::files::AofFiles>,
+        Option<crate::persist::rdb::file::LoadStats>,
     ),
     String,
 > {
     if config.flag(conf::APPENDONLY) {
         let opened = aof_replay::open_at_start(config, nshards, 1 << 24)?;
-        Ok((Some(opened.keys), Some(opened.files)))
+        Ok((Some(opened.keys), Some(opened.files), None))
     } else {
-        Ok((load_rdb(config, nshards)?.map(|p| p.per_shard), None))
+        Ok(match load_rdb(config, nshards)? {
+            Some(p) => (Some(p.per_shard), None, Some(p.stats)),
+            None => (None, None, None),
+        })
     }
 }
 

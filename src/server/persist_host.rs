@@ -29,6 +29,10 @@ impl NodeState for Shared {
     fn lastsave_unix(&self) -> &AtomicU64 {
         &self.lastsave_unix
     }
+
+    fn repl_save_aux(&self) -> Vec<(String, String)> {
+        crate::repl::rdb_info::save_aux(self)
+    }
 }
 
 impl ShardData for ShardRt {

@@ -405,7 +405,7 @@ impl Db {
             .unwrap_or_default()
     }
 
-    /// Calls `f` for each live key.
+    /// Calls `f` for each key live at `now_ms` (0: every key).
     pub fn for_each_key(&self, now_ms: u64, mut f: impl FnMut(&[u8], &Entry)) {
         for t in &self.slots {
             for (k, e) in &t.keys {

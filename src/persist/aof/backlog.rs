@@ -34,20 +34,21 @@ pub enum Read {
     Data,
     /// Nothing new: the waker is registered.
     Pending,
-    /// The replica exceeded its output buffer limit (or is unknown).
+    /// The replica exceeded its output buffer limit.
     Dropped,
+    /// The replica has no cursor (detached: it must reconnect).
+    Detached,
 }
 
 pub struct Backlog {
     buf: VecDeque<u8>,
-    /// Offset of `buf[0]`.
+    /// Offset of `buf[0]`, the first a PSYNC can continue from
+    /// (`repl_backlog_first_byte_offset`).
     start: i64,
     /// Offset of the last byte fed (`master_repl_offset`).
     end: i64,
     /// `repl-backlog-size`.
     size: usize,
-    /// First offset of the PSYNC window (`repl_backlog_first_byte_offset`).
-    first: i64,
     /// Database of the last record in the stream (None: SELECT first).
     db: Option<usize>,
     limits: OutputLimits,
@@ -62,7 +63,6 @@ impl Backlog {
             start: offset + 1,
             end: offset,
             size: size.max(1),
-            first: offset + 1,
             db: None,
             limits,
             cursors: HashMap::new(),
@@ -76,12 +76,12 @@ impl Backlog {
 
     /// `repl_backlog_first_byte_offset`.
     pub fn first_byte(&self) -> i64 {
-        self.first
+        self.start
     }
 
     /// `repl_backlog_histlen`.
     pub fn histlen(&self) -> i64 {
-        self.end + 1 - self.first
+        self.end + 1 - self.start
     }
 
     pub fn size(&self) -> usize {
@@ -99,9 +99,33 @@ impl Backlog {
         self.buf.capacity()
     }
 
-    pub fn set_config(&mut self, size: usize, limits: OutputLimits) {
+    /// Applies the configuration, and the new limits at once (a lower
+    /// one may drop a stuck replica with nothing more fed).
+    pub fn set_config(&mut self, size: usize, limits: OutputLimits, wake: &mut Vec<Waker>) {
+        let changed = self.size != size.max(1) || self.limits != limits;
         self.size = size.max(1);
         self.limits = limits;
+        if changed {
+            self.after_feed(wake);
+        }
+    }
+
+    /// Whether replica `id` was dropped (over its limits, or detached);
+    /// if not, `waker` is woken when the stream moves.
+    pub fn watch_dropped(&mut self, id: u64, waker: &Waker) -> bool {
+        match self.cursors.get_mut(&id) {
+            Some(c) if !c.dropped => {
+                c.waker = Some(waker.clone());
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// The database the stream last selected (Redis's `slaveseldb`;
+    /// None: the next keyed record starts with a SELECT).
+    pub fn stream_db(&self) -> Option<usize> {
+        self.db
     }
 
     /// Makes the next keyed record start with a SELECT (full sync).
@@ -141,10 +165,14 @@ impl Backlog {
     /// output limit, collects the wakers of those waiting.
     fn after_feed(&mut self, wake: &mut Vec<Waker>) {
         let window = self.end + 1 - self.size as i64;
-        self.first = self.first.max(window);
-        let mut keep = self.first;
+        let mut keep = self.start.max(window);
         let now = Instant::now();
-        let limits = self.limits;
+        let mut limits = self.limits;
+        // A hard limit below the backlog size would drop a replica that a
+        // partial resync just accepted: Redis uses the backlog size then.
+        if limits.hard > 0 {
+            limits.hard = limits.hard.max(self.size as u64);
+        }
         let end = self.end;
         for c in self.cursors.values_mut() {
             if c.dropped {
@@ -168,6 +196,14 @@ impl Backlog {
                 wake.push(w);
             }
         }
+        self.trim_before(keep);
+    }
+
+    /// Drops what is held before offset `keep`. What stays is the PSYNC
+    /// window: as Redis 7's shared buffer, a slow replica's unsent bytes
+    /// keep the backlog longer than `repl-backlog-size`, and others can
+    /// continue from them.
+    fn trim_before(&mut self, keep: i64) {
         let drop_n = (keep - self.start).clamp(0, self.buf.len() as i64) as usize;
         if drop_n > 0 {
             self.buf.drain(..drop_n);
@@ -175,9 +211,22 @@ impl Backlog {
         }
     }
 
+    /// Drops what only detached replicas still needed: the buffer
+    /// shrinks to the PSYNC window and what the others lack (Redis frees
+    /// a replica's reference into the shared buffer with it).
+    fn trim_unreferenced(&mut self) {
+        let needed = self.cursors.values().filter(|c| !c.dropped).map(|c| c.next);
+        let window = self.end + 1 - self.size as i64;
+        let keep = needed.fold(self.start.max(window), i64::min);
+        self.trim_before(keep);
+        if self.buf.capacity() > 2 * self.buf.len().max(self.size) {
+            self.buf.shrink_to(self.buf.len().max(self.size));
+        }
+    }
+
     /// Whether a PSYNC from `offset` can be served from here.
     pub fn holds(&self, offset: i64) -> bool {
-        offset >= self.first && offset <= self.end + 1
+        offset >= self.start && offset <= self.end + 1
     }
 
     /// Registers replica `id` reading from `next` (the first offset it
@@ -195,7 +244,16 @@ impl Backlog {
     }
 
     pub fn detach(&mut self, id: u64) {
-        self.cursors.remove(&id);
+        if self.cursors.remove(&id).is_some() {
+            self.trim_unreferenced();
+        }
+    }
+
+    /// Detaches every replica: nothing fed from now on reaches them (a
+    /// change of history they must learn by reconnecting).
+    pub fn detach_all(&mut self, wake: &mut Vec<Waker>) {
+        wake.extend(self.cursors.drain().filter_map(|(_, c)| c.waker));
+        self.trim_unreferenced();
     }
 
     pub fn replicas(&self) -> usize {
@@ -205,7 +263,7 @@ impl Backlog {
     /// Appends up to `max` bytes for replica `id` to `out`.
     pub fn read(&mut self, id: u64, out: &mut Vec<u8>, max: usize, waker: &Waker) -> Read {
         let Some(c) = self.cursors.get_mut(&id) else {
-            return Read::Dropped;
+            return Read::Detached;
         };
         if c.dropped || c.next < self.start {
             c.dropped = true;
@@ -278,6 +336,39 @@ mod tests {
         b.feed(None, &[b'x'; 101], &mut w);
         assert_eq!(w.len(), 1);
         assert_eq!(b.read(7, &mut out, 1000, &noop()), Read::Dropped);
+    }
+
+    #[test]
+    fn a_slow_replica_widens_the_psync_window_until_it_leaves() {
+        let mut b = Backlog::new(0, 8, OutputLimits::default());
+        let mut w = Vec::new();
+        b.attach(1, 1);
+        b.feed(None, &[b'a'; 40], &mut w);
+        // Replica 1 has read nothing: all 40 bytes stay, and a PSYNC
+        // from offset 1 can continue from them (Redis 7's shared buffer).
+        assert_eq!((b.first_byte(), b.histlen()), (1, 40));
+        assert!(b.holds(1));
+        b.detach(1);
+        assert_eq!((b.first_byte(), b.histlen()), (33, 8));
+        assert_eq!(b.held(), 8);
+        assert!(!b.holds(1));
+    }
+
+    #[test]
+    fn a_hard_limit_below_the_backlog_size_counts_as_the_size() {
+        let limits = OutputLimits {
+            hard: 10,
+            soft: 0,
+            soft_secs: 0,
+        };
+        let mut b = Backlog::new(0, 100, limits);
+        let mut w = Vec::new();
+        b.attach(1, 1);
+        b.feed(None, &[b'a'; 50], &mut w);
+        let mut out = Vec::new();
+        assert_eq!(b.read(1, &mut out, 1000, &noop()), Read::Data);
+        b.feed(None, &[b'a'; 101], &mut w);
+        assert_eq!(b.read(1, &mut out, 1000, &noop()), Read::Dropped);
     }
 
     #[test]

@@ -38,7 +38,10 @@ pub fn start_bgsave<H: ShardHost>(rt: &Rc<H>) -> BgsaveStart {
     let started = std::time::Instant::now();
     crate::sys::exec::spawn(async move {
         let path = PathBuf::from(rt.node().read_config(|c| c.text(conf::DBFILENAME)));
-        let result = super::snapshot_reserved(&rt, &slot, &path, Vec::new(), Box::new(|| {})).await;
+        // The replication fields are read at the snapshot instant.
+        let at = rt.clone();
+        let at_start: super::AtStart = Box::new(move || (at.node().repl_save_aux(), None));
+        let result = super::snapshot_reserved_aux(&rt, &slot, &path, at_start, true).await;
         match result {
             Ok(stats) => {
                 // Changes made after the instant stay counted.

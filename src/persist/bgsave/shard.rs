@@ -100,6 +100,10 @@ struct Progress {
     params: Params,
     buf: Vec<u8>,
     keys: u64,
+    /// Keys writes serialized ahead of the cursor: under
+    /// `rdb-key-save-delay` the slice task still owes their delay (a
+    /// forked child in Redis takes as long whatever the parent writes).
+    early_keys: u64,
     feed: Feed,
 }
 
@@ -146,6 +150,7 @@ pub fn begin<H: ShardHost>(rt: &Rc<H>, params: Params, feed: Feed) -> u64 {
         params,
         buf: Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 2),
         keys: 0,
+        early_keys: 0,
         feed,
     }));
     ACTIVE.set(true);
@@ -180,6 +185,7 @@ pub fn before_key_write<S: ShardData + ?Sized>(rt: &S, key: &[u8]) {
 fn save_slot_early<S: ShardData + ?Sized>(rt: &S, index: usize) {
     PROGRESS.with_borrow_mut(|p| {
         let Some(p) = p else { return };
+        let keys_before = p.keys;
         if p.partial.as_ref().is_some_and(|part| part.index == index) {
             rt.with_store(|store| serialize_partial(store, p, None));
         } else {
@@ -189,6 +195,7 @@ fn save_slot_early<S: ShardData + ?Sized>(rt: &S, index: usize) {
             p.early[index] = true;
             rt.with_store(|store| serialize_slot(store, p, index));
         }
+        p.early_keys += p.keys - keys_before;
         if p.buf.len() >= CHUNK_BYTES {
             send_buf(p);
         }
@@ -243,7 +250,9 @@ async fn run_slices<H: ShardHost>(rt: Rc<H>, generation: u64) {
         if delay != 0 {
             // One slot at a time, then the keys' delay, then the next.
             let (finished, keys) = rt.with_store(|store| advance(store, None, Some(1)));
-            let wait = key_delay(delay, keys);
+            let early = PROGRESS
+                .with_borrow_mut(|p| p.as_mut().map_or(0, |p| std::mem::take(&mut p.early_keys)));
+            let wait = key_delay(delay, keys + early);
             if !wait.is_zero() {
                 glommio::timer::sleep(wait).await;
             }

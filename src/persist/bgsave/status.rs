@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 /// A snapshot (BGSAVE, or a future AOF rewrite / full sync) is running.
 static SNAPSHOT_RUNNING: AtomicBool = AtomicBool::new(false);
-/// The running snapshot is a BGSAVE (INFO `rdb_bgsave_in_progress`).
+/// The running snapshot is an RDB one, BGSAVE or a full sync's (INFO
+/// `rdb_bgsave_in_progress`).
 static BGSAVE_RUNNING: AtomicBool = AtomicBool::new(false);
 /// BGSAVE SCHEDULE asked for a save once the running snapshot ends.
 static BGSAVE_SCHEDULED: AtomicBool = AtomicBool::new(false);
@@ -34,12 +35,13 @@ pub struct SnapshotSlot {
     bgsave: bool,
 }
 
-/// Takes the one snapshot slot, if free. `bgsave` marks it as a BGSAVE
 /// Background snapshots started (BGSAVE, BGREWRITEAOF, full syncs): INFO's
 /// `total_forks`, the work Redis forks a child for (Shardis forks none).
 pub static SNAPSHOTS_STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// for INFO.
+/// Takes the one snapshot slot, if free. `bgsave` marks it as an RDB
+/// snapshot, what Redis's RDB child makes (BGSAVE, or a full sync's):
+/// INFO's `rdb_bgsave_in_progress`, and BGSAVE / SAVE are refused.
 pub fn try_reserve(bgsave: bool) -> Option<SnapshotSlot> {
     if SNAPSHOT_RUNNING
         .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
@@ -52,6 +54,7 @@ pub fn try_reserve(bgsave: bool) -> Option<SnapshotSlot> {
     KEYS_PROCESSED.store(0, Ordering::Relaxed);
     KEYS_TOTAL.store(0, Ordering::Relaxed);
     if bgsave {
+        BGSAVE_STARTED_MS.store(crate::sys::clock::unix_ms(), Ordering::Relaxed);
         BGSAVE_RUNNING.store(true, Ordering::Release);
     }
     Some(SnapshotSlot { bgsave })

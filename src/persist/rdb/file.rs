@@ -151,6 +151,9 @@ pub struct LoadStats {
     pub loaded: u64,
     /// Keys skipped because their expire time had passed.
     pub expired: u64,
+    /// Those keys, by database: a master restoring its history feeds
+    /// their deletion to its backlog (Redis's RDBFLAGS_FEED_REPL).
+    pub expired_keys: Vec<(usize, Vec<u8>)>,
     /// Keys skipped because their collection was empty (as Redis does).
     pub empty: u64,
     pub aux: Vec<(Vec<u8>, Vec<u8>)>,
@@ -341,6 +344,7 @@ pub fn read_file(
                 if let Some(e) = exp {
                     if e < opts.now_ms as i64 {
                         stats.expired += 1;
+                        stats.expired_keys.push((db, key));
                         continue;
                     }
                 }

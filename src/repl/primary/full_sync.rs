@@ -103,8 +103,9 @@ async fn run_job<H: ReplHost>(rt: Rc<H>, job: Arc<SyncJob>) {
         }
     }
     // One snapshot at a time: wait for a BGSAVE or rewrite to finish.
+    // It is an RDB snapshot, as Redis's RDB child for a full sync.
     let slot = loop {
-        if let Some(s) = crate::persist::bgsave::status::try_reserve(false) {
+        if let Some(s) = crate::persist::bgsave::status::try_reserve(true) {
             break s;
         }
         glommio::timer::sleep(Duration::from_millis(100)).await;

@@ -146,6 +146,18 @@ impl Primary {
         self.replicas.lock().unwrap().values().cloned().collect()
     }
 
+    /// CONFIG RESETSTAT's part: the sync counters and bytes sent.
+    pub fn reset_stats(&self) {
+        for counter in [
+            &self.sync_full,
+            &self.sync_partial_ok,
+            &self.sync_partial_err,
+            &self.repl_output_bytes,
+        ] {
+            counter.store(0, Ordering::Relaxed);
+        }
+    }
+
     fn update(&self, id: u64, f: impl FnOnce(&mut ReplicaEntry)) {
         if let Some(e) = self.replicas.lock().unwrap().get_mut(&id) {
             f(e);
@@ -235,10 +247,11 @@ fn ensure_backlog<S: ReplShared + ?Sized>(shared: &S) {
     });
 }
 
-/// A replica's backlog, from its master's offset and under its master's
-/// replid: kept whether or not it has sub-replicas, so that once
-/// promoted it can continue its old master's and sub-replicas' PSYNCs
-/// (Redis creates it after every sync).
+/// A backlog from the identity's offset, keeping its ids. A replica's,
+/// under its master's replid: kept whether or not it has sub-replicas,
+/// so that once promoted it can continue its old master's and
+/// sub-replicas' PSYNCs (Redis creates it after every sync). Also a
+/// restarted master's, continuing the history its RDB recorded.
 pub fn ensure_replica_backlog<S: ReplShared + ?Sized>(shared: &S) {
     if shared.log().repl_on() {
         return;
@@ -365,9 +378,22 @@ pub async fn wait_acks<S: ReplShared + ?Sized>(
 }
 
 /// Closes every replica connection (for a node about to follow a
-/// master: its replicas must resync). Their tasks clean up after them.
+/// master, or whose history changed: its replicas must resync). Their
+/// tasks clean up after them.
 pub async fn disconnect_replicas<H: ReplHost>(rt: &Rc<H>) -> usize {
+    detach_replicas(&**rt.shared());
     H::disconnect_replicas(rt).await
+}
+
+/// Stops the stream to every replica at once: closing their connections
+/// takes a while, and a byte fed meanwhile (under a new history id)
+/// would take them past the offset up to which they can continue.
+pub fn detach_replicas<S: ReplShared + ?Sized>(shared: &S) {
+    shared.log().with_repl(|r, wake| {
+        if let Some(b) = r.as_mut() {
+            b.detach_all(wake);
+        }
+    });
 }
 
 /// Frees the backlog (replicas gone, or the node now follows a master
@@ -402,7 +428,7 @@ pub async fn cron<H: ReplHost>(rt: Rc<H>) {
         let (size, limits) = backlog_config(shared);
         shared.log().with_repl(|r, wake| {
             if let Some(b) = r.as_mut() {
-                b.set_config(size, limits);
+                b.set_config(size, limits, wake);
                 // Not while writes are paused: a manual failover waits
                 // for a master offset that must not move.
                 if ping && b.replicas() > 0 && !shared.failover_pause_active() {

@@ -23,6 +23,7 @@ pub async fn serve_replica<H: ReplHost, S: ReplicaSocket>(
             .map(|(h, _)| h.trim_matches(|c| c == '[' || c == ']').to_string())
             .unwrap_or_default()
     });
+    let name = replica_name(&ip, hs.listening_port);
     shared.repl().primary.replicas.lock().unwrap().insert(
         id,
         ReplicaEntry {
@@ -36,7 +37,7 @@ pub async fn serve_replica<H: ReplHost, S: ReplicaSocket>(
     stream.set_nodelay();
     // INFO's connected_clients leaves replicas out, as Redis does.
     shared.count_replica(true);
-    let run = std::pin::pin!(replica_session(rt, stream, id, &hs, start));
+    let run = std::pin::pin!(replica_session(rt, stream, id, &name, &hs, start));
     let _ = select(run, kill).await;
     shared.count_replica(false);
     shared.log().with_repl(|r, _| {
@@ -66,6 +67,7 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
     rt: &Rc<H>,
     stream: &mut S,
     id: u64,
+    name: &str,
     hs: &Handshake,
     start: Start,
 ) {
@@ -81,8 +83,7 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
     if let Some((replid, offset)) = &psync {
         master_offset(&shared);
         let id_now = shared.repl().identity.lock().unwrap().clone();
-        let attached = replid != "?"
-            && id_now.continues(replid, *offset)
+        let attached = id_now.continues(replid, *offset)
             && shared.log().with_repl(|r, _| match r.as_mut() {
                 Some(b) if b.holds(*offset) => {
                     b.attach(id, *offset);
@@ -90,6 +91,9 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
                 }
                 _ => false,
             });
+        if !attached {
+            log_psync_refusal(&id_now, name, replid, *offset);
+        }
         if attached {
             primary.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
             let line = if hs.capa_psync2 {
@@ -101,7 +105,7 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
                 return;
             }
             crate::notice!(
-                "Partial resynchronization request from replica accepted. Sending {} bytes of backlog starting from offset {}.",
+                "Partial resynchronization request from {name} accepted. Sending {} bytes of backlog starting from offset {}.",
                 (id_now.offset + 1 - offset).max(0),
                 offset
             );
@@ -156,12 +160,20 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
         }
     };
     crate::notice!("Full resync requested by replica; FULLRESYNC offset {offset}");
+    // What the replica sends before the stream starts (its first ACK).
+    let mut early = Vec::new();
     if let Some((ready_tx, sent)) = handover {
         // The writer streams `$EOF:` + RDB + mark to the socket now.
         primary.update(id, |e| e.state = SEND_BULK);
         let _ = ready_tx.send(true);
-        match events.next().await {
-            Some(JobEvent::Done(Ok(f))) if sent.load(Ordering::Acquire) => {
+        // An RDB-only client has no stream cursor to watch.
+        let watched = !hs.rdb_only;
+        let dropped = std::pin::pin!(until_dropped(&*shared, id, watched));
+        let done = select(events.next(), dropped);
+        match while_connected(stream, &mut early, done).await {
+            Some(Either::Left((Some(JobEvent::Done(Ok(f))), _)))
+                if sent.load(Ordering::Acquire) =>
+            {
                 // `$EOF:<40>\r\n`, the RDB, the 40-byte mark.
                 let framed = 5 + 40 + 2 + f.bytes + 40;
                 primary
@@ -208,8 +220,11 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
         // The stream starts after the replica's first ACK, so the EOF
         // mark is the last thing it reads before loading.
         let limit = shared.read_config(|c| c.int(conf::REPL_TIMEOUT).max(1) as u64);
-        let mut buf = Vec::new();
+        let mut buf = early;
         let first_ack = async {
+            if handle_input(&shared, id, &mut buf) {
+                return true;
+            }
             loop {
                 let mut chunk = [0u8; 4096];
                 match stream.read(&mut chunk).await {
@@ -228,6 +243,94 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
         }
     }
     stream_to_replica(&shared, stream, id, psync.is_some()).await;
+}
+
+/// How Redis names a replica in its log: the address it announced (or
+/// connected from) with its listening port.
+fn replica_name(ip: &str, port: u16) -> String {
+    if port == 0 {
+        format!("{ip}:<unknown-replica-port>")
+    } else if ip.contains(':') {
+        format!("[{ip}]:{port}")
+    } else {
+        format!("{ip}:{port}")
+    }
+}
+
+/// Why a PSYNC gets a full resync, in Redis's words
+/// (masterTryPartialResynchronization).
+fn log_psync_refusal(id: &crate::repl::ReplIdentity, name: &str, replid: &str, offset: i64) {
+    if replid.starts_with('?') {
+        crate::notice!("Full resync requested by replica {name}");
+    } else if id.continues(replid, offset) {
+        crate::notice!(
+            "Unable to partial resync with replica {name} for lack of backlog (Replica request was: {offset})."
+        );
+        if offset > id.offset {
+            crate::warning!(
+                "Warning: replica {name} tried to PSYNC with an offset that is greater than the master replication offset."
+            );
+        }
+    } else if replid != id.replid && replid != id.replid2 {
+        crate::notice!(
+            "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{replid}', my replication IDs are '{}' and '{}')",
+            id.replid,
+            id.replid2
+        );
+    } else {
+        crate::notice!(
+            "Partial resynchronization not accepted: Requested offset for second ID was {offset}, but I can reply up to {}",
+            id.second_offset
+        );
+    }
+}
+
+/// Waits for `fut` while reading what the replica sends into `early`, so
+/// that a replica going away mid-transfer is let go at once (Redis frees
+/// it from its read handler; the snapshot writer, with nothing to write
+/// for a while, would not notice). None when the replica closed.
+async fn while_connected<S: ReplicaSocket, F: std::future::Future>(
+    stream: &mut S,
+    early: &mut Vec<u8>,
+    fut: F,
+) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let mut chunk = [0u8; 1024];
+    loop {
+        match select(fut.as_mut(), stream.read(&mut chunk)).await {
+            Either::Left((out, _)) => return Some(out),
+            Either::Right((Ok(0) | Err(_), _)) => return None,
+            Either::Right((Ok(n), _)) => early.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// Resolves once replica `id`'s stream cursor is dropped: over its
+/// output limits while the RDB is still on its way (what it lacks keeps
+/// growing in the backlog meanwhile), as Redis closes such a replica.
+async fn until_dropped<S: ReplShared + ?Sized>(shared: &S, id: u64, watched: bool) {
+    if !watched {
+        return futures::future::pending().await;
+    }
+    futures::future::poll_fn(|cx| {
+        let dropped = shared.log().with_repl(|r, _| match r.as_mut() {
+            Some(b) => b.watch_dropped(id, cx.waker()),
+            None => true,
+        });
+        if dropped {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+    log_dropped(id);
+}
+
+fn log_dropped(id: u64) {
+    crate::warning!(
+        "Client id={id} scheduled to be closed ASAP for overcoming of output buffer limits."
+    );
 }
 
 /// Sends the RDB file as `$<len>` and its bytes (a diskless transfer
@@ -342,7 +445,7 @@ async fn stream_to_replica<S: ReplShared + ?Sized, T: ReplicaSocket>(
                 out.clear();
                 let r = shared.log().with_repl(|r, _| match r.as_mut() {
                     Some(b) => b.read(id, &mut out, 1 << 20, cx.waker()),
-                    None => Read::Dropped,
+                    None => Read::Detached,
                 });
                 match r {
                     Read::Pending => Poll::Pending,
@@ -350,11 +453,13 @@ async fn stream_to_replica<S: ReplShared + ?Sized, T: ReplicaSocket>(
                 }
             })
             .await;
-            if got == Read::Dropped {
-                crate::warning!(
-                    "Client id={id} scheduled to be closed ASAP for overcoming of output buffer limits."
-                );
-                return;
+            match got {
+                Read::Dropped => {
+                    log_dropped(id);
+                    return;
+                }
+                Read::Detached => return,
+                _ => {}
             }
             let primary = &shared.repl().primary;
             primary

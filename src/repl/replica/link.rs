@@ -48,11 +48,8 @@ fn link_lost<H: ReplHost>(rt: &Rc<H>, generation: u64) {
         return;
     }
     if inner.linked {
-        inner.linked = false;
-        let replid = rt.shared().repl().identity.lock().unwrap().replid.clone();
-        inner.cached = Some((replid, inner.reploff));
-        inner.down_since_ms = unix_ms();
         crate::notice!("Connection with master lost.");
+        super::cache_master(rt.shared(), &mut inner);
     }
     st.set_state(LinkState::Connect);
 }
@@ -269,8 +266,15 @@ async fn attempt<H: ReplHost>(rt: &Rc<H>, generation: u64) -> Result<(), String>
     // PSYNC: resume the cached master's history, or ask for everything.
     let cached = st.inner.lock().unwrap().cached.clone();
     let (psync_id, psync_off) = match &cached {
-        Some((id, off)) => (id.clone(), (off + 1).to_string()),
-        None => ("?".to_string(), "-1".to_string()),
+        Some((id, off)) => {
+            let off = (off + 1).to_string();
+            crate::notice!("Trying a partial resynchronization (request {id}:{off}).");
+            (id.clone(), off)
+        }
+        None => {
+            crate::notice!("Partial resynchronization not possible (no cached master)");
+            ("?".to_string(), "-1".to_string())
+        }
     };
     // During FAILOVER the target is asked to turn primary first.
     let failover = shared.repl().failover.in_progress();
@@ -710,6 +714,16 @@ async fn run_commands<C: MasterClient>(
 fn publish_offset<H: ReplHost>(rt: &Rc<H>, generation: u64, offset: i64, db: usize) {
     let mut inner = rt.shared().repl().replica.inner.lock().unwrap();
     if inner.generation != generation {
+        // REPLICAOF cached this link's master while the batch ran: what
+        // it applied is part of the history the next PSYNC continues.
+        if inner.cached_from == Some(generation) {
+            if let Some((_, cached_off)) = inner.cached.as_mut() {
+                *cached_off = offset;
+                inner.reploff = offset;
+                inner.read_reploff = offset;
+                rt.shared().repl().identity.lock().unwrap().offset = offset;
+            }
+        }
         return;
     }
     inner.reploff = offset;

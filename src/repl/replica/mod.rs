@@ -86,6 +86,9 @@ pub struct Inner {
     pub read_reploff: i64,
     /// The master to resume with PSYNC (replid, processed offset).
     pub cached: Option<(String, i64)>,
+    /// The link generation whose master REPLICAOF cached while that link
+    /// was still applying a batch: the batch's end still counts.
+    pub cached_from: Option<u64>,
     /// The master client's selected db, kept for a partial resync.
     pub cached_db: usize,
     /// Last byte from the master (ms).
@@ -141,12 +144,24 @@ impl ReplicaState {
     fn mark_linked(&self, inner: &mut Inner, offset: i64, db: usize) {
         inner.linked = true;
         inner.cached = None;
+        inner.cached_from = None;
         inner.cached_db = db;
         inner.reploff = offset;
         inner.read_reploff = offset;
         inner.last_io_ms = unix_ms();
         self.set_state(LinkState::Connected);
     }
+}
+
+/// The master link is gone: its history and processed offset become the
+/// cached master that the next PSYNC continues (Redis's
+/// `replicationCacheMaster`).
+fn cache_master<S: ReplShared + ?Sized>(shared: &S, inner: &mut Inner) {
+    inner.linked = false;
+    let replid = shared.repl().identity.lock().unwrap().replid.clone();
+    inner.cached = Some((replid, inner.reploff));
+    inner.read_reploff = inner.reploff;
+    inner.down_since_ms = unix_ms();
 }
 
 const READONLY_ERR: &str = "READONLY You can't write against a read only replica.";
@@ -195,12 +210,18 @@ pub fn set_master<H: ReplHost>(rt: &Rc<H>, host: String, port: u16) {
             inner.cached_db = 0;
             inner.reploff = id.offset;
             inner.read_reploff = id.offset;
+            inner.down_since_ms = 0;
+        } else if inner.linked {
+            // Switching masters: the current one is cached, so the new
+            // one may continue its history (the old link task, retired
+            // by the generation below, will not do it).
+            cache_master(&**shared, &mut inner);
+            inner.cached_from = Some(inner.generation);
         }
         set_config(shared, &[host.clone(), port.to_string()]);
         inner.master = Some((host, port));
         inner.generation += 1;
         inner.linked = false;
-        inner.down_since_ms = 0;
         st.set_state(LinkState::Connect);
         st.active.store(true, Ordering::SeqCst);
         inner.generation
@@ -226,8 +247,9 @@ fn set_config<S: ReplShared + ?Sized>(shared: &S, args: &[String]) {
     }
 }
 
-/// The `replicaof` directive at start-up: no cached master, so the first
-/// PSYNC asks for `? -1`. Runs on shard 0 once it serves.
+/// The `replicaof` directive at start-up: the first PSYNC continues the
+/// history the RDB file recorded (rdb_info.rs), else asks for `? -1`.
+/// Runs on shard 0 once it serves.
 pub fn start_from_config<H: ReplHost>(rt: &Rc<H>) {
     let value = rt.shared().read_config(|c| c.text(conf::REPLICAOF));
     let mut parts = value.split_whitespace();
@@ -242,8 +264,10 @@ pub fn start_from_config<H: ReplHost>(rt: &Rc<H>) {
         let mut inner = st.inner.lock().unwrap();
         inner.master = Some((host.to_string(), port));
         inner.generation += 1;
-        inner.reploff = 1;
-        inner.read_reploff = 1;
+        if inner.cached.is_none() {
+            inner.reploff = 1;
+            inner.read_reploff = 1;
+        }
         st.set_state(LinkState::Connect);
         st.active.store(true, Ordering::SeqCst);
         inner.generation
@@ -256,12 +280,13 @@ pub fn start_from_config<H: ReplHost>(rt: &Rc<H>) {
 /// REPLICAOF NO ONE (Redis's `replicationUnsetMaster`): the data stays,
 /// a new history starts and the old one is kept as replid2. `why` ends
 /// the log line ("user request from replicaof no one", "cluster
-/// failover").
-pub fn unset_master<S: ReplShared + ?Sized>(shared: &S, why: &str) {
+/// failover"). False when this node was no replica. The caller
+/// disconnects the sub-replicas, which must learn the new id.
+pub fn unset_master<S: ReplShared + ?Sized>(shared: &S, why: &str) -> bool {
     let st = &shared.repl().replica;
     let mut inner = st.inner.lock().unwrap();
     if !st.is_replica() {
-        return;
+        return false;
     }
     set_config(shared, &["no".into(), "one".into()]);
     inner.generation += 1;
@@ -270,11 +295,14 @@ pub fn unset_master<S: ReplShared + ?Sized>(shared: &S, why: &str) {
     inner.cached = None;
     st.active.store(false, Ordering::SeqCst);
     st.set_state(LinkState::None);
+    // Sub-replicas get nothing of the new history before they reconnect.
+    crate::repl::primary::detach_replicas(shared);
     shared.log().set_proxy(false);
     shared.repl().identity.lock().unwrap().shift();
     drop(inner);
     let _ = crate::repl::oom::apply(shared);
     crate::notice!("MASTER MODE enabled ({why})");
+    true
 }
 
 /// ROLE for a replica; None when this node is a master (the primary side
