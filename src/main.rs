@@ -117,7 +117,10 @@ fn main() -> ExitCode {
     }
     server::probe::block_signals();
     // The server looks commands up in the table the families register.
-    command::install();
+    if let Err(e) = command::install_renamed(&cfg.rename_commands) {
+        eprintln!("shardis: fatal config error: {e}");
+        return ExitCode::from(1);
+    }
     match server::run(cfg) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

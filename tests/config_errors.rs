@@ -612,3 +612,50 @@ fn a_port_in_use_refuses_to_start() {
     assert_eq!(first.conn().cmd(&["PING"]), b"+PONG\r\n");
     assert_eq!(bus_first.conn().cmd(&["PING"]), b"+PONG\r\n");
 }
+
+/// `rename-command` as in Redis: the command answers to its new name only
+/// (to none when the new name is empty), the line survives CONFIG
+/// REWRITE, and an unknown command is a config error naming the line.
+#[test]
+fn rename_command_renames_or_disables() {
+    let tmp = TempDir::new("cfg-rename");
+    let port = free_port();
+    let conf = write_file(
+        &tmp.0,
+        "redis.conf",
+        &format!(
+            "port {port}\nsave \"\"\nrename-command flushdb badger\nrename-command FLUSHALL \"\"\n"
+        ),
+    );
+    let args = [conf.to_string_lossy().into_owned()];
+    let mut srv = Server::shardis_raw("shardis-rename", &args, port).unwrap();
+    let mut c = Conn::connect(port);
+    let unknown = c.cmd(&["FLUSHDB"]);
+    assert!(
+        unknown.starts_with(b"-ERR unknown command 'FLUSHDB'"),
+        "{unknown:?}"
+    );
+    assert!(c.cmd(&["FLUSHALL"]).starts_with(b"-ERR unknown command"));
+    assert_eq!(c.cmd(&["BADGER"]), b"+OK\r\n");
+    assert_eq!(c.cmd(&["CONFIG", "REWRITE"]), b"+OK\r\n");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(text.contains("rename-command flushdb badger"), "{text}");
+    let _ = srv.child.kill();
+    let _ = srv.child.wait();
+
+    let bad = write_file(&tmp.0, "bad.conf", "rename-command nosuchcommand x\n");
+    let mut progs = vec![std::path::PathBuf::from(SHARDIS_BIN)];
+    progs.extend(which("redis-server"));
+    for prog in &progs {
+        let (code, out) = run_to_exit(prog, &[bad.to_str().unwrap()], Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("{prog:?} started"));
+        assert_ne!(code, 0, "{prog:?}: {out}");
+        assert!(
+            out.contains("No such command in rename-command"),
+            "{prog:?}: {out}"
+        );
+        if prog.ends_with("shardis-server") {
+            assert!(out.contains("bad.conf:1"), "{out}");
+        }
+    }
+}

@@ -110,6 +110,14 @@ pub fn install() -> &'static Table {
     crate::server::table::install(FAMILIES)
 }
 
+/// [`install`] with the config's `rename-command` lines applied (the
+/// process, at start-up).
+pub fn install_renamed(
+    renames: &[crate::config::Rename],
+) -> Result<&'static Table, crate::config::ConfigError> {
+    crate::server::table::install_renamed(FAMILIES, renames)
+}
+
 /// The command table, registered if it was not yet.
 pub fn table() -> &'static Table {
     install()

@@ -41,6 +41,29 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
+/// One `rename-command` line, and where it was read.
+#[derive(Clone, Debug)]
+pub struct Rename {
+    pub from: String,
+    pub to: String,
+    pub source: Source,
+}
+
+impl Rename {
+    /// The config error for this line when the command table refuses it.
+    pub fn error(&self, reason: String) -> ConfigError {
+        ConfigError {
+            directive: shown(
+                &self.source,
+                "rename-command",
+                &[self.from.clone(), self.to.clone()],
+            ),
+            source: self.source.clone(),
+            reason,
+        }
+    }
+}
+
 /// Builds the configuration from an optional file and command-line
 /// directives (`[("port", ["7000"]), …]`).
 pub fn load(file: Option<&Path>, cli: &[(String, Vec<String>)]) -> Result<Config, ConfigError> {
@@ -73,6 +96,21 @@ impl Loading {
         source: Source,
     ) -> Result<(), ConfigError> {
         let given = args;
+        if name.eq_ignore_ascii_case("rename-command") {
+            let [from, to] = args else {
+                return Err(ConfigError {
+                    directive: shown(&source, name, given),
+                    source,
+                    reason: "wrong number of arguments".into(),
+                });
+            };
+            cfg.rename_commands.push(Rename {
+                from: from.clone(),
+                to: to.clone(),
+                source,
+            });
+            return Ok(());
+        }
         let joined: Vec<String>;
         let args = if name.eq_ignore_ascii_case("save") {
             let first = !std::mem::replace(&mut self.save_seen, true);
@@ -87,23 +125,21 @@ impl Loading {
         } else {
             args
         };
-        cfg.set(name, args).map_err(|reason| {
-            let directive = match source {
-                Source::CommandLine => command_line_text(name, given),
-                Source::File { .. } => name.to_string(),
-            };
-            ConfigError {
-                source,
-                directive,
-                reason,
-            }
+        cfg.set(name, args).map_err(|reason| ConfigError {
+            directive: shown(&source, name, given),
+            source,
+            reason,
         })
     }
 }
 
-/// A command-line directive as redis-server prints it in a config error:
-/// the name, then each value quoted (`sdscatrepr`).
-fn command_line_text(name: &str, args: &[String]) -> String {
+/// The directive as an error names it: from a file its name (the file
+/// and line say the rest); from the command line the whole line as
+/// redis-server prints it, each value quoted (`sdscatrepr`).
+fn shown(source: &Source, name: &str, args: &[String]) -> String {
+    if let Source::File { .. } = source {
+        return name.to_string();
+    }
     let mut line = name.to_string();
     for a in args {
         line.push(' ');

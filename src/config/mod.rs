@@ -12,7 +12,7 @@ pub mod special;
 pub use directives::{
     lookup, parse_memory, Directive, Kind, DIRECTIVES, HIDDEN, PROTECTED, UNSUPPORTED,
 };
-pub use file::{load, ConfigError, Source};
+pub use file::{load, ConfigError, Rename, Source};
 
 use std::collections::BTreeMap;
 
@@ -23,6 +23,10 @@ pub struct Config {
     values: BTreeMap<&'static str, String>,
     /// The config file, for CONFIG REWRITE.
     pub file: Option<std::path::PathBuf>,
+    /// `rename-command <name> <new-name>` lines, in order (an empty new
+    /// name disables the command); applied to the command table once at
+    /// start-up, never through CONFIG SET, as in Redis.
+    pub rename_commands: Vec<Rename>,
 }
 
 impl Default for Config {
@@ -31,7 +35,11 @@ impl Default for Config {
         for d in DIRECTIVES.iter().chain(UNSUPPORTED) {
             values.insert(d.name, d.default.to_string());
         }
-        Config { values, file: None }
+        Config {
+            values,
+            file: None,
+            rename_commands: Vec::new(),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! the server only reads it, so it never names a command family.
 
 use super::spec::{Behavior, CommandSpec};
+use crate::config::{ConfigError, Rename};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -12,6 +13,28 @@ static TABLE: OnceLock<Table> = OnceLock::new();
 /// call wins, later ones return the table already registered.
 pub fn install(families: &[&'static [CommandSpec]]) -> &'static Table {
     TABLE.get_or_init(|| Table::new(families))
+}
+
+/// [`install`] with the config's `rename-command` lines applied, before
+/// anything looks a command up (start-up). An unknown name is Redis's
+/// start-up error.
+pub fn install_renamed(
+    families: &[&'static [CommandSpec]],
+    renames: &[Rename],
+) -> Result<&'static Table, ConfigError> {
+    let mut table = Table::new(families);
+    for r in renames {
+        table.rename(&r.from, &r.to).map_err(|e| r.error(e))?;
+    }
+    if TABLE.set(table).is_err() && !renames.is_empty() {
+        let first = &renames[0];
+        return Err(first.error("the command table was registered before renaming".into()));
+    }
+    Ok(table_installed())
+}
+
+fn table_installed() -> &'static Table {
+    table()
 }
 
 /// All commands, by lower-case name.
@@ -50,6 +73,24 @@ impl Table {
         }
     }
 
+    /// `rename-command from to`: the command answers to `to` only (to
+    /// nothing when `to` is empty), as Redis's loader renames it in its
+    /// command dict; COMMAND still shows its own name.
+    fn rename(&mut self, from: &str, to: &str) -> Result<(), String> {
+        let spec = self
+            .by_name
+            .remove(from.to_ascii_lowercase().as_str())
+            .ok_or("No such command in rename-command")?;
+        if !to.is_empty() {
+            // Once per rename at start-up: the name lives as long as the table.
+            let name: &'static str = Box::leak(to.to_ascii_lowercase().into_boxed_str());
+            if self.by_name.insert(name, spec).is_some() {
+                return Err("Target command name already exists".into());
+            }
+        }
+        Ok(())
+    }
+
     /// Whether command `name` has a subcommand that ends a batch (a cheap
     /// test before the lookup).
     #[inline]
@@ -64,7 +105,9 @@ impl Table {
     pub fn get(&self, name: &[u8]) -> Option<&'static CommandSpec> {
         let mut buf = [0u8; 32];
         if name.len() > buf.len() {
-            return None;
+            // Only a rename-command name can be this long.
+            let lower = name.to_ascii_lowercase();
+            return self.by_name.get(std::str::from_utf8(&lower).ok()?).copied();
         }
         for (d, s) in buf.iter_mut().zip(name) {
             *d = s.to_ascii_lowercase();
