@@ -30,11 +30,7 @@ pub fn install_renamed(
         let first = &renames[0];
         return Err(first.error("the command table was registered before renaming".into()));
     }
-    Ok(table_installed())
-}
-
-fn table_installed() -> &'static Table {
-    table()
+    Ok(table())
 }
 
 /// All commands, by lower-case name.
