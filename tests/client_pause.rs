@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::repl::{info_field, wait_for, wait_synced};
 use common::{keys_on_distinct_shards, redis_available, Conn, Server};
 use std::time::{Duration, Instant};
 
@@ -196,5 +197,63 @@ fn expired_keys_are_kept_while_paused() {
     }
     if redis_available() {
         expired_keys_stay_during_a_pause(&Server::redis(&[]));
+    }
+}
+
+fn offset(c: &mut Conn, field: &str) -> i64 {
+    info_field(c, "replication", field)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in INFO replication"))
+}
+
+/// A replica's CLIENT PAUSE WRITE holds its master's stream too (Redis
+/// 7.0 postpones the master client): read but not applied, so
+/// `slave_repl_offset` stays while `slave_read_repl_offset` moves on;
+/// the replica still ACKs every second; UNPAUSE applies the rest.
+fn paused_replica_holds_the_stream(master: &Server, replica: &Server) {
+    let name = &replica.name;
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    // The stream has selected the database: SET foo2 comes alone.
+    wait_synced(master, replica);
+    m.cmd(&["SET", "foo", "bar"]);
+    m.cmd(&["DEL", "foo2"]);
+    wait_synced(master, replica);
+    let before = offset(&mut m, "master_repl_offset");
+    assert_eq!(r.line("CLIENT PAUSE 100000 WRITE"), b"+OK\r\n");
+    let paused = Instant::now();
+    m.cmd(&["SET", "foo2", "bar2"]);
+    let target = offset(&mut m, "master_repl_offset");
+    wait_for(
+        "the replica to read the stream",
+        Duration::from_secs(10),
+        || offset(&mut r, "slave_read_repl_offset") == target,
+    );
+    assert_eq!(offset(&mut r, "slave_repl_offset"), before, "{name}");
+    assert_eq!(r.line("GET foo2"), b"$-1\r\n", "{name}");
+    // Three seconds into the pause the master heard an ACK lately.
+    std::thread::sleep(Duration::from_secs(3).saturating_sub(paused.elapsed()));
+    let slave0 = info_field(&mut m, "replication", "slave0").unwrap_or_default();
+    let lag: u64 = slave0
+        .rsplit_once("lag=")
+        .and_then(|(_, l)| l.parse().ok())
+        .unwrap_or_else(|| panic!("{name}: slave0 {slave0}"));
+    assert!(lag <= 1, "{name}: no ACK while paused: {slave0}");
+    assert_eq!(r.line("CLIENT UNPAUSE"), b"+OK\r\n");
+    wait_synced(master, replica);
+    assert_eq!(r.line("GET foo2"), b"$4\r\nbar2\r\n", "{name}");
+}
+
+#[test]
+fn a_paused_replica_holds_its_masters_stream() {
+    let master = Server::shardis(1, &[]);
+    let target = format!("127.0.0.1 {}", master.port);
+    for shards in [1, 4] {
+        let replica = Server::shardis(shards, &["--replicaof", &target]);
+        paused_replica_holds_the_stream(&master, &replica);
+    }
+    if redis_available() {
+        let replica = Server::redis(&["--replicaof", &target]);
+        paused_replica_holds_the_stream(&master, &replica);
     }
 }

@@ -11,8 +11,10 @@
 //! PAUSE ALL holds every command. Waiting is not refusing: once the
 //! pause ends the batch is planned as usual, so after a failover it gets
 //! MOVED. Requests Redis refuses before its pause check (unknown
-//! command, wrong arity) never wait. The master link and replica
-//! connections are never paused.
+//! command, wrong arity) never wait. Replica connections are never
+//! paused; a replica's master link is, as Redis 7.0 postpones its
+//! master client: the stream is read on but not applied, so
+//! `slave_repl_offset` stays (it counts in no batch in flight).
 //!
 //! *Settled*: every batch counts itself in its shard's in-flight counter
 //! from before the pause check until its replies are assembled (a batch
@@ -158,21 +160,27 @@ impl WritePause {
     pub async fn enter(rt: &Rc<ShardRt>, cmds: &Batch<'_>, tx: &TxState) -> InFlight {
         let me = &rt.shared.write_pause;
         let counter = &me.in_flight[rt.id].0;
-        // A held client counts in INFO blocked_clients, as Redis 7.0's
-        // postponed clients do, until it goes on (or goes away).
-        let mut held = None;
         loop {
-            if me.holds(cmds, tx) {
-                held.get_or_insert_with(super::blocking::CountBlocked::new);
-                glommio::timer::sleep(Duration::from_millis(2)).await;
-                continue;
-            }
+            me.wait_until_free(cmds, tx).await;
             counter.fetch_add(1, Ordering::SeqCst);
             if me.holds(cmds, tx) {
                 counter.fetch_sub(1, Ordering::SeqCst);
                 continue;
             }
             return InFlight(Some(rt.clone()));
+        }
+    }
+
+    /// Waits while a pause holds one of the batch's requests. A held
+    /// client counts in INFO blocked_clients, as Redis 7.0's postponed
+    /// clients do, until it goes on (or goes away).
+    pub async fn wait_until_free(&self, cmds: &Batch<'_>, tx: &TxState) {
+        if !self.holds(cmds, tx) {
+            return;
+        }
+        let _held = super::blocking::CountBlocked::new();
+        while self.holds(cmds, tx) {
+            glommio::timer::sleep(Duration::from_millis(2)).await;
         }
     }
 }

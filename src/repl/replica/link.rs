@@ -504,15 +504,30 @@ async fn stream_loop<H: ReplHost>(
                 return Ok(());
             }
             let start = i;
-            while i < reqs.cmds.len() && matches!(reqs.cmds[i].kind, Kind::Run | Kind::Empty) {
+            // While a pause may hold the master client, one command at a
+            // time: those before the first held one apply, as in Redis.
+            let one_by_one = rt.shared().writes_paused();
+            while i < reqs.cmds.len()
+                && matches!(reqs.cmds[i].kind, Kind::Run | Kind::Empty)
+                && !(one_by_one && i > start)
+            {
                 i += 1;
             }
             if i > start {
                 let run = &reqs.cmds[start..i];
+                let acked = applied.offset;
                 let committed = run_commands(&mut client, &reqs, run, &link.buf, &mut applied);
-                applied.offset += committed.await;
+                applied.offset += if one_by_one {
+                    // A pause holds the master client (server/pause.rs),
+                    // maybe long: the master still hears an ACK every
+                    // second, as from Redis's replicationCron.
+                    acking_meanwhile(committed, &mut link.stream, acked).await?
+                } else {
+                    committed.await
+                };
             }
-            if let Some(cmd) = reqs.cmds.get(i) {
+            let replconf = reqs.cmds.get(i);
+            if let Some(cmd) = replconf.filter(|c| matches!(c.kind, Kind::Replconf { .. })) {
                 if let Kind::Replconf { getack: true } = cmd.kind {
                     send_ack(&mut link.stream, applied.offset).await?;
                     last_ack = std::time::Instant::now();
@@ -664,6 +679,22 @@ impl StreamRequests {
             }
         } else {
             Kind::Run
+        }
+    }
+}
+
+/// Awaits `work`, sending REPLCONF ACK `offset` every second meanwhile.
+async fn acking_meanwhile<T>(
+    work: impl std::future::Future<Output = T>,
+    stream: &mut TcpStream,
+    offset: i64,
+) -> Result<T, String> {
+    let mut work = std::pin::pin!(work);
+    loop {
+        let tick = std::pin::pin!(glommio::timer::sleep(SECOND));
+        match select(work.as_mut(), tick).await {
+            Either::Left((done, _)) => return Ok(done),
+            Either::Right(_) => send_ack(stream, offset).await?,
         }
     }
 }
