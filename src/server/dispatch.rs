@@ -146,11 +146,9 @@ async fn run_batch_with(conn: &mut Conn, cmds: &Batch<'_>, scratch: &mut PlanScr
         planned,
         callers,
     } = scratch;
-    // A write pause (server/pause.rs) holds writes here, before
-    // planning: once it ends they are routed afresh.
+    // A write pause (server/pause.rs) holds writes of normal clients
+    // here, before planning: once it ends they are routed afresh.
     let mut in_flight = if conn.from_master {
-        let pause = &conn.rt.shared.write_pause;
-        pause.wait_until_free(cmds, &conn.tx).await;
         None
     } else {
         Some(super::pause::WritePause::enter(&conn.rt, cmds, &conn.tx).await)

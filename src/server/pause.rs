@@ -12,9 +12,10 @@
 //! pause ends the batch is planned as usual, so after a failover it gets
 //! MOVED. Requests Redis refuses before its pause check (unknown
 //! command, wrong arity) never wait. Replica connections are never
-//! paused; a replica's master link is, as Redis 7.0 postpones its
-//! master client: the stream is read on but not applied, so
-//! `slave_repl_offset` stays (it counts in no batch in flight).
+//! paused; a replica's master link is, as Redis 7.0 postpones its master
+//! client (repl/replica/link.rs asks [`WritePause::holds`] before each
+//! command): the stream is read on but not applied, so
+//! `slave_repl_offset` stays.
 //!
 //! *Settled*: every batch counts itself in its shard's in-flight counter
 //! from before the pause check until its replies are assembled (a batch
@@ -138,7 +139,7 @@ impl WritePause {
 
     /// Whether a batch (of a connection with transaction state `tx`)
     /// must wait now.
-    fn holds(&self, cmds: &Batch<'_>, tx: &TxState) -> bool {
+    pub fn holds(&self, cmds: &Batch<'_>, tx: &TxState) -> bool {
         match self.client_pause() {
             Some(true) => (0..cmds.len()).any(|i| paused_request(cmds.get(i), |_| true)),
             Some(false) => has_writes(cmds, tx),
@@ -160,27 +161,21 @@ impl WritePause {
     pub async fn enter(rt: &Rc<ShardRt>, cmds: &Batch<'_>, tx: &TxState) -> InFlight {
         let me = &rt.shared.write_pause;
         let counter = &me.in_flight[rt.id].0;
+        // A held client counts in INFO blocked_clients, as Redis 7.0's
+        // postponed clients do, until it goes on (or goes away).
+        let mut held = None;
         loop {
-            me.wait_until_free(cmds, tx).await;
+            if me.holds(cmds, tx) {
+                held.get_or_insert_with(super::blocking::CountBlocked::new);
+                glommio::timer::sleep(Duration::from_millis(2)).await;
+                continue;
+            }
             counter.fetch_add(1, Ordering::SeqCst);
             if me.holds(cmds, tx) {
                 counter.fetch_sub(1, Ordering::SeqCst);
                 continue;
             }
             return InFlight(Some(rt.clone()));
-        }
-    }
-
-    /// Waits while a pause holds one of the batch's requests. A held
-    /// client counts in INFO blocked_clients, as Redis 7.0's postponed
-    /// clients do, until it goes on (or goes away).
-    pub async fn wait_until_free(&self, cmds: &Batch<'_>, tx: &TxState) {
-        if !self.holds(cmds, tx) {
-            return;
-        }
-        let _held = super::blocking::CountBlocked::new();
-        while self.holds(cmds, tx) {
-            glommio::timer::sleep(Duration::from_millis(2)).await;
         }
     }
 }

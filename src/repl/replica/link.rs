@@ -514,17 +514,38 @@ async fn stream_loop<H: ReplHost>(
                 i += 1;
             }
             if i > start {
-                let run = &reqs.cmds[start..i];
-                let acked = applied.offset;
-                let committed = run_commands(&mut client, &reqs, run, &link.buf, &mut applied);
-                applied.offset += if one_by_one {
-                    // A pause holds the master client (server/pause.rs),
-                    // maybe long: the master still hears an ACK every
-                    // second, as from Redis's replicationCron.
-                    acking_meanwhile(committed, &mut link.stream, acked).await?
-                } else {
-                    committed.await
-                };
+                let run = gather(
+                    &client,
+                    &reqs,
+                    &reqs.cmds[start..i],
+                    &link.buf,
+                    &mut applied,
+                );
+                // A pause holds the master client (server/pause.rs),
+                // maybe long: the master still hears an ACK every second,
+                // as from Redis's replicationCron.
+                while one_by_one && client.held(&run.argv, &run.argcs) {
+                    if !current(rt, generation) {
+                        return Ok(());
+                    }
+                    if client.killed() {
+                        return Err("master client killed (CLIENT KILL)".into());
+                    }
+                    if last_ack.elapsed() >= SECOND {
+                        send_ack(&mut link.stream, applied.offset).await?;
+                        last_ack = std::time::Instant::now();
+                    }
+                    glommio::timer::sleep(Duration::from_millis(2)).await;
+                }
+                // A REPLICAOF meanwhile drops what was held, as Redis
+                // frees its master client.
+                if one_by_one && !current(rt, generation) {
+                    return Ok(());
+                }
+                if !run.argcs.is_empty() {
+                    client.run(&run.argv, &run.argcs).await;
+                }
+                applied.offset += run.committed;
             }
             let replconf = reqs.cmds.get(i);
             if let Some(cmd) = replconf.filter(|c| matches!(c.kind, Kind::Replconf { .. })) {
@@ -683,32 +704,24 @@ impl StreamRequests {
     }
 }
 
-/// Awaits `work`, sending REPLCONF ACK `offset` every second meanwhile.
-async fn acking_meanwhile<T>(
-    work: impl std::future::Future<Output = T>,
-    stream: &mut TcpStream,
-    offset: i64,
-) -> Result<T, String> {
-    let mut work = std::pin::pin!(work);
-    loop {
-        let tick = std::pin::pin!(glommio::timer::sleep(SECOND));
-        match select(work.as_mut(), tick).await {
-            Either::Left((done, _)) => return Ok(done),
-            Either::Right(_) => send_ack(stream, offset).await?,
-        }
-    }
+/// A run of ordinary commands of the stream, to run as one batch as the
+/// master client.
+struct Run<'a> {
+    /// Their arguments in order, and how many each has.
+    argv: Vec<&'a [u8]>,
+    argcs: Vec<usize>,
+    /// The bytes the offset covers once they ran (a transaction still
+    /// open counts once its EXEC arrives).
+    committed: i64,
 }
 
-/// Runs a run of ordinary commands of the stream as one batch, as the
-/// master client; returns the bytes the offset now covers (a transaction
-/// still open counts once its EXEC arrives).
-async fn run_commands<C: MasterClient>(
-    client: &mut C,
-    reqs: &StreamRequests,
+fn gather<'a, C: MasterClient>(
+    client: &C,
+    reqs: &'a StreamRequests,
     run: &[StreamCmd],
-    buf: &[u8],
+    buf: &'a [u8],
     applied: &mut Applied,
-) -> i64 {
+) -> Run<'a> {
     let mut argv: Vec<&[u8]> = Vec::new();
     let mut argcs = Vec::new();
     let mut in_multi = client.in_multi();
@@ -731,10 +744,11 @@ async fn run_commands<C: MasterClient>(
             applied.open_multi_bytes = 0;
         }
     }
-    if !argcs.is_empty() {
-        client.run(&argv, &argcs).await;
+    Run {
+        argv,
+        argcs,
+        committed,
     }
-    committed
 }
 
 /// The processed offset: the master client's, and this node's history.
