@@ -92,6 +92,7 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     sys::log::set_level(&cfg.text(conf::LOGLEVEL));
+    sys::crash::install();
     EXIT_ON_PANIC.store(
         cfg.flag(conf::USE_EXIT_ON_PANIC),
         std::sync::atomic::Ordering::Relaxed,

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::repl::{info_field, wait_for, wait_synced};
 use common::{keys_on_distinct_shards, redis_available, Conn, Server};
 use std::time::{Duration, Instant};
 
@@ -196,5 +197,100 @@ fn expired_keys_are_kept_while_paused() {
     }
     if redis_available() {
         expired_keys_stay_during_a_pause(&Server::redis(&[]));
+    }
+}
+
+fn offset(c: &mut Conn, field: &str) -> i64 {
+    info_field(c, "replication", field)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in INFO replication"))
+}
+
+/// Pauses the replica's writes, then has the master write `key`: returns
+/// the master offset before that write, once the replica has read it.
+fn pause_with_a_held_write(master: &Server, replica: &Server, key: &str) -> i64 {
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    // The stream has selected the database: SET `key` comes alone.
+    wait_synced(master, replica);
+    m.cmd(&["SET", "foo", "bar"]);
+    m.cmd(&["DEL", key]);
+    wait_synced(master, replica);
+    let before = offset(&mut m, "master_repl_offset");
+    assert_eq!(r.line("CLIENT PAUSE 100000 WRITE"), b"+OK\r\n");
+    m.cmd(&["SET", key, "v"]);
+    let target = offset(&mut m, "master_repl_offset");
+    wait_for(
+        "the replica to read the stream",
+        Duration::from_secs(10),
+        || offset(&mut r, "slave_read_repl_offset") == target,
+    );
+    before
+}
+
+/// A replica's CLIENT PAUSE WRITE holds its master's stream too (Redis
+/// 7.0 postpones the master client): read but not applied, so
+/// `slave_repl_offset` stays while `slave_read_repl_offset` moves on;
+/// the replica still ACKs every second; UNPAUSE applies the rest.
+fn paused_replica_holds_the_stream(master: &Server, replica: &Server) {
+    let name = &replica.name;
+    let mut m = master.conn();
+    let mut r = replica.conn();
+    let before = pause_with_a_held_write(master, replica, "foo2");
+    assert_eq!(offset(&mut r, "slave_repl_offset"), before, "{name}");
+    assert_eq!(r.line("GET foo2"), b"$-1\r\n", "{name}");
+    let blocked = info_field(&mut r, "clients", "blocked_clients");
+    assert_eq!(blocked.as_deref(), Some("1"), "{name}: the master client");
+    // Five seconds into the pause the master heard an ACK lately (one a
+    // second, timed in whole seconds).
+    std::thread::sleep(Duration::from_secs(5));
+    let slave0 = info_field(&mut m, "replication", "slave0").unwrap_or_default();
+    let lag: u64 = slave0
+        .rsplit_once("lag=")
+        .and_then(|(_, l)| l.parse().ok())
+        .unwrap_or_else(|| panic!("{name}: slave0 {slave0}"));
+    assert!(lag <= 2, "{name}: no ACK while paused: {slave0}");
+    assert_eq!(r.line("CLIENT UNPAUSE"), b"+OK\r\n");
+    wait_synced(master, replica);
+    assert_eq!(r.line("GET foo2"), b"$1\r\nv\r\n", "{name}");
+}
+
+#[test]
+fn a_paused_replica_holds_its_masters_stream() {
+    let master = Server::shardis(1, &[]);
+    let target = format!("127.0.0.1 {}", master.port);
+    for shards in [1, 4] {
+        let replica = Server::shardis(shards, &["--replicaof", &target]);
+        paused_replica_holds_the_stream(&master, &replica);
+    }
+    if redis_available() {
+        let replica = Server::redis(&["--replicaof", &target]);
+        paused_replica_holds_the_stream(&master, &replica);
+    }
+}
+
+/// REPLICAOF NO ONE during the pause drops the write the pause held (the
+/// master client goes), as on redis-server.
+fn promoted_replica_drops_the_held_write(master: &Server, replica: &Server) {
+    let name = &replica.name;
+    let mut r = replica.conn();
+    pause_with_a_held_write(master, replica, "foo3");
+    assert_eq!(r.line("REPLICAOF NO ONE"), b"+OK\r\n");
+    assert_eq!(r.line("CLIENT UNPAUSE"), b"+OK\r\n");
+    wait_for("the held write to go", Duration::from_secs(10), || {
+        info_field(&mut r, "clients", "blocked_clients").as_deref() == Some("0")
+    });
+    assert_eq!(r.line("GET foo3"), b"$-1\r\n", "{name}");
+}
+
+#[test]
+fn a_replica_promoted_while_paused_drops_the_held_write() {
+    let master = Server::shardis(1, &[]);
+    let target = format!("127.0.0.1 {}", master.port);
+    let replica = Server::shardis(1, &["--replicaof", &target]);
+    promoted_replica_drops_the_held_write(&master, &replica);
+    if redis_available() {
+        let replica = Server::redis(&["--replicaof", &target]);
+        promoted_replica_drops_the_held_write(&master, &replica);
     }
 }

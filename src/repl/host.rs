@@ -172,6 +172,11 @@ pub trait MasterClient {
     /// Whether CLIENT KILL closed it.
     fn killed(&mut self) -> bool;
 
+    /// Whether a write pause holds these commands now (Redis 7.0
+    /// postpones the master client too); while it does, the client
+    /// counts as blocked.
+    fn held(&mut self, argv: &[&[u8]], argcs: &[usize]) -> bool;
+
     /// Runs commands as one batch: `argv` holds their arguments in
     /// order, `argcs` how many each has.
     fn run<'a>(

@@ -136,7 +136,9 @@ pub fn apply<R>(
     core.store.set_track_expired(log_expired);
     // A replica (Redis 7.0): its master link sees no key as expired
     // (it waits for the master's DEL; every TTL it receives is
-    // absolute), other clients see such keys missing but keep them.
+    // absolute), other clients see such keys missing but keep them;
+    // but on a writable replica their write commands delete them
+    // (Redis's LOOKUP_WRITE) and the TTLs they set expire there.
     let mut now_ms = clock.now_ms;
     let replica = &home.shared.repl.replica;
     if replica.is_replica() {
@@ -144,8 +146,12 @@ pub fn apply<R>(
         if from_master {
             now_ms = 0;
         }
-        core.store.set_keep_expired(!from_master);
+        let writable_client = !from_master && !settings.replica_read_only;
+        let deletes = writable_client && spec.is_write();
+        core.store.set_keep_expired(!from_master && !deletes);
+        core.store.set_note_replica_ttls(writable_client);
     } else {
+        core.store.set_note_replica_ttls(false);
         // Paused writes (CLIENT PAUSE, failover): a key whose TTL passed
         // reads as missing but stays, as Redis keeps the dataset still.
         core.store

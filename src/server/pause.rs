@@ -11,8 +11,11 @@
 //! PAUSE ALL holds every command. Waiting is not refusing: once the
 //! pause ends the batch is planned as usual, so after a failover it gets
 //! MOVED. Requests Redis refuses before its pause check (unknown
-//! command, wrong arity) never wait. The master link and replica
-//! connections are never paused.
+//! command, wrong arity) never wait. Replica connections are never
+//! paused; a replica's master link is, as Redis 7.0 postpones its master
+//! client (repl/replica/link.rs asks [`WritePause::holds`] before each
+//! command): the stream is read on but not applied, so
+//! `slave_repl_offset` stays.
 //!
 //! *Settled*: every batch counts itself in its shard's in-flight counter
 //! from before the pause check until its replies are assembled (a batch
@@ -136,7 +139,7 @@ impl WritePause {
 
     /// Whether a batch (of a connection with transaction state `tx`)
     /// must wait now.
-    fn holds(&self, cmds: &Batch<'_>, tx: &TxState) -> bool {
+    pub fn holds(&self, cmds: &Batch<'_>, tx: &TxState) -> bool {
         match self.client_pause() {
             Some(true) => (0..cmds.len()).any(|i| paused_request(cmds.get(i), |_| true)),
             Some(false) => has_writes(cmds, tx),

@@ -156,7 +156,11 @@ impl ReplHost for ShardRt {
         rt.clients
             .borrow_mut()
             .add(conn.pubsub.sub.clone(), kill_tx);
-        MasterLink { killed, conn }
+        MasterLink {
+            killed,
+            conn,
+            held: None,
+        }
     }
 }
 
@@ -166,6 +170,9 @@ pub struct MasterLink {
     /// Fires on CLIENT KILL.
     killed: oneshot::Receiver<()>,
     conn: Conn,
+    /// In INFO blocked_clients while a pause holds it, as Redis's
+    /// postponed clients.
+    held: Option<super::blocking::CountBlocked>,
 }
 
 impl Drop for MasterLink {
@@ -192,6 +199,17 @@ impl MasterClient for MasterLink {
 
     fn killed(&mut self) -> bool {
         !matches!(self.killed.try_recv(), Ok(None))
+    }
+
+    fn held(&mut self, argv: &[&[u8]], argcs: &[usize]) -> bool {
+        let batch = dispatch::Batch::new(argv, argcs);
+        let held = self.conn.rt.shared.write_pause.holds(&batch, &self.conn.tx);
+        if !held {
+            self.held = None;
+        } else if self.held.is_none() {
+            self.held = Some(super::blocking::CountBlocked::new());
+        }
+        held
     }
 
     async fn run<'a>(&'a mut self, argv: &'a [&'a [u8]], argcs: &'a [usize]) {

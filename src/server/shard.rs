@@ -714,6 +714,27 @@ impl ShardRt {
         record_error(&mut core.stats, reply);
     }
 
+    /// A writable replica's active expiry (`Db::expire_replica_written`);
+    /// its deletions go as every server-initiated one (effects.rs).
+    fn expire_replica_written(&self) {
+        if self
+            .core
+            .borrow()
+            .store
+            .dbs
+            .iter()
+            .all(|d| d.replica_ttls.is_empty())
+        {
+            return;
+        }
+        let now = unix_ms();
+        let (mut core, events) = super::effects::begin_visit(self);
+        for db in core.store.dbs.iter_mut() {
+            db.expire_replica_written(now);
+        }
+        super::effects::end_visit(self, core, events);
+    }
+
     /// Active expiry: every 1/hz seconds, look at a bounded number of
     /// keys with a TTL in each database, resuming where the last run
     /// stopped. Sleeping between runs keeps an idle shard at ~0% CPU.
@@ -729,8 +750,12 @@ impl ShardRt {
             let hz = self.settings().hz;
             glommio::timer::sleep(std::time::Duration::from_millis(1000 / hz)).await;
             self.wait_gate().await;
-            // A replica waits for its master's DEL (Redis 7.0).
+            // A replica waits for its master's DEL (Redis 7.0), but for
+            // keys its own clients gave a TTL.
             if self.shared.repl.replica.is_replica() {
+                if ACTIVE_EXPIRE.load(std::sync::atomic::Ordering::Relaxed) {
+                    self.expire_replica_written();
+                }
                 continue;
             }
             // Paused writes (server/pause.rs): no DELs into the stream.

@@ -99,6 +99,8 @@ pub struct Db {
     /// A replica's normal clients (Redis 7.0): a key whose TTL passed is
     /// reported missing but kept until the master's DEL (repl/replica).
     pub keep_expired: bool,
+    /// Keys a writable replica's clients gave a TTL, which it expires.
+    pub replica_ttls: super::replica_ttls::ReplicaTtls,
 }
 
 /// `key_log` entry kinds.
@@ -117,6 +119,7 @@ impl Db {
     pub fn new(nshards: usize) -> Db {
         Db {
             keep_expired: false,
+            replica_ttls: Default::default(),
             slots: Vec::new(),
             nshards,
             key_count: 0,
@@ -196,20 +199,8 @@ impl Db {
         let t = self.slots.get_mut(i)?;
         // One table visit: most keys have no TTL and `expires` is empty.
         if !t.expires.is_empty() && t.expires.get(key).is_some_and(|&at| at <= now_ms) {
-            if self.keep_expired {
-                return None;
-            }
-            t.expires.remove(key);
-            t.keys.remove(key);
-            t.shrink_if_sparse();
-            self.key_count -= 1;
-            self.expires_count -= 1;
-            self.expired_keys += 1;
-            if self.log_mask & LOG_EXPIRED != 0 {
-                self.key_log.push((LOG_EXPIRED, key.to_vec()));
-            }
-            if self.track_expired {
-                self.expired_log.push(key.to_vec());
+            if !self.keep_expired {
+                self.remove_expired(key_slot(key), key);
             }
             return None;
         }
@@ -255,21 +246,43 @@ impl Db {
         match t.expires.get(key) {
             Some(&at) if at <= now_ms && keep => true,
             Some(&at) if at <= now_ms => {
-                t.expires.remove(key);
-                t.keys.remove(key);
-                t.shrink_if_sparse();
-                self.key_count -= 1;
-                self.expires_count -= 1;
-                self.expired_keys += 1;
-                if self.log_mask & LOG_EXPIRED != 0 {
-                    self.key_log.push((LOG_EXPIRED, key.to_vec()));
-                }
-                if self.track_expired {
-                    self.expired_log.push(key.to_vec());
-                }
+                self.remove_expired(slot, key);
                 true
             }
             _ => false,
+        }
+    }
+
+    /// Deletes `key`, whose TTL has passed, counting and logging it.
+    fn remove_expired(&mut self, slot: u16, key: &[u8]) {
+        let Some(t) = self.table_mut(slot) else {
+            return;
+        };
+        t.expires.remove(key);
+        t.keys.remove(key);
+        t.shrink_if_sparse();
+        self.key_count -= 1;
+        self.expires_count -= 1;
+        self.expired_keys += 1;
+        if self.log_mask & LOG_EXPIRED != 0 {
+            self.key_log.push((LOG_EXPIRED, key.to_vec()));
+        }
+        if self.track_expired {
+            self.expired_log.push(key.to_vec());
+        }
+    }
+
+    /// A writable replica's active expiry, of the keys its own clients
+    /// gave a TTL (Redis 7.0's expireSlaveKeys): each one due is deleted
+    /// if its TTL has passed, looked at again at its new TTL if it
+    /// changed, forgotten if it has none now.
+    pub fn expire_replica_written(&mut self, now_ms: u64) {
+        for key in self.replica_ttls.take_due(now_ms) {
+            match self.expire_of(&key) {
+                Some(at) if at <= now_ms => self.remove_expired(key_slot(&key), &key),
+                Some(at) => self.replica_ttls.requeue(key, at),
+                None => {}
+            }
         }
     }
 
@@ -306,6 +319,9 @@ impl Db {
         }
         self.key_count += added;
         self.expires_count = (self.expires_count as isize + expires_delta) as usize;
+        if let Some(at) = expire_ms {
+            self.replica_ttls.note(key, at);
+        }
         if added == 1 && self.log_mask & LOG_NEW != 0 {
             self.key_log.push((LOG_NEW, key.to_vec()));
         }
@@ -361,6 +377,7 @@ impl Db {
         if t.expires.insert(SmallBytes::new(key), at_ms).is_none() {
             self.expires_count += 1;
         }
+        self.replica_ttls.note(key, at_ms);
     }
 
     /// Removes the TTL of `key`; true if it had one.
@@ -380,6 +397,7 @@ impl Db {
         self.slots.clear();
         self.key_count = 0;
         self.expires_count = 0;
+        self.replica_ttls.clear();
     }
 
     /// Empties the database and hands its slot tables over, so that a big
@@ -389,6 +407,7 @@ impl Db {
         let n = self.key_count;
         self.key_count = 0;
         self.expires_count = 0;
+        self.replica_ttls.clear();
         note_tables(-(self.slots.capacity() as i64));
         (std::mem::take(&mut self.slots), n)
     }

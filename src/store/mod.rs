@@ -10,6 +10,7 @@ pub mod intset;
 pub mod lazyfree;
 pub mod list;
 pub mod listpack;
+pub mod replica_ttls;
 pub mod set;
 pub mod value;
 pub mod zset;
@@ -67,6 +68,17 @@ impl Store {
         if self.dbs.first().is_some_and(|d| d.keep_expired != keep) {
             for db in &mut self.dbs {
                 db.keep_expired = keep;
+            }
+        }
+    }
+
+    /// Sets [`crate::store::replica_ttls::ReplicaTtls::on`] on every
+    /// database: whether TTLs set now are a writable replica's clients'.
+    #[inline]
+    pub fn set_note_replica_ttls(&mut self, on: bool) {
+        if self.dbs.first().is_some_and(|d| d.replica_ttls.on != on) {
+            for db in &mut self.dbs {
+                db.replica_ttls.on = on;
             }
         }
     }

@@ -51,25 +51,31 @@ pub fn log(level: Level, msg: &str) {
     if (level as u8) < LEVEL.load(Ordering::Relaxed) {
         return;
     }
+    write_out(&line(level, msg));
+}
+
+fn line(level: Level, msg: &str) -> String {
     let mark = match level {
         Level::Debug => '.',
         Level::Verbose => '-',
         Level::Notice => '*',
         Level::Warning => '#',
     };
-    let line = format!(
+    format!(
         "{}:M {} {} {}\n",
         std::process::id(),
         timestamp(),
         mark,
         msg
-    );
-    write_out(&line);
+    )
 }
 
 /// To the logfile, or standard output when there is none.
 fn write_out(text: &str) {
-    let mut f = FILE.lock().unwrap();
+    write_to(&mut FILE.lock().unwrap(), text);
+}
+
+fn write_to(f: &mut Option<std::fs::File>, text: &str) {
     match f.as_mut() {
         Some(file) => {
             let _ = file.write_all(text.as_bytes());
@@ -78,6 +84,30 @@ fn write_out(text: &str) {
             let _ = std::io::stdout().write_all(text.as_bytes());
         }
     }
+}
+
+/// A warning line of a crash report (sys/crash.rs), and the report's
+/// other text as it is ([`crash_raw`]).
+pub fn crash_line(msg: &str) {
+    crash_raw(&line(Level::Warning, msg));
+}
+
+/// Writes while the process crashes: the thread that crashed may hold
+/// the log's lock, so it is not waited for long; then the text goes to
+/// standard error.
+pub fn crash_raw(text: &str) {
+    for _ in 0..100 {
+        match FILE.try_lock() {
+            Ok(mut f) => return write_to(&mut f, text),
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                return write_to(&mut p.into_inner(), text)
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {
+                std::thread::sleep(std::time::Duration::from_millis(1))
+            }
+        }
+    }
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 /// Writes `text` as it is (no line prefix), at notice level.

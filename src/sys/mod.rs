@@ -1,12 +1,13 @@
 //! What the process reads from and asks of the machine it runs on, below
 //! every other layer but the leaf utilities: the wall clock, the cores it
-//! may use, the log file, locked memory for io_uring, randomness, bind
-//! addresses, and tasks on a glommio executor.
+//! may use, the log file and the crash report, locked memory for
+//! io_uring, randomness, bind addresses, and tasks on a glommio executor.
 
 pub mod bind_addr;
 pub mod clock;
 pub mod connect;
 pub mod cpus;
+pub mod crash;
 pub mod exec;
 pub mod latency;
 pub mod log;

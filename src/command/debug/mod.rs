@@ -71,8 +71,9 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         let argc = args.len();
         match (sub.as_str(), argc) {
             ("help", 2) => super::help::reply_help(&mut conn.out, "DEBUG", HELP),
-            ("segfault" | "oom", _) => {
-                crate::warning!("DEBUG {} called: crashing on purpose", sub.to_uppercase());
+            ("segfault", _) => crate::sys::crash::segfault(),
+            ("oom", _) => {
+                crate::warning!("DEBUG OOM called: crashing on purpose");
                 std::process::abort();
             }
             // Redis's serverPanic / serverAssert: a panic, so

@@ -508,15 +508,51 @@ async fn stream_loop<H: ReplHost>(
                 return Ok(());
             }
             let start = i;
-            while i < reqs.cmds.len() && matches!(reqs.cmds[i].kind, Kind::Run | Kind::Empty) {
+            // While a pause may hold the master client, one command at a
+            // time: those before the first held one apply, as in Redis.
+            let one_by_one = rt.shared().writes_paused();
+            while i < reqs.cmds.len()
+                && matches!(reqs.cmds[i].kind, Kind::Run | Kind::Empty)
+                && !(one_by_one && i > start)
+            {
                 i += 1;
             }
             if i > start {
-                let run = &reqs.cmds[start..i];
-                let committed = run_commands(&mut client, &reqs, run, &link.buf, &mut applied);
-                applied.offset += committed.await;
+                let run = gather(
+                    &client,
+                    &reqs,
+                    &reqs.cmds[start..i],
+                    &link.buf,
+                    &mut applied,
+                );
+                // A pause holds the master client (server/pause.rs),
+                // maybe long: the master still hears an ACK every second,
+                // as from Redis's replicationCron.
+                while one_by_one && client.held(&run.argv, &run.argcs) {
+                    if !current(rt, generation) {
+                        return Ok(());
+                    }
+                    if client.killed() {
+                        return Err("master client killed (CLIENT KILL)".into());
+                    }
+                    if last_ack.elapsed() >= SECOND {
+                        send_ack(&mut link.stream, applied.offset).await?;
+                        last_ack = std::time::Instant::now();
+                    }
+                    glommio::timer::sleep(Duration::from_millis(2)).await;
+                }
+                // A REPLICAOF meanwhile drops what was held, as Redis
+                // frees its master client.
+                if one_by_one && !current(rt, generation) {
+                    return Ok(());
+                }
+                if !run.argcs.is_empty() {
+                    client.run(&run.argv, &run.argcs).await;
+                }
+                applied.offset += run.committed;
             }
-            if let Some(cmd) = reqs.cmds.get(i) {
+            let replconf = reqs.cmds.get(i);
+            if let Some(cmd) = replconf.filter(|c| matches!(c.kind, Kind::Replconf { .. })) {
                 if let Kind::Replconf { getack: true } = cmd.kind {
                     send_ack(&mut link.stream, applied.offset).await?;
                     last_ack = std::time::Instant::now();
@@ -672,16 +708,24 @@ impl StreamRequests {
     }
 }
 
-/// Runs a run of ordinary commands of the stream as one batch, as the
-/// master client; returns the bytes the offset now covers (a transaction
-/// still open counts once its EXEC arrives).
-async fn run_commands<C: MasterClient>(
-    client: &mut C,
-    reqs: &StreamRequests,
+/// A run of ordinary commands of the stream, to run as one batch as the
+/// master client.
+struct Run<'a> {
+    /// Their arguments in order, and how many each has.
+    argv: Vec<&'a [u8]>,
+    argcs: Vec<usize>,
+    /// The bytes the offset covers once they ran (a transaction still
+    /// open counts once its EXEC arrives).
+    committed: i64,
+}
+
+fn gather<'a, C: MasterClient>(
+    client: &C,
+    reqs: &'a StreamRequests,
     run: &[StreamCmd],
-    buf: &[u8],
+    buf: &'a [u8],
     applied: &mut Applied,
-) -> i64 {
+) -> Run<'a> {
     let mut argv: Vec<&[u8]> = Vec::new();
     let mut argcs = Vec::new();
     let mut in_multi = client.in_multi();
@@ -704,10 +748,11 @@ async fn run_commands<C: MasterClient>(
             applied.open_multi_bytes = 0;
         }
     }
-    if !argcs.is_empty() {
-        client.run(&argv, &argcs).await;
+    Run {
+        argv,
+        argcs,
+        committed,
     }
-    committed
 }
 
 /// The processed offset: the master client's, and this node's history.
