@@ -22,11 +22,11 @@ pub fn install_renamed(
     families: &[&'static [CommandSpec]],
     renames: &[Rename],
 ) -> Result<&'static Table, ConfigError> {
-    let mut table = Table::new(families);
+    let mut renamed = Table::new(families);
     for r in renames {
-        table.rename(&r.from, &r.to).map_err(|e| r.error(e))?;
+        renamed.rename(&r.from, &r.to).map_err(|e| r.error(e))?;
     }
-    if TABLE.set(table).is_err() && !renames.is_empty() {
+    if TABLE.set(renamed).is_err() && !renames.is_empty() {
         let first = &renames[0];
         return Err(first.error("the command table was registered before renaming".into()));
     }
