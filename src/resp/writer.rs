@@ -348,6 +348,15 @@ mod tests {
     }
 
     #[test]
+    fn bulk_len_is_the_encoded_size() {
+        for len in [0, 9, 10, 99, 100, 12345] {
+            let mut o = Out::new(false);
+            o.bulk(&vec![b'x'; len]);
+            assert_eq!(bulk_len(len), o.buf.len(), "{len}");
+        }
+    }
+
+    #[test]
     fn integers() {
         let mut o = Out::new(false);
         o.int(i64::MIN);
