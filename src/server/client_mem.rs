@@ -203,10 +203,13 @@ pub fn account(memory: &ClientMemory, info: &ClientInfo, limit: usize) -> bool {
 /// Evicts clients if the total reached the limit since the last look (a
 /// subscriber's messages grow it outside its own connection's steps):
 /// before each batch, as Redis's processCommand calls evictClients.
-pub async fn evict_if_over(rt: &Rc<ShardRt>, limit: usize) {
+/// True when it looked (clients may have been closed).
+pub async fn evict_if_over(rt: &Rc<ShardRt>, limit: usize) -> bool {
     if limit > 0 && rt.shared.client_memory.total() >= limit {
         evict(rt, limit).await;
+        return true;
     }
+    false
 }
 
 /// Each shard's look at its clients every 1/hz seconds, as Redis's

@@ -172,6 +172,12 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
             break;
         }
     }
+    // What waits for the client goes at once, before the awaits of the
+    // close: an evicted client's memory is free when the eviction pass
+    // that chose it looks again (client_mem::evict_if_over).
+    conn.unsent = Unsent::default();
+    conn.out.buf = Vec::new();
+    drop(conn.pubsub.sub.take());
     close_client(conn, stream, kill_rx).await;
 }
 
@@ -319,9 +325,13 @@ async fn run_requests(
     let shared = &rt.shared;
     let log_before = shared.aof.log.end();
     let reply_before = conn.reply;
-    client_mem::evict_if_over(&rt, conn.settings.client_mem_limit).await;
-    if info.mem.evicted.get() {
-        return false;
+    if client_mem::evict_if_over(&rt, conn.settings.client_mem_limit).await {
+        if info.mem.evicted.get() {
+            return false;
+        }
+        // The evicted clients free their buffers when their tasks run:
+        // before keys are evicted for memory they held.
+        crate::sys::exec::yield_now().await;
     }
     super::evict::before_batch(&rt, &conn.settings.memory).await;
     // Messages queued for this client before the batch (invalidations,

@@ -36,9 +36,14 @@ impl Unsent {
     }
 
     /// Queues `buf[from..]` behind what waits.
-    pub fn push(&mut self, buf: Vec<u8>, from: usize) {
+    pub fn push(&mut self, mut buf: Vec<u8>, from: usize) {
         if from >= buf.len() {
             return;
+        }
+        // A vector grown by doubling may hold twice its bytes; what waits
+        // (and counts as the client's memory) keeps only its bytes.
+        if buf.capacity() - buf.len() > buf.len() / 4 {
+            buf.shrink_to_fit();
         }
         if self.bufs.is_empty() {
             self.head_sent = from;
