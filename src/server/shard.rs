@@ -262,7 +262,7 @@ pub struct ShardRt {
     /// Nested units of work in progress (`begin_unit`), and the keys
     /// their writes made ready for blocked clients.
     unit_depth: Cell<u32>,
-    /// Set while a command queued in MULTI runs (`exec_queued`).
+    /// Set while a command queued in MULTI runs (`as_queued`).
     running_queued: Cell<bool>,
     ready: RefCell<Vec<Vec<u8>>>,
 }
@@ -427,22 +427,16 @@ impl ShardRt {
         ok
     }
 
-    /// Runs a command queued in MULTI: EXEC was admitted as a whole, and
-    /// its commands are neither refused nor preceded by evictions for
-    /// `maxmemory` (Redis checks memory in processCommand, for EXEC only;
-    /// a CONFIG SET maxmemory queued before them takes effect after).
-    pub fn exec_queued(
-        &self,
-        spec: &'static CommandSpec,
-        argv: &[&[u8]],
-        db: usize,
-        out: &mut Out,
-        clock: &mut ExecClock,
-        settings: &Settings,
-    ) {
+    /// Runs `f`, the `exec` of a command queued in MULTI: EXEC was
+    /// admitted as a whole, and its commands are neither refused nor
+    /// preceded by evictions for `maxmemory` (Redis checks memory in
+    /// processCommand, for EXEC only; a CONFIG SET maxmemory queued before
+    /// them takes effect after).
+    pub fn as_queued<R>(&self, f: impl FnOnce() -> R) -> R {
         self.running_queued.set(true);
-        self.exec(spec, argv, db, out, clock, settings);
+        let r = f();
         self.running_queued.set(false);
+        r
     }
 
     /// Runs a shard handler on this shard's keyspace, synchronously.
