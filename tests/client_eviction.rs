@@ -216,3 +216,51 @@ fn the_largest_clients_go_first_and_no_evict_clients_stay() {
     assert_eq!(client_count(&mut control), 2);
     assert!(shardis.log_text().contains("Evicting client: id="));
 }
+
+/// A CLIENT NO-EVICT client's reply may pass the whole limit (Redis lets
+/// it grow): it is answered in full, not closed.
+#[test]
+fn a_no_evict_client_gets_replies_past_the_limit() {
+    let shardis = Server::shardis(2, &["--maxmemory-clients", "1"]);
+    let mut c = shardis.conn();
+    assert_eq!(c.line("CLIENT NO-EVICT on"), b"+OK\r\n");
+    let value = vec![b'x'; 1 << 20];
+    assert_eq!(c.cmd(&[&b"SET"[..], b"big", &value]), b"+OK\r\n");
+    // Twice: on this connection's shard or the other's, in one batch.
+    c.send_raw(b"GET big\r\nGET big\r\n");
+    for _ in 0..2 {
+        assert_eq!(common::bulk_payload(&c.read_reply()).len(), 1 << 20);
+    }
+    assert_eq!(evicted_clients(&mut c), 0);
+}
+
+/// Subscribers that do not read: the messages waiting for them count as
+/// their memory (CLIENT LIST `omem`, `tot-mem`), and past the limit they
+/// are evicted, the publisher and the keys stay.
+#[test]
+fn subscribers_are_evicted_by_their_waiting_messages() {
+    let shardis = Server::shardis(1, &["--maxmemory-clients", "3mb"]);
+    let mut publisher = shardis.conn();
+    assert_eq!(publisher.line("CLIENT NO-EVICT on"), b"+OK\r\n");
+    let mut subscribers: Vec<_> = (0..4).map(|_| shardis.conn()).collect();
+    for s in &mut subscribers {
+        s.send(&["SUBSCRIBE", "bla"]);
+        s.read_reply();
+    }
+    let message = vec![b'x'; 100_000];
+    let start = Instant::now();
+    while evicted_clients(&mut publisher) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "nobody evicted");
+        publisher.cmd(&[&b"PUBLISH"[..], b"bla", &message]);
+        let list = String::from_utf8_lossy(&publisher.line("CLIENT LIST")).to_string();
+        let most = list
+            .lines()
+            .filter_map(|l| l.split(" omem=").nth(1)?.split(' ').next()?.parse().ok())
+            .max()
+            .unwrap_or(0usize);
+        assert!(most < 4 << 20, "omem {most} past the limit");
+    }
+    assert_eq!(publisher.line("PING"), b"+PONG\r\n");
+    assert!(client_count(&mut publisher) < 5);
+    assert!(shardis.log_text().contains("Evicting client: id="));
+}

@@ -521,3 +521,30 @@ fn command_line_arguments_like_redis() {
         assert_eq!(get(&mut c, "proc-title-template"), title, "{args:?}");
     }
 }
+
+/// CLIENT LIST `qbuf` of a big argument still arriving counts its data
+/// received, as Redis (which trims its query buffer to such an argument).
+#[test]
+fn qbuf_of_a_big_argument_arriving_counts_its_data() {
+    let shardis = Server::shardis(1, &[]);
+    let mut c = shardis.conn();
+    let mut big = shardis.conn();
+    assert_eq!(big.line("CLIENT SETNAME big"), b"+OK\r\n");
+    let n = 100_000;
+    big.send_raw(format!("*1\r\n${}\r\n", n + 10).as_bytes());
+    big.send_raw(&vec![b'v'; n]);
+    let start = std::time::Instant::now();
+    loop {
+        let list = String::from_utf8_lossy(&c.line("CLIENT LIST")).to_string();
+        let line = list
+            .lines()
+            .find(|l| l.contains("name=big"))
+            .unwrap()
+            .to_string();
+        if line.contains(&format!(" qbuf={n} ")) {
+            break;
+        }
+        assert!(start.elapsed().as_secs() < 5, "{line}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}

@@ -446,3 +446,79 @@ fn a_lagging_replicas_buffer_evicts_no_key() {
         );
     }
 }
+
+/// A CONFIG SET maxmemory queued in MULTI takes effect after EXEC: the
+/// commands queued after it run, as in Redis (memory is checked for
+/// EXEC as a whole, not for each command it runs).
+#[test]
+fn maxmemory_set_inside_multi_refuses_nothing_in_that_exec() {
+    for shards in [1, 4] {
+        let shardis = Server::shardis(shards, &[]);
+        let mut c = shardis.conn();
+        assert_eq!(
+            c.line("CONFIG SET maxmemory-policy allkeys-lru"),
+            b"+OK\r\n"
+        );
+        assert_eq!(c.line("MULTI"), b"+OK\r\n");
+        for cmd in ["INCR x", "CONFIG SET maxmemory 1", "INCR x"] {
+            assert_eq!(c.line(cmd), b"+QUEUED\r\n");
+        }
+        assert_eq!(
+            c.line("EXEC"),
+            b"*3\r\n:1\r\n+OK\r\n:2\r\n",
+            "shards={shards}"
+        );
+    }
+}
+
+/// Output waiting for a client counts in `used_memory`, and under
+/// `maxmemory-clients` the clients holding it go before any key: readers
+/// of MGET replies they never read, subscribers that never read.
+#[test]
+fn clients_output_is_evicted_before_keys() {
+    for subscribers in [false, true] {
+        let shardis = Server::shardis(1, &[]);
+        let mut c = shardis.conn();
+        assert_eq!(c.line("CONFIG SET maxmemory 11mb"), b"+OK\r\n");
+        assert_eq!(
+            c.line("CONFIG SET maxmemory-policy allkeys-lru"),
+            b"+OK\r\n"
+        );
+        assert_eq!(c.line("CONFIG SET maxmemory-clients 3mb"), b"+OK\r\n");
+        assert_eq!(c.line("CLIENT NO-EVICT on"), b"+OK\r\n");
+        for j in 0..50 {
+            assert_eq!(c.line(&format!("SETRANGE {j} 100000 x")), b":100001\r\n");
+        }
+        let mut readers: Vec<Conn> = (0..20).map(|_| shardis.conn()).collect();
+        if subscribers {
+            for r in &mut readers {
+                r.send(&["SUBSCRIBE", "bla"]);
+                r.read_reply();
+            }
+        }
+        let evicted = |c: &mut Conn, what: &str| -> u64 {
+            let info = String::from_utf8_lossy(&c.line("INFO stats")).to_string();
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("evicted_{what}:")))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap()
+        };
+        let message = vec![b'x'; 100_000];
+        let start = Instant::now();
+        while evicted(&mut c, "clients") == 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "no client evicted"
+            );
+            if subscribers {
+                c.cmd(&[&b"PUBLISH"[..], b"bla", &message]);
+            } else {
+                for r in &mut readers {
+                    let _ = std::io::Write::write_all(&mut r.stream, b"MGET 1\r\n");
+                }
+            }
+        }
+        assert_eq!(evicted(&mut c, "keys"), 0, "subscribers: {subscribers}");
+        assert_eq!(c.line("DBSIZE"), b":50\r\n");
+    }
+}

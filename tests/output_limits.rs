@@ -145,3 +145,81 @@ fn the_soft_limit_closes_a_client_that_does_not_read() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// KEYS whose reply passes the normal class's hard limit closes the
+/// client unanswered, never a reply cut short (the keys are counted as
+/// their reply bytes, not estimated).
+#[test]
+fn keys_past_the_hard_limit_close_the_client_unanswered() {
+    let shardis = Server::shardis(1, &["--client-output-buffer-limit", "normal 100000 0 0"]);
+    let mut c = shardis.conn();
+    let prefix = "k".repeat(100);
+    for i in 0..1000 {
+        c.send(&["SET", &format!("{prefix}{i}"), "v"]);
+    }
+    for _ in 0..1000 {
+        assert_eq!(c.read_reply(), b"+OK\r\n");
+    }
+    let mut k = shardis.conn();
+    k.send(&["KEYS", "*"]);
+    let got = k.read_until_closed(Duration::from_secs(10));
+    assert!(got.is_empty(), "{} bytes of KEYS sent", got.len());
+    assert_eq!(c.line("PING"), b"+PONG\r\n");
+}
+
+/// A subscriber that does not read: CLIENT LIST `omem` shows its waiting
+/// messages, and the Pub/Sub soft limit closes it once its time ran out
+/// even if no message comes meanwhile (Redis's clientsCron).
+#[test]
+fn subscriber_backlog_shows_in_omem_and_the_soft_limit_needs_no_traffic() {
+    let shardis = Server::shardis(1, &["--client-output-buffer-limit", "pubsub 0 100000 1"]);
+    let mut publisher = shardis.conn();
+    let mut sub = shardis.conn();
+    assert_eq!(sub.line("CLIENT SETNAME slow"), b"+OK\r\n");
+    sub.send(&["SUBSCRIBE", "foo"]);
+    sub.read_reply();
+    let message = vec![b'x'; 1000];
+    let omem = |c: &mut common::Conn| -> Option<usize> {
+        let list = String::from_utf8_lossy(&c.line("CLIENT LIST")).to_string();
+        let line = list.lines().find(|l| l.contains("name=slow"))?.to_string();
+        line.split(" omem=").nth(1)?.split(' ').next()?.parse().ok()
+    };
+    let start = Instant::now();
+    loop {
+        assert!(start.elapsed() < Duration::from_secs(20), "omem stayed low");
+        publisher.cmd(&[&b"PUBLISH"[..], b"foo", &message]);
+        if omem(&mut publisher).expect("subscriber listed") > 100_000 {
+            break;
+        }
+    }
+    // No more traffic: the subscriber still goes once its second is up.
+    let start = Instant::now();
+    while omem(&mut publisher).is_some() {
+        assert!(start.elapsed() < Duration::from_secs(5), "not closed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A client that writes a long pipeline before reading any reply (as
+/// Redis's own test client does) is not deadlocked: the server reads on
+/// while the replies wait for it, as Redis does.
+#[test]
+fn a_pipeline_written_before_any_read_completes() {
+    let shardis = Server::shardis(1, &[]);
+    let mut c = shardis.conn();
+    let value = "v".repeat(100);
+    assert_eq!(c.line(&format!("SET k {value}")), b"+OK\r\n");
+    const N: usize = 300_000;
+    let mut pipeline = Vec::new();
+    for _ in 0..N {
+        pipeline.extend_from_slice(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+    }
+    c.stream
+        .set_write_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    std::io::Write::write_all(&mut c.stream, &pipeline).expect("the server stopped reading");
+    let want = format!("$100\r\n{value}\r\n").into_bytes();
+    for _ in 0..N {
+        assert_eq!(c.read_reply(), want);
+    }
+}

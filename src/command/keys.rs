@@ -469,15 +469,17 @@ fn keys(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
         let db = conn.db;
         let pattern = args[1].clone();
+        let room = conn.out.room();
         let parts = mesh::run_on_all(&conn.rt, move |rt| {
             let all = pattern.as_slice() == b"*";
             let mut found = Vec::new();
-            // Past the reply cap the reply will not be sent: stop
-            // copying keys (the connection is closed instead).
-            let (cap, mut bytes) = (crate::resp::reply_cap(), 0usize);
+            // Past the client's reply cap the reply will not be sent: stop
+            // copying keys once their replies alone pass it, so the
+            // reply does too and the connection is closed.
+            let mut bytes = 0usize;
             rt.core.borrow().store.dbs[db].for_each_key(unix_ms(), |k, _| {
-                if bytes <= cap && (all || crate::glob::matches(&pattern, k, false)) {
-                    bytes += k.len() + 16;
+                if bytes <= room && (all || crate::glob::matches(&pattern, k, false)) {
+                    bytes += crate::resp::bulk_len(k.len());
                     found.push(k.to_vec());
                 }
             });

@@ -114,12 +114,20 @@ pub struct Progress {
     pos: usize,
     /// How far the search for the current line's end went in vain.
     scanned: usize,
+    /// While a bulk's data is arriving: where it starts, and its length.
+    bulk: Option<(usize, usize)>,
 }
 
 impl Progress {
     /// True when no part of a request has been parsed.
     pub fn is_fresh(&self) -> bool {
         *self == Progress::default()
+    }
+
+    /// Where the data of the bulk still arriving starts, and its length
+    /// (None between bulks).
+    pub fn arriving_bulk(&self) -> Option<(usize, usize)> {
+        self.bulk
     }
 }
 
@@ -271,6 +279,7 @@ fn parse_multibulk(
             remaining: count as usize,
             pos: next,
             scanned: next,
+            bulk: None,
         };
     }
     while progress.remaining > 0 {
@@ -295,8 +304,10 @@ fn parse_multibulk(
         if next > buf.len() {
             // Keep `scanned` at the `\r` so the header is not searched
             // again; the data length is known.
+            progress.bulk = Some((data_start, len));
             return Ok(Parsed::Incomplete { need: next });
         }
+        progress.bulk = None;
         ranges.push((data_start, data_start + len));
         progress.remaining -= 1;
         progress.pos = next;

@@ -5,41 +5,92 @@
 //! RESP3, a map `*4` (flattened) in RESP2 and `%2` in RESP3.
 
 thread_local! {
-    /// This thread's cap on one connection's reply bytes per batch.
+    /// This thread's default cap on one buffer's reply bytes.
     static REPLY_CAP: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
 }
 
-/// Sets the cap [`Out::over_cap`] checks on this thread.
+/// Sets the default cap of the buffers [`Out::new`] makes on this thread.
 pub fn set_reply_cap(bytes: usize) {
     REPLY_CAP.with(|c| c.set(bytes));
 }
 
-/// The cap on this thread (usize::MAX when never set).
+/// The default cap on this thread (usize::MAX when never set).
 pub fn reply_cap() -> usize {
     REPLY_CAP.with(|c| c.get())
 }
 
-/// An output buffer plus the client's protocol version.
-#[derive(Debug, Default, Clone)]
+/// The bytes of a bulk string of `len` bytes: `$<len>\r\n<bytes>\r\n`.
+pub fn bulk_len(len: usize) -> usize {
+    let mut digits = 1;
+    let mut n = len;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    1 + digits + 2 + len + 2
+}
+
+/// An output buffer plus the client's protocol version and the most
+/// reply bytes it may take.
+#[derive(Debug, Clone)]
 pub struct Out {
     pub buf: Vec<u8>,
     pub resp3: bool,
+    cap: usize,
+}
+
+impl Default for Out {
+    fn default() -> Self {
+        Out::new(false)
+    }
 }
 
 impl Out {
+    /// A buffer under this thread's default cap.
     pub fn new(resp3: bool) -> Self {
         Out {
             buf: Vec::with_capacity(256),
             resp3,
+            cap: reply_cap(),
         }
     }
 
-    /// True once the replies passed this thread's cap: a command whose
-    /// reply size is the client's choice (a negative RANDMEMBER count,
-    /// KEYS) stops there; the connection then closes without sending it.
+    /// A buffer around `buf`, under this thread's default cap.
+    pub fn around(buf: Vec<u8>, resp3: bool) -> Self {
+        Out {
+            buf,
+            resp3,
+            cap: reply_cap(),
+        }
+    }
+
+    /// An empty buffer for more of the same client's replies: its
+    /// protocol, and the room its cap leaves (a batch's share run on
+    /// another shard stops where the client's own buffer would).
+    pub fn part(&self) -> Out {
+        Out {
+            buf: Vec::with_capacity(256),
+            resp3: self.resp3,
+            cap: self.room(),
+        }
+    }
+
+    /// Sets the cap (a connection's own, per client: client_mem.rs).
+    pub fn set_cap(&mut self, cap: usize) {
+        self.cap = cap;
+    }
+
+    /// The reply bytes this buffer may still take before its cap.
+    pub fn room(&self) -> usize {
+        self.cap.saturating_sub(self.buf.len())
+    }
+
+    /// True once the replies passed the cap: a command whose reply size
+    /// is the client's choice (a negative RANDMEMBER count, KEYS) stops
+    /// there; the connection then closes without sending it.
     #[inline]
     pub fn over_cap(&self) -> bool {
-        self.buf.len() > reply_cap()
+        self.buf.len() > self.cap
     }
 
     /// `+OK\r\n`
@@ -294,6 +345,15 @@ mod tests {
         }
         assert_eq!(o2.buf, b"$-1\r\n*2\r\n:1\r\n$3\r\n1.5\r\n");
         assert_eq!(o3.buf, b"_\r\n%1\r\n#t\r\n,1.5\r\n");
+    }
+
+    #[test]
+    fn bulk_len_is_the_encoded_size() {
+        for len in [0, 9, 10, 99, 100, 12345] {
+            let mut o = Out::new(false);
+            o.bulk(&vec![b'x'; len]);
+            assert_eq!(bulk_len(len), o.buf.len(), "{len}");
+        }
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub struct MemCells {
     pub qbuf_alloc: Cell<usize>,
     /// Reply bytes produced and not yet written (`omem`).
     pub obuf: Cell<usize>,
+    /// Messages waiting for the client, not yet written (Pub/Sub,
+    /// invalidations, MONITOR; pubsub.rs): part of `omem` too.
+    pub queued: Cell<usize>,
     /// Bytes allocated for the reply buffer (CLIENT LIST `rbs`).
     pub obuf_alloc: Cell<usize>,
     /// The most reply bytes one batch held since `obuf_peak_since`
@@ -87,6 +90,19 @@ pub fn resizing() -> bool {
 }
 
 impl MemCells {
+    /// Output not yet written: CLIENT LIST `omem`.
+    pub fn unsent(&self) -> usize {
+        self.obuf.get() + self.queued.get()
+    }
+
+    /// The memory output takes: what waits, or the reply vector's room
+    /// when larger (a batch's replies grow it by doubling; the allocator
+    /// counts its capacity in `used_memory`, so client eviction must
+    /// too, or keys go before the clients that hold the memory).
+    pub fn held_output(&self) -> usize {
+        self.obuf.get().max(self.obuf_alloc.get()) + self.queued.get()
+    }
+
     /// Records the reply buffer as a batch leaves it: its size and the
     /// peak of the current window (`now_ms`: the batch's read time).
     #[inline]
@@ -147,7 +163,7 @@ pub fn usage(info: &ClientInfo) -> usize {
     let pubsub = &info.pubsub;
     CLIENT_OVERHEAD
         + m.qbuf_alloc.get()
-        + m.obuf.get()
+        + m.held_output()
         + info.argv_mem.get()
         + info.multi_mem.get()
         + m.watched.get() * WATCHED_KEY_OVERHEAD
@@ -182,6 +198,34 @@ pub fn account(memory: &ClientMemory, info: &ClientInfo, limit: usize) -> bool {
         memory.total.fetch_sub(before - now, Ordering::Relaxed) - (before - now)
     };
     limit > 0 && now > 0 && total >= limit
+}
+
+/// Evicts clients if the total reached the limit since the last look (a
+/// subscriber's messages grow it outside its own connection's steps):
+/// before each batch, as Redis's processCommand calls evictClients.
+/// True when it looked (clients may have been closed).
+pub async fn evict_if_over(rt: &Rc<ShardRt>, limit: usize) -> bool {
+    if limit > 0 && rt.shared.client_memory.total() >= limit {
+        evict(rt, limit).await;
+        return true;
+    }
+    false
+}
+
+/// Each shard's look at its clients every 1/hz seconds, as Redis's
+/// clientsCron: a subscriber's soft output limit runs out with no
+/// traffic too, and an eviction called for while no command came runs.
+pub async fn cron(rt: Rc<ShardRt>) {
+    loop {
+        let settings = rt.settings();
+        glommio::timer::sleep(std::time::Duration::from_millis(1000 / settings.hz)).await;
+        rt.wait_gate().await;
+        let subscribers: Vec<_> = rt.clients.borrow().subscribers().cloned().collect();
+        for s in subscribers {
+            s.check_idle(&rt);
+        }
+        evict_if_over(&rt, rt.settings().client_mem_limit).await;
+    }
 }
 
 /// Drops a closing client's share.

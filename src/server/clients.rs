@@ -156,7 +156,7 @@ impl ClientInfo {
             self.multi_mem.get(),
             self.mem.obuf_alloc.get(),
             self.mem.obuf_peak.get(),
-            self.mem.obuf.get(),
+            self.mem.unsent(),
             super::client_mem::usage(self),
             self.last_cmd.get(),
             if tracking.on.get() {

@@ -8,16 +8,17 @@ use super::input::{ReadEnd, MAX_UNAUTH_QUERY};
 use super::requests::Requests;
 use super::shard::{Settings, ShardRt};
 use super::stream::ClientStream;
+use super::unsent::{Pumping, Unsent};
 use crate::persist::aof::log::FsyncPolicy;
 use crate::resp::{Out, ProtocolError};
 use crate::sys::clock::unix_ms;
 use futures::channel::oneshot;
 use futures::future::{select, Either};
-use futures::{AsyncReadExt, AsyncWriteExt, FutureExt};
+use futures::{AsyncReadExt, AsyncWriteExt};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The state of one connection that commands may read or change.
 pub struct Conn {
@@ -53,6 +54,10 @@ pub struct Conn {
     pub routed: super::route::Routed,
     /// Planning's tables, kept so their buffers are reused (dispatch.rs).
     pub plans: dispatch::PlanScratch,
+    /// Replies and messages the socket has not taken yet (unsent.rs).
+    pub unsent: Unsent,
+    /// Since when `unsent` is over the normal class's soft limit.
+    pub soft_since: Option<Instant>,
 }
 
 /// CLIENT REPLY ON|OFF|SKIP. A batch ends after CLIENT REPLY, and under
@@ -111,6 +116,8 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
         reply_mark: 0,
         routed: Default::default(),
         plans: Default::default(),
+        unsent: Unsent::default(),
+        soft_since: None,
     };
     let mut req = Requests::default();
     loop {
@@ -155,13 +162,22 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
         if super::outbox::pending(&rt) {
             super::outbox::flush(&rt).await;
         }
-        if !send_replies(&mut conn, &mut stream, &mut kill_rx).await {
+        if !send_replies(&mut conn, &mut stream).await {
             break;
         }
         if conn.close || conn.repl.start.is_some() {
+            // QUIT's reply, a replica's +FULLRESYNC: out before the end.
+            let flush = std::pin::pin!(conn.unsent.flush(&mut stream));
+            let _ = select(flush, &mut kill_rx).await;
             break;
         }
     }
+    // What waits for the client goes at once, before the awaits of the
+    // close: an evicted client's memory is free when the eviction pass
+    // that chose it looks again (client_mem::evict_if_over).
+    conn.unsent = Unsent::default();
+    conn.out.buf = Vec::new();
+    drop(conn.pubsub.sub.take());
     close_client(conn, stream, kill_rx).await;
 }
 
@@ -214,31 +230,49 @@ async fn read_requests(
     let sub = conn.pubsub.sub.clone();
     let (pool, need) = (&rt.read_bufs, req.need);
     let n = loop {
+        // One timer: the idle timeout, or sooner the end of the soft
+        // output limit's time (unsent replies keep leaving meanwhile).
+        let soft_left = soft_time_left(conn);
+        if soft_left == Some(Duration::ZERO) {
+            note_obuf_close(&info);
+            return false;
+        }
+        let idle = (timeout > 0).then(|| Duration::from_secs(timeout));
+        let wait = match (idle, soft_left) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let event = {
-            let read = std::pin::pin!(req.input.read_from(stream, pool, need, limit));
+            let mut socket = Pumping {
+                stream: &mut *stream,
+                unsent: &mut conn.unsent,
+                info: &info,
+            };
+            let read = std::pin::pin!(req.input.read_from(&mut socket, pool, need, limit));
             let input = select(read, sub.ready());
-            if timeout > 0 {
-                let idle = std::pin::pin!(glommio::timer::sleep(Duration::from_secs(timeout)));
-                match select(select(input, idle), &mut *kill_rx).await {
-                    Either::Left((Either::Left((Either::Left((r, _)), _)), _)) => Some(r),
-                    Either::Left((Either::Left((Either::Right(_), _)), _)) => None,
-                    _ => return false,
+            let timer = std::pin::pin!(async {
+                match wait {
+                    Some(d) => glommio::timer::sleep(d).await,
+                    None => std::future::pending().await,
                 }
-            } else {
-                match select(input, &mut *kill_rx).await {
-                    Either::Left((Either::Left((r, _)), _)) => Some(r),
-                    Either::Left((Either::Right(_), _)) => None,
-                    Either::Right(_) => return false,
-                }
+            });
+            match select(select(input, timer), &mut *kill_rx).await {
+                Either::Left((Either::Left((Either::Left((r, _)), _)), _)) => Woke::Input(r),
+                Either::Left((Either::Left((Either::Right(_), _)), _)) => Woke::Messages,
+                Either::Left((Either::Right(_), _)) => Woke::Timer,
+                Either::Right(_) => return false,
             }
         };
         match event {
-            Some(r) => break r,
-            None => {
-                if !write_messages(&rt, &sub, stream).await {
+            Woke::Input(r) => break r,
+            Woke::Messages => {
+                if !queue_messages(conn, &sub, stream) {
                     return false;
                 }
             }
+            // The soft limit's time is looked at again above.
+            Woke::Timer if soft_left.is_some_and(|s| idle.is_none_or(|i| s < i)) => {}
+            Woke::Timer => return false,
         }
     };
     let n = match n {
@@ -291,25 +325,51 @@ async fn run_requests(
     let shared = &rt.shared;
     let log_before = shared.aof.log.end();
     let reply_before = conn.reply;
+    if client_mem::evict_if_over(&rt, conn.settings.client_mem_limit).await {
+        if info.mem.evicted.get() {
+            return false;
+        }
+        // The evicted clients free their buffers when their tasks run:
+        // before keys are evicted for memory they held.
+        crate::sys::exec::yield_now().await;
+    }
     super::evict::before_batch(&rt, &conn.settings.memory).await;
     // Messages queued for this client before the batch (invalidations,
     // Pub/Sub) precede its replies, as in Redis's one reply buffer.
     conn.pubsub.sub.drain_into(&mut conn.out);
+    // The cap covers what still waits unsent from earlier batches too.
+    let cap = conn.settings.reply_cap_of(client_mem::evictable(&info));
+    conn.out.set_cap(cap.saturating_sub(conn.unsent.bytes()));
     conn.reply_mark = conn.out.buf.len();
     info.qbuf.set(filled);
     let repl_before = shared.aof.log.repl_end();
     conn.repl.batch_start = repl_before;
-    {
-        let room = conn.settings.query_buffer_limit.saturating_sub(filled);
+    let room = conn.settings.query_buffer_limit.saturating_sub(filled);
+    // Replies of earlier batches keep leaving while one blocks.
+    let mut unsent = std::mem::take(&mut conn.unsent);
+    let closed = {
         let run = std::pin::pin!(dispatch::run_batch(conn, batch));
         // A blocked command keeps the batch waiting: meanwhile watch the
         // socket (a client that hangs up is freed, as Redis does; what it
         // sends is kept for later, up to the query buffer limit) and
         // CLIENT KILL.
-        let watch = std::pin::pin!(watch_while_blocked(&info, stream, kill_rx, pending, room));
-        if let Either::Right(_) = select(run, watch).await {
-            return false;
-        }
+        let mut socket = Pumping {
+            stream,
+            unsent: &mut unsent,
+            info: &info,
+        };
+        let watch = std::pin::pin!(watch_while_blocked(
+            &info,
+            &mut socket,
+            kill_rx,
+            pending,
+            room
+        ));
+        matches!(select(run, watch).await, Either::Right(_))
+    };
+    conn.unsent = unsent;
+    if closed {
+        return false;
     }
     // CLIENT REPLY OFF / SKIP: the batch's replies are dropped.
     if reply_before != ReplyMode::On && conn.reply == reply_before {
@@ -349,38 +409,33 @@ fn refuse_protocol(conn: &mut Conn, e: &ProtocolError) {
     conn.close = true;
 }
 
-/// Writes the batch's replies; false when the connection must close
-/// (output buffer limits, client eviction, write error, CLIENT KILL).
-async fn send_replies(
-    conn: &mut Conn,
-    stream: &mut ClientStream,
-    kill_rx: &mut oneshot::Receiver<()>,
-) -> bool {
+/// Hands the batch's replies to the socket, behind what waits unsent;
+/// what the socket does not take waits while the connection reads on.
+/// False when the connection must close (output buffer limits, client
+/// eviction, write error).
+async fn send_replies(conn: &mut Conn, stream: &mut ClientStream) -> bool {
     let rt = conn.rt.clone();
     let info = conn.info.clone();
     let shared = &rt.shared;
-    // Past the normal class's hard limit (or the reply cap) the replies
-    // are dropped unsent and the client closed, as Redis's
-    // closeClientOnOutputBufferLimitReached; subscribers have their own
-    // class (pubsub.rs). Under maxmemory-clients that cap is the limit
-    // itself, and the client is evicted, as Redis would once its reply
-    // grew that big.
+    let total = conn.unsent.bytes() + conn.out.buf.len();
+    // Past the normal class's hard limit (or the reply cap), counting what
+    // waits unsent, the replies are dropped and the client closed, as
+    // Redis's closeClientOnOutputBufferLimitReached; subscribers have
+    // their own class (pubsub.rs). An evictable client's cap under
+    // maxmemory-clients is the limit itself: it is evicted, as Redis
+    // would once its output grew that big.
     if conn.out.over_cap() && !conn.pubsub.active() {
         let evict_limit = conn.settings.client_mem_limit;
-        if evict_limit > 0 && conn.out.buf.len() > evict_limit && client_mem::evictable(&info) {
-            info.mem.obuf.set(conn.out.buf.len());
+        if evict_limit > 0 && total > evict_limit && client_mem::evictable(&info) {
+            info.mem.obuf.set(total);
             client_mem::note_evicted(&shared.client_memory, &info, unix_ms());
         } else {
-            crate::warning!(
-                "Client id={} addr={} closed for overcoming of output buffer limits.",
-                info.id,
-                info.addr
-            );
+            note_obuf_close(&info);
         }
         return false;
     }
     info.mem.note_reply_buffer(
-        conn.out.buf.len(),
+        total,
         conn.out.buf.capacity(),
         info.last_interaction_ms.get(),
     );
@@ -388,10 +443,10 @@ async fn send_replies(
     if !within_client_memory(&rt, conn).await {
         return false;
     }
-    if conn.out.buf.is_empty() {
+    if total == 0 {
         return true;
     }
-    {
+    if !conn.out.buf.is_empty() {
         let stats = &mut rt.core.borrow_mut().stats;
         stats.net_output_bytes += conn.out.buf.len() as u64;
         stats.writes_processed += 1;
@@ -404,51 +459,21 @@ async fn send_replies(
     // P=16 the wake-ups inside sendto were a quarter of the shard's CPU
     // (docs/benchmarks.md, flame graphs).
     crate::sys::exec::yield_before_send().await;
-    // The normal class's soft limit: more than `soft` bytes may stay
-    // unsent for at most `soft_secs` seconds. A client that does not read
-    // keeps its replies in memory: CLIENT KILL and client eviction must
-    // still close it.
-    let soft = conn.settings.normal_obuf;
-    let written = if soft.soft > 0 && conn.out.buf.len() as u64 > soft.soft {
-        let write = std::pin::pin!(stream.write_all(&conn.out.buf));
-        let limit = Duration::from_secs(soft.soft_secs);
-        let late = std::pin::pin!(glommio::timer::sleep(limit));
-        match select(select(write, late), kill_rx).await {
-            Either::Left((Either::Left((r, _)), _)) => r.is_ok(),
-            Either::Left((Either::Right(_), _)) => {
-                crate::warning!(
-                    "Client id={} addr={} closed for overcoming of output buffer limits.",
-                    info.id,
-                    info.addr
-                );
-                false
+    let written = if conn.unsent.is_empty() {
+        // The usual case: straight from the reply buffer, which is kept.
+        match super::unsent::write_now(stream, &conn.out.buf) {
+            Ok(n) if n == conn.out.buf.len() => true,
+            Ok(n) => {
+                let rest = std::mem::replace(&mut conn.out.buf, Vec::with_capacity(256));
+                conn.unsent.push(rest, n);
+                true
             }
-            Either::Right(_) => false,
-        }
-    } else if !conn.authenticated {
-        // A client that has not authenticated cannot make the server
-        // hold its replies: Redis 7.0 (the fix of CVE-2025-21605, in
-        // Debian's 7.0.15) closes it once more than its 16 KiB reply
-        // buffer waits unsent. Shardis stops reading while a reply waits,
-        // so one the socket cannot take at once closes it.
-        match stream.write(&conn.out.buf).now_or_never() {
-            Some(Ok(n)) if n == conn.out.buf.len() => true,
-            Some(Err(_)) => false,
-            _ => {
-                crate::warning!(
-                    "Client id={} addr={} closed for overcoming of output buffer limits.",
-                    info.id,
-                    info.addr
-                );
-                false
-            }
+            Err(_) => false,
         }
     } else {
-        let write = std::pin::pin!(stream.write_all(&conn.out.buf));
-        match select(write, kill_rx).await {
-            Either::Left((r, _)) => r.is_ok(),
-            Either::Right(_) => false,
-        }
+        let replies = std::mem::replace(&mut conn.out.buf, Vec::with_capacity(256));
+        conn.unsent.push(replies, 0);
+        conn.unsent.send_now(stream).is_ok()
     };
     if !written {
         return false;
@@ -457,11 +482,28 @@ async fn send_replies(
     if conn.out.buf.capacity() > 1 << 20 && client_mem::resizing() {
         conn.out.buf.shrink_to(64 * 1024);
     }
-    info.mem.obuf.set(0);
+    info.mem.obuf.set(conn.unsent.bytes());
     info.mem.obuf_alloc.set(conn.out.buf.capacity());
     client_mem::account(&shared.client_memory, &info, conn.settings.client_mem_limit);
+    // A client that has not authenticated cannot make the server hold its
+    // replies: Redis 7.0 (the fix of CVE-2025-21605, in Debian's 7.0.15)
+    // closes it once more than its 16 KiB reply buffer waits unsent.
+    if !conn.authenticated && conn.unsent.bytes() > UNAUTH_UNSENT {
+        note_obuf_close(&info);
+        return false;
+    }
+    // The soft limit's clock starts (or ends) here; its time runs out
+    // while the connection waits for input.
+    if soft_time_left(conn) == Some(Duration::ZERO) {
+        note_obuf_close(&info);
+        return false;
+    }
     true
 }
+
+/// What may wait unsent for a client that has not authenticated: Redis's
+/// fixed reply buffer.
+const UNAUTH_UNSENT: usize = 16 * 1024;
 
 /// The connection's end: a PSYNC/SYNC connection is served as a replica
 /// first; then its subscriptions, WATCHes, tracking prefixes and client
@@ -518,10 +560,18 @@ async fn within_client_memory(rt: &Rc<ShardRt>, conn: &Conn) -> bool {
     !conn.info.mem.evicted.get()
 }
 
-/// Writes a subscriber's queued messages; false when the connection must
-/// close (write error, or closed for its output buffer limit meanwhile).
-async fn write_messages(
-    rt: &ShardRt,
+/// What ended a wait for input.
+enum Woke {
+    Input(Result<usize, ReadEnd>),
+    Messages,
+    Timer,
+}
+
+/// Moves a subscriber's queued messages behind the unsent output and
+/// hands the socket what it takes; false when the connection must close
+/// (write error, or closed for its output buffer limit meanwhile).
+fn queue_messages(
+    conn: &mut Conn,
     sub: &super::pubsub::Subscriber,
     stream: &mut ClientStream,
 ) -> bool {
@@ -533,14 +583,36 @@ async fn write_messages(
         return true;
     }
     {
-        let stats = &mut rt.core.borrow_mut().stats;
+        let stats = &mut conn.rt.core.borrow_mut().stats;
         stats.net_output_bytes += bytes.len() as u64;
         stats.writes_processed += 1;
     }
-    let write = std::pin::pin!(stream.write_all(&bytes));
-    let ok = matches!(select(write, sub.closed()).await, Either::Left((Ok(()), _)));
-    sub.written();
+    conn.unsent.push(bytes, 0);
+    let ok = conn.unsent.send_now(stream).is_ok();
+    conn.info.mem.obuf.set(conn.unsent.bytes());
     ok
+}
+
+/// How long the unsent output may stay over the normal class's soft
+/// limit from now (None: it is not over, or no soft limit); starts the
+/// clock when it just went over. Subscribers answer to the Pub/Sub class
+/// (pubsub.rs).
+fn soft_time_left(conn: &mut Conn) -> Option<Duration> {
+    let soft = conn.settings.normal_obuf;
+    if soft.soft == 0 || conn.pubsub.active() || conn.unsent.bytes() as u64 <= soft.soft {
+        conn.soft_since = None;
+        return None;
+    }
+    let since = *conn.soft_since.get_or_insert_with(Instant::now);
+    Some(Duration::from_secs(soft.soft_secs).saturating_sub(since.elapsed()))
+}
+
+fn note_obuf_close(info: &ClientInfo) {
+    crate::warning!(
+        "Client id={} addr={} closed for overcoming of output buffer limits.",
+        info.id,
+        info.addr
+    );
 }
 
 /// Resolves when the connection must close while a command of its batch
@@ -549,7 +621,7 @@ async fn write_messages(
 /// input that arrives meanwhile goes to `pending`.
 async fn watch_while_blocked(
     info: &ClientInfo,
-    stream: &mut ClientStream,
+    stream: &mut Pumping<'_>,
     kill: &mut oneshot::Receiver<()>,
     pending: &mut Vec<u8>,
     room: usize,

@@ -473,23 +473,18 @@ async fn run_group_remote(
     }
     rt.note_hops(hops);
     let db = conn.db;
-    let resp3 = conn.out.resp3;
     let futs = batches.into_iter().enumerate().filter_map(|(s, b)| {
         let b = b?;
         let rt = rt.clone();
-        Some(async move {
-            (
-                s,
-                mesh::run_on(&rt, s, move |rt| b.run(rt, db, resp3)).await,
-            )
-        })
+        let out = conn.out.part();
+        Some(async move { (s, mesh::run_on(&rt, s, move |rt| b.run(rt, db, out)).await) })
     });
     let remote = futures::future::join_all(futs);
 
     // Meanwhile run the local ones, each into its own slice of a buffer.
     let rt2 = conn.rt.clone();
     rt2.wait_gate().await;
-    let mut local_out = Out::new(resp3);
+    let mut local_out = conn.out.part();
     let mut local_ends = Vec::new();
     let mut clock = rt2.clock();
     let settings = conn.settings.clone();
@@ -625,10 +620,9 @@ impl RemoteBatch {
         self.cmds.push((spec, argv.len(), caller, planned));
     }
 
-    /// Runs on the target shard: every command in order, each reply's end
-    /// offset recorded.
-    pub fn run(self, rt: &super::shard::ShardRt, db: usize, resp3: bool) -> (Vec<u8>, Vec<usize>) {
-        let mut out = Out::new(resp3);
+    /// Runs on the target shard: every command in order into `out` (a
+    /// part of the client's buffer), each reply's end offset recorded.
+    pub fn run(self, rt: &super::shard::ShardRt, db: usize, mut out: Out) -> (Vec<u8>, Vec<usize>) {
         let mut ends = Vec::with_capacity(self.cmds.len());
         let mut argv: Vec<&[u8]> = Vec::new();
         let mut arg = 0;

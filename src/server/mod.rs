@@ -49,6 +49,7 @@ pub mod stream;
 pub mod table;
 pub mod tracking;
 pub mod transaction;
+pub mod unsent;
 
 use crate::config::keys as conf;
 use crate::config::Config;
@@ -399,6 +400,7 @@ fn claim_listening(config: &Config) -> Result<Listening, String> {
 fn spawn_crons(rt: &Rc<ShardRt>) {
     let id = rt.id;
     crate::sys::exec::spawn(rt.clone().expire_cron()).detach();
+    crate::sys::exec::spawn(client_mem::cron(rt.clone())).detach();
     if rt.shared.cluster.is_some() {
         // Waiters on slots this node stops serving get MOVED/CLUSTERDOWN.
         crate::sys::exec::spawn(blocked_redirect::cron(rt.clone())).detach();

@@ -18,6 +18,7 @@
 
 use super::clients::ClientInfo;
 use super::shard::ShardRt;
+use crate::config::special::OutputLimits;
 use crate::resp::Out;
 use crate::sys::clock::unix_ms;
 use std::cell::{Cell, RefCell};
@@ -31,10 +32,8 @@ use std::time::Instant;
 /// One connection's delivery queue.
 pub struct Subscriber {
     pub info: Rc<ClientInfo>,
-    /// Encoded messages not yet handed to the socket.
+    /// Encoded messages not yet moved to the connection's output.
     queue: RefCell<Vec<u8>>,
-    /// Bytes taken from the queue whose write has not finished.
-    in_flight: Cell<usize>,
     waker: RefCell<Option<Waker>>,
     /// Since when the pending bytes exceed the soft limit.
     soft_since: Cell<Option<Instant>>,
@@ -47,7 +46,6 @@ impl Subscriber {
         Subscriber {
             info,
             queue: Default::default(),
-            in_flight: Cell::new(0),
             waker: Default::default(),
             soft_since: Cell::new(None),
             closed: Cell::new(false),
@@ -62,34 +60,25 @@ impl Subscriber {
 
     /// Resolves once messages are queued or the subscriber was closed.
     pub fn ready(&self) -> WaitFor<'_> {
-        WaitFor {
-            sub: self,
-            closed_only: false,
-        }
-    }
-
-    /// Resolves once the subscriber was closed (over the limit).
-    pub fn closed(&self) -> WaitFor<'_> {
-        WaitFor {
-            sub: self,
-            closed_only: true,
-        }
+        WaitFor { sub: self }
     }
 
     pub fn is_closed(&self) -> bool {
         self.closed.get()
     }
 
-    /// Takes the queued messages to write them; their size stays counted
-    /// until [`Subscriber::written`].
+    /// Takes the queued messages to write them: they join the
+    /// connection's unsent output (`mem.obuf`), still counted.
     pub fn take(&self) -> Vec<u8> {
         let bytes = std::mem::take(&mut *self.queue.borrow_mut());
-        self.in_flight.set(bytes.len());
+        self.note_size();
         bytes
     }
 
-    pub fn written(&self) {
-        self.in_flight.set(0);
+    /// Records what waits for the client in its memory figures (CLIENT
+    /// LIST `omem`, `tot-mem`, client eviction).
+    fn note_size(&self) {
+        self.info.mem.queued.set(self.queue.borrow().len());
     }
 
     /// Appends bytes as they are, outside the Pub/Sub output limit
@@ -99,6 +88,7 @@ impl Subscriber {
             return;
         }
         self.queue.borrow_mut().extend_from_slice(bytes);
+        self.note_size();
         self.wake();
     }
 
@@ -109,32 +99,53 @@ impl Subscriber {
         if !q.is_empty() {
             out.buf.extend_from_slice(&q);
             q.clear();
+            drop(q);
+            self.note_size();
         }
     }
 
+    /// The client's whole output buffer: queued messages and the
+    /// connection's unsent output.
     fn pending(&self) -> usize {
-        self.queue.borrow().len() + self.in_flight.get()
+        self.queue.borrow().len() + self.info.mem.obuf.get()
     }
 
     /// [`Subscriber::deliver`] under this shard's pubsub output limit
     /// (tracking invalidations, tracking.rs).
     pub fn deliver_from(&self, rt: &ShardRt, encode: impl FnOnce(&mut Out)) {
-        self.deliver(&limit(rt), encode);
+        self.deliver(rt, &limit(rt), encode);
     }
 
-    /// Appends one encoded message, then checks the output buffer limit.
-    fn deliver(&self, limit: &Limit, encode: impl FnOnce(&mut Out)) {
+    /// Appends one encoded message, then checks the output buffer limit
+    /// and counts the client's memory (an eviction it calls for runs
+    /// before the next command, as Redis's evictClients).
+    fn deliver(&self, rt: &ShardRt, limit: &Limit, encode: impl FnOnce(&mut Out)) {
         if self.closed.get() {
             return;
         }
-        let mut out = Out {
-            buf: std::mem::take(&mut *self.queue.borrow_mut()),
-            resp3: self.info.resp.get() == 3,
-        };
+        let queued = std::mem::take(&mut *self.queue.borrow_mut());
+        let mut out = Out::around(queued, self.info.resp.get() == 3);
         encode(&mut out);
         *self.queue.borrow_mut() = out.buf;
+        self.note_size();
+        self.check_limit(&limit.obuf, true);
+        if !self.closed.get() {
+            super::client_mem::account(&rt.shared.client_memory, &self.info, limit.client_mem);
+        }
+        self.wake();
+    }
+
+    /// The Pub/Sub output buffer limit: over the hard limit, or over the
+    /// soft limit for longer than its seconds, the client is closed.
+    /// `traffic`: a message just arrived (else the cron looks, as
+    /// Redis's clientsCron: the soft limit's time runs out with no
+    /// traffic too).
+    fn check_limit(&self, limit: &OutputLimits, traffic: bool) {
+        if self.closed.get() {
+            return;
+        }
         let pending = self.pending();
-        let over_hard = limit.hard > 0 && pending as u64 >= limit.hard;
+        let over_hard = traffic && limit.hard > 0 && pending as u64 >= limit.hard;
         let mut over_soft = false;
         if limit.soft > 0 && pending as u64 >= limit.soft {
             match self.soft_since.get() {
@@ -147,26 +158,33 @@ impl Subscriber {
         if over_hard || over_soft {
             self.closed.set(true);
             self.queue.borrow_mut().clear();
+            self.note_size();
             crate::warning!(
                 "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
                 self.info.describe(unix_ms())
             );
+            self.wake();
         }
-        self.wake();
+    }
+
+    /// The cron's look at the soft limit of a subscriber with no traffic.
+    pub fn check_idle(&self, rt: &ShardRt) {
+        if self.info.pubsub.active() {
+            self.check_limit(&limit(rt).obuf, false);
+        }
     }
 }
 
-/// See [`Subscriber::ready`] and [`Subscriber::closed`].
+/// See [`Subscriber::ready`].
 pub struct WaitFor<'a> {
     sub: &'a Subscriber,
-    closed_only: bool,
 }
 
 impl Future for WaitFor<'_> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let s = self.sub;
-        if s.closed.get() || (!self.closed_only && !s.queue.borrow().is_empty()) {
+        if s.closed.get() || !s.queue.borrow().is_empty() {
             return Poll::Ready(());
         }
         *s.waker.borrow_mut() = Some(cx.waker().clone());
@@ -324,11 +342,20 @@ thread_local! {
     static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
 }
 
-/// `client-output-buffer-limit` for the pubsub class.
-type Limit = crate::config::special::OutputLimits;
+/// `client-output-buffer-limit` for the pubsub class, and
+/// `maxmemory-clients` in bytes (0: off).
+#[derive(Clone, Copy)]
+struct Limit {
+    obuf: OutputLimits,
+    client_mem: usize,
+}
 
 fn limit(rt: &ShardRt) -> Limit {
-    rt.settings().pubsub_obuf
+    let settings = rt.settings();
+    Limit {
+        obuf: settings.pubsub_obuf,
+        client_mem: settings.client_mem_limit,
+    }
 }
 
 fn confirm(out: &mut Out, what: &str, name: Option<&[u8]>, count: usize) {
@@ -418,7 +445,7 @@ pub fn deliver_local(rt: &ShardRt, channel: &[u8], msg: &[u8], shard: bool) -> u
         if let Some(list) = direct.get(channel) {
             let l = get_lim();
             for s in list {
-                s.deliver(&l, |out| {
+                s.deliver(rt, &l, |out| {
                     out.push(3);
                     out.bulk_str(if shard { "smessage" } else { "message" });
                     out.bulk(channel);
@@ -434,7 +461,7 @@ pub fn deliver_local(rt: &ShardRt, channel: &[u8], msg: &[u8], shard: bool) -> u
                 }
                 let l = get_lim();
                 for s in list {
-                    s.deliver(&l, |out| {
+                    s.deliver(rt, &l, |out| {
                         out.push(4);
                         out.bulk_str("pmessage");
                         out.bulk(pat);

@@ -251,6 +251,8 @@ fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
         reply_mark: 0,
         plans: Default::default(),
         routed: Default::default(),
+        unsent: Default::default(),
+        soft_since: None,
     }
 }
 

@@ -141,10 +141,25 @@ impl Requests {
             let room = evict_limit.min(conn.settings.query_buffer_limit);
             self.input.reserve(self.need.min(room));
         }
-        conn.info.qbuf.set(self.input.len());
+        conn.info.qbuf.set(self.query_len());
         conn.info.mem.qbuf_alloc.set(self.input.capacity());
     }
+
+    /// CLIENT LIST `qbuf`: the bytes received and not yet run, except
+    /// that a big argument still arriving counts from its data on, as
+    /// Redis trims its query buffer to such an argument
+    /// (PROTO_MBULK_BIG_ARG) and moves the earlier ones to argv.
+    fn query_len(&self) -> usize {
+        let len = self.input.len();
+        match self.progress.arriving_bulk() {
+            Some((start, bulk)) if bulk >= BIG_ARG && len >= start => len - start,
+            _ => len,
+        }
+    }
 }
+
+/// Redis's PROTO_MBULK_BIG_ARG.
+const BIG_ARG: usize = 32 * 1024;
 
 /// Empties `v` and keeps its room for slices of any lifetime. The
 /// collect runs in place (the standard library reuses a vector's buffer

@@ -50,9 +50,10 @@ pub struct Settings {
     /// `client-output-buffer-limit` for normal clients and subscribers.
     pub normal_obuf: crate::config::special::OutputLimits,
     pub pubsub_obuf: crate::config::special::OutputLimits,
-    /// The most reply bytes one batch of one connection may produce
-    /// (resp::set_reply_cap): the normal class's hard limit, else a
-    /// safety cap.
+    /// The most reply bytes one connection may hold (the threads' default,
+    /// resp::set_reply_cap): the normal class's hard limit, else a safety
+    /// cap. An evictable client's is lower under `maxmemory-clients`
+    /// ([`Settings::reply_cap_of`]).
     pub reply_cap: usize,
     /// Slow log, latency monitor and histograms (observe.rs).
     pub observe: super::observe::Thresholds,
@@ -87,28 +88,31 @@ impl Settings {
             memory: super::evict::MemoryLimit::from_config(c),
             normal_obuf: OutputLimits::for_class(&obuf, "normal"),
             pubsub_obuf: OutputLimits::for_class(&obuf, "pubsub"),
-            reply_cap: reply_cap(OutputLimits::for_class(&obuf, "normal"), client_mem_limit),
+            reply_cap: safety_cap(OutputLimits::for_class(&obuf, "normal")),
             observe: super::observe::Thresholds::from_config(c),
             client_mem_limit,
         }
     }
 }
 
-/// Beyond Redis (which has no bound when the normal class is unlimited): a
-/// single batch's replies may not take more than 4 GiB, nor half the
-/// machine's memory, so one command (SRANDMEMBER s -1000000000000, KEYS *
-/// on a huge keyspace) cannot grow the node without bound. Under
-/// `maxmemory-clients` a reply larger than the whole limit would get its
-/// client evicted anyway: it stops there.
-fn reply_cap(normal: OutputLimits, client_mem_limit: usize) -> usize {
-    let cap = safety_cap(normal);
-    if client_mem_limit > 0 {
-        cap.min(client_mem_limit)
-    } else {
-        cap
+impl Settings {
+    /// The reply cap of one client. Under `maxmemory-clients` an evictable
+    /// client's replies stop at the whole limit, past which it would be
+    /// evicted anyway; a CLIENT NO-EVICT client's may grow to the
+    /// node's cap, as Redis lets them grow.
+    pub fn reply_cap_of(&self, evictable: bool) -> usize {
+        if evictable && self.client_mem_limit > 0 {
+            self.reply_cap.min(self.client_mem_limit)
+        } else {
+            self.reply_cap
+        }
     }
 }
 
+/// Beyond Redis (which has no bound when the normal class is unlimited): a
+/// client's replies may not take more than 4 GiB, nor half the machine's
+/// memory, so one command (SRANDMEMBER s -1000000000000, KEYS * on a huge
+/// keyspace) cannot grow the node without bound.
 fn safety_cap(normal: OutputLimits) -> usize {
     if normal.hard > 0 {
         return normal.hard as usize;
@@ -258,6 +262,8 @@ pub struct ShardRt {
     /// Nested units of work in progress (`begin_unit`), and the keys
     /// their writes made ready for blocked clients.
     unit_depth: Cell<u32>,
+    /// Set while a command queued in MULTI runs (`as_queued`).
+    running_queued: Cell<bool>,
     ready: RefCell<Vec<Vec<u8>>>,
 }
 
@@ -314,6 +320,7 @@ impl ShardRt {
             tickets: Default::default(),
             scratch: RefCell::new(None),
             unit_depth: Cell::new(0),
+            running_queued: Cell::new(false),
             ready: RefCell::new(Vec::new()),
             shared,
         }
@@ -420,6 +427,18 @@ impl ShardRt {
         ok
     }
 
+    /// Runs `f`, the `exec` of a command queued in MULTI: EXEC was
+    /// admitted as a whole, and its commands are neither refused nor
+    /// preceded by evictions for `maxmemory` (Redis checks memory in
+    /// processCommand, for EXEC only; a CONFIG SET maxmemory queued before
+    /// them takes effect after).
+    pub fn as_queued<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.running_queued.set(true);
+        let r = f();
+        self.running_queued.set(false);
+        r
+    }
+
     /// Runs a shard handler on this shard's keyspace, synchronously.
     /// The caller has passed the gate (or holds it).
     pub fn exec(
@@ -434,7 +453,10 @@ impl ShardRt {
         let Handler::Shard(handler) = spec.handler else {
             unreachable!("{} is not a shard command", spec.name)
         };
-        if settings.memory.maxmemory > 0 && !self.admit(spec, out, settings) {
+        if settings.memory.maxmemory > 0
+            && !self.running_queued.get()
+            && !self.admit(spec, out, settings)
+        {
             let start = out.buf.len();
             out.error(super::evict::OOM);
             let reply = out.buf[start..].to_vec();

@@ -552,7 +552,7 @@ async fn one_shard(
             argv.clear();
             argv.extend(q.args.iter().map(|a| a.as_slice()));
             rt.set_caller(caller);
-            rt.exec(q.spec, &argv, db, &mut out, &mut clock, &settings);
+            rt.as_queued(|| rt.exec(q.spec, &argv, db, &mut out, &mut clock, &settings));
         }
         if capturing {
             // One MULTI/EXEC block, logged in this same step.
@@ -712,7 +712,8 @@ async fn held(
                         let mut clock = rt.clock();
                         let started = rt.begin_capture();
                         rt.set_caller(caller);
-                        rt.exec(spec, &argv, db, &mut out, &mut clock, &rt.settings());
+                        let settings = rt.settings();
+                        rt.as_queued(|| rt.exec(spec, &argv, db, &mut out, &mut clock, &settings));
                         let recs = if started {
                             rt.end_capture()
                         } else {
