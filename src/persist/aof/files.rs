@@ -38,11 +38,35 @@ impl AofFiles {
             .cloned()
             .ok_or("the AOF manifest lists no incr file")?;
         let path = dir.join(&incr_file.name);
+        AofFiles::with_incr(dir, name, manifest, &path, false)
+    }
+
+    /// For turning the AOF on at runtime: records go to a new, empty
+    /// `temp-<name>.incr` until the first rewrite installs a base; the
+    /// manifest (`manifest`, as on disk) is not touched until then.
+    pub fn open_temp(dir: PathBuf, name: String, manifest: Manifest) -> Result<AofFiles, String> {
+        let path = dir.join(temp_incr_name(&name));
+        AofFiles::with_incr(dir, name, manifest, &path, true)
+    }
+
+    /// Opens `path` for appending (emptied first when `temp`).
+    fn with_incr(
+        dir: PathBuf,
+        name: String,
+        manifest: Manifest,
+        path: &Path,
+        temp: bool,
+    ) -> Result<AofFiles, String> {
         let incr = OpenOptions::new()
             .append(true)
             .create(true)
-            .open(&path)
+            .truncate(false)
+            .open(path)
             .map_err(|e| format!("Can't open the append-only file {}: {e}", path.display()))?;
+        if temp {
+            incr.set_len(0)
+                .map_err(|e| format!("Can't truncate {}: {e}", path.display()))?;
+        }
         let incr_len = incr.metadata().map(|m| m.len()).unwrap_or(0);
         let mut files = AofFiles {
             dir,
@@ -52,35 +76,7 @@ impl AofFiles {
             incr_len,
             total_len: 0,
             base_len: 0,
-            temp_incr: false,
-        };
-        files.total_len = files.sum_sizes();
-        files.base_len = files.total_len;
-        Ok(files)
-    }
-
-    /// For turning the AOF on at runtime: records go to a new, empty
-    /// `temp-<name>.incr` until the first rewrite installs a base; the
-    /// manifest (`manifest`, as on disk) is not touched until then.
-    pub fn open_temp(dir: PathBuf, name: String, manifest: Manifest) -> Result<AofFiles, String> {
-        let path = dir.join(temp_incr_name(&name));
-        let incr = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| format!("Can't open the append-only file {}: {e}", path.display()))?;
-        incr.set_len(0)
-            .map_err(|e| format!("Can't truncate {}: {e}", path.display()))?;
-        let mut files = AofFiles {
-            dir,
-            name,
-            manifest,
-            incr,
-            incr_len: 0,
-            total_len: 0,
-            base_len: 0,
-            temp_incr: true,
+            temp_incr: temp,
         };
         files.total_len = files.sum_sizes();
         files.base_len = files.total_len;
