@@ -218,6 +218,7 @@ pub fn run(config: Config) -> Result<(), String> {
         port
     );
     crate::notice!("Ready to accept connections");
+    shared.serving.store(true, Ordering::Release);
     std::thread::spawn(move || probe::wait_for_signals(shared));
     for h in handles {
         let _ = h.join();
@@ -300,12 +301,13 @@ async fn serve_shard(start: ShardStart) {
     };
     let _ = ready.send(Ok(()));
     for l in listeners {
-        let tcp = !matches!(l, ClientListener::Unix(..));
+        let tcp = l.tcp_fd();
         let task = crate::sys::exec::spawn(accept_loop(rt.clone(), l));
-        if tcp {
-            rt.tcp_accepts.borrow_mut().push(task);
-        } else {
-            task.detach();
+        match tcp {
+            Some(fd) => rt.tcp_accepts.borrow_mut().push((task, fd)),
+            None => {
+                task.detach();
+            }
         }
     }
     // The shard serves through its spawned tasks from here on.
@@ -449,7 +451,7 @@ fn open_listeners(id: usize, listening: &Listening) -> Result<Vec<ClientListener
         .and_then(|mut t| t.pop())
         .unwrap_or_default();
     for fd in fds {
-        listeners.push(ClientListener::Tcp(crate::sys::socket::tcp_listener(fd)));
+        listeners.push(ClientListener::tcp(fd));
     }
     // The unix socket: shard 0 accepts all its clients.
     if id == 0 && !unixsocket.is_empty() {
@@ -514,6 +516,11 @@ fn load_rdb(
 }
 
 async fn accept_loop(rt: Rc<ShardRt>, listener: ClientListener) {
+    // Nothing is served before the whole node is up (the cluster bus
+    // starts after the shards): a client that connected early waits.
+    while !rt.shared.serving.load(Ordering::Acquire) {
+        glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+    }
     loop {
         let stream = match listener.accept().await {
             Ok(s) => s,

@@ -118,17 +118,26 @@ async fn hand_over(rt: &Rc<ShardRt>, per_shard: Vec<Vec<OwnedFd>>) {
             .get_mut(rt.id)
             .and_then(Option::take)
             .unwrap_or_default();
-        let fresh: Vec<glommio::Task<()>> = fds
+        let fresh: Vec<(glommio::Task<()>, std::os::fd::RawFd)> = fds
             .into_iter()
             .map(|fd| {
-                let l = ClientListener::Tcp(crate::sys::socket::tcp_listener(fd));
-                crate::sys::exec::spawn(super::accept_loop(rt.clone(), l))
+                let l = ClientListener::tcp(fd);
+                let raw = l.tcp_fd().unwrap_or(-1);
+                (
+                    crate::sys::exec::spawn(super::accept_loop(rt.clone(), l)),
+                    raw,
+                )
             })
             .collect();
         let old = std::mem::replace(&mut *rt.tcp_accepts.borrow_mut(), fresh);
-        // Ending the old loops closes their listeners.
+        // The old sockets stop accepting now (an accept io_uring still
+        // has queued would keep a closed one listening); ending their
+        // loops closes them.
+        for (_, fd) in &old {
+            crate::sys::socket::stop_accepting(*fd);
+        }
         crate::sys::exec::spawn(async move {
-            for t in old {
+            for (t, _) in old {
                 t.cancel().await;
             }
         })

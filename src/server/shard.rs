@@ -248,7 +248,7 @@ pub struct ShardRt {
     rng: Cell<u64>,
     /// The accept loops of this shard's TCP listeners; CONFIG SET port
     /// replaces them (dropping one closes its listener).
-    pub tcp_accepts: RefCell<Vec<glommio::Task<()>>>,
+    pub tcp_accepts: RefCell<Vec<(glommio::Task<()>, std::os::fd::RawFd)>>,
     /// Eviction candidates kept between runs (evict.rs).
     pub evict: RefCell<super::evict::EvictState>,
     /// Spare query buffers for this shard's connections (input.rs).

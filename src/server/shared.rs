@@ -15,6 +15,9 @@ pub struct Shared {
     pub config: RwLock<Config>,
     /// Bumped by every CONFIG SET; connections refresh their snapshot.
     pub config_epoch: AtomicU64,
+    /// The node is up (every shard, the cluster bus): connections, which
+    /// the kernel queues from the start, are accepted from then on.
+    pub serving: std::sync::atomic::AtomicBool,
     pub nshards: usize,
     /// 40 hex characters, new every start (INFO run_id).
     pub run_id: String,
@@ -73,6 +76,7 @@ impl Shared {
         Shared {
             config: RwLock::new(config),
             config_epoch: AtomicU64::new(1),
+            serving: std::sync::atomic::AtomicBool::new(false),
             nshards,
             run_id: random_hex(40),
             started: Instant::now(),

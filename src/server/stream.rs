@@ -100,14 +100,31 @@ impl AsyncWrite for ClientStream {
 
 /// A listening socket clients connect to.
 pub enum ClientListener {
-    Tcp(TcpListener),
+    /// With its descriptor (glommio's listener does not show it), which
+    /// CONFIG SET port and bind stop.
+    Tcp(TcpListener, RawFd),
     Unix(UnixListener, std::rc::Rc<str>),
 }
 
 impl ClientListener {
+    /// A TCP listener on listening socket `fd`, made the calling
+    /// executor's.
+    pub fn tcp(fd: std::os::fd::OwnedFd) -> ClientListener {
+        let raw = fd.as_raw_fd();
+        ClientListener::Tcp(crate::sys::socket::tcp_listener(fd), raw)
+    }
+
+    /// The descriptor of a TCP listener.
+    pub fn tcp_fd(&self) -> Option<RawFd> {
+        match self {
+            Self::Tcp(_, fd) => Some(*fd),
+            Self::Unix(..) => None,
+        }
+    }
+
     pub async fn accept(&self) -> Result<ClientStream> {
         Ok(match self {
-            Self::Tcp(l) => ClientStream::Tcp(l.accept().await?),
+            Self::Tcp(l, _) => ClientStream::Tcp(l.accept().await?),
             Self::Unix(l, path) => ClientStream::Unix(l.accept().await?, path.clone()),
         })
     }

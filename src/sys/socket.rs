@@ -95,6 +95,14 @@ pub fn tcp_listener(fd: OwnedFd) -> glommio::net::TcpListener {
     unsafe { glommio::net::TcpListener::from_raw_fd(fd.into_raw_fd()) }
 }
 
+/// Stops listening socket `fd` accepting now (shutdown(2)), whatever
+/// io_uring still holds of it: closing it is not enough while an accept
+/// is queued on it (see [`stop_listening`]).
+pub fn stop_accepting(fd: std::os::fd::RawFd) {
+    // SAFETY: shutdown on a descriptor the caller keeps open.
+    unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+}
+
 /// Stops every listening socket of the process at once (shutdown(2) on
 /// each descriptor that accepts connections). Called just before exit:
 /// io_uring keeps a reference to a listener while an accept is queued and
@@ -123,7 +131,7 @@ pub fn stop_listening() {
             if libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ACCEPTCONN, p, &mut len) == 0
                 && accepting == 1
             {
-                libc::shutdown(fd, libc::SHUT_RDWR);
+                stop_accepting(fd);
             }
         }
     }

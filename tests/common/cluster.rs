@@ -326,7 +326,14 @@ pub fn six_shardis_with(
     let mut pair = Vec::new();
     for (r, replica) in servers.iter().enumerate().skip(3) {
         let port = replica.port;
-        let m = master_of(port).unwrap_or_else(|| panic!("{} is not a replica", replica.name));
+        // A replica's role can land after redis-cli returns when gossip is
+        // slow (a loaded machine): it is waited for, not assumed.
+        let mut m = None;
+        wait_until(Duration::from_secs(30), || {
+            m = master_of(port);
+            m.is_some()
+        });
+        let m = m.unwrap_or_else(|| panic!("{} is not a replica", replica.name));
         let mi = ids.iter().position(|id| *id == m).expect("master known");
         let up = wait_until(Duration::from_secs(30), || {
             repl_field(port, "master_link_status").as_deref() == Some("up")
