@@ -81,7 +81,7 @@ pub fn run(config: Config) -> Result<(), String> {
     let pin = !config.flag(conf::CLUSTER_ENABLED)
         && cpus.len() > nshards
         && cpus::cgroup_quota_cpus().is_none_or(|q| q > nshards);
-    let listening = claim_listening(&config)?;
+    let listening = claim_listening(&config, nshards)?;
     let port = config.int(conf::PORT) as u16;
     // SAFETY: isatty only asks about descriptor 1.
     let tty = unsafe { libc::isatty(1) } == 1 && config.text(conf::LOGFILE).is_empty();
@@ -362,7 +362,7 @@ fn open_cluster(
 /// Claims the client port on every bind address, the unix socket and, in
 /// cluster mode, the bus port, before any listener serves: a node that
 /// cannot have them all stops without answering anywhere.
-fn claim_listening(config: &Config) -> Result<Listening, String> {
+fn claim_listening(config: &Config, nshards: usize) -> Result<Listening, String> {
     let port = config.int(conf::PORT) as u16;
     let backlog = config.int(conf::TCP_BACKLOG) as i32;
     // `port 0`: no TCP listener (the unix socket only), as in Redis.
@@ -376,7 +376,7 @@ fn claim_listening(config: &Config) -> Result<Listening, String> {
     // connects once it sees that line) waits in the backlog until its
     // shard serves, instead of being refused, as with redis-server, which
     // listens before it loads.
-    let tcp = (0..config.shard_count())
+    let tcp = (0..nshards)
         .map(|_| listen::listen_all(&binds, port, backlog))
         .collect::<Result<Vec<_>, String>>()?;
     let unixsocket = config.text(conf::UNIXSOCKET);

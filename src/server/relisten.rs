@@ -14,7 +14,7 @@ use super::stream::ClientListener;
 use crate::config::keys as conf;
 use crate::sys::bind_addr::{bind_addrs, BindAddr};
 use std::net::SocketAddr;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -121,8 +121,8 @@ async fn hand_over(rt: &Rc<ShardRt>, per_shard: Vec<Vec<OwnedFd>>) {
         let fresh: Vec<(glommio::Task<()>, std::os::fd::RawFd)> = fds
             .into_iter()
             .map(|fd| {
+                let raw = fd.as_raw_fd();
                 let l = ClientListener::tcp(fd);
-                let raw = l.tcp_fd().unwrap_or(-1);
                 (
                     crate::sys::exec::spawn(super::accept_loop(rt.clone(), l)),
                     raw,
