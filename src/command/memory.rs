@@ -7,6 +7,7 @@ use super::spec::{Acl, CommandSpec, Flags, Handler, KeyFlags, KeySpec};
 use crate::server::conn::Conn;
 use crate::server::mesh;
 use crate::slot::key_slot;
+use crate::store::slot_map::SlotMap;
 use crate::store::{Entry, SmallBytes};
 use futures::future::LocalBoxFuture;
 use std::sync::atomic::Ordering;
@@ -106,10 +107,10 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     ..CommandSpec::DEFAULT
 }];
 
-/// Bytes a keyspace slot costs beside the key's and value's own heap.
-const KEY_SLOT_BYTES: usize = std::mem::size_of::<SmallBytes>() + std::mem::size_of::<Entry>();
-/// Bytes an expires slot costs.
-const EXPIRE_SLOT_BYTES: usize = std::mem::size_of::<SmallBytes>() + 8;
+/// Bytes a keyspace bucket costs beside the key's and value's own heap.
+const KEY_SLOT_BYTES: usize = SlotMap::<Entry>::bucket_bytes();
+/// Bytes an expires bucket costs.
+const EXPIRE_SLOT_BYTES: usize = SlotMap::<u64>::bucket_bytes();
 
 /// MEMORY USAGE key [SAMPLES count]: the key's, the value's and its
 /// table slot's bytes. Shardis knows each value's size exactly, so the

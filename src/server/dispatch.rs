@@ -429,6 +429,15 @@ async fn run_group(
         .all(|p| !matches!(p, Plan::OnShard(_, s) if *s != local));
     if all_local {
         rt.wait_gate().await;
+        if plans.len() > 1 {
+            let keys = (start..start + plans.len())
+                .zip(plans)
+                .filter_map(|(i, p)| match p {
+                    Plan::OnShard(spec, _) => batch.get(i).get(spec.first_key_index()?).copied(),
+                    _ => None,
+                });
+            rt.prefetch(conn.db, keys);
+        }
         let mut clock = rt.clock();
         let settings = conn.settings.clone();
         for (((argv, p), caller), planned) in cmds.zip(plans).zip(callers.iter()).zip(planned) {

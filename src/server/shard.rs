@@ -441,6 +441,16 @@ impl ShardRt {
 
     /// Runs a shard handler on this shard's keyspace, synchronously.
     /// The caller has passed the gate (or holds it).
+    /// Prefetches the table entries of a batch's keys (`Db::prefetch`).
+    pub fn prefetch<'a>(&self, db: usize, keys: impl Iterator<Item = &'a [u8]>) {
+        let core = self.core.borrow();
+        if let Some(d) = core.store.dbs.get(db) {
+            for key in keys {
+                d.prefetch(key);
+            }
+        }
+    }
+
     pub fn exec(
         &self,
         spec: &'static CommandSpec,

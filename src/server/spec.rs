@@ -213,6 +213,20 @@ impl CommandSpec {
         self.data_keys.is_some_and(|d| (d.used)(argv))
     }
 
+    /// The argument index of the first key when the first key spec names
+    /// it by position (GET, SET, HGET, ...): a cheap guess for prefetching
+    /// a batch's keys, not a key extraction.
+    #[inline]
+    pub fn first_key_index(&self) -> Option<usize> {
+        match self.keys.first() {
+            Some(KeySpec {
+                begin: BeginSearch::Index(i @ 1..),
+                ..
+            }) if self.key_finder.is_none() => Some(*i as usize),
+            _ => None,
+        }
+    }
+
     /// Argument indexes holding keys, per the key specs.
     pub fn key_indexes(&self, argv: &[&[u8]], out: &mut Vec<usize>) {
         self.key_indexes_where(argv, out, |_| true);

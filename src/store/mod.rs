@@ -12,6 +12,7 @@ pub mod list;
 pub mod listpack;
 pub mod replica_ttls;
 pub mod set;
+pub mod slot_map;
 pub mod value;
 pub mod zset;
 
