@@ -429,6 +429,8 @@ async fn run_group(
         .all(|p| !matches!(p, Plan::OnShard(_, s) if *s != local));
     if all_local {
         rt.wait_gate().await;
+        // A pipeline's lookups: their cache misses overlap instead of
+        // following one another (Db::prefetch).
         if plans.len() > 1 {
             let keys = (start..start + plans.len())
                 .zip(plans)

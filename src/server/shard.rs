@@ -445,9 +445,7 @@ impl ShardRt {
     pub fn prefetch<'a>(&self, db: usize, keys: impl Iterator<Item = &'a [u8]>) {
         let core = self.core.borrow();
         if let Some(d) = core.store.dbs.get(db) {
-            for key in keys {
-                d.prefetch(key);
-            }
+            d.prefetch(keys);
         }
     }
 

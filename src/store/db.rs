@@ -208,13 +208,34 @@ impl Db {
         self.slots[i].keys.get_mut(key)
     }
 
-    /// Hints the CPU to fetch what looking `key` up will read: its slot
-    /// table's header, then its tag and home bucket (run over a pipelined
-    /// batch before it executes, so the batch's cache misses overlap).
-    #[inline]
-    pub fn prefetch(&self, key: &[u8]) {
-        if let Some(t) = self.slots.get(self.index(key_slot(key))) {
-            t.keys.prefetch(super::slot_map::hash_key(key));
+    /// Hints the CPU to fetch what looking `keys` up will read, in three
+    /// passes so that each pass's misses overlap: the slot tables'
+    /// headers, then the tags around each key's home, then the bucket the
+    /// tags point at. Run over a pipelined batch before it executes.
+    pub fn prefetch<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) {
+        const AT_ONCE: usize = 32;
+        let mut spots = [(0usize, 0u64); AT_ONCE];
+        let mut keys = keys.peekable();
+        while keys.peek().is_some() {
+            let mut n = 0;
+            for (spot, key) in spots.iter_mut().zip(keys.by_ref()) {
+                let i = self.index(key_slot(key));
+                if let Some(t) = self.slots.get(i) {
+                    super::slot_map::prefetch_read(t as *const SlotTable as *const u8);
+                }
+                *spot = (i, super::slot_map::hash_key(key));
+                n += 1;
+            }
+            for &(i, h) in &spots[..n] {
+                if let Some(t) = self.slots.get(i) {
+                    t.keys.prefetch_tags(h);
+                }
+            }
+            for &(i, h) in &spots[..n] {
+                if let Some(t) = self.slots.get(i) {
+                    t.keys.prefetch_bucket(h);
+                }
+            }
         }
     }
 

@@ -24,6 +24,9 @@ use std::hash::BuildHasher;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 
+/// Bytes before the tags: the allocation's header.
+const HEADER: usize = 8;
+
 /// A key and its value, as stored.
 struct Bucket<V> {
     key: SmallBytes,
@@ -109,24 +112,45 @@ impl<V> SlotMap<V> {
         std::mem::size_of::<Bucket<V>>() + 2
     }
 
+    /// The allocation: an 8-byte header (the first bucket that may be
+    /// occupied, a u32), the tags, then the buckets, aligned.
     fn layout(cap: usize) -> Layout {
+        let header = Layout::new::<[u32; 2]>();
         let tags = Layout::array::<u16>(cap).expect("table size");
         let buckets = Layout::array::<Bucket<V>>(cap).expect("table size");
-        let (layout, offset) = tags.extend(buckets).expect("table size");
+        let (layout, _) = header.extend(tags).expect("table size");
+        let (layout, offset) = layout.extend(buckets).expect("table size");
         debug_assert_eq!(offset, Self::bucket_offset(cap));
         layout.pad_to_align()
     }
 
     #[inline]
     fn tags(&self) -> *mut u16 {
-        self.ptr.as_ptr() as *mut u16
+        self.ptr.as_ptr().wrapping_add(HEADER) as *mut u16
     }
 
-    /// Where the buckets start: after the tags, aligned (as `layout`).
+    /// No bucket before this index is occupied: iteration starts here, so
+    /// that draining a slot from the front (migration's GETKEYSINSLOT,
+    /// then MIGRATE) does not rescan the emptied part each time. Callers
+    /// check `cap > 0`.
+    #[inline]
+    fn first(&self) -> usize {
+        // SAFETY: the header's first u32, written by with_buckets.
+        unsafe { *(self.ptr.as_ptr() as *const u32) as usize }
+    }
+
+    #[inline]
+    fn set_first(&mut self, i: usize) {
+        // SAFETY: as `first`; i <= cap fits a u32.
+        unsafe { *(self.ptr.as_ptr() as *mut u32) = i as u32 };
+    }
+
+    /// Where the buckets start: after the header and tags, aligned (as
+    /// `layout`).
     #[inline]
     fn bucket_offset(cap: usize) -> usize {
-        let align = std::mem::align_of::<Bucket<V>>();
-        (cap * 2 + align - 1) & !(align - 1)
+        let align = std::mem::align_of::<Bucket<V>>().max(4);
+        (HEADER + cap * 2 + align - 1) & !(align - 1)
     }
 
     #[inline]
@@ -226,6 +250,9 @@ impl<V> SlotMap<V> {
                     ptr::write(self.bucket(i), carry);
                 }
                 self.len += 1;
+                if i < self.first() {
+                    self.set_first(i);
+                }
                 return;
             }
             if t & 0xff < carry_tag & 0xff {
@@ -272,6 +299,13 @@ impl<V> SlotMap<V> {
             if t & 0xff <= 1 {
                 // Empty, or at its home: the run ends here.
                 unsafe { *self.tags().add(i) = 0 };
+                if i == self.first() {
+                    let mut first = i;
+                    while first < cap && self.tag(first) == 0 {
+                        first += 1;
+                    }
+                    self.set_first(first);
+                }
                 break;
             }
             unsafe {
@@ -317,14 +351,16 @@ impl<V> SlotMap<V> {
         let Some(ptr) = NonNull::new(raw) else {
             handle_alloc_error(layout)
         };
-        // SAFETY: the tags are the allocation's first cap u16s.
-        unsafe { ptr::write_bytes(ptr.as_ptr() as *mut u16, 0, cap) };
-        SlotMap {
+        let mut map = SlotMap {
             ptr,
             cap: u32::try_from(cap).expect("slot table size"),
             len: 0,
             _owns: PhantomData,
-        }
+        };
+        // SAFETY: the tags are cap u16s after the header.
+        unsafe { ptr::write_bytes(map.tags(), 0, cap) };
+        map.set_first(cap);
+        map
     }
 
     /// Frees the allocation without dropping any bucket.
@@ -352,21 +388,54 @@ impl<V> SlotMap<V> {
         }
     }
 
-    /// Hints the CPU to fetch where `key` (hash `h`) would be: its tag and
-    /// its home bucket. Used before a pipelined batch runs, so the
-    /// batch's cache misses overlap instead of following one another.
+    /// Hints the CPU to fetch the tags around the home of hash `h`: the
+    /// first step of prefetching a lookup (`prefetch_bucket` is the next,
+    /// once they have arrived).
     #[inline]
-    pub fn prefetch(&self, h: u64) {
-        if self.cap == 0 {
+    pub fn prefetch_tags(&self, h: u64) {
+        if self.cap != 0 {
+            let i = home(h, self.cap as usize);
+            prefetch_read(self.tags().wrapping_add(i) as *const u8);
+        }
+    }
+
+    /// Hints the CPU to fetch the bucket a lookup of hash `h` will compare
+    /// first: the first one whose tag matches (probe distances average
+    /// several buckets at this table's load, so the home bucket is often
+    /// not it). Reads the tags, so `prefetch_tags` should come first.
+    #[inline]
+    pub fn prefetch_bucket(&self, h: u64) {
+        let cap = self.cap as usize;
+        if self.len == 0 {
             return;
         }
-        let i = home(h, self.cap as usize);
-        prefetch_read(self.tags().wrapping_add(i) as *const u8);
-        prefetch_read(self.buckets().wrapping_add(i) as *const u8);
+        let want = tag_of(h) >> 8;
+        let mut i = home(h, cap);
+        let mut dist1: u16 = 1;
+        loop {
+            let t = self.tag(i);
+            if t & 0xff < dist1 {
+                return;
+            }
+            if t >> 8 == want {
+                // A bucket may straddle two cache lines: the key in one,
+                // the value in the next.
+                let b = self.bucket(i) as *const u8;
+                prefetch_read(b);
+                prefetch_read(b.wrapping_add(std::mem::size_of::<Bucket<V>>() - 1));
+                return;
+            }
+            dist1 += 1;
+            i += 1;
+            if i == cap {
+                i = 0;
+            }
+        }
     }
 
     pub fn iter(&self) -> Iter<'_, V> {
-        Iter { map: self, at: 0 }
+        let at = if self.cap == 0 { 0 } else { self.first() };
+        Iter { map: self, at }
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &SmallBytes> {
@@ -382,8 +451,9 @@ impl<V> SlotMap<V> {
     }
 }
 
+/// A hint to fetch the cache line at `p` (a no-op off x86_64).
 #[inline]
-fn prefetch_read(p: *const u8) {
+pub fn prefetch_read(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch never faults, whatever the address.
     unsafe {
@@ -426,6 +496,9 @@ impl<V: Clone> Clone for SlotMap<V> {
                 }
                 copy.len += 1;
             }
+        }
+        if copy.cap > 0 {
+            copy.set_first(self.first());
         }
         copy
     }
@@ -517,6 +590,9 @@ mod tests {
                 _ => assert_eq!(ours.get(&k), model.get(&k)),
             }
             assert_eq!(ours.len(), model.len());
+            if step % 1000 == 0 {
+                check_first(&ours);
+            }
             if step % 50_000 == 0 {
                 ours.shrink_to(0);
             }
@@ -529,6 +605,35 @@ mod tests {
         let drained = ours.drain().count();
         assert_eq!(drained, want.len());
         assert!(ours.is_empty() && ours.capacity() == 0);
+    }
+
+    /// `first` is a lower bound of the occupied buckets, and exact once
+    /// keys are drained from the front as a migration does.
+    fn check_first<V>(m: &SlotMap<V>) {
+        if m.cap > 0 {
+            let lowest = (0..m.cap as usize)
+                .find(|&i| m.tag(i) != 0)
+                .unwrap_or(m.cap as usize);
+            assert!(m.first() <= lowest, "first {} > lowest {lowest}", m.first());
+        }
+    }
+
+    #[test]
+    fn draining_from_the_front_moves_where_iteration_starts() {
+        let mut m: SlotMap<u64> = SlotMap::default();
+        for n in 0..50_000u64 {
+            m.insert(SmallBytes::new(&key(n)), n);
+        }
+        while !m.is_empty() {
+            let batch: Vec<Vec<u8>> = m.keys().take(10).map(|k| k.to_vec()).collect();
+            for k in &batch {
+                assert!(m.remove(k).is_some());
+            }
+            check_first(&m);
+            if m.cap > 0 && !m.is_empty() {
+                assert_ne!(m.tag(m.first()), 0, "first points at an empty bucket");
+            }
+        }
     }
 
     #[test]
