@@ -413,3 +413,37 @@ fn flushall_with_save_rules_saves_and_snapshots_count_as_forks() {
         assert_eq!(after, before + 1, "{}", srv.name);
     }
 }
+
+/// Writes during a BGSAVE make it copy the keys' slots out of turn, what a
+/// forked child's copy-on-write counts: INFO shows the copy as
+/// `current_cow_size` while it runs and as `rdb_last_cow_size` after, and
+/// the share of keys written as `current_fork_perc`.
+#[test]
+fn writes_during_bgsave_show_as_copy_on_write() {
+    let srv = Server::shardis(1, &[]);
+    let mut c = srv.conn();
+    assert_eq!(info_field(&mut c, "current_cow_size"), "0");
+    let value = "A".repeat(500);
+    for i in 0..20 {
+        c.cmd(&["SET", &format!("key{i}"), &value]);
+    }
+    // 50 ms per key: the save is still near its start when the writes come.
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "50000"]),
+        b"+OK\r\n"
+    );
+    bgsave(&mut c);
+    for i in 0..20 {
+        c.cmd(&["SETRANGE", &format!("key{i}"), "0", "B"]);
+    }
+    // Every key the cursor had not reached was copied before its write.
+    let copied: u64 = info_field(&mut c, "current_cow_size").parse().unwrap();
+    assert!(copied >= 500, "current_cow_size {copied}");
+    let perc: f64 = info_field(&mut c, "current_fork_perc").parse().unwrap();
+    assert!(perc > 0.0 && perc <= 100.0, "current_fork_perc {perc}");
+    assert_eq!(wait_bgsave_done(&mut c), "ok");
+    assert_eq!(info_field(&mut c, "current_cow_size"), "0");
+    assert_eq!(info_field(&mut c, "current_fork_perc"), "0.00");
+    let last: u64 = info_field(&mut c, "rdb_last_cow_size").parse().unwrap();
+    assert!(last >= copied, "rdb_last_cow_size {last} < {copied}");
+}

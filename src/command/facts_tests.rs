@@ -91,7 +91,10 @@ fn single_command_facts() {
         // Redis 7.0 has no WAITAOF.
         (Behavior::WAITS, vec!["wait"]),
         (Behavior::OK_IN_EXEC, vec!["unwatch"]),
-        (Behavior::ENDS_BATCH, vec!["client|pause", "client|reply"]),
+        (
+            Behavior::ENDS_BATCH,
+            vec!["client|pause", "client|reply", "replicaof", "slaveof"],
+        ),
         // Redis's CMD_PROTECTED commands, by the directive guarding them.
         (Behavior::DEBUG_PROTECTED, vec!["debug"]),
         (

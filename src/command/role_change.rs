@@ -1,13 +1,16 @@
 //! Commands that change this node's role: REPLICAOF (SLAVEOF) and
 //! FAILOVER. The work is in `repl/replica` and `repl/failover`.
 
-use super::spec::{Acl, CommandSpec, Flags, Handler};
+use super::spec::{Acl, Behavior, CommandSpec, Flags, Handler};
 use super::util::{arg_i64, is};
 use crate::repl::{failover, primary, replica};
 use crate::server::conn::Conn;
 use futures::future::LocalBoxFuture;
 
-/// REPLICAOF; SLAVEOF is the same command under its old name.
+/// REPLICAOF; SLAVEOF is the same command under its old name. It ends
+/// the batch of requests read with it: those after it are checked (a
+/// replica's READONLY) against the role it sets, as Redis runs them one
+/// after the other.
 const REPLICAOF: CommandSpec = CommandSpec {
     name: "replicaof",
     arity: 3,
@@ -21,6 +24,7 @@ const REPLICAOF: CommandSpec = CommandSpec {
     since: "5.0.0",
     summary: "Make the server a replica of another instance, or promote it as master.",
     complexity: "O(1)",
+    behavior: Behavior::ENDS_BATCH,
     ..CommandSpec::DEFAULT
 };
 

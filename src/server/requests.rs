@@ -41,8 +41,8 @@ impl Requests {
     /// Parses every complete request in the buffer into `args`/`argcs`;
     /// returns where parsing stopped and the protocol error met, if any.
     /// Before AUTH the stricter limits apply request by request (an AUTH
-    /// lifts them for what follows it in the same read), and CLIENT PAUSE
-    /// and CLIENT REPLY end the batch, so parsing stops after each of them
+    /// lifts them for what follows it in the same read), and REPLICAOF,
+    /// CLIENT PAUSE and CLIENT REPLY end the batch, so parsing stops after each of them
     /// with `reparse` set.
     pub fn parse(&mut self, conn: &Conn) -> (usize, Option<ProtocolError>) {
         let buf = self.input.data();
@@ -180,14 +180,18 @@ fn shrink_scratch<T>(v: &mut Vec<T>, kept: usize) {
 }
 
 /// Whether the request whose arguments are `ranges` of `bytes` ends the
-/// batch (CLIENT PAUSE, CLIENT REPLY: `Behavior::ENDS_BATCH`).
+/// batch (REPLICAOF, CLIENT PAUSE, CLIENT REPLY: `Behavior::ENDS_BATCH`).
 fn ends_batch(ranges: &[(usize, usize)], bytes: &[u8]) -> bool {
     let arg = |i: usize| ranges.get(i).map(|&(s, e)| &bytes[s..e]);
-    // Every such command is a subcommand: a lone name never ends a batch.
-    let (Some(name), Some(sub)) = (arg(0), arg(1)) else {
+    let Some(name) = arg(0) else {
         return false;
     };
-    super::table::table().may_end_batch(name)
-        && super::table::lookup(&[name, sub])
-            .is_some_and(|spec| spec.behavior.has(super::spec::Behavior::ENDS_BATCH))
+    if !super::table::table().may_end_batch(name) {
+        return false;
+    }
+    let spec = match arg(1) {
+        Some(sub) => super::table::lookup(&[name, sub]),
+        None => super::table::lookup(&[name]),
+    };
+    spec.is_some_and(|spec| spec.behavior.has(super::spec::Behavior::ENDS_BATCH))
 }

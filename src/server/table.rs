@@ -37,8 +37,9 @@ pub fn install_renamed(
 pub struct Table {
     by_name: HashMap<&'static str, &'static CommandSpec, ahash::RandomState>,
     pub all: Vec<&'static CommandSpec>,
-    /// Commands with a subcommand that ends a batch (`Behavior::ENDS_BATCH`):
-    /// the parser asks for every request, so it must not take a lookup.
+    /// Commands that end a batch, or have a subcommand that does
+    /// (`Behavior::ENDS_BATCH`): the parser asks for every request, so it
+    /// must not take a lookup.
     batch_enders: Vec<&'static str>,
 }
 
@@ -56,9 +57,10 @@ impl Table {
         let batch_enders = all
             .iter()
             .filter(|s| {
-                s.subcommands
-                    .iter()
-                    .any(|c| c.behavior.has(Behavior::ENDS_BATCH))
+                s.behavior.has(Behavior::ENDS_BATCH)
+                    || s.subcommands
+                        .iter()
+                        .any(|c| c.behavior.has(Behavior::ENDS_BATCH))
             })
             .map(|s| s.name)
             .collect();

@@ -242,7 +242,7 @@ fn write_persistence(s: &mut String, conn: &Conn, f: &Figures) {
     } else {
         -1
     };
-    use crate::persist::bgsave::status as bgsave_status;
+    use crate::persist::bgsave::{copies, status as bgsave_status};
     let save_keys = bgsave_status::keys_progress();
     let loading = &shared.repl.replica.loading;
     let (is_loading, is_async) = loading.flags();
@@ -250,10 +250,10 @@ fn write_persistence(s: &mut String, conn: &Conn, f: &Figures) {
     field!(s,
         "loading" => is_loading as u8,
         "async_loading" => is_async as u8,
-        "current_cow_peak" => 0,
-        "current_cow_size" => 0,
+        "current_cow_peak" => copies::current(),
+        "current_cow_size" => copies::current(),
         "current_cow_size_age" => 0,
-        "current_fork_perc" => "0.00",
+        "current_fork_perc" => format!("{:.2}", bgsave_status::fork_perc()),
         "current_save_keys_processed" => save_keys.0,
         "current_save_keys_total" => save_keys.1,
         "rdb_changes_since_last_save" => f.dirty,
@@ -263,7 +263,7 @@ fn write_persistence(s: &mut String, conn: &Conn, f: &Figures) {
         "rdb_last_bgsave_time_sec" => bgsave_status::last_bgsave_secs(),
         "rdb_current_bgsave_time_sec" => bgsave_status::current_bgsave_secs(unix_ms()),
         "rdb_saves" => snapshot::RDB_SAVES.load(Ordering::Relaxed),
-        "rdb_last_cow_size" => 0,
+        "rdb_last_cow_size" => copies::last_rdb(),
         "rdb_last_load_keys_expired" => snapshot::LOAD_KEYS_EXPIRED.load(Ordering::Relaxed),
         "rdb_last_load_keys_loaded" => snapshot::LOAD_KEYS_LOADED.load(Ordering::Relaxed),
         "aof_enabled" => aof.enabled() as u8,
@@ -275,7 +275,7 @@ fn write_persistence(s: &mut String, conn: &Conn, f: &Figures) {
         "aof_rewrites" => aof.rewrites.load(Ordering::Relaxed),
         "aof_rewrites_consecutive_failures" => aof.rewrite_failures.load(Ordering::Relaxed),
         "aof_last_write_status" => if aof.log.write_ok() { "ok" } else { "err" },
-        "aof_last_cow_size" => 0,
+        "aof_last_cow_size" => copies::last_aof(),
         "module_fork_in_progress" => 0,
         "module_fork_last_cow_size" => 0,
     );

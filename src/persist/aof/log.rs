@@ -202,8 +202,10 @@ impl AofLog {
         });
     }
 
+    /// Whether the node follows a master: its backlog then takes only
+    /// that master's stream ([`Self::feed_repl_proxied`]).
     #[inline]
-    fn proxying(&self) -> bool {
+    pub fn proxying(&self) -> bool {
         self.proxy.load(Ordering::Relaxed)
     }
 

@@ -10,6 +10,7 @@
 //! time (`status.rs`).
 
 pub mod background;
+pub mod copies;
 pub mod rules;
 pub mod shard;
 pub mod socket_sink;

@@ -100,6 +100,12 @@ struct Progress {
     params: Params,
     buf: Vec<u8>,
     keys: u64,
+    /// Set while a write has a slot serialized out of turn: the keys
+    /// written meanwhile count into `copied`.
+    copying: bool,
+    /// In-memory size of the keys serialized out of turn, what a forked
+    /// child's copy-on-write would have copied (copies.rs).
+    copied: u64,
     /// Keys writes serialized ahead of the cursor: under
     /// `rdb-key-save-delay` the slice task still owes their delay (a
     /// forked child in Redis takes as long whatever the parent writes).
@@ -150,6 +156,8 @@ pub fn begin<H: ShardHost>(rt: &Rc<H>, params: Params, feed: Feed) -> u64 {
         params,
         buf: Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 2),
         keys: 0,
+        copying: false,
+        copied: 0,
         early_keys: 0,
         feed,
     }));
@@ -185,17 +193,17 @@ pub fn before_key_write<S: ShardData + ?Sized>(rt: &S, key: &[u8]) {
 fn save_slot_early<S: ShardData + ?Sized>(rt: &S, index: usize) {
     PROGRESS.with_borrow_mut(|p| {
         let Some(p) = p else { return };
-        let keys_before = p.keys;
+        let (keys_before, copied_before) = (p.keys, p.copied);
+        p.copying = true;
         if p.partial.as_ref().is_some_and(|part| part.index == index) {
             rt.with_store(|store| serialize_partial(store, p, None));
-        } else {
-            if index < p.cursor || p.early.get(index).copied().unwrap_or(true) {
-                return;
-            }
+        } else if index >= p.cursor && !p.early.get(index).copied().unwrap_or(true) {
             p.early[index] = true;
             rt.with_store(|store| serialize_slot(store, p, index));
         }
+        p.copying = false;
         p.early_keys += p.keys - keys_before;
+        super::copies::add(p.copied - copied_before);
         if p.buf.len() >= CHUNK_BYTES {
             send_buf(p);
         }
@@ -467,5 +475,8 @@ fn write_entry(
     }
     let idle = lru_now.map(|now| now.saturating_sub(e.lru) as u64);
     file::write_key(&mut p.buf, key, &e.value, expire, idle, opts);
+    if p.copying {
+        p.copied += (key.len() + e.value.heap_size()) as u64;
+    }
     true
 }

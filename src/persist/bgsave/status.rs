@@ -53,6 +53,7 @@ pub fn try_reserve(bgsave: bool) -> Option<SnapshotSlot> {
     CANCELLED.store(false, Ordering::Release);
     KEYS_PROCESSED.store(0, Ordering::Relaxed);
     KEYS_TOTAL.store(0, Ordering::Relaxed);
+    super::copies::reset();
     if bgsave {
         BGSAVE_STARTED_MS.store(crate::sys::clock::unix_ms(), Ordering::Relaxed);
         BGSAVE_RUNNING.store(true, Ordering::Release);
@@ -67,6 +68,7 @@ impl Drop for SnapshotSlot {
         }
         KEYS_PROCESSED.store(0, Ordering::Relaxed);
         KEYS_TOTAL.store(0, Ordering::Relaxed);
+        super::copies::finish(self.bgsave);
         SNAPSHOT_RUNNING.store(false, Ordering::Release);
     }
 }
@@ -137,6 +139,16 @@ pub fn current_bgsave_secs(now_ms: u64) -> i64 {
         return -1;
     }
     (now_ms.saturating_sub(BGSAVE_STARTED_MS.load(Ordering::Relaxed)) / 1000) as i64
+}
+
+/// INFO's `current_fork_perc`: the share of the running snapshot's keys
+/// written, as Redis computes it from its child's key counts.
+pub fn fork_perc() -> f64 {
+    let (processed, total) = keys_progress();
+    if total == 0 {
+        return 0.0;
+    }
+    processed as f64 / total as f64 * 100.0
 }
 
 /// INFO's `current_save_keys_processed` and `current_save_keys_total`.

@@ -426,12 +426,16 @@ pub async fn cron<H: ReplHost>(rt: Rc<H>) {
         // CONFIG SET of the backlog size or the replica limits applies
         // within a second.
         let (size, limits) = backlog_config(shared);
+        let proxying = shared.log().proxying();
         shared.log().with_repl(|r, wake| {
             if let Some(b) = r.as_mut() {
                 b.set_config(size, limits, wake);
                 // Not while writes are paused: a manual failover waits
-                // for a master offset that must not move.
-                if ping && b.replicas() > 0 && !shared.failover_pause_active() {
+                // for a master offset that must not move. Not on a replica
+                // either: its sub-replicas get its master's stream as it
+                // is, or their offsets would run ahead of that master's
+                // (Redis's replicationFeedSlaves returns on a replica).
+                if ping && b.replicas() > 0 && !shared.failover_pause_active() && !proxying {
                     b.feed(None, PING, wake);
                 }
             }
