@@ -54,11 +54,6 @@ pub fn hash_key(key: &[u8]) -> u64 {
 }
 
 #[inline]
-fn home(h: u64, cap: usize) -> usize {
-    ((h as u128 * cap as u128) >> 64) as usize
-}
-
-#[inline]
 fn tag_of(h: u64) -> u16 {
     ((h as u8) as u16) << 8 | 1
 }
@@ -124,6 +119,23 @@ impl<V> SlotMap<V> {
         layout.pad_to_align()
     }
 
+    /// The bucket where hash `h`'s probe starts. The hash is first mixed
+    /// with the allocation's address and size, so each rebuilt table
+    /// orders keys differently from the tables before it: keys are drained
+    /// in bucket order (a migrating slot: iterate, delete), and a table
+    /// rebuilt for what is left, ordered as before, would find all of it
+    /// homed in the last part of its buckets (probe runs of thousands, a
+    /// rebuild per delete). The address alone repeats: the allocator hands
+    /// a shrinking table the block its predecessor but one had.
+    #[inline]
+    fn home(&self, h: u64) -> usize {
+        let table = self.ptr.as_ptr() as u64 ^ ((self.cap as u64) << 40);
+        // Addresses differ in few bits: spread them over all 64 first.
+        let seed = table.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        let mixed = (h ^ seed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        ((mixed as u128 * self.cap as u128) >> 64) as usize
+    }
+
     #[inline]
     fn tags(&self) -> *mut u16 {
         self.ptr.as_ptr().wrapping_add(HEADER) as *mut u16
@@ -180,7 +192,7 @@ impl<V> SlotMap<V> {
             return None;
         }
         let want = tag_of(h);
-        let mut i = home(h, cap);
+        let mut i = self.home(h);
         let mut dist1: u16 = 1;
         loop {
             let t = self.tag(i);
@@ -240,7 +252,7 @@ impl<V> SlotMap<V> {
         let cap = self.cap as usize;
         let mut carry = bucket;
         let mut carry_tag = tag_of(h);
-        let mut i = home(h, cap);
+        let mut i = self.home(h);
         loop {
             let t = self.tag(i);
             if t == 0 {
@@ -394,7 +406,7 @@ impl<V> SlotMap<V> {
     #[inline]
     pub fn prefetch_tags(&self, h: u64) {
         if self.cap != 0 {
-            let i = home(h, self.cap as usize);
+            let i = self.home(h);
             prefetch_read(self.tags().wrapping_add(i) as *const u8);
         }
     }
@@ -410,7 +422,7 @@ impl<V> SlotMap<V> {
             return;
         }
         let want = tag_of(h) >> 8;
-        let mut i = home(h, cap);
+        let mut i = self.home(h);
         let mut dist1: u16 = 1;
         loop {
             let t = self.tag(i);
@@ -634,6 +646,35 @@ mod tests {
                 assert_ne!(m.tag(m.first()), 0, "first points at an empty bucket");
             }
         }
+    }
+
+    /// A migrating slot is emptied in iteration order, with the shrinking
+    /// db.rs does after each delete: the tables it rebuilds for what is
+    /// left shrink geometrically (a table ordered like its predecessors
+    /// would have all of it homed in its last buckets, and grew instead:
+    /// a rebuild per delete).
+    #[test]
+    fn draining_in_bucket_order_shrinks_without_rebuild_storms() {
+        let mut m: SlotMap<u64> = SlotMap::default();
+        for n in 0..180_000u64 {
+            m.insert(SmallBytes::new(&key(n)), n);
+        }
+        let (mut rebuilds, mut last) = (0, m.capacity());
+        while !m.is_empty() {
+            let batch: Vec<Vec<u8>> = m.keys().take(10).map(|k| k.to_vec()).collect();
+            for k in &batch {
+                m.remove(k);
+                if m.len() * 4 <= m.capacity() {
+                    m.shrink_to(m.len() * 2);
+                }
+                if m.capacity() != last {
+                    assert!(m.capacity() < last, "grew from {last} to {}", m.capacity());
+                    rebuilds += 1;
+                    last = m.capacity();
+                }
+            }
+        }
+        assert!(rebuilds < 40, "{rebuilds} rebuilds");
     }
 
     #[test]
