@@ -2,61 +2,27 @@
 //! iteration returns every key present for the whole scan at least once,
 //! with MATCH, COUNT and TYPE, also while keys are added and removed.
 
+mod common;
+
+use common::Server;
 use redis::{Commands, Connection};
 use std::collections::{HashMap, HashSet};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// A shardis process on a free port, killed on drop.
-struct Shardis {
-    child: Child,
-    port: u16,
-}
+/// A shardis process on a free port (common::Server: retried on another
+/// port if one is taken in a race), killed on drop.
+struct Shardis(Server);
 
 impl Shardis {
     fn start(shards: usize) -> Shardis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_shardis-server"))
-            .args([
-                "--port",
-                &port.to_string(),
-                "--shards",
-                &shards.to_string(),
-                "--bind",
-                "127.0.0.1",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start shardis-server");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "shardis did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Shardis { child, port }
+        Shardis(Server::shardis(shards, &[]))
     }
 
     fn conn(&self) -> Connection {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap();
+        let client = redis::Client::open(format!("redis://127.0.0.1:{}/", self.0.port)).unwrap();
         let mut con = client.get_connection().expect("connect");
         let _: () = redis::cmd("FLUSHALL").query(&mut con).unwrap();
         con
-    }
-}
-
-impl Drop for Shardis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
