@@ -439,8 +439,6 @@ impl ShardRt {
         r
     }
 
-    /// Runs a shard handler on this shard's keyspace, synchronously.
-    /// The caller has passed the gate (or holds it).
     /// Prefetches the table entries of a batch's keys (`Db::prefetch`).
     pub fn prefetch<'a>(&self, db: usize, keys: impl Iterator<Item = &'a [u8]>) {
         let core = self.core.borrow();
@@ -449,6 +447,8 @@ impl ShardRt {
         }
     }
 
+    /// Runs a shard handler on this shard's keyspace, synchronously.
+    /// The caller has passed the gate (or holds it).
     pub fn exec(
         &self,
         spec: &'static CommandSpec,
