@@ -459,6 +459,12 @@ async fn send_replies(conn: &mut Conn, stream: &mut ClientStream) -> bool {
     // P=16 the wake-ups inside sendto were a quarter of the shard's CPU
     // (docs/benchmarks.md, flame graphs).
     crate::sys::exec::yield_before_send().await;
+    // The polls for the next requests of this pass's connections go to
+    // the kernel before any reply leaves: a client's next request can then
+    // only arrive after its poll is armed, and the completions come in the
+    // order the requests arrived, as Redis's epoll loop takes them (a
+    // PUBLISH sent after another connection's PUNSUBSCRIBE runs after it).
+    glommio::executor().submit_queued_io();
     let written = if conn.unsent.is_empty() {
         // The usual case: straight from the reply buffer, which is kept.
         match super::unsent::write_now(stream, &conn.out.buf) {

@@ -2204,6 +2204,23 @@ impl ExecutorProxy {
         }
     }
 
+    /// Shardis patch: hands the readiness polls (and any other request)
+    /// queued so far to the kernel now, instead of at the end of the
+    /// reactor pass. A server calls it before writing a reply, so the
+    /// poll for the client's next request is armed before the client can
+    /// send it: completions then come in the order requests arrived.
+    pub fn submit_queued_io(&self) {
+        self.reactor().sys.submit_main_ring();
+    }
+
+    /// Shardis patch: wakes the tasks whose socket polls have fired but
+    /// whose completions wait for the reactor's next pass; returns how
+    /// many woke. A shard calls it before serving another shard's
+    /// request, so requests that reached its own sockets first run first.
+    pub fn wake_arrived_io(&self) -> usize {
+        self.reactor().sys.wake_arrived()
+    }
+
     #[inline(always)]
     pub(crate) fn reactor(&self) -> Rc<reactor::Reactor> {
         #[cfg(not(feature = "native-tls"))]

@@ -95,6 +95,10 @@ bitflags::bitflags! {
         /// Shardis patch: completions don't interrupt the running task
         /// (IORING_SETUP_COOP_TASKRUN, Linux 5.19).
         const COOP_TASKRUN = 1 << 8;
+        /// Shardis patch: with COOP_TASKRUN, the kernel flags the SQ ring
+        /// while completions wait to be posted (IORING_SETUP_TASKRUN_FLAG,
+        /// Linux 5.19).
+        const TASKRUN_FLAG = 1 << 9;
     }
 }
 
@@ -276,6 +280,19 @@ impl IoUring {
 
             Ok(&mut *cqe.assume_init())
         }
+    }
+
+    /// Shardis patch: whether completions wait for this thread's next
+    /// system call to be posted (IORING_SQ_TASKRUN; only with
+    /// `SetupFlags::TASKRUN_FLAG`).
+    pub fn task_work_pending(&self) -> bool {
+        const IORING_SQ_TASKRUN: u32 = 1 << 1;
+        // SAFETY: kflags points into the SQ ring mapped for this ring's life.
+        let flags = unsafe {
+            (*(self.ring.sq.kflags as *const std::sync::atomic::AtomicU32))
+                .load(std::sync::atomic::Ordering::Acquire)
+        };
+        flags & IORING_SQ_TASKRUN != 0
     }
 
     pub fn raw(&self) -> &uring_sys::io_uring {

@@ -906,13 +906,22 @@ impl SleepableRing {
         Ok(SleepableRing {
             // Shardis patch: with COOP_TASKRUN a completion (e.g. a socket poll
             // firing while this thread runs) no longer sends an IPI to run its
-            // task_work; it runs at the next syscall instead. Falls back to the
-            // plain ring on kernels older than 5.19.
+            // task_work; it runs at the next syscall instead. TASKRUN_FLAG lets
+            // `wake_arrived` see that some wait (the plain COOP_TASKRUN ring
+            // is the fallback). Falls back to the plain ring on kernels older
+            // than 5.19.
             ring: iou::IoUring::new_with_flags(
                 size as _,
-                iou::SetupFlags::COOP_TASKRUN,
+                iou::SetupFlags::COOP_TASKRUN | iou::SetupFlags::TASKRUN_FLAG,
                 iou::SetupFeatures::empty(),
             )
+            .or_else(|_| {
+                iou::IoUring::new_with_flags(
+                    size as _,
+                    iou::SetupFlags::COOP_TASKRUN,
+                    iou::SetupFeatures::empty(),
+                )
+            })
             .or_else(|_| iou::IoUring::new(size as _))?,
             size,
             submission_queue: UringQueueState::with_capacity(size * 4),
@@ -1456,6 +1465,27 @@ impl Reactor {
             op,
             &mut self.source_map.borrow_mut(),
         );
+    }
+
+    /// Shardis patch: submits what waits in the main ring's queue (a
+    /// no-op, without a system call, when nothing does).
+    pub(crate) fn submit_main_ring(&self) {
+        let mut ring = self.main_ring.borrow_mut();
+        let _ = ring.consume_submission_queue();
+    }
+
+    /// Shardis patch: posts the main ring's completions that wait for a
+    /// system call (socket polls fired while this thread ran) and wakes
+    /// their tasks now; returns how many tasks woke.
+    pub(crate) fn wake_arrived(&self) -> usize {
+        let mut ring = self.main_ring.borrow_mut();
+        if ring.ring.task_work_pending() {
+            // Any system call runs the pending task_work on its way back.
+            let _ = ring.ring.submit_sqes();
+        }
+        let mut woke = 0;
+        ring.consume_completion_queue(&mut woke);
+        woke
     }
 
     pub(crate) fn poll_ready(&self, source: &Source, flags: PollFlags) {
