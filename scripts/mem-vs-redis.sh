@@ -45,7 +45,7 @@ trap cleanup EXIT
 # Fresh servers for every case, so memory freed by an earlier case is not
 # reused by a later one.
 start_servers() {
-    "$SHARDIS_BIN" --port "$SHARDIS_PORT" --bind 127.0.0.1 --shards 1 \
+    "$SHARDIS_BIN" --port "$SHARDIS_PORT" --bind 127.0.0.1 --shards 1 --save '' \
         --dir "$WORK" >"$WORK/shardis.log" 2>&1 &
     shardis_pid=$!
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
