@@ -123,6 +123,15 @@ fn get(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     })
 }
 
+/// Whether CONFIG SET `name` waits for the end of a load (a protected
+/// directive the client may not set is refused as such, as in Redis).
+fn deny_loading(name: &[u8], allow_protected: bool) -> bool {
+    crate::config::lookup(&String::from_utf8_lossy(name)).is_some_and(|(d, _)| {
+        crate::config::DENY_LOADING.contains(&d.name)
+            && (allow_protected || !crate::config::PROTECTED.contains(&d.name))
+    })
+}
+
 /// CONFIG SET parameter value [parameter value ...]: all or nothing.
 fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
@@ -135,6 +144,11 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             .collect();
         let allow_protected =
             crate::server::protected::allowed(conn, conf::ENABLE_PROTECTED_CONFIGS);
+        if conn.rt.shared.repl.replica.loading.flags().0
+            && pairs.iter().any(|(n, _)| deny_loading(n, allow_protected))
+        {
+            return conn.out.error(crate::repl::replica::LOADING_ERR);
+        }
         // `dir` is the working directory, changed first as Redis's
         // setConfigDirOption does; changed back if the whole set fails.
         let old_cwd = std::env::current_dir().ok();

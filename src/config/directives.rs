@@ -160,8 +160,8 @@ pub static DIRECTIVES: &[Directive] = &[
         "0",
         true
     ),
-    // How often Redis serves events while loading; Shardis loads before
-    // it serves, so only the value is kept.
+    // How often Redis serves events while loading; Shardis loads on a
+    // thread of its own while the shards serve, so only the value is kept.
     d!(
         "loading-process-events-interval-bytes",
         Kind::Int {
@@ -866,6 +866,10 @@ pub static HIDDEN: &[&str] = &[
 /// Directives CONFIG SET refuses unless `enable-protected-configs` allows
 /// the connection (command/protected.rs).
 pub static PROTECTED: &[&str] = &["dir", "dbfilename"];
+
+/// Directives CONFIG SET refuses with -LOADING while a dataset loads
+/// (Redis's DENY_LOADING_CONFIG).
+pub static DENY_LOADING: &[&str] = &["appendonly", "repl-diskless-load", "dir"];
 
 /// The directive `name` names, case-insensitively, aliases included,
 /// and whether Shardis applies it (false: only its default is accepted).

@@ -10,7 +10,7 @@ mod rewrite;
 pub mod special;
 
 pub use directives::{
-    lookup, parse_memory, Directive, Kind, DIRECTIVES, HIDDEN, PROTECTED, UNSUPPORTED,
+    lookup, parse_memory, Directive, Kind, DENY_LOADING, DIRECTIVES, HIDDEN, PROTECTED, UNSUPPORTED,
 };
 pub use file::{load, ConfigError, Rename, Source};
 

@@ -290,15 +290,15 @@ pub struct StateFacts {
     pub misconf_refused: bool,
     /// Lacks the `stale` flag (MASTERDOWN).
     pub deny_stale: bool,
-    /// Lacks the `loading` flag (LOADING while a replica loads).
+    /// Lacks the `loading` flag (LOADING while a dataset loads).
     pub deny_loading: bool,
     /// Has the `no-async-loading` flag (LOADING while async loading).
     pub no_async_loading: bool,
 }
 
 /// The refusals that depend on the server's state rather than on the
-/// request alone, in processCommand's order: MISCONF, NOREPLICAS, then a
-/// replica's READONLY, MASTERDOWN and LOADING. EXEC runs them again with its
+/// request alone, in processCommand's order: MISCONF, NOREPLICAS, a
+/// replica's READONLY and MASTERDOWN, then LOADING. EXEC runs them again with its
 /// queue's facts, since the state may change while queuing.
 pub fn state_refusal(conn: &Conn, f: StateFacts) -> Option<String> {
     // Persistence failing (MISCONF): writes, and PING as in Redis 7.0;
@@ -336,11 +336,12 @@ pub fn state_refusal(conn: &Conn, f: StateFacts) -> Option<String> {
         if refused.is_some() {
             return refused;
         }
-        // Loading the master's RDB (repl/replica/loading.rs).
-        let loading = &conn.rt.shared.repl.replica.loading;
-        if loading.refuses(!f.deny_loading, f.no_async_loading) {
-            return Some(crate::repl::replica::LOADING_ERR.into());
-        }
+    }
+    // Loading a dataset: a replica its master's RDB, any node its own at
+    // start-up (repl/replica/loading.rs).
+    let loading = &conn.rt.shared.repl.replica.loading;
+    if loading.refuses(!f.deny_loading, f.no_async_loading) {
+        return Some(crate::repl::replica::LOADING_ERR.into());
     }
     None
 }

@@ -45,6 +45,7 @@ pub mod shutdown;
 pub mod slowlog;
 mod snapshot_hook;
 pub mod spec;
+mod startup_load;
 pub mod stream;
 pub mod table;
 pub mod tracking;
@@ -95,14 +96,8 @@ pub fn run(config: Config) -> Result<(), String> {
         port,
         nshards,
     );
-    // Load `dir/dbfilename` (cwd is `dir`) before any shard serves; each
-    // shard installs its own keys below (persist/snapshot.rs).
-    // With `appendonly yes` the AOF alone is loaded, as in Redis.
-    let load_started = std::time::Instant::now();
-    let (preload, aof_files, rdb_stats) = load_at_start(&config, nshards)?;
+    let load_config = config.clone();
     let replica_at_start = !config.text(conf::REPLICAOF).is_empty();
-    let loaded_from_disk = preload.is_some();
-    let preload = Arc::new(std::sync::Mutex::new(preload));
     let policy = crate::persist::aof::log::FsyncPolicy::parse(&config.text(conf::APPENDFSYNC));
     cpus::set_control_cpus(if pin {
         cpus[nshards..].to_vec()
@@ -110,11 +105,11 @@ pub fn run(config: Config) -> Result<(), String> {
         Vec::new()
     });
     crate::sys::connect::set_source(&config.text(conf::BIND_SOURCE_ADDR));
-    let cluster = open_cluster(&config, &preload)?;
+    let cluster = open_cluster(&config)?;
     let shared = Arc::new(Shared::new(config, nshards, pin, cluster));
-    if let Some(stats) = &rdb_stats {
-        crate::repl::rdb_info::restore(&*shared, stats, replica_at_start);
-    }
+    // Loading from here until every shard has its keys: the shards serve
+    // meanwhile, refusing what needs the data (startup_load.rs).
+    shared.repl.replica.loading.start(false, None);
     if let Some(c) = &shared.cluster {
         let weak = Arc::downgrade(&shared);
         let _ = c.on_promotion.set(Box::new(move || {
@@ -127,9 +122,6 @@ pub fn run(config: Config) -> Result<(), String> {
         .aof
         .log
         .set_timestamps(shared.read_config(|c| c.flag(conf::AOF_TIMESTAMP_ENABLED)));
-    if let Some(files) = aof_files {
-        shared.aof.start(files, policy);
-    }
 
     // Cluster mode: Pub/Sub between the shards and the bus executor.
     let (bus_pub_shards, bus_pub_control) = if shared.cluster.is_some() {
@@ -142,9 +134,7 @@ pub fn run(config: Config) -> Result<(), String> {
     let mesh = MeshBuilder::full(nshards, MESH_CAPACITY);
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
     let (joined_tx, joined_rx) = mpsc::channel::<()>();
-    // No shard serves before every shard has its keys: a multi-shard step
-    // reads other shards' data directly (server/direct.rs).
-    let installed = Arc::new(std::sync::Barrier::new(nshards));
+    let handoff = Arc::new(startup_load::Handoff::default());
     let mut handles = Vec::new();
     for i in 0..nshards {
         let placement = if pin {
@@ -152,16 +142,15 @@ pub fn run(config: Config) -> Result<(), String> {
         } else {
             Placement::Unbound
         };
-        let (shared, mesh, listening, ready, preload, bus_pub) = (
+        let (shared, mesh, listening, ready, handoff, bus_pub) = (
             shared.clone(),
             mesh.clone(),
             listening.clone(),
             ready_tx.clone(),
-            preload.clone(),
+            handoff.clone(),
             bus_pub_shards.clone(),
         );
         let joined = joined_tx.clone();
-        let installed = installed.clone();
         let builder = LocalExecutorBuilder::new(placement)
             .name(&format!("shard-{i}"))
             .io_memory(crate::sys::memlock::IO_MEMORY)
@@ -175,8 +164,7 @@ pub fn run(config: Config) -> Result<(), String> {
                     listening,
                     ready,
                     joined,
-                    installed,
-                    preload,
+                    handoff,
                     bus_pub,
                 })
             })
@@ -193,6 +181,33 @@ pub fn run(config: Config) -> Result<(), String> {
             Err(_) => return Err("a shard stopped during start-up".into()),
         }
     }
+    // Clients are served from here; a signal stops a load (without a
+    // save: nothing is loaded to save, shutdown.rs).
+    let sh = shared.clone();
+    std::thread::spawn(move || probe::wait_for_signals(sh));
+    // Load `dir/dbfilename` (cwd is `dir`), or with `appendonly yes` the
+    // AOF alone, as in Redis; each shard installs its own keys.
+    let load_started = std::time::Instant::now();
+    let key_load_delay = || shared.read_config(|c| c.int(conf::KEY_LOAD_DELAY));
+    let loaded = startup_load::load_at_start(
+        &load_config,
+        nshards,
+        &shared.repl.replica.loading,
+        &key_load_delay,
+    )?;
+    let loaded_from_disk = loaded.keys.is_some();
+    if let (Some(c), Some(keys)) = (&shared.cluster, &loaded.keys) {
+        let keys = keys.iter().flatten();
+        c.verify_data(keys.map(|k| (k.db, crate::slot::key_slot(&k.key))))?;
+    }
+    if let Some(stats) = &loaded.rdb_stats {
+        crate::repl::rdb_info::restore(&*shared, stats, replica_at_start);
+    }
+    if let Some(files) = loaded.aof_files {
+        shared.aof.start(files, policy);
+    }
+    handoff.hand(loaded.keys);
+    handoff.wait_installed(nshards);
     if let Some(cluster) = shared.cluster.clone() {
         let bus_port = shared.read_config(crate::cluster::ClusterSettings::listen_bus_port);
         let bus_binds = crate::sys::bind_addr::bind_addrs(
@@ -204,6 +219,8 @@ pub fn run(config: Config) -> Result<(), String> {
         let backlog = shared.read_config(|c| c.int(conf::TCP_BACKLOG) as i32);
         crate::cluster::control::start(shared.clone(), cluster, bus_binds, backlog, ends)?;
     }
+    // Loading ends once the whole node is up (the cluster bus too).
+    shared.repl.replica.loading.stop();
     if loaded_from_disk {
         crate::notice!(
             "DB loaded from disk: {:.3} seconds",
@@ -219,7 +236,6 @@ pub fn run(config: Config) -> Result<(), String> {
     );
     crate::notice!("Ready to accept connections");
     shared.serving.store(true, Ordering::Release);
-    std::thread::spawn(move || probe::wait_for_signals(shared));
     for h in handles {
         let _ = h.join();
     }
@@ -236,16 +252,15 @@ struct ShardStart {
     ready: mpsc::Sender<Result<(), String>>,
     /// Said once the shard joined the mesh.
     joined: mpsc::Sender<()>,
-    /// Every shard has installed its loaded keys.
-    installed: Arc<std::sync::Barrier>,
-    /// The keys loaded from disk, by shard.
-    preload: Arc<std::sync::Mutex<Option<Vec<Vec<crate::persist::rdb::file::LoadedKey>>>>>,
+    /// The keys loaded from disk, by shard, once loaded.
+    handoff: Arc<startup_load::Handoff>,
     /// Cluster mode: this shard's Pub/Sub link to the bus executor.
     bus_pub: Arc<std::sync::Mutex<Vec<Option<crate::cluster::pubsub_link::ShardEnds>>>>,
 }
 
-/// One shard's thread: join the mesh, install its keys, start its tasks,
-/// listen, then serve connections until the process ends.
+/// One shard's thread: join the mesh, start its tasks, listen, serve
+/// connections (answering -LOADING until the load ends), install its keys
+/// once loaded, then start its crons.
 async fn serve_shard(start: ShardStart) {
     let ShardStart {
         nshards,
@@ -254,8 +269,7 @@ async fn serve_shard(start: ShardStart) {
         listening,
         ready,
         joined,
-        installed,
-        preload,
+        handoff,
         bus_pub,
     } = start;
     let (senders, mut receivers) = match crate::sys::ticker::with_ticker(mesh.join()).await {
@@ -269,16 +283,6 @@ async fn serve_shard(start: ShardStart) {
     // A shard's id is its place in the mesh: slots follow it.
     let id = senders.peer_id();
     let rt = Rc::new(ShardRt::new(id, nshards, shared, senders));
-    // This shard's keys from the RDB file, if one was loaded.
-    let keys = preload
-        .lock()
-        .ok()
-        .and_then(|mut p| p.as_mut().map(|v| std::mem::take(&mut v[id])));
-    if let Some(keys) = keys {
-        let lru = rt.lru_clock();
-        crate::persist::snapshot::install(&mut rt.core.borrow_mut().store, keys, lru);
-    }
-    installed.wait();
     for (_, rx) in receivers.streams() {
         crate::sys::exec::spawn(mesh::serve_peer(rt.clone(), rx)).detach();
     }
@@ -291,7 +295,18 @@ async fn serve_shard(start: ShardStart) {
     if let Some(ends) = ends {
         pubsub::connect_bus(&rt, ends);
     }
-    spawn_crons(&rt);
+    // The crons act on the data (expiry, saves) or start replication: not
+    // before it is loaded and the node is up, as Redis's serverCron does
+    // not run while loading.
+    let crons_rt = rt.clone();
+    crate::sys::exec::spawn(async move {
+        handoff.install(&crons_rt).await;
+        while !crons_rt.shared.serving.load(Ordering::Acquire) {
+            glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        spawn_crons(&crons_rt);
+    })
+    .detach();
     let listeners = match open_listeners(id, &listening) {
         Ok(l) => l,
         Err(e) => {
@@ -314,46 +329,11 @@ async fn serve_shard(start: ShardStart) {
     futures::future::pending::<()>().await;
 }
 
-/// The data on disk, each shard's keys apart: the AOF with `appendonly
-/// yes` (and its files, which the log goes on appending to), else
-/// `dbfilename` if it exists, with what loading it found (its
-/// replication fields, the keys that had expired).
-#[allow(clippy::type_complexity)]
-fn load_at_start(
-    config: &Config,
-    nshards: usize,
-) -> Result<
-    (
-        Option<Vec<Vec<crate::persist::rdb::file::LoadedKey>>>,
-        Option<crate::persist::aof::files::AofFiles>,
-        Option<crate::persist::rdb::file::LoadStats>,
-    ),
-    String,
-> {
-    if config.flag(conf::APPENDONLY) {
-        let opened = aof_replay::open_at_start(config, nshards, 1 << 24)?;
-        Ok((Some(opened.keys), Some(opened.files), None))
-    } else {
-        Ok(match load_rdb(config, nshards)? {
-            Some(p) => (Some(p.per_shard), None, Some(p.stats)),
-            None => (None, None, None),
-        })
-    }
-}
-
-/// Cluster mode: the node's cluster state (nodes.conf), refusing loaded
-/// keys in slots it does not own, as Redis's verifyClusterConfigWithData.
-fn open_cluster(
-    config: &Config,
-    preload: &std::sync::Mutex<Option<Vec<Vec<crate::persist::rdb::file::LoadedKey>>>>,
-) -> Result<Option<Arc<crate::cluster::Cluster>>, String> {
+/// Cluster mode: the node's cluster state (nodes.conf); `run` checks the
+/// loaded keys against it (Redis's verifyClusterConfigWithData).
+fn open_cluster(config: &Config) -> Result<Option<Arc<crate::cluster::Cluster>>, String> {
     Ok(if config.flag(conf::CLUSTER_ENABLED) {
-        let c = crate::cluster::Cluster::open(config)?;
-        if let Some(keys) = preload.lock().unwrap().as_ref() {
-            let keys = keys.iter().flatten();
-            c.verify_data(keys.map(|k| (k.db, crate::slot::key_slot(&k.key))))?;
-        }
-        Some(Arc::new(c))
+        Some(Arc::new(crate::cluster::Cluster::open(config)?))
     } else {
         None
     })
@@ -464,63 +444,7 @@ fn open_listeners(id: usize, listening: &Listening) -> Result<Vec<ClientListener
     Ok(listeners)
 }
 
-/// Reads `dbfilename` (relative to `dir`, the working directory) if it
-/// exists; a bad file is a one-line start-up error.
-fn load_rdb(
-    config: &Config,
-    nshards: usize,
-) -> Result<Option<crate::persist::snapshot::Preload>, String> {
-    use crate::persist::snapshot;
-    let path = config.text(conf::DBFILENAME);
-    let limits = crate::store::EncodingLimits::from_config(config);
-    let databases = config.int(conf::DATABASES) as usize;
-    let checksum = config.flag(conf::RDBCHECKSUM);
-    let now = crate::sys::clock::unix_ms();
-    let Some(p) = snapshot::load_file(&path, nshards, databases, &limits, checksum, now)? else {
-        return Ok(None);
-    };
-    let st = &p.stats;
-    let aux = |k: &str| {
-        st.aux
-            .iter()
-            .find(|(n, _)| n == k.as_bytes())
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-    };
-    if let Some(v) = aux("redis-ver") {
-        crate::notice!("Loading RDB produced by version {v}");
-    }
-    if st.empty > 0 {
-        crate::warning!(
-            "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
-            st.loaded,
-            st.expired,
-            st.empty
-        );
-    } else {
-        crate::notice!(
-            "Done loading RDB, keys loaded: {}, keys expired: {}.",
-            st.loaded,
-            st.expired
-        );
-    }
-    snapshot::LOAD_KEYS_LOADED.store(st.loaded, Ordering::Relaxed);
-    snapshot::LOAD_KEYS_EXPIRED.store(st.expired, Ordering::Relaxed);
-    // `key-load-delay` (tests): loading takes that long per key; nothing
-    // is served yet, so the thread just sleeps.
-    let delay = config.int(conf::KEY_LOAD_DELAY);
-    std::thread::sleep(crate::persist::bgsave::shard::key_delay(
-        delay,
-        st.loaded + st.expired,
-    ));
-    Ok(Some(p))
-}
-
 async fn accept_loop(rt: Rc<ShardRt>, listener: ClientListener) {
-    // Nothing is served before the whole node is up (the cluster bus
-    // starts after the shards): a client that connected early waits.
-    while !rt.shared.serving.load(Ordering::Acquire) {
-        glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
-    }
     loop {
         let stream = match listener.accept().await {
             Ok(s) => s,

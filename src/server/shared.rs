@@ -15,8 +15,8 @@ pub struct Shared {
     pub config: RwLock<Config>,
     /// Bumped by every CONFIG SET; connections refresh their snapshot.
     pub config_epoch: AtomicU64,
-    /// The node is up (every shard, the cluster bus): connections, which
-    /// the kernel queues from the start, are accepted from then on.
+    /// The node is up (the data loaded into every shard, the cluster
+    /// bus started): the shards' crons start then (server/mod.rs).
     pub serving: std::sync::atomic::AtomicBool,
     pub nshards: usize,
     /// 40 hex characters, new every start (INFO run_id).

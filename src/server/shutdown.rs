@@ -193,6 +193,11 @@ pub fn finish_begins(shared: &Shared, flags: Flags) -> Option<bool> {
         }
         crate::warning!("Writing initial AOF. Exit anyway.");
     }
+    // While a dataset loads there is nothing whole to save: Redis's
+    // SHUTDOWN and a signal then always act as NOSAVE.
+    if shared.repl.replica.loading.flags().0 {
+        return Some(false);
+    }
     Some((rules::rules_set(shared) && !flags.nosave) || flags.save)
 }
 

@@ -87,6 +87,13 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 conn.out.ok();
             }
             ("leak", 3) => conn.out.ok(),
+            // During the start-up load the shards' keyspaces are not
+            // whole yet: a save, load or digest of them waits for it.
+            ("reload" | "loadaof" | "populate" | "digest" | "digest-value", _)
+                if conn.rt.shared.repl.replica.loading.flags().0 =>
+            {
+                conn.out.error(crate::repl::replica::LOADING_ERR)
+            }
             ("reload", _) => reload::reload(conn, &args[2..]).await,
             ("loadaof", _) => loadaof::loadaof(conn).await,
             ("drop-cluster-packet-filter", 3) => match super::util::arg_i64(&args[2]) {

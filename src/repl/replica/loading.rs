@@ -1,7 +1,9 @@
 //! Redis's `server.loading` / `server.async_loading` while a replica
-//! loads its master's RDB: INFO's `loading` and `async_loading` (and the
-//! `loading_*` lines), and the `-LOADING` refusal of commands without
-//! the `loading` flag (without `no-async-loading` for async loading).
+//! loads its master's RDB, and while any node loads its own RDB or AOF at
+//! start-up (server/startup_load.rs): INFO's `loading` and
+//! `async_loading` (and the `loading_*` lines), and the `-LOADING`
+//! refusal of commands without the `loading` flag (without
+//! `no-async-loading` for async loading).
 //!
 //! Loading (`repl-diskless-load disabled`, `on-empty-db`, and `swapdb`
 //! with another master's history): the RDB is parsed and installed.
@@ -36,6 +38,11 @@ impl Loading {
         self.loaded.store(0, Ordering::Relaxed);
         let phase = if asynchronous { ASYNC } else { LOADING };
         self.phase.store(phase, Ordering::SeqCst);
+    }
+
+    /// The size of what is being loaded, once known.
+    pub fn sized(&self, total: usize) {
+        self.total.store(total as i64, Ordering::Relaxed);
     }
 
     /// Bytes read so far.
