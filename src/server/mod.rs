@@ -107,9 +107,12 @@ pub fn run(config: Config) -> Result<(), String> {
     crate::sys::connect::set_source(&config.text(conf::BIND_SOURCE_ADDR));
     let cluster = open_cluster(&config)?;
     let shared = Arc::new(Shared::new(config, nshards, pin, cluster));
-    // Loading from here until every shard has its keys: the shards serve
-    // meanwhile, refusing what needs the data (startup_load.rs).
-    shared.repl.replica.loading.start(false, None);
+    // With data to load, loading from here until every shard has its
+    // keys: the shards serve meanwhile, refusing what needs the data
+    // (startup_load.rs). Without, they serve once the node is up.
+    if startup_load::has_data(&load_config) {
+        shared.repl.replica.loading.start(false, None);
+    }
     if let Some(c) = &shared.cluster {
         let weak = Arc::downgrade(&shared);
         let _ = c.on_promotion.set(Box::new(move || {
@@ -445,6 +448,12 @@ fn open_listeners(id: usize, listening: &Listening) -> Result<Vec<ClientListener
 }
 
 async fn accept_loop(rt: Rc<ShardRt>, listener: ClientListener) {
+    // Clients are served during the start-up load (-LOADING, above all)
+    // or once the whole node is up (the cluster bus starts after the
+    // shards): until then a client that connected waits in the backlog.
+    while !rt.shared.serving.load(Ordering::Acquire) && !rt.shared.repl.replica.loading.flags().0 {
+        glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+    }
     loop {
         let stream = match listener.accept().await {
             Ok(s) => s,

@@ -16,7 +16,8 @@ pub struct Shared {
     /// Bumped by every CONFIG SET; connections refresh their snapshot.
     pub config_epoch: AtomicU64,
     /// The node is up (the data loaded into every shard, the cluster
-    /// bus started): the shards' crons start then (server/mod.rs).
+    /// bus started): the shards' crons start then, and connections are
+    /// accepted if they were not during the load (server/mod.rs).
     pub serving: std::sync::atomic::AtomicBool,
     pub nshards: usize,
     /// 40 hex characters, new every start (INFO run_id).

@@ -30,6 +30,17 @@ pub struct Loaded {
     pub rdb_stats: Option<LoadStats>,
 }
 
+/// Whether there is data to load: Redis enters its loading state only
+/// for a file it opened (with `appendonly yes`, the AOF directory's).
+pub fn has_data(config: &Config) -> bool {
+    if config.flag(conf::APPENDONLY) {
+        std::fs::read_dir(config.text(conf::APPENDDIRNAME))
+            .is_ok_and(|mut files| files.next().is_some())
+    } else {
+        std::path::Path::new(&config.text(conf::DBFILENAME)).exists()
+    }
+}
+
 /// The data on disk, each shard's keys apart: the AOF with `appendonly
 /// yes`, else `dbfilename` if it exists. `key_load_delay` reads the
 /// live `key-load-delay`, which CONFIG SET may change during the load.
