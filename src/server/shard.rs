@@ -826,11 +826,21 @@ impl ShardRt {
                     let mut db_done = db.expires_len() == 0;
                     while !db_done {
                         let before = db.expired_keys;
-                        let (next, checked) = db.expire_cycle(*cursor, 200, now);
+                        // Time is checked after every slot, not only
+                        // every 200 keys: a round of 200 expired keys
+                        // takes several times a busy slice.
+                        let slice = pacer.slice();
+                        let (next, checked, cut) =
+                            db.expire_cycle(*cursor, 200, now, || slice_started.elapsed() >= slice);
                         *cursor = next;
+                        if cut {
+                            // The next slice goes on from the cursor with
+                            // a new round.
+                            break;
+                        }
                         let expired = (db.expired_keys - before) as usize;
                         db_done = checked == 0 || expired * 10 <= checked || db.expires_len() == 0;
-                        if !db_done && slice_started.elapsed() >= pacer.slice() {
+                        if !db_done && slice_started.elapsed() >= slice {
                             break;
                         }
                     }

@@ -471,18 +471,27 @@ impl Db {
     }
 
     /// Active expiry over the slots from local index `start`, checking at
-    /// most `budget` keys with a TTL. Returns (next index, keys checked).
-    pub fn expire_cycle(&mut self, start: usize, budget: usize, now_ms: u64) -> (usize, usize) {
+    /// most `budget` keys with a TTL, or fewer when `stop` says so after
+    /// a slot (the caller's time is up). Returns (next index, keys
+    /// checked, whether `stop` cut the round short).
+    pub fn expire_cycle(
+        &mut self,
+        start: usize,
+        budget: usize,
+        now_ms: u64,
+        mut stop: impl FnMut() -> bool,
+    ) -> (usize, usize, bool) {
         let n = self.slots.len();
         if n == 0 || self.expires_count == 0 {
-            return (0, 0);
+            return (0, 0, false);
         }
         let mut checked = 0;
         let mut i = start % n;
         for _ in 0..n {
-            {
+            let visited = {
                 let t = &mut self.slots[i];
-                if !t.expires.is_empty() {
+                let visited = !t.expires.is_empty();
+                if visited {
                     checked += t.expires.len();
                     let dead: Vec<SmallBytes> = t
                         .expires
@@ -509,13 +518,17 @@ impl Db {
                             .extend(dead.iter().map(|k| k.as_slice().to_vec()));
                     }
                 }
-            }
+                visited
+            };
             i = (i + 1) % n;
             if checked >= budget {
                 break;
             }
+            if visited && stop() {
+                return (i, checked, true);
+            }
         }
-        (i, checked)
+        (i, checked, false)
     }
 
     /// A random live key, if any.
@@ -571,5 +584,39 @@ impl Db {
             }
         }
         total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys in many slots, all expired at `now` 100.
+    fn expired_db(keys: usize) -> Db {
+        let mut db = Db::new(1);
+        for i in 0..keys {
+            let key = format!("k{i}");
+            db.set_with_expire(key.as_bytes(), Value::from_bytes(b"v"), Some(50), 0);
+        }
+        db
+    }
+
+    #[test]
+    fn expire_cycle_stops_after_the_slot_where_time_ran_out() {
+        let mut db = expired_db(1000);
+        let (_, checked, cut) = db.expire_cycle(0, 200, 100, || true);
+        assert!(cut);
+        // One slot's keys: far under the 200-key round.
+        assert!(checked > 0 && checked < 200, "{checked}");
+        assert_eq!(db.len(), 1000 - checked);
+    }
+
+    #[test]
+    fn expire_cycle_without_stop_checks_a_whole_round() {
+        let mut db = expired_db(1000);
+        let (_, checked, cut) = db.expire_cycle(0, 200, 100, || false);
+        assert!(!cut);
+        assert!(checked >= 200, "{checked}");
+        assert_eq!(db.len(), 1000 - checked);
     }
 }

@@ -69,11 +69,21 @@ thread_local! {
     /// Connections of this thread whose replies wait for the end of the
     /// reactor pass (they yielded to let the pass's batches run first).
     static SENDS_WAITING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Replies this thread has started to send, ever (wrapping): the
+    /// background pacer (sys/pacer.rs) tells from it whether requests
+    /// were served while it paused.
+    static SENDS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many replies this thread has started to send so far (wrapping).
+pub fn sends_so_far() -> u64 {
+    SENDS.get()
 }
 
 /// Yields before a send, counted so that background slices on this
 /// thread let the waiting replies leave first ([`after_waiting_sends`]).
 pub async fn yield_before_send() {
+    SENDS.set(SENDS.get().wrapping_add(1));
     SENDS_WAITING.set(SENDS_WAITING.get() + 1);
     yield_now().await;
     SENDS_WAITING.set(SENDS_WAITING.get() - 1);
