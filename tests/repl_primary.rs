@@ -1025,3 +1025,48 @@ fn replication_buffer_memory_follows_a_stalled_replica() {
         buffers(&mut p) < 200 * 1024
     });
 }
+
+/// The replica's `state` in INFO while a snapshot is made: `wait_bgsave`
+/// for the whole of a diskless transfer (Redis's socket target streams
+/// while its child saves), `send_bulk` only for a file being sent. The
+/// suite's integration/replication waits for `wait_bgsave` with a save
+/// in progress before it goes on.
+fn replica_state_during_diskless_save(primary: Server) {
+    let mut p = primary.conn();
+    for i in 0..10 {
+        ok(p.cmd(&["SET", &format!("k{i}"), "v"]));
+    }
+    // 10 keys at 1 s each: the save lasts well past the checks below.
+    ok(p.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "1000000"]));
+    let replica = Server::redis(&[]);
+    let port = primary.port.to_string();
+    ok(replica.conn().cmd(&["REPLICAOF", "127.0.0.1", &port]));
+    wait_until("the save to start", Duration::from_secs(10), || {
+        let repl = info(&mut p, "replication");
+        field(&info(&mut p, "persistence"), "rdb_bgsave_in_progress").as_deref() == Some("1")
+            && field(&repl, "slave0").is_some()
+    });
+    let slave0 = field(&info(&mut p, "replication"), "slave0").unwrap();
+    assert!(slave0.contains(",state=wait_bgsave,"), "{slave0}");
+    ok(p.cmd(&["CONFIG", "SET", "rdb-key-save-delay", "0"]));
+}
+
+#[test]
+fn replica_state_during_diskless_save_shardis() {
+    if redis_available() {
+        replica_state_during_diskless_save(start_primary(1, true));
+    }
+}
+
+#[test]
+fn replica_state_during_diskless_save_redis() {
+    if redis_available() {
+        let args = [
+            "--repl-diskless-sync",
+            "yes",
+            "--repl-diskless-sync-delay",
+            "0",
+        ];
+        replica_state_during_diskless_save(Server::redis(&args));
+    }
+}

@@ -306,6 +306,7 @@ fn resetstat(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         shared.aof.rewrites.store(0, Ordering::Relaxed);
         shared.repl.primary.reset_stats();
         crate::store::lazyfree::reset_stats();
+        crate::server::master_errors::UNEXPECTED_ERROR_REPLIES.store(0, Ordering::Relaxed);
         conn.out.ok();
     })
 }

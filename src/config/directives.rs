@@ -95,7 +95,8 @@ pub static DIRECTIVES: &[Directive] = &[
         false
     ),
     // What a replica does with an error in its master's stream: the value
-    // is kept for CONFIG; Shardis never panics on such an error.
+    // is kept for CONFIG; Shardis never panics on such an error (it logs
+    // it and counts it: server/master_errors.rs).
     d!(
         "propagation-error-behavior",
         Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),

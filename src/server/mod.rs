@@ -21,6 +21,7 @@ pub mod handover;
 pub mod histogram;
 mod input;
 pub mod listen;
+pub mod master_errors;
 pub mod mesh;
 pub mod monitor;
 mod multishard;

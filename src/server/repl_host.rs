@@ -217,6 +217,7 @@ impl MasterClient for MasterLink {
         let conn = &mut self.conn;
         conn.settings = conn.rt.settings();
         dispatch::run_batch(conn, &batch).await;
+        super::master_errors::report(argv, argcs, &conn.out.buf);
         conn.out.buf.clear();
     }
 }

@@ -250,6 +250,13 @@ impl Db {
         self.lookup(key, now_ms)
     }
 
+    /// The key's entry whether or not its TTL has passed (Redis's
+    /// dictFind, as DEBUG OBJECT uses: a replica keeps such a key until
+    /// its master's DEL).
+    pub fn find_any(&self, key: &[u8]) -> Option<&Entry> {
+        self.table(key_slot(key))?.keys.get(key)
+    }
+
     /// Looks up without deleting an expired key (it is still reported
     /// missing). For read paths that may not mutate.
     pub fn peek(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {

@@ -39,7 +39,14 @@ pub async fn introspect(conn: &mut Conn, sub: &str, key: &[u8]) {
     let reply = mesh::run_on(&conn.rt, shard, move |rt| {
         let clock = rt.lru_seconds();
         let core = rt.core.borrow();
-        let Some(e) = core.store.dbs[db].peek(&key, unix_ms()) else {
+        // OBJECT and SDSLEN find a key whose TTL passed (not yet
+        // deleted), as Redis's dictFind; the others look up as a read.
+        let db = &core.store.dbs[db];
+        let found = match sub.as_str() {
+            "object" | "sdslen" => db.find_any(&key),
+            _ => db.peek(&key, unix_ms()),
+        };
+        let Some(e) = found else {
             return Reply::Error(NO_KEY);
         };
         match sub.as_str() {

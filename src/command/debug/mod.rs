@@ -175,6 +175,18 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 crate::server::shutdown::CRON_PAUSED.store(on, Ordering::Relaxed);
                 conn.out.ok();
             }
+            // The command goes to the replicas as if it ran here (it does
+            // not run, nor reach the AOF): the suite makes a replica's
+            // data diverge with it.
+            ("replicate", 3..) => {
+                let log = &conn.rt.shared.aof.log;
+                if log.repl_on() {
+                    let mut bytes = Vec::new();
+                    crate::persist::aof::record::encode_command(&mut bytes, &args[2..]);
+                    log.feed_repl_only(&bytes);
+                }
+                conn.out.ok();
+            }
             ("error", 3) => {
                 // Sent as given: no ERR prefix (newlines become spaces).
                 conn.out.error_bytes(&args[2]);

@@ -339,7 +339,7 @@ fn write_stats(s: &mut String, conn: &Conn, f: &Figures) {
         "tracking_total_keys" => tracking::TOTAL_KEYS.load(Ordering::Relaxed),
         "tracking_total_items" => tracking::TOTAL_ITEMS.load(Ordering::Relaxed),
         "tracking_total_prefixes" => tracking::TOTAL_PREFIXES.load(Ordering::Relaxed),
-        "unexpected_error_replies" => 0,
+        "unexpected_error_replies" => crate::server::master_errors::UNEXPECTED_ERROR_REPLIES.load(Ordering::Relaxed),
         "total_error_replies" => f.error_replies,
         "dump_payload_sanitizations" => 0,
         "total_reads_processed" => f.reads,

@@ -163,8 +163,9 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
     // What the replica sends before the stream starts (its first ACK).
     let mut early = Vec::new();
     if let Some((ready_tx, sent)) = handover {
-        // The writer streams `$EOF:` + RDB + mark to the socket now.
-        primary.update(id, |e| e.state = SEND_BULK);
+        // The writer streams `$EOF:` + RDB + mark to the socket now. The
+        // state stays `wait_bgsave` until the save ends, as Redis's for a
+        // socket target (`send_bulk` is a file being sent).
         let _ = ready_tx.send(true);
         // An RDB-only client has no stream cursor to watch.
         let watched = !hs.rdb_only;
