@@ -36,9 +36,13 @@ fn master_and_waiting_replica() -> (Server, Server) {
     let r = Server::redis(&[]);
     let port = m.port.to_string();
     assert_eq!(r.conn().cmd(&["REPLICAOF", "127.0.0.1", &port]), b"+OK\r\n");
+    // A diskless transfer (7.0's default) shows the replica in
+    // `wait_bgsave` until the snapshot ends, as Redis does.
     wait_for("the full sync to start", Duration::from_secs(10), || {
-        info_field(&mut m.conn(), "replication", "slave0")
-            .is_some_and(|line| line.contains("state=send_bulk"))
+        let mut c = m.conn();
+        info_field(&mut c, "replication", "slave0")
+            .is_some_and(|line| line.contains("state=wait_bgsave"))
+            && info_field(&mut c, "persistence", "rdb_bgsave_in_progress").as_deref() == Some("1")
     });
     (m, r)
 }
