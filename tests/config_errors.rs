@@ -442,18 +442,12 @@ fn daemonize_with_pidfile() {
         Path::new(&format!("/proc/{pid}")).exists(),
         "pid {pid} from the pidfile is not running"
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut c = loop {
-        if let Ok(c) = Conn::try_connect(port) {
-            break c;
-        }
-        assert!(
-            Instant::now() < deadline,
+    let mut c = Conn::connect_within(port, Duration::from_secs(10)).unwrap_or_else(|| {
+        panic!(
             "daemon not listening on {port}; log: {}",
             std::fs::read_to_string(&log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+        )
+    });
     assert_bytes!(c.line("PING"), b"+PONG\r\n");
     drop(c);
     // SIGTERM shuts it down cleanly.
@@ -529,14 +523,8 @@ fn save_rules_and_multi_arg_directives_load_like_redis() {
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            let mut c = loop {
-                if let Ok(c) = Conn::try_connect(port) {
-                    break c;
-                }
-                assert!(Instant::now() < deadline, "{prog:?} {args:?} did not start");
-                std::thread::sleep(Duration::from_millis(20));
-            };
+            let mut c = Conn::connect_within(port, Duration::from_secs(10))
+                .unwrap_or_else(|| panic!("{prog:?} {args:?} did not start"));
             let got = [
                 c.line("CONFIG GET save"),
                 c.line("CONFIG GET client-output-buffer-limit"),

@@ -121,14 +121,8 @@ fn shutdown_during_the_load_does_not_save() {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut c = loop {
-        if let Ok(c) = Conn::try_connect(port) {
-            break c;
-        }
-        assert!(Instant::now() < deadline, "not listening");
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let mut c = Conn::connect_within(port, Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("not listening"));
     let info = String::from_utf8(c.cmd(&["INFO", "persistence"])).unwrap();
     assert!(info.contains("\r\nloading:1\r\n"), "{info}");
     c.send(&["SHUTDOWN"]);

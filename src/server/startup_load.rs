@@ -136,10 +136,16 @@ fn load_rdb(
 
 /// Spends `key-load-delay` per key, read again for each key (Redis's
 /// debugDelay in its load loop, which reads the live setting), and
-/// reports the bytes loaded in proportion to the keys.
+/// reports the bytes loaded in proportion to the keys. With no delay (or
+/// once it is set to 0) the rest would take no time: done at once, not a
+/// config read per key.
 fn pace(loading: &Loading, key_load_delay: &dyn Fn() -> i64, keys: u64, size: usize) {
     for done in 0..keys {
-        let wait = crate::persist::bgsave::shard::key_delay(key_load_delay(), 1);
+        let delay = key_load_delay();
+        if delay == 0 {
+            break;
+        }
+        let wait = crate::persist::bgsave::shard::key_delay(delay, 1);
         if !wait.is_zero() {
             std::thread::sleep(wait);
         }

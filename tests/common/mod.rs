@@ -315,6 +315,21 @@ impl Conn {
         Conn::try_connect_ip("127.0.0.1", port)
     }
 
+    /// Connects to `port`, trying again until `limit` has passed (a
+    /// server still starting); None if it never listened.
+    pub fn connect_within(port: u16, limit: Duration) -> Option<Conn> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Ok(c) = Conn::try_connect(port) {
+                return Some(c);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Connects to `ip`:`port` (a server bound elsewhere than 127.0.0.1).
     pub fn try_connect_ip(ip: &str, port: u16) -> Result<Conn, String> {
         let stream =
