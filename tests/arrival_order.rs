@@ -12,13 +12,23 @@
 //! sent later on an already armed connection (395 rounds in 400 under
 //! the load below, at 1 shard). Checked at 1, 2 and 4 shards, the two connections on
 //! one shard and on two, and on redis-server.
+//!
+//! "Arrived" is when the kernel shows the bytes on the server's socket.
+//! It can show them later than bytes sent after them on another
+//! connection: a segment that lands while the server's thread holds the
+//! socket (sending its previous reply) waits in the socket's backlog until
+//! that send returns, and no server can run a request it cannot see. So
+//! B publishes only once A's PUNSUBSCRIBE is visible at the server's end
+//! (`/proc/net/tcp`'s receive queue) or already answered.
 
 mod common;
 
 use common::{redis_available, Conn, Server};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 /// Connections that keep the server's reactor passes long: each sends
 /// pipelines of PINGs and reads them back until told to stop.
@@ -51,6 +61,7 @@ fn publishes_seen_by_unsubscribed(mut a: Conn, mut b: Conn, rounds: usize) -> us
         a.send(&["PSUBSCRIBE", "chan1.*", "chan2.*", "chan3.*"]);
         a.read_replies(3);
         a.send(&["PUNSUBSCRIBE"]);
+        wait_until_arrived(&a);
         if b.cmd(&["PUBLISH", "chan1.hi", "hello"]) != b":0\r\n" {
             wrong += 1;
         }
@@ -63,6 +74,121 @@ fn publishes_seen_by_unsubscribed(mut a: Conn, mut b: Conn, rounds: usize) -> us
         }
     }
     wrong
+}
+
+/// Waits until what `c` sent is visible at the server's end of the
+/// connection: in its socket's receive queue, or read and answered.
+fn wait_until_arrived(c: &Conn) {
+    let client_port = c.stream.local_addr().unwrap().port();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server_receive_queue(c.port, client_port) == 0 && !readable(c) {
+        assert!(
+            Instant::now() < deadline,
+            "{}: a request never arrived",
+            c.label
+        );
+        thread::yield_now();
+    }
+}
+
+/// Bytes waiting unread on the server's socket of the loopback connection
+/// from `client_port`: the kernel's socket diagnostics (`ss`'s Recv-Q),
+/// asked for that one socket by its addresses.
+fn server_receive_queue(server_port: u16, client_port: u16) -> u32 {
+    /// `struct inet_diag_sockid` (linux/inet_diag.h); ports big-endian.
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct SockId {
+        sport: u16,
+        dport: u16,
+        src: [u32; 4],
+        dst: [u32; 4],
+        interface: u32,
+        cookie: [u32; 2],
+    }
+    /// A netlink header and `struct inet_diag_req_v2`.
+    #[repr(C)]
+    struct Request {
+        len: u32,
+        kind: u16,
+        flags: u16,
+        seq: u32,
+        pid: u32,
+        family: u8,
+        protocol: u8,
+        ext: u8,
+        pad: u8,
+        states: u32,
+        id: SockId,
+    }
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const NO_COOKIE: u32 = !0;
+    let loopback = u32::from_ne_bytes([127, 0, 0, 1]);
+    let request = Request {
+        len: std::mem::size_of::<Request>() as u32,
+        kind: SOCK_DIAG_BY_FAMILY,
+        flags: libc::NLM_F_REQUEST as u16,
+        seq: 1,
+        pid: 0,
+        family: libc::AF_INET as u8,
+        protocol: libc::IPPROTO_TCP as u8,
+        ext: 0,
+        pad: 0,
+        states: !0,
+        id: SockId {
+            sport: server_port.to_be(),
+            dport: client_port.to_be(),
+            src: [loopback, 0, 0, 0],
+            dst: [loopback, 0, 0, 0],
+            cookie: [NO_COOKIE, NO_COOKIE],
+            ..SockId::default()
+        },
+    };
+    // SAFETY: a netlink socket of our own, closed below; the request is a
+    // plain C struct of the size given, the answer buffer ours.
+    unsafe {
+        let fd = libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM, libc::NETLINK_SOCK_DIAG);
+        assert!(
+            fd >= 0,
+            "netlink socket: {}",
+            std::io::Error::last_os_error()
+        );
+        let size = std::mem::size_of::<Request>();
+        let sent = libc::send(fd, (&request as *const Request).cast(), size, 0);
+        let mut answer = [0u32; 64];
+        let got = libc::recv(fd, answer.as_mut_ptr().cast(), 256, 0);
+        libc::close(fd);
+        assert_eq!(sent, size as isize, "netlink send");
+        // nlmsghdr (4 words), then inet_diag_msg: family..retrans (1 word),
+        // the socket id (12), expires (1), rqueue.
+        assert!(
+            got >= 4 * 19,
+            "no diagnostics for the connection from port {client_port}"
+        );
+        assert_eq!(
+            answer[1] & 0xffff,
+            u32::from(SOCK_DIAG_BY_FAMILY),
+            "netlink error {}",
+            answer[4] as i32
+        );
+        answer[4 + 1 + 12 + 1]
+    }
+}
+
+/// Whether a reply waits on the client's socket (peeked, not consumed).
+fn readable(c: &Conn) -> bool {
+    let mut byte = 0u8;
+    let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
+    // SAFETY: a one-byte buffer we own, on a socket the Conn keeps open.
+    let n = unsafe {
+        libc::recv(
+            c.stream.as_raw_fd(),
+            (&mut byte as *mut u8).cast(),
+            1,
+            flags,
+        )
+    };
+    n > 0
 }
 
 /// The shard a connection is served by (`DEBUG SHARD`, an integer).

@@ -294,3 +294,48 @@ fn a_replica_promoted_while_paused_drops_the_held_write() {
         promoted_replica_drops_the_held_write(&master, &replica);
     }
 }
+
+/// A read-only replica refuses a client's write with READONLY at once,
+/// paused or not: Redis checks READONLY before the pause; a read is held
+/// by a pause of everything, a write by either.
+fn paused_replica_refuses_writes_at_once(replica: &Server) {
+    let name = &replica.name;
+    let mut admin = replica.conn();
+    let mut c = replica.conn();
+    for mode in ["WRITE", "ALL"] {
+        assert_eq!(
+            admin.line(&format!("CLIENT PAUSE {PAUSE_MS} {mode}")),
+            b"+OK\r\n"
+        );
+        let (r, took) = timed(&mut c, &["SET", "paused-key", "v"]);
+        assert_eq!(
+            r, b"-READONLY You can't write against a read only replica.\r\n",
+            "{name}"
+        );
+        assert!(
+            took < PROMPT,
+            "{name}: SET during a {mode} pause took {took:?}"
+        );
+        let (r, took) = timed(&mut c, &["INCR", "paused-counter"]);
+        assert!(r.starts_with(b"-READONLY"), "{name}");
+        assert!(
+            took < PROMPT,
+            "{name}: INCR during a {mode} pause took {took:?}"
+        );
+        assert_eq!(admin.line("CLIENT UNPAUSE"), b"+OK\r\n");
+    }
+}
+
+#[test]
+fn a_paused_read_only_replica_refuses_writes_at_once() {
+    let master = Server::shardis(1, &[]);
+    let target = format!("127.0.0.1 {}", master.port);
+    for shards in [1, 4] {
+        let replica = Server::shardis(shards, &["--replicaof", &target]);
+        paused_replica_refuses_writes_at_once(&replica);
+    }
+    if redis_available() {
+        let replica = Server::redis(&["--replicaof", &target]);
+        paused_replica_refuses_writes_at_once(&replica);
+    }
+}

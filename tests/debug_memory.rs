@@ -174,6 +174,118 @@ fn memory_usage_grows_with_the_value() {
     assert!(text.contains("$4\r\ndb.0\r\n"), "{text}");
 }
 
+/// INFO memory's allocator and fragmentation figures as redis-server
+/// built with libc malloc reports them: allocated is used_memory, active
+/// and resident the RSS, so mem_fragmentation_ratio is RSS / used (they
+/// were constants, 1.00 and 0, whatever the process held).
+#[test]
+fn fragmentation_figures_follow_rss_and_used_memory() {
+    let s = Server::shardis(1, &[]);
+    let mut c = s.conn();
+    c.cmd(&[&b"SET"[..], b"k", &vec![b'v'; 100_000]]);
+    let info = String::from_utf8(c.line("INFO memory")).unwrap();
+    let field = |name: &str| -> String {
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in {info}"))
+            .to_string()
+    };
+    let num = |name: &str| -> i64 { field(name).parse().unwrap() };
+    let (used, rss) = (num("used_memory"), num("used_memory_rss"));
+    assert_ne!(used, rss, "{info}");
+    assert_eq!(num("allocator_allocated"), used);
+    assert_eq!(num("allocator_active"), rss);
+    assert_eq!(num("allocator_resident"), rss);
+    let ratio = format!("{:.2}", rss as f64 / used as f64);
+    assert_eq!(field("mem_fragmentation_ratio"), ratio, "{info}");
+    assert_eq!(num("mem_fragmentation_bytes"), rss - used);
+    assert_eq!(field("allocator_frag_ratio"), ratio);
+    assert_eq!(num("allocator_frag_bytes"), (rss - used).max(0));
+    assert_eq!(field("allocator_rss_ratio"), "1.00");
+    assert_eq!(num("allocator_rss_bytes"), 0);
+    assert_eq!(field("rss_overhead_ratio"), "1.00");
+    // MEMORY STATS reads the same figures.
+    let stats = String::from_utf8_lossy(&c.line("MEMORY STATS")).to_string();
+    let after = |name: &str| -> &str {
+        let at = stats
+            .find(&format!("\r\n{name}\r\n"))
+            .unwrap_or_else(|| panic!("{name}: {stats}"));
+        stats[at + name.len() + 4..].split("\r\n").next().unwrap()
+    };
+    let active: i64 = after("allocator.active")[1..].parse().unwrap();
+    let allocated: i64 = after("allocator.allocated")[1..].parse().unwrap();
+    assert_ne!(active, allocated, "{stats}");
+    assert_eq!(
+        after("allocator-fragmentation.bytes"),
+        format!(":{}", active - allocated)
+    );
+    assert_eq!(after("allocator-rss.bytes"), ":0");
+}
+
+/// INFO's used_memory_overhead / _startup / _dataset split used_memory
+/// as Redis's getMemoryOverheadData does (they were 0, 0 and all of
+/// it): the keyspace's tables count as overhead, so keys grow it.
+#[test]
+fn overhead_and_dataset_split_used_memory() {
+    let s = Server::shardis(2, &[]);
+    let mut c = s.conn();
+    let read = |c: &mut Conn| -> std::collections::HashMap<String, String> {
+        let info = String::from_utf8(c.line("INFO memory")).unwrap();
+        info.lines()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let num = |m: &std::collections::HashMap<String, String>, k: &str| -> u64 {
+        m.get(k)
+            .unwrap_or_else(|| panic!("no {k}"))
+            .parse()
+            .unwrap()
+    };
+    let before = read(&mut c);
+    let startup = num(&before, "used_memory_startup");
+    assert!(startup > 0, "{before:?}");
+    for i in 0..20 {
+        let mut args: Vec<Vec<u8>> = vec![b"MSET".to_vec()];
+        for j in 0..100 {
+            args.push(format!("{{t{j}}}key:{i}:{j}").into_bytes());
+            args.push(b"value".to_vec());
+        }
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        assert_eq!(c.cmd(&refs), b"+OK\r\n");
+    }
+    let after = read(&mut c);
+    let (used, overhead) = (
+        num(&after, "used_memory"),
+        num(&after, "used_memory_overhead"),
+    );
+    assert_eq!(num(&after, "used_memory_startup"), startup);
+    assert!(
+        overhead > num(&before, "used_memory_overhead"),
+        "{before:?} {after:?}"
+    );
+    assert!(overhead >= startup);
+    let dataset = num(&after, "used_memory_dataset");
+    assert_eq!(dataset, used - overhead);
+    let perc = format!("{:.2}%", dataset as f64 * 100.0 / (used - startup) as f64);
+    assert_eq!(after["used_memory_dataset_perc"], perc);
+    let stats = String::from_utf8_lossy(&c.line("MEMORY STATS")).to_string();
+    assert!(
+        stats.contains(&format!("$17\r\nstartup.allocated\r\n:{startup}\r\n")),
+        "{stats}"
+    );
+    // Clients count without maxmemory-clients too, on every shard.
+    let one = num(&after, "mem_clients_normal");
+    assert!(one > 0, "{after:?}");
+    let mut others: Vec<Conn> = (0..8).map(|_| s.conn()).collect();
+    for o in &mut others {
+        assert_eq!(o.line("PING"), b"+PONG\r\n");
+    }
+    let many = num(&read(&mut c), "mem_clients_normal");
+    assert!(many > one, "{one} -> {many}");
+    drop(others);
+}
+
 #[test]
 fn default_conf_directives_load_from_a_file() {
     let dir = TempDir::new("default-conf");

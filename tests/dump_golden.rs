@@ -42,6 +42,19 @@ fn content(v: &Value) -> (String, Vec<Vec<u8>>) {
             z.iter()
                 .map(|(m, s)| [m.to_vec(), format!("={s}").into_bytes()].concat()),
         ),
+        Value::Stream(s) => {
+            let (lo, hi) = (
+                shardis::store::stream::StreamId::MIN,
+                shardis::store::stream::StreamId::MAX,
+            );
+            s.range(lo, hi, false, &mut |n, e| {
+                items.push(e.id.to_bytes());
+                for (f, x) in n.pairs(e) {
+                    items.push([f, b"=", x].concat());
+                }
+                true
+            });
+        }
     }
     (v.type_name().to_string(), items)
 }

@@ -413,6 +413,48 @@ fn client_list_fields() {
     );
 }
 
+/// After an unknown command or subcommand CLIENT LIST shows `cmd=NULL`, as
+/// Redis (its lookup left no command); after an arity error, the command.
+#[test]
+fn client_list_cmd_after_refused_commands() {
+    let mut servers = vec![Server::shardis(1, &[])];
+    if common::redis_available() {
+        servers.push(Server::redis(&[]));
+    }
+    for server in servers {
+        let (mut c, mut observer) = (server.conn(), server.conn());
+        let mut seen = vec![];
+        for argv in [
+            &["PING"][..],
+            &["NOSUCHCMD", "x"],
+            &["PING"],
+            &["CLIENT", "NOSUCHSUB"],
+            &["GET"],
+        ] {
+            c.cmd(argv);
+            // The observer's own line shows its CLIENT LIST.
+            let list = text(&bulk_payload(&observer.cmd(&["CLIENT", "LIST"])));
+            let line = list
+                .lines()
+                .find(|l| !l.contains("cmd=client|list"))
+                .unwrap()
+                .to_string();
+            seen.push(
+                line.split_whitespace()
+                    .find_map(|f| f.strip_prefix("cmd="))
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        assert_eq!(
+            seen,
+            ["ping", "NULL", "ping", "NULL", "get"],
+            "{}",
+            server.name
+        );
+    }
+}
+
 /// CONFIG GET * as name → value pairs.
 fn all_configs(c: &mut Conn) -> Vec<(Vec<u8>, Vec<u8>)> {
     let items = common::bulk_items(&c.cmd(&["CONFIG", "GET", "*"]));

@@ -111,3 +111,43 @@ fn a_lowered_output_limit_drops_a_replica_waiting_for_its_rdb() {
         .log_text()
         .contains("closed ASAP for overcoming of output buffer limits"));
 }
+
+/// The replication buffer holds its bytes in 16 KiB blocks, as Redis 7's:
+/// once the backlog is full and trimmed from the front, what it allocates
+/// (INFO `mem_replication_backlog` plus the part beyond the backlog that
+/// INFO counts as the replicas', `mem_clients_slaves`) stays within a few
+/// blocks of `repl-backlog-size`, where a ring that grows by doubling held
+/// up to twice it.
+#[test]
+fn the_full_backlog_allocates_about_its_size() {
+    const BACKLOG: u64 = 1 << 20;
+    let m = Server::shardis(1, &["--repl-backlog-size", &BACKLOG.to_string()]);
+    let r = Server::shardis(1, &["--replicaof", "127.0.0.1", &m.port.to_string()]);
+    wait_for("the replica's link", Duration::from_secs(20), || {
+        info_field(&mut r.conn(), "replication", "master_link_status").as_deref() == Some("up")
+    });
+    let mut c = m.conn();
+    let value = "x".repeat(10_000);
+    for i in 0..400 {
+        assert_eq!(c.cmd(&["SET", &format!("k{}", i % 10), &value]), b"+OK\r\n");
+    }
+    let histlen: u64 = field(&m, "replication", "repl_backlog_histlen")
+        .parse()
+        .unwrap();
+    assert_eq!(histlen, BACKLOG, "the backlog is full");
+    let allocated: u64 = ["mem_replication_backlog", "mem_clients_slaves"]
+        .iter()
+        .map(|f| field(&m, "memory", f).parse::<u64>().unwrap())
+        .sum();
+    // What it holds: the backlog and what the replica has not taken.
+    let held: u64 = field(&m, "memory", "mem_total_replication_buffers")
+        .parse()
+        .unwrap();
+    assert!(held >= BACKLOG);
+    // mem_clients_slaves also counts the replica link's 64 KiB send
+    // buffer.
+    assert!(
+        allocated <= held + 2 * 16 * 1024 + 64 * 1024,
+        "{allocated} bytes allocated to hold {held} (a backlog of {BACKLOG})"
+    );
+}

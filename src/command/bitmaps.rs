@@ -169,7 +169,7 @@ fn with_bit_string<R>(
     }
     let mut buf = vec![0u8; need];
     let r = f(&mut buf, true, out);
-    db.set(key, Value::Raw(Box::new(buf)), lru);
+    db.set(key, Value::Raw(crate::store::PackedBox::new(buf)), lru);
     Some(r)
 }
 
@@ -399,7 +399,8 @@ fn bitop(ctx: &mut Ctx, args: &[&[u8]]) {
     let lru = ctx.lru;
     if maxlen > 0 {
         drop_if_expired(ctx, dest);
-        ctx.db().set(dest, Value::Raw(Box::new(res)), lru);
+        ctx.db()
+            .set(dest, Value::Raw(crate::store::PackedBox::new(res)), lru);
         ctx.dirty += 1;
         ctx.notify(Class::String, "set", dest);
     } else if ctx.db().remove(dest).is_some() {

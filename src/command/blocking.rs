@@ -244,7 +244,7 @@ fn parse_mpop(args: &[Vec<u8>], where_op: impl Fn(&[u8]) -> Option<BlockOp>) -> 
     let count = Some(count.unwrap_or(1));
     match &mut op {
         BlockOp::ListPop { count: c, .. } | BlockOp::ZPop { count: c, .. } => *c = count,
-        BlockOp::ListMove { .. } => {}
+        BlockOp::ListMove { .. } | BlockOp::XRead { .. } => {}
     }
     let timeout = parse_timeout(&args[1], unix_ms())?;
     Ok(Request {
@@ -253,6 +253,18 @@ fn parse_mpop(args: &[Vec<u8>], where_op: impl Fn(&[u8]) -> Option<BlockOp>) -> 
         op,
         timeout,
     })
+}
+
+/// XREAD BLOCK (command/streams): serves `op` now or blocks on `keys`,
+/// as the other blocking commands do.
+pub async fn block_on(conn: &mut Conn, keys: Vec<Vec<u8>>, op: BlockOp, timeout: Option<u64>) {
+    let req = Request {
+        keys,
+        dest: None,
+        op,
+        timeout,
+    };
+    run(conn, Ok(req)).await
 }
 
 /// Serves the command now or blocks until served, timed out or unblocked.
@@ -407,6 +419,12 @@ async fn attempt_held(
     resp3: bool,
 ) -> Option<Vec<u8>> {
     let shard_of = |k: &[u8]| rt.shard_of_slot(key_slot(k));
+    if let BlockOp::XRead { spec, attempt, .. } = op {
+        let argv: Vec<&[u8]> = attempt.iter().map(Vec::as_slice).collect();
+        let caller = crate::server::tracking::Caller::default();
+        let reply = reg::run_held(rt, held, spec.0, &argv, db, resp3, caller).await;
+        return (!reg::is_null_array(&reply)).then_some(reply);
+    }
     if let (BlockOp::ListMove { .. }, Some(dest)) = (op, &req.dest) {
         let src = req.keys[0].clone();
         let k = src.clone();

@@ -415,6 +415,7 @@ struct KillFilter {
     addr: Option<String>,
     laddr: Option<String>,
     ty: Option<&'static str>,
+    user: Option<Vec<u8>>,
     skip: Option<u64>,
 }
 
@@ -424,6 +425,7 @@ impl KillFilter {
             && self.laddr.as_ref().is_none_or(|a| *a == c.laddr)
             && self.ty.is_none_or(|t| t == c.type_name())
             && self.id.is_none_or(|id| id == c.id)
+            && self.user.as_ref().is_none_or(|u| *u == *c.user.borrow())
             && self.skip != Some(c.id)
     }
 }
@@ -460,10 +462,11 @@ fn kill(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 } else if is(opt, "laddr") {
                     f.laddr = Some(String::from_utf8_lossy(val).into_owned());
                 } else if is(opt, "user") {
-                    if val.as_slice() != b"default" {
+                    if conn.rt.shared.acl.get(val).is_none() {
                         let u = String::from_utf8_lossy(val);
                         return conn.out.error(&format!("ERR No such user '{u}'"));
                     }
+                    f.user = Some(val.clone());
                 } else if is(opt, "skipme") {
                     if is(val, "yes") {
                         skipme = true;

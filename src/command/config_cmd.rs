@@ -213,6 +213,11 @@ fn set(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                     crate::warning!("{e}");
                     return conn.out.error(&format!("ERR {e}"));
                 }
+                if changed.contains(&"requirepass") {
+                    let pass = conn.rt.shared.read_config(|c| c.text(conf::REQUIREPASS));
+                    let pass = Some(pass.as_bytes()).filter(|p| !p.is_empty());
+                    conn.rt.shared.acl.set_requirepass(pass);
+                }
                 // This connection sees the change at once.
                 conn.settings = conn.rt.settings();
                 if changed
@@ -314,7 +319,8 @@ fn resetstat(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 /// CONFIG REWRITE
 fn rewrite(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        match conn.rt.shared.read_config(|c| c.rewrite(false)) {
+        let users = crate::server::acl::file::config_lines(&conn.rt.shared);
+        match conn.rt.shared.read_config(|c| c.rewrite(false, &users)) {
             Ok(()) => {
                 crate::notice!("CONFIG REWRITE executed with success.");
                 conn.out.ok();

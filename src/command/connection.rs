@@ -163,29 +163,22 @@ pub fn valid_client_name(name: &[u8]) -> bool {
 pub const BAD_CLIENT_NAME: &str =
     "ERR Client names cannot contain spaces, newlines or special characters.";
 
-/// Checks a user/password pair against the default user: with no
-/// `requirepass` the default user takes any password.
-fn check_password(conn: &Conn, user: &[u8], pass: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
+/// Logs the connection in as `user` if the password is right and the
+/// user is on (Redis's ACLAuthenticateUser); a failure goes to the ACL
+/// log under the command's name as sent.
+fn authenticate(conn: &mut Conn, command: &[u8], user: &[u8], pass: &[u8]) -> bool {
+    let ok = conn
+        .rt
+        .shared
+        .acl
+        .get(user)
+        .is_some_and(|u| u.accepts(pass));
+    if ok {
+        conn.login(user, true);
+    } else {
+        crate::server::acl::gate::log_auth_failure(conn, command, user);
     }
-    match &conn.settings.requirepass {
-        None => true,
-        Some(p) => constant_time_eq(p.as_bytes(), pass),
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for (i, &x) in a.iter().enumerate() {
-        diff |= (x ^ b.get(i).copied().unwrap_or(0)) as usize;
-    }
-    diff == 0
-}
-
-fn set_authenticated(conn: &mut Conn, yes: bool) {
-    conn.authenticated = yes;
-    conn.info.authenticated.set(yes);
+    ok
 }
 
 /// HELLO [protover [AUTH username password] [SETNAME clientname]]
@@ -211,10 +204,9 @@ fn hello(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         while j < args.len() {
             let more = args.len() - 1 - j;
             if is(&args[j], "AUTH") && more >= 2 {
-                if !check_password(conn, &args[j + 1], &args[j + 2]) {
+                if !authenticate(conn, &args[0], &args[j + 1], &args[j + 2]) {
                     return conn.out.error(WRONGPASS);
                 }
-                set_authenticated(conn, true);
                 j += 3;
             } else if is(&args[j], "SETNAME") && more >= 1 {
                 if !valid_client_name(&args[j + 1]) {
@@ -229,7 +221,7 @@ fn hello(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                     .error(&format!("ERR Syntax error in HELLO option '{opt}'"));
             }
         }
-        if !conn.authenticated {
+        if conn.auth_required() {
             return conn.out.error(
                 "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
             );
@@ -263,7 +255,8 @@ fn auth(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             return conn.out.error(SYNTAX);
         }
         let (user, pass): (&[u8], &[u8]) = if args.len() == 2 {
-            if conn.settings.requirepass.is_none() {
+            let default_nopass = conn.rt.shared.acl.get(b"default").is_some_and(|d| d.nopass);
+            if default_nopass {
                 return conn.out.error(
                     "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
                 );
@@ -272,8 +265,7 @@ fn auth(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         } else {
             (&args[1], &args[2])
         };
-        if check_password(conn, user, pass) {
-            set_authenticated(conn, true);
+        if authenticate(conn, &args[0], user, pass) {
             conn.out.ok();
         } else {
             conn.out.error(WRONGPASS);
@@ -327,8 +319,9 @@ fn reset(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         // No longer a monitor, replies back on (clearClientConnectionState).
         crate::command::monitor::stop(conn);
         conn.reply = crate::server::conn::ReplyMode::On;
-        let open = conn.settings.requirepass.is_none();
-        set_authenticated(conn, open);
+        // Back to the default user, logged in only if it needs no AUTH.
+        let open = conn.rt.shared.acl.default_open();
+        conn.login(b"default", open);
         conn.out.simple("RESET");
     })
 }

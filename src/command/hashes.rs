@@ -275,7 +275,7 @@ fn with_hash_write<R>(
             let r = f(&mut h, out);
             if !h.is_empty() {
                 h.compact();
-                ctx.db().set(key, Value::Hash(Box::new(h)), lru);
+                ctx.db().set(key, Value::Hash(h), lru);
             }
             Some(r)
         }

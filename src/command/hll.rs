@@ -542,7 +542,11 @@ fn hll_for_write<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<(&'a mut Vec<u8>, b
     let lru = ctx.lru;
     let exists = ctx.store.dbs[ctx.db].lookup(key, now).is_some();
     if !exists {
-        ctx.store.dbs[ctx.db].set(key, Value::Raw(Box::new(new_hll())), lru);
+        ctx.store.dbs[ctx.db].set(
+            key,
+            Value::Raw(crate::store::PackedBox::new(new_hll())),
+            lru,
+        );
     }
     let access = ctx.access;
     let e = ctx.store.dbs[ctx.db].lookup(key, now).expect("just set");

@@ -107,6 +107,12 @@ struct ShardFigures {
     /// Per database: (keys, keys with a TTL).
     keyspace: Vec<(usize, usize)>,
     max_qbuf: usize,
+    /// Every database's table bytes (memory.rs), when the memory section
+    /// is asked for (a walk over every slot's table).
+    table_bytes: u64,
+    /// Its clients' memory but replicas' (CLIENT LIST `tot-mem`), with
+    /// the memory section.
+    clients_normal: u64,
 }
 
 /// The process's figures, summed over shards.
@@ -135,11 +141,17 @@ struct Figures {
     /// reply are not the dataset's (Redis reads its count before building
     /// most of the reply).
     used_memory: u64,
+    /// The keyspace tables' bytes, all shards (0 unless `with_memory`).
+    pub(super) table_bytes: u64,
+    /// INFO `mem_clients_normal`: normal, Pub/Sub and master clients'
+    /// memory, all shards (0 unless `with_memory`). Summed here, when
+    /// asked, rather than kept per request.
+    pub(super) clients_normal: u64,
 }
 
-async fn gather(conn: &Conn) -> Figures {
+async fn gather(conn: &Conn, with_memory: bool) -> Figures {
     let used_memory = crate::alloc::used_bytes();
-    let parts = mesh::run_on_all(&conn.rt, |rt| {
+    let parts = mesh::run_on_all(&conn.rt, move |rt| {
         let core = rt.core.borrow();
         let s = &core.stats;
         ShardFigures {
@@ -175,6 +187,17 @@ async fn gather(conn: &Conn) -> Figures {
                 .map(|c| c.qbuf.get())
                 .max()
                 .unwrap_or(0),
+            clients_normal: if with_memory {
+                super::memory::clients_normal_here(rt)
+            } else {
+                0
+            },
+            table_bytes: if with_memory {
+                let tables = core.store.dbs.iter().map(super::memory::table_bytes);
+                tables.map(|(main, expires)| (main + expires) as u64).sum()
+            } else {
+                0
+            },
         }
     })
     .await;
@@ -217,6 +240,8 @@ async fn gather(conn: &Conn) -> Figures {
             acc.1 += e;
         }
         f.max_qbuf = f.max_qbuf.max(p.max_qbuf);
+        f.table_bytes += p.table_bytes;
+        f.clients_normal += p.clients_normal;
     }
     f
 }
@@ -255,6 +280,55 @@ pub fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * page)
 }
 
+/// The allocator's figures as Redis reports them when its allocator
+/// gives none (built with libc malloc, cronUpdateMemoryStats): allocated
+/// is `used_memory`, active and resident are the process's RSS. So the
+/// allocator's fragmentation carries all of it, and the other two
+/// ratios are 1.
+pub struct AllocatorFigures {
+    pub allocated: u64,
+    pub active: u64,
+    pub resident: u64,
+    pub rss: u64,
+}
+
+impl AllocatorFigures {
+    pub fn read(used: u64) -> AllocatorFigures {
+        let rss = rss_bytes();
+        AllocatorFigures {
+            allocated: used,
+            active: rss,
+            resident: rss,
+            rss,
+        }
+    }
+
+    /// (ratio, bytes) of active to allocated: INFO `allocator_frag_*`.
+    pub fn allocator_frag(&self) -> (f64, i64) {
+        Self::pair(self.active, self.allocated)
+    }
+
+    /// Resident to active: `allocator_rss_*`.
+    pub fn allocator_rss(&self) -> (f64, i64) {
+        Self::pair(self.resident, self.active)
+    }
+
+    /// The process's RSS to the allocator's resident: `rss_overhead_*`.
+    pub fn rss_overhead(&self) -> (f64, i64) {
+        Self::pair(self.rss, self.resident)
+    }
+
+    /// RSS to allocated: `mem_fragmentation_*`.
+    pub fn total_frag(&self) -> (f64, i64) {
+        Self::pair(self.rss, self.allocated)
+    }
+
+    fn pair(a: u64, b: u64) -> (f64, i64) {
+        let ratio = if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        (ratio, a as i64 - b as i64)
+    }
+}
+
 /// Highest used_memory reported so far.
 pub static PEAK: AtomicU64 = AtomicU64::new(0);
 
@@ -262,7 +336,7 @@ pub static PEAK: AtomicU64 = AtomicU64::new(0);
 fn info(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
         let sections = wanted(&args[1..]);
-        let figures = gather(conn).await;
+        let figures = gather(conn, sections.contains(&"memory")).await;
         let mut text = String::new();
         for (i, name) in sections.iter().enumerate() {
             if i > 0 {

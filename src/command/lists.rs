@@ -300,7 +300,8 @@ pub fn lmove(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> bool 
             let mut d = List::new();
             d.push(to, &v, &limits.encodings);
             let lru = ctx.lru;
-            ctx.db().set(dst, Value::List(Box::new(d)), lru);
+            ctx.db()
+                .set(dst, Value::List(crate::store::PackedBox::new(d)), lru);
         }
     }
     ctx.notify(Class::List, push_event(to), dst);

@@ -112,6 +112,87 @@ const KEY_SLOT_BYTES: usize = SlotMap::<Entry>::bucket_bytes();
 /// Bytes an expires bucket costs.
 const EXPIRE_SLOT_BYTES: usize = SlotMap::<u64>::bucket_bytes();
 
+/// One database's table overhead on this shard (Redis's
+/// `overhead.hashtable.main` / `.expires`): the buckets its tables hold.
+pub(super) fn table_bytes(db: &crate::store::Db) -> (usize, usize) {
+    db.tables().iter().fold((0, 0), |(main, expires), t| {
+        (
+            main + t.keys.capacity() * KEY_SLOT_BYTES,
+            expires + t.expires.capacity() * EXPIRE_SLOT_BYTES,
+        )
+    })
+}
+
+/// This shard's clients' memory but replicas' (CLIENT LIST `tot-mem`):
+/// its part of `mem_clients_normal` (normal, Pub/Sub and master clients,
+/// as Redis's).
+pub(super) fn clients_normal_here(rt: &crate::server::shard::ShardRt) -> u64 {
+    let clients = rt.clients.borrow();
+    let normal = clients
+        .iter()
+        .filter(|c| c.repl_role.get() != Some("replica"));
+    normal
+        .map(|c| crate::server::client_mem::usage(c) as u64)
+        .sum()
+}
+
+/// What `used_memory` holds besides the dataset, as Redis's
+/// getMemoryOverheadData sums it (the parts Shardis has): INFO
+/// `used_memory_overhead` and MEMORY STATS `overhead.total`.
+pub(super) struct Overhead {
+    /// INFO `mem_not_counted_for_evict` (evict.rs), read with the two
+    /// below.
+    pub not_counted_for_evict: u64,
+    pub startup: u64,
+    pub backlog: u64,
+    pub replicas: u64,
+    pub clients_normal: u64,
+    pub cluster_links: u64,
+    /// Every database's tables, all shards.
+    pub tables: u64,
+}
+
+impl Overhead {
+    /// `clients_normal`: the clients' memory but replicas' (info.rs
+    /// gathers it).
+    pub fn read(
+        shared: &crate::server::shared::Shared,
+        tables: u64,
+        clients_normal: u64,
+    ) -> Overhead {
+        let outside = crate::server::evict::not_counted(shared);
+        Overhead {
+            not_counted_for_evict: outside.total,
+            startup: crate::alloc::startup_bytes(),
+            backlog: outside.backlog,
+            replicas: outside.replicas,
+            clients_normal,
+            cluster_links: shared
+                .cluster
+                .as_ref()
+                .map_or(0, |c| c.links.queued_bytes()) as u64,
+            tables,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.startup
+            + self.backlog
+            + self.replicas
+            + self.clients_normal
+            + self.cluster_links
+            + self.tables
+    }
+
+    /// (dataset bytes, its share in % of what was allocated since
+    /// start-up), Redis's `used_memory_dataset` and `_perc`.
+    pub fn dataset(&self, used: u64) -> (u64, f64) {
+        let dataset = used.saturating_sub(self.total());
+        let net = used.saturating_sub(self.startup).max(1);
+        (dataset, dataset as f64 * 100.0 / net as f64)
+    }
+}
+
 /// MEMORY USAGE key [SAMPLES count]: the key's, the value's and its
 /// table slot's bytes. Shardis knows each value's size exactly, so the
 /// sample count is checked but not needed.
@@ -164,26 +245,21 @@ fn stats(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
         let per_shard = mesh::run_on_all(&conn.rt, |rt| {
             let core = rt.core.borrow();
-            core.store
-                .dbs
-                .iter()
-                .map(|db| {
-                    let mut f = DbFigures {
-                        keys: db.len(),
-                        ..Default::default()
-                    };
-                    for t in db.tables() {
-                        f.main += t.keys.capacity() * KEY_SLOT_BYTES;
-                        f.expires += t.expires.capacity() * EXPIRE_SLOT_BYTES;
-                    }
-                    f
-                })
-                .collect::<Vec<_>>()
+            let dbs = core.store.dbs.iter().map(|db| {
+                let (main, expires) = table_bytes(db);
+                DbFigures {
+                    keys: db.len(),
+                    main,
+                    expires,
+                }
+            });
+            (dbs.collect::<Vec<_>>(), clients_normal_here(rt))
         })
         .await;
-        let ndbs = per_shard.iter().map(|s| s.len()).max().unwrap_or(0);
+        let clients_normal = per_shard.iter().map(|(_, c)| c).sum();
+        let ndbs = per_shard.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
         let mut dbs = vec![DbFigures::default(); ndbs];
-        for shard in &per_shard {
+        for (shard, _) in &per_shard {
             for (sum, f) in dbs.iter_mut().zip(shard) {
                 sum.keys += f.keys;
                 sum.main += f.main;
@@ -194,17 +270,11 @@ fn stats(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         let peak = super::info::PEAK
             .fetch_max(used, Ordering::Relaxed)
             .max(used);
-        let rss = super::info::rss_bytes();
-        let cluster_links = conn
-            .rt
-            .shared
-            .cluster
-            .as_ref()
-            .map_or(0, |c| c.links.queued_bytes()) as u64;
-        let overhead: u64 =
-            dbs.iter().map(|d| (d.main + d.expires) as u64).sum::<u64>() + cluster_links;
+        let alloc = super::info::AllocatorFigures::read(used);
+        let tables = dbs.iter().map(|d| (d.main + d.expires) as u64).sum();
+        let overhead = Overhead::read(&conn.rt.shared, tables, clients_normal);
         let keys: u64 = dbs.iter().map(|d| d.keys as u64).sum();
-        let dataset = used.saturating_sub(overhead);
+        let (dataset, dataset_perc) = overhead.dataset(used);
         let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let with_keys: Vec<(usize, &DbFigures)> =
             dbs.iter().enumerate().filter(|(_, d)| d.keys > 0).collect();
@@ -216,11 +286,11 @@ fn stats(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         };
         int(out, "peak.allocated", peak);
         int(out, "total.allocated", used);
-        int(out, "startup.allocated", 0);
-        int(out, "replication.backlog", 0);
-        int(out, "clients.slaves", 0);
-        int(out, "clients.normal", 0);
-        int(out, "cluster.links", cluster_links);
+        int(out, "startup.allocated", overhead.startup);
+        int(out, "replication.backlog", overhead.backlog);
+        int(out, "clients.slaves", overhead.replicas);
+        int(out, "clients.normal", overhead.clients_normal);
+        int(out, "cluster.links", overhead.cluster_links);
         int(out, "aof.buffer", 0);
         int(out, "lua.caches", 0);
         int(out, "functions.caches", 0);
@@ -231,31 +301,48 @@ fn stats(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             int(out, "overhead.hashtable.expires", d.expires as u64);
             int(out, "overhead.hashtable.slot-to-keys", 0);
         }
-        int(out, "overhead.total", overhead);
+        int(out, "overhead.total", overhead.total());
         int(out, "keys.count", keys);
+        // Redis divides what was allocated since start-up.
+        let net = used.saturating_sub(overhead.startup);
         int(
             out,
             "keys.bytes-per-key",
-            used.checked_div(keys).unwrap_or(0),
+            net.checked_div(keys).unwrap_or(0),
         );
         int(out, "dataset.bytes", dataset);
         let dbl = |out: &mut crate::resp::Out, name: &str, v: f64| {
             out.bulk_str(name);
             out.double(v);
         };
-        dbl(out, "dataset.percentage", ratio(dataset, used) * 100.0);
+        dbl(out, "dataset.percentage", dataset_perc);
         dbl(out, "peak.percentage", ratio(used, peak) * 100.0);
-        int(out, "allocator.allocated", used);
-        int(out, "allocator.active", used);
-        int(out, "allocator.resident", rss);
-        dbl(out, "allocator-fragmentation.ratio", 1.0);
-        int(out, "allocator-fragmentation.bytes", 0);
-        dbl(out, "allocator-rss.ratio", ratio(rss, used));
-        int(out, "allocator-rss.bytes", rss.saturating_sub(used));
-        dbl(out, "rss-overhead.ratio", 1.0);
-        int(out, "rss-overhead.bytes", 0);
-        dbl(out, "fragmentation", ratio(rss, used));
-        int(out, "fragmentation.bytes", rss.saturating_sub(used));
+        int(out, "allocator.allocated", alloc.allocated);
+        int(out, "allocator.active", alloc.active);
+        int(out, "allocator.resident", alloc.resident);
+        let figures = [
+            (
+                "allocator-fragmentation.ratio",
+                "allocator-fragmentation.bytes",
+                alloc.allocator_frag(),
+            ),
+            (
+                "allocator-rss.ratio",
+                "allocator-rss.bytes",
+                alloc.allocator_rss(),
+            ),
+            (
+                "rss-overhead.ratio",
+                "rss-overhead.bytes",
+                alloc.rss_overhead(),
+            ),
+            ("fragmentation", "fragmentation.bytes", alloc.total_frag()),
+        ];
+        for (ratio_name, bytes_name, (r, bytes)) in figures {
+            dbl(out, ratio_name, r);
+            out.bulk_str(bytes_name);
+            out.int(bytes);
+        }
     })
 }
 

@@ -3,6 +3,7 @@
 //! Each family exports `COMMANDS: &[CommandSpec]`; adding a command means
 //! adding one entry and its handler in that family's file.
 
+pub mod acl;
 pub mod aof;
 pub mod bitmaps;
 pub mod blocking;
@@ -20,6 +21,7 @@ pub mod debug;
 pub mod dump;
 pub mod expire;
 pub mod function;
+pub mod geo;
 pub mod hashes;
 pub mod help;
 pub mod hll;
@@ -42,11 +44,13 @@ pub mod replication;
 mod role_change;
 pub mod save;
 pub mod scan;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod slowlog;
 pub mod sort;
 mod sparkline;
+pub mod streams;
 pub mod strings;
 pub mod tracking;
 pub mod transactions;
@@ -76,6 +80,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     memory::COMMANDS,
     module::COMMANDS,
     function::COMMANDS,
+    scripting::COMMANDS,
     strings::COMMANDS,
     bitmaps::COMMANDS,
     keys::COMMANDS,
@@ -85,6 +90,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
     hashes::COMMANDS,
     zsets::COMMANDS,
     hll::COMMANDS,
+    geo::COMMANDS,
+    streams::COMMANDS,
     hll_debug::COMMANDS,
     blocking::COMMANDS,
     sort::COMMANDS,
@@ -102,6 +109,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     std::slice::from_ref(&latency::LATENCY),
     monitor::COMMANDS,
     lolwut::COMMANDS,
+    std::slice::from_ref(&acl::ACL),
 ];
 
 /// Registers every command family with the server (once; later calls

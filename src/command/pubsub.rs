@@ -3,7 +3,7 @@
 //! `server::pubsub`.
 
 use super::help::reply_help;
-use super::spec::{Acl, Behavior, CommandSpec, Flags, Handler, KeyFlags, KeySpec};
+use super::spec::{Acl, Behavior, ChannelArgs, CommandSpec, Flags, Handler, KeyFlags, KeySpec};
 use crate::resp::Out;
 use crate::server::conn::Conn;
 use crate::server::mesh;
@@ -34,6 +34,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         handler: Handler::Conn(subscribe), group: "pubsub", since: "2.0.0",
         summary: "Listen for messages published to the given channels",
         complexity: "O(N) where N is the number of channels to subscribe to.",
+        channels: Some(ChannelArgs { first: 1, count: None, pattern: false }),
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
@@ -48,6 +49,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         handler: Handler::Conn(psubscribe), group: "pubsub", since: "2.0.0",
         summary: "Listen for messages published to channels matching the given patterns",
         complexity: "O(N) where N is the number of patterns the client is already subscribed to.",
+        channels: Some(ChannelArgs { first: 1, count: None, pattern: true }),
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
@@ -63,6 +65,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         handler: Handler::Conn(ssubscribe), group: "pubsub", since: "7.0.0",
         summary: "Listen for messages published to the given shard channels",
         complexity: "O(N) where N is the number of shard channels to subscribe to.",
+        channels: Some(ChannelArgs { first: 1, count: None, pattern: false }),
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
@@ -78,6 +81,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         handler: Handler::Conn(publish), group: "pubsub", since: "2.0.0",
         summary: "Post a message to a channel",
         complexity: "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).",
+        channels: Some(ChannelArgs { first: 1, count: Some(1), pattern: false }),
         ..CommandSpec::DEFAULT
     },
     CommandSpec {
@@ -86,6 +90,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         handler: Handler::Conn(spublish), group: "pubsub", since: "7.0.0",
         summary: "Post a message to a shard channel",
         complexity: "O(N) where N is the number of clients subscribed to the receiving shard channel.",
+        channels: Some(ChannelArgs { first: 1, count: Some(1), pattern: false }),
         ..CommandSpec::DEFAULT
     },
     CommandSpec {

@@ -156,8 +156,8 @@ fn replconf(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 /// offset other than FAILOVER are ignored, as Redis does.
 fn psync(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        if let Err(e) = crate::repl::failover::check_sync(conn, &args).await {
-            return conn.out.error(&e);
+        if !sync_allowed(conn, &args).await {
+            return;
         }
         let replid = String::from_utf8_lossy(&args[1]).into_owned();
         let offset = match std::str::from_utf8(&args[2])
@@ -166,9 +166,13 @@ fn psync(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         {
             Some(o) => o,
             None => {
+                crate::warning!(
+                    "Replica {} asks for synchronization but with a wrong offset",
+                    conn.repl.replica_name(&conn.info.addr)
+                );
                 return conn
                     .out
-                    .error("ERR value is not an integer or out of range")
+                    .error("ERR value is not an integer or out of range");
             }
         };
         conn.repl.start = Some(Start::Psync { replid, offset });
@@ -178,11 +182,28 @@ fn psync(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 /// SYNC: old-style full sync.
 fn sync(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        if let Err(e) = crate::repl::failover::check_sync(conn, &args).await {
-            return conn.out.error(&e);
+        if sync_allowed(conn, &args).await {
+            conn.repl.start = Some(Start::Sync);
         }
-        conn.repl.start = Some(Start::Sync);
     })
+}
+
+/// Redis's syncCommand up to the synchronization: a replica's link
+/// sending SYNC/PSYNC again is ignored (no reply), the refusals of
+/// `check_sync` answered; then the request is logged.
+async fn sync_allowed(conn: &mut Conn, args: &[Vec<u8>]) -> bool {
+    if conn.info.repl_role.get() == Some("replica") {
+        return false;
+    }
+    if let Err(e) = crate::repl::failover::check_sync(conn, args).await {
+        conn.out.error(&e);
+        return false;
+    }
+    crate::notice!(
+        "Replica {} asks for synchronization",
+        conn.repl.replica_name(&conn.info.addr)
+    );
+    true
 }
 
 /// WAIT numreplicas timeout

@@ -54,6 +54,24 @@ pub static COMMANDS: &[CommandSpec] = &[
 const NOT_DOUBLE: &str = "ERR One or more scores can't be converted into double";
 const BY_IN_CLUSTER: &str = "ERR BY option of SORT denied in Cluster mode.";
 const GET_IN_CLUSTER: &str = "ERR GET option of SORT denied in Cluster mode.";
+const BY_DENIED: &str = "ERR BY option of SORT denied due to insufficient ACL permissions.";
+const GET_DENIED: &str = "ERR GET option of SORT denied due to insufficient ACL permissions.";
+
+/// What may refuse BY and GET patterns (keys named by the data).
+#[derive(Clone, Copy)]
+struct PatternRules {
+    /// Cluster mode: refused.
+    cluster: bool,
+    /// The user may read every key (Redis's
+    /// ACLUserCheckCmdWithUnrestrictedKeyAccess); if not, refused.
+    full_key_read: bool,
+}
+
+/// For looking at the options apart from running them.
+const ANY_PATTERN: PatternRules = PatternRules {
+    cluster: false,
+    full_key_read: true,
+};
 
 /// SORT's options, parsed as Redis's `sortCommandGeneric` does.
 #[derive(Clone, Debug, Default)]
@@ -76,7 +94,7 @@ fn c_str(a: &[u8]) -> &[u8] {
     }
 }
 
-fn parse(args: &[&[u8]], readonly: bool, cluster: bool) -> Result<SortOpts, &'static str> {
+fn parse(args: &[&[u8]], readonly: bool, rules: PatternRules) -> Result<SortOpts, &'static str> {
     let mut o = SortOpts {
         limit_count: -1,
         ..Default::default()
@@ -105,14 +123,19 @@ fn parse(args: &[&[u8]], readonly: bool, cluster: bool) -> Result<SortOpts, &'st
             let p = args[j + 1];
             if !c_str(p).contains(&b'*') {
                 o.dontsort = true;
-            } else if cluster {
+            } else if rules.cluster {
                 return Err(BY_IN_CLUSTER);
+            } else if !rules.full_key_read {
+                return Err(BY_DENIED);
             }
             o.by = Some(p.to_vec());
             j += 1;
         } else if is(a, "get") && left >= 1 {
-            if cluster {
+            if rules.cluster {
                 return Err(GET_IN_CLUSTER);
+            }
+            if !rules.full_key_read {
+                return Err(GET_DENIED);
             }
             o.gets.push(args[j + 1].to_vec());
             j += 1;
@@ -477,7 +500,7 @@ fn new_list(items: Vec<Vec<u8>>, lim: &crate::store::EncodingLimits) -> Value {
     for it in &items {
         l.push(crate::store::list::End::Right, it, lim);
     }
-    Value::List(Box::new(l))
+    Value::List(crate::store::PackedBox::new(l))
 }
 
 // ---------------------------------------------------------------------------
@@ -495,7 +518,11 @@ fn sort_ro(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// store (on one shard, or gathered there by the multi-shard path, which
 /// finds the pattern keys with `DataKeys`).
 fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) {
-    let o = match parse(argv, readonly, ctx.limits.cluster) {
+    let rules = PatternRules {
+        cluster: ctx.limits.cluster,
+        full_key_read: ctx.full_key_read,
+    };
+    let o = match parse(argv, readonly, rules) {
         Ok(o) => o,
         Err(e) => return ctx.out.error(e),
     };
@@ -601,18 +628,18 @@ fn reads_pattern_keys(o: &SortOpts) -> bool {
 }
 
 fn sort_uses_keys(argv: &[&[u8]]) -> bool {
-    parse(argv, false, false).is_ok_and(|o| reads_pattern_keys(&o))
+    parse(argv, false, ANY_PATTERN).is_ok_and(|o| reads_pattern_keys(&o))
 }
 
 fn sort_ro_uses_keys(argv: &[&[u8]]) -> bool {
-    parse(argv, true, false).is_ok_and(|o| reads_pattern_keys(&o))
+    parse(argv, true, ANY_PATTERN).is_ok_and(|o| reads_pattern_keys(&o))
 }
 
 /// Every key a BY or GET pattern names for some element of the sorted
 /// key: a superset of what the sort will look up.
 fn pattern_keys(db: &Db, now: u64, argv: &[&[u8]]) -> Vec<Vec<u8>> {
     // SORT_RO's options are SORT's without STORE.
-    let Ok(o) = parse(argv, false, false) else {
+    let Ok(o) = parse(argv, false, ANY_PATTERN) else {
         return Vec::new();
     };
     let Some(entry) = db.peek(argv[1], now) else {

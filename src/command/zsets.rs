@@ -23,9 +23,11 @@ mod reply;
 mod scan;
 mod setops;
 
+pub use access::store_result_counting;
+pub use add::zadd_generic;
 use add::{zadd, zincrby};
 use members::{zcard, zcount, zlexcount, zmscore, zrank, zrem, zrevrank, zscore};
-pub use parse::strtod;
+pub use parse::{parse_double, strtod};
 pub use pop::generic_zpop;
 use pop::{zmpop, zpopmax, zpopmin};
 use randmember::zrandmember;

@@ -94,9 +94,9 @@ pub static DIRECTIVES: &[Directive] = &[
         "no",
         false
     ),
-    // What a replica does with an error in its master's stream: the value
-    // is kept for CONFIG; Shardis never panics on such an error (it logs
-    // it and counts it: server/master_errors.rs).
+    // What a replica does with an error in its master's stream, and the
+    // AOF's loading with one in the AOF: log it and count it, or crash
+    // (server/master_errors.rs).
     d!(
         "propagation-error-behavior",
         Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
@@ -402,6 +402,14 @@ pub static DIRECTIVES: &[Directive] = &[
     ),
     d!("protected-mode", Kind::Bool, "yes", true),
     d!("requirepass", Kind::Str, "", true),
+    // ACL (server/acl): new users' channel rule, the users' file.
+    d!(
+        "acl-pubsub-default",
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        "resetchannels",
+        true
+    ),
+    d!("aclfile", Kind::Str, "", false),
     d!("daemonize", Kind::Bool, "no", false),
     d!("dir", Kind::Str, ".", true),
     // Read at every save and load (command/save.rs, persist/bgsave).
@@ -575,6 +583,24 @@ pub static DIRECTIVES: &[Directive] = &[
         default: "64",
         mutable: true,
     },
+    d!(
+        "stream-node-max-bytes",
+        Kind::Memory {
+            min: 0,
+            max: LONG_MAX
+        },
+        "4096",
+        true
+    ),
+    d!(
+        "stream-node-max-entries",
+        Kind::Int {
+            min: 0,
+            max: LONG_MAX
+        },
+        "100",
+        true
+    ),
     d!(
         "hll-sparse-max-bytes",
         Kind::Memory {
@@ -789,8 +815,6 @@ pub static DIRECTIVES: &[Directive] = &[
 /// accepted (from a file, the command line or CONFIG SET).
 #[rustfmt::skip]
 pub static UNSUPPORTED: &[Directive] = &[
-    d!("acl-pubsub-default", Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels", true),
-    d!("aclfile", Kind::Str, "", false),
     d!("acllog-max-len", Kind::Int { min: 0, max: LONG_MAX }, "128", true),
     d!("active-defrag-cycle-max", Kind::Int { min: 1, max: 99 }, "25", true),
     d!("active-defrag-cycle-min", Kind::Int { min: 1, max: 99 }, "1", true),
@@ -823,8 +847,6 @@ pub static UNSUPPORTED: &[Directive] = &[
     Directive { name: "replica-lazy-flush", aliases: &["slave-lazy-flush"], kind: Kind::Bool, default: "no", mutable: true },
     d!("server_cpulist", Kind::Str, "", false),
     d!("socket-mark-id", Kind::Int { min: 0, max: UINT_MAX }, "0", false),
-    d!("stream-node-max-bytes", Kind::Memory { min: 0, max: LONG_MAX }, "4096", true),
-    d!("stream-node-max-entries", Kind::Int { min: 0, max: LONG_MAX }, "100", true),
     d!("supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no", false),
     d!("syslog-enabled", Kind::Bool, "no", false),
     d!("syslog-facility", Kind::Enum(&["user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]), "local0", false),

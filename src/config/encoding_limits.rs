@@ -17,6 +17,10 @@ impl EncodingLimits {
             zset_max_listpack_entries: n(keys::ZSET_MAX_LISTPACK_ENTRIES),
             zset_max_listpack_value: n(keys::ZSET_MAX_LISTPACK_VALUE),
             hll_sparse_max_bytes: n(keys::HLL_SPARSE_MAX_BYTES),
+            stream_node: crate::store::stream::NodeLimits {
+                max_bytes: n(keys::STREAM_NODE_MAX_BYTES),
+                max_entries: n(keys::STREAM_NODE_MAX_ENTRIES),
+            },
         }
     }
 }

@@ -41,6 +41,13 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
+/// One `user` line's words after the directive, and where it was read.
+#[derive(Clone, Debug)]
+pub struct UserLine {
+    pub args: Vec<String>,
+    pub source: Source,
+}
+
 /// One `rename-command` line, and where it was read.
 #[derive(Clone, Debug)]
 pub struct Rename {
@@ -107,6 +114,25 @@ impl Loading {
             cfg.rename_commands.push(Rename {
                 from: from.clone(),
                 to: to.clone(),
+                source,
+            });
+            return Ok(());
+        }
+        if name.eq_ignore_ascii_case("user") && !args.is_empty() {
+            // Duplicates are refused here, as Redis's loader does (the
+            // rules are checked with the users, server/acl/file.rs).
+            if cfg.users.iter().any(|u| u.args[0] == args[0]) {
+                return Err(ConfigError {
+                    directive: shown(&source, name, given),
+                    source,
+                    reason: format!(
+                        "Error in user declaration '{}': Duplicate user found. A user can only be defined once in config files",
+                        args[0]
+                    ),
+                });
+            }
+            cfg.users.push(UserLine {
+                args: args.to_vec(),
                 source,
             });
             return Ok(());

@@ -4,6 +4,7 @@
 
 use super::{FlagKey, IntKey, TextKey};
 
+pub const ACLLOG_MAX_LEN: IntKey = IntKey("acllog-max-len");
 pub const AUTO_AOF_REWRITE_MIN_SIZE: IntKey = IntKey("auto-aof-rewrite-min-size");
 pub const AUTO_AOF_REWRITE_PERCENTAGE: IntKey = IntKey("auto-aof-rewrite-percentage");
 pub const CLIENT_QUERY_BUFFER_LIMIT: IntKey = IntKey("client-query-buffer-limit");
@@ -54,6 +55,8 @@ pub const TCP_KEEPALIVE: IntKey = IntKey("tcp-keepalive");
 pub const TIMEOUT: IntKey = IntKey("timeout");
 pub const TRACKING_TABLE_MAX_KEYS: IntKey = IntKey("tracking-table-max-keys");
 pub const ZSET_MAX_LISTPACK_ENTRIES: IntKey = IntKey("zset-max-listpack-entries");
+pub const STREAM_NODE_MAX_BYTES: IntKey = IntKey("stream-node-max-bytes");
+pub const STREAM_NODE_MAX_ENTRIES: IntKey = IntKey("stream-node-max-entries");
 pub const ZSET_MAX_LISTPACK_VALUE: IntKey = IntKey("zset-max-listpack-value");
 
 pub const ALWAYS_SHOW_LOGO: FlagKey = FlagKey("always-show-logo");
@@ -86,6 +89,8 @@ pub const REPL_DISKLESS_SYNC: FlagKey = FlagKey("repl-diskless-sync");
 pub const SET_PROC_TITLE: FlagKey = FlagKey("set-proc-title");
 pub const STOP_WRITES_ON_BGSAVE_ERROR: FlagKey = FlagKey("stop-writes-on-bgsave-error");
 
+pub const ACLFILE: TextKey = TextKey("aclfile");
+pub const ACL_PUBSUB_DEFAULT: TextKey = TextKey("acl-pubsub-default");
 pub const APPENDDIRNAME: TextKey = TextKey("appenddirname");
 pub const APPENDFILENAME: TextKey = TextKey("appendfilename");
 pub const APPENDFSYNC: TextKey = TextKey("appendfsync");
@@ -114,6 +119,7 @@ pub const SHUTDOWN_ON_SIGINT: TextKey = TextKey("shutdown-on-sigint");
 pub const SHUTDOWN_ON_SIGTERM: TextKey = TextKey("shutdown-on-sigterm");
 pub const NOTIFY_KEYSPACE_EVENTS: TextKey = TextKey("notify-keyspace-events");
 pub const PIDFILE: TextKey = TextKey("pidfile");
+pub const PROPAGATION_ERROR_BEHAVIOR: TextKey = TextKey("propagation-error-behavior");
 pub const PROC_TITLE_TEMPLATE: TextKey = TextKey("proc-title-template");
 pub const REPLICAOF: TextKey = TextKey("replicaof");
 pub const REPL_DISKLESS_LOAD: TextKey = TextKey("repl-diskless-load");
@@ -125,6 +131,7 @@ pub const UNIXSOCKETPERM: TextKey = TextKey("unixsocketperm");
 
 /// Every IntKey above, for the test against the directive table.
 pub const INTS: &[IntKey] = &[
+    ACLLOG_MAX_LEN,
     AUTO_AOF_REWRITE_MIN_SIZE,
     AUTO_AOF_REWRITE_PERCENTAGE,
     CLIENT_QUERY_BUFFER_LIMIT,
@@ -213,6 +220,8 @@ pub const FLAGS: &[FlagKey] = &[
 
 /// Every TextKey above, for the test against the directive table.
 pub const TEXTS: &[TextKey] = &[
+    ACLFILE,
+    ACL_PUBSUB_DEFAULT,
     APPENDDIRNAME,
     APPENDFILENAME,
     APPENDFSYNC,
@@ -241,6 +250,7 @@ pub const TEXTS: &[TextKey] = &[
     SHUTDOWN_ON_SIGINT,
     SHUTDOWN_ON_SIGTERM,
     PIDFILE,
+    PROPAGATION_ERROR_BEHAVIOR,
     PROC_TITLE_TEMPLATE,
     REPLICAOF,
     REPL_DISKLESS_LOAD,

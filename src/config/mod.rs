@@ -12,7 +12,7 @@ pub mod special;
 pub use directives::{
     lookup, parse_memory, Directive, Kind, DENY_LOADING, DIRECTIVES, HIDDEN, PROTECTED, UNSUPPORTED,
 };
-pub use file::{load, ConfigError, Rename, Source};
+pub use file::{load, ConfigError, Rename, Source, UserLine};
 
 use std::collections::BTreeMap;
 
@@ -27,6 +27,10 @@ pub struct Config {
     /// name disables the command); applied to the command table once at
     /// start-up, never through CONFIG SET, as in Redis.
     pub rename_commands: Vec<Rename>,
+    /// `user <name> [rule ...]` lines, in order: the users the server
+    /// starts with (server/acl/file.rs checks and installs them), as
+    /// Redis's ACLAppendUserForLoading keeps them for later.
+    pub users: Vec<UserLine>,
 }
 
 impl Default for Config {
@@ -39,6 +43,7 @@ impl Default for Config {
             values,
             file: None,
             rename_commands: Vec::new(),
+            users: Vec::new(),
         }
     }
 }
@@ -317,8 +322,10 @@ impl Config {
 
     /// CONFIG REWRITE: rewrites the config file Shardis started with
     /// (`force_all`: every directive, defaults included).
-    pub fn rewrite(&self, force_all: bool) -> Result<(), String> {
-        rewrite::rewrite(self, force_all)
+    /// `users`: the `user` lines to write (Redis writes every user's
+    /// when there is no ACL file, nothing when there is one).
+    pub fn rewrite(&self, force_all: bool, users: &[String]) -> Result<(), String> {
+        rewrite::rewrite(self, force_all, users)
     }
 }
 

@@ -220,7 +220,7 @@ fn rewrite_directive(st: &mut State, cfg: &Config, d: &'static Directive) {
 
 /// CONFIG REWRITE, or with `force_all` DEBUG CONFIG-REWRITE-FORCE-ALL
 /// (Redis's rewriteConfig(path, force_write)).
-pub fn rewrite(cfg: &Config, force_all: bool) -> Result<(), String> {
+pub fn rewrite(cfg: &Config, force_all: bool, users: &[String]) -> Result<(), String> {
     let Some(path) = cfg.file.as_ref() else {
         return Err("The server is running without a config file".into());
     };
@@ -234,6 +234,10 @@ pub fn rewrite(cfg: &Config, force_all: bool) -> Result<(), String> {
     for d in DIRECTIVES.iter().chain(UNSUPPORTED) {
         rewrite_directive(&mut st, cfg, d);
     }
+    for line in users {
+        st.rewrite_line("user", line.clone(), true);
+    }
+    st.processed("user");
     let content = st.content();
     write_atomically(path, content.as_bytes()).map_err(|e| format!("Rewriting config file: {e}"))
 }
@@ -294,7 +298,7 @@ mod tests {
             (b"proto-max-bulk-len".to_vec(), b"2mb".to_vec()),
         ];
         cfg.config_set(&pairs, false).unwrap();
-        cfg.rewrite(false).unwrap();
+        cfg.rewrite(false, &[]).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let cwd = std::env::current_dir().unwrap().display().to_string();
         let want = format!(
@@ -303,7 +307,7 @@ mod tests {
         assert_eq!(text, want);
         // The result loads again and rewriting it changes nothing.
         let cfg2 = super::super::load(Some(&path), &[]).unwrap();
-        cfg2.rewrite(false).unwrap();
+        cfg2.rewrite(false, &[]).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), want);
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -311,7 +315,7 @@ mod tests {
     #[test]
     fn no_file_is_an_error() {
         assert_eq!(
-            Config::default().rewrite(false).unwrap_err(),
+            Config::default().rewrite(false, &[]).unwrap_err(),
             "The server is running without a config file"
         );
     }

@@ -14,8 +14,8 @@
 //! - [`MasterClient`]: the replica's client through which the master's
 //!   stream runs as commands.
 //! - [`SyncRequester`]: the connection that sent PSYNC or SYNC.
-//! - [`ReplicaSocket`], [`ReplicaClient`]: the connection a replica is
-//!   served on, and its client record.
+//! - [`ReplicaSocket`], [`ReplicaConn`]: the connection a replica is
+//!   served on: its socket, and its client, which runs what it sends.
 
 use super::Repl;
 use crate::config::Config;
@@ -23,7 +23,6 @@ use crate::persist::aof::log::AofLog;
 use crate::persist::bgsave::{AtStart, SnapshotSlot, SnapshotStats};
 use crate::persist::rdb::file::LoadedKey;
 use futures::{AsyncRead, AsyncWrite};
-use std::cell::Cell;
 use std::future::Future;
 use std::os::fd::AsRawFd;
 use std::path::Path;
@@ -203,11 +202,20 @@ pub trait ReplicaSocket: AsyncRead + AsyncWrite + AsRawFd + Unpin {
     fn set_nodelay(&self);
 }
 
-/// The client record of a connection that became a replica.
-pub struct ReplicaClient<'a> {
-    pub id: u64,
+/// The client connection that became a replica (the server's `Conn`).
+pub trait ReplicaConn {
+    /// Its client id.
+    fn id(&self) -> u64;
+
     /// `ip:port` of the peer.
-    pub addr: &'a str,
+    fn addr(&self) -> &str;
+
     /// Its role as CLIENT LIST shows it: `replica` while served.
-    pub role: &'a Cell<Option<&'static str>>,
+    fn set_role(&self, role: Option<&'static str>);
+
+    /// Runs a command the replica sent on its link (anything but
+    /// REPLCONF ACK) as any client's. False when it made a reply, which
+    /// the link cannot carry: the replica must then be disconnected
+    /// (logged, as Redis 7.0 does).
+    fn command<'a>(&'a mut self, argv: &'a [&'a [u8]]) -> impl Future<Output = bool> + 'a;
 }

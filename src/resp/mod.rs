@@ -12,5 +12,5 @@ mod writer;
 pub use reply::{array_items, int_value, reply_len};
 pub use repr::{repr, repr_string};
 
-pub use parser::{parse_command, parse_i64, Limits, Parsed, Progress, ProtocolError};
+pub use parser::{parse_command, parse_i64, size_to_hold, Limits, Parsed, Progress, ProtocolError};
 pub use writer::{bulk_len, fmt_double, fmt_g, push_i64, reply_cap, set_reply_cap, Out};

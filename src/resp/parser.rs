@@ -101,6 +101,15 @@ pub enum Parsed {
     Incomplete { need: usize },
 }
 
+/// The size a buffer of `len` bytes holding a partly received request
+/// should grow to, from the request's [`Parsed::Incomplete`] hint: the
+/// request's size when a bulk's length made it known and it is past
+/// `len`; None when the hint is only "one byte more" (a line is still
+/// arriving).
+pub fn size_to_hold(need: usize, len: usize) -> Option<usize> {
+    (need > len + 1).then_some(need)
+}
+
 /// Where a partly received request stands between calls. Offsets are
 /// relative to the request's first byte, so the caller may move the
 /// request within its buffer; it must pass the same request again (and

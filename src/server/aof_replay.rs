@@ -6,6 +6,7 @@
 //! track or wake), routed to the shards afterwards.
 
 use super::ctx::{ExecLimits, Moment};
+use super::master_errors::{log_error_then, Link};
 use super::spec::Handler;
 use super::table::{arity_ok, resolve};
 use crate::config::Config;
@@ -38,6 +39,8 @@ pub struct HandlerSink {
     limits: ExecLimits,
     out: Out,
     lru: u32,
+    /// `propagation-error-behavior panic`: a command's error crashes.
+    panic_on_error: bool,
 }
 
 impl HandlerSink {
@@ -47,6 +50,7 @@ impl HandlerSink {
             limits,
             out: Out::new(false),
             lru,
+            panic_on_error: false,
         }
     }
 
@@ -56,7 +60,10 @@ impl HandlerSink {
             cluster: false,
             ..ExecLimits::from_config(config)
         };
-        HandlerSink::new(limits, lru)
+        HandlerSink {
+            panic_on_error: Link::ToAofLoading.panics(config),
+            ..HandlerSink::new(limits, lru)
+        }
     }
 }
 
@@ -134,6 +141,15 @@ impl CommandSink for HandlerSink {
             &self.limits,
             &mut self.out,
         );
+        // An error nobody reads (Redis's afterErrorReply for its AOF
+        // client): logged, counted, maybe a crash.
+        if self.out.buf.first() == Some(&b'-') {
+            let len = crate::resp::reply_len(&self.out.buf).unwrap_or(self.out.buf.len());
+            let panics = self.panic_on_error;
+            log_error_then(Link::ToAofLoading, &self.out.buf[..len], spec.name, || {
+                panics
+            });
+        }
         Ok(())
     }
 }

@@ -17,6 +17,7 @@ use super::ctx::WRONGTYPE;
 use super::shard::ShardRt;
 use crate::resp::Out;
 use crate::store::list::End;
+use crate::store::stream::StreamId;
 use crate::store::{Store, Value};
 use crate::sys::clock::unix_ms;
 use futures::channel::oneshot;
@@ -52,6 +53,16 @@ impl Drop for CountBlocked {
 /// Blocked clients with a timeout (INFO `clients_in_timeout_table`).
 pub static TIMEOUT_TABLE: AtomicUsize = AtomicUsize::new(0);
 
+/// A command spec held by a waiter (printed by name).
+#[derive(Clone, Copy)]
+pub struct SpecRef(pub &'static super::spec::CommandSpec);
+
+impl std::fmt::Debug for SpecRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.name)
+    }
+}
+
 /// What a served waiter does to the key it waited on.
 #[derive(Clone, Debug)]
 pub enum BlockOp {
@@ -72,11 +83,29 @@ pub enum BlockOp {
     /// BZPOPMIN/BZPOPMAX (`count` None: `*3 key member score`) or BZMPOP
     /// (`count` Some: `*2 key *n *2 member score`).
     ZPop { max: bool, count: Option<usize> },
+    /// XREAD BLOCK: `spec` is XREAD's non-blocking handler (not in the
+    /// table); a key is ready when its stream's last ID passes the one
+    /// waited for. `attempt` is the whole command, run first; a served
+    /// waiter gets `XREAD COUNT count STREAMS key id` for its key.
+    XRead {
+        spec: SpecRef,
+        count: u64,
+        ids: Vec<(Vec<u8>, StreamId)>,
+        attempt: Vec<Vec<u8>>,
+    },
 }
 
 impl BlockOp {
     fn wants_list(&self) -> bool {
         !matches!(self, BlockOp::ZPop { .. })
+    }
+
+    /// XREAD's ID for `key`.
+    fn xread_id(&self, key: &[u8]) -> Option<StreamId> {
+        match self {
+            BlockOp::XRead { ids, .. } => ids.iter().find(|(k, _)| k == key).map(|(_, id)| *id),
+            _ => None,
+        }
     }
 
     /// The non-blocking command that serves this waiter from `key`. It is
@@ -114,6 +143,18 @@ impl BlockOp {
                 max,
                 count: Some(n),
             } => return mpop("ZMPOP", key, if *max { "MAX" } else { "MIN" }, *n),
+            BlockOp::XRead { count, .. } => {
+                let id = self.xread_id(key).unwrap_or_default().to_bytes();
+                let count = count.to_string().into_bytes();
+                return vec![
+                    b"XREAD".to_vec(),
+                    b"COUNT".to_vec(),
+                    count,
+                    b"STREAMS".to_vec(),
+                    key.to_vec(),
+                    id,
+                ];
+            }
         };
         args.into_iter().map(<[u8]>::to_vec).collect()
     }
@@ -350,11 +391,25 @@ pub enum Probe {
 /// Looks `key` up as a waiter sees it. A key found expired is deleted as
 /// wherever Redis's expireIfNeeded deletes: its DEL propagates, its event
 /// is sent and tracking clients hear of it (effects::end_visit).
-fn probe(rt: &ShardRt, db: usize, key: &[u8], now: u64, list: bool) -> Probe {
+fn probe(rt: &ShardRt, db: usize, key: &[u8], now: u64, op: &BlockOp) -> Probe {
     let (mut core, events) = super::effects::begin_visit(rt);
-    let found = probe_store(&mut core.store, db, key, now, list);
+    let found = match op.xread_id(key) {
+        Some(id) => probe_stream(&mut core.store, db, key, now, id),
+        None => probe_store(&mut core.store, db, key, now, op.wants_list()),
+    };
     super::effects::end_visit(rt, core, events);
     found
+}
+
+/// An XREAD waiter's key: ready once the stream's last ID passes `id`
+/// (Redis compares the last ID, deleted entries included); not yet, or
+/// another type, is skipped as WrongType is.
+fn probe_stream(store: &mut Store, db: usize, key: &[u8], now: u64, id: StreamId) -> Probe {
+    match store.dbs[db].lookup(key, now).map(|e| &e.value) {
+        None => Probe::Missing,
+        Some(Value::Stream(s)) if s.last_id > id => Probe::Ready(usize::MAX),
+        Some(_) => Probe::WrongType,
+    }
 }
 
 fn probe_store(store: &mut Store, db: usize, key: &[u8], now: u64, list: bool) -> Probe {
@@ -384,7 +439,7 @@ fn serve_queue(rt: &ShardRt, key: &[u8], q: &mut Queue) {
             continue;
         }
         let len = {
-            match probe(rt, q.db, key, now, w.op.wants_list()) {
+            match probe(rt, q.db, key, now, &w.op) {
                 Probe::Missing => return,
                 // Waits for another type (Redis skips it the same way).
                 Probe::WrongType => {
@@ -432,8 +487,14 @@ pub fn attempt(
     rt.drain_deferred();
     // Before looking: a later write from another thread must poke us.
     rt.core.borrow_mut().listeners = true;
+    if let BlockOp::XRead { spec, attempt, .. } = op {
+        let argv: Vec<&[u8]> = attempt.iter().map(Vec::as_slice).collect();
+        let mut out = Out::new(resp3);
+        rt.exec_spec_unasked(spec.0, &argv, db, &mut out);
+        return (!is_null_array(&out.buf)).then_some(out.buf);
+    }
     for key in keys {
-        let p = probe(rt, db, key, now, op.wants_list());
+        let p = probe(rt, db, key, now, op);
         match p {
             Probe::Missing => continue,
             Probe::WrongType => return Some(error_reply(WRONGTYPE, resp3)),
@@ -448,7 +509,63 @@ pub fn attempt(
 pub fn probe_key(rt: &ShardRt, db: usize, key: &[u8], list: bool) -> Probe {
     rt.drain_deferred();
     rt.core.borrow_mut().listeners = true;
-    probe(rt, db, key, unix_ms(), list)
+    let op = if list {
+        BlockOp::ListPop {
+            end: End::Left,
+            count: None,
+        }
+    } else {
+        BlockOp::ZPop {
+            max: false,
+            count: None,
+        }
+    };
+    probe(rt, db, key, unix_ms(), &op)
+}
+
+/// Runs a shard handler `spec` (one not in the table: XREAD's
+/// non-blocking part) over `argv` while the caller holds every shard of
+/// its keys, as one atomic multi-shard step; returns the reply.
+pub async fn run_held(
+    rt: &Rc<ShardRt>,
+    held: &super::mesh::Held<'_>,
+    spec: &'static super::spec::CommandSpec,
+    argv: &[&[u8]],
+    db: usize,
+    resp3: bool,
+    caller: super::tracking::Caller,
+) -> Vec<u8> {
+    let routed = super::route::Routed::of(rt, spec, argv);
+    super::multishard::atomic_held(rt, held, spec, argv, &routed, db, resp3, caller).await
+}
+
+/// Runs a shard handler `spec` not in the table for a connection, as
+/// dispatch runs a table command whose keys may span shards.
+pub async fn run_unlisted(
+    conn: &mut super::conn::Conn,
+    spec: &'static super::spec::CommandSpec,
+    argv: &[&[u8]],
+) {
+    let routed = super::route::Routed::of(&conn.rt, spec, argv);
+    super::multishard::run(conn, spec, argv, &routed).await
+}
+
+/// The last ID of the stream at `key` (0-0 when missing or not a
+/// stream): what XREAD BLOCK's `$` stands for.
+pub fn stream_last_id(rt: &ShardRt, db: usize, key: &[u8]) -> StreamId {
+    let (mut core, events) = super::effects::begin_visit(rt);
+    let id = match core.store.dbs[db].lookup(key, unix_ms()).map(|e| &e.value) {
+        Some(Value::Stream(s)) => s.last_id,
+        _ => StreamId::MIN,
+    };
+    super::effects::end_visit(rt, core, events);
+    id
+}
+
+/// Whether a reply is the null array (`*-1`, RESP3 `_`): XREAD found
+/// nothing.
+pub fn is_null_array(reply: &[u8]) -> bool {
+    reply == b"*-1\r\n" || reply == b"_\r\n"
 }
 
 pub fn error_reply(msg: &str, resp3: bool) -> Vec<u8> {
@@ -465,7 +582,10 @@ fn serve(rt: &ShardRt, db: usize, key: &[u8], op: &BlockOp, resp3: bool) -> Vec<
     let argv = op.plain_command(key);
     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let mut out = Out::new(resp3);
-    rt.exec_unasked(&argv, db, &mut out);
+    match op {
+        BlockOp::XRead { spec, .. } => rt.exec_spec_unasked(spec.0, &argv, db, &mut out),
+        _ => rt.exec_unasked(&argv, db, &mut out),
+    }
     op.blocking_reply(key, out.buf)
 }
 

@@ -34,6 +34,12 @@ pub struct ClientInfo {
     pub monitor: Cell<bool>,
     pub qbuf: Cell<usize>,
     pub authenticated: Cell<bool>,
+    /// The ACL user (`user=`, CLIENT KILL USER, ACL DELUSER).
+    pub user: RefCell<Vec<u8>>,
+    /// Whether the user may read every key, as the ACL gate found for
+    /// the last command that reads keys its data names (SORT's BY and
+    /// GET patterns; acl/gate.rs).
+    pub full_key_read: Cell<bool>,
     /// Set while a blocking command waits (flag `b`, CLIENT UNBLOCK).
     pub block: super::blocking::BlockState,
     /// Queued commands while in MULTI, else -1 (`multi=`, flag `x`).
@@ -77,6 +83,8 @@ impl ClientInfo {
             multi_mem: Cell::new(0),
             qbuf: Cell::new(0),
             authenticated: Cell::new(true),
+            user: RefCell::new(b"default".to_vec()),
+            full_key_read: Cell::new(true),
             block: Default::default(),
             multi: Cell::new(-1),
             dirty_cas: Default::default(),
@@ -133,7 +141,7 @@ impl ClientInfo {
             flags.push('N');
         }
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir={} resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -159,6 +167,7 @@ impl ClientInfo {
             self.mem.unsent(),
             super::client_mem::usage(self),
             self.last_cmd.get(),
+            String::from_utf8_lossy(&self.user.borrow()),
             if tracking.on.get() {
                 tracking.redirect.get() as i64
             } else {
@@ -212,8 +221,14 @@ impl Clients {
         self.by_id.get(&id).map(|(c, _, _)| c)
     }
 
+    /// The clients, but those killed and not yet gone (Redis frees a
+    /// killed client at once: CLIENT LIST right after the kill must not
+    /// show it).
     pub fn iter(&self) -> impl Iterator<Item = &Rc<ClientInfo>> {
-        self.by_id.values().map(|(c, _, _)| c)
+        self.by_id
+            .values()
+            .filter(|(_, switch, _)| switch.is_some())
+            .map(|(c, _, _)| c)
     }
 
     /// The message queue of client `id`.

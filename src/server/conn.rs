@@ -25,7 +25,11 @@ pub struct Conn {
     pub rt: Rc<ShardRt>,
     pub info: Rc<ClientInfo>,
     pub db: usize,
+    /// Logged in (Redis's `c->authenticated`); whether AUTH is needed
+    /// also depends on the default user ([`Conn::auth_required`]).
     pub authenticated: bool,
+    /// The ACL user this connection runs as (acl/session.rs).
+    pub user: super::acl::session::Session,
     /// Replies of the current batch; `out.resp3` is the protocol.
     pub out: Out,
     /// Close the connection once `out` is written (QUIT, protocol error,
@@ -58,6 +62,9 @@ pub struct Conn {
     pub unsent: Unsent,
     /// Since when `unsent` is over the normal class's soft limit.
     pub soft_since: Option<Instant>,
+    /// The AOF offset the pending replies' writes reach: written to the
+    /// file before they leave (0: nothing to wait for).
+    pub aof_due: u64,
 }
 
 /// CLIENT REPLY ON|OFF|SKIP. A batch ends after CLIENT REPLY, and under
@@ -72,6 +79,21 @@ pub enum ReplyMode {
 }
 
 impl Conn {
+    /// Redis's authRequired: not logged in while the default user has a
+    /// password (or is off).
+    pub fn auth_required(&self) -> bool {
+        !self.authenticated && !self.rt.shared.acl.default_open()
+    }
+
+    /// Runs as ACL user `name` from now on (AUTH, HELLO AUTH; RESET and
+    /// a deleted user go back to `default`, not logged in).
+    pub fn login(&mut self, name: &[u8], authenticated: bool) {
+        self.authenticated = authenticated;
+        self.info.authenticated.set(authenticated);
+        self.user.set(name);
+        *self.info.user.borrow_mut() = name.to_vec();
+    }
+
     pub fn set_db(&mut self, db: usize) {
         self.db = db;
         self.info.db.set(db);
@@ -93,7 +115,7 @@ impl Conn {
 /// complete request, run them as one batch, write the replies at once.
 pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
     let settings = rt.settings();
-    let info = new_client(&rt, &stream, &settings);
+    let info = new_client(&rt, &stream);
     let (kill_tx, mut kill_rx) = oneshot::channel::<()>();
     let pubsub = super::pubsub::ConnPubsub::new(info.clone());
     rt.clients.borrow_mut().add(pubsub.sub.clone(), kill_tx);
@@ -103,7 +125,8 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
         rt: rt.clone(),
         info: info.clone(),
         db: 0,
-        authenticated: settings.requirepass.is_none(),
+        authenticated: rt.shared.acl.default_open(),
+        user: Default::default(),
         out: Out::new(false),
         close: false,
         settings,
@@ -118,6 +141,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
         plans: Default::default(),
         unsent: Unsent::default(),
         soft_since: None,
+        aof_due: 0,
     };
     let mut req = Requests::default();
     loop {
@@ -166,6 +190,11 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
             break;
         }
         if conn.close || conn.repl.start.is_some() {
+            // What a replica sent after PSYNC/SYNC and is not parsed yet
+            // goes to its link (repl/primary/session.rs).
+            if conn.repl.start.is_some() {
+                conn.repl.pending.extend_from_slice(req.input.data());
+            }
             // QUIT's reply, a replica's +FULLRESYNC: out before the end.
             let flush = std::pin::pin!(conn.unsent.flush(&mut stream));
             let _ = select(flush, &mut kill_rx).await;
@@ -183,14 +212,14 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
 
 /// A new connection's client record (CLIENT LIST, INFO), registered for
 /// introspection.
-fn new_client(rt: &ShardRt, stream: &ClientStream, settings: &Settings) -> Rc<ClientInfo> {
+fn new_client(rt: &ShardRt, stream: &ClientStream) -> Rc<ClientInfo> {
     let shared = &rt.shared;
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
     let info = Rc::new(ClientInfo {
         laddr: stream.local_text(),
         unix_socket: stream.is_unix(),
         fd: std::os::fd::AsRawFd::as_raw_fd(stream),
-        authenticated: Cell::new(settings.requirepass.is_none()),
+        authenticated: Cell::new(shared.acl.default_open()),
         ..ClientInfo::new(id, stream.peer_text(), unix_ms())
     });
     shared.introspect.register(id, &info.addr);
@@ -210,7 +239,7 @@ async fn read_requests(
     let info = conn.info.clone();
     // Before AUTH a connection may hold only a few KiB; an evictable
     // client no more than the whole client memory limit.
-    let mut limit = if conn.authenticated {
+    let mut limit = if !conn.auth_required() {
         conn.settings.query_buffer_limit
     } else {
         MAX_UNAUTH_QUERY.min(conn.settings.query_buffer_limit)
@@ -301,12 +330,6 @@ async fn read_requests(
     if !within_client_memory(&rt, conn).await {
         return false;
     }
-    // As Redis's authRequired(): once no password is set, nobody needs to
-    // authenticate.
-    if !conn.authenticated && conn.settings.requirepass.is_none() {
-        conn.authenticated = true;
-        info.authenticated.set(true);
-    }
     true
 }
 
@@ -388,8 +411,14 @@ async fn run_requests(
     // waiting on it).
     let log = &shared.aof.log;
     let log_end = log.end();
-    if log_end != log_before && log.is_on() && log.policy() == FsyncPolicy::Always {
-        log.synced_to(log_end).await;
+    if log_end != log_before && log.is_on() {
+        if log.policy() == FsyncPolicy::Always {
+            log.synced_to(log_end).await;
+        } else {
+            // everysec / no: written (not fsynced) before the replies
+            // leave, once the pass's other batches ran (send_replies).
+            conn.aof_due = log_end;
+        }
     }
     true
 }
@@ -459,6 +488,10 @@ async fn send_replies(conn: &mut Conn, stream: &mut ClientStream) -> bool {
     // P=16 the wake-ups inside sendto were a quarter of the shard's CPU
     // (docs/benchmarks.md, flame graphs).
     crate::sys::exec::yield_before_send().await;
+    if conn.aof_due > 0 {
+        shared.aof.written_before_reply(conn.aof_due).await;
+        conn.aof_due = 0;
+    }
     // The polls for the next requests of this pass's connections go to
     // the kernel before any reply leaves: a client's next request can then
     // only arrive after its poll is armed, and the completions come in the
@@ -478,7 +511,7 @@ async fn send_replies(conn: &mut Conn, stream: &mut ClientStream) -> bool {
         }
     } else {
         let replies = std::mem::replace(&mut conn.out.buf, Vec::with_capacity(256));
-        conn.unsent.push(replies, 0);
+        conn.unsent.queue(replies);
         conn.unsent.send_now(stream).is_ok()
     };
     if !written {
@@ -494,7 +527,7 @@ async fn send_replies(conn: &mut Conn, stream: &mut ClientStream) -> bool {
     // A client that has not authenticated cannot make the server hold its
     // replies: Redis 7.0 (the fix of CVE-2025-21605, in Debian's 7.0.15)
     // closes it once more than its 16 KiB reply buffer waits unsent.
-    if !conn.authenticated && conn.unsent.bytes() > UNAUTH_UNSENT {
+    if conn.auth_required() && conn.unsent.bytes() > UNAUTH_UNSENT {
         note_obuf_close(&info);
         return false;
     }
@@ -522,17 +555,12 @@ async fn close_client(
     let (rt, info) = (conn.rt.clone(), conn.info.clone());
     let shared = &rt.shared;
     if let Some(start) = conn.repl.start.take() {
-        let hs = conn.repl.clone();
+        let hs = std::mem::take(&mut conn.repl);
         // Boxed: its state would otherwise sit in every connection's task.
-        let client = crate::repl::host::ReplicaClient {
-            id: info.id,
-            addr: &info.addr,
-            role: &info.repl_role,
-        };
         Box::pin(crate::repl::primary::serve_replica(
             &rt,
             &mut stream,
-            client,
+            &mut conn,
             &mut kill_rx,
             hs,
             start,
@@ -593,7 +621,7 @@ fn queue_messages(
         stats.net_output_bytes += bytes.len() as u64;
         stats.writes_processed += 1;
     }
-    conn.unsent.push(bytes, 0);
+    conn.unsent.queue(bytes);
     let ok = conn.unsent.send_now(stream).is_ok();
     conn.info.mem.obuf.set(conn.unsent.bytes());
     ok

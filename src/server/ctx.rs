@@ -48,6 +48,9 @@ pub struct Ctx<'a> {
     /// key: SMOVE leaves a destination that had the member alone). WATCH,
     /// tracking and blocked clients follow it.
     pub modified: Option<Vec<usize>>,
+    /// The caller's user may read every key (ACL): SORT's BY and GET
+    /// patterns need it (tracking.rs `Caller`).
+    pub full_key_read: bool,
 }
 
 /// Configuration values handlers consult.
@@ -126,6 +129,7 @@ impl<'a> Ctx<'a> {
             events,
             notes: Vec::new(),
             modified: None,
+            full_key_read: true,
         }
     }
 

@@ -151,7 +151,9 @@ async fn run_batch_with(conn: &mut Conn, cmds: &Batch<'_>, scratch: &mut PlanScr
     let mut in_flight = if conn.from_master {
         None
     } else {
-        Some(super::pause::WritePause::enter(&conn.rt, cmds, &conn.tx).await)
+        let writes_refused =
+            conn.settings.replica_read_only && conn.rt.shared.repl.replica.is_replica();
+        Some(super::pause::WritePause::enter(&conn.rt, cmds, &conn.tx, writes_refused).await)
     };
     let mut routed = std::mem::take(&mut conn.routed);
     let mut tracker = redirect::Tracker::new(conn);
@@ -196,6 +198,12 @@ async fn run_batch_with(conn: &mut Conn, cmds: &Batch<'_>, scratch: &mut PlanScr
         // Past the reply cap the connection closes unanswered.
         if conn.close || conn.out.over_cap() {
             return;
+        }
+        // PSYNC/SYNC made the connection a replica: what follows is the
+        // replica's link's (repl/primary/session.rs), as Redis runs it
+        // with the client flagged a replica.
+        if conn.repl.start.is_some() {
+            return hand_to_replica_link(conn, cmds, i);
         }
         // RESP2 subscribe mode (pubsub.rs): one request at a time, only
         // the Pub/Sub commands, PING, QUIT and RESET run.
@@ -280,6 +288,20 @@ async fn run_batch_with(conn: &mut Conn, cmds: &Batch<'_>, scratch: &mut PlanScr
     }
 }
 
+/// Keeps the batch's requests from `from` on, encoded again, for the
+/// link of the replica this connection became.
+fn hand_to_replica_link(conn: &mut Conn, cmds: &Batch<'_>, from: usize) {
+    let mut out = Out::around(std::mem::take(&mut conn.repl.pending), false);
+    for i in from..cmds.len() {
+        let argv = cmds.get(i);
+        out.array(argv.len());
+        for a in argv {
+            out.bulk(a);
+        }
+    }
+    conn.repl.pending = out.buf;
+}
+
 /// What the server-state checks look at in a request (Redis's
 /// processCommand: for EXEC, its queued commands decide).
 #[derive(Clone, Copy)]
@@ -347,7 +369,7 @@ pub fn state_refusal(conn: &Conn, f: StateFacts) -> Option<String> {
 }
 
 /// Checks a request as Redis's `processCommand` does, in the same order:
-/// lookup, arity, authentication; then decides where it runs.
+/// lookup, arity, authentication, ACL; then decides where it runs.
 fn plan(
     conn: &Conn,
     argv: &[&[u8]],
@@ -356,7 +378,11 @@ fn plan(
 ) -> Plan {
     let spec = match table::resolve(argv) {
         Ok(spec) => spec,
-        Err(e) => return Plan::Refused(None, e),
+        Err(e) => {
+            // As Redis's lookup that found no command: CLIENT LIST cmd=NULL.
+            conn.info.last_cmd.set("NULL");
+            return Plan::Refused(None, e);
+        }
     };
     conn.info.last_cmd.set(spec.name);
     if !arity_ok(spec, argv.len()) {
@@ -368,8 +394,11 @@ fn plan(
     if let Some(e) = super::protected::refusal(conn, spec) {
         return Plan::Refused(Some(spec), e);
     }
-    if !conn.authenticated && !spec.flags.has(Flags::NO_AUTH) {
+    if conn.auth_required() && !spec.flags.has(Flags::NO_AUTH) {
         return Plan::Refused(Some(spec), b"NOAUTH Authentication required.".to_vec());
+    }
+    if let Some(e) = super::acl::gate::refusal(conn, spec, argv) {
+        return Plan::Refused(Some(spec), e);
     }
     // Cluster mode: requests with keys go to the slot's owner (not the
     // master link's: a replica applies its master's stream as it is).
@@ -395,6 +424,18 @@ fn plan(
     };
     if let Some(err) = state_refusal(conn, facts) {
         return Plan::Refused(Some(spec), err.into_bytes());
+    }
+    // A replica's link may not touch the keyspace (Redis 7.0: it is
+    // exempt from client pauses, which this would let it abuse).
+    if conn.info.repl_role.get() == Some("replica")
+        && [Flags::WRITE, Flags::READONLY, Flags::MAY_REPLICATE]
+            .iter()
+            .any(|&f| spec.flags.has(f))
+    {
+        return Plan::Refused(
+            Some(spec),
+            b"ERR Replica can't interact with the keyspace".to_vec(),
+        );
     }
     match spec.handler {
         Handler::Conn(_) => Plan::Alone(spec),

@@ -171,6 +171,7 @@ pub fn apply<R>(
         propagating,
         events,
     );
+    ctx.full_key_read = caller.full_key_read;
     let result = f(&mut ctx);
     let notes = ctx.take_notes();
     let (dirty, hits, misses) = (ctx.dirty, ctx.hits, ctx.misses);

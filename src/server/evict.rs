@@ -148,17 +148,38 @@ pub async fn before_batch(rt: &std::rc::Rc<ShardRt>, limit: &MemoryLimit) {
 /// the replication buffer beyond the backlog's size (what lagging
 /// replicas hold: counting it would evict keys for a slow replica, and
 /// every eviction's DEL would grow it again) and the records waiting for
-/// the AOF writer. Returns (not counted, of which replicas' part).
-pub fn not_counted(shared: &super::shared::Shared) -> (u64, u64) {
-    let (aof, repl, backlog) = shared.aof.log.held_bytes();
+/// the AOF writer. Messages queued for subscribers and not yet offered
+/// to their sockets are left out too (pubsub.rs `UNOFFERED`), but not
+/// shown in INFO's figure: Redis has none of them when it evicts.
+pub fn not_counted(shared: &super::shared::Shared) -> NotCounted {
+    let (aof, repl, backlog, replicas) = shared.aof.log.held_bytes();
     let in_flight = shared
         .repl
         .primary
         .in_flight
         .load(std::sync::atomic::Ordering::Relaxed);
-    let replicas = repl.saturating_sub(backlog) as u64 + in_flight;
+    let beyond = repl.saturating_sub(backlog) as u64 + in_flight;
     let aof = if shared.aof.enabled() { aof as u64 } else { 0 };
-    (replicas + aof, replicas)
+    NotCounted {
+        total: beyond + aof,
+        // As Redis's INFO: the excess is the replicas' while there are
+        // any (after the last one went it is still not counted, but it
+        // is the backlog's), the rest the backlog's.
+        replicas: if replicas > 0 { beyond } else { 0 },
+        backlog: if replicas > 0 {
+            repl.min(backlog) as u64
+        } else {
+            repl as u64
+        },
+    }
+}
+
+/// [`not_counted`]'s figures: INFO `mem_not_counted_for_evict`,
+/// `mem_clients_slaves`, `mem_replication_backlog`.
+pub struct NotCounted {
+    pub total: u64,
+    pub replicas: u64,
+    pub backlog: u64,
 }
 
 /// The bytes `maxmemory` counts: allocated, less [`not_counted`] (read
@@ -168,7 +189,7 @@ fn counted(rt: &ShardRt, max: u64) -> u64 {
     if used <= max {
         return used;
     }
-    used.saturating_sub(not_counted(&rt.shared).0)
+    used.saturating_sub(not_counted(&rt.shared).total + super::pubsub::unoffered_bytes())
 }
 
 fn fits(rt: &ShardRt, max: u64) -> bool {
@@ -241,11 +262,19 @@ pub fn make_room(rt: &ShardRt, limit: &MemoryLimit) -> Evicted {
     let started = Instant::now();
     let deadline = limit.time_limit();
     let mut evicted = 0u64;
+    // As Redis's performEvictions: the run frees what was over when it
+    // started, counting what each deletion itself freed. What the
+    // evictions make others hold meanwhile (tracking clients'
+    // invalidations, waiting for their connections to send them) does
+    // not make it evict more: re-reading the total alone, each key's
+    // invalidations would call for more evictions, down to the last key.
+    let to_free = used - max;
+    let mut freed = 0u64;
     loop {
-        if fits(rt, max) {
+        if freed >= to_free || fits(rt, max) {
             return Evicted::Fits;
         }
-        if !evict_one(rt, limit) {
+        let Some(bytes) = evict_one(rt, limit) else {
             // Keys left elsewhere: their shards go on evicting.
             let left = rt.shared.evict_shares.publish(rt.id, 0);
             return if left > 0 {
@@ -253,7 +282,8 @@ pub fn make_room(rt: &ShardRt, limit: &MemoryLimit) -> Evicted {
             } else {
                 Evicted::Failed
             };
-        }
+        };
+        freed += bytes;
         evicted += 1;
         // Redis checks the clock every 16 keys.
         if evicted.is_multiple_of(16) && deadline.is_some_and(|d| started.elapsed() >= d) {
@@ -262,8 +292,10 @@ pub fn make_room(rt: &ShardRt, limit: &MemoryLimit) -> Evicted {
     }
 }
 
-/// Chooses and deletes one key of this shard; false when none qualifies.
-fn evict_one(rt: &ShardRt, limit: &MemoryLimit) -> bool {
+/// Chooses and deletes one key of this shard: the bytes its deletion
+/// freed (this thread's allocation count before and after, as Redis's
+/// delta around dbDelete); None when no key qualifies.
+fn evict_one(rt: &ShardRt, limit: &MemoryLimit) -> Option<u64> {
     let now_ms = crate::sys::clock::unix_ms();
     let access = limit.access(rt.lru_seconds(), now_ms);
     let chosen = {
@@ -280,16 +312,16 @@ fn evict_one(rt: &ShardRt, limit: &MemoryLimit) -> bool {
             &mut crate::sys::random::shard_random,
         )
     };
-    let Some((db, key)) = chosen else {
-        return false;
-    };
+    let (db, key) = chosen?;
     // A running BGSAVE first writes out the key's slot.
     crate::persist::bgsave::before_key_write(rt, &key);
-    {
+    let freed = {
         let mut core = rt.core.borrow_mut();
+        let before = crate::alloc::used_bytes();
         core.store.dbs[db].remove(&key);
         core.stats.evicted_keys += 1;
-    }
+        before.saturating_sub(crate::alloc::used_bytes())
+    };
     let events = rt.settings().notify;
     let mut notes = Vec::new();
     if events.wants(crate::events::Class::Evicted) {
@@ -297,7 +329,7 @@ fn evict_one(rt: &ShardRt, limit: &MemoryLimit) -> bool {
     }
     let why = super::effects::ServerDelete::Evicted { lazy: limit.lazy };
     super::effects::deleted_by_server(rt, why, &[(db, key)], notes);
-    true
+    Some(freed)
 }
 
 #[cfg(test)]

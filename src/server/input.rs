@@ -109,11 +109,15 @@ impl QueryBuf {
         .await
     }
 
-    /// Doubles the buffer, but not past `limit`, nor more than one chunk
-    /// past what the pending request needs (when the parser knows).
+    /// Doubles the buffer, but not past `limit`, nor past what the
+    /// pending request needs when the parser knows (else by a chunk). A
+    /// big argument's buffer so ends at its request's size whatever the
+    /// reads were, as Redis sizes its query buffer to a big argument: its
+    /// memory (`tot-mem`) does not depend on how the bytes arrived.
     fn grow(&mut self, need: usize, limit: usize) {
         let len = self.buf.len();
-        let target = (len * 2).min(need.max(len + CHUNK)).min(limit.max(len));
+        let want = crate::resp::size_to_hold(need, len).unwrap_or(len + CHUNK);
+        let target = (len * 2).min(want).min(limit.max(len));
         self.buf.resize(target, 0);
     }
 
@@ -238,7 +242,7 @@ mod tests {
                 .unwrap();
             capacities.push(q.capacity());
         }
-        assert_eq!(capacities, [CHUNK, 2 * CHUNK, 3 * CHUNK]);
+        assert_eq!(capacities, [CHUNK, 2 * CHUNK, need]);
         let mut src = Trickle {
             data: &data,
             step: usize::MAX,

@@ -4,6 +4,7 @@
 //! channel mesh, opens its own listeners on the shared port, and serves
 //! the connections the kernel hands it.
 
+pub mod acl;
 pub mod aof_replay;
 pub mod blocked_redirect;
 pub mod blocking;
@@ -37,8 +38,10 @@ pub mod pubsub;
 mod redirect;
 pub mod relisten;
 mod repl_host;
+mod replica_link;
 mod requests;
 pub mod route;
+pub mod script;
 pub mod shard;
 pub mod shard_lock;
 pub mod shared;
@@ -108,6 +111,7 @@ pub fn run(config: Config) -> Result<(), String> {
     crate::sys::connect::set_source(&config.text(conf::BIND_SOURCE_ADDR));
     let cluster = open_cluster(&config)?;
     let shared = Arc::new(Shared::new(config, nshards, pin, cluster));
+    acl::file::load_at_startup(&shared)?;
     // With data to load, loading from here until every shard has its
     // keys: the shards serve meanwhile, refusing what needs the data
     // (startup_load.rs). Without, they serve once the node is up.
@@ -192,6 +196,7 @@ pub fn run(config: Config) -> Result<(), String> {
     // Load `dir/dbfilename` (cwd is `dir`), or with `appendonly yes` the
     // AOF alone, as in Redis; each shard installs its own keys.
     let load_started = std::time::Instant::now();
+    crate::alloc::mark_startup();
     let key_load_delay = || shared.read_config(|c| c.int(conf::KEY_LOAD_DELAY));
     let loaded = startup_load::load_at_start(
         &load_config,
@@ -500,7 +505,10 @@ fn refuse_reason(
     if rt.shared.connected_clients.load(Ordering::Relaxed) >= settings.maxclients {
         return Some("-ERR max number of clients reached\r\n".into());
     }
-    if settings.protected_mode && settings.requirepass.is_none() && !stream.is_local() {
+    // Redis's protected mode: only while the default user has no password
+    // (requirepass or ACL SETUSER default >pass).
+    let default_nopass = rt.shared.acl.get(b"default").is_some_and(|d| d.nopass);
+    if settings.protected_mode && default_nopass && !stream.is_local() {
         return Some(PROTECTED_MODE_ERROR.into());
     }
     None

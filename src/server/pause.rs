@@ -11,7 +11,7 @@
 //! PAUSE ALL holds every command. Waiting is not refusing: once the
 //! pause ends the batch is planned as usual, so after a failover it gets
 //! MOVED. Requests Redis refuses before its pause check (unknown
-//! command, wrong arity) never wait. Replica connections are never
+//! command, wrong arity, a write on a read-only replica) never wait. Replica connections are never
 //! paused; a replica's master link is, as Redis 7.0 postpones its master
 //! client (repl/replica/link.rs asks [`WritePause::holds`] before each
 //! command): the stream is read on but not applied, so
@@ -138,12 +138,17 @@ impl WritePause {
     }
 
     /// Whether a batch (of a connection with transaction state `tx`)
-    /// must wait now.
-    pub fn holds(&self, cmds: &Batch<'_>, tx: &TxState) -> bool {
+    /// must wait now. `writes_refused`: the node is a read-only replica
+    /// and the batch a normal client's, whose writes get READONLY at once
+    /// (Redis checks that before its pause).
+    pub fn holds(&self, cmds: &Batch<'_>, tx: &TxState, writes_refused: bool) -> bool {
+        let refused = |spec: &CommandSpec| writes_refused && spec.flags.has(Flags::WRITE);
         match self.client_pause() {
-            Some(true) => (0..cmds.len()).any(|i| paused_request(cmds.get(i), |_| true)),
-            Some(false) => has_writes(cmds, tx),
-            None => (self.failover_active() || self.shutdown_active()) && has_writes(cmds, tx),
+            Some(true) => (0..cmds.len()).any(|i| paused_request(cmds.get(i), |s| !refused(s))),
+            Some(false) => has_writes(cmds, tx, refused),
+            None => {
+                (self.failover_active() || self.shutdown_active()) && has_writes(cmds, tx, refused)
+            }
         }
     }
 
@@ -158,20 +163,25 @@ impl WritePause {
 
     /// Counts a batch of shard `rt` in flight; first waits while a pause
     /// holds one of its requests.
-    pub async fn enter(rt: &Rc<ShardRt>, cmds: &Batch<'_>, tx: &TxState) -> InFlight {
+    pub async fn enter(
+        rt: &Rc<ShardRt>,
+        cmds: &Batch<'_>,
+        tx: &TxState,
+        writes_refused: bool,
+    ) -> InFlight {
         let me = &rt.shared.write_pause;
         let counter = &me.in_flight[rt.id].0;
         // A held client counts in INFO blocked_clients, as Redis 7.0's
         // postponed clients do, until it goes on (or goes away).
         let mut held = None;
         loop {
-            if me.holds(cmds, tx) {
+            if me.holds(cmds, tx, writes_refused) {
                 held.get_or_insert_with(super::blocking::CountBlocked::new);
                 glommio::timer::sleep(Duration::from_millis(2)).await;
                 continue;
             }
             counter.fetch_add(1, Ordering::SeqCst);
-            if me.holds(cmds, tx) {
+            if me.holds(cmds, tx, writes_refused) {
                 counter.fetch_sub(1, Ordering::SeqCst);
                 continue;
             }
@@ -210,11 +220,12 @@ pub fn may_block(spec: &CommandSpec) -> bool {
     spec.flags.has(Flags::BLOCKING) || spec.behavior.has(Behavior::WAITS)
 }
 
-fn has_writes(cmds: &Batch<'_>, tx: &TxState) -> bool {
+fn has_writes(cmds: &Batch<'_>, tx: &TxState, refused: impl Fn(&CommandSpec) -> bool) -> bool {
     let exec_writes = || tx.queue_has(pauses);
     (0..cmds.len()).any(|i| {
         paused_request(cmds.get(i), |spec| {
-            pauses(spec) || spec.behavior.has(Behavior::RUNS_TRANSACTION) && exec_writes()
+            (pauses(spec) && !refused(spec))
+                || spec.behavior.has(Behavior::RUNS_TRANSACTION) && exec_writes()
         })
     })
 }

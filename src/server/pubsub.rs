@@ -26,6 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
@@ -39,6 +40,23 @@ pub struct Subscriber {
     soft_since: Cell<Option<Instant>>,
     /// Over the output buffer limit: the connection must close.
     closed: Cell<bool>,
+    /// The queue's allocation as last added to [`UNOFFERED`].
+    counted: Cell<usize>,
+}
+
+/// Bytes allocated for messages queued for subscribers (tracking
+/// invalidations among them) that their connections have not yet offered
+/// to their sockets, in the whole process. `maxmemory` leaves them out
+/// (evict.rs): Redis writes every client's pending replies before it
+/// reads the next command or runs its timers, so an eviction never sees
+/// them there, while here the connection's task may run after the next
+/// eviction check; counted, the invalidations of one eviction run's keys
+/// called for another run, down to the last key.
+static UNOFFERED: AtomicUsize = AtomicUsize::new(0);
+
+/// See [`UNOFFERED`].
+pub fn unoffered_bytes() -> u64 {
+    UNOFFERED.load(Ordering::Relaxed) as u64
 }
 
 impl Subscriber {
@@ -49,6 +67,7 @@ impl Subscriber {
             waker: Default::default(),
             soft_since: Cell::new(None),
             closed: Cell::new(false),
+            counted: Cell::new(0),
         }
     }
 
@@ -78,7 +97,24 @@ impl Subscriber {
     /// Records what waits for the client in its memory figures (CLIENT
     /// LIST `omem`, `tot-mem`, client eviction).
     fn note_size(&self) {
-        self.info.mem.queued.set(self.queue.borrow().len());
+        let queue = self.queue.borrow();
+        self.info.mem.queued.set(queue.len());
+        // A queue with messages goes whole when its connection takes
+        // them; an empty one's spare capacity stays, counted.
+        self.recount(if queue.is_empty() {
+            0
+        } else {
+            queue.capacity()
+        });
+    }
+
+    fn recount(&self, now: usize) {
+        let before = self.counted.replace(now);
+        if now > before {
+            UNOFFERED.fetch_add(now - before, Ordering::Relaxed);
+        } else if now < before {
+            UNOFFERED.fetch_sub(before - now, Ordering::Relaxed);
+        }
     }
 
     /// Appends bytes as they are, outside the Pub/Sub output limit
@@ -172,6 +208,12 @@ impl Subscriber {
         if self.info.pubsub.active() {
             self.check_limit(&limit(rt).obuf, false);
         }
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.recount(0);
     }
 }
 
@@ -340,6 +382,30 @@ impl Registry {
 thread_local! {
     /// One registry per shard thread.
     static REGISTRY: RefCell<Registry> = RefCell::new(Registry::default());
+}
+
+/// The subscribers of this shard logged in as `user` with a
+/// subscription `allowed` refuses (kind, name): ACL SETUSER closes them
+/// (Redis's ACLKillPubsubClientsIfNeeded; RESP3 ones too).
+pub fn denied_subscribers(user: &[u8], allowed: impl Fn(Kind, &[u8]) -> bool) -> Vec<u64> {
+    let mut ids = Vec::new();
+    REGISTRY.with(|r| {
+        let mut r = r.borrow_mut();
+        for kind in [Kind::Pattern, Kind::Channel, Kind::Shard] {
+            for (name, subs) in r.map(kind).iter() {
+                for s in subs {
+                    let info = &s.info;
+                    if *info.user.borrow() == user
+                        && !ids.contains(&info.id)
+                        && !allowed(kind, name)
+                    {
+                        ids.push(info.id);
+                    }
+                }
+            }
+        }
+    });
+    ids
 }
 
 /// `client-output-buffer-limit` for the pubsub class, and

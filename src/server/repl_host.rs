@@ -203,7 +203,12 @@ impl MasterClient for MasterLink {
 
     fn held(&mut self, argv: &[&[u8]], argcs: &[usize]) -> bool {
         let batch = dispatch::Batch::new(argv, argcs);
-        let held = self.conn.rt.shared.write_pause.holds(&batch, &self.conn.tx);
+        let held = self
+            .conn
+            .rt
+            .shared
+            .write_pause
+            .holds(&batch, &self.conn.tx, false);
         if !held {
             self.held = None;
         } else if self.held.is_none() {
@@ -217,7 +222,7 @@ impl MasterClient for MasterLink {
         let conn = &mut self.conn;
         conn.settings = conn.rt.settings();
         dispatch::run_batch(conn, &batch).await;
-        super::master_errors::report(argv, argcs, &conn.out.buf);
+        super::master_errors::report(&conn.rt.shared.config, argv, argcs, &conn.out.buf);
         conn.out.buf.clear();
     }
 }
@@ -240,6 +245,8 @@ fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
         info,
         db,
         authenticated: true,
+        // Redis's master client has no user: no ACL check applies.
+        user: super::acl::session::Session::internal(),
         out: Out::new(false),
         close: false,
         settings: rt.settings(),
@@ -254,6 +261,7 @@ fn master_conn(rt: &Rc<ShardRt>, addr: String, db: usize) -> Conn {
         routed: Default::default(),
         unsent: Default::default(),
         soft_since: None,
+        aof_due: 0,
     }
 }
 

@@ -52,7 +52,7 @@ impl Requests {
         self.argcs.clear();
         self.scratch.clear();
         let mut limits = conn.settings.parse;
-        limits.authenticated = conn.authenticated;
+        limits.authenticated = !conn.auth_required();
         while pos < filled {
             let parsed = parse_command(
                 &buf[pos..],

@@ -28,7 +28,6 @@ pub static ACTIVE_EXPIRE: std::sync::atomic::AtomicBool = std::sync::atomic::Ato
 pub struct Settings {
     pub exec: ExecLimits,
     pub parse: Limits,
-    pub requirepass: Option<String>,
     pub timeout_secs: u64,
     pub maxclients: usize,
     pub protected_mode: bool,
@@ -63,7 +62,6 @@ pub struct Settings {
 
 impl Settings {
     fn from_config(c: &crate::config::Config) -> Settings {
-        let pass = c.text(conf::REQUIREPASS);
         let obuf = c.text(conf::CLIENT_OUTPUT_BUFFER_LIMIT);
         let client_mem_limit = super::client_mem::limit_from_config(c);
         Settings {
@@ -72,7 +70,6 @@ impl Settings {
                 max_bulk_len: c.int(conf::PROTO_MAX_BULK_LEN) as usize,
                 ..Limits::default()
             },
-            requirepass: (!pass.is_empty()).then_some(pass),
             timeout_secs: c.int(conf::TIMEOUT) as u64,
             maxclients: c.int(conf::MAXCLIENTS) as usize,
             protected_mode: c.flag(conf::PROTECTED_MODE),
@@ -527,6 +524,18 @@ impl ShardRt {
     /// counted (the blocking command is). The caller passed the gate.
     pub fn exec_unasked(&self, argv: &[&[u8]], db: usize, out: &mut Out) {
         let spec = super::table::table().get(argv[0]).expect("a known command");
+        self.exec_spec_unasked(spec, argv, db, out)
+    }
+
+    /// [`ShardRt::exec_unasked`] with the spec given (one not in the
+    /// table: XREAD's non-blocking part).
+    pub fn exec_spec_unasked(
+        &self,
+        spec: &'static super::spec::CommandSpec,
+        argv: &[&[u8]],
+        db: usize,
+        out: &mut Out,
+    ) {
         let Handler::Shard(handler) = spec.handler else {
             unreachable!("{} is not a shard command", spec.name)
         };

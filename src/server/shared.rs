@@ -55,6 +55,8 @@ pub struct Shared {
     pub client_memory: super::client_mem::ClientMemory,
     /// A shutdown waiting for its replicas (shutdown.rs).
     pub shutdown: super::shutdown::Shutdown,
+    /// ACL users and the ACL log (acl/).
+    pub acl: super::acl::Registry,
 }
 
 impl Shared {
@@ -67,6 +69,8 @@ impl Shared {
         let now = unix_ms() / 1000;
         let port = config.int(conf::PORT) as u16;
         let databases = config.int(conf::DATABASES) as usize;
+        let requirepass = config.text(conf::REQUIREPASS);
+        let acl = super::acl::Registry::new(Some(requirepass.as_bytes()).filter(|p| !p.is_empty()));
         let cores = (0..nshards)
             .map(|_| {
                 Arc::new(super::shard_lock::ShardLock::new(super::shard::Core::new(
@@ -103,6 +107,7 @@ impl Shared {
             introspect: Default::default(),
             client_memory: Default::default(),
             shutdown: Default::default(),
+            acl,
         }
     }
 

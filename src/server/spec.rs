@@ -78,6 +78,28 @@ impl KeySpec {
     }
 }
 
+/// The Pub/Sub channels a command publishes or subscribes to (Redis's
+/// commands_with_channels): ACL users must be allowed them. Unsubscribing
+/// needs no permission, so those commands name none.
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelArgs {
+    /// Argument index of the first channel.
+    pub first: usize,
+    /// How many channels, or every argument from `first` on (None).
+    pub count: Option<usize>,
+    /// The arguments are patterns (PSUBSCRIBE): allowed only by an
+    /// identical channel rule.
+    pub pattern: bool,
+}
+
+impl ChannelArgs {
+    /// The argument indexes holding channels.
+    pub fn indexes(&self, argc: usize) -> std::ops::Range<usize> {
+        let end = self.count.map_or(argc, |n| (self.first + n).min(argc));
+        self.first..end.max(self.first)
+    }
+}
+
 /// How a command whose keys span several shards is run (standalone mode).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cross {
@@ -170,6 +192,8 @@ pub struct CommandSpec {
     /// How a connection-level command runs inside EXEC, if not as its
     /// handler under EXEC's hold.
     pub in_exec: Option<InExecFn>,
+    /// Channels its arguments name, for ACL checks.
+    pub channels: Option<ChannelArgs>,
 }
 
 /// Key flags decided by the arguments.
@@ -201,6 +225,7 @@ impl CommandSpec {
         redact: None,
         key_flags: None,
         in_exec: None,
+        channels: None,
     };
 
     pub fn is_write(&self) -> bool {

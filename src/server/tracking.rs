@@ -89,6 +89,8 @@ pub struct Caller {
     pub home: usize,
     /// Its read-only commands' keys are to be tracked.
     pub track_reads: bool,
+    /// Its user may read every key (ACL; `ClientInfo::full_key_read`).
+    pub full_key_read: bool,
 }
 
 /// The caller of a shard command run for `info`'s connection on `home`.
@@ -97,6 +99,7 @@ pub fn caller(info: &super::clients::ClientInfo, home: usize) -> Caller {
         id: info.id,
         home,
         track_reads: info.tracking.records_reads(),
+        full_key_read: info.full_key_read.get(),
     }
 }
 

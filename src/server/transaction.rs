@@ -46,6 +46,9 @@ pub struct Queued {
     args: Vec<Vec<u8>>,
     /// Where its keys live, found when it was queued.
     routed: Routed,
+    /// The error EXEC answers instead of running it: the ACL rules
+    /// changed since it was queued ([`recheck_acl`]).
+    refused: Option<Vec<u8>>,
 }
 
 /// One watched key, as the connection remembers it.
@@ -285,6 +288,7 @@ pub async fn handle(conn: &mut Conn, planned: Planned<'_>, argv: &[&[u8]]) {
         spec,
         args: argv.iter().map(|a| a.to_vec()).collect(),
         routed,
+        refused: None,
     });
     conn.info.multi.set(queue.len() as i64);
     // Redis's mstate.argv_len_sums: the bytes and pointers of each queued
@@ -478,6 +482,8 @@ pub async fn exec(conn: &mut Conn) {
         unwatch_all(conn).await;
         return refuse(conn, "exec", &exec_rejected(&err));
     }
+    let mut queue = queue;
+    recheck_acl(conn, &mut queue);
     let rt = conn.rt.clone();
     let deadlines: Vec<u64> = conn.tx.watched.iter().filter_map(|w| w.deadline).collect();
     let flag = conn.info.dirty_cas.clone();
@@ -485,9 +491,17 @@ pub async fn exec(conn: &mut Conn) {
     // The shards the queue's keys live on.
     let mut shards = BTreeSet::new();
     let mut all_shard_cmds = true;
+    let scripts = queue
+        .iter()
+        .any(|q| q.spec.behavior.has(Behavior::RUNS_SCRIPT));
     for q in &queue {
         match q.spec.handler {
             Handler::Shard(_) => shards.extend(q.routed.shards()),
+            // A script may reach any shard's keys: it runs in the step
+            // with every shard (script/run.rs).
+            Handler::Conn(_) if q.spec.behavior.has(Behavior::RUNS_SCRIPT) => {
+                shards.extend(0..rt.nshards)
+            }
             Handler::Conn(_) => {
                 all_shard_cmds = false;
                 if blocking(q.spec) {
@@ -508,6 +522,15 @@ pub async fn exec(conn: &mut Conn) {
     let ran = if all_shard_cmds && shards.len() <= 1 {
         let shard = shards.first().copied().unwrap_or(rt.id);
         one_shard(conn, shard, queue, deadlines, flag).await
+    } else if all_shard_cmds && scripts {
+        // A script runs synchronously: only under the data locks, which a
+        // running snapshot refuses for a while.
+        loop {
+            if let Some(ran) = direct(conn, &rt, &shards, &queue, &deadlines, &flag).await {
+                break ran;
+            }
+            glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+        }
     } else if all_shard_cmds {
         match direct(conn, &rt, &shards, &queue, &deadlines, &flag).await {
             Some(ran) => ran,
@@ -523,6 +546,26 @@ pub async fn exec(conn: &mut Conn) {
         conn.out.null_array();
     }
     unwatch_all(conn).await;
+}
+
+/// ACL rules may have changed since the queue was made: each command is
+/// checked again, and one now denied is logged and answered with
+/// Redis's error in its place while the others run (execCommand).
+fn recheck_acl(conn: &Conn, queue: &mut [Queued]) {
+    use super::acl::check::Denial;
+    for q in queue {
+        let argv: Vec<&[u8]> = q.args.iter().map(|a| a.as_slice()).collect();
+        let Some(d) = super::acl::gate::denial(conn, q.spec, &argv) else {
+            continue;
+        };
+        super::acl::gate::log_denial(conn, q.spec, &argv, d, "multi");
+        let reason = match d {
+            Denial::Command => "no permission to execute the command or subcommand",
+            Denial::Key(_) => "no permission to touch the specified keys",
+            Denial::Channel(_) => "no permission to access one of the channels used as arguments",
+        };
+        q.refused = Some(format!("-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}\r\n").into_bytes());
+    }
 }
 
 /// The whole queue in one step on the shard that owns all its keys.
@@ -549,8 +592,18 @@ async fn one_shard(
         // Blocked clients are served after the whole transaction.
         rt.begin_unit();
         for q in &queue {
+            if let Some(e) = &q.refused {
+                out.raw(e);
+                continue;
+            }
             argv.clear();
             argv.extend(q.args.iter().map(|a| a.as_slice()));
+            if q.spec.behavior.has(Behavior::RUNS_SCRIPT) {
+                let step =
+                    super::script::run::in_step(rt, q.spec, &q.args, db, resp3, caller, false);
+                out.raw(&step.0);
+                continue;
+            }
             rt.set_caller(caller);
             rt.as_queued(|| rt.exec(q.spec, &argv, db, &mut out, &mut clock, &settings));
         }
@@ -596,7 +649,18 @@ async fn direct(
     let capturing = rt.begin_capture();
     let mut pokes = BTreeSet::new();
     for q in queue {
+        if let Some(e) = &q.refused {
+            out.raw(e);
+            continue;
+        }
         let argv: Vec<&[u8]> = q.args.iter().map(|a| a.as_slice()).collect();
+        if q.spec.behavior.has(Behavior::RUNS_SCRIPT) {
+            let (reply, p) =
+                super::script::run::in_step(rt, q.spec, &q.args, db, resp3, caller, true);
+            out.raw(&reply);
+            pokes.extend(p);
+            continue;
+        }
         let on = q.routed.single_shard(rt.id);
         if on.is_none() {
             let mut by_shard = q.routed.keys_by_shard(&argv);
@@ -647,6 +711,10 @@ async fn held(
     let capturing = rt.begin_capture();
     let mut records = Records::default();
     for q in queue {
+        if let Some(e) = &q.refused {
+            conn.out.raw(e);
+            continue;
+        }
         let argv: Vec<&[u8]> = q.args.iter().map(|a| a.as_slice()).collect();
         match q.spec.handler {
             Handler::Conn(h) => {

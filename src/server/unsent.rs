@@ -17,6 +17,12 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+/// Replies appended to the last waiting buffer up to this size (Redis's
+/// PROTO_REPLY_CHUNK_BYTES).
+const TAIL_CHUNK: usize = 16 * 1024;
+/// Queue slots an empty queue may keep.
+const QUEUE_KEPT: usize = 16;
+
 #[derive(Default)]
 pub struct Unsent {
     bufs: VecDeque<Vec<u8>>,
@@ -56,6 +62,22 @@ impl Unsent {
         self.bufs.push_back(buf);
     }
 
+    /// Queues `buf` behind what waits: appended to the last waiting
+    /// buffer while that stays within a chunk (as Redis appends to its
+    /// reply list's tail node), else as a buffer of its own. Many small
+    /// batches queued while the client does not read then cost a buffer
+    /// per 16 KiB, not a vector (and a queue slot) each.
+    pub fn queue(&mut self, buf: Vec<u8>) {
+        if let Some(back) = self.bufs.back_mut() {
+            if back.len() + buf.len() <= TAIL_CHUNK {
+                back.extend_from_slice(&buf);
+                self.bytes += buf.len();
+                return;
+            }
+        }
+        self.push(buf, 0);
+    }
+
     /// Writes until everything is out (Ready(Ok)), the socket is full
     /// (Pending, woken when it has room) or it fails.
     pub fn poll_send(
@@ -77,6 +99,10 @@ impl Unsent {
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
             }
+        }
+        // Drained: a queue that held many buffers gives its slots back.
+        if self.bufs.capacity() > QUEUE_KEPT {
+            self.bufs = VecDeque::new();
         }
         Poll::Ready(Ok(()))
     }

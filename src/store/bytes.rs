@@ -1,6 +1,8 @@
 //! `SmallBytes`: a byte string that keeps up to 22 bytes inline (no heap
-//! allocation), for keys and small string values. 24 bytes in all.
+//! allocation), for keys and small string values. 24 bytes in all,
+//! aligned to 4 (`PackedBox`: the keyspace's buckets pack tighter).
 
+use super::packed_box::PackedBox;
 use std::borrow::Borrow;
 use std::hash::{Hash, Hasher};
 
@@ -9,7 +11,7 @@ const INLINE: usize = 22;
 #[derive(Clone)]
 pub enum SmallBytes {
     Inline { len: u8, data: [u8; INLINE] },
-    Heap(Box<[u8]>),
+    Heap(PackedBox<[u8]>),
 }
 
 impl SmallBytes {
@@ -23,7 +25,7 @@ impl SmallBytes {
                 data,
             }
         } else {
-            SmallBytes::Heap(b.into())
+            SmallBytes::Heap(PackedBox::from_box(b.into()))
         }
     }
 
@@ -31,7 +33,7 @@ impl SmallBytes {
         if v.len() <= INLINE {
             Self::new(&v)
         } else {
-            SmallBytes::Heap(v.into_boxed_slice())
+            SmallBytes::Heap(PackedBox::from_box(v.into_boxed_slice()))
         }
     }
 
@@ -97,6 +99,7 @@ mod tests {
     #[test]
     fn size_and_roundtrip() {
         assert_eq!(std::mem::size_of::<SmallBytes>(), 24);
+        assert_eq!(std::mem::align_of::<SmallBytes>(), 4);
         for n in [0, 1, 22, 23, 100] {
             let v = vec![7u8; n];
             assert_eq!(SmallBytes::new(&v).as_slice(), &v[..]);

@@ -29,11 +29,7 @@ fn worker() -> Option<&'static Sender<Garbage>> {
             std::thread::Builder::new()
                 .name("lazyfree".into())
                 .spawn(move || {
-                    // SAFETY: sched_param is plain data; 0 is this thread.
-                    unsafe {
-                        let param: libc::sched_param = std::mem::zeroed();
-                        libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
-                    }
+                    crate::sys::cpus::lower_to_idle_priority();
                     for (garbage, objects) in rx {
                         drop(garbage);
                         PENDING.fetch_sub(objects, Ordering::Relaxed);
@@ -92,7 +88,7 @@ mod tests {
         for i in 0..1000 {
             set.add(format!("member:{i}").as_bytes(), 512);
         }
-        let value = super::super::Value::Set(Box::new(set));
+        let value = super::super::Value::Set(crate::store::PackedBox::new(set));
         assert!(value.free_effort() > THRESHOLD);
         free_value(value);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);

@@ -18,6 +18,8 @@
 //! Entries are addressed by byte offset (`first`, `next`, `prev`, ...), so
 //! iteration is O(1) per step; `seek` turns an index into an offset.
 
+use super::packed_vec::PackedVec;
+
 const HEADER: usize = 6;
 const EOF: u8 = 0xFF;
 /// Redis stores this count when the real count no longer fits in u16.
@@ -57,7 +59,7 @@ impl LpValue<'_> {
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Listpack {
-    buf: Vec<u8>,
+    buf: PackedVec,
 }
 
 impl Default for Listpack {
@@ -78,7 +80,9 @@ impl Listpack {
         buf.extend_from_slice(&7u32.to_le_bytes());
         buf.extend_from_slice(&0u16.to_le_bytes());
         buf.push(EOF);
-        Listpack { buf }
+        Listpack {
+            buf: PackedVec::from_vec(buf),
+        }
     }
 
     /// Wraps bytes that hold a listpack (from an RDB or DUMP payload),
@@ -90,7 +94,9 @@ impl Listpack {
         if u32::from_le_bytes(buf[0..4].try_into().ok()?) as usize != buf.len() {
             return None;
         }
-        let lp = Listpack { buf };
+        let lp = Listpack {
+            buf: PackedVec::from_vec(buf),
+        };
         let mut off = HEADER;
         let mut n = 0usize;
         while lp.buf[off] != EOF {
@@ -124,7 +130,7 @@ impl Listpack {
 
     /// Gives back spare capacity (a quicklist node that stopped growing).
     pub fn shrink_to_fit(&mut self) {
-        self.buf.shrink_to_fit();
+        self.buf.edit().shrink_to_fit();
     }
 
     /// Bytes allocated (lets a quicklist choose its nodes' growth steps).
@@ -134,7 +140,7 @@ impl Listpack {
 
     /// Makes room for exactly `additional` more bytes.
     pub fn reserve_exact(&mut self, additional: usize) {
-        self.buf.reserve_exact(additional);
+        self.buf.edit().reserve_exact(additional);
     }
 
     /// Total bytes of the listpack (what Redis compares with size limits).
@@ -246,7 +252,7 @@ impl Listpack {
     pub fn insert_at(&mut self, off: usize, v: &[u8]) -> usize {
         let mut enc = Vec::with_capacity(v.len() + 10);
         encode(v, &mut enc);
-        self.buf.splice(off..off, enc);
+        self.buf.edit().splice(off..off, enc);
         self.set_count(self.len_for_update() + 1);
         self.set_total();
         off
@@ -268,7 +274,7 @@ impl Listpack {
     /// followed it, if any.
     pub fn delete(&mut self, off: usize) -> Option<usize> {
         let size = self.entry_size(off);
-        self.buf.drain(off..off + size);
+        self.buf.edit().drain(off..off + size);
         self.set_count(self.len_for_update() - 1);
         self.set_total();
         (self.buf[off] != EOF).then_some(off)
@@ -282,7 +288,7 @@ impl Listpack {
             end += self.entry_size(end);
             removed += 1;
         }
-        self.buf.drain(off..end);
+        self.buf.edit().drain(off..end);
         self.set_count(self.len_for_update() - removed);
         self.set_total();
     }
@@ -292,7 +298,7 @@ impl Listpack {
         let size = self.entry_size(off);
         let mut enc = Vec::with_capacity(v.len() + 10);
         encode(v, &mut enc);
-        self.buf.splice(off..off + size, enc);
+        self.buf.edit().splice(off..off + size, enc);
         self.set_total();
     }
 
@@ -417,7 +423,8 @@ fn encoded_len(b: &[u8]) -> usize {
     }
 }
 
-fn backlen_size(l: usize) -> usize {
+/// Bytes of the back-length that follows an entry of `l` bytes.
+pub fn backlen_size(l: usize) -> usize {
     match l {
         0..=127 => 1,
         128..=16382 => 2,

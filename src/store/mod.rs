@@ -10,9 +10,12 @@ pub mod intset;
 pub mod lazyfree;
 pub mod list;
 pub mod listpack;
+pub mod packed_box;
+pub mod packed_vec;
 pub mod replica_ttls;
 pub mod set;
 pub mod slot_map;
+pub mod stream;
 pub mod value;
 pub mod zset;
 
@@ -20,7 +23,9 @@ pub use bytes::SmallBytes;
 pub use db::{Db, Map, SeededState, Set as HashSet, SlotTable, LOG_EXPIRED, LOG_MISS, LOG_NEW};
 pub use hash::Hash;
 pub use list::List;
+pub use packed_box::PackedBox;
 pub use set::Set;
+pub use stream::Stream;
 pub use value::{Entry, Value};
 pub use zset::ZSet;
 
@@ -38,6 +43,8 @@ pub struct EncodingLimits {
     pub zset_max_listpack_value: usize,
     /// `hll-sparse-max-bytes`: sparse HyperLogLogs past this become dense.
     pub hll_sparse_max_bytes: usize,
+    /// `stream-node-max-bytes` and `stream-node-max-entries`.
+    pub stream_node: stream::NodeLimits,
 }
 
 impl Default for EncodingLimits {
@@ -52,6 +59,10 @@ impl Default for EncodingLimits {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             hll_sparse_max_bytes: 3000,
+            stream_node: stream::NodeLimits {
+                max_bytes: 4096,
+                max_entries: 100,
+            },
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Values held in the keyspace.
 
 use super::bytes::SmallBytes;
-use super::{Hash, List, Set, ZSet};
+use super::packed_box::PackedBox;
+use super::{Hash, List, Set, Stream, ZSet};
 
 /// A value. Strings set whole keep the compact `Str` form; strings changed
 /// in place (APPEND, SETRANGE, SETBIT) become `Raw`, which grows without
@@ -9,11 +10,13 @@ use super::{Hash, List, Set, ZSet};
 #[derive(Clone, Debug)]
 pub enum Value {
     Str(SmallBytes),
-    Raw(Box<Vec<u8>>),
-    List(Box<List>),
-    Hash(Box<Hash>),
-    Set(Box<Set>),
-    ZSet(Box<ZSet>),
+    Raw(PackedBox<Vec<u8>>),
+    List(PackedBox<List>),
+    /// Inline (16 bytes): a small hash is its listpack's allocation only.
+    Hash(Hash),
+    Set(PackedBox<Set>),
+    ZSet(PackedBox<ZSet>),
+    Stream(PackedBox<Stream>),
 }
 
 impl Value {
@@ -40,7 +43,7 @@ impl Value {
     /// The string as a mutable buffer, converting to `Raw` first.
     pub fn as_raw_mut(&mut self) -> Option<&mut Vec<u8>> {
         if let Value::Str(s) = self {
-            *self = Value::Raw(Box::new(s.as_slice().to_vec()));
+            *self = Value::Raw(PackedBox::new(s.as_slice().to_vec()));
         }
         match self {
             Value::Raw(v) => Some(v),
@@ -56,6 +59,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -76,6 +80,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -88,6 +93,7 @@ impl Value {
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
             Value::ZSet(z) => z.heap_size(),
+            Value::Stream(s) => s.heap_size(),
         }
     }
 
@@ -101,6 +107,7 @@ impl Value {
             Value::Hash(h) if h.encoding() == "hashtable" => h.len(),
             Value::Set(s) if s.encoding() == "hashtable" => s.len(),
             Value::ZSet(z) if z.encoding() == "skiplist" => z.len(),
+            Value::Stream(s) => s.nodes.len() + 1,
             _ => 1,
         }
     }
@@ -120,6 +127,11 @@ mod tests {
     fn compact_sizes() {
         // A keyspace entry stays small: see docs/benchmarks.md memory figures.
         assert_eq!(std::mem::size_of::<super::Value>(), 24);
-        assert_eq!(std::mem::size_of::<super::Entry>(), 32);
+        assert_eq!(std::mem::size_of::<super::Entry>(), 28);
+        // A keyspace bucket: the key, the entry, no padding.
+        assert_eq!(
+            crate::store::slot_map::SlotMap::<super::Entry>::bucket_bytes(),
+            24 + 28 + 2
+        );
     }
 }

@@ -97,6 +97,18 @@ fn pin_current_thread(cpus: &[usize]) {
     }
 }
 
+/// Lets a runnable foreground thread (a shard sharing this core) have the
+/// core now. A SCHED_IDLE thread that the scheduler picks keeps the core
+/// until the next tick (4 ms at HZ=250) even with a shard waiting, since
+/// the shard was preempted rather than woken: bulk work calls this
+/// between small pieces so a shard waits at most one piece.
+pub fn yield_to_foreground() {
+    // SAFETY: sched_yield takes no arguments and cannot fail on Linux.
+    unsafe {
+        libc::sched_yield();
+    }
+}
+
 /// Puts the calling thread in SCHED_IDLE: it runs on whatever CPU time
 /// nothing else wants, so a core it shares with a shard (or a client)
 /// is not taken away for a scheduler slice of several milliseconds.

@@ -29,9 +29,51 @@ pub fn install() {
     }
 }
 
+const REPORT_START: &str = "\n\n=== SHARDIS BUG REPORT START: Cut & paste starting from here ===\n";
+const REPORT_END: &str =
+    "\n=== SHARDIS BUG REPORT END. Make sure to include from START to END. ===\n\n";
+
+/// The crashing thread's stack trace, as a report section.
+fn stack_trace() -> String {
+    let thread = std::thread::current();
+    format!(
+        "\n------ STACK TRACE ------\n\nBacktrace (thread {}):\n{}\n",
+        thread.name().unwrap_or("unnamed"),
+        std::backtrace::Backtrace::force_capture()
+    )
+}
+
+/// Redis's serverPanic: "Guru Meditation" with the message and the
+/// caller's place, and the stack trace, in the log; then the crash
+/// handlers are removed (no second report) and the process ends as
+/// after any panic (main.rs: exit status 1 with `use-exit-on-panic`,
+/// else SIGABRT).
+#[track_caller]
+pub fn server_panic(msg: &str) -> ! {
+    use super::log::{crash_line, crash_raw};
+    let at = std::panic::Location::caller();
+    crash_raw(REPORT_START);
+    crash_line("------------------------------------------------");
+    crash_line("!!! Software Failure. Press left mouse button to continue");
+    crash_line(&format!(
+        "Guru Meditation: {msg} #{}:{}",
+        at.file(),
+        at.line()
+    ));
+    crash_raw(&stack_trace());
+    crash_raw(REPORT_END);
+    // SAFETY: restoring the default action of signals.
+    unsafe {
+        for sig in SIGNALS {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+    }
+    panic!("{msg}");
+}
+
 extern "C" fn on_crash(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     use super::log::{crash_line, crash_raw};
-    crash_raw("\n\n=== SHARDIS BUG REPORT START: Cut & paste starting from here ===\n");
+    crash_raw(REPORT_START);
     // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
     let info = unsafe { &*info };
     crash_line(&format!(
@@ -52,13 +94,8 @@ extern "C" fn on_crash(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut 
             crash_line(&format!("Killed by PID: {pid}, UID: {uid}"));
         }
     }
-    let thread = std::thread::current();
-    crash_raw(&format!(
-        "\n------ STACK TRACE ------\n\nBacktrace (thread {}):\n{}\n",
-        thread.name().unwrap_or("unnamed"),
-        std::backtrace::Backtrace::force_capture()
-    ));
-    crash_raw("\n=== SHARDIS BUG REPORT END. Make sure to include from START to END. ===\n\n");
+    crash_raw(&stack_trace());
+    crash_raw(REPORT_END);
     // SA_RESETHAND restored the default action; SA_NODEFER lets it act now.
     // SAFETY: raising a signal on the current thread.
     unsafe {

@@ -56,16 +56,10 @@ pub fn apply(mode: &str, values: &str, replica: bool) -> Result<(), String> {
 
 /// Logs Redis's warning and returns it.
 fn failed(what: &str, e: &std::io::Error) -> String {
-    let line = format!("Unable to {what} oom_score_adj: {}", reason(e));
+    let line = format!(
+        "Unable to {what} oom_score_adj: {}",
+        super::errno::strerror(e)
+    );
     crate::warning!("{line}");
     line
-}
-
-/// strerror's text, without Rust's " (os error N)".
-fn reason(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
 }

@@ -211,10 +211,23 @@ impl Server {
     /// Runs shardis with exactly `args` (e.g. a config file that sets the
     /// port itself) and waits until `port` answers.
     pub fn shardis_raw(name: &str, args: &[String], port: u16) -> Result<Server, String> {
+        Server::raw(Kind::Shardis, name, args, port)
+    }
+
+    /// [`Server::shardis_raw`] for redis-server.
+    pub fn redis_raw(args: &[String], port: u16) -> Server {
+        Server::raw(Kind::Redis, "redis-server", args, port).unwrap()
+    }
+
+    fn raw(kind: Kind, name: &str, args: &[String], port: u16) -> Result<Server, String> {
         let dir = scratch_dir("shardis-raw");
         let log = dir.join("server.log");
         let out = std::fs::File::create(&log).expect("create log file");
-        let mut cmd = Command::new(SHARDIS_BIN);
+        let prog: PathBuf = match kind {
+            Kind::Shardis => PathBuf::from(SHARDIS_BIN),
+            Kind::Redis => which("redis-server").expect("redis-server not on PATH"),
+        };
+        let mut cmd = Command::new(prog);
         let child = die_with_parent(&mut cmd)
             .args(args)
             .stdout(out.try_clone().unwrap())
@@ -223,7 +236,7 @@ impl Server {
             .spawn()
             .map_err(|e| format!("spawn {name}: {e}"))?;
         let mut srv = Server {
-            kind: Kind::Shardis,
+            kind,
             port,
             child,
             dir,
@@ -293,6 +306,13 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The kernel closes a killed process's io_uring (and the listener
+        // it references) after reaping it: wait, so a test restarting on
+        // the same port does not find it still bound.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while listening(self.port) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -2,9 +2,9 @@
 //! (SHA-1 mixes; unordered collections xor their elements' digests), so
 //! the same data gives the same hex on Shardis and redis-server.
 
-use super::sha1::sha1;
 use crate::store::db::Db;
 use crate::store::{Entry, Value};
+use crate::sys::sha1::sha1;
 
 pub type Digest = [u8; 20];
 
@@ -28,6 +28,7 @@ fn type_code(v: &Value) -> u32 {
         Value::Set(_) => 2,
         Value::ZSet(_) => 3,
         Value::Hash(_) => 4,
+        Value::Stream(_) => 6,
     }
 }
 
@@ -73,6 +74,20 @@ pub fn object_digest(d: &mut Digest, v: &Value, has_expire: bool) {
                 mix_digest(&mut ele, &buf);
                 xor_digest(d, &ele);
             }
+        }
+        Value::Stream(s) => {
+            let (lo, hi) = (
+                crate::store::stream::StreamId::MIN,
+                crate::store::stream::StreamId::MAX,
+            );
+            s.range(lo, hi, false, &mut |n, e| {
+                mix_digest(d, format!("{}.{}", e.id.ms, e.id.seq).as_bytes());
+                for (f, v) in n.pairs(e) {
+                    mix_digest(d, f);
+                    mix_digest(d, v);
+                }
+                true
+            });
         }
     }
     if has_expire {

@@ -9,7 +9,6 @@ mod digest;
 mod key;
 mod loadaof;
 mod reload;
-mod sha1;
 
 use super::spec::{Behavior, CommandSpec, Flags, Handler};
 use crate::server::conn::Conn;
@@ -166,8 +165,11 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 crate::persist::aof::FLUSH_SLEEP_US.store(us, Ordering::Relaxed);
                 conn.out.ok()
             }
-            // No scripting yet: nothing to deny.
-            ("set-disable-deny-scripts", 3) => conn.out.ok(),
+            ("set-disable-deny-scripts", 3) => {
+                let on = atoi(&args[2]) != 0;
+                crate::server::script::ALLOW_NOSCRIPT.store(on, Ordering::Relaxed);
+                conn.out.ok()
+            }
             ("pause-cron", 3) => {
                 // atoi, as Redis: anything but a non-zero number is 0.
                 let n = String::from_utf8_lossy(&args[2]).trim().parse::<i64>();
@@ -216,7 +218,8 @@ fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 conn.out.int(i64::try_from(n).unwrap_or(i64::MAX));
             }
             ("config-rewrite-force-all", 2) => {
-                match conn.rt.shared.read_config(|c| c.rewrite(true)) {
+                let users = crate::server::acl::file::config_lines(&conn.rt.shared);
+                match conn.rt.shared.read_config(|c| c.rewrite(true, &users)) {
                     Ok(()) => conn.out.ok(),
                     Err(e) => conn
                         .out

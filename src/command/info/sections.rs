@@ -1,7 +1,7 @@
 //! INFO's sections: one writer per section, over the figures `gather`
 //! collected from every shard.
 
-use super::{human, rss_bytes, Figures, PEAK};
+use super::{human, Figures, PEAK};
 use crate::command::connection::REDIS_VERSION;
 use crate::command::table;
 use crate::config::keys as conf;
@@ -173,8 +173,14 @@ fn write_memory(s: &mut String, conn: &Conn, f: &Figures) {
     // Allocated bytes (alloc.rs), as Redis's zmalloc count; the
     // resident set beside it.
     let used = f.used_memory;
-    let (not_counted, replicas_mem) = crate::server::evict::not_counted(shared);
-    let rss = rss_bytes();
+    let alloc = super::AllocatorFigures::read(used);
+    let held = crate::command::memory::Overhead::read(shared, f.table_bytes, f.clients_normal);
+    let (dataset, dataset_perc) = held.dataset(used);
+    let rss = alloc.rss;
+    let (frag, frag_bytes) = alloc.allocator_frag();
+    let (alloc_rss, alloc_rss_bytes) = alloc.allocator_rss();
+    let (overhead, overhead_bytes) = alloc.rss_overhead();
+    let (total_frag, total_frag_bytes) = alloc.total_frag();
     let peak = PEAK.fetch_max(used, Ordering::Relaxed).max(used);
     let total = total_system_memory();
     s.push_str("# Memory\r\n");
@@ -186,13 +192,13 @@ fn write_memory(s: &mut String, conn: &Conn, f: &Figures) {
         "used_memory_peak" => peak,
         "used_memory_peak_human" => human(peak),
         "used_memory_peak_perc" => format!("{:.2}%", used as f64 * 100.0 / peak.max(1) as f64),
-        "used_memory_overhead" => 0,
-        "used_memory_startup" => 0,
-        "used_memory_dataset" => used,
-        "used_memory_dataset_perc" => "100.00%",
-        "allocator_allocated" => used,
-        "allocator_active" => used,
-        "allocator_resident" => used,
+        "used_memory_overhead" => held.total(),
+        "used_memory_startup" => held.startup,
+        "used_memory_dataset" => dataset,
+        "used_memory_dataset_perc" => format!("{dataset_perc:.2}%"),
+        "allocator_allocated" => alloc.allocated,
+        "allocator_active" => alloc.active,
+        "allocator_resident" => alloc.resident,
         "total_system_memory" => total,
         "total_system_memory_human" => human(total),
         "used_memory_lua" => 0,
@@ -211,20 +217,21 @@ fn write_memory(s: &mut String, conn: &Conn, f: &Figures) {
         "maxmemory" => maxmemory,
         "maxmemory_human" => human(maxmemory.max(0) as u64),
         "maxmemory_policy" => policy,
-        "allocator_frag_ratio" => "1.00",
-        "allocator_frag_bytes" => 0,
-        "allocator_rss_ratio" => "1.00",
-        "allocator_rss_bytes" => 0,
-        "rss_overhead_ratio" => "1.00",
-        "rss_overhead_bytes" => 0,
-        "mem_fragmentation_ratio" => "1.00",
-        "mem_fragmentation_bytes" => 0,
-        "mem_not_counted_for_evict" => not_counted,
-        "mem_replication_backlog" => 0,
+        "allocator_frag_ratio" => format!("{frag:.2}"),
+        // Redis prints this one unsigned (%zu).
+        "allocator_frag_bytes" => frag_bytes.max(0),
+        "allocator_rss_ratio" => format!("{alloc_rss:.2}"),
+        "allocator_rss_bytes" => alloc_rss_bytes,
+        "rss_overhead_ratio" => format!("{overhead:.2}"),
+        "rss_overhead_bytes" => overhead_bytes,
+        "mem_fragmentation_ratio" => format!("{total_frag:.2}"),
+        "mem_fragmentation_bytes" => total_frag_bytes,
+        "mem_not_counted_for_evict" => held.not_counted_for_evict,
+        "mem_replication_backlog" => held.backlog,
         "mem_total_replication_buffers" => crate::repl::primary::buffer_bytes(&**shared),
-        "mem_clients_slaves" => replicas_mem,
-        "mem_clients_normal" => shared.client_memory.total(),
-        "mem_cluster_links" => shared.cluster.as_ref().map_or(0, |c| c.links.queued_bytes()),
+        "mem_clients_slaves" => held.replicas,
+        "mem_clients_normal" => held.clients_normal,
+        "mem_cluster_links" => held.cluster_links,
         "mem_aof_buffer" => 0,
         "mem_allocator" => "libc",
         "active_defrag_running" => 0,

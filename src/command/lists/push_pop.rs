@@ -52,7 +52,8 @@ fn push(ctx: &mut Ctx, args: &[&[u8]], end: End, only_existing: bool) {
                 l.push(end, v, limits);
             }
             ctx.out.int(l.len() as i64);
-            ctx.db().set(key, Value::List(Box::new(l)), lru);
+            ctx.db()
+                .set(key, Value::List(crate::store::PackedBox::new(l)), lru);
         }
     }
     ctx.dirty += (args.len() - 2) as u64;

@@ -29,7 +29,8 @@ pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], result: Set, event: &str) 
     let n = result.len();
     if n > 0 {
         let lru = ctx.lru;
-        ctx.db().set(dst, Value::Set(Box::new(result)), lru);
+        ctx.db()
+            .set(dst, Value::Set(crate::store::PackedBox::new(result)), lru);
         ctx.out.int(n as i64);
         ctx.dirty += 1;
         ctx.notify(Class::Set, event, dst);

@@ -26,7 +26,8 @@ pub(super) fn sadd(ctx: &mut Ctx, args: &[&[u8]]) {
             let mut s = Set::new_for(args[2]);
             let n = args[2..].iter().filter(|m| s.add(m, max)).count();
             out.int(n as i64);
-            ctx.db().set(key, Value::Set(Box::new(s)), lru);
+            ctx.db()
+                .set(key, Value::Set(crate::store::PackedBox::new(s)), lru);
             n
         }
     };
@@ -98,7 +99,8 @@ pub(super) fn smove(ctx: &mut Ctx, args: &[&[u8]]) {
             let mut d = Set::new_for(m);
             d.add(m, max);
             let lru = ctx.lru;
-            ctx.db().set(dst, Value::Set(Box::new(d)), lru);
+            ctx.db()
+                .set(dst, Value::Set(crate::store::PackedBox::new(d)), lru);
             true
         }
     };

@@ -143,7 +143,8 @@ pub(super) fn spop_count(ctx: &mut Ctx, args: &[&[u8]]) {
             bulk_member(out, m);
         }
         let kept = kept.expect("remaining > 0");
-        ctx.db().replace_value(key, Value::Set(Box::new(kept)));
+        ctx.db()
+            .replace_value(key, Value::Set(crate::store::PackedBox::new(kept)));
     }
     propagate_srem(ctx, key, &popped);
 }

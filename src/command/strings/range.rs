@@ -131,7 +131,8 @@ pub fn setrange(ctx: &mut Ctx, args: &[&[u8]]) {
             let mut raw = Vec::new();
             write_at(&mut raw, offset as usize, value);
             let lru = ctx.lru;
-            ctx.db().set(key, Value::Raw(Box::new(raw)), lru);
+            ctx.db()
+                .set(key, Value::Raw(crate::store::PackedBox::new(raw)), lru);
             end as usize
         }
     };

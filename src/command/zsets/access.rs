@@ -72,12 +72,25 @@ pub(super) fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
 /// Stores `items` (ascending, distinct) at `dst` as a new zset, or
 /// deletes `dst` when there are none; replies with the count.
 pub(super) fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Vec<u8>, f64)>, event: &str) {
+    store_result_counting(ctx, dst, items, event, 1)
+}
+
+/// `store_result` counting `changes` changes for a stored set (the geo
+/// STORE forms count one per member; a deletion is always one).
+pub fn store_result_counting(
+    ctx: &mut Ctx,
+    dst: &[u8],
+    items: Vec<(Vec<u8>, f64)>,
+    event: &str,
+    changes: u64,
+) {
     let n = items.len();
     if n > 0 {
         let z = ZSet::from_sorted(items, &ctx.limits.encodings);
         let lru = ctx.lru;
-        ctx.db().set(dst, Value::ZSet(Box::new(z)), lru);
-        ctx.dirty += 1;
+        ctx.db()
+            .set(dst, Value::ZSet(crate::store::PackedBox::new(z)), lru);
+        ctx.dirty += changes;
         ctx.notify(Class::Zset, event, dst);
         ctx.out.int(n as i64);
     } else {

@@ -15,7 +15,7 @@ pub(super) fn zincrby(ctx: &mut Ctx, args: &[&[u8]]) {
     zadd_generic(ctx, args, true)
 }
 
-pub(super) fn zadd_generic(ctx: &mut Ctx, args: &[&[u8]], incr_cmd: bool) {
+pub fn zadd_generic(ctx: &mut Ctx, args: &[&[u8]], incr_cmd: bool) {
     let mut f = AddFlags {
         incr: incr_cmd,
         ..Default::default()
@@ -121,7 +121,7 @@ pub(super) fn zadd_generic(ctx: &mut Ctx, args: &[&[u8]], incr_cmd: bool) {
             let mut z = ZSet::for_new_key(pairs[1].len(), lim);
             apply(&mut z);
             if !z.is_empty() {
-                db.set(key, Value::ZSet(Box::new(z)), lru);
+                db.set(key, Value::ZSet(crate::store::PackedBox::new(z)), lru);
             }
         }
         None => {}

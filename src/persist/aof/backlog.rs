@@ -9,8 +9,9 @@
 //! order; `repl` serves replicas from it. Offsets are Redis's: byte `n`
 //! of the stream (1-based) has offset `n`; `end` is `master_repl_offset`.
 
+use super::blocks::Blocks;
 use super::record::encode_select;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -41,7 +42,7 @@ pub enum Read {
 }
 
 pub struct Backlog {
-    buf: VecDeque<u8>,
+    buf: Blocks,
     /// Offset of `buf[0]`, the first a PSYNC can continue from
     /// (`repl_backlog_first_byte_offset`).
     start: i64,
@@ -59,7 +60,7 @@ impl Backlog {
     /// A backlog starting after `offset` (the node's offset so far).
     pub fn new(offset: i64, size: usize, limits: OutputLimits) -> Backlog {
         Backlog {
-            buf: VecDeque::new(),
+            buf: Blocks::default(),
             start: offset + 1,
             end: offset,
             size: size.max(1),
@@ -94,9 +95,9 @@ impl Backlog {
         self.buf.len()
     }
 
-    /// Bytes allocated for what is held (the buffer grows by doubling).
+    /// Bytes allocated for what is held (16 KiB blocks, as Redis's).
     pub fn allocated(&self) -> usize {
-        self.buf.capacity()
+        self.buf.allocated()
     }
 
     /// Applies the configuration, and the new limits at once (a lower
@@ -157,7 +158,7 @@ impl Backlog {
     }
 
     fn push(&mut self, bytes: &[u8]) {
-        self.buf.extend(bytes);
+        self.buf.push(bytes);
         self.end += bytes.len() as i64;
     }
 
@@ -206,7 +207,7 @@ impl Backlog {
     fn trim_before(&mut self, keep: i64) {
         let drop_n = (keep - self.start).clamp(0, self.buf.len() as i64) as usize;
         if drop_n > 0 {
-            self.buf.drain(..drop_n);
+            self.buf.drop_front(drop_n);
             self.start += drop_n as i64;
         }
     }
@@ -219,9 +220,6 @@ impl Backlog {
         let window = self.end + 1 - self.size as i64;
         let keep = needed.fold(self.start.max(window), i64::min);
         self.trim_before(keep);
-        if self.buf.capacity() > 2 * self.buf.len().max(self.size) {
-            self.buf.shrink_to(self.buf.len().max(self.size));
-        }
     }
 
     /// Whether a PSYNC from `offset` can be served from here.
@@ -275,15 +273,7 @@ impl Backlog {
         }
         let from = (c.next - self.start) as usize;
         let n = (self.buf.len() - from).min(max);
-        let (a, b) = self.buf.as_slices();
-        if from < a.len() {
-            let take = n.min(a.len() - from);
-            out.extend_from_slice(&a[from..from + take]);
-            out.extend_from_slice(&b[..n - take]);
-        } else {
-            let f = from - a.len();
-            out.extend_from_slice(&b[f..f + n]);
-        }
+        self.buf.copy_out(from, n, out);
         c.next += n as i64;
         Read::Data
     }

@@ -69,6 +69,7 @@ impl Emitter {
                 h.iter()
                     .map(|(f, v)| [bytes(|b| f.write_to(b)), bytes(|b| v.write_to(b))]),
             ),
+            Value::Stream(s) => super::emit_stream::stream(out, key, s),
         }
         if let Some(ms) = expire_ms {
             encode_command(
@@ -139,7 +140,13 @@ mod tests {
             l.push(End::Right, i.to_string().as_bytes(), &lim);
         }
         let mut out = Vec::new();
-        Emitter::new().key(&mut out, 0, b"l", &Value::List(Box::new(l)), None);
+        Emitter::new().key(
+            &mut out,
+            0,
+            b"l",
+            &Value::List(crate::store::PackedBox::new(l)),
+            None,
+        );
         let cmds = commands(&out);
         assert_eq!(cmds.len(), 4, "SELECT then three RPUSH");
         assert_eq!(cmds[0], [b"SELECT".to_vec(), b"0".to_vec()]);
@@ -188,7 +195,13 @@ mod tests {
         let mut z = crate::store::ZSet::default();
         z.add(b"m", 1.5, Default::default(), &lim);
         let mut out = Vec::new();
-        Emitter::new().key(&mut out, 0, b"z", &Value::ZSet(Box::new(z)), None);
+        Emitter::new().key(
+            &mut out,
+            0,
+            b"z",
+            &Value::ZSet(crate::store::PackedBox::new(z)),
+            None,
+        );
         let cmds = commands(&out);
         assert_eq!(
             cmds[1],
@@ -205,7 +218,7 @@ mod tests {
             h.set(format!("f{i}").as_bytes(), b"v", 512, 64);
         }
         let mut out = Vec::new();
-        Emitter::new().key(&mut out, 0, b"h", &Value::Hash(Box::new(h)), None);
+        Emitter::new().key(&mut out, 0, b"h", &Value::Hash(h), None);
         let sizes: Vec<usize> = commands(&out)[1..].iter().map(|c| c.len()).collect();
         assert_eq!(sizes, [2 + 2 * 64, 2 + 2 * 6]);
     }

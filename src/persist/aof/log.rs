@@ -83,11 +83,18 @@ pub struct AofLog {
     repl_end: AtomicI64,
     pub(super) pending: Mutex<Pending>,
     pub(super) wake: Condvar,
+    /// The writer thread waits on `wake` (set and cleared under
+    /// `pending`'s lock): appends wake it only then. A shard that writes
+    /// the buffer itself every pass would otherwise make a futex call per
+    /// pass for a thread busy gathering.
+    pub(super) writer_idle: AtomicBool,
     end: AtomicU64,
     /// Offset written to the file / covered by an fsync.
     pub(super) written: AtomicU64,
     pub(super) synced: AtomicU64,
     waiters: Mutex<Vec<(u64, Waker)>>,
+    /// Replies waiting for their records' write (not fsync).
+    write_waiters: Mutex<Vec<(u64, Waker)>>,
     policy: AtomicU8,
     /// False after a failed write or fsync, until one succeeds
     /// (`aof_last_write_status`; writes are refused meanwhile).
@@ -114,10 +121,12 @@ impl Default for AofLog {
                 stamped_secs: 0,
             }),
             wake: Condvar::new(),
+            writer_idle: AtomicBool::new(false),
             end: AtomicU64::new(0),
             written: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             waiters: Mutex::new(Vec::new()),
+            write_waiters: Mutex::new(Vec::new()),
             policy: AtomicU8::new(FsyncPolicy::EverySec.code()),
             write_ok: AtomicBool::new(true),
             last_error: Mutex::new(String::new()),
@@ -268,14 +277,14 @@ impl AofLog {
 
     /// Bytes this log has allocated, for `maxmemory` and INFO: (records
     /// waiting for the AOF writer, the replication buffer, the backlog's
-    /// size).
-    pub fn held_bytes(&self) -> (usize, usize, usize) {
+    /// size, the replicas reading it).
+    pub fn held_bytes(&self) -> (usize, usize, usize, usize) {
         let p = self.lock();
-        let (repl, backlog) = p
+        let (repl, backlog, replicas) = p
             .repl
             .as_ref()
-            .map_or((0, 0), |b| (b.allocated(), b.size()));
-        (p.buf.capacity(), repl, backlog)
+            .map_or((0, 0, 0), |b| (b.allocated(), b.size(), b.replicas()));
+        (p.buf.capacity(), repl, backlog, replicas)
     }
 
     /// Bytes appended but not yet covered by an fsync.
@@ -315,7 +324,9 @@ impl AofLog {
             self.repl_end.store(b.end(), Ordering::Release);
         }
         drop(p);
-        if was_empty {
+        // The writer checks the buffer under the lock before it waits, so
+        // an append either finds it idle or is seen by it.
+        if was_empty && self.writer_idle.load(Ordering::Acquire) {
             self.wake.notify_one();
         }
         for w in wake {
@@ -442,55 +453,119 @@ impl AofLog {
     }
 
     /// Resolves once an fsync covers everything up to `offset`.
-    pub fn synced_to(&self, offset: u64) -> SyncWait<'_> {
-        SyncWait { log: self, offset }
+    pub fn synced_to(&self, offset: u64) -> OffsetWait<'_> {
+        OffsetWait {
+            log: self,
+            offset,
+            until: Until::Synced,
+        }
     }
 
     /// Called by the writer after an fsync (or a write, for `no`).
     pub(super) fn mark_synced(&self, offset: u64) {
         self.synced.fetch_max(offset, Ordering::AcqRel);
-        let mut w = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        if w.is_empty() {
-            return;
+        wake_up_to(&self.waiters, offset);
+    }
+
+    /// Resolves once the records up to `offset` are written to the file
+    /// (not necessarily fsynced), or once they cannot be (the AOF was
+    /// turned off, or a write failed: replies then leave, as Redis's
+    /// do, and later writes get MISCONF).
+    pub fn written_to(&self, offset: u64) -> OffsetWait<'_> {
+        OffsetWait {
+            log: self,
+            offset,
+            until: Until::Written,
         }
-        let ready: Vec<Waker> = {
-            let mut ready = Vec::new();
-            w.retain(|(off, waker)| {
-                if *off <= offset {
-                    ready.push(waker.clone());
-                    false
-                } else {
-                    true
-                }
-            });
-            ready
-        };
-        drop(w);
-        for waker in ready {
-            waker.wake();
+    }
+
+    /// Called after a write of the records up to `offset` (and, with
+    /// `u64::MAX`, when the AOF is turned off or a write failed).
+    pub(super) fn mark_written(&self, offset: u64) {
+        wake_up_to(&self.write_waiters, offset);
+    }
+
+    /// Whether a reply waits for the writer thread's write.
+    pub(super) fn write_awaited(&self) -> bool {
+        !self
+            .write_waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+}
+
+/// Wakes (and forgets) the waiters of offsets up to `offset`.
+fn wake_up_to(waiters: &Mutex<Vec<(u64, Waker)>>, offset: u64) {
+    let mut w = waiters.lock().unwrap_or_else(|e| e.into_inner());
+    if w.is_empty() {
+        return;
+    }
+    let mut ready = Vec::new();
+    w.retain(|(off, waker)| {
+        if *off <= offset {
+            ready.push(waker.clone());
+            false
+        } else {
+            true
+        }
+    });
+    drop(w);
+    for waker in ready {
+        waker.wake();
+    }
+}
+
+/// What an [`OffsetWait`] waits for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Until {
+    Synced,
+    Written,
+}
+
+/// See [`AofLog::synced_to`] and [`AofLog::written_to`].
+pub struct OffsetWait<'a> {
+    log: &'a AofLog,
+    offset: u64,
+    until: Until,
+}
+
+impl OffsetWait<'_> {
+    fn settled(&self) -> bool {
+        let log = self.log;
+        match self.until {
+            Until::Synced => log.synced.load(Ordering::Acquire) >= self.offset,
+            Until::Written => {
+                log.written.load(Ordering::Acquire) >= self.offset
+                    || !log.is_on()
+                    || !log.write_ok()
+            }
         }
     }
 }
 
-/// See [`AofLog::synced_to`].
-pub struct SyncWait<'a> {
-    log: &'a AofLog,
-    offset: u64,
-}
-
-impl Future for SyncWait<'_> {
+impl Future for OffsetWait<'_> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let log = self.log;
-        if log.synced.load(Ordering::Acquire) >= self.offset {
+        if self.settled() {
             return Poll::Ready(());
         }
-        let mut w = log.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        let log = self.log;
+        let waiters = match self.until {
+            Until::Synced => &log.waiters,
+            Until::Written => &log.write_waiters,
+        };
+        let mut w = waiters.lock().unwrap_or_else(|e| e.into_inner());
         // Checked again under the lock: the writer marks, then wakes.
-        if log.synced.load(Ordering::Acquire) >= self.offset {
+        if self.settled() {
             return Poll::Ready(());
         }
         w.push((self.offset, cx.waker().clone()));
+        drop(w);
+        if self.until == Until::Written {
+            // The writer may be asleep with the records already pending.
+            log.wake.notify_one();
+        }
         Poll::Pending
     }
 }

@@ -7,7 +7,9 @@
 //! replay.rs), the engine running each command read (sink.rs).
 
 pub mod backlog;
+pub mod blocks;
 pub mod emit;
+mod emit_stream;
 pub mod files;
 pub mod log;
 pub mod manifest;
@@ -56,6 +58,23 @@ impl Aof {
         aof.last_rewrite_ok.store(true, Ordering::Relaxed);
         aof.last_rewrite_secs.store(-1, Ordering::Relaxed);
         aof
+    }
+
+    /// Before the replies to writes leave, with `appendfsync everysec` or
+    /// `no`: the records up to `end` are written to the incr file (not
+    /// fsynced), as Redis writes its AOF buffer before any reply of its
+    /// event loop. A process crash then loses no acknowledged write; only
+    /// the system's crash can lose up to the last second. The shard
+    /// writes them itself (one write() serves every connection of its
+    /// pass and every shard's records before it), or waits for the writer
+    /// thread when the files are busy.
+    pub async fn written_before_reply(&self, end: u64) {
+        if self.log.written() >= end || !self.log.is_on() {
+            return;
+        }
+        if !self.write_now() {
+            self.log.written_to(end).await;
+        }
     }
 
     /// Starts logging into `files` (opened at start-up or after enabling).
@@ -137,6 +156,7 @@ impl Aof {
         log::AofLog::reset_db(&mut p);
         drop(p);
         self.log.mark_synced(self.log.end());
+        self.log.mark_written(u64::MAX);
         *files = None;
         crate::notice!("Background append only file writing stopped");
     }

@@ -166,7 +166,10 @@ pub async fn snapshot_reserved_aux<H: ShardHost>(
         }
     }
     if failure.is_some() && !flow.failed.load(Ordering::Acquire) {
-        let _ = sink.send(writer::ToWriter::Abort);
+        let (removed_tx, removed_rx) = oneshot::channel();
+        if sink.send(writer::ToWriter::Abort(removed_tx)).is_ok() {
+            let _ = removed_rx.await;
+        }
         return Err(failure.unwrap_or_default());
     }
     // A writer failure is reported by Finish with the line to log.

@@ -21,14 +21,19 @@ use std::sync::{mpsc, Arc};
 /// dirty backlog that one final fsync would have to push at once.
 const AUTOSYNC_BYTES: u64 = 4 * 1024 * 1024;
 
+/// The writer checksums and writes a chunk this much at a time, giving
+/// the core back between pieces (about 50 µs of work each).
+const PIECE_BYTES: usize = 64 * 1024;
+
 pub enum ToWriter {
     /// RDB bytes to append.
     Chunk(Vec<u8>),
     /// Every chunk has been sent: finish the file; the reply is the
     /// file's size or the line to log.
     Finish(oneshot::Sender<Result<u64, String>>),
-    /// Give up: remove the temp file.
-    Abort,
+    /// Give up: remove the temp file, then answer, so the snapshot ends
+    /// only once its temp file is gone.
+    Abort(oneshot::Sender<()>),
 }
 
 /// Shared between the writer and the shards feeding it.
@@ -112,6 +117,14 @@ struct Out {
 
 impl Out {
     fn append(&mut self, bytes: &[u8], t: &Target) -> Result<(), String> {
+        for piece in bytes.chunks(PIECE_BYTES) {
+            self.append_piece(piece, t)?;
+            crate::sys::cpus::yield_to_foreground();
+        }
+        Ok(())
+    }
+
+    fn append_piece(&mut self, bytes: &[u8], t: &Target) -> Result<(), String> {
         if t.checksum {
             self.crc = crc64(self.crc, bytes);
         }
@@ -185,7 +198,11 @@ fn write_loop(mut t: Target, header: Vec<u8>, flow: &Flow, rx: mpsc::Receiver<To
                 let _ = reply.send(result);
                 return;
             }
-            ToWriter::Abort => break,
+            ToWriter::Abort(done) => {
+                let _ = std::fs::remove_file(&t.temp);
+                let _ = done.send(());
+                return;
+            }
         }
     }
     let _ = std::fs::remove_file(&t.temp);

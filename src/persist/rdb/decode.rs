@@ -72,9 +72,11 @@ pub fn read_object(r: &mut Reader, t: u8, lim: &EncodingLimits) -> Result<Value>
                     crate::resp::push_i64(&mut buf, v);
                     d.insert_new(SmallBytes::new(&buf));
                 }
-                return Ok(Value::Set(Box::new(Set::Table(Box::new(d)))));
+                return Ok(Value::Set(crate::store::PackedBox::new(Set::Table(
+                    Box::new(d),
+                ))));
             }
-            Ok(Value::Set(Box::new(Set::Ints(is))))
+            Ok(Value::Set(crate::store::PackedBox::new(Set::Ints(is))))
         }
         types::ZSET | types::ZSET_2 => read_zset(r, t == types::ZSET_2, lim),
         types::ZSET_ZIPLIST => {
@@ -96,6 +98,7 @@ pub fn read_object(r: &mut Reader, t: u8, lim: &EncodingLimits) -> Result<Value>
             let pairs = ziplist::zipmap_pairs(&r.string()?)?;
             hash_from_pairs(pairs, lim)
         }
+        types::STREAM_LISTPACKS | types::STREAM_LISTPACKS_2 => super::stream::read(r, t),
         _ => Err(RdbError("unknown or unsupported object type")),
     }
 }
@@ -122,7 +125,7 @@ fn list_from<'a>(items: impl Iterator<Item = &'a [u8]>, lim: &EncodingLimits) ->
     if l.is_empty() {
         return Err(EMPTY);
     }
-    Ok(Value::List(Box::new(l)))
+    Ok(Value::List(crate::store::PackedBox::new(l)))
 }
 
 /// Types 14 (nodes are ziplists) and 18 (container + listpack or plain).
@@ -161,7 +164,7 @@ fn read_quicklist(r: &mut Reader, t: u8, lim: &EncodingLimits) -> Result<Value> 
     if l.is_empty() {
         return Err(EMPTY);
     }
-    Ok(Value::List(Box::new(l)))
+    Ok(Value::List(crate::store::PackedBox::new(l)))
 }
 
 /// Type 2: a count and the members; an intset while all are integers and
@@ -183,7 +186,7 @@ fn read_set(r: &mut Reader, lim: &EncodingLimits) -> Result<Value> {
             return Err(DUP_SET);
         }
     }
-    Ok(Value::Set(Box::new(s)))
+    Ok(Value::Set(crate::store::PackedBox::new(s)))
 }
 
 /// A legacy text double (type 3): length byte, ASCII; 253 NaN, 254 +inf,
@@ -233,7 +236,9 @@ fn read_zset(r: &mut Reader, binary: bool, lim: &EncodingLimits) -> Result<Value
             .unwrap_or(std::cmp::Ordering::Equal)
             .then_with(|| a.0.cmp(&b.0))
     });
-    Ok(Value::ZSet(Box::new(ZSet::from_sorted(items, lim))))
+    Ok(Value::ZSet(crate::store::PackedBox::new(
+        ZSet::from_sorted(items, lim),
+    )))
 }
 
 /// Checks a listpack of pairs: an even, non-zero count and no duplicate
@@ -274,7 +279,7 @@ fn zset_from_listpack(lp: Listpack, bad: RdbError, lim: &EncodingLimits) -> Resu
     if z.len() > lim.zset_max_listpack_entries {
         z.convert_to_skiplist();
     }
-    Ok(Value::ZSet(Box::new(z)))
+    Ok(Value::ZSet(crate::store::PackedBox::new(z)))
 }
 
 fn hash_from_listpack(lp: Listpack, bad: RdbError, lim: &EncodingLimits) -> Result<Value> {
@@ -283,7 +288,7 @@ fn hash_from_listpack(lp: Listpack, bad: RdbError, lim: &EncodingLimits) -> Resu
     if h.len() > lim.hash_max_listpack_entries {
         h.convert_to_table();
     }
-    Ok(Value::Hash(Box::new(h)))
+    Ok(Value::Hash(h))
 }
 
 /// Type 4: count, then (field, value) strings.
@@ -325,9 +330,9 @@ fn hash_from_pairs(pairs: Vec<(Vec<u8>, Vec<u8>)>, lim: &EncodingLimits) -> Resu
         for (f, v) in &pairs {
             d.insert_new((SmallBytes::new(f), SmallBytes::new(v)));
         }
-        Hash::Table(Box::new(d))
+        Hash::Table(crate::store::PackedBox::new(d))
     };
-    Ok(Value::Hash(Box::new(h)))
+    Ok(Value::Hash(h))
 }
 
 #[cfg(test)]

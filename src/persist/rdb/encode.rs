@@ -53,6 +53,7 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, opts: &EncodeOpts) {
         Value::Set(s) => write_set(out, s, opts),
         Value::ZSet(z) => write_zset(out, z, opts),
         Value::Hash(h) => write_hash(out, h, opts),
+        Value::Stream(s) => super::stream::write(out, s, opts.compress),
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`reader`]: a bounds-checked cursor over untrusted bytes;
 //! - [`length`]: length encoding;
 //! - [`string`]: string encoding (plain, integer, LZF);
+//! - [`stream`]: streams (node listpacks and their metadata);
 //! - [`ziplist`]: the pre-7.0 ziplist and zipmap blobs (read only);
 //! - [`encode`] / [`decode`]: whole values, type byte first;
 //! - [`payload`]: the DUMP payload (value + version + CRC64);
@@ -22,6 +23,8 @@ pub mod length;
 pub mod lzf;
 pub mod payload;
 pub mod reader;
+pub mod stream;
+mod stream_groups;
 pub mod string;
 pub mod ziplist;
 
@@ -45,6 +48,8 @@ pub mod types {
     pub const HASH_LISTPACK: u8 = 16;
     pub const ZSET_LISTPACK: u8 = 17;
     pub const LIST_QUICKLIST_2: u8 = 18;
+    pub const STREAM_LISTPACKS: u8 = 15;
+    pub const STREAM_LISTPACKS_2: u8 = 19;
 }
 
 /// Why an RDB value could not be read (the text names the check that

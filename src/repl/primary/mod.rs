@@ -38,12 +38,12 @@ pub use session::serve_replica;
 
 use crate::persist::aof::backlog::{Backlog, OutputLimits, Read};
 use crate::persist::bgsave::socket_sink::{self, SocketOut, Sockets};
-use crate::repl::host::{ReplHost, ReplShared, ReplicaClient, ReplicaSocket};
+use crate::repl::host::{ReplHost, ReplShared, ReplicaConn, ReplicaSocket};
 use crate::sys::clock::unix_ms;
 use crate::sys::random::random_hex;
 use futures::channel::mpsc as fmpsc;
 use futures::future::{select, Either};
-use futures::{AsyncReadExt, AsyncWriteExt, StreamExt};
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -93,9 +93,28 @@ pub struct Handshake {
     /// The replication offset when the current batch started: a WAIT
     /// after writes in the same batch waits for the offset at its call.
     pub batch_start: i64,
+    /// What the connection sent after PSYNC/SYNC before it was handed
+    /// over (the rest of its batch, re-encoded, and unparsed input): the
+    /// replica's link reads it first.
+    pub pending: Vec<u8>,
 }
 
 impl Handshake {
+    /// How Redis names the replica in its log (replicationGetSlaveName):
+    /// the address it announced, else the one it connected from (`peer`,
+    /// `ip:port`), with its listening port.
+    pub fn replica_name(&self, peer: &str) -> String {
+        let ip = self.ip_address.clone().unwrap_or_else(|| peer_ip(peer));
+        let port = self.listening_port;
+        if port == 0 {
+            format!("{ip}:<unknown-replica-port>")
+        } else if ip.contains(':') {
+            format!("[{ip}]:{port}")
+        } else {
+            format!("{ip}:{port}")
+        }
+    }
+
     /// The offset WAIT must see acknowledged for this connection.
     pub fn wait_target<S: ReplShared + ?Sized>(&self, shared: &S) -> i64 {
         let now = shared.log().repl_end();
@@ -105,6 +124,13 @@ impl Handshake {
             self.woff
         }
     }
+}
+
+/// The host part of a peer address `ip:port` (`[ip6]:port`).
+pub fn peer_ip(peer: &str) -> String {
+    peer.rsplit_once(':')
+        .map(|(h, _)| h.trim_matches(|c| c == '[' || c == ']').to_string())
+        .unwrap_or_default()
 }
 
 /// How the replica asked to synchronize.
@@ -127,9 +153,9 @@ pub struct Primary {
     pub sync_partial_err: AtomicU64,
     /// Bytes sent to replicas (`total_net_repl_output_bytes`).
     pub repl_output_bytes: AtomicU64,
-    /// Bytes copied out of the replication buffer and not yet taken by
-    /// the replicas' sockets: part of what lagging replicas hold, left
-    /// out of `maxmemory` with the buffer itself (server/evict.rs).
+    /// Bytes the replicas' tasks hold for their copies of the stream
+    /// being sent: part of what replicas hold, left out of `maxmemory`
+    /// with the buffer itself (server/evict.rs).
     pub in_flight: AtomicU64,
     /// The full sync that replicas may still join.
     job: Mutex<Option<Arc<SyncJob>>>,

@@ -5,25 +5,20 @@ use super::*;
 use crate::config::keys as conf;
 
 /// Serves a connection that became a replica, until it goes away.
-pub async fn serve_replica<H: ReplHost, S: ReplicaSocket>(
+pub async fn serve_replica<H: ReplHost, S: ReplicaSocket, C: ReplicaConn>(
     rt: &Rc<H>,
     stream: &mut S,
-    client: ReplicaClient<'_>,
+    client: &mut C,
     kill: &mut futures::channel::oneshot::Receiver<()>,
-    hs: Handshake,
+    mut hs: Handshake,
     start: Start,
 ) {
     let shared = rt.shared().clone();
-    let id = client.id;
-    client.role.set(Some("replica"));
-    let ip = hs.ip_address.clone().unwrap_or_else(|| {
-        client
-            .addr
-            .rsplit_once(':')
-            .map(|(h, _)| h.trim_matches(|c| c == '[' || c == ']').to_string())
-            .unwrap_or_default()
-    });
-    let name = replica_name(&ip, hs.listening_port);
+    let id = client.id();
+    let addr = client.addr().to_string();
+    client.set_role(Some("replica"));
+    let ip = hs.ip_address.clone().unwrap_or_else(|| peer_ip(&addr));
+    let name = hs.replica_name(&addr);
     shared.repl().primary.replicas.lock().unwrap().insert(
         id,
         ReplicaEntry {
@@ -37,8 +32,20 @@ pub async fn serve_replica<H: ReplHost, S: ReplicaSocket>(
     stream.set_nodelay();
     // INFO's connected_clients leaves replicas out, as Redis does.
     shared.count_replica(true);
-    let run = std::pin::pin!(replica_session(rt, stream, id, &name, &hs, start));
-    let _ = select(run, kill).await;
+    {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&*stream);
+        let (reader, writer) = stream.split();
+        // What the replica sends is read for the whole session, as Redis's
+        // read handler does: its ACKs, and anything else run as a client's
+        // command (a reply disconnects it). Its first ACKs go to `acks`.
+        let (acks, first_acks) = fmpsc::unbounded();
+        let pending = std::mem::take(&mut hs.pending);
+        let input = std::pin::pin!(read_input(&*shared, reader, client, id, pending, acks));
+        let run = std::pin::pin!(replica_session(
+            rt, writer, fd, first_acks, id, &name, &hs, start
+        ));
+        let _ = select(select(run, input), kill).await;
+    }
     shared.count_replica(false);
     shared.log().with_repl(|r, _| {
         if let Some(b) = r.as_mut() {
@@ -58,19 +65,25 @@ pub async fn serve_replica<H: ReplHost, S: ReplicaSocket>(
         }
     }
     shared.repl().primary.wake_ack_waiters();
-    client.role.set(None);
-    crate::notice!("Connection with replica {} lost.", client.addr);
+    client.set_role(None);
+    crate::notice!("Connection with replica {addr} lost.");
 }
 
-/// The handshake's outcome, the transfer, then the stream.
-async fn replica_session<H: ReplHost, S: ReplicaSocket>(
+/// The handshake's outcome, the transfer, then the stream, written
+/// through `stream` (the socket is `fd`); `first_acks` hears of the
+/// replica's ACKs until dropped.
+#[allow(clippy::too_many_arguments)]
+async fn replica_session<H: ReplHost, W: AsyncWrite + Unpin>(
     rt: &Rc<H>,
-    stream: &mut S,
+    mut stream: W,
+    fd: std::os::fd::RawFd,
+    mut first_acks: fmpsc::UnboundedReceiver<()>,
     id: u64,
     name: &str,
     hs: &Handshake,
     start: Start,
 ) {
+    let stream = &mut stream;
     let shared = rt.shared().clone();
     let primary = &shared.repl().primary;
     ensure_backlog(&shared);
@@ -95,6 +108,7 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
             log_psync_refusal(&id_now, name, replid, *offset);
         }
         if attached {
+            first_acks.close();
             primary.sync_partial_ok.fetch_add(1, Ordering::Relaxed);
             let line = if hs.capa_psync2 {
                 format!("+CONTINUE {}\r\n", id_now.replid)
@@ -113,7 +127,7 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
                 e.state = ONLINE;
                 e.ack_ms = unix_ms();
             });
-            stream_to_replica(&shared, stream, id, true).await;
+            stream_to_replica(&*shared, stream, id, true).await;
             return;
         }
         if replid != "?" {
@@ -122,11 +136,15 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
     }
     primary.sync_full.fetch_add(1, Ordering::Relaxed);
     let eof = diskless_conf && hs.capa_eof;
+    if !eof {
+        // Only a diskless transfer waits for an ACK.
+        first_acks.close();
+    }
     // Diskless: the snapshot writer gets a duplicate of this socket; this
     // task stays off it from `ready` until the transfer is done.
     let mut handover = None;
     let socket = if eof {
-        let Ok(fd) = socket_sink::dup(std::os::fd::AsRawFd::as_raw_fd(&*stream)) else {
+        let Ok(fd) = socket_sink::dup(fd) else {
             return;
         };
         let (ready_tx, ready) = std::sync::mpsc::channel();
@@ -160,8 +178,6 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
         }
     };
     crate::notice!("Full resync requested by replica; FULLRESYNC offset {offset}");
-    // What the replica sends before the stream starts (its first ACK).
-    let mut early = Vec::new();
     if let Some((ready_tx, sent)) = handover {
         // The writer streams `$EOF:` + RDB + mark to the socket now. The
         // state stays `wait_bgsave` until the save ends, as Redis's for a
@@ -170,11 +186,8 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
         // An RDB-only client has no stream cursor to watch.
         let watched = !hs.rdb_only;
         let dropped = std::pin::pin!(until_dropped(&*shared, id, watched));
-        let done = select(events.next(), dropped);
-        match while_connected(stream, &mut early, done).await {
-            Some(Either::Left((Some(JobEvent::Done(Ok(f))), _)))
-                if sent.load(Ordering::Acquire) =>
-            {
+        match select(events.next(), dropped).await {
+            Either::Left((Some(JobEvent::Done(Ok(f))), _)) if sent.load(Ordering::Acquire) => {
                 // `$EOF:<40>\r\n`, the RDB, the 40-byte mark.
                 let framed = 5 + 40 + 2 + f.bytes + 40;
                 primary
@@ -218,44 +231,18 @@ async fn replica_session<H: ReplHost, S: ReplicaSocket>(
         e.ack_ms = unix_ms();
     });
     if eof {
-        // The stream starts after the replica's first ACK, so the EOF
-        // mark is the last thing it reads before loading.
+        // The stream starts after the replica's first ACK (one sent during
+        // the transfer counts), so the EOF mark is the last thing it reads
+        // before loading.
         let limit = shared.read_config(|c| c.int(conf::REPL_TIMEOUT).max(1) as u64);
-        let mut buf = early;
-        let first_ack = async {
-            if handle_input(&shared, id, &mut buf) {
-                return true;
-            }
-            loop {
-                let mut chunk = [0u8; 4096];
-                match stream.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return false,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-                if handle_input(&shared, id, &mut buf) {
-                    return true;
-                }
-            }
-        };
         let timer = glommio::timer::sleep(Duration::from_secs(limit));
-        match select(std::pin::pin!(first_ack), std::pin::pin!(timer)).await {
-            Either::Left((true, _)) => {}
+        match select(first_acks.next(), std::pin::pin!(timer)).await {
+            Either::Left((Some(()), _)) => {}
             _ => return,
         }
+        first_acks.close();
     }
-    stream_to_replica(&shared, stream, id, psync.is_some()).await;
-}
-
-/// How Redis names a replica in its log: the address it announced (or
-/// connected from) with its listening port.
-fn replica_name(ip: &str, port: u16) -> String {
-    if port == 0 {
-        format!("{ip}:<unknown-replica-port>")
-    } else if ip.contains(':') {
-        format!("[{ip}]:{port}")
-    } else {
-        format!("{ip}:{port}")
-    }
+    stream_to_replica(&*shared, stream, id, psync.is_some()).await;
 }
 
 /// Why a PSYNC gets a full resync, in Redis's words
@@ -283,26 +270,6 @@ fn log_psync_refusal(id: &crate::repl::ReplIdentity, name: &str, replid: &str, o
             "Partial resynchronization not accepted: Requested offset for second ID was {offset}, but I can reply up to {}",
             id.second_offset
         );
-    }
-}
-
-/// Waits for `fut` while reading what the replica sends into `early`, so
-/// that a replica going away mid-transfer is let go at once (Redis frees
-/// it from its read handler; the snapshot writer, with nothing to write
-/// for a while, would not notice). None when the replica closed.
-async fn while_connected<S: ReplicaSocket, F: std::future::Future>(
-    stream: &mut S,
-    early: &mut Vec<u8>,
-    fut: F,
-) -> Option<F::Output> {
-    let mut fut = std::pin::pin!(fut);
-    let mut chunk = [0u8; 1024];
-    loop {
-        match select(fut.as_mut(), stream.read(&mut chunk)).await {
-            Either::Left((out, _)) => return Some(out),
-            Either::Right((Ok(0) | Err(_), _)) => return None,
-            Either::Right((Ok(n), _)) => early.extend_from_slice(&chunk[..n]),
-        }
     }
 }
 
@@ -336,8 +303,8 @@ fn log_dropped(id: u64) {
 
 /// Sends the RDB file as `$<len>` and its bytes (a diskless transfer
 /// never has a file: socket_sink.rs sends it).
-async fn send_rdb<S: ReplicaSocket>(
-    stream: &mut S,
+async fn send_rdb<W: AsyncWrite + Unpin>(
+    stream: &mut W,
     path: &std::path::Path,
 ) -> std::io::Result<u64> {
     use std::io::Read as _;
@@ -356,15 +323,47 @@ async fn send_rdb<S: ReplicaSocket>(
     Ok(head.len() as u64 + len)
 }
 
-/// Parses what the replica sent (REPLCONF ACK, newlines); true when an
-/// ACK was among it. Unparsed bytes stay in `buf`.
-fn handle_input<S: ReplShared + ?Sized>(shared: &S, id: u64, buf: &mut Vec<u8>) -> bool {
+/// Reads what the replica sends, `pending` first, until it goes away or
+/// must be disconnected: REPLCONF ACKs (each also sent to `acks`), and
+/// any other command run as a client's (Redis runs them too: one that
+/// makes a reply disconnects the replica).
+async fn read_input<S: ReplShared + ?Sized, R: AsyncRead + Unpin, C: ReplicaConn>(
+    shared: &S,
+    mut reader: R,
+    client: &mut C,
+    id: u64,
+    pending: Vec<u8>,
+    acks: fmpsc::UnboundedSender<()>,
+) {
+    let mut buf = pending;
+    let mut chunk = vec![0u8; 4096];
+    loop {
+        if !handle_input(shared, client, id, &mut buf, &acks).await || buf.len() > 1 << 20 {
+            return;
+        }
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// Runs the complete commands in `buf` (unparsed bytes stay); false when
+/// the replica must be disconnected.
+async fn handle_input<S: ReplShared + ?Sized, C: ReplicaConn>(
+    shared: &S,
+    client: &mut C,
+    id: u64,
+    buf: &mut Vec<u8>,
+    acks: &fmpsc::UnboundedSender<()>,
+) -> bool {
     let mut acked = false;
     let limits = crate::resp::Limits::default();
     let mut ranges = Vec::new();
     let mut scratch = Vec::new();
     let mut pos = 0;
-    while pos < buf.len() {
+    let mut keep = true;
+    while keep && pos < buf.len() {
         match crate::resp::parse_command(
             &buf[pos..],
             &limits,
@@ -384,22 +383,29 @@ fn handle_input<S: ReplShared + ?Sized>(shared: &S, id: u64, buf: &mut Vec<u8>) 
                 pos += consumed;
                 scratch.clear();
                 let now = unix_ms();
-                if args.len() >= 3
+                let is_ack = args.len() >= 3
                     && args[0].eq_ignore_ascii_case(b"replconf")
-                    && args[1].eq_ignore_ascii_case(b"ack")
-                {
-                    if let Some(off) = std::str::from_utf8(&args[2])
-                        .ok()
-                        .and_then(|s| s.parse::<i64>().ok())
-                    {
-                        shared.repl().primary.update(id, |e| {
-                            e.ack_offset = e.ack_offset.max(off);
-                            e.ack_ms = now;
-                        });
-                        acked = true;
+                    && args[1].eq_ignore_ascii_case(b"ack");
+                // A bad offset is ignored without a reply, as Redis.
+                let ack = is_ack
+                    .then(|| std::str::from_utf8(&args[2]).ok()?.parse::<i64>().ok())
+                    .flatten();
+                // One update (one lock of the replicas' table) per input.
+                shared.repl().primary.update(id, |e| {
+                    e.ack_ms = now;
+                    if let Some(off) = ack {
+                        e.ack_offset = e.ack_offset.max(off);
                     }
-                } else {
-                    shared.repl().primary.update(id, |e| e.ack_ms = now);
+                });
+                if ack.is_some() {
+                    let _ = acks.unbounded_send(());
+                    acked = true;
+                }
+                if !is_ack && !args.is_empty() {
+                    // A newline (the keepalive of a loading replica) is
+                    // no command.
+                    let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+                    keep = client.command(&argv).await;
                 }
             }
             Ok(crate::resp::Parsed::Incomplete { .. }) => break,
@@ -408,39 +414,28 @@ fn handle_input<S: ReplShared + ?Sized>(shared: &S, id: u64, buf: &mut Vec<u8>) 
             }
         }
     }
-    buf.drain(..pos);
+    buf.drain(..pos.min(buf.len()));
     if acked {
         shared.repl().primary.wake_ack_waiters();
     }
-    acked
+    keep
 }
 
-/// Streams the backlog to the replica from its cursor on, reading its
-/// ACKs meanwhile, until it goes away, overflows, or (when it sends
-/// `acks`) stays silent longer than `repl-timeout`.
-async fn stream_to_replica<S: ReplShared + ?Sized, T: ReplicaSocket>(
+/// Streams the backlog to the replica from its cursor on (its ACKs are
+/// read meanwhile by `read_input`), until it goes away, overflows, or
+/// (when it sends `acks`) stays silent longer than `repl-timeout`.
+async fn stream_to_replica<S: ReplShared + ?Sized, W: AsyncWrite + Unpin>(
     shared: &S,
-    stream: &mut T,
+    writer: &mut W,
     id: u64,
     acks: bool,
 ) {
-    let (mut reader, mut writer) = stream.split();
-    let reading = async {
-        let mut buf = Vec::new();
-        let mut chunk = vec![0u8; 4096];
-        loop {
-            match reader.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-            handle_input(shared, id, &mut buf);
-            if buf.len() > 1 << 20 {
-                return;
-            }
-        }
-    };
     let writing = async {
         let mut out = Vec::with_capacity(64 * 1024);
+        // The copy's memory is the replica's, left out of `maxmemory` with
+        // the buffer, until this task ends (also when it is dropped
+        // mid-write: a killed replica's bytes must not stay counted).
+        let mut held = HeldCopy::new(&shared.repl().primary.in_flight);
         loop {
             let got = futures::future::poll_fn(|cx| {
                 out.clear();
@@ -463,13 +458,8 @@ async fn stream_to_replica<S: ReplShared + ?Sized, T: ReplicaSocket>(
                 _ => {}
             }
             let primary = &shared.repl().primary;
-            primary
-                .in_flight
-                .fetch_add(out.len() as u64, Ordering::Relaxed);
+            held.set(out.capacity());
             let written = writer.write_all(&out).await;
-            primary
-                .in_flight
-                .fetch_sub(out.len() as u64, Ordering::Relaxed);
             if written.is_err() {
                 return;
             }
@@ -500,8 +490,38 @@ async fn stream_to_replica<S: ReplShared + ?Sized, T: ReplicaSocket>(
             }
         }
     };
-    let a = std::pin::pin!(reading);
     let b = std::pin::pin!(writing);
     let c = std::pin::pin!(timeout);
-    select(select(a, b), c).await;
+    select(b, c).await;
+}
+
+/// Bytes a replica's task holds outside the replication buffer (its copy
+/// of what it is sending), added to a shared counter while it lives.
+struct HeldCopy<'a> {
+    counter: &'a AtomicU64,
+    bytes: u64,
+}
+
+impl<'a> HeldCopy<'a> {
+    fn new(counter: &'a AtomicU64) -> HeldCopy<'a> {
+        HeldCopy { counter, bytes: 0 }
+    }
+
+    fn set(&mut self, bytes: usize) {
+        let bytes = bytes as u64;
+        if bytes > self.bytes {
+            self.counter
+                .fetch_add(bytes - self.bytes, Ordering::Relaxed);
+        } else {
+            self.counter
+                .fetch_sub(self.bytes - bytes, Ordering::Relaxed);
+        }
+        self.bytes = bytes;
+    }
+}
+
+impl Drop for HeldCopy<'_> {
+    fn drop(&mut self) {
+        self.set(0);
+    }
 }

@@ -70,8 +70,13 @@ struct Link {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// Bytes from `start` the pending request needs, when known (0: not).
+    need: usize,
     timeout: Duration,
 }
+
+/// The link's read buffer between big requests.
+const LINK_BUF: usize = 16 * 1024;
 
 impl Link {
     /// Reads more bytes (waiting at most `wait`); Ok(None) on timeout.
@@ -79,6 +84,11 @@ impl Link {
         if self.start > 0 && self.start == self.end {
             self.start = 0;
             self.end = 0;
+            // What a big request grew goes with it, as Redis trims its
+            // master client's query buffer.
+            if self.buf.len() > LINK_BUF {
+                self.buf = vec![0; LINK_BUF];
+            }
         }
         if self.end == self.buf.len() {
             if self.start > 0 {
@@ -86,7 +96,11 @@ impl Link {
                 self.end -= self.start;
                 self.start = 0;
             } else {
-                self.buf.resize(self.buf.len() * 2, 0);
+                // Doubling, but not past the pending request's size when
+                // the parser knows it (a big argument ends at its size).
+                let len = self.buf.len();
+                let want = crate::resp::size_to_hold(self.need, len).unwrap_or(len * 2);
+                self.buf.resize((len * 2).min(want), 0);
             }
         }
         let read = std::pin::pin!(self.stream.read(&mut self.buf[self.end..]));
@@ -197,9 +211,10 @@ async fn attempt<H: ReplHost>(rt: &Rc<H>, generation: u64) -> Result<(), String>
     set_state(rt, generation, LinkState::Handshake)?;
     let mut link = Link {
         stream,
-        buf: vec![0; 16 * 1024],
+        buf: vec![0; LINK_BUF],
         start: 0,
         end: 0,
+        need: 0,
         timeout,
     };
 
@@ -500,6 +515,7 @@ async fn stream_loop<H: ReplHost>(
     let log = rt.shared().log();
     loop {
         let pos = reqs.parse(&link.buf, link.start, link.end, &limits)?;
+        link.need = reqs.need;
         // Run them in order: runs of ordinary commands as one batch,
         // REPLCONF between them.
         let mut i = 0;
@@ -568,6 +584,9 @@ async fn stream_loop<H: ReplHost>(
                 log.feed_repl_proxied(&applied.unfed[..done]);
             }
             applied.unfed.drain(..done);
+            if applied.unfed.capacity() > LINK_BUF && applied.unfed.len() <= LINK_BUF / 2 {
+                applied.unfed.shrink_to(LINK_BUF / 2);
+            }
             publish_offset(rt, generation, applied.offset, client.db());
         }
         link.start = pos;
@@ -635,6 +654,9 @@ struct StreamRequests {
     /// (start, end, inline) per argument.
     args: Vec<(usize, usize, bool)>,
     cmds: Vec<StreamCmd>,
+    /// Bytes the partly received request needs from its start (0: none
+    /// pending or not known).
+    need: usize,
 }
 
 impl StreamRequests {
@@ -650,6 +672,7 @@ impl StreamRequests {
         self.args.clear();
         self.cmds.clear();
         self.scratch.clear();
+        self.need = 0;
         let mut pos = start;
         while pos < end {
             let parsed = parse_command(
@@ -678,7 +701,10 @@ impl StreamRequests {
                     });
                     pos += consumed;
                 }
-                Ok(Parsed::Incomplete { .. }) => break,
+                Ok(Parsed::Incomplete { need }) => {
+                    self.need = need;
+                    break;
+                }
                 Err(e) => return Err(format!("Protocol error from MASTER: {}", e.describe())),
             }
         }

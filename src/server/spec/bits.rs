@@ -157,4 +157,7 @@ bit_set! {
     // A replica serves it for its master's slots without READONLY
     // (Redis's getNodeByQuery `is_pubsubshard`: shard channels).
     REPLICA_SERVES = 17, "replica_serves";
+    // Runs a Lua script (EVAL and its forms): inside EXEC it runs as part
+    // of the transaction's step, under every shard (script/run.rs).
+    RUNS_SCRIPT = 18, "runs_script";
 }

@@ -1,0 +1,345 @@
+//! EVAL / EVALSHA (and their _RO forms) as one atomic step.
+//!
+//! A script runs synchronously from start to end while it holds the data
+//! of every shard it may touch, the way EXEC holds its shards
+//! (transaction.rs): in standalone mode Redis 7.0 lets a script reach keys
+//! it did not declare, so with several shards it holds all of them.
+//!
+//! - One shard: the script runs on the shard's own thread, inside one
+//!   step (`mesh::run_on` to itself), its commands through `ShardRt::exec`
+//!   like a transaction's.
+//! - Several shards: the connection's thread takes every shard's data
+//!   lock (direct.rs) and runs each `redis.call` on the owner's data
+//!   (`direct::run_one`, or `direct::gathered` for a command whose keys
+//!   span shards). While a snapshot runs the locks are refused; the step
+//!   then waits and tries again.
+//!
+//! Every write goes through the effects step; the script's writes reach
+//! the AOF and replicas as one MULTI/EXEC block (one write alone: as is),
+//! Redis 7.0's effects replication.
+
+use super::cache;
+use super::engine::{self, Calls, Invocation};
+use crate::resp::Out;
+use crate::server::conn::Conn;
+use crate::server::route::Routed;
+use crate::server::shard::{ExecClock, Settings, ShardRt};
+use crate::server::tracking::Caller;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Commands run on the script's own shard's thread.
+struct OnOwner<'a> {
+    rt: &'a Rc<ShardRt>,
+    clock: ExecClock,
+    settings: Rc<Settings>,
+    caller: Caller,
+}
+
+impl Calls for OnOwner<'_> {
+    fn call(&mut self, argv: &[&[u8]], db: usize, resp3: bool) -> Vec<u8> {
+        let spec = crate::server::table::lookup(argv).expect("checked");
+        let mut out = Out::new(resp3);
+        self.rt.set_caller(self.caller);
+        let (rt, clock, settings) = (self.rt, &mut self.clock, &self.settings);
+        rt.as_queued(|| rt.exec(spec, argv, db, &mut out, clock, settings));
+        out.buf
+    }
+    fn databases(&self) -> usize {
+        self.settings.databases
+    }
+}
+
+/// Commands run by this thread on locked shards' data.
+struct Locked<'a> {
+    rt: &'a Rc<ShardRt>,
+    clock: ExecClock,
+    settings: Rc<Settings>,
+    caller: Caller,
+    pokes: Vec<usize>,
+}
+
+impl Calls for Locked<'_> {
+    fn call(&mut self, argv: &[&[u8]], db: usize, resp3: bool) -> Vec<u8> {
+        let spec = crate::server::table::lookup(argv).expect("checked");
+        let mut out = Out::new(resp3);
+        let rt = self.rt;
+        let routed = Routed::of(rt, spec, argv);
+        let (clock, settings, caller) = (&mut self.clock, &self.settings, self.caller);
+        match routed.single_shard(rt.id) {
+            Some(shard) => {
+                if crate::server::direct::run_one(
+                    rt, shard, spec, argv, db, &mut out, clock, settings, caller,
+                ) {
+                    self.pokes.push(shard);
+                }
+            }
+            None => {
+                let mut by_shard = routed.keys_by_shard(argv);
+                if routed.reaches_every_shard() {
+                    crate::server::direct::add_data_keys_locked(
+                        rt,
+                        spec,
+                        argv,
+                        &routed,
+                        db,
+                        &mut by_shard,
+                    );
+                }
+                let p = crate::server::direct::gathered(
+                    rt, spec, argv, &by_shard, db, &mut out, clock, settings, caller, true,
+                );
+                self.pokes.extend(p);
+            }
+        }
+        out.buf
+    }
+    fn databases(&self) -> usize {
+        self.settings.databases
+    }
+}
+
+/// What an EVAL needs once its arguments are checked.
+struct Prepared {
+    /// Over `maxmemory` when it started.
+    oom: bool,
+    sha: [u8; 40],
+    script: std::sync::Arc<cache::Script>,
+    numkeys: usize,
+}
+
+/// Checks EVAL's arguments and finds (or compiles and caches) the script;
+/// Err is the error reply.
+fn prepare(args: &[Vec<u8>], by_sha: bool, ro: bool, cluster: bool) -> Result<Prepared, String> {
+    let numkeys =
+        crate::resp::parse_i64(&args[2]).ok_or("ERR value is not an integer or out of range")?;
+    if numkeys > (args.len() - 3) as i64 {
+        return Err("ERR Number of keys can't be greater than number of args".into());
+    }
+    if numkeys < 0 {
+        return Err("ERR Number of keys can't be negative".into());
+    }
+    let noscript = "NOSCRIPT No matching script. Please use EVAL.";
+    let (sha, script) = if by_sha {
+        if args[1].len() != 40 {
+            return Err(noscript.into());
+        }
+        let script = cache::get(&args[1]).ok_or(noscript)?;
+        let sha: [u8; 40] = args[1].to_ascii_lowercase().try_into().expect("40");
+        (sha, script)
+    } else {
+        load(&args[1])?
+    };
+    let f = script.flags;
+    if !f.compat {
+        if f.no_cluster && cluster {
+            return Err("ERR Can not run script on cluster, 'no-cluster' flag is set.".into());
+        }
+        if !f.no_writes && ro {
+            return Err("ERR Can not execute a script with write flag using *_ro command.".into());
+        }
+    }
+    Ok(Prepared {
+        oom: false,
+        sha,
+        script,
+        numkeys: numkeys as usize,
+    })
+}
+
+/// SCRIPT LOAD and EVAL of a new body: checks and compiles it here, then
+/// caches it for every shard. Err is the error reply.
+pub fn load(body: &[u8]) -> Result<([u8; 40], std::sync::Arc<cache::Script>), String> {
+    let sha = cache::sha1hex(body);
+    if let Some(s) = cache::get(&sha) {
+        return Ok((sha, s));
+    }
+    let script = cache::prepare(body).map_err(|e| format!("ERR {e}"))?;
+    engine::compile(&sha, &script)?;
+    Ok((sha, cache::insert(sha, script)))
+}
+
+/// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO.
+pub async fn eval(conn: &mut Conn, args: Vec<Vec<u8>>, by_sha: bool, ro: bool) {
+    let cluster = conn.rt.shared.cluster.is_some();
+    let mut p = match prepare(&args, by_sha, ro, cluster) {
+        Ok(p) => p,
+        Err(e) => return conn.out.error(&e),
+    };
+    let rt = conn.rt.clone();
+    // Evicts first, as Redis before any command; a script with flags that
+    // may write is refused while still over the limit, one without them
+    // fails at its first write that may grow memory (engine.rs).
+    p.oom = !crate::server::evict::admit_on_conn(&rt, true).await;
+    let f = p.script.flags;
+    if p.oom && !f.compat && !f.allow_oom && !f.no_writes {
+        return conn.out.error(
+            "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",
+        );
+    }
+    let (db, resp3) = (conn.db, conn.out.resp3);
+    let caller = crate::server::tracking::caller(&conn.info, rt.id);
+    if rt.nshards == 1 {
+        let reply = crate::server::mesh::run_on(&rt, rt.id, move |rt| {
+            run_on_owner(rt, &p, &args, ro, db, resp3, caller)
+        })
+        .await;
+        return conn.out.raw(&reply);
+    }
+    let all: Vec<usize> = (0..rt.nshards).collect();
+    let locked = loop {
+        if let Some(l) = crate::server::direct::lock(&rt, &all).await {
+            break l;
+        }
+        // A snapshot is running (or the shards stayed busy): wait.
+        glommio::timer::sleep(Duration::from_millis(1)).await;
+    };
+    let mut calls = Locked {
+        rt: &rt,
+        clock: rt.clock(),
+        settings: rt.settings(),
+        caller,
+        pokes: Vec::new(),
+    };
+    let capturing = rt.begin_capture();
+    let reply = invoke(&p, &args, ro, db, resp3, &mut calls);
+    if capturing {
+        rt.shared.aof.log.append_records(&rt.end_capture(), true);
+    }
+    let mut pokes = std::mem::take(&mut calls.pokes);
+    drop(locked);
+    pokes.sort_unstable();
+    pokes.dedup();
+    conn.out.raw(&reply);
+    crate::server::direct::after_step(&rt, pokes).await;
+}
+
+fn invoke(
+    p: &Prepared,
+    args: &[Vec<u8>],
+    ro: bool,
+    db: usize,
+    resp3: bool,
+    calls: &mut dyn Calls,
+) -> Vec<u8> {
+    let keys: Vec<&[u8]> = args[3..3 + p.numkeys]
+        .iter()
+        .map(|a| a.as_slice())
+        .collect();
+    let argv: Vec<&[u8]> = args[3 + p.numkeys..].iter().map(|a| a.as_slice()).collect();
+    let inv = Invocation {
+        sha: p.sha,
+        script: p.script.clone(),
+        keys: &keys,
+        args: &argv,
+        ro,
+        db,
+        client_resp3: resp3,
+        oom: p.oom,
+    };
+    engine::run(&inv, calls)
+}
+
+/// The script in one step on this (the only) shard's thread.
+fn run_on_owner(
+    rt: &Rc<ShardRt>,
+    p: &Prepared,
+    args: &[Vec<u8>],
+    ro: bool,
+    db: usize,
+    resp3: bool,
+    caller: Caller,
+) -> Vec<u8> {
+    let capturing = rt.begin_capture();
+    rt.begin_unit();
+    let mut calls = OnOwner {
+        rt,
+        clock: rt.clock(),
+        settings: rt.settings(),
+        caller,
+    };
+    let reply = invoke(p, args, ro, db, resp3, &mut calls);
+    if capturing {
+        rt.shared.aof.log.append_records(&rt.end_capture(), true);
+    }
+    rt.end_unit();
+    reply
+}
+
+/// EVAL inside EXEC: the transaction holds every shard. With one shard the
+/// hold is this thread's, so the script runs here, its writes joining the
+/// transaction's block.
+pub async fn eval_in_exec(conn: &mut Conn, args: &[Vec<u8>], by_sha: bool, ro: bool) {
+    let cluster = conn.rt.shared.cluster.is_some();
+    let p = match prepare(args, by_sha, ro, cluster) {
+        Ok(p) => p,
+        Err(e) => return conn.out.error(&e),
+    };
+    let rt = conn.rt.clone();
+    if rt.nshards != 1 {
+        return conn
+            .out
+            .error("ERR Shardis runs scripts inside MULTI only with one shard so far");
+    }
+    let (db, resp3) = (conn.db, conn.out.resp3);
+    let caller = crate::server::tracking::caller(&conn.info, rt.id);
+    let mut calls = OnOwner {
+        rt: &rt,
+        clock: rt.clock(),
+        settings: rt.settings(),
+        caller,
+    };
+    let reply = invoke(&p, args, ro, db, resp3, &mut calls);
+    conn.out.raw(&reply);
+}
+
+/// A script queued in MULTI, run by EXEC inside its step: on the only
+/// shard's thread (`locked` false) or with every shard's data locked by
+/// this thread. Its writes join the transaction's block. Returns the
+/// reply and the shards to poke afterwards.
+#[allow(clippy::too_many_arguments)]
+pub fn in_step(
+    rt: &Rc<ShardRt>,
+    spec: &crate::server::spec::CommandSpec,
+    args: &[Vec<u8>],
+    db: usize,
+    resp3: bool,
+    caller: Caller,
+    locked: bool,
+) -> (Vec<u8>, Vec<usize>) {
+    let (by_sha, ro) = kind(spec);
+    let cluster = rt.shared.cluster.is_some();
+    let p = match prepare(args, by_sha, ro, cluster) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut out = Out::new(resp3);
+            out.error(&e);
+            return (out.buf, Vec::new());
+        }
+    };
+    if locked {
+        let mut calls = Locked {
+            rt,
+            clock: rt.clock(),
+            settings: rt.settings(),
+            caller,
+            pokes: Vec::new(),
+        };
+        let reply = invoke(&p, args, ro, db, resp3, &mut calls);
+        (reply, calls.pokes)
+    } else {
+        let mut calls = OnOwner {
+            rt,
+            clock: rt.clock(),
+            settings: rt.settings(),
+            caller,
+        };
+        (invoke(&p, args, ro, db, resp3, &mut calls), Vec::new())
+    }
+}
+
+/// (by SHA, read-only) for EVAL, EVALSHA, EVAL_RO, EVALSHA_RO.
+fn kind(spec: &crate::server::spec::CommandSpec) -> (bool, bool) {
+    let name = spec.name;
+    (name.starts_with("evalsha"), name.ends_with("_ro"))
+}

@@ -1,0 +1,239 @@
+//! Scripting where several clients, the AOF or shards matter:
+//! - a script's writes reach the AOF as Redis 7.0 writes them (effects
+//!   replication: one write as is, several as one MULTI/EXEC block),
+//!   compared byte for byte with redis-server's incr file;
+//! - a script's multi-key read-modify-write is atomic against concurrent
+//!   clients at shards 1, 2 and 4 (scripts move value between keys on
+//!   different shards while readers MGET the sum);
+//! - SCRIPT LOAD on one connection serves EVALSHA on every shard's.
+//!
+//! The replay of tests/cases/scripting.txt by tests/propagation.rs checks
+//! a redis-server replica and an AOF restart against the primary.
+
+mod common;
+
+use common::{appendonlydir, redis_available, Conn, Server, TempDir};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn incr_file(dir: &Path) -> PathBuf {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(appendonlydir(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .collect();
+    v.sort();
+    v.pop().expect("an incr file")
+}
+
+const SCRIPTS: &[&[&str]] = &[
+    &["SET", "before", "1"],
+    // One write: logged as the command itself.
+    &["EVAL", "return redis.call('set', KEYS[1], ARGV[1])", "1", "k1", "v1"],
+    // Several: one MULTI/EXEC block, in another db too.
+    &[
+        "EVAL",
+        "redis.call('set','a','1'); redis.call('incr','a'); redis.call('rpush','l','x','y'); return 1",
+        "0",
+    ],
+    // Reads only, and a failed write: nothing logged.
+    &["EVAL", "return redis.call('get','a')", "0"],
+    &["EVAL", "return redis.pcall('incr','l')", "0"],
+    // A write then an error: the write stays and is logged.
+    &["EVAL", "redis.call('set','b','2'); redis.call('incr','l')", "0"],
+    // SELECT inside the script.
+    &[
+        "EVAL",
+        "redis.call('select', 3); redis.call('set','in3','x'); redis.call('select', 0); redis.call('set','in0','y')",
+        "0",
+    ],
+    &["SCRIPT", "LOAD", "return redis.call('incrby', KEYS[1], ARGV[1])"],
+    &["EVALSHA", "a6f0a5d9d4e6ef2d6c0d1b8b0e6be0d1d7b9b4e5", "1", "n", "5"],
+    // Inside MULTI: the script's writes join the transaction's block.
+    &["MULTI"],
+    &["SET", "m1", "1"],
+    &["EVAL", "redis.call('incr','m1'); redis.call('set','m2','z')", "0"],
+    &["EXEC"],
+    &["SET", "after", "1"],
+];
+
+fn aof_after(srv: &Server, dir: &Path, sha: &str) -> Vec<u8> {
+    let mut c = srv.conn();
+    for cmd in SCRIPTS {
+        let args: Vec<&str> = cmd
+            .iter()
+            .map(|a| if a.starts_with("a6f0a5d9") { sha } else { *a })
+            .collect();
+        c.cmd(&args);
+    }
+    // appendfsync everysec: wait for the file to have the last write.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let bytes = std::fs::read(incr_file(dir)).unwrap();
+        if String::from_utf8_lossy(&bytes).contains("after") || Instant::now() > deadline {
+            return bytes;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn script_effects_reach_the_aof_as_redis_writes_them() {
+    if !redis_available() {
+        return;
+    }
+    let sha = {
+        let body = b"return redis.call('incrby', KEYS[1], ARGV[1])";
+        let r = Server::redis(&[]);
+        let mut c = r.conn();
+        let reply = c.cmd(&[b"SCRIPT".as_slice(), b"LOAD", body]);
+        String::from_utf8_lossy(&reply[reply.len() - 42..reply.len() - 2]).to_string()
+    };
+    let rdir = TempDir::new("lua-aof-redis");
+    let r = Server::redis(&["--appendonly", "yes", "--dir", rdir.0.to_str().unwrap()]);
+    let expected = aof_after(&r, &rdir.0, &sha);
+    for shards in [1, 4] {
+        let dir = TempDir::new("lua-aof-shardis");
+        let s = Server::shardis(
+            shards,
+            &["--appendonly", "yes", "--dir", dir.0.to_str().unwrap()],
+        );
+        let got = aof_after(&s, &dir.0, &sha);
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&expected),
+            "shards {shards}: AOF differs from redis-server's"
+        );
+    }
+}
+
+fn int_reply(r: &[u8]) -> i64 {
+    let s = String::from_utf8_lossy(r);
+    s.trim_start_matches(':')
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("int reply: {s}"))
+}
+
+/// Bulk strings of an array reply, parsed as integers.
+fn ints_of_array(r: &[u8]) -> Vec<i64> {
+    let text = String::from_utf8_lossy(r);
+    let mut lines = text.split("\r\n");
+    let head = lines.next().unwrap();
+    assert!(head.starts_with('*'), "array reply: {text}");
+    let mut out = Vec::new();
+    while let Some(l) = lines.next() {
+        if l.starts_with('$') {
+            out.push(lines.next().unwrap().parse().unwrap());
+        }
+    }
+    out
+}
+
+const MOVE: &str = "local a = tonumber(redis.call('get', KEYS[1])) \
+    local n = tonumber(ARGV[1]) \
+    if a < n then return 0 end \
+    redis.call('set', KEYS[1], a - n) \
+    redis.call('incrby', KEYS[2], n) \
+    return 1";
+
+#[test]
+fn scripts_are_atomic_against_concurrent_clients() {
+    const KEYS: usize = 8;
+    const EACH: i64 = 1000;
+    for shards in [1, 2, 4] {
+        let srv = Server::shardis(shards, &[]);
+        let port = srv.port;
+        let keys: Vec<String> = (0..KEYS).map(|i| format!("acct:{i}")).collect();
+        let mut c = srv.conn();
+        for k in &keys {
+            c.cmd(&["SET", k.as_str(), &EACH.to_string()]);
+        }
+        let reply = c.cmd(&["SCRIPT", "LOAD", MOVE]);
+        let sha = String::from_utf8_lossy(&reply[reply.len() - 42..reply.len() - 2]).to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut writers = Vec::new();
+        for w in 0..4usize {
+            let (keys, stop, sha) = (keys.clone(), stop.clone(), sha.clone());
+            writers.push(std::thread::spawn(move || {
+                let mut c = Conn::connect(port);
+                let mut moved = 0;
+                let mut i = w;
+                while !stop.load(Ordering::Relaxed) {
+                    let from = &keys[i % KEYS];
+                    let to = &keys[(i * 7 + 3) % KEYS];
+                    i += 1;
+                    if from == to {
+                        continue;
+                    }
+                    let r = if i % 2 == 0 {
+                        c.cmd(&["EVALSHA", sha.as_str(), "2", from, to, "7"])
+                    } else {
+                        c.cmd(&["EVAL", MOVE, "2", from, to, "7"])
+                    };
+                    moved += int_reply(&r);
+                }
+                moved
+            }));
+        }
+        let mut readers = Vec::new();
+        for _ in 0..2 {
+            let (keys, stop) = (keys.clone(), stop.clone());
+            readers.push(std::thread::spawn(move || {
+                let mut c = Conn::connect(port);
+                let mut reads = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let mut args = vec!["MGET"];
+                    args.extend(keys.iter().map(|k| k.as_str()));
+                    let sum: i64 = ints_of_array(&c.cmd(&args)).iter().sum();
+                    assert_eq!(sum, EACH * KEYS as i64, "MGET saw a script half done");
+                    // A script reading every key sees the invariant too.
+                    let r = c.cmd(&[
+                        "EVAL",
+                        "local s = 0 for _, k in ipairs(KEYS) do s = s + tonumber(redis.call('get', k)) end return s",
+                        "8",
+                        &keys[0], &keys[1], &keys[2], &keys[3], &keys[4], &keys[5], &keys[6], &keys[7],
+                    ]);
+                    assert_eq!(int_reply(&r), EACH * KEYS as i64);
+                    reads += 1;
+                }
+                reads
+            }));
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+        stop.store(true, Ordering::Relaxed);
+        let moved: i64 = writers.into_iter().map(|t| t.join().unwrap()).sum();
+        let reads: i64 = readers.into_iter().map(|t| t.join().unwrap()).sum();
+        assert!(
+            moved > 10 && reads > 10,
+            "shards {shards}: {moved} moves, {reads} reads"
+        );
+        let mut args = vec!["MGET"];
+        args.extend(keys.iter().map(|k| k.as_str()));
+        let sum: i64 = ints_of_array(&c.cmd(&args)).iter().sum();
+        assert_eq!(sum, EACH * KEYS as i64);
+    }
+}
+
+#[test]
+fn script_load_on_one_connection_serves_evalsha_on_every_shard() {
+    let srv = Server::shardis(4, &[]);
+    let mut loader = srv.conn();
+    let reply = loader.cmd(&["SCRIPT", "LOAD", "return 'shared'"]);
+    let sha = String::from_utf8_lossy(&reply[reply.len() - 42..reply.len() - 2]).to_string();
+    // Connections land on shards as the kernel spreads them: enough of
+    // them reach every shard.
+    for _ in 0..16 {
+        let mut c = srv.conn();
+        assert_eq!(c.cmd(&["EVALSHA", sha.as_str(), "0"]), b"$6\r\nshared\r\n");
+        assert_eq!(c.cmd(&["SCRIPT", "EXISTS", sha.as_str()]), b"*1\r\n:1\r\n");
+    }
+    loader.cmd(&["SCRIPT", "FLUSH"]);
+    let mut c = srv.conn();
+    assert_eq!(
+        c.cmd(&["EVALSHA", sha.as_str(), "0"]),
+        b"-NOSCRIPT No matching script. Please use EVAL.\r\n"
+    );
+}
