@@ -60,14 +60,16 @@ fn replies_past_the_normal_limit_close_only_their_client() {
             let start = Instant::now();
             let mut c = shardis.conn();
             c.send(&cmd.split(' ').collect::<Vec<_>>());
-            let got = c.read_until_closed(Duration::from_secs(20));
+            let got = c.read_until_closed(Duration::from_secs(60));
             assert!(
                 got.len() < 40 << 20,
                 "{cmd}: {} bytes sent past the limit",
                 got.len()
             );
+            // Loose: only a reply that never ends fails (a debug build on
+            // a loaded 2-core machine took 11 s).
             assert!(
-                start.elapsed() < Duration::from_secs(10),
+                start.elapsed() < Duration::from_secs(45),
                 "{cmd} took {:?}",
                 start.elapsed()
             );

@@ -1007,8 +1007,15 @@ fn replication_buffer_memory_follows_a_stalled_replica() {
             .parse()
             .unwrap()
     };
-    r.send(&["DEBUG", "SLEEP", "2"]);
-    std::thread::sleep(Duration::from_millis(100));
+    r.send(&["DEBUG", "SLEEP", "3"]);
+    // Wait until the replica sleeps (a PING goes unanswered), or it may
+    // take the writes first on a loaded machine.
+    wait_until("the replica to sleep", Duration::from_secs(5), || {
+        let mut probe = replica.conn();
+        probe.set_timeout(Duration::from_millis(100));
+        probe.send(&["PING"]);
+        probe.try_read_reply().is_err()
+    });
     let value = "v".repeat(100 * 1024);
     for i in 0..80 {
         ok(p.cmd(&["SET", &format!("big:{i}"), &value]));
