@@ -19,9 +19,11 @@ pub trait Calls {
     /// Runs `argv` (checked by the engine) in `db`; returns its reply as
     /// RESP3 or RESP2 bytes.
     fn call(&mut self, argv: &[&[u8]], db: usize, resp3: bool) -> Vec<u8>;
-    /// Whether this node is a read-only replica (writes refused).
     /// The `databases` setting (SELECT's range).
     fn databases(&self) -> usize;
+    /// A primary short of min-replicas-to-write good replicas (writes
+    /// refused with NOREPLICAS).
+    fn lacks_replicas(&self) -> bool;
 }
 
 /// One EVAL/EVALSHA invocation.
@@ -515,7 +517,9 @@ fn lua_from_reply(lua: &Lua, buf: &[u8]) -> mlua::Result<(Value, usize)> {
             one("big_number", Value::String(lua.create_string(line)?))?,
             head,
         ),
-        b'*' | b'~' | b'%' | b'>' | b'|' => {
+        // A push ('>') is no type Redis's reply parser knows: the call
+        // gives nil (the default arm).
+        b'*' | b'~' | b'%' | b'|' => {
             let n = num(line);
             if n < 0 {
                 return Ok((Value::Boolean(false), head));
@@ -523,7 +527,7 @@ fn lua_from_reply(lua: &Lua, buf: &[u8]) -> mlua::Result<(Value, usize)> {
             let mut pos = head;
             let t = lua.create_table()?;
             match buf[0] {
-                b'*' | b'>' => {
+                b'*' => {
                     for i in 0..n {
                         let (v, used) = lua_from_reply(lua, &buf[pos..])?;
                         pos += used;
@@ -652,19 +656,16 @@ fn check(argv: &[&[u8]], run: &mut Run<'_>) -> Result<(), String> {
     if run.ro && (spec.flags.has(Flags::WRITE) || spec.flags.has(Flags::MAY_REPLICATE)) {
         return Err("Write commands are not allowed from read-only scripts.".into());
     }
+    // Redis's scriptVerifyWriteCommandAllow: once the script wrote, its
+    // later writes are not refused on the server's state.
+    if spec.flags.has(Flags::WRITE) && !run.dirty && run.calls.lacks_replicas() {
+        return Err(format!("-{}", super::run::NOREPLICAS));
+    }
     if run.oom && !run.dirty && spec.flags.has(Flags::DENYOOM) {
         return Err(format!("-{}", crate::server::evict::OOM));
     }
     if spec.flags.has(Flags::WRITE) {
         run.dirty = true;
-    }
-    if let crate::server::spec::Handler::Conn(_) = spec.handler {
-        if spec.name != "select" {
-            return Err(format!(
-                "Shardis does not run '{}' from scripts yet",
-                spec.name
-            ));
-        }
     }
     Ok(())
 }
