@@ -260,7 +260,11 @@ fn debug_protocol_and_other_connection_commands_from_scripts() {
     let debug = ["--enable-debug-command", "yes"];
     let redis = Server::redis(&debug);
     let mut cmds = vec![eval("return redis.pcall('debug','protocol','map')")];
-    cmds.push(vec!["DEBUG".into(), "SET-DISABLE-DENY-SCRIPTS".into(), "1".into()]);
+    cmds.push(vec![
+        "DEBUG".into(),
+        "SET-DISABLE-DENY-SCRIPTS".into(),
+        "1".into(),
+    ]);
     for client in ["2", "3"] {
         cmds.push(vec!["HELLO".into(), client.into()]);
         for lua in ["2", "3"] {
@@ -280,11 +284,21 @@ fn debug_protocol_and_other_connection_commands_from_scripts() {
                 }
             }
         }
-        cmds.push(eval("redis.call('debug','sleep','0.001'); return redis.call('ping')"));
-        cmds.push(eval("return {redis.call('echo','hi'), redis.call('ping','x'), #redis.call('time')}"));
-        cmds.push(eval("return redis.call('debug','error','MYERR from debug')"));
+        cmds.push(eval(
+            "redis.call('debug','sleep','0.001'); return redis.call('ping')",
+        ));
+        cmds.push(eval(
+            "return {redis.call('echo','hi'), redis.call('ping','x'), #redis.call('time')}",
+        ));
+        cmds.push(eval(
+            "return redis.call('debug','error','MYERR from debug')",
+        ));
     }
-    cmds.push(vec!["DEBUG".into(), "SET-DISABLE-DENY-SCRIPTS".into(), "0".into()]);
+    cmds.push(vec![
+        "DEBUG".into(),
+        "SET-DISABLE-DENY-SCRIPTS".into(),
+        "0".into(),
+    ]);
     cmds.push(eval("return redis.pcall('debug','protocol','map')"));
     let want = replies(&mut redis.conn(), &cmds);
     for shards in [1, 4] {
@@ -368,4 +382,58 @@ fn publish_from_scripts() {
         "{}",
         String::from_utf8_lossy(&reply)
     );
+}
+
+/// A script's commands are checked against the caller's ACL user, as
+/// Redis's scriptVerifyACL (error text, and the ACL LOG's `lua`
+/// context); redis.acl_check_cmd answers for that user without logging.
+#[test]
+fn acl_inside_scripts() {
+    if !redis_available() {
+        return;
+    }
+    let lines = [
+        "ACL SETUSER bob on >123 +@scripting +set +get +publish +acl|log ~x* &ch",
+        "AUTH bob 123",
+        r#"EVAL "return redis.pcall('set','xa','1')" 0"#,
+        r#"EVAL "return redis.pcall('set','ya','1')" 0"#,
+        r#"EVAL "return redis.pcall('hset','xa','f','1')" 0"#,
+        r#"EVAL "return redis.pcall('publish','other','m')" 0"#,
+        r#"EVAL "redis.call('incr','xa')" 0"#,
+        r#"EVAL "return {redis.acl_check_cmd('set','xx',1), redis.acl_check_cmd('hset','xx','f',1)}" 0"#,
+        r#"EVAL "return redis.acl_check_cmd('set','yy',1)" 0"#,
+        r#"EVAL "return redis.acl_check_cmd('nosuch','yy')" 0"#,
+        "ACL LOG RESET",
+        r#"EVAL "return redis.pcall('get','ya')" 0"#,
+    ];
+    let run = |srv: &Server| -> (Vec<Vec<u8>>, Vec<u8>) {
+        let mut c = srv.conn();
+        let replies = lines.iter().map(|l| c.line(l)).collect();
+        c.line("AUTH default x");
+        let mut admin = srv.conn();
+        let log = admin.line("ACL LOG");
+        (replies, log)
+    };
+    let (want, want_log) = run(&Server::redis(&[]));
+    for shards in [1, 4] {
+        let (got, got_log) = run(&Server::shardis(shards, &[]));
+        for ((line, w), g) in lines.iter().zip(&want).zip(&got) {
+            assert_eq!(
+                String::from_utf8_lossy(g),
+                String::from_utf8_lossy(w),
+                "shards {shards}: {line}"
+            );
+        }
+        // One entry: the key denied in the last script, context lua.
+        let log = String::from_utf8_lossy(&got_log).into_owned();
+        for field in [
+            "$3\r\nlua\r\n",
+            "$2\r\nya\r\n",
+            "$3\r\nkey\r\n",
+            "$3\r\nbob\r\n",
+        ] {
+            assert!(log.contains(field), "shards {shards}: {log}");
+            assert!(String::from_utf8_lossy(&want_log).contains(field));
+        }
+    }
 }

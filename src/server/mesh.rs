@@ -206,7 +206,11 @@ pub async fn hold_with<'a>(rt: &'a Rc<ShardRt>, parts: Vec<(usize, Option<Op>)>)
     let shards: Vec<usize> = parts.iter().map(|(s, _)| *s).collect();
     debug_assert!(super::order::ascending(&shards), "hold of {shards:?}");
     if let Some(ops) = current_hold().filter(|ops| ops.covers(rt.id, &shards)) {
-        let with_ops: Vec<usize> = parts.iter().filter(|p| p.1.is_some()).map(|p| p.0).collect();
+        let with_ops: Vec<usize> = parts
+            .iter()
+            .filter(|p| p.1.is_some())
+            .map(|p| p.0)
+            .collect();
         ops.refuse_other_threads(rt, &with_ops).await;
         for (s, op) in parts {
             if let Some(op) = op {

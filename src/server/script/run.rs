@@ -21,6 +21,7 @@
 use super::cache;
 use super::engine::{self, Calls, Invocation};
 use crate::resp::Out;
+use crate::server::acl::check::Denial;
 use crate::server::conn::Conn;
 use crate::server::route::Routed;
 use crate::server::shard::{ExecClock, Settings, ShardRt};
@@ -57,6 +58,9 @@ impl Calls for OnOwner<'_> {
     }
     fn lacks_replicas(&self) -> bool {
         lacks_replicas(self.rt, &self.settings)
+    }
+    fn acl_denial(&self, spec: &CommandSpec, argv: &[&[u8]], log: bool) -> Option<Denial> {
+        acl_denial(self.conn.as_deref(), spec, argv, log)
     }
 }
 
@@ -115,6 +119,9 @@ impl Calls for Locked<'_> {
     }
     fn lacks_replicas(&self) -> bool {
         lacks_replicas(self.rt, &self.settings)
+    }
+    fn acl_denial(&self, spec: &CommandSpec, argv: &[&[u8]], log: bool) -> Option<Denial> {
+        acl_denial(self.conn.as_deref(), spec, argv, log)
     }
 }
 
@@ -175,6 +182,22 @@ fn conn_call(
             out.buf
         }
     }
+}
+
+/// The caller's ACL verdict on a command its script calls (Redis checks
+/// the script's client as the caller's user).
+fn acl_denial(
+    conn: Option<&Conn>,
+    spec: &CommandSpec,
+    argv: &[&[u8]],
+    log: bool,
+) -> Option<Denial> {
+    let conn = conn?;
+    let d = crate::server::acl::gate::denial(conn, spec, argv)?;
+    if log {
+        crate::server::acl::gate::log_denial(conn, spec, argv, d, "lua");
+    }
+    Some(d)
 }
 
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
