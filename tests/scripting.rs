@@ -237,3 +237,203 @@ fn script_load_on_one_connection_serves_evalsha_on_every_shard() {
         b"-NOSCRIPT No matching script. Please use EVAL.\r\n"
     );
 }
+
+/// Replies of `cmds` run in order on `c`, RESP2 or RESP3 as `HELLO` set.
+fn replies(c: &mut Conn, cmds: &[Vec<String>]) -> Vec<Vec<u8>> {
+    cmds.iter().map(|cmd| c.cmd(cmd)).collect()
+}
+
+fn eval(script: &str) -> Vec<String> {
+    vec!["EVAL".into(), script.into(), "0".into()]
+}
+
+/// Connection-level commands called by scripts, as Redis 7.0 runs them:
+/// every DEBUG PROTOCOL type through a RESP2 and a RESP3 script to a
+/// RESP2 and a RESP3 client (Redis's redisProtocolToLuaType, then back to
+/// the client's protocol), DEBUG SLEEP, ECHO, PING, TIME and the NOSCRIPT
+/// refusal, byte for byte against redis-server at shards 1 and 4.
+#[test]
+fn debug_protocol_and_other_connection_commands_from_scripts() {
+    if !redis_available() {
+        return;
+    }
+    let debug = ["--enable-debug-command", "yes"];
+    let redis = Server::redis(&debug);
+    let mut cmds = vec![eval("return redis.pcall('debug','protocol','map')")];
+    cmds.push(vec![
+        "DEBUG".into(),
+        "SET-DISABLE-DENY-SCRIPTS".into(),
+        "1".into(),
+    ]);
+    for client in ["2", "3"] {
+        cmds.push(vec!["HELLO".into(), client.into()]);
+        for lua in ["2", "3"] {
+            for ty in [
+                "string", "integer", "double", "bignum", "null", "array", "set", "map", "attrib",
+                "push", "verbatim", "true", "false", "nosuch",
+            ] {
+                cmds.push(eval(&format!(
+                    "redis.setresp({lua}); return redis.pcall('debug','protocol','{ty}')"
+                )));
+                // A push is no type Redis's reply parser knows: the call
+                // leaves whatever was on the Lua stack (returned: nil).
+                if ty != "push" {
+                    cmds.push(eval(&format!(
+                        "redis.setresp({lua}); return type(redis.call('debug','protocol','{ty}'))"
+                    )));
+                }
+            }
+        }
+        cmds.push(eval(
+            "redis.call('debug','sleep','0.001'); return redis.call('ping')",
+        ));
+        cmds.push(eval(
+            "return {redis.call('echo','hi'), redis.call('ping','x'), #redis.call('time')}",
+        ));
+        cmds.push(eval(
+            "return redis.call('debug','error','MYERR from debug')",
+        ));
+    }
+    cmds.push(vec![
+        "DEBUG".into(),
+        "SET-DISABLE-DENY-SCRIPTS".into(),
+        "0".into(),
+    ]);
+    cmds.push(eval("return redis.pcall('debug','protocol','map')"));
+    let want = replies(&mut redis.conn(), &cmds);
+    for shards in [1, 4] {
+        let ours = Server::shardis(shards, &debug);
+        let got = replies(&mut ours.conn(), &cmds);
+        for ((cmd, w), g) in cmds.iter().zip(&want).zip(&got) {
+            if cmd[0] == "HELLO" {
+                continue;
+            }
+            assert_eq!(
+                String::from_utf8_lossy(g),
+                String::from_utf8_lossy(w),
+                "shards {shards}: {cmd:?}"
+            );
+        }
+    }
+}
+
+/// PUBLISH and SPUBLISH from a script reach every subscriber (one shard:
+/// a script runs on that shard's thread), refused in read-only scripts as
+/// Redis refuses may-replicate commands; a RESP3 caller subscribed to the
+/// channel gets its message before the script's reply, as from Redis.
+/// With several shards a script cannot wait for another shard's thread
+/// yet: PUBLISH answers an error and delivers nothing.
+#[test]
+fn publish_from_scripts() {
+    if !redis_available() {
+        return;
+    }
+    let redis = Server::redis(&[]);
+    let ours = Server::shardis(1, &[]);
+    for srv in [&redis, &ours] {
+        let mut sub = srv.conn();
+        sub.cmd(&["SUBSCRIBE", "ch"]);
+        let mut psub = srv.conn();
+        psub.cmd(&["PSUBSCRIBE", "c*"]);
+        let mut ssub = srv.conn();
+        ssub.cmd(&["SSUBSCRIBE", "sch"]);
+        let mut c = srv.conn();
+        let publish = "return redis.call('publish','ch','hi')";
+        assert_eq!(c.cmd(&["EVAL", publish, "0"]), b":2\r\n");
+        assert_eq!(
+            sub.read_reply(),
+            b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+        );
+        assert_eq!(
+            psub.read_reply(),
+            b"*4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+        );
+        let spublish = "return redis.call('spublish',KEYS[1],'s')";
+        assert_eq!(c.cmd(&["EVAL", spublish, "1", "sch"]), b":1\r\n");
+        assert_eq!(
+            ssub.read_reply(),
+            b"*3\r\n$8\r\nsmessage\r\n$3\r\nsch\r\n$1\r\ns\r\n"
+        );
+        let refused = c.cmd(&["EVAL_RO", publish, "0"]);
+        assert!(
+            refused.starts_with(b"-ERR Write commands are not allowed from read-only scripts."),
+            "{}",
+            String::from_utf8_lossy(&refused)
+        );
+        let no_writes = "#!lua flags=no-writes\nreturn redis.call('publish','ch','x')";
+        let refused = c.cmd(&["EVAL", no_writes, "0"]);
+        assert!(refused.starts_with(b"-ERR Write commands are not allowed"));
+        // A RESP3 subscriber publishing to itself from a script.
+        let mut own = srv.conn();
+        own.cmd(&["HELLO", "3"]);
+        own.cmd(&["SUBSCRIBE", "mine"]);
+        own.send(&["EVAL", "return redis.call('publish','mine','me')", "0"]);
+        assert_eq!(
+            own.read_reply(),
+            b">3\r\n$7\r\nmessage\r\n$4\r\nmine\r\n$2\r\nme\r\n"
+        );
+        assert_eq!(own.read_reply(), b":1\r\n");
+    }
+    let four = Server::shardis(4, &[]);
+    let mut c = four.conn();
+    let reply = c.cmd(&["EVAL", "return redis.call('publish','ch','hi')", "0"]);
+    assert!(
+        reply.starts_with(b"-ERR Shardis runs 'publish' from scripts only with one shard so far"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+}
+
+/// A script's commands are checked against the caller's ACL user, as
+/// Redis's scriptVerifyACL (error text, and the ACL LOG's `lua`
+/// context); redis.acl_check_cmd answers for that user without logging.
+#[test]
+fn acl_inside_scripts() {
+    if !redis_available() {
+        return;
+    }
+    let lines = [
+        "ACL SETUSER bob on >123 +@scripting +set +get +publish +acl|log ~x* &ch",
+        "AUTH bob 123",
+        r#"EVAL "return redis.pcall('set','xa','1')" 0"#,
+        r#"EVAL "return redis.pcall('set','ya','1')" 0"#,
+        r#"EVAL "return redis.pcall('hset','xa','f','1')" 0"#,
+        r#"EVAL "return redis.pcall('publish','other','m')" 0"#,
+        r#"EVAL "redis.call('incr','xa')" 0"#,
+        r#"EVAL "return {redis.acl_check_cmd('set','xx',1), redis.acl_check_cmd('hset','xx','f',1)}" 0"#,
+        r#"EVAL "return redis.acl_check_cmd('set','yy',1)" 0"#,
+        r#"EVAL "return redis.acl_check_cmd('nosuch','yy')" 0"#,
+        "ACL LOG RESET",
+        r#"EVAL "return redis.pcall('get','ya')" 0"#,
+    ];
+    let run = |srv: &Server| -> (Vec<Vec<u8>>, Vec<u8>) {
+        let mut c = srv.conn();
+        let replies = lines.iter().map(|l| c.line(l)).collect();
+        c.line("AUTH default x");
+        let mut admin = srv.conn();
+        let log = admin.line("ACL LOG");
+        (replies, log)
+    };
+    let (want, want_log) = run(&Server::redis(&[]));
+    for shards in [1, 4] {
+        let (got, got_log) = run(&Server::shardis(shards, &[]));
+        for ((line, w), g) in lines.iter().zip(&want).zip(&got) {
+            assert_eq!(
+                String::from_utf8_lossy(g),
+                String::from_utf8_lossy(w),
+                "shards {shards}: {line}"
+            );
+        }
+        // One entry: the key denied in the last script, context lua.
+        let log = String::from_utf8_lossy(&got_log).into_owned();
+        for field in [
+            "$3\r\nlua\r\n",
+            "$2\r\nya\r\n",
+            "$3\r\nkey\r\n",
+            "$3\r\nbob\r\n",
+        ] {
+            assert!(log.contains(field), "shards {shards}: {log}");
+            assert!(String::from_utf8_lossy(&want_log).contains(field));
+        }
+    }
+}

@@ -91,6 +91,11 @@ where
     R: Send + 'static,
     F: Fn(&Rc<ShardRt>) -> R + Send + Sync + Clone + 'static,
 {
+    // Refused as a whole before any shard runs `f` (a script's hold).
+    let all: Vec<usize> = (0..rt.nshards).collect();
+    if let Some(ops) = current_hold() {
+        ops.refuse_other_threads(rt, &all).await;
+    }
     let futs = (0..rt.nshards).map(|s| {
         let f = f.clone();
         run_on(rt, s, move |rt| f(rt))
@@ -105,6 +110,13 @@ struct HoldOps {
     remote: Vec<(usize, mpsc::UnboundedSender<Op>)>,
     local: Option<mpsc::UnboundedSender<Op>>,
     holds_local: bool,
+    /// A running script's hold (`script_hold`): the other shards whose
+    /// data its thread holds through their data locks, not their
+    /// threads. A thread holding data locks may not wait for another
+    /// thread, so an operation for one of them is refused.
+    locked_only: Vec<usize>,
+    /// Set when an operation was refused (the command never completes).
+    refused: std::cell::Cell<bool>,
 }
 
 impl HoldOps {
@@ -113,9 +125,19 @@ impl HoldOps {
             if s == local {
                 self.holds_local
             } else {
-                self.remote.iter().any(|(r, _)| *r == s)
+                self.remote.iter().any(|(r, _)| *r == s) || self.locked_only.contains(&s)
             }
         })
+    }
+
+    /// Never resolves when one of `shards` is held only through its data
+    /// lock: its operation would need that shard's thread.
+    async fn refuse_other_threads(&self, rt: &ShardRt, shards: &[usize]) {
+        let other = |s: &usize| *s != rt.id && self.locked_only.contains(s);
+        if shards.iter().any(other) {
+            self.refused.set(true);
+            std::future::pending::<()>().await;
+        }
     }
 
     /// Queues `op` on a held shard (in place on our own).
@@ -141,6 +163,7 @@ impl HoldOps {
             assert!(self.holds_local, "shard {shard} is not held");
             return f(rt);
         }
+        self.refuse_other_threads(rt, &[shard]).await;
         let (_, ops) = self
             .remote
             .iter()
@@ -182,9 +205,13 @@ pub async fn hold<'a>(rt: &'a Rc<ShardRt>, shards: &[usize]) -> Held<'a> {
 pub async fn hold_with<'a>(rt: &'a Rc<ShardRt>, parts: Vec<(usize, Option<Op>)>) -> Held<'a> {
     let shards: Vec<usize> = parts.iter().map(|(s, _)| *s).collect();
     debug_assert!(super::order::ascending(&shards), "hold of {shards:?}");
-    // A thread holding data locks never waits (direct.rs).
-    debug_assert!(super::direct::holds_no_foreign_lock(rt), "hold under locks");
     if let Some(ops) = current_hold().filter(|ops| ops.covers(rt.id, &shards)) {
+        let with_ops: Vec<usize> = parts
+            .iter()
+            .filter(|p| p.1.is_some())
+            .map(|p| p.0)
+            .collect();
+        ops.refuse_other_threads(rt, &with_ops).await;
         for (s, op) in parts {
             if let Some(op) = op {
                 ops.send(rt, s, op);
@@ -196,10 +223,15 @@ pub async fn hold_with<'a>(rt: &'a Rc<ShardRt>, parts: Vec<(usize, Option<Op>)>)
             owner: false,
         };
     }
+    // A thread holding data locks never waits (direct.rs); a script's
+    // hold, borrowed above, lends its locks.
+    debug_assert!(super::direct::holds_no_foreign_lock(rt), "hold under locks");
     let mut ops = HoldOps {
         remote: Vec::new(),
         local: None,
         holds_local: false,
+        locked_only: Vec::new(),
+        refused: std::cell::Cell::new(false),
     };
     let mut grants = Vec::with_capacity(shards.len());
     let mut acks = Vec::with_capacity(shards.len());
@@ -286,6 +318,25 @@ pub fn in_exec() -> bool {
 /// meanwhile still wait for the gates, so the transaction stays atomic.
 pub async fn under_hold<F: std::future::Future>(held: &Held<'_>, fut: F) -> F::Output {
     crate::sys::exec::poll_with(held.ops.clone(), fut).await
+}
+
+/// Runs a connection-level command called by a script (script/run.rs)
+/// to its end now, on the script's thread, which runs the script alone
+/// on its own shard and holds the data locks of `locked` (the other
+/// shards of a multi-shard script): its `run_on`/`hold` calls run in
+/// place on this shard, as under an EXEC's hold. The script cannot wait,
+/// so Err when the command would: true when it needs another shard's
+/// thread (such an operation is refused before it starts), false when it
+/// waits for something else.
+pub fn run_in_script<F: std::future::Future>(locked: &[usize], fut: F) -> Result<F::Output, bool> {
+    let ops = Rc::new(HoldOps {
+        remote: Vec::new(),
+        local: None,
+        holds_local: true,
+        locked_only: locked.to_vec(),
+        refused: std::cell::Cell::new(false),
+    });
+    crate::sys::exec::poll_once_with(ops.clone(), fut).ok_or(ops.refused.get())
 }
 
 /// Runs `f` on `shard` without waiting: at once when its channel has

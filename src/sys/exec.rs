@@ -43,6 +43,21 @@ pub async fn poll_with<F: Future>(context: Rc<dyn Any>, fut: F) -> F::Output {
     .await
 }
 
+/// Polls `fut` once, with `context` in force: its output if it completed
+/// without waiting (a synchronous caller, such as a Lua script, that
+/// cannot wait drops it otherwise).
+pub fn poll_once_with<F: Future>(context: Rc<dyn Any>, fut: F) -> Option<F::Output> {
+    let fut = std::pin::pin!(fut);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let outer = POLLED.with(|c| c.replace(Some(context)));
+    let polled = fut.poll(&mut cx);
+    POLLED.with(|c| *c.borrow_mut() = outer);
+    match polled {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}
+
 /// The context in force for the task being polled, when it is a `C`.
 pub fn polled_context<C: 'static>() -> Option<Rc<C>> {
     POLLED.with(|c| c.borrow().clone())?.downcast().ok()

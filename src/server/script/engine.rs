@@ -8,6 +8,8 @@
 
 use super::cache::{self, Script};
 use crate::resp::Out;
+use crate::server::acl::check::Denial;
+use crate::server::spec::CommandSpec;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -19,9 +21,15 @@ pub trait Calls {
     /// Runs `argv` (checked by the engine) in `db`; returns its reply as
     /// RESP3 or RESP2 bytes.
     fn call(&mut self, argv: &[&[u8]], db: usize, resp3: bool) -> Vec<u8>;
-    /// Whether this node is a read-only replica (writes refused).
     /// The `databases` setting (SELECT's range).
     fn databases(&self) -> usize;
+    /// A primary short of min-replicas-to-write good replicas (writes
+    /// refused with NOREPLICAS).
+    fn lacks_replicas(&self) -> bool;
+    /// Why the caller's ACL user may not run `argv` (None: it may, or no
+    /// connection is at hand: inside a transaction's step); `log` adds a
+    /// denial to the ACL log (context `lua`).
+    fn acl_denial(&self, spec: &CommandSpec, argv: &[&[u8]], log: bool) -> Option<Denial>;
 }
 
 /// One EVAL/EVALSHA invocation.
@@ -278,7 +286,7 @@ fn run_in(st: &State, inv: &Invocation<'_>, calls: &mut dyn Calls) -> Vec<u8> {
         hooks.set("set_repl", scope.create_function(|_, _v: i64| Ok(()))?)?;
         hooks.set(
             "acl_check",
-            scope.create_function(|lua, args: MultiValue| acl_check(lua, args))?,
+            scope.create_function(|lua, args: MultiValue| acl_check(lua, &run, args))?,
         )?;
         let vars: Table = hooks.get("vars")?;
         vars.set("KEYS", array(lua, inv.keys)?)?;
@@ -515,7 +523,9 @@ fn lua_from_reply(lua: &Lua, buf: &[u8]) -> mlua::Result<(Value, usize)> {
             one("big_number", Value::String(lua.create_string(line)?))?,
             head,
         ),
-        b'*' | b'~' | b'%' | b'>' | b'|' => {
+        // A push ('>') is no type Redis's reply parser knows: the call
+        // gives nil (the default arm).
+        b'*' | b'~' | b'%' | b'|' => {
             let n = num(line);
             if n < 0 {
                 return Ok((Value::Boolean(false), head));
@@ -523,7 +533,7 @@ fn lua_from_reply(lua: &Lua, buf: &[u8]) -> mlua::Result<(Value, usize)> {
             let mut pos = head;
             let t = lua.create_table()?;
             match buf[0] {
-                b'*' | b'>' => {
+                b'*' => {
                     for i in 0..n {
                         let (v, used) = lua_from_reply(lua, &buf[pos..])?;
                         pos += used;
@@ -649,8 +659,24 @@ fn check(argv: &[&[u8]], run: &mut Run<'_>) -> Result<(), String> {
     {
         return Err("This Redis command is not allowed from script".into());
     }
+    // Redis's scriptVerifyACL.
+    if let Some(d) = run.calls.acl_denial(spec, argv, true) {
+        let why = match d {
+            Denial::Command => "can't run this command or subcommand",
+            Denial::Key(_) => {
+                "can't access at least one of the keys mentioned in the command arguments"
+            }
+            Denial::Channel(_) => "can't publish to the channel mentioned in the command",
+        };
+        return Err(format!("The user executing the script {why}"));
+    }
     if run.ro && (spec.flags.has(Flags::WRITE) || spec.flags.has(Flags::MAY_REPLICATE)) {
         return Err("Write commands are not allowed from read-only scripts.".into());
+    }
+    // Redis's scriptVerifyWriteCommandAllow: once the script wrote, its
+    // later writes are not refused on the server's state.
+    if spec.flags.has(Flags::WRITE) && !run.dirty && run.calls.lacks_replicas() {
+        return Err(format!("-{}", super::run::NOREPLICAS));
     }
     if run.oom && !run.dirty && spec.flags.has(Flags::DENYOOM) {
         return Err(format!("-{}", crate::server::evict::OOM));
@@ -658,25 +684,24 @@ fn check(argv: &[&[u8]], run: &mut Run<'_>) -> Result<(), String> {
     if spec.flags.has(Flags::WRITE) {
         run.dirty = true;
     }
-    if let crate::server::spec::Handler::Conn(_) = spec.handler {
-        if spec.name != "select" {
-            return Err(format!(
-                "Shardis does not run '{}' from scripts yet",
-                spec.name
-            ));
-        }
-    }
     Ok(())
 }
 
-fn acl_check(lua: &Lua, args: MultiValue) -> mlua::Result<Value> {
+/// redis.acl_check_cmd: whether the caller's user may run the command
+/// with these arguments (nothing is logged).
+fn acl_check(lua: &Lua, run: &RefCell<Run<'_>>, args: MultiValue) -> mlua::Result<Value> {
     let argv = match argv_of(&args) {
         Ok(a) => a,
         Err(e) => return err_table(lua, e),
     };
     let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-    match crate::server::table::lookup(&refs) {
-        Some(_) => Ok(Value::Boolean(true)),
-        None => err_table(lua, "Invalid command passed to redis.acl_check_cmd()"),
+    let Some(spec) = crate::server::table::lookup(&refs) else {
+        return err_table(lua, "Invalid command passed to redis.acl_check_cmd()");
+    };
+    // Key positions need the command's arity.
+    if !crate::server::table::arity_ok(spec, refs.len()) {
+        return Ok(Value::Boolean(false));
     }
+    let denied = run.borrow().calls.acl_denial(spec, &refs, false).is_some();
+    Ok(Value::Boolean(!denied))
 }

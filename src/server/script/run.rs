@@ -21,12 +21,14 @@
 use super::cache;
 use super::engine::{self, Calls, Invocation};
 use crate::resp::Out;
+use crate::server::acl::check::Denial;
 use crate::server::conn::Conn;
 use crate::server::route::Routed;
 use crate::server::shard::{ExecClock, Settings, ShardRt};
+use crate::server::spec::{CommandSpec, Handler};
 use crate::server::tracking::Caller;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Commands run on the script's own shard's thread.
 struct OnOwner<'a> {
@@ -34,11 +36,17 @@ struct OnOwner<'a> {
     clock: ExecClock,
     settings: Rc<Settings>,
     caller: Caller,
+    /// The caller's connection, for connection-level commands (None in
+    /// a transaction's step).
+    conn: Option<&'a mut Conn>,
 }
 
 impl Calls for OnOwner<'_> {
     fn call(&mut self, argv: &[&[u8]], db: usize, resp3: bool) -> Vec<u8> {
         let spec = crate::server::table::lookup(argv).expect("checked");
+        if let Handler::Conn(h) = spec.handler {
+            return conn_call(self.conn.as_deref_mut(), &[], spec, h, argv, db, resp3);
+        }
         let mut out = Out::new(resp3);
         self.rt.set_caller(self.caller);
         let (rt, clock, settings) = (self.rt, &mut self.clock, &self.settings);
@@ -47,6 +55,12 @@ impl Calls for OnOwner<'_> {
     }
     fn databases(&self) -> usize {
         self.settings.databases
+    }
+    fn lacks_replicas(&self) -> bool {
+        lacks_replicas(self.rt, &self.settings)
+    }
+    fn acl_denial(&self, spec: &CommandSpec, argv: &[&[u8]], log: bool) -> Option<Denial> {
+        acl_denial(self.conn.as_deref(), spec, argv, log)
     }
 }
 
@@ -57,13 +71,19 @@ struct Locked<'a> {
     settings: Rc<Settings>,
     caller: Caller,
     pokes: Vec<usize>,
+    conn: Option<&'a mut Conn>,
 }
 
 impl Calls for Locked<'_> {
     fn call(&mut self, argv: &[&[u8]], db: usize, resp3: bool) -> Vec<u8> {
         let spec = crate::server::table::lookup(argv).expect("checked");
-        let mut out = Out::new(resp3);
         let rt = self.rt;
+        if let Handler::Conn(h) = spec.handler {
+            // Every other shard's data is locked by this thread.
+            let others: Vec<usize> = (0..rt.nshards).filter(|&s| s != rt.id).collect();
+            return conn_call(self.conn.as_deref_mut(), &others, spec, h, argv, db, resp3);
+        }
+        let mut out = Out::new(resp3);
         let routed = Routed::of(rt, spec, argv);
         let (clock, settings, caller) = (&mut self.clock, &self.settings, self.caller);
         match routed.single_shard(rt.id) {
@@ -97,6 +117,108 @@ impl Calls for Locked<'_> {
     fn databases(&self) -> usize {
         self.settings.databases
     }
+    fn lacks_replicas(&self) -> bool {
+        lacks_replicas(self.rt, &self.settings)
+    }
+    fn acl_denial(&self, spec: &CommandSpec, argv: &[&[u8]], log: bool) -> Option<Denial> {
+        acl_denial(self.conn.as_deref(), spec, argv, log)
+    }
+}
+
+/// A connection-level command called by the script. Redis runs it on the
+/// script's own client; here its handler runs on the caller's connection
+/// with the script's db and protocol, its reply kept apart, to its end
+/// at once (`mesh::run_in_script`): a command that would wait, for
+/// another shard's thread or anything else, is answered with an error
+/// instead. `locked`: the other shards whose data this thread holds.
+#[allow(clippy::too_many_arguments)]
+fn conn_call(
+    conn: Option<&mut Conn>,
+    locked: &[usize],
+    spec: &'static CommandSpec,
+    h: crate::server::spec::ConnFn,
+    argv: &[&[u8]],
+    db: usize,
+    resp3: bool,
+) -> Vec<u8> {
+    let mut out = Out::new(resp3);
+    let Some(conn) = conn else {
+        out.error(&format!(
+            "ERR Shardis does not run '{}' from scripts inside MULTI yet",
+            spec.name
+        ));
+        return out.buf;
+    };
+    let started = Instant::now();
+    // The script's client has no subscriptions of its own: messages for
+    // the caller (a RESP3 subscriber publishing to its own channel) stay
+    // in the caller's queue and reach it before the script's reply.
+    let script_client = crate::server::pubsub::ConnPubsub::new(conn.info.clone());
+    let caller_pubsub = std::mem::replace(&mut conn.pubsub, script_client);
+    let caller_out = std::mem::replace(&mut conn.out, Out::new(resp3));
+    let caller_db = std::mem::replace(&mut conn.db, db);
+    let owned = argv.iter().map(|a| a.to_vec()).collect();
+    let ran = crate::server::mesh::run_in_script(locked, h(conn, owned));
+    let reply = std::mem::replace(&mut conn.out, caller_out).buf;
+    conn.db = caller_db;
+    conn.pubsub = caller_pubsub;
+    conn.pubsub.sub.drain_into(&mut conn.out);
+    match ran {
+        Ok(()) => {
+            conn.rt
+                .count_call(spec, argv, db, conn.info.id, started, &reply);
+            reply
+        }
+        Err(other_shard) => {
+            let why = if other_shard {
+                "only with one shard so far"
+            } else {
+                "where it would wait"
+            };
+            out.error(&format!(
+                "ERR Shardis runs '{}' from scripts {why}",
+                spec.name
+            ));
+            out.buf
+        }
+    }
+}
+
+/// The caller's ACL verdict on a command its script calls (Redis checks
+/// the script's client as the caller's user).
+fn acl_denial(
+    conn: Option<&Conn>,
+    spec: &CommandSpec,
+    argv: &[&[u8]],
+    log: bool,
+) -> Option<Denial> {
+    let conn = conn?;
+    let d = crate::server::acl::gate::denial(conn, spec, argv)?;
+    if log {
+        crate::server::acl::gate::log_denial(conn, spec, argv, d, "lua");
+    }
+    Some(d)
+}
+
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+
+/// min-replicas-to-write (Redis's checkGoodReplicasStatus): a primary
+/// without enough good replicas refuses writes.
+fn lacks_replicas(rt: &ShardRt, settings: &Settings) -> bool {
+    settings.min_replicas_to_write > 0
+        && !rt.shared.repl.replica.is_replica()
+        && !crate::repl::primary::enough_replicas(
+            &rt.shared,
+            settings.min_replicas_to_write,
+            settings.min_replicas_max_lag,
+        )
+}
+
+/// Redis's scriptPrepareForRun for a script whose shebang does not say
+/// `no-writes`: it may write, so it is refused as a write would be.
+fn refused_before_run(rt: &ShardRt, p: &Prepared) -> Option<&'static str> {
+    let f = p.script.flags;
+    (!f.compat && !f.no_writes && lacks_replicas(rt, &rt.settings())).then_some(NOREPLICAS)
 }
 
 /// What an EVAL needs once its arguments are checked.
@@ -167,6 +289,9 @@ pub async fn eval(conn: &mut Conn, args: Vec<Vec<u8>>, by_sha: bool, ro: bool) {
         Err(e) => return conn.out.error(&e),
     };
     let rt = conn.rt.clone();
+    if let Some(e) = refused_before_run(&rt, &p) {
+        return conn.out.error(e);
+    }
     // Evicts first, as Redis before any command; a script with flags that
     // may write is refused while still over the limit, one without them
     // fails at its first write that may grow memory (engine.rs).
@@ -180,10 +305,10 @@ pub async fn eval(conn: &mut Conn, args: Vec<Vec<u8>>, by_sha: bool, ro: bool) {
     let (db, resp3) = (conn.db, conn.out.resp3);
     let caller = crate::server::tracking::caller(&conn.info, rt.id);
     if rt.nshards == 1 {
-        let reply = crate::server::mesh::run_on(&rt, rt.id, move |rt| {
-            run_on_owner(rt, &p, &args, ro, db, resp3, caller)
-        })
-        .await;
+        // The one shard is this thread's: the script runs here once its
+        // gate is open, as `mesh::run_on` to itself would run it.
+        rt.wait_gate().await;
+        let reply = run_on_owner(&rt, &p, &args, ro, db, resp3, caller, conn);
         return conn.out.raw(&reply);
     }
     let all: Vec<usize> = (0..rt.nshards).collect();
@@ -200,6 +325,7 @@ pub async fn eval(conn: &mut Conn, args: Vec<Vec<u8>>, by_sha: bool, ro: bool) {
         settings: rt.settings(),
         caller,
         pokes: Vec::new(),
+        conn: Some(&mut *conn),
     };
     let capturing = rt.begin_capture();
     let reply = invoke(&p, &args, ro, db, resp3, &mut calls);
@@ -207,6 +333,7 @@ pub async fn eval(conn: &mut Conn, args: Vec<Vec<u8>>, by_sha: bool, ro: bool) {
         rt.shared.aof.log.append_records(&rt.end_capture(), true);
     }
     let mut pokes = std::mem::take(&mut calls.pokes);
+    drop(calls);
     drop(locked);
     pokes.sort_unstable();
     pokes.dedup();
@@ -241,6 +368,7 @@ fn invoke(
 }
 
 /// The script in one step on this (the only) shard's thread.
+#[allow(clippy::too_many_arguments)]
 fn run_on_owner(
     rt: &Rc<ShardRt>,
     p: &Prepared,
@@ -249,6 +377,7 @@ fn run_on_owner(
     db: usize,
     resp3: bool,
     caller: Caller,
+    conn: &mut Conn,
 ) -> Vec<u8> {
     let capturing = rt.begin_capture();
     rt.begin_unit();
@@ -257,6 +386,7 @@ fn run_on_owner(
         clock: rt.clock(),
         settings: rt.settings(),
         caller,
+        conn: Some(conn),
     };
     let reply = invoke(p, args, ro, db, resp3, &mut calls);
     if capturing {
@@ -276,6 +406,9 @@ pub async fn eval_in_exec(conn: &mut Conn, args: &[Vec<u8>], by_sha: bool, ro: b
         Err(e) => return conn.out.error(&e),
     };
     let rt = conn.rt.clone();
+    if let Some(e) = refused_before_run(&rt, &p) {
+        return conn.out.error(e);
+    }
     if rt.nshards != 1 {
         return conn
             .out
@@ -288,8 +421,10 @@ pub async fn eval_in_exec(conn: &mut Conn, args: &[Vec<u8>], by_sha: bool, ro: b
         clock: rt.clock(),
         settings: rt.settings(),
         caller,
+        conn: Some(&mut *conn),
     };
     let reply = invoke(&p, args, ro, db, resp3, &mut calls);
+    drop(calls);
     conn.out.raw(&reply);
 }
 
@@ -317,6 +452,11 @@ pub fn in_step(
             return (out.buf, Vec::new());
         }
     };
+    if let Some(e) = refused_before_run(rt, &p) {
+        let mut out = Out::new(resp3);
+        out.error(e);
+        return (out.buf, Vec::new());
+    }
     if locked {
         let mut calls = Locked {
             rt,
@@ -324,6 +464,7 @@ pub fn in_step(
             settings: rt.settings(),
             caller,
             pokes: Vec::new(),
+            conn: None,
         };
         let reply = invoke(&p, args, ro, db, resp3, &mut calls);
         (reply, calls.pokes)
@@ -333,6 +474,7 @@ pub fn in_step(
             clock: rt.clock(),
             settings: rt.settings(),
             caller,
+            conn: None,
         };
         (invoke(&p, args, ro, db, resp3, &mut calls), Vec::new())
     }
