@@ -437,3 +437,31 @@ fn acl_inside_scripts() {
         }
     }
 }
+
+/// `lua-enable-deprecated-api yes` (Debian's 7.0.15 backport) shows
+/// scripts setfenv, getfenv and newproxy, and cannot be changed at run
+/// time, as in redis-server.
+#[test]
+fn deprecated_lua_api_follows_its_directive() {
+    if !redis_available() {
+        return;
+    }
+    let on = ["--lua-enable-deprecated-api", "yes"];
+    let cmds: Vec<Vec<String>> = vec![
+        eval("local f = function() return 1 end; setfenv(f, {}); return 0"),
+        eval("return type(getfenv(1))"),
+        eval("getmetatable(newproxy(true)).__gc = function() return 1 end return 0"),
+        ["CONFIG", "GET", "lua-enable-deprecated-api"]
+            .map(String::from)
+            .to_vec(),
+        ["CONFIG", "SET", "lua-enable-deprecated-api", "no"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    let want = replies(&mut Server::redis(&on).conn(), &cmds);
+    assert_eq!(&want[0], b":0\r\n");
+    for shards in [1, 4] {
+        let got = replies(&mut Server::shardis(shards, &on).conn(), &cmds);
+        assert_eq!(got, want, "shards {shards}");
+    }
+}

@@ -103,7 +103,9 @@ pub static DIRECTIVES: &[Directive] = &[
         "ignore",
         true
     ),
-    // Scripts are not built: kept for CONFIG only.
+    // Debian's 7.0.15 backport (CVE-2025-49844 hardening): scripts see
+    // setfenv, getfenv and newproxy only when set (server/script).
+    d!("lua-enable-deprecated-api", Kind::Bool, "no", false),
     Directive {
         name: "busy-reply-threshold",
         aliases: &["lua-time-limit"],

@@ -72,6 +72,7 @@ pub const CLUSTER_ENABLED: FlagKey = FlagKey("cluster-enabled");
 pub const CLUSTER_REPLICA_NO_FAILOVER: FlagKey = FlagKey("cluster-replica-no-failover");
 pub const CLUSTER_REQUIRE_FULL_COVERAGE: FlagKey = FlagKey("cluster-require-full-coverage");
 pub const DAEMONIZE: FlagKey = FlagKey("daemonize");
+pub const LUA_ENABLE_DEPRECATED_API: FlagKey = FlagKey("lua-enable-deprecated-api");
 pub const LATENCY_TRACKING: FlagKey = FlagKey("latency-tracking");
 pub const LAZYFREE_LAZY_EVICTION: FlagKey = FlagKey("lazyfree-lazy-eviction");
 pub const LAZYFREE_LAZY_EXPIRE: FlagKey = FlagKey("lazyfree-lazy-expire");

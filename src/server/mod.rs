@@ -112,6 +112,10 @@ pub fn run(config: Config) -> Result<(), String> {
     let cluster = open_cluster(&config)?;
     let shared = Arc::new(Shared::new(config, nshards, pin, cluster));
     acl::file::load_at_startup(&shared)?;
+    script::DEPRECATED_API.store(
+        shared.read_config(|c| c.flag(conf::LUA_ENABLE_DEPRECATED_API)),
+        std::sync::atomic::Ordering::Relaxed,
+    );
     // With data to load, loading from here until every shard has its
     // keys: the shards serve meanwhile, refusing what needs the data
     // (startup_load.rs). Without, they serve once the node is up.

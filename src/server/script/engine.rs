@@ -105,6 +105,10 @@ fn new_state() -> mlua::Result<State> {
         hooks.set("c_set_repl", lua.create_c_function(c_set_repl)?)?;
         hooks.set("c_acl_check", lua.create_c_function(c_acl_check)?)?;
     }
+    hooks.set(
+        "deprecated_api",
+        super::DEPRECATED_API.load(std::sync::atomic::Ordering::Relaxed),
+    )?;
     lua.load(PRELUDE)
         .set_name("@shardis_prelude")
         .call::<()>(hooks.clone())?;

@@ -6,6 +6,11 @@ pub mod cache;
 pub mod engine;
 pub mod run;
 
+/// `lua-enable-deprecated-api` (immutable, set at start-up): scripts see
+/// setfenv, getfenv and newproxy.
+pub static DEPRECATED_API: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call commands whose spec
 /// says `noscript` (Redis's script_disable_deny_script, for its tests).
 pub static ALLOW_NOSCRIPT: std::sync::atomic::AtomicBool =

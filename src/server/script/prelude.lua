@@ -149,11 +149,15 @@ end
 local env_vars = {}
 hooks.vars = env_vars
 local visible = {}
-for _, name in ipairs({'xpcall', 'tostring', 'getfenv', 'setmetatable', 'next', 'assert',
+for _, name in ipairs({'xpcall', 'tostring', 'setmetatable', 'next', 'assert',
     'tonumber', 'rawequal', 'collectgarbage', 'getmetatable', 'rawset', 'type', 'select',
-    'unpack', 'gcinfo', 'pairs', 'rawget', 'loadstring', 'ipairs', '_VERSION', 'setfenv',
-    'load', 'error', 'newproxy'}) do
+    'unpack', 'gcinfo', 'pairs', 'rawget', 'loadstring', 'ipairs', '_VERSION',
+    'load', 'error'}) do
     visible[name] = G[name]
+end
+-- lua-enable-deprecated-api (Debian's 7.0.15): off, scripts do not see these.
+if hooks.deprecated_api then
+    visible.getfenv, visible.setfenv, visible.newproxy = G.getfenv, G.setfenv, G.newproxy
 end
 visible.pcall = redis_pcall
 -- Lua 5.1.5's unpack overflows on huge ranges (Redis patches it).
