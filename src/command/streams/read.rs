@@ -65,21 +65,28 @@ static XREAD_NOW: CommandSpec = CommandSpec {
     ..XREAD
 };
 
-struct Parsed {
+pub(super) struct Parsed {
     /// BLOCK's milliseconds (0: forever).
-    block: Option<u64>,
-    count: u64,
+    pub block: Option<u64>,
+    pub count: u64,
     /// Index of the first key; as many IDs follow the keys.
-    first_key: usize,
-    streams: usize,
+    pub first_key: usize,
+    pub streams: usize,
+    /// XREADGROUP: index of GROUP's group name (the consumer follows).
+    pub group: usize,
+    pub noack: bool,
 }
 
-fn parse(args: &[&[u8]]) -> Result<Parsed, &'static str> {
+/// XREAD's (or, `group_ok`, XREADGROUP's) options, in xreadCommand's
+/// order so the same error wins.
+pub(super) fn parse(args: &[&[u8]], group_ok: bool) -> Result<Parsed, &'static str> {
     let mut p = Parsed {
         block: None,
         count: 0,
         first_key: 0,
         streams: 0,
+        group: 0,
+        noack: false,
     };
     let mut i = 1;
     while i < args.len() {
@@ -104,13 +111,20 @@ fn parse(args: &[&[u8]]) -> Result<Parsed, &'static str> {
             p.streams = n / 2;
             break;
         } else if is(o, "group") && more >= 2 {
-            return Err(
-                "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
-            );
+            if !group_ok {
+                return Err(
+                    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+                );
+            }
+            p.group = i + 1;
+            i += 2;
         } else if is(o, "noack") {
-            return Err(
-                "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
-            );
+            if !group_ok {
+                return Err(
+                    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+                );
+            }
+            p.noack = true;
         } else {
             return Err(SYNTAX);
         }
@@ -119,11 +133,14 @@ fn parse(args: &[&[u8]]) -> Result<Parsed, &'static str> {
     if p.first_key == 0 {
         return Err(SYNTAX);
     }
+    if group_ok && p.group == 0 {
+        return Err("ERR Missing GROUP option for XREADGROUP");
+    }
     Ok(p)
 }
 
 fn xread_now(ctx: &mut Ctx, args: &[&[u8]]) {
-    let p = match parse(args) {
+    let p = match parse(args, false) {
         Ok(p) => p,
         Err(e) => return ctx.out.error(e),
     };
@@ -182,7 +199,7 @@ fn xread(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 
 async fn run(conn: &mut Conn, args: Vec<Vec<u8>>) {
     let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-    let p = match parse(&argv) {
+    let p = match parse(&argv, false) {
         Ok(p) => p,
         Err(e) => return conn.out.error(e),
     };
@@ -227,6 +244,7 @@ async fn run(conn: &mut Conn, args: Vec<Vec<u8>>) {
         },
         ids: keys.iter().cloned().zip(ids).collect(),
         attempt,
+        group: None,
     };
     let timeout = (block > 0).then_some(block);
     crate::command::blocking::block_on(conn, keys, op, timeout).await
@@ -239,20 +257,22 @@ fn in_exec<'a>(
     held: &'a mesh::Held<'a>,
     args: &'a [Vec<u8>],
 ) -> LocalBoxFuture<'a, ()> {
+    now_in_exec(conn, held, args, &XREAD_NOW)
+}
+
+/// Runs `now` (a stream read's non-blocking part) for EXEC, which holds
+/// the keys' shards.
+pub(super) fn now_in_exec<'a>(
+    conn: &'a mut Conn,
+    held: &'a mesh::Held<'a>,
+    args: &'a [Vec<u8>],
+    now: &'static CommandSpec,
+) -> LocalBoxFuture<'a, ()> {
     Box::pin(async move {
         let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
         let rt = conn.rt.clone();
         let caller = crate::server::tracking::caller(&conn.info, rt.id);
-        let reply = reg::run_held(
-            &rt,
-            held,
-            &XREAD_NOW,
-            &argv,
-            conn.db,
-            conn.out.resp3,
-            caller,
-        )
-        .await;
+        let reply = reg::run_held(&rt, held, now, &argv, conn.db, conn.out.resp3, caller).await;
         conn.out.raw(&reply);
     })
 }
