@@ -90,12 +90,35 @@ pub enum BlockOp {
     XRead {
         spec: SpecRef,
         count: u64,
-        ids: Vec<(Vec<u8>, StreamId)>,
+        ids: XreadIds,
         attempt: Vec<Vec<u8>>,
         /// XREADGROUP: ready once the stream passes the group's last ID,
         /// or the key or group is gone (then served an error).
         group: Option<GroupWait>,
     },
+}
+
+/// The ID an XREAD waiter waits to see passed, per key; None for `$`
+/// until the attempt resolves it to the stream's last ID in the same
+/// step (then a write arriving after the XREAD cannot land between).
+pub type XreadIds = Arc<Mutex<Vec<(Vec<u8>, Option<StreamId>)>>>;
+
+/// Resolves the `$` IDs of the keys `rt` owns (the attempt's step).
+fn resolve_dollars(rt: &ShardRt, db: usize, ids: &XreadIds) {
+    let mut ids = ids.lock().unwrap();
+    for (k, id) in ids.iter_mut() {
+        if id.is_none() && rt.shard_of_slot(crate::slot::key_slot(k)) == rt.id {
+            *id = Some(stream_last_id(rt, db, k));
+        }
+    }
+}
+
+/// [`resolve_dollars`] for an XREAD op (the multi-shard attempt runs it
+/// on each held shard).
+pub fn resolve_xread(rt: &ShardRt, db: usize, op: &BlockOp) {
+    if let BlockOp::XRead { ids, .. } = op {
+        resolve_dollars(rt, db, ids);
+    }
 }
 
 /// A blocked XREADGROUP's group and consumer; `serve` is its handler
@@ -116,7 +139,11 @@ impl BlockOp {
     /// XREAD's ID for `key`.
     fn xread_id(&self, key: &[u8]) -> Option<StreamId> {
         match self {
-            BlockOp::XRead { ids, .. } => ids.iter().find(|(k, _)| k == key).map(|(_, id)| *id),
+            BlockOp::XRead { ids, .. } => {
+                let ids = ids.lock().unwrap();
+                let id = ids.iter().find(|(k, _)| k == key).map(|(_, id)| *id);
+                Some(id.flatten().unwrap_or_default())
+            }
             _ => None,
         }
     }
@@ -548,7 +575,11 @@ pub fn attempt(
     rt.drain_deferred();
     // Before looking: a later write from another thread must poke us.
     rt.core.borrow_mut().listeners = true;
-    if let BlockOp::XRead { spec, attempt, .. } = op {
+    if let BlockOp::XRead {
+        spec, attempt, ids, ..
+    } = op
+    {
+        resolve_dollars(rt, db, ids);
         let argv: Vec<&[u8]> = attempt.iter().map(Vec::as_slice).collect();
         let mut out = Out::new(resp3);
         rt.exec_spec_unasked(spec.0, &argv, db, &mut out);

@@ -18,7 +18,6 @@ use crate::command::Ctx;
 use crate::server::blocking::{self as reg, BlockOp};
 use crate::server::conn::Conn;
 use crate::server::mesh;
-use crate::slot::key_slot;
 use crate::store::stream::StreamId;
 use crate::store::Value;
 use futures::future::LocalBoxFuture;
@@ -207,34 +206,26 @@ async fn run(conn: &mut Conn, args: Vec<Vec<u8>>) {
         return reg::run_unlisted(conn, &XREAD_NOW, &argv).await;
     };
     let keys: Vec<Vec<u8>> = args[p.first_key..p.first_key + p.streams].to_vec();
-    let mut ids = Vec::with_capacity(p.streams);
-    for (key, arg) in keys.iter().zip(&args[p.first_key + p.streams..]) {
-        let id = match arg.as_slice() {
-            b"$" => {
-                let rt = conn.rt.clone();
-                let (k, db) = (key.clone(), conn.db);
-                let shard = rt.shard_of_slot(key_slot(key));
-                mesh::run_on(&rt, shard, move |rt| reg::stream_last_id(rt, db, &k)).await
-            }
-            // Errors (and `>`) are the attempt's to report.
-            a => strict(a).unwrap_or_default(),
-        };
-        ids.push(id);
-    }
+    // `$`: resolved by the attempt, in its step (blocking.rs).
+    let ids: Vec<(Vec<u8>, Option<StreamId>)> = keys
+        .iter()
+        .zip(&args[p.first_key + p.streams..])
+        .map(|(key, arg)| {
+            let id = match arg.as_slice() {
+                b"$" => None,
+                // Errors (and `>`) are the attempt's to report.
+                a => Some(strict(a).unwrap_or_default()),
+            };
+            (key.clone(), id)
+        })
+        .collect();
     let mut attempt: Vec<Vec<u8>> = vec![b"XREAD".to_vec()];
     if p.count > 0 {
         attempt.push(b"COUNT".to_vec());
         attempt.push(p.count.to_string().into_bytes());
     }
     attempt.push(b"STREAMS".to_vec());
-    attempt.extend(keys.iter().cloned());
-    for (id, arg) in ids.iter().zip(&args[p.first_key + p.streams..]) {
-        attempt.push(if arg.as_slice() == b"$" {
-            id.to_bytes()
-        } else {
-            arg.clone()
-        });
-    }
+    attempt.extend(args[p.first_key..].iter().cloned());
     let op = BlockOp::XRead {
         spec: reg::SpecRef(&XREAD_NOW),
         count: if p.count > 0 {
@@ -242,7 +233,7 @@ async fn run(conn: &mut Conn, args: Vec<Vec<u8>>) {
         } else {
             BLOCKED_DEFAULT_COUNT
         },
-        ids: keys.iter().cloned().zip(ids).collect(),
+        ids: std::sync::Arc::new(std::sync::Mutex::new(ids)),
         attempt,
         group: None,
     };

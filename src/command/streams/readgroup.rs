@@ -369,7 +369,9 @@ async fn run(conn: &mut Conn, args: Vec<Vec<u8>>) {
         } else {
             BLOCKED_DEFAULT_COUNT
         },
-        ids: keys.iter().map(|k| (k.clone(), StreamId::MAX)).collect(),
+        ids: std::sync::Arc::new(std::sync::Mutex::new(
+            keys.iter().map(|k| (k.clone(), Some(StreamId::MAX))).collect(),
+        )),
         // The whole command first: history reads and errors answer now.
         attempt: args.clone(),
         group: Some(GroupWait {
