@@ -266,15 +266,33 @@ fn consumer_group_reads_and_claims_log_what_redis_propagates() {
                 s.cmd(&["XADD", "s", &format!("{i}-0"), "f", "v"]);
             }
             s.cmd(&["XGROUP", "CREATE", "s", "g", "0"]);
-            s.cmd(&["XREADGROUP", "GROUP", "g", "alice", "COUNT", "2", "STREAMS", "s", ">"]);
+            s.cmd(&[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "alice",
+                "COUNT",
+                "2",
+                "STREAMS",
+                "s",
+                ">",
+            ]);
             // A history read changes delivery counts only: nothing logged.
             s.cmd(&["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", "0"]);
-            s.cmd(&["XREADGROUP", "GROUP", "g", "bob", "NOACK", "STREAMS", "s", ">"]);
+            s.cmd(&[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "bob",
+                "NOACK",
+                "STREAMS",
+                "s",
+                ">",
+            ]);
             s.cmd(&["XCLAIM", "s", "g", "carol", "0", "1", "JUSTID"]);
             s.cmd(&["XDEL", "s", "2-0"]);
             let r = s.cmd(&["XAUTOCLAIM", "s", "g", "dave", "0", "0"]);
             assert!(common::escape(&r).contains("2-0"), "{}", common::escape(&r));
-            groups = s.cmd(&["XINFO", "GROUPS", "s"]);
             pending = s.cmd(&["XPENDING", "s", "g"]);
             let log = commands(&incr_aof(&dir.0));
             let tail: Vec<String> = log
@@ -322,6 +340,7 @@ fn consumer_group_reads_and_claims_log_what_redis_propagates() {
                 std::thread::sleep(Duration::from_millis(20));
             }
             s.cmd(&["XGROUP", "CREATECONSUMER", "s", "g", "erin"]);
+            groups = s.cmd(&["XINFO", "GROUPS", "s"]);
         }
         let shardis = Server::shardis(shards, &args);
         let mut s = shardis.conn();
@@ -348,14 +367,46 @@ fn blocked_xreadgroup_is_served_by_xadd_and_told_of_lost_keys() {
         let mut b = shardis.conn();
         let mut c = shardis.conn();
         a.send(&[
-            "XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS", &keys[0], &keys[1], ">",
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "alice",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            &keys[0],
+            &keys[1],
+            ">",
             ">",
         ]);
-        b.send(&["XREADGROUP", "GROUP", "g", "bob", "BLOCK", "0", "STREAMS", &keys[1], ">"]);
-        c.send(&["XREADGROUP", "GROUP", "g", "carol", "BLOCK", "0", "STREAMS", &keys[0], ">"]);
+        b.send(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "bob",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            &keys[1],
+            ">",
+        ]);
+        c.send(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "carol",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            &keys[0],
+            ">",
+        ]);
         let t = std::time::Instant::now();
         while !String::from_utf8_lossy(&w.cmd(&["INFO", "clients"])).contains("blocked_clients:3") {
-            assert!(t.elapsed() < Duration::from_secs(5), "shards {shards}: not blocked");
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "shards {shards}: not blocked"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         // alice came first: she gets the entry, bob waits for another.
@@ -365,10 +416,17 @@ fn blocked_xreadgroup_is_served_by_xadd_and_told_of_lost_keys() {
             "*1\r\n*2\r\n${}\r\n{k}\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n",
             k.len()
         );
-        assert_eq!(common::escape(&a.read_reply()), common::escape(want.as_bytes()));
+        assert_eq!(
+            common::escape(&a.read_reply()),
+            common::escape(want.as_bytes())
+        );
         w.cmd(&["XADD", &keys[1], "2-0", "f", "v"]);
         let got = b.read_reply();
-        assert!(common::escape(&got).contains("2-0"), "{}", common::escape(&got));
+        assert!(
+            common::escape(&got).contains("2-0"),
+            "{}",
+            common::escape(&got)
+        );
         let p = w.cmd(&["XPENDING", k, "g"]);
         assert_eq!(
             common::escape(&p),

@@ -19,17 +19,22 @@ struct Range<'a> {
 }
 
 /// `-NOGROUP No such key '<key>' or consumer group '<group>'` (XPENDING,
-/// XCLAIM, XAUTOCLAIM).
-pub(super) fn nogroup(ctx: &mut Ctx, key: &[u8], group: &[u8]) {
+/// XCLAIM, XAUTOCLAIM; XREADGROUP adds `in XREADGROUP ...`).
+pub(super) fn nogroup_in(ctx: &mut Ctx, key: &[u8], group: &[u8], tail: &[u8]) {
     let msg = [
         &b"NOGROUP No such key '"[..],
         key,
         b"' or consumer group '",
         group,
         b"'",
+        tail,
     ]
     .concat();
     ctx.out.error_bytes(&msg);
+}
+
+pub(super) fn nogroup(ctx: &mut Ctx, key: &[u8], group: &[u8]) {
+    nogroup_in(ctx, key, group, b"")
 }
 
 fn parse_range<'a>(args: &[&'a [u8]]) -> Result<Range<'a>, &'static str> {

@@ -25,6 +25,16 @@ use futures::future::LocalBoxFuture;
 /// XREAD_BLOCKED_DEFAULT_COUNT.
 const BLOCKED_DEFAULT_COUNT: u64 = 1000;
 
+/// What a blocked read serves at most: COUNT, else
+/// XREAD_BLOCKED_DEFAULT_COUNT (a low ID must not serve a huge stream).
+pub(super) fn blocked_count(count: u64) -> u64 {
+    if count > 0 {
+        count
+    } else {
+        BLOCKED_DEFAULT_COUNT
+    }
+}
+
 const KEYS: &[KeySpec] = &[KeySpec {
     flags: KeyFlags::RO.with(KeyFlags::ACCESS),
     begin: BeginSearch::Keyword {
@@ -192,20 +202,8 @@ fn xread_now(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
-fn xread(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(run(conn, args))
-}
-
-async fn run(conn: &mut Conn, args: Vec<Vec<u8>>) {
-    let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-    let p = match parse(&argv, false) {
-        Ok(p) => p,
-        Err(e) => return conn.out.error(e),
-    };
-    let Some(block) = p.block else {
-        return reg::run_unlisted(conn, &XREAD_NOW, &argv).await;
-    };
-    let keys: Vec<Vec<u8>> = args[p.first_key..p.first_key + p.streams].to_vec();
+/// XREAD BLOCK's waiter.
+fn xread_op(p: &Parsed, args: &[Vec<u8>], keys: Vec<Vec<u8>>) -> BlockOp {
     // `$`: resolved by the attempt, in its step (blocking.rs).
     let ids: Vec<(Vec<u8>, Option<StreamId>)> = keys
         .iter()
@@ -226,17 +224,43 @@ async fn run(conn: &mut Conn, args: Vec<Vec<u8>>) {
     }
     attempt.push(b"STREAMS".to_vec());
     attempt.extend(args[p.first_key..].iter().cloned());
-    let op = BlockOp::XRead {
+    BlockOp::XRead {
         spec: reg::SpecRef(&XREAD_NOW),
-        count: if p.count > 0 {
-            p.count
-        } else {
-            BLOCKED_DEFAULT_COUNT
-        },
+        count: blocked_count(p.count),
         ids: std::sync::Arc::new(std::sync::Mutex::new(ids)),
         attempt,
         group: None,
+    }
+}
+
+fn xread(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(run(conn, args))
+}
+
+async fn run(conn: &mut Conn, args: Vec<Vec<u8>>) {
+    run_read(conn, args, false, &XREAD_NOW, xread_op).await
+}
+
+/// The connection side of XREAD and XREADGROUP (`group`): parsed, run at
+/// once without BLOCK, else blocked on the keys with the waiter `op`
+/// makes from the parsed command and its keys.
+pub(super) async fn run_read(
+    conn: &mut Conn,
+    args: Vec<Vec<u8>>,
+    group: bool,
+    now: &'static CommandSpec,
+    op: fn(&Parsed, &[Vec<u8>], Vec<Vec<u8>>) -> BlockOp,
+) {
+    let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+    let p = match parse(&argv, group) {
+        Ok(p) => p,
+        Err(e) => return conn.out.error(e),
     };
+    let Some(block) = p.block else {
+        return reg::run_unlisted(conn, now, &argv).await;
+    };
+    let keys: Vec<Vec<u8>> = args[p.first_key..p.first_key + p.streams].to_vec();
+    let op = op(&p, &args, keys.clone());
     let timeout = (block > 0).then_some(block);
     crate::command::blocking::block_on(conn, keys, op, timeout).await
 }

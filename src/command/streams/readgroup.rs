@@ -18,7 +18,7 @@ use super::super::spec::{
 };
 use super::id::strict;
 use super::propagate;
-use super::read::{now_in_exec, parse};
+use super::read::{now_in_exec, parse, Parsed};
 use super::reply;
 use crate::command::util::WRONGTYPE;
 use crate::command::{Class, Ctx};
@@ -29,9 +29,6 @@ use crate::server::mesh;
 use crate::store::stream::{Group, Node, NodeEntry, Stream, StreamId};
 use crate::store::Value;
 use futures::future::LocalBoxFuture;
-
-/// XREAD_BLOCKED_DEFAULT_COUNT.
-const BLOCKED_DEFAULT_COUNT: u64 = 1000;
 
 const KEYS: &[KeySpec] = &[KeySpec {
     flags: KeyFlags::RO.with(KeyFlags::ACCESS),
@@ -102,15 +99,7 @@ struct Effects {
 }
 
 fn nogroup(ctx: &mut Ctx, key: &[u8], group: &[u8]) {
-    let msg = [
-        &b"NOGROUP No such key '"[..],
-        key,
-        b"' or consumer group '",
-        group,
-        b"' in XREADGROUP with GROUP option",
-    ]
-    .concat();
-    ctx.out.error_bytes(&msg);
+    super::pending::nogroup_in(ctx, key, group, b" in XREADGROUP with GROUP option");
 }
 
 fn now(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -353,36 +342,26 @@ fn xreadgroup(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 }
 
 async fn run(conn: &mut Conn, args: Vec<Vec<u8>>) {
-    let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-    let p = match parse(&argv, true) {
-        Ok(p) => p,
-        Err(e) => return conn.out.error(e),
-    };
-    let Some(block) = p.block else {
-        return reg::run_unlisted(conn, &NOW, &argv).await;
-    };
-    let keys: Vec<Vec<u8>> = args[p.first_key..p.first_key + p.streams].to_vec();
-    let op = BlockOp::XRead {
+    super::read::run_read(conn, args, true, &NOW, waiter).await
+}
+
+/// XREADGROUP BLOCK's waiter: ready by its group's last ID.
+fn waiter(p: &Parsed, args: &[Vec<u8>], keys: Vec<Vec<u8>>) -> BlockOp {
+    BlockOp::XRead {
         spec: reg::SpecRef(&NOW),
-        count: if p.count > 0 {
-            p.count
-        } else {
-            BLOCKED_DEFAULT_COUNT
-        },
+        count: super::read::blocked_count(p.count),
         ids: std::sync::Arc::new(std::sync::Mutex::new(
-            keys.iter().map(|k| (k.clone(), Some(StreamId::MAX))).collect(),
+            keys.into_iter().map(|k| (k, Some(StreamId::MAX))).collect(),
         )),
         // The whole command first: history reads and errors answer now.
-        attempt: args.clone(),
+        attempt: args.to_vec(),
         group: Some(GroupWait {
             serve: reg::SpecRef(&SERVE),
             group: args[p.group].clone(),
             consumer: args[p.group + 1].clone(),
             noack: p.noack,
         }),
-    };
-    let timeout = (block > 0).then_some(block);
-    crate::command::blocking::block_on(conn, keys, op, timeout).await
+    }
 }
 
 /// In MULTI: the non-blocking part.
