@@ -241,6 +241,10 @@ async fn run(conn: &mut Conn, args: Vec<Vec<u8>>) {
     run_read(conn, args, false, &XREAD_NOW, xread_op).await
 }
 
+/// Makes a blocked read's waiter from the parsed command, its arguments
+/// and its keys.
+pub(super) type MakeWaiter = fn(&Parsed, &[Vec<u8>], Vec<Vec<u8>>) -> BlockOp;
+
 /// The connection side of XREAD and XREADGROUP (`group`): parsed, run at
 /// once without BLOCK, else blocked on the keys with the waiter `op`
 /// makes from the parsed command and its keys.
@@ -249,7 +253,7 @@ pub(super) async fn run_read(
     args: Vec<Vec<u8>>,
     group: bool,
     now: &'static CommandSpec,
-    op: fn(&Parsed, &[Vec<u8>], Vec<Vec<u8>>) -> BlockOp,
+    op: MakeWaiter,
 ) {
     let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
     let p = match parse(&argv, group) {
