@@ -220,3 +220,223 @@ fn xread_block_serves_several_clients() {
     clients[0].send(&["XREAD", "BLOCK", "50", "STREAMS", &keys[0], "$"]);
     assert_eq!(clients[0].read_reply(), b"*-1\r\n");
 }
+
+/// The text of the newest incr AOF file of a server's `dir`.
+fn incr_aof(dir: &std::path::Path) -> String {
+    let mut incr: Vec<std::path::PathBuf> = std::fs::read_dir(common::appendonlydir(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".incr.aof"))
+        .collect();
+    incr.sort();
+    String::from_utf8_lossy(&std::fs::read(incr.last().unwrap()).unwrap()).into_owned()
+}
+
+/// The commands of a RESP text, each as its words joined by spaces.
+fn commands(aof: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = aof.split("\r\n");
+    while let Some(l) = lines.next() {
+        let Some(n) = l.strip_prefix('*') else {
+            continue;
+        };
+        let n: usize = n.parse().unwrap();
+        let words: Vec<&str> = (0..n)
+            .map(|_| {
+                lines.next();
+                lines.next().unwrap()
+            })
+            .collect();
+        out.push(words.join(" "));
+    }
+    out
+}
+
+#[test]
+fn consumer_group_reads_and_claims_log_what_redis_propagates() {
+    for shards in [1, 4] {
+        let dir = TempDir::new("cg-aof");
+        let d = dir.0.to_str().unwrap();
+        let args = ["--appendonly", "yes", "--dir", d, "--appendfsync", "always"];
+        let (groups, pending);
+        {
+            let shardis = Server::shardis(shards, &args);
+            let mut s = shardis.conn();
+            for i in 1..=3 {
+                s.cmd(&["XADD", "s", &format!("{i}-0"), "f", "v"]);
+            }
+            s.cmd(&["XGROUP", "CREATE", "s", "g", "0"]);
+            s.cmd(&[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "alice",
+                "COUNT",
+                "2",
+                "STREAMS",
+                "s",
+                ">",
+            ]);
+            // A history read changes delivery counts only: nothing logged.
+            s.cmd(&["XREADGROUP", "GROUP", "g", "alice", "STREAMS", "s", "0"]);
+            s.cmd(&[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "bob",
+                "NOACK",
+                "STREAMS",
+                "s",
+                ">",
+            ]);
+            s.cmd(&["XCLAIM", "s", "g", "carol", "0", "1", "JUSTID"]);
+            s.cmd(&["XDEL", "s", "2-0"]);
+            let r = s.cmd(&["XAUTOCLAIM", "s", "g", "dave", "0", "0"]);
+            assert!(common::escape(&r).contains("2-0"), "{}", common::escape(&r));
+            pending = s.cmd(&["XPENDING", "s", "g"]);
+            let log = commands(&incr_aof(&dir.0));
+            let tail: Vec<String> = log
+                .iter()
+                .skip_while(|c| !c.starts_with("XGROUP CREATE"))
+                .map(|c| {
+                    // Delivery times vary: keep the words around them.
+                    let w: Vec<&str> = c.split(' ').collect();
+                    match w.iter().position(|x| *x == "TIME") {
+                        Some(i) => [&w[..=i], &["T"], &w[i + 2..]].concat().join(" "),
+                        None => c.clone(),
+                    }
+                })
+                .collect();
+            let want = [
+                "XGROUP CREATE s g 0",
+                "MULTI",
+                "XCLAIM s g alice 0 1-0 TIME T RETRYCOUNT 1 FORCE JUSTID LASTID 1-0",
+                "XCLAIM s g alice 0 2-0 TIME T RETRYCOUNT 1 FORCE JUSTID LASTID 2-0",
+                "EXEC",
+                "MULTI",
+                "XGROUP CREATECONSUMER s g bob",
+                "XGROUP SETID s g 3-0 ENTRIESREAD 3",
+                "EXEC",
+                "XCLAIM s g carol 0 1 TIME T RETRYCOUNT 2 FORCE JUSTID LASTID 3-0",
+                "XDEL s 2-0",
+                "MULTI",
+                "XCLAIM s g dave 0 1-0 TIME T RETRYCOUNT 3 FORCE JUSTID LASTID 3-0",
+                "XCLAIM s g alice 0 2-0 TIME T RETRYCOUNT 2 FORCE JUSTID LASTID 3-0",
+                "EXEC",
+            ];
+            assert_eq!(tail, want, "shards {shards}: {log:?}");
+            // Rewritten (no RDB preamble), the groups and PEL replay.
+            s.cmd(&["CONFIG", "SET", "aof-use-rdb-preamble", "no"]);
+            s.cmd(&["BGREWRITEAOF"]);
+            let t = std::time::Instant::now();
+            loop {
+                let info = String::from_utf8_lossy(&s.cmd(&["INFO", "persistence"])).into_owned();
+                if info.contains("aof_rewrite_in_progress:0")
+                    && info.contains("aof_rewrite_scheduled:0")
+                {
+                    break;
+                }
+                assert!(t.elapsed() < Duration::from_secs(20), "{info}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            s.cmd(&["XGROUP", "CREATECONSUMER", "s", "g", "erin"]);
+            groups = s.cmd(&["XINFO", "GROUPS", "s"]);
+        }
+        let shardis = Server::shardis(shards, &args);
+        let mut s = shardis.conn();
+        let after = s.cmd(&["XINFO", "GROUPS", "s"]);
+        assert_eq!(after, groups, "shards {shards}");
+        assert_eq!(s.cmd(&["XPENDING", "s", "g"]), pending, "shards {shards}");
+        let consumers = common::escape(&s.cmd(&["XINFO", "CONSUMERS", "s", "g"]));
+        for c in ["alice", "bob", "carol", "dave", "erin"] {
+            assert!(consumers.contains(c), "{c} missing: {consumers}");
+        }
+    }
+}
+
+#[test]
+fn blocked_xreadgroup_is_served_by_xadd_and_told_of_lost_keys() {
+    for shards in [1, 4] {
+        let shardis = Server::shardis(shards, &[]);
+        let mut w = shardis.conn();
+        let keys = common::keys_on_distinct_shards("rg", 2, shards.max(2));
+        for k in &keys {
+            w.cmd(&["XGROUP", "CREATE", k, "g", "$", "MKSTREAM"]);
+        }
+        let mut a = shardis.conn();
+        let mut b = shardis.conn();
+        let mut c = shardis.conn();
+        a.send(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "alice",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            &keys[0],
+            &keys[1],
+            ">",
+            ">",
+        ]);
+        b.send(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "bob",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            &keys[1],
+            ">",
+        ]);
+        c.send(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "carol",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            &keys[0],
+            ">",
+        ]);
+        let t = std::time::Instant::now();
+        while !String::from_utf8_lossy(&w.cmd(&["INFO", "clients"])).contains("blocked_clients:3") {
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "shards {shards}: not blocked"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // alice came first: she gets the entry, bob waits for another.
+        w.cmd(&["XADD", &keys[1], "1-0", "f", "v"]);
+        let k = &keys[1];
+        let want = format!(
+            "*1\r\n*2\r\n${}\r\n{k}\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n",
+            k.len()
+        );
+        assert_eq!(
+            common::escape(&a.read_reply()),
+            common::escape(want.as_bytes())
+        );
+        w.cmd(&["XADD", &keys[1], "2-0", "f", "v"]);
+        let got = b.read_reply();
+        assert!(
+            common::escape(&got).contains("2-0"),
+            "{}",
+            common::escape(&got)
+        );
+        let p = w.cmd(&["XPENDING", k, "g"]);
+        assert_eq!(
+            common::escape(&p),
+            common::escape(b"*4\r\n:2\r\n$3\r\n1-0\r\n$3\r\n2-0\r\n*2\r\n*2\r\n$5\r\nalice\r\n$1\r\n1\r\n*2\r\n$3\r\nbob\r\n$1\r\n1\r\n")
+        );
+        // The key deleted: the waiter is told.
+        w.cmd(&["DEL", &keys[0]]);
+        assert_eq!(
+            c.read_reply(),
+            b"-UNBLOCKED the stream key no longer exists\r\n"
+        );
+    }
+}

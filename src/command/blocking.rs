@@ -420,6 +420,12 @@ async fn attempt_held(
 ) -> Option<Vec<u8>> {
     let shard_of = |k: &[u8]| rt.shard_of_slot(key_slot(k));
     if let BlockOp::XRead { spec, attempt, .. } = op {
+        // `$` stands for each stream's last ID as the attempt finds it.
+        let shards: Vec<usize> = req.keys.iter().map(|k| shard_of(k)).collect();
+        for s in dedup(shards) {
+            let op = op.clone();
+            held.run(s, move |rt| reg::resolve_xread(rt, db, &op)).await;
+        }
         let argv: Vec<&[u8]> = attempt.iter().map(Vec::as_slice).collect();
         let caller = crate::server::tracking::Caller::default();
         let reply = reg::run_held(rt, held, spec.0, &argv, db, resp3, caller).await;
@@ -469,6 +475,12 @@ async fn attempt_held(
         }
     }
     None
+}
+
+fn dedup(mut v: Vec<usize>) -> Vec<usize> {
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// `CommandSpec::in_exec` of the blocking commands: [`run_in_exec`].

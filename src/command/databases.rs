@@ -113,6 +113,11 @@ async fn flush(conn: &Conn, db: Option<usize>, lazy: bool, args: &[Vec<u8>]) {
         .await;
     }
     effects::log_keyspace_command(rt, conn.db, args);
+    // XREADGROUP clients blocked on a flushed stream are told it is gone
+    // (Redis's scanDatabaseForDeletedStreams).
+    for &s in &shards {
+        held.run(s, crate::server::blocking::ready_all).await;
+    }
     drop(held);
     // FLUSHALL with save rules set saves the empty dataset at once, which
     // resets the change counter (Redis's flushAllDataAndResetRDB).

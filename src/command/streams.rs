@@ -1,5 +1,5 @@
 //! Stream commands: XADD XLEN XRANGE XREVRANGE XDEL XTRIM XREAD XSETID
-//! XGROUP XACK XINFO, as Redis 7.0's t_stream.c behaves (argument order, so the
+//! XGROUP XREADGROUP XACK XPENDING XCLAIM XAUTOCLAIM XINFO, as Redis 7.0's t_stream.c behaves (argument order, so the
 //! same error wins; replies in RESP2 and RESP3; what is propagated). The
 //! type itself lives in `store::stream`.
 
@@ -9,13 +9,17 @@ use super::spec::{Acl, CommandSpec, Flags, Handler, KeyFlags, KeySpec};
 mod access;
 mod ack;
 mod add;
+mod claim;
 mod del;
 mod group;
 mod id;
 mod info;
 mod info_groups;
+mod pending;
+mod propagate;
 mod range;
 mod read;
+mod readgroup;
 mod reply;
 mod setid;
 
@@ -79,6 +83,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         ..CommandSpec::DEFAULT
     },
     read::XREAD,
+    readgroup::XREADGROUP,
     CommandSpec {
         name: "xsetid", arity: -3, flags: Flags::WRITE.with(Flags::DENYOOM).with(Flags::FAST),
         acl: Acl::WRITE.with_bits(Acl::STREAM).with_bits(Acl::FAST), keys: RW_UPDATE,
@@ -92,6 +97,30 @@ pub static COMMANDS: &[CommandSpec] = &[
         handler: Handler::Shard(ack::xack), group: "stream", since: "5.0.0",
         summary: "Marks a pending message as correctly processed, effectively removing it from the pending entries list of the consumer group. Return value of the command is the number of messages successfully acknowledged, that is, the IDs we were actually able to resolve in the PEL.",
         complexity: "O(1) for each message ID processed.",
+        ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "xpending", arity: -3, flags: Flags::READONLY,
+        acl: Acl::READ.with_bits(Acl::STREAM).with_bits(Acl::SLOW), keys: RO_ACCESS,
+        handler: Handler::Shard(pending::xpending), tips: NONDET, group: "stream", since: "5.0.0",
+        summary: "Return information and entries from a stream consumer group pending entries list, that are messages fetched but never acknowledged.",
+        complexity: "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.",
+        ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "xclaim", arity: -6, flags: Flags::WRITE.with(Flags::FAST),
+        acl: Acl::WRITE.with_bits(Acl::STREAM).with_bits(Acl::FAST), keys: RW_UPDATE,
+        handler: Handler::Shard(claim::xclaim), tips: NONDET, group: "stream", since: "5.0.0",
+        summary: "Changes (or acquires) ownership of a message in a consumer group, as if the message was delivered to the specified consumer.",
+        complexity: "O(log N) with N being the number of messages in the PEL of the consumer group.",
+        ..CommandSpec::DEFAULT
+    },
+    CommandSpec {
+        name: "xautoclaim", arity: -6, flags: Flags::WRITE.with(Flags::FAST),
+        acl: Acl::WRITE.with_bits(Acl::STREAM).with_bits(Acl::FAST), keys: RW_DELETE,
+        handler: Handler::Shard(claim::xautoclaim), tips: NONDET, group: "stream", since: "6.2.0",
+        summary: "Changes (or acquires) ownership of messages in a consumer group, as if the messages were delivered to the specified consumer.",
+        complexity: "O(1) if COUNT is small.",
         ..CommandSpec::DEFAULT
     },
     CommandSpec {

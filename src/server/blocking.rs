@@ -90,9 +90,45 @@ pub enum BlockOp {
     XRead {
         spec: SpecRef,
         count: u64,
-        ids: Vec<(Vec<u8>, StreamId)>,
+        ids: XreadIds,
         attempt: Vec<Vec<u8>>,
+        /// XREADGROUP: ready once the stream passes the group's last ID,
+        /// or the key or group is gone (then served an error).
+        group: Option<GroupWait>,
     },
+}
+
+/// The ID an XREAD waiter waits to see passed, per key; None for `$`
+/// until the attempt resolves it to the stream's last ID in the same
+/// step (then a write arriving after the XREAD cannot land between).
+pub type XreadIds = Arc<Mutex<Vec<(Vec<u8>, Option<StreamId>)>>>;
+
+/// Resolves the `$` IDs of the keys `rt` owns (the attempt's step).
+fn resolve_dollars(rt: &ShardRt, db: usize, ids: &XreadIds) {
+    let mut ids = ids.lock().unwrap();
+    for (k, id) in ids.iter_mut() {
+        if id.is_none() && rt.shard_of_slot(crate::slot::key_slot(k)) == rt.id {
+            *id = Some(stream_last_id(rt, db, k));
+        }
+    }
+}
+
+/// [`resolve_dollars`] for an XREAD op (the multi-shard attempt runs it
+/// on each held shard).
+pub fn resolve_xread(rt: &ShardRt, db: usize, op: &BlockOp) {
+    if let BlockOp::XRead { ids, .. } = op {
+        resolve_dollars(rt, db, ids);
+    }
+}
+
+/// A blocked XREADGROUP's group and consumer; `serve` is its handler
+/// for a woken waiter (command/streams/readgroup.rs).
+#[derive(Clone, Debug)]
+pub struct GroupWait {
+    pub serve: SpecRef,
+    pub group: Vec<u8>,
+    pub consumer: Vec<u8>,
+    pub noack: bool,
 }
 
 impl BlockOp {
@@ -103,7 +139,11 @@ impl BlockOp {
     /// XREAD's ID for `key`.
     fn xread_id(&self, key: &[u8]) -> Option<StreamId> {
         match self {
-            BlockOp::XRead { ids, .. } => ids.iter().find(|(k, _)| k == key).map(|(_, id)| *id),
+            BlockOp::XRead { ids, .. } => {
+                let ids = ids.lock().unwrap();
+                let id = ids.iter().find(|(k, _)| k == key).map(|(_, id)| *id);
+                Some(id.flatten().unwrap_or_default())
+            }
             _ => None,
         }
     }
@@ -143,6 +183,25 @@ impl BlockOp {
                 max,
                 count: Some(n),
             } => return mpop("ZMPOP", key, if *max { "MAX" } else { "MIN" }, *n),
+            BlockOp::XRead {
+                count,
+                group: Some(g),
+                ..
+            } => {
+                let mut argv = vec![
+                    b"XREADGROUP".to_vec(),
+                    b"GROUP".to_vec(),
+                    g.group.clone(),
+                    g.consumer.clone(),
+                    b"COUNT".to_vec(),
+                    count.to_string().into_bytes(),
+                ];
+                if g.noack {
+                    argv.push(b"NOACK".to_vec());
+                }
+                argv.extend([b"STREAMS".to_vec(), key.to_vec(), b">".to_vec()]);
+                return argv;
+            }
             BlockOp::XRead { count, .. } => {
                 let id = self.xread_id(key).unwrap_or_default().to_bytes();
                 let count = count.to_string().into_bytes();
@@ -393,9 +452,12 @@ pub enum Probe {
 /// is sent and tracking clients hear of it (effects::end_visit).
 fn probe(rt: &ShardRt, db: usize, key: &[u8], now: u64, op: &BlockOp) -> Probe {
     let (mut core, events) = super::effects::begin_visit(rt);
-    let found = match op.xread_id(key) {
-        Some(id) => probe_stream(&mut core.store, db, key, now, id),
-        None => probe_store(&mut core.store, db, key, now, op.wants_list()),
+    let found = match (op, op.xread_id(key)) {
+        (BlockOp::XRead { group: Some(g), .. }, _) => {
+            probe_group(&mut core.store, db, key, now, &g.group)
+        }
+        (_, Some(id)) => probe_stream(&mut core.store, db, key, now, id),
+        _ => probe_store(&mut core.store, db, key, now, op.wants_list()),
     };
     super::effects::end_visit(rt, core, events);
     found
@@ -406,9 +468,24 @@ fn probe(rt: &ShardRt, db: usize, key: &[u8], now: u64, op: &BlockOp) -> Probe {
 /// another type, is skipped as WrongType is.
 fn probe_stream(store: &mut Store, db: usize, key: &[u8], now: u64, id: StreamId) -> Probe {
     match store.dbs[db].lookup(key, now).map(|e| &e.value) {
-        None => Probe::Missing,
+        // Skipped, not the end of the queue: XREADGROUP waiters behind
+        // are told the key is gone.
+        None => Probe::WrongType,
         Some(Value::Stream(s)) if s.last_id > id => Probe::Ready(usize::MAX),
         Some(_) => Probe::WrongType,
+    }
+}
+
+/// An XREADGROUP waiter's key: ready when the stream's last ID passes the
+/// group's, and when the key (or the group) is gone or the key holds
+/// another type: serving it then answers the error.
+fn probe_group(store: &mut Store, db: usize, key: &[u8], now: u64, group: &[u8]) -> Probe {
+    match store.dbs[db].lookup(key, now).map(|e| &e.value) {
+        Some(Value::Stream(s)) => match s.groups.get(group) {
+            Some(g) if s.last_id <= g.last_id => Probe::WrongType,
+            _ => Probe::Ready(usize::MAX),
+        },
+        _ => Probe::Ready(usize::MAX),
     }
 }
 
@@ -440,6 +517,11 @@ fn serve_queue(rt: &ShardRt, key: &[u8], q: &mut Queue) {
         }
         let len = {
             match probe(rt, q.db, key, now, &w.op) {
+                // XREADGROUP waiters further on are told the key is gone.
+                Probe::Missing if has_group_waiter(q) => {
+                    i += 1;
+                    continue;
+                }
                 Probe::Missing => return,
                 // Waits for another type (Redis skips it the same way).
                 Probe::WrongType => {
@@ -473,6 +555,12 @@ fn serve_queue(rt: &ShardRt, key: &[u8], q: &mut Queue) {
     }
 }
 
+fn has_group_waiter(q: &Queue) -> bool {
+    q.waiters
+        .iter()
+        .any(|w| matches!(w.op, BlockOp::XRead { group: Some(_), .. }))
+}
+
 /// The first attempt of a blocking command on the shard owning `keys`
 /// (all of them, plus a BLMOVE's destination): serves the first key that
 /// holds data, or answers WRONGTYPE, or None when it must block.
@@ -487,7 +575,11 @@ pub fn attempt(
     rt.drain_deferred();
     // Before looking: a later write from another thread must poke us.
     rt.core.borrow_mut().listeners = true;
-    if let BlockOp::XRead { spec, attempt, .. } = op {
+    if let BlockOp::XRead {
+        spec, attempt, ids, ..
+    } = op
+    {
+        resolve_dollars(rt, db, ids);
         let argv: Vec<&[u8]> = attempt.iter().map(Vec::as_slice).collect();
         let mut out = Out::new(resp3);
         rt.exec_spec_unasked(spec.0, &argv, db, &mut out);
@@ -583,6 +675,9 @@ fn serve(rt: &ShardRt, db: usize, key: &[u8], op: &BlockOp, resp3: bool) -> Vec<
     let argv: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
     let mut out = Out::new(resp3);
     match op {
+        BlockOp::XRead { group: Some(g), .. } => {
+            rt.exec_spec_unasked(g.serve.0, &argv, db, &mut out)
+        }
         BlockOp::XRead { spec, .. } => rt.exec_spec_unasked(spec.0, &argv, db, &mut out),
         _ => rt.exec_unasked(&argv, db, &mut out),
     }

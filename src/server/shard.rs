@@ -687,7 +687,18 @@ impl ShardRt {
         }
         let log = &self.shared.aof.log;
         match rewrite {
-            Some(bytes) => log.append_encoded(db, &bytes),
+            Some(bytes) => {
+                // Several commands in one's place (XREADGROUP's XCLAIMs)
+                // go as one MULTI/EXEC block, as Redis 7.0's
+                // propagatePendingCommands wraps more than one.
+                let mut records = crate::persist::aof::record::Records::default();
+                records.push_encoded(Some(db), &bytes);
+                if records.several() {
+                    log.append_records(&records, true);
+                } else {
+                    log.append_encoded(db, &bytes);
+                }
+            }
             None => log.append_command(db, argv),
         }
     }

@@ -186,6 +186,10 @@ pub(super) fn xgroup_destroy(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     ctx.out.int(1);
     written(ctx, "xgroup-destroy", args[2]);
+    // Clients blocked in XREADGROUP on the group are told it is gone
+    // (Redis signals the key as ready). The key also counts as modified
+    // for WATCH and tracking, which Redis's DESTROY does not signal.
+    ctx.modified = Some(vec![2]);
 }
 
 pub(super) fn xgroup_createconsumer(ctx: &mut Ctx, args: &[&[u8]]) {

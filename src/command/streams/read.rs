@@ -18,13 +18,22 @@ use crate::command::Ctx;
 use crate::server::blocking::{self as reg, BlockOp};
 use crate::server::conn::Conn;
 use crate::server::mesh;
-use crate::slot::key_slot;
 use crate::store::stream::StreamId;
 use crate::store::Value;
 use futures::future::LocalBoxFuture;
 
 /// XREAD_BLOCKED_DEFAULT_COUNT.
 const BLOCKED_DEFAULT_COUNT: u64 = 1000;
+
+/// What a blocked read serves at most: COUNT, else
+/// XREAD_BLOCKED_DEFAULT_COUNT (a low ID must not serve a huge stream).
+pub(super) fn blocked_count(count: u64) -> u64 {
+    if count > 0 {
+        count
+    } else {
+        BLOCKED_DEFAULT_COUNT
+    }
+}
 
 const KEYS: &[KeySpec] = &[KeySpec {
     flags: KeyFlags::RO.with(KeyFlags::ACCESS),
@@ -65,21 +74,28 @@ static XREAD_NOW: CommandSpec = CommandSpec {
     ..XREAD
 };
 
-struct Parsed {
+pub(super) struct Parsed {
     /// BLOCK's milliseconds (0: forever).
-    block: Option<u64>,
-    count: u64,
+    pub block: Option<u64>,
+    pub count: u64,
     /// Index of the first key; as many IDs follow the keys.
-    first_key: usize,
-    streams: usize,
+    pub first_key: usize,
+    pub streams: usize,
+    /// XREADGROUP: index of GROUP's group name (the consumer follows).
+    pub group: usize,
+    pub noack: bool,
 }
 
-fn parse(args: &[&[u8]]) -> Result<Parsed, &'static str> {
+/// XREAD's (or, `group_ok`, XREADGROUP's) options, in xreadCommand's
+/// order so the same error wins.
+pub(super) fn parse(args: &[&[u8]], group_ok: bool) -> Result<Parsed, &'static str> {
     let mut p = Parsed {
         block: None,
         count: 0,
         first_key: 0,
         streams: 0,
+        group: 0,
+        noack: false,
     };
     let mut i = 1;
     while i < args.len() {
@@ -104,13 +120,20 @@ fn parse(args: &[&[u8]]) -> Result<Parsed, &'static str> {
             p.streams = n / 2;
             break;
         } else if is(o, "group") && more >= 2 {
-            return Err(
-                "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
-            );
+            if !group_ok {
+                return Err(
+                    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+                );
+            }
+            p.group = i + 1;
+            i += 2;
         } else if is(o, "noack") {
-            return Err(
-                "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
-            );
+            if !group_ok {
+                return Err(
+                    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+                );
+            }
+            p.noack = true;
         } else {
             return Err(SYNTAX);
         }
@@ -119,11 +142,14 @@ fn parse(args: &[&[u8]]) -> Result<Parsed, &'static str> {
     if p.first_key == 0 {
         return Err(SYNTAX);
     }
+    if group_ok && p.group == 0 {
+        return Err("ERR Missing GROUP option for XREADGROUP");
+    }
     Ok(p)
 }
 
 fn xread_now(ctx: &mut Ctx, args: &[&[u8]]) {
-    let p = match parse(args) {
+    let p = match parse(args, false) {
         Ok(p) => p,
         Err(e) => return ctx.out.error(e),
     };
@@ -176,58 +202,69 @@ fn xread_now(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
-fn xread(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(run(conn, args))
-}
-
-async fn run(conn: &mut Conn, args: Vec<Vec<u8>>) {
-    let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
-    let p = match parse(&argv) {
-        Ok(p) => p,
-        Err(e) => return conn.out.error(e),
-    };
-    let Some(block) = p.block else {
-        return reg::run_unlisted(conn, &XREAD_NOW, &argv).await;
-    };
-    let keys: Vec<Vec<u8>> = args[p.first_key..p.first_key + p.streams].to_vec();
-    let mut ids = Vec::with_capacity(p.streams);
-    for (key, arg) in keys.iter().zip(&args[p.first_key + p.streams..]) {
-        let id = match arg.as_slice() {
-            b"$" => {
-                let rt = conn.rt.clone();
-                let (k, db) = (key.clone(), conn.db);
-                let shard = rt.shard_of_slot(key_slot(key));
-                mesh::run_on(&rt, shard, move |rt| reg::stream_last_id(rt, db, &k)).await
-            }
-            // Errors (and `>`) are the attempt's to report.
-            a => strict(a).unwrap_or_default(),
-        };
-        ids.push(id);
-    }
+/// XREAD BLOCK's waiter.
+fn xread_op(p: &Parsed, args: &[Vec<u8>], keys: Vec<Vec<u8>>) -> BlockOp {
+    // `$`: resolved by the attempt, in its step (blocking.rs).
+    let ids: Vec<(Vec<u8>, Option<StreamId>)> = keys
+        .iter()
+        .zip(&args[p.first_key + p.streams..])
+        .map(|(key, arg)| {
+            let id = match arg.as_slice() {
+                b"$" => None,
+                // Errors (and `>`) are the attempt's to report.
+                a => Some(strict(a).unwrap_or_default()),
+            };
+            (key.clone(), id)
+        })
+        .collect();
     let mut attempt: Vec<Vec<u8>> = vec![b"XREAD".to_vec()];
     if p.count > 0 {
         attempt.push(b"COUNT".to_vec());
         attempt.push(p.count.to_string().into_bytes());
     }
     attempt.push(b"STREAMS".to_vec());
-    attempt.extend(keys.iter().cloned());
-    for (id, arg) in ids.iter().zip(&args[p.first_key + p.streams..]) {
-        attempt.push(if arg.as_slice() == b"$" {
-            id.to_bytes()
-        } else {
-            arg.clone()
-        });
-    }
-    let op = BlockOp::XRead {
+    attempt.extend(args[p.first_key..].iter().cloned());
+    BlockOp::XRead {
         spec: reg::SpecRef(&XREAD_NOW),
-        count: if p.count > 0 {
-            p.count
-        } else {
-            BLOCKED_DEFAULT_COUNT
-        },
-        ids: keys.iter().cloned().zip(ids).collect(),
+        count: blocked_count(p.count),
+        ids: std::sync::Arc::new(std::sync::Mutex::new(ids)),
         attempt,
+        group: None,
+    }
+}
+
+fn xread(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(run(conn, args))
+}
+
+async fn run(conn: &mut Conn, args: Vec<Vec<u8>>) {
+    run_read(conn, args, false, &XREAD_NOW, xread_op).await
+}
+
+/// Makes a blocked read's waiter from the parsed command, its arguments
+/// and its keys.
+pub(super) type MakeWaiter = fn(&Parsed, &[Vec<u8>], Vec<Vec<u8>>) -> BlockOp;
+
+/// The connection side of XREAD and XREADGROUP (`group`): parsed, run at
+/// once without BLOCK, else blocked on the keys with the waiter `op`
+/// makes from the parsed command and its keys.
+pub(super) async fn run_read(
+    conn: &mut Conn,
+    args: Vec<Vec<u8>>,
+    group: bool,
+    now: &'static CommandSpec,
+    op: MakeWaiter,
+) {
+    let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+    let p = match parse(&argv, group) {
+        Ok(p) => p,
+        Err(e) => return conn.out.error(e),
     };
+    let Some(block) = p.block else {
+        return reg::run_unlisted(conn, now, &argv).await;
+    };
+    let keys: Vec<Vec<u8>> = args[p.first_key..p.first_key + p.streams].to_vec();
+    let op = op(&p, &args, keys.clone());
     let timeout = (block > 0).then_some(block);
     crate::command::blocking::block_on(conn, keys, op, timeout).await
 }
@@ -239,20 +276,22 @@ fn in_exec<'a>(
     held: &'a mesh::Held<'a>,
     args: &'a [Vec<u8>],
 ) -> LocalBoxFuture<'a, ()> {
+    now_in_exec(conn, held, args, &XREAD_NOW)
+}
+
+/// Runs `now` (a stream read's non-blocking part) for EXEC, which holds
+/// the keys' shards.
+pub(super) fn now_in_exec<'a>(
+    conn: &'a mut Conn,
+    held: &'a mesh::Held<'a>,
+    args: &'a [Vec<u8>],
+    now: &'static CommandSpec,
+) -> LocalBoxFuture<'a, ()> {
     Box::pin(async move {
         let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
         let rt = conn.rt.clone();
         let caller = crate::server::tracking::caller(&conn.info, rt.id);
-        let reply = reg::run_held(
-            &rt,
-            held,
-            &XREAD_NOW,
-            &argv,
-            conn.db,
-            conn.out.resp3,
-            caller,
-        )
-        .await;
+        let reply = reg::run_held(&rt, held, now, &argv, conn.db, conn.out.resp3, caller).await;
         conn.out.raw(&reply);
     })
 }

@@ -112,3 +112,70 @@ impl Stream {
         }
     }
 }
+
+impl Group {
+    /// Gives pending entry `id` to consumer `name` delivered at `now`
+    /// (XREADGROUP's NACK creation): a new NACK, or one another consumer
+    /// held moved over with its delivery count reset to 1
+    /// (streamReplyWithRange). The consumer exists.
+    pub fn deliver(&mut self, id: StreamId, name: &[u8], now: u64) {
+        if let Some(old) = self.pel.get(&id).map(|n| n.consumer.clone()) {
+            if let Some(c) = self.consumers.get_mut(&old) {
+                c.pel.remove(&id);
+            }
+        }
+        self.pel.insert(
+            id,
+            Nack {
+                delivery_time: now,
+                delivery_count: 1,
+                consumer: name.to_vec(),
+            },
+        );
+        if let Some(c) = self.consumers.get_mut(name) {
+            c.pel.insert(id);
+        }
+    }
+
+    /// Drops pending entry `id` from the group and its consumer; the NACK.
+    pub fn remove_pending(&mut self, id: StreamId) -> Option<Nack> {
+        let n = self.pel.remove(&id)?;
+        if let Some(c) = self.consumers.get_mut(&n.consumer) {
+            c.pel.remove(&id);
+        }
+        Some(n)
+    }
+
+    /// Moves pending entry `id` (in the PEL) to consumer `name` (which
+    /// exists), as XCLAIM does; its NACK.
+    pub fn assign(&mut self, id: StreamId, name: &[u8]) -> Option<&mut Nack> {
+        let old = self.pel.get(&id)?.consumer.clone();
+        if old != name {
+            if let Some(c) = self.consumers.get_mut(&old) {
+                c.pel.remove(&id);
+            }
+        }
+        if let Some(c) = self.consumers.get_mut(name) {
+            c.pel.insert(id);
+        }
+        let n = self.pel.get_mut(&id)?;
+        n.consumer = name.to_vec();
+        Some(n)
+    }
+
+    /// Moves the last delivered ID to `id` read from `s`, keeping the
+    /// entries-read counter (streamReplyWithRange's update): true when
+    /// it moved.
+    pub fn advance(&mut self, s: &Stream, id: StreamId) -> bool {
+        if id <= self.last_id {
+            return false;
+        }
+        if self.entries_read != INVALID_ENTRIES_READ && !s.range_has_tombstones(id, StreamId::MAX) {
+            self.entries_read += 1;
+        } else if s.entries_added != 0 {
+            self.entries_read = s.estimate_distance(id);
+        }
+        self.last_id = id;
+        true
+    }
+}
