@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod engine;
+pub mod library;
 pub mod run;
 
 /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call commands whose spec
