@@ -49,7 +49,12 @@ fn check_both(c: &mut Conn, what: &str) {
 }
 
 fn restart(shards: usize, dir: &Path, extra: &[&str]) -> Server {
-    let mut args = vec!["--dir", dir.to_str().unwrap()];
+    let mut args = vec![
+        "--dir",
+        dir.to_str().unwrap(),
+        "--enable-debug-command",
+        "yes",
+    ];
     args.extend_from_slice(extra);
     Server::shardis(shards, &args)
 }

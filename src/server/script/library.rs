@@ -159,7 +159,8 @@ fn metadata(code: &[u8]) -> Result<(String, usize), String> {
     if !code.starts_with(b"#!") {
         return Err("Missing library metadata".into());
     }
-    let Some(end) = memchr::memchr(b'\n', code) else {
+    // Redis reads the code as a C string: a NUL ends it.
+    let Some(end) = memchr::memchr2(b'\n', 0, code).filter(|&e| code[e] == b'\n') else {
         return Err("Invalid library metadata".into());
     };
     let (mut scratch, mut ranges) = (Vec::new(), Vec::new());
