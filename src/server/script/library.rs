@@ -396,11 +396,13 @@ struct Registered {
     callback: Function,
 }
 
+/// A thread's copy of a library: (version, Lua state generation,
+/// lower-case function name -> callback).
+type Compiled = (u64, u64, HashMap<String, Function>);
+
 thread_local! {
-    /// This thread's compiled libraries: name -> (version, Lua state
-    /// generation, lower-case function name -> callback).
-    static COMPILED: RefCell<HashMap<String, (u64, u64, HashMap<String, Function>)>> =
-        RefCell::new(HashMap::new());
+    /// This thread's compiled libraries, by name.
+    static COMPILED: RefCell<HashMap<String, Compiled>> = RefCell::new(HashMap::new());
     /// When the library being loaded on this thread runs out of time.
     static DEADLINE: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
 }

@@ -213,6 +213,22 @@ async fn run_prepared(conn: &mut Conn, mut p: Prepared, args: Vec<Vec<u8>>, ro: 
     // fails at its first write that may grow memory (engine.rs).
     p.oom = !crate::server::evict::admit_on_conn(&rt, true).await;
     let f = p.flags;
+    // A script that declares its flags is refused as the command they
+    // make it (scriptFlagsToCmdFlags): a write (MISCONF, NOREPLICAS, a
+    // read-only replica's READONLY) unless no-writes, MASTERDOWN on a
+    // stale replica unless allow-stale.
+    if !f.compat {
+        let facts = crate::server::dispatch::StateFacts {
+            write: !f.no_writes,
+            misconf_refused: false,
+            deny_stale: !f.allow_stale,
+            deny_loading: false,
+            no_async_loading: false,
+        };
+        if let Some(e) = crate::server::dispatch::state_refusal(conn, facts) {
+            return conn.out.error(&e);
+        }
+    }
     if p.oom && !f.compat && !f.allow_oom && !f.no_writes {
         return conn.out.error(
             "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",
