@@ -363,52 +363,46 @@ fn blocked_xreadgroup_is_served_by_xadd_and_told_of_lost_keys() {
         for k in &keys {
             w.cmd(&["XGROUP", "CREATE", k, "g", "$", "MKSTREAM"]);
         }
+        // Each waiter blocks before the next is sent: with several shards,
+        // requests sent at once on different connections may reach a key's
+        // shard in another order (a multi-key read hops to two shards).
+        let mut blocked = 0;
+        let mut block = |c: &mut Conn, args: &[&str]| {
+            c.send(args);
+            blocked += 1;
+            let want = format!("blocked_clients:{blocked}");
+            let t = std::time::Instant::now();
+            while !String::from_utf8_lossy(&w.cmd(&["INFO", "clients"])).contains(&want) {
+                assert!(
+                    t.elapsed() < Duration::from_secs(5),
+                    "shards {shards}: not blocked"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        };
         let mut a = shardis.conn();
         let mut b = shardis.conn();
         let mut c = shardis.conn();
-        a.send(&[
-            "XREADGROUP",
-            "GROUP",
-            "g",
-            "alice",
-            "BLOCK",
-            "0",
-            "STREAMS",
-            &keys[0],
-            &keys[1],
-            ">",
-            ">",
-        ]);
-        b.send(&[
-            "XREADGROUP",
-            "GROUP",
-            "g",
-            "bob",
-            "BLOCK",
-            "0",
-            "STREAMS",
-            &keys[1],
-            ">",
-        ]);
-        c.send(&[
-            "XREADGROUP",
-            "GROUP",
-            "g",
-            "carol",
-            "BLOCK",
-            "0",
-            "STREAMS",
-            &keys[0],
-            ">",
-        ]);
-        let t = std::time::Instant::now();
-        while !String::from_utf8_lossy(&w.cmd(&["INFO", "clients"])).contains("blocked_clients:3") {
-            assert!(
-                t.elapsed() < Duration::from_secs(5),
-                "shards {shards}: not blocked"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        #[rustfmt::skip]
+        block(&mut a, &["XREADGROUP", "GROUP", "g", "alice", "BLOCK", "0", "STREAMS",
+            &keys[0], &keys[1], ">", ">"]);
+        block(
+            &mut b,
+            &[
+                "XREADGROUP",
+                "GROUP",
+                "g",
+                "bob",
+                "BLOCK",
+                "0",
+                "STREAMS",
+                &keys[1],
+                ">",
+            ],
+        );
+        #[rustfmt::skip]
+        block(&mut c, &["XREADGROUP", "GROUP", "g", "carol", "BLOCK", "0", "STREAMS",
+            &keys[0], ">"]);
         // alice came first: she gets the entry, bob waits for another.
         w.cmd(&["XADD", &keys[1], "1-0", "f", "v"]);
         let k = &keys[1];

@@ -1,11 +1,15 @@
-//! FUNCTION over the function library, which is always empty: scripting
-//! is not built, so FUNCTION LOAD and FCALL stay unknown, and everything
-//! else answers as Redis 7.0 does with no library loaded (Redis's test
-//! harness calls FUNCTION FLUSH before every test).
+//! FUNCTION: the function libraries (Redis 7.0's functions.c). The
+//! registry and the loading of a library's code are the engine's
+//! (`server::script::library`); FCALL is in fcall.rs.
+//!
+//! LOAD, DELETE, FLUSH and RESTORE change the libraries: they count as a
+//! change (`dirty`) and reach the AOF and replicas as they came, as Redis
+//! propagates them.
 
 use super::spec::{Acl, CommandSpec, Flags, Handler};
 use crate::persist::rdb::{crc64::crc64, RDB_VERSION};
 use crate::server::conn::Conn;
+use crate::server::script::library::{self, Policy};
 use futures::future::LocalBoxFuture;
 
 const fn sub(
@@ -51,6 +55,15 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
             &[],
             "Show helpful text about the different subcommands",
             "O(1)",
+        ),
+        sub(
+            "function|load",
+            -3,
+            WRITE.with(Flags::DENYOOM),
+            load,
+            ALL_SUCCEEDED,
+            "Create a function with the given arguments (name, code, description)",
+            "O(1) (considering compilation time is redundant)",
         ),
         sub(
             "function|list",
@@ -123,33 +136,90 @@ pub static COMMANDS: &[CommandSpec] = &[CommandSpec {
     ..CommandSpec::DEFAULT
 }];
 
-/// Redis's RDB opcodes of a function library in a payload.
-const OPCODE_FUNCTION: u8 = 245;
-const OPCODE_FUNCTION2: u8 = 246;
-
-fn delete(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(async move { conn.out.error("ERR Library not found") })
+/// A change to the libraries: counted, and logged as it came.
+fn changed(conn: &mut Conn, args: &[Vec<u8>]) {
+    conn.rt.core.borrow_mut().dirty += 1;
+    crate::server::effects::log_keyspace_command(&conn.rt, conn.db, args);
 }
 
-/// FUNCTION DUMP: the payload of no libraries (just the footer).
+/// FUNCTION LOAD and RESTORE are `denyoom`: refused over `maxmemory`
+/// (not from the master, which the replica must follow).
+async fn refused_oom(conn: &mut Conn, spec: &'static str) -> bool {
+    if conn.from_master || crate::server::evict::admit_on_conn(&conn.rt, true).await {
+        return false;
+    }
+    let start = conn.out.buf.len();
+    conn.out.error(crate::server::evict::OOM);
+    let reply = conn.out.buf[start..].to_vec();
+    conn.rt.count_rejected(spec, &reply);
+    true
+}
+
+fn syntax_error(conn: &mut Conn, args: &[Vec<u8>]) {
+    let mut e = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+    e.extend_from_slice(&args[1]);
+    e.extend_from_slice(b"'. Try FUNCTION HELP.");
+    conn.out.error_bytes(&e)
+}
+
+/// FUNCTION LOAD [REPLACE] code.
+fn load(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(async move {
+        if refused_oom(conn, "function|load").await {
+            return;
+        }
+        let mut replace = false;
+        let mut i = 2;
+        while i < args.len() - 1 {
+            if !args[i].eq_ignore_ascii_case(b"replace") {
+                let mut e = b"ERR Unknown option given: ".to_vec();
+                e.extend_from_slice(&args[i]);
+                return conn.out.error_bytes(&e);
+            }
+            replace = true;
+            i += 1;
+        }
+        match library::load(&args[i], replace) {
+            Ok(name) => {
+                changed(conn, &args);
+                conn.out.bulk(name.as_bytes());
+            }
+            Err(e) => conn.out.error(&format!("ERR {e}")),
+        }
+    })
+}
+
+fn delete(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
+    Box::pin(async move {
+        if !library::delete(&args[2]) {
+            return conn.out.error("ERR Library not found");
+        }
+        changed(conn, &args);
+        conn.out.ok();
+    })
+}
+
+/// FUNCTION DUMP: each library as the RDB has it, then the RDB version
+/// and the CRC64, as DUMP's payloads.
 fn dump(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        let mut p = RDB_VERSION.to_le_bytes().to_vec();
+        let mut p = Vec::new();
+        for lib in library::libraries() {
+            p.push(library::OPCODE_FUNCTION2);
+            crate::persist::rdb::string::write_string(&mut p, &lib.code, true);
+        }
+        p.extend_from_slice(&RDB_VERSION.to_le_bytes());
         let crc = crc64(0, &p);
         p.extend_from_slice(&crc.to_le_bytes());
         conn.out.bulk(&p);
     })
 }
 
-/// FUNCTION FLUSH [ASYNC | SYNC]: nothing to delete, but it counts as a
-/// change, as in Redis.
+/// FUNCTION FLUSH [ASYNC | SYNC].
 fn flush(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
         if args.len() > 3 {
-            let mut e = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
-            e.extend_from_slice(&args[1]);
-            e.extend_from_slice(b"'. Try FUNCTION HELP.");
-            return conn.out.error_bytes(&e);
+            return syntax_error(conn, &args);
         }
         if let Some(mode) = args.get(2) {
             if !mode.eq_ignore_ascii_case(b"sync") && !mode.eq_ignore_ascii_case(b"async") {
@@ -158,7 +228,8 @@ fn flush(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                     .error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
             }
         }
-        conn.rt.core.borrow_mut().dirty += 1;
+        library::flush();
+        changed(conn, &args);
         conn.out.ok();
     })
 }
@@ -167,20 +238,20 @@ fn kill(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move { conn.out.error("NOTBUSY No scripts in execution right now.") })
 }
 
-/// FUNCTION LIST [WITHCODE] [LIBRARYNAME pattern]: checked, then empty.
+/// FUNCTION LIST [WITHCODE] [LIBRARYNAME pattern].
 fn list(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        let (mut with_code, mut library) = (false, false);
+        let (mut with_code, mut pattern) = (false, None);
         let mut i = 2;
         while i < args.len() {
             let a = &args[i];
             if !with_code && a.eq_ignore_ascii_case(b"withcode") {
                 with_code = true;
-            } else if !library && a.eq_ignore_ascii_case(b"libraryname") {
+            } else if pattern.is_none() && a.eq_ignore_ascii_case(b"libraryname") {
                 if i + 1 >= args.len() {
                     return conn.out.error("ERR library name argument was not given");
                 }
-                library = true;
+                pattern = Some(args[i + 1].clone());
                 i += 1;
             } else {
                 let mut e = b"ERR Unknown argument ".to_vec();
@@ -189,24 +260,70 @@ fn list(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             }
             i += 1;
         }
-        conn.out.array(0);
+        let libs: Vec<_> = library::libraries()
+            .into_iter()
+            .filter(|l| {
+                pattern
+                    .as_ref()
+                    .is_none_or(|p| crate::glob::matches(p, l.name.as_bytes(), true))
+            })
+            .collect();
+        let out = &mut conn.out;
+        out.array(libs.len());
+        for lib in &libs {
+            out.map(if with_code { 4 } else { 3 });
+            out.bulk_str("library_name");
+            out.bulk(lib.name.as_bytes());
+            out.bulk_str("engine");
+            out.bulk_str("LUA");
+            out.bulk_str("functions");
+            out.array(lib.functions.len());
+            for f in &lib.functions {
+                out.map(3);
+                out.bulk_str("name");
+                out.bulk(f.name.as_bytes());
+                out.bulk_str("description");
+                match &f.desc {
+                    Some(d) => out.bulk(d),
+                    None => out.null(),
+                }
+                out.bulk_str("flags");
+                let names = library::flag_names(&f.flags);
+                out.set(names.len());
+                for n in names {
+                    out.simple(n);
+                }
+            }
+            if with_code {
+                out.bulk_str("library_code");
+                out.bulk(&lib.code);
+            }
+        }
     })
 }
 
-/// FUNCTION RESTORE payload [FLUSH | APPEND | REPLACE]: a payload of no
-/// libraries restores; one holding libraries cannot (no engine).
+/// FUNCTION RESTORE payload [FLUSH | APPEND | REPLACE].
 fn restore(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
-        if args.len() == 4 {
-            let p = &args[3];
-            if !(p.eq_ignore_ascii_case(b"append")
-                || p.eq_ignore_ascii_case(b"replace")
-                || p.eq_ignore_ascii_case(b"flush"))
-            {
+        if refused_oom(conn, "function|restore").await {
+            return;
+        }
+        if args.len() > 4 {
+            return syntax_error(conn, &args);
+        }
+        let mut policy = Policy::Append;
+        if let Some(p) = args.get(3) {
+            policy = if p.eq_ignore_ascii_case(b"append") {
+                Policy::Append
+            } else if p.eq_ignore_ascii_case(b"replace") {
+                Policy::Replace
+            } else if p.eq_ignore_ascii_case(b"flush") {
+                Policy::Flush
+            } else {
                 return conn.out.error(
                     "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.",
                 );
-            }
+            };
         }
         let data = &args[2];
         if !crate::persist::rdb::payload::verify(data) {
@@ -214,22 +331,25 @@ fn restore(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                 .out
                 .error("ERR DUMP payload version or checksum are wrong");
         }
-        match data[..data.len() - 10].first() {
-            None => {
-                conn.rt.core.borrow_mut().dirty += 1;
+        let codes = match library::payload_codes(&data[..data.len() - 10]) {
+            Ok(c) => c,
+            Err(e) => return conn.out.error(&format!("ERR {e}")),
+        };
+        match library::restore(&codes, policy) {
+            Ok(()) => {
+                changed(conn, &args);
                 conn.out.ok();
             }
-            Some(&t) if t != OPCODE_FUNCTION && t != OPCODE_FUNCTION2 => {
-                conn.out.error("ERR given type is not a function")
-            }
-            Some(_) => conn.out.error("ERR Engine 'LUA' not found"),
+            Err(e) => conn.out.error(&format!("ERR {e}")),
         }
     })
 }
 
-/// FUNCTION STATS: no script running; the LUA engine with nothing in it.
+/// FUNCTION STATS: no script is ever seen running (a script holds its
+/// shards until it ends); the LUA engine's counts.
 fn stats(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
+        let (libs, funcs) = library::counts();
         let out = &mut conn.out;
         out.map(2);
         out.bulk_str("running_script");
@@ -239,9 +359,9 @@ fn stats(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
         out.bulk_str("LUA");
         out.map(2);
         out.bulk_str("libraries_count");
-        out.int(0);
+        out.int(libs as i64);
         out.bulk_str("functions_count");
-        out.int(0);
+        out.int(funcs as i64);
     })
 }
 

@@ -20,6 +20,7 @@ pub mod databases;
 pub mod debug;
 pub mod dump;
 pub mod expire;
+pub mod fcall;
 pub mod function;
 pub mod geo;
 pub mod hashes;
@@ -79,6 +80,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     debug::COMMANDS,
     memory::COMMANDS,
     module::COMMANDS,
+    fcall::COMMANDS,
     function::COMMANDS,
     scripting::COMMANDS,
     strings::COMMANDS,

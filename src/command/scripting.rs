@@ -10,16 +10,16 @@ use crate::server::conn::Conn;
 use crate::server::script::{cache, run};
 use futures::future::LocalBoxFuture;
 
-const EVAL_FLAGS: Flags = Flags::NOSCRIPT
+pub(super) const EVAL_FLAGS: Flags = Flags::NOSCRIPT
     .with(Flags::STALE)
     .with(Flags::SKIP_MONITOR)
     .with(Flags::NO_MANDATORY_KEYS)
     .with(Flags::MOVABLEKEYS);
 /// EVAL and EVALSHA may write: a write pause (CLIENT PAUSE WRITE, a
 /// failover) holds them, as Redis's hidden `may_replicate` flag does.
-const EVAL_WRITES: Flags = EVAL_FLAGS.with(Flags::MAY_REPLICATE);
+pub(super) const EVAL_WRITES: Flags = EVAL_FLAGS.with(Flags::MAY_REPLICATE);
 const SCRIPTING: Acl = Acl::SLOW.with_bits(Acl::SCRIPTING);
-const KEYS_RW: &[KeySpec] = &[KeySpec {
+pub(super) const KEYS_RW: &[KeySpec] = &[KeySpec {
     flags: KeyFlags::RW.with(KeyFlags::ACCESS).with(KeyFlags::UPDATE),
     begin: BeginSearch::Index(2),
     find: FindKeys::Keynum {
@@ -28,7 +28,7 @@ const KEYS_RW: &[KeySpec] = &[KeySpec {
         step: 1,
     },
 }];
-const KEYS_RO: &[KeySpec] = &[KeySpec {
+pub(super) const KEYS_RO: &[KeySpec] = &[KeySpec {
     flags: KeyFlags::RO.with(KeyFlags::ACCESS),
     begin: BeginSearch::Index(2),
     find: FindKeys::Keynum {
@@ -38,7 +38,7 @@ const KEYS_RO: &[KeySpec] = &[KeySpec {
     },
 }];
 
-const fn eval_spec(
+pub(super) const fn eval_spec(
     name: &'static str,
     flags: Flags,
     keys: &'static [KeySpec],

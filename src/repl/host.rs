@@ -141,6 +141,10 @@ pub trait ReplHost: Sized + 'static {
     /// meanwhile: each is emptied, then given its keys (`per_shard[s]`).
     fn replace_dataset(rt: &Rc<Self>, per_shard: Vec<Vec<LoadedKey>>) -> impl Future<Output = ()>;
 
+    /// Replaces the function libraries with the master's (their codes, as
+    /// the RDB carries them); Err is why one failed to load.
+    fn replace_functions(codes: &[Vec<u8>]) -> Result<(), String>;
+
     /// Keys in every database of every shard (Redis's
     /// `dbTotalServerKeyCount`: `repl-diskless-load on-empty-db`).
     fn key_count(rt: &Rc<Self>) -> impl Future<Output = usize>;

@@ -113,6 +113,13 @@ impl CommandSink for HandlerSink {
             }
             // Keepalives of a replication stream: nothing to apply.
             "ping" => return Ok(()),
+            // The function libraries are the node's, not the keyspace's.
+            "function" => {
+                if let Err(e) = super::script::library::replay(argv) {
+                    crate::warning!("Error replaying FUNCTION from the append only file: {e}");
+                }
+                return Ok(());
+            }
             _ => {}
         }
         let unknown = || format!("Unknown command '{name}' reading the append only file");

@@ -118,6 +118,10 @@ impl ReplHost for ShardRt {
         crate::persist::bgsave::snapshot_reserved_aux(rt, slot, path, at_start, false).await
     }
 
+    fn replace_functions(codes: &[Vec<u8>]) -> Result<(), String> {
+        super::script::library::restore(codes, super::script::library::Policy::Flush)
+    }
+
     async fn replace_dataset(rt: &Rc<ShardRt>, per_shard: Vec<Vec<LoadedKey>>) {
         let shards: Vec<usize> = (0..rt.nshards).collect();
         let held = mesh::hold(rt, &shards).await;

@@ -102,6 +102,8 @@ fn load_rdb(
     let Some(p) = snapshot::load_file(&path, nshards, databases, &limits, checksum, now)? else {
         return Ok(None);
     };
+    super::script::library::restore(&p.stats.functions, super::script::library::Policy::Flush)
+        .map_err(|e| format!("Failed loading the RDB's functions: {e}"))?;
     let st = &p.stats;
     let aux = |k: &str| {
         st.aux

@@ -19,6 +19,9 @@ pub async fn loadaof(conn: &mut Conn) {
     }
     let lru = rt.lru_seconds();
     let nshards = rt.nshards;
+    // The libraries go with the keys (Redis's emptyData), the log loads
+    // them back.
+    crate::server::script::library::flush();
     let loaded = rt
         .shared
         .read_config(|c| aof_replay::load_for_debug(c, nshards, lru));

@@ -8,12 +8,14 @@ use crate::persist::snapshot;
 use crate::server::conn::Conn;
 use crate::server::effects::{self, KeyspaceChange};
 use crate::server::mesh;
+use crate::server::script::library::{self, Policy};
 use crate::sys::clock::unix_ms;
 
 pub async fn reload(conn: &mut Conn, opts: &[Vec<u8>]) {
-    let (mut flush, mut save) = (true, true);
+    let (mut flush, mut save, mut merge) = (true, true, false);
     for o in opts {
         if o.eq_ignore_ascii_case(b"merge") {
+            merge = true;
             // Loaded keys replace existing ones, which is what Shardis
             // does anyway (Redis without MERGE dies on a duplicate).
         } else if o.eq_ignore_ascii_case(b"noflush") {
@@ -53,6 +55,19 @@ pub async fn reload(conn: &mut Conn, opts: &[Vec<u8>]) {
             return conn.out.error("ERR Error trying to load the RDB dump");
         }
     };
+    // The libraries: replaced by the file's (flushed with the keys),
+    // else joined to them, a library already there being an error unless
+    // MERGE (Redis's RDBFLAGS_ALLOW_DUP).
+    let policy = match (flush, merge) {
+        (true, _) => Policy::Flush,
+        (false, true) => Policy::Replace,
+        (false, false) => Policy::Append,
+    };
+    if let Err(e) = library::restore(&preload.stats.functions, policy) {
+        crate::warning!("Failed loading the RDB's functions: {e}");
+        drop(held);
+        return conn.out.error("ERR Error trying to load the RDB dump");
+    }
     let keys = preload.stats.loaded + preload.stats.expired;
     for (s, part) in preload.per_shard.into_iter().enumerate() {
         held.run(s, move |rt| {

@@ -284,12 +284,27 @@ impl Plain {
                 failed = Some(e);
             }
         });
-        if let Err(e) = read {
-            let _ = std::fs::remove_file(aof);
-            return Err(format!(
-                "the rewrite snapshot does not read back at offset {}: {}",
-                e.offset, e.reason
-            ));
+        let stats = match read {
+            Ok(stats) => stats,
+            Err(e) => {
+                let _ = std::fs::remove_file(aof);
+                return Err(format!(
+                    "the rewrite snapshot does not read back at offset {}: {}",
+                    e.offset, e.reason
+                ));
+            }
+        };
+        // The function libraries, as the commands that load them
+        // (Redis's rewriteFunctions).
+        for code in &stats.functions {
+            buf.clear();
+            buf.extend_from_slice(b"*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n");
+            buf.extend_from_slice(format!("${}\r\n", code.len()).as_bytes());
+            buf.extend_from_slice(code);
+            buf.extend_from_slice(b"\r\n");
+            if let Err(e) = out.write_all(&buf) {
+                failed = Some(e);
+            }
         }
         if let Some(e) = failed {
             return Err(write_err(e));

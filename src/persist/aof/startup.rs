@@ -288,6 +288,11 @@ fn load_one(s: &Settings, f: &AofFile, last: bool, r: &mut Replayer<'_>) -> Resu
         })?;
         keys = stats.loaded;
         from = stats.end;
+        // The preamble's function libraries, as the commands that load
+        // them.
+        for code in &stats.functions {
+            r.apply(&[b"FUNCTION".as_slice(), b"LOAD", b"REPLACE", code])?;
+        }
     }
     // Where the last MULTI began, to cut an unfinished one off.
     let mut multi_at = None;

@@ -88,6 +88,7 @@ pub fn write_header_with(
         aux(out, k, v);
     }
     aux(out, "aof-base", "0");
+    super::functions::write_all(out);
 }
 
 /// SELECTDB + RESIZEDB, before the keys of a non-empty database.
@@ -157,6 +158,8 @@ pub struct LoadStats {
     /// Keys skipped because their collection was empty (as Redis does).
     pub empty: u64,
     pub aux: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The function libraries' codes (RDB_OPCODE_FUNCTION2), in file order.
+    pub functions: Vec<Vec<u8>>,
     /// Where the file's RDB part ends (an AOF base may go on with commands).
     pub end: usize,
 }
@@ -276,10 +279,14 @@ pub fn read_file(
                     "module auxiliary data found, but modules are not supported",
                 ))
             }
-            opcodes::FUNCTION | opcodes::FUNCTION2 => {
+            opcodes::FUNCTION2 => {
+                let code = r.string().map_err(|e| at(&r, e))?;
+                stats.functions.push(code);
+            }
+            opcodes::FUNCTION => {
                 return Err(err(
                     op_at,
-                    "functions found in the RDB, but functions are not supported",
+                    "functions in the format of Redis 7.0's release candidates are not supported",
                 ))
             }
             opcodes::EOF => {

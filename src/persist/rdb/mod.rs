@@ -10,6 +10,7 @@
 //! - [`ziplist`]: the pre-7.0 ziplist and zipmap blobs (read only);
 //! - [`encode`] / [`decode`]: whole values, type byte first;
 //! - [`payload`]: the DUMP payload (value + version + CRC64);
+//! - [`functions`]: function libraries (FUNCTION2 + code);
 //! - [`file`]: whole RDB files (header, AUX, SELECTDB, keys, EOF + CRC64).
 //!
 //! Decoding never panics: every length, blob and member is checked and a
@@ -19,6 +20,7 @@ pub mod crc64;
 pub mod decode;
 pub mod encode;
 pub mod file;
+pub mod functions;
 pub mod length;
 pub mod lzf;
 pub mod payload;

@@ -438,6 +438,9 @@ async fn full_sync<H: ReplHost>(
     // continue from the old backlog (Redis's replicationAttachToNewMaster).
     crate::repl::primary::disconnect_replicas(rt).await;
     crate::repl::primary::free_backlog(rt.shared());
+    if let Err(e) = H::replace_functions(&parsed.stats.functions) {
+        crate::warning!("Failed loading the master's functions: {e}");
+    }
     load::install(rt, parsed.per_shard).await;
     st.loading.stop();
     {

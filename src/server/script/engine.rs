@@ -32,10 +32,18 @@ pub trait Calls {
     fn acl_denial(&self, spec: &CommandSpec, argv: &[&[u8]], log: bool) -> Option<Denial>;
 }
 
-/// One EVAL/EVALSHA invocation.
+/// What an invocation runs.
+#[derive(Clone)]
+pub enum What {
+    /// EVAL / EVALSHA: a cached script.
+    Script { sha: [u8; 40], script: Arc<Script> },
+    /// FCALL: a library's function.
+    Function(super::library::Found),
+}
+
+/// One EVAL/EVALSHA/FCALL invocation.
 pub struct Invocation<'a> {
-    pub sha: [u8; 40],
-    pub script: Arc<Script>,
+    pub what: What,
     pub keys: &'a [&'a [u8]],
     pub args: &'a [&'a [u8]],
     /// EVAL_RO / EVALSHA_RO.
@@ -48,9 +56,9 @@ pub struct Invocation<'a> {
     pub oom: bool,
 }
 
-struct State {
-    lua: Lua,
-    hooks: Table,
+pub(super) struct State {
+    pub(super) lua: Lua,
+    pub(super) hooks: Table,
     generation: u64,
 }
 
@@ -182,7 +190,7 @@ unsafe fn raw_call(
 
 /// Runs `f` with this thread's Lua state (created, or created afresh after
 /// SCRIPT FLUSH).
-fn with_state<R>(f: impl FnOnce(&State) -> R) -> R {
+pub(super) fn with_state<R>(f: impl FnOnce(&State) -> R) -> R {
     STATE.with(|cell| {
         let mut slot = cell.borrow_mut();
         let fresh = slot
@@ -231,7 +239,7 @@ fn compile_in(st: &State, sha: &[u8; 40], script: &Script) -> Result<Function, S
 }
 
 /// The message of a Lua error as Lua would print it.
-fn lua_error_text(e: &mlua::Error) -> String {
+pub(super) fn lua_error_text(e: &mlua::Error) -> String {
     match e {
         mlua::Error::SyntaxError { message, .. } => message.clone(),
         mlua::Error::RuntimeError(m) => m.clone(),
@@ -257,22 +265,57 @@ pub fn run(inv: &Invocation<'_>, calls: &mut dyn Calls) -> Vec<u8> {
 }
 
 fn run_in(st: &State, inv: &Invocation<'_>, calls: &mut dyn Calls) -> Vec<u8> {
-    let mut out = Out::new(inv.client_resp3);
-    let f = match compile_in(st, &inv.sha, &inv.script) {
-        Ok(f) => f,
-        Err(e) => {
-            out.error(&e);
-            return out.buf;
-        }
+    let target = match &inv.what {
+        What::Script { sha, script } => compile_in(st, sha, script).map(|f| Target {
+            f,
+            name: sha,
+            flags: script.flags,
+            function: false,
+        }),
+        What::Function(found) => super::library::callback(st, found).map(|f| Target {
+            f,
+            name: found.info().name.as_bytes(),
+            flags: found.info().flags,
+            function: true,
+        }),
     };
+    match target {
+        Ok(target) => execute(st, &target, inv, calls),
+        Err(e) => {
+            let mut out = Out::new(inv.client_resp3);
+            out.error(&e);
+            out.buf
+        }
+    }
+}
+
+/// What runs: a cached script's compiled body (KEYS and ARGV globals) or
+/// a library's function (called with them as its two arguments).
+struct Target<'a> {
+    pub f: Function,
+    /// The SHA or the function name, for error messages.
+    pub name: &'a [u8],
+    pub flags: cache::ScriptFlags,
+    pub function: bool,
+}
+
+/// Runs `target` for `inv`.
+fn execute(
+    st: &State,
+    target: &Target<'_>,
+    inv: &Invocation<'_>,
+    calls: &mut dyn Calls,
+) -> Vec<u8> {
+    let mut out = Out::new(inv.client_resp3);
+    let f = &target.f;
     let lua = &st.lua;
     let run = RefCell::new(Run {
         calls,
         db: inv.db,
         resp3: false,
-        ro: inv.ro || inv.script.flags.no_writes,
+        ro: inv.ro || target.flags.no_writes,
         dirty: false,
-        oom: inv.oom && !inv.script.flags.allow_oom,
+        oom: inv.oom && !target.flags.allow_oom,
     });
     let result = lua.scope(|scope| {
         let hooks = &st.hooks;
@@ -292,17 +335,23 @@ fn run_in(st: &State, inv: &Invocation<'_>, calls: &mut dyn Calls) -> Vec<u8> {
             "acl_check",
             scope.create_function(|lua, args: MultiValue| acl_check(lua, &run, args))?,
         )?;
-        let vars: Table = hooks.get("vars")?;
-        vars.set("KEYS", array(lua, inv.keys)?)?;
-        vars.set("ARGV", array(lua, inv.args)?)?;
-        let xpcall: Function = hooks.get("xpcall")?;
         let handler: Function = hooks.get("err_handler")?;
-        let (ok, value): (bool, Value) = xpcall.call((f.clone(), handler))?;
+        let (ok, value): (bool, Value) = if target.function {
+            let xpcall: Function = hooks.get("fn_xpcall")?;
+            let (keys, args) = (array(lua, inv.keys)?, array(lua, inv.args)?);
+            xpcall.call((f.clone(), handler, keys, args))?
+        } else {
+            let vars: Table = hooks.get("vars")?;
+            vars.set("KEYS", array(lua, inv.keys)?)?;
+            vars.set("ARGV", array(lua, inv.args)?)?;
+            let xpcall: Function = hooks.get("xpcall")?;
+            xpcall.call((f.clone(), handler))?
+        };
         let resp3 = run.borrow().resp3;
         if ok {
             reply_from_lua(&mut out, &value, resp3, 0);
         } else {
-            error_reply(&mut out, &value, &inv.sha);
+            error_reply(&mut out, &value, target.name);
         }
         Ok(())
     });
@@ -310,7 +359,7 @@ fn run_in(st: &State, inv: &Invocation<'_>, calls: &mut dyn Calls) -> Vec<u8> {
         out.buf.clear();
         out.error(&format!(
             "ERR Error running script {}, {:.100}",
-            std::str::from_utf8(&inv.sha).unwrap_or(""),
+            String::from_utf8_lossy(target.name),
             lua_error_text(&e)
         ));
     }
@@ -329,13 +378,13 @@ fn array(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
 }
 
 /// The final error of a failed script (luaCallFunction).
-fn error_reply(out: &mut Out, err: &Value, sha: &[u8; 40]) {
+fn error_reply(out: &mut Out, err: &Value, sha: &[u8]) {
     let Value::Table(t) = err else {
         let msg = match err {
             Value::String(s) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
             _ => "execution failure".into(),
         };
-        let sha = std::str::from_utf8(sha).unwrap_or("");
+        let sha = String::from_utf8_lossy(sha);
         let msg: String = msg.chars().take(100).collect();
         return out.error(&format!("ERR Error running script {sha}, {msg}"));
     };
@@ -349,7 +398,7 @@ fn error_reply(out: &mut Out, err: &Value, sha: &[u8; 40]) {
     };
     let mut msg = field("err").unwrap_or_default();
     if let (Some(line), Some(source)) = (field("line"), field("source")) {
-        let sha = std::str::from_utf8(sha).unwrap_or("");
+        let sha = String::from_utf8_lossy(sha);
         msg.push_str(&format!(" script: {sha}, on {source}:{line}."));
     }
     out.error(&msg);

@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod engine;
+pub mod library;
 pub mod run;
 
 /// `lua-enable-deprecated-api` (immutable, set at start-up): scripts see

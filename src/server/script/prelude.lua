@@ -125,7 +125,9 @@ function hooks.err_handler(err)
     for level = 2, 64 do
         local info = dbg.getinfo(level, 'Sl')
         if not info then break end
-        if info.source == '@user_script' then i = info break end
+        if info.source == '@user_script' or info.source == '@user_function' then
+            i = info break
+        end
     end
     if type(err) ~= 'table' then
         err = {err = 'ERR ' .. tostring(err)}

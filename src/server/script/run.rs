@@ -19,7 +19,7 @@
 //! Redis 7.0's effects replication.
 
 use super::cache;
-use super::engine::{self, Calls, Invocation};
+use super::engine::{self, Calls, Invocation, What};
 use crate::resp::Out;
 use crate::server::acl::check::Denial;
 use crate::server::conn::Conn;
@@ -217,7 +217,7 @@ fn lacks_replicas(rt: &ShardRt, settings: &Settings) -> bool {
 /// Redis's scriptPrepareForRun for a script whose shebang does not say
 /// `no-writes`: it may write, so it is refused as a write would be.
 fn refused_before_run(rt: &ShardRt, p: &Prepared) -> Option<&'static str> {
-    let f = p.script.flags;
+    let f = p.flags;
     (!f.compat && !f.no_writes && lacks_replicas(rt, &rt.settings())).then_some(NOREPLICAS)
 }
 
@@ -225,8 +225,8 @@ fn refused_before_run(rt: &ShardRt, p: &Prepared) -> Option<&'static str> {
 struct Prepared {
     /// Over `maxmemory` when it started.
     oom: bool,
-    sha: [u8; 40],
-    script: std::sync::Arc<cache::Script>,
+    what: What,
+    flags: cache::ScriptFlags,
     numkeys: usize,
 }
 
@@ -252,7 +252,19 @@ fn prepare(args: &[Vec<u8>], by_sha: bool, ro: bool, cluster: bool) -> Result<Pr
     } else {
         load(&args[1])?
     };
-    let f = script.flags;
+    let flags = script.flags;
+    check_flags(flags, ro, cluster)?;
+    Ok(Prepared {
+        oom: false,
+        what: What::Script { sha, script },
+        flags,
+        numkeys: numkeys as usize,
+    })
+}
+
+/// The shebang (or function) flags' checks before a run
+/// (scriptPrepareForRun).
+fn check_flags(f: cache::ScriptFlags, ro: bool, cluster: bool) -> Result<(), String> {
     if !f.compat {
         if f.no_cluster && cluster {
             return Err("ERR Can not run script on cluster, 'no-cluster' flag is set.".into());
@@ -261,10 +273,26 @@ fn prepare(args: &[Vec<u8>], by_sha: bool, ro: bool, cluster: bool) -> Result<Pr
             return Err("ERR Can not execute a script with write flag using *_ro command.".into());
         }
     }
+    Ok(())
+}
+
+/// Checks FCALL's arguments and finds the function; Err is the error
+/// reply.
+fn prepare_fcall(args: &[Vec<u8>], ro: bool, cluster: bool) -> Result<Prepared, String> {
+    let found = super::library::find(&args[1]).ok_or("ERR Function not found")?;
+    let numkeys = crate::resp::parse_i64(&args[2]).ok_or("ERR Bad number of keys provided")?;
+    if numkeys > (args.len() - 3) as i64 {
+        return Err("ERR Number of keys can't be greater than number of args".into());
+    }
+    if numkeys < 0 {
+        return Err("ERR Number of keys can't be negative".into());
+    }
+    let flags = found.info().flags;
+    check_flags(flags, ro, cluster)?;
     Ok(Prepared {
         oom: false,
-        sha,
-        script,
+        what: What::Function(found),
+        flags,
         numkeys: numkeys as usize,
     })
 }
@@ -284,10 +312,23 @@ pub fn load(body: &[u8]) -> Result<([u8; 40], std::sync::Arc<cache::Script>), St
 /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO.
 pub async fn eval(conn: &mut Conn, args: Vec<Vec<u8>>, by_sha: bool, ro: bool) {
     let cluster = conn.rt.shared.cluster.is_some();
-    let mut p = match prepare(&args, by_sha, ro, cluster) {
-        Ok(p) => p,
-        Err(e) => return conn.out.error(&e),
-    };
+    match prepare(&args, by_sha, ro, cluster) {
+        Ok(p) => run_prepared(conn, p, args, ro).await,
+        Err(e) => conn.out.error(&e),
+    }
+}
+
+/// FCALL, FCALL_RO.
+pub async fn fcall(conn: &mut Conn, args: Vec<Vec<u8>>, ro: bool) {
+    let cluster = conn.rt.shared.cluster.is_some();
+    match prepare_fcall(&args, ro, cluster) {
+        Ok(p) => run_prepared(conn, p, args, ro).await,
+        Err(e) => conn.out.error(&e),
+    }
+}
+
+/// Runs a checked EVAL or FCALL as one atomic step.
+async fn run_prepared(conn: &mut Conn, mut p: Prepared, args: Vec<Vec<u8>>, ro: bool) {
     let rt = conn.rt.clone();
     if let Some(e) = refused_before_run(&rt, &p) {
         return conn.out.error(e);
@@ -296,7 +337,23 @@ pub async fn eval(conn: &mut Conn, args: Vec<Vec<u8>>, by_sha: bool, ro: bool) {
     // may write is refused while still over the limit, one without them
     // fails at its first write that may grow memory (engine.rs).
     p.oom = !crate::server::evict::admit_on_conn(&rt, true).await;
-    let f = p.script.flags;
+    let f = p.flags;
+    // A script that declares its flags is refused as the command they
+    // make it (scriptFlagsToCmdFlags): a write (MISCONF, NOREPLICAS, a
+    // read-only replica's READONLY) unless no-writes, MASTERDOWN on a
+    // stale replica unless allow-stale.
+    if !f.compat {
+        let facts = crate::server::dispatch::StateFacts {
+            write: !f.no_writes,
+            misconf_refused: false,
+            deny_stale: !f.allow_stale,
+            deny_loading: false,
+            no_async_loading: false,
+        };
+        if let Some(e) = crate::server::dispatch::state_refusal(conn, facts) {
+            return conn.out.error(&e);
+        }
+    }
     if p.oom && !f.compat && !f.allow_oom && !f.no_writes {
         return conn.out.error(
             "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",
@@ -355,8 +412,7 @@ fn invoke(
         .collect();
     let argv: Vec<&[u8]> = args[3 + p.numkeys..].iter().map(|a| a.as_slice()).collect();
     let inv = Invocation {
-        sha: p.sha,
-        script: p.script.clone(),
+        what: p.what.clone(),
         keys: &keys,
         args: &argv,
         ro,
@@ -405,6 +461,20 @@ pub async fn eval_in_exec(conn: &mut Conn, args: &[Vec<u8>], by_sha: bool, ro: b
         Ok(p) => p,
         Err(e) => return conn.out.error(&e),
     };
+    in_exec_prepared(conn, p, args, ro).await
+}
+
+/// FCALL inside EXEC (see [`eval_in_exec`]).
+pub async fn fcall_in_exec(conn: &mut Conn, args: &[Vec<u8>], ro: bool) {
+    let cluster = conn.rt.shared.cluster.is_some();
+    let p = match prepare_fcall(args, ro, cluster) {
+        Ok(p) => p,
+        Err(e) => return conn.out.error(&e),
+    };
+    in_exec_prepared(conn, p, args, ro).await
+}
+
+async fn in_exec_prepared(conn: &mut Conn, p: Prepared, args: &[Vec<u8>], ro: bool) {
     let rt = conn.rt.clone();
     if let Some(e) = refused_before_run(&rt, &p) {
         return conn.out.error(e);
@@ -444,7 +514,12 @@ pub fn in_step(
 ) -> (Vec<u8>, Vec<usize>) {
     let (by_sha, ro) = kind(spec);
     let cluster = rt.shared.cluster.is_some();
-    let p = match prepare(args, by_sha, ro, cluster) {
+    let prepared = if spec.name.starts_with("fcall") {
+        prepare_fcall(args, ro, cluster)
+    } else {
+        prepare(args, by_sha, ro, cluster)
+    };
+    let p = match prepared {
         Ok(p) => p,
         Err(e) => {
             let mut out = Out::new(resp3);
@@ -480,7 +555,8 @@ pub fn in_step(
     }
 }
 
-/// (by SHA, read-only) for EVAL, EVALSHA, EVAL_RO, EVALSHA_RO.
+/// (by SHA, read-only) for EVAL, EVALSHA, EVAL_RO, EVALSHA_RO (and
+/// FCALL, FCALL_RO).
 fn kind(spec: &crate::server::spec::CommandSpec) -> (bool, bool) {
     let name = spec.name;
     (name.starts_with("evalsha"), name.ends_with("_ro"))
