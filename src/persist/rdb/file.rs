@@ -485,8 +485,11 @@ mod tests {
         assert!(e.reason.contains("signature"));
         let e = read_file(b"REDIS0011\xff", &opts(&lim), |_| {}).unwrap_err();
         assert!(e.reason.contains("version 11"));
+        // A library (FUNCTION2) cut short; the release candidates' form.
         let e = read_file(b"REDIS0010\xf5", &opts(&lim), |_| {}).unwrap_err();
-        assert!(e.reason.contains("functions"), "{e}");
+        assert!(e.reason.contains("unexpected end"), "{e}");
+        let e = read_file(b"REDIS0010\xf6", &opts(&lim), |_| {}).unwrap_err();
+        assert!(e.reason.contains("release candidates"), "{e}");
         let e = read_file(b"REDIS0010\xf7", &opts(&lim), |_| {}).unwrap_err();
         assert!(e.reason.contains("module"), "{e}");
         let e = read_file(b"REDIS0010\xfe\x10", &opts(&lim), |_| {}).unwrap_err();
