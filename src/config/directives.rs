@@ -886,6 +886,9 @@ pub static HIDDEN: &[&str] = &[
     "use-exit-on-panic",
     "set-max-listpack-entries",
     "set-max-listpack-value",
+    // Hidden in Debian's 7.0.15 too (its introspection test sets every
+    // listed directive and would trip on this immutable one).
+    "lua-enable-deprecated-api",
 ];
 
 /// Directives CONFIG SET refuses unless `enable-protected-configs` allows
