@@ -465,3 +465,56 @@ fn deprecated_lua_api_follows_its_directive() {
         assert_eq!(got, want, "shards {shards}");
     }
 }
+
+/// Scripts on a replica of a master that is down, as redis-server 7.0
+/// refuses them: before they run (what their shebang declares, Redis's
+/// getCommandFlags and scriptPrepareForRun) and at each call (Redis's
+/// scriptVerifyAllowStale and scriptVerifyWriteCommandAllow); a queued
+/// script declaring writes aborts EXEC once the node is a replica.
+#[test]
+fn scripts_on_a_replica_are_refused_as_redis_refuses_them() {
+    if !redis_available() {
+        return;
+    }
+    let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<String>>();
+    let run = |srv: &Server| -> Vec<Vec<u8>> {
+        let mut c = srv.conn();
+        let mut q = srv.conn();
+        let mut got = replies(&mut c, &[s(&["SET", "x", "v"])]);
+        // Queued while a primary; EXEC'd once a replica.
+        got.extend(replies(&mut q, &[s(&["MULTI"]), eval("#!lua\nreturn 1")]));
+        got.extend(replies(
+            &mut c,
+            &[
+                s(&["CONFIG", "SET", "replica-serve-stale-data", "no"]),
+                s(&["REPLICAOF", "127.0.0.1", "1"]),
+                eval("return redis.call('get','x')"),
+                eval("#!lua flags=no-writes\nreturn 1"),
+                eval("#!lua flags=allow-stale,no-writes\nreturn redis.call('get','x')"),
+                eval("#!lua flags=allow-stale,no-writes\nreturn redis.call('echo','e')"),
+                s(&["CONFIG", "SET", "replica-serve-stale-data", "yes"]),
+                eval("#!lua\nreturn 1"),
+                eval("return redis.call('get','x')"),
+            ],
+        ));
+        got.extend(replies(&mut q, &[s(&["EXEC"])]));
+        got.extend(replies(
+            &mut c,
+            &[
+                eval("return redis.call('set','x','w')"),
+                s(&["REPLICAOF", "NO", "ONE"]),
+            ],
+        ));
+        got
+    };
+    let want = run(&Server::redis(&[]));
+    for shards in [1, 4] {
+        let got = run(&Server::shardis(shards, &[]));
+        let show = |r: &Vec<Vec<u8>>| {
+            r.iter()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(show(&got), show(&want), "shards {shards}");
+    }
+}

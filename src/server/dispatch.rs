@@ -8,6 +8,8 @@ use super::mesh;
 use super::multishard;
 use super::redirect;
 use super::route::Routed;
+use super::shard::Settings;
+use super::shared::Shared;
 use super::spec::{Behavior, CommandSpec, Flags, Handler};
 use super::table::{self, arity_ok};
 use super::tracking::{self, Caller};
@@ -302,6 +304,20 @@ fn hand_to_replica_link(conn: &mut Conn, cmds: &Batch<'_>, from: usize) {
     conn.repl.pending = out.buf;
 }
 
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+
+/// min-replicas-to-write (Redis's checkGoodReplicasStatus): a primary
+/// short of good replicas refuses writes.
+pub fn lacks_good_replicas(shared: &Shared, settings: &Settings) -> bool {
+    settings.min_replicas_to_write > 0
+        && !shared.repl.replica.is_replica()
+        && !crate::repl::primary::enough_replicas(
+            shared,
+            settings.min_replicas_to_write,
+            settings.min_replicas_max_lag,
+        )
+}
+
 /// What the server-state checks look at in a request (Redis's
 /// processCommand: for EXEC, its queued commands decide).
 #[derive(Clone, Copy)]
@@ -318,40 +334,86 @@ pub struct StateFacts {
     pub no_async_loading: bool,
 }
 
+impl StateFacts {
+    /// What `spec` run with `argv` is, for these checks: its flags, or for
+    /// a script that declares flags, what they make it (Redis's
+    /// getCommandFlags).
+    pub fn of(spec: &CommandSpec, argv: &[&[u8]]) -> StateFacts {
+        let mut facts = StateFacts {
+            write: spec.is_write(),
+            misconf_refused: spec.behavior.has(Behavior::MISCONF_REFUSED),
+            deny_stale: !spec.flags.has(Flags::STALE),
+            deny_loading: !spec.flags.has(Flags::LOADING),
+            no_async_loading: spec.flags.has(Flags::NO_ASYNC_LOADING),
+        };
+        if spec.behavior.has(Behavior::RUNS_SCRIPT) {
+            if let Some(declared) = super::script::declared_flags(spec, argv) {
+                facts.write = !declared.no_writes;
+                facts.deny_stale = !declared.allow_stale;
+            }
+        }
+        facts
+    }
+
+    /// A write and/or a command refused on a stale replica, nothing else
+    /// (a script's calls).
+    pub fn only(write: bool, deny_stale: bool) -> StateFacts {
+        StateFacts {
+            write,
+            misconf_refused: false,
+            deny_stale,
+            deny_loading: false,
+            no_async_loading: false,
+        }
+    }
+
+    /// Either's facts (EXEC: any queued command's).
+    pub fn or(self, other: StateFacts) -> StateFacts {
+        StateFacts {
+            write: self.write || other.write,
+            misconf_refused: self.misconf_refused || other.misconf_refused,
+            deny_stale: self.deny_stale || other.deny_stale,
+            deny_loading: self.deny_loading || other.deny_loading,
+            no_async_loading: self.no_async_loading || other.no_async_loading,
+        }
+    }
+}
+
 /// The refusals that depend on the server's state rather than on the
 /// request alone, in processCommand's order: MISCONF, NOREPLICAS, a
 /// replica's READONLY and MASTERDOWN, then LOADING. EXEC runs them again with its
 /// queue's facts, since the state may change while queuing.
 pub fn state_refusal(conn: &Conn, f: StateFacts) -> Option<String> {
+    node_refusal(&conn.rt.shared, &conn.settings, conn.from_master, f)
+}
+
+/// [`state_refusal`] without a connection at hand (a script's calls):
+/// `from_master` for what the master link sends.
+pub fn node_refusal(
+    shared: &Shared,
+    settings: &Settings,
+    from_master: bool,
+    f: StateFacts,
+) -> Option<String> {
     // Persistence failing (MISCONF): writes, and PING as in Redis 7.0;
     // never for a replica's master link.
-    if !conn.from_master && (f.write || f.misconf_refused) {
-        if let Some(err) = crate::persist::health::write_refusal(&conn.rt.shared) {
+    if !from_master && (f.write || f.misconf_refused) {
+        if let Some(err) = crate::persist::health::write_refusal(shared) {
             return Some(err);
         }
     }
     // min-replicas-to-write: not enough replicas acknowledged lately.
-    if f.write
-        && !conn.from_master
-        && !conn.rt.shared.repl.replica.is_replica()
-        && conn.settings.min_replicas_to_write > 0
-        && !crate::repl::primary::enough_replicas(
-            &conn.rt.shared,
-            conn.settings.min_replicas_to_write,
-            conn.settings.min_replicas_max_lag,
-        )
-    {
-        return Some("NOREPLICAS Not enough good replicas to write.".into());
+    if f.write && !from_master && lacks_good_replicas(shared, settings) {
+        return Some(NOREPLICAS.into());
     }
     // A replica: READONLY for writes, MASTERDOWN while the link is down
     // (repl/replica).
-    if conn.rt.shared.repl.replica.is_replica() {
-        let settings = &conn.settings;
+    if shared.repl.replica.is_replica() {
         let refused = crate::repl::replica::refusal(
-            &conn.rt.shared,
+            shared,
             f.write,
             f.deny_stale,
-            conn.from_master,
+            from_master,
             settings.replica_read_only,
             settings.replica_serve_stale,
         );
@@ -361,7 +423,7 @@ pub fn state_refusal(conn: &Conn, f: StateFacts) -> Option<String> {
     }
     // Loading a dataset: a replica its master's RDB, any node its own at
     // start-up (repl/replica/loading.rs).
-    let loading = &conn.rt.shared.repl.replica.loading;
+    let loading = &shared.repl.replica.loading;
     if loading.refuses(!f.deny_loading, f.no_async_loading) {
         return Some(crate::repl::replica::LOADING_ERR.into());
     }
@@ -415,14 +477,7 @@ fn plan(
             }
         }
     }
-    let facts = StateFacts {
-        write: spec.is_write(),
-        misconf_refused: spec.behavior.has(Behavior::MISCONF_REFUSED),
-        deny_stale: !spec.flags.has(Flags::STALE),
-        deny_loading: !spec.flags.has(Flags::LOADING),
-        no_async_loading: spec.flags.has(Flags::NO_ASYNC_LOADING),
-    };
-    if let Some(err) = state_refusal(conn, facts) {
+    if let Some(err) = state_refusal(conn, StateFacts::of(spec, argv)) {
         return Plan::Refused(Some(spec), err.into_bytes());
     }
     // A replica's link may not touch the keyspace (Redis 7.0: it is

@@ -467,16 +467,20 @@ pub async fn exec(conn: &mut Conn) {
     // The server's state may have changed since queuing (replicas lost,
     // link down): EXEC is checked with its queue's facts, as Redis's
     // processCommand does for EXEC.
-    let facts = super::dispatch::StateFacts {
-        write: queue.iter().any(|q| q.spec.is_write()),
+    // A queued script counts with the flags it declares.
+    let facts = queue
+        .iter()
+        .map(|q| {
+            let argv: Vec<&[u8]> = q.args.iter().map(|a| a.as_slice()).collect();
+            super::dispatch::StateFacts::of(q.spec, &argv)
+        })
+        .reduce(super::dispatch::StateFacts::or);
+    // MISCONF refuses a PING itself, not one queued (Redis's processCommand).
+    let facts = facts.map(|f| super::dispatch::StateFacts {
         misconf_refused: false,
-        deny_stale: queue.iter().any(|q| !q.spec.flags.has(Flags::STALE)),
-        deny_loading: queue.iter().any(|q| !q.spec.flags.has(Flags::LOADING)),
-        no_async_loading: queue
-            .iter()
-            .any(|q| q.spec.flags.has(Flags::NO_ASYNC_LOADING)),
-    };
-    if let Some(err) = super::dispatch::state_refusal(conn, facts) {
+        ..f
+    });
+    if let Some(err) = facts.and_then(|f| super::dispatch::state_refusal(conn, f)) {
         conn.info.multi.set(-1);
         conn.info.multi_mem.set(0);
         unwatch_all(conn).await;

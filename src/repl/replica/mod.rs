@@ -165,7 +165,7 @@ fn cache_master<S: ReplShared + ?Sized>(shared: &S, inner: &mut Inner) {
 }
 
 const READONLY_ERR: &str = "READONLY You can't write against a read only replica.";
-const MASTERDOWN_ERR: &str =
+pub const MASTERDOWN_ERR: &str =
     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 
 /// Redis's `processCommand` checks for a replica, after MISCONF: a write

@@ -94,6 +94,12 @@ pub fn stats() -> (usize, usize) {
     (m.len(), m.values().map(|s| s.body.len() + 40).sum())
 }
 
+/// The shebang flags of an EVAL body (Err: a bad shebang, which the run
+/// reports).
+pub fn body_flags(body: &[u8]) -> Result<ScriptFlags, String> {
+    shebang(body).map(|(flags, _)| flags)
+}
+
 /// Parses a `#!` first line: `#!lua [flags=a,b,...]`.
 fn shebang(body: &[u8]) -> Result<(ScriptFlags, usize), String> {
     if !body.starts_with(b"#!") {

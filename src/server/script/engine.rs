@@ -23,9 +23,10 @@ pub trait Calls {
     fn call(&mut self, argv: &[&[u8]], db: usize, resp3: bool) -> Vec<u8>;
     /// The `databases` setting (SELECT's range).
     fn databases(&self) -> usize;
-    /// A primary short of min-replicas-to-write good replicas (writes
-    /// refused with NOREPLICAS).
-    fn lacks_replicas(&self) -> bool;
+    /// Why the server's state refuses a call now (Redis's
+    /// scriptVerifyWriteCommandAllow and scriptVerifyAllowStale: MISCONF,
+    /// NOREPLICAS, READONLY, MASTERDOWN); None: it may run.
+    fn state_refusal(&self, facts: crate::server::dispatch::StateFacts) -> Option<String>;
     /// Why the caller's ACL user may not run `argv` (None: it may, or no
     /// connection is at hand: inside a transaction's step); `log` adds a
     /// denial to the ACL log (context `lua`).
@@ -700,6 +701,7 @@ fn redis_call(
 
 /// Redis's scriptCall checks before a command runs.
 fn check(argv: &[&[u8]], run: &mut Run<'_>) -> Result<(), String> {
+    use crate::server::dispatch::StateFacts;
     use crate::server::spec::Flags;
     let Some(spec) = crate::server::table::lookup(argv) else {
         return Err("Unknown Redis command called from script".into());
@@ -711,6 +713,16 @@ fn check(argv: &[&[u8]], run: &mut Run<'_>) -> Result<(), String> {
         && !super::ALLOW_NOSCRIPT.load(std::sync::atomic::Ordering::Relaxed)
     {
         return Err("This Redis command is not allowed from script".into());
+    }
+    // Redis's scriptVerifyAllowStale.
+    let stale = !spec.flags.has(Flags::STALE);
+    if stale
+        && run
+            .calls
+            .state_refusal(StateFacts::only(false, true))
+            .is_some()
+    {
+        return Err("Can not execute the command on a stale replica".into());
     }
     // Redis's scriptVerifyACL.
     if let Some(d) = run.calls.acl_denial(spec, argv, true) {
@@ -728,8 +740,9 @@ fn check(argv: &[&[u8]], run: &mut Run<'_>) -> Result<(), String> {
     }
     // Redis's scriptVerifyWriteCommandAllow: once the script wrote, its
     // later writes are not refused on the server's state.
-    if spec.flags.has(Flags::WRITE) && !run.dirty && run.calls.lacks_replicas() {
-        return Err(format!("-{}", super::run::NOREPLICAS));
+    let write = spec.flags.has(Flags::WRITE) && !run.dirty;
+    if let Some(e) = run.calls.state_refusal(StateFacts::only(write, false)) {
+        return Err(format!("-{e}"));
     }
     if run.oom && !run.dirty && spec.flags.has(Flags::DENYOOM) {
         return Err(format!("-{}", crate::server::evict::OOM));

@@ -7,6 +7,25 @@ pub mod engine;
 pub mod library;
 pub mod run;
 
+/// The flags a script run by `spec` (EVAL, EVALSHA, FCALL and their _RO
+/// forms) declares, for the checks made before it runs (Redis's
+/// evalGetCommandFlags / fcallGetCommandFlags). None: no declared flags
+/// (no shebang, an unknown script or function): the spec's own apply.
+pub fn declared_flags(
+    spec: &crate::server::spec::CommandSpec,
+    argv: &[&[u8]],
+) -> Option<cache::ScriptFlags> {
+    let target = argv.get(1)?;
+    let flags = if spec.name.starts_with("fcall") {
+        library::find(target)?.info().flags
+    } else if spec.name.starts_with("evalsha") {
+        cache::get(target)?.flags
+    } else {
+        cache::body_flags(target).ok()?
+    };
+    (!flags.compat).then_some(flags)
+}
+
 /// `lua-enable-deprecated-api` (immutable, set at start-up): scripts see
 /// setfenv, getfenv and newproxy.
 pub static DEPRECATED_API: std::sync::atomic::AtomicBool =

@@ -23,6 +23,7 @@ use super::engine::{self, Calls, Invocation, What};
 use crate::resp::Out;
 use crate::server::acl::check::Denial;
 use crate::server::conn::Conn;
+use crate::server::dispatch::StateFacts;
 use crate::server::route::Routed;
 use crate::server::shard::{ExecClock, Settings, ShardRt};
 use crate::server::spec::{CommandSpec, Handler};
@@ -56,8 +57,8 @@ impl Calls for OnOwner<'_> {
     fn databases(&self) -> usize {
         self.settings.databases
     }
-    fn lacks_replicas(&self) -> bool {
-        lacks_replicas(self.rt, &self.settings)
+    fn state_refusal(&self, facts: StateFacts) -> Option<String> {
+        script_call_refusal(self.rt, &self.settings, self.conn.as_deref(), facts)
     }
     fn acl_denial(&self, spec: &CommandSpec, argv: &[&[u8]], log: bool) -> Option<Denial> {
         acl_denial(self.conn.as_deref(), spec, argv, log)
@@ -117,8 +118,8 @@ impl Calls for Locked<'_> {
     fn databases(&self) -> usize {
         self.settings.databases
     }
-    fn lacks_replicas(&self) -> bool {
-        lacks_replicas(self.rt, &self.settings)
+    fn state_refusal(&self, facts: StateFacts) -> Option<String> {
+        script_call_refusal(self.rt, &self.settings, self.conn.as_deref(), facts)
     }
     fn acl_denial(&self, spec: &CommandSpec, argv: &[&[u8]], log: bool) -> Option<Denial> {
         acl_denial(self.conn.as_deref(), spec, argv, log)
@@ -200,25 +201,49 @@ fn acl_denial(
     Some(d)
 }
 
-pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
-
-/// min-replicas-to-write (Redis's checkGoodReplicasStatus): a primary
-/// without enough good replicas refuses writes.
-fn lacks_replicas(rt: &ShardRt, settings: &Settings) -> bool {
-    settings.min_replicas_to_write > 0
-        && !rt.shared.repl.replica.is_replica()
-        && !crate::repl::primary::enough_replicas(
-            &rt.shared,
-            settings.min_replicas_to_write,
-            settings.min_replicas_max_lag,
-        )
+/// A script's call refused by the server's state (the caller's master
+/// link is obeyed, as Redis's mustObeyClient).
+fn script_call_refusal(
+    rt: &ShardRt,
+    settings: &Settings,
+    conn: Option<&Conn>,
+    facts: StateFacts,
+) -> Option<String> {
+    let from_master = conn.is_some_and(|c| c.from_master);
+    crate::server::dispatch::node_refusal(&rt.shared, settings, from_master, facts)
 }
 
-/// Redis's scriptPrepareForRun for a script whose shebang does not say
-/// `no-writes`: it may write, so it is refused as a write would be.
+/// Redis's scriptPrepareForRun: the server's state checked against what
+/// the script declares, before it runs (inside EXEC too).
 fn refused_before_run(rt: &ShardRt, p: &Prepared) -> Option<&'static str> {
     let f = p.flags;
-    (!f.compat && !f.no_writes && lacks_replicas(rt, &rt.settings())).then_some(NOREPLICAS)
+    let settings = rt.settings();
+    let shared = &rt.shared;
+    let stale = crate::repl::replica::refusal(
+        shared.as_ref(),
+        false,
+        true,
+        false,
+        settings.replica_read_only,
+        settings.replica_serve_stale,
+    )
+    .is_some();
+    if f.compat {
+        return stale.then_some(crate::repl::replica::MASTERDOWN_ERR);
+    }
+    if stale && !f.allow_stale {
+        return Some(
+            "MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.",
+        );
+    }
+    if f.no_writes {
+        return None;
+    }
+    if shared.repl.replica.is_replica() && settings.replica_read_only {
+        return Some("READONLY Can not run script with write flag on readonly replica");
+    }
+    crate::server::dispatch::lacks_good_replicas(shared, &settings)
+        .then_some(crate::server::dispatch::NOREPLICAS)
 }
 
 /// What an EVAL needs once its arguments are checked.
@@ -338,22 +363,6 @@ async fn run_prepared(conn: &mut Conn, mut p: Prepared, args: Vec<Vec<u8>>, ro: 
     // fails at its first write that may grow memory (engine.rs).
     p.oom = !crate::server::evict::admit_on_conn(&rt, true).await;
     let f = p.flags;
-    // A script that declares its flags is refused as the command they
-    // make it (scriptFlagsToCmdFlags): a write (MISCONF, NOREPLICAS, a
-    // read-only replica's READONLY) unless no-writes, MASTERDOWN on a
-    // stale replica unless allow-stale.
-    if !f.compat {
-        let facts = crate::server::dispatch::StateFacts {
-            write: !f.no_writes,
-            misconf_refused: false,
-            deny_stale: !f.allow_stale,
-            deny_loading: false,
-            no_async_loading: false,
-        };
-        if let Some(e) = crate::server::dispatch::state_refusal(conn, facts) {
-            return conn.out.error(&e);
-        }
-    }
     if p.oom && !f.compat && !f.allow_oom && !f.no_writes {
         return conn.out.error(
             "OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'",
