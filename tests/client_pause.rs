@@ -142,8 +142,10 @@ fn check(server: &Server) {
     assert_eq!(admin.line("CLIENT UNPAUSE"), b"+OK\r\n");
     assert_eq!(others[1].read_reply(), b"+OK\r\n", "{name}");
     let took = start.elapsed();
+    // Well short of the 20 s pause; loose because a loaded machine can
+    // keep the held batch's thread off the CPU for a few hundred ms.
     assert!(
-        took < PROMPT,
+        took < Duration::from_secs(5),
         "{name}: SET released {took:?} after CLIENT UNPAUSE"
     );
     assert_eq!(admin.cmd(&["GET", &keys[3]]), b"$1\r\nx\r\n", "{name}");

@@ -434,3 +434,58 @@ fn blocked_xreadgroup_is_served_by_xadd_and_told_of_lost_keys() {
         );
     }
 }
+
+/// A blocked XREADGROUP is told when its stream expires, whether the
+/// active expiry cycle deletes it or a command finds it expired: Redis
+/// 7.0 signals every deleted stream key (dbGenericDelete), not only DEL.
+fn expiry_ends_a_blocked_xreadgroup(server: &Server) {
+    let name = &server.name;
+    let mut w = server.conn();
+    for active in [true, false] {
+        w.cmd(&["FLUSHALL"]);
+        let flag = if active { "1" } else { "0" };
+        assert_eq!(w.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", flag]), b"+OK\r\n");
+        w.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+        w.cmd(&["PEXPIRE", "s", "300"]);
+        let mut r = server.conn();
+        r.send(&[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "BLOCK",
+            "0",
+            "STREAMS",
+            "s",
+            ">",
+        ]);
+        let t = std::time::Instant::now();
+        while !String::from_utf8_lossy(&w.cmd(&["INFO", "clients"])).contains("blocked_clients:1") {
+            assert!(t.elapsed() < Duration::from_secs(5), "{name}: not blocked");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(400));
+        if !active {
+            // Lazy expiry: a read finds the key gone.
+            assert_eq!(w.cmd(&["EXISTS", "s"]), b":0\r\n", "{name}");
+        }
+        r.set_timeout(Duration::from_secs(5));
+        assert_eq!(
+            common::escape(&r.read_reply()),
+            common::escape(b"-UNBLOCKED the stream key no longer exists\r\n"),
+            "{name}: active expiry {active}"
+        );
+    }
+    w.cmd(&["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+}
+
+#[test]
+fn expired_stream_ends_a_blocked_xreadgroup() {
+    for shards in [1, 4] {
+        let debug = ["--enable-debug-command", "yes"];
+        expiry_ends_a_blocked_xreadgroup(&Server::shardis(shards, &debug));
+    }
+    if redis_available() {
+        expiry_ends_a_blocked_xreadgroup(&Server::redis(&["--enable-debug-command", "yes"]));
+    }
+}

@@ -131,8 +131,10 @@ pub fn apply<R>(
     // it logs expiries for the owner to tell.
     let tracking = !local || home.tracking.active();
     let propagating = home.shared.aof.log.recording();
-    // Expired keys are logged for tracking and for their DELs.
-    let log_expired = tracking || propagating;
+    // Expired keys are logged for tracking, for their DELs, and for a
+    // blocked XREADGROUP (a deleted stream ends it, as Redis's
+    // dbGenericDelete signals the key).
+    let log_expired = tracking || propagating || home.blocked.has_waiters();
     core.store.set_track_expired(log_expired);
     // A replica (Redis 7.0): its master link sees no key as expired
     // (it waits for the master's DEL; every TTL it receives is
@@ -343,7 +345,7 @@ pub fn begin_visit(
     let events = rt.settings().notify;
     let mut core = rt.core.borrow_mut();
     crate::events::prepare_log(events, &mut core.store);
-    let wanted = rt.tracking.active() || rt.shared.aof.log.recording();
+    let wanted = rt.tracking.active() || rt.shared.aof.log.recording() || rt.blocked.has_waiters();
     core.store.set_track_expired(wanted);
     (core, events)
 }
@@ -477,6 +479,11 @@ pub fn deleted_by_server(
             super::tracking::key_modified(rt, key, 0);
         }
     }
+    // A blocked XREADGROUP on a deleted stream is told (Redis's
+    // dbGenericDelete signals every deleted stream key).
+    if !keys.is_empty() && rt.blocked.has_waiters() {
+        rt.keys_ready(0, keys.iter().map(|(_, k)| k.clone()).collect());
+    }
 }
 
 impl After {
@@ -487,6 +494,12 @@ impl After {
             for (_, key) in &self.expired {
                 super::tracking::key_modified(rt, key, 0);
             }
+        }
+        if !self.expired.is_empty() && rt.blocked.has_waiters() {
+            rt.keys_ready(
+                self.db,
+                self.expired.iter().map(|(_, k)| k.clone()).collect(),
+            );
         }
         if rt.tracking.active() {
             for key in &self.written {
