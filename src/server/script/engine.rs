@@ -76,6 +76,9 @@ fn new_state() -> mlua::Result<State> {
             LuaOptions::new(),
         )
     };
+    super::bit::install(&lua)?;
+    super::cjson::install(&lua)?;
+    super::unpack::install(&lua)?;
     let hooks = lua.create_table()?;
     hooks.set(
         "sha1hex",
@@ -163,7 +166,7 @@ unsafe extern "C-unwind" fn c_acl_check(l: *mut mlua::lua_State) -> std::os::raw
 }
 
 /// redis.call / redis.pcall (and the other library functions that may
-/// raise): the registry's `imp` (`hooks.call(raise, ...)` for the two)
+/// raise): the registry's `imp` (`hooks.call(raise, n, {...})` for the two)
 /// returns the value and whether to raise it (as Redis's luaRedisGenericCommand, a C
 /// function, so the error names the script's line).
 unsafe fn raw_call(
@@ -173,13 +176,25 @@ unsafe fn raw_call(
 ) -> std::os::raw::c_int {
     use mlua::ffi;
     let mut n = ffi::lua_gettop(l);
+    if let Some(raise) = raise {
+        // The command's arguments go as one table and their count: a
+        // Rust callback takes at most ~8000 values, Redis takes more.
+        // (A C function always has LUA_MINSTACK free slots for these.)
+        ffi::lua_createtable(l, n, 0);
+        for i in 1..=n {
+            ffi::lua_pushvalue(l, i);
+            ffi::lua_rawseti(l, -2, i as ffi::lua_Integer);
+        }
+        ffi::lua_insert(l, 1);
+        ffi::lua_settop(l, 1);
+        ffi::lua_pushboolean(l, raise as std::os::raw::c_int);
+        ffi::lua_insert(l, 1);
+        ffi::lua_pushinteger(l, n as ffi::lua_Integer);
+        ffi::lua_insert(l, 2);
+        n = 3;
+    }
     ffi::lua_getfield(l, ffi::LUA_REGISTRYINDEX, imp.as_ptr());
     ffi::lua_insert(l, 1);
-    if let Some(raise) = raise {
-        ffi::lua_pushboolean(l, raise as std::os::raw::c_int);
-        ffi::lua_insert(l, 2);
-        n += 1;
-    }
     ffi::lua_call(l, n, 2);
     let failed = ffi::lua_toboolean(l, -1) != 0;
     ffi::lua_settop(l, -2);
@@ -202,6 +217,16 @@ pub(super) fn with_state<R>(f: impl FnOnce(&State) -> R) -> R {
         }
         f(slot.as_ref().expect("state"))
     })
+}
+
+/// C's `(long long)` of a double as x86-64 computes it (Redis's reply of
+/// a Lua number): out of range, infinite or NaN gives the minimum.
+fn c_long_long(n: f64) -> i64 {
+    if n.is_nan() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) {
+        i64::MIN
+    } else {
+        n as i64
+    }
 }
 
 fn fname(sha: &[u8; 40]) -> String {
@@ -322,7 +347,9 @@ fn execute(
         let hooks = &st.hooks;
         hooks.set(
             "call",
-            scope.create_function(|lua, args: MultiValue| redis_call(lua, &run, args))?,
+            scope.create_function(|lua, (raise, n, args): (bool, i64, Table)| {
+                redis_call(lua, &run, raise, n, args)
+            })?,
         )?;
         hooks.set(
             "setresp",
@@ -423,7 +450,7 @@ fn reply_from_lua(out: &mut Out, v: &Value, resp3: bool, depth: usize) {
             }
         }
         Value::Integer(i) => out.int(*i),
-        Value::Number(n) => out.int(*n as i64),
+        Value::Number(n) => out.int(c_long_long(*n)),
         Value::Table(t) => table_reply(out, t, resp3, depth),
         _ => out.null(),
     }
@@ -632,13 +659,14 @@ fn err_table(lua: &Lua, msg: &str) -> mlua::Result<Value> {
     mkerr.call(msg)
 }
 
-/// redis.call's arguments as bytes, or Redis's error.
-fn argv_of(args: &MultiValue) -> Result<Vec<Vec<u8>>, &'static str> {
-    if args.is_empty() {
+/// redis.call's `n` arguments (1..=n of `args`) as bytes, or Redis's
+/// error.
+fn argv_of(n: i64, args: &Table) -> Result<Vec<Vec<u8>>, &'static str> {
+    if n == 0 {
         return Err("Please specify at least one argument for this redis lib call");
     }
-    args.iter()
-        .map(|v| match v {
+    (1..=n)
+        .map(|i| match &args.raw_get::<Value>(i).unwrap_or(Value::Nil) {
             Value::String(s) => Ok(s.as_bytes().to_vec()),
             Value::Integer(i) => Ok(i.to_string().into_bytes()),
             Value::Number(n) => Ok(crate::resp::fmt_g(*n, 17).into_bytes()),
@@ -647,18 +675,19 @@ fn argv_of(args: &MultiValue) -> Result<Vec<Vec<u8>>, &'static str> {
         .collect()
 }
 
-/// `hooks.call(raise, ...)`: returns (value, failed).
+/// `hooks.call(raise, n, args)`: returns (value, failed).
 fn redis_call(
     lua: &Lua,
     run: &RefCell<Run<'_>>,
-    mut args: MultiValue,
+    raise: bool,
+    n: i64,
+    args: Table,
 ) -> mlua::Result<(Value, bool)> {
-    let raise = matches!(args.pop_front(), Some(Value::Boolean(true)));
     let fail = |msg: &str| -> mlua::Result<(Value, bool)> {
         let t = err_table(lua, msg)?;
         Ok((t, raise))
     };
-    let argv = match argv_of(&args) {
+    let argv = match argv_of(n, &args) {
         Ok(a) => a,
         Err(e) => return fail(e),
     };
@@ -756,7 +785,9 @@ fn check(argv: &[&[u8]], run: &mut Run<'_>) -> Result<(), String> {
 /// redis.acl_check_cmd: whether the caller's user may run the command
 /// with these arguments (nothing is logged).
 fn acl_check(lua: &Lua, run: &RefCell<Run<'_>>, args: MultiValue) -> mlua::Result<Value> {
-    let argv = match argv_of(&args) {
+    let n = args.len() as i64;
+    let args = lua.create_sequence_from(args)?;
+    let argv = match argv_of(n, &args) {
         Ok(a) => a,
         Err(e) => return err_table(lua, e),
     };

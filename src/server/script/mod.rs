@@ -1,11 +1,15 @@
 //! Lua scripting (EVAL, EVALSHA, SCRIPT): the shared script cache
 //! (`cache`), each shard thread's Lua state and the `redis` library
-//! (`engine`), and running a script as one atomic step (`run`).
+//! (`engine`, with the `bit` and `cjson` libraries Redis links in), and
+//! running a script as one atomic step (`run`).
 
+mod bit;
 pub mod cache;
+mod cjson;
 pub mod engine;
 pub mod library;
 pub mod run;
+mod unpack;
 
 /// The flags a script run by `spec` (EVAL, EVALSHA, FCALL and their _RO
 /// forms) declares, for the checks made before it runs (Redis's

@@ -162,15 +162,6 @@ if hooks.deprecated_api then
     visible.getfenv, visible.setfenv, visible.newproxy = G.getfenv, G.setfenv, G.newproxy
 end
 visible.pcall = redis_pcall
--- Lua 5.1.5's unpack overflows on huge ranges (Redis patches it).
-local raw_unpack, floor = unpack, math.floor
-visible.unpack = function(t, i, e)
-    i = floor(tonumber(i) or 1)
-    if e == nil then e = #t else e = floor(tonumber(e) or 0) end
-    if i > e then return end
-    if e - i + 1 >= 8000 then error('too many results to unpack', 2) end
-    return raw_unpack(t, i, e)
-end
 for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'bit', 'cjson', 'struct', 'cmsgpack'}) do
     if G[name] then visible[name] = readonly(G[name]) end
 end
