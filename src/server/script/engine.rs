@@ -78,6 +78,7 @@ fn new_state() -> mlua::Result<State> {
     };
     super::bit::install(&lua)?;
     super::cjson::install(&lua)?;
+    super::cmsgpack::install(&lua)?;
     super::unpack::install(&lua)?;
     let hooks = lua.create_table()?;
     hooks.set(
@@ -217,16 +218,6 @@ pub(super) fn with_state<R>(f: impl FnOnce(&State) -> R) -> R {
         }
         f(slot.as_ref().expect("state"))
     })
-}
-
-/// C's `(long long)` of a double as x86-64 computes it (Redis's reply of
-/// a Lua number): out of range, infinite or NaN gives the minimum.
-fn c_long_long(n: f64) -> i64 {
-    if n.is_nan() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) {
-        i64::MIN
-    } else {
-        n as i64
-    }
 }
 
 fn fname(sha: &[u8; 40]) -> String {
@@ -450,7 +441,7 @@ fn reply_from_lua(out: &mut Out, v: &Value, resp3: bool, depth: usize) {
             }
         }
         Value::Integer(i) => out.int(*i),
-        Value::Number(n) => out.int(c_long_long(*n)),
+        Value::Number(n) => out.int(super::c_api::c_long_long(*n)),
         Value::Table(t) => table_reply(out, t, resp3, depth),
         _ => out.null(),
     }

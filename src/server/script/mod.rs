@@ -1,11 +1,13 @@
 //! Lua scripting (EVAL, EVALSHA, SCRIPT): the shared script cache
 //! (`cache`), each shard thread's Lua state and the `redis` library
-//! (`engine`, with the `bit` and `cjson` libraries Redis links in), and
-//! running a script as one atomic step (`run`).
+//! (`engine`, with the `bit`, `cjson` and `cmsgpack` libraries Redis
+//! links in), and running a script as one atomic step (`run`).
 
 mod bit;
+mod c_api;
 pub mod cache;
 mod cjson;
+mod cmsgpack;
 pub mod engine;
 pub mod library;
 pub mod run;

@@ -99,12 +99,70 @@ impl Parser {
             .all(|(i, &c)| self.at(self.pos + i) == c)
     }
 
+    /// The whole text: one value, then its end. Iterative (nesting is
+    /// bounded by `decode_max_depth` and Lua's stack, not by this
+    /// thread's stack); the Lua stack holds what lua-cjson's recursion
+    /// holds, so the same text fails at the same depth.
     unsafe fn document(&mut self, l: *mut ffi::lua_State) -> Result<(), String> {
-        let token = self.next_token();
-        self.value(l, token)?;
-        match self.next_token() {
-            Token::End => Ok(()),
-            t => Err(self.expected("the end", &t)),
+        // The tables being filled: an array's next index, or None for an
+        // object (its key pushed).
+        let mut open: Vec<Option<ffi::lua_Integer>> = Vec::new();
+        let mut token = self.next_token();
+        loop {
+            if let Some(table) = self.start_value(l, token)? {
+                let first = self.next_token();
+                let empty = match table {
+                    Some(_) => matches!(first, Token::ArrEnd),
+                    None => matches!(first, Token::ObjEnd),
+                };
+                if !empty {
+                    open.push(table);
+                    token = match table {
+                        Some(_) => first,
+                        None => self.object_key(l, first)?,
+                    };
+                    continue;
+                }
+                self.depth -= 1;
+            }
+            // A whole value is on top: it goes into the tables it closes.
+            loop {
+                let Some(table) = open.last_mut() else {
+                    return match self.next_token() {
+                        Token::End => Ok(()),
+                        t => Err(self.expected("the end", &t)),
+                    };
+                };
+                match table {
+                    Some(i) => {
+                        ffi::lua_rawseti(l, -2, *i);
+                        *i += 1;
+                        match self.next_token() {
+                            Token::ArrEnd => {}
+                            Token::Comma => {
+                                token = self.next_token();
+                                break;
+                            }
+                            t => return Err(self.expected("comma or array end", &t)),
+                        }
+                    }
+                    None => {
+                        ffi::lua_rawset(l, -3);
+                        match self.next_token() {
+                            Token::ObjEnd => {}
+                            Token::Comma => {
+                                let key = self.next_token();
+                                token = self.object_key(l, key)?;
+                                break;
+                            }
+                            t => return Err(self.expected("comma or object end", &t)),
+                        }
+                    }
+                }
+                // The table is whole.
+                self.depth -= 1;
+                open.pop();
+            }
         }
     }
 
@@ -116,19 +174,47 @@ impl Parser {
         )
     }
 
-    unsafe fn value(&mut self, l: *mut ffi::lua_State, token: Token) -> Result<(), String> {
+    /// Pushes a scalar (None), or an empty table with what fills it (an
+    /// array's first index, or None for an object).
+    unsafe fn start_value(
+        &mut self,
+        l: *mut ffi::lua_State,
+        token: Token,
+    ) -> Result<Option<Option<ffi::lua_Integer>>, String> {
         match token {
             Token::Str(s) => {
                 ffi::lua_pushlstring(l, s.as_ptr().cast(), s.len());
             }
             Token::Number(n) => ffi::lua_pushnumber(l, n),
             Token::Bool(b) => ffi::lua_pushboolean(l, b as c_int),
-            Token::ObjBegin => self.object(l)?,
-            Token::ArrBegin => self.array(l)?,
             Token::Null => ffi::lua_pushlightuserdata(l, std::ptr::null_mut()),
+            Token::ObjBegin => {
+                self.descend(l, 3)?;
+                ffi::lua_newtable(l);
+                return Ok(Some(None));
+            }
+            Token::ArrBegin => {
+                self.descend(l, 2)?;
+                ffi::lua_newtable(l);
+                return Ok(Some(Some(1)));
+            }
             t => return Err(self.expected("value", &t)),
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// An object's key (pushed) and its colon: the token of its value.
+    unsafe fn object_key(&mut self, l: *mut ffi::lua_State, key: Token) -> Result<Token, String> {
+        let Token::Str(key) = key else {
+            return Err(self.expected("object key string", &key));
+        };
+        ffi::lua_pushlstring(l, key.as_ptr().cast(), key.len());
+        drop(key);
+        let colon = self.next_token();
+        if !matches!(colon, Token::Colon) {
+            return Err(self.expected("colon", &colon));
+        }
+        Ok(self.next_token())
     }
 
     unsafe fn descend(&mut self, l: *mut ffi::lua_State, slots: c_int) -> Result<(), String> {
@@ -140,62 +226,6 @@ impl Parser {
             "Found too many nested data structures ({}) at character {}",
             self.depth, self.pos
         ))
-    }
-
-    unsafe fn object(&mut self, l: *mut ffi::lua_State) -> Result<(), String> {
-        self.descend(l, 3)?;
-        ffi::lua_newtable(l);
-        let mut token = self.next_token();
-        if matches!(token, Token::ObjEnd) {
-            self.depth -= 1;
-            return Ok(());
-        }
-        loop {
-            let Token::Str(key) = token else {
-                return Err(self.expected("object key string", &token));
-            };
-            ffi::lua_pushlstring(l, key.as_ptr().cast(), key.len());
-            drop(key);
-            let colon = self.next_token();
-            if !matches!(colon, Token::Colon) {
-                return Err(self.expected("colon", &colon));
-            }
-            let v = self.next_token();
-            self.value(l, v)?;
-            ffi::lua_rawset(l, -3);
-            match self.next_token() {
-                Token::ObjEnd => {
-                    self.depth -= 1;
-                    return Ok(());
-                }
-                Token::Comma => token = self.next_token(),
-                t => return Err(self.expected("comma or object end", &t)),
-            }
-        }
-    }
-
-    unsafe fn array(&mut self, l: *mut ffi::lua_State) -> Result<(), String> {
-        self.descend(l, 2)?;
-        ffi::lua_newtable(l);
-        let mut token = self.next_token();
-        if matches!(token, Token::ArrEnd) {
-            self.depth -= 1;
-            return Ok(());
-        }
-        let mut i: ffi::lua_Integer = 1;
-        loop {
-            self.value(l, token)?;
-            ffi::lua_rawseti(l, -2, i);
-            i += 1;
-            match self.next_token() {
-                Token::ArrEnd => {
-                    self.depth -= 1;
-                    return Ok(());
-                }
-                Token::Comma => token = self.next_token(),
-                t => return Err(self.expected("comma or array end", &t)),
-            }
-        }
     }
 
     fn error(&mut self, what: &'static str) -> Token {

@@ -13,7 +13,7 @@ pub(super) unsafe extern "C-unwind" fn encode(l: *mut ffi::lua_State) -> c_int {
     let cfg = *config(l);
     let failed = {
         let mut out = Vec::new();
-        match value(l, &cfg, 0, &mut out) {
+        match value(l, &cfg, &mut out) {
             Ok(()) => {
                 ffi::lua_pushlstring(l, out.as_ptr().cast(), out.len());
                 None
@@ -38,13 +38,94 @@ unsafe fn exception(l: *mut ffi::lua_State, idx: c_int, reason: &str) -> String 
     format!("Cannot serialise {}: {reason}", type_name(l, idx))
 }
 
-/// Appends the value on top of the stack.
-unsafe fn value(
+/// A table being written.
+enum Open {
+    /// Element `i` of `len` was the last started.
+    Array { i: i64, len: i64 },
+    /// Its keys are walked with lua_next (the last key is on the stack).
+    Object { first: bool },
+}
+
+/// Appends the value on top of the stack (left there). Iterative: nesting
+/// is bounded by `encode_max_depth` and Lua's stack, not by this thread's
+/// stack; the Lua stack holds what lua-cjson's recursion holds, so the
+/// same table fails at the same depth.
+unsafe fn value(l: *mut ffi::lua_State, cfg: &Config, out: &mut Vec<u8>) -> Result<(), String> {
+    let mut open: Vec<Open> = Vec::new();
+    let mut start = true;
+    loop {
+        if start {
+            if let Some(table) = start_value(l, cfg, open.len() as i64 + 1, out)? {
+                open.push(table);
+            } else if open.is_empty() {
+                return Ok(());
+            } else {
+                // A whole value inside a table: the table takes it.
+                ffi::lua_settop(l, -2);
+            }
+        }
+        // Advance the innermost table: its next value, or its end.
+        let Some(table) = open.last_mut() else {
+            return Ok(());
+        };
+        start = match table {
+            Open::Array { i, len } => {
+                *i += 1;
+                if *i <= *len {
+                    if *i > 1 {
+                        out.push(b',');
+                    }
+                    ffi::lua_rawgeti(l, -1, *i as ffi::lua_Integer);
+                    true
+                } else {
+                    out.push(b']');
+                    false
+                }
+            }
+            Open::Object { first } => {
+                if ffi::lua_next(l, -2) != 0 {
+                    if !*first {
+                        out.push(b',');
+                    }
+                    *first = false;
+                    match ffi::lua_type(l, -2) {
+                        ffi::LUA_TNUMBER => {
+                            out.push(b'"');
+                            number(l, cfg, -2, out)?;
+                            out.extend_from_slice(b"\":");
+                        }
+                        ffi::LUA_TSTRING => {
+                            string(l, -2, out);
+                            out.push(b':');
+                        }
+                        _ => return Err(exception(l, -2, "table key must be a number or string")),
+                    }
+                    true
+                } else {
+                    out.push(b'}');
+                    false
+                }
+            }
+        };
+        if !start {
+            // The table is whole: its parent takes it.
+            open.pop();
+            if open.is_empty() {
+                return Ok(());
+            }
+            ffi::lua_settop(l, -2);
+        }
+    }
+}
+
+/// Writes a scalar on top of the stack (None), or opens the table there
+/// at nesting `depth`.
+unsafe fn start_value(
     l: *mut ffi::lua_State,
     cfg: &Config,
     depth: i64,
     out: &mut Vec<u8>,
-) -> Result<(), String> {
+) -> Result<Option<Open>, String> {
     match ffi::lua_type(l, -1) {
         ffi::LUA_TSTRING => string(l, -1, out),
         ffi::LUA_TNUMBER => number(l, cfg, -1, out)?,
@@ -53,14 +134,20 @@ unsafe fn value(
             out.extend_from_slice(if b { b"true" } else { b"false" });
         }
         ffi::LUA_TTABLE => {
-            let depth = depth + 1;
             if depth > cfg.encode_max_depth || ffi::lua_checkstack(l, 3) == 0 {
                 return Err(format!("Cannot serialise, excessive nesting ({depth})"));
             }
-            match array_length(l, cfg)? {
-                Some(n) if n > 0 => array(l, cfg, depth, n, out)?,
-                _ => object(l, cfg, depth, out)?,
-            }
+            return Ok(Some(match array_length(l, cfg)? {
+                Some(len) if len > 0 => {
+                    out.push(b'[');
+                    Open::Array { i: 0, len }
+                }
+                _ => {
+                    out.push(b'{');
+                    ffi::lua_pushnil(l);
+                    Open::Object { first: true }
+                }
+            }));
         }
         ffi::LUA_TNIL => out.extend_from_slice(b"null"),
         ffi::LUA_TLIGHTUSERDATA if ffi::lua_touserdata(l, -1).is_null() => {
@@ -68,7 +155,7 @@ unsafe fn value(
         }
         _ => return Err(exception(l, -1, "type not supported")),
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The array length of the table on top, or None when it is an object
@@ -95,59 +182,6 @@ unsafe fn array_length(l: *mut ffi::lua_State, cfg: &Config) -> Result<Option<i6
         return Ok(None);
     }
     Ok(Some(max as i64))
-}
-
-unsafe fn array(
-    l: *mut ffi::lua_State,
-    cfg: &Config,
-    depth: i64,
-    len: i64,
-    out: &mut Vec<u8>,
-) -> Result<(), String> {
-    out.push(b'[');
-    for i in 1..=len {
-        if i > 1 {
-            out.push(b',');
-        }
-        ffi::lua_rawgeti(l, -1, i as ffi::lua_Integer);
-        value(l, cfg, depth, out)?;
-        ffi::lua_settop(l, -2);
-    }
-    out.push(b']');
-    Ok(())
-}
-
-unsafe fn object(
-    l: *mut ffi::lua_State,
-    cfg: &Config,
-    depth: i64,
-    out: &mut Vec<u8>,
-) -> Result<(), String> {
-    out.push(b'{');
-    ffi::lua_pushnil(l);
-    let mut first = true;
-    while ffi::lua_next(l, -2) != 0 {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        match ffi::lua_type(l, -2) {
-            ffi::LUA_TNUMBER => {
-                out.push(b'"');
-                number(l, cfg, -2, out)?;
-                out.extend_from_slice(b"\":");
-            }
-            ffi::LUA_TSTRING => {
-                string(l, -2, out);
-                out.push(b':');
-            }
-            _ => return Err(exception(l, -2, "table key must be a number or string")),
-        }
-        value(l, cfg, depth, out)?;
-        ffi::lua_settop(l, -2);
-    }
-    out.push(b'}');
-    Ok(())
 }
 
 unsafe fn number(

@@ -16,6 +16,8 @@
 mod decode;
 mod encode;
 
+use super::c_api::raise;
+
 use mlua::ffi;
 use std::os::raw::{c_char, c_int};
 
@@ -97,16 +99,6 @@ unsafe extern "C-unwind" fn new_module(l: *mut ffi::lua_State) -> c_int {
 /// The calling closure's settings.
 unsafe fn config(l: *mut ffi::lua_State) -> *mut Config {
     ffi::lua_touserdata(l, ffi::lua_upvalueindex(1)) as *mut Config
-}
-
-/// Raises `msg` as a Lua error, after the caller's position (as
-/// luaL_error). The message is on the Lua stack before the String drops.
-unsafe fn raise(l: *mut ffi::lua_State, msg: String) -> c_int {
-    ffi::luaL_where(l, 1);
-    ffi::lua_pushlstring(l, msg.as_ptr().cast(), msg.len());
-    drop(msg);
-    ffi::lua_concat(l, 2);
-    ffi::lua_error(l)
 }
 
 /// lua-cjson's json_arg_init: at most `args` arguments, padded with nil.
