@@ -79,6 +79,7 @@ fn new_state() -> mlua::Result<State> {
     super::bit::install(&lua)?;
     super::cjson::install(&lua)?;
     super::cmsgpack::install(&lua)?;
+    super::structlib::install(&lua)?;
     super::unpack::install(&lua)?;
     let hooks = lua.create_table()?;
     hooks.set(

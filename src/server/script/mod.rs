@@ -1,7 +1,8 @@
 //! Lua scripting (EVAL, EVALSHA, SCRIPT): the shared script cache
 //! (`cache`), each shard thread's Lua state and the `redis` library
-//! (`engine`, with the `bit`, `cjson` and `cmsgpack` libraries Redis
-//! links in), and running a script as one atomic step (`run`).
+//! (`engine`, with the `bit`, `cjson`, `cmsgpack` and `struct`
+//! libraries Redis links in), and running a script as one atomic step
+//! (`run`).
 
 mod bit;
 mod c_api;
@@ -11,6 +12,7 @@ mod cmsgpack;
 pub mod engine;
 pub mod library;
 pub mod run;
+mod structlib;
 mod unpack;
 
 /// The flags a script run by `spec` (EVAL, EVALSHA, FCALL and their _RO
