@@ -230,3 +230,36 @@ fn exec_checks_queued_commands_against_changed_rules() {
     }
     same_as_redis(exec_recheck_scenario);
 }
+
+/// `acllog-max-len`: a new entry drops the oldest beyond the limit; a
+/// lowered limit takes effect at the next new entry.
+fn log_limit_scenario(srv: &Server) -> Vec<Vec<u8>> {
+    let mut seen = Vec::new();
+    let mut admin = srv.conn();
+    let mut user = srv.conn();
+    seen.push(admin.line("ACL LOG RESET"));
+    seen.push(admin.line("ACL SETUSER limited on >p ~object:* +set"));
+    seen.push(user.line("AUTH limited p"));
+    for j in 0..4 {
+        seen.push(user.line(&format!("SET obj:{j} 1")));
+    }
+    seen.push(admin.line("CONFIG SET acllog-max-len 2"));
+    seen.push(admin.line("CONFIG GET acllog-max-len"));
+    seen.push(log_facts(&mut admin));
+    for j in 4..9 {
+        seen.push(user.line(&format!("SET obj:{j} 1")));
+    }
+    seen.push(log_facts(&mut admin));
+    seen.push(admin.line("CONFIG SET acllog-max-len 128"));
+    seen.push(admin.line("ACL DELUSER limited"));
+    seen.push(admin.line("ACL LOG RESET"));
+    seen
+}
+
+#[test]
+fn acl_log_keeps_at_most_acllog_max_len_entries() {
+    if !redis_available() {
+        return;
+    }
+    same_as_redis(log_limit_scenario);
+}

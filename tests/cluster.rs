@@ -1186,3 +1186,53 @@ fn cluster_links_and_the_send_buffer_limit() {
     });
     assert!(ok.is_some(), "{:?}", links_of(a.port));
 }
+
+/// A script's calls in cluster mode, against a one-node redis-server
+/// cluster (Shardis at shards 1 and 4): a script with a shebang, or a
+/// function, must keep its keys in one slot (its declared keys' slot, or
+/// its first call's), unless flagged `allow-cross-slot-keys`; an EVAL
+/// without shebang may reach any local key; one call's keys in two
+/// slots is a non-local key.
+#[test]
+fn script_keys_stay_in_one_slot_like_redis() {
+    if !redis_available() {
+        return;
+    }
+    let body = |flags: &str, calls: &str| format!("#!lua{flags}\n{calls}\nreturn 'OK'");
+    let cross = "redis.call('set', 'foo', 'bar')\nredis.call('set', 'bar', 'foo')";
+    let lib = "#!lua name=crossslot\nlocal function f(keys, args)\nredis.call('set', 'foo', 'bar')\nredis.call('set', 'bar', 'foo')\nreturn 'OK'\nend\nredis.register_function('cross', f)\nredis.register_function{function_name='cross_ok', callback=f, flags={'allow-cross-slot-keys'}}";
+    let cases: Vec<Vec<String>> = vec![
+        vec!["eval".into(), body("", cross), "0".into()],
+        vec!["eval".into(), body("", "redis.call('set', 'foo', 'bar')"), "1".into(), "bar".into()],
+        vec!["eval".into(), body("", "redis.call('set', 'foo', 'bar')"), "1".into(), "{foo}x".into()],
+        vec!["eval".into(), body(" flags=allow-cross-slot-keys", cross), "0".into()],
+        vec!["eval".into(), format!("{cross}\nreturn 'OK'"), "0".into()],
+        vec!["eval".into(), body("", "redis.call('mset', 'foo', '1', 'bar', '2')"), "0".into()],
+        vec!["eval".into(), body("", "return redis.pcall('set', 'foo', 'bar')['err'] or redis.pcall('get', 'bar')['err']"), "0".into()],
+        vec!["function".into(), "load".into(), "replace".into(), lib.into()],
+        vec!["fcall".into(), "cross".into(), "0".into()],
+        vec!["fcall".into(), "cross_ok".into(), "0".into()],
+    ];
+    let run = |kind: Kind, extra: &[&str]| -> Vec<String> {
+        let node = start_node(kind, free_cluster_port(), 5000, extra);
+        let mut c = node.conn();
+        c.cmd(&["cluster", "addslotsrange", "0", "16383"]);
+        let up = wait_until(Duration::from_secs(10), || {
+            info_field("127.0.0.1", node.port, None, "cluster_state").is_some_and(|s| s == "ok")
+                || String::from_utf8_lossy(&c.cmd(&["cluster", "info"]))
+                    .contains("cluster_state:ok")
+        });
+        assert!(up.is_some(), "the cluster never became ok");
+        cases
+            .iter()
+            .map(|args| String::from_utf8_lossy(&c.cmd(args)).into_owned())
+            .collect()
+    };
+    let reference = run(Kind::Redis, &[]);
+    for shards in ["1", "4"] {
+        let got = run(Kind::Shardis, &["--shards", shards]);
+        for (i, (r, g)) in reference.iter().zip(&got).enumerate() {
+            assert_eq!(g, r, "case {i} ({:?}) at shards {shards}", cases[i]);
+        }
+    }
+}

@@ -184,3 +184,29 @@ fn split_commands_cover_every_shard() {
     let n: i64 = redis::cmd("DEL").arg(&keys).query(&mut c).unwrap();
     assert_eq!(n, SHARDS as i64);
 }
+
+/// A command whose keys span shards is one call in INFO commandstats
+/// (as in Redis), whichever multi-shard path ran it.
+#[test]
+fn cross_shard_commands_count_one_call_each() {
+    let server = Server::shardis(SHARDS, &[]);
+    let k = keys_on_distinct_shards("stats:", 2, SHARDS);
+    let mut c = server.conn();
+    c.cmd(&["config", "resetstat"]);
+    c.cmd(&["set", &k[0], "v"]);
+    c.cmd(&["rename", &k[0], &k[1]]);
+    c.cmd(&["rpush", &k[0], "a", "b"]);
+    c.cmd(&["rpoplpush", &k[0], &k[1] as &str]);
+    c.cmd(&["del", &k[1]]);
+    c.cmd(&["lmove", &k[0], &k[1], "left", "right"]);
+    c.cmd(&["smove", &k[0], &k[1], "x"]);
+    c.cmd(&["mget", &k[0], &k[1]]);
+    let stats = String::from_utf8_lossy(&c.cmd(&["info", "commandstats"])).into_owned();
+    for name in ["rename", "rpoplpush", "lmove", "smove", "mget", "del"] {
+        let line = stats
+            .lines()
+            .find(|l| l.starts_with(&format!("cmdstat_{name}:")))
+            .unwrap_or_else(|| panic!("no {name} in {stats}"));
+        assert!(line.contains(":calls=1,"), "{line}");
+    }
+}

@@ -64,6 +64,17 @@ macro_rules! d {
 }
 
 pub static DIRECTIVES: &[Directive] = &[
+    // Entries ACL LOG keeps (server/acl/log.rs); a lowered limit applies
+    // at the next new entry, as in Redis.
+    d!(
+        "acllog-max-len",
+        Kind::Int {
+            min: 0,
+            max: LONG_MAX
+        },
+        "128",
+        true
+    ),
     // Client eviction (server/client_mem.rs): bytes, or a percentage of
     // maxmemory.
     d!(
@@ -817,7 +828,6 @@ pub static DIRECTIVES: &[Directive] = &[
 /// accepted (from a file, the command line or CONFIG SET).
 #[rustfmt::skip]
 pub static UNSUPPORTED: &[Directive] = &[
-    d!("acllog-max-len", Kind::Int { min: 0, max: LONG_MAX }, "128", true),
     d!("active-defrag-cycle-max", Kind::Int { min: 1, max: 99 }, "25", true),
     d!("active-defrag-cycle-min", Kind::Int { min: 1, max: 99 }, "1", true),
     d!("active-defrag-ignore-bytes", Kind::Memory { min: 1, max: LONG_MAX }, "104857600", true),

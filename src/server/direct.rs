@@ -243,7 +243,7 @@ pub async fn after_step(rt: &Rc<ShardRt>, pokes: Vec<usize>) {
 
 /// An all-or-nothing multi-shard command (RENAME, MSETNX, SMOVE across
 /// shards, ...), under the locks; returns its reply, or None to fall
-/// back.
+/// back. Not counted in commandstats: the caller counts the command.
 #[allow(clippy::too_many_arguments)]
 pub async fn atomic(
     rt: &Rc<ShardRt>,
@@ -263,7 +263,7 @@ pub async fn atomic(
     let settings = rt.settings();
     let mut clock = rt.clock();
     let pokes = gathered(
-        rt, spec, argv, &by_shard, db, &mut out, &mut clock, &settings, caller, true,
+        rt, spec, argv, &by_shard, db, &mut out, &mut clock, &settings, caller, false,
     );
     drop(locked);
     after_step(rt, pokes).await;

@@ -78,6 +78,45 @@ pub fn route(
     conn.rt.with_routing(|r| r.check(routed.slots(), who))
 }
 
+/// A script's call in cluster mode (Redis's scriptVerifyClusterState):
+/// the slot of its keys when this node serves them (None: it has no
+/// keys), else the script's error. `flags` are the caller's; `exists`
+/// tells whether a key exists, for a slot open here.
+pub fn script_call(
+    rt: &ShardRt,
+    spec: &CommandSpec,
+    argv: &[&[u8]],
+    flags: ClientFlags,
+    exists: impl Fn(&[u8]) -> bool,
+) -> Result<Option<u16>, String> {
+    use crate::cluster::routing::{DOWN, DOWN_RO};
+    let mut idx = Vec::new();
+    spec.key_indexes(argv, &mut idx);
+    let Some(&first) = idx.first() else {
+        return Ok(None);
+    };
+    let who = asker(spec, flags);
+    let refused = match rt.with_routing(|r| r.check(idx.iter().map(|&k| key_slot(argv[k])), who)) {
+        None | Some(Route::Local) => None,
+        Some(Route::Refuse(e)) => Some(e),
+        Some(Route::Open(open)) => {
+            let existing = idx.iter().filter(|&&i| exists(argv[i])).count();
+            open.decide(existing, idx.len()).err()
+        }
+    };
+    match refused {
+        None => Ok(Some(key_slot(argv[first]))),
+        Some(e) if e == DOWN_RO => Err(
+            "Script attempted to execute a write command while the cluster is down and readonly"
+                .into(),
+        ),
+        Some(e) if e == DOWN => {
+            Err("Script attempted to execute a command while the cluster is down".into())
+        }
+        Some(_) => Err("Script attempted to access a non local key in a cluster node".into()),
+    }
+}
+
 /// What a request was routed with: the slot table's version when its
 /// batch was planned, and the connection's flags at that request.
 #[derive(Clone, Copy)]

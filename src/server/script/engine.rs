@@ -31,6 +31,17 @@ pub trait Calls {
     /// connection is at hand: inside a transaction's step); `log` adds a
     /// denial to the ACL log (context `lua`).
     fn acl_denial(&self, spec: &CommandSpec, argv: &[&[u8]], log: bool) -> Option<Denial>;
+    /// Cluster mode (Redis's scriptVerifyClusterState, but for the
+    /// same-slot rule, which is the engine's): the slot of the call's keys
+    /// when this node serves them all; None when not in cluster mode, the
+    /// caller is our master, or the call has no keys; Err: the script's
+    /// error.
+    fn cluster_slot(
+        &self,
+        spec: &CommandSpec,
+        argv: &[&[u8]],
+        db: usize,
+    ) -> Result<Option<u16>, String>;
 }
 
 /// What an invocation runs.
@@ -275,6 +286,12 @@ struct Run<'a> {
     ro: bool,
     dirty: bool,
     oom: bool,
+    /// The slot the script's keys hash to so far (cluster mode): its
+    /// declared keys', then its first call's with keys.
+    slot: Option<u16>,
+    /// Calls may reach keys of several slots (an EVAL without shebang, or
+    /// the `allow-cross-slot-keys` flag).
+    cross_slot: bool,
 }
 
 /// Runs one invocation; returns the reply bytes for the client.
@@ -334,6 +351,8 @@ fn execute(
         ro: inv.ro || target.flags.no_writes,
         dirty: false,
         oom: inv.oom && !target.flags.allow_oom,
+        slot: inv.keys.first().map(|k| crate::slot::key_slot(k)),
+        cross_slot: target.flags.compat || target.flags.allow_cross_slot,
     });
     let result = lua.scope(|scope| {
         let hooks = &st.hooks;
@@ -770,6 +789,11 @@ fn check(argv: &[&[u8]], run: &mut Run<'_>) -> Result<(), String> {
     }
     if spec.flags.has(Flags::WRITE) {
         run.dirty = true;
+    }
+    if let Some(slot) = run.calls.cluster_slot(spec, argv, run.db)? {
+        if !run.cross_slot && *run.slot.get_or_insert(slot) != slot {
+            return Err("Script attempted to access keys that do not hash to the same slot".into());
+        }
     }
     Ok(())
 }

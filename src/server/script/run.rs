@@ -63,6 +63,17 @@ impl Calls for OnOwner<'_> {
     fn acl_denial(&self, spec: &CommandSpec, argv: &[&[u8]], log: bool) -> Option<Denial> {
         acl_denial(self.conn.as_deref(), spec, argv, log)
     }
+    fn cluster_slot(
+        &self,
+        spec: &CommandSpec,
+        argv: &[&[u8]],
+        db: usize,
+    ) -> Result<Option<u16>, String> {
+        let now = self.clock.now_ms;
+        cluster_slot(self.rt, self.conn.as_deref(), spec, argv, |k| {
+            self.rt.core.borrow().store.dbs[db].peek(k, now).is_some()
+        })
+    }
 }
 
 /// Commands run by this thread on locked shards' data.
@@ -124,6 +135,36 @@ impl Calls for Locked<'_> {
     fn acl_denial(&self, spec: &CommandSpec, argv: &[&[u8]], log: bool) -> Option<Denial> {
         acl_denial(self.conn.as_deref(), spec, argv, log)
     }
+    fn cluster_slot(
+        &self,
+        spec: &CommandSpec,
+        argv: &[&[u8]],
+        db: usize,
+    ) -> Result<Option<u16>, String> {
+        let (rt, now) = (self.rt, self.clock.now_ms);
+        cluster_slot(rt, self.conn.as_deref(), spec, argv, |k| {
+            let shard = rt.shard_of_slot(crate::slot::key_slot(k));
+            let core = rt.shared.cores[shard].borrow_mut_held();
+            core.store.dbs[db].peek(k, now).is_some()
+        })
+    }
+}
+
+/// Cluster mode's check of a script's call; our master's scripts are
+/// obeyed (Redis's mustObeyClient). Inside a transaction's step (no
+/// connection at hand) the caller's ASKING / READONLY are not known.
+fn cluster_slot(
+    rt: &ShardRt,
+    conn: Option<&Conn>,
+    spec: &CommandSpec,
+    argv: &[&[u8]],
+    exists: impl Fn(&[u8]) -> bool,
+) -> Result<Option<u16>, String> {
+    if rt.shared.cluster.is_none() || conn.is_some_and(|c| c.from_master) {
+        return Ok(None);
+    }
+    let flags = conn.map(|c| c.cluster).unwrap_or_default();
+    crate::server::redirect::script_call(rt, spec, argv, flags, exists)
 }
 
 /// A connection-level command called by the script. Redis runs it on the
