@@ -346,7 +346,13 @@ impl CommandSpec {
                         continue;
                     };
                     let first = begin + firstkey;
-                    for k in 0..n.max(0) as i32 {
+                    // A key count past the arguments names no key at all
+                    // (Redis's getKeysUsingKeySpecs: a syntax error the
+                    // command reports; ACL DRYRUN answers OK).
+                    if n <= 0 || i64::from(first) + n > i64::from(argc) {
+                        continue;
+                    }
+                    for k in 0..n as i32 {
                         let i = first + k * step.max(1);
                         if i >= argc {
                             break;
