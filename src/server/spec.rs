@@ -346,12 +346,15 @@ impl CommandSpec {
                         continue;
                     };
                     let first = begin + firstkey;
-                    for k in 0..n.max(0) as i32 {
-                        let i = first + k * step.max(1);
-                        if i >= argc {
-                            break;
-                        }
-                        f(i as usize, spec_at);
+                    // More keys than arguments is a syntax error: no keys
+                    // at all, as Redis's getKeysUsingKeySpecs (the
+                    // command reports the error; ACL checks find none).
+                    let n = n.clamp(0, argc as i64) as i32;
+                    if n > 0 && first + (n - 1) * step.max(1) >= argc {
+                        continue;
+                    }
+                    for k in 0..n {
+                        f((first + k * step.max(1)) as usize, spec_at);
                     }
                 }
                 FindKeys::Unknown => {}

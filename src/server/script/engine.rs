@@ -31,6 +31,11 @@ pub trait Calls {
     /// connection is at hand: inside a transaction's step); `log` adds a
     /// denial to the ACL log (context `lua`).
     fn acl_denial(&self, spec: &CommandSpec, argv: &[&[u8]], log: bool) -> Option<Denial>;
+    /// Once the script ran: a tracking caller is remembered as reading the
+    /// script's declared `keys` if the script called a read-only command
+    /// (Redis's call() remembers the keys of the script's caller, not
+    /// those of the commands it ran).
+    fn track_declared(&mut self, keys: &[&[u8]]);
 }
 
 /// What an invocation runs.
