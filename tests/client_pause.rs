@@ -161,6 +161,69 @@ fn client_pause_holds_writes_or_everything() {
     }
 }
 
+/// Scripts under a WRITE pause: one that declares `no-writes` (EVAL,
+/// EVALSHA, FCALL, queued in MULTI too) runs at once, as Redis counts a
+/// script's declared flags instead of EVAL's `may_replicate`; one without
+/// flags, or with flags that allow writes, waits.
+fn declared_no_writes_scripts_are_not_paused(server: &Server) {
+    let name = &server.name;
+    let mut admin = server.conn();
+    let mut c = server.conn();
+    let lib = "#!lua name=pauselib\nredis.register_function{function_name='ro', \
+               callback=function() return 'hi' end, flags={'no-writes'}}";
+    assert_eq!(
+        admin.cmd(&["FUNCTION", "LOAD", "REPLACE", lib]),
+        b"$8\r\npauselib\r\n"
+    );
+    let ro = "#!lua flags=no-writes\nreturn 'ro'";
+    let sha = String::from_utf8(admin.cmd(&["SCRIPT", "LOAD", ro])).unwrap();
+    let sha = sha.lines().nth(1).unwrap().to_string();
+
+    let start = Instant::now();
+    assert_eq!(admin.line("CLIENT PAUSE 1000 WRITE"), b"+OK\r\n");
+    let calls: [&[&str]; 4] = [
+        &["EVAL", "#!lua flags=no-writes\nreturn 'uncached'", "0"],
+        &["EVAL", ro, "0"],
+        &["EVALSHA", &sha, "0"],
+        &["FCALL", "ro", "0"],
+    ];
+    for args in calls {
+        let (r, took) = timed(&mut c, args);
+        assert!(r.starts_with(b"$"), "{name}: {args:?} -> {r:?}");
+        assert!(
+            took < PROMPT,
+            "{name}: {args:?} took {took:?} in a WRITE pause"
+        );
+    }
+    assert_eq!(c.line("MULTI"), b"+OK\r\n");
+    assert_eq!(c.cmd(&["EVAL", ro, "0"]), b"+QUEUED\r\n", "{name}");
+    let (r, took) = timed(&mut c, &["EXEC"]);
+    assert_eq!(r, b"*1\r\n$2\r\nro\r\n", "{name}");
+    assert!(
+        took < PROMPT,
+        "{name}: EXEC of a no-writes script took {took:?}"
+    );
+    // A script that may write waits for the pause's end.
+    let (r, _) = timed(&mut c, &["EVAL", "#!lua\nreturn 1", "0"]);
+    assert_eq!(r, b":1\r\n", "{name}");
+    let waited = start.elapsed();
+    assert!(
+        waited >= HELD,
+        "{name}: a script that may write answered {waited:?} into the pause"
+    );
+    assert_eq!(admin.line("FUNCTION FLUSH"), b"+OK\r\n");
+}
+
+#[test]
+fn no_writes_scripts_run_during_a_write_pause() {
+    for shards in [1, 4] {
+        declared_no_writes_scripts_are_not_paused(&Server::shardis(shards, &[]));
+    }
+    if redis_available() {
+        declared_no_writes_scripts_are_not_paused(&Server::redis(&[]));
+    }
+}
+
 /// During a pause a key whose TTL passed reads as missing but is not
 /// deleted (no DEL may reach the AOF or replicas); once the pause ends
 /// the next read deletes it. Same on redis-server.

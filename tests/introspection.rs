@@ -134,6 +134,122 @@ fn monitor_orders_multi_exec() {
     assert!(lines[2].contains("\"EXEC\""), "{lines:?}");
 }
 
+/// MONITOR shows EVAL and FCALL before the commands their scripts call,
+/// those as `[<db> lua]`, as Redis feeds them (at 1 and 4 shards, and
+/// the same on redis-server).
+fn monitor_shows_scripts(server: &Server) {
+    let name = &server.name;
+    let mut c = server.conn();
+    let lib = "#!lua name=monlib\nredis.register_function('monset', \
+               function(keys) return redis.call('set', keys[1], 'bar') end)";
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LOAD", "REPLACE", lib]),
+        b"$6\r\nmonlib\r\n"
+    );
+    let mut m = server.conn();
+    assert_eq!(m.cmd(&["MONITOR"]), b"+OK\r\n");
+    m.set_timeout(Duration::from_secs(5));
+    c.cmd(&["SELECT", "2"]);
+    c.cmd(&[
+        "EVAL",
+        "redis.call('set', KEYS[1], ARGV[1])",
+        "1",
+        "foo",
+        "bar",
+    ]);
+    c.cmd(&["FCALL", "monset", "1", "foo"]);
+    let lines: Vec<String> = (0..5).map(|_| text(&m.read_reply())).collect();
+    assert!(lines[0].contains("] \"SELECT\" \"2\""), "{name}: {lines:?}");
+    assert!(lines[1].contains("[2 127.0.0.1:"), "{name}: {lines:?}");
+    assert!(lines[1].contains("] \"EVAL\" "), "{name}: {lines:?}");
+    assert!(
+        lines[2].contains("[2 lua] \"set\" \"foo\" \"bar\""),
+        "{name}: {lines:?}"
+    );
+    assert!(
+        lines[3].contains("] \"FCALL\" \"monset\" \"1\" \"foo\""),
+        "{name}: {lines:?}"
+    );
+    assert!(
+        lines[4].contains("[2 lua] \"set\" \"foo\" \"bar\""),
+        "{name}: {lines:?}"
+    );
+    c.cmd(&["FUNCTION", "FLUSH"]);
+}
+
+#[test]
+fn monitor_shows_scripts_and_their_commands() {
+    for shards in [1, 4] {
+        monitor_shows_scripts(&Server::shardis(shards, &[]));
+    }
+    if common::redis_available() {
+        monitor_shows_scripts(&Server::redis(&[]));
+    }
+}
+
+/// `REPLCONF rdb-filter-only` (redis-cli --functions-rdb): the RDB sent
+/// for SYNC has no keys, and the libraries only when "functions" is
+/// asked for; an unknown filter is refused. Same on redis-server.
+fn rdb_filter_only(server: &Server) {
+    let name = &server.name;
+    let mut c = server.conn();
+    c.cmd(&["SET", "somekey", "v"]);
+    let lib = "#!lua name=filterlib\nredis.register_function('ff', function() return 1 end)";
+    assert_eq!(
+        c.cmd(&["FUNCTION", "LOAD", "REPLACE", lib]),
+        b"$9\r\nfilterlib\r\n"
+    );
+    let mut nocapa = server.conn();
+    nocapa.cmd(&["REPLCONF", "rdb-filter-only", "functions"]);
+    let r = nocapa.cmd(&["SYNC"]);
+    assert_eq!(
+        r, b"-ERR Filtered replica requires EOF capability\r\n",
+        "{name}"
+    );
+    let r = c.cmd(&["REPLCONF", "rdb-filter-only", "bogus"]);
+    assert_eq!(
+        r, b"-ERR Unsupported rdb-filter-only option: bogus\r\n",
+        "{name}"
+    );
+    for (filter, with_lib) in [("functions", true), ("", false)] {
+        let mut r = server.conn();
+        assert_eq!(r.cmd(&["REPLCONF", "rdb-only", "1"]), b"+OK\r\n", "{name}");
+        assert_eq!(r.cmd(&["REPLCONF", "capa", "eof"]), b"+OK\r\n", "{name}");
+        let ok = r.cmd(&["REPLCONF", "rdb-filter-only", filter]);
+        assert_eq!(ok, b"+OK\r\n", "{name}");
+        r.send(&["SYNC"]);
+        let got = r.read_until_closed(Duration::from_secs(10));
+        // Newlines may keep the link alive before `$EOF:<mark>`; the
+        // mark ends the transfer too.
+        let start = got.iter().position(|&b| b == b'$').expect("bulk");
+        let text = String::from_utf8_lossy(&got[start..]).into_owned();
+        let (head, rdb) = text.split_once("\r\n").unwrap();
+        let mark = head.strip_prefix("$EOF:").expect("a diskless transfer");
+        assert!(rdb.starts_with("REDIS0010"), "{name}: {text:?}");
+        assert!(rdb.ends_with(mark), "{name}: {text:?}");
+        assert!(
+            !rdb.contains("somekey"),
+            "{name} {filter:?}: keys in {text:?}"
+        );
+        assert_eq!(
+            rdb.contains("filterlib"),
+            with_lib,
+            "{name} {filter:?}: {text:?}"
+        );
+    }
+    c.cmd(&["FUNCTION", "FLUSH"]);
+}
+
+#[test]
+fn rdb_filter_only_leaves_the_keys_out() {
+    for shards in [1, 4] {
+        rdb_filter_only(&Server::shardis(shards, &[]));
+    }
+    if common::redis_available() {
+        rdb_filter_only(&Server::redis(&[]));
+    }
+}
+
 #[test]
 fn client_reply_off_on_skip() {
     let server = Server::shardis(2, &[]);

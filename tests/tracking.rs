@@ -613,3 +613,32 @@ fn lowered_key_limit_invalidates_before_a_queued_command() {
         c2.cmd(&["DEBUG", "PAUSE-CRON", "0"]);
     }
 }
+
+/// A script's reads are tracked as Redis's: once it calls a read-only
+/// command, its declared keys are remembered for the tracking caller
+/// (not the keys its commands named); a script that only writes, or a
+/// read-only one that reads nothing, tracks nothing.
+#[test]
+fn scripts_track_their_declared_keys() {
+    check(
+        &[],
+        &[
+            "c1: HELLO 3",
+            "c1: CLIENT TRACKING on",
+            "c1: EVAL redis.call('set',KEYS[1],'a') 2 {k0} {k1}",
+            "c2: MSET {k0} 1 {k1} 1",
+            "c1 <",
+            "c1: EVAL return(redis.call('get',ARGV[1])) 2 {k0} {k1} {k2}",
+            "c2: MSET {k2} 2",
+            "c1 <",
+            "c2: MSET {k0} 2 {k1} 2",
+            "c1 <",
+            "c1: EVAL_RO return(redis.call('ping')) 1 {k3}",
+            "c2: SET {k3} 3",
+            "c1 <",
+            "c1: EVAL_RO return(redis.call('exists',KEYS[1])) 1 {k3}",
+            "c2: SET {k3} 4",
+            "c1 <",
+        ],
+    );
+}

@@ -138,16 +138,23 @@ fn replconf(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
                     }
                 }
             } else if is(opt, "rdb-filter-only") {
-                // "" asks for everything; "functions" (redis-cli
-                // --functions-rdb) for a snapshot of the libraries alone,
-                // which the snapshot cannot make yet: refused rather than
-                // sending the keys too.
-                if !val.is_empty() {
-                    let v = String::from_utf8_lossy(val);
-                    return conn.out.error(&format!(
-                        "ERR Shardis cannot filter the RDB yet: rdb-filter-only {v} is not supported"
-                    ));
+                // Include filters: nothing but what they name (Redis
+                // knows one, "functions"); the keys are always left out.
+                let mut filter = crate::repl::primary::RdbFilter::default();
+                for f in val
+                    .split(|c| c.is_ascii_whitespace())
+                    .filter(|f| !f.is_empty())
+                {
+                    if is(f, "functions") {
+                        filter.functions = true;
+                    } else {
+                        let f = String::from_utf8_lossy(f);
+                        return conn
+                            .out
+                            .error(&format!("ERR Unsupported rdb-filter-only option: {f}"));
+                    }
                 }
+                conn.repl.rdb_filter_only = Some(filter);
             } else {
                 let o = String::from_utf8_lossy(opt);
                 return conn
@@ -206,6 +213,12 @@ async fn sync_allowed(conn: &mut Conn, args: &[Vec<u8>]) -> bool {
     }
     if let Err(e) = crate::repl::failover::check_sync(conn, args).await {
         conn.out.error(&e);
+        return false;
+    }
+    // A filtered RDB goes over the socket only (Redis makes it so).
+    if conn.repl.rdb_filter_only.is_some() && !conn.repl.capa_eof {
+        conn.out
+            .error("ERR Filtered replica requires EOF capability");
         return false;
     }
     crate::notice!(

@@ -206,6 +206,7 @@ pub fn apply<R>(
             db,
             ns,
             client: caller.id,
+            script: caller.script,
             error: (out.buf.get(err_mark) == Some(&b'-')).then(|| &out.buf[err_mark..]),
         };
         super::observe::command_done(home, stats, &settings.observe, done);

@@ -87,6 +87,8 @@ pub struct Done<'a> {
     pub ns: u64,
     /// The client's id (0: none).
     pub client: u64,
+    /// Called by the client's script (MONITOR's `lua`).
+    pub script: bool,
     /// Its reply, when that is an error.
     pub error: Option<&'a [u8]>,
 }
@@ -126,8 +128,30 @@ pub fn command_done(rt: &ShardRt, stats: &mut Stats, th: &Thresholds, d: Done<'_
         && !d.spec.flags.has(Flags::SKIP_MONITOR)
         && !d.spec.flags.has(Flags::ADMIN)
     {
-        let (addr, _) = intro.client(d.client);
+        let addr = if d.script {
+            "lua".to_string()
+        } else {
+            intro.client(d.client).0
+        };
         let line = super::monitor::line(d.db, &addr, d.argv, redactor(d.spec, d.argv));
+        intro.monitors.feed(rt, &line);
+    }
+}
+
+/// MONITOR's line of an EVAL or FCALL (`client`'s), which Redis feeds
+/// itself before the script runs, so the script's commands follow it
+/// (the command's spec skips the usual feed once it ran).
+pub fn monitor_script(
+    rt: &ShardRt,
+    db: usize,
+    client: u64,
+    spec: &'static CommandSpec,
+    argv: &[&[u8]],
+) {
+    let intro = &rt.shared.introspect;
+    if intro.monitors.active() {
+        let (addr, _) = intro.client(client);
+        let line = super::monitor::line(db, &addr, argv, redactor(spec, argv));
         intro.monitors.feed(rt, &line);
     }
 }

@@ -210,8 +210,15 @@ impl Drop for InFlight {
 }
 
 /// Whether a command is paused by a write pause (`is_may_replicate_command`;
-/// EXEC: see `has_writes`).
-pub fn pauses(spec: &CommandSpec) -> bool {
+/// EXEC: see `has_writes`). A script that declares flags is paused only
+/// when it may write: declared flags replace EVAL's and FCALL's `write`
+/// and `may_replicate` (Redis's scriptFlagsToCmdFlags).
+pub fn pauses(spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+    if spec.behavior.has(Behavior::RUNS_SCRIPT) {
+        if let Some(declared) = super::script::declared_flags(spec, argv) {
+            return !declared.no_writes;
+        }
+    }
     spec.flags.has(Flags::WRITE) || spec.flags.has(Flags::MAY_REPLICATE)
 }
 
@@ -223,8 +230,9 @@ pub fn may_block(spec: &CommandSpec) -> bool {
 fn has_writes(cmds: &Batch<'_>, tx: &TxState, refused: impl Fn(&CommandSpec) -> bool) -> bool {
     let exec_writes = || tx.queue_has(pauses);
     (0..cmds.len()).any(|i| {
-        paused_request(cmds.get(i), |spec| {
-            (pauses(spec) && !refused(spec))
+        let argv = cmds.get(i);
+        paused_request(argv, |spec| {
+            (pauses(spec, argv) && !refused(spec))
                 || spec.behavior.has(Behavior::RUNS_TRANSACTION) && exec_writes()
         })
     })

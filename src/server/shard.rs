@@ -752,6 +752,7 @@ impl ShardRt {
             db,
             ns: started.elapsed().as_nanos() as u64,
             client,
+            script: false,
             error: (reply.first() == Some(&b'-')).then_some(reply),
         };
         super::observe::command_done(self, &mut core.stats, &settings.observe, done);

@@ -346,18 +346,15 @@ impl CommandSpec {
                         continue;
                     };
                     let first = begin + firstkey;
-                    // A key count past the arguments names no key at all
-                    // (Redis's getKeysUsingKeySpecs: a syntax error the
-                    // command reports; ACL DRYRUN answers OK).
-                    if n <= 0 || i64::from(first) + n > i64::from(argc) {
+                    // More keys than arguments is a syntax error: no keys
+                    // at all, as Redis's getKeysUsingKeySpecs (the
+                    // command reports the error; ACL checks find none).
+                    let n = n.clamp(0, argc as i64) as i32;
+                    if n > 0 && first + (n - 1) * step.max(1) >= argc {
                         continue;
                     }
-                    for k in 0..n as i32 {
-                        let i = first + k * step.max(1);
-                        if i >= argc {
-                            break;
-                        }
-                        f(i as usize, spec_at);
+                    for k in 0..n {
+                        f((first + k * step.max(1)) as usize, spec_at);
                     }
                 }
                 FindKeys::Unknown => {}

@@ -91,6 +91,9 @@ pub struct Caller {
     pub track_reads: bool,
     /// Its user may read every key (ACL; `ClientInfo::full_key_read`).
     pub full_key_read: bool,
+    /// A command its script called: MONITOR shows it as the script's
+    /// (`[<db> lua]`), not the client's.
+    pub script: bool,
 }
 
 /// The caller of a shard command run for `info`'s connection on `home`.
@@ -100,6 +103,7 @@ pub fn caller(info: &super::clients::ClientInfo, home: usize) -> Caller {
         home,
         track_reads: info.tracking.records_reads(),
         full_key_read: info.full_key_read.get(),
+        script: false,
     }
 }
 

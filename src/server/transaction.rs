@@ -86,10 +86,13 @@ impl TxState {
 
     /// Whether a queued command matches `pred` (a pause holds EXEC only
     /// then, as Redis checks the queue's flags).
-    pub fn queue_has(&self, pred: fn(&CommandSpec) -> bool) -> bool {
-        self.queue
-            .as_ref()
-            .is_some_and(|q| q.iter().any(|c| pred(c.spec)))
+    pub fn queue_has(&self, pred: fn(&CommandSpec, &[&[u8]]) -> bool) -> bool {
+        self.queue.as_ref().is_some_and(|q| {
+            q.iter().any(|c| {
+                let argv: Vec<&[u8]> = c.args.iter().map(|a| a.as_slice()).collect();
+                pred(c.spec, &argv)
+            })
+        })
     }
 }
 

@@ -66,6 +66,12 @@ pub fn write_header_with(
     used_mem: u64,
     extra: &[(String, String)],
 ) {
+    write_aux_fields(out, ctime_secs, used_mem, extra);
+    super::functions::write_all(out);
+}
+
+/// The magic, the version and the AUX fields of [`write_header_with`].
+fn write_aux_fields(out: &mut Vec<u8>, ctime_secs: u64, used_mem: u64, extra: &[(String, String)]) {
     out.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
     let aux = |out: &mut Vec<u8>, k: &str, v: &str| {
         let v = extra
@@ -88,7 +94,18 @@ pub fn write_header_with(
         aux(out, k, v);
     }
     aux(out, "aof-base", "0");
-    super::functions::write_all(out);
+}
+
+/// An RDB without keys, for `REPLCONF rdb-filter-only`: the header with
+/// `extra` AUX fields, the function libraries when `functions`, EOF.
+pub fn keyless(ctime_secs: u64, extra: &[(String, String)], functions: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_aux_fields(&mut out, ctime_secs, 0, extra);
+    if functions {
+        super::functions::write_all(&mut out);
+    }
+    write_footer(&mut out, true);
+    out
 }
 
 /// SELECTDB + RESIZEDB, before the keys of a non-empty database.

@@ -75,6 +75,12 @@ pub struct ReplicaEntry {
     pub ack_ms: u64,
 }
 
+/// What an RDB asked for with `REPLCONF rdb-filter-only` includes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RdbFilter {
+    pub functions: bool,
+}
+
 /// What a connection learned from REPLCONF before PSYNC/SYNC.
 #[derive(Clone, Debug, Default)]
 pub struct Handshake {
@@ -84,6 +90,10 @@ pub struct Handshake {
     pub capa_psync2: bool,
     /// `REPLCONF rdb-only 1` (redis-cli --rdb): the RDB and nothing after.
     pub rdb_only: bool,
+    /// `REPLCONF rdb-filter-only <filters>`: the RDB leaves the keys out,
+    /// and the function libraries too unless `functions` is among the
+    /// filters (redis-cli --functions-rdb).
+    pub rdb_filter_only: Option<RdbFilter>,
     /// Set by PSYNC / SYNC: the connection becomes a replica.
     pub start: Option<Start>,
     /// The replication offset after this connection's last batch that

@@ -135,6 +135,14 @@ async fn replica_session<H: ReplHost, W: AsyncWrite + Unpin>(
         }
     }
     primary.sync_full.fetch_add(1, Ordering::Relaxed);
+    if let (true, Some(filter)) = (hs.rdb_only, hs.rdb_filter_only) {
+        // No keys: an RDB made here of the libraries (or of nothing),
+        // sent at once; nothing follows it. A replica that
+        // stays (redis-cli --replica asks for no data) gets the whole
+        // snapshot, which it skips.
+        send_keyless(&*shared, stream, psync.is_some(), filter).await;
+        return;
+    }
     let eof = diskless_conf && hs.capa_eof;
     if !eof {
         // Only a diskless transfer waits for an ACK.
@@ -303,6 +311,44 @@ fn log_dropped(id: u64) {
 
 /// Sends the RDB file as `$<len>` and its bytes (a diskless transfer
 /// never has a file: socket_sink.rs sends it).
+/// The RDB of a `REPLCONF rdb-filter-only` request (Redis leaves out
+/// the keys, and the libraries unless "functions" is asked for), with
+/// `+FULLRESYNC` first for a PSYNC.
+async fn send_keyless<S: ReplShared + ?Sized, W: AsyncWrite + Unpin>(
+    shared: &S,
+    stream: &mut W,
+    psync: bool,
+    filter: super::RdbFilter,
+) {
+    master_offset(shared);
+    let id_now = shared.repl().identity.lock().unwrap().clone();
+    let extra = vec![
+        ("repl-stream-db".to_string(), "0".to_string()),
+        ("repl-id".to_string(), id_now.replid.clone()),
+        ("repl-offset".to_string(), id_now.offset.to_string()),
+    ];
+    let rdb = crate::persist::rdb::file::keyless(unix_ms() / 1000, &extra, filter.functions);
+    let mut out = Vec::with_capacity(rdb.len() + 64);
+    if psync {
+        out.extend_from_slice(
+            format!("+FULLRESYNC {} {}\r\n", id_now.replid, id_now.offset).as_bytes(),
+        );
+    }
+    // As a diskless transfer: `$EOF:<mark>`, the RDB, the mark.
+    let mark = random_hex(40);
+    out.extend_from_slice(format!("$EOF:{mark}\r\n").as_bytes());
+    out.extend_from_slice(&rdb);
+    out.extend_from_slice(mark.as_bytes());
+    if stream.write_all(&out).await.is_ok() {
+        shared
+            .repl()
+            .primary
+            .repl_output_bytes
+            .fetch_add(out.len() as u64, Ordering::Relaxed);
+        crate::notice!("Streamed RDB transfer with replica succeeded");
+    }
+}
+
 async fn send_rdb<W: AsyncWrite + Unpin>(
     stream: &mut W,
     path: &std::path::Path,

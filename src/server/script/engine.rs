@@ -42,6 +42,11 @@ pub trait Calls {
         argv: &[&[u8]],
         db: usize,
     ) -> Result<Option<u16>, String>;
+    /// Once the script ran: a tracking caller is remembered as reading the
+    /// script's declared `keys` if the script called a read-only command
+    /// (Redis's call() remembers the keys of the script's caller, not
+    /// those of the commands it ran).
+    fn track_declared(&mut self, keys: &[&[u8]]);
 }
 
 /// What an invocation runs.

@@ -24,9 +24,10 @@ use crate::resp::Out;
 use crate::server::acl::check::Denial;
 use crate::server::conn::Conn;
 use crate::server::dispatch::StateFacts;
+use crate::server::observe::monitor_script;
 use crate::server::route::Routed;
 use crate::server::shard::{ExecClock, Settings, ShardRt};
-use crate::server::spec::{CommandSpec, Handler};
+use crate::server::spec::{CommandSpec, Flags, Handler};
 use crate::server::tracking::Caller;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -40,6 +41,8 @@ struct OnOwner<'a> {
     /// The caller's connection, for connection-level commands (None in
     /// a transaction's step).
     conn: Option<&'a mut Conn>,
+    /// The script called a read-only command.
+    read: bool,
 }
 
 impl Calls for OnOwner<'_> {
@@ -49,7 +52,8 @@ impl Calls for OnOwner<'_> {
             return conn_call(self.conn.as_deref_mut(), &[], spec, h, argv, db, resp3);
         }
         let mut out = Out::new(resp3);
-        self.rt.set_caller(self.caller);
+        self.read |= spec.flags.has(Flags::READONLY);
+        self.rt.set_caller(untracked(self.caller));
         let (rt, clock, settings) = (self.rt, &mut self.clock, &self.settings);
         rt.as_queued(|| rt.exec(spec, argv, db, &mut out, clock, settings));
         out.buf
@@ -74,6 +78,12 @@ impl Calls for OnOwner<'_> {
             self.rt.core.borrow().store.dbs[db].peek(k, now).is_some()
         })
     }
+    fn track_declared(&mut self, keys: &[&[u8]]) {
+        if self.read && self.caller.track_reads && !keys.is_empty() {
+            let keys = keys.iter().map(|k| k.to_vec());
+            crate::server::tracking::remember(self.rt, self.caller, keys);
+        }
+    }
 }
 
 /// Commands run by this thread on locked shards' data.
@@ -84,6 +94,8 @@ struct Locked<'a> {
     caller: Caller,
     pokes: Vec<usize>,
     conn: Option<&'a mut Conn>,
+    /// The script called a read-only command.
+    read: bool,
 }
 
 impl Calls for Locked<'_> {
@@ -96,8 +108,9 @@ impl Calls for Locked<'_> {
             return conn_call(self.conn.as_deref_mut(), &others, spec, h, argv, db, resp3);
         }
         let mut out = Out::new(resp3);
+        self.read |= spec.flags.has(Flags::READONLY);
         let routed = Routed::of(rt, spec, argv);
-        let (clock, settings, caller) = (&mut self.clock, &self.settings, self.caller);
+        let (clock, settings, caller) = (&mut self.clock, &self.settings, untracked(self.caller));
         match routed.single_shard(rt.id) {
             Some(shard) => {
                 if crate::server::direct::run_one(
@@ -148,6 +161,29 @@ impl Calls for Locked<'_> {
             core.store.dbs[db].peek(k, now).is_some()
         })
     }
+    fn track_declared(&mut self, keys: &[&[u8]]) {
+        if !(self.read && self.caller.track_reads) || keys.is_empty() {
+            return;
+        }
+        // Each key's shard remembers it when it takes up its share.
+        let rt = self.rt;
+        let mut by_shard: std::collections::BTreeMap<usize, Vec<Vec<u8>>> = Default::default();
+        for k in keys {
+            let shard = rt.shard_of_slot(crate::slot::key_slot(k));
+            by_shard.entry(shard).or_default().push(k.to_vec());
+        }
+        for (shard, keys) in by_shard {
+            let mut core = rt.shared.cores[shard].borrow_mut_held();
+            core.listeners = true;
+            core.deferred.push(crate::server::effects::Deferred::Read {
+                caller: self.caller,
+                keys,
+            });
+            if shard != rt.id {
+                self.pokes.push(shard);
+            }
+        }
+    }
 }
 
 /// Cluster mode's check of a script's call; our master's scripts are
@@ -165,6 +201,17 @@ fn cluster_slot(
     }
     let flags = conn.map(|c| c.cluster).unwrap_or_default();
     crate::server::redirect::script_call(rt, spec, argv, flags, exists)
+}
+
+/// The caller as its script's commands run: their keys are not the
+/// caller's reads (see `Calls::track_declared`), and MONITOR shows them
+/// as the script's.
+fn untracked(caller: Caller) -> Caller {
+    Caller {
+        track_reads: false,
+        script: true,
+        ..caller
+    }
 }
 
 /// A connection-level command called by the script. Redis runs it on the
@@ -377,6 +424,7 @@ pub fn load(body: &[u8]) -> Result<([u8; 40], std::sync::Arc<cache::Script>), St
 
 /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO.
 pub async fn eval(conn: &mut Conn, args: Vec<Vec<u8>>, by_sha: bool, ro: bool) {
+    monitor_caller(conn, &args);
     let cluster = conn.rt.shared.cluster.is_some();
     match prepare(&args, by_sha, ro, cluster) {
         Ok(p) => run_prepared(conn, p, args, ro).await,
@@ -386,10 +434,20 @@ pub async fn eval(conn: &mut Conn, args: Vec<Vec<u8>>, by_sha: bool, ro: bool) {
 
 /// FCALL, FCALL_RO.
 pub async fn fcall(conn: &mut Conn, args: Vec<Vec<u8>>, ro: bool) {
+    monitor_caller(conn, &args);
     let cluster = conn.rt.shared.cluster.is_some();
     match prepare_fcall(&args, ro, cluster) {
         Ok(p) => run_prepared(conn, p, args, ro).await,
         Err(e) => conn.out.error(&e),
+    }
+}
+
+/// MONITOR's line of the caller's EVAL or FCALL, fed before its script
+/// runs (the command's spec skips the usual feed after it ran).
+fn monitor_caller(conn: &Conn, args: &[Vec<u8>]) {
+    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+    if let Some(spec) = crate::server::table::lookup(&argv) {
+        monitor_script(&conn.rt, conn.db, conn.info.id, spec, &argv);
     }
 }
 
@@ -433,6 +491,7 @@ async fn run_prepared(conn: &mut Conn, mut p: Prepared, args: Vec<Vec<u8>>, ro: 
         caller,
         pokes: Vec::new(),
         conn: Some(&mut *conn),
+        read: false,
     };
     let capturing = rt.begin_capture();
     let reply = invoke(&p, &args, ro, db, resp3, &mut calls);
@@ -470,7 +529,9 @@ fn invoke(
         client_resp3: resp3,
         oom: p.oom,
     };
-    engine::run(&inv, calls)
+    let reply = engine::run(&inv, calls);
+    calls.track_declared(&keys);
+    reply
 }
 
 /// The script in one step on this (the only) shard's thread.
@@ -493,6 +554,7 @@ fn run_on_owner(
         settings: rt.settings(),
         caller,
         conn: Some(conn),
+        read: false,
     };
     let reply = invoke(p, args, ro, db, resp3, &mut calls);
     if capturing {
@@ -506,6 +568,7 @@ fn run_on_owner(
 /// hold is this thread's, so the script runs here, its writes joining the
 /// transaction's block.
 pub async fn eval_in_exec(conn: &mut Conn, args: &[Vec<u8>], by_sha: bool, ro: bool) {
+    monitor_caller(conn, args);
     let cluster = conn.rt.shared.cluster.is_some();
     let p = match prepare(args, by_sha, ro, cluster) {
         Ok(p) => p,
@@ -516,6 +579,7 @@ pub async fn eval_in_exec(conn: &mut Conn, args: &[Vec<u8>], by_sha: bool, ro: b
 
 /// FCALL inside EXEC (see [`eval_in_exec`]).
 pub async fn fcall_in_exec(conn: &mut Conn, args: &[Vec<u8>], ro: bool) {
+    monitor_caller(conn, args);
     let cluster = conn.rt.shared.cluster.is_some();
     let p = match prepare_fcall(args, ro, cluster) {
         Ok(p) => p,
@@ -542,6 +606,7 @@ async fn in_exec_prepared(conn: &mut Conn, p: Prepared, args: &[Vec<u8>], ro: bo
         settings: rt.settings(),
         caller,
         conn: Some(&mut *conn),
+        read: false,
     };
     let reply = invoke(&p, args, ro, db, resp3, &mut calls);
     drop(calls);
@@ -555,7 +620,7 @@ async fn in_exec_prepared(conn: &mut Conn, p: Prepared, args: &[Vec<u8>], ro: bo
 #[allow(clippy::too_many_arguments)]
 pub fn in_step(
     rt: &Rc<ShardRt>,
-    spec: &crate::server::spec::CommandSpec,
+    spec: &'static crate::server::spec::CommandSpec,
     args: &[Vec<u8>],
     db: usize,
     resp3: bool,
@@ -563,6 +628,8 @@ pub fn in_step(
     locked: bool,
 ) -> (Vec<u8>, Vec<usize>) {
     let (by_sha, ro) = kind(spec);
+    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+    monitor_script(rt, db, caller.id, spec, &argv);
     let cluster = rt.shared.cluster.is_some();
     let prepared = if spec.name.starts_with("fcall") {
         prepare_fcall(args, ro, cluster)
@@ -590,6 +657,7 @@ pub fn in_step(
             caller,
             pokes: Vec::new(),
             conn: None,
+            read: false,
         };
         let reply = invoke(&p, args, ro, db, resp3, &mut calls);
         (reply, calls.pokes)
@@ -600,6 +668,7 @@ pub fn in_step(
             settings: rt.settings(),
             caller,
             conn: None,
+            read: false,
         };
         (invoke(&p, args, ro, db, resp3, &mut calls), Vec::new())
     }
