@@ -133,26 +133,26 @@ pub fn command_done(rt: &ShardRt, stats: &mut Stats, th: &Thresholds, d: Done<'_
         } else {
             intro.client(d.client).0
         };
-        let line = super::monitor::line(d.db, &addr, d.argv, redactor(d.spec, d.argv));
-        intro.monitors.feed(rt, &line);
+        feed_monitors(rt, d.db, &addr, d.spec, d.argv);
     }
+}
+
+fn feed_monitors(rt: &ShardRt, db: usize, addr: &str, spec: &'static CommandSpec, argv: &[&[u8]]) {
+    let line = super::monitor::line(db, addr, argv, redactor(spec, argv));
+    rt.shared.introspect.monitors.feed(rt, &line);
 }
 
 /// MONITOR's line of an EVAL or FCALL (`client`'s), which Redis feeds
 /// itself before the script runs, so the script's commands follow it
 /// (the command's spec skips the usual feed once it ran).
-pub fn monitor_script(
-    rt: &ShardRt,
-    db: usize,
-    client: u64,
-    spec: &'static CommandSpec,
-    argv: &[&[u8]],
-) {
+pub fn monitor_script(rt: &ShardRt, db: usize, client: u64, args: &[Vec<u8>]) {
     let intro = &rt.shared.introspect;
-    if intro.monitors.active() {
-        let (addr, _) = intro.client(client);
-        let line = super::monitor::line(db, &addr, argv, redactor(spec, argv));
-        intro.monitors.feed(rt, &line);
+    if !intro.monitors.active() {
+        return;
+    }
+    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+    if let Some(spec) = super::table::lookup(&argv) {
+        feed_monitors(rt, db, &intro.client(client).0, spec, &argv);
     }
 }
 

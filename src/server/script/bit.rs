@@ -8,15 +8,12 @@
 //! bit.tobit(2^32 + 5) --> 5 bit.rol(0x12345678, 12) --> 1164411171
 //! ```
 
+use super::c_api::CFn;
 use mlua::ffi;
 use std::os::raw::c_int;
 
-type CFn = unsafe extern "C-unwind" fn(*mut ffi::lua_State) -> c_int;
-
-/// Installs the `bit` table as a global (the prelude makes scripts' view
-/// of it read-only).
+/// Installs the `bit` table as a global.
 pub(super) fn install(lua: &mlua::Lua) -> mlua::Result<()> {
-    let table = lua.create_table()?;
     let funcs: [(&str, CFn); 12] = [
         ("tobit", bit_tobit),
         ("bnot", bit_bnot),
@@ -31,12 +28,7 @@ pub(super) fn install(lua: &mlua::Lua) -> mlua::Result<()> {
         ("bswap", bit_bswap),
         ("tohex", bit_tohex),
     ];
-    for (name, f) in funcs {
-        // SAFETY: the functions only read numbers off the stack and push
-        // one result; a raised error holds no Rust value with a destructor.
-        table.set(name, unsafe { lua.create_c_function(f)? })?;
-    }
-    lua.globals().set("bit", table)
+    super::c_api::install_library(lua, "bit", &funcs).map(drop)
 }
 
 /// A double's low 32 bits after rounding (half to even): LuaBitOp adds

@@ -5,6 +5,26 @@
 use mlua::ffi;
 use std::os::raw::c_int;
 
+/// A Lua C function.
+pub type CFn = unsafe extern "C-unwind" fn(*mut ffi::lua_State) -> c_int;
+
+/// A table of C functions, installed as the global `name` (the prelude
+/// makes scripts' view of it read-only); returned for further fields.
+pub fn install_library(
+    lua: &mlua::Lua,
+    name: &str,
+    funcs: &[(&str, CFn)],
+) -> mlua::Result<mlua::Table> {
+    let table = lua.create_table()?;
+    for &(fname, f) in funcs {
+        // SAFETY: the library's functions read their arguments and push
+        // results; their errors are raised as this module describes.
+        table.set(fname, unsafe { lua.create_c_function(f)? })?;
+    }
+    lua.globals().set(name, table.clone())?;
+    Ok(table)
+}
+
 /// Raises `msg` after the calling script's position, as luaL_error does.
 /// The message is on the Lua stack before the String drops (a Lua error
 /// is a longjmp: nothing with a destructor may be live in this frame).

@@ -13,33 +13,25 @@
 //! any other as a map. Errors are raised from the top-level functions
 //! once every Rust value is dropped (a Lua error is a longjmp).
 
-use super::c_api::{c_long_long, raise, raise_plain};
+use super::c_api::{c_long_long, raise, raise_plain, CFn};
 use mlua::ffi;
 use std::os::raw::c_int;
 
 const MAX_NESTING: i32 = 16;
 
-type CFn = unsafe extern "C-unwind" fn(*mut ffi::lua_State) -> c_int;
-
-/// Installs the `cmsgpack` table as a global (the prelude makes
-/// scripts' view of it read-only).
+/// Installs the `cmsgpack` table as a global.
 pub(super) fn install(lua: &mlua::Lua) -> mlua::Result<()> {
-    let table = lua.create_table()?;
     let funcs: [(&str, CFn); 4] = [
         ("pack", pack),
         ("unpack", unpack),
         ("unpack_one", unpack_one),
         ("unpack_limit", unpack_limit),
     ];
-    for (name, f) in funcs {
-        // SAFETY: the functions read their arguments and push results.
-        table.set(name, unsafe { lua.create_c_function(f)? })?;
-    }
+    let table = super::c_api::install_library(lua, "cmsgpack", &funcs)?;
     table.set("_NAME", "cmsgpack")?;
     table.set("_VERSION", "lua-cmsgpack 0.4.0")?;
     table.set("_COPYRIGHT", "Copyright (C) 2012, Salvatore Sanfilippo")?;
-    table.set("_DESCRIPTION", "MessagePack C implementation for Lua")?;
-    lua.globals().set("cmsgpack", table)
+    table.set("_DESCRIPTION", "MessagePack C implementation for Lua")
 }
 
 // ---- packing ----

@@ -445,10 +445,7 @@ pub async fn fcall(conn: &mut Conn, args: Vec<Vec<u8>>, ro: bool) {
 /// MONITOR's line of the caller's EVAL or FCALL, fed before its script
 /// runs (the command's spec skips the usual feed after it ran).
 fn monitor_caller(conn: &Conn, args: &[Vec<u8>]) {
-    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-    if let Some(spec) = crate::server::table::lookup(&argv) {
-        monitor_script(&conn.rt, conn.db, conn.info.id, spec, &argv);
-    }
+    monitor_script(&conn.rt, conn.db, conn.info.id, args);
 }
 
 /// Runs a checked EVAL or FCALL as one atomic step.
@@ -620,7 +617,7 @@ async fn in_exec_prepared(conn: &mut Conn, p: Prepared, args: &[Vec<u8>], ro: bo
 #[allow(clippy::too_many_arguments)]
 pub fn in_step(
     rt: &Rc<ShardRt>,
-    spec: &'static crate::server::spec::CommandSpec,
+    spec: &crate::server::spec::CommandSpec,
     args: &[Vec<u8>],
     db: usize,
     resp3: bool,
@@ -628,8 +625,7 @@ pub fn in_step(
     locked: bool,
 ) -> (Vec<u8>, Vec<usize>) {
     let (by_sha, ro) = kind(spec);
-    let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-    monitor_script(rt, db, caller.id, spec, &argv);
+    monitor_script(rt, db, caller.id, args);
     let cluster = rt.shared.cluster.is_some();
     let prepared = if spec.name.starts_with("fcall") {
         prepare_fcall(args, ro, cluster)

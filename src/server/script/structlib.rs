@@ -14,6 +14,7 @@
 //! (zero-terminated), spaces ignored. Errors are Lua's (luaL_error,
 //! luaL_argerror) raised with nothing live that has a destructor.
 
+use super::c_api::CFn;
 use mlua::ffi;
 use std::os::raw::{c_char, c_int};
 
@@ -21,17 +22,10 @@ const MAX_INT_SIZE: usize = 32;
 /// Alignment of a double on x86-64 (the C struct { char; double }).
 const MAX_ALIGN: usize = 8;
 
-type CFn = unsafe extern "C-unwind" fn(*mut ffi::lua_State) -> c_int;
-
 /// Installs the `struct` table as a global.
 pub(super) fn install(lua: &mlua::Lua) -> mlua::Result<()> {
-    let table = lua.create_table()?;
     let funcs: [(&str, CFn); 3] = [("pack", pack), ("unpack", unpack), ("size", size)];
-    for (name, f) in funcs {
-        // SAFETY: the functions read their arguments and push results.
-        table.set(name, unsafe { lua.create_c_function(f)? })?;
-    }
-    lua.globals().set("struct", table)
+    super::c_api::install_library(lua, "struct", &funcs).map(drop)
 }
 
 struct Header {
@@ -55,7 +49,7 @@ unsafe fn error(l: *mut ffi::lua_State, args: std::fmt::Arguments) -> ! {
     let mut w: &mut [u8] = &mut buf[..95];
     let _ = std::io::Write::write_fmt(&mut w, args);
     ffi::luaL_error(l, c"%s".as_ptr(), buf.as_ptr() as *const c_char);
-    unreachable!("luaL_error returns no")
+    unreachable!("luaL_error does not return")
 }
 
 /// The format text (NUL-terminated, as a Lua string is) and a cursor.
@@ -265,6 +259,20 @@ fn get_int(b: &[u8], little: bool, signed: bool) -> f64 {
     v as i64 as f64
 }
 
+/// A float (4 bytes) or double (8) in the given byte order.
+fn get_float(b: &[u8], little: bool) -> f64 {
+    let mut be = [0u8; 8];
+    let be = &mut be[..b.len()];
+    be.copy_from_slice(b);
+    if little {
+        be.reverse();
+    }
+    match be.len() {
+        4 => f32::from_be_bytes(be.try_into().expect("4 bytes")) as f64,
+        _ => f64::from_be_bytes(be.try_into().expect("8 bytes")),
+    }
+}
+
 unsafe extern "C-unwind" fn unpack(l: *mut ffi::lua_State) -> c_int {
     let mut fmt = Fmt {
         p: ffi::luaL_checklstring(l, 1, std::ptr::null_mut()) as *const u8,
@@ -294,26 +302,9 @@ unsafe extern "C-unwind" fn unpack(l: *mut ffi::lua_State) -> c_int {
                 n += 1;
             }
             b'x' => {}
-            b'f' => {
-                let mut b = [0u8; 4];
-                b.copy_from_slice(std::slice::from_raw_parts(at, 4));
-                let f = if h.little {
-                    f32::from_le_bytes(b)
-                } else {
-                    f32::from_be_bytes(b)
-                };
-                ffi::lua_pushnumber(l, f as f64);
-                n += 1;
-            }
-            b'd' => {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(std::slice::from_raw_parts(at, 8));
-                let d = if h.little {
-                    f64::from_le_bytes(b)
-                } else {
-                    f64::from_be_bytes(b)
-                };
-                ffi::lua_pushnumber(l, d);
+            b'f' | b'd' => {
+                let b = std::slice::from_raw_parts(at, size);
+                ffi::lua_pushnumber(l, get_float(b, h.little));
                 n += 1;
             }
             b'c' => {

@@ -16,7 +16,7 @@
 mod decode;
 mod encode;
 
-use super::c_api::raise;
+use super::c_api::{raise, CFn};
 
 use mlua::ffi;
 use std::os::raw::{c_char, c_int};
@@ -51,8 +51,6 @@ impl Default for Config {
         }
     }
 }
-
-type CFn = unsafe extern "C-unwind" fn(*mut ffi::lua_State) -> c_int;
 
 /// Installs the `cjson` table as a global (the prelude makes scripts'
 /// view of it read-only).
