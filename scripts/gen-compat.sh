@@ -191,7 +191,8 @@ w("- **transactions/pubsub**: MULTI/EXEC/WATCH, publish/subscribe, client-side c
 w("- **cluster**: cluster mode and the cluster bus (CLUSTER, READONLY, ASKING, MIGRATE, …);")
 w("- **replication**: REPLICAOF, PSYNC, WAIT, FAILOVER, ROLE, …;")
 w("- **scripting**: EVAL, SCRIPT, FUNCTION, FCALL;")
-w("- **later**: ACL beyond the default user, modules.")
+w("- **ACL**: users, rules, selectors, enforcement of commands/keys/channels, ACL LOG;")
+w("- **later**: modules (MODULE answers as a redis-server that loaded none).")
 w("")
 w(f"Implemented: **{total_ok} of {len(rows)}** commands and subcommands.")
 w("")
@@ -211,7 +212,18 @@ if extra:
     w("")
     w("Commands Shardis has that Redis 7.0 does not: " + ", ".join(f"`{display(n)}`" for n in extra) + ".")
 w("")
+# The sections after the command table (the Redis suite's, written by
+# scripts/redis-suite-table.py and by hand) are kept.
+tail = ""
+try:
+    with open(os.environ["OUT"]) as f:
+        prev = f.read()
+    mark = prev.find("\n## ")
+    if mark >= 0:
+        tail = prev[mark:]
+except FileNotFoundError:
+    pass
 with open(os.environ["OUT"], "w") as f:
-    f.write("\n".join(out))
+    f.write("\n".join(out).rstrip("\n") + "\n" + tail)
 print(f"gen-compat: wrote {os.environ['OUT']}: {total_ok}/{len(rows)} implemented (shardis list from {source.split(' (')[0]})", file=sys.stderr)
 PY

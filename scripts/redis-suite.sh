@@ -157,7 +157,7 @@ run_unit() {
     # Tests needing a feature Shardis lacks are skipped, so their unit
     # runs on (tests/redis-suite/needs-missing.txt).
     if [ "$server" = shardis ]; then
-        grep -v -E '^\s*(#|$|@|%)' "$NEEDS_MISSING" | sed 's/ \{1,\}# .*$//' >"$work/skip.txt"
+        grep -v -E '^\s*(#|$|@|%|\[shards>1\])' "$NEEDS_MISSING" | sed 's/ \{1,\}# .*$//' >"$work/skip.txt"
         # "%unit: old => new" lines rewrite a statement of the unit that
         # needs a missing feature (unit/scripting's FUNCTION pass).
         local rewrites
@@ -181,8 +181,11 @@ run_unit() {
         # Tests that wait forever when two connections' commands run in
         # the other order: with shards > 1 different threads read them
         # (tests/redis-suite/order-dependent.txt).
+        # "[shards>1] name" lines of needs-missing.txt: what Shardis has
+        # only with one shard.
         if [ "$shards" -gt 1 ]; then
             grep -v -E '^\s*(#|$)' "$ORDER_DEPENDENT" | sed 's/ \{1,\}# .*$//' >>"$work/skip.txt"
+            grep -E '^\[shards>1\] ' "$NEEDS_MISSING" | sed -e 's/^\[shards>1\] //' -e 's/ \{1,\}# .*$//' >>"$work/skip.txt"
         fi
         args+=(--skipfile "$work/skip.txt")
     fi

@@ -235,7 +235,12 @@ fn flush(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 }
 
 fn kill(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(async move { conn.out.error("NOTBUSY No scripts in execution right now.") })
+    Box::pin(async move {
+        match conn.rt.shared.busy.kill(false) {
+            Ok(()) => conn.out.ok(),
+            Err(e) => conn.out.error(e),
+        }
+    })
 }
 
 /// FUNCTION LIST [WITHCODE] [LIBRARYNAME pattern].
@@ -349,11 +354,31 @@ fn restore(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 /// shards until it ends); the LUA engine's counts.
 fn stats(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
+        let busy = &conn.rt.shared.busy;
+        let running = busy.running();
+        if running.is_some() && busy.busy_text() == crate::server::script::busy::BUSY_EVAL {
+            // A busy EVAL: Redis answers as to any other command.
+            return conn.out.error(busy.busy_text());
+        }
         let (libs, funcs) = library::counts();
         let out = &mut conn.out;
         out.map(2);
         out.bulk_str("running_script");
-        out.null();
+        match running {
+            None => out.null(),
+            Some(r) => {
+                out.map(3);
+                out.bulk_str("name");
+                out.bulk(r.name.as_bytes());
+                out.bulk_str("command");
+                out.array(r.argv.len());
+                for a in &r.argv {
+                    out.bulk(a);
+                }
+                out.bulk_str("duration_ms");
+                out.int(r.started.elapsed().as_millis() as i64);
+            }
+        }
         out.bulk_str("engines");
         out.map(1);
         out.bulk_str("LUA");

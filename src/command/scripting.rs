@@ -216,7 +216,12 @@ fn flush(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
 }
 
 fn kill(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
-    Box::pin(async move { conn.out.error("NOTBUSY No scripts in execution right now.") })
+    Box::pin(async move {
+        match conn.rt.shared.busy.kill(true) {
+            Ok(()) => conn.out.ok(),
+            Err(e) => conn.out.error(e),
+        }
+    })
 }
 
 fn debug(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {

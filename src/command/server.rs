@@ -105,6 +105,13 @@ fn shutdown(conn: &mut Conn, args: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
             return conn.out.error(SYNTAX);
         }
         let shared = conn.rt.shared.clone();
+        if shared.busy.is_active() {
+            // A busy script ends only with the process, and only unsaved.
+            if !flags.nosave {
+                return conn.out.error(shared.busy.busy_text());
+            }
+            flags.now = true;
+        }
         if abort {
             return match shutdown::abort(&shared) {
                 true => conn.out.ok(),

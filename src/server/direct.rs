@@ -65,6 +65,9 @@ pub async fn lock<'a>(rt: &'a ShardRt, shards: &[usize]) -> Option<Locked<'a>> {
     debug_assert!(holds_no_foreign_lock(rt), "a direct step inside another");
     let own = shards.contains(&rt.id);
     let mut pause = Duration::from_micros(20);
+    // A busy script's thread holds every lock, re-entrantly for its own
+    // thread's other tasks: they wait for its end.
+    rt.shared.busy.wait_idle().await;
     for _ in 0..TRIES {
         // A hold of the ordered path on our own shard keeps its gate shut.
         if own && rt.gate.available() == 0 {
@@ -97,6 +100,26 @@ pub async fn lock<'a>(rt: &'a ShardRt, shards: &[usize]) -> Option<Locked<'a>> {
         pause = (pause * 2).min(Duration::from_millis(1));
     }
     None
+}
+
+/// A busy script's pause (script/timeout.rs): lets go of every data lock
+/// this thread holds, so that no shard thread waiting for its own data
+/// stays stuck (unable to answer -BUSY, or SCRIPT KILL) while the script
+/// waits; the other tasks stay away from the data while it is busy
+/// (`wait_gate`). Returns what [`unpark_locks`] takes back.
+pub fn park_locks(rt: &ShardRt) -> Vec<(usize, u32)> {
+    let cores = rt.shared.cores.iter().enumerate();
+    cores
+        .map(|(s, c)| (s, c.park()))
+        .filter(|&(_, d)| d > 0)
+        .collect()
+}
+
+/// Takes back the locks [`park_locks`] let go of, in ascending order.
+pub fn unpark_locks(rt: &ShardRt, held: Vec<(usize, u32)>) {
+    for (s, depth) in held {
+        rt.shared.cores[s].unpark(depth);
+    }
 }
 
 /// Whether this thread holds no other shard's data lock: a thread that

@@ -480,6 +480,14 @@ fn plan(
     if let Some(err) = state_refusal(conn, StateFacts::of(spec, argv)) {
         return Plan::Refused(Some(spec), err.into_bytes());
     }
+    // A busy script holds the node (script/busy.rs); our master's stream
+    // waits for it at the shard's gate instead, as Redis leaves the
+    // master's input unread.
+    if !spec.flags.has(Flags::ALLOW_BUSY) && !conn.from_master {
+        if let Some(err) = rt.shared.busy.refusal() {
+            return Plan::Refused(Some(spec), err.as_bytes().to_vec());
+        }
+    }
     // A replica's link may not touch the keyspace (Redis 7.0: it is
     // exempt from client pauses, which this would let it abuse).
     if conn.info.repl_role.get() == Some("replica")
@@ -525,7 +533,13 @@ async fn run_group(
         .iter()
         .all(|p| !matches!(p, Plan::OnShard(_, s) if *s != local));
     if all_local {
-        rt.wait_gate().await;
+        // Refusals alone (-BUSY among them) touch no data: they are
+        // answered while a busy script holds the gate.
+        let only_refused =
+            rt.shared.busy.is_active() && plans.iter().all(|p| matches!(p, Plan::Refused(..)));
+        if !only_refused {
+            rt.wait_gate().await;
+        }
         // A pipeline's lookups: their cache misses overlap instead of
         // following one another (Db::prefetch).
         if plans.len() > 1 {

@@ -115,6 +115,7 @@ pub async fn serve(rt: std::rc::Rc<super::shard::ShardRt>) {
                 mut ops,
                 held,
             } = grant;
+            rt.shared.busy.wait_idle().await;
             let _ = rt.gate.acquire(1).await;
             // Gate first, then the data lock, which no task of this
             // thread may be holding across an await: the holder's

@@ -89,7 +89,7 @@ impl ShardHost for ShardRt {
     }
 
     fn wait_gate(&self) -> impl Future<Output = ()> {
-        ShardRt::wait_gate(self)
+        ShardRt::wait_hold(self)
     }
 
     fn in_exec() -> bool {

@@ -58,6 +58,9 @@ pub struct Settings {
     pub observe: super::observe::Thresholds,
     /// `maxmemory-clients` in bytes, 0 when off (client_mem.rs).
     pub client_mem_limit: usize,
+    /// `busy-reply-threshold` (`lua-time-limit`) in ms, 0: off
+    /// (script/timeout.rs).
+    pub busy_reply_ms: u64,
 }
 
 impl Settings {
@@ -88,6 +91,7 @@ impl Settings {
             reply_cap: safety_cap(OutputLimits::for_class(&obuf, "normal")),
             observe: super::observe::Thresholds::from_config(c),
             client_mem_limit,
+            busy_reply_ms: c.int(conf::BUSY_REPLY_THRESHOLD).max(0) as u64,
         }
     }
 }
@@ -378,9 +382,22 @@ impl ShardRt {
         slot as usize % self.nshards
     }
 
-    /// Waits until no multi-shard operation holds this shard.
+    /// Waits until no multi-shard operation holds this shard, and no
+    /// busy script the node (script/busy.rs).
     #[inline]
     pub async fn wait_gate(&self) {
+        if self.shared.busy.is_active() {
+            self.shared.busy.wait_idle().await;
+        }
+        self.wait_hold().await
+    }
+
+    /// Waits until no multi-shard operation holds this shard; a busy
+    /// script does not stop a snapshot's slices, which read the data as
+    /// it was when the snapshot started (as Redis's child keeps writing
+    /// while its parent runs a busy script).
+    #[inline]
+    pub async fn wait_hold(&self) {
         if self.gate.available() == 0 {
             let _ = self.gate.acquire(1).await;
             self.gate.signal(1);

@@ -95,6 +95,25 @@ impl<T> ShardLock<T> {
         }
     }
 
+    /// Lets go of this thread's hold however deep (0 if it holds none);
+    /// [`ShardLock::unpark`] takes it back. No borrow may be alive.
+    pub fn park(&self) -> u32 {
+        if !self.held_here() {
+            return 0;
+        }
+        let depth = self.depth.replace(0);
+        self.owner.store(0, Ordering::Release);
+        depth
+    }
+
+    /// Takes back a hold [`ShardLock::park`] let go of.
+    pub fn unpark(&self, depth: u32) {
+        if depth > 0 {
+            self.acquire();
+            self.depth.set(depth);
+        }
+    }
+
     /// Whether this thread holds the lock.
     pub fn held_here(&self) -> bool {
         self.owner.load(Ordering::Relaxed) == token()

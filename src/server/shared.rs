@@ -41,6 +41,8 @@ pub struct Shared {
     pub cluster: Option<Arc<crate::cluster::Cluster>>,
     /// Replication: this node's history id and offset, both roles.
     pub repl: crate::repl::Repl,
+    /// A script past `busy-reply-threshold` (script/busy.rs).
+    pub busy: super::script::busy::Busy,
     /// Clients paused (manual failover, SIGTERM handover, CLIENT PAUSE).
     pub write_pause: super::pause::WritePause,
     /// maxmemory: each shard's count of evictable keys (evict.rs).
@@ -100,6 +102,7 @@ impl Shared {
             aof: Arc::new(crate::persist::aof::Aof::new()),
             cluster,
             repl: crate::repl::Repl::default(),
+            busy: Default::default(),
             write_pause: super::pause::WritePause::new(nshards),
             evict_shares: super::evict::Shares::new(nshards),
             order: super::order::Order::new(nshards),

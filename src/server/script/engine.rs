@@ -143,6 +143,7 @@ fn new_state() -> mlua::Result<State> {
         .set_name("@shardis_prelude")
         .call::<()>(hooks.clone())?;
     lua.set_named_registry_value("shardis_mkerr", hooks.get::<Function>("mkerr")?)?;
+    super::timeout::install(&lua);
     lua.set_named_registry_value("shardis_call", hooks.get::<Function>("call_impl")?)?;
     for name in ["sha1hex", "log", "setresp", "set_repl", "acl_check"] {
         let f = hooks.get::<Function>(format!("impl_{name}"))?;
@@ -407,6 +408,7 @@ fn execute(
             lua_error_text(&e)
         ));
     }
+    super::timeout::after_run(lua);
     // Small steps of garbage collection keep the heap in check without a
     // full cycle per script.
     let _ = lua.gc_step();
@@ -794,6 +796,7 @@ fn check(argv: &[&[u8]], run: &mut Run<'_>) -> Result<(), String> {
     }
     if spec.flags.has(Flags::WRITE) {
         run.dirty = true;
+        super::timeout::note_write();
     }
     if let Some(slot) = run.calls.cluster_slot(spec, argv, run.db)? {
         if !run.cross_slot && *run.slot.get_or_insert(slot) != slot {

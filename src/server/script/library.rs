@@ -484,7 +484,7 @@ fn compile(st: &State, body: &[u8]) -> Result<Vec<Registered>, String> {
         },
     );
     let result = run.call::<(bool, Value)>(chunk);
-    st.lua.remove_hook();
+    super::timeout::install(&st.lua);
     DEADLINE.with(|d| d.set(None));
     let (ok, value) = result.map_err(|e| format!("Error registering functions: {e}"))?;
     if !ok {

@@ -2,17 +2,21 @@
 //! (`cache`), each shard thread's Lua state and the `redis` library
 //! (`engine`, with the `bit`, `cjson`, `cmsgpack` and `struct`
 //! libraries Redis links in), and running a script as one atomic step
-//! (`run`).
+//! (`run`) on a stack of its own (`fiber`), watched against
+//! `busy-reply-threshold` (`timeout`, `busy`: SCRIPT KILL, -BUSY).
 
 mod bit;
+pub mod busy;
 mod c_api;
 pub mod cache;
 mod cjson;
 mod cmsgpack;
 pub mod engine;
+mod fiber;
 pub mod library;
 pub mod run;
 mod structlib;
+mod timeout;
 mod unpack;
 
 /// The flags a script run by `spec` (EVAL, EVALSHA, FCALL and their _RO

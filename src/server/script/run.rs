@@ -466,11 +466,16 @@ async fn run_prepared(conn: &mut Conn, mut p: Prepared, args: Vec<Vec<u8>>, ro: 
     }
     let (db, resp3) = (conn.db, conn.out.resp3);
     let caller = crate::server::tracking::caller(&conn.info, rt.id);
+    let (name, eval, from_master) = (watched_name(&p), is_eval(&args), conn.from_master);
     if rt.nshards == 1 {
         // The one shard is this thread's: the script runs here once its
         // gate is open, as `mesh::run_on` to itself would run it.
         rt.wait_gate().await;
-        let reply = run_on_owner(&rt, &p, &args, ro, db, resp3, caller, conn);
+        let reply = super::fiber::run(|| {
+            let _watch = super::timeout::watch(&rt, &args, name, eval, from_master);
+            run_on_owner(&rt, &p, &args, ro, db, resp3, caller, conn)
+        })
+        .await;
         return conn.out.raw(&reply);
     }
     let all: Vec<usize> = (0..rt.nshards).collect();
@@ -491,7 +496,11 @@ async fn run_prepared(conn: &mut Conn, mut p: Prepared, args: Vec<Vec<u8>>, ro: 
         read: false,
     };
     let capturing = rt.begin_capture();
-    let reply = invoke(&p, &args, ro, db, resp3, &mut calls);
+    let reply = super::fiber::run(|| {
+        let _watch = super::timeout::watch(&rt, &args, name, eval, from_master);
+        invoke(&p, &args, ro, db, resp3, &mut calls)
+    })
+    .await;
     if capturing {
         rt.shared.aof.log.append_records(&rt.end_capture(), true);
     }
@@ -502,6 +511,20 @@ async fn run_prepared(conn: &mut Conn, mut p: Prepared, args: Vec<Vec<u8>>, ro: 
     pokes.dedup();
     conn.out.raw(&reply);
     crate::server::direct::after_step(&rt, pokes).await;
+}
+
+/// The name a busy script goes by (log, FUNCTION STATS): the SHA or the
+/// function's name.
+fn watched_name(p: &Prepared) -> String {
+    match &p.what {
+        What::Script { sha, .. } => String::from_utf8_lossy(sha).into_owned(),
+        What::Function(found) => found.info().name.clone(),
+    }
+}
+
+/// EVAL / EVALSHA (and _RO), not FCALL.
+fn is_eval(args: &[Vec<u8>]) -> bool {
+    args[0].len() >= 4 && args[0][..4].eq_ignore_ascii_case(b"eval")
 }
 
 fn invoke(

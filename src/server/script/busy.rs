@@ -1,0 +1,134 @@
+//! A script running past `busy-reply-threshold` (Redis's busy script),
+//! as the whole node sees it.
+//!
+//! While one runs, every shard answers other clients' commands with
+//! `-BUSY` except those flagged allow_busy (SCRIPT KILL, FUNCTION KILL,
+//! SHUTDOWN NOSAVE, MULTI, AUTH, HELLO, ...), and no other task touches
+//! the data: [`Busy::wait_idle`] holds them at the shard's gate. The
+//! running script itself (its thread's `timeout.rs` hook) lets its shard
+//! serve those clients between slices of Lua and ends with SCRIPT KILL's
+//! error once [`Busy::kill`] asked for it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What FUNCTION STATS shows of the running script.
+#[derive(Clone)]
+pub struct Running {
+    /// The function's name, or the script's SHA.
+    pub name: String,
+    /// The command that runs it (FCALL name numkeys ...).
+    pub argv: Vec<Vec<u8>>,
+    pub started: Instant,
+}
+
+#[derive(Default)]
+pub struct Busy {
+    /// A script is past the threshold and still running.
+    active: AtomicBool,
+    /// It was run by EVAL/EVALSHA (not FCALL): the BUSY text names SCRIPT KILL.
+    eval: AtomicBool,
+    /// It came from our master's link: SCRIPT KILL may not end it.
+    from_master: AtomicBool,
+    /// It has run a write command: SCRIPT KILL may not end it.
+    wrote: AtomicBool,
+    /// SCRIPT KILL or FUNCTION KILL asked it to end.
+    killed: AtomicBool,
+    running: Mutex<Option<Running>>,
+}
+
+pub const BUSY_EVAL: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+pub const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+impl Busy {
+    /// Whether a script holds the node (one relaxed load: every command's
+    /// planning asks).
+    #[inline]
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// The reply to a command that may not run now, if any.
+    pub fn refusal(&self) -> Option<&'static str> {
+        if !self.is_active() {
+            return None;
+        }
+        Some(self.busy_text())
+    }
+
+    /// `-BUSY`, naming the command that ends the running script.
+    pub fn busy_text(&self) -> &'static str {
+        if self.eval.load(Ordering::Relaxed) {
+            BUSY_EVAL
+        } else {
+            BUSY_FUNCTION
+        }
+    }
+
+    /// The running script passed the threshold.
+    pub fn enter(&self, eval: bool, from_master: bool, running: Running) {
+        *self.running.lock().unwrap() = Some(running);
+        self.eval.store(eval, Ordering::Relaxed);
+        self.from_master.store(from_master, Ordering::Relaxed);
+        self.killed.store(false, Ordering::Relaxed);
+        self.active.store(true, Ordering::Release);
+    }
+
+    /// The busy script ended (returned, failed or killed).
+    pub fn leave(&self) {
+        *self.running.lock().unwrap() = None;
+        self.wrote.store(false, Ordering::Relaxed);
+        self.killed.store(false, Ordering::Relaxed);
+        self.active.store(false, Ordering::Release);
+    }
+
+    /// The running script wrote (kept current by its thread before it
+    /// lets others run).
+    pub fn set_wrote(&self, wrote: bool) {
+        self.wrote.store(wrote, Ordering::Relaxed);
+    }
+
+    /// Whether SCRIPT KILL or FUNCTION KILL asked the script to end.
+    pub fn kill_requested(&self) -> bool {
+        self.killed.load(Ordering::Relaxed)
+    }
+
+    /// SCRIPT KILL (`eval`) or FUNCTION KILL: Ok once the script is asked
+    /// to end, else the error reply (Redis's scriptKill).
+    pub fn kill(&self, eval: bool) -> Result<(), &'static str> {
+        if !self.is_active() {
+            return Err("NOTBUSY No scripts in execution right now.");
+        }
+        if self.from_master.load(Ordering::Relaxed) {
+            return Err("UNKILLABLE The busy script was sent by a master instance in the context of replication and cannot be killed.");
+        }
+        if self.wrote.load(Ordering::Relaxed) {
+            return Err("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
+        }
+        let running_eval = self.eval.load(Ordering::Relaxed);
+        if eval != running_eval {
+            return Err(self.busy_text());
+        }
+        self.killed.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The running script, for FUNCTION STATS.
+    pub fn running(&self) -> Option<Running> {
+        if !self.is_active() {
+            return None;
+        }
+        self.running.lock().unwrap().clone()
+    }
+
+    /// Waits while a script holds the node: a task about to touch data
+    /// (at the shard's gate) must not run in the middle of it.
+    pub async fn wait_idle(&self) {
+        while self.active.load(Ordering::Acquire) {
+            glommio::timer::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}

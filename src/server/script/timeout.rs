@@ -1,0 +1,200 @@
+//! A running script's count hook (Redis's luaMaskCountHook and
+//! scriptInterrupt): every 100,000 Lua instructions it compares the
+//! script's run time with `busy-reply-threshold`. Past it, the script
+//! becomes the node's busy script (`busy.rs`, logged as Redis logs it)
+//! and, at each hook from then on, pauses (`fiber.rs`) so its shard
+//! serves other clients, which get `-BUSY`. Once SCRIPT KILL or FUNCTION
+//! KILL asked, the hook raises "Script killed by user with SCRIPT KILL..."
+//! — on every line from then on, so a `pcall` in the script cannot keep it
+//! alive.
+//!
+//! The watch is set by the caller that runs the script on its own stack
+//! (`run.rs`); elsewhere (a script inside EXEC) the hook does nothing.
+
+use super::busy::Running;
+use super::fiber;
+use crate::server::shard::ShardRt;
+use mlua::{HookTriggers, Lua, VmState};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::Instant;
+
+/// Instructions between two looks at the clock (Redis's count).
+const HOOK_EVERY: u32 = 100_000;
+
+const KILLED: &str = "Script killed by user with SCRIPT KILL...";
+
+struct Watch {
+    rt: Rc<ShardRt>,
+    started: Instant,
+    /// `busy-reply-threshold` in ms when the script started; 0: never busy.
+    threshold_ms: u64,
+    eval: bool,
+    from_master: bool,
+    /// The SHA or the function name.
+    name: String,
+    /// The command that runs the script (read only when it turns busy).
+    argv: *const [Vec<u8>],
+    wrote: bool,
+    busy: bool,
+}
+
+thread_local! {
+    static WATCH: RefCell<Option<Watch>> = const { RefCell::new(None) };
+    /// The hook runs on every line (after a kill) rather than by count.
+    static EVERY_LINE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Installs the count hook on a thread's Lua state (once, and again
+/// after FUNCTION LOAD's own hook).
+pub fn install(lua: &Lua) {
+    let _ = lua.set_hook(
+        HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+        |lua, _| on_hook(lua),
+    );
+    EVERY_LINE.with(|e| e.set(false));
+}
+
+/// After a script: the count hook again if a kill switched it.
+pub fn after_run(lua: &Lua) {
+    if EVERY_LINE.with(|e| e.get()) {
+        install(lua);
+    }
+}
+
+/// The script about to run on this thread (on its own stack), watched
+/// until the returned guard drops.
+pub struct Watching(());
+
+/// Starts watching: `args` is the EVAL/FCALL command, `name` the SHA or
+/// function name.
+pub fn watch(
+    rt: &Rc<ShardRt>,
+    args: &[Vec<u8>],
+    name: String,
+    eval: bool,
+    from_master: bool,
+) -> Watching {
+    let threshold_ms = rt.settings().busy_reply_ms;
+    WATCH.with(|w| {
+        *w.borrow_mut() = Some(Watch {
+            rt: rt.clone(),
+            started: Instant::now(),
+            threshold_ms,
+            eval,
+            from_master,
+            name,
+            argv: args as *const [Vec<u8>],
+            wrote: false,
+            busy: false,
+        })
+    });
+    Watching(())
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        if let Some(w) = WATCH.with(|w| w.borrow_mut().take()) {
+            if w.busy {
+                w.rt.shared.busy.leave();
+            }
+        }
+    }
+}
+
+/// The watched script ran a write command (SCRIPT KILL refuses then).
+pub fn note_write() {
+    WATCH.with(|w| {
+        if let Some(w) = w.borrow_mut().as_mut() {
+            w.wrote = true;
+        }
+    });
+}
+
+enum Step {
+    Go,
+    Pause,
+    Kill,
+}
+
+fn on_hook(lua: &Lua) -> mlua::Result<VmState> {
+    if fiber::abandoned() {
+        return kill(lua);
+    }
+    let step = WATCH.with(|w| {
+        let mut w = w.borrow_mut();
+        let Some(w) = w.as_mut() else {
+            return Step::Go;
+        };
+        let busy = &w.rt.shared.busy;
+        if w.busy && busy.kill_requested() {
+            return Step::Kill;
+        }
+        if !w.busy {
+            let elapsed = w.started.elapsed().as_millis() as u64;
+            if w.threshold_ms == 0 || elapsed < w.threshold_ms || !fiber::can_pause() {
+                return Step::Go;
+            }
+            crate::warning!(
+                "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
+                if w.eval { "SCRIPT KILL" } else { "FUNCTION KILL" },
+                w.name
+            );
+            // SAFETY: the command outlives the watch (run.rs holds both).
+            let argv = unsafe { &*w.argv }.to_vec();
+            let running = Running {
+                name: w.name.clone(),
+                argv,
+                started: w.started,
+            };
+            busy.enter(w.eval, w.from_master, running);
+            w.busy = true;
+        }
+        busy.set_wrote(w.wrote);
+        Step::Pause
+    });
+    match step {
+        Step::Go => Ok(VmState::Continue),
+        Step::Kill => kill(lua),
+        Step::Pause => {
+            let rt = WATCH.with(|w| w.borrow().as_ref().map(|w| w.rt.clone()));
+            let held = rt.as_ref().map(|rt| crate::server::direct::park_locks(rt));
+            fiber::pause();
+            if let (Some(rt), Some(held)) = (rt, held) {
+                crate::server::direct::unpark_locks(&rt, held);
+            }
+            let killed = WATCH.with(|w| {
+                w.borrow()
+                    .as_ref()
+                    .is_some_and(|w| w.rt.shared.busy.kill_requested())
+            });
+            if killed || fiber::abandoned() {
+                return kill(lua);
+            }
+            Ok(VmState::Continue)
+        }
+    }
+}
+
+/// Ends the script with SCRIPT KILL's error, raised again on every line
+/// so that no `pcall` swallows it for good.
+fn kill(lua: &Lua) -> mlua::Result<VmState> {
+    if !EVERY_LINE.with(|e| e.replace(true)) {
+        crate::warning!("Lua script killed by user with SCRIPT KILL.");
+        let _ = lua.set_hook(HookTriggers::new().every_line(), |lua, _| on_hook(lua));
+    }
+    Err(mlua::Error::external(Killed))
+}
+
+/// SCRIPT KILL's error as the script's error handler reads it (a
+/// RuntimeError would read "runtime error: ...").
+#[derive(Debug)]
+struct Killed;
+
+impl std::fmt::Display for Killed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(KILLED)
+    }
+}
+
+impl std::error::Error for Killed {}
