@@ -175,3 +175,33 @@ fn a_timed_out_script_that_returns_answers_its_caller() {
         assert_eq!(server.conn().cmd(&["PING"]), b"+PONG\r\n");
     }
 }
+
+/// A loop inside a Lua coroutine is watched too (the hook reaches the
+/// coroutine's thread) and SCRIPT KILL ends it with the same error.
+#[test]
+fn a_loop_inside_a_lua_coroutine_is_killed_too() {
+    let mut servers = vec![Server::shardis(1, &[]), Server::shardis(4, &[])];
+    if redis_available() {
+        servers.push(Server::redis(&[]));
+    }
+    for server in &servers {
+        let name = &server.name;
+        let mut admin = server.conn();
+        admin.cmd(&["CONFIG", "SET", "busy-reply-threshold", "50"]);
+        let body = "local co = coroutine.wrap(function() while true do end end) co()";
+        let sha = sha1_of(&mut admin, body);
+        let mut caller = server.conn();
+        caller.send(&["EVAL", body, "0"]);
+        wait_busy(&mut admin, BUSY_EVAL, name);
+        assert_eq!(admin.cmd(&["SCRIPT", "KILL"]), b"+OK\r\n", "{name}");
+        let killed = format!(
+            "-ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:1.\r\n"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&caller.read_reply()),
+            killed,
+            "{name}"
+        );
+        wait_idle(&mut admin, name);
+    }
+}

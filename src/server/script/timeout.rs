@@ -48,7 +48,7 @@ thread_local! {
 /// Installs the count hook on a thread's Lua state (once, and again
 /// after FUNCTION LOAD's own hook).
 pub fn install(lua: &Lua) {
-    let _ = lua.set_hook(
+    let _ = lua.set_global_hook(
         HookTriggers::new().every_nth_instruction(HOOK_EVERY),
         |lua, _| on_hook(lua),
     );
@@ -181,7 +181,7 @@ fn on_hook(lua: &Lua) -> mlua::Result<VmState> {
 fn kill(lua: &Lua) -> mlua::Result<VmState> {
     if !EVERY_LINE.with(|e| e.replace(true)) {
         crate::warning!("Lua script killed by user with SCRIPT KILL.");
-        let _ = lua.set_hook(HookTriggers::new().every_line(), |lua, _| on_hook(lua));
+        let _ = lua.set_global_hook(HookTriggers::new().every_line(), |lua, _| on_hook(lua));
     }
     Err(mlua::Error::external(Killed))
 }
