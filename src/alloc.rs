@@ -2,12 +2,15 @@
 //! count): what `maxmemory` is checked against and INFO reports.
 //!
 //! Every allocation goes through [`Counting`], a thin wrapper over the
-//! system allocator. Each thread adds its allocations to a thread-local
-//! tally and moves it to one shared counter once it passes ±64 KiB, so the
-//! hot path touches no shared cache line; the total is exact to within
-//! 64 KiB per thread. Bytes freed on another thread than the one that
-//! allocated them (values handed across the shard mesh) simply count
-//! negative there: only the sum matters.
+//! system allocator. Each thread adds its allocations to a slot of its own
+//! (one cache line, written only by that thread, so the hot path takes no
+//! lock and no shared line), and a reader sums the slots: the total is
+//! exact from any thread at any time. (A tally each thread published only
+//! every 64 KiB left INFO and the eviction check of different shards up to
+//! a few hundred KiB apart at shards 4, past the few KiB Redis's tests set
+//! `maxmemory` above `used_memory`.) Bytes freed on another thread than
+//! the one that allocated them (values handed across the shard mesh)
+//! simply count negative there: only the sum matters.
 //!
 //! Each thread also counts its allocation calls ([`thread_allocations`],
 //! `DEBUG ALLOC-COUNT`): tests/alloc_free.rs checks with it that pipelined
@@ -15,7 +18,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 
 /// The system allocator, counted.
 pub struct Counting;
@@ -23,16 +26,32 @@ pub struct Counting;
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// Bytes moved in from the threads' tallies.
+/// One thread's net allocated bytes, alone on its cache line.
+#[repr(align(64))]
+struct Slot(AtomicI64);
+
+/// Threads with a slot of their own: the shards and the few service
+/// threads. Slots are never given back (a slot keeps its thread's net
+/// bytes, part of the total, after the thread ends); threads past the
+/// last slot count straight into [`SHARED`].
+const SLOT_COUNT: usize = 256;
+
+static SLOTS: [Slot; SLOT_COUNT] = [const { Slot(AtomicI64::new(0)) }; SLOT_COUNT];
+
+/// How many slots were handed out (may run past [`SLOT_COUNT`]).
+static CLAIMED: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes of threads without a slot, and of a thread's last frees once
+/// its thread-locals are gone.
 static SHARED: AtomicI64 = AtomicI64::new(0);
 
-/// How far a thread's tally may drift before it is moved to `SHARED`.
-const FLUSH_AT: i64 = 64 * 1024;
+/// A thread's slot before its first allocation.
+const UNCLAIMED: usize = usize::MAX;
 
 thread_local! {
     // Const-initialised and without a destructor: usable inside the
     // allocator at any point of a thread's life.
-    static TALLY: Cell<i64> = const { Cell::new(0) };
+    static SLOT: Cell<usize> = const { Cell::new(UNCLAIMED) };
     // Heap calls (alloc, alloc_zeroed, realloc) made by this thread.
     static CALLS: Cell<u64> = const { Cell::new(0) };
 }
@@ -52,18 +71,44 @@ pub fn thread_allocations() -> u64 {
 
 #[inline]
 fn account(delta: i64) {
-    let kept = TALLY.try_with(|t| {
-        let v = t.get() + delta;
-        if (-FLUSH_AT..FLUSH_AT).contains(&v) {
-            t.set(v);
-        } else {
-            SHARED.fetch_add(v, Ordering::Relaxed);
-            t.set(0);
+    let slot = SLOT
+        .try_with(|s| {
+            if s.get() == UNCLAIMED {
+                s.set(CLAIMED.fetch_add(1, Ordering::Relaxed));
+            }
+            s.get()
+        })
+        .unwrap_or(UNCLAIMED);
+    match SLOTS.get(slot) {
+        // Only this thread writes its slot: a plain load and store.
+        Some(Slot(n)) => n.store(n.load(Ordering::Relaxed) + delta, Ordering::Relaxed),
+        None => {
+            SHARED.fetch_add(delta, Ordering::Relaxed);
         }
-    });
-    if kept.is_err() {
-        SHARED.fetch_add(delta, Ordering::Relaxed);
     }
+}
+
+/// This thread's net allocated bytes (what it allocated less what it
+/// freed, wherever the memory came from): a shard measures what one of
+/// its own steps freed by the change, which other threads' work at the
+/// same time does not blur as it does [`used_bytes`].
+pub fn thread_bytes() -> i64 {
+    let slot = SLOT.try_with(|s| s.get()).unwrap_or(UNCLAIMED);
+    match SLOTS.get(slot) {
+        Some(Slot(n)) => n.load(Ordering::Relaxed),
+        // No slot: only the shared count, which other threads move too.
+        None => SHARED.load(Ordering::Relaxed),
+    }
+}
+
+/// Net allocated bytes of every thread.
+fn allocated() -> i64 {
+    let claimed = CLAIMED.load(Ordering::Relaxed).min(SLOT_COUNT);
+    SLOTS[..claimed]
+        .iter()
+        .map(|Slot(n)| n.load(Ordering::Relaxed))
+        .sum::<i64>()
+        + SHARED.load(Ordering::Relaxed)
 }
 
 /// Bytes of the keyspace's slot-table arrays (store/db.rs), left out of
@@ -85,34 +130,17 @@ static STARTUP: AtomicU64 = AtomicU64::new(0);
 
 /// Records [`startup_bytes`]: called once, before the data load.
 pub fn mark_startup() {
-    STARTUP.store(used_bytes_synced(), Ordering::Relaxed);
+    STARTUP.store(used_bytes(), Ordering::Relaxed);
 }
 
 pub fn startup_bytes() -> u64 {
     STARTUP.load(Ordering::Relaxed)
 }
 
-/// Allocated bytes, process-wide, after moving this thread's tally in:
-/// the figure eviction decides on. Every shard reads the same shared
-/// count this way; adding only its own tally would bias them (a shard
-/// that parses commands for others allocates what they free, so its
-/// tally runs positive and it would see the limit crossed first and do
-/// all the evicting).
-pub fn used_bytes_synced() -> u64 {
-    let own = TALLY.try_with(|t| t.replace(0)).unwrap_or(0);
-    let shared = if own != 0 {
-        SHARED.fetch_add(own, Ordering::Relaxed) + own
-    } else {
-        SHARED.load(Ordering::Relaxed)
-    };
-    (shared - OVERHEAD.load(Ordering::Relaxed)).max(0) as u64
-}
-
-/// Allocated bytes, process-wide: the shared count plus this thread's
-/// not yet moved tally (so a thread sees its own frees at once).
+/// Allocated bytes, process-wide, the same from every thread: INFO's
+/// `used_memory` and the figure eviction decides on.
 pub fn used_bytes() -> u64 {
-    let own = TALLY.try_with(|t| t.get()).unwrap_or(0);
-    (SHARED.load(Ordering::Relaxed) + own - OVERHEAD.load(Ordering::Relaxed)).max(0) as u64
+    (allocated() - OVERHEAD.load(Ordering::Relaxed)).max(0) as u64
 }
 
 // SAFETY: every call is forwarded to `System` unchanged; only sizes of

@@ -13,21 +13,13 @@
 
 mod common;
 
-use common::{Conn, Server};
+use common::{int_reply, Conn, Server};
 
 /// Batches measured per size.
 const BATCHES: usize = 300;
 /// The reactor's allocations per batch allowed (one sleep and wake-up of
 /// the shard thread per batch: about 5 seen).
 const PER_BATCH_MAX: i64 = 16;
-
-fn int_reply(r: &[u8]) -> i64 {
-    assert_eq!(r[0], b':', "not an integer: {}", common::escape(r));
-    std::str::from_utf8(&r[1..r.len() - 2])
-        .unwrap()
-        .parse()
-        .unwrap()
-}
 
 fn alloc_count(c: &mut Conn) -> i64 {
     int_reply(&c.cmd(&["DEBUG", "ALLOC-COUNT"]))

@@ -185,7 +185,7 @@ pub struct NotCounted {
 /// The bytes `maxmemory` counts: allocated, less [`not_counted`] (read
 /// only when the plain figure is over `max`: it takes the log's lock).
 fn counted(rt: &ShardRt, max: u64) -> u64 {
-    let used = crate::alloc::used_bytes_synced();
+    let used = crate::alloc::used_bytes();
     if used <= max {
         return used;
     }
@@ -317,10 +317,10 @@ fn evict_one(rt: &ShardRt, limit: &MemoryLimit) -> Option<u64> {
     crate::persist::bgsave::before_key_write(rt, &key);
     let freed = {
         let mut core = rt.core.borrow_mut();
-        let before = crate::alloc::used_bytes();
+        let before = crate::alloc::thread_bytes();
         core.store.dbs[db].remove(&key);
         core.stats.evicted_keys += 1;
-        before.saturating_sub(crate::alloc::used_bytes())
+        before.saturating_sub(crate::alloc::thread_bytes()).max(0) as u64
     };
     let events = rt.settings().notify;
     let mut notes = Vec::new();

@@ -622,6 +622,15 @@ pub fn redis_client(port: u16) -> redis::Connection {
         .unwrap()
 }
 
+/// The value of an integer reply.
+pub fn int_reply(r: &[u8]) -> i64 {
+    assert_eq!(r[0], b':', "not an integer: {}", escape(r));
+    std::str::from_utf8(&r[1..r.len() - 2])
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 /// The payload of a bulk-string reply.
 pub fn bulk_payload(reply: &[u8]) -> Vec<u8> {
     assert_eq!(reply[0], b'$', "not a bulk: {}", escape_short(reply, 200));
