@@ -47,6 +47,9 @@ pub trait Calls {
     /// (Redis's call() remembers the keys of the script's caller, not
     /// those of the commands it ran).
     fn track_declared(&mut self, keys: &[&[u8]]);
+    /// `busy-reply-threshold` (ms): past it a running script is logged
+    /// as slow.
+    fn busy_reply_threshold_ms(&self) -> u64;
 }
 
 /// What an invocation runs.
@@ -349,6 +352,13 @@ fn execute(
     let mut out = Out::new(inv.client_resp3);
     let f = &target.f;
     let lua = &st.lua;
+    // Redis's name for the script in its log: f_<sha> for EVAL.
+    let log_name = if target.function {
+        String::from_utf8_lossy(target.name).into_owned()
+    } else {
+        format!("f_{}", String::from_utf8_lossy(target.name))
+    };
+    let watched = super::slow::watch(lua, calls.busy_reply_threshold_ms(), log_name);
     let run = RefCell::new(Run {
         calls,
         db: inv.db,
@@ -399,6 +409,7 @@ fn execute(
         }
         Ok(())
     });
+    super::slow::unwatch(lua, watched);
     if let Err(e) = result {
         out.buf.clear();
         out.error(&format!(

@@ -11,7 +11,9 @@ mod cjson;
 mod cmsgpack;
 pub mod engine;
 pub mod library;
+pub mod replay;
 pub mod run;
+mod slow;
 mod structlib;
 mod unpack;
 

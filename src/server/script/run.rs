@@ -61,6 +61,9 @@ impl Calls for OnOwner<'_> {
     fn databases(&self) -> usize {
         self.settings.databases
     }
+    fn busy_reply_threshold_ms(&self) -> u64 {
+        self.settings.exec.busy_reply_threshold_ms
+    }
     fn state_refusal(&self, facts: StateFacts) -> Option<String> {
         script_call_refusal(self.rt, &self.settings, self.conn.as_deref(), facts)
     }
@@ -141,6 +144,9 @@ impl Calls for Locked<'_> {
     }
     fn databases(&self) -> usize {
         self.settings.databases
+    }
+    fn busy_reply_threshold_ms(&self) -> u64 {
+        self.settings.exec.busy_reply_threshold_ms
     }
     fn state_refusal(&self, facts: StateFacts) -> Option<String> {
         script_call_refusal(self.rt, &self.settings, self.conn.as_deref(), facts)
@@ -335,7 +341,7 @@ fn refused_before_run(rt: &ShardRt, p: &Prepared) -> Option<&'static str> {
 }
 
 /// What an EVAL needs once its arguments are checked.
-struct Prepared {
+pub(super) struct Prepared {
     /// Over `maxmemory` when it started.
     oom: bool,
     what: What,
@@ -345,7 +351,12 @@ struct Prepared {
 
 /// Checks EVAL's arguments and finds (or compiles and caches) the script;
 /// Err is the error reply.
-fn prepare(args: &[Vec<u8>], by_sha: bool, ro: bool, cluster: bool) -> Result<Prepared, String> {
+pub(super) fn prepare(
+    args: &[Vec<u8>],
+    by_sha: bool,
+    ro: bool,
+    cluster: bool,
+) -> Result<Prepared, String> {
     let numkeys =
         crate::resp::parse_i64(&args[2]).ok_or("ERR value is not an integer or out of range")?;
     if numkeys > (args.len() - 3) as i64 {
@@ -391,7 +402,7 @@ fn check_flags(f: cache::ScriptFlags, ro: bool, cluster: bool) -> Result<(), Str
 
 /// Checks FCALL's arguments and finds the function; Err is the error
 /// reply.
-fn prepare_fcall(args: &[Vec<u8>], ro: bool, cluster: bool) -> Result<Prepared, String> {
+pub(super) fn prepare_fcall(args: &[Vec<u8>], ro: bool, cluster: bool) -> Result<Prepared, String> {
     let found = super::library::find(&args[1]).ok_or("ERR Function not found")?;
     let numkeys = crate::resp::parse_i64(&args[2]).ok_or("ERR Bad number of keys provided")?;
     if numkeys > (args.len() - 3) as i64 {
@@ -504,7 +515,7 @@ async fn run_prepared(conn: &mut Conn, mut p: Prepared, args: Vec<Vec<u8>>, ro: 
     crate::server::direct::after_step(&rt, pokes).await;
 }
 
-fn invoke(
+pub(super) fn invoke(
     p: &Prepared,
     args: &[Vec<u8>],
     ro: bool,
@@ -672,7 +683,7 @@ pub fn in_step(
 
 /// (by SHA, read-only) for EVAL, EVALSHA, EVAL_RO, EVALSHA_RO (and
 /// FCALL, FCALL_RO).
-fn kind(spec: &crate::server::spec::CommandSpec) -> (bool, bool) {
+pub(super) fn kind(spec: &crate::server::spec::CommandSpec) -> (bool, bool) {
     let name = spec.name;
     (name.starts_with("evalsha"), name.ends_with("_ro"))
 }
