@@ -1361,3 +1361,115 @@ fn a_write_is_in_the_file_when_its_reply_arrives() {
         }
     }
 }
+
+/// An AOF written before scripts were logged as their effects (Redis 6,
+/// or `lua-replicate-commands no`) holds EVAL and EVALSHA: loading runs
+/// the scripts, each `redis.call` on the keyspace being loaded, as
+/// redis-server 7.0 does. Shardis refused such a file ("Unknown command
+/// 'eval' reading the append only file") and did not start.
+#[test]
+fn scripts_in_the_log_run_when_loading() {
+    let dir = TempDir::new("aof-eval");
+    let incr = write_twenty_keys(&dir.0, 1);
+    let incr_body = "return redis.call('incr',KEYS[1])";
+    let sha = {
+        let srv = Server::shardis(1, &[]);
+        let r = srv.conn().cmd(&["SCRIPT", "LOAD", incr_body]);
+        String::from_utf8(bulk_payload(&r)).unwrap()
+    };
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&incr)
+        .unwrap();
+    for cmd in [
+        &["SELECT", "9"][..],
+        &["EVAL", "redis.call('set',KEYS[1],'100')", "1", "foo"],
+        &["EVAL", incr_body, "1", "foo"],
+        &["EVALSHA", &sha, "1", "foo"],
+        &[
+            "EVAL",
+            "redis.call('set',KEYS[1],redis.call('ping')['ok'])",
+            "1",
+            "pong",
+        ],
+    ] {
+        std::io::Write::write_all(&mut log, &common::encode(cmd)).unwrap();
+    }
+    drop(log);
+    let mut servers = vec![];
+    if redis_available() {
+        let copy = copy_aof(&dir.0, "aof-eval-redis");
+        servers.push((redis_aof(&copy.0, &[]), copy));
+    }
+    for shards in [1, 4] {
+        let copy = copy_aof(&dir.0, "aof-eval-shardis");
+        servers.push((shardis_aof(shards, &copy.0, &[]), copy));
+    }
+    for (srv, _dir) in &servers {
+        let mut c = srv.conn();
+        assert_eq!(c.cmd(&["GET", "k1"]), b"$2\r\nv1\r\n", "{}", srv.name);
+        run_ok(&mut c, &["SELECT", "9"]);
+        assert_eq!(c.cmd(&["GET", "foo"]), b"$3\r\n102\r\n", "{}", srv.name);
+        assert_eq!(c.cmd(&["GET", "pong"]), b"$4\r\nPONG\r\n", "{}", srv.name);
+    }
+}
+
+/// DEBUG LOADAOF puts the node in its loading state, as Redis's
+/// loadAppendOnlyFiles (integration/aof's "EVAL timeout with slow
+/// verbatim Lua script from AOF"): while a slow script of the log runs,
+/// another client's PING gets -LOADING; the script is logged as slow
+/// past `busy-reply-threshold`, and its write is there once loaded.
+/// Shardis answered PING only after the load, and logged nothing; with
+/// the load on its own thread but the shards held, a client connected
+/// before it still waited for the end.
+#[test]
+fn debug_loadaof_of_a_slow_script_answers_loading() {
+    let args = [
+        "--enable-debug-command",
+        "yes",
+        "--busy-reply-threshold",
+        "1",
+        "--aof-use-rdb-preamble",
+        "no",
+    ];
+    let mut kinds = vec![1, 4];
+    if redis_available() {
+        kinds.push(0);
+    }
+    for shards in kinds {
+        let dir = TempDir::new("aof-slow-script");
+        let srv = if shards == 0 {
+            redis_aof(&dir.0, &args)
+        } else {
+            shardis_aof(shards, &dir.0, &args)
+        };
+        let name = &srv.name;
+        let mut log = common::encode(&["SELECT", "9"]);
+        log.extend(common::encode(&[
+            "EVAL",
+            "redis.call('set',KEYS[1],'y') for i=1,500000 do redis.call('ping') end return 'ok'",
+            "1",
+            "x",
+        ]));
+        std::fs::write(incr_files(&dir.0).pop().unwrap(), log).unwrap();
+        // A client connected before the load, as the suite's.
+        let mut other = srv.conn();
+        run_ok(&mut other, &["PING"]);
+        let mut loader = srv.conn();
+        loader.send(&["DEBUG", "LOADAOF"]);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut refused = false;
+        while !refused && Instant::now() < deadline {
+            refused = other.cmd(&["PING"]).starts_with(b"-LOADING");
+        }
+        assert!(refused, "{name}: PING was never refused while loading");
+        assert_eq!(loader.read_reply(), b"+OK\r\n", "{name}");
+        assert!(
+            srv.log_text().contains("Slow script detected"),
+            "{name}: {}",
+            srv.log_text()
+        );
+        run_ok(&mut other, &["SELECT", "9"]);
+        assert_eq!(other.cmd(&["GET", "x"]), b"$1\r\ny\r\n", "{name}");
+    }
+}

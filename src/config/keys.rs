@@ -5,9 +5,9 @@
 use super::{FlagKey, IntKey, TextKey};
 
 pub const ACLLOG_MAX_LEN: IntKey = IntKey("acllog-max-len");
-pub const BUSY_REPLY_THRESHOLD: IntKey = IntKey("busy-reply-threshold");
 pub const AUTO_AOF_REWRITE_MIN_SIZE: IntKey = IntKey("auto-aof-rewrite-min-size");
 pub const AUTO_AOF_REWRITE_PERCENTAGE: IntKey = IntKey("auto-aof-rewrite-percentage");
+pub const BUSY_REPLY_THRESHOLD: IntKey = IntKey("busy-reply-threshold");
 pub const CLIENT_QUERY_BUFFER_LIMIT: IntKey = IntKey("client-query-buffer-limit");
 pub const CLUSTER_ANNOUNCE_BUS_PORT: IntKey = IntKey("cluster-announce-bus-port");
 pub const CLUSTER_ANNOUNCE_PORT: IntKey = IntKey("cluster-announce-port");

@@ -1,12 +1,14 @@
 //! Running an AOF's commands at start-up and for DEBUG LOADAOF: each
 //! through its ordinary handler against the scratch keyspace persist
 //! loads into (persist/aof/startup.rs reads the files, replay.rs keeps
-//! MULTI blocks whole), as effects.rs's loading step: loading fills one
+//! MULTI blocks whole), as effects.rs's loading step (a logged script
+//! too: script/replay.rs): loading fills one
 //! keyspace before any shard runs (no record, no clients to notify,
 //! track or wake), routed to the shards afterwards.
 
 use super::ctx::{ExecLimits, Moment};
 use super::master_errors::{log_error_then, Link};
+use super::script::replay;
 use super::spec::Handler;
 use super::table::{arity_ok, resolve};
 use crate::config::Config;
@@ -124,8 +126,11 @@ impl CommandSink for HandlerSink {
         }
         let unknown = || format!("Unknown command '{name}' reading the append only file");
         let spec = resolve(argv).map_err(|_| unknown())?;
-        let Handler::Shard(handler) = spec.handler else {
-            return Err(unknown());
+        let script = replay::is_script(spec);
+        let shard_handler = match spec.handler {
+            Handler::Shard(handler) => Some(handler),
+            Handler::Conn(_) if script => None,
+            Handler::Conn(_) => return Err(unknown()),
         };
         if !arity_ok(spec, argv.len()) {
             return Err(format!("Wrong number of arguments for '{name}'"));
@@ -139,15 +144,18 @@ impl CommandSink for HandlerSink {
                 lfu: None,
             },
         };
-        super::effects::apply_loading(
-            store,
-            self.db,
-            handler,
-            argv,
-            at,
-            &self.limits,
-            &mut self.out,
-        );
+        match shard_handler {
+            Some(handler) => super::effects::apply_loading(
+                store,
+                self.db,
+                handler,
+                argv,
+                at,
+                &self.limits,
+                &mut self.out,
+            ),
+            None => self.out.buf = replay::run_logged(store, spec, argv, self.db, at, &self.limits),
+        }
         // An error nobody reads (Redis's afterErrorReply for its AOF
         // client): logged, counted, maybe a crash.
         if self.out.buf.first() == Some(&b'-') {

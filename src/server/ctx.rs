@@ -65,6 +65,9 @@ pub struct ExecLimits {
     /// `rdbcompression`: DUMP (and MIGRATE) payloads LZF-compress long
     /// strings, as Redis's createDumpPayload reads the same flag.
     pub rdb_compression: bool,
+    /// `busy-reply-threshold` (ms): a script running longer is logged as
+    /// slow (script/engine.rs).
+    pub busy_reply_threshold_ms: u64,
 }
 
 impl ExecLimits {
@@ -75,6 +78,7 @@ impl ExecLimits {
             cluster: c.flag(conf::CLUSTER_ENABLED),
             lazy_user_del: c.flag(conf::LAZYFREE_LAZY_USER_DEL),
             rdb_compression: c.flag(conf::RDBCOMPRESSION),
+            busy_reply_threshold_ms: c.int(conf::BUSY_REPLY_THRESHOLD) as u64,
         }
     }
 }
@@ -87,6 +91,7 @@ impl Default for ExecLimits {
             encodings: Default::default(),
             lazy_user_del: false,
             rdb_compression: true,
+            busy_reply_threshold_ms: 5000,
         }
     }
 }

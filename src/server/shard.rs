@@ -58,9 +58,6 @@ pub struct Settings {
     pub observe: super::observe::Thresholds,
     /// `maxmemory-clients` in bytes, 0 when off (client_mem.rs).
     pub client_mem_limit: usize,
-    /// `busy-reply-threshold` (`lua-time-limit`) in ms, 0: off
-    /// (script/timeout.rs).
-    pub busy_reply_ms: u64,
 }
 
 impl Settings {
@@ -91,7 +88,6 @@ impl Settings {
             reply_cap: safety_cap(OutputLimits::for_class(&obuf, "normal")),
             observe: super::observe::Thresholds::from_config(c),
             client_mem_limit,
-            busy_reply_ms: c.int(conf::BUSY_REPLY_THRESHOLD).max(0) as u64,
         }
     }
 }

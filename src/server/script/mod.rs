@@ -14,6 +14,7 @@ mod cmsgpack;
 pub mod engine;
 mod fiber;
 pub mod library;
+pub mod replay;
 pub mod run;
 mod structlib;
 mod timeout;

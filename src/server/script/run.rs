@@ -335,7 +335,7 @@ fn refused_before_run(rt: &ShardRt, p: &Prepared) -> Option<&'static str> {
 }
 
 /// What an EVAL needs once its arguments are checked.
-struct Prepared {
+pub(super) struct Prepared {
     /// Over `maxmemory` when it started.
     oom: bool,
     what: What,
@@ -345,7 +345,12 @@ struct Prepared {
 
 /// Checks EVAL's arguments and finds (or compiles and caches) the script;
 /// Err is the error reply.
-fn prepare(args: &[Vec<u8>], by_sha: bool, ro: bool, cluster: bool) -> Result<Prepared, String> {
+pub(super) fn prepare(
+    args: &[Vec<u8>],
+    by_sha: bool,
+    ro: bool,
+    cluster: bool,
+) -> Result<Prepared, String> {
     let numkeys =
         crate::resp::parse_i64(&args[2]).ok_or("ERR value is not an integer or out of range")?;
     if numkeys > (args.len() - 3) as i64 {
@@ -391,7 +396,7 @@ fn check_flags(f: cache::ScriptFlags, ro: bool, cluster: bool) -> Result<(), Str
 
 /// Checks FCALL's arguments and finds the function; Err is the error
 /// reply.
-fn prepare_fcall(args: &[Vec<u8>], ro: bool, cluster: bool) -> Result<Prepared, String> {
+pub(super) fn prepare_fcall(args: &[Vec<u8>], ro: bool, cluster: bool) -> Result<Prepared, String> {
     let found = super::library::find(&args[1]).ok_or("ERR Function not found")?;
     let numkeys = crate::resp::parse_i64(&args[2]).ok_or("ERR Bad number of keys provided")?;
     if numkeys > (args.len() - 3) as i64 {
@@ -515,7 +520,7 @@ async fn run_prepared(conn: &mut Conn, mut p: Prepared, args: Vec<Vec<u8>>, ro: 
 
 /// The name a busy script goes by (log, FUNCTION STATS): the SHA or the
 /// function's name.
-fn watched_name(p: &Prepared) -> String {
+pub(super) fn watched_name(p: &Prepared) -> String {
     match &p.what {
         What::Script { sha, .. } => String::from_utf8_lossy(sha).into_owned(),
         What::Function(found) => found.info().name.clone(),
@@ -523,11 +528,11 @@ fn watched_name(p: &Prepared) -> String {
 }
 
 /// EVAL / EVALSHA (and _RO), not FCALL.
-fn is_eval(args: &[Vec<u8>]) -> bool {
+pub(super) fn is_eval(args: &[Vec<u8>]) -> bool {
     args[0].len() >= 4 && args[0][..4].eq_ignore_ascii_case(b"eval")
 }
 
-fn invoke(
+pub(super) fn invoke(
     p: &Prepared,
     args: &[Vec<u8>],
     ro: bool,
@@ -695,7 +700,7 @@ pub fn in_step(
 
 /// (by SHA, read-only) for EVAL, EVALSHA, EVAL_RO, EVALSHA_RO (and
 /// FCALL, FCALL_RO).
-fn kind(spec: &crate::server::spec::CommandSpec) -> (bool, bool) {
+pub(super) fn kind(spec: &crate::server::spec::CommandSpec) -> (bool, bool) {
     let name = spec.name;
     (name.starts_with("evalsha"), name.ends_with("_ro"))
 }

@@ -9,7 +9,8 @@
 //! alive.
 //!
 //! The watch is set by the caller that runs the script on its own stack
-//! (`run.rs`); elsewhere (a script inside EXEC) the hook does nothing.
+//! (`run.rs`), and by the AOF's loading (`replay.rs`: logged only);
+//! elsewhere (a script inside EXEC) the hook does nothing.
 
 use super::busy::Running;
 use super::fiber;
@@ -25,7 +26,8 @@ const HOOK_EVERY: u32 = 100_000;
 const KILLED: &str = "Script killed by user with SCRIPT KILL...";
 
 struct Watch {
-    rt: Rc<ShardRt>,
+    /// The shard it runs on; None while loading (logged, never busy).
+    rt: Option<Rc<ShardRt>>,
     started: Instant,
     /// `busy-reply-threshold` in ms when the script started; 0: never busy.
     threshold_ms: u64,
@@ -36,6 +38,7 @@ struct Watch {
     /// The command that runs the script (read only when it turns busy).
     argv: *const [Vec<u8>],
     wrote: bool,
+    logged: bool,
     busy: bool,
 }
 
@@ -75,10 +78,34 @@ pub fn watch(
     eval: bool,
     from_master: bool,
 ) -> Watching {
-    let threshold_ms = rt.settings().busy_reply_ms;
+    let threshold_ms = rt.settings().exec.busy_reply_threshold_ms;
+    start(
+        Some(rt.clone()),
+        threshold_ms,
+        args,
+        name,
+        eval,
+        from_master,
+    )
+}
+
+/// Watches a script the AOF's loading runs: past the threshold it is
+/// logged as slow (the node answers -LOADING meanwhile anyway).
+pub fn watch_loading(threshold_ms: u64, args: &[Vec<u8>], name: String, eval: bool) -> Watching {
+    start(None, threshold_ms, args, name, eval, true)
+}
+
+fn start(
+    rt: Option<Rc<ShardRt>>,
+    threshold_ms: u64,
+    args: &[Vec<u8>],
+    name: String,
+    eval: bool,
+    from_master: bool,
+) -> Watching {
     WATCH.with(|w| {
         *w.borrow_mut() = Some(Watch {
-            rt: rt.clone(),
+            rt,
             started: Instant::now(),
             threshold_ms,
             eval,
@@ -86,6 +113,7 @@ pub fn watch(
             name,
             argv: args as *const [Vec<u8>],
             wrote: false,
+            logged: false,
             busy: false,
         })
     });
@@ -94,10 +122,13 @@ pub fn watch(
 
 impl Drop for Watching {
     fn drop(&mut self) {
-        if let Some(w) = WATCH.with(|w| w.borrow_mut().take()) {
-            if w.busy {
-                w.rt.shared.busy.leave();
-            }
+        if let Some(Watch {
+            rt: Some(rt),
+            busy: true,
+            ..
+        }) = WATCH.with(|w| w.borrow_mut().take())
+        {
+            rt.shared.busy.leave();
         }
     }
 }
@@ -126,20 +157,25 @@ fn on_hook(lua: &Lua) -> mlua::Result<VmState> {
         let Some(w) = w.as_mut() else {
             return Step::Go;
         };
-        let busy = &w.rt.shared.busy;
-        if w.busy && busy.kill_requested() {
+        if w.busy && w.rt.as_ref().is_some_and(|rt| rt.shared.busy.kill_requested()) {
             return Step::Kill;
         }
         if !w.busy {
             let elapsed = w.started.elapsed().as_millis() as u64;
-            if w.threshold_ms == 0 || elapsed < w.threshold_ms || !fiber::can_pause() {
+            if w.threshold_ms == 0 || elapsed < w.threshold_ms {
                 return Step::Go;
             }
-            crate::warning!(
-                "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
-                if w.eval { "SCRIPT KILL" } else { "FUNCTION KILL" },
-                w.name
-            );
+            if !w.logged {
+                w.logged = true;
+                crate::warning!(
+                    "Slow script detected: still in execution after {elapsed} milliseconds. You can try killing the script using the {} command. Script name is: {}.",
+                    if w.eval { "SCRIPT KILL" } else { "FUNCTION KILL" },
+                    w.name
+                );
+            }
+            let Some(rt) = w.rt.as_ref().filter(|_| fiber::can_pause()) else {
+                return Step::Go;
+            };
             // SAFETY: the command outlives the watch (run.rs holds both).
             let argv = unsafe { &*w.argv }.to_vec();
             let running = Running {
@@ -147,17 +183,19 @@ fn on_hook(lua: &Lua) -> mlua::Result<VmState> {
                 argv,
                 started: w.started,
             };
-            busy.enter(w.eval, w.from_master, running);
+            rt.shared.busy.enter(w.eval, w.from_master, running);
             w.busy = true;
         }
-        busy.set_wrote(w.wrote);
+        if let Some(rt) = &w.rt {
+            rt.shared.busy.set_wrote(w.wrote);
+        }
         Step::Pause
     });
     match step {
         Step::Go => Ok(VmState::Continue),
         Step::Kill => kill(lua),
         Step::Pause => {
-            let rt = WATCH.with(|w| w.borrow().as_ref().map(|w| w.rt.clone()));
+            let rt = WATCH.with(|w| w.borrow().as_ref().and_then(|w| w.rt.clone()));
             let held = rt.as_ref().map(|rt| crate::server::direct::park_locks(rt));
             fiber::pause();
             if let (Some(rt), Some(held)) = (rt, held) {
@@ -166,7 +204,8 @@ fn on_hook(lua: &Lua) -> mlua::Result<VmState> {
             let killed = WATCH.with(|w| {
                 w.borrow()
                     .as_ref()
-                    .is_some_and(|w| w.rt.shared.busy.kill_requested())
+                    .and_then(|w| w.rt.as_ref())
+                    .is_some_and(|rt| rt.shared.busy.kill_requested())
             });
             if killed || fiber::abandoned() {
                 return kill(lua);
