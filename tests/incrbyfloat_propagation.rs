@@ -1,6 +1,7 @@
-//! INCRBYFLOAT reaches the AOF (and replicas) as `SET key value KEEPTTL`,
-//! from a client or from a script, as redis-server 7.0 writes it: the
-//! incr AOF files of both must be identical.
+//! INCRBYFLOAT reaches the AOF (and replicas) as `SET key value KEEPTTL`
+//! and HINCRBYFLOAT as `HSET key field value`, from a client or from a
+//! script, as redis-server 7.0 writes them: the incr AOF files of both
+//! must be identical.
 
 mod common;
 
@@ -20,6 +21,13 @@ const WRITES: &[&[&str]] = &[
     ],
     &["SET", "t", "10", "PXAT", "4102444800000"],
     &["INCRBYFLOAT", "t", "0.25"],
+    &["HINCRBYFLOAT", "h", "f", "2.5"],
+    &[
+        "EVAL",
+        "redis.call('hincrbyfloat', KEYS[1], 'f', '0.5')",
+        "1",
+        "h",
+    ],
 ];
 
 /// The incr AOF file's bytes in `dir` once it stops growing.
@@ -60,7 +68,7 @@ fn logged(start: impl Fn(&[&str]) -> Server, tag: &str) -> Vec<u8> {
 }
 
 #[test]
-fn incrbyfloat_is_logged_as_set_keepttl() {
+fn float_increments_are_logged_as_the_values_set() {
     if !redis_available() {
         return;
     }
