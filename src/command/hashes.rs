@@ -525,6 +525,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.limits.encodings.hash_max_listpack_entries,
         ctx.limits.encodings.hash_max_listpack_value,
     );
+    let mut written = None;
     let done = with_hash_write(ctx, args[1], |h, out| {
         let old = match h.get(args[2]) {
             None => LongDouble::ZERO,
@@ -545,9 +546,12 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
         let text = sum.to_human();
         h.set(args[2], text.as_bytes(), max_e, max_v);
         out.bulk(text.as_bytes());
+        written = Some(text);
         true
     });
-    if done == Some(true) {
+    if let (Some(true), Some(text)) = (done, written) {
+        // Propagated as the value it set, as Redis does (and INCRBYFLOAT).
+        ctx.propagate_as(&[b"HSET".as_slice(), args[1], args[2], text.as_bytes()]);
         ctx.dirty += 1;
         ctx.notify(Class::Hash, "hincrbyfloat", args[1]);
     }

@@ -228,6 +228,7 @@ fn load(
     stats: &mut (u64, u64),
     key: &[u8],
     o: &SortOpts,
+    from_script: bool,
 ) -> Result<Loaded, ()> {
     let mut dontsort = o.dontsort;
     let mut alpha = o.alpha;
@@ -251,7 +252,9 @@ fn load(
         Some(Value::ZSet(_)) => Kind::ZSet,
         Some(_) => return Err(()),
     };
-    if dontsort && kind == Kind::Set && o.store.is_some() {
+    // A set's order is the server's own: what a store or a script sees
+    // is sorted, so replicas and the AOF get the same result.
+    if dontsort && kind == Kind::Set && (o.store.is_some() || from_script) {
         dontsort = false;
         alpha = true;
         by = None;
@@ -530,8 +533,9 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) {
     let lim = ctx.limits.encodings.clone();
     let mut stats = (0, 0);
     let key = argv[1];
+    let from_script = ctx.from_script;
     let d = &mut ctx.store.dbs[ctx.db];
-    let loaded = load(d, now, &mut stats, key, &o);
+    let loaded = load(d, now, &mut stats, key, &o, from_script);
     let outcome = loaded.map_err(|()| WRONGTYPE).and_then(|loaded| {
         let lookup = |d: &mut Db, stats: &mut (u64, u64), r: Ref, e: &[u8]| match r {
             Ref::Elem => Some(e.to_vec()),

@@ -51,6 +51,8 @@ pub struct Ctx<'a> {
     /// The caller's user may read every key (ACL): SORT's BY and GET
     /// patterns need it (tracking.rs `Caller`).
     pub full_key_read: bool,
+    /// Called by a script (SORT orders a set's output for scripts).
+    pub from_script: bool,
 }
 
 /// Configuration values handlers consult.
@@ -135,6 +137,7 @@ impl<'a> Ctx<'a> {
             notes: Vec::new(),
             modified: None,
             full_key_read: true,
+            from_script: false,
         }
     }
 

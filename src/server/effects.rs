@@ -174,6 +174,7 @@ pub fn apply<R>(
         events,
     );
     ctx.full_key_read = caller.full_key_read;
+    ctx.from_script = caller.script;
     let result = f(&mut ctx);
     let notes = ctx.take_notes();
     let (dirty, hits, misses) = (ctx.dirty, ctx.hits, ctx.misses);

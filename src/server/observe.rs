@@ -93,6 +93,34 @@ pub struct Done<'a> {
     pub error: Option<&'a [u8]>,
 }
 
+thread_local! {
+    /// Clients whose running command replies with errors counted already
+    /// (Redis's ERR_REPLY_FLAG_NO_STATS_UPDATE), and how many: a script
+    /// returning or raising the error of a command it called, counted
+    /// when that command failed.
+    static COUNTED_ERRORS: std::cell::RefCell<Vec<(u64, u64)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Client `client`'s command is about to reply with `n` errors counted in
+/// INFO errorstats already: its completion counts `n` failed calls and
+/// no error (Redis counts each such error as a failure of the command).
+/// Called on the thread that counts the command.
+pub fn errors_counted_already(client: u64, n: u64) {
+    COUNTED_ERRORS.with(|c| c.borrow_mut().push((client, n)));
+}
+
+fn take_counted_errors(client: u64) -> u64 {
+    COUNTED_ERRORS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_empty() {
+            return 0;
+        }
+        let at = c.iter().position(|&(id, _)| id == client);
+        at.map_or(0, |i| c.swap_remove(i).1)
+    })
+}
+
 /// Observes a completed command; `rt` is the running thread's shard,
 /// `stats` those of the data it ran on.
 #[inline]
@@ -105,7 +133,10 @@ pub fn command_done(rt: &ShardRt, stats: &mut Stats, th: &Thresholds, d: Done<'_
     if th.tracking {
         st.hist.record(d.ns);
     }
-    if let Some(reply) = d.error {
+    let counted = take_counted_errors(d.client);
+    if counted > 0 {
+        st.failed += counted;
+    } else if let Some(reply) = d.error {
         st.failed += 1;
         super::shard::record_error(stats, reply);
     }

@@ -741,6 +741,14 @@ impl ShardRt {
             .unwrap_or_default()
     }
 
+    /// Where the gathered records of the next writes go (a script's
+    /// redis.set_repl); no-op when nothing is gathered.
+    pub fn capture_targets(&self, targets: crate::persist::aof::record::Targets) {
+        if let Some(records) = self.aof_capture.borrow_mut().as_mut() {
+            records.targets = targets;
+        }
+    }
+
     /// The records gathered since [`ShardRt::begin_capture`]; stops.
     pub fn end_capture(&self) -> crate::persist::aof::record::Records {
         self.aof_capture.borrow_mut().take().unwrap_or_default()

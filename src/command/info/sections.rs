@@ -183,6 +183,8 @@ fn write_memory(s: &mut String, conn: &Conn, f: &Figures) {
     let (total_frag, total_frag_bytes) = alloc.total_frag();
     let peak = PEAK.fetch_max(used, Ordering::Relaxed).max(used);
     let total = total_system_memory();
+    let (scripts, script_bytes) = crate::server::script::cache::stats();
+    let (libraries, functions) = crate::server::script::library::counts();
     s.push_str("# Memory\r\n");
     field!(s,
         "used_memory" => used,
@@ -204,16 +206,16 @@ fn write_memory(s: &mut String, conn: &Conn, f: &Figures) {
         "used_memory_lua" => 0,
         "used_memory_vm_eval" => 0,
         "used_memory_lua_human" => "0B",
-        "used_memory_scripts_eval" => 0,
-        "number_of_cached_scripts" => 0,
-        "number_of_functions" => 0,
-        "number_of_libraries" => 0,
+        "used_memory_scripts_eval" => script_bytes,
+        "number_of_cached_scripts" => scripts,
+        "number_of_functions" => functions,
+        "number_of_libraries" => libraries,
         "used_memory_vm_functions" => 0,
         "used_memory_vm_total" => 0,
         "used_memory_vm_total_human" => "0B",
         "used_memory_functions" => 0,
-        "used_memory_scripts" => 0,
-        "used_memory_scripts_human" => "0B",
+        "used_memory_scripts" => script_bytes,
+        "used_memory_scripts_human" => human(script_bytes as u64),
         "maxmemory" => maxmemory,
         "maxmemory_human" => human(maxmemory.max(0) as u64),
         "maxmemory_policy" => policy,

@@ -96,6 +96,9 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let text = sum.to_human();
     store(ctx, key, existed, Value::from_bytes(text.as_bytes()));
+    // Propagated as the value it set, as Redis does: replaying the
+    // increment could round differently elsewhere.
+    ctx.propagate_as(&[b"SET".as_slice(), key, text.as_bytes(), b"KEEPTTL"]);
     ctx.notify(Class::String, "incrbyfloat", key);
     ctx.out.bulk(text.as_bytes());
 }

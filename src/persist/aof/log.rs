@@ -414,7 +414,7 @@ impl AofLog {
             if wrap {
                 backlog.feed(first_db, &multi, &mut wake);
             }
-            for (db, bytes) in records.iter() {
+            for (db, bytes) in records.iter_to(false) {
                 backlog.feed(db, bytes, &mut wake);
             }
             if wrap {
@@ -435,7 +435,7 @@ impl AofLog {
             if wrap {
                 put(first_db, &multi);
             }
-            for (db, bytes) in records.iter() {
+            for (db, bytes) in records.iter_to(true) {
                 put(db, bytes);
             }
             if wrap {

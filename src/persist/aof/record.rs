@@ -35,25 +35,82 @@ pub struct Records {
     pub bytes: Vec<u8>,
     /// (database, end of the command in `bytes`).
     pub items: Vec<(Option<usize>, usize)>,
+    /// Where the next commands go (a script's redis.set_repl).
+    pub targets: Targets,
+    /// The commands (by index in `items`) that go to one target only.
+    one_target: Vec<(usize, Targets)>,
+}
+
+/// Where a command propagates: the AOF, the replicas (Redis's
+/// PROPAGATE_AOF and PROPAGATE_REPL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Targets {
+    pub aof: bool,
+    pub replicas: bool,
+}
+
+impl Targets {
+    pub const ALL: Targets = Targets {
+        aof: true,
+        replicas: true,
+    };
+}
+
+impl Default for Targets {
+    fn default() -> Targets {
+        Targets::ALL
+    }
 }
 
 impl Records {
     pub fn push<A: AsRef<[u8]>>(&mut self, db: Option<usize>, args: &[A]) {
-        encode_command(&mut self.bytes, args);
-        self.items.push((db, self.bytes.len()));
+        if self.note_targets() {
+            encode_command(&mut self.bytes, args);
+            self.items.push((db, self.bytes.len()));
+        }
     }
 
     /// Appends commands already encoded (`encoded` may hold several).
     pub fn push_encoded(&mut self, db: Option<usize>, encoded: &[u8]) {
-        self.bytes.extend_from_slice(encoded);
-        self.items.push((db, self.bytes.len()));
+        if self.note_targets() {
+            self.bytes.extend_from_slice(encoded);
+            self.items.push((db, self.bytes.len()));
+        }
+    }
+
+    /// Notes the targets of the command about to be pushed; false when it
+    /// goes nowhere (and is not gathered).
+    fn note_targets(&mut self) -> bool {
+        let t = self.targets;
+        if t != Targets::ALL {
+            if !t.aof && !t.replicas {
+                return false;
+            }
+            self.one_target.push((self.items.len(), t));
+        }
+        true
     }
 
     pub fn append(&mut self, other: Records) {
         let base = self.bytes.len();
+        let first = self.items.len();
         self.bytes.extend_from_slice(&other.bytes);
         self.items
             .extend(other.items.into_iter().map(|(db, end)| (db, end + base)));
+        self.one_target
+            .extend(other.one_target.into_iter().map(|(i, t)| (i + first, t)));
+    }
+
+    /// Each command bound for the AOF (`aof`) or the replicas, with its
+    /// database and bytes, in order.
+    pub fn iter_to(&self, aof: bool) -> impl Iterator<Item = (Option<usize>, &[u8])> {
+        let mut limited = self.one_target.iter().peekable();
+        self.iter().enumerate().filter_map(move |(i, item)| {
+            match limited.next_if(|&&(at, _)| at == i) {
+                Some((_, t)) if !(if aof { t.aof } else { t.replicas }) => None,
+                _ => Some(item),
+            }
+        })
     }
 
     pub fn is_empty(&self) -> bool {

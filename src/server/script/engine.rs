@@ -7,6 +7,7 @@
 //! this thread can enter it meanwhile.
 
 use super::cache::{self, Script};
+use super::call_stats;
 use crate::resp::Out;
 use crate::server::acl::check::Denial;
 use crate::server::spec::CommandSpec;
@@ -47,6 +48,11 @@ pub trait Calls {
     /// (Redis's call() remembers the keys of the script's caller, not
     /// those of the commands it ran).
     fn track_declared(&mut self, keys: &[&[u8]]);
+    /// The caller's shard (the running thread's: its INFO counts the
+    /// script's calls, its capture gathers the script's writes) and the
+    /// caller's client id; None while the AOF loads (no client, nothing
+    /// counted or propagated).
+    fn home(&self) -> Option<(&crate::server::shard::ShardRt, u64)>;
 }
 
 /// What an invocation runs.
@@ -375,7 +381,15 @@ fn execute(
                 Ok(())
             })?,
         )?;
-        hooks.set("set_repl", scope.create_function(|_, _v: i64| Ok(()))?)?;
+        hooks.set(
+            "set_repl",
+            scope.create_function(|_, flags: i64| {
+                if let Some((rt, _)) = run.borrow().calls.home() {
+                    super::repl_flags::set(rt, flags);
+                }
+                Ok(())
+            })?,
+        )?;
         hooks.set(
             "acl_check",
             scope.create_function(|lua, args: MultiValue| acl_check(lua, &run, args))?,
@@ -393,13 +407,25 @@ fn execute(
             xpcall.call((f.clone(), handler))?
         };
         let resp3 = run.borrow().resp3;
+        call_stats::take_in_reply();
         if ok {
             reply_from_lua(&mut out, &value, resp3, 0);
+        } else if call_stats::marked(&value) {
+            call_stats::note_in_reply();
+            error_reply(&mut out, &value, target.name);
         } else {
             error_reply(&mut out, &value, target.name);
         }
+        // Errors of calls that failed, counted when they did.
+        let counted = call_stats::take_in_reply();
+        if let (true, Some((_, client))) = (counted > 0, run.borrow().calls.home()) {
+            crate::server::observe::errors_counted_already(client, counted);
+        }
         Ok(())
     });
+    if let Some((rt, _)) = run.borrow().calls.home() {
+        super::repl_flags::reset(rt);
+    }
     if let Err(e) = result {
         out.buf.clear();
         out.error(&format!(
@@ -483,6 +509,9 @@ fn str_field(t: &Table, k: &str) -> Option<Vec<u8>> {
 
 fn table_reply(out: &mut Out, t: &Table, resp3: bool, depth: usize) {
     if let Some(err) = str_field(t, "err") {
+        if call_stats::is_marked(t) {
+            call_stats::note_in_reply();
+        }
         return out.error_bytes(&err);
     }
     if let Some(ok) = str_field(t, "ok") {
@@ -603,7 +632,7 @@ fn lua_from_reply(lua: &Lua, buf: &[u8]) -> mlua::Result<(Value, usize)> {
             let mut s = b"-".to_vec();
             s.extend_from_slice(line);
             let t: Table = mkerr.call(lua.create_string(&s)?)?;
-            t.raw_set("ignore_error_stats_update", true)?;
+            t.raw_set(call_stats::COUNTED_MARK, true)?;
             (Value::Table(t), head)
         }
         b'_' => (Value::Nil, head),
@@ -705,20 +734,26 @@ fn redis_call(
         let t = err_table(lua, msg)?;
         Ok((t, raise))
     };
+    // An error counted in INFO already (the call was refused or failed).
+    let fail_counted = |msg: &str| -> mlua::Result<(Value, bool)> {
+        let t = err_table(lua, msg)?;
+        if let Value::Table(t) = &t {
+            t.raw_set(call_stats::COUNTED_MARK, true)?;
+        }
+        Ok((t, raise))
+    };
     let argv = match argv_of(n, &args) {
         Ok(a) => a,
         Err(e) => return fail(e),
     };
     let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
     let mut run = run.borrow_mut();
-    match check(&refs, &mut run) {
-        Ok(()) => {}
-        Err(e) => {
-            if let Some(rest) = e.strip_prefix('-') {
-                return fail(&format!("-{rest}"));
-            }
-            return fail(&e);
+    if let Err(e) = check(&refs, &mut run) {
+        let name = crate::server::table::lookup(&refs).map(|s| s.name);
+        if let Some((rt, _)) = run.calls.home() {
+            call_stats::rejected(rt, name, &e);
         }
+        return fail_counted(&e);
     }
     // SELECT stays inside the script (Redis 7.0 restores the caller's db).
     let spec = crate::server::table::lookup(&refs).expect("checked");
@@ -727,16 +762,21 @@ fn redis_call(
             .ok()
             .and_then(|s| s.parse::<i64>().ok());
         let n = run.calls.databases();
-        return match db {
-            Some(d) if d >= 0 && (d as usize) < n => {
-                run.db = d as usize;
-                let t = lua.create_table()?;
-                t.raw_set("ok", "OK")?;
-                Ok((Value::Table(t), false))
-            }
-            Some(_) => fail("-ERR DB index is out of range"),
-            None => fail("-ERR value is not an integer or out of range"),
+        let err = match db {
+            Some(d) if d >= 0 && (d as usize) < n => None,
+            Some(_) => Some("-ERR DB index is out of range"),
+            None => Some("-ERR value is not an integer or out of range"),
         };
+        if let Some((rt, _)) = run.calls.home() {
+            call_stats::answered(rt, spec.name, err);
+        }
+        if let Some(err) = err {
+            return fail_counted(err);
+        }
+        run.db = db.unwrap_or_default() as usize;
+        let t = lua.create_table()?;
+        t.raw_set("ok", "OK")?;
+        return Ok((Value::Table(t), false));
     }
     let (db, resp3) = (run.db, run.resp3);
     let reply = run.calls.call(&refs, db, resp3);

@@ -162,6 +162,35 @@ if hooks.deprecated_api then
     visible.getfenv, visible.setfenv, visible.newproxy = G.getfenv, G.setfenv, G.newproxy
 end
 visible.pcall = redis_pcall
+-- Redis's Lua parses every chunk as text (its loader has no undump): a
+-- precompiled chunk (string.dump) fails to parse on its first byte,
+-- ESC. A blank before it keeps that error (same line, same token) and
+-- the chunk's name is the one the text would have had.
+do
+    local loadstring, load = G.loadstring, G.load
+    visible.loadstring = function(s, ...)
+        if type(s) == 'string' and ssub(s, 1, 1) == '\27' then
+            local name = ...
+            local f, e = loadstring(' ' .. s, name or s)
+            return f, e
+        end
+        local f, e = loadstring(s, ...)
+        return f, e
+    end
+    visible.load = function(reader, ...)
+        local first = true
+        local pieces = type(reader) ~= 'function' and reader or function()
+            local piece = reader()
+            if first and type(piece) == 'string' and piece ~= '' then
+                first = false
+                if ssub(piece, 1, 1) == '\27' then piece = ' ' .. piece end
+            end
+            return piece
+        end
+        local f, e = load(pieces, ...)
+        return f, e
+    end
+end
 for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'bit', 'cjson', 'struct', 'cmsgpack'}) do
     if G[name] then visible[name] = readonly(G[name]) end
 end

@@ -103,4 +103,7 @@ impl Calls for OnLoading<'_> {
         Ok(None)
     }
     fn track_declared(&mut self, _keys: &[&[u8]]) {}
+    fn home(&self) -> Option<(&crate::server::shard::ShardRt, u64)> {
+        None
+    }
 }

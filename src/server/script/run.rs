@@ -78,6 +78,9 @@ impl Calls for OnOwner<'_> {
             self.rt.core.borrow().store.dbs[db].peek(k, now).is_some()
         })
     }
+    fn home(&self) -> Option<(&ShardRt, u64)> {
+        Some((self.rt, self.caller.id))
+    }
     fn track_declared(&mut self, keys: &[&[u8]]) {
         if self.read && self.caller.track_reads && !keys.is_empty() {
             let keys = keys.iter().map(|k| k.to_vec());
@@ -160,6 +163,9 @@ impl Calls for Locked<'_> {
             let core = rt.shared.cores[shard].borrow_mut_held();
             core.store.dbs[db].peek(k, now).is_some()
         })
+    }
+    fn home(&self) -> Option<(&ShardRt, u64)> {
+        Some((self.rt, self.caller.id))
     }
     fn track_declared(&mut self, keys: &[&[u8]]) {
         if !(self.read && self.caller.track_reads) || keys.is_empty() {
