@@ -39,6 +39,18 @@ fn wait_idle(c: &mut Conn, name: &str) {
     }
 }
 
+/// The caller of the EVAL `sha` that SCRIPT KILL ended reads Redis's error.
+fn expect_killed(caller: &mut Conn, sha: &str, name: &str) {
+    let killed = format!(
+        "-ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:1.\r\n"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&caller.read_reply()),
+        killed,
+        "{name}"
+    );
+}
+
 fn sha1_of(c: &mut Conn, body: &str) -> String {
     let r = c.cmd(&["SCRIPT", "LOAD", body]);
     String::from_utf8(common::bulk_payload(&r)).unwrap()
@@ -72,14 +84,7 @@ fn check(server: &Server) {
     assert_eq!(admin.cmd(&["FUNCTION", "KILL"]), BUSY_EVAL, "{name}");
     assert_eq!(admin.cmd(&["FUNCTION", "STATS"]), BUSY_EVAL, "{name}");
     assert_eq!(others[1].cmd(&["SCRIPT", "KILL"]), b"+OK\r\n", "{name}");
-    let killed = format!(
-        "-ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:1.\r\n"
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&caller.read_reply()),
-        killed,
-        "{name}"
-    );
+    expect_killed(&mut caller, &sha, name);
     wait_idle(&mut admin, name);
     assert_eq!(caller.cmd(&["PING"]), b"+PONG\r\n", "{name}");
     assert_eq!(
@@ -194,14 +199,7 @@ fn a_loop_inside_a_lua_coroutine_is_killed_too() {
         caller.send(&["EVAL", body, "0"]);
         wait_busy(&mut admin, BUSY_EVAL, name);
         assert_eq!(admin.cmd(&["SCRIPT", "KILL"]), b"+OK\r\n", "{name}");
-        let killed = format!(
-            "-ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:1.\r\n"
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&caller.read_reply()),
-            killed,
-            "{name}"
-        );
+        expect_killed(&mut caller, &sha, name);
         wait_idle(&mut admin, name);
     }
 }

@@ -356,7 +356,7 @@ fn stats(conn: &mut Conn, _: Vec<Vec<u8>>) -> LocalBoxFuture<'_, ()> {
     Box::pin(async move {
         let busy = &conn.rt.shared.busy;
         let running = busy.running();
-        if running.is_some() && busy.busy_text() == crate::server::script::busy::BUSY_EVAL {
+        if running.is_some() && busy.runs_eval() {
             // A busy EVAL: Redis answers as to any other command.
             return conn.out.error(busy.busy_text());
         }

@@ -38,9 +38,9 @@ pub struct Busy {
     running: Mutex<Option<Running>>,
 }
 
-pub const BUSY_EVAL: &str =
+const BUSY_EVAL: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
-pub const BUSY_FUNCTION: &str =
+const BUSY_FUNCTION: &str =
     "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 
 impl Busy {
@@ -59,9 +59,14 @@ impl Busy {
         Some(self.busy_text())
     }
 
+    /// Whether the running script came from EVAL/EVALSHA (not FCALL).
+    pub fn runs_eval(&self) -> bool {
+        self.eval.load(Ordering::Relaxed)
+    }
+
     /// `-BUSY`, naming the command that ends the running script.
     pub fn busy_text(&self) -> &'static str {
-        if self.eval.load(Ordering::Relaxed) {
+        if self.runs_eval() {
             BUSY_EVAL
         } else {
             BUSY_FUNCTION
@@ -108,8 +113,7 @@ impl Busy {
         if self.wrote.load(Ordering::Relaxed) {
             return Err("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
         }
-        let running_eval = self.eval.load(Ordering::Relaxed);
-        if eval != running_eval {
+        if eval != self.runs_eval() {
             return Err(self.busy_text());
         }
         self.killed.store(true, Ordering::Relaxed);

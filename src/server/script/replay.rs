@@ -45,7 +45,7 @@ pub fn run_logged(
         }
     };
     let name = super::run::watched_name(&p);
-    let eval = super::run::is_eval(&args);
+    let eval = super::run::is_eval(&p);
     let _watch = super::timeout::watch_loading(limits.busy_reply_threshold_ms, &args, name, eval);
     let mut calls = OnLoading { store, at, limits };
     super::run::invoke(&p, &args, ro, db, false, &mut calls)

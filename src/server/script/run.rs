@@ -477,7 +477,7 @@ async fn run_prepared(conn: &mut Conn, mut p: Prepared, args: Vec<Vec<u8>>, ro: 
     }
     let (db, resp3) = (conn.db, conn.out.resp3);
     let caller = crate::server::tracking::caller(&conn.info, rt.id);
-    let (name, eval, from_master) = (watched_name(&p), is_eval(&args), conn.from_master);
+    let (name, eval, from_master) = (watched_name(&p), is_eval(&p), conn.from_master);
     if rt.nshards == 1 {
         // The one shard is this thread's: the script runs here once its
         // gate is open, as `mesh::run_on` to itself would run it.
@@ -534,8 +534,8 @@ pub(super) fn watched_name(p: &Prepared) -> String {
 }
 
 /// EVAL / EVALSHA (and _RO), not FCALL.
-pub(super) fn is_eval(args: &[Vec<u8>]) -> bool {
-    args[0].len() >= 4 && args[0][..4].eq_ignore_ascii_case(b"eval")
+pub(super) fn is_eval(p: &Prepared) -> bool {
+    matches!(p.what, What::Script { .. })
 }
 
 pub(super) fn invoke(

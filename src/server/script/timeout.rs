@@ -144,7 +144,8 @@ pub fn note_write() {
 
 enum Step {
     Go,
-    Pause,
+    /// Busy: let the shard run others, on this shard's node.
+    Pause(Rc<ShardRt>),
     Kill,
 }
 
@@ -157,9 +158,6 @@ fn on_hook(lua: &Lua) -> mlua::Result<VmState> {
         let Some(w) = w.as_mut() else {
             return Step::Go;
         };
-        if w.busy && w.rt.as_ref().is_some_and(|rt| rt.shared.busy.kill_requested()) {
-            return Step::Kill;
-        }
         if !w.busy {
             let elapsed = w.started.elapsed().as_millis() as u64;
             if w.threshold_ms == 0 || elapsed < w.threshold_ms {
@@ -186,28 +184,22 @@ fn on_hook(lua: &Lua) -> mlua::Result<VmState> {
             rt.shared.busy.enter(w.eval, w.from_master, running);
             w.busy = true;
         }
-        if let Some(rt) = &w.rt {
-            rt.shared.busy.set_wrote(w.wrote);
+        // Only a watch with a shard turns busy.
+        let rt = w.rt.clone().expect("a busy script's shard");
+        if rt.shared.busy.kill_requested() {
+            return Step::Kill;
         }
-        Step::Pause
+        rt.shared.busy.set_wrote(w.wrote);
+        Step::Pause(rt)
     });
     match step {
         Step::Go => Ok(VmState::Continue),
         Step::Kill => kill(lua),
-        Step::Pause => {
-            let rt = WATCH.with(|w| w.borrow().as_ref().and_then(|w| w.rt.clone()));
-            let held = rt.as_ref().map(|rt| crate::server::direct::park_locks(rt));
+        Step::Pause(rt) => {
+            let held = crate::server::direct::park_locks(&rt);
             fiber::pause();
-            if let (Some(rt), Some(held)) = (rt, held) {
-                crate::server::direct::unpark_locks(&rt, held);
-            }
-            let killed = WATCH.with(|w| {
-                w.borrow()
-                    .as_ref()
-                    .and_then(|w| w.rt.as_ref())
-                    .is_some_and(|rt| rt.shared.busy.kill_requested())
-            });
-            if killed || fiber::abandoned() {
+            crate::server::direct::unpark_locks(&rt, held);
+            if rt.shared.busy.kill_requested() || fiber::abandoned() {
                 return kill(lua);
             }
             Ok(VmState::Continue)
