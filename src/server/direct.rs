@@ -65,10 +65,10 @@ pub async fn lock<'a>(rt: &'a ShardRt, shards: &[usize]) -> Option<Locked<'a>> {
     debug_assert!(holds_no_foreign_lock(rt), "a direct step inside another");
     let own = shards.contains(&rt.id);
     let mut pause = Duration::from_micros(20);
-    // A busy script's thread holds every lock, re-entrantly for its own
-    // thread's other tasks: they wait for its end.
-    rt.shared.busy.wait_idle().await;
     for _ in 0..TRIES {
+        // A busy script's thread holds every lock, re-entrantly for its
+        // own thread's other tasks: they wait for its end.
+        rt.wait_script().await;
         // A hold of the ordered path on our own shard keeps its gate shut.
         if own && rt.gate.available() == 0 {
             rt.wait_gate().await;
@@ -86,7 +86,9 @@ pub async fn lock<'a>(rt: &'a ShardRt, shards: &[usize]) -> Option<Locked<'a>> {
                 break;
             }
         }
-        if all && !(own && rt.gate.available() == 0) {
+        // A script that let its locks go for a while (a busy pause, a wait
+        // for another thread) still has the node to itself.
+        if all && !(own && rt.gate.available() == 0) && !rt.shared.busy.holds_node() {
             // While any shard's part of a snapshot is in progress the
             // direct path stays away from all data. Read under the locks:
             // a snapshot starts under its shard's.

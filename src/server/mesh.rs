@@ -17,6 +17,9 @@ pub type Op = Box<dyn FnOnce(&Rc<ShardRt>) + Send>;
 
 pub enum Job {
     Run(Op),
+    /// An operation of a script that waits for this shard's thread with
+    /// every gate shut for it (`run_in_script`): runs past the gate.
+    Lent(Op),
     /// A ticket may have reached the front of the receiver's queue.
     Poke,
 }
@@ -26,14 +29,21 @@ pub async fn serve_peer(
     rt: Rc<ShardRt>,
     mut rx: glommio::channels::shared_channel::ConnectedReceiver<Job>,
 ) {
+    // Jobs received while an earlier one waited at the gate.
+    let mut queued = std::collections::VecDeque::new();
     loop {
         let mut waited = false;
-        let job = std::future::poll_fn(|cx| {
-            let next = std::pin::Pin::new(&mut rx).poll_next(cx);
-            waited |= next.is_pending();
-            next
-        })
-        .await;
+        let job = match queued.pop_front() {
+            Some(job) => Some(job),
+            None => {
+                std::future::poll_fn(|cx| {
+                    let next = std::pin::Pin::new(&mut rx).poll_next(cx);
+                    waited |= next.is_pending();
+                    next
+                })
+                .await
+            }
+        };
         let Some(job) = job else { break };
         match job {
             Job::Run(op) => {
@@ -46,10 +56,41 @@ pub async fn serve_peer(
                 if arrived || waited {
                     crate::sys::exec::yield_now().await;
                 }
+                if rt.shared.busy.gates_shut() {
+                    gate_serving_lent(&rt, &mut rx, &mut queued).await;
+                }
                 rt.wait_gate().await;
                 op(&rt);
             }
+            Job::Lent(op) => op(&rt),
             Job::Poke => rt.tickets.raise(),
+        }
+    }
+}
+
+/// Waits while a script has the node to itself, running meanwhile the
+/// script's own operations (`Job::Lent`) that arrive behind the waiting
+/// job: they are what the script waits for.
+async fn gate_serving_lent(
+    rt: &Rc<ShardRt>,
+    rx: &mut glommio::channels::shared_channel::ConnectedReceiver<Job>,
+    queued: &mut std::collections::VecDeque<Job>,
+) {
+    use std::future::Future;
+    use std::task::Poll;
+    let mut gate = std::pin::pin!(rt.wait_script());
+    loop {
+        let next = std::future::poll_fn(|cx| {
+            if gate.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            std::pin::Pin::new(&mut *rx).poll_next(cx).map(Some)
+        })
+        .await;
+        match next {
+            Some(Some(Job::Lent(op))) => op(rt),
+            Some(Some(other)) => queued.push_back(other),
+            None | Some(None) => return,
         }
     }
 }
@@ -94,7 +135,7 @@ where
     // Refused as a whole before any shard runs `f` (a script's hold).
     let all: Vec<usize> = (0..rt.nshards).collect();
     if let Some(ops) = current_hold() {
-        ops.refuse_other_threads(rt, &all).await;
+        ops.refuse_other_threads(rt, &all, true).await;
     }
     let futs = (0..rt.nshards).map(|s| {
         let f = f.clone();
@@ -117,6 +158,19 @@ struct HoldOps {
     locked_only: Vec<usize>,
     /// Set when an operation was refused (the command never completes).
     refused: std::cell::Cell<bool>,
+    /// A script running on a stack that can pause (`run_in_script`): an
+    /// operation for a `locked_only` shard runs on that shard's thread,
+    /// the script's locks let go and every gate shut meanwhile.
+    lend: Option<Lending>,
+}
+
+/// A script's wait for other shards' threads.
+struct Lending {
+    /// The data locks let go while it waits (`direct::park_locks`);
+    /// Some from the first operation sent to another thread on.
+    parked: std::cell::RefCell<Option<Vec<(usize, u32)>>>,
+    /// Operations sent and not yet answered.
+    in_flight: std::cell::Cell<usize>,
 }
 
 impl HoldOps {
@@ -131,13 +185,44 @@ impl HoldOps {
     }
 
     /// Never resolves when one of `shards` is held only through its data
-    /// lock: its operation would need that shard's thread.
-    async fn refuse_other_threads(&self, rt: &ShardRt, shards: &[usize]) {
+    /// lock: its operation would need that shard's thread (a script that
+    /// can wait for it, `lend`, is refused only a hold of it: `lendable`
+    /// false).
+    async fn refuse_other_threads(&self, rt: &ShardRt, shards: &[usize], lendable: bool) {
+        if lendable && self.lend.is_some() {
+            return;
+        }
         let other = |s: &usize| *s != rt.id && self.locked_only.contains(s);
         if shards.iter().any(other) {
             self.refused.set(true);
             std::future::pending::<()>().await;
         }
+    }
+
+    /// Runs `f` on the thread of `shard`, one of a waiting script's
+    /// `locked_only` shards: the first such operation lets the script's
+    /// locks go and shuts every gate (`run_in_script` takes them back).
+    async fn run_lent<R, F>(&self, rt: &Rc<ShardRt>, lend: &Lending, shard: usize, f: F) -> R
+    where
+        R: Send + 'static,
+        F: FnOnce(&Rc<ShardRt>) -> R + Send + 'static,
+    {
+        if lend.parked.borrow().is_none() {
+            rt.shared.busy.set_lending(true);
+            *lend.parked.borrow_mut() = Some(super::direct::park_locks(rt));
+        }
+        let (tx, rx) = oneshot::channel();
+        let job = Job::Lent(Box::new(move |rt| {
+            let _ = tx.send(super::outbox::capture(rt, || f(rt)));
+        }));
+        lend.in_flight.set(lend.in_flight.get() + 1);
+        if rt.senders.send_to(shard, job).await.is_err() {
+            panic!("shard {shard} mesh channel closed");
+        }
+        let (r, mail) = rx.await.expect("shard dropped a job");
+        lend.in_flight.set(lend.in_flight.get() - 1);
+        super::outbox::put(rt, mail);
+        r
     }
 
     /// Queues `op` on a held shard (in place on our own).
@@ -163,7 +248,14 @@ impl HoldOps {
             assert!(self.holds_local, "shard {shard} is not held");
             return f(rt);
         }
-        self.refuse_other_threads(rt, &[shard]).await;
+        if let Some(lend) = self
+            .lend
+            .as_ref()
+            .filter(|_| self.locked_only.contains(&shard))
+        {
+            return self.run_lent(rt, lend, shard, f).await;
+        }
+        self.refuse_other_threads(rt, &[shard], false).await;
         let (_, ops) = self
             .remote
             .iter()
@@ -211,7 +303,7 @@ pub async fn hold_with<'a>(rt: &'a Rc<ShardRt>, parts: Vec<(usize, Option<Op>)>)
             .filter(|p| p.1.is_some())
             .map(|p| p.0)
             .collect();
-        ops.refuse_other_threads(rt, &with_ops).await;
+        ops.refuse_other_threads(rt, &with_ops, false).await;
         for (s, op) in parts {
             if let Some(op) = op {
                 ops.send(rt, s, op);
@@ -232,6 +324,7 @@ pub async fn hold_with<'a>(rt: &'a Rc<ShardRt>, parts: Vec<(usize, Option<Op>)>)
         holds_local: false,
         locked_only: Vec::new(),
         refused: std::cell::Cell::new(false),
+        lend: None,
     };
     let mut grants = Vec::with_capacity(shards.len());
     let mut acks = Vec::with_capacity(shards.len());
@@ -324,19 +417,49 @@ pub async fn under_hold<F: std::future::Future>(held: &Held<'_>, fut: F) -> F::O
 /// to its end now, on the script's thread, which runs the script alone
 /// on its own shard and holds the data locks of `locked` (the other
 /// shards of a multi-shard script): its `run_on`/`hold` calls run in
-/// place on this shard, as under an EXEC's hold. The script cannot wait,
-/// so Err when the command would: true when it needs another shard's
-/// thread (such an operation is refused before it starts), false when it
-/// waits for something else.
-pub fn run_in_script<F: std::future::Future>(locked: &[usize], fut: F) -> Result<F::Output, bool> {
+/// place on this shard, as under an EXEC's hold.
+///
+/// An operation it sends to a `locked` shard's thread: with `pause` (the
+/// script runs on a stack that can pause, script/fiber.rs) the script
+/// lets its locks go, shuts every shard's gate (script/busy.rs) and
+/// pauses until the operations are answered, then takes its locks back;
+/// without, the command is refused before that operation starts (so is
+/// a hold of such a shard). Err when the command did not complete: true
+/// when refused so, false when it waits for something else (a script
+/// cannot wait).
+pub fn run_in_script<F: std::future::Future>(
+    rt: &ShardRt,
+    locked: &[usize],
+    pause: Option<fn()>,
+    fut: F,
+) -> Result<F::Output, bool> {
+    let lend = pause.map(|_| Lending {
+        parked: std::cell::RefCell::new(None),
+        in_flight: std::cell::Cell::new(0),
+    });
     let ops = Rc::new(HoldOps {
         remote: Vec::new(),
         local: None,
         holds_local: true,
         locked_only: locked.to_vec(),
         refused: std::cell::Cell::new(false),
+        lend,
     });
-    crate::sys::exec::poll_once_with(ops.clone(), fut).ok_or(ops.refused.get())
+    let mut fut = std::pin::pin!(fut);
+    let ran = loop {
+        if let Some(v) = crate::sys::exec::poll_once_with(ops.clone(), fut.as_mut()) {
+            break Ok(v);
+        }
+        match (&ops.lend, pause) {
+            (Some(lend), Some(pause)) if lend.in_flight.get() > 0 => pause(),
+            _ => break Err(ops.refused.get()),
+        }
+    };
+    if let Some(parked) = ops.lend.as_ref().and_then(|l| l.parked.take()) {
+        super::direct::unpark_locks(rt, parked);
+        rt.shared.busy.set_lending(false);
+    }
+    ran
 }
 
 /// Runs `f` on `shard` without waiting: at once when its channel has

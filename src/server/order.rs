@@ -115,7 +115,7 @@ pub async fn serve(rt: std::rc::Rc<super::shard::ShardRt>) {
                 mut ops,
                 held,
             } = grant;
-            rt.shared.busy.wait_idle().await;
+            rt.wait_script().await;
             let _ = rt.gate.acquire(1).await;
             // Gate first, then the data lock, which no task of this
             // thread may be holding across an await: the holder's
@@ -125,7 +125,7 @@ pub async fn serve(rt: std::rc::Rc<super::shard::ShardRt>) {
             // not run on it while the holder does. Held across the
             // holder's awaits by this thread; this thread's own tasks
             // wait at the gate.
-            rt.core.acquire();
+            rt.take_own_data().await;
             rt.drain_deferred();
             // Blocked clients are served when the hold ends.
             rt.begin_unit();

@@ -382,10 +382,38 @@ impl ShardRt {
     /// busy script the node (script/busy.rs).
     #[inline]
     pub async fn wait_gate(&self) {
-        if self.shared.busy.is_active() {
-            self.shared.busy.wait_idle().await;
+        if self.shared.busy.gates_shut() {
+            self.wait_script().await;
         }
         self.wait_hold().await
+    }
+
+    /// Waits while a script has the node to itself, or holds this shard's
+    /// data lock (script/busy.rs).
+    pub async fn wait_script(&self) {
+        let own = &self.shared.cores[self.id];
+        self.shared.busy.wait_idle(|| own.held_elsewhere()).await
+    }
+
+    /// Takes this shard's data lock for a task that keeps it across
+    /// awaits (an ordered hold, order.rs): asynchronously while a script
+    /// holds it, and never while a script has the node to itself (its
+    /// locks let go for a pause or a wait, script/busy.rs).
+    pub async fn take_own_data(&self) {
+        let busy = &self.shared.busy;
+        loop {
+            self.wait_script().await;
+            if !busy.gates_shut() {
+                self.core.acquire();
+            } else if !self.core.try_acquire() {
+                glommio::timer::sleep(std::time::Duration::from_micros(20)).await;
+                continue;
+            }
+            if !busy.holds_node() {
+                return;
+            }
+            self.core.release();
+        }
     }
 
     /// Waits until no multi-shard operation holds this shard; a busy

@@ -114,6 +114,12 @@ impl<T> ShardLock<T> {
         }
     }
 
+    /// Whether another thread holds the lock.
+    pub fn held_elsewhere(&self) -> bool {
+        let owner = self.owner.load(Ordering::Relaxed);
+        owner != 0 && owner != token()
+    }
+
     /// Whether this thread holds the lock.
     pub fn held_here(&self) -> bool {
         self.owner.load(Ordering::Relaxed) == token()

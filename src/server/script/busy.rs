@@ -9,7 +9,7 @@
 //! serve those clients between slices of Lua and ends with SCRIPT KILL's
 //! error once [`Busy::kill`] asked for it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -25,8 +25,9 @@ pub struct Running {
 
 #[derive(Default)]
 pub struct Busy {
-    /// A script is past the threshold and still running.
-    active: AtomicBool,
+    /// What a running script does to the node's gates ([`ACTIVE`],
+    /// [`LENDING`], [`LOCKS`]): one load tells every gate it is open.
+    state: AtomicU8,
     /// It was run by EVAL/EVALSHA (not FCALL): the BUSY text names SCRIPT KILL.
     eval: AtomicBool,
     /// It came from our master's link: SCRIPT KILL may not end it.
@@ -38,6 +39,19 @@ pub struct Busy {
     running: Mutex<Option<Running>>,
 }
 
+/// A script is past the threshold and still running: commands not
+/// flagged allow_busy are refused, other tasks wait at the gates.
+const ACTIVE: u8 = 1;
+/// A script waits for other shards' threads (`script/lend.rs`) with its
+/// data locks let go: tasks wait at the gates, commands are not refused.
+const LENDING: u8 = 2;
+/// A script at shards > 1 holds every shard's data lock: a task about to
+/// touch its own shard's data waits at the gate (asynchronously) rather
+/// than spin on the lock inside its step, so that its thread stays free
+/// to serve what the script may ask of it, and never runs in the middle
+/// of the script should the script let its locks go.
+const LOCKS: u8 = 4;
+
 const BUSY_EVAL: &str =
     "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 const BUSY_FUNCTION: &str =
@@ -48,7 +62,7 @@ impl Busy {
     /// planning asks).
     #[inline]
     pub fn is_active(&self) -> bool {
-        self.active.load(Ordering::Relaxed)
+        self.state.load(Ordering::Relaxed) & ACTIVE != 0
     }
 
     /// The reply to a command that may not run now, if any.
@@ -79,7 +93,7 @@ impl Busy {
         self.eval.store(eval, Ordering::Relaxed);
         self.from_master.store(from_master, Ordering::Relaxed);
         self.killed.store(false, Ordering::Relaxed);
-        self.active.store(true, Ordering::Release);
+        self.state.fetch_or(ACTIVE, Ordering::Release);
     }
 
     /// The busy script ended (returned, failed or killed).
@@ -87,7 +101,7 @@ impl Busy {
         *self.running.lock().unwrap() = None;
         self.wrote.store(false, Ordering::Relaxed);
         self.killed.store(false, Ordering::Relaxed);
-        self.active.store(false, Ordering::Release);
+        self.state.fetch_and(!ACTIVE, Ordering::Release);
     }
 
     /// The running script wrote (kept current by its thread before it
@@ -128,11 +142,56 @@ impl Busy {
         self.running.lock().unwrap().clone()
     }
 
+    /// Whether a running script concerns the gates at all (one relaxed
+    /// load: every gate asks).
+    #[inline]
+    pub fn gates_shut(&self) -> bool {
+        self.state.load(Ordering::Relaxed) != 0
+    }
+
+    /// Whether a script has the node to itself right now, its locks let
+    /// go or not (busy, or waiting for another shard's thread): a task
+    /// that took a data lock must give it back and wait.
+    pub fn holds_node(&self) -> bool {
+        self.state.load(Ordering::Acquire) & (ACTIVE | LENDING) != 0
+    }
+
+    /// The running script starts or stops waiting for other shards'
+    /// threads (`lend.rs`).
+    pub fn set_lending(&self, on: bool) {
+        self.set(LENDING, on);
+    }
+
+    /// A script at shards > 1 took (true) or is about to give back every
+    /// shard's data lock.
+    pub fn set_script_locks(&self, on: bool) {
+        self.set(LOCKS, on);
+    }
+
+    fn set(&self, bit: u8, on: bool) {
+        if on {
+            self.state.fetch_or(bit, Ordering::SeqCst);
+        } else {
+            self.state.fetch_and(!bit, Ordering::SeqCst);
+        }
+    }
+
     /// Waits while a script holds the node: a task about to touch data
-    /// (at the shard's gate) must not run in the middle of it.
-    pub async fn wait_idle(&self) {
-        while self.active.load(Ordering::Acquire) {
-            glommio::timer::sleep(Duration::from_millis(1)).await;
+    /// (at the shard's gate) must not run in the middle of it, nor spin
+    /// on a data lock a script holds (`own_locked`: another thread holds
+    /// the caller's own shard's lock). A script's wait for another thread
+    /// lasts a round trip: checked more often than a busy script.
+    pub async fn wait_idle(&self, own_locked: impl Fn() -> bool) {
+        loop {
+            let state = self.state.load(Ordering::Acquire);
+            let pause = if state & ACTIVE != 0 {
+                Duration::from_millis(1)
+            } else if state & LENDING != 0 || (state & LOCKS != 0 && own_locked()) {
+                Duration::from_micros(20)
+            } else {
+                return;
+            };
+            glommio::timer::sleep(pause).await;
         }
     }
 }

@@ -223,8 +223,9 @@ fn untracked(caller: Caller) -> Caller {
 /// A connection-level command called by the script. Redis runs it on the
 /// script's own client; here its handler runs on the caller's connection
 /// with the script's db and protocol, its reply kept apart, to its end
-/// at once (`mesh::run_in_script`): a command that would wait, for
-/// another shard's thread or anything else, is answered with an error
+/// at once (`mesh::run_in_script`): one that needs another shard's thread
+/// waits for it (the script pauses on its stack, the node held for it);
+/// one that would wait for anything else is answered with an error
 /// instead. `locked`: the other shards whose data this thread holds.
 #[allow(clippy::too_many_arguments)]
 fn conn_call(
@@ -253,7 +254,13 @@ fn conn_call(
     let caller_out = std::mem::replace(&mut conn.out, Out::new(resp3));
     let caller_db = std::mem::replace(&mut conn.db, db);
     let owned = argv.iter().map(|a| a.to_vec()).collect();
-    let ran = crate::server::mesh::run_in_script(locked, h(conn, owned));
+    // On its own stack the script can wait for other shards' threads.
+    let pause = super::fiber::can_pause().then_some(super::fiber::pause as fn());
+    let rt = conn.rt.clone();
+    let ran = crate::server::mesh::run_in_script(&rt, locked, pause, h(conn, owned));
+    if pause.is_some() {
+        super::timeout::after_wait();
+    }
     let reply = std::mem::replace(&mut conn.out, caller_out).buf;
     conn.db = caller_db;
     conn.pubsub = caller_pubsub;
@@ -497,6 +504,7 @@ async fn run_prepared(conn: &mut Conn, mut p: Prepared, args: Vec<Vec<u8>>, ro: 
         // A snapshot is running (or the shards stayed busy): wait.
         glommio::timer::sleep(Duration::from_millis(1)).await;
     };
+    rt.shared.busy.set_script_locks(true);
     let mut calls = Locked {
         rt: &rt,
         clock: rt.clock(),
@@ -517,6 +525,8 @@ async fn run_prepared(conn: &mut Conn, mut p: Prepared, args: Vec<Vec<u8>>, ro: 
     }
     let mut pokes = std::mem::take(&mut calls.pokes);
     drop(calls);
+    // Before the locks go: another script may take them at once.
+    rt.shared.busy.set_script_locks(false);
     drop(locked);
     pokes.sort_unstable();
     pokes.dedup();

@@ -153,7 +153,32 @@ fn on_hook(lua: &Lua) -> mlua::Result<VmState> {
     if fiber::abandoned() {
         return kill(lua);
     }
-    let step = WATCH.with(|w| {
+    match step() {
+        Step::Go => Ok(VmState::Continue),
+        Step::Kill => kill(lua),
+        Step::Pause(rt) => {
+            let held = crate::server::direct::park_locks(&rt);
+            fiber::pause();
+            crate::server::direct::unpark_locks(&rt, held);
+            if rt.shared.busy.kill_requested() || fiber::abandoned() {
+                return kill(lua);
+            }
+            Ok(VmState::Continue)
+        }
+    }
+}
+
+/// A script's command waited for other shards' threads (mesh.rs
+/// `run_in_script`): a script that spends its time there runs few Lua
+/// instructions, so the threshold is checked here too (it turns busy;
+/// a kill is seen by the next hook).
+pub fn after_wait() {
+    let _ = step();
+}
+
+/// What the watched script does now: goes on, pauses (busy), or ends.
+fn step() -> Step {
+    WATCH.with(|w| {
         let mut w = w.borrow_mut();
         let Some(w) = w.as_mut() else {
             return Step::Go;
@@ -191,20 +216,7 @@ fn on_hook(lua: &Lua) -> mlua::Result<VmState> {
         }
         rt.shared.busy.set_wrote(w.wrote);
         Step::Pause(rt)
-    });
-    match step {
-        Step::Go => Ok(VmState::Continue),
-        Step::Kill => kill(lua),
-        Step::Pause(rt) => {
-            let held = crate::server::direct::park_locks(&rt);
-            fiber::pause();
-            crate::server::direct::unpark_locks(&rt, held);
-            if rt.shared.busy.kill_requested() || fiber::abandoned() {
-                return kill(lua);
-            }
-            Ok(VmState::Continue)
-        }
-    }
+    })
 }
 
 /// Ends the script with SCRIPT KILL's error, raised again on every line
