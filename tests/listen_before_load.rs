@@ -27,6 +27,22 @@ fn with_rdb(tag: &str, keys: usize) -> TempDir {
     data
 }
 
+/// Starts shardis on `data`'s directory with `args`, its output dropped.
+fn start_quiet(data: &TempDir, args: &[&str]) -> (u16, std::process::Child) {
+    let port = free_port();
+    let child = die_with_parent(&mut Command::new(SHARDIS_BIN))
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(args)
+        .arg("--dir")
+        .arg(&data.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    (port, child)
+}
+
 #[test]
 fn a_client_connecting_during_the_load_is_served_during_it() {
     // An RDB of 200 keys; `key-load-delay` (100 ms a key) keeps it
@@ -110,17 +126,8 @@ fn shutdown_during_the_load_does_not_save() {
     // is nothing whole to save, so the file on disk stays as it was.
     let data = with_rdb("shutdown-during-load", 100);
     let before = std::fs::read(data.0.join("dump.rdb")).unwrap();
-    let port = free_port();
-    let mut child = die_with_parent(&mut Command::new(SHARDIS_BIN))
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "3600 1", "--key-load-delay", "1000000"])
-        .arg("--dir")
-        .arg(&data.0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (port, mut child) =
+        start_quiet(&data, &["--save", "3600 1", "--key-load-delay", "1000000"]);
     let mut c = Conn::connect_within(port, Duration::from_secs(20))
         .unwrap_or_else(|| panic!("not listening"));
     let info = String::from_utf8(c.cmd(&["INFO", "persistence"])).unwrap();
@@ -135,4 +142,22 @@ fn shutdown_during_the_load_does_not_save() {
         after.len(),
         before.len()
     );
+}
+
+/// Redis serves clients during a load only every
+/// `loading-process-events-interval-bytes` (2 MiB) it reads, so a small
+/// load is never seen: a request that arrives meanwhile waits for the
+/// data rather than getting -LOADING (a replica's resync, a restart; the
+/// suite's cluster tests ask a replica that just synced).
+#[test]
+fn a_small_load_holds_requests_instead_of_loading_errors() {
+    // 10 keys at 2 ms each: a load of about 20 ms, a few hundred bytes.
+    let data = with_rdb("small-load", 10);
+    let (port, mut child) = start_quiet(&data, &["--shards", "2", "--key-load-delay", "2000"]);
+    let mut c = Conn::connect_within(port, Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("not listening"));
+    assert_eq!(c.cmd(&["GET", "key:1"]), b"$7\r\nvalue:1\r\n");
+    assert_eq!(c.cmd(&["DBSIZE"]), b":10\r\n");
+    let _ = child.kill();
+    let _ = child.wait();
 }

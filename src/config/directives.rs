@@ -174,8 +174,9 @@ pub static DIRECTIVES: &[Directive] = &[
         "0",
         true
     ),
-    // How often Redis serves events while loading; Shardis loads on a
-    // thread of its own while the shards serve, so only the value is kept.
+    // How often Redis serves events while loading: requests that arrive
+    // before a load has read this much wait instead of -LOADING
+    // (repl/replica/loading.rs `holds_requests`).
     d!(
         "loading-process-events-interval-bytes",
         Kind::Int {

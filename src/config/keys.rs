@@ -22,6 +22,8 @@ pub const HASH_MAX_LISTPACK_VALUE: IntKey = IntKey("hash-max-listpack-value");
 pub const HLL_SPARSE_MAX_BYTES: IntKey = IntKey("hll-sparse-max-bytes");
 pub const HZ: IntKey = IntKey("hz");
 pub const KEY_LOAD_DELAY: IntKey = IntKey("key-load-delay");
+pub const LOADING_PROCESS_EVENTS_INTERVAL_BYTES: IntKey =
+    IntKey("loading-process-events-interval-bytes");
 pub const LATENCY_MONITOR_THRESHOLD: IntKey = IntKey("latency-monitor-threshold");
 pub const LFU_DECAY_TIME: IntKey = IntKey("lfu-decay-time");
 pub const LFU_LOG_FACTOR: IntKey = IntKey("lfu-log-factor");

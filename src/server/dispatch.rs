@@ -148,6 +148,9 @@ async fn run_batch_with(conn: &mut Conn, cmds: &Batch<'_>, scratch: &mut PlanScr
         planned,
         callers,
     } = scratch;
+    if conn.rt.shared.repl.replica.loading.is_loading() && !conn.from_master {
+        hold_while_loading_starts(conn).await;
+    }
     // A write pause (server/pause.rs) holds writes of normal clients
     // here, before planning: once it ends they are routed afresh.
     let mut in_flight = if conn.from_master {
@@ -428,6 +431,18 @@ pub fn node_refusal(
         return Some(crate::repl::replica::LOADING_ERR.into());
     }
     None
+}
+
+/// A load just started: requests wait for its first events instead of
+/// -LOADING, as with Redis (`Loading::holds_requests`).
+async fn hold_while_loading_starts(conn: &Conn) {
+    let shared = &conn.rt.shared;
+    let interval = || {
+        shared.read_config(|c| c.int(crate::config::keys::LOADING_PROCESS_EVENTS_INTERVAL_BYTES))
+    };
+    while shared.repl.replica.loading.holds_requests(interval()) {
+        glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+    }
 }
 
 /// Checks a request as Redis's `processCommand` does, in the same order:

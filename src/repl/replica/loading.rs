@@ -16,6 +16,10 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
 /// The error of a command refused while loading.
 pub const LOADING_ERR: &str = "LOADING Redis is loading the dataset in memory";
 
+/// How long a request waits at most for a load's first
+/// `interval` bytes (Redis reads 2 MiB in a few milliseconds).
+pub const FIRST_EVENTS_MS: u64 = 100;
+
 const NONE: u8 = 0;
 const LOADING: u8 = 1;
 const ASYNC: u8 = 2;
@@ -58,6 +62,25 @@ impl Loading {
     pub fn flags(&self) -> (bool, bool) {
         let p = self.phase.load(Ordering::Relaxed);
         (p == LOADING, p == ASYNC)
+    }
+
+    /// Whether a (not async) load is in progress: one relaxed load, asked
+    /// before every batch of requests.
+    #[inline]
+    pub fn is_loading(&self) -> bool {
+        self.phase.load(Ordering::Relaxed) == LOADING
+    }
+
+    /// Whether a request must wait rather than be answered -LOADING:
+    /// Redis loads on its event loop's thread and serves clients only
+    /// every `interval` bytes loaded (loading-process-events-interval-
+    /// bytes), so a small load is never seen. Held while the load is short
+    /// of `interval`, and for at most [`FIRST_EVENTS_MS`] where the
+    /// loader reports no progress (a replica's or an AOF's parse).
+    pub fn holds_requests(&self, interval: i64) -> bool {
+        self.is_loading()
+            && self.loaded.load(Ordering::Relaxed) < interval
+            && unix_ms().saturating_sub(self.started_ms.load(Ordering::Relaxed)) < FIRST_EVENTS_MS
     }
 
     /// processCommand's checks: while loading, commands without the
