@@ -43,6 +43,10 @@ pub struct MemCells {
     /// The most bytes the query buffer held since the cron's last pass
     /// (Redis's `querybuf_peak`).
     pub qbuf_peak: Cell<usize>,
+    /// The bytes the request still arriving needs in all, when its
+    /// size is announced (0: none; Redis's `bulklen`): a shrink keeps
+    /// room for it.
+    pub qbuf_need: Cell<usize>,
     /// Reply bytes produced and not yet written (`omem`).
     pub obuf: Cell<usize>,
     /// Messages waiting for the client, not yet written (Pub/Sub,
@@ -199,7 +203,9 @@ pub fn resize_buffers(info: &ClientInfo, now_ms: u64, stats: &mut super::shard::
     let len = info.qbuf.get();
     let idle = now_ms.saturating_sub(info.last_interaction_ms.get());
     let mut asked = false;
-    if let Some(to) = query_resize(m.qbuf_alloc.get(), len, m.qbuf_peak.get(), idle) {
+    // The peak counts the request arriving, as Redis's counts `bulklen`.
+    let peak = m.qbuf_peak.get().max(m.qbuf_need.get());
+    if let Some(to) = query_resize(m.qbuf_alloc.get(), len, peak, idle) {
         m.qbuf_resize.set(Some(to));
         asked = true;
     }

@@ -143,6 +143,7 @@ impl Requests {
         }
         conn.info.qbuf.set(self.query_len());
         conn.info.mem.qbuf_alloc.set(self.input.capacity());
+        conn.info.mem.qbuf_need.set(self.need);
     }
 
     /// CLIENT LIST `qbuf`: the bytes received and not yet run, except
