@@ -95,6 +95,8 @@ struct ShardFigures {
     net_out: u64,
     reads: u64,
     writes: u64,
+    reply_shrinks: u64,
+    reply_expands: u64,
     hops: u64,
     error_replies: u64,
     errors: Vec<(String, u64)>,
@@ -125,6 +127,8 @@ struct Figures {
     net_out: u64,
     reads: u64,
     writes: u64,
+    reply_shrinks: u64,
+    reply_expands: u64,
     hops: u64,
     error_replies: u64,
     errors: BTreeMap<String, u64>,
@@ -162,6 +166,8 @@ async fn gather(conn: &Conn, with_memory: bool) -> Figures {
             net_out: s.net_output_bytes,
             reads: s.reads_processed,
             writes: s.writes_processed,
+            reply_shrinks: s.reply_buffer_shrinks,
+            reply_expands: s.reply_buffer_expands,
             hops: s.cross_shard_requests,
             error_replies: s.error_replies,
             errors: s.errors.iter().map(|(k, v)| (k.clone(), *v)).collect(),
@@ -213,6 +219,8 @@ async fn gather(conn: &Conn, with_memory: bool) -> Figures {
         f.net_out += p.net_out;
         f.reads += p.reads;
         f.writes += p.writes;
+        f.reply_shrinks += p.reply_shrinks;
+        f.reply_expands += p.reply_expands;
         f.hops += p.hops;
         f.error_replies += p.error_replies;
         for (k, v) in p.errors {

@@ -40,6 +40,13 @@ const MIN_LIMIT: usize = 128 * 1024;
 pub struct MemCells {
     /// Bytes allocated for the query buffer.
     pub qbuf_alloc: Cell<usize>,
+    /// The most bytes the query buffer held since the cron's last pass
+    /// (Redis's `querybuf_peak`).
+    pub qbuf_peak: Cell<usize>,
+    /// The bytes the request still arriving needs in all, when its
+    /// size is announced (0: none; Redis's `bulklen`): a shrink keeps
+    /// room for it.
+    pub qbuf_need: Cell<usize>,
     /// Reply bytes produced and not yet written (`omem`).
     pub obuf: Cell<usize>,
     /// Messages waiting for the client, not yet written (Pub/Sub,
@@ -47,11 +54,19 @@ pub struct MemCells {
     pub queued: Cell<usize>,
     /// Bytes allocated for the reply buffer (CLIENT LIST `rbs`).
     pub obuf_alloc: Cell<usize>,
-    /// The most reply bytes one batch held since `obuf_peak_since`
-    /// (unix ms; CLIENT LIST `rbp`, reset every 5 s as Redis's default
-    /// reply-buffer peak reset time).
+    /// The size the reply buffer is kept at between batches (Redis's
+    /// `buf_usable_size`): a batch's replies beyond it are let go once
+    /// written, as Redis frees its reply list's blocks.
+    pub obuf_size: Cell<usize>,
+    /// The most of `obuf_size` one batch's replies filled since
+    /// `obuf_peak_since` (unix ms; CLIENT LIST `rbp`, Redis's
+    /// `buf_peak`, reset by the cron every reply-buffer peak reset time).
     pub obuf_peak: Cell<usize>,
     pub obuf_peak_since: Cell<u64>,
+    /// Resizes the cron asked for, applied by the connection while it
+    /// waits for input.
+    pub qbuf_resize: Cell<Option<usize>>,
+    pub obuf_resize: Cell<Option<usize>>,
     /// WATCHed keys.
     pub watched: Cell<usize>,
     /// The figure this client adds to [`ClientMemory`]'s total (0 when
@@ -69,8 +84,8 @@ pub const DEFAULT_PEAK_RESET_MS: u64 = 5000;
 /// PEAK-RESET-TIME; `u64::MAX`: never), process-wide as Redis's.
 static PEAK_RESET_MS: AtomicU64 = AtomicU64::new(DEFAULT_PEAK_RESET_MS);
 
-/// Whether a big reply buffer is cut back after a write (DEBUG
-/// REPLYBUFFER RESIZING), process-wide as Redis's.
+/// Whether the cron resizes reply buffers (DEBUG REPLYBUFFER RESIZING),
+/// process-wide as Redis's.
 static RESIZING: AtomicBool = AtomicBool::new(true);
 
 /// DEBUG REPLYBUFFER PEAK-RESET-TIME: `None` for never.
@@ -83,11 +98,24 @@ pub fn set_resizing(on: bool) {
     RESIZING.store(on, Ordering::Relaxed);
 }
 
-/// Whether a reply buffer may be cut back now.
+/// Whether the cron resizes reply buffers now.
 #[inline]
 pub fn resizing() -> bool {
     RESIZING.load(Ordering::Relaxed)
 }
+
+/// Redis's PROTO_REPLY_MIN_BYTES: the smallest reply buffer, and a new
+/// connection's (Redis starts at 16 KiB and its cron shrinks an idle
+/// client's to this on its first pass).
+pub const REPLY_MIN: usize = 1024;
+/// Redis's PROTO_REPLY_CHUNK_BYTES: the biggest reply buffer.
+const REPLY_CHUNK: usize = 16 * 1024;
+/// Redis's PROTO_RESIZE_THRESHOLD: a query buffer over it shrinks to
+/// its recent peak.
+const QUERY_RESIZE_THRESHOLD: usize = 32 * 1024;
+/// A query buffer idle longer than this (ms) is given back (Redis:
+/// more than 2 s).
+const QUERY_IDLE_MS: u64 = 2000;
 
 impl MemCells {
     /// Output not yet written: CLIENT LIST `omem`.
@@ -103,20 +131,103 @@ impl MemCells {
         self.obuf.get().max(self.obuf_alloc.get()) + self.queued.get()
     }
 
-    /// Records the reply buffer as a batch leaves it: its size and the
-    /// peak of the current window (`now_ms`: the batch's read time).
+    /// Records the reply buffer as a batch of `batch` bytes leaves it
+    /// (`total` with what waited unsent before) and the peak: how much of
+    /// the kept size the batch filled.
     #[inline]
-    pub fn note_reply_buffer(&self, len: usize, capacity: usize, now_ms: u64) {
-        self.obuf.set(len);
+    pub fn note_reply_buffer(&self, total: usize, batch: usize, capacity: usize) {
+        self.obuf.set(total);
         self.obuf_alloc.set(capacity);
-        let window = PEAK_RESET_MS.load(Ordering::Relaxed);
-        if now_ms.saturating_sub(self.obuf_peak_since.get()) >= window {
-            self.obuf_peak_since.set(now_ms);
-            self.obuf_peak.set(len);
-        } else if len > self.obuf_peak.get() {
-            self.obuf_peak.set(len);
+        let filled = batch.min(self.obuf_size.get());
+        if filled > self.obuf_peak.get() {
+            self.obuf_peak.set(filled);
         }
     }
+
+    /// Records the query buffer after a read.
+    #[inline]
+    pub fn note_query_buffer(&self, len: usize, capacity: usize) {
+        self.qbuf_alloc.set(capacity);
+        if len > self.qbuf_peak.get() {
+            self.qbuf_peak.set(len);
+        }
+    }
+}
+
+/// Redis 7.0's clientsCronResizeQueryBuffer: the size to resize a query
+/// buffer of `alloc` bytes holding `len` to, if any. Only a buffer
+/// wasting more than 4 KiB is resized: given back after more than 2 s
+/// idle, or, over 32 KiB, shrunk to the recent peak when that is under
+/// half of it. The target is what the buffer would keep (at least a
+/// pooled chunk: input.rs), so no resize that changes nothing is asked.
+pub fn query_resize(alloc: usize, len: usize, peak: usize, idle_ms: u64) -> Option<usize> {
+    if alloc.saturating_sub(len) <= 4096 {
+        return None;
+    }
+    let target = if idle_ms > QUERY_IDLE_MS {
+        len
+    } else if alloc > QUERY_RESIZE_THRESHOLD && alloc / 2 > peak {
+        len.max(peak)
+    } else {
+        return None;
+    };
+    let kept = super::input::kept_size(target);
+    (kept < alloc).then_some(kept)
+}
+
+/// Redis 7.0's clientsCronResizeOutputBuffer: the new size of a reply
+/// buffer of `size` bytes whose batches filled at most `peak` of it:
+/// shrunk to the peak (not below 1 KiB) when under half of it, doubled
+/// (up to 16 KiB) when a batch filled it.
+pub fn reply_resize(size: usize, peak: usize) -> Option<usize> {
+    if size == 0 {
+        // Not a connection's (no reply buffer of its own).
+        None
+    } else if size / 2 >= REPLY_MIN && peak < size / 2 {
+        Some(REPLY_MIN.max(peak + 1))
+    } else if size * 2 < REPLY_CHUNK * 2 && peak >= size {
+        Some(REPLY_CHUNK.min(size * 2))
+    } else {
+        None
+    }
+}
+
+/// The cron's look at one client's buffers (Redis's clientsCron's
+/// resizes), at `now_ms`: true when it asked its connection to resize
+/// them (the connection does as it waits for input: conn.rs); reply
+/// buffer resizes count in `stats`. The peaks start again, the query
+/// buffer's every pass, the reply buffer's every reply-buffer peak reset
+/// time.
+pub fn resize_buffers(info: &ClientInfo, now_ms: u64, stats: &mut super::shard::Stats) -> bool {
+    let m = &info.mem;
+    let len = info.qbuf.get();
+    let idle = now_ms.saturating_sub(info.last_interaction_ms.get());
+    let mut asked = false;
+    // The peak counts the request arriving, as Redis's counts `bulklen`.
+    let peak = m.qbuf_peak.get().max(m.qbuf_need.get());
+    if let Some(to) = query_resize(m.qbuf_alloc.get(), len, peak, idle) {
+        m.qbuf_resize.set(Some(to));
+        asked = true;
+    }
+    m.qbuf_peak.set(len);
+    if resizing() {
+        let size = m.obuf_size.get();
+        if let Some(to) = reply_resize(size, m.obuf_peak.get()) {
+            m.obuf_resize.set(Some(to));
+            asked = true;
+            if to < size {
+                stats.reply_buffer_shrinks += 1;
+            } else {
+                stats.reply_buffer_expands += 1;
+            }
+        }
+    }
+    let window = PEAK_RESET_MS.load(Ordering::Relaxed);
+    if now_ms.saturating_sub(m.obuf_peak_since.get()) >= window {
+        m.obuf_peak_since.set(now_ms);
+        m.obuf_peak.set(0);
+    }
+    asked
 }
 
 /// Process-wide state (in `Shared`).
@@ -221,8 +332,12 @@ pub async fn cron(rt: Rc<ShardRt>) {
         glommio::timer::sleep(std::time::Duration::from_millis(1000 / settings.hz)).await;
         rt.wait_gate().await;
         let subscribers: Vec<_> = rt.clients.borrow().subscribers().cloned().collect();
+        let now = crate::sys::clock::unix_ms();
         for s in subscribers {
             s.check_idle(&rt);
+            if resize_buffers(&s.info, now, &mut rt.core.borrow_mut().stats) {
+                s.ask_resize();
+            }
         }
         evict_if_over(&rt, rt.settings().client_mem_limit).await;
     }
@@ -332,6 +447,36 @@ mod tests {
             c.set(k, &[v.to_string()]).unwrap();
         }
         limit_from_config(&c)
+    }
+
+    #[test]
+    fn query_buffers_resize_as_redis_7_0s_cron() {
+        const K: usize = 1024;
+        // Held and busy: kept.
+        assert_eq!(query_resize(16 * K, 0, 100, 500), None);
+        // Idle more than 2 s: given back (or cut to what it holds).
+        assert_eq!(query_resize(16 * K, 0, 0, 2001), Some(0));
+        assert_eq!(query_resize(400 * K, 40 * K, 0, 3000), Some(40 * K));
+        // Wasting 4 KiB or less: kept.
+        assert_eq!(query_resize(16 * K, 13 * K, 0, 3000), None);
+        // Over 32 KiB with a peak under half: to the peak, at least a chunk.
+        assert_eq!(query_resize(400 * K, 0, 130, 10), Some(16 * K));
+        assert_eq!(query_resize(400 * K, 0, 100 * K, 10), Some(100 * K));
+        assert_eq!(query_resize(400 * K, 0, 300 * K, 10), None);
+        assert_eq!(query_resize(30 * K, 0, 0, 10), None);
+    }
+
+    #[test]
+    fn reply_buffers_resize_as_redis_7_0s_cron() {
+        const K: usize = 1024;
+        assert_eq!(reply_resize(16 * K, 5), Some(K));
+        assert_eq!(reply_resize(16 * K, 3000), Some(3001));
+        assert_eq!(reply_resize(16 * K, 8 * K), None);
+        assert_eq!(reply_resize(K, 5), None);
+        assert_eq!(reply_resize(K, K), Some(2 * K));
+        assert_eq!(reply_resize(8 * K, 8 * K), Some(16 * K));
+        assert_eq!(reply_resize(16 * K, 16 * K), None);
+        assert_eq!(reply_resize(0, 0), None, "no reply buffer of its own");
     }
 
     #[test]

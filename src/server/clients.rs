@@ -155,9 +155,10 @@ impl ClientInfo {
             self.pubsub.psub.get(),
             self.pubsub.ssub.get(),
             multi,
-            // The real buffers: a query buffer comes from the shard's pool
-            // while input waits and goes back when it is consumed (0 when
-            // idle); replies are one vector per connection.
+            // The real buffers, sized as Redis 7.0 sizes its own (the
+            // shard's cron: client_mem.rs): the query buffer kept between
+            // requests, and the reply buffer; `rbp` is how much of it the
+            // batches filled lately.
             self.qbuf.get(),
             self.mem.qbuf_alloc.get().saturating_sub(self.qbuf.get()),
             self.argv_mem.get(),

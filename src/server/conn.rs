@@ -127,7 +127,7 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
         db: 0,
         authenticated: rt.shared.acl.default_open(),
         user: Default::default(),
-        out: Out::new(false),
+        out: Out::around(Vec::with_capacity(client_mem::REPLY_MIN), false),
         close: false,
         settings,
         tx: Default::default(),
@@ -143,6 +143,9 @@ pub async fn serve(rt: Rc<ShardRt>, mut stream: ClientStream) {
         soft_since: None,
         aof_due: 0,
     };
+    info.mem.obuf_size.set(client_mem::REPLY_MIN);
+    info.mem.obuf_peak_since.set(info.created_ms);
+    info.mem.obuf_alloc.set(conn.out.buf.capacity());
     let mut req = Requests::default();
     loop {
         if !req.reparse && !read_requests(&mut conn, &mut req, &mut stream, &mut kill_rx).await {
@@ -295,6 +298,9 @@ async fn read_requests(
         match event {
             Woke::Input(r) => break r,
             Woke::Messages => {
+                if sub.take_resize() {
+                    resize_buffers(conn, req);
+                }
                 if !queue_messages(conn, &sub, stream) {
                     return false;
                 }
@@ -326,7 +332,8 @@ async fn read_requests(
     }
     info.last_interaction_ms.set(unix_ms());
     conn.settings = rt.settings();
-    info.mem.qbuf_alloc.set(req.input.capacity());
+    info.mem
+        .note_query_buffer(req.input.len(), req.input.capacity());
     if !within_client_memory(&rt, conn).await {
         return false;
     }
@@ -463,11 +470,8 @@ async fn send_replies(conn: &mut Conn, stream: &mut ClientStream) -> bool {
         }
         return false;
     }
-    info.mem.note_reply_buffer(
-        total,
-        conn.out.buf.capacity(),
-        info.last_interaction_ms.get(),
-    );
+    info.mem
+        .note_reply_buffer(total, conn.out.buf.len(), conn.out.buf.capacity());
     info.mem.watched.set(conn.tx.watched_count());
     if !within_client_memory(&rt, conn).await {
         return false;
@@ -503,23 +507,29 @@ async fn send_replies(conn: &mut Conn, stream: &mut ClientStream) -> bool {
         match super::unsent::write_now(stream, &conn.out.buf) {
             Ok(n) if n == conn.out.buf.len() => true,
             Ok(n) => {
-                let rest = std::mem::replace(&mut conn.out.buf, Vec::with_capacity(256));
+                let kept = Vec::with_capacity(info.mem.obuf_size.get());
+                let rest = std::mem::replace(&mut conn.out.buf, kept);
                 conn.unsent.push(rest, n);
                 true
             }
             Err(_) => false,
         }
     } else {
-        let replies = std::mem::replace(&mut conn.out.buf, Vec::with_capacity(256));
+        let kept = Vec::with_capacity(info.mem.obuf_size.get());
+        let replies = std::mem::replace(&mut conn.out.buf, kept);
         conn.unsent.queue(replies);
         conn.unsent.send_now(stream).is_ok()
     };
     if !written {
         return false;
     }
+    // Replies past the buffer's kept size go once written, as Redis
+    // frees its reply list's blocks: the buffer itself stays at the size
+    // the cron gives it (client_mem::reply_resize).
     conn.out.buf.clear();
-    if conn.out.buf.capacity() > 1 << 20 && client_mem::resizing() {
-        conn.out.buf.shrink_to(64 * 1024);
+    let kept = info.mem.obuf_size.get();
+    if conn.out.buf.capacity() > kept {
+        conn.out.buf.shrink_to(kept);
     }
     info.mem.obuf.set(conn.unsent.bytes());
     info.mem.obuf_alloc.set(conn.out.buf.capacity());
@@ -592,6 +602,26 @@ async fn within_client_memory(rt: &Rc<ShardRt>, conn: &Conn) -> bool {
         client_mem::evict(rt, limit).await;
     }
     !conn.info.mem.evicted.get()
+}
+
+/// Applies the buffer resizes the shard's cron asked for
+/// (client_mem::resize_buffers), while the connection waits for input:
+/// its reply buffer is empty then.
+fn resize_buffers(conn: &mut Conn, req: &mut Requests) {
+    let m = &conn.info.mem;
+    if let Some(to) = m.qbuf_resize.take() {
+        req.input.shrink_to(to, &conn.rt.read_bufs);
+        m.qbuf_alloc.set(req.input.capacity());
+    }
+    if let Some(to) = m.obuf_resize.take() {
+        if conn.out.buf.is_empty() {
+            conn.out.buf = Vec::with_capacity(to);
+            m.obuf_size.set(to);
+            m.obuf_alloc.set(conn.out.buf.capacity());
+        }
+    }
+    let limit = conn.settings.client_mem_limit;
+    client_mem::account(&conn.rt.shared.client_memory, &conn.info, limit);
 }
 
 /// What ended a wait for input.

@@ -1,10 +1,13 @@
-//! A connection's query buffer. It holds memory only while a request is
-//! partly received or being served: an idle connection holds none. The
-//! 16 KiB buffers come from a per-shard pool, so the steady state
+//! A connection's query buffer, kept as Redis 7.0 keeps its own: a
+//! client that sent something holds its 16 KiB read buffer (or the bigger
+//! one a big argument needed) between requests, and the shard's cron
+//! (client_mem.rs, as Redis's clientsCronResizeQueryBuffer) gives it back
+//! once the client has been idle for more than 2 s, or shrinks a big one
+//! to the recent peak. A connection that holds none waits without one.
+//! The 16 KiB buffers come from a per-shard pool, so the steady state
 //! allocates nothing. A buffer grows only as bytes arrive (doubling, and
 //! never past what the pending request still needs), never to a length a
-//! client merely announced, and is given back or shrunk as soon as it
-//! empties.
+//! client merely announced.
 
 use futures::AsyncRead;
 use std::cell::RefCell;
@@ -42,6 +45,16 @@ impl BufPool {
     }
 }
 
+/// The storage a resize to `target` bytes keeps: nothing for 0, else at
+/// least a pooled chunk (what one read takes).
+pub fn kept_size(target: usize) -> usize {
+    if target == 0 {
+        0
+    } else {
+        target.max(CHUNK)
+    }
+}
+
 /// Why a read did not add bytes.
 pub enum ReadEnd {
     /// The peer closed or the socket failed.
@@ -51,11 +64,23 @@ pub enum ReadEnd {
 }
 
 /// The bytes received and not yet consumed, at the front of `buf`.
-#[derive(Default)]
 pub struct QueryBuf {
     /// Initialised storage; empty when the connection holds no buffer.
     buf: Vec<u8>,
     filled: usize,
+    /// Holds no buffer between reads (a new connection, or one the cron
+    /// found idle): a wait for input gives back the buffer it took.
+    parked: bool,
+}
+
+impl Default for QueryBuf {
+    fn default() -> Self {
+        QueryBuf {
+            buf: Vec::new(),
+            filled: 0,
+            parked: true,
+        }
+    }
 }
 
 impl QueryBuf {
@@ -74,7 +99,7 @@ impl QueryBuf {
 
     /// Reads once from `stream` into the buffer, which may hold at most
     /// `limit` bytes; `need` is the parser's hint for the pending request
-    /// (bytes it needs in all). Waits without holding a buffer.
+    /// (bytes it needs in all). A parked buffer waits without storage.
     pub async fn read_from<S: AsyncRead + Unpin>(
         &mut self,
         stream: &mut S,
@@ -96,11 +121,14 @@ impl QueryBuf {
                 Poll::Pending => {
                     // glommio waits with a readiness poll, not a read into
                     // our memory: an empty buffer can go back meanwhile.
-                    self.release_if_empty(pool);
+                    if self.parked {
+                        self.release_if_empty(pool);
+                    }
                     Poll::Pending
                 }
                 Poll::Ready(Ok(n)) if n > 0 => {
                     self.filled += n;
+                    self.parked = false;
                     Poll::Ready(Ok(n))
                 }
                 Poll::Ready(_) => Poll::Ready(Err(ReadEnd::Closed)),
@@ -137,6 +165,7 @@ impl QueryBuf {
         if self.buf.is_empty() && bytes.len() <= CHUNK {
             self.buf = pool.take();
         }
+        self.parked = false;
         let end = self.filled + bytes.len();
         if end > self.buf.len() {
             self.buf.resize(end, 0);
@@ -145,20 +174,34 @@ impl QueryBuf {
         self.filled = end;
     }
 
-    /// Drops the first `n` bytes; gives the storage back when nothing is
-    /// left, and moves a small remainder out of a big buffer.
-    pub fn consume(&mut self, n: usize, pool: &BufPool) {
+    /// Drops the first `n` bytes; the storage stays for the next
+    /// requests (the cron resizes it: [`QueryBuf::shrink_to`]).
+    pub fn consume(&mut self, n: usize) {
         debug_assert!(n <= self.filled);
         if n > 0 {
             self.buf.copy_within(n..self.filled, 0);
             self.filled -= n;
         }
-        if self.filled == 0 {
+    }
+
+    /// The cron's resize (client_mem.rs): to `target` bytes, never below
+    /// what is held nor below a pooled chunk unless nothing is held: a
+    /// `target` of 0 with nothing held gives the buffer back, and the
+    /// connection waits without one until input arrives.
+    pub fn shrink_to(&mut self, target: usize, pool: &BufPool) {
+        let want = kept_size(target.max(self.filled));
+        if want == 0 {
             self.release_if_empty(pool);
-        } else if self.buf.len() > CHUNK && self.filled <= CHUNK / 2 {
-            let mut small = pool.take();
-            small[..self.filled].copy_from_slice(&self.buf[..self.filled]);
-            self.buf = small;
+            self.parked = true;
+        } else if want < self.buf.len() {
+            if want == CHUNK {
+                let mut small = pool.take();
+                small[..self.filled].copy_from_slice(&self.buf[..self.filled]);
+                self.buf = small;
+            } else {
+                self.buf.truncate(want);
+                self.buf.shrink_to_fit();
+            }
         }
     }
 
@@ -214,14 +257,15 @@ mod tests {
         }
         assert_eq!(q.len(), data.len());
         assert!(q.capacity() <= 2 * data.len(), "{}", q.capacity());
-        q.consume(q.len() - 10, &pool);
-        assert_eq!(
-            q.capacity(),
-            CHUNK,
-            "a small remainder moves to a small buffer"
-        );
-        q.consume(10, &pool);
-        assert_eq!(q.capacity(), 0, "an empty buffer is given back");
+        let big = q.capacity();
+        q.consume(q.len() - 10);
+        assert_eq!(q.capacity(), big, "kept until the cron resizes it");
+        q.shrink_to(10, &pool);
+        assert_eq!(q.capacity(), CHUNK, "a small remainder moves to a chunk");
+        q.consume(10);
+        assert_eq!(q.capacity(), CHUNK, "an empty buffer is kept");
+        q.shrink_to(0, &pool);
+        assert_eq!(q.capacity(), 0, "until the cron gives it back");
         assert_eq!(pool.free.borrow().len(), 1);
     }
 

@@ -42,6 +42,9 @@ pub struct Subscriber {
     closed: Cell<bool>,
     /// The queue's allocation as last added to [`UNOFFERED`].
     counted: Cell<usize>,
+    /// The cron asked the connection to resize its buffers
+    /// (client_mem.rs): it does as it next waits for input.
+    resize: Cell<bool>,
 }
 
 /// Bytes allocated for messages queued for subscribers (tracking
@@ -68,6 +71,7 @@ impl Subscriber {
             soft_since: Cell::new(None),
             closed: Cell::new(false),
             counted: Cell::new(0),
+            resize: Cell::new(false),
         }
     }
 
@@ -77,7 +81,20 @@ impl Subscriber {
         }
     }
 
-    /// Resolves once messages are queued or the subscriber was closed.
+    /// The cron's call for a buffer resize: wakes the connection if it
+    /// waits for input.
+    pub fn ask_resize(&self) {
+        self.resize.set(true);
+        self.wake();
+    }
+
+    /// Whether a buffer resize was asked for since the last look.
+    pub fn take_resize(&self) -> bool {
+        self.resize.replace(false)
+    }
+
+    /// Resolves once messages are queued, the subscriber was closed or a
+    /// buffer resize was asked for.
     pub fn ready(&self) -> WaitFor<'_> {
         WaitFor { sub: self }
     }
@@ -226,7 +243,7 @@ impl Future for WaitFor<'_> {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let s = self.sub;
-        if s.closed.get() || !s.queue.borrow().is_empty() {
+        if s.closed.get() || s.resize.get() || !s.queue.borrow().is_empty() {
             return Poll::Ready(());
         }
         *s.waker.borrow_mut() = Some(cx.waker().clone());

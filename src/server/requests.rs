@@ -124,7 +124,7 @@ impl Requests {
         shrink_scratch(&mut self.scratch, ARGS_KEPT * 16);
 
         let pool = &rt.read_bufs;
-        self.input.consume(end, pool);
+        self.input.consume(end);
         if !self.pending.is_empty() {
             self.input.append(pool, &self.pending);
             rt.core.borrow_mut().stats.net_input_bytes += self.pending.len() as u64;
@@ -143,6 +143,7 @@ impl Requests {
         }
         conn.info.qbuf.set(self.query_len());
         conn.info.mem.qbuf_alloc.set(self.input.capacity());
+        conn.info.mem.qbuf_need.set(self.need);
     }
 
     /// CLIENT LIST `qbuf`: the bytes received and not yet run, except

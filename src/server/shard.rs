@@ -165,6 +165,10 @@ pub struct Stats {
     /// Socket reads and writes (INFO total_reads/writes_processed).
     pub reads_processed: u64,
     pub writes_processed: u64,
+    /// The cron's reply buffer resizes (INFO reply_buffer_shrinks /
+    /// reply_buffer_expands; client_mem.rs).
+    pub reply_buffer_shrinks: u64,
+    pub reply_buffer_expands: u64,
     /// Requests of this shard's connections that ran on another shard
     /// (INFO `cross_shard_requests`; see `ShardRt::note_hops`).
     pub cross_shard_requests: u64,

@@ -355,8 +355,8 @@ fn write_stats(s: &mut String, conn: &Conn, f: &Figures) {
         "total_writes_processed" => f.writes,
         "io_threaded_reads_processed" => 0,
         "io_threaded_writes_processed" => 0,
-        "reply_buffer_shrinks" => 0,
-        "reply_buffer_expands" => 0,
+        "reply_buffer_shrinks" => f.reply_shrinks,
+        "reply_buffer_expands" => f.reply_expands,
         // Shardis-only (docs/architecture.md, section 18).
         "cross_shard_requests" => f.hops,
     );
