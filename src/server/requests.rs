@@ -113,6 +113,14 @@ impl Requests {
     /// After a batch ran: gives a huge request's tables back, keeps the
     /// unparsed tail from `end` on, then what arrived while blocked.
     pub fn settle(&mut self, end: usize, rt: &ShardRt, conn: &Conn) {
+        // Redis's query buffer outgrows its 16 KiB reads only for a big
+        // argument (PROTO_MBULK_BIG_ARG), read whole into it; a request of
+        // many small arguments is parsed as it arrives and leaves it
+        // small. Ours holds a request whole: such a request's buffer goes
+        // back to one read's size at once, not at the cron's next look.
+        let small_args_only = self.input.capacity() > BIG_ARG
+            && !self.args.is_empty()
+            && self.args.iter().all(|&(s, e, _)| e - s < BIG_ARG);
         // As Redis frees a big argv with its command: only a usual
         // batch's worth stays with the connection.
         shrink_scratch(&mut self.args, ARGS_KEPT);
@@ -125,6 +133,9 @@ impl Requests {
 
         let pool = &rt.read_bufs;
         self.input.consume(end);
+        if small_args_only && self.input.len() <= super::input::CHUNK {
+            self.input.shrink_to(super::input::CHUNK, pool);
+        }
         if !self.pending.is_empty() {
             self.input.append(pool, &self.pending);
             rt.core.borrow_mut().stats.net_input_bytes += self.pending.len() as u64;
