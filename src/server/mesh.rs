@@ -56,10 +56,7 @@ pub async fn serve_peer(
                 if arrived || waited {
                     crate::sys::exec::yield_now().await;
                 }
-                if rt.shared.busy.gates_shut() {
-                    gate_serving_lent(&rt, &mut rx, &mut queued).await;
-                }
-                rt.wait_gate().await;
+                gate_serving_lent(&rt, &mut rx, &mut queued).await;
                 op(&rt);
             }
             Job::Lent(op) => op(&rt),
@@ -68,9 +65,10 @@ pub async fn serve_peer(
     }
 }
 
-/// Waits while a script has the node to itself, running meanwhile the
-/// script's own operations (`Job::Lent`) that arrive behind the waiting
-/// job: they are what the script waits for.
+/// Waits at the gate, running meanwhile the operations of a script that
+/// has the node to itself (`Job::Lent`) arriving behind the waiting job:
+/// they are what the script waits for. The whole wait serves them: a
+/// script may start lending at any point of it.
 async fn gate_serving_lent(
     rt: &Rc<ShardRt>,
     rx: &mut glommio::channels::shared_channel::ConnectedReceiver<Job>,
@@ -78,7 +76,7 @@ async fn gate_serving_lent(
 ) {
     use std::future::Future;
     use std::task::Poll;
-    let mut gate = std::pin::pin!(rt.wait_script());
+    let mut gate = std::pin::pin!(rt.wait_gate());
     loop {
         let next = std::future::poll_fn(|cx| {
             if gate.as_mut().poll(cx).is_ready() {
@@ -111,11 +109,20 @@ where
         rt.wait_gate().await;
         return f(rt);
     }
+    round_trip(rt, shard, Job::Run, f).await
+}
+
+/// Sends `f` to `shard` as the job `kind` makes of it and returns its
+/// result. Messages for clients the operation causes (tracking
+/// invalidations) come back with it, to be delivered before the reply
+/// (outbox.rs).
+async fn round_trip<R, F>(rt: &Rc<ShardRt>, shard: usize, kind: fn(Op) -> Job, f: F) -> R
+where
+    R: Send + 'static,
+    F: FnOnce(&Rc<ShardRt>) -> R + Send + 'static,
+{
     let (tx, rx) = oneshot::channel();
-    // Messages for clients the operation causes (tracking invalidations)
-    // come back with its result, to be delivered before the reply
-    // (outbox.rs).
-    let job = Job::Run(Box::new(move |rt| {
+    let job = kind(Box::new(move |rt| {
         let _ = tx.send(super::outbox::capture(rt, || f(rt)));
     }));
     if rt.senders.send_to(shard, job).await.is_err() {
@@ -166,6 +173,8 @@ struct HoldOps {
 
 /// A script's wait for other shards' threads.
 struct Lending {
+    /// Lets the executor run others once (the script's fiber pause).
+    pause: fn(),
     /// The data locks let go while it waits (`direct::park_locks`);
     /// Some from the first operation sent to another thread on.
     parked: std::cell::RefCell<Option<Vec<(usize, u32)>>>,
@@ -211,17 +220,9 @@ impl HoldOps {
             rt.shared.busy.set_lending(true);
             *lend.parked.borrow_mut() = Some(super::direct::park_locks(rt));
         }
-        let (tx, rx) = oneshot::channel();
-        let job = Job::Lent(Box::new(move |rt| {
-            let _ = tx.send(super::outbox::capture(rt, || f(rt)));
-        }));
         lend.in_flight.set(lend.in_flight.get() + 1);
-        if rt.senders.send_to(shard, job).await.is_err() {
-            panic!("shard {shard} mesh channel closed");
-        }
-        let (r, mail) = rx.await.expect("shard dropped a job");
+        let r = round_trip(rt, shard, Job::Lent, f).await;
         lend.in_flight.set(lend.in_flight.get() - 1);
-        super::outbox::put(rt, mail);
         r
     }
 
@@ -433,7 +434,8 @@ pub fn run_in_script<F: std::future::Future>(
     pause: Option<fn()>,
     fut: F,
 ) -> Result<F::Output, bool> {
-    let lend = pause.map(|_| Lending {
+    let lend = pause.map(|pause| Lending {
+        pause,
         parked: std::cell::RefCell::new(None),
         in_flight: std::cell::Cell::new(0),
     });
@@ -450,8 +452,8 @@ pub fn run_in_script<F: std::future::Future>(
         if let Some(v) = crate::sys::exec::poll_once_with(ops.clone(), fut.as_mut()) {
             break Ok(v);
         }
-        match (&ops.lend, pause) {
-            (Some(lend), Some(pause)) if lend.in_flight.get() > 0 => pause(),
+        match &ops.lend {
+            Some(lend) if lend.in_flight.get() > 0 => (lend.pause)(),
             _ => break Err(ops.refused.get()),
         }
     };
