@@ -28,10 +28,11 @@ pids+=($!); rpid=$!
 for p in 23091 23092; do
     for _ in $(seq 50); do redis-cli -p $p ping >/dev/null 2>&1 && break; sleep 0.1; done
 done
-echo "| server | connections | bytes of RSS per connection |"
-echo "|---|---|---|"
+echo "| server | connections | bytes of RSS per connection (0.5 s) | (4 s) |"
+echo "|---|---|---|---|"
 for s in "shardis(shards=$SHARDS) 23091 $spid" "redis-server 23092 $rpid"; do
     set -- $s
     line=$(python3 "$ROOT/scripts/conn-mem.py" "$2" "$3" "$N")
-    echo "| $1 | $N | $(echo "$line" | grep -o '[0-9]* bytes per' | grep -o '[0-9]*') |"
+    per=$(echo "$line" | grep -o '[0-9]* bytes per' | grep -o '[0-9]*' | paste -sd'|')
+    echo "| $1 | $N | ${per//|/ | } |"
 done

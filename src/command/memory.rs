@@ -1,6 +1,6 @@
 //! MEMORY USAGE | STATS | DOCTOR | MALLOC-STATS | PURGE | HELP, with
 //! Redis 7.0's reply shapes and Shardis's own figures: the counting
-//! allocator (alloc.rs) for totals, the keyspace's tables and values'
+//! allocator (alloc/) for totals, the keyspace's tables and values'
 //! `heap_size` for overheads and per-key usage.
 
 use super::spec::{Acl, CommandSpec, Flags, Handler, KeyFlags, KeySpec};

@@ -159,7 +159,7 @@ impl MemCells {
 /// wasting more than 4 KiB is resized: given back after more than 2 s
 /// idle, or, over 32 KiB, shrunk to the recent peak when that is under
 /// half of it. The target is what the buffer would keep (at least a
-/// pooled chunk: input.rs), so no resize that changes nothing is asked.
+/// chunk: input.rs), so no resize that changes nothing is asked.
 pub fn query_resize(alloc: usize, len: usize, peak: usize, idle_ms: u64) -> Option<usize> {
     if alloc.saturating_sub(len) <= 4096 {
         return None;

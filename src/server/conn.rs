@@ -260,7 +260,7 @@ async fn read_requests(
         conn.settings.timeout_secs
     };
     let sub = conn.pubsub.sub.clone();
-    let (pool, need) = (&rt.read_bufs, req.need);
+    let need = req.need;
     let n = loop {
         // One timer: the idle timeout, or sooner the end of the soft
         // output limit's time (unsent replies keep leaving meanwhile).
@@ -280,7 +280,7 @@ async fn read_requests(
                 unsent: &mut conn.unsent,
                 info: &info,
             };
-            let read = std::pin::pin!(req.input.read_from(&mut socket, pool, need, limit));
+            let read = std::pin::pin!(req.input.read_from(&mut socket, need, limit));
             let input = select(read, sub.ready());
             let timer = std::pin::pin!(async {
                 match wait {
@@ -610,7 +610,7 @@ async fn within_client_memory(rt: &Rc<ShardRt>, conn: &Conn) -> bool {
 fn resize_buffers(conn: &mut Conn, req: &mut Requests) {
     let m = &conn.info.mem;
     if let Some(to) = m.qbuf_resize.take() {
-        req.input.shrink_to(to, &conn.rt.read_bufs);
+        req.input.shrink_to(to);
         m.qbuf_alloc.set(req.input.capacity());
     }
     if let Some(to) = m.obuf_resize.take() {

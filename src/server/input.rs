@@ -4,49 +4,26 @@
 //! (client_mem.rs, as Redis's clientsCronResizeQueryBuffer) gives it back
 //! once the client has been idle for more than 2 s, or shrinks a big one
 //! to the recent peak. A connection that holds none waits without one.
-//! The 16 KiB buffers come from a per-shard pool, so the steady state
-//! allocates nothing. A buffer grows only as bytes arrive (doubling, and
+//! The 16 KiB buffers are mapped chunks (alloc/mapped.rs), resident only
+//! where reads wrote, so a connection of small requests holds one page.
+//! A buffer grows only as bytes arrive (doubling, and
 //! never past what the pending request still needs), never to a length a
 //! client merely announced.
 
+use crate::alloc::mapped::MappedChunk;
 use futures::AsyncRead;
-use std::cell::RefCell;
 use std::pin::Pin;
 use std::task::Poll;
 
-/// Size of a pooled buffer and of one read (Redis's PROTO_IOBUF_LEN).
-pub const CHUNK: usize = 16 * 1024;
-/// Buffers kept for reuse per shard; more are freed.
-const POOL_MAX: usize = 64;
+/// Size of a chunk and of one read (Redis's PROTO_IOBUF_LEN).
+pub const CHUNK: usize = crate::alloc::mapped::CHUNK;
 /// The most a connection that has not authenticated may have buffered:
 /// one bulk at Redis's unauthenticated limit (16 KiB) plus the headers of
 /// a short AUTH or HELLO.
 pub const MAX_UNAUTH_QUERY: usize = 20 * 1024;
 
-/// A shard's spare read buffers, each `CHUNK` bytes long.
-#[derive(Default)]
-pub struct BufPool {
-    free: RefCell<Vec<Vec<u8>>>,
-}
-
-impl BufPool {
-    fn take(&self) -> Vec<u8> {
-        self.free
-            .borrow_mut()
-            .pop()
-            .unwrap_or_else(|| vec![0; CHUNK])
-    }
-
-    fn give(&self, buf: Vec<u8>) {
-        let mut free = self.free.borrow_mut();
-        if buf.len() == CHUNK && free.len() < POOL_MAX {
-            free.push(buf);
-        }
-    }
-}
-
 /// The storage a resize to `target` bytes keeps: nothing for 0, else at
-/// least a pooled chunk (what one read takes).
+/// least a chunk (what one read takes).
 pub fn kept_size(target: usize) -> usize {
     if target == 0 {
         0
@@ -63,10 +40,51 @@ pub enum ReadEnd {
     Full,
 }
 
+/// A query buffer's memory: none, a mapped chunk (only the pages reads
+/// wrote are resident: alloc/mapped.rs), or a heap vector for a buffer
+/// past a chunk (a big argument, whose bytes will all be written).
+enum Storage {
+    None,
+    Chunk(MappedChunk),
+    Heap(Vec<u8>),
+}
+
+impl Storage {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Storage::None => &[],
+            Storage::Chunk(c) => c,
+            Storage::Heap(v) => v,
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            Storage::None => &mut [],
+            Storage::Chunk(c) => c,
+            Storage::Heap(v) => v,
+        }
+    }
+
+    /// Storage of `len` bytes holding the first `keep` bytes of `self`.
+    fn moved_to(&self, len: usize, keep: usize) -> Storage {
+        let old = &self.bytes()[..keep];
+        if len <= CHUNK {
+            let mut chunk = MappedChunk::take();
+            chunk[..keep].copy_from_slice(old);
+            Storage::Chunk(chunk)
+        } else {
+            let mut heap = Vec::with_capacity(len);
+            heap.extend_from_slice(old);
+            heap.resize(len, 0);
+            Storage::Heap(heap)
+        }
+    }
+}
+
 /// The bytes received and not yet consumed, at the front of `buf`.
 pub struct QueryBuf {
-    /// Initialised storage; empty when the connection holds no buffer.
-    buf: Vec<u8>,
+    buf: Storage,
     filled: usize,
     /// Holds no buffer between reads (a new connection, or one the cron
     /// found idle): a wait for input gives back the buffer it took.
@@ -76,7 +94,7 @@ pub struct QueryBuf {
 impl Default for QueryBuf {
     fn default() -> Self {
         QueryBuf {
-            buf: Vec::new(),
+            buf: Storage::None,
             filled: 0,
             parked: true,
         }
@@ -85,7 +103,7 @@ impl Default for QueryBuf {
 
 impl QueryBuf {
     pub fn data(&self) -> &[u8] {
-        &self.buf[..self.filled]
+        &self.buf.bytes()[..self.filled]
     }
 
     pub fn len(&self) -> usize {
@@ -94,7 +112,7 @@ impl QueryBuf {
 
     /// Bytes of storage held.
     pub fn capacity(&self) -> usize {
-        self.buf.len()
+        self.buf.bytes().len()
     }
 
     /// Reads once from `stream` into the buffer, which may hold at most
@@ -103,7 +121,6 @@ impl QueryBuf {
     pub async fn read_from<S: AsyncRead + Unpin>(
         &mut self,
         stream: &mut S,
-        pool: &BufPool,
         need: usize,
         limit: usize,
     ) -> Result<usize, ReadEnd> {
@@ -111,18 +128,19 @@ impl QueryBuf {
             return Err(ReadEnd::Full);
         }
         std::future::poll_fn(|cx| {
-            if self.buf.is_empty() {
-                self.buf = pool.take();
-            } else if self.filled == self.buf.len() {
+            if self.capacity() == 0 {
+                self.buf = Storage::Chunk(MappedChunk::take());
+            } else if self.filled == self.capacity() {
                 self.grow(need, limit);
             }
-            let end = self.buf.len().min(limit);
-            match Pin::new(&mut *stream).poll_read(cx, &mut self.buf[self.filled..end]) {
+            let end = self.capacity().min(limit);
+            let window = &mut self.buf.bytes_mut()[self.filled..end];
+            match Pin::new(&mut *stream).poll_read(cx, window) {
                 Poll::Pending => {
                     // glommio waits with a readiness poll, not a read into
                     // our memory: an empty buffer can go back meanwhile.
                     if self.parked {
-                        self.release_if_empty(pool);
+                        self.release_if_empty();
                     }
                     Poll::Pending
                 }
@@ -143,34 +161,50 @@ impl QueryBuf {
     /// reads were, as Redis sizes its query buffer to a big argument: its
     /// memory (`tot-mem`) does not depend on how the bytes arrived.
     fn grow(&mut self, need: usize, limit: usize) {
-        let len = self.buf.len();
+        let len = self.capacity();
         let want = crate::resp::size_to_hold(need, len).unwrap_or(len + CHUNK);
         let target = (len * 2).min(want).min(limit.max(len));
-        self.buf.resize(target, 0);
+        self.resize(target);
+    }
+
+    /// Storage of `len` bytes (at least what is held), contents kept.
+    fn resize(&mut self, len: usize) {
+        debug_assert!(len >= self.filled);
+        let current = self.capacity();
+        match &mut self.buf {
+            Storage::Heap(v) if len > CHUNK => {
+                if len > v.len() {
+                    v.reserve_exact(len - v.len());
+                    v.resize(len, 0);
+                } else {
+                    v.truncate(len);
+                    v.shrink_to_fit();
+                }
+            }
+            _ if len == current => {}
+            _ => self.buf = self.buf.moved_to(len, self.filled),
+        }
     }
 
     /// Makes room for `bytes` in all at once (a partly received request
     /// that announced its size); only while some of it is held.
     pub fn reserve(&mut self, bytes: usize) {
-        if self.filled > 0 && bytes > self.buf.len() {
-            self.buf.resize(bytes, 0);
+        if self.filled > 0 && bytes > self.capacity() {
+            self.resize(bytes);
         }
     }
 
     /// Appends bytes read elsewhere (while a command was blocked).
-    pub fn append(&mut self, pool: &BufPool, bytes: &[u8]) {
+    pub fn append(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }
-        if self.buf.is_empty() && bytes.len() <= CHUNK {
-            self.buf = pool.take();
-        }
         self.parked = false;
         let end = self.filled + bytes.len();
-        if end > self.buf.len() {
-            self.buf.resize(end, 0);
+        if end > self.capacity() {
+            self.resize(kept_size(end));
         }
-        self.buf[self.filled..end].copy_from_slice(bytes);
+        self.buf.bytes_mut()[self.filled..end].copy_from_slice(bytes);
         self.filled = end;
     }
 
@@ -179,35 +213,28 @@ impl QueryBuf {
     pub fn consume(&mut self, n: usize) {
         debug_assert!(n <= self.filled);
         if n > 0 {
-            self.buf.copy_within(n..self.filled, 0);
+            self.buf.bytes_mut().copy_within(n..self.filled, 0);
             self.filled -= n;
         }
     }
 
     /// The cron's resize (client_mem.rs): to `target` bytes, never below
-    /// what is held nor below a pooled chunk unless nothing is held: a
-    /// `target` of 0 with nothing held gives the buffer back, and the
-    /// connection waits without one until input arrives.
-    pub fn shrink_to(&mut self, target: usize, pool: &BufPool) {
+    /// what is held nor below a chunk unless nothing is held: a `target`
+    /// of 0 with nothing held gives the buffer back, and the connection
+    /// waits without one until input arrives.
+    pub fn shrink_to(&mut self, target: usize) {
         let want = kept_size(target.max(self.filled));
         if want == 0 {
-            self.release_if_empty(pool);
+            self.release_if_empty();
             self.parked = true;
-        } else if want < self.buf.len() {
-            if want == CHUNK {
-                let mut small = pool.take();
-                small[..self.filled].copy_from_slice(&self.buf[..self.filled]);
-                self.buf = small;
-            } else {
-                self.buf.truncate(want);
-                self.buf.shrink_to_fit();
-            }
+        } else if want < self.capacity() {
+            self.resize(want);
         }
     }
 
-    fn release_if_empty(&mut self, pool: &BufPool) {
-        if self.filled == 0 && !self.buf.is_empty() {
-            pool.give(std::mem::take(&mut self.buf));
+    fn release_if_empty(&mut self) {
+        if self.filled == 0 {
+            self.buf = Storage::None;
         }
     }
 }
@@ -241,7 +268,6 @@ mod tests {
 
     #[test]
     fn grows_with_data_not_with_claims() {
-        let pool = BufPool::default();
         let data = vec![7u8; 100 * 1024];
         let mut src = Trickle {
             data: &data,
@@ -251,7 +277,7 @@ mod tests {
         // The parser says 512 MiB are needed; only what arrives is held.
         let claim = 512 << 20;
         while q.len() < data.len() {
-            block_on(q.read_from(&mut src, &pool, claim, 1 << 30))
+            block_on(q.read_from(&mut src, claim, 1 << 30))
                 .ok()
                 .unwrap();
         }
@@ -260,18 +286,16 @@ mod tests {
         let big = q.capacity();
         q.consume(q.len() - 10);
         assert_eq!(q.capacity(), big, "kept until the cron resizes it");
-        q.shrink_to(10, &pool);
+        q.shrink_to(10);
         assert_eq!(q.capacity(), CHUNK, "a small remainder moves to a chunk");
         q.consume(10);
         assert_eq!(q.capacity(), CHUNK, "an empty buffer is kept");
-        q.shrink_to(0, &pool);
+        q.shrink_to(0);
         assert_eq!(q.capacity(), 0, "until the cron gives it back");
-        assert_eq!(pool.free.borrow().len(), 1);
     }
 
     #[test]
     fn growth_stops_at_what_the_request_needs_and_at_the_limit() {
-        let pool = BufPool::default();
         let data = vec![1u8; 64 * 1024];
         let mut src = Trickle {
             data: &data,
@@ -281,9 +305,7 @@ mod tests {
         let need = 40_000;
         let mut capacities = Vec::new();
         for _ in 0..3 {
-            block_on(q.read_from(&mut src, &pool, need, 1 << 30))
-                .ok()
-                .unwrap();
+            block_on(q.read_from(&mut src, need, 1 << 30)).ok().unwrap();
             capacities.push(q.capacity());
         }
         assert_eq!(capacities, [CHUNK, 2 * CHUNK, need]);
@@ -294,7 +316,7 @@ mod tests {
         let mut q = QueryBuf::default();
         let limit = MAX_UNAUTH_QUERY;
         let mut reads = 0;
-        while block_on(q.read_from(&mut src, &pool, usize::MAX, limit)).is_ok() {
+        while block_on(q.read_from(&mut src, usize::MAX, limit)).is_ok() {
             reads += 1;
         }
         assert!(reads >= 1);

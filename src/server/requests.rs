@@ -131,13 +131,12 @@ impl Requests {
         shrink_scratch(&mut self.argcs, ARGS_KEPT);
         shrink_scratch(&mut self.scratch, ARGS_KEPT * 16);
 
-        let pool = &rt.read_bufs;
         self.input.consume(end);
         if small_args_only && self.input.len() <= super::input::CHUNK {
-            self.input.shrink_to(super::input::CHUNK, pool);
+            self.input.shrink_to(super::input::CHUNK);
         }
         if !self.pending.is_empty() {
-            self.input.append(pool, &self.pending);
+            self.input.append(&self.pending);
             rt.core.borrow_mut().stats.net_input_bytes += self.pending.len() as u64;
             self.pending = Vec::new();
             self.reparse = true;

@@ -252,8 +252,6 @@ pub struct ShardRt {
     pub tcp_accepts: RefCell<Vec<(glommio::Task<()>, std::os::fd::RawFd)>>,
     /// Eviction candidates kept between runs (evict.rs).
     pub evict: RefCell<super::evict::EvictState>,
-    /// Spare query buffers for this shard's connections (input.rs).
-    pub read_bufs: super::input::BufPool,
     /// Raised when a hold may have reached the front of this shard's
     /// queue (order.rs).
     pub tickets: super::order::Signal,
@@ -317,7 +315,6 @@ impl ShardRt {
             rng: Cell::new(unix_ms() ^ ((id as u64 + 1) << 40)),
             tcp_accepts: RefCell::new(Vec::new()),
             evict: Default::default(),
-            read_bufs: Default::default(),
             tickets: Default::default(),
             scratch: RefCell::new(None),
             unit_depth: Cell::new(0),

@@ -68,7 +68,7 @@ impl SlotTable {
 }
 
 /// Counts `n` slot tables' worth of a `slots` array as overhead, not
-/// data (alloc.rs `note_overhead`).
+/// data (alloc/ `note_overhead`).
 fn note_tables(n: i64) {
     crate::alloc::note_overhead(n * std::mem::size_of::<SlotTable>() as i64);
 }

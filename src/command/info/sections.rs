@@ -170,7 +170,7 @@ fn write_memory(s: &mut String, conn: &Conn, f: &Figures) {
         .rt
         .shared
         .read_config(|c| (c.int(conf::MAXMEMORY), c.text(conf::MAXMEMORY_POLICY)));
-    // Allocated bytes (alloc.rs), as Redis's zmalloc count; the
+    // Allocated bytes (alloc/), as Redis's zmalloc count; the
     // resident set beside it.
     let used = f.used_memory;
     let alloc = super::AllocatorFigures::read(used);

@@ -16,6 +16,8 @@
 //! `DEBUG ALLOC-COUNT`): tests/alloc_free.rs checks with it that pipelined
 //! GET and SET hits allocate nothing.
 
+pub mod mapped;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -67,6 +69,12 @@ fn count_call() {
 /// path allocates nothing.
 pub fn thread_allocations() -> u64 {
     CALLS.try_with(|c| c.get()).unwrap_or(0)
+}
+
+/// Counts `delta` bytes obtained outside the heap (negative when given
+/// back), as an allocation of this thread: [`mapped`]'s buffers.
+pub fn account_outside_heap(delta: i64) {
+    account(delta);
 }
 
 #[inline]
