@@ -13,6 +13,7 @@
 use crate::alloc::mapped::MappedChunk;
 use futures::AsyncRead;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::task::Poll;
 
 /// Size of a chunk and of one read (Redis's PROTO_IOBUF_LEN).
@@ -85,6 +86,10 @@ impl Storage {
 /// The bytes received and not yet consumed, at the front of `buf`.
 pub struct QueryBuf {
     buf: Storage,
+    /// `buf`'s bytes, kept beside it so the per-request paths (reads,
+    /// parsing, consuming) take no branch on the kind of storage.
+    base: NonNull<u8>,
+    cap: usize,
     filled: usize,
     /// Holds no buffer between reads (a new connection, or one the cron
     /// found idle): a wait for input gives back the buffer it took.
@@ -95,6 +100,8 @@ impl Default for QueryBuf {
     fn default() -> Self {
         QueryBuf {
             buf: Storage::None,
+            base: NonNull::dangling(),
+            cap: 0,
             filled: 0,
             parked: true,
         }
@@ -103,7 +110,29 @@ impl Default for QueryBuf {
 
 impl QueryBuf {
     pub fn data(&self) -> &[u8] {
-        &self.buf.bytes()[..self.filled]
+        // SAFETY: `base`/`cap` describe `buf`'s initialised bytes (set by
+        // `refresh` after every change of them), and `filled <= cap`.
+        unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.filled) }
+    }
+
+    /// `buf`'s bytes `from..to`, writable.
+    fn bytes_mut(&mut self, from: usize, to: usize) -> &mut [u8] {
+        assert!(from <= to && to <= self.cap);
+        // SAFETY: as in `data`, and `&mut self` makes the borrow unique.
+        unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(from), to - from) }
+    }
+
+    /// Takes `storage` as the buffer.
+    fn set(&mut self, storage: Storage) {
+        self.buf = storage;
+        self.refresh();
+    }
+
+    /// Notes where `buf`'s bytes are now.
+    fn refresh(&mut self) {
+        let bytes = self.buf.bytes_mut();
+        self.cap = bytes.len();
+        self.base = NonNull::new(bytes.as_mut_ptr()).unwrap_or(NonNull::dangling());
     }
 
     pub fn len(&self) -> usize {
@@ -112,7 +141,7 @@ impl QueryBuf {
 
     /// Bytes of storage held.
     pub fn capacity(&self) -> usize {
-        self.buf.bytes().len()
+        self.cap
     }
 
     /// Reads once from `stream` into the buffer, which may hold at most
@@ -128,13 +157,11 @@ impl QueryBuf {
             return Err(ReadEnd::Full);
         }
         std::future::poll_fn(|cx| {
-            if self.capacity() == 0 {
-                self.buf = Storage::Chunk(MappedChunk::take());
-            } else if self.filled == self.capacity() {
-                self.grow(need, limit);
+            if self.filled == self.cap {
+                self.make_room(need, limit);
             }
-            let end = self.capacity().min(limit);
-            let window = &mut self.buf.bytes_mut()[self.filled..end];
+            let end = self.cap.min(limit);
+            let window = self.bytes_mut(self.filled, end);
             match Pin::new(&mut *stream).poll_read(cx, window) {
                 Poll::Pending => {
                     // glommio waits with a readiness poll, not a read into
@@ -153,6 +180,16 @@ impl QueryBuf {
             }
         })
         .await
+    }
+
+    /// Takes a chunk for an empty buffer, else grows a full one.
+    #[cold]
+    fn make_room(&mut self, need: usize, limit: usize) {
+        if self.cap == 0 {
+            self.set(Storage::Chunk(MappedChunk::take()));
+        } else {
+            self.grow(need, limit);
+        }
     }
 
     /// Doubles the buffer, but not past `limit`, nor past what the
@@ -180,9 +217,10 @@ impl QueryBuf {
                     v.truncate(len);
                     v.shrink_to_fit();
                 }
+                self.refresh();
             }
             _ if len == current => {}
-            _ => self.buf = self.buf.moved_to(len, self.filled),
+            _ => self.set(self.buf.moved_to(len, self.filled)),
         }
     }
 
@@ -204,7 +242,7 @@ impl QueryBuf {
         if end > self.capacity() {
             self.resize(kept_size(end));
         }
-        self.buf.bytes_mut()[self.filled..end].copy_from_slice(bytes);
+        self.bytes_mut(self.filled, end).copy_from_slice(bytes);
         self.filled = end;
     }
 
@@ -213,7 +251,8 @@ impl QueryBuf {
     pub fn consume(&mut self, n: usize) {
         debug_assert!(n <= self.filled);
         if n > 0 {
-            self.buf.bytes_mut().copy_within(n..self.filled, 0);
+            let filled = self.filled;
+            self.bytes_mut(0, filled).copy_within(n..filled, 0);
             self.filled -= n;
         }
     }
@@ -233,8 +272,8 @@ impl QueryBuf {
     }
 
     fn release_if_empty(&mut self) {
-        if self.filled == 0 {
-            self.buf = Storage::None;
+        if self.filled == 0 && self.cap > 0 {
+            self.set(Storage::None);
         }
     }
 }
