@@ -845,8 +845,11 @@ impl ShardRt {
         /// requests are being served, shorter slices taking at most a
         /// quarter of the time (sys/pacer.rs), as snapshot slices do.
         const EXPIRE_SLICE: Duration = Duration::from_micros(500);
-        const BUSY_EXPIRE_SLICE: Duration = Duration::from_micros(100);
+        const BUSY_EXPIRE_SLICE: Duration = Duration::from_micros(60);
         let mut cursors = Vec::new();
+        // One pacer for every run: whether requests are being served
+        // carries over the sleeps between runs (`Pacer::begin`).
+        let mut pacer = crate::sys::pacer::Pacer::new(EXPIRE_SLICE, BUSY_EXPIRE_SLICE);
         loop {
             let hz = self.settings().hz;
             glommio::timer::sleep(std::time::Duration::from_millis(1000 / hz)).await;
@@ -882,7 +885,7 @@ impl ShardRt {
             let mut spent = Duration::ZERO;
             let mut longest = Duration::ZERO;
             let mut db_index = 0;
-            let mut pacer = crate::sys::pacer::Pacer::new(EXPIRE_SLICE, BUSY_EXPIRE_SLICE);
+            pacer.begin();
             loop {
                 // Replies of this reactor pass leave first (conn.rs).
                 crate::sys::exec::after_waiting_sends().await;
@@ -899,10 +902,18 @@ impl ShardRt {
                         let before = db.expired_keys;
                         // Time is checked after every slot, not only
                         // every 200 keys: a round of 200 expired keys
-                        // takes several times a busy slice.
+                        // takes several times a busy slice. A slot of
+                        // many expired keys takes a good part of one, so
+                        // the slice stops when another slot like the last
+                        // would take it past its end.
                         let slice = pacer.slice();
-                        let (next, checked, cut) =
-                            db.expire_cycle(*cursor, 200, now, || slice_started.elapsed() >= slice);
+                        let mut slot_started = Instant::now();
+                        let (next, checked, cut) = db.expire_cycle(*cursor, 200, now, || {
+                            let at = Instant::now();
+                            let last_slot = at - slot_started;
+                            slot_started = at;
+                            at - slice_started + last_slot >= slice
+                        });
                         *cursor = next;
                         if cut {
                             // The next slice goes on from the cursor with
