@@ -1306,14 +1306,18 @@ fn turning_the_aof_on_names_files_like_redis() {
 /// before any reply of its event loop (Redis's suite reads the file
 /// right after `SET`: "Generate timestamp annotations in AOF"). Checked
 /// for single-shard writes and an MSET over every shard, on redis-server
-/// too.
+/// too with `no`: with `everysec` redis-server postpones the write (for
+/// up to 2 s) while its background fsync of the last second runs
+/// (aof.c flushAppendOnlyFile, `aof_flush_postponed_start`), so on a
+/// slow disk a reply can leave first there; it failed this check once
+/// under load. Shardis writes before the reply under both policies.
 #[test]
 fn a_write_is_in_the_file_when_its_reply_arrives() {
     let mut cases: Vec<(&str, usize, bool)> = vec![];
     for policy in ["everysec", "no"] {
         cases.push((policy, 1, false));
         cases.push((policy, 4, false));
-        if redis_available() {
+        if redis_available() && policy == "no" {
             cases.push((policy, 1, true));
         }
     }
