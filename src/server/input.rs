@@ -51,14 +51,6 @@ enum Storage {
 }
 
 impl Storage {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Storage::None => &[],
-            Storage::Chunk(c) => c,
-            Storage::Heap(v) => v,
-        }
-    }
-
     fn bytes_mut(&mut self) -> &mut [u8] {
         match self {
             Storage::None => &mut [],
@@ -67,12 +59,11 @@ impl Storage {
         }
     }
 
-    /// Storage of `len` bytes holding the first `keep` bytes of `self`.
-    fn moved_to(&self, len: usize, keep: usize) -> Storage {
-        let old = &self.bytes()[..keep];
+    /// Storage of `len` bytes starting with `old`.
+    fn holding(len: usize, old: &[u8]) -> Storage {
         if len <= CHUNK {
             let mut chunk = MappedChunk::take();
-            chunk[..keep].copy_from_slice(old);
+            chunk[..old.len()].copy_from_slice(old);
             Storage::Chunk(chunk)
         } else {
             let mut heap = Vec::with_capacity(len);
@@ -220,7 +211,10 @@ impl QueryBuf {
                 self.refresh();
             }
             _ if len == current => {}
-            _ => self.set(self.buf.moved_to(len, self.filled)),
+            _ => {
+                let moved = Storage::holding(len, self.data());
+                self.set(moved);
+            }
         }
     }
 

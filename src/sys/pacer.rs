@@ -52,11 +52,11 @@ impl Pacer {
     pub fn begin(&mut self) {
         let now = Instant::now();
         self.look(crate::sys::exec::sends_so_far(), now);
-        self.slice = if self.busy_at(now, Duration::ZERO) {
-            self.busy
-        } else {
-            self.idle
-        };
+        self.choose_slice(self.busy_at(now, Duration::ZERO));
+    }
+
+    fn choose_slice(&mut self, busy: bool) {
+        self.slice = if busy { self.busy } else { self.idle };
     }
 
     /// How long the next slice may work.
@@ -81,7 +81,7 @@ impl Pacer {
         if busy && gap < fair_gap {
             glommio::timer::sleep(fair_gap - gap).await;
         }
-        self.slice = if busy { self.busy } else { self.idle };
+        self.choose_slice(busy);
     }
 
     /// Notes the thread's reply count `sends` seen at `now`.
