@@ -295,10 +295,11 @@ run_row() { # kind port row
     RESULT[$kind/$row]=$(percentiles "$out") || die "no percentiles in $out"
     WORK[$kind/$row]=$(work_seconds "$kind" "$port" "$row" "$logfile" "$from")
     log "$kind $row: p50/p99/p99.9/max ${RESULT[$kind/$row]} (work ${WORK[$kind/$row]} s)"
-    # The histogram, for the plot.
+    # The histogram, for the plot: the percentile distribution only (the
+    # cumulative distribution after it has lines of the same shape).
     awk '/Latency by percentile distribution/ { on = 1; next }
-        on && /^[0-9.]+% <=/ { p = $1; sub(/%/, "", p); print p, $3 }
-        on && /^$/ && n++ { exit }' "$out" >"$TMP/$kind-$row.hist"
+        on && /^[0-9.]+% <=/ { p = $1; sub(/%/, "", p); print p, $3; seen = 1 }
+        on && /^$/ && seen { exit }' "$out" >"$TMP/$kind-$row.hist"
 }
 
 # A steady row STEADY_RUNS times: each percentile's median, and the

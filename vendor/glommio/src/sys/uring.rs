@@ -57,9 +57,6 @@ const MSG_ZEROCOPY: i32 = 0x4000000;
 #[derive(Debug)]
 enum UringOpDescriptor {
     PollAdd(PollFlags),
-    /// Shardis patch: a multishot poll (IORING_POLL_ADD_MULTI), one
-    /// completion per wakeup until cancelled.
-    PollAddMulti(PollFlags),
     PollRemove(*const u8),
     Cancel(u64),
     Write(*const u8, usize, u64),
@@ -277,11 +274,6 @@ fn fill_sqe<F>(
         match op.args {
             UringOpDescriptor::PollAdd(events) => {
                 sqe.prep_poll_add(op.fd, events);
-            }
-            UringOpDescriptor::PollAddMulti(events) => {
-                sqe.prep_poll_add(op.fd, events);
-                // IORING_POLL_ADD_MULTI
-                sqe.raw_mut().len = 1;
             }
             UringOpDescriptor::PollRemove(to_remove) => {
                 user_data = 0;
@@ -556,14 +548,9 @@ where
             return Some(false);
         }
 
-        // Shardis patch: a multishot request that stays armed keeps its
-        // place in the map; its last completion (no MORE) consumes it.
-        let id = from_user_data(value.user_data());
-        let src = if value.flags().contains(iou::cqe::CompletionFlags::MORE) {
-            source_map.borrow_mut().peek_source(id)
-        } else {
-            source_map.borrow_mut().consume_source(id)
-        };
+        let src = source_map
+            .borrow_mut()
+            .consume_source(from_user_data(value.user_data()));
 
         let result = value.result();
 
@@ -607,11 +594,6 @@ impl SourceMap {
         f: Fn,
     ) -> R {
         f(self[id].borrow_mut())
-    }
-
-    /// Shardis patch: the source of a completion that is not its last.
-    fn peek_source(&mut self, id: SourceId) -> Pin<Rc<RefCell<InnerSource>>> {
-        self[id].clone()
     }
 
     fn consume_source(&mut self, id: SourceId) -> Pin<Rc<RefCell<InnerSource>>> {
@@ -1196,14 +1178,8 @@ impl UringCommon for SleepableRing {
 
     fn consume_one_event(&mut self) -> Option<bool> {
         let source_map = self.source_map.clone();
-        let cqe = self.ring.peek_for_cqe();
-        // Shardis patch: a multishot poll's completions other than its
-        // last leave it in the kernel.
-        let last = cqe
-            .as_ref()
-            .is_some_and(|c| !c.flags().contains(iou::cqe::CompletionFlags::MORE));
         process_one_event(
-            cqe,
+            self.ring.peek_for_cqe(),
             |source| match source.source_type {
                 SourceType::LinkRings => Some(()),
                 _ => None,
@@ -1218,9 +1194,7 @@ impl UringCommon for SleepableRing {
             source_map,
         )
         .map(|x| {
-            if last {
-                self.in_kernel -= 1;
-            }
+            self.in_kernel -= 1;
             x
         })
     }
@@ -1516,17 +1490,6 @@ impl Reactor {
         let mut woke = 0;
         ring.consume_completion_queue(&mut woke);
         woke
-    }
-
-    /// Shardis patch: a readiness poll that stays armed, one completion
-    /// per wakeup (see `NonBufferedStream::poll_read`).
-    pub(crate) fn poll_ready_multishot(&self, source: &Source, flags: PollFlags) {
-        queue_request_into_ring(
-            &mut *self.ring_for_source(source),
-            source,
-            UringOpDescriptor::PollAddMulti(flags),
-            &mut self.source_map.borrow_mut(),
-        );
     }
 
     pub(crate) fn poll_ready(&self, source: &Source, flags: PollFlags) {
