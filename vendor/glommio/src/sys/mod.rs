@@ -306,11 +306,6 @@ impl SleepNotifier {
     }
 
     pub(crate) fn notify(&self, force: bool) {
-        // Shardis patch: orders what the caller queued before the look at
-        // `should_notify`; pairs with the sleeper's fence between setting
-        // it and its last look at the queues (the sleeper no longer issues
-        // `sys_membarrier`).
-        std::sync::atomic::fence(Ordering::SeqCst);
         if self
             .should_notify
             .compare_exchange(true, false, Ordering::Relaxed, Ordering::Relaxed)

@@ -37,7 +37,7 @@ use crate::{
         self,
         blocking::{BlockingThreadOp, BlockingThreadPool},
         dma_buffer::{BufferStorage, DmaBuffer},
-        DirectIo, EnqueuedSource, EnqueuedStatus, InnerSource, IoBuffer,
+        membarrier, DirectIo, EnqueuedSource, EnqueuedStatus, InnerSource, IoBuffer,
         PollableStatus, Source, SourceType, Statx, TimeSpec64,
     },
     uring_sys::{self, IoRingOp},
@@ -1062,62 +1062,66 @@ impl SleepableRing {
         }
     }
 
-    /// Shardis patch: queues a readiness poll of `source`'s fd (the
-    /// latency ring's, to sleep on both rings).
-    fn queue_poll(&mut self, source: &Source) {
-        let user_data = to_user_data(
-            self.source_map
-                .borrow_mut()
-                .add_source(source, self.submission_queue.clone()),
+    fn sleep(&mut self, link: &Source) -> io::Result<usize> {
+        assert_eq!(
+            self.waiting_kernel_submission(),
+            0,
+            "sleeping with pending SQEs"
         );
-        self.submission_queue
-            .borrow_mut()
-            .submissions
-            .push_back(UringDescriptor {
-                fd: source.raw(),
+        if let Some(mut sqe) = self.ring.sq().prepare_sqe() {
+            let sqe_ptr = unsafe { sqe.raw_mut() as *mut _ };
+            let op = UringDescriptor {
+                fd: link.raw(),
                 flags: SubmissionFlags::empty(),
-                user_data,
+                user_data: to_user_data(
+                    self.source_map
+                        .borrow_mut()
+                        .add_source(link, self.submission_queue.clone()),
+                ),
                 args: UringOpDescriptor::PollAdd(common_flags() | read_flags()),
-            });
-    }
+            };
+            fill_sqe(
+                &mut sqe,
+                &op,
+                DmaBuffer::new,
+                &mut self.source_map.borrow_mut(),
+            );
 
-    /// Shardis patch: moves the queued requests into the submission ring
-    /// without entering the kernel (unless the ring is full): they go with
-    /// the next submission, the sleep's when it sleeps.
-    fn stage_submissions(&mut self) -> io::Result<usize> {
-        let q = self.submission_queue();
-        let mut queue = q.borrow_mut();
-        self.consume_sqe_queue(&mut queue.submissions, false)
-    }
+            // We have now prepared the SQE that links the two rings. We now need to submit
+            // it successfully to be able to safely sleep.
 
-    /// Shardis patch: whether the ring may sleep once what is staged in its
-    /// submission ring is submitted with the wait.
-    fn can_sleep_submitting(&self) -> bool {
-        self.submission_queue.borrow().is_empty() && self.waiting_kernel_collection() == 0
-    }
-
-    /// Shardis patch: submits the staged requests and waits for a
-    /// completion in one system call. When some queued request found no
-    /// room it submits without waiting: what completes makes room.
-    fn submit_queued_and_sleep(&mut self) -> io::Result<usize> {
-        let staged = self
-            .stage_submissions()
-            .or_else(Reactor::busy_ok)
-            .or_else(Reactor::again_ok)
-            .or_else(Reactor::intr_ok)?;
-        let wait_for = if self.submission_queue.borrow().submissions.is_empty() {
-            1
+            if self
+                .submit_sqes()
+                .or_else(Reactor::busy_ok)
+                .or_else(Reactor::again_ok)
+                .or_else(Reactor::intr_ok)?
+                != 1
+            {
+                // We failed to submit the `SQE` that links the rings. Just can't sleep.
+                // Waiting here is unsafe because we could end up waiting much longer than
+                // needed.
+                // We make the SQE a no-op and return
+                unsafe { crate::uring_sys::io_uring_prep_nop(sqe_ptr) };
+                Err(io::Error::from_raw_os_error(libc::EBUSY))
+            } else {
+                // The rings are linked. Goodnight!
+                self.ring
+                    .cq()
+                    .wait(1)
+                    .map(|_| 1)
+                    .or_else(Reactor::busy_ok)
+                    .or_else(Reactor::again_ok)
+                    .or_else(Reactor::intr_ok)
+            }
         } else {
-            0
-        };
-        let submitted = self
-            .ring
-            .submit_sqes_and_wait(wait_for)
-            .or_else(Reactor::busy_ok)
-            .or_else(Reactor::again_ok)
-            .or_else(Reactor::intr_ok)? as usize;
-        self.in_kernel += submitted;
-        Ok(staged + submitted)
+            // Can't link rings because we ran out of `CQE`s. Just can't sleep.
+            // Submit what we have, once we're out of here we'll consume them
+            // and at some point will be able to sleep again.
+            self.submit_sqes()
+                .or_else(Reactor::busy_ok)
+                .or_else(Reactor::again_ok)
+                .or_else(Reactor::intr_ok)
+        }
     }
 }
 
@@ -1235,15 +1239,8 @@ pub(crate) struct Reactor {
     latency_ring: RefCell<SleepableRing>,
     poll_ring: RefCell<PollRing>,
 
-    /// Shardis patch: the latency ring's one timer (preemption while
-    /// running, the next user timer while asleep) and when it fires; kept
-    /// armed across passes while it fires early enough.
-    latency_timer: RefCell<Option<(Source, Instant)>>,
-    /// Shardis patch: kept armed across passes until it fires.
-    throughput_preemption_timeout_src: RefCell<Option<Source>>,
-    /// Shardis patch: the main ring's poll of the latency ring's fd, kept
-    /// armed across sleeps until it fires.
-    link_rings_src: RefCell<Option<Source>>,
+    latency_preemption_timeout_src: Cell<Option<Source>>,
+    throughput_preemption_timeout_src: Cell<Option<Source>>,
 
     link_fd: RawFd,
 
@@ -1378,9 +1375,8 @@ impl Reactor {
             main_ring: RefCell::new(main_ring),
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
-            latency_timer: RefCell::new(None),
-            throughput_preemption_timeout_src: RefCell::new(None),
-            link_rings_src: RefCell::new(None),
+            latency_preemption_timeout_src: Cell::new(None),
+            throughput_preemption_timeout_src: Cell::new(None),
             blocking_thread,
             link_fd,
             notifier,
@@ -1771,24 +1767,17 @@ impl Reactor {
     /// what we do is we take advantage of the fact that the ring's `ring_fd` is
     /// pollable and register a `POLL_ADD` event into the ring we will wait on.
     ///
-    /// Shardis patch: the poll stays armed across sleeps (a new one only
-    /// after it fired), and what waits in the main ring's submission queue
-    /// goes to the kernel in the same system call as the wait.
+    /// We may not be able to register an `SQE` at this point, so we return an
+    /// Error and will just not sleep.
     fn link_rings_and_sleep(&self, ring: &mut SleepableRing) -> io::Result<()> {
-        let mut link = self.link_rings_src.borrow_mut();
-        if !link.as_ref().is_some_and(Source::is_in_flight) {
-            let src = Source::new(
-                IoRequirements::default(),
-                self.link_fd,
-                SourceType::LinkRings,
-                None,
-                None,
-            );
-            ring.queue_poll(&src);
-            *link = Some(src);
-        }
-        drop(link);
-        ring.submit_queued_and_sleep().map(|_| {})
+        let link_rings = Source::new(
+            IoRequirements::default(),
+            self.link_fd,
+            SourceType::LinkRings,
+            None,
+            None,
+        );
+        ring.sleep(&link_rings).or_else(Self::busy_ok).map(|_| {})
     }
 
     pub(crate) fn poll_io(&self, woke: &mut usize) -> io::Result<()> {
@@ -1869,84 +1858,76 @@ impl Reactor {
         // consume all events from the rings
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
 
-        // Shardis patch: upstream cancels and re-arms both timers on every
-        // pass and flushes each ring before sleeping and again after
-        // waking: nine system calls per pass at one request per pass. Here
-        // a timer stays armed while it fires early enough, and the main
-        // ring's submissions go to the kernel with the sleep.
+        // Cancel the old timer regardless of whether we can sleep:
+        // if we won't sleep, we will register the new timer with its new
+        // value.
         //
-        // The throughput timer counts the main ring's completions, so one
-        // kept armed only fires earlier within a pass; a new one is armed
-        // once it fired.
-        {
-            let mut throughput = self.throughput_preemption_timeout_src.borrow_mut();
-            if !throughput.as_ref().is_some_and(Source::is_in_flight) {
-                *throughput = Some(main_ring.prepare_throughput_preemption_timer(
-                    self.ring_depth() as u32,
-                    self.eventfd_src.raw(),
-                ));
-            }
-        }
-        let preempt = preempt_timer();
-        if let Some(preempt) = preempt {
-            // A timer firing before `preempt` (a user timer armed for a
-            // sleep) preempts a little early, which is harmless.
-            self.arm_latency_timer_within(&mut lat_ring, preempt);
-        }
+        // But if we will sleep, there might be a timer registered that needs
+        // to be removed otherwise we'll wake up when it expires.
+        drop(self.latency_preemption_timeout_src.take());
+
+        // Schedule the throughput-based timeout immediately: it won't matter if we end
+        // up sleeping.
+        self.throughput_preemption_timeout_src.replace(Some(
+            main_ring.prepare_throughput_preemption_timer(
+                self.ring_depth() as u32,
+                self.eventfd_src.raw(),
+            ),
+        ));
 
         // This will only dispatch if we run out of sqes. Which means until
         // flush_rings! nothing is really send to the kernel...
         flush_cancellations!(into &mut woke; lat_ring, poll_ring, main_ring);
         // ... which happens right here. If you ever reorder this code just
         // be careful about this dependency.
-        flush_rings!(lat_ring, poll_ring)?;
-        main_ring
-            .stage_submissions()
-            .or_else(Reactor::busy_ok)
-            .or_else(Reactor::again_ok)
-            .or_else(Reactor::intr_ok)?;
+        flush_rings!(lat_ring, poll_ring, main_ring)?;
         // pick up the results of any cancellations
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
 
         // If we generated any event so far, we can't sleep. Need to handle them.
-        let should_sleep = preempt.is_none()
+        let should_sleep = preempt_timer().is_none()
             && (woke == 0)
             && poll_ring.can_sleep()
-            && main_ring.can_sleep_submitting()
+            && main_ring.can_sleep()
             && lat_ring.can_sleep();
 
         if should_sleep {
             // We are about to go to sleep. It's ok to sleep, but if there
             // is a timer set, we need to make sure we wake up to handle it.
-            // One armed to fire sooner stays: waking early costs a pass.
             if let Some(dur) = user_timer {
-                self.arm_latency_timer_within(&mut lat_ring, dur);
-                flush_cancellations!(into &mut woke; lat_ring);
-                flush_rings!(lat_ring)?;
+                self.latency_preemption_timeout_src
+                    .set(Some(lat_ring.prepare_latency_preemption_timer(dur)));
+                assert!(flush_rings!(lat_ring)? > 0);
             }
             // From this moment on the remote executors are aware that we are sleeping
             // We have to sweep the remote channels function once more because since
             // last time until now it could be that something happened in a remote executor
             // that opened up room. If it did we bail on sleep and go process it.
             self.notifier.prepare_to_sleep();
-            // Shardis patch: upstream issues `sys_membarrier()` here (an
-            // IPI to every core running one of this process's threads, at
-            // every sleep) so that senders need only a compiler fence.
-            // Senders fence too (`SleepNotifier::notify`), so one fence on
-            // each side orders the flag against the queues.
-            std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+            // See https://www.scylladb.com/2018/02/15/memory-barriers-seastar-linux/ for
+            // details. This translates to `sys_membarrier()` /
+            // `MEMBARRIER_CMD_PRIVATE_EXPEDITED`
+            membarrier::heavy();
             let events = process_remote_channels() + self.flush_syscall_thread();
-            if events == 0 && self.eventfd_src.is_installed().unwrap() {
-                self.link_rings_and_sleep(&mut main_ring)?;
-                consume_rings!(into &mut 0; lat_ring, poll_ring, main_ring);
+            if events == 0 {
+                if self.eventfd_src.is_installed().unwrap() {
+                    self.link_rings_and_sleep(&mut main_ring)
+                        .expect("some error");
+                    // May have new cancellations related to the link ring fd.
+                    flush_cancellations!(into &mut 0; lat_ring, poll_ring, main_ring);
+                    flush_rings!(lat_ring, poll_ring, main_ring)?;
+                    consume_rings!(into &mut 0; lat_ring, poll_ring, main_ring);
+                }
+                // Woke up, so no need to notify us anymore.
+                self.notifier.wake_up();
             }
-            // Woke up (or won't sleep), so no need to notify us anymore.
-            self.notifier.wake_up();
         }
 
-        // What is staged in the main ring and was not submitted with a
-        // sleep goes now.
-        flush_rings!(main_ring)?;
+        if let Some(preempt) = preempt_timer() {
+            self.latency_preemption_timeout_src
+                .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
+            flush_rings!(lat_ring, main_ring)?;
+        }
 
         // A Note about `need_preempt`:
         //
@@ -1956,21 +1937,6 @@ impl Reactor {
         // need_preempt() should be false at this point. As soon as the next event
         // in the preempt ring completes, though, then it will be true.
         Ok(should_sleep)
-    }
-
-    /// Shardis patch: makes the latency ring's timer fire within `within`
-    /// from now. The armed one stays when it fires no later than that;
-    /// otherwise it is replaced (its cancellation and the new timer go to
-    /// the kernel with the latency ring's next flush).
-    fn arm_latency_timer_within(&self, lat_ring: &mut SleepableRing, within: Duration) {
-        let deadline = Instant::now() + within;
-        let mut timer = self.latency_timer.borrow_mut();
-        if let Some((src, fires_at)) = timer.as_ref() {
-            if src.is_in_flight() && *fires_at <= deadline {
-                return;
-            }
-        }
-        *timer = Some((lat_ring.prepare_latency_preemption_timer(within), deadline));
     }
 
     pub(crate) fn flush_syscall_thread(&self) -> usize {
