@@ -42,6 +42,12 @@
 #       percentile's median (one run's tail on this VM moves with its own
 #       stalls: a kernel thread, kdamond, takes the server's core for
 #       1.5-2.3 ms every 0.5 s)
+#   ROW_RUNS [1]: the same for the other rows (each run prepares and
+#       starts its background work anew)
+#   INTERLEAVED=R: only the steady rows of ROWS, with every server
+#       started and loaded at once and the servers taking turns run by
+#       run, R rounds (medians of R): the steady tails of two servers
+#       compared without the host's drift between their turns
 #   SERVER_CPU [0]  BENCH_CPU [1]  REPLICA_CPU [BENCH_CPU]
 #   MEMORY [1]  PLOT_DIR [docs/latency]  PORT_BASE [6440]
 #   WORK_DIR: where the servers' files go [target/bench-latency]: on
@@ -61,6 +67,8 @@ EXPIRE_KEYS=${EXPIRE_KEYS:-1000000}
 BIG_SET=${BIG_SET:-5000000}
 TRIGGER_AT=${TRIGGER_AT:-1}
 STEADY_RUNS=${STEADY_RUNS:-3}
+ROW_RUNS=${ROW_RUNS:-1}
+INTERLEAVED=${INTERLEAVED:-0}
 SERVER_CPU=${SERVER_CPU:-0}
 BENCH_CPU=${BENCH_CPU:-1}
 REPLICA_CPU=${REPLICA_CPU:-$BENCH_CPU}
@@ -275,7 +283,7 @@ percentiles() { # output-file
         END { if (!m) exit 1; printf "%s %s %s %s\n", a, b, c, m }' "$1"
 }
 
-declare -A RESULT=() WORK=()
+declare -A RESULT=() WORK=() MED999=() MEDS=() ALL999=()
 
 run_row() { # kind port row
     local kind=$1 port=$2 row=$3 pipeline=1 out=$TMP/$1-$3.out
@@ -302,28 +310,30 @@ run_row() { # kind port row
         on && /^$/ && seen { exit }' "$out" >"$TMP/$kind-$row.hist"
 }
 
-# A steady row STEADY_RUNS times: each percentile's median, and the
-# histogram of the run whose p99.9 is the median one.
-run_steady() { # kind port row
-    local kind=$1 row=$3 i runs=() p50s=() p99s=() p999s=() maxs=()
-    for ((i = 0; i < STEADY_RUNS; i++)); do
+# A row `times` times: each percentile's median (the work's seconds too),
+# and the histogram of the run whose p99.9 is the median one.
+run_repeated() { # kind port row times
+    local kind=$1 row=$3 times=$4 i runs=() p50s=() p99s=() p999s=() maxs=() works=()
+    for ((i = 0; i < times; i++)); do
         run_row "$@"
         runs+=("${RESULT[$kind/$row]}")
         cp "$TMP/$kind-$row.hist" "$TMP/$kind-$row.hist.$i"
         read -r a b c d <<<"${RESULT[$kind/$row]}"
         p50s+=("$a") p99s+=("$b") p999s+=("$c") maxs+=("$d")
+        [[ ${WORK[$kind/$row]} != - ]] && works+=("${WORK[$kind/$row]}")
     done
     local m999
     m999=$(median "${p999s[@]}")
-    for ((i = 0; i < STEADY_RUNS; i++)); do
+    for ((i = 0; i < times; i++)); do
         read -r _ _ c _ <<<"${runs[$i]}"
         [[ $c == "$m999" ]] && cp "$TMP/$kind-$row.hist.$i" "$TMP/$kind-$row.hist" && break
     done
     RESULT[$kind/$row]="$(median "${p50s[@]}") $(median "${p99s[@]}") $m999 $(median "${maxs[@]}")"
-    STEADY_ALL[$kind/$row]=$(printf '%s; ' "${runs[@]}")
-    log "$kind $row: medians of $STEADY_RUNS runs ${RESULT[$kind/$row]} (runs: ${STEADY_ALL[$kind/$row]})"
+    ((${#works[@]} > 0)) && WORK[$kind/$row]=$(median "${works[@]}")
+    RUNS_ALL[$kind/$row]=$(printf '%s; ' "${runs[@]}")
+    log "$kind $row: medians of $times runs ${RESULT[$kind/$row]} (runs: ${RUNS_ALL[$kind/$row]})"
 }
-declare -A STEADY_ALL=()
+declare -A RUNS_ALL=()
 
 # Peak RSS growth during a BGSAVE under SETs over the whole key range.
 declare -A MEM=()
@@ -353,6 +363,55 @@ memory_row() { # kind port
 
 # --- the run -----------------------------------------------------------------------
 
+if ((INTERLEAVED > 0)); then
+    declare -A PORT_OF=() ROUNDS=()
+    port=$PORT_BASE
+    for kind in "${servers[@]}"; do
+        start_server "$kind" "$port" "$TMP/$kind"
+        log "$kind: loading $KEYS keys of $VALUE bytes"
+        load_keys_at "$kind" "$port" "$KEYS"
+        PORT_OF[$kind]=$port
+        port=$((port + 1))
+    done
+    steady_rows=()
+    for row in $ROWS; do [[ $row == steady* ]] && steady_rows+=("$row"); done
+    for ((round = 0; round < INTERLEAVED; round++)); do
+        for row in "${steady_rows[@]}"; do
+            for kind in "${servers[@]}"; do
+                run_row "$kind" "${PORT_OF[$kind]}" "$row"
+                ROUNDS[$kind/$row]+="${RESULT[$kind/$row]};"
+            done
+        done
+    done
+    printf 'Run %s on %s, %s; %s keys of %s bytes; redis-benchmark -t get -c %s -r %s -n %s; servers pinned to core %s and loaded at once, taking turns run by run, %s rounds; client on core %s.\n\n' \
+        "$(date -u +%Y-%m-%dT%H:%MZ)" "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
+        "$(uname -r)" "$KEYS" "$VALUE" "$CLIENTS" "$KEYS" "$N" "$SERVER_CPU" "$INTERLEAVED" "$BENCH_CPU"
+    printf '| row | server | median p50 / p99 / p99.9 / max (ms) | runs above the other servers'"'"' median p99.9 | each run'"'"'s p99.9 |\n|---|---|---|---|---|\n'
+    for row in "${steady_rows[@]}"; do
+        for kind in "${servers[@]}"; do
+            p50s=() p99s=() p999s=() maxs=()
+            IFS=';' read -r -a runs <<<"${ROUNDS[$kind/$row]}"
+            for run in "${runs[@]}"; do
+                read -r a b c d <<<"$run"
+                p50s+=("$a") p99s+=("$b") p999s+=("$c") maxs+=("$d")
+            done
+            MED999[$kind/$row]=$(median "${p999s[@]}")
+            MEDS[$kind/$row]="$(median "${p50s[@]}") / $(median "${p99s[@]}") / ${MED999[$kind/$row]} / $(median "${maxs[@]}")"
+            ALL999[$kind/$row]="${p999s[*]}"
+        done
+        for kind in "${servers[@]}"; do
+            above=()
+            for other in "${servers[@]}"; do
+                [[ $other == "$kind" ]] && continue
+                above+=("$other $(printf '%s\n' ${ALL999[$kind/$row]} | awk -v m="${MED999[$other/$row]}" '$1 > m { n++ } END { printf "%d of %d", n, NR }')")
+            done
+            printf '| %s | %s | %s | %s | %s |\n' "$row" "$kind" "${MEDS[$kind/$row]}" "$(IFS=,; echo "${above[*]}")" "${ALL999[$kind/$row]}"
+        done
+    done
+    exit 0
+fi
+
+
 port=$PORT_BASE
 for kind in "${servers[@]}"; do
     start_server "$kind" "$port" "$TMP/$kind"
@@ -361,8 +420,10 @@ for kind in "${servers[@]}"; do
     redis-cli -p "$port" BGREWRITEAOF >/dev/null
     wait_background "$port"
     for row in $ROWS; do
-        if [[ $row == steady* ]] && ((STEADY_RUNS > 1)); then
-            run_steady "$kind" "$port" "$row"
+        times=$ROW_RUNS
+        [[ $row == steady* ]] && times=$STEADY_RUNS
+        if ((times > 1)); then
+            run_repeated "$kind" "$port" "$row" "$times"
         else
             run_row "$kind" "$port" "$row"
         fi
@@ -396,9 +457,9 @@ for row in $ROWS; do
     done
     printf '\n'
 done
-if ((STEADY_RUNS > 1)); then
-    printf '\nThe steady rows are each percentile'"'"'s median of %s runs; the runs (p50 p99 p99.9 max):\n\n' "$STEADY_RUNS"
-    for key in "${!STEADY_ALL[@]}"; do printf -- '- %s: %s\n' "$key" "${STEADY_ALL[$key]}"; done | sort
+if ((${#RUNS_ALL[@]} > 0)); then
+    printf '\nEach percentile is the median of %s runs for the steady rows and %s for the others; the runs (p50 p99 p99.9 max):\n\n' "$STEADY_RUNS" "$ROW_RUNS"
+    for key in "${!RUNS_ALL[@]}"; do printf -- '- %s: %s\n' "$key" "${RUNS_ALL[$key]}"; done | sort
 fi
 if [[ $MEMORY == 1 ]]; then
     printf '\nMemory during a BGSAVE under redis-benchmark -t set over all %s keys:\n\n| server | peak RSS growth (MiB) | reported copy-on-write, rdb_last_cow_size (MiB) |\n|---|---|---|\n' "$KEYS"

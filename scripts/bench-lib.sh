@@ -64,6 +64,12 @@ cpu_ns() { # pid
     fi
 }
 
+# A process's CPU ticks (all its threads) from /proc/<pid>/stat: "user
+# kernel". The split of cpu_ns between user space and the kernel.
+cpu_ticks() { # pid
+    awk '{ sub(/^.*\) /, ""); print $12, $13 }' "/proc/$1/stat"
+}
+
 median() { # values...
     printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
         if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'

@@ -41,6 +41,9 @@
 # Server CPU per op is the server process's CPU time (all threads) during
 # the run divided by N: from /proc/<pid>/task/*/schedstat (ns), or
 # utime+stime in /proc/<pid>/stat (clock ticks) where schedstat is missing.
+# "kernel %" is the share of that time spent in the kernel (stime over
+# utime+stime, clock ticks): at P=1 most of a request is the kernel's TCP
+# work, the same for every server.
 #
 # Output: progress on stderr; on stdout, Markdown tables ready to paste
 # into docs/benchmarks.md.
@@ -157,17 +160,23 @@ rss_bytes() { # pid
     awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"
 }
 
-# One redis-benchmark run; prints "rps p50 p99 cpu_us_per_op".
+# One redis-benchmark run; prints "rps p50 p99 cpu_us_per_op kernel_%".
 bench_once() { # name test pipeline
-    local name=$1 test=$2 p=$3 port=${PORT[$1]} before after out
+    local name=$1 test=$2 p=$3 port=${PORT[$1]} before after out ticks0 ticks1
+    ticks0=$(cpu_ticks "${PID[$name]}")
     before=$(cpu_ns "${PID[$name]}")
     out=$(taskset -c "$BENCH_CPU" redis-benchmark -p "$port" -t "$test" -n "$N" -r "$KEYSPACE" \
         -c "$CLIENTS" -P "$p" -d "$DATA_SIZE" --csv 2>"$TMP/bench.err") ||
         die "redis-benchmark against $name failed: $(cat "$TMP/bench.err") $out"
     after=$(cpu_ns "${PID[$name]}")
+    ticks1=$(cpu_ticks "${PID[$name]}")
     # "test","rps","avg","min","p50","p95","p99","max"
-    printf '%s\n' "$out" | awk -F'"' -v t=$((after - before)) -v n="$N" '
-        NR == 2 { printf "%s %s %s %.3f\n", $4, $10, $14, t / 1e3 / n; found = 1 }
+    printf '%s\n' "$out" | awk -F'"' -v t=$((after - before)) -v n="$N" -v t0="$ticks0" -v t1="$ticks1" '
+        NR == 2 {
+            split(t0, a, " "); split(t1, b, " ")
+            u = b[1] - a[1]; k = b[2] - a[2]
+            printf "%s %s %s %.3f %.0f\n", $4, $10, $14, t / 1e3 / n, (u + k > 0) ? 100 * k / (u + k) : 0
+            found = 1 }
         END { if (!found) exit 1 }' || die "unexpected redis-benchmark output from $name: $out"
 }
 
@@ -213,13 +222,13 @@ for p in $PIPELINES; do
             done
         done
         for s in $SERVERS; do
-            rps=() p50=() p99=() cpu=()
-            while read -r a b c d; do
+            rps=() p50=() p99=() cpu=() kern=()
+            while read -r a b c d e; do
                 [[ -n "$a" ]] || continue
-                rps+=("$a") p50+=("$b") p99+=("$c") cpu+=("$d")
+                rps+=("$a") p50+=("$b") p99+=("$c") cpu+=("$d") kern+=("$e")
             done <<<"${RUNS[$s]}"
-            RES[$s,$t,$p]="$(median "${rps[@]}") $(median "${p50[@]}") $(median "${p99[@]}") $(median "${cpu[@]}")"
-            log "P=$p $t $s: ${RES[$s,$t,$p]}  (ops/s p50 p99 cpu-us/op)"
+            RES[$s,$t,$p]="$(median "${rps[@]}") $(median "${p50[@]}") $(median "${p99[@]}") $(median "${cpu[@]}") $(median "${kern[@]}")"
+            log "P=$p $t $s: ${RES[$s,$t,$p]}  (ops/s p50 p99 cpu-us/op kernel-%)"
         done
         unset RUNS
     done
@@ -234,13 +243,13 @@ echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on ${cpu_model:-unknown CPU}, $(uname -r);
 echo "$(redis-server --version | awk '{ print $1, $2, $3 }'),${VALKEY:+ $("$VALKEY" --version | awk '{ print $1, $2, $3 }'),} shardis $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')."
 echo "redis-benchmark -n $N -c $CLIENTS -r $KEYSPACE -d $DATA_SIZE, median of $R; servers on core $SERVER_CPU, client on core $BENCH_CPU."
 echo
-echo "| test | P | server | ops/s | p50 ms | p99 ms | server CPU µs/op |"
-echo "|---|---:|---|---:|---:|---:|---:|"
+echo "| test | P | server | ops/s | p50 ms | p99 ms | server CPU µs/op | kernel % |"
+echo "|---|---:|---|---:|---:|---:|---:|---:|"
 for t in $TESTS; do
     for p in $PIPELINES; do
         for s in $SERVERS; do
-            read -r a b c d <<<"${RES[$s,$t,$p]}"
-            printf '| %s | %s | %s | %.0f | %s | %s | %.2f |\n' "${t^^}" "$p" "$s" "$a" "$b" "$c" "$d"
+            read -r a b c d e <<<"${RES[$s,$t,$p]}"
+            printf '| %s | %s | %s | %.0f | %s | %s | %.2f | %.0f |\n' "${t^^}" "$p" "$s" "$a" "$b" "$c" "$d" "$e"
         done
     done
 done
@@ -251,18 +260,18 @@ if has shardis && { has redis || has redis-cluster; }; then
     echo "|---|---:|---:|---:|---:|---:|---:|"
     for t in $TESTS; do
         for p in $PIPELINES; do
-            read -r sa _ _ sd <<<"${RES[shardis,$t,$p]}"
+            read -r sa _ _ sd _ <<<"${RES[shardis,$t,$p]}"
             r1=n/a r2=n/a c1=n/a c2=n/a c3=n/a
             if has redis; then
-                read -r ra _ _ rd <<<"${RES[redis,$t,$p]}"
+                read -r ra _ _ rd _ <<<"${RES[redis,$t,$p]}"
                 r1=$(ratio "$sa" "$ra") c1=$(ratio "$sd" "$rd")
             fi
             if has redis-cluster; then
-                read -r ca _ _ cd <<<"${RES[redis-cluster,$t,$p]}"
+                read -r ca _ _ cd _ <<<"${RES[redis-cluster,$t,$p]}"
                 r2=$(ratio "$sa" "$ca") c2=$(ratio "$sd" "$cd")
             fi
             if has valkey-cluster; then
-                read -r _ _ _ vd <<<"${RES[valkey-cluster,$t,$p]}"
+                read -r _ _ _ vd _ <<<"${RES[valkey-cluster,$t,$p]}"
                 c3=$(ratio "$sd" "$vd")
             fi
             printf '| %s | %s | %s | %s | %s | %s | %s |\n' "${t^^}" "$p" "$r1" "$r2" "$c1" "$c2" "$c3"
@@ -276,8 +285,8 @@ if has shardis && has shardis-base; then
     echo "|---|---:|---:|---:|"
     for t in $TESTS; do
         for p in $PIPELINES; do
-            read -r sa _ _ sd <<<"${RES[shardis,$t,$p]}"
-            read -r ba _ _ bd <<<"${RES[shardis-base,$t,$p]}"
+            read -r sa _ _ sd _ <<<"${RES[shardis,$t,$p]}"
+            read -r ba _ _ bd _ <<<"${RES[shardis-base,$t,$p]}"
             printf '| %s | %s | %s | %s |\n' "${t^^}" "$p" "$(ratio "$sd" "$bd")" "$(ratio "$sa" "$ba")"
         done
     done
