@@ -283,7 +283,7 @@ percentiles() { # output-file
         END { if (!m) exit 1; printf "%s %s %s %s\n", a, b, c, m }' "$1"
 }
 
-declare -A RESULT=() WORK=() MED999=() MEDS=() ALL999=()
+declare -A RESULT=() WORK=()
 
 run_row() { # kind port row
     local kind=$1 port=$2 row=$3 pipeline=1 out=$TMP/$1-$3.out
@@ -310,25 +310,34 @@ run_row() { # kind port row
         on && /^$/ && seen { exit }' "$out" >"$TMP/$kind-$row.hist"
 }
 
+# Each percentile's median over runs of "p50 p99 p99.9 max".
+medians_of() { # run...
+    local run a b c d p50s=() p99s=() p999s=() maxs=()
+    for run in "$@"; do
+        read -r a b c d <<<"$run"
+        p50s+=("$a") p99s+=("$b") p999s+=("$c") maxs+=("$d")
+    done
+    printf '%s %s %s %s\n' "$(median "${p50s[@]}")" "$(median "${p99s[@]}")" \
+        "$(median "${p999s[@]}")" "$(median "${maxs[@]}")"
+}
+
 # A row `times` times: each percentile's median (the work's seconds too),
 # and the histogram of the run whose p99.9 is the median one.
 run_repeated() { # kind port row times
-    local kind=$1 row=$3 times=$4 i runs=() p50s=() p99s=() p999s=() maxs=() works=()
+    local kind=$1 row=$3 times=$4 i runs=() works=()
     for ((i = 0; i < times; i++)); do
         run_row "$@"
         runs+=("${RESULT[$kind/$row]}")
         cp "$TMP/$kind-$row.hist" "$TMP/$kind-$row.hist.$i"
-        read -r a b c d <<<"${RESULT[$kind/$row]}"
-        p50s+=("$a") p99s+=("$b") p999s+=("$c") maxs+=("$d")
         [[ ${WORK[$kind/$row]} != - ]] && works+=("${WORK[$kind/$row]}")
     done
-    local m999
-    m999=$(median "${p999s[@]}")
+    RESULT[$kind/$row]=$(medians_of "${runs[@]}")
+    local m999 c
+    read -r _ _ m999 _ <<<"${RESULT[$kind/$row]}"
     for ((i = 0; i < times; i++)); do
         read -r _ _ c _ <<<"${runs[$i]}"
         [[ $c == "$m999" ]] && cp "$TMP/$kind-$row.hist.$i" "$TMP/$kind-$row.hist" && break
     done
-    RESULT[$kind/$row]="$(median "${p50s[@]}") $(median "${p99s[@]}") $m999 $(median "${maxs[@]}")"
     ((${#works[@]} > 0)) && WORK[$kind/$row]=$(median "${works[@]}")
     RUNS_ALL[$kind/$row]=$(printf '%s; ' "${runs[@]}")
     log "$kind $row: medians of $times runs ${RESULT[$kind/$row]} (runs: ${RUNS_ALL[$kind/$row]})"
@@ -361,10 +370,17 @@ memory_row() { # kind port
     log "$kind memory: RSS growth $(((peak - before) / 1024)) MiB, reported copy-on-write $((${cow:-0} / 1048576)) MiB"
 }
 
+# The report's first words: when, where, the data and the load.
+run_banner() {
+    printf 'Run %s on %s, %s; %s keys of %s bytes; redis-benchmark -t get -c %s -r %s -n %s; ' \
+        "$(date -u +%Y-%m-%dT%H:%MZ)" "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
+        "$(uname -r)" "$KEYS" "$VALUE" "$CLIENTS" "$KEYS" "$N"
+}
+
 # --- the run -----------------------------------------------------------------------
 
 if ((INTERLEAVED > 0)); then
-    declare -A PORT_OF=() ROUNDS=()
+    declare -A PORT_OF=() ROUNDS=() MED999=() ALL999=()
     port=$PORT_BASE
     for kind in "${servers[@]}"; do
         start_server "$kind" "$port" "$TMP/$kind"
@@ -383,21 +399,17 @@ if ((INTERLEAVED > 0)); then
             done
         done
     done
-    printf 'Run %s on %s, %s; %s keys of %s bytes; redis-benchmark -t get -c %s -r %s -n %s; servers pinned to core %s and loaded at once, taking turns run by run, %s rounds; client on core %s.\n\n' \
-        "$(date -u +%Y-%m-%dT%H:%MZ)" "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
-        "$(uname -r)" "$KEYS" "$VALUE" "$CLIENTS" "$KEYS" "$N" "$SERVER_CPU" "$INTERLEAVED" "$BENCH_CPU"
+    run_banner
+    printf 'servers pinned to core %s and loaded at once, taking turns run by run, %s rounds; client on core %s.\n\n' \
+        "$SERVER_CPU" "$INTERLEAVED" "$BENCH_CPU"
     printf '| row | server | median p50 / p99 / p99.9 / max (ms) | runs above the other servers'"'"' median p99.9 | each run'"'"'s p99.9 |\n|---|---|---|---|---|\n'
     for row in "${steady_rows[@]}"; do
         for kind in "${servers[@]}"; do
-            p50s=() p99s=() p999s=() maxs=()
             IFS=';' read -r -a runs <<<"${ROUNDS[$kind/$row]}"
-            for run in "${runs[@]}"; do
-                read -r a b c d <<<"$run"
-                p50s+=("$a") p99s+=("$b") p999s+=("$c") maxs+=("$d")
-            done
-            MED999[$kind/$row]=$(median "${p999s[@]}")
-            MEDS[$kind/$row]="$(median "${p50s[@]}") / $(median "${p99s[@]}") / ${MED999[$kind/$row]} / $(median "${maxs[@]}")"
-            ALL999[$kind/$row]="${p999s[*]}"
+            RESULT[$kind/$row]=$(medians_of "${runs[@]}")
+            read -r _ _ MED999[$kind/$row] _ <<<"${RESULT[$kind/$row]}"
+            ALL999[$kind/$row]=$(for run in "${runs[@]}"; do read -r _ _ c _ <<<"$run"; printf '%s ' "$c"; done)
+            ALL999[$kind/$row]=${ALL999[$kind/$row]% }
         done
         for kind in "${servers[@]}"; do
             above=()
@@ -405,12 +417,13 @@ if ((INTERLEAVED > 0)); then
                 [[ $other == "$kind" ]] && continue
                 above+=("$other $(printf '%s\n' ${ALL999[$kind/$row]} | awk -v m="${MED999[$other/$row]}" '$1 > m { n++ } END { printf "%d of %d", n, NR }')")
             done
-            printf '| %s | %s | %s | %s | %s |\n' "$row" "$kind" "${MEDS[$kind/$row]}" "$(IFS=,; echo "${above[*]}")" "${ALL999[$kind/$row]}"
+            read -r a b c d <<<"${RESULT[$kind/$row]}"
+            printf '| %s | %s | %s / %s / %s / %s | %s | %s |\n' "$row" "$kind" "$a" "$b" "$c" "$d" \
+                "$(IFS=,; echo "${above[*]}")" "${ALL999[$kind/$row]}"
         done
     done
     exit 0
 fi
-
 
 port=$PORT_BASE
 for kind in "${servers[@]}"; do
@@ -435,9 +448,9 @@ done
 
 # --- report ------------------------------------------------------------------------
 
-printf 'Run %s on %s, %s; %s keys of %s bytes; redis-benchmark -t get -c %s -r %s -n %s; servers pinned whole to core %s, client on core %s; background work starts %s s into each run.\n\n' \
-    "$(date -u +%Y-%m-%dT%H:%MZ)" "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
-    "$(uname -r)" "$KEYS" "$VALUE" "$CLIENTS" "$KEYS" "$N" "$SERVER_CPU" "$BENCH_CPU" "$TRIGGER_AT"
+run_banner
+printf 'servers pinned whole to core %s, client on core %s; background work starts %s s into each run.\n\n' \
+    "$SERVER_CPU" "$BENCH_CPU" "$TRIGGER_AT"
 printf '| row |'
 for kind in "${servers[@]}"; do printf ' %s p50 / p99 / p99.9 / max (ms) | %s p99, p99.9 vs its steady | %s work (s) |' "$kind" "$kind" "$kind"; done
 printf '\n|---|'

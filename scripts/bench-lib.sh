@@ -54,20 +54,20 @@ load_keys_at() { # label port count
     [[ $n == "$count" ]] || die "$1: DBSIZE is $n after loading $count keys"
 }
 
-# CPU time of a process in ns: the sum of its threads' schedstat run
-# time (ns resolution), else utime+stime from /proc/<pid>/stat (ticks).
-cpu_ns() { # pid
-    if [[ -r /proc/$1/schedstat ]]; then
-        cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f\n", t }'
-    else
-        awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1e9 / hz }' "/proc/$1/stat"
-    fi
-}
-
 # A process's CPU ticks (all its threads) from /proc/<pid>/stat: "user
 # kernel". The split of cpu_ns between user space and the kernel.
 cpu_ticks() { # pid
     awk '{ sub(/^.*\) /, ""); print $12, $13 }' "/proc/$1/stat"
+}
+
+# CPU time of a process in ns: the sum of its threads' schedstat run
+# time (ns resolution), else its user and kernel ticks (cpu_ticks).
+cpu_ns() { # pid
+    if [[ -r /proc/$1/schedstat ]]; then
+        cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $1 } END { printf "%.0f\n", t }'
+    else
+        cpu_ticks "$1" | awk -v hz="$CLK_TCK" '{ printf "%.0f\n", ($1 + $2) * 1e9 / hz }'
+    fi
 }
 
 median() { # values...
