@@ -8,7 +8,7 @@
 #   scripts/flamegraph.sh get 16 /tmp/redis-get-p16.svg /usr/bin/redis-server
 #
 # Environment (defaults in brackets): N requests [2000000], CLIENTS [50],
-# KEYSPACE [100000] (prefilled, 16-byte values), SAMPLE_SECONDS [4],
+# KEYSPACE [100000] (prefilled), DATA_SIZE value bytes [16], SAMPLE_SECONDS [4],
 # FREQ samples per second [499], SERVER_CPU [0], BENCH_CPU [1],
 # PORT [6470], SKIP_BUILD=1, FOLDED=path (keep the folded stacks).
 # Needs perf (linux-perf) and inferno (`cargo install inferno`).
@@ -25,7 +25,7 @@ FREQ=${FREQ:-499}
 SERVER_CPU=${SERVER_CPU:-0}
 BENCH_CPU=${BENCH_CPU:-1}
 PORT=${PORT:-6470}
-DATA_SIZE=16
+DATA_SIZE=${DATA_SIZE:-16}
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CLK_TCK=$(getconf CLK_TCK)

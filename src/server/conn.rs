@@ -330,7 +330,8 @@ async fn read_requests(
         stats.net_input_bytes += n as u64;
         stats.reads_processed += 1;
     }
-    info.last_interaction_ms.set(unix_ms());
+    info.last_interaction_ms
+        .set(crate::sys::clock::unix_ms_coarse());
     conn.settings = rt.settings();
     info.mem
         .note_query_buffer(req.input.len(), req.input.capacity());

@@ -135,6 +135,15 @@ pub(crate) struct InnerSource {
 }
 
 impl InnerSource {
+    /// Whether the source times its trip through the reactor (queued,
+    /// submitted, fulfilled): only when a latency collector is set. The
+    /// timestamps are clock reads otherwise thrown away (Shardis patch).
+    pub(crate) fn records_latency(&self) -> bool {
+        self.stats_collection.is_some_and(|s| s.latency.is_some())
+    }
+}
+
+impl InnerSource {
     pub(crate) fn update_source_type(&mut self, source_type: SourceType) -> SourceType {
         std::mem::replace(&mut self.source_type, source_type)
     }
