@@ -11,7 +11,7 @@ use super::stream::ClientStream;
 use super::unsent::{Pumping, Unsent};
 use crate::persist::aof::log::FsyncPolicy;
 use crate::resp::{Out, ProtocolError};
-use crate::sys::clock::unix_ms;
+use crate::sys::clock::{unix_ms, unix_ms_coarse};
 use futures::channel::oneshot;
 use futures::future::{select, Either};
 use futures::{AsyncReadExt, AsyncWriteExt};
@@ -330,8 +330,7 @@ async fn read_requests(
         stats.net_input_bytes += n as u64;
         stats.reads_processed += 1;
     }
-    info.last_interaction_ms
-        .set(crate::sys::clock::unix_ms_coarse());
+    info.last_interaction_ms.set(unix_ms_coarse());
     conn.settings = rt.settings();
     info.mem
         .note_query_buffer(req.input.len(), req.input.capacity());

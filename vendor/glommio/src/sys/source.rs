@@ -141,9 +141,7 @@ impl InnerSource {
     pub(crate) fn records_latency(&self) -> bool {
         self.stats_collection.is_some_and(|s| s.latency.is_some())
     }
-}
 
-impl InnerSource {
     pub(crate) fn update_source_type(&mut self, source_type: SourceType) -> SourceType {
         std::mem::replace(&mut self.source_type, source_type)
     }
