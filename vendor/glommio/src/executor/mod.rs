@@ -1325,6 +1325,13 @@ impl LocalExecutor {
         loop {
             self.reactor.sys.install_eventfd();
             if self.need_preempt() {
+                // Shardis patch: a preemption that arrives before any queue
+                // ran is not idleness. Upstream returned false here, and the
+                // caller then parked with runnable tasks queued, asleep until
+                // some unrelated event (a preemption timer's completion can
+                // be posted by the reactor's last system call, after it
+                // consumed the rings).
+                ran |= !self.queues.borrow().active_executors.is_empty();
                 break;
             }
             if !self.run_one_task_queue() {

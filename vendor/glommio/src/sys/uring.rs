@@ -1239,6 +1239,8 @@ pub(crate) struct Reactor {
     poll_ring: RefCell<PollRing>,
 
     latency_preemption_timeout_src: Cell<Option<Source>>,
+    /// Shardis patch: when the armed latency preemption timer fires.
+    latency_preemption_deadline: Cell<Option<Instant>>,
     throughput_preemption_timeout_src: Cell<Option<Source>>,
 
     link_fd: RawFd,
@@ -1264,6 +1266,15 @@ pub(crate) fn common_flags() -> PollFlags {
 /// Epoll flags for all possible readability events.
 pub(crate) fn read_flags() -> PollFlags {
     PollFlags::POLLIN | PollFlags::POLLPRI
+}
+
+/// Shardis patch: whether the timer `slot` holds is armed and has not
+/// fired (nor been cancelled) yet.
+fn pending(slot: &Cell<Option<Source>>) -> bool {
+    let source = slot.take();
+    let pending = source.as_ref().is_some_and(|s| s.result().is_none());
+    slot.set(source);
+    pending
 }
 
 macro_rules! consume_rings {
@@ -1375,6 +1386,7 @@ impl Reactor {
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
             latency_preemption_timeout_src: Cell::new(None),
+            latency_preemption_deadline: Cell::new(None),
             throughput_preemption_timeout_src: Cell::new(None),
             blocking_thread,
             link_fd,
@@ -1857,22 +1869,40 @@ impl Reactor {
         // consume all events from the rings
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
 
-        // Cancel the old timer regardless of whether we can sleep:
-        // if we won't sleep, we will register the new timer with its new
-        // value.
+        // Shardis patch: upstream cancels both preemption timers and arms
+        // new ones on every pass, two ASYNC_CANCELs and two TIMEOUTs per
+        // pass (about 5 % of a busy shard's samples at one request per
+        // client, SHARDIS-PATCH.md). A timer still pending stays armed
+        // instead, when it fires no later than a new one would: the
+        // preemption it causes comes early, never late.
         //
-        // But if we will sleep, there might be a timer registered that needs
-        // to be removed otherwise we'll wake up when it expires.
-        drop(self.latency_preemption_timeout_src.take());
+        // The time-based (latency) timer is kept on a busy pass whose
+        // preemption deadline it meets. Otherwise it is cancelled
+        // regardless of whether we can sleep: if we won't sleep, we will
+        // register the new timer with its new value; if we will sleep, a
+        // timer left registered would wake us when it expires.
+        let preempt_at = preempt_timer().map(|d| Instant::now() + d);
+        let keep_latency_timer = preempt_at.is_some_and(|at| {
+            self.latency_preemption_deadline.get().is_some_and(|armed| armed <= at)
+                && pending(&self.latency_preemption_timeout_src)
+        });
+        if !keep_latency_timer {
+            drop(self.latency_preemption_timeout_src.take());
+            self.latency_preemption_deadline.set(None);
+        }
 
-        // Schedule the throughput-based timeout immediately: it won't matter if we end
-        // up sleeping.
-        self.throughput_preemption_timeout_src.replace(Some(
-            main_ring.prepare_throughput_preemption_timer(
-                self.ring_depth() as u32,
-                self.eventfd_src.raw(),
-            ),
-        ));
+        // The throughput-based timer fires once the main ring has posted
+        // ring_depth completions since it was armed; kept across passes,
+        // it counts theirs together, so it fires early. It is armed
+        // immediately: it won't matter if we end up sleeping.
+        if !pending(&self.throughput_preemption_timeout_src) {
+            self.throughput_preemption_timeout_src.replace(Some(
+                main_ring.prepare_throughput_preemption_timer(
+                    self.ring_depth() as u32,
+                    self.eventfd_src.raw(),
+                ),
+            ));
+        }
 
         // This will only dispatch if we run out of sqes. Which means until
         // flush_rings! nothing is really send to the kernel...
@@ -1896,6 +1926,8 @@ impl Reactor {
             if let Some(dur) = user_timer {
                 self.latency_preemption_timeout_src
                     .set(Some(lat_ring.prepare_latency_preemption_timer(dur)));
+                self.latency_preemption_deadline
+                    .set(Some(Instant::now() + dur));
                 assert!(flush_rings!(lat_ring)? > 0);
             }
             // From this moment on the remote executors are aware that we are sleeping
@@ -1923,8 +1955,11 @@ impl Reactor {
         }
 
         if let Some(preempt) = preempt_timer() {
-            self.latency_preemption_timeout_src
-                .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
+            if !keep_latency_timer {
+                self.latency_preemption_timeout_src
+                    .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
+                self.latency_preemption_deadline.set(preempt_at);
+            }
             flush_rings!(lat_ring, main_ring)?;
         }
 
