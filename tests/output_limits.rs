@@ -194,6 +194,16 @@ fn subscriber_backlog_shows_in_omem_and_the_soft_limit_needs_no_traffic() {
             break;
         }
     }
+    // Then past it by more than the kernel may still take: the socket's
+    // send buffer grows (up to tcp_wmem's maximum) after the backlog built
+    // up, and a backlog it swallowed would fall back under the limit and
+    // restart the limit's clock.
+    let wmem_max: usize = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(2)?.parse().ok())
+        .unwrap_or(4 << 20);
+    let big = vec![b'y'; wmem_max + 200_000];
+    publisher.cmd(&[&b"PUBLISH"[..], b"foo", &big]);
     // No more traffic: the subscriber still goes once its second is up.
     let start = Instant::now();
     while omem(&mut publisher).is_some() {

@@ -21,6 +21,12 @@ fn main() {
         }
     };
 
+    // Shardis patch: the `cc` builds below print rerun-if-env-changed lines,
+    // which turn off cargo's rerun on any change, so name the C sources.
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=rusturing.c");
+    println!("cargo:rerun-if-changed={}", liburing.join("src").display());
+
     // Run the configure script in OUT_DIR to get `compat.h`
     let configured_include = configure(&liburing);
 

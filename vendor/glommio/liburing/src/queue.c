@@ -361,6 +361,23 @@ int io_uring_submit(struct io_uring *ring)
 }
 
 /*
+ * Shardis patch: like io_uring_submit(), but the enter also posts the
+ * completions whose task work waits for it (with IORING_SETUP_DEFER_TASKRUN
+ * that work runs only at an enter with IORING_ENTER_GETEVENTS). Never
+ * waits. Enters even when nothing is submitted.
+ */
+int io_uring_submit_and_get_events(struct io_uring *ring)
+{
+	int ret;
+
+	ret = __sys_io_uring_enter(ring->ring_fd, __io_uring_flush_sq(ring), 0,
+				   IORING_ENTER_GETEVENTS, NULL);
+	if (ret < 0)
+		return -errno;
+	return ret;
+}
+
+/*
  * Like io_uring_submit(), but allows waiting for events as well.
  *
  * Returns number of sqes submitted

@@ -99,6 +99,13 @@ bitflags::bitflags! {
         /// while completions wait to be posted (IORING_SETUP_TASKRUN_FLAG,
         /// Linux 5.19).
         const TASKRUN_FLAG = 1 << 9;
+        /// Shardis patch: only the creating thread submits
+        /// (IORING_SETUP_SINGLE_ISSUER, Linux 6.0).
+        const SINGLE_ISSUER = 1 << 12;
+        /// Shardis patch: completions' task work waits for this thread's
+        /// next enter with GETEVENTS (IORING_SETUP_DEFER_TASKRUN, Linux 6.1;
+        /// needs SINGLE_ISSUER).
+        const DEFER_TASKRUN = 1 << 13;
     }
 }
 
@@ -199,6 +206,13 @@ impl IoUring {
         self.sq().submit()
     }
 
+    /// Shardis patch: submit all prepared [`SQE`]s and post the completions
+    /// whose task work waits (see `SetupFlags::DEFER_TASKRUN`), without
+    /// waiting; enters the kernel even when nothing is submitted.
+    pub fn submit_sqes_and_get_events(&mut self) -> io::Result<u32> {
+        resultify(unsafe { uring_sys::io_uring_submit_and_get_events(&mut self.ring) })
+    }
+
     /// Submit all prepared [`SQE`]s to the kernel and wait until at least
     /// `wait_for` events have completed.
     pub fn submit_sqes_and_wait(&mut self, wait_for: u32) -> io::Result<u32> {
@@ -286,7 +300,9 @@ impl IoUring {
     /// system call to be posted (IORING_SQ_TASKRUN; only with
     /// `SetupFlags::TASKRUN_FLAG`).
     pub fn task_work_pending(&self) -> bool {
-        const IORING_SQ_TASKRUN: u32 = 1 << 1;
+        // (1 << 1 is IORING_SQ_CQ_OVERFLOW: the sixth change read that bit,
+        // so this never saw waiting work until the ninth change.)
+        const IORING_SQ_TASKRUN: u32 = 1 << 2;
         // SAFETY: kflags points into the SQ ring mapped for this ring's life.
         let flags = unsafe {
             (*(self.ring.sq.kflags as *const std::sync::atomic::AtomicU32))

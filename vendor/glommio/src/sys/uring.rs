@@ -894,24 +894,46 @@ struct SleepableRing {
     task_queue_stats: AHashMap<TaskQueueHandle, RingIoStats>,
     source_map: Rc<RefCell<SourceMap>>,
     in_kernel: usize,
+    /// Shardis patch: created with IORING_SETUP_DEFER_TASKRUN, so its
+    /// completions are posted only when this thread enters it with
+    /// GETEVENTS.
+    defer_taskrun: bool,
 }
 
 impl SleepableRing {
+    /// `defer_taskrun` asks for a ring whose completions' task work waits
+    /// for this thread's enter with GETEVENTS (falls back to the flags
+    /// below on kernels older than 6.1).
     fn new(
         size: usize,
         name: &'static str,
         allocator: Rc<UringBufferAllocator>,
         source_map: Rc<RefCell<SourceMap>>,
+        defer_taskrun: bool,
     ) -> io::Result<Self> {
         assert!(*IO_URING_RECENT_ENOUGH);
-        Ok(SleepableRing {
-            // Shardis patch: with COOP_TASKRUN a completion (e.g. a socket poll
-            // firing while this thread runs) no longer sends an IPI to run its
-            // task_work; it runs at the next syscall instead. TASKRUN_FLAG lets
-            // `wake_arrived` see that some wait (the plain COOP_TASKRUN ring
-            // is the fallback). Falls back to the plain ring on kernels older
-            // than 5.19.
-            ring: iou::IoUring::new_with_flags(
+        let deferred = defer_taskrun
+            .then(|| {
+                iou::IoUring::new_with_flags(
+                    size as _,
+                    iou::SetupFlags::DEFER_TASKRUN
+                        | iou::SetupFlags::SINGLE_ISSUER
+                        | iou::SetupFlags::TASKRUN_FLAG,
+                    iou::SetupFeatures::empty(),
+                )
+                .ok()
+            })
+            .flatten();
+        let defer_taskrun = deferred.is_some();
+        // Shardis patch: with COOP_TASKRUN a completion (e.g. a socket poll
+        // firing while this thread runs) no longer sends an IPI to run its
+        // task_work; it runs at the next syscall instead. TASKRUN_FLAG lets
+        // `wake_arrived` see that some wait (the plain COOP_TASKRUN ring
+        // is the fallback). Falls back to the plain ring on kernels older
+        // than 5.19.
+        let ring = match deferred {
+            Some(ring) => ring,
+            None => iou::IoUring::new_with_flags(
                 size as _,
                 iou::SetupFlags::COOP_TASKRUN | iou::SetupFlags::TASKRUN_FLAG,
                 iou::SetupFeatures::empty(),
@@ -924,6 +946,9 @@ impl SleepableRing {
                 )
             })
             .or_else(|_| iou::IoUring::new(size as _))?,
+        };
+        Ok(SleepableRing {
+            ring,
             size,
             submission_queue: UringQueueState::with_capacity(size * 4),
             name,
@@ -932,7 +957,14 @@ impl SleepableRing {
             task_queue_stats: AHashMap::new(),
             source_map,
             in_kernel: 0,
+            defer_taskrun,
         })
+    }
+
+    /// Shardis patch: whether completions wait for an enter with
+    /// GETEVENTS to be posted (only a DEFER_TASKRUN ring's do).
+    fn deferred_work_pending(&self) -> bool {
+        self.defer_taskrun && self.ring.task_work_pending()
     }
 
     fn ring_fd(&self) -> RawFd {
@@ -1149,14 +1181,16 @@ impl UringCommon for SleepableRing {
 
     fn needs_kernel_enter(&self) -> bool {
         // We only need to enter the kernel to submit SQEs, not to collect CQEs (the
-        // kernel posts the CQEs asynchronously for us)
-        self.waiting_kernel_submission() > 0
+        // kernel posts the CQEs asynchronously for us), except a
+        // DEFER_TASKRUN ring's, which the enter posts (Shardis patch).
+        self.waiting_kernel_submission() > 0 || self.deferred_work_pending()
     }
 
     fn can_sleep(&self) -> bool {
         self.submission_queue.borrow().is_empty()
             && self.waiting_kernel_submission() == 0
             && self.waiting_kernel_collection() == 0
+            && !self.deferred_work_pending()
     }
 
     fn waiting_kernel_submission(&self) -> usize {
@@ -1176,7 +1210,12 @@ impl UringCommon for SleepableRing {
     }
 
     fn submit_sqes(&mut self) -> io::Result<usize> {
-        let x = self.ring.submit_sqes()? as usize;
+        // Shardis patch: a DEFER_TASKRUN ring's enter also posts what waits.
+        let x = if self.defer_taskrun {
+            self.ring.submit_sqes_and_get_events()?
+        } else {
+            self.ring.submit_sqes()?
+        } as usize;
         self.in_kernel += x;
         Ok(x)
     }
@@ -1238,9 +1277,10 @@ pub(crate) struct Reactor {
     latency_ring: RefCell<SleepableRing>,
     poll_ring: RefCell<PollRing>,
 
-    latency_preemption_timeout_src: Cell<Option<Source>>,
-    /// Shardis patch: when the armed latency preemption timer fires.
-    latency_preemption_deadline: Cell<Option<Instant>>,
+    /// Shardis patch: the armed latency timer, with the preemption period it
+    /// was armed with on a busy pass (None for the user timer armed before
+    /// a sleep).
+    latency_preemption_timer: Cell<Option<(Source, Option<Duration>)>>,
     throughput_preemption_timeout_src: Cell<Option<Source>>,
 
     link_fd: RawFd,
@@ -1275,6 +1315,19 @@ fn pending(slot: &Cell<Option<Source>>) -> bool {
     let pending = source.as_ref().is_some_and(|s| s.result().is_none());
     slot.set(source);
     pending
+}
+
+/// Shardis patch: whether the latency timer `slot` holds was armed on a busy
+/// pass with a period no longer than `period` and has not fired yet. Armed
+/// earlier with a period no longer, it fires no later than a timer armed now
+/// would, whatever the time: no clock read needed.
+fn keeps_period(slot: &Cell<Option<(Source, Option<Duration>)>>, period: Duration) -> bool {
+    let timer = slot.take();
+    let keep = timer.as_ref().is_some_and(|(source, armed)| {
+        armed.is_some_and(|armed| armed <= period) && source.result().is_none()
+    });
+    slot.set(timer);
+    keep
 }
 
 macro_rules! consume_rings {
@@ -1337,11 +1390,21 @@ impl Reactor {
         let allocator = Rc::new(UringBufferAllocator::new(io_memory));
         let registry = vec![allocator.as_bytes()];
 
-        let main_ring =
-            SleepableRing::new(ring_depth, "main", allocator.clone(), source_map.clone())?;
+        let main_ring = SleepableRing::new(
+            ring_depth,
+            "main",
+            allocator.clone(),
+            source_map.clone(),
+            true,
+        )?;
         let poll_ring = PollRing::new(ring_depth, allocator.clone(), source_map.clone())?;
-        let mut latency_ring =
-            SleepableRing::new(ring_depth, "latency", allocator.clone(), source_map.clone())?;
+        let mut latency_ring = SleepableRing::new(
+            ring_depth,
+            "latency",
+            allocator.clone(),
+            source_map.clone(),
+            false,
+        )?;
 
         if register {
             match main_ring.registrar().register_buffers_by_ref(&registry) {
@@ -1385,8 +1448,7 @@ impl Reactor {
             main_ring: RefCell::new(main_ring),
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
-            latency_preemption_timeout_src: Cell::new(None),
-            latency_preemption_deadline: Cell::new(None),
+            latency_preemption_timer: Cell::new(None),
             throughput_preemption_timeout_src: Cell::new(None),
             blocking_thread,
             link_fd,
@@ -1491,8 +1553,9 @@ impl Reactor {
     pub(crate) fn wake_arrived(&self) -> usize {
         let mut ring = self.main_ring.borrow_mut();
         if ring.ring.task_work_pending() {
-            // Any system call runs the pending task_work on its way back.
-            let _ = ring.ring.submit_sqes();
+            // Any system call runs the pending task_work on its way back
+            // (an enter with GETEVENTS, for a DEFER_TASKRUN ring).
+            let _ = ring.submit_sqes();
         }
         let mut woke = 0;
         ring.consume_completion_queue(&mut woke);
@@ -1876,19 +1939,17 @@ impl Reactor {
         // instead, when it fires no later than a new one would: the
         // preemption it causes comes early, never late.
         //
-        // The time-based (latency) timer is kept on a busy pass whose
-        // preemption deadline it meets. Otherwise it is cancelled
+        // The time-based (latency) timer is kept on a busy pass when it was
+        // armed on a busy pass with a period no longer than this pass's
+        // (`keeps_period`). Otherwise it is cancelled
         // regardless of whether we can sleep: if we won't sleep, we will
         // register the new timer with its new value; if we will sleep, a
         // timer left registered would wake us when it expires.
-        let preempt_at = preempt_timer().map(|d| Instant::now() + d);
-        let keep_latency_timer = preempt_at.is_some_and(|at| {
-            self.latency_preemption_deadline.get().is_some_and(|armed| armed <= at)
-                && pending(&self.latency_preemption_timeout_src)
-        });
+        let preempt = preempt_timer();
+        let keep_latency_timer =
+            preempt.is_some_and(|period| keeps_period(&self.latency_preemption_timer, period));
         if !keep_latency_timer {
-            drop(self.latency_preemption_timeout_src.take());
-            self.latency_preemption_deadline.set(None);
+            drop(self.latency_preemption_timer.take());
         }
 
         // The throughput-based timer fires once the main ring has posted
@@ -1924,10 +1985,8 @@ impl Reactor {
             // We are about to go to sleep. It's ok to sleep, but if there
             // is a timer set, we need to make sure we wake up to handle it.
             if let Some(dur) = user_timer {
-                self.latency_preemption_timeout_src
-                    .set(Some(lat_ring.prepare_latency_preemption_timer(dur)));
-                self.latency_preemption_deadline
-                    .set(Some(Instant::now() + dur));
+                self.latency_preemption_timer
+                    .set(Some((lat_ring.prepare_latency_preemption_timer(dur), None)));
                 assert!(flush_rings!(lat_ring)? > 0);
             }
             // From this moment on the remote executors are aware that we are sleeping
@@ -1956,9 +2015,10 @@ impl Reactor {
 
         if let Some(preempt) = preempt_timer() {
             if !keep_latency_timer {
-                self.latency_preemption_timeout_src
-                    .set(Some(lat_ring.prepare_latency_preemption_timer(preempt)));
-                self.latency_preemption_deadline.set(preempt_at);
+                self.latency_preemption_timer.set(Some((
+                    lat_ring.prepare_latency_preemption_timer(preempt),
+                    Some(preempt),
+                )));
             }
             flush_rings!(lat_ring, main_ring)?;
         }
@@ -2238,7 +2298,7 @@ mod tests {
     fn sqe_link_chain() {
         let allocator = Rc::new(UringBufferAllocator::new(65536));
         let source_map = Rc::new(RefCell::new(SourceMap::default()));
-        let mut ring = SleepableRing::new(4, "main", allocator, source_map).unwrap();
+        let mut ring = SleepableRing::new(4, "main", allocator, source_map, false).unwrap();
         let q = ring.submission_queue();
         let mut queue = q.borrow_mut();
 
@@ -2272,7 +2332,7 @@ mod tests {
     fn unterminated_sqe_link_chain() {
         let allocator = Rc::new(UringBufferAllocator::new(65536));
         let source_map = Rc::new(RefCell::new(SourceMap::default()));
-        let mut ring = SleepableRing::new(2, "main", allocator, source_map).unwrap();
+        let mut ring = SleepableRing::new(2, "main", allocator, source_map, false).unwrap();
         let q = ring.submission_queue();
         let mut queue = q.borrow_mut();
 
@@ -2292,7 +2352,7 @@ mod tests {
     fn sqe_link_chain_overflow() {
         let allocator = Rc::new(UringBufferAllocator::new(65536));
         let source_map = Rc::new(RefCell::new(SourceMap::default()));
-        let mut ring = SleepableRing::new(2, "main", allocator, source_map).unwrap();
+        let mut ring = SleepableRing::new(2, "main", allocator, source_map, false).unwrap();
         let q = ring.submission_queue();
         let mut queue = q.borrow_mut();
 

@@ -338,6 +338,10 @@ extern "C" {
 
     pub fn io_uring_submit_and_wait(ring: *mut io_uring, wait_nr: libc::c_uint) -> libc::c_int;
 
+    /// Shardis patch: submits and posts the completions whose task work
+    /// waits (`IORING_SETUP_DEFER_TASKRUN`), without waiting.
+    pub fn io_uring_submit_and_get_events(ring: *mut io_uring) -> libc::c_int;
+
     pub fn io_uring_get_sqe(ring: *mut io_uring) -> *mut io_uring_sqe;
 
     pub fn io_uring_register_buffers(
