@@ -23,8 +23,9 @@
 #
 # and reports p50 / p99 / p99.9 / max (ms, redis-benchmark's histogram)
 # with each row's ratio to the same server's steady row, how long the
-# background work took, and an SVG per row (latency against percentile,
-# log scales) in PLOT_DIR. MEMORY=1 adds peak RSS growth during a BGSAVE
+# background work took, each run's GET/s and the CPU time the host took
+# from the VM meanwhile (steal, /proc/stat), and an SVG per row (latency
+# against percentile, log scales) in PLOT_DIR. MEMORY=1 adds peak RSS growth during a BGSAVE
 # under a SET load over the whole key range (Redis: its fork's
 # copy-on-write, rdb_last_cow_size).
 #
@@ -289,7 +290,10 @@ percentiles() { # output-file
         END { if (!m) exit 1; printf "%s %s %s %s\n", a, b, c, m }' "$1"
 }
 
-declare -A RESULT=() WORK=()
+# RATE: the run's GET/s; STEAL: ms the hypervisor took from the CPUs
+# meanwhile (steal_ms). On a VM, a run's max and p99.9 follow its steal:
+# every request in flight waits while the host holds a vCPU.
+declare -A RESULT=() WORK=() RATE=() STEAL=()
 
 run_row() { # kind port row
     local kind=$1 port=$2 row=$3 pipeline=1 out=$TMP/$1-$3.out
@@ -297,6 +301,8 @@ run_row() { # kind port row
     prepare_row "$kind" "$port" "$row"
     local logfile=$TMP/$kind/log from
     from=$(wc -l <"$logfile")
+    local steal_before
+    steal_before=$(steal_ms)
     taskset -c "$BENCH_CPU" redis-benchmark -p "$port" -t get -c "$CLIENTS" -P "$pipeline" \
         -r "$KEYS" -n "$N" -d "$VALUE" >"$out" 2>&1 &
     local bench=$!
@@ -305,10 +311,13 @@ run_row() { # kind port row
         trigger_row "$kind" "$port" "$row"
     fi
     wait "$bench" || die "redis-benchmark failed on $kind/$row: $(tail -3 "$out")"
+    STEAL[$kind/$row]=$(($(steal_ms) - steal_before))
+    RATE[$kind/$row]=$(awk '/requests per second/ { printf "%d", $(NF - 3); exit }' "$out")
     finish_row "$kind" "$port" "$row"
     RESULT[$kind/$row]=$(percentiles "$out") || die "no percentiles in $out"
     WORK[$kind/$row]=$(work_seconds "$kind" "$port" "$row" "$logfile" "$from")
-    log "$kind $row: p50/p99/p99.9/max ${RESULT[$kind/$row]} (work ${WORK[$kind/$row]} s)"
+    log "$kind $row: p50/p99/p99.9/max ${RESULT[$kind/$row]} (work ${WORK[$kind/$row]} s," \
+        "${RATE[$kind/$row]} GET/s, host steal ${STEAL[$kind/$row]} ms)"
     # The histogram, for the plot: the percentile distribution only (the
     # cumulative distribution after it has lines of the same shape).
     awk '/Latency by percentile distribution/ { on = 1; next }
@@ -330,10 +339,11 @@ medians_of() { # run...
 # A row `times` times: each percentile's median (the work's seconds too),
 # and the histogram of the run whose p99.9 is the median one.
 run_repeated() { # kind port row times
-    local kind=$1 row=$3 times=$4 i runs=() works=()
+    local kind=$1 row=$3 times=$4 i runs=() works=() extras=()
     for ((i = 0; i < times; i++)); do
         run_row "$@"
         runs+=("${RESULT[$kind/$row]}")
+        extras+=("${RATE[$kind/$row]} GET/s, steal ${STEAL[$kind/$row]} ms")
         cp "$TMP/$kind-$row.hist" "$TMP/$kind-$row.hist.$i"
         [[ ${WORK[$kind/$row]} != - ]] && works+=("${WORK[$kind/$row]}")
     done
@@ -345,7 +355,7 @@ run_repeated() { # kind port row times
         [[ $c == "$m999" ]] && cp "$TMP/$kind-$row.hist.$i" "$TMP/$kind-$row.hist" && break
     done
     ((${#works[@]} > 0)) && WORK[$kind/$row]=$(median "${works[@]}")
-    RUNS_ALL[$kind/$row]=$(printf '%s; ' "${runs[@]}")
+    RUNS_ALL[$kind/$row]=$(for ((i = 0; i < times; i++)); do printf '%s (%s); ' "${runs[$i]}" "${extras[$i]}"; done)
     log "$kind $row: medians of $times runs ${RESULT[$kind/$row]} (runs: ${RUNS_ALL[$kind/$row]})"
 }
 declare -A RUNS_ALL=()
@@ -386,7 +396,7 @@ run_banner() {
 # --- the run -----------------------------------------------------------------------
 
 if ((INTERLEAVED > 0)); then
-    declare -A PORT_OF=() ROUNDS=() MED999=() ALL999=()
+    declare -A PORT_OF=() ROUNDS=() MED999=() ALL999=() RATES=() STEALS=()
     port=$PORT_BASE
     for kind in "${servers[@]}"; do
         start_server "$kind" "$port" "$TMP/$kind"
@@ -402,13 +412,15 @@ if ((INTERLEAVED > 0)); then
             for kind in "${servers[@]}"; do
                 run_row "$kind" "${PORT_OF[$kind]}" "$row"
                 ROUNDS[$kind/$row]+="${RESULT[$kind/$row]};"
+                RATES[$kind/$row]+="${RATE[$kind/$row]} "
+                STEALS[$kind/$row]+="${STEAL[$kind/$row]} "
             done
         done
     done
     run_banner
     printf 'servers pinned to core %s and loaded at once, taking turns run by run, %s rounds; client on core %s.\n\n' \
         "$SERVER_CPU" "$INTERLEAVED" "$BENCH_CPU"
-    printf '| row | server | median p50 / p99 / p99.9 / max (ms) | runs above the other servers'"'"' median p99.9 | each run'"'"'s p99.9 |\n|---|---|---|---|---|\n'
+    printf '| row | server | median p50 / p99 / p99.9 / max (ms) | runs above the other servers'"'"' median p99.9 | each run'"'"'s p99.9 | median GET/s | host steal per run (ms) |\n|---|---|---|---|---|---|---|\n'
     for row in "${steady_rows[@]}"; do
         for kind in "${servers[@]}"; do
             IFS=';' read -r -a runs <<<"${ROUNDS[$kind/$row]}"
@@ -424,8 +436,10 @@ if ((INTERLEAVED > 0)); then
                 above+=("$other $(printf '%s\n' ${ALL999[$kind/$row]} | awk -v m="${MED999[$other/$row]}" '$1 > m { n++ } END { printf "%d of %d", n, NR }')")
             done
             read -r a b c d <<<"${RESULT[$kind/$row]}"
-            printf '| %s | %s | %s / %s / %s / %s | %s | %s |\n' "$row" "$kind" "$a" "$b" "$c" "$d" \
-                "$(IFS=,; echo "${above[*]}")" "${ALL999[$kind/$row]}"
+            # shellcheck disable=SC2086 # the runs' figures, one per word
+            printf '| %s | %s | %s / %s / %s / %s | %s | %s | %s | %s |\n' "$row" "$kind" "$a" "$b" "$c" "$d" \
+                "$(IFS=,; echo "${above[*]}")" "${ALL999[$kind/$row]}" \
+                "$(median ${RATES[$kind/$row]} | awk '{ printf "%.0f", $1 }')" "${STEALS[$kind/$row]% }"
         done
     done
     exit 0
@@ -477,7 +491,7 @@ for row in $ROWS; do
     printf '\n'
 done
 if ((${#RUNS_ALL[@]} > 0)); then
-    printf '\nEach percentile is the median of %s runs for the steady rows and %s for the others; the runs (p50 p99 p99.9 max):\n\n' "$STEADY_RUNS" "$ROW_RUNS"
+    printf '\nEach percentile is the median of %s runs for the steady rows and %s for the others; the runs (p50 p99 p99.9 max, with GET/s and the host'"'"'s steal):\n\n' "$STEADY_RUNS" "$ROW_RUNS"
     for key in "${!RUNS_ALL[@]}"; do printf -- '- %s: %s\n' "$key" "${RUNS_ALL[$key]}"; done | sort
 fi
 if [[ $MEMORY == 1 ]]; then

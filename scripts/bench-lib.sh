@@ -70,6 +70,13 @@ cpu_ns() { # pid
     fi
 }
 
+# CPU time the hypervisor took from this machine's CPUs (all of them),
+# in ms: /proc/stat's steal. On a VM whose host takes the vCPUs away
+# (a nested guest near saturation), every request in flight then waits.
+steal_ms() {
+    awk -v hz="$CLK_TCK" '/^cpu / { printf "%d\n", $9 * 1000 / hz; exit }' /proc/stat
+}
+
 median() { # values...
     printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
         if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
