@@ -25,9 +25,9 @@
 # with each row's ratio to the same server's steady row, how long the
 # background work took, each run's GET/s and the CPU time the host took
 # from the VM meanwhile (steal, /proc/stat), and an SVG per row (latency
-# against percentile, log scales) in PLOT_DIR. MEMORY=1 adds peak RSS growth during a BGSAVE
-# under a SET load over the whole key range (Redis: its fork's
-# copy-on-write, rdb_last_cow_size).
+# against percentile, log scales) in PLOT_DIR. MEMORY=1 adds peak RSS
+# growth during a BGSAVE under a SET load over the whole key range
+# (Redis: its fork's copy-on-write, rdb_last_cow_size).
 #
 # Usage: scripts/bench-latency.sh                       (about 15 minutes)
 #        KEYS=500000 N=100000 BIG_SET=500000 scripts/bench-latency.sh  (quick)
@@ -121,8 +121,11 @@ start_server() { # kind port dir
         --auto-aof-rewrite-percentage 0 --cluster-enabled yes --cluster-config-file nodes.conf
         --dir "$dir" --logfile "$dir/log")
     case $kind in
-    shardis) taskset -c "$SERVER_CPU" "$BIN" "${common[@]}" --shards 1 --enable-debug-command yes & ;;
-    shardis-base) taskset -c "$SERVER_CPU" "$SHARDIS_BASE_BIN" "${common[@]}" --shards 1 --enable-debug-command yes & ;;
+    shardis | shardis-base)
+        local bin=$BIN
+        [[ $kind == shardis-base ]] && bin=$SHARDIS_BASE_BIN
+        taskset -c "$SERVER_CPU" "$bin" "${common[@]}" --shards 1 --enable-debug-command yes &
+        ;;
     redis) taskset -c "$SERVER_CPU" redis-server "${common[@]}" --enable-debug-command yes & ;;
     valkey) taskset -c "$SERVER_CPU" "$VALKEY" "${common[@]}" --enable-debug-command yes & ;;
     esac

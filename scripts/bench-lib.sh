@@ -71,8 +71,8 @@ cpu_ns() { # pid
 }
 
 # CPU time the hypervisor took from this machine's CPUs (all of them),
-# in ms: /proc/stat's steal. On a VM whose host takes the vCPUs away
-# (a nested guest near saturation), every request in flight then waits.
+# in ms: /proc/stat's steal. While the host holds a VM's vCPU (one woken
+# from a halt waits for it too), every request in flight waits.
 steal_ms() {
     awk -v hz="$CLK_TCK" '/^cpu / { printf "%d\n", $9 * 1000 / hz; exit }' /proc/stat
 }
