@@ -51,6 +51,11 @@
 #       started and loaded at once and the servers taking turns run by
 #       run, R rounds (medians of R): the steady tails of two servers
 #       compared without the host's drift between their turns
+#   OPEN_LOOP=RATE: the -P 1 rows' GETs come from examples/open_loop_get
+#       at a fixed RATE per second (N requests over CLIENTS connections,
+#       latency counted from when each request was due) instead of
+#       redis-benchmark's closed loop, where a stalled server also stalls
+#       the load; steady-p16 stays redis-benchmark's
 #   SERVER_CPU [0]  BENCH_CPU [1]  REPLICA_CPU [BENCH_CPU]
 #   MEMORY [1]  PLOT_DIR [docs/latency]  PORT_BASE [6440]
 #   WORK_DIR: where the servers' files go [target/bench-latency]: on
@@ -72,6 +77,7 @@ TRIGGER_AT=${TRIGGER_AT:-1}
 STEADY_RUNS=${STEADY_RUNS:-3}
 ROW_RUNS=${ROW_RUNS:-1}
 INTERLEAVED=${INTERLEAVED:-0}
+OPEN_LOOP=${OPEN_LOOP:-0}
 SERVER_CPU=${SERVER_CPU:-0}
 BENCH_CPU=${BENCH_CPU:-1}
 REPLICA_CPU=${REPLICA_CPU:-$BENCH_CPU}
@@ -96,6 +102,13 @@ declare -A PID=()
 # shellcheck source=scripts/bench-lib.sh
 source "$ROOT/scripts/bench-lib.sh"
 find_shardis_bin
+if ((OPEN_LOOP > 0)); then
+    LOADGEN=$ROOT/target/release/examples/open_loop_get
+    if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+        (cd "$ROOT" && cargo build --release --quiet --example open_loop_get)
+    fi
+    [[ -x $LOADGEN ]] || die "no open-loop load generator at $LOADGEN"
+fi
 
 VALKEY=$(valkey_bin)
 servers=()
@@ -306,14 +319,18 @@ run_row() { # kind port row
     from=$(wc -l <"$logfile")
     local steal_before
     steal_before=$(steal_ms)
-    taskset -c "$BENCH_CPU" redis-benchmark -p "$port" -t get -c "$CLIENTS" -P "$pipeline" \
-        -r "$KEYS" -n "$N" -d "$VALUE" >"$out" 2>&1 &
+    if ((OPEN_LOOP > 0 && pipeline == 1)); then
+        taskset -c "$BENCH_CPU" "$LOADGEN" "$port" "$OPEN_LOOP" "$N" "$CLIENTS" "$KEYS" >"$out" 2>&1 &
+    else
+        taskset -c "$BENCH_CPU" redis-benchmark -p "$port" -t get -c "$CLIENTS" -P "$pipeline" \
+            -r "$KEYS" -n "$N" -d "$VALUE" >"$out" 2>&1 &
+    fi
     local bench=$!
     if [[ $row != steady* ]]; then
         sleep "$TRIGGER_AT"
         trigger_row "$kind" "$port" "$row"
     fi
-    wait "$bench" || die "redis-benchmark failed on $kind/$row: $(tail -3 "$out")"
+    wait "$bench" || die "the GET load failed on $kind/$row: $(tail -3 "$out")"
     STEAL[$kind/$row]=$(($(steal_ms) - steal_before))
     RATE[$kind/$row]=$(awk '/requests per second/ { printf "%d", $(NF - 3); exit }' "$out")
     finish_row "$kind" "$port" "$row"
@@ -391,9 +408,11 @@ memory_row() { # kind port
 
 # The report's first words: when, where, the data and the load.
 run_banner() {
-    printf 'Run %s on %s, %s; %s keys of %s bytes; redis-benchmark -t get -c %s -r %s -n %s; ' \
+    local load="redis-benchmark -t get -c $CLIENTS -r $KEYS -n $N"
+    ((OPEN_LOOP > 0)) && load="open_loop_get at $OPEN_LOOP GET/s over $CLIENTS connections, $N requests (steady-p16: $load)"
+    printf 'Run %s on %s, %s; %s keys of %s bytes; %s; ' \
         "$(date -u +%Y-%m-%dT%H:%MZ)" "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
-        "$(uname -r)" "$KEYS" "$VALUE" "$CLIENTS" "$KEYS" "$N"
+        "$(uname -r)" "$KEYS" "$VALUE" "$load"
 }
 
 # --- the run -----------------------------------------------------------------------

@@ -21,6 +21,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 { command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1; } || missing+=(redis-tools)
 command -v nc >/dev/null 2>&1 || missing+=(netcat-openbsd)
 command -v ps >/dev/null 2>&1 || missing+=(procps)
+command -v strace >/dev/null 2>&1 || missing+=(strace)
 if [ "${#missing[@]}" -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1; then
         log "installing ${missing[*]}"

@@ -306,6 +306,13 @@ impl SleepNotifier {
     }
 
     pub(crate) fn notify(&self, force: bool) {
+        // Shardis patch: orders what the caller queued (a channel's item, a
+        // foreign waker, a blocking call's result) before the look at
+        // `should_notify`. It pairs with the sleeper's fence between setting
+        // that flag and its last look at those queues (`Reactor::wait`, which
+        // upstream ordered with `sys_membarrier` instead): with a fence on
+        // each side, one of the two sees the other's store.
+        std::sync::atomic::fence(Ordering::SeqCst);
         if self
             .should_notify
             .compare_exchange(true, false, Ordering::Relaxed, Ordering::Relaxed)

@@ -231,6 +231,13 @@ impl Source {
         })
     }
 
+    /// Shardis patch: whether the request is queued or in the kernel, its
+    /// completion not consumed yet (for the requests the reactor keeps
+    /// armed across passes: a timer, the poll linking its rings).
+    pub(crate) fn is_in_flight(&self) -> bool {
+        self.inner.borrow().enqueued.is_some()
+    }
+
     pub(crate) fn result(&self) -> Option<io::Result<usize>> {
         let mut inner = self.inner.borrow_mut();
         let ret = inner

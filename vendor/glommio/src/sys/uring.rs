@@ -37,7 +37,7 @@ use crate::{
         self,
         blocking::{BlockingThreadOp, BlockingThreadPool},
         dma_buffer::{BufferStorage, DmaBuffer},
-        membarrier, DirectIo, EnqueuedSource, EnqueuedStatus, InnerSource, IoBuffer,
+        DirectIo, EnqueuedSource, EnqueuedStatus, InnerSource, IoBuffer,
         PollableStatus, Source, SourceType, Statx, TimeSpec64,
     },
     uring_sys::{self, IoRingOp},
@@ -1095,12 +1095,27 @@ impl SleepableRing {
         }
     }
 
-    fn sleep(&mut self, link: &Source) -> io::Result<usize> {
+    /// Waits for a completion. Shardis patch: `link`, when given, is a new
+    /// readiness poll of the latency ring's fd, submitted with the wait in
+    /// one system call (upstream submitted it and then waited, and armed a
+    /// new one for every sleep); None when the one armed earlier is still
+    /// in flight.
+    fn sleep(&mut self, link: Option<&Source>) -> io::Result<usize> {
         assert_eq!(
             self.waiting_kernel_submission(),
             0,
             "sleeping with pending SQEs"
         );
+        let Some(link) = link else {
+            return self
+                .ring
+                .cq()
+                .wait(1)
+                .map(|_| 1)
+                .or_else(Reactor::busy_ok)
+                .or_else(Reactor::again_ok)
+                .or_else(Reactor::intr_ok);
+        };
         if let Some(mut sqe) = self.ring.sq().prepare_sqe() {
             let sqe_ptr = unsafe { sqe.raw_mut() as *mut _ };
             let op = UringDescriptor {
@@ -1120,32 +1135,23 @@ impl SleepableRing {
                 &mut self.source_map.borrow_mut(),
             );
 
-            // We have now prepared the SQE that links the two rings. We now need to submit
-            // it successfully to be able to safely sleep.
-
-            if self
-                .submit_sqes()
+            // The kernel waits only once the SQE that links the two rings
+            // is submitted: a failed submission returns without waiting
+            // (waiting unlinked could last much longer than needed).
+            let submitted = self
+                .ring
+                .submit_sqes_and_wait(1)
+                .map(|n| n as usize)
                 .or_else(Reactor::busy_ok)
                 .or_else(Reactor::again_ok)
-                .or_else(Reactor::intr_ok)?
-                != 1
-            {
-                // We failed to submit the `SQE` that links the rings. Just can't sleep.
-                // Waiting here is unsafe because we could end up waiting much longer than
-                // needed.
-                // We make the SQE a no-op and return
+                .or_else(Reactor::intr_ok)?;
+            if submitted != 1 && self.waiting_kernel_submission() > 0 {
+                // Not submitted: make the SQE a no-op, as upstream does.
                 unsafe { crate::uring_sys::io_uring_prep_nop(sqe_ptr) };
-                Err(io::Error::from_raw_os_error(libc::EBUSY))
-            } else {
-                // The rings are linked. Goodnight!
-                self.ring
-                    .cq()
-                    .wait(1)
-                    .map(|_| 1)
-                    .or_else(Reactor::busy_ok)
-                    .or_else(Reactor::again_ok)
-                    .or_else(Reactor::intr_ok)
+                return Err(io::Error::from_raw_os_error(libc::EBUSY));
             }
+            self.in_kernel += submitted;
+            Ok(submitted)
         } else {
             // Can't link rings because we ran out of `CQE`s. Just can't sleep.
             // Submit what we have, once we're out of here we'll consume them
@@ -1277,11 +1283,16 @@ pub(crate) struct Reactor {
     latency_ring: RefCell<SleepableRing>,
     poll_ring: RefCell<PollRing>,
 
-    /// Shardis patch: the armed latency timer, with the preemption period it
-    /// was armed with on a busy pass (None for the user timer armed before
-    /// a sleep).
-    latency_preemption_timer: Cell<Option<(Source, Option<Duration>)>>,
-    throughput_preemption_timeout_src: Cell<Option<Source>>,
+    /// Shardis patch: the latency ring's one timer (the preemption timer
+    /// while running, the next user timer before a sleep) and when it
+    /// fires; kept armed across passes and sleeps while it fires early
+    /// enough (`arm_latency_timer_within`).
+    latency_timer: RefCell<Option<(Source, Instant)>>,
+    /// Shardis patch: kept armed across passes until it fires.
+    throughput_preemption_timeout_src: RefCell<Option<Source>>,
+    /// Shardis patch: the main ring's readiness poll of the latency ring's
+    /// fd, kept armed across sleeps until it fires.
+    link_rings_src: RefCell<Option<Source>>,
 
     link_fd: RawFd,
 
@@ -1306,28 +1317,6 @@ pub(crate) fn common_flags() -> PollFlags {
 /// Epoll flags for all possible readability events.
 pub(crate) fn read_flags() -> PollFlags {
     PollFlags::POLLIN | PollFlags::POLLPRI
-}
-
-/// Shardis patch: whether the timer `slot` holds is armed and has not
-/// fired (nor been cancelled) yet.
-fn pending(slot: &Cell<Option<Source>>) -> bool {
-    let source = slot.take();
-    let pending = source.as_ref().is_some_and(|s| s.result().is_none());
-    slot.set(source);
-    pending
-}
-
-/// Shardis patch: whether the latency timer `slot` holds was armed on a busy
-/// pass with a period no longer than `period` and has not fired yet. Armed
-/// earlier with a period no longer, it fires no later than a timer armed now
-/// would, whatever the time: no clock read needed.
-fn keeps_period(slot: &Cell<Option<(Source, Option<Duration>)>>, period: Duration) -> bool {
-    let timer = slot.take();
-    let keep = timer.as_ref().is_some_and(|(source, armed)| {
-        armed.is_some_and(|armed| armed <= period) && source.result().is_none()
-    });
-    slot.set(timer);
-    keep
 }
 
 macro_rules! consume_rings {
@@ -1448,8 +1437,9 @@ impl Reactor {
             main_ring: RefCell::new(main_ring),
             latency_ring: RefCell::new(latency_ring),
             poll_ring: RefCell::new(poll_ring),
-            latency_preemption_timer: Cell::new(None),
-            throughput_preemption_timeout_src: Cell::new(None),
+            latency_timer: RefCell::new(None),
+            throughput_preemption_timeout_src: RefCell::new(None),
+            link_rings_src: RefCell::new(None),
             blocking_thread,
             link_fd,
             notifier,
@@ -1843,7 +1833,15 @@ impl Reactor {
     ///
     /// We may not be able to register an `SQE` at this point, so we return an
     /// Error and will just not sleep.
+    ///
+    /// Shardis patch: the poll stays armed across sleeps; a new one only
+    /// once it fired (upstream armed one per sleep and cancelled it after).
     fn link_rings_and_sleep(&self, ring: &mut SleepableRing) -> io::Result<()> {
+        let mut link = self.link_rings_src.borrow_mut();
+        if link.as_ref().is_some_and(Source::is_in_flight) {
+            drop(link);
+            return ring.sleep(None).or_else(Self::busy_ok).map(|_| {});
+        }
         let link_rings = Source::new(
             IoRequirements::default(),
             self.link_fd,
@@ -1851,7 +1849,10 @@ impl Reactor {
             None,
             None,
         );
-        ring.sleep(&link_rings).or_else(Self::busy_ok).map(|_| {})
+        let slept = ring.sleep(Some(&link_rings));
+        // A poll that did not reach the kernel is dropped, as upstream does.
+        *link = slept.is_ok().then_some(link_rings);
+        slept.or_else(Self::busy_ok).map(|_| {})
     }
 
     pub(crate) fn poll_io(&self, woke: &mut usize) -> io::Result<()> {
@@ -1933,36 +1934,29 @@ impl Reactor {
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
 
         // Shardis patch: upstream cancels both preemption timers and arms
-        // new ones on every pass, two ASYNC_CANCELs and two TIMEOUTs per
-        // pass (about 5 % of a busy shard's samples at one request per
-        // client, SHARDIS-PATCH.md). A timer still pending stays armed
-        // instead, when it fires no later than a new one would: the
-        // preemption it causes comes early, never late.
+        // new ones on every pass (and the latency ring's again before a
+        // sleep), each in its own system call: at one request per pass, as
+        // a lightly loaded node runs, that was five of the pass's eight
+        // io_uring_enter calls (SHARDIS-PATCH.md). A timer stays armed
+        // instead while it fires early enough: the preemption or wake-up it
+        // causes comes early, never late.
         //
-        // The time-based (latency) timer is kept on a busy pass when it was
-        // armed on a busy pass with a period no longer than this pass's
-        // (`keeps_period`). Otherwise it is cancelled
-        // regardless of whether we can sleep: if we won't sleep, we will
-        // register the new timer with its new value; if we will sleep, a
-        // timer left registered would wake us when it expires.
-        let preempt = preempt_timer();
-        let keep_latency_timer =
-            preempt.is_some_and(|period| keeps_period(&self.latency_preemption_timer, period));
-        if !keep_latency_timer {
-            drop(self.latency_preemption_timer.take());
-        }
-
         // The throughput-based timer fires once the main ring has posted
         // ring_depth completions since it was armed; kept across passes,
         // it counts theirs together, so it fires early. It is armed
         // immediately: it won't matter if we end up sleeping.
-        if !pending(&self.throughput_preemption_timeout_src) {
-            self.throughput_preemption_timeout_src.replace(Some(
-                main_ring.prepare_throughput_preemption_timer(
+        {
+            let mut throughput = self.throughput_preemption_timeout_src.borrow_mut();
+            if !throughput.as_ref().is_some_and(Source::is_in_flight) {
+                *throughput = Some(main_ring.prepare_throughput_preemption_timer(
                     self.ring_depth() as u32,
                     self.eventfd_src.raw(),
-                ),
-            ));
+                ));
+            }
+        }
+        let preempt = preempt_timer();
+        if let Some(period) = preempt {
+            self.arm_latency_timer_within(&mut lat_ring, period);
         }
 
         // This will only dispatch if we run out of sqes. Which means until
@@ -1975,7 +1969,7 @@ impl Reactor {
         consume_rings!(into &mut woke; lat_ring, poll_ring, main_ring);
 
         // If we generated any event so far, we can't sleep. Need to handle them.
-        let should_sleep = preempt_timer().is_none()
+        let should_sleep = preempt.is_none()
             && (woke == 0)
             && poll_ring.can_sleep()
             && main_ring.can_sleep()
@@ -1984,26 +1978,48 @@ impl Reactor {
         if should_sleep {
             // We are about to go to sleep. It's ok to sleep, but if there
             // is a timer set, we need to make sure we wake up to handle it.
+            // A timer armed to fire sooner stays: waking early costs a pass.
             if let Some(dur) = user_timer {
-                self.latency_preemption_timer
-                    .set(Some((lat_ring.prepare_latency_preemption_timer(dur), None)));
-                assert!(flush_rings!(lat_ring)? > 0);
+                self.arm_latency_timer_within(&mut lat_ring, dur);
+                flush_cancellations!(into &mut woke; lat_ring);
+                flush_rings!(lat_ring)?;
+                // A replaced timer's cancellation completes at once: its
+                // completions, left in the ring, would end the sleep. What
+                // else arrived meanwhile and woke a task (an accept) must
+                // run before any sleep: `woke` is checked again below.
+                consume_rings!(into &mut woke; lat_ring);
+                // So must a timer that fired meanwhile (one armed for a
+                // user timer already due fires at once): consumed here, it
+                // would no longer end the sleep, and its user timer would
+                // wait for some unrelated event.
+                if !self
+                    .latency_timer
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|(timer, _)| timer.is_in_flight())
+                {
+                    woke += 1;
+                }
             }
+        }
+        if should_sleep && woke == 0 {
             // From this moment on the remote executors are aware that we are sleeping
             // We have to sweep the remote channels function once more because since
             // last time until now it could be that something happened in a remote executor
             // that opened up room. If it did we bail on sleep and go process it.
             self.notifier.prepare_to_sleep();
-            // See https://www.scylladb.com/2018/02/15/memory-barriers-seastar-linux/ for
-            // details. This translates to `sys_membarrier()` /
-            // `MEMBARRIER_CMD_PRIVATE_EXPEDITED`
-            membarrier::heavy();
+            // Shardis patch: upstream issues `sys_membarrier()` here
+            // (https://www.scylladb.com/2018/02/15/memory-barriers-seastar-linux/),
+            // a system call at every sleep (and an IPI to every core running
+            // another of this process's threads), so that senders need no
+            // fence. Senders fence now (`SleepNotifier::notify`), so a fence
+            // on each side orders the flag against the queues.
+            std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
             let events = process_remote_channels() + self.flush_syscall_thread();
             if events == 0 {
                 if self.eventfd_src.is_installed().unwrap() {
                     self.link_rings_and_sleep(&mut main_ring)
                         .expect("some error");
-                    // May have new cancellations related to the link ring fd.
                     flush_cancellations!(into &mut 0; lat_ring, poll_ring, main_ring);
                     flush_rings!(lat_ring, poll_ring, main_ring)?;
                     consume_rings!(into &mut 0; lat_ring, poll_ring, main_ring);
@@ -2011,16 +2027,6 @@ impl Reactor {
                 // Woke up, so no need to notify us anymore.
                 self.notifier.wake_up();
             }
-        }
-
-        if let Some(preempt) = preempt_timer() {
-            if !keep_latency_timer {
-                self.latency_preemption_timer.set(Some((
-                    lat_ring.prepare_latency_preemption_timer(preempt),
-                    Some(preempt),
-                )));
-            }
-            flush_rings!(lat_ring, main_ring)?;
         }
 
         // A Note about `need_preempt`:
@@ -2031,6 +2037,29 @@ impl Reactor {
         // need_preempt() should be false at this point. As soon as the next event
         // in the preempt ring completes, though, then it will be true.
         Ok(should_sleep)
+    }
+
+    /// Shardis patch: makes the latency ring's timer fire within `within`
+    /// from now. The armed one stays when it fires no later than that, give
+    /// or take `TIMER_SLACK`; otherwise it is replaced (its cancellation and
+    /// the new timer go to the kernel with the latency ring's next flush, in
+    /// one system call).
+    fn arm_latency_timer_within(&self, lat_ring: &mut SleepableRing, within: Duration) {
+        // The next user timer's `within` is measured from a clock read a
+        // few microseconds before this one, so the same timer's deadline
+        // moves by that much from pass to pass: without the slack, every
+        // other sleep would replace the timer for nothing. 50 µs is the
+        // kernel's default timer slack for a thread's sleeps.
+        const TIMER_SLACK: Duration = Duration::from_micros(50);
+        let deadline = Instant::now() + within;
+        let mut timer = self.latency_timer.borrow_mut();
+        if let Some((source, fires_at)) = timer.as_ref() {
+            if source.is_in_flight() && *fires_at <= deadline + TIMER_SLACK {
+                return;
+            }
+        }
+        // Dropping the old one queues its cancellation.
+        *timer = Some((lat_ring.prepare_latency_preemption_timer(within), deadline));
     }
 
     pub(crate) fn flush_syscall_thread(&self) -> usize {
