@@ -210,8 +210,11 @@ fn main() -> io::Result<()> {
 
     while answered < requests {
         let now = Instant::now();
-        while sent < requests && due_at(sent) <= now {
+        while sent < requests {
             let due = due_at(sent);
+            if due > now {
+                break;
+            }
             let late = now - due;
             late_max = late_max.max(late);
             late_1ms += u64::from(late > Duration::from_millis(1));
