@@ -433,6 +433,19 @@ impl Reactor {
         source
     }
 
+    /// Shardis patch: a read readiness poll armed once for many reads.
+    /// It reports POLLRDHUP too: a peer's FIN that arrived before a read
+    /// which took only the bytes ahead of it brings no later wakeup, so
+    /// the reader must know to read again (`NonBufferedStream::poll_read`).
+    pub(crate) fn poll_read_ready_multishot(&self, fd: RawFd) -> Source {
+        let source = self.new_source(fd, SourceType::PollAdd, None);
+        self.sys.poll_ready_multishot(
+            &source,
+            common_flags() | read_flags() | PollFlags::from_bits_retain(libc::POLLRDHUP),
+        );
+        source
+    }
+
     pub(crate) fn poll_write_ready(&self, fd: RawFd) -> Source {
         let source = self.new_source(fd, SourceType::PollAdd, None);
         self.sys

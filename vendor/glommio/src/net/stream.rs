@@ -220,7 +220,16 @@ pub(crate) struct NonBufferedStream<S> {
     reactor: Weak<Reactor>,
     stream: S,
     source_tx: Option<Source>,
+    /// Shardis patch: a multishot readiness poll, armed once and kept
+    /// (its result is set by each wakeup and taken by `poll_read`).
     source_rx: Option<Source>,
+    /// Shardis patch: the last read filled the caller's buffer, so more
+    /// may wait that no new wakeup announces.
+    rx_maybe_more: bool,
+    /// Shardis patch: a wakeup reported the peer's FIN, a hangup or an
+    /// error: every read from now on goes to the socket (its end comes
+    /// after the bytes ahead of it, with no wakeup of its own).
+    rx_ending: bool,
     write_timeout: Timeout,
     read_timeout: Timeout,
 }
@@ -229,7 +238,7 @@ impl<S: AsRawFd> NonBufferedStream<S> {
     fn init(&mut self) {
         let reactor = self.reactor.upgrade().unwrap();
         let stream_fd = self.stream.as_raw_fd();
-        self.source_rx = Some(reactor.poll_read_ready(stream_fd));
+        self.source_rx = Some(reactor.poll_read_ready_multishot(stream_fd));
     }
 
     pub(crate) fn try_peek(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
@@ -253,6 +262,15 @@ impl<S: AsRawFd> NonBufferedStream<S> {
         Ok(sz)
     }
 
+    /// Shardis patch: upstream armed a one-shot readiness poll after every
+    /// short read, one more request to submit per read (and, at one
+    /// request per reactor pass, one more system call). The poll here is
+    /// multishot: armed once, it completes at every wakeup of the socket.
+    /// A read is tried when a wakeup came since the last one, when the
+    /// last one filled the buffer, when a wakeup reported the stream's end
+    /// (POLLRDHUP, POLLHUP, POLLERR), or when the poll is not armed (first
+    /// read, or the kernel ended it); a wakeup for bytes an earlier read
+    /// took only costs one read that finds nothing.
     pub(crate) fn poll_read(
         &mut self,
         cx: &Context<'_>,
@@ -261,35 +279,34 @@ impl<S: AsRawFd> NonBufferedStream<S> {
         let reactor = self.reactor.upgrade().unwrap();
         let reactor = reactor.as_ref();
 
-        let no_pending_poll = self
-            .source_rx
-            .as_ref()
-            .map(|src| src.result().is_some())
-            .unwrap_or(true);
+        let armed = self.source_rx.as_ref().is_some_and(Source::is_in_flight);
+        let woken = match self.source_rx.as_ref().and_then(Source::take_result) {
+            None => false,
+            Some(Ok(revents)) => {
+                let ending = libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR;
+                self.rx_ending |= revents as libc::c_int & ending as libc::c_int != 0;
+                true
+            }
+            Some(Err(_)) => true,
+        };
 
-        if no_pending_poll {
+        if !armed || woken || self.rx_maybe_more || self.rx_ending {
             if let Some(result) = super::yolo_recv(self.stream.as_raw_fd(), buf) {
-                self.source_rx.take();
                 self.read_timeout.cancel_timer(reactor);
                 let result = poll_err!(result);
-                // Start an early poll if the buffer is not fully filled. So when
-                // the next time `poll_read` is called, it will be known immediately
-                // whether the underlying stream is ready for reading.
-                if result > 0 && result < buf.len() {
-                    self.source_rx = Some(reactor.poll_read_ready(self.stream.as_raw_fd()));
-                    // The `rush_dispatch`s here and after could be removed to
-                    // improve performance if #458 is handled appropriately.
-                    // reactor.rush_dispatch(self.source_rx.as_ref().unwrap());
+                self.rx_maybe_more = result == buf.len() && result > 0;
+                if !armed && result > 0 {
+                    self.source_rx = Some(reactor.poll_read_ready_multishot(self.stream.as_raw_fd()));
                 }
                 return Poll::Ready(Ok(result));
             }
+            self.rx_maybe_more = false;
         }
 
         poll_err!(self.read_timeout.check(reactor));
 
-        if no_pending_poll {
-            self.source_rx = Some(reactor.poll_read_ready(self.stream.as_raw_fd()));
-            // reactor.rush_dispatch(self.source_rx.as_ref().unwrap());
+        if !armed {
+            self.source_rx = Some(reactor.poll_read_ready_multishot(self.stream.as_raw_fd()));
         }
 
         let source = self.source_rx.as_ref().unwrap();
@@ -366,6 +383,8 @@ where
             stream: socket.into(),
             source_tx: None,
             source_rx: None,
+            rx_maybe_more: false,
+            rx_ending: false,
             write_timeout: Timeout::new(reactor.register_timer()),
             read_timeout: Timeout::new(reactor.register_timer()),
         };

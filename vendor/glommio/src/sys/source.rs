@@ -238,6 +238,12 @@ impl Source {
         self.inner.borrow().enqueued.is_some()
     }
 
+    /// Shardis patch: takes the last completion's result, so that a
+    /// multishot request's next completion is told apart.
+    pub(crate) fn take_result(&self) -> Option<io::Result<usize>> {
+        self.inner.borrow_mut().wakers.result.take()
+    }
+
     pub(crate) fn result(&self) -> Option<io::Result<usize>> {
         let mut inner = self.inner.borrow_mut();
         let ret = inner

@@ -57,6 +57,9 @@ const MSG_ZEROCOPY: i32 = 0x4000000;
 #[derive(Debug)]
 enum UringOpDescriptor {
     PollAdd(PollFlags),
+    /// Shardis patch: a multishot poll (IORING_POLL_ADD_MULTI), one
+    /// completion per wakeup until cancelled.
+    PollAddMulti(PollFlags),
     PollRemove(*const u8),
     Cancel(u64),
     Write(*const u8, usize, u64),
@@ -274,6 +277,11 @@ fn fill_sqe<F>(
         match op.args {
             UringOpDescriptor::PollAdd(events) => {
                 sqe.prep_poll_add(op.fd, events);
+            }
+            UringOpDescriptor::PollAddMulti(events) => {
+                sqe.prep_poll_add(op.fd, events);
+                // IORING_POLL_ADD_MULTI
+                sqe.raw_mut().len = 1;
             }
             UringOpDescriptor::PollRemove(to_remove) => {
                 user_data = 0;
@@ -551,9 +559,14 @@ where
             return Some(false);
         }
 
-        let src = source_map
-            .borrow_mut()
-            .consume_source(from_user_data(value.user_data()));
+        // Shardis patch: a multishot request that stays armed keeps its
+        // place in the map; its last completion (no MORE) consumes it.
+        let id = from_user_data(value.user_data());
+        let src = if value.flags().contains(iou::cqe::CompletionFlags::MORE) {
+            source_map.borrow_mut().peek_source(id)
+        } else {
+            source_map.borrow_mut().consume_source(id)
+        };
 
         let result = value.result();
 
@@ -597,6 +610,11 @@ impl SourceMap {
         f: Fn,
     ) -> R {
         f(self[id].borrow_mut())
+    }
+
+    /// Shardis patch: the source of a completion that is not its last.
+    fn peek_source(&mut self, id: SourceId) -> Pin<Rc<RefCell<InnerSource>>> {
+        self[id].clone()
     }
 
     fn consume_source(&mut self, id: SourceId) -> Pin<Rc<RefCell<InnerSource>>> {
@@ -1228,8 +1246,14 @@ impl UringCommon for SleepableRing {
 
     fn consume_one_event(&mut self) -> Option<bool> {
         let source_map = self.source_map.clone();
+        let cqe = self.ring.peek_for_cqe();
+        // Shardis patch: a multishot poll's completions other than its
+        // last leave it in the kernel.
+        let last = cqe
+            .as_ref()
+            .is_some_and(|c| !c.flags().contains(iou::cqe::CompletionFlags::MORE));
         process_one_event(
-            self.ring.peek_for_cqe(),
+            cqe,
             |source| match source.source_type {
                 SourceType::LinkRings => Some(()),
                 _ => None,
@@ -1244,7 +1268,9 @@ impl UringCommon for SleepableRing {
             source_map,
         )
         .map(|x| {
-            self.in_kernel -= 1;
+            if last {
+                self.in_kernel -= 1;
+            }
             x
         })
     }
@@ -1552,6 +1578,17 @@ impl Reactor {
         woke
     }
 
+    /// Shardis patch: a readiness poll that stays armed, one completion
+    /// per wakeup (see `NonBufferedStream::poll_read`).
+    pub(crate) fn poll_ready_multishot(&self, source: &Source, flags: PollFlags) {
+        queue_request_into_ring(
+            &mut *self.ring_for_source(source),
+            source,
+            UringOpDescriptor::PollAddMulti(flags),
+            &mut self.source_map.borrow_mut(),
+        );
+    }
+
     pub(crate) fn poll_ready(&self, source: &Source, flags: PollFlags) {
         let op = UringOpDescriptor::PollAdd(flags);
         queue_request_into_ring(
@@ -1839,7 +1876,6 @@ impl Reactor {
     fn link_rings_and_sleep(&self, ring: &mut SleepableRing) -> io::Result<()> {
         let mut link = self.link_rings_src.borrow_mut();
         if link.as_ref().is_some_and(Source::is_in_flight) {
-            drop(link);
             return ring.sleep(None).or_else(Self::busy_ok).map(|_| {});
         }
         let link_rings = Source::new(
@@ -1975,31 +2011,24 @@ impl Reactor {
             && main_ring.can_sleep()
             && lat_ring.can_sleep();
 
-        if should_sleep {
-            // We are about to go to sleep. It's ok to sleep, but if there
-            // is a timer set, we need to make sure we wake up to handle it.
-            // A timer armed to fire sooner stays: waking early costs a pass.
-            if let Some(dur) = user_timer {
-                self.arm_latency_timer_within(&mut lat_ring, dur);
-                flush_cancellations!(into &mut woke; lat_ring);
-                flush_rings!(lat_ring)?;
-                // A replaced timer's cancellation completes at once: its
-                // completions, left in the ring, would end the sleep. What
-                // else arrived meanwhile and woke a task (an accept) must
-                // run before any sleep: `woke` is checked again below.
-                consume_rings!(into &mut woke; lat_ring);
-                // So must a timer that fired meanwhile (one armed for a
-                // user timer already due fires at once): consumed here, it
-                // would no longer end the sleep, and its user timer would
-                // wait for some unrelated event.
-                if !self
-                    .latency_timer
-                    .borrow()
-                    .as_ref()
-                    .is_some_and(|(timer, _)| timer.is_in_flight())
-                {
-                    woke += 1;
-                }
+        // We are about to go to sleep. It's ok to sleep, but if there is a
+        // timer set, we need to make sure we wake up to handle it. A timer
+        // armed to fire sooner stays: waking early costs a pass.
+        if let Some(dur) = user_timer.filter(|_| should_sleep) {
+            self.arm_latency_timer_within(&mut lat_ring, dur);
+            flush_cancellations!(into &mut woke; lat_ring);
+            flush_rings!(lat_ring)?;
+            // A replaced timer's cancellation completes at once: its
+            // completions, left in the ring, would end the sleep. What else
+            // arrived meanwhile and woke a task (an accept) must run before
+            // any sleep: `woke` is checked again below.
+            consume_rings!(into &mut woke; lat_ring);
+            // So must a timer that fired meanwhile (one armed for a user
+            // timer already due fires at once): consumed here, it would no
+            // longer end the sleep, and its user timer would wait for some
+            // unrelated event.
+            if !self.latency_timer_in_flight() {
+                woke += 1;
             }
         }
         if should_sleep && woke == 0 {
@@ -2060,6 +2089,15 @@ impl Reactor {
         }
         // Dropping the old one queues its cancellation.
         *timer = Some((lat_ring.prepare_latency_preemption_timer(within), deadline));
+    }
+
+    /// Shardis patch: whether the latency ring's timer is armed and has not
+    /// fired yet.
+    fn latency_timer_in_flight(&self) -> bool {
+        self.latency_timer
+            .borrow()
+            .as_ref()
+            .is_some_and(|(timer, _)| timer.is_in_flight())
     }
 
     pub(crate) fn flush_syscall_thread(&self) -> usize {
