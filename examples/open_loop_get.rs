@@ -3,7 +3,7 @@
 //! a closed loop: a stalled server also stops the load, and the requests
 //! that would have queued meanwhile are never measured).
 //!
-//! Usage: open_loop_get <port> <rate/s> <requests> [connections=20] [keyspace=1000000] [--spin]
+//! Usage: open_loop_get <port> <rate/s> <requests> [connections=20] [keyspace=1000000] [--spin] [--slow=MS]
 //!
 //! Request i is due at start + i/rate, on connection i mod connections,
 //! with key `key:<12 digits>` picked at random in the keyspace (the keys
@@ -16,13 +16,15 @@
 //!
 //! Prints redis-benchmark's "Latency by percentile distribution" and
 //! "throughput summary" lines (so scripts read both tools alike), then the
-//! client's own lag: how late the sends went out.
+//! client's own lag: how late the sends went out. `--slow=MS` also prints,
+//! on stderr, when the requests slower than MS were due (wall clock, in
+//! windows 100 ms apart), to line them up with a server's log.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Latencies in µs up to this many are counted one by one; longer ones
 /// share the last bucket and set the maximum.
@@ -83,8 +85,55 @@ fn flush(conn: &mut Connection) -> io::Result<()> {
     Ok(())
 }
 
+/// The requests slower than `threshold_us`: (due, latency in µs).
+struct SlowRequests {
+    threshold_us: usize,
+    seen: Vec<(Instant, usize)>,
+}
+
+impl SlowRequests {
+    /// Prints each window of slow requests (due times under 100 ms apart):
+    /// its wall-clock start (UTC), length, count and worst latency.
+    fn print(&self, start: Instant, start_wall: SystemTime) {
+        let wall = |at: Instant| {
+            let t = start_wall + at.saturating_duration_since(start);
+            let ms = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() % 86_400_000;
+            format!(
+                "{:02}:{:02}:{:02}.{:03}",
+                ms / 3_600_000,
+                ms / 60_000 % 60,
+                ms / 1000 % 60,
+                ms % 1000
+            )
+        };
+        let mut seen = self.seen.clone();
+        seen.sort();
+        let mut i = 0;
+        while i < seen.len() {
+            let (first, mut worst, mut j) = (seen[i].0, seen[i].1, i + 1);
+            while j < seen.len() && seen[j].0 - seen[j - 1].0 < Duration::from_millis(100) {
+                worst = worst.max(seen[j].1);
+                j += 1;
+            }
+            eprintln!(
+                "slow: due from {} for {:.1} ms, {} requests, worst {:.3} ms",
+                wall(first),
+                (seen[j - 1].0 - first).as_secs_f64() * 1000.0,
+                j - i,
+                worst as f64 / 1000.0
+            );
+            i = j;
+        }
+    }
+}
+
 /// Reads what `conn` has and records each whole reply's latency at `now`.
-fn receive(conn: &mut Connection, now: Instant, histogram: &mut [u64]) -> io::Result<u64> {
+fn receive(
+    conn: &mut Connection,
+    now: Instant,
+    histogram: &mut [u64],
+    slow: &mut SlowRequests,
+) -> io::Result<u64> {
     let mut chunk = [0u8; 16384];
     loop {
         match conn.stream.read(&mut chunk) {
@@ -105,6 +154,9 @@ fn receive(conn: &mut Connection, now: Instant, histogram: &mut [u64]) -> io::Re
         let due = conn.due.pop_front().expect("a reply to a request sent");
         let us = now.saturating_duration_since(due).as_micros() as usize;
         histogram[us.min(HISTOGRAM_US)] += 1;
+        if us > slow.threshold_us {
+            slow.seen.push((due, us));
+        }
         answered += 1;
     }
     conn.received.drain(..offset);
@@ -164,13 +216,21 @@ fn print_percentiles(histogram: &[u64], total: u64) {
 fn main() -> io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let spin = args.iter().any(|a| a == "--spin");
+    let slow_ms: Option<f64> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--slow="))
+        .map(|ms| ms.parse().expect("--slow=MS"));
+    let mut slow = SlowRequests {
+        threshold_us: slow_ms.map_or(usize::MAX, |ms| (ms * 1000.0) as usize),
+        seen: Vec::new(),
+    };
     let nums: Vec<u64> = args
         .iter()
         .filter(|a| !a.starts_with("--"))
         .map(|a| a.parse().expect("a number"))
         .collect();
     if nums.len() < 3 {
-        eprintln!("usage: open_loop_get <port> <rate/s> <requests> [connections=20] [keyspace=1000000] [--spin]");
+        eprintln!("usage: open_loop_get <port> <rate/s> <requests> [connections=20] [keyspace=1000000] [--spin] [--slow=MS]");
         std::process::exit(2);
     }
     let (port, rate, requests) = (nums[0], nums[1].max(1), nums[2]);
@@ -206,6 +266,7 @@ fn main() -> io::Result<()> {
     let interval_ns = 1e9 / rate as f64;
     let (mut sent, mut answered, mut late_max, mut late_1ms) = (0u64, 0u64, Duration::ZERO, 0u64);
     let start = Instant::now() + Duration::from_millis(10);
+    let start_wall = SystemTime::now() + Duration::from_millis(10);
     let due_at = |i: u64| start + Duration::from_nanos((i as f64 * interval_ns) as u64);
 
     while answered < requests {
@@ -236,7 +297,7 @@ fn main() -> io::Result<()> {
                 flush(conn)?;
             }
             if fd.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0 {
-                answered += receive(conn, now, &mut histogram)?;
+                answered += receive(conn, now, &mut histogram, &mut slow)?;
             }
         }
     }
@@ -253,5 +314,6 @@ fn main() -> io::Result<()> {
         "  client lag: latest send {:.3} ms after it was due, {late_1ms} sends over 1 ms late",
         late_max.as_secs_f64() * 1000.0
     );
+    slow.print(start, start_wall);
     Ok(())
 }

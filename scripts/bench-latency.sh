@@ -338,6 +338,11 @@ run_row() { # kind port row
     WORK[$kind/$row]=$(work_seconds "$kind" "$port" "$row" "$logfile" "$from")
     log "$kind $row: p50/p99/p99.9/max ${RESULT[$kind/$row]} (work ${WORK[$kind/$row]} s," \
         "${RATE[$kind/$row]} GET/s, host steal ${STEAL[$kind/$row]} ms)"
+    # The open-loop client's own lag: a tail it also shows is the client's
+    # core, not the server.
+    if ((OPEN_LOOP > 0 && pipeline == 1)); then
+        log "$kind $row:$(grep -m1 'client lag' "$out" || echo ' client lag not reported')"
+    fi
     # The histogram, for the plot: the percentile distribution only (the
     # cumulative distribution after it has lines of the same shape).
     awk '/Latency by percentile distribution/ { on = 1; next }

@@ -4,7 +4,8 @@
 use super::*;
 use crate::config::keys as conf;
 
-/// The RDB file of a full sync, removed when the last sender is done.
+/// The RDB file of a full sync, removed when the last sender is done
+/// (its blocks freed off the shard, `lazyfree::remove_file_later`).
 pub(super) struct RdbFile {
     pub(super) path: PathBuf,
     /// The RDB's size.
@@ -13,7 +14,7 @@ pub(super) struct RdbFile {
 
 impl Drop for RdbFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        crate::store::lazyfree::remove_file_later(&self.path);
     }
 }
 
