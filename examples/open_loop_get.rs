@@ -94,7 +94,7 @@ struct SlowRequests {
 impl SlowRequests {
     /// Prints each window of slow requests (due times under 100 ms apart):
     /// its wall-clock start (UTC), length, count and worst latency.
-    fn print(&self, start: Instant, start_wall: SystemTime) {
+    fn print(mut self, start: Instant, start_wall: SystemTime) {
         let wall = |at: Instant| {
             let t = start_wall + at.saturating_duration_since(start);
             let ms = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() % 86_400_000;
@@ -106,7 +106,7 @@ impl SlowRequests {
                 ms % 1000
             )
         };
-        let mut seen = self.seen.clone();
+        let seen = &mut self.seen;
         seen.sort();
         let mut i = 0;
         while i < seen.len() {

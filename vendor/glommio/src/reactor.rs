@@ -427,12 +427,6 @@ impl Reactor {
         source
     }
 
-    pub(crate) fn poll_read_ready(&self, fd: RawFd) -> Source {
-        let source = self.new_source(fd, SourceType::PollAdd, None);
-        self.sys.poll_ready(&source, common_flags() | read_flags());
-        source
-    }
-
     /// Shardis patch: a read readiness poll armed once for many reads.
     /// It reports POLLRDHUP too: a peer's FIN that arrived before a read
     /// which took only the bytes ahead of it brings no later wakeup, so
